@@ -1,0 +1,168 @@
+# field - one non-recursive GNU Makefile for the libraries, the programs,
+# the tests and the benchmarks.
+#
+#   make            build everything into build/
+#   make check      build and run every test (unit, integration)
+#   make asan       the same tests on an AddressSanitizer + UBSan build
+#   make bench      build and run the benchmarks; they print their figures
+#   make demo       install missing packages, build, run the end-to-end demo
+#   make deps       install the Debian packages that building and testing need
+#   make lint       check that no exported symbol escapes its module prefix
+#   make fuzz       build the libFuzzer harnesses with clang and run each briefly
+#   make install PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# The user's CFLAGS, CPPFLAGS and LDFLAGS are appended, never replaced;
+# WERROR= turns warnings back into warnings (for packagers).
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+O       ?= build
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+WERROR  ?= -Werror
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wvla -Wwrite-strings -Wundef \
+        -Wold-style-definition -Wpointer-arith -Wimplicit-fallthrough \
+        -Wcast-align -Wmissing-declarations -Wredundant-decls
+OPT  := -O2 -g
+
+ifeq ($(SAN),1)
+OPT  := -O1 -g -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+
+# Debian package for each pkg-config name, to name it when it is missing.
+deb_sqlite3       := libsqlite3-dev
+deb_libsodium     := libsodium-dev
+deb_libutf8proc   := libutf8proc-dev
+deb_zlib          := zlib1g-dev
+deb_cmocka        := libcmocka-dev
+deb_libcurl       := libcurl4-openssl-dev
+deb_libcjson      := libcjson-dev
+deb_libmicrohttpd := libmicrohttpd-dev
+
+FIELD_PKGS := sqlite3 libsodium libutf8proc zlib
+TEST_PKGS  := cmocka
+
+# Goals that must work before the libraries are installed.
+NODEPS_GOALS := deps clean demo help distclean
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+  ifeq ($(shell command -v $(PKG_CONFIG) 2>/dev/null),)
+    $(error pkg-config not found: install the Debian package pkg-config (or run: make deps))
+  endif
+  $(foreach p,$(FIELD_PKGS) $(TEST_PKGS),\
+    $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
+      $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
+endif
+
+pkg_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pkg_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+ALL_CPPFLAGS := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+                -Ifield -Isync -Iserver-stub -I$(O)/gen $(CPPFLAGS)
+ALL_CFLAGS   := -std=c11 $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -MMD -MP \
+                $(call pkg_cflags,$(FIELD_PKGS)) $(CFLAGS)
+ALL_LDFLAGS  := $(SANFLAGS) $(LDFLAGS)
+FIELD_LIBS   := $(call pkg_libs,$(FIELD_PKGS)) -lm
+TEST_LIBS    := $(call pkg_libs,$(TEST_PKGS))
+
+# ---- sources -------------------------------------------------------------
+
+# libfield: every field/*.c but the program's own files.
+FIELD_PROG_SRC := field/main.c $(wildcard field/cmd_*.c)
+LIBFIELD_SRC   := $(filter-out $(FIELD_PROG_SRC),$(wildcard field/*.c))
+EMBED_INPUTS   := $(sort $(wildcard schema/*.sql)) \
+                  $(sort $(wildcard schema/templates/*.json))
+
+LIBFIELD_OBJ   := $(LIBFIELD_SRC:%.c=$(O)/%.o) $(O)/gen/embedded_data.o
+FIELD_PROG_OBJ := $(FIELD_PROG_SRC:%.c=$(O)/%.o)
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(O)/bench/%)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+LIBFIELD := $(O)/libfield.a
+PROGRAMS := $(O)/field
+
+# ---- rules ---------------------------------------------------------------
+
+.PHONY: all check asan bench demo deps lint fuzz install clean help
+
+all: $(PROGRAMS) $(UNIT_BIN) $(BENCH_BIN)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/gen/embedded_data.o: $(O)/gen/embedded_data.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# Schemas and templates are compiled into libfield so that a program is
+# complete on its own; scripts/embed.c writes them out as byte arrays.
+$(O)/gen/embedded_data.c: $(O)/embed $(EMBED_INPUTS)
+	@mkdir -p $(@D)
+	$(O)/embed $(EMBED_INPUTS) > $@
+
+$(O)/embed: scripts/embed.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 $(WARN) $(WERROR) -o $@ $<
+
+$(LIBFIELD): $(LIBFIELD_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/field: $(FIELD_PROG_OBJ) $(LIBFIELD)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FIELD_LIBS)
+
+$(O)/tests/%: $(O)/tests/unit/%.o $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(FIELD_LIBS)
+
+$(O)/bench/%: $(O)/tests/bench/%.o $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FIELD_LIBS)
+
+check: all
+	scripts/run-tests.sh $(O)
+
+asan:
+	$(MAKE) O=build/asan SAN=1 check
+
+bench: all
+	scripts/run-bench.sh $(O)
+
+demo:
+	scripts/deps.sh
+	$(MAKE) all
+	scripts/demo.sh $(O)
+
+deps:
+	scripts/deps.sh
+
+lint: $(LIBFIELD) $(O)/field
+	scripts/lint-symbols.sh $(LIBFIELD)
+
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SRC)
+
+install: $(O)/field
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/field/templates
+	install -m 0755 $(O)/field $(DESTDIR)$(BINDIR)/field
+	install -m 0644 schema/templates/*.json $(DESTDIR)$(DATADIR)/field/templates/
+
+clean:
+	rm -rf build
+
+help:
+	@sed -n '3,16p' Makefile
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
