@@ -91,7 +91,7 @@ BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(O)/bench/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 LIBFIELD := $(O)/libfield.a
-PROGRAMS := $(O)/field
+PROGRAMS := $(O)/bin/field
 
 # ---- rules ---------------------------------------------------------------
 
@@ -120,10 +120,17 @@ $(LIBFIELD): $(LIBFIELD_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/field: $(FIELD_PROG_OBJ) $(LIBFIELD)
+$(O)/bin/field: $(FIELD_PROG_OBJ) $(LIBFIELD)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FIELD_LIBS)
 
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(FIELD_LIBS)
+
+# The command table test links the program's command files (not main).
+$(O)/tests/test_commands: $(O)/tests/unit/test_commands.o \
+		$(filter-out $(O)/field/main.o,$(FIELD_PROG_OBJ)) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(FIELD_LIBS)
 
@@ -148,15 +155,15 @@ demo:
 deps:
 	scripts/deps.sh
 
-lint: $(LIBFIELD) $(O)/field
+lint: $(LIBFIELD) $(O)/bin/field
 	scripts/lint-symbols.sh $(LIBFIELD)
 
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SRC)
 
-install: $(O)/field
+install: $(O)/bin/field
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/field/templates
-	install -m 0755 $(O)/field $(DESTDIR)$(BINDIR)/field
+	install -m 0755 $(O)/bin/field $(DESTDIR)$(BINDIR)/field
 	install -m 0644 schema/templates/*.json $(DESTDIR)$(DATADIR)/field/templates/
 
 clean:

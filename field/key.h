@@ -4,9 +4,9 @@
  * The secret half lives only in sodium_malloc'd memory (guarded pages,
  * locked, wiped on free) and on disk in a key file created with
  * O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600. The file may be protected by a
- * passphrase: the secret seed is then sealed with crypto_secretbox under a
- * key derived by Argon2id (crypto_pwhash), so a stolen laptop does not give
- * away the signing key. The public half is the device's identity: its 64
+ * passphrase: the 64-byte secret key (seed, then public key) is then sealed
+ * with crypto_secretbox under a key derived by Argon2id (crypto_pwhash), so
+ * a stolen laptop does not give away the signing key. The public half is the device's identity: its 64
  * lowercase hex digits are the "author" of every version the device signs.
  *
  * Key file format (text, one field per line, see docs/FORMATS.md):

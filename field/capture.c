@@ -1,0 +1,226 @@
+/*
+ * capture.c - writing new versions on the device (see capture.h).
+ *
+ * The device's position in its own chain (dseq, prev) and its hybrid
+ * logical clock live in the store's meta table and change only inside the
+ * transaction that stores the version they were used for. That is what
+ * makes the chain gap-free: a version is never signed with a dseq that a
+ * stored version already used, and a rolled-back transaction takes its
+ * counter with it.
+ */
+#include "capture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+int fld_capture_setup(struct fld_store *st, const struct fld_key *key,
+                      const char *inspector, struct fld_err *err)
+{
+    char pub[65], *have = NULL;
+    int rc;
+
+    if ((rc = fld_store_begin(st, err)) != FLD_OK)
+        return rc;
+    rc = fld_store_meta_get(st, FLD_META_PUBLIC, &have, NULL);
+    free(have);
+    if (rc == FLD_OK) {
+        fld_store_rollback(st);
+        return fld_err_set(err, FLD_EXISTS, "this store already has a device key");
+    }
+    fld_key_public_hex(key, pub);
+    if ((rc = fld_store_meta_set(st, FLD_META_PUBLIC, pub, err)) ||
+        (rc = fld_store_meta_set(st, FLD_META_INSPECTOR, inspector, err)) ||
+        (rc = fld_store_meta_set_int(st, FLD_META_DSEQ, 0, err)) ||
+        (rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, 0, err)) ||
+        (rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, 0, err)) ||
+        (rc = fld_store_meta_set_int(st, FLD_META_OFFSET, 0, err))) {
+        fld_store_rollback(st);
+        return rc;
+    }
+    return fld_store_commit(st, err);
+}
+
+/* The device state a new version needs, read inside the transaction. */
+struct device_state {
+    int64_t dseq;
+    char *prev;
+    char *inspector;
+    struct fld_hlc clock;
+    int64_t offset_ms;
+};
+
+static void state_free(struct device_state *s)
+{
+    free(s->prev);
+    free(s->inspector);
+}
+
+static int read_state(struct fld_store *st, const struct fld_key *key,
+                      struct device_state *s, struct fld_err *err)
+{
+    char pub[65], *have = NULL;
+    int rc;
+
+    memset(s, 0, sizeof *s);
+    if ((rc = fld_store_meta_get(st, FLD_META_PUBLIC, &have, err)) != FLD_OK)
+        return rc == FLD_NOTFOUND
+                   ? fld_err_set(err, FLD_ECORRUPT, "the store has no device key")
+                   : rc;
+    fld_key_public_hex(key, pub);
+    rc = strcmp(have, pub) == 0
+             ? FLD_OK
+             : fld_err_set(err, FLD_ECORRUPT,
+                           "the key file does not belong to this store "
+                           "(store device %.16s, key %.16s)", have, pub);
+    free(have);
+    if (rc != FLD_OK ||
+        (rc = fld_store_meta_get_int(st, FLD_META_DSEQ, &s->dseq, err)) ||
+        (rc = fld_store_meta_get_int(st, FLD_META_HLC_MS, &s->clock.ms, err)) ||
+        (rc = fld_store_meta_get_int(st, FLD_META_HLC_COUNT, &s->clock.count, err)) ||
+        (rc = fld_store_meta_get_int(st, FLD_META_OFFSET, &s->offset_ms, err)) ||
+        (rc = fld_store_meta_get(st, FLD_META_INSPECTOR, &s->inspector, err)))
+        return rc;
+    if (s->dseq > 0 &&
+        (rc = fld_store_meta_get(st, FLD_META_PREV, &s->prev, err)) != FLD_OK)
+        return rc;
+    return FLD_OK;
+}
+
+/* Sign draft as the device's next version, store it, advance the chain.
+ * Runs inside the caller's transaction. */
+static int append(struct fld_store *st, const struct fld_key *key,
+                  struct fld_version_draft *d, struct fld_version **out,
+                  struct fld_err *err)
+{
+    struct device_state s;
+    struct fld_version *v = NULL;
+    int rc;
+
+    if ((rc = read_state(st, key, &s, err)) != FLD_OK)
+        goto done;
+    d->dseq = s.dseq + 1;
+    d->prev = s.prev;
+    d->inspector = s.inspector[0] ? s.inspector : NULL;
+    d->hlc = fld_hlc_tick(&s.clock, fld_now_ms() + s.offset_ms);
+    if ((rc = fld_version_sign(d, key, &v, err)) ||
+        (rc = fld_store_put_version(st, v, err)) ||
+        (rc = fld_store_meta_set_int(st, FLD_META_DSEQ, v->dseq, err)) ||
+        (rc = fld_store_meta_set(st, FLD_META_PREV, v->hash, err)) ||
+        (rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, s.clock.ms, err)) ||
+        (rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, s.clock.count, err)))
+        goto done;
+    *out = v;
+    v = NULL;
+done:
+    fld_version_free(v);
+    state_free(&s);
+    return rc;
+}
+
+static int finish_tx(struct fld_store *st, int rc, struct fld_version **out,
+                     struct fld_err *err)
+{
+    if (rc == FLD_OK)
+        rc = fld_store_commit(st, err);
+    else
+        fld_store_rollback(st);
+    if (rc != FLD_OK) {
+        fld_version_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int fld_capture_new(struct fld_store *st, const struct fld_key *key,
+                    const struct fld_template *t, const char *subject,
+                    const struct fld_json *answers, struct fld_version **out,
+                    struct fld_err *err)
+{
+    struct fld_version_draft d;
+    char record[FLD_RECORD_HEX_LEN + 1];
+    int rc;
+
+    *out = NULL;
+    memset(&d, 0, sizeof d);
+    fld_record_id_new(record);
+    d.record = record;
+    d.template_id = fld_template_id(t);
+    d.template_hash = fld_template_hash(t);
+    d.subject = subject;
+    d.status = "draft";
+    d.answers = answers;
+    if ((rc = fld_store_begin(st, err)) != FLD_OK)
+        return rc;
+    return finish_tx(st, append(st, key, &d, out, err), out, err);
+}
+
+/* base must still be the record's one and only head. */
+static int check_base(struct fld_store *st, const struct fld_version *base,
+                      struct fld_err *err)
+{
+    char **heads;
+    size_t n;
+    int rc = fld_store_heads(st, base->record, &heads, &n, err);
+
+    if (rc != FLD_OK)
+        return rc;
+    if (n != 1 || strcmp(heads[0], base->hash) != 0)
+        rc = fld_err_set(err, FLD_CONFLICT,
+                         "record %.12s changed meanwhile (%zu current versions); "
+                         "run the command again", base->record, n);
+    fld_strv_free(heads, n);
+    return rc;
+}
+
+int fld_capture_save(struct fld_store *st, const struct fld_key *key,
+                     const struct fld_version *base,
+                     const struct fld_json *answers, const char *status,
+                     struct fld_version **out, struct fld_err *err)
+{
+    struct fld_version_draft d;
+    const char *parent = base->hash;
+    int rc;
+
+    *out = NULL;
+    if (fld_json_equal(answers, base->answers) && strcmp(status, base->status) == 0)
+        return fld_err_set(err, FLD_EXISTS, "nothing changed");
+    memset(&d, 0, sizeof d);
+    d.record = base->record;
+    d.parents = &parent;
+    d.n_parents = 1;
+    d.template_id = base->template_id;
+    d.template_hash = base->template_hash;
+    d.subject = base->subject;
+    d.status = status;
+    d.answers = answers;
+    if ((rc = fld_store_begin(st, err)) != FLD_OK)
+        return rc;
+    rc = check_base(st, base, err);
+    if (rc == FLD_OK)
+        rc = append(st, key, &d, out, err);
+    return finish_tx(st, rc, out, err);
+}
+
+int fld_capture_head(struct fld_store *st, const char *record,
+                     struct fld_version **out, struct fld_err *err)
+{
+    char **heads;
+    size_t n;
+    int rc = fld_store_heads(st, record, &heads, &n, err);
+
+    *out = NULL;
+    if (rc != FLD_OK)
+        return rc;
+    if (n == 0)
+        rc = fld_err_set(err, FLD_NOTFOUND, "no record %s", record);
+    else if (n > 1)
+        rc = fld_err_set(err, FLD_CONFLICT,
+                         "record %.12s has %zu concurrent versions to merge",
+                         record, n);
+    else
+        rc = fld_store_get_version(st, heads[0], out, err);
+    fld_strv_free(heads, n);
+    return rc;
+}

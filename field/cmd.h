@@ -1,0 +1,119 @@
+/*
+ * cmd.h - what the command files of the `field` program share: the
+ * command table entry, the context a command runs in (data directory,
+ * store, key, output options) and the helpers that open them.
+ *
+ * Only the program prints. A handler returns an enum fld_result and leaves
+ * the one-line message in ctx->err; main() prints "field: <command>:
+ * <message>" and maps the code to the exit status documented in README.md.
+ */
+#ifndef FLD_CMD_H
+#define FLD_CMD_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "json.h"
+#include "key.h"
+#include "store.h"
+#include "template.h"
+
+struct cmd_ctx {
+    const struct cmd *cmd; /* the command being run */
+    char *home;           /* data directory */
+    char *db_path;
+    char *key_path;
+    struct fld_store *st; /* opened by cmd_open_store */
+    struct fld_key *key;  /* loaded by cmd_load_key */
+    bool json;            /* --json */
+    enum fld_lang lang;   /* --lang */
+    struct fld_err err;
+};
+
+struct cmd {
+    const char *name;
+    int (*run)(struct cmd_ctx *ctx, int argc, char **argv);
+    const char *usage; /* arguments after the command name */
+    const char *help;  /* a paragraph: what it does, its options */
+};
+
+/* The handlers, one per command (cmd_*.c). */
+int cmd_export(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_finalize(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_history(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_new(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_set(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_show(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_templates(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
+
+/* The command table, sorted by name, ended by a NULL name. */
+extern const struct cmd cmd_table[];
+
+/* Exit statuses (README.md "Exit codes"). */
+enum cmd_exit {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,      /* I/O, database, disk full, anything else */
+    EXIT_USAGE = 2,     /* bad command line */
+    EXIT_NOTFOUND = 3,  /* no such record, question, template */
+    EXIT_REFUSED = 4,   /* a value or an action refused */
+    EXIT_INTEGRITY = 5, /* verification failed: tampering or corruption */
+    EXIT_KEY = 6,       /* wrong or missing passphrase */
+    EXIT_BUSY = 7       /* the store is locked by another process */
+};
+int cmd_exit_status(int code);
+
+/*
+ * Parse the options every command shares (--json, --lang, --help) plus
+ * the command's own. Options are GNU long options; `extra` lists the
+ * command's own (ending with a zero entry) and `on_option` receives them.
+ * Returns FLD_OK, FLD_EUSAGE (message set), or -1 when --help was shown.
+ */
+int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv,
+              const struct option *extra,
+              int (*on_option)(struct cmd_ctx *ctx, int opt, const char *arg,
+                               void *data),
+              void *data, int *first_arg);
+
+void cmd_print_help(const struct cmd *cmd, FILE *out);
+const struct cmd *cmd_find(const char *name, struct fld_err *err);
+
+/* Locate the data directory: $FIELD_HOME, else $XDG_DATA_HOME/field, else
+ * ~/.local/share/field. */
+int cmd_locate_home(struct cmd_ctx *ctx);
+/* Open the store of an initialised data directory. */
+int cmd_open_store(struct cmd_ctx *ctx);
+/* Load the device key, asking for its passphrase when protected. */
+int cmd_load_key(struct cmd_ctx *ctx);
+/*
+ * The passphrase: $FIELD_PASSPHRASE, else asked on the terminal without
+ * echo (twice when confirm). *out is sodium_malloc'd; free with
+ * cmd_passphrase_free. FLD_EPASS when none can be had.
+ */
+int cmd_passphrase(struct cmd_ctx *ctx, const char *prompt, bool confirm,
+                   char **out);
+void cmd_passphrase_free(char *p);
+void cmd_ctx_close(struct cmd_ctx *ctx);
+
+/* Resolve a record prefix to its id. */
+int cmd_find_record(struct cmd_ctx *ctx, const char *prefix, char out[33]);
+/* Load the installed template of that id or hash. */
+int cmd_load_template(struct cmd_ctx *ctx, const char *id_or_hash,
+                      struct fld_template **out);
+
+/* --status, --subject, --template: filling a struct fld_record_filter.
+ * A command with more options of its own lists these ids among them. */
+enum { CMD_OPT_STATUS = 1, CMD_OPT_SUBJECT, CMD_OPT_TEMPLATE };
+extern const struct option cmd_filter_options[];
+int cmd_on_filter(struct cmd_ctx *ctx, int opt, const char *arg, void *data);
+
+/* Print v as compact JSON and a newline on stdout. */
+int cmd_print_json(struct cmd_ctx *ctx, const struct fld_json *v);
+/* "2026-11-28 08:15:02" in local time, for people. */
+void cmd_format_time(int64_t ms, char out[32]);
+
+#endif

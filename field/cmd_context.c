@@ -1,0 +1,343 @@
+/*
+ * cmd_context.c - the plumbing every command of `field` shares: option
+ * parsing, the data directory, opening the store and the key, asking for
+ * a passphrase, JSON output, and turning result codes into exit statuses.
+ */
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "version.h"
+
+#define PASSPHRASE_MAX 1024
+
+int cmd_exit_status(int code)
+{
+    switch (code) {
+    case FLD_OK:
+        return EXIT_OK;
+    case FLD_EUSAGE:
+        return EXIT_USAGE;
+    case FLD_NOTFOUND:
+    case FLD_CONFLICT:
+        return EXIT_NOTFOUND;
+    case FLD_EINVAL:
+    case FLD_ELIMIT:
+    case FLD_EXISTS:
+        return EXIT_REFUSED;
+    case FLD_ECORRUPT:
+    case FLD_EBADSIG:
+        return EXIT_INTEGRITY;
+    case FLD_EPASS:
+        return EXIT_KEY;
+    case FLD_EBUSY:
+        return EXIT_BUSY;
+    default:
+        return EXIT_FAIL;
+    }
+}
+
+void cmd_print_help(const struct cmd *cmd, FILE *out)
+{
+    fprintf(out, "usage: field %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
+}
+
+/* Edit distance, to suggest the command a person probably meant. */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), i, j;
+    size_t row[64];
+
+    if (lb >= 64)
+        return 64;
+    for (j = 0; j <= lb; j++)
+        row[j] = j;
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Exact name, else a unique prefix; otherwise suggest the closest. */
+const struct cmd *cmd_find(const char *name, struct fld_err *err)
+{
+    const struct cmd *c, *match = NULL, *near = NULL;
+    size_t len = strlen(name), n = 0, best = 3;
+
+    for (c = cmd_table; c->name != NULL; c++) {
+        if (strcmp(c->name, name) == 0)
+            return c;
+        if (strncmp(c->name, name, len) == 0) {
+            match = c;
+            n++;
+        }
+        if (distance(name, c->name) < best) {
+            best = distance(name, c->name);
+            near = c;
+        }
+    }
+    if (n == 1)
+        return match;
+    if (n > 1)
+        fld_err_set(err, FLD_EUSAGE, "'%s' is ambiguous; say more of the command",
+                    name);
+    else if (near != NULL)
+        fld_err_set(err, FLD_EUSAGE, "unknown command '%s'; did you mean '%s'?",
+                    name, near->name);
+    else
+        fld_err_set(err, FLD_EUSAGE, "unknown command '%s'; see 'field help'", name);
+    return NULL;
+}
+
+enum { OPT_HELP = 1000, OPT_JSON, OPT_LANG };
+
+int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv,
+              const struct option *extra,
+              int (*on_option)(struct cmd_ctx *ctx, int opt, const char *arg,
+                               void *data),
+              void *data, int *first_arg)
+{
+    const struct cmd *cmd = ctx->cmd;
+    struct option opts[32];
+    size_t n = 0;
+    int c, rc;
+
+    opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    opts[n++] = (struct option){"json", no_argument, NULL, OPT_JSON};
+    opts[n++] = (struct option){"lang", required_argument, NULL, OPT_LANG};
+    while (extra && extra->name && n < 31)
+        opts[n++] = *extra++;
+    opts[n] = (struct option){NULL, 0, NULL, 0};
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+        case OPT_HELP:
+            cmd_print_help(cmd, stdout);
+            return -1;
+        case OPT_JSON:
+            ctx->json = true;
+            break;
+        case OPT_LANG:
+            if (strcmp(optarg, "vi") == 0)
+                ctx->lang = FLD_LANG_VI;
+            else if (strcmp(optarg, "en") == 0)
+                ctx->lang = FLD_LANG_EN;
+            else
+                return fld_err_set(&ctx->err, FLD_EUSAGE,
+                                   "--lang must be vi or en, not '%s'", optarg);
+            break;
+        case '?':
+            return fld_err_set(&ctx->err, FLD_EUSAGE,
+                               "unknown or incomplete option '%s'; see 'field %s --help'",
+                               argv[optind - 1], cmd->name);
+        default:
+            if (on_option == NULL ||
+                (rc = on_option(ctx, c, optarg, data)) != FLD_OK)
+                return on_option ? rc
+                                 : fld_err_set(&ctx->err, FLD_EUSAGE, "bad option");
+        }
+    }
+    *first_arg = optind;
+    return FLD_OK;
+}
+
+int cmd_locate_home(struct cmd_ctx *ctx)
+{
+    const char *home = getenv("FIELD_HOME");
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *user = getenv("HOME");
+
+    if (home != NULL && home[0] != '\0')
+        ctx->home = fld_xstrdup(home);
+    else if (xdg != NULL && xdg[0] == '/')
+        ctx->home = fld_xasprintf("%s/field", xdg);
+    else if (user != NULL && user[0] == '/')
+        ctx->home = fld_xasprintf("%s/.local/share/field", user);
+    else
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "no data directory: set FIELD_HOME or HOME");
+    ctx->db_path = fld_xasprintf("%s/field.db", ctx->home);
+    ctx->key_path = fld_xasprintf("%s/device.key", ctx->home);
+    return FLD_OK;
+}
+
+int cmd_open_store(struct cmd_ctx *ctx)
+{
+    struct stat sb;
+    int rc;
+
+    if ((rc = cmd_locate_home(ctx)) != FLD_OK)
+        return rc;
+    if (stat(ctx->db_path, &sb) != 0)
+        return fld_err_set(&ctx->err, FLD_NOTFOUND,
+                           "%s is not set up; run 'field init' first", ctx->home);
+    return fld_store_open(ctx->db_path, FLD_STORE_OPEN, &ctx->st, &ctx->err);
+}
+
+void cmd_passphrase_free(char *p)
+{
+    if (p != NULL)
+        sodium_free(p);
+}
+
+/* Read one line from the terminal with echo off. */
+static int read_tty(const char *prompt, char *buf, size_t cap)
+{
+    FILE *tty = fopen("/dev/tty", "r+");
+    struct termios old, quiet;
+    int ok = 0;
+
+    if (tty == NULL)
+        return -1;
+    fputs(prompt, tty);
+    fflush(tty);
+    if (tcgetattr(fileno(tty), &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+        ok = fgets(buf, (int)cap, tty) != NULL;
+        tcsetattr(fileno(tty), TCSAFLUSH, &old);
+        fputc('\n', tty);
+    }
+    fclose(tty);
+    if (!ok)
+        return -1;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return 0;
+}
+
+int cmd_passphrase(struct cmd_ctx *ctx, const char *prompt, bool confirm,
+                   char **out)
+{
+    const char *env = getenv("FIELD_PASSPHRASE");
+    char *p = sodium_malloc(PASSPHRASE_MAX), *again;
+    int rc = FLD_OK;
+
+    *out = NULL;
+    if (p == NULL)
+        return fld_err_set(&ctx->err, FLD_EIO, "cannot allocate secure memory");
+    if (env != NULL) {
+        if (strlen(env) >= PASSPHRASE_MAX)
+            rc = fld_err_set(&ctx->err, FLD_EPASS, "FIELD_PASSPHRASE is too long");
+        else
+            memcpy(p, env, strlen(env) + 1);
+    } else if (!isatty(STDIN_FILENO) || read_tty(prompt, p, PASSPHRASE_MAX) != 0) {
+        rc = fld_err_set(&ctx->err, FLD_EPASS,
+                         "the device key needs a passphrase: run in a terminal "
+                         "or set FIELD_PASSPHRASE");
+    } else if (confirm) {
+        again = sodium_malloc(PASSPHRASE_MAX);
+        if (again == NULL || read_tty("Again: ", again, PASSPHRASE_MAX) != 0 ||
+            strcmp(again, p) != 0)
+            rc = fld_err_set(&ctx->err, FLD_EPASS, "the passphrases differ");
+        cmd_passphrase_free(again);
+    }
+    if (rc != FLD_OK) {
+        cmd_passphrase_free(p);
+        return rc;
+    }
+    *out = p;
+    return FLD_OK;
+}
+
+int cmd_load_key(struct cmd_ctx *ctx)
+{
+    char *pass = NULL;
+    int prot = fld_key_file_is_protected(ctx->key_path);
+    int rc;
+
+    if (prot == 1 &&
+        (rc = cmd_passphrase(ctx, "Passphrase for the device key: ", false,
+                             &pass)) != FLD_OK)
+        return rc;
+    rc = fld_key_load(ctx->key_path, pass, &ctx->key, &ctx->err);
+    cmd_passphrase_free(pass);
+    return rc;
+}
+
+void cmd_ctx_close(struct cmd_ctx *ctx)
+{
+    fld_store_close(ctx->st);
+    fld_key_free(ctx->key);
+    free(ctx->home);
+    free(ctx->db_path);
+    free(ctx->key_path);
+    ctx->st = NULL;
+    ctx->key = NULL;
+    ctx->home = ctx->db_path = ctx->key_path = NULL;
+}
+
+int cmd_find_record(struct cmd_ctx *ctx, const char *prefix, char out[33])
+{
+    return fld_store_find_record(ctx->st, prefix, out, &ctx->err);
+}
+
+int cmd_load_template(struct cmd_ctx *ctx, const char *id_or_hash,
+                      struct fld_template **out)
+{
+    uint8_t *body;
+    size_t len;
+    int rc = fld_store_template_get(ctx->st, id_or_hash, &body, &len, NULL,
+                                    &ctx->err);
+
+    *out = NULL;
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(&ctx->err, FLD_NOTFOUND,
+                           "no template '%s' is installed; see 'field templates'",
+                           id_or_hash);
+    if (rc != FLD_OK)
+        return rc;
+    rc = fld_template_parse(body, len, out, &ctx->err);
+    free(body);
+    if (rc != FLD_OK)
+        return fld_err_set(&ctx->err, FLD_ECORRUPT, "installed template %s: %s",
+                           id_or_hash, ctx->err.msg);
+    return FLD_OK;
+}
+
+int cmd_print_json(struct cmd_ctx *ctx, const struct fld_json *v)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    int rc = fld_json_write(v, &b, &ctx->err);
+
+    if (rc == FLD_OK) {
+        fwrite(b.data, 1, b.len, stdout);
+        fputc('\n', stdout);
+    }
+    fld_buf_free(&b);
+    return rc;
+}
+
+void cmd_format_time(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (localtime_r(&t, &tm) == NULL ||
+        strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(out, 32, "%lld", (long long)ms);
+}

@@ -1,0 +1,322 @@
+/*
+ * cmd_export.c - `field export`: records for other tools.
+ *
+ *   field export --format json|csv [--template ID] [--status S]
+ *                [--subject CODE] [--output FILE]
+ *
+ * JSON carries, for each record, the current answers and every signed
+ * version exactly as signed (body text, hash, signature), so whoever
+ * receives an export can verify it. CSV is one row per record and one
+ * column per question of one template, for spreadsheets: RFC 4180 quoting,
+ * and text answers that a spreadsheet would run as a formula (starting
+ * with = + - @) are prefixed with an apostrophe.
+ *
+ * With --output the file is written beside its final name and linked into
+ * place only when complete, so a failed export leaves nothing behind, and
+ * an existing file is never overwritten.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "capture.h"
+#include "cmd.h"
+
+enum { OPT_FORMAT = 100, OPT_OUTPUT };
+
+struct export_opts {
+    struct fld_record_filter filter;
+    const char *format;
+    const char *output;
+};
+
+struct collected {
+    char **records;
+    size_t n;
+};
+
+static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
+{
+    struct export_opts *o = data;
+
+    if (opt == OPT_FORMAT)
+        o->format = arg;
+    else if (opt == OPT_OUTPUT)
+        o->output = arg;
+    else
+        return cmd_on_filter(ctx, opt, arg, &o->filter);
+    return FLD_OK;
+}
+
+static int collect(void *data, const struct fld_record_summary *r)
+{
+    struct collected *c = data;
+
+    c->records = fld_xreallocarray(c->records, c->n + 1, sizeof *c->records);
+    c->records[c->n++] = fld_xstrdup(r->record);
+    return FLD_OK;
+}
+
+/* The newest head of a record, by (hlc, hash): what `list` shows too. */
+static int newest_head(struct cmd_ctx *ctx, const char *record,
+                       struct fld_version **out, struct fld_json **heads_json)
+{
+    char **heads;
+    size_t n, i;
+    int rc = fld_store_heads(ctx->st, record, &heads, &n, &ctx->err);
+
+    *out = NULL;
+    *heads_json = fld_json_array();
+    for (i = 0; rc == FLD_OK && i < n; i++) {
+        struct fld_version *v;
+
+        if ((rc = fld_store_get_version(ctx->st, heads[i], &v, &ctx->err)))
+            break;
+        fld_json_append(*heads_json, fld_json_string(v->hash));
+        if (*out == NULL || fld_hlc_cmp(&v->hlc, &(*out)->hlc) > 0 ||
+            (fld_hlc_cmp(&v->hlc, &(*out)->hlc) == 0 &&
+             strcmp(v->hash, (*out)->hash) > 0)) {
+            fld_version_free(*out);
+            *out = v;
+        } else {
+            fld_version_free(v);
+        }
+    }
+    fld_strv_free(heads, n);
+    if (rc != FLD_OK) {
+        fld_version_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int version_entry(void *data, const struct fld_store_row *r)
+{
+    struct fld_json *arr = data;
+    struct fld_json *o = fld_json_object();
+    char sig[2 * FLD_SIG_LEN + 1];
+
+    fld_hex_encode(r->sig, r->sig_len == FLD_SIG_LEN ? FLD_SIG_LEN : 0, sig);
+    fld_json_set(o, "hash", fld_json_string(r->hash));
+    fld_json_set(o, "sig", fld_json_string(sig));
+    fld_json_set(o, "body", fld_json_stringn((const char *)r->body, r->body_len));
+    fld_json_append(arr, o);
+    return FLD_OK;
+}
+
+static int export_json(struct cmd_ctx *ctx, const struct collected *c,
+                       struct fld_buf *out)
+{
+    struct fld_json *doc = fld_json_object(), *list = fld_json_array();
+    size_t i;
+    int rc = FLD_OK;
+
+    for (i = 0; i < c->n && rc == FLD_OK; i++) {
+        struct fld_json *o = fld_json_object(), *heads, *versions = fld_json_array();
+        struct fld_json *tmpl = fld_json_object();
+        struct fld_version *v;
+
+        if ((rc = newest_head(ctx, c->records[i], &v, &heads)) == FLD_OK)
+            rc = fld_store_each_version(ctx->st, c->records[i], FLD_ORDER_ARRIVAL,
+                                        version_entry, versions, &ctx->err);
+        fld_json_set(o, "heads", heads);
+        fld_json_set(o, "versions", versions);
+        fld_json_set(o, "template", tmpl);
+        fld_json_append(list, o);
+        if (rc != FLD_OK)
+            break;
+        fld_json_set(o, "record", fld_json_string(v->record));
+        fld_json_set(o, "subject", fld_json_string(v->subject));
+        fld_json_set(o, "status", fld_json_string(v->status));
+        fld_json_set(o, "updated_ms", fld_json_int(v->hlc.ms));
+        fld_json_set(o, "answers", fld_json_clone(v->answers));
+        fld_json_set(tmpl, "id", fld_json_string(v->template_id));
+        fld_json_set(tmpl, "hash", fld_json_string(v->template_hash));
+        fld_version_free(v);
+    }
+    fld_json_set(doc, "format", fld_json_string("field-export-v1"));
+    fld_json_set(doc, "records", list);
+    if (rc == FLD_OK && (rc = fld_json_write(doc, out, &ctx->err)) == FLD_OK)
+        fld_buf_putc(out, '\n');
+    fld_json_free(doc);
+    return rc;
+}
+
+/* One CSV field, quoted when it must be (RFC 4180). */
+static void csv_field(struct fld_buf *out, const char *s, bool is_text)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ';
+    const char *p;
+
+    if (quote)
+        fld_buf_putc(out, '"');
+    if (is_text && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
+        fld_buf_putc(out, '\'');
+    for (p = s; *p; p++) {
+        if (*p == '"')
+            fld_buf_putc(out, '"');
+        fld_buf_putc(out, *p);
+    }
+    if (quote)
+        fld_buf_putc(out, '"');
+}
+
+static void csv_value(struct fld_buf *out, const struct fld_question *q,
+                      const struct fld_json *a)
+{
+    struct fld_buf tmp = FLD_BUF_INIT;
+    size_t i;
+
+    if (a == NULL)
+        return;
+    if (a->type == FLD_JSON_INT)
+        fld_buf_printf(&tmp, "%lld", (long long)a->i);
+    else if (a->type == FLD_JSON_STRING)
+        fld_buf_puts(&tmp, a->s);
+    else
+        for (i = 0; i < a->n; i++) /* select_multiple: XLSForm's spaces */
+            fld_buf_printf(&tmp, "%s%s", i ? " " : "", a->items[i]->s);
+    csv_field(out, fld_buf_str(&tmp), q->type == FLD_Q_TEXT);
+    fld_buf_free(&tmp);
+}
+
+static void csv_row(struct fld_buf *out, const struct fld_template *t,
+                    const struct fld_version *v, size_t n_heads)
+{
+    size_t i, n = fld_template_n_questions(t);
+    char when[32];
+
+    cmd_format_time(v->hlc.ms, when);
+    fld_buf_printf(out, "%s,", v->record);
+    csv_field(out, v->subject, false);
+    fld_buf_printf(out, ",%s,%s,%s,%zu,%s,", v->template_id, v->status, when,
+                   n_heads, v->author);
+    csv_field(out, v->inspector ? v->inspector : "", true);
+    for (i = 0; i < n; i++) {
+        const struct fld_question *q = fld_template_question_at(t, i);
+
+        if (q->type == FLD_Q_NOTE)
+            continue;
+        fld_buf_putc(out, ',');
+        csv_value(out, q, fld_json_get(v->answers, q->name));
+    }
+    fld_buf_puts(out, "\r\n");
+}
+
+static int export_csv(struct cmd_ctx *ctx, const struct collected *c,
+                      const char *template_id, struct fld_buf *out)
+{
+    struct fld_template *t = NULL;
+    struct fld_version *v = NULL;
+    char *chosen = NULL;
+    size_t i, n;
+    int rc = FLD_OK;
+
+    for (i = 0; i < c->n && rc == FLD_OK; i++) {
+        struct fld_json *heads;
+
+        if ((rc = newest_head(ctx, c->records[i], &v, &heads)) != FLD_OK) {
+            fld_json_free(heads);
+            break;
+        }
+        if (chosen == NULL) /* the first record's, unless --template */
+            chosen = fld_xstrdup(template_id ? template_id : v->template_id);
+        if (strcmp(chosen, v->template_id) != 0)
+            rc = fld_err_set(&ctx->err, FLD_EUSAGE,
+                             "records of several templates (%s, %s) match; "
+                             "choose one with --template", chosen,
+                             v->template_id);
+        else if (t == NULL && (rc = cmd_load_template(ctx, v->template_hash, &t)) == FLD_OK) {
+            fld_buf_puts(out, "record,subject,template,status,updated,heads,author,inspector");
+            for (n = 0; n < fld_template_n_questions(t); n++)
+                if (fld_template_question_at(t, n)->type != FLD_Q_NOTE)
+                    fld_buf_printf(out, ",%s", fld_template_question_at(t, n)->name);
+            fld_buf_puts(out, "\r\n");
+        }
+        if (rc == FLD_OK)
+            csv_row(out, t, v, heads->n);
+        fld_json_free(heads);
+        fld_version_free(v);
+        v = NULL;
+    }
+    free(chosen);
+    fld_template_free(t);
+    return rc;
+}
+
+/* Write buf to path without ever clobbering or half-writing it. */
+static int write_output(struct cmd_ctx *ctx, const char *path,
+                        const struct fld_buf *buf)
+{
+    char *tmp = fld_xasprintf("%s.XXXXXX", path);
+    int fd = mkstemp(tmp), rc = FLD_OK;
+    size_t done = 0;
+
+    if (fd < 0) {
+        rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    while (done < buf->len && rc == FLD_OK) {
+        ssize_t n = write(fd, buf->data + done, buf->len - done);
+
+        if (n < 0 && errno != EINTR)
+            rc = fld_err_set(&ctx->err, errno == ENOSPC ? FLD_EFULL : FLD_EIO,
+                             "%s: %s", path, strerror(errno));
+        else if (n > 0)
+            done += (size_t)n;
+    }
+    if (rc == FLD_OK && fsync(fd) != 0)
+        rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
+    close(fd);
+    if (rc == FLD_OK && link(tmp, path) != 0)
+        rc = fld_err_set(&ctx->err, errno == EEXIST ? FLD_EXISTS : FLD_EIO,
+                         "%s: %s", path,
+                         errno == EEXIST ? "already exists; not overwritten"
+                                         : strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"status", required_argument, NULL, CMD_OPT_STATUS},
+        {"subject", required_argument, NULL, CMD_OPT_SUBJECT},
+        {"template", required_argument, NULL, CMD_OPT_TEMPLATE},
+        {NULL, 0, NULL, 0}};
+    struct export_opts o;
+    struct collected c = {NULL, 0};
+    struct fld_buf out = FLD_BUF_INIT;
+    int rc, first;
+
+    memset(&o, 0, sizeof o);
+    if ((rc = cmd_parse(ctx, argc, argv, extra, on_option, &o, &first)))
+        return rc;
+    if (first != argc)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
+                           argv[first]);
+    if (o.format == NULL || (strcmp(o.format, "json") && strcmp(o.format, "csv")))
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "--format must be json or csv");
+    if ((rc = cmd_open_store(ctx)) ||
+        (rc = fld_store_each_record(ctx->st, &o.filter, collect, &c, &ctx->err)))
+        goto out;
+    if (strcmp(o.format, "json") == 0)
+        rc = export_json(ctx, &c, &out);
+    else
+        rc = export_csv(ctx, &c, o.filter.template_id, &out);
+    if (rc == FLD_OK && o.output)
+        rc = write_output(ctx, o.output, &out);
+    else if (rc == FLD_OK)
+        fwrite(fld_buf_str(&out), 1, out.len, stdout);
+out:
+    fld_strv_free(c.records, c.n);
+    fld_buf_free(&out);
+    return rc;
+}

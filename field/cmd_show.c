@@ -1,0 +1,290 @@
+/*
+ * cmd_show.c - the commands that read records: `field show`, `field list`
+ * and `field history`. People get aligned text; --json gives one compact
+ * JSON document on standard output.
+ *
+ *   field show [--json] [--lang vi|en] RECORD
+ *   field list [--json] [--status S] [--subject CODE] [--template ID]
+ *   field history [--json] RECORD
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "capture.h"
+#include "cmd.h"
+
+/* A person reads "Nguyễn Văn An (device 3f2a9c1e)". */
+static void print_author(const struct fld_version *v)
+{
+    if (v->inspector)
+        printf("%s (device %.8s)", v->inspector, v->author);
+    else
+        printf("device %.8s", v->author);
+}
+
+static struct fld_json *version_json(const struct fld_version *v)
+{
+    struct fld_json *o = fld_json_object();
+
+    fld_json_set(o, "version", fld_json_string(v->hash));
+    fld_json_set(o, "author", fld_json_string(v->author));
+    fld_json_set(o, "dseq", fld_json_int(v->dseq));
+    fld_json_set(o, "time_ms", fld_json_int(v->hlc.ms));
+    fld_json_set(o, "status", fld_json_string(v->status));
+    if (v->inspector)
+        fld_json_set(o, "inspector", fld_json_string(v->inspector));
+    return o;
+}
+
+static int show_json(struct cmd_ctx *ctx, const struct fld_version *v)
+{
+    struct fld_json *o = version_json(v);
+    struct fld_json *tmpl = fld_json_object();
+    int rc;
+
+    fld_json_set(tmpl, "id", fld_json_string(v->template_id));
+    fld_json_set(tmpl, "hash", fld_json_string(v->template_hash));
+    fld_json_set(o, "record", fld_json_string(v->record));
+    fld_json_set(o, "subject", fld_json_string(v->subject));
+    fld_json_set(o, "template", tmpl);
+    fld_json_set(o, "answers", fld_json_clone(v->answers));
+    rc = cmd_print_json(ctx, o);
+    fld_json_free(o);
+    return rc;
+}
+
+static void show_text(struct cmd_ctx *ctx, const struct fld_version *v,
+                      const struct fld_template *t)
+{
+    size_t i, section = (size_t)-1, n = fld_template_n_questions(t);
+    char when[32];
+
+    cmd_format_time(v->hlc.ms, when);
+    printf("Record    %s\n", v->record);
+    printf("Template  %s %s: %s\n", fld_template_id(t), fld_template_version(t),
+           fld_text_get(fld_template_title(t), ctx->lang));
+    printf("Subject   %s\n", v->subject);
+    printf("Status    %s\n", v->status);
+    printf("Changed   %s by ", when);
+    print_author(v);
+    printf("\nVersion   %.16s (device version %lld)\n", v->hash, (long long)v->dseq);
+    for (i = 0; i < n; i++) {
+        const struct fld_question *q = fld_template_question_at(t, i);
+        const struct fld_json *a = fld_json_get(v->answers, q->name);
+        char *text;
+
+        if (q->section != section) {
+            section = q->section;
+            printf("\n[%s]\n", fld_text_get(&fld_template_section(t, section)->label,
+                                           ctx->lang));
+        }
+        if (q->type == FLD_Q_NOTE)
+            continue;
+        text = a ? fld_template_format(q, a, ctx->lang) : NULL;
+        printf("  %s%s: %s\n", fld_text_get(&q->label, ctx->lang),
+               q->required ? " *" : "",
+               text ? text : (ctx->lang == FLD_LANG_EN ? "(not answered)"
+                                                       : "(chưa trả lời)"));
+        free(text);
+    }
+}
+
+int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    char record[FLD_RECORD_HEX_LEN + 1];
+    struct fld_version *v = NULL;
+    struct fld_template *t = NULL;
+    int rc, first;
+
+    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)))
+        return rc;
+    if (first + 1 != argc)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
+    if ((rc = cmd_open_store(ctx)) || (rc = cmd_find_record(ctx, argv[first], record)) ||
+        (rc = fld_capture_head(ctx->st, record, &v, &ctx->err)))
+        goto out;
+    if (ctx->json) {
+        rc = show_json(ctx, v);
+    } else if ((rc = cmd_load_template(ctx, v->template_hash, &t)) == FLD_OK) {
+        show_text(ctx, v, t);
+    }
+out:
+    fld_template_free(t);
+    fld_version_free(v);
+    return rc;
+}
+
+
+int cmd_on_filter(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
+{
+    struct fld_record_filter *f = data;
+
+    (void)ctx;
+    if (opt == CMD_OPT_STATUS)
+        f->status = arg;
+    else if (opt == CMD_OPT_SUBJECT)
+        f->subject = arg;
+    else
+        f->template_id = arg;
+    return FLD_OK;
+}
+
+const struct option cmd_filter_options[] = {
+    {"status", required_argument, NULL, CMD_OPT_STATUS},
+    {"subject", required_argument, NULL, CMD_OPT_SUBJECT},
+    {"template", required_argument, NULL, CMD_OPT_TEMPLATE},
+    {NULL, 0, NULL, 0}};
+
+static int list_row(void *data, const struct fld_record_summary *r)
+{
+    struct fld_json *arr = data;
+    char when[32];
+
+    if (arr != NULL) {
+        struct fld_json *o = fld_json_object();
+
+        fld_json_set(o, "record", fld_json_string(r->record));
+        fld_json_set(o, "template", fld_json_string(r->template_id));
+        fld_json_set(o, "subject", fld_json_string(r->subject));
+        fld_json_set(o, "status", fld_json_string(r->status));
+        fld_json_set(o, "created_ms", fld_json_int(r->created.ms));
+        fld_json_set(o, "updated_ms", fld_json_int(r->updated.ms));
+        fld_json_set(o, "versions", fld_json_int(r->n_versions));
+        fld_json_set(o, "heads", fld_json_int(r->n_heads));
+        fld_json_append(arr, o);
+        return FLD_OK;
+    }
+    cmd_format_time(r->updated.ms, when);
+    printf("%.12s  %-10s %-16s %-9s %s  %lld version%s%s\n", r->record, r->subject,
+           r->template_id, r->status, when, (long long)r->n_versions,
+           r->n_versions == 1 ? "" : "s",
+           r->n_heads > 1 ? "  (concurrent edits)" : "");
+    return FLD_OK;
+}
+
+int cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    struct fld_record_filter f = {NULL, NULL, NULL};
+    struct fld_json *arr = NULL;
+    int rc, first;
+
+    if ((rc = cmd_parse(ctx, argc, argv, cmd_filter_options, cmd_on_filter, &f, &first)))
+        return rc;
+    if (first != argc)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
+                           argv[first]);
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        return rc;
+    if (ctx->json)
+        arr = fld_json_array();
+    rc = fld_store_each_record(ctx->st, &f, list_row, arr, &ctx->err);
+    if (rc == FLD_OK && arr)
+        rc = cmd_print_json(ctx, arr);
+    fld_json_free(arr);
+    return rc;
+}
+
+/* Describe what v changed relative to its parent's answers. */
+static void print_changes(const struct fld_json *before, const struct fld_json *after)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    size_t i;
+
+    for (i = 0; i < after->n; i++) {
+        const struct fld_json *old = before ? fld_json_get(before, after->members[i].key)
+                                            : NULL;
+
+        if (old == NULL || !fld_json_equal(old, after->members[i].value)) {
+            fld_buf_printf(&b, "      %s: ", after->members[i].key);
+            if (old) {
+                fld_json_write(old, &b, NULL);
+                fld_buf_puts(&b, " -> ");
+            }
+            fld_json_write(after->members[i].value, &b, NULL);
+            fld_buf_putc(&b, '\n');
+        }
+    }
+    for (i = 0; before && i < before->n; i++)
+        if (fld_json_get(after, before->members[i].key) == NULL)
+            fld_buf_printf(&b, "      %s: cleared\n", before->members[i].key);
+    fputs(fld_buf_str(&b), stdout);
+    fld_buf_free(&b);
+}
+
+struct history {
+    struct cmd_ctx *ctx;
+    struct fld_version **seen;
+    size_t n;
+    struct fld_json *arr; /* --json */
+};
+
+static const struct fld_json *answers_of(const struct history *h, const char *hash)
+{
+    size_t i;
+
+    for (i = 0; i < h->n; i++)
+        if (strcmp(h->seen[i]->hash, hash) == 0)
+            return h->seen[i]->answers;
+    return NULL;
+}
+
+static int history_row(void *data, const struct fld_store_row *r)
+{
+    struct history *h = data;
+    struct fld_version *v;
+    const struct fld_json *before = NULL;
+    char when[32];
+    int rc;
+
+    rc = fld_version_open(r->body, r->body_len, r->sig, &v, &h->ctx->err);
+    if (rc != FLD_OK)
+        return fld_err_set(&h->ctx->err, FLD_ECORRUPT,
+                           "version %.16s does not verify (run 'field verify')",
+                           r->hash);
+    if (v->parents->n > 0)
+        before = answers_of(h, v->parents->items[0]->s);
+    h->seen = fld_xreallocarray(h->seen, h->n + 1, sizeof *h->seen);
+    h->seen[h->n++] = v;
+    if (h->arr != NULL) {
+        struct fld_json *o = version_json(v);
+
+        fld_json_set(o, "parents", fld_json_clone(v->parents));
+        fld_json_set(o, "answers", fld_json_clone(v->answers));
+        fld_json_append(h->arr, o);
+        return FLD_OK;
+    }
+    cmd_format_time(v->hlc.ms, when);
+    printf("%.16s  %s  %-6s ", v->hash, when, v->status);
+    print_author(v);
+    printf("  #%lld\n", (long long)v->dseq);
+    print_changes(before, v->answers);
+    return FLD_OK;
+}
+
+int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    char record[FLD_RECORD_HEX_LEN + 1];
+    struct history h = {ctx, NULL, 0, NULL};
+    size_t i;
+    int rc, first;
+
+    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)))
+        return rc;
+    if (first + 1 != argc)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
+    if ((rc = cmd_open_store(ctx)) || (rc = cmd_find_record(ctx, argv[first], record)))
+        return rc;
+    if (ctx->json)
+        h.arr = fld_json_array();
+    rc = fld_store_each_version(ctx->st, record, FLD_ORDER_ARRIVAL, history_row, &h,
+                                &ctx->err);
+    if (rc == FLD_OK && h.arr)
+        rc = cmd_print_json(ctx, h.arr);
+    for (i = 0; i < h.n; i++)
+        fld_version_free(h.seen[i]);
+    free(h.seen);
+    fld_json_free(h.arr);
+    return rc;
+}

@@ -1,0 +1,626 @@
+/*
+ * norm.c - what a person typed, turned into the one normal form of a value
+ * (see norm.h).
+ *
+ * This sits between the capture screens and the record model: an answer is
+ * normalised once, when it is entered, and the normal form is what goes into
+ * the canonical bytes that get hashed and signed. Nothing here runs when a
+ * version is verified, so a change to these rules never invalidates an old
+ * signature; it only changes what new versions look like.
+ *
+ * Every function is strict about syntax and says in one line what is wrong,
+ * repeating (a shortened, printable copy of) what was typed. Numbers are
+ * handled as digit strings, never through double: "54.78" must stay exactly
+ * 54.78, and a geopoint rounded on one tablet must round the same way on
+ * every other.
+ *
+ * Decisions beyond norm.h, all in favour of what people actually type:
+ *   - White space around any value is ignored: ASCII space, tab, CR, LF and
+ *     the Unicode space separators (no-break space, ideographic space ...).
+ *   - Text: CR LF and a lone CR become LF (text pasted from Windows), then
+ *     the usual rule holds: tab and LF are the only control characters kept.
+ *   - Decimals: ".5" is 0.5 and "5." is 5; a leading "+" is allowed. The
+ *     digit limit counts every digit of the normal form except the "0" of
+ *     "0.x", so "0.000001" has six.
+ *   - Geopoints: the numbers use "." only (a "," separates latitude from
+ *     longitude); rounding is half away from zero; altitude must lie within
+ *     -100000..100000 m and accuracy within 0..100000 m.
+ */
+#include "norm.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "buf.h"
+#include "utf8.h"
+
+/* The largest integer canonical JSON carries exactly: 2^53 - 1. */
+#define INT_LIMIT 9007199254740991ULL
+
+/*
+ * Text longer than this before normalisation is refused without running
+ * NFC: composition shrinks text at most threefold (a Hangul syllable from
+ * three jamo, 9 bytes to 3), so nothing longer can fit FLD_NORM_TEXT_MAX.
+ * It bounds the work and memory a pasted novel can cost.
+ */
+#define TEXT_RAW_MAX (4 * FLD_NORM_TEXT_MAX)
+
+/* How much of a refused input an error message repeats. */
+#define SHOW_CHARS 40
+#define SHOW_MAX (SHOW_CHARS * 4 + 4)
+
+/* Bounds of the optional geopoint fields, in metres. */
+#define ALTITUDE_LIMIT 100000
+#define ACCURACY_LIMIT 100000
+
+static bool is_control(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+static bool is_space(uint32_t cp)
+{
+    switch (cp) {
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case 0x00a0: /* no-break space */
+    case 0x1680: /* ogham space mark */
+    case 0x2028: /* line separator */
+    case 0x2029: /* paragraph separator */
+    case 0x202f: /* narrow no-break space */
+    case 0x205f: /* medium mathematical space */
+    case 0x3000: /* ideographic space */
+        return true;
+    default:
+        return cp >= 0x2000 && cp <= 0x200a; /* en quad .. hair space */
+    }
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/*
+ * Find the part of s[0..len) between leading and trailing white space:
+ * [*start, *end). Bytes that are not valid UTF-8 count as content, so a
+ * malformed input is trimmed the same way and then refused by its parser.
+ */
+static void trim(const char *s, size_t len, size_t *start, size_t *end)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t i = 0;
+    bool seen = false;
+
+    *start = *end = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t used = fld_utf8_decode(p + i, len - i, &cp);
+
+        if (used == 0) {
+            cp = 0xfffd; /* not white space */
+            used = 1;
+        }
+        if (!is_space(cp)) {
+            if (!seen)
+                *start = i;
+            seen = true;
+            *end = i + used;
+        }
+        i += used;
+    }
+}
+
+/*
+ * Copy at most SHOW_CHARS characters of s[0..len) into out, for an error
+ * message: bytes that are not UTF-8 and control characters become '?', so
+ * the message stays one printable line, and "..." marks a cut.
+ */
+static const char *show(const char *s, size_t len, char out[SHOW_MAX])
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t i = 0, o = 0, n = 0;
+
+    while (i < len && n < SHOW_CHARS) {
+        uint32_t cp;
+        size_t used = fld_utf8_decode(p + i, len - i, &cp);
+
+        if (used == 0 || is_control(cp)) {
+            out[o++] = '?';
+            i += used ? used : 1;
+        } else {
+            memcpy(out + o, p + i, used);
+            o += used;
+            i += used;
+        }
+        n++;
+    }
+    if (i < len) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+/* Byte offset of the first byte of s[0..len) that is not valid UTF-8. */
+static size_t first_invalid(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        uint32_t cp;
+        size_t used = fld_utf8_decode(s + i, len - i, &cp);
+
+        if (used == 0)
+            break;
+        i += used;
+    }
+    return i;
+}
+
+int fld_norm_text(const char *in, char **out, struct fld_err *err)
+{
+    const uint8_t *raw = (const uint8_t *)in;
+    size_t len = strlen(in), start, end, i, n_chars;
+    utf8proc_int32_t *cps = NULL;
+    utf8proc_ssize_t n_cps, n_kept, n_bytes;
+    const utf8proc_option_t opts = UTF8PROC_COMPOSE | UTF8PROC_STABLE;
+    const uint8_t *nfc;
+    int rc;
+
+    *out = NULL;
+    if (!fld_utf8_valid(raw, len))
+        return fld_err_set(err, FLD_EINVAL,
+                           "text is not valid UTF-8 (byte %zu is not part of "
+                           "a character)",
+                           first_invalid(raw, len) + 1);
+
+    /* Trimmed before NFC, so that the size cap below applies to content.
+     * No white space character composes with a neighbour, and NFC maps
+     * none of the others to white space (U+2000 and U+2001 become U+2002
+     * and U+2003, spaces too), so the trim after NFC is only a guard. */
+    trim(in, len, &start, &end);
+    if (end - start > TEXT_RAW_MAX)
+        return fld_err_set(err, FLD_EINVAL,
+                           "text is too long: more than %d bytes, at most %d "
+                           "are allowed",
+                           TEXT_RAW_MAX, FLD_NORM_TEXT_MAX);
+
+    /* Control characters are looked for in what was typed, so that the
+     * position given is the one the person sees. */
+    for (i = start, n_chars = 1; i < end; n_chars++) {
+        uint32_t cp;
+        size_t used = fld_utf8_decode(raw + i, end - i, &cp);
+
+        if (is_control(cp) && cp != '\t' && cp != '\n' && cp != '\r')
+            return fld_err_set(err, FLD_EINVAL,
+                               "text contains an invisible control character "
+                               "(U+%04" PRIX32 ") at character %zu",
+                               cp, n_chars);
+        i += used;
+    }
+
+    /*
+     * NFC as utf8proc_map() does it, but with our allocator (out of memory
+     * aborts in field): canonical decomposition into UTF-32, then canonical
+     * composition re-encoded to UTF-8 in the same buffer.
+     */
+    n_cps = utf8proc_decompose(raw + start, (utf8proc_ssize_t)(end - start),
+                               NULL, 0, opts);
+    if (n_cps < 0)
+        return fld_err_set(err, FLD_EINVAL, "text cannot be normalised: %s",
+                           utf8proc_errmsg(n_cps));
+    /* reencode needs one byte more than the code points it is given */
+    cps = fld_xcalloc((size_t)n_cps + 1, sizeof *cps);
+    if (utf8proc_decompose(raw + start, (utf8proc_ssize_t)(end - start), cps,
+                           n_cps, opts) != n_cps) {
+        rc = fld_err_set(err, FLD_EINVAL, "text cannot be normalised");
+        goto done;
+    }
+
+    /* CR LF and a lone CR become LF: one newline, whatever the system. */
+    n_kept = 0;
+    for (i = 0; i < (size_t)n_cps; i++) {
+        if (cps[i] == '\r') {
+            if (i + 1 < (size_t)n_cps && cps[i + 1] == '\n')
+                continue;
+            cps[n_kept++] = '\n';
+        } else {
+            cps[n_kept++] = cps[i];
+        }
+    }
+
+    n_bytes = utf8proc_reencode(cps, n_kept, opts);
+    if (n_bytes < 0) {
+        rc = fld_err_set(err, FLD_EINVAL, "text cannot be normalised: %s",
+                         utf8proc_errmsg(n_bytes));
+        goto done;
+    }
+    nfc = (const uint8_t *)cps;
+    trim((const char *)nfc, (size_t)n_bytes, &start, &end);
+    if (end - start > FLD_NORM_TEXT_MAX) {
+        rc = fld_err_set(err, FLD_EINVAL,
+                         "text is too long: %zu bytes, at most %d are allowed",
+                         end - start, FLD_NORM_TEXT_MAX);
+        goto done;
+    }
+    *out = fld_xstrndup((const char *)nfc + start, end - start);
+    rc = FLD_OK;
+done:
+    free(cps);
+    return rc;
+}
+
+/* ---- integers ----------------------------------------------------------- */
+
+int fld_norm_integer(const char *in, int64_t *out, struct fld_err *err)
+{
+    size_t len = strlen(in), start, end, i;
+    char shown[SHOW_MAX];
+    uint64_t mag = 0;
+    bool is_neg = false;
+
+    *out = 0;
+    trim(in, len, &start, &end);
+    if (start == end)
+        return fld_err_set(err, FLD_EINVAL, "no number given");
+    i = start;
+    if (in[i] == '+' || in[i] == '-') {
+        is_neg = in[i] == '-';
+        i++;
+    }
+    if (i == end)
+        goto malformed;
+    for (; i < end; i++) {
+        if (!is_digit(in[i]))
+            goto malformed;
+        /* Stop accumulating once past the limit: no overflow, and the
+         * remaining characters are still checked. */
+        if (mag <= INT_LIMIT)
+            mag = mag * 10 + (uint64_t)(in[i] - '0');
+    }
+    if (mag > INT_LIMIT)
+        return fld_err_set(err, FLD_EINVAL, "%s is outside -%llu..%llu",
+                           show(in + start, end - start, shown),
+                           (unsigned long long)INT_LIMIT,
+                           (unsigned long long)INT_LIMIT);
+    *out = is_neg ? -(int64_t)mag : (int64_t)mag;
+    return FLD_OK;
+
+malformed:
+    return fld_err_set(err, FLD_EINVAL, "\"%s\" is not a whole number",
+                       show(in + start, end - start, shown));
+}
+
+/* ---- decimals ----------------------------------------------------------- */
+
+int fld_norm_decimal(const char *in, char **out, struct fld_err *err)
+{
+    size_t len = strlen(in), start, end, i;
+    size_t int_at, int_len, frac_at, frac_len;
+    struct fld_buf b = FLD_BUF_INIT;
+    char shown[SHOW_MAX];
+    bool is_neg = false;
+
+    *out = NULL;
+    trim(in, len, &start, &end);
+    if (start == end)
+        return fld_err_set(err, FLD_EINVAL, "no number given");
+    i = start;
+    if (in[i] == '+' || in[i] == '-') {
+        is_neg = in[i] == '-';
+        i++;
+    }
+    int_at = i;
+    while (i < end && is_digit(in[i]))
+        i++;
+    int_len = i - int_at;
+    frac_at = i;
+    frac_len = 0;
+    if (i < end && (in[i] == '.' || in[i] == ',')) {
+        frac_at = ++i;
+        while (i < end && is_digit(in[i]))
+            i++;
+        frac_len = i - frac_at;
+    }
+    if (i != end || int_len + frac_len == 0)
+        return fld_err_set(err, FLD_EINVAL,
+                           "\"%s\" is not a decimal number (write digits with "
+                           "at most one \".\" or \",\")",
+                           show(in + start, end - start, shown));
+
+    while (int_len > 0 && in[int_at] == '0') {
+        int_at++;
+        int_len--;
+    }
+    while (frac_len > 0 && in[frac_at + frac_len - 1] == '0')
+        frac_len--;
+    if (int_len + frac_len > FLD_NORM_DECIMAL_DIGITS)
+        return fld_err_set(err, FLD_EINVAL, "%s has more than %d digits",
+                           show(in + start, end - start, shown),
+                           FLD_NORM_DECIMAL_DIGITS);
+
+    if (is_neg && int_len + frac_len > 0) /* never "-0" */
+        fld_buf_putc(&b, '-');
+    if (int_len > 0)
+        fld_buf_append(&b, in + int_at, int_len);
+    else
+        fld_buf_putc(&b, '0');
+    if (frac_len > 0) {
+        fld_buf_putc(&b, '.');
+        fld_buf_append(&b, in + frac_at, frac_len);
+    }
+    *out = fld_buf_detach(&b, NULL);
+    return FLD_OK;
+}
+
+/* ---- dates -------------------------------------------------------------- */
+
+static int days_in_month(int y, int m)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30,
+                                 31, 31, 30, 31, 30, 31};
+    bool is_leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 2 && is_leap ? 29 : days[m - 1];
+}
+
+/* Read 1..max_len digits at s[*i]; -1 when there are none or too many. */
+static int read_digits(const char *s, size_t end, size_t *i, size_t min_len,
+                       size_t max_len)
+{
+    size_t at = *i;
+    int v = 0;
+
+    while (*i < end && is_digit(s[*i]) && *i - at < max_len) {
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+    }
+    if (*i - at < min_len || (*i < end && is_digit(s[*i])))
+        return -1;
+    return v;
+}
+
+int fld_norm_date(const char *in, char **out, struct fld_err *err)
+{
+    size_t len = strlen(in), start, end, i;
+    char shown[SHOW_MAX];
+    int y, m, d;
+
+    *out = NULL;
+    trim(in, len, &start, &end);
+    if (start == end)
+        return fld_err_set(err, FLD_EINVAL, "no date given");
+    show(in + start, end - start, shown);
+
+    /* YYYY-MM-DD, two digits each for month and day */
+    i = start;
+    y = read_digits(in, end, &i, 4, 4);
+    if (y >= 0 && i < end && in[i] == '-') {
+        i++;
+        m = read_digits(in, end, &i, 2, 2);
+        if (m < 0 || i >= end || in[i] != '-')
+            goto malformed;
+        i++;
+        d = read_digits(in, end, &i, 2, 2);
+        if (d < 0 || i != end)
+            goto malformed;
+    } else {
+        /* DD/MM/YYYY, as Vietnamese write it; 5/1/2026 is fine */
+        i = start;
+        d = read_digits(in, end, &i, 1, 2);
+        if (d < 0 || i >= end || in[i] != '/')
+            goto malformed;
+        i++;
+        m = read_digits(in, end, &i, 1, 2);
+        if (m < 0 || i >= end || in[i] != '/')
+            goto malformed;
+        i++;
+        y = read_digits(in, end, &i, 4, 4);
+        if (y < 0 || i != end)
+            goto malformed;
+    }
+
+    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        return fld_err_set(err, FLD_EINVAL, "%s is not a calendar date", shown);
+    if (y < 1900 || y > 2999)
+        return fld_err_set(err, FLD_EINVAL,
+                           "%s is outside the years 1900..2999", shown);
+    *out = fld_xasprintf("%04d-%02d-%02d", y, m, d);
+    return FLD_OK;
+
+malformed:
+    return fld_err_set(err, FLD_EINVAL,
+                       "\"%s\" is not a date (write DD/MM/YYYY or YYYY-MM-DD)",
+                       shown);
+}
+
+/* ---- geopoints ---------------------------------------------------------- */
+
+/*
+ * A decimal number read exactly as magnitude * 10^-places, plus what is
+ * needed to round it and to compare it with a bound: is_half when the digit
+ * after the last kept one is 5 or more, has_more when any digit after the
+ * kept ones is not zero, is_huge when the integer part has more than nine
+ * digits (which is out of every range here, and keeps the arithmetic far
+ * from overflow).
+ */
+struct fixed {
+    bool is_neg;
+    bool is_half;
+    bool has_more;
+    bool is_huge;
+    uint64_t mag;
+};
+
+static uint64_t pow10u(int n)
+{
+    uint64_t v = 1;
+
+    while (n-- > 0)
+        v *= 10;
+    return v;
+}
+
+/* Parse s[0..len) as [+-] digits ["." digits]; false when malformed. */
+static bool parse_fixed(const char *s, size_t len, int places, struct fixed *f)
+{
+    size_t i = 0, n_int = 0, n_frac = 0;
+    uint64_t int_part = 0, frac_part = 0;
+
+    memset(f, 0, sizeof *f);
+    if (i < len && (s[i] == '+' || s[i] == '-')) {
+        f->is_neg = s[i] == '-';
+        i++;
+    }
+    for (; i < len && is_digit(s[i]); i++, n_int++) {
+        if (int_part == 0 && s[i] == '0')
+            continue;              /* leading zero */
+        if (int_part >= 100000000) /* a tenth digit */
+            f->is_huge = true;
+        else
+            int_part = int_part * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i < len && s[i] == '.') {
+        for (i++; i < len && is_digit(s[i]); i++, n_frac++) {
+            int digit = s[i] - '0';
+
+            if ((int)n_frac < places)
+                frac_part = frac_part * 10 + (uint64_t)digit;
+            else if (digit != 0)
+                f->has_more = true;
+            if ((int)n_frac == places && digit >= 5)
+                f->is_half = true;
+        }
+    }
+    if (i != len || n_int + n_frac == 0)
+        return false;
+    if ((int)n_frac < places)
+        frac_part *= pow10u(places - (int)n_frac);
+    f->mag = int_part * pow10u(places) + frac_part;
+    return true;
+}
+
+/* True when |f| <= limit (whole units), exactly, before rounding. */
+static bool within(const struct fixed *f, int places, uint64_t limit)
+{
+    uint64_t scaled = limit * pow10u(places);
+
+    return !f->is_huge &&
+           (f->mag < scaled || (f->mag == scaled && !f->has_more));
+}
+
+/* Append f rounded half away from zero to places decimals; never "-0". */
+static void put_fixed(struct fld_buf *b, const struct fixed *f, int places)
+{
+    uint64_t r = f->mag + (f->is_half ? 1 : 0);
+    uint64_t unit = pow10u(places);
+
+    fld_buf_printf(b, "%s%" PRIu64 ".%0*" PRIu64,
+                   f->is_neg && r != 0 ? "-" : "", r / unit, places, r % unit);
+}
+
+int fld_norm_geopoint(const char *in, char **out, struct fld_err *err)
+{
+    static const char *const names[4] = {"latitude", "longitude", "altitude",
+                                         "accuracy"};
+    static const int places[4] = {6, 6, 1, 1};
+    size_t len = strlen(in), start, end, i, n_tok = 0, k;
+    size_t tok_at[4], tok_len[4];
+    struct fixed v[4];
+    struct fld_buf b = FLD_BUF_INIT;
+    char shown[SHOW_MAX];
+
+    *out = NULL;
+    trim(in, len, &start, &end);
+    if (start == end)
+        return fld_err_set(err, FLD_EINVAL, "no geopoint given");
+
+    /* Split on spaces and tabs; one comma may stand between latitude and
+     * longitude. */
+    i = start;
+    while (i < end) {
+        if (n_tok == 4)
+            goto count;
+        if (n_tok > 0) {
+            size_t n_commas = 0;
+
+            while (i < end && (in[i] == ' ' || in[i] == '\t' || in[i] == ',')) {
+                if (in[i] == ',')
+                    n_commas++;
+                i++;
+            }
+            if (n_commas > (n_tok == 1 ? 1u : 0u) || i == end)
+                goto malformed;
+        }
+        tok_at[n_tok] = i;
+        while (i < end && in[i] != ' ' && in[i] != '\t' && in[i] != ',')
+            i++;
+        tok_len[n_tok] = i - tok_at[n_tok];
+        n_tok++;
+    }
+    if (n_tok < 2)
+        goto count;
+
+    for (k = 0; k < n_tok; k++) {
+        if (!parse_fixed(in + tok_at[k], tok_len[k], places[k], &v[k]))
+            return fld_err_set(err, FLD_EINVAL,
+                               "%s \"%s\" is not a decimal number (use \".\" "
+                               "for decimals)",
+                               names[k],
+                               show(in + tok_at[k], tok_len[k], shown));
+    }
+    show(in + tok_at[0], tok_len[0], shown);
+    if (!within(&v[0], places[0], 90))
+        return fld_err_set(err, FLD_EINVAL, "latitude %s is outside -90..90",
+                           shown);
+    show(in + tok_at[1], tok_len[1], shown);
+    if (!within(&v[1], places[1], 180))
+        return fld_err_set(err, FLD_EINVAL, "longitude %s is outside -180..180",
+                           shown);
+    if (n_tok > 2) {
+        show(in + tok_at[2], tok_len[2], shown);
+        if (!within(&v[2], places[2], ALTITUDE_LIMIT))
+            return fld_err_set(err, FLD_EINVAL,
+                               "altitude %s is outside -%d..%d metres", shown,
+                               ALTITUDE_LIMIT, ALTITUDE_LIMIT);
+    }
+    if (n_tok > 3) {
+        show(in + tok_at[3], tok_len[3], shown);
+        if (v[3].is_neg && (v[3].mag != 0 || v[3].has_more))
+            return fld_err_set(err, FLD_EINVAL, "accuracy %s is negative",
+                               shown);
+        if (!within(&v[3], places[3], ACCURACY_LIMIT))
+            return fld_err_set(err, FLD_EINVAL,
+                               "accuracy %s is more than %d metres", shown,
+                               ACCURACY_LIMIT);
+    }
+
+    for (k = 0; k < n_tok; k++) {
+        if (k > 0)
+            fld_buf_putc(&b, ' ');
+        put_fixed(&b, &v[k], places[k]);
+    }
+    *out = fld_buf_detach(&b, NULL);
+    return FLD_OK;
+
+count:
+    return fld_err_set(err, FLD_EINVAL,
+                       "\"%s\" is not a geopoint: give latitude and longitude, "
+                       "then optionally altitude and accuracy",
+                       show(in + start, end - start, shown));
+malformed:
+    return fld_err_set(err, FLD_EINVAL,
+                       "\"%s\" is not a geopoint (write latitude and longitude "
+                       "in decimal degrees, e.g. 21.0285 105.8542)",
+                       show(in + start, end - start, shown));
+}

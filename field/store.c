@@ -1,0 +1,818 @@
+/*
+ * store.c - the device's SQLite store (see store.h for the contract).
+ *
+ * All SQL of the device lives in the statement table below, prepared on
+ * first use and cached on the handle, so every query is a bound prepared
+ * statement and the whole vocabulary of the store can be read in one place.
+ * SQLite's result codes become ours in map_rc(), the only place that knows
+ * them: a locked file is FLD_EBUSY, a full disk FLD_EFULL, a damaged file
+ * FLD_ECORRUPT, and a unique-key violation on a version hash FLD_EXISTS.
+ */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "embedded.h"
+
+enum stmt_id {
+    S_META_GET,
+    S_META_SET,
+    S_VERSION_HAS,
+    S_VERSION_INSERT,
+    S_VERSION_GET,
+    S_PARENT_INSERT,
+    S_HEAD_DELETE,
+    S_HAS_CHILD,
+    S_HEAD_INSERT,
+    S_HEADS_OF,
+    S_FIND_RECORD,
+    S_EACH_ALL_ARRIVAL,
+    S_EACH_ALL_AUTHOR,
+    S_EACH_RECORD,
+    S_EDGES,
+    S_RECORDS,
+    S_TEMPLATE_INSERT,
+    S_TEMPLATE_GET,
+    S_TEMPLATES,
+    N_STMTS
+};
+
+#define VERSION_COLUMNS                                                      \
+    "seq, hash, record, author, dseq, prev, hlc_ms, hlc_count, template_id, " \
+    "template_hash, subject, status, body, sig, stored_ms"
+
+static const char *const sql_text[N_STMTS] = {
+    [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [S_VERSION_HAS] = "SELECT 1 FROM versions WHERE hash = ?1",
+    [S_VERSION_INSERT] =
+        "INSERT INTO versions (hash, record, author, dseq, prev, hlc_ms, "
+        "hlc_count, template_id, template_hash, subject, status, body, sig, "
+        "stored_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12, ?13, ?14)",
+    [S_VERSION_GET] = "SELECT body, sig FROM versions WHERE hash = ?1",
+    [S_PARENT_INSERT] =
+        "INSERT OR IGNORE INTO parents (child, parent) VALUES (?1, ?2)",
+    [S_HEAD_DELETE] = "DELETE FROM heads WHERE record = ?1 AND hash = ?2",
+    [S_HAS_CHILD] = "SELECT 1 FROM parents WHERE parent = ?1 LIMIT 1",
+    [S_HEAD_INSERT] = "INSERT OR IGNORE INTO heads (record, hash) VALUES (?1, ?2)",
+    [S_HEADS_OF] = "SELECT hash FROM heads WHERE record = ?1 ORDER BY hash",
+    /* Hex digits sort below 'g', so [prefix, prefix||'g') is the range of
+     * ids starting with prefix, and the primary key index serves it. */
+    [S_FIND_RECORD] = "SELECT DISTINCT record FROM heads "
+                      "WHERE record >= ?1 AND record < ?1 || 'g' LIMIT 2",
+    [S_EACH_ALL_ARRIVAL] =
+        "SELECT " VERSION_COLUMNS " FROM versions ORDER BY seq",
+    [S_EACH_ALL_AUTHOR] =
+        "SELECT " VERSION_COLUMNS " FROM versions ORDER BY author, dseq, hash",
+    [S_EACH_RECORD] = "SELECT " VERSION_COLUMNS
+                      " FROM versions WHERE record = ?1 ORDER BY seq",
+    [S_EDGES] = "SELECT child, parent FROM parents ORDER BY child, parent",
+    /* One row per record: its newest head, by (hlc, hash), the same order
+     * the merge uses to pick a winner among concurrent values. */
+    [S_RECORDS] =
+        "WITH h AS (SELECT v.record, v.hash, v.template_id, v.subject, "
+        "  v.status, v.hlc_ms, v.hlc_count, row_number() OVER (PARTITION BY "
+        "  v.record ORDER BY v.hlc_ms DESC, v.hlc_count DESC, v.hash DESC) "
+        "  AS rank, count(*) OVER (PARTITION BY v.record) AS n_heads "
+        "  FROM heads JOIN versions v ON v.hash = heads.hash) "
+        "SELECT h.record, h.template_id, h.subject, h.status, h.hlc_ms, "
+        "  h.hlc_count, h.n_heads, "
+        "  (SELECT count(*) FROM versions c WHERE c.record = h.record), "
+        "  (SELECT f.hlc_ms FROM versions f WHERE f.record = h.record "
+        "   ORDER BY f.hlc_ms, f.hlc_count LIMIT 1), "
+        "  (SELECT f.hlc_count FROM versions f WHERE f.record = h.record "
+        "   ORDER BY f.hlc_ms, f.hlc_count LIMIT 1) "
+        "FROM h WHERE h.rank = 1 "
+        "  AND (?1 IS NULL OR h.status = ?1) "
+        "  AND (?2 IS NULL OR h.subject = ?2) "
+        "  AND (?3 IS NULL OR h.template_id = ?3) "
+        "ORDER BY h.hlc_ms DESC, h.hlc_count DESC, h.record",
+    [S_TEMPLATE_INSERT] = "INSERT INTO templates (hash, id, body, added_ms) "
+                          "VALUES (?1, ?2, ?3, ?4)",
+    [S_TEMPLATE_GET] = "SELECT hash, body FROM templates WHERE hash = ?1 OR "
+                       "id = ?1 ORDER BY hash = ?1 DESC, added_ms DESC, "
+                       "hash LIMIT 1",
+    [S_TEMPLATES] = "SELECT hash, id, body, added_ms FROM templates "
+                    "ORDER BY id, added_ms, hash",
+};
+
+struct fld_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[N_STMTS];
+    char *path;
+    int in_tx;
+};
+
+/* Migrations in order: migration[i] brings user_version from i to i+1. */
+static const char *const migration[] = {"field.sql"};
+#define N_MIGRATIONS (sizeof migration / sizeof migration[0])
+
+/* The one place that turns SQLite's codes into ours. */
+static int map_rc(struct fld_store *st, int rc, const char *what,
+                  struct fld_err *err)
+{
+    const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return FLD_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return fld_err_set(err, FLD_EBUSY,
+                           "%s: the database is locked by another process", what);
+    case SQLITE_FULL:
+        return fld_err_set(err, FLD_EFULL, "%s: the disk is full", what);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return fld_err_set(err, FLD_ECORRUPT, "%s: %s", what, msg);
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        if (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC)
+            return fld_err_set(err, FLD_EIO, "%s: write failed: %s", what, msg);
+        return fld_err_set(err, FLD_EIO, "%s: %s", what, msg);
+    default:
+        return fld_err_set(err, FLD_EDB, "%s: %s", what, msg);
+    }
+}
+
+static sqlite3_stmt *stmt(struct fld_store *st, enum stmt_id id,
+                          struct fld_err *err, int *rc)
+{
+    int r;
+
+    if (st->stmt[id] == NULL) {
+        r = sqlite3_prepare_v3(st->db, sql_text[id], -1,
+                               SQLITE_PREPARE_PERSISTENT, &st->stmt[id], NULL);
+        if (r != SQLITE_OK) {
+            *rc = map_rc(st, r, "prepare", err);
+            return NULL;
+        }
+    }
+    *rc = FLD_OK;
+    return st->stmt[id];
+}
+
+/* Run a statement that returns no rows and reset it. */
+static int step_done(struct fld_store *st, sqlite3_stmt *s, const char *what,
+                     struct fld_err *err)
+{
+    int r = sqlite3_step(s);
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (r != SQLITE_DONE)
+        return map_rc(st, r, what, err);
+    return FLD_OK;
+}
+
+static void finish(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+static int exec(struct fld_store *st, const char *sql, const char *what,
+                struct fld_err *err)
+{
+    int r = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+
+    return r == SQLITE_OK ? FLD_OK : map_rc(st, r, what, err);
+}
+
+static int user_version(struct fld_store *st, int64_t *out, struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int r = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+
+    if (r != SQLITE_OK)
+        return map_rc(st, r, "open", err);
+    r = sqlite3_step(s);
+    *out = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "open", err);
+}
+
+/* Apply every migration the file lacks, each in its own transaction. */
+static int migrate(struct fld_store *st, struct fld_err *err)
+{
+    int64_t have;
+    size_t i;
+    int rc;
+
+    if ((rc = user_version(st, &have, err)) != FLD_OK)
+        return rc;
+    if (have > (int64_t)N_MIGRATIONS)
+        return fld_err_set(err, FLD_EDB,
+                           "%s: database schema version %lld is newer than this "
+                           "program's (%zu); upgrade field",
+                           st->path, (long long)have, N_MIGRATIONS);
+    for (i = (size_t)have; i < N_MIGRATIONS; i++) {
+        const struct fld_embedded *e = fld_embedded_find(migration[i]);
+        char set[64];
+
+        if (e == NULL)
+            return fld_err_set(err, FLD_EDB, "schema %s not built in", migration[i]);
+        if ((rc = exec(st, "BEGIN IMMEDIATE", "migrate", err)) != FLD_OK)
+            return rc;
+        snprintf(set, sizeof set, "PRAGMA user_version = %zu", i + 1);
+        if ((rc = exec(st, (const char *)e->data, migration[i], err)) != FLD_OK ||
+            (rc = exec(st, set, "migrate", err)) != FLD_OK ||
+            (rc = exec(st, "COMMIT", "migrate", err)) != FLD_OK) {
+            exec(st, "ROLLBACK", "migrate", NULL);
+            return rc;
+        }
+    }
+    return FLD_OK;
+}
+
+/*
+ * A file that exists but is not ours must not be turned into a store, and
+ * opening (not creating) never makes a store out of an empty file.
+ */
+static int check_application(struct fld_store *st, enum fld_store_mode mode,
+                             struct fld_err *err)
+{
+    int64_t have;
+    sqlite3_stmt *s;
+    int r, rc, n_tables = 0;
+
+    if ((rc = user_version(st, &have, err)) != FLD_OK)
+        return rc;
+    if (have > 0)
+        return FLD_OK;
+    r = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_schema", -1,
+                           &s, NULL);
+    if (r != SQLITE_OK)
+        return map_rc(st, r, "open", err);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n_tables = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (n_tables > 0)
+        return fld_err_set(err, FLD_ECORRUPT,
+                           "%s: not a field database (it has other tables)",
+                           st->path);
+    if (mode == FLD_STORE_OPEN)
+        return fld_err_set(err, FLD_ECORRUPT,
+                           "%s: not a field database (it is empty)", st->path);
+    return FLD_OK;
+}
+
+static int configure(struct fld_store *st, struct fld_err *err)
+{
+    int rc;
+
+    sqlite3_busy_timeout(st->db, 2000);
+    sqlite3_extended_result_codes(st->db, 1);
+    /* A version a person was told is saved must survive a power cut. */
+    if ((rc = exec(st, "PRAGMA journal_mode = WAL", "open", err)) != FLD_OK ||
+        (rc = exec(st, "PRAGMA synchronous = FULL", "open", err)) != FLD_OK ||
+        (rc = exec(st, "PRAGMA foreign_keys = ON", "open", err)) != FLD_OK)
+        return rc;
+    return FLD_OK;
+}
+
+int fld_store_open(const char *path, enum fld_store_mode mode,
+                   struct fld_store **out, struct fld_err *err)
+{
+    struct fld_store *st;
+    struct stat sb;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW;
+    int r, rc;
+
+    *out = NULL;
+    if (mode == FLD_STORE_OPEN && stat(path, &sb) != 0)
+        return fld_err_set(err, FLD_NOTFOUND, "%s: no such database", path);
+    if (mode == FLD_STORE_CREATE)
+        flags |= SQLITE_OPEN_CREATE;
+    st = fld_xcalloc(1, sizeof *st);
+    st->path = fld_xstrdup(path);
+    r = sqlite3_open_v2(path, &st->db, flags, NULL);
+    if (r != SQLITE_OK) {
+        rc = map_rc(st, r, path, err);
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 2000);
+    if ((rc = check_application(st, mode, err)) != FLD_OK ||
+        (rc = configure(st, err)) != FLD_OK || (rc = migrate(st, err)) != FLD_OK)
+        goto fail;
+    *out = st;
+    return FLD_OK;
+fail:
+    if (rc == FLD_EDB && strstr(err ? err->msg : "", "not a database"))
+        rc = fld_err_set(err, FLD_ECORRUPT, "%s: not a field database", path);
+    fld_store_close(st);
+    return rc;
+}
+
+void fld_store_close(struct fld_store *st)
+{
+    size_t i;
+
+    if (st == NULL)
+        return;
+    for (i = 0; i < N_STMTS; i++)
+        sqlite3_finalize(st->stmt[i]);
+    if (st->in_tx)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(st->db);
+    free(st->path);
+    free(st);
+}
+
+void fld_store_set_busy_timeout(struct fld_store *st, int ms)
+{
+    sqlite3_busy_timeout(st->db, ms);
+}
+
+int fld_store_begin(struct fld_store *st, struct fld_err *err)
+{
+    int rc = exec(st, "BEGIN IMMEDIATE", "begin", err);
+
+    if (rc == FLD_OK)
+        st->in_tx = 1;
+    return rc;
+}
+
+int fld_store_commit(struct fld_store *st, struct fld_err *err)
+{
+    int rc = exec(st, "COMMIT", "commit", err);
+
+    if (rc != FLD_OK)
+        fld_store_rollback(st);
+    st->in_tx = 0;
+    return rc;
+}
+
+void fld_store_rollback(struct fld_store *st)
+{
+    if (sqlite3_get_autocommit(st->db) == 0)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    st->in_tx = 0;
+}
+
+int fld_store_meta_get(struct fld_store *st, const char *key, char **value,
+                       struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_META_GET, err, &rc);
+
+    *value = NULL;
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW)
+        *value = fld_xstrdup((const char *)sqlite3_column_text(s, 0));
+    finish(s);
+    if (r == SQLITE_DONE)
+        return fld_err_set(err, FLD_NOTFOUND, "setting %s is not set", key);
+    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "read setting", err);
+}
+
+int fld_store_meta_set(struct fld_store *st, const char *key,
+                       const char *value, struct fld_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = stmt(st, S_META_SET, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+    return step_done(st, s, "write setting", err);
+}
+
+int fld_store_meta_get_int(struct fld_store *st, const char *key,
+                           int64_t *value, struct fld_err *err)
+{
+    char *text, *end;
+    int rc = fld_store_meta_get(st, key, &text, err);
+
+    if (rc != FLD_OK)
+        return rc;
+    *value = strtoll(text, &end, 10);
+    rc = (*end != '\0' || end == text)
+             ? fld_err_set(err, FLD_ECORRUPT, "setting %s is not a number", key)
+             : FLD_OK;
+    free(text);
+    return rc;
+}
+
+int fld_store_meta_set_int(struct fld_store *st, const char *key,
+                           int64_t value, struct fld_err *err)
+{
+    char text[24];
+
+    snprintf(text, sizeof text, "%lld", (long long)value);
+    return fld_store_meta_set(st, key, text, err);
+}
+
+static int has_row(struct fld_store *st, enum stmt_id id, const char *key,
+                   int *found, struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, id, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    r = sqlite3_step(s);
+    finish(s);
+    *found = r == SQLITE_ROW;
+    return (r == SQLITE_ROW || r == SQLITE_DONE) ? FLD_OK
+                                                 : map_rc(st, r, "read", err);
+}
+
+static int insert_row(struct fld_store *st, const struct fld_version *v,
+                      struct fld_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = stmt(st, S_VERSION_INSERT, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, v->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, v->record, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, v->author, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, v->dseq);
+    if (v->prev)
+        sqlite3_bind_text(s, 5, v->prev, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, v->hlc.ms);
+    sqlite3_bind_int64(s, 7, v->hlc.count);
+    sqlite3_bind_text(s, 8, v->template_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9, v->template_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, v->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 11, v->status, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 12, v->body, (int)v->body_len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 13, v->sig, FLD_SIG_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 14, fld_now_ms());
+    return step_done(st, s, "store version", err);
+}
+
+static int bind2_done(struct fld_store *st, enum stmt_id id, const char *a,
+                      const char *b, struct fld_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = stmt(st, id, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+    return step_done(st, s, "store version", err);
+}
+
+/*
+ * A new version replaces its parents as heads of the record. It becomes a
+ * head itself unless a stored version already names it as a parent (a
+ * child relayed before its parent).
+ */
+int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
+                          struct fld_err *err)
+{
+    int rc, found;
+    size_t i;
+
+    if ((rc = has_row(st, S_VERSION_HAS, v->hash, &found, err)) != FLD_OK)
+        return rc;
+    if (found)
+        return fld_err_set(err, FLD_EXISTS, "version %.16s already stored",
+                           v->hash);
+    if ((rc = insert_row(st, v, err)) != FLD_OK)
+        return rc;
+    for (i = 0; i < v->parents->n; i++) {
+        const char *p = v->parents->items[i]->s;
+
+        if ((rc = bind2_done(st, S_PARENT_INSERT, v->hash, p, err)) != FLD_OK ||
+            (rc = bind2_done(st, S_HEAD_DELETE, v->record, p, err)) != FLD_OK)
+            return rc;
+    }
+    if ((rc = has_row(st, S_HAS_CHILD, v->hash, &found, err)) != FLD_OK)
+        return rc;
+    if (!found)
+        rc = bind2_done(st, S_HEAD_INSERT, v->record, v->hash, err);
+    return rc;
+}
+
+int fld_store_get_version(struct fld_store *st, const char *hash,
+                          struct fld_version **out, struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_VERSION_GET, err, &rc);
+    char actual[FLD_HASH_HEX_LEN + 1];
+
+    *out = NULL;
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    r = sqlite3_step(s);
+    if (r != SQLITE_ROW) {
+        finish(s);
+        if (r == SQLITE_DONE)
+            return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found", hash);
+        return map_rc(st, r, "read version", err);
+    }
+    {
+        const uint8_t *body = sqlite3_column_blob(s, 0);
+        size_t len = (size_t)sqlite3_column_bytes(s, 0);
+        const uint8_t *sig = sqlite3_column_blob(s, 1);
+
+        if (sqlite3_column_bytes(s, 1) != FLD_SIG_LEN || body == NULL) {
+            finish(s);
+            return fld_err_set(err, FLD_ECORRUPT,
+                               "version %.16s: stored signature is damaged", hash);
+        }
+        fld_version_hash(body, len, actual);
+        if (strcmp(actual, hash) != 0) {
+            finish(s);
+            return fld_err_set(err, FLD_ECORRUPT,
+                               "version %.16s: stored body does not match its hash",
+                               hash);
+        }
+        rc = fld_version_open(body, len, sig, out, err);
+    }
+    finish(s);
+    if (rc != FLD_OK)
+        return fld_err_set(err, FLD_ECORRUPT, "version %.16s: %s", hash,
+                           err ? err->msg : "does not verify");
+    return FLD_OK;
+}
+
+int fld_store_find_record(struct fld_store *st, const char *prefix,
+                          char out[FLD_RECORD_HEX_LEN + 1], struct fld_err *err)
+{
+    size_t len = strlen(prefix), i;
+    int rc, r, n = 0;
+    sqlite3_stmt *s;
+
+    for (i = 0; i < len; i++)
+        if (!((prefix[i] >= '0' && prefix[i] <= '9') ||
+              (prefix[i] >= 'a' && prefix[i] <= 'f')))
+            break;
+    if (len < 4 || len > FLD_RECORD_HEX_LEN || i < len)
+        return fld_err_set(err, FLD_NOTFOUND,
+                           "no record %s (give 4 to 32 lowercase hex digits)",
+                           prefix);
+    if ((s = stmt(st, S_FIND_RECORD, err, &rc)) == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, prefix, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n++ == 0)
+            snprintf(out, FLD_RECORD_HEX_LEN + 1, "%s",
+                     (const char *)sqlite3_column_text(s, 0));
+    }
+    finish(s);
+    if (r != SQLITE_DONE)
+        return map_rc(st, r, "find record", err);
+    if (n == 0)
+        return fld_err_set(err, FLD_NOTFOUND, "no record %s", prefix);
+    if (n > 1)
+        return fld_err_set(err, FLD_CONFLICT,
+                           "record %s is ambiguous; give more digits", prefix);
+    return FLD_OK;
+}
+
+void fld_strv_free(char **v, size_t n)
+{
+    size_t i;
+
+    if (v == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int fld_store_heads(struct fld_store *st, const char *record, char ***hashes,
+                    size_t *n, struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_HEADS_OF, err, &rc);
+    char **v = NULL;
+    size_t k = 0;
+
+    *hashes = NULL;
+    *n = 0;
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, record, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        v = fld_xreallocarray(v, k + 1, sizeof *v);
+        v[k++] = fld_xstrdup((const char *)sqlite3_column_text(s, 0));
+    }
+    finish(s);
+    if (r != SQLITE_DONE) {
+        fld_strv_free(v, k);
+        return map_rc(st, r, "read heads", err);
+    }
+    *hashes = v;
+    *n = k;
+    return FLD_OK;
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+static void read_row(sqlite3_stmt *s, struct fld_store_row *row)
+{
+    row->seq = sqlite3_column_int64(s, 0);
+    row->hash = col_text(s, 1);
+    row->record = col_text(s, 2);
+    row->author = col_text(s, 3);
+    row->dseq = sqlite3_column_int64(s, 4);
+    row->prev = col_text(s, 5);
+    row->hlc.ms = sqlite3_column_int64(s, 6);
+    row->hlc.count = sqlite3_column_int64(s, 7);
+    row->template_id = col_text(s, 8);
+    row->template_hash = col_text(s, 9);
+    row->subject = col_text(s, 10);
+    row->status = col_text(s, 11);
+    row->body = sqlite3_column_blob(s, 12);
+    row->body_len = (size_t)sqlite3_column_bytes(s, 12);
+    row->sig = sqlite3_column_blob(s, 13);
+    row->sig_len = (size_t)sqlite3_column_bytes(s, 13);
+    row->stored_ms = sqlite3_column_int64(s, 14);
+}
+
+/* A tampered file may hold NULLs where the schema says NOT NULL no longer
+ * holds (the columns were rewritten); never hand NULL text to callers. */
+static int row_complete(const struct fld_store_row *row)
+{
+    return row->hash && row->record && row->author && row->template_id &&
+           row->template_hash && row->subject && row->status;
+}
+
+int fld_store_each_version(struct fld_store *st, const char *record,
+                           enum fld_store_order order, fld_store_row_fn fn,
+                           void *ctx, struct fld_err *err)
+{
+    enum stmt_id id = record ? S_EACH_RECORD
+                      : order == FLD_ORDER_AUTHOR ? S_EACH_ALL_AUTHOR
+                                                  : S_EACH_ALL_ARRIVAL;
+    struct fld_store_row row;
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, id, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    if (record)
+        sqlite3_bind_text(s, 1, record, -1, SQLITE_STATIC);
+    rc = FLD_OK;
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        read_row(s, &row);
+        if (!row_complete(&row))
+            rc = fld_err_set(err, FLD_ECORRUPT,
+                             "version row %lld has empty columns",
+                             (long long)row.seq);
+        else
+            rc = fn(ctx, &row);
+    }
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(st, r, "read versions", err);
+    return rc;
+}
+
+int fld_store_each_edge(struct fld_store *st, fld_store_edge_fn fn, void *ctx,
+                        struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_EDGES, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    rc = FLD_OK;
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
+        rc = fn(ctx, col_text(s, 0) ? col_text(s, 0) : "",
+                col_text(s, 1) ? col_text(s, 1) : "");
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(st, r, "read parents", err);
+    return rc;
+}
+
+static void bind_opt(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v != NULL)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+int fld_store_each_record(struct fld_store *st,
+                          const struct fld_record_filter *filter,
+                          fld_record_fn fn, void *ctx, struct fld_err *err)
+{
+    struct fld_record_summary sum;
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_RECORDS, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    if (filter) {
+        bind_opt(s, 1, filter->status);
+        bind_opt(s, 2, filter->subject);
+        bind_opt(s, 3, filter->template_id);
+    }
+    rc = FLD_OK;
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        sum.record = col_text(s, 0);
+        sum.template_id = col_text(s, 1);
+        sum.subject = col_text(s, 2);
+        sum.status = col_text(s, 3);
+        sum.updated.ms = sqlite3_column_int64(s, 4);
+        sum.updated.count = sqlite3_column_int64(s, 5);
+        sum.n_heads = sqlite3_column_int64(s, 6);
+        sum.n_versions = sqlite3_column_int64(s, 7);
+        sum.created.ms = sqlite3_column_int64(s, 8);
+        sum.created.count = sqlite3_column_int64(s, 9);
+        if (!sum.record || !sum.template_id || !sum.subject || !sum.status)
+            rc = fld_err_set(err, FLD_ECORRUPT, "a record row has empty columns");
+        else
+            rc = fn(ctx, &sum);
+    }
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(st, r, "list records", err);
+    return rc;
+}
+
+int fld_store_template_put(struct fld_store *st, const char *hash,
+                           const char *id, const uint8_t *body, size_t len,
+                           struct fld_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = stmt(st, S_TEMPLATE_INSERT, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, body, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, fld_now_ms());
+    rc = step_done(st, s, "install template", err);
+    if (rc == FLD_EDB && err && strstr(err->msg, "UNIQUE"))
+        return fld_err_set(err, FLD_EXISTS, "template %s is already installed", id);
+    return rc;
+}
+
+int fld_store_template_get(struct fld_store *st, const char *id_or_hash,
+                           uint8_t **body, size_t *len,
+                           char hash_out[FLD_HASH_HEX_LEN + 1],
+                           struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_TEMPLATE_GET, err, &rc);
+
+    *body = NULL;
+    *len = 0;
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, id_or_hash, -1, SQLITE_STATIC);
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(s, 1);
+        const void *p = sqlite3_column_blob(s, 1);
+
+        *body = fld_xmalloc(n + 1);
+        if (n)
+            memcpy(*body, p, n);
+        (*body)[n] = '\0';
+        *len = n;
+        if (hash_out)
+            snprintf(hash_out, FLD_HASH_HEX_LEN + 1, "%s", col_text(s, 0));
+    }
+    finish(s);
+    if (r == SQLITE_DONE)
+        return fld_err_set(err, FLD_NOTFOUND, "no template %s", id_or_hash);
+    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "read template", err);
+}
+
+int fld_store_each_template(struct fld_store *st, fld_template_row_fn fn,
+                            void *ctx, struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_TEMPLATES, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    rc = FLD_OK;
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
+        rc = fn(ctx, col_text(s, 0), col_text(s, 1), sqlite3_column_blob(s, 2),
+                (size_t)sqlite3_column_bytes(s, 2), sqlite3_column_int64(s, 3));
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(st, r, "list templates", err);
+    return rc;
+}

@@ -1,0 +1,178 @@
+/*
+ * store.h - the device's local store: one SQLite file holding every signed
+ * version, the derived heads of each record, installed templates and the
+ * device's own counters.
+ *
+ * The schema comes only from the SQL files of schema/, compiled in (embedded.h), and is
+ * numbered by PRAGMA user_version: opening applies the migrations a file
+ * lacks, in order, and refuses a file made by a newer program. The
+ * database runs in WAL mode with synchronous=FULL: a version the program
+ * said it saved survives a power cut. Every statement is prepared once,
+ * cached on the handle and bound, never built from strings.
+ *
+ * Writers bracket their work in fld_store_begin() / fld_store_commit()
+ * (BEGIN IMMEDIATE: a second writer waits, then gets FLD_EBUSY), so one
+ * command is one transaction and nothing is ever half-written.
+ */
+#ifndef FLD_STORE_H
+#define FLD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "hlc.h"
+#include "version.h"
+
+struct fld_store;
+
+/* The schema version this program writes. */
+#define FLD_STORE_SCHEMA_VERSION 1
+
+enum fld_store_mode {
+    FLD_STORE_OPEN,   /* the file must exist */
+    FLD_STORE_CREATE  /* create it if missing */
+};
+
+/*
+ * Open (or create) the store at path and bring its schema up to date.
+ * FLD_NOTFOUND when the file is missing and mode is FLD_STORE_OPEN;
+ * FLD_ECORRUPT when it is not a field database or is damaged; FLD_EDB
+ * when it was made by a newer program; FLD_EBUSY when locked.
+ */
+int fld_store_open(const char *path, enum fld_store_mode mode,
+                   struct fld_store **out, struct fld_err *err);
+void fld_store_close(struct fld_store *st);
+
+/* How long a command waits for another process's lock (default 2000 ms). */
+void fld_store_set_busy_timeout(struct fld_store *st, int ms);
+
+int fld_store_begin(struct fld_store *st, struct fld_err *err);
+int fld_store_commit(struct fld_store *st, struct fld_err *err);
+/* Roll back an open transaction; harmless when none is open. */
+void fld_store_rollback(struct fld_store *st);
+
+/* Small named settings. get: *value is new (free()), FLD_NOTFOUND if unset. */
+int fld_store_meta_get(struct fld_store *st, const char *key, char **value,
+                       struct fld_err *err);
+int fld_store_meta_set(struct fld_store *st, const char *key,
+                       const char *value, struct fld_err *err);
+int fld_store_meta_get_int(struct fld_store *st, const char *key,
+                           int64_t *value, struct fld_err *err);
+int fld_store_meta_set_int(struct fld_store *st, const char *key,
+                           int64_t value, struct fld_err *err);
+
+/*
+ * Store a verified version and update the record's heads. FLD_EXISTS when
+ * a version with this hash is already stored (a no-op, not a failure).
+ * Must run inside a transaction.
+ */
+int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
+                          struct fld_err *err);
+
+/*
+ * Load and fully verify the version of this hash (fld_version_open).
+ * FLD_NOTFOUND when absent; FLD_ECORRUPT when the stored bytes no longer
+ * verify or disagree with the stored hash.
+ */
+int fld_store_get_version(struct fld_store *st, const char *hash,
+                          struct fld_version **out, struct fld_err *err);
+
+/*
+ * The full record id matching prefix (at least 4 hex digits).
+ * FLD_NOTFOUND when none matches, FLD_CONFLICT when several do.
+ */
+int fld_store_find_record(struct fld_store *st, const char *prefix,
+                          char out[FLD_RECORD_HEX_LEN + 1], struct fld_err *err);
+
+/* The record's head hashes, sorted; *hashes is freed with fld_strv_free(). */
+int fld_store_heads(struct fld_store *st, const char *record, char ***hashes,
+                    size_t *n, struct fld_err *err);
+void fld_strv_free(char **v, size_t n);
+
+/* One stored row, as the database holds it (not verified). Borrowed for
+ * the duration of the callback. */
+struct fld_store_row {
+    int64_t seq;
+    const char *hash;
+    const char *record;
+    const char *author;
+    int64_t dseq;
+    const char *prev; /* NULL when dseq = 1 */
+    struct fld_hlc hlc;
+    const char *template_id;
+    const char *template_hash;
+    const char *subject;
+    const char *status;
+    const uint8_t *body;
+    size_t body_len;
+    const uint8_t *sig;
+    size_t sig_len;
+    int64_t stored_ms;
+};
+
+/* Return FLD_OK to go on; anything else stops the walk and is returned. */
+typedef int (*fld_store_row_fn)(void *ctx, const struct fld_store_row *row);
+
+enum fld_store_order {
+    FLD_ORDER_ARRIVAL, /* the order versions were stored here */
+    FLD_ORDER_AUTHOR   /* by author, then dseq, then hash */
+};
+
+/* Walk the versions of one record (or all when record is NULL). */
+int fld_store_each_version(struct fld_store *st, const char *record,
+                           enum fld_store_order order, fld_store_row_fn fn,
+                           void *ctx, struct fld_err *err);
+
+/* Every row of the derived parents table, sorted by (child, parent). */
+typedef int (*fld_store_edge_fn)(void *ctx, const char *child,
+                                 const char *parent);
+int fld_store_each_edge(struct fld_store *st, fld_store_edge_fn fn, void *ctx,
+                        struct fld_err *err);
+
+/* A record as a list shows it: its newest head (greatest hlc, then hash). */
+struct fld_record_summary {
+    const char *record;
+    const char *template_id;
+    const char *subject;
+    const char *status;
+    struct fld_hlc created;
+    struct fld_hlc updated;
+    int64_t n_versions;
+    int64_t n_heads;
+};
+
+/* Restrict a listing; NULL fields match everything. */
+struct fld_record_filter {
+    const char *status;
+    const char *subject;
+    const char *template_id;
+};
+
+typedef int (*fld_record_fn)(void *ctx, const struct fld_record_summary *r);
+/* Records, most recently changed first. */
+int fld_store_each_record(struct fld_store *st,
+                          const struct fld_record_filter *filter,
+                          fld_record_fn fn, void *ctx, struct fld_err *err);
+
+/* Install a template (canonical bytes); FLD_EXISTS when already there. */
+int fld_store_template_put(struct fld_store *st, const char *hash,
+                           const char *id, const uint8_t *body, size_t len,
+                           struct fld_err *err);
+/*
+ * Find a template by hash, or by id (the most recently added of that id).
+ * *body (len bytes, NUL-terminated) is new, freed with free(). *hash_out
+ * receives the hash when non-NULL.
+ */
+int fld_store_template_get(struct fld_store *st, const char *id_or_hash,
+                           uint8_t **body, size_t *len,
+                           char hash_out[FLD_HASH_HEX_LEN + 1],
+                           struct fld_err *err);
+
+typedef int (*fld_template_row_fn)(void *ctx, const char *hash,
+                                   const char *id, const uint8_t *body,
+                                   size_t len, int64_t added_ms);
+int fld_store_each_template(struct fld_store *st, fld_template_row_fn fn,
+                            void *ctx, struct fld_err *err);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * version.h - signed, immutable versions of a record.
+ *
+ * An inspection is a record; every save makes a new version whose body is a
+ * JSON object (DESIGN.md section 3):
+ *
+ *   {"answers":{...},"author":"<pubkey hex>","dseq":42,
+ *    "hlc":[1764288000000,3],"inspector":"Nguyễn Văn An",
+ *    "parents":["<hash>",...],"prev":"<hash>","record":"<32 hex>",
+ *    "status":"draft","subject":"<unit code>",
+ *    "template":{"hash":"<hash>","id":"ntm-xa"},"v":1}
+ *
+ * The body's canonical bytes (json.h) are what is hashed, signed, stored and
+ * sent. The hash is BLAKE2b-256 of those bytes, in hex: the version's id.
+ * The signature is Ed25519 by the author over "field-version-v1" followed by
+ * the 32 raw hash bytes, so a signature can never be replayed as one over
+ * some other kind of message.
+ *
+ * Rules a body must follow (checked on every build and every import):
+ *   v          1
+ *   record     32 lowercase hex digits
+ *   parents    sorted array of distinct version hashes (64 hex), [] for the
+ *              first version of a record
+ *   author     64 lowercase hex digits (the device's public key)
+ *   dseq       the device's version count, 1, 2, 3 ... (1 <= dseq < 2^53)
+ *   prev       hash of the device's previous version; absent when dseq is 1
+ *   hlc        [ms, counter], both >= 0
+ *   template   {"id": 1..64 printable ASCII, "hash": 64 hex}
+ *   subject    the administrative unit code, 1..64 printable ASCII
+ *   status     "draft" | "final" | "approved" | "rejected"
+ *   answers    object; values are strings, integers or arrays of strings
+ *   inspector  optional, the name the device was set up with (<= 200 bytes)
+ *   attachments optional object (attachments arrive with the checklist engine)
+ * No other keys. A body is at most FLD_VERSION_MAX_BODY bytes.
+ */
+#ifndef FLD_VERSION_H
+#define FLD_VERSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "hlc.h"
+#include "json.h"
+#include "key.h"
+
+#define FLD_VERSION_MAX_BODY (256 * 1024)
+#define FLD_HASH_HEX_LEN 64
+#define FLD_RECORD_HEX_LEN 32
+#define FLD_SIGN_PREFIX "field-version-v1"
+
+/* A verified version. Every pointer is owned by the version; the string
+ * fields point into json and live as long as it does. */
+struct fld_version {
+    uint8_t *body;  /* canonical bytes exactly as signed */
+    size_t body_len;
+    uint8_t sig[FLD_SIG_LEN];
+    char hash[FLD_HASH_HEX_LEN + 1];
+    struct fld_json *json; /* the parsed body */
+
+    const char *record;
+    const char *author;
+    int64_t dseq;
+    const char *prev; /* NULL when dseq == 1 */
+    struct fld_hlc hlc;
+    const char *template_id;
+    const char *template_hash;
+    const char *subject;
+    const char *status;
+    const char *inspector;         /* NULL when absent */
+    const struct fld_json *parents; /* array of hash strings */
+    const struct fld_json *answers; /* object */
+};
+
+/* What a device fills in to make a new version (all borrowed). */
+struct fld_version_draft {
+    const char *record;
+    const char *const *parents; /* need not be sorted */
+    size_t n_parents;
+    int64_t dseq;
+    const char *prev; /* NULL when dseq == 1 */
+    struct fld_hlc hlc;
+    const char *template_id;
+    const char *template_hash;
+    const char *subject;
+    const char *status;
+    const char *inspector;          /* may be NULL */
+    const struct fld_json *answers; /* copied */
+};
+
+/*
+ * Build the body of draft, authored by key's public key, serialise it
+ * canonically, hash and sign it. FLD_EINVAL (with the rule broken) if the
+ * draft breaks a rule above. *out is freed with fld_version_free().
+ */
+int fld_version_sign(const struct fld_version_draft *draft,
+                     const struct fld_key *key, struct fld_version **out,
+                     struct fld_err *err);
+
+/*
+ * Import a version from its body bytes and signature, verifying
+ * everything: the size cap, strict parsing, that the bytes are exactly
+ * canonical, every rule above, and the author's signature over the hash.
+ * FLD_EINVAL for a malformed body, FLD_ELIMIT for an oversized one,
+ * FLD_EBADSIG when the signature does not verify. Nothing is normalised.
+ */
+int fld_version_open(const uint8_t *body, size_t len,
+                     const uint8_t sig[FLD_SIG_LEN], struct fld_version **out,
+                     struct fld_err *err);
+
+/* BLAKE2b-256 of body, as 64 lowercase hex digits. */
+void fld_version_hash(const uint8_t *body, size_t len,
+                      char hex[FLD_HASH_HEX_LEN + 1]);
+
+/* The exact message an author signs for a version of this hash. */
+void fld_version_sign_message(const uint8_t hash[32],
+                              uint8_t msg[sizeof FLD_SIGN_PREFIX - 1 + 32]);
+
+void fld_version_free(struct fld_version *v);
+
+/*
+ * A new record id: 128 bits, time-ordered like UUIDv7 (48 bits of Unix
+ * milliseconds, then random bits), as 32 lowercase hex digits.
+ */
+void fld_record_id_new(char out[FLD_RECORD_HEX_LEN + 1]);
+
+/* True when s is exactly n lowercase hex digits. */
+int fld_is_hex(const char *s, size_t n);
+
+#endif
