@@ -158,7 +158,7 @@ deps:
 lint: $(LIBFIELD) $(O)/bin/field
 	scripts/lint-symbols.sh $(LIBFIELD)
 
-fuzz:
+fuzz: $(O)/gen/embedded_data.c
 	scripts/fuzz.sh $(FUZZ_SRC)
 
 install: $(O)/bin/field

@@ -176,6 +176,13 @@ static int save(struct cmd_ctx *ctx, const struct fld_version *head,
     return rc;
 }
 
+static int check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
+                          const struct fld_json *answers);
+
+/*
+ * A final record stays final when it is corrected, so a correction may not
+ * leave a required question blank.
+ */
 int cmd_set(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_version *head = NULL;
@@ -191,8 +198,11 @@ int cmd_set(struct cmd_ctx *ctx, int argc, char **argv)
         goto out;
     }
     answers = fld_json_clone(head->answers);
-    if ((rc = apply(ctx, t, answers, argc - first - 1, argv + first + 1)) == FLD_OK)
-        rc = save(ctx, head, answers, head->status, "Saved");
+    if ((rc = apply(ctx, t, answers, argc - first - 1, argv + first + 1)) ||
+        (strcmp(head->status, "final") == 0 &&
+         (rc = check_complete(ctx, t, answers))))
+        goto out;
+    rc = save(ctx, head, answers, head->status, "Saved");
 out:
     fld_json_free(answers);
     fld_template_free(t);
@@ -219,7 +229,10 @@ static int check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
     }
     if (missing > 0)
         rc = fld_err_set(&ctx->err, FLD_EINVAL,
-                         "cannot finalize: %zu required question%s unanswered: %s",
+                         "%s: %zu required question%s unanswered: %s",
+                         strcmp(ctx->cmd->name, "set") == 0
+                             ? "a final record must stay complete"
+                             : "cannot finalize",
                          missing, missing == 1 ? "" : "s", fld_buf_str(&names));
     fld_buf_free(&names);
     return rc;

@@ -73,6 +73,10 @@ int main(int argc, char **argv)
         printf("field %s\n", FIELD_VERSION);
         return EXIT_OK;
     }
+    if (argv[1][0] == '-') {
+        fprintf(stderr, "field: unknown option '%s'; see 'field --help'\n", argv[1]);
+        return EXIT_USAGE;
+    }
     if ((c = cmd_find(argv[1], &ctx.err)) == NULL) {
         fprintf(stderr, "field: %s\n", ctx.err.msg);
         return EXIT_USAGE;

@@ -10,6 +10,7 @@
  */
 #include "store.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,13 @@ static int map_rc(struct fld_store *st, int rc, const char *what,
 {
     const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
 
+    /* SQLite reports a full disk during some writes as a plain I/O error;
+     * the operating system's errno says what it was. */
+    if (st && st->db && (sqlite3_system_errno(st->db) == ENOSPC ||
+                         sqlite3_system_errno(st->db) == EDQUOT) &&
+        ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL ||
+         (rc & 0xff) == SQLITE_CANTOPEN))
+        rc = SQLITE_FULL;
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:

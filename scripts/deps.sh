@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh - install the Debian packages that building and testing field
-# need. Idempotent: installs only what is missing, and does nothing (not
+# need. python3-cryptography is for tests only: an independent Ed25519
+# implementation that re-signs versions in the tampering test. Idempotent: installs only what is missing, and does nothing (not
 # even apt-get update) when everything is there.
 #
 #   scripts/deps.sh            build and test dependencies
@@ -9,7 +10,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config sqlite3 libsqlite3-dev libcurl4-openssl-dev
 libcjson-dev libsodium-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev
-libutf8proc-dev python3 ${FIELD_DEPS_EXTRA:-}"
+libutf8proc-dev python3 python3-cryptography ${FIELD_DEPS_EXTRA:-}"
 
 missing=""
 for p in $PACKAGES; do

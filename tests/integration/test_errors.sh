@@ -1,0 +1,322 @@
+#!/bin/sh
+# test_errors.sh - bad input of every kind, and a damaged or busy store.
+#
+# Each case must end with one line on standard error that starts
+# "field: <command>: ", the documented exit status (2 usage, 3 not found,
+# 4 refused input, 5 integrity fault, 7 database locked), and nothing half
+# written: the number of stored versions is unchanged, and files the
+# program refused to use are left as they were.
+. "$(dirname "$0")/lib.sh"
+
+# refused NAME CODE COMMAND CMD... - expect_error, and no version written.
+refused() {
+    _before=$(nversions)
+    expect_error "$@"
+    expect_eq "$1: no version written" "$(nversions)" "$_before"
+}
+
+# --- before init ----------------------------------------------------------------
+
+home none
+X=0123456789abcdef0123456789abcdef
+expect_error "list before init" 3 list "$F" list
+expect_error "templates before init" 3 templates "$F" templates
+expect_error "verify before init" 3 verify "$F" verify
+expect_error "new before init" 3 new "$F" new field-demo --subject 01001
+expect_error "set before init" 3 set "$F" set "$X" remarks=x
+expect_error "show before init" 3 show "$F" show "$X"
+expect_error "history before init" 3 history "$F" history "$X"
+expect_error "finalize before init" 3 finalize "$F" finalize "$X"
+expect_error "export before init" 3 export "$F" export --format json
+if [ -e "$FIELD_HOME" ]; then
+    fail "commands before init create no data directory" "$(ls -la "$FIELD_HOME")"
+else
+    pass "commands before init create no data directory"
+fi
+mkdir -p "$FIELD_HOME"
+expect_error "list in an empty data directory" 3 list "$F" list
+expect_eq "an empty data directory stays empty" "$(ls -A "$FIELD_HOME")" ""
+
+# --- init twice -------------------------------------------------------------------
+
+init_home main --inspector "Lê Văn C"
+R=$(new_record 01001 households_total=10)
+R2=$(new_record 01002)
+key_sum=$(file_sum "$KEY")
+db_sum=$(file_sum "$DB")
+expect_error "init twice" 4 init "$F" init --inspector "Someone Else"
+expect_eq "init twice leaves the key file untouched" "$(file_sum "$KEY")" "$key_sum"
+expect_eq "init twice leaves the store untouched" "$(file_sum "$DB")" "$db_sum"
+run env FIELD_PASSPHRASE=pw "$F" init
+expect_rc "init twice with a passphrase exits 4" 4
+expect_eq "... and leaves the key file untouched" "$(file_sum "$KEY")" "$key_sum"
+
+# --- records, prefixes, questions ----------------------------------------------------
+
+refused "set on an unknown record" 3 set "$F" set ffffffffffffffffffffffffffffffff remarks=x
+refused "set on an unknown prefix" 3 set "$F" set ffff remarks=x
+expect_error "show an unknown record" 3 show "$F" show ffffffff
+expect_error "history of an unknown record" 3 history "$F" history ffffffff
+refused "finalize an unknown record" 3 finalize "$F" finalize ffffffff
+
+# Record ids begin with the time, so two records made a moment apart share
+# their first digits: a 4-digit prefix of both is ambiguous.
+common=$(printf '%.4s' "$R")
+if [ "$common" = "$(printf '%.4s' "$R2")" ]; then
+    refused "set with an ambiguous prefix" 3 set "$F" set "$common" remarks=x
+    expect_stderr_contains "ambiguous prefix: message says so" "ambiguous"
+else
+    skip "ambiguous prefix: the two record ids differ in their first 4 digits"
+fi
+refused "set with a 3-digit prefix" 3 set "$F" set "$(printf '%.3s' "$R")" remarks=x
+refused "set with a non-hex record" 3 set "$F" set zzzzzzzz remarks=x
+
+refused "set an unknown question" 3 set "$F" set "$R" no_such_question=1
+expect_stderr_contains "unknown question is named" "no_such_question"
+refused "set a note (not answerable)" 4 set "$F" set "$R" about=x
+n=$(nversions)
+refused "new with an unknown question" 3 new "$F" new field-demo --subject 01003 no_such_question=1
+expect_eq "new with an unknown question starts no record" \
+    "$(sql "SELECT count(*) FROM versions WHERE subject='01003';")" 0
+refused "new with an unknown template" 3 new "$F" new no-such-template --subject 01003
+
+# --- values of the wrong type -----------------------------------------------------------
+
+bad() { # QUESTION VALUE - refused with 4, names the question
+    refused "$1=$(printf '%.20s' "$2")" 4 set "$F" set "$R" "$1=$2"
+    expect_stderr_contains "$1=$(printf '%.20s' "$2"): names the question" "$1"
+}
+bad households_total abc
+bad households_total 1.5
+bad households_total 12,0
+bad households_total 9007199254740992
+bad households_total 99999999999999999999
+bad road_total_km abc
+bad road_total_km 1.2.3
+bad road_total_km "1,2,3"
+bad road_total_km "1 200"
+bad inspection_date 31/02/2026
+bad inspection_date 29/02/2026
+bad inspection_date 2026-13-01
+bad inspection_date yesterday
+bad inspection_date 01/01/1800
+bad planning_approved maybe
+bad planning_approved "yes no"
+bad waste "sorted bogus"
+bad location "91 0"
+bad location "21.0"
+bad remarks "$(printf 'a\001b')"
+bad remarks "$(printf 'bad \377 utf-8')"
+bad remarks "$(head -c 4097 /dev/zero | tr '\0' a)"
+
+# One bad value refuses the whole call: the good one is not written either.
+refused "a good and a bad value in one set" 4 set "$F" set "$R" remarks=good households_total=abc
+expect_eq "... the good value was not kept" \
+    "$(sql "SELECT json_extract(body, '\$.answers.remarks') IS NULL FROM versions WHERE record='$R' ORDER BY seq DESC LIMIT 1;")" 1
+refused "new with a bad first answer" 4 new "$F" new field-demo --subject 01004 households_total=abc
+expect_eq "new with a bad first answer starts no record" \
+    "$(sql "SELECT count(*) FROM versions WHERE subject='01004';")" 0
+refused "new with a bad unit code" 4 new "$F" new field-demo --subject "a b"
+
+# --- usage ------------------------------------------------------------------------------
+
+refused "set without NAME=VALUE" 2 set "$F" set "$R"
+refused "set with NAME but no =" 2 set "$F" set "$R" remarks
+refused "set without a record" 2 set "$F" set
+refused "new without --subject" 2 new "$F" new field-demo
+refused "new without a template" 2 new "$F" new --subject 01001
+expect_error "export without --format" 2 export "$F" export
+expect_error "export --format xml" 2 export "$F" export --format xml
+expect_error "show --lang fr" 2 show "$F" show --lang fr "$R"
+expect_error "show two records" 2 show "$F" show "$R" "$R2"
+
+# --- a required question unanswered -------------------------------------------------------
+
+n=$(nversions)
+run "$F" finalize "$R"
+expect_rc "finalize an incomplete record exits 4" 4
+expect_stdout_empty "finalize an incomplete record prints nothing on standard output"
+expect_stderr_contains "finalize an incomplete record: field: finalize:" "field: finalize: "
+expect_eq "finalize an incomplete record writes no version" "$(nversions)" "$n"
+
+# --- the key file --------------------------------------------------------------------------
+
+cp "$KEY" "$T/good.key"
+key_case() { # NAME - the key file was just damaged: set must exit 5
+    chmod 600 "$KEY"
+    refused "$1" 5 set "$F" set "$R" remarks=x
+}
+head -c 50 "$T/good.key" >"$KEY"
+key_case "truncated key file"
+head -c 300 /dev/urandom | od -An -tx1 >"$KEY"
+key_case "key file of text garbage"
+head -c 300 /dev/urandom >"$KEY"
+key_case "key file of binary garbage"
+: >"$KEY"
+key_case "empty key file"
+sed 's/^\(seed \)\(.\)/\1\2\2/; s/^\(seed \(.\{64\}\)\).*/\1/' "$T/good.key" >"$KEY"
+if cmp -s "$KEY" "$T/good.key"; then
+    fail "test setup: seed changed"
+fi
+key_case "key file whose seed does not match its public key"
+head -c 100000 /dev/zero | tr '\0' a >"$KEY"
+key_case "huge key file"
+rm -f "$KEY"
+refused "missing key file" 3 set "$F" set "$R" remarks=x
+
+cp "$T/good.key" "$KEY"
+chmod 644 "$KEY"
+run "$F" set "$R" remarks=x
+if [ "$RC" -ne 0 ]; then
+    pass "key file mode 0644 is refused"
+else
+    fail "key file mode 0644 is refused" "$(_last)"
+fi
+expect_stderr_line "key file mode 0644: one line" "field: set: "
+expect_stderr_contains "key file mode 0644: message names the mode" "0644"
+expect_stderr_contains "key file mode 0644: message says how to fix it" "chmod 600"
+expect_eq "key file mode 0644: no version written" "$(nversions)" "$n"
+chmod 640 "$KEY"
+run "$F" set "$R" remarks=x
+if [ "$RC" -ne 0 ]; then
+    pass "key file mode 0640 is refused"
+else
+    fail "key file mode 0640 is refused" "$(_last)"
+fi
+chmod 600 "$KEY"
+run "$F" set "$R" remarks=x
+expect_rc "the restored key works again" 0
+expect_eq "the restored key writes one version" "$(nversions)" $((n + 1))
+
+# --- a locked database -------------------------------------------------------------------
+
+# Another process holds the write lock: sqlite3 reads "BEGIN IMMEDIATE;"
+# from a fifo and keeps the transaction open until the fifo is closed.
+mkfifo "$T/lock.fifo"
+sqlite3 "$DB" <"$T/lock.fifo" >/dev/null 2>&1 &
+locker=$!
+exec 3>"$T/lock.fifo"
+at_exit '[ -z "$locker" ] || kill "$locker" 2>/dev/null'
+echo "BEGIN IMMEDIATE; SELECT 1;" >&3
+i=0
+while sqlite3 "$DB" "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ "$i" -ge 50 ]; then
+        break
+    fi
+    sleep 0.1
+done
+if [ "$i" -ge 50 ]; then
+    fail "test setup: sqlite3 holds the write lock"
+else
+    n=$(nversions)
+    start=$(date +%s)
+    run "$F" set "$R" remarks=locked
+    took=$(($(date +%s) - start))
+    expect_rc "set on a locked database exits 7" 7
+    expect_stderr_line "locked database: one line" "field: set: "
+    if [ "$took" -le 10 ]; then
+        pass "locked database: gives up within seconds ($took s)"
+    else
+        fail "locked database: gives up within seconds" "took $took s"
+    fi
+    run "$F" new field-demo --subject 01009
+    expect_rc "new on a locked database exits 7" 7
+    run "$F" show "$R"
+    expect_rc "show still reads while another process writes" 0
+    echo "ROLLBACK;" >&3
+    exec 3>&-
+    wait "$locker"
+    locker=""
+    expect_eq "locked database: no version written" "$(nversions)" "$n"
+    run "$F" set "$R" remarks=unlocked
+    expect_rc "set after the lock is gone exits 0" 0
+fi
+run "$F" verify
+expect_rc "the store verifies after all the refusals" 0
+
+# --- a damaged or foreign store --------------------------------------------------------------
+
+copy_home main garbage
+echo "this is not a database" >"$DB"
+expect_error "garbage in place of field.db: list" 5 list "$F" list
+expect_error "garbage in place of field.db: set" 5 set "$F" set "$R" remarks=x
+expect_error "garbage in place of field.db: verify" 5 verify "$F" verify
+
+copy_home main truncated
+head -c 8192 "$T/main/field.db" >"$DB"
+expect_error "truncated field.db: set" 5 set "$F" set "$R" remarks=x
+
+copy_home main empty
+: >"$DB"
+run "$F" list
+if [ "$RC" -ne 0 ]; then
+    pass "empty field.db beside a key: refused"
+else
+    fail "empty field.db beside a key: refused" "$(_last)"
+fi
+expect_eq "empty field.db beside a key: left empty" "$(wc -c <"$DB" | tr -d ' ')" 0
+
+copy_home main newer
+sql "PRAGMA user_version = 99;"
+db_sum=$(file_sum "$DB")
+for c in list set verify; do
+    case $c in
+    set) run "$F" set "$R" remarks=x ;;
+    *) run "$F" "$c" ;;
+    esac
+    if [ "$RC" -ne 0 ]; then
+        pass "store of schema version 99: $c refused"
+    else
+        fail "store of schema version 99: $c refused" "$(_last)"
+    fi
+    expect_stderr_line "store of schema version 99: $c: one line" "field: $c: "
+    expect_stderr_contains "store of schema version 99: $c names the version" "99"
+done
+expect_eq "store of schema version 99: left untouched" "$(file_sum "$DB")" "$db_sum"
+
+# --- a full disk -------------------------------------------------------------------------------
+
+# A small tmpfs needs mount privileges; without them the case is skipped
+# (and not counted).
+mkdir "$T/small"
+if mount -t tmpfs -o size=400k tmpfs "$T/small" 2>/dev/null; then
+    at_exit "umount '$T/small' 2>/dev/null"
+    home small/h
+    run "$F" init
+    expect_rc "full disk: init on a small disk" 0
+    RF=$(new_record 05005)
+    fill_to() { # KIB - fill the disk until about KIB kibibytes are left
+        if [ "$1" -eq 0 ]; then
+            dd if=/dev/zero of="$T/small/fill" bs=1024 2>/dev/null
+        else
+            avail=$(df -Pk "$T/small" | awk 'NR == 2 {print $4}')
+            dd if=/dev/zero of="$T/small/fill" bs=1024 \
+                count=$((avail - $1)) 2>/dev/null
+        fi
+    }
+    for left in 0 40; do
+        n=$(nversions)
+        fill_to "$left"
+        run "$F" set "$RF" remarks="left $left: $(head -c 3000 /dev/zero | tr '\0' x)"
+        rm -f "$T/small/fill"
+        if [ "$RC" -ne 0 ]; then
+            pass "full disk ($left KiB left): set fails"
+        else
+            fail "full disk ($left KiB left): set fails" "$(_last)"
+        fi
+        expect_stderr_line "full disk ($left KiB left): one line" "field: set: "
+        expect_eq "full disk ($left KiB left): no version written" "$(nversions)" "$n"
+        run "$F" verify
+        expect_rc "full disk ($left KiB left): the store still verifies" 0
+    done
+    run "$F" set "$RF" remarks=after
+    expect_rc "full disk: set works once there is room" 0
+    run "$F" verify
+    expect_rc "full disk: verifies after the next version" 0
+    home main
+else
+    skip "full disk: cannot mount a small tmpfs"
+fi
+
+finish
