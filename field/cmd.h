@@ -79,6 +79,16 @@ int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv,
                                void *data),
               void *data, int *first_arg);
 
+/*
+ * For commands that take options but no arguments: parse (as cmd_parse),
+ * refuse any argument, open the store.
+ */
+int cmd_parse_and_open(struct cmd_ctx *ctx, int argc, char **argv,
+                       const struct option *extra,
+                       int (*on_option)(struct cmd_ctx *ctx, int opt,
+                                        const char *arg, void *data),
+                       void *data);
+
 void cmd_print_help(const struct cmd *cmd, FILE *out);
 const struct cmd *cmd_find(const char *name, struct fld_err *err);
 

@@ -165,6 +165,22 @@ int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv,
     return FLD_OK;
 }
 
+int cmd_parse_and_open(struct cmd_ctx *ctx, int argc, char **argv,
+                       const struct option *extra,
+                       int (*on_option)(struct cmd_ctx *ctx, int opt,
+                                        const char *arg, void *data),
+                       void *data)
+{
+    int rc, first;
+
+    if ((rc = cmd_parse(ctx, argc, argv, extra, on_option, data, &first)))
+        return rc;
+    if (first != argc)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
+                           argv[first]);
+    return cmd_open_store(ctx);
+}
+
 int cmd_locate_home(struct cmd_ctx *ctx)
 {
     const char *home = getenv("FIELD_HOME");

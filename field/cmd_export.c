@@ -42,6 +42,9 @@ static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
 {
     struct export_opts *o = data;
 
+    if (opt == OPT_FORMAT && strcmp(arg, "json") && strcmp(arg, "csv"))
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "--format must be json or csv, not '%s'", arg);
     if (opt == OPT_FORMAT)
         o->format = arg;
     else if (opt == OPT_OUTPUT)
@@ -294,18 +297,14 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
     struct export_opts o;
     struct collected c = {NULL, 0};
     struct fld_buf out = FLD_BUF_INIT;
-    int rc, first;
+    int rc;
 
     memset(&o, 0, sizeof o);
-    if ((rc = cmd_parse(ctx, argc, argv, extra, on_option, &o, &first)))
+    if ((rc = cmd_parse_and_open(ctx, argc, argv, extra, on_option, &o)))
         return rc;
-    if (first != argc)
-        return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
-                           argv[first]);
-    if (o.format == NULL || (strcmp(o.format, "json") && strcmp(o.format, "csv")))
-        return fld_err_set(&ctx->err, FLD_EUSAGE, "--format must be json or csv");
-    if ((rc = cmd_open_store(ctx)) ||
-        (rc = fld_store_each_record(ctx->st, &o.filter, collect, &c, &ctx->err)))
+    if (o.format == NULL)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "say --format json or --format csv");
+    if ((rc = fld_store_each_record(ctx->st, &o.filter, collect, &c, &ctx->err)))
         goto out;
     if (strcmp(o.format, "json") == 0)
         rc = export_json(ctx, &c, &out);

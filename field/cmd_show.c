@@ -168,14 +168,10 @@ int cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_record_filter f = {NULL, NULL, NULL};
     struct fld_json *arr = NULL;
-    int rc, first;
+    int rc;
 
-    if ((rc = cmd_parse(ctx, argc, argv, cmd_filter_options, cmd_on_filter, &f, &first)))
-        return rc;
-    if (first != argc)
-        return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
-                           argv[first]);
-    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+    if ((rc = cmd_parse_and_open(ctx, argc, argv, cmd_filter_options,
+                                 cmd_on_filter, &f)) != FLD_OK)
         return rc;
     if (ctx->json)
         arr = fld_json_array();

@@ -48,14 +48,9 @@ static int template_row(void *data, const char *hash, const char *id,
 int cmd_templates(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct listing l = {ctx, NULL};
-    int rc, first;
+    int rc;
 
-    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)))
-        return rc;
-    if (first != argc)
-        return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
-                           argv[first]);
-    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+    if ((rc = cmd_parse_and_open(ctx, argc, argv, NULL, NULL, NULL)) != FLD_OK)
         return rc;
     if (ctx->json)
         l.arr = fld_json_array();

@@ -37,14 +37,9 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct report r = {ctx, NULL};
     struct fld_verify_stats stats;
-    int rc, first;
+    int rc;
 
-    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)))
-        return rc;
-    if (first != argc)
-        return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
-                           argv[first]);
-    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+    if ((rc = cmd_parse_and_open(ctx, argc, argv, NULL, NULL, NULL)) != FLD_OK)
         return rc;
     if (ctx->json)
         r.faults = fld_json_array();

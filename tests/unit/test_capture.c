@@ -12,45 +12,21 @@
 #include "capture.h"
 #include "testutil.h"
 
-struct fixture {
-    char *dir;
-    char *path;
-    struct fld_store *st;
-    struct fld_key *key;
-    struct fld_template *t;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = fld_xcalloc(1, sizeof *f);
-
-    f->dir = tu_mkdtemp();
-    f->path = fld_xasprintf("%s/field.db", f->dir);
-    f->key = tu_key(1);
-    f->t = tu_demo_template();
-    if (fld_store_open(f->path, FLD_STORE_CREATE, &f->st, NULL) != FLD_OK ||
-        fld_capture_setup(f->st, f->key, "Lê Văn Cường", NULL) != FLD_OK)
-        return -1;
-    *state = f;
+    *state = tu_device_open(1, "Lê Văn Cường");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    fld_store_close(f->st);
-    fld_key_free(f->key);
-    fld_template_free(f->t);
-    free(f->path);
-    tu_rmdir(f->dir);
-    free(f);
+    tu_device_close(*state);
     return 0;
 }
 
 static void test_chain_runs_across_records(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *a, *b, *c;
     struct fld_json *answers = fld_json_object();
     int64_t dseq;
@@ -80,7 +56,7 @@ static void test_chain_runs_across_records(void **state)
 
 static void test_clock_survives_reopen_and_backwards_wall_clock(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *a, *b;
 
     /* A clock persisted far in the future (a wall clock that went back). */
@@ -99,7 +75,7 @@ static void test_clock_survives_reopen_and_backwards_wall_clock(void **state)
 
 static void test_unchanged_save_writes_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *a, *b = NULL;
     struct fld_err err;
     int64_t dseq;
@@ -115,7 +91,7 @@ static void test_unchanged_save_writes_nothing(void **state)
 
 static void test_stale_base_is_conflict(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *a, *b, *c = NULL;
     struct fld_json *answers = fld_json_object();
     struct fld_err err;
@@ -138,7 +114,7 @@ static void test_stale_base_is_conflict(void **state)
 
 static void test_foreign_key_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_key *other = tu_key(99);
     struct fld_version *v = NULL;
     struct fld_err err;
@@ -152,7 +128,7 @@ static void test_foreign_key_refused(void **state)
 
 static void test_setup_twice_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_err err;
 
     assert_int_equal(fld_capture_setup(f->st, f->key, "x", &err), FLD_EXISTS);
@@ -160,7 +136,7 @@ static void test_setup_twice_refused(void **state)
 
 static void test_head_of_unknown_record(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *v;
     struct fld_err err;
 
@@ -171,7 +147,7 @@ static void test_head_of_unknown_record(void **state)
 
 static void test_bad_subject_refused_nothing_written(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *v = NULL;
     struct fld_err err;
     int64_t dseq;

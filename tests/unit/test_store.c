@@ -15,39 +15,15 @@
 #include "store.h"
 #include "testutil.h"
 
-struct fixture {
-    char *dir;
-    char *path;
-    struct fld_store *st;
-    struct fld_key *key;
-    struct fld_template *t;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = fld_xcalloc(1, sizeof *f);
-
-    f->dir = tu_mkdtemp();
-    f->path = fld_xasprintf("%s/field.db", f->dir);
-    f->key = tu_key(7);
-    f->t = tu_demo_template();
-    if (fld_store_open(f->path, FLD_STORE_CREATE, &f->st, NULL) != FLD_OK ||
-        fld_capture_setup(f->st, f->key, "Trần Thị Bình", NULL) != FLD_OK)
-        return -1;
-    *state = f;
+    *state = tu_device_open(7, "Trần Thị Bình");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-
-    fld_store_close(f->st);
-    fld_key_free(f->key);
-    fld_template_free(f->t);
-    free(f->path);
-    tu_rmdir(f->dir);
-    free(f);
+    tu_device_close(*state);
     return 0;
 }
 
@@ -68,7 +44,7 @@ static int64_t count_rows(const char *path, const char *sql)
 
 static void test_schema_version_and_pragmas(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
 
     assert_int_equal(count_rows(f->path, "PRAGMA user_version"),
                      FLD_STORE_SCHEMA_VERSION);
@@ -80,7 +56,7 @@ static void test_schema_version_and_pragmas(void **state)
 
 static void test_reopen_keeps_everything(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *v;
     char *name;
 
@@ -97,7 +73,7 @@ static void test_reopen_keeps_everything(void **state)
 
 static void test_put_twice_is_exists(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *v;
     struct fld_err err;
 
@@ -112,7 +88,7 @@ static void test_put_twice_is_exists(void **state)
 
 static void test_heads_follow_versions(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *v1, *v2, *got;
     struct fld_json *answers = fld_json_object();
     char **heads;
@@ -139,7 +115,7 @@ static void test_heads_follow_versions(void **state)
 
 static void test_find_record_by_prefix(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *v;
     char rec[33], prefix[13];
     struct fld_err err;
@@ -158,7 +134,7 @@ static void test_find_record_by_prefix(void **state)
 
 static void test_ambiguous_prefix(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *v1, *v2;
     char rec[33], prefix[5];
     struct fld_err err;
@@ -191,7 +167,7 @@ static int count_record(void *ctx, const struct fld_record_summary *r)
 
 static void test_list_filters(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *a, *b, *b2;
     struct fld_record_filter only_final = {"final", NULL, NULL};
     struct fld_record_filter subject = {NULL, "42002", NULL};
@@ -223,7 +199,7 @@ static void test_list_filters(void **state)
 
 static void test_templates_by_id_and_hash(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     const uint8_t *canon;
     uint8_t *body;
     size_t len, got_len;
@@ -254,7 +230,7 @@ static void test_templates_by_id_and_hash(void **state)
 
 static void test_tampered_body_is_corrupt(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_version *v, *got = NULL;
     struct fld_err err;
     sqlite3 *db;
@@ -274,7 +250,7 @@ static void test_tampered_body_is_corrupt(void **state)
 
 static void test_foreign_and_newer_files_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     char *other = fld_xasprintf("%s/other.db", f->dir);
     struct fld_store *st = NULL;
     struct fld_err err;
@@ -305,7 +281,7 @@ static void test_foreign_and_newer_files_refused(void **state)
 
 static void test_locked_database_is_busy(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     struct fld_store *second = NULL;
     struct fld_err err;
 
@@ -322,7 +298,7 @@ static void test_locked_database_is_busy(void **state)
 
 static void test_meta_values(void **state)
 {
-    struct fixture *f = *state;
+    struct tu_device *f = *state;
     int64_t n;
     char *s;
     struct fld_err err;

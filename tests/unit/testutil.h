@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "capture.h"
 #include "embedded.h"
 #include "key.h"
 #include "template.h"
@@ -67,6 +68,42 @@ static inline struct fld_template *tu_demo_template(void)
     if (e == NULL || fld_template_parse(e->data, e->len, &t, NULL) != FLD_OK)
         abort();
     return t;
+}
+
+/*
+ * A device for store-level tests: a fresh store in a private directory,
+ * set up with a seeded key and the demo template.
+ */
+struct tu_device {
+    char *dir;
+    char *path;
+    struct fld_store *st;
+    struct fld_key *key;
+    struct fld_template *t;
+};
+
+static inline struct tu_device *tu_device_open(uint8_t seed, const char *inspector)
+{
+    struct tu_device *d = fld_xcalloc(1, sizeof *d);
+
+    d->dir = tu_mkdtemp();
+    d->path = fld_xasprintf("%s/field.db", d->dir);
+    d->key = tu_key(seed);
+    d->t = tu_demo_template();
+    if (fld_store_open(d->path, FLD_STORE_CREATE, &d->st, NULL) != FLD_OK ||
+        fld_capture_setup(d->st, d->key, inspector, NULL) != FLD_OK)
+        abort();
+    return d;
+}
+
+static inline void tu_device_close(struct tu_device *d)
+{
+    fld_store_close(d->st);
+    fld_key_free(d->key);
+    fld_template_free(d->t);
+    free(d->path);
+    tu_rmdir(d->dir);
+    free(d);
 }
 
 #endif
