@@ -78,8 +78,9 @@ TEST_LIBS    := $(call pkg_libs,$(TEST_PKGS))
 # libfield: every field/*.c but the program's own files.
 FIELD_PROG_SRC := field/main.c $(wildcard field/cmd_*.c)
 LIBFIELD_SRC   := $(filter-out $(FIELD_PROG_SRC),$(wildcard field/*.c))
-EMBED_INPUTS   := $(sort $(wildcard schema/*.sql)) \
-                  $(sort $(wildcard schema/templates/*.json))
+EMBED_INPUTS   := $(sort $(wildcard schema/field*.sql)) \
+                  $(sort $(wildcard schema/templates/*.json)) \
+                  $(sort $(wildcard schema/units/*.csv))
 
 LIBFIELD_OBJ   := $(LIBFIELD_SRC:%.c=$(O)/%.o) $(O)/gen/embedded_data.o
 FIELD_PROG_OBJ := $(FIELD_PROG_SRC:%.c=$(O)/%.o)
@@ -92,6 +93,11 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 LIBFIELD := $(O)/libfield.a
 PROGRAMS := $(O)/bin/field
+
+# sync/ (libsync) and server-stub/ (field-server) add their objects,
+# programs and tests in their own fragments, included here so that the
+# whole project stays one make graph.
+-include sync/sync.mk server-stub/server.mk
 
 # ---- rules ---------------------------------------------------------------
 
@@ -165,6 +171,8 @@ install: $(O)/bin/field
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/field/templates
 	install -m 0755 $(O)/bin/field $(DESTDIR)$(BINDIR)/field
 	install -m 0644 schema/templates/*.json $(DESTDIR)$(DATADIR)/field/templates/
+	install -d $(DESTDIR)$(DATADIR)/field/units
+	install -m 0644 schema/units/*.csv $(DESTDIR)$(DATADIR)/field/units/
 
 clean:
 	rm -rf build

@@ -40,6 +40,10 @@ enum stmt_id {
     S_TEMPLATE_INSERT,
     S_TEMPLATE_GET,
     S_TEMPLATES,
+    S_UNIT_PUT,
+    S_UNIT_AT,
+    S_UNIT_COUNT,
+    S_UNITS,
     N_STMTS
 };
 
@@ -102,6 +106,19 @@ static const char *const sql_text[N_STMTS] = {
                        "hash LIMIT 1",
     [S_TEMPLATES] = "SELECT hash, id, body, added_ms FROM templates "
                     "ORDER BY id, added_ms, hash",
+    [S_UNIT_PUT] =
+        "INSERT INTO units (code, name, kind, parent_code, valid_from, valid_to) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (code, valid_from) DO "
+        "UPDATE SET name = excluded.name, kind = excluded.kind, "
+        "parent_code = excluded.parent_code, valid_to = excluded.valid_to",
+    /* The unit of this code on a date: the row whose validity holds it. */
+    [S_UNIT_AT] = "SELECT code, name, kind, parent_code, valid_from, valid_to "
+                  "FROM units WHERE code = ?1 AND valid_from <= ?2 AND "
+                  "(valid_to IS NULL OR valid_to >= ?2) "
+                  "ORDER BY valid_from DESC LIMIT 1",
+    [S_UNIT_COUNT] = "SELECT count(*) FROM units",
+    [S_UNITS] = "SELECT code, name, kind, parent_code, valid_from, valid_to "
+                "FROM units ORDER BY code, valid_from",
 };
 
 struct fld_store {
@@ -112,7 +129,7 @@ struct fld_store {
 };
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"field.sql"};
+static const char *const migration[] = {"field.sql", "field-002.sql"};
 #define N_MIGRATIONS (sizeof migration / sizeof migration[0])
 
 /* The one place that turns SQLite's codes into ours. */
@@ -822,5 +839,91 @@ int fld_store_each_template(struct fld_store *st, fld_template_row_fn fn,
     finish(s);
     if (rc == FLD_OK && r != SQLITE_DONE)
         rc = map_rc(st, r, "list templates", err);
+    return rc;
+}
+
+int fld_store_unit_put(struct fld_store *st, const struct fld_unit *u,
+                       struct fld_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = stmt(st, S_UNIT_PUT, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, u->code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, u->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, u->kind, -1, SQLITE_STATIC);
+    bind_opt(s, 4, u->parent_code);
+    sqlite3_bind_text(s, 5, u->valid_from, -1, SQLITE_STATIC);
+    bind_opt(s, 6, u->valid_to);
+    return step_done(st, s, "store unit", err);
+}
+
+static void read_unit(sqlite3_stmt *s, struct fld_unit *u)
+{
+    u->code = col_text(s, 0);
+    u->name = col_text(s, 1);
+    u->kind = col_text(s, 2);
+    u->parent_code = col_text(s, 3);
+    u->valid_from = col_text(s, 4);
+    u->valid_to = col_text(s, 5);
+}
+
+int fld_store_unit_at(struct fld_store *st, const char *code, const char *date,
+                      fld_unit_fn fn, void *ctx, struct fld_err *err)
+{
+    struct fld_unit u;
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_UNIT_AT, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, date, -1, SQLITE_STATIC);
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        read_unit(s, &u);
+        rc = fn(ctx, &u);
+    } else if (r == SQLITE_DONE) {
+        rc = fld_err_set(err, FLD_NOTFOUND, "no unit %s on %s", code, date);
+    } else {
+        rc = map_rc(st, r, "read unit", err);
+    }
+    finish(s);
+    return rc;
+}
+
+int fld_store_unit_count(struct fld_store *st, int64_t *n, struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_UNIT_COUNT, err, &rc);
+
+    *n = 0;
+    if (s == NULL)
+        return rc;
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    finish(s);
+    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "count units", err);
+}
+
+int fld_store_each_unit(struct fld_store *st, fld_unit_fn fn, void *ctx,
+                        struct fld_err *err)
+{
+    struct fld_unit u;
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_UNITS, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    rc = FLD_OK;
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        read_unit(s, &u);
+        rc = fn(ctx, &u);
+    }
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(st, r, "list units", err);
     return rc;
 }

@@ -27,7 +27,7 @@
 struct fld_store;
 
 /* The schema version this program writes. */
-#define FLD_STORE_SCHEMA_VERSION 1
+#define FLD_STORE_SCHEMA_VERSION 2
 
 enum fld_store_mode {
     FLD_STORE_OPEN,   /* the file must exist */
@@ -174,5 +174,29 @@ typedef int (*fld_template_row_fn)(void *ctx, const char *hash,
                                    size_t len, int64_t added_ms);
 int fld_store_each_template(struct fld_store *st, fld_template_row_fn fn,
                             void *ctx, struct fld_err *err);
+
+/* An administrative unit, valid from valid_from to valid_to (inclusive;
+ * NULL while still valid). Strings borrowed for the callback's duration. */
+struct fld_unit {
+    const char *code;
+    const char *name;
+    const char *kind;
+    const char *parent_code; /* NULL at the top */
+    const char *valid_from;  /* YYYY-MM-DD */
+    const char *valid_to;    /* YYYY-MM-DD or NULL */
+};
+
+typedef int (*fld_unit_fn)(void *ctx, const struct fld_unit *u);
+
+/* Insert a unit, or replace the one of the same code and valid_from. */
+int fld_store_unit_put(struct fld_store *st, const struct fld_unit *u,
+                       struct fld_err *err);
+/* Call fn with the unit of this code valid on date; FLD_NOTFOUND if none. */
+int fld_store_unit_at(struct fld_store *st, const char *code, const char *date,
+                      fld_unit_fn fn, void *ctx, struct fld_err *err);
+int fld_store_unit_count(struct fld_store *st, int64_t *n, struct fld_err *err);
+/* Every unit, by code then valid_from. */
+int fld_store_each_unit(struct fld_store *st, fld_unit_fn fn, void *ctx,
+                        struct fld_err *err);
 
 #endif
