@@ -41,6 +41,7 @@ struct cmd {
 
 /* The handlers, one per command (cmd_*.c). */
 int cmd_export(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_fill(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_finalize(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_history(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
@@ -48,7 +49,9 @@ int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_set(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_show(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_template(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_templates(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_units(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
 
 /* The command table, sorted by name, ended by a NULL name. */
@@ -123,6 +126,13 @@ int cmd_on_filter(struct cmd_ctx *ctx, int opt, const char *arg, void *data);
 
 /* Print v as compact JSON and a newline on stdout. */
 int cmd_print_json(struct cmd_ctx *ctx, const struct fld_json *v);
+/* Today's local date, "YYYY-MM-DD" (FIELD_TODAY overrides it, for tests
+ * of rules that use today()). */
+void cmd_today(char out[11]);
+/* Read a whole file of at most max bytes; *data is new (free()). */
+int cmd_read_file(struct cmd_ctx *ctx, const char *path, size_t max,
+                  uint8_t **data, size_t *len);
+
 /* "2026-11-28 08:15:02" in local time, for people. */
 void cmd_format_time(int64_t ms, char out[32]);
 

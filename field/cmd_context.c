@@ -357,3 +357,49 @@ void cmd_format_time(int64_t ms, char out[32])
         strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
         snprintf(out, 32, "%lld", (long long)ms);
 }
+
+void cmd_today(char out[11])
+{
+    const char *fixed = getenv("FIELD_TODAY");
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (fixed != NULL && strlen(fixed) == 10) {
+        memcpy(out, fixed, 11);
+        return;
+    }
+    if (localtime_r(&now, &tm) == NULL || strftime(out, 11, "%Y-%m-%d", &tm) == 0)
+        memcpy(out, "1970-01-01", 11);
+}
+
+int cmd_read_file(struct cmd_ctx *ctx, const char *path, size_t max,
+                  uint8_t **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    struct fld_buf b = FLD_BUF_INIT;
+    uint8_t chunk[8192];
+    size_t n;
+
+    *data = NULL;
+    *len = 0;
+    if (f == NULL)
+        return fld_err_set(&ctx->err, errno == ENOENT ? FLD_NOTFOUND : FLD_EIO,
+                           "%s: %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > max) {
+            fclose(f);
+            fld_buf_free(&b);
+            return fld_err_set(&ctx->err, FLD_ELIMIT, "%s: larger than %zu bytes",
+                               path, max);
+        }
+        fld_buf_append(&b, chunk, n);
+    }
+    if (ferror(f)) {
+        fclose(f);
+        fld_buf_free(&b);
+        return fld_err_set(&ctx->err, FLD_EIO, "%s: read failed", path);
+    }
+    fclose(f);
+    *data = (uint8_t *)fld_buf_detach(&b, len);
+    return FLD_OK;
+}

@@ -20,6 +20,7 @@
 #include "cmd.h"
 #include "embedded.h"
 #include "norm.h"
+#include "units.h"
 
 struct init_opts {
     const char *inspector;
@@ -64,6 +65,26 @@ static int make_home(struct cmd_ctx *ctx)
     return rc;
 }
 
+/* The units shipped with the program (the CSV files of schema/units). */
+static int install_units(struct cmd_ctx *ctx, int *n_installed)
+{
+    const struct fld_embedded *e;
+    size_t len, n;
+    int rc = FLD_OK;
+
+    *n_installed = 0;
+    for (e = fld_embedded_files; e->name != NULL && rc == FLD_OK; e++) {
+        len = strlen(e->name);
+        if (len < 4 || strcmp(e->name + len - 4, ".csv") != 0)
+            continue;
+        rc = fld_units_import(ctx->st, e->data, e->len, &n, &ctx->err);
+        if (rc != FLD_OK)
+            return fld_err_prefix(&ctx->err, "built-in units %s", e->name);
+        *n_installed += (int)n;
+    }
+    return rc;
+}
+
 static int install_templates(struct cmd_ctx *ctx, int *n_installed)
 {
     const struct fld_embedded *e;
@@ -90,7 +111,7 @@ static int install_templates(struct cmd_ctx *ctx, int *n_installed)
 }
 
 static int create_all(struct cmd_ctx *ctx, const struct init_opts *o,
-                      const char *inspector, int *n_templates)
+                      const char *inspector, int *n_templates, int *n_units)
 {
     char *pass = NULL;
     int rc;
@@ -121,7 +142,9 @@ static int create_all(struct cmd_ctx *ctx, const struct init_opts *o,
         fld_store_rollback(ctx->st);
         return rc;
     }
-    return fld_store_commit(ctx->st, &ctx->err);
+    if ((rc = fld_store_commit(ctx->st, &ctx->err)) != FLD_OK)
+        return rc;
+    return install_units(ctx, n_units);
 }
 
 static void remove_created(struct cmd_ctx *ctx)
@@ -139,7 +162,8 @@ static void remove_created(struct cmd_ctx *ctx)
     unlink(ctx->key_path);
 }
 
-static void report(struct cmd_ctx *ctx, const char *inspector, int n_templates)
+static void report(struct cmd_ctx *ctx, const char *inspector, int n_templates,
+                   int n_units)
 {
     char pub[65];
 
@@ -151,6 +175,7 @@ static void report(struct cmd_ctx *ctx, const char *inspector, int n_templates)
         fld_json_set(o, "device", fld_json_string(pub));
         fld_json_set(o, "inspector", fld_json_string(inspector));
         fld_json_set(o, "templates", fld_json_int(n_templates));
+        fld_json_set(o, "units", fld_json_int(n_units));
         cmd_print_json(ctx, o);
         fld_json_free(o);
         return;
@@ -160,6 +185,7 @@ static void report(struct cmd_ctx *ctx, const char *inspector, int n_templates)
     if (inspector[0])
         printf("Inspector:   %s\n", inspector);
     printf("Templates:   %d installed (see 'field templates')\n", n_templates);
+    printf("Units:       %d installed (see 'field units')\n", n_units);
 }
 
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
@@ -171,7 +197,7 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
     struct init_opts o = {"", false};
     struct stat sb;
     char *inspector = NULL;
-    int rc, first, n_templates = 0;
+    int rc, first, n_templates = 0, n_units = 0;
 
     if ((rc = cmd_parse(ctx, argc, argv, extra, on_option, &o,
                         &first)) != FLD_OK)
@@ -189,11 +215,11 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
                          ctx->home);
         goto out;
     }
-    rc = create_all(ctx, &o, inspector, &n_templates);
+    rc = create_all(ctx, &o, inspector, &n_templates, &n_units);
     if (rc != FLD_OK)
         remove_created(ctx);
     else
-        report(ctx, inspector, n_templates);
+        report(ctx, inspector, n_templates, n_units);
 out:
     free(inspector);
     return rc;

@@ -13,44 +13,32 @@
 #include "buf.h"
 #include "capture.h"
 #include "cmd.h"
+#include "edit.h"
+#include "form.h"
 
 /*
- * Apply NAME=VALUE arguments to answers: each value is checked against its
- * question and normalised; a blank value removes the answer. Stops at the
- * first refusal, naming the question.
+ * Apply NAME=VALUE arguments to answers (edit.h): each value typed and
+ * normalised, then relevance and constraints checked on the result. On
+ * success *out is the new answers (caller frees); nothing on failure.
  */
 static int apply(struct cmd_ctx *ctx, const struct fld_template *t,
-                 struct fld_json *answers, int argc, char **argv)
+                 const struct fld_json *answers, int argc, char **argv,
+                 struct fld_json **out)
 {
-    int i, rc;
+    struct fld_edit *e = fld_edit_new(t, answers);
+    char today[11];
+    int i, rc = FLD_OK;
 
-    for (i = 0; i < argc; i++) {
-        const char *eq = strchr(argv[i], '=');
-        const struct fld_question *q;
-        struct fld_json *value;
-        char *name;
-
-        if (eq == NULL || eq == argv[i])
-            return fld_err_set(&ctx->err, FLD_EUSAGE,
-                               "expected NAME=VALUE, got '%s'", argv[i]);
-        name = fld_xstrndup(argv[i], (size_t)(eq - argv[i]));
-        q = fld_template_question(t, name);
-        if (q == NULL) {
-            rc = fld_err_set(&ctx->err, FLD_NOTFOUND,
-                             "template %s has no question '%s'",
-                             fld_template_id(t), name);
-            free(name);
-            return rc;
-        }
-        free(name);
-        if ((rc = fld_template_answer(q, eq + 1, &value, &ctx->err)) != FLD_OK)
-            return rc;
-        if (value == NULL)
-            fld_json_remove(answers, q->name);
-        else
-            fld_json_set(answers, q->name, value);
-    }
-    return FLD_OK;
+    *out = NULL;
+    cmd_today(today);
+    for (i = 0; i < argc && rc == FLD_OK; i++)
+        rc = fld_edit_assign(e, argv[i], &ctx->err);
+    if (rc == FLD_OK)
+        rc = fld_edit_check(e, today, ctx->lang, &ctx->err);
+    if (rc == FLD_OK)
+        *out = fld_json_clone(fld_edit_answers(e));
+    fld_edit_free(e);
+    return rc;
 }
 
 static void report_version(struct cmd_ctx *ctx, const struct fld_version *v,
@@ -71,6 +59,77 @@ static void report_version(struct cmd_ctx *ctx, const struct fld_version *v,
         printf("%s record %.12s: version %.16s (%s)\n", what, v->record, v->hash,
                v->status);
     }
+}
+
+struct unit_seen {
+    char name[256];
+    char kind[64];
+};
+
+static int seen_unit(void *data, const struct fld_unit *u)
+{
+    struct unit_seen *s = data;
+
+    snprintf(s->name, sizeof s->name, "%s", u->name);
+    snprintf(s->kind, sizeof s->kind, "%s", u->kind);
+    return FLD_OK;
+}
+
+struct kind_seen {
+    const struct fld_template *t;
+    bool found;
+};
+
+static bool kind_inspected(const struct fld_template *t, const char *kind)
+{
+    size_t i;
+
+    for (i = 0; i < fld_template_n_subject_kinds(t); i++)
+        if (strcmp(fld_template_subject_kind(t, i), kind) == 0)
+            return true;
+    return false;
+}
+
+static int any_of_kind(void *data, const struct fld_unit *u)
+{
+    struct kind_seen *k = data;
+
+    k->found = k->found || kind_inspected(k->t, u->kind);
+    return FLD_OK;
+}
+
+/*
+ * A template that says which kind of unit it inspects gets a subject of
+ * that kind, valid today, whenever units of that kind are loaded. (Villages
+ * and households are usually not loaded: any code is taken for them.)
+ */
+static int check_unit(struct cmd_ctx *ctx, const struct fld_template *t,
+                      const char *code)
+{
+    struct unit_seen seen;
+    struct kind_seen any = {t, false};
+    char today[11];
+    int rc;
+
+    if (fld_template_n_subject_kinds(t) == 0)
+        return FLD_OK;
+    cmd_today(today);
+    rc = fld_store_unit_at(ctx->st, code, today, seen_unit, &seen, &ctx->err);
+    if (rc == FLD_OK && kind_inspected(t, seen.kind))
+        return FLD_OK;
+    if (rc == FLD_OK)
+        return fld_err_set(&ctx->err, FLD_EINVAL,
+                           "unit %s (%s) is a %s; template %s inspects %s", code,
+                           seen.name, seen.kind, fld_template_id(t),
+                           fld_template_subject_kind(t, 0));
+    if (rc != FLD_NOTFOUND ||
+        (rc = fld_store_each_unit(ctx->st, any_of_kind, &any, &ctx->err)) != FLD_OK)
+        return rc;
+    if (!any.found)
+        return FLD_OK;
+    return fld_err_set(&ctx->err, FLD_NOTFOUND,
+                       "no %s %s exists on %s; see 'field units'",
+                       fld_template_subject_kind(t, 0), code, today);
 }
 
 /* Subjects are unit codes: 1..64 printable ASCII characters, no spaces. */
@@ -104,7 +163,7 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
         {"subject", required_argument, NULL, OPT_SUBJECT}, {NULL, 0, NULL, 0}};
     const char *subject = NULL;
     struct fld_template *t = NULL;
-    struct fld_json *answers = fld_json_object();
+    struct fld_json *answers = NULL;
     struct fld_version *v = NULL;
     int rc, first;
 
@@ -117,7 +176,8 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
     }
     if ((rc = check_subject(ctx, subject)) || (rc = cmd_open_store(ctx)) ||
         (rc = cmd_load_template(ctx, argv[first], &t)) ||
-        (rc = apply(ctx, t, answers, argc - first - 1, argv + first + 1)) ||
+        (rc = check_unit(ctx, t, subject)) ||
+        (rc = apply(ctx, t, NULL, argc - first - 1, argv + first + 1, &answers)) ||
         (rc = cmd_load_key(ctx)) ||
         (rc = fld_capture_new(ctx->st, ctx->key, t, subject, answers, &v,
                               &ctx->err)))
@@ -197,8 +257,8 @@ int cmd_set(struct cmd_ctx *ctx, int argc, char **argv)
         rc = fld_err_set(&ctx->err, FLD_EUSAGE, "nothing to set: give NAME=VALUE");
         goto out;
     }
-    answers = fld_json_clone(head->answers);
-    if ((rc = apply(ctx, t, answers, argc - first - 1, argv + first + 1)) ||
+    if ((rc = apply(ctx, t, head->answers, argc - first - 1, argv + first + 1,
+                    &answers)) ||
         (strcmp(head->status, "final") == 0 &&
          (rc = check_complete(ctx, t, answers))))
         goto out;
@@ -210,31 +270,59 @@ out:
     return rc;
 }
 
-/* Every relevant required question must be answered before "final". */
+/* Print one problem of a form for a person, on standard error. */
+static void print_problem(struct cmd_ctx *ctx, const struct fld_problem *p)
+{
+    const struct fld_question *q = p->question;
+    const char *label = fld_text_get(&q->label, ctx->lang);
+    char item[32] = "";
+
+    if (p->item)
+        snprintf(item, sizeof item, " [%.8s]", p->item);
+    if (p->kind == FLD_PROBLEM_REQUIRED)
+        fprintf(stderr, "  - %s (%s)%s: %s\n", label, q->name, item,
+                ctx->lang == FLD_LANG_EN ? "required, not answered"
+                                         : "bắt buộc, chưa trả lời");
+    else if (p->kind == FLD_PROBLEM_CONSTRAINT && q->constraint_message.vi)
+        fprintf(stderr, "  - %s (%s)%s: %s\n", label, q->name, item,
+                fld_text_get(&q->constraint_message, ctx->lang));
+    else
+        fprintf(stderr, "  - %s (%s)%s: %s\n", label, q->name, item,
+                ctx->lang == FLD_LANG_EN ? "the answer is not accepted"
+                                         : "câu trả lời không hợp lệ");
+}
+
+/*
+ * A final record has every relevant required question answered and every
+ * answer within its constraint; each problem is listed, then one line.
+ */
 static int check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
                           const struct fld_json *answers)
 {
-    size_t i, n = fld_template_n_questions(t), missing = 0;
     struct fld_buf names = FLD_BUF_INIT;
-    int rc = FLD_OK;
+    struct fld_form *f;
+    char today[11];
+    size_t i, n;
+    int rc;
 
+    cmd_today(today);
+    if ((rc = fld_form_eval(t, answers, today, &f, &ctx->err)) != FLD_OK)
+        return rc;
+    n = fld_form_n_problems(f);
     for (i = 0; i < n; i++) {
-        const struct fld_question *q = fld_template_question_at(t, i);
+        const struct fld_problem *p = fld_form_problem(f, i);
 
-        if (!q->required || q->type == FLD_Q_NOTE || fld_json_get(answers, q->name))
-            continue;
-        fprintf(stderr, "  - %s (%s): required, not answered\n",
-                fld_text_get(&q->label, ctx->lang), q->name);
-        fld_buf_printf(&names, "%s%s", missing++ ? ", " : "", q->name);
+        print_problem(ctx, p);
+        fld_buf_printf(&names, "%s%s", i ? ", " : "", p->question->name);
     }
-    if (missing > 0)
-        rc = fld_err_set(&ctx->err, FLD_EINVAL,
-                         "%s: %zu required question%s unanswered: %s",
+    if (n > 0)
+        rc = fld_err_set(&ctx->err, FLD_EINVAL, "%s: %zu problem%s: %s",
                          strcmp(ctx->cmd->name, "set") == 0
                              ? "a final record must stay complete"
                              : "cannot finalize",
-                         missing, missing == 1 ? "" : "s", fld_buf_str(&names));
+                         n, n == 1 ? "" : "s", fld_buf_str(&names));
     fld_buf_free(&names);
+    fld_form_free(f);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "capture.h"
 #include "cmd.h"
+#include "form.h"
 
 /* A person reads "Nguyễn Văn An (device 3f2a9c1e)". */
 static void print_author(const struct fld_version *v)
@@ -38,10 +39,47 @@ static struct fld_json *version_json(const struct fld_version *v)
     return o;
 }
 
-static int show_json(struct cmd_ctx *ctx, const struct fld_version *v)
+static const char *unverified_mark(enum fld_lang lang)
+{
+    return lang == FLD_LANG_EN ? " [unverified]" : " [chưa kiểm chứng]";
+}
+
+static struct fld_json *criteria_json(struct fld_form *f, const struct fld_template *t)
+{
+    struct fld_json *arr = fld_json_array();
+    size_t i, j;
+
+    for (i = 0; i < fld_template_n_criteria(t); i++) {
+        const struct fld_criterion *c = fld_template_criterion(t, i);
+        struct fld_json *o = fld_json_object(), *inds = fld_json_array();
+
+        fld_json_set(o, "code", fld_json_string(c->code));
+        fld_json_set(o, "status",
+                     fld_json_string(fld_status_name(fld_form_criterion(f, i), FLD_LANG_EN)));
+        fld_json_set(o, "verified", fld_json_bool(c->provenance.verified));
+        for (j = 0; j < c->n_indicators; j++) {
+            struct fld_json *d = fld_json_object();
+
+            fld_json_set(d, "code", fld_json_string(c->indicators[j].code));
+            fld_json_set(d, "status", fld_json_string(fld_status_name(
+                                          fld_form_indicator(f, i, j), FLD_LANG_EN)));
+            fld_json_set(d, "verified",
+                         fld_json_bool(c->indicators[j].provenance.verified));
+            fld_json_append(inds, d);
+        }
+        fld_json_set(o, "indicators", inds);
+        fld_json_append(arr, o);
+    }
+    return arr;
+}
+
+static int show_json(struct cmd_ctx *ctx, const struct fld_version *v,
+                     const struct fld_template *t, struct fld_form *f)
 {
     struct fld_json *o = version_json(v);
     struct fld_json *tmpl = fld_json_object();
+    struct fld_json *problems = fld_json_array();
+    size_t i;
     int rc;
 
     fld_json_set(tmpl, "id", fld_json_string(v->template_id));
@@ -50,72 +88,177 @@ static int show_json(struct cmd_ctx *ctx, const struct fld_version *v)
     fld_json_set(o, "subject", fld_json_string(v->subject));
     fld_json_set(o, "template", tmpl);
     fld_json_set(o, "answers", fld_json_clone(v->answers));
+    fld_json_set(o, "criteria", criteria_json(f, t));
+    fld_json_set(o, "tier",
+                 fld_json_string(fld_status_name(fld_form_tier(f), FLD_LANG_EN)));
+    for (i = 0; i < fld_form_n_problems(f); i++)
+        fld_json_append(problems,
+                        fld_json_string(fld_form_problem(f, i)->question->name));
+    fld_json_set(o, "problems", problems);
     rc = cmd_print_json(ctx, o);
     fld_json_free(o);
     return rc;
 }
 
-static void show_text(struct cmd_ctx *ctx, const struct fld_version *v,
-                      const struct fld_template *t)
+/* One question's line: label, required mark, value or "not answered". */
+static void show_question(struct cmd_ctx *ctx, struct fld_form *f,
+                          const struct fld_template *t, size_t qi, size_t item,
+                          const char *indent)
 {
-    size_t i, section = (size_t)-1, n = fld_template_n_questions(t);
+    const struct fld_question *q = fld_template_question_at(t, qi);
+    const struct fld_value *v;
+    char *text = NULL;
+
+    if (q->type == FLD_Q_NOTE || !fld_form_relevant(f, qi, item))
+        return;
+    v = fld_form_value(f, qi, item);
+    if (v->type != FLD_V_BLANK) {
+        struct fld_json *a = NULL;
+
+        text = fld_value_to_string(v);
+        if (q->n_choices > 0 && fld_template_answer(q, text, &a, NULL) == FLD_OK && a) {
+            free(text);
+            text = fld_template_format(q, a, ctx->lang);
+        }
+        fld_json_free(a);
+    }
+    printf("%s%s%s: %s%s%s%s\n", indent, fld_text_get(&q->label, ctx->lang),
+           q->required ? " *" : "",
+           text ? text : (ctx->lang == FLD_LANG_EN ? "(not answered)" : "(chưa trả lời)"),
+           text && q->unit ? " " : "", text && q->unit ? q->unit : "",
+           q->calculation ? (ctx->lang == FLD_LANG_EN ? "  (calculated)" : "  (tự tính)")
+                          : "");
+    free(text);
+}
+
+static void show_answers(struct cmd_ctx *ctx, struct fld_form *f,
+                         const struct fld_template *t)
+{
+    size_t i, k, n_sec = fld_template_n_sections(t), qi;
+
+    for (qi = 0; qi < fld_template_n_questions(t); qi++)
+        if (fld_template_question_at(t, qi)->section == FLD_NO_SECTION) {
+            if (qi == 0)
+                printf("\n[%s]\n", ctx->lang == FLD_LANG_EN ? "Parameters" : "Tham số");
+            show_question(ctx, f, t, qi, 0, "  ");
+        }
+    for (i = 0; i < n_sec; i++) {
+        const struct fld_section *s = fld_template_section(t, i);
+
+        printf("\n[%s]\n", fld_text_get(&s->label, ctx->lang));
+        if (!s->is_repeat) {
+            for (qi = s->first; qi < s->first + s->n; qi++)
+                show_question(ctx, f, t, qi, 0, "  ");
+            continue;
+        }
+        if (fld_form_n_items(f, i) == 0)
+            printf("  %s\n", ctx->lang == FLD_LANG_EN ? "(no items)" : "(chưa có mục nào)");
+        for (k = 0; k < fld_form_n_items(f, i); k++) {
+            printf("  #%zu [%s]\n", k + 1, fld_form_item_id(f, i, k));
+            for (qi = s->first; qi < s->first + s->n; qi++)
+                show_question(ctx, f, t, qi, k, "    ");
+        }
+    }
+}
+
+static void show_criteria(struct cmd_ctx *ctx, struct fld_form *f,
+                          const struct fld_template *t)
+{
+    const struct fld_text *tier_label;
+    size_t i, j, requires, count[3] = {0, 0, 0};
+
+    if (fld_template_n_criteria(t) == 0)
+        return;
+    printf("\n[%s]\n", ctx->lang == FLD_LANG_EN ? "Criteria" : "Tiêu chí");
+    for (i = 0; i < fld_template_n_criteria(t); i++) {
+        const struct fld_criterion *c = fld_template_criterion(t, i);
+        enum fld_status st = fld_form_criterion(f, i);
+
+        count[st]++;
+        printf("  %-5s %s: %s%s\n", c->code, fld_text_get(&c->name, ctx->lang),
+               fld_status_name(st, ctx->lang),
+               c->provenance.verified ? "" : unverified_mark(ctx->lang));
+        for (j = 0; j < c->n_indicators; j++) {
+            const struct fld_indicator *d = &c->indicators[j];
+
+            printf("        %-6s %s: %s%s%s\n", d->code, fld_text_get(&d->text, ctx->lang),
+                   fld_status_name(fld_form_indicator(f, i, j), ctx->lang),
+                   d->met ? "" : (ctx->lang == FLD_LANG_EN ? " (no rule)" : " (chưa có quy tắc)"),
+                   d->provenance.verified ? "" : unverified_mark(ctx->lang));
+        }
+    }
+    for (i = 0; i < fld_template_n_thresholds(t); i++) {
+        const struct fld_threshold *th = fld_template_threshold_at(t, i);
+        char *value = fld_form_threshold(f, th);
+
+        printf("  %s %s: %s%s%s%s\n",
+               ctx->lang == FLD_LANG_EN ? "threshold" : "ngưỡng",
+               fld_text_get(&th->label, ctx->lang),
+               value ? value : (ctx->lang == FLD_LANG_EN ? "UNKNOWN (not set)"
+                                                          : "CHƯA BIẾT (chưa đặt)"),
+               value && th->unit ? " " : "", value && th->unit ? th->unit : "",
+               th->provenance.verified ? "" : unverified_mark(ctx->lang));
+        free(value);
+    }
+    if (fld_template_tier(t, &tier_label, &requires))
+        printf("\n%s: %s (%zu %s, %zu %s, %zu %s)\n", fld_text_get(tier_label, ctx->lang),
+               fld_status_name(fld_form_tier(f), ctx->lang), count[FLD_STATUS_MET],
+               fld_status_name(FLD_STATUS_MET, ctx->lang), count[FLD_STATUS_NOT_MET],
+               fld_status_name(FLD_STATUS_NOT_MET, ctx->lang), count[FLD_STATUS_UNKNOWN],
+               fld_status_name(FLD_STATUS_UNKNOWN, ctx->lang));
+}
+
+static void show_text(struct cmd_ctx *ctx, const struct fld_version *v,
+                      const struct fld_template *t, struct fld_form *f)
+{
+    const struct fld_criteria_set *set = fld_template_criteria_set(t);
     char when[32];
 
     cmd_format_time(v->hlc.ms, when);
     printf("Record    %s\n", v->record);
     printf("Template  %s %s: %s\n", fld_template_id(t), fld_template_version(t),
            fld_text_get(fld_template_title(t), ctx->lang));
+    if (set->name.vi)
+        printf("Criteria  %s%s%s%s\n", fld_text_get(&set->name, ctx->lang),
+               set->source ? " — " : "", set->source ? set->source : "",
+               set->verified ? "" : unverified_mark(ctx->lang));
     printf("Subject   %s\n", v->subject);
     printf("Status    %s\n", v->status);
     printf("Changed   %s by ", when);
     print_author(v);
     printf("\nVersion   %.16s (device version %lld)\n", v->hash, (long long)v->dseq);
-    for (i = 0; i < n; i++) {
-        const struct fld_question *q = fld_template_question_at(t, i);
-        const struct fld_json *a = fld_json_get(v->answers, q->name);
-        char *text;
-
-        if (q->section != section) {
-            section = q->section;
-            printf("\n[%s]\n", fld_text_get(&fld_template_section(t, section)->label,
-                                           ctx->lang));
-        }
-        if (q->type == FLD_Q_NOTE)
-            continue;
-        text = a ? fld_template_format(q, a, ctx->lang) : NULL;
-        printf("  %s%s: %s\n", fld_text_get(&q->label, ctx->lang),
-               q->required ? " *" : "",
-               text ? text : (ctx->lang == FLD_LANG_EN ? "(not answered)"
-                                                       : "(chưa trả lời)"));
-        free(text);
-    }
+    show_answers(ctx, f, t);
+    show_criteria(ctx, f, t);
 }
 
 int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
 {
-    char record[FLD_RECORD_HEX_LEN + 1];
+    char record[FLD_RECORD_HEX_LEN + 1], today[11];
     struct fld_version *v = NULL;
     struct fld_template *t = NULL;
+    struct fld_form *f = NULL;
     int rc, first;
 
     if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)))
         return rc;
     if (first + 1 != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
+    cmd_today(today);
     if ((rc = cmd_open_store(ctx)) || (rc = cmd_find_record(ctx, argv[first], record)) ||
-        (rc = fld_capture_head(ctx->st, record, &v, &ctx->err)))
+        (rc = fld_capture_head(ctx->st, record, &v, &ctx->err)) ||
+        (rc = cmd_load_template(ctx, v->template_hash, &t)) ||
+        (rc = fld_form_eval(t, v->answers, today, &f, &ctx->err)))
         goto out;
-    if (ctx->json) {
-        rc = show_json(ctx, v);
-    } else if ((rc = cmd_load_template(ctx, v->template_hash, &t)) == FLD_OK) {
-        show_text(ctx, v, t);
-    }
+    if (ctx->json)
+        rc = show_json(ctx, v, t, f);
+    else
+        show_text(ctx, v, t, f);
 out:
+    fld_form_free(f);
     fld_template_free(t);
     fld_version_free(v);
     return rc;
 }
-
 
 int cmd_on_filter(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
 {

@@ -21,9 +21,17 @@ const struct cmd cmd_table[] = {
      "  --template, --status, --subject  export only matching records\n"
      "  --output FILE  write to FILE (created; refused if it exists) rather\n"
      "                 than to standard output"},
+    {"fill", cmd_fill, "[--lang vi|en] RECORD",
+     "Walk through a draft record's checklist in the terminal, section by\n"
+     "section: each relevant question with its label, hint and current\n"
+     "answer. Every accepted answer is saved at once as a signed version.\n"
+     "Select questions take the choice's number or name. Enter keeps the\n"
+     "answer and goes on; :b goes back; :j NAME jumps to a question; :c\n"
+     "clears the answer; :q stops (everything is already saved)."},
     {"finalize", cmd_finalize, "RECORD",
      "Mark a record final: a signed version with status \"final\". Refused,\n"
-     "with every problem listed, while a required question is unanswered."},
+     "with every problem listed, while a relevant required question is\n"
+     "unanswered or an answer breaks its constraint."},
     {"history", cmd_history, "[--json] RECORD",
      "Every version of a record, oldest first: its hash, author device,\n"
      "inspector, time, status and what it changed."},
@@ -47,16 +55,32 @@ const struct cmd cmd_table[] = {
     {"set", cmd_set, "RECORD NAME=VALUE...",
      "Answer questions of a record; all the answers of one call make one\n"
      "signed version. An empty VALUE clears the answer. Values are checked\n"
-     "against the question's type and normalised (text to Unicode NFC,\n"
-     "decimals as 54.78 or 54,78, dates as YYYY-MM-DD or DD/MM/YYYY,\n"
-     "several choices separated by spaces). RECORD may be a unique prefix\n"
-     "of at least 4 digits."},
+     "against the question's type and constraint and normalised (text to\n"
+     "Unicode NFC, decimals as 54.78 or 54,78, dates as YYYY-MM-DD or\n"
+     "DD/MM/YYYY, several choices separated by spaces). RECORD may be a\n"
+     "unique prefix of at least 4 digits.\n\n"
+     "Repeat groups: GROUP[+].NAME=VALUE adds an item (GROUP[+2]... a second\n"
+     "one in the same call), GROUP[ID].NAME=VALUE changes an item, GROUP[ID]=\n"
+     "deletes it (ID: its id or 4 or more of its first digits)."},
     {"show", cmd_show, "[--json] [--lang vi|en] RECORD",
-     "Show a record: its template, subject, status, last change and every\n"
-     "question with its answer, section by section."},
-    {"templates", cmd_templates, "[--json]",
-     "List the installed checklist templates: id, version, hash, title and\n"
-     "number of questions."},
+     "Show a record: its template, subject, status and last change; every\n"
+     "relevant question with its answer, section by section; then each\n"
+     "criterion and indicator (met, not met or unknown), the thresholds\n"
+     "used, and the overall tier. Unverified criteria text and unknown\n"
+     "thresholds are marked."},
+    {"template", cmd_template, "check FILE... | add FILE",
+     "For people who write templates: 'check' loads each file and prints\n"
+     "every problem with its place (exit 4 when there is one); 'add'\n"
+     "installs a template on this device."},
+    {"templates", cmd_templates, "[--json] [--lang vi|en]",
+     "List the installed checklist templates: id, version, hash, number of\n"
+     "questions and criteria, title, and the official criteria set each\n"
+     "follows."},
+    {"units", cmd_units, "[--json] [--on DATE | --all] | import FILE.csv",
+     "List the administrative units valid today (or on DATE, or all with\n"
+     "their validity), or import units from CSV with the header\n"
+     "code,name,kind,parent_code,valid_from,valid_to. When units are\n"
+     "loaded, 'field new' accepts only a subject that is a unit valid today."},
     {"verify", cmd_verify, "[--json]",
      "Re-check the whole store: every hash, every signature, that stored\n"
      "columns match the signed bodies, device chains (gaps, forks),\n"

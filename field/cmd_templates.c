@@ -1,9 +1,12 @@
 /*
- * cmd_templates.c - `field templates`: the installed checklist templates.
+ * cmd_templates.c - the checklist templates of this device.
  *
- *   field templates [--json] [--lang vi|en]
+ *   field templates [--json] [--lang vi|en]   installed templates
+ *   field template check FILE...              every problem of a template
+ *   field template add FILE                   install a template
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 
@@ -17,29 +20,41 @@ static int template_row(void *data, const char *hash, const char *id,
 {
     struct listing *l = data;
     struct cmd_ctx *ctx = l->ctx;
-    struct fld_json *arr = l->arr;
     struct fld_template *t;
+    const struct fld_criteria_set *set;
     int rc = fld_template_parse(body, len, &t, &ctx->err);
 
     (void)added_ms;
     if (rc != FLD_OK)
         return fld_err_set(&ctx->err, FLD_ECORRUPT, "installed template %s: %s",
                            id, ctx->err.msg);
-    if (arr != NULL) {
+    set = fld_template_criteria_set(t);
+    if (l->arr != NULL) {
         struct fld_json *o = fld_json_object();
 
         fld_json_set(o, "id", fld_json_string(id));
         fld_json_set(o, "version", fld_json_string(fld_template_version(t)));
         fld_json_set(o, "hash", fld_json_string(hash));
-        fld_json_set(o, "title", fld_json_string(
-                                     fld_text_get(fld_template_title(t), ctx->lang)));
+        fld_json_set(o, "title",
+                     fld_json_string(fld_text_get(fld_template_title(t), ctx->lang)));
         fld_json_set(o, "questions",
                      fld_json_int((int64_t)fld_template_n_questions(t)));
-        fld_json_append(arr, o);
+        fld_json_set(o, "criteria", fld_json_int((int64_t)fld_template_n_criteria(t)));
+        if (set->name.vi) {
+            fld_json_set(o, "criteria_set",
+                         fld_json_string(fld_text_get(&set->name, ctx->lang)));
+            fld_json_set(o, "verified", fld_json_bool(set->verified));
+        }
+        fld_json_append(l->arr, o);
     } else {
-        printf("%-20s %-8s %.12s  %3zu questions  %s\n", id,
+        printf("%-22s %-8s %.12s  %3zu questions  %2zu criteria  %s\n", id,
                fld_template_version(t), hash, fld_template_n_questions(t),
+               fld_template_n_criteria(t),
                fld_text_get(fld_template_title(t), ctx->lang));
+        if (set->name.vi)
+            printf("%22s %s%s%s%s\n", "", fld_text_get(&set->name, ctx->lang),
+                   set->version ? " (" : "", set->version ? set->version : "",
+                   set->version ? ")" : "");
     }
     fld_template_free(t);
     return FLD_OK;
@@ -59,4 +74,81 @@ int cmd_templates(struct cmd_ctx *ctx, int argc, char **argv)
         rc = cmd_print_json(ctx, l.arr);
     fld_json_free(l.arr);
     return rc;
+}
+
+struct check {
+    const char *path;
+    size_t n;
+};
+
+static void print_problem(void *data, const char *problem)
+{
+    struct check *c = data;
+
+    c->n++;
+    printf("%s: %s\n", c->path, problem);
+}
+
+/* Every problem of each file, on standard output, one per line. */
+static int template_check(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    size_t total = 0;
+    int i, rc;
+
+    for (i = 0; i < argc; i++) {
+        struct check c = {argv[i], 0};
+        uint8_t *data;
+        size_t len;
+
+        if ((rc = cmd_read_file(ctx, argv[i], FLD_TEMPLATE_MAX_BYTES, &data, &len)))
+            return rc;
+        fld_template_check(data, len, print_problem, &c);
+        free(data);
+        if (c.n == 0)
+            printf("%s: ok\n", argv[i]);
+        total += c.n;
+    }
+    if (total > 0)
+        return fld_err_set(&ctx->err, FLD_EINVAL, "%zu problem%s found", total,
+                           total == 1 ? "" : "s");
+    return FLD_OK;
+}
+
+static int template_add(struct cmd_ctx *ctx, const char *path)
+{
+    struct fld_template *t = NULL;
+    const uint8_t *canon;
+    uint8_t *data;
+    size_t len;
+    int rc;
+
+    if ((rc = cmd_open_store(ctx)) ||
+        (rc = cmd_read_file(ctx, path, FLD_TEMPLATE_MAX_BYTES, &data, &len)))
+        return rc;
+    rc = fld_template_parse(data, len, &t, &ctx->err);
+    free(data);
+    if (rc != FLD_OK)
+        return fld_err_prefix(&ctx->err, "%s", path);
+    canon = fld_template_canonical(t, &len);
+    rc = fld_store_template_put(ctx->st, fld_template_hash(t), fld_template_id(t),
+                                canon, len, &ctx->err);
+    if (rc == FLD_OK)
+        printf("Installed %s %s (%.12s)\n", fld_template_id(t),
+               fld_template_version(t), fld_template_hash(t));
+    fld_template_free(t);
+    return rc;
+}
+
+int cmd_template(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    int rc, first;
+
+    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)))
+        return rc;
+    if (first < argc && strcmp(argv[first], "check") == 0 && first + 1 < argc)
+        return template_check(ctx, argc - first - 1, argv + first + 1);
+    if (first < argc && strcmp(argv[first], "add") == 0 && first + 2 == argc)
+        return template_add(ctx, argv[first + 1]);
+    return fld_err_set(&ctx->err, FLD_EUSAGE,
+                       "usage: field template check FILE... | field template add FILE");
 }

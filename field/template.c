@@ -10,11 +10,14 @@
 #include "template.h"
 
 #include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "norm.h"
+#include "version.h"
 
 #define MAX_NAME 64
 #define MAX_QUESTIONS 2000
@@ -26,6 +29,12 @@ struct choice_list {
     size_t n;
 };
 
+/* An index sorted by name makes look-ups from expressions cheap. */
+struct name_index {
+    const char *name;
+    size_t index;
+};
+
 struct fld_template {
     struct fld_json *json;
     uint8_t *canon;
@@ -34,20 +43,61 @@ struct fld_template {
     const char *id;
     const char *version;
     struct fld_text title;
+    struct fld_criteria_set set;
+    const char **kinds;
+    size_t n_kinds;
     struct fld_section *sections;
     size_t n_sections;
-    struct fld_question *questions;
+    struct fld_question *questions; /* parameters first, then sections' */
     size_t n_questions;
+    struct name_index *by_name; /* questions sorted by name */
     struct choice_list *lists;
     size_t n_lists;
+    struct fld_threshold *thresholds;
+    size_t n_thresholds;
+    struct fld_criterion *criteria;
+    size_t n_criteria;
+    bool has_tier;
+    struct fld_text tier_label;
+    size_t tier_requires;
 };
+
+/*
+ * The loader keeps going after a problem where it can, so that
+ * `field template check` lists every problem at once; the first one is
+ * what fld_template_parse() reports.
+ */
+struct loader {
+    struct fld_template *t;
+    struct fld_err *err;
+    fld_problem_fn fn;
+    void *ctx;
+    size_t n_problems;
+};
+
+static void problem(struct loader *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void problem(struct loader *l, const char *fmt, ...)
+{
+    char msg[FLD_ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (l->n_problems++ == 0)
+        fld_err_set(l->err, FLD_EINVAL, "%s", msg);
+    if (l->fn)
+        l->fn(l->ctx, msg);
+}
 
 static const char *const type_names[] = {
     [FLD_Q_INTEGER] = "integer",       [FLD_Q_DECIMAL] = "decimal",
     [FLD_Q_TEXT] = "text",             [FLD_Q_SELECT_ONE] = "select_one",
     [FLD_Q_SELECT_MULTIPLE] = "select_multiple",
     [FLD_Q_DATE] = "date",             [FLD_Q_GEOPOINT] = "geopoint",
-    [FLD_Q_NOTE] = "note",
+    [FLD_Q_PHOTO] = "photo",           [FLD_Q_NOTE] = "note",
 };
 #define N_TYPES (sizeof type_names / sizeof type_names[0])
 
@@ -63,7 +113,7 @@ const char *fld_text_get(const struct fld_text *text, enum fld_lang lang)
     return text->vi ? text->vi : "";
 }
 
-/* Names: a lowercase letter, then lowercase letters, digits and '_'. */
+/* Names: a lowercase letter, then lowercase letters, digits, '_', '-'. */
 static bool is_name(const char *s)
 {
     size_t i;
@@ -72,79 +122,172 @@ static bool is_name(const char *s)
         return false;
     for (i = 1; s[i] != '\0'; i++)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_' || (s[i] == '-' && i > 0)) || i >= MAX_NAME)
+              s[i] == '_' || s[i] == '-') || i >= MAX_NAME)
             return false;
     return true;
 }
 
-static int need_text(const struct fld_json *obj, const char *key, bool required,
-                     struct fld_text *out, const char *where,
-                     struct fld_err *err)
+/* Codes of criteria and indicators: "17", "17.1", "1a". */
+static bool is_code(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && s[i] != '\0'; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '.' || s[i] == '_') ||
+            i >= MAX_NAME)
+            return false;
+    return s != NULL && i > 0;
+}
+
+/* Refuse keys a part does not know: a misspelt "relevent" must not be
+ * silently ignored. */
+static void known_keys(struct loader *l, const struct fld_json *obj,
+                       const char *const *keys, const char *where)
+{
+    size_t i, k;
+
+    for (i = 0; obj->type == FLD_JSON_OBJECT && i < obj->n; i++) {
+        for (k = 0; keys[k] != NULL; k++)
+            if (strcmp(obj->members[i].key, keys[k]) == 0)
+                break;
+        if (keys[k] == NULL)
+            problem(l, "%s: unknown key \"%s\"", where, obj->members[i].key);
+    }
+}
+
+static void get_text(struct loader *l, const struct fld_json *obj,
+                     const char *key, bool required, struct fld_text *out,
+                     const char *where)
 {
     const struct fld_json *t = fld_json_get(obj, key);
 
     out->vi = out->en = NULL;
     if (t == NULL) {
         if (required)
-            return fld_err_set(err, FLD_EINVAL, "%s.%s: missing", where, key);
-        return FLD_OK;
+            problem(l, "%s.%s: missing", where, key);
+        return;
     }
-    if (t->type != FLD_JSON_OBJECT)
-        return fld_err_set(err, FLD_EINVAL,
-                           "%s.%s: expected {\"vi\": ..., \"en\": ...}", where, key);
+    if (t->type != FLD_JSON_OBJECT) {
+        problem(l, "%s.%s: expected {\"vi\": ..., \"en\": ...}", where, key);
+        return;
+    }
     out->vi = fld_json_get_string(t, "vi");
     out->en = fld_json_get_string(t, "en");
     if (out->vi == NULL || out->vi[0] == '\0')
-        return fld_err_set(err, FLD_EINVAL, "%s.%s.vi: missing Vietnamese text",
-                           where, key);
+        problem(l, "%s.%s.vi: missing Vietnamese text", where, key);
     if (fld_json_get(t, "en") != NULL && out->en == NULL)
-        return fld_err_set(err, FLD_EINVAL, "%s.%s.en: not a string", where, key);
-    return FLD_OK;
+        problem(l, "%s.%s.en: not a string", where, key);
 }
 
-static int load_choices(struct fld_template *t, struct fld_err *err)
+static const char *get_string(struct loader *l, const struct fld_json *obj,
+                              const char *key, const char *where)
 {
+    const struct fld_json *v = fld_json_get(obj, key);
+
+    if (v != NULL && v->type != FLD_JSON_STRING) {
+        problem(l, "%s.%s: expected a string", where, key);
+        return NULL;
+    }
+    return v ? v->s : NULL;
+}
+
+static bool get_bool(struct loader *l, const struct fld_json *obj,
+                     const char *key, const char *where)
+{
+    const struct fld_json *v = fld_json_get(obj, key);
+
+    if (v != NULL && v->type != FLD_JSON_TRUE && v->type != FLD_JSON_FALSE)
+        problem(l, "%s.%s: expected true or false", where, key);
+    return v != NULL && v->type == FLD_JSON_TRUE;
+}
+
+static void get_provenance(struct loader *l, const struct fld_json *obj,
+                           struct fld_provenance *out, const char *where)
+{
+    static const char *const keys[] = {"source", "verified", NULL};
+    const struct fld_json *p = fld_json_get(obj, "provenance");
+    char w[160];
+
+    out->source = NULL;
+    out->verified = false;
+    if (p == NULL)
+        return;
+    snprintf(w, sizeof w, "%s.provenance", where);
+    if (p->type != FLD_JSON_OBJECT) {
+        problem(l, "%s: expected {\"source\": ..., \"verified\": ...}", w);
+        return;
+    }
+    known_keys(l, p, keys, w);
+    out->source = get_string(l, p, "source", w);
+    out->verified = get_bool(l, p, "verified", w);
+}
+
+/* Parse the expression at obj[key], if any. */
+static struct fld_expr *get_expr(struct loader *l, const struct fld_json *obj,
+                                 const char *key, const char *where)
+{
+    const char *src = get_string(l, obj, key, where);
+    struct fld_expr *e = NULL;
+    struct fld_err err;
+
+    if (src == NULL)
+        return NULL;
+    if (fld_expr_parse(src, &e, &err) != FLD_OK) {
+        problem(l, "%s.%s: %s", where, key, err.msg);
+        return NULL;
+    }
+    return e;
+}
+
+static void load_choices(struct loader *l)
+{
+    static const char *const keys[] = {"name", "label", NULL};
+    struct fld_template *t = l->t;
     const struct fld_json *all = fld_json_get(t->json, "choices");
-    size_t i, j;
-    int rc;
+    size_t i, j, k;
 
     if (all == NULL)
-        return FLD_OK;
-    if (all->type != FLD_JSON_OBJECT)
-        return fld_err_set(err, FLD_EINVAL, "choices: expected an object of lists");
+        return;
+    if (all->type != FLD_JSON_OBJECT) {
+        problem(l, "choices: expected an object of lists");
+        return;
+    }
     t->lists = fld_xcalloc(all->n, sizeof *t->lists);
     for (i = 0; i < all->n; i++) {
         const struct fld_json *list = all->members[i].value;
         struct choice_list *cl = &t->lists[t->n_lists++];
 
         cl->name = all->members[i].key;
-        if (list->type != FLD_JSON_ARRAY || list->n == 0 || list->n > MAX_CHOICES)
-            return fld_err_set(err, FLD_EINVAL,
-                               "choices.%s: expected a list of 1 to %d choices",
-                               cl->name, MAX_CHOICES);
+        if (list->type != FLD_JSON_ARRAY || list->n == 0 || list->n > MAX_CHOICES) {
+            problem(l, "choices.%s: expected a list of 1 to %d choices", cl->name,
+                    MAX_CHOICES);
+            continue;
+        }
         cl->choices = fld_xcalloc(list->n, sizeof *cl->choices);
         for (j = 0; j < list->n; j++) {
-            char where[128];
             struct fld_choice *c = &cl->choices[cl->n];
+            char where[128];
 
             snprintf(where, sizeof where, "choices.%s[%zu]", cl->name, j);
+            (void)keys; /* choices may carry extra keys for choice_filter */
+            c->json = list->items[j];
             c->name = fld_json_get_string(list->items[j], "name");
-            if (!is_name(c->name))
-                return fld_err_set(err, FLD_EINVAL,
-                                   "%s.name: missing or not a name (a-z, 0-9, _)",
-                                   where);
-            for (size_t k = 0; k < cl->n; k++)
+            if (!is_name(c->name)) {
+                problem(l, "%s.name: missing or not a name (a-z, 0-9, _)", where);
+                continue;
+            }
+            for (k = 0; k < cl->n; k++)
                 if (strcmp(cl->choices[k].name, c->name) == 0)
-                    return fld_err_set(err, FLD_EINVAL,
-                                       "%s.name: duplicate choice \"%s\"", where,
-                                       c->name);
-            if ((rc = need_text(list->items[j], "label", true, &c->label, where,
-                                err)) != FLD_OK)
-                return rc;
+                    break;
+            if (k < cl->n) {
+                problem(l, "%s.name: duplicate choice \"%s\"", where, c->name);
+                continue;
+            }
+            get_text(l, list->items[j], "label", true, &c->label, where);
             cl->n++;
         }
     }
-    return FLD_OK;
 }
 
 static const struct choice_list *find_list(const struct fld_template *t,
@@ -170,152 +313,653 @@ static int parse_type(const char *s, enum fld_qtype *out)
     return -1;
 }
 
-static int load_question(struct fld_template *t, const struct fld_json *qj,
-                         size_t section, const char *where, struct fld_err *err)
+static void load_required(struct loader *l, struct fld_question *q,
+                          const struct fld_json *qj, const char *where)
 {
-    struct fld_question *q = &t->questions[t->n_questions];
     const struct fld_json *req = fld_json_get(qj, "required");
-    const char *type = fld_json_get_string(qj, "type");
-    int rc;
 
-    if (qj->type != FLD_JSON_OBJECT)
-        return fld_err_set(err, FLD_EINVAL, "%s: expected an object", where);
+    if (req == NULL || req->type == FLD_JSON_FALSE)
+        return;
+    if (req->type == FLD_JSON_TRUE)
+        q->required = true;
+    else if (req->type == FLD_JSON_STRING)
+        q->required_if = get_expr(l, qj, "required", where);
+    else
+        problem(l, "%s.required: expected true, false or an expression", where);
+}
+
+static void load_default(struct loader *l, struct fld_question *q,
+                         const struct fld_json *qj, const char *where)
+{
+    const struct fld_json *d = fld_json_get(qj, "default");
+    struct fld_json *value = NULL;
+    struct fld_err err;
+    char *text;
+
+    if (d == NULL)
+        return;
+    q->default_value = d;
+    if (d->type != FLD_JSON_STRING && d->type != FLD_JSON_INT) {
+        problem(l, "%s.default: expected a string or an integer", where);
+        return;
+    }
+    text = d->type == FLD_JSON_INT ? fld_xasprintf("%lld", (long long)d->i)
+                                   : fld_xstrdup(d->s);
+    if (q->type != FLD_Q_NOTE && fld_template_answer(q, text, &value, &err) != FLD_OK)
+        problem(l, "%s.default: %s", where, err.msg);
+    fld_json_free(value);
+    free(text);
+}
+
+static void load_question(struct loader *l, const struct fld_json *qj,
+                          size_t section, const char *where)
+{
+    static const char *const keys[] = {
+        "name", "type", "label", "hint", "required", "relevant", "constraint",
+        "constraint_message", "calculation", "choices", "choice_filter",
+        "default", "unit", NULL};
+    struct fld_template *t = l->t;
+    struct fld_question *q = &t->questions[t->n_questions];
+    const char *type;
+    size_t i;
+
+    if (qj->type != FLD_JSON_OBJECT) {
+        problem(l, "%s: expected an object", where);
+        return;
+    }
+    known_keys(l, qj, keys, where);
     q->name = fld_json_get_string(qj, "name");
     q->section = section;
-    if (!is_name(q->name))
-        return fld_err_set(err, FLD_EINVAL,
-                           "%s.name: missing or not a name (a-z, 0-9, _)", where);
-    if (fld_template_question(t, q->name) != NULL)
-        return fld_err_set(err, FLD_EINVAL, "%s.name: duplicate question \"%s\"",
-                           where, q->name);
-    if (parse_type(type, &q->type) != 0)
-        return fld_err_set(err, FLD_EINVAL, "%s.type: unknown type \"%s\"",
-                           where, type ? type : "");
-    if ((rc = need_text(qj, "label", true, &q->label, where, err)) ||
-        (rc = need_text(qj, "hint", false, &q->hint, where, err)))
-        return rc;
-    if (req != NULL && req->type != FLD_JSON_TRUE && req->type != FLD_JSON_FALSE)
-        return fld_err_set(err, FLD_EINVAL, "%s.required: expected true or false",
-                           where);
-    q->required = req != NULL && req->type == FLD_JSON_TRUE;
+    type = fld_json_get_string(qj, "type");
+    if (!is_name(q->name)) {
+        problem(l, "%s.name: missing or not a name (a-z, 0-9, _)", where);
+        return;
+    }
+    for (i = 0; i < t->n_questions; i++)
+        if (strcmp(t->questions[i].name, q->name) == 0)
+            break;
+    if (i < t->n_questions) {
+        problem(l, "%s.name: duplicate question \"%s\"", where, q->name);
+        return;
+    }
+    if (parse_type(type, &q->type) != 0) {
+        problem(l, "%s.type: unknown type \"%s\"", where, type ? type : "");
+        return;
+    }
+    get_text(l, qj, "label", true, &q->label, where);
+    get_text(l, qj, "hint", false, &q->hint, where);
+    get_text(l, qj, "constraint_message", false, &q->constraint_message, where);
+    q->unit = get_string(l, qj, "unit", where);
+    load_required(l, q, qj, where);
+    q->relevant = get_expr(l, qj, "relevant", where);
+    q->constraint = get_expr(l, qj, "constraint", where);
+    q->calculation = get_expr(l, qj, "calculation", where);
+    q->choice_filter = get_expr(l, qj, "choice_filter", where);
     if (q->type == FLD_Q_SELECT_ONE || q->type == FLD_Q_SELECT_MULTIPLE) {
         const char *list = fld_json_get_string(qj, "choices");
         const struct choice_list *cl = list ? find_list(t, list) : NULL;
 
-        if (cl == NULL)
-            return fld_err_set(err, FLD_EINVAL, "%s.choices: unknown choice list \"%s\"",
-                               where, list ? list : "");
-        q->choices = cl->choices;
-        q->n_choices = cl->n;
+        if (cl == NULL) {
+            problem(l, "%s.choices: unknown choice list \"%s\"", where,
+                    list ? list : "");
+        } else {
+            q->choices = cl->choices;
+            q->n_choices = cl->n;
+        }
+    } else if (fld_json_get(qj, "choices") || q->choice_filter) {
+        problem(l, "%s.choices: only select questions have choices", where);
     }
+    load_default(l, q, qj, where);
     t->n_questions++;
-    return FLD_OK;
 }
 
-static int load_sections(struct fld_template *t, struct fld_err *err)
+static size_t count_questions(const struct fld_json *json)
 {
-    const struct fld_json *secs = fld_json_get(t->json, "sections");
-    size_t i, j, total = 0;
-    int rc;
+    const struct fld_json *secs = fld_json_get(json, "sections");
+    const struct fld_json *params = fld_json_get(json, "parameters");
+    size_t i, total = params && params->type == FLD_JSON_ARRAY ? params->n : 0;
 
-    if (secs == NULL || secs->type != FLD_JSON_ARRAY || secs->n == 0)
-        return fld_err_set(err, FLD_EINVAL, "sections: expected a list of sections");
-    for (i = 0; i < secs->n; i++) {
+    for (i = 0; secs && secs->type == FLD_JSON_ARRAY && i < secs->n; i++) {
         const struct fld_json *qs = fld_json_get(secs->items[i], "questions");
 
-        if (qs == NULL || qs->type != FLD_JSON_ARRAY)
-            return fld_err_set(err, FLD_EINVAL,
-                               "sections[%zu].questions: expected a list", i);
-        total += qs->n;
+        if (qs && qs->type == FLD_JSON_ARRAY)
+            total += qs->n;
     }
-    if (total > MAX_QUESTIONS)
-        return fld_err_set(err, FLD_ELIMIT, "sections: more than %d questions",
-                           MAX_QUESTIONS);
+    return total;
+}
+
+static void load_parameters(struct loader *l)
+{
+    const struct fld_json *params = fld_json_get(l->t->json, "parameters");
+    char where[64];
+    size_t i;
+
+    if (params == NULL)
+        return;
+    if (params->type != FLD_JSON_ARRAY) {
+        problem(l, "parameters: expected a list of questions");
+        return;
+    }
+    for (i = 0; i < params->n; i++) {
+        snprintf(where, sizeof where, "parameters[%zu]", i);
+        load_question(l, params->items[i], FLD_NO_SECTION, where);
+    }
+}
+
+static void load_sections(struct loader *l)
+{
+    static const char *const keys[] = {"name", "label", "questions", "relevant",
+                                       "repeat", NULL};
+    struct fld_template *t = l->t;
+    const struct fld_json *secs = fld_json_get(t->json, "sections");
+    size_t i, j;
+
+    if (secs == NULL || secs->type != FLD_JSON_ARRAY || secs->n == 0) {
+        problem(l, "sections: expected a list of sections");
+        return;
+    }
     t->sections = fld_xcalloc(secs->n, sizeof *t->sections);
-    t->questions = fld_xcalloc(total, sizeof *t->questions);
     for (i = 0; i < secs->n; i++) {
-        const struct fld_json *qs = fld_json_get(secs->items[i], "questions");
-        struct fld_section *s = &t->sections[i];
+        const struct fld_json *sj = secs->items[i];
+        const struct fld_json *qs = fld_json_get(sj, "questions");
+        struct fld_section *s = &t->sections[t->n_sections];
         char where[128];
 
         snprintf(where, sizeof where, "sections[%zu]", i);
-        s->name = fld_json_get_string(secs->items[i], "name");
+        if (sj->type != FLD_JSON_OBJECT) {
+            problem(l, "%s: expected an object", where);
+            continue;
+        }
+        known_keys(l, sj, keys, where);
+        s->name = fld_json_get_string(sj, "name");
         if (!is_name(s->name))
-            return fld_err_set(err, FLD_EINVAL, "%s.name: missing or not a name",
-                               where);
-        if ((rc = need_text(secs->items[i], "label", true, &s->label, where, err)))
-            return rc;
+            problem(l, "%s.name: missing or not a name", where);
+        get_text(l, sj, "label", true, &s->label, where);
+        s->relevant = get_expr(l, sj, "relevant", where);
+        s->is_repeat = get_bool(l, sj, "repeat", where);
+        s->first = t->n_questions;
         t->n_sections++;
+        if (qs == NULL || qs->type != FLD_JSON_ARRAY) {
+            problem(l, "%s.questions: expected a list", where);
+            continue;
+        }
         for (j = 0; j < qs->n; j++) {
             snprintf(where, sizeof where, "sections[%zu].questions[%zu]", i, j);
-            if ((rc = load_question(t, qs->items[j], i, where, err)) != FLD_OK)
-                return rc;
+            load_question(l, qs->items[j], t->n_sections - 1, where);
         }
+        s->n = t->n_questions - s->first;
     }
-    return FLD_OK;
 }
 
-static int load(struct fld_template *t, struct fld_err *err)
+static bool is_parameter(const struct fld_template *t, const char *name)
 {
-    int rc;
+    const struct fld_question *q = fld_template_question(t, name);
 
-    if (t->json->type != FLD_JSON_OBJECT)
-        return fld_err_set(err, FLD_EINVAL, "template: expected an object");
+    return q != NULL && q->section == FLD_NO_SECTION;
+}
+
+static void load_thresholds(struct loader *l)
+{
+    static const char *const keys[] = {"label", "unit", "value", "by", "values",
+                                       "provenance", NULL};
+    struct fld_template *t = l->t;
+    const struct fld_json *all = fld_json_get(t->json, "thresholds");
+    size_t i, j;
+
+    if (all == NULL)
+        return;
+    if (all->type != FLD_JSON_OBJECT) {
+        problem(l, "thresholds: expected an object");
+        return;
+    }
+    t->thresholds = fld_xcalloc(all->n, sizeof *t->thresholds);
+    for (i = 0; i < all->n; i++) {
+        const struct fld_json *tj = all->members[i].value, *by;
+        struct fld_threshold *th = &t->thresholds[t->n_thresholds++];
+        const char **names;
+        char where[128];
+
+        th->name = all->members[i].key;
+        snprintf(where, sizeof where, "thresholds.%s", th->name);
+        if (tj->type != FLD_JSON_OBJECT) {
+            problem(l, "%s: expected an object", where);
+            continue;
+        }
+        known_keys(l, tj, keys, where);
+        get_text(l, tj, "label", true, &th->label, where);
+        th->unit = get_string(l, tj, "unit", where);
+        get_provenance(l, tj, &th->provenance, where);
+        by = fld_json_get(tj, "by");
+        th->value = fld_json_get(tj, "value");
+        th->values = fld_json_get(tj, "values");
+        if (by == NULL) {
+            if (th->values != NULL)
+                problem(l, "%s.values: needs \"by\" (the parameters it is keyed by)",
+                        where);
+            continue;
+        }
+        if (by->type != FLD_JSON_ARRAY || by->n == 0 || th->values == NULL ||
+            th->values->type != FLD_JSON_OBJECT) {
+            problem(l, "%s: \"by\" must list parameters and \"values\" be an object",
+                    where);
+            continue;
+        }
+        names = fld_xcalloc(by->n, sizeof *names);
+        for (j = 0; j < by->n; j++) {
+            if (by->items[j]->type != FLD_JSON_STRING ||
+                !is_parameter(t, by->items[j]->s))
+                problem(l, "%s.by[%zu]: not a parameter of this template", where, j);
+            else
+                names[th->n_by++] = by->items[j]->s;
+        }
+        th->by = names;
+    }
+}
+
+static void load_indicators(struct loader *l, struct fld_criterion *c,
+                            const struct fld_json *list, const char *cwhere)
+{
+    static const char *const keys[] = {"code", "text", "met", "provenance", NULL};
+    struct fld_indicator *ind;
+    size_t i, k;
+
+    if (list == NULL || list->type != FLD_JSON_ARRAY) {
+        problem(l, "%s.indicators: expected a list", cwhere);
+        return;
+    }
+    ind = fld_xcalloc(list->n, sizeof *ind);
+    c->indicators = ind;
+    for (i = 0; i < list->n; i++) {
+        struct fld_indicator *d = &ind[c->n_indicators];
+        char where[160];
+
+        snprintf(where, sizeof where, "%s.indicators[%zu]", cwhere, i);
+        known_keys(l, list->items[i], keys, where);
+        d->code = fld_json_get_string(list->items[i], "code");
+        if (!is_code(d->code)) {
+            problem(l, "%s.code: missing or not a code", where);
+            continue;
+        }
+        for (k = 0; k < c->n_indicators; k++)
+            if (strcmp(ind[k].code, d->code) == 0)
+                problem(l, "%s.code: duplicate indicator \"%s\"", where, d->code);
+        get_text(l, list->items[i], "text", true, &d->text, where);
+        d->met = get_expr(l, list->items[i], "met", where);
+        get_provenance(l, list->items[i], &d->provenance, where);
+        c->n_indicators++;
+    }
+}
+
+static void load_criteria(struct loader *l)
+{
+    static const char *const keys[] = {"code", "name", "group", "provenance",
+                                       "indicators", "met", NULL};
+    struct fld_template *t = l->t;
+    const struct fld_json *all = fld_json_get(t->json, "criteria");
+    size_t i, k;
+
+    if (all == NULL)
+        return;
+    if (all->type != FLD_JSON_ARRAY) {
+        problem(l, "criteria: expected a list");
+        return;
+    }
+    t->criteria = fld_xcalloc(all->n, sizeof *t->criteria);
+    for (i = 0; i < all->n; i++) {
+        const struct fld_json *cj = all->items[i];
+        struct fld_criterion *c = &t->criteria[t->n_criteria];
+        char where[64];
+
+        snprintf(where, sizeof where, "criteria[%zu]", i);
+        known_keys(l, cj, keys, where);
+        c->code = fld_json_get_string(cj, "code");
+        if (!is_code(c->code)) {
+            problem(l, "%s.code: missing or not a code", where);
+            continue;
+        }
+        for (k = 0; k < t->n_criteria; k++)
+            if (strcmp(t->criteria[k].code, c->code) == 0)
+                problem(l, "%s.code: duplicate criterion \"%s\"", where, c->code);
+        get_text(l, cj, "name", true, &c->name, where);
+        get_text(l, cj, "group", false, &c->group, where);
+        get_provenance(l, cj, &c->provenance, where);
+        c->met = get_expr(l, cj, "met", where);
+        load_indicators(l, c, fld_json_get(cj, "indicators"), where);
+        t->n_criteria++;
+    }
+}
+
+static void load_tier(struct loader *l)
+{
+    static const char *const keys[] = {"label", "requires", NULL};
+    struct fld_template *t = l->t;
+    const struct fld_json *tier = fld_json_get(t->json, "tier"), *req;
+
+    if (tier == NULL)
+        return;
+    known_keys(l, tier, keys, "tier");
+    get_text(l, tier, "label", true, &t->tier_label, "tier");
+    req = fld_json_get(tier, "requires");
+    t->has_tier = true;
+    if (req != NULL && req->type == FLD_JSON_STRING && strcmp(req->s, "all") == 0)
+        t->tier_requires = 0;
+    else if (req != NULL && req->type == FLD_JSON_INT && req->i > 0 &&
+             (size_t)req->i <= t->n_criteria)
+        t->tier_requires = (size_t)req->i;
+    else
+        problem(l, "tier.requires: expected \"all\" or a number of criteria "
+                   "from 1 to %zu", t->n_criteria);
+}
+
+static void load_header(struct loader *l)
+{
+    static const char *const keys[] = {
+        "id", "version", "title", "subject_kind", "criteria_set", "parameters",
+        "thresholds", "choices", "sections", "criteria", "tier", NULL};
+    static const char *const set_keys[] = {"name", "version", "source",
+                                           "verified", NULL};
+    struct fld_template *t = l->t;
+    const struct fld_json *set = fld_json_get(t->json, "criteria_set");
+    const struct fld_json *kinds = fld_json_get(t->json, "subject_kind");
+    size_t i;
+
+    known_keys(l, t->json, keys, "template");
     t->id = fld_json_get_string(t->json, "id");
     t->version = fld_json_get_string(t->json, "version");
     if (!is_name(t->id))
-        return fld_err_set(err, FLD_EINVAL,
-                           "id: missing or not a name (a-z, 0-9, _, -)");
+        problem(l, "id: missing or not a name (a-z, 0-9, _, -)");
     if (t->version == NULL || t->version[0] == '\0')
-        return fld_err_set(err, FLD_EINVAL, "version: missing");
-    if ((rc = need_text(t->json, "title", true, &t->title, "template", err)) ||
-        (rc = load_choices(t, err)) || (rc = load_sections(t, err)))
-        return rc;
-    return FLD_OK;
+        problem(l, "version: missing");
+    get_text(l, t->json, "title", true, &t->title, "template");
+    if (set != NULL) {
+        known_keys(l, set, set_keys, "criteria_set");
+        get_text(l, set, "name", true, &t->set.name, "criteria_set");
+        t->set.version = get_string(l, set, "version", "criteria_set");
+        t->set.source = get_string(l, set, "source", "criteria_set");
+        t->set.verified = get_bool(l, set, "verified", "criteria_set");
+    }
+    if (kinds != NULL && kinds->type == FLD_JSON_STRING) {
+        t->kinds = fld_xcalloc(1, sizeof *t->kinds);
+        t->kinds[t->n_kinds++] = kinds->s;
+    } else if (kinds != NULL && kinds->type == FLD_JSON_ARRAY) {
+        t->kinds = fld_xcalloc(kinds->n, sizeof *t->kinds);
+        for (i = 0; i < kinds->n; i++)
+            if (kinds->items[i]->type == FLD_JSON_STRING)
+                t->kinds[t->n_kinds++] = kinds->items[i]->s;
+            else
+                problem(l, "subject_kind[%zu]: expected a string", i);
+    } else if (kinds != NULL) {
+        problem(l, "subject_kind: expected a unit kind or a list of kinds");
+    }
+}
+
+
+static int cmp_name_index(const void *a, const void *b)
+{
+    return strcmp(((const struct name_index *)a)->name,
+                  ((const struct name_index *)b)->name);
+}
+
+static void build_index(struct fld_template *t)
+{
+    struct name_index *ix = fld_xcalloc(t->n_questions, sizeof *ix);
+    size_t i;
+
+    for (i = 0; i < t->n_questions; i++) {
+        ix[i].name = t->questions[i].name;
+        ix[i].index = i;
+    }
+    if (t->n_questions > 0)
+        qsort(ix, t->n_questions, sizeof *ix, cmp_name_index);
+    t->by_name = ix;
+}
+
+/* Every name an expression reads must exist. */
+static void check_refs(struct loader *l, const struct fld_expr *e,
+                       bool allow_self, bool in_filter, const char *where,
+                       const char *key)
+{
+    const struct fld_template *t = l->t;
+    size_t i;
+
+    if (e == NULL)
+        return;
+    for (i = 0; i < fld_expr_n_refs(e); i++) {
+        const char *r = fld_expr_ref(e, i);
+
+        /* in a choice_filter, other names are the choice's own keys */
+        if (!fld_template_question(t, r) && !fld_template_repeat(t, r) && !in_filter)
+            problem(l, "%s.%s: unknown reference ${%s}", where, key, r);
+    }
+    for (i = 0; i < fld_expr_n_thresholds(e); i++)
+        if (!fld_template_threshold(t, fld_expr_threshold(e, i)))
+            problem(l, "%s.%s: unknown threshold '%s'", where, key,
+                    fld_expr_threshold(e, i));
+    for (i = 0; i < fld_expr_n_params(e); i++)
+        if (!is_parameter(t, fld_expr_param(e, i)))
+            problem(l, "%s.%s: unknown parameter '%s'", where, key,
+                    fld_expr_param(e, i));
+    if (!allow_self && fld_expr_uses_self(e))
+        problem(l, "%s.%s: '.' means the answer, and only a constraint has one",
+                where, key);
+}
+
+/* The place of question i, as the template's author wrote it. */
+static void question_place(const struct fld_template *t, size_t i, char *out,
+                           size_t len)
+{
+    const struct fld_question *q = &t->questions[i];
+    size_t first = q->section == FLD_NO_SECTION ? 0 : t->sections[q->section].first;
+
+    if (q->section == FLD_NO_SECTION)
+        snprintf(out, len, "parameters[%zu]", i);
+    else
+        snprintf(out, len, "sections[%zu].questions[%zu]", q->section, i - first);
+}
+
+static void check_all_refs(struct loader *l)
+{
+    const struct fld_template *t = l->t;
+    char where[160];
+    size_t i, j;
+
+    for (i = 0; i < t->n_questions; i++) {
+        const struct fld_question *q = &t->questions[i];
+
+        question_place(t, i, where, sizeof where);
+        check_refs(l, q->relevant, false, false, where, "relevant");
+        check_refs(l, q->required_if, false, false, where, "required");
+        check_refs(l, q->constraint, true, false, where, "constraint");
+        check_refs(l, q->calculation, false, false, where, "calculation");
+        check_refs(l, q->choice_filter, false, true, where, "choice_filter");
+    }
+    for (i = 0; i < t->n_sections; i++) {
+        snprintf(where, sizeof where, "sections[%zu]", i);
+        check_refs(l, t->sections[i].relevant, false, false, where, "relevant");
+    }
+    for (i = 0; i < t->n_criteria; i++) {
+        const struct fld_criterion *c = &t->criteria[i];
+
+        snprintf(where, sizeof where, "criteria[%zu]", i);
+        check_refs(l, c->met, false, false, where, "met");
+        for (j = 0; j < c->n_indicators; j++) {
+            snprintf(where, sizeof where, "criteria[%zu].indicators[%zu]", i, j);
+            check_refs(l, c->indicators[j].met, false, false, where, "met");
+        }
+    }
+}
+
+/*
+ * Calculations may not depend on themselves: a depth-first walk over
+ * "calculation of q reads r" edges, colouring questions white (0), grey
+ * (1, on the current path) and black (2, done).
+ */
+static bool calc_cycle(const struct fld_template *t, size_t i, int *colour,
+                       struct fld_buf *path)
+{
+    const struct fld_expr *e = t->questions[i].calculation;
+    size_t k;
+
+    if (colour[i] == 2 || e == NULL)
+        return false;
+    fld_buf_printf(path, "%s%s", path->len ? " -> " : "", t->questions[i].name);
+    if (colour[i] == 1)
+        return true;
+    colour[i] = 1;
+    for (k = 0; k < fld_expr_n_refs(e); k++) {
+        const struct fld_question *r = fld_template_question(t, fld_expr_ref(e, k));
+        size_t before = path->len;
+
+        if (r != NULL && calc_cycle(t, fld_template_question_index(t, r), colour, path))
+            return true;
+        path->len = before;
+        if (path->data)
+            path->data[before] = '\0';
+    }
+    colour[i] = 2;
+    return false;
+}
+
+static void check_cycles(struct loader *l)
+{
+    const struct fld_template *t = l->t;
+    int *colour = fld_xcalloc(t->n_questions, sizeof *colour);
+    struct fld_buf path = FLD_BUF_INIT;
+    char where[160];
+    size_t i;
+
+    for (i = 0; i < t->n_questions; i++) {
+        fld_buf_reset(&path);
+        if (colour[i] == 0 && calc_cycle(t, i, colour, &path)) {
+            question_place(t, i, where, sizeof where);
+            problem(l, "%s.calculation: calculations form a cycle: %s", where,
+                    fld_buf_str(&path));
+            break; /* one cycle is enough to fix first */
+        }
+    }
+    fld_buf_free(&path);
+    free(colour);
+}
+
+static void load(struct loader *l)
+{
+    struct fld_template *t = l->t;
+
+    if (t->json->type != FLD_JSON_OBJECT) {
+        problem(l, "template: expected an object");
+        return;
+    }
+    load_header(l);
+    load_choices(l);
+    t->questions = fld_xcalloc(count_questions(t->json), sizeof *t->questions);
+    if (count_questions(t->json) > MAX_QUESTIONS) {
+        problem(l, "sections: more than %d questions", MAX_QUESTIONS);
+        return;
+    }
+    load_parameters(l);
+    load_sections(l);
+    build_index(t);
+    load_thresholds(l);
+    load_criteria(l);
+    load_tier(l);
+    if (l->n_problems == 0) {
+        check_all_refs(l);
+        check_cycles(l);
+    }
+}
+
+static struct fld_template *load_bytes(const uint8_t *p, size_t len,
+                                       struct loader *l)
+{
+    struct fld_template *t;
+    struct fld_buf canon = FLD_BUF_INIT;
+    uint8_t h[32];
+    struct fld_err jerr;
+
+    if (len > FLD_TEMPLATE_MAX_BYTES) {
+        problem(l, "template: larger than %d bytes", FLD_TEMPLATE_MAX_BYTES);
+        return NULL;
+    }
+    t = fld_xcalloc(1, sizeof *t);
+    l->t = t;
+    if (fld_json_parse(p, len, &t->json, &jerr) != FLD_OK) {
+        problem(l, "template: %s", jerr.msg);
+        return t;
+    }
+    load(l);
+    if (l->n_problems == 0 && fld_json_write(t->json, &canon, &jerr) != FLD_OK)
+        problem(l, "template: %s", jerr.msg);
+    if (l->n_problems == 0) {
+        t->canon = (uint8_t *)fld_buf_detach(&canon, &t->canon_len);
+        crypto_generichash(h, sizeof h, t->canon, t->canon_len, NULL, 0);
+        fld_hex_encode(h, sizeof h, t->hash);
+    }
+    fld_buf_free(&canon);
+    return t;
 }
 
 int fld_template_parse(const uint8_t *p, size_t len, struct fld_template **out,
                        struct fld_err *err)
 {
-    struct fld_template *t;
-    struct fld_buf canon = FLD_BUF_INIT;
-    uint8_t h[32];
-    int rc;
+    struct loader l = {NULL, err, NULL, NULL, 0};
+    struct fld_template *t = load_bytes(p, len, &l);
 
     *out = NULL;
-    if (len > FLD_TEMPLATE_MAX_BYTES)
-        return fld_err_set(err, FLD_ELIMIT, "template: larger than %d bytes",
-                           FLD_TEMPLATE_MAX_BYTES);
-    t = fld_xcalloc(1, sizeof *t);
-    if ((rc = fld_json_parse(p, len, &t->json, err)) != FLD_OK) {
-        fld_err_prefix(err, "template");
-        goto fail;
+    if (l.n_problems > 0) {
+        fld_template_free(t);
+        return len > FLD_TEMPLATE_MAX_BYTES ? fld_err_set(err, FLD_ELIMIT, "%s",
+                                                          err ? err->msg : "")
+                                            : FLD_EINVAL;
     }
-    if ((rc = load(t, err)) != FLD_OK ||
-        (rc = fld_json_write(t->json, &canon, err)) != FLD_OK)
-        goto fail;
-    t->canon = (uint8_t *)fld_buf_detach(&canon, &t->canon_len);
-    crypto_generichash(h, sizeof h, t->canon, t->canon_len, NULL, 0);
-    fld_hex_encode(h, sizeof h, t->hash);
     *out = t;
     return FLD_OK;
-fail:
-    fld_buf_free(&canon);
-    fld_template_free(t);
-    return rc;
+}
+
+size_t fld_template_check(const uint8_t *p, size_t len, fld_problem_fn fn,
+                          void *ctx)
+{
+    struct loader l = {NULL, NULL, fn, ctx, 0};
+
+    fld_template_free(load_bytes(p, len, &l));
+    return l.n_problems;
+}
+
+static void free_question_exprs(struct fld_question *q)
+{
+    fld_expr_free(q->required_if);
+    fld_expr_free(q->relevant);
+    fld_expr_free(q->constraint);
+    fld_expr_free(q->calculation);
+    fld_expr_free(q->choice_filter);
 }
 
 void fld_template_free(struct fld_template *t)
 {
-    size_t i;
+    size_t i, j;
 
     if (t == NULL)
         return;
+    for (i = 0; i < t->n_questions; i++)
+        free_question_exprs(&t->questions[i]);
+    for (i = 0; i < t->n_sections; i++)
+        fld_expr_free(t->sections[i].relevant);
+    for (i = 0; i < t->n_criteria; i++) {
+        for (j = 0; j < t->criteria[i].n_indicators; j++)
+            fld_expr_free(t->criteria[i].indicators[j].met);
+        fld_expr_free(t->criteria[i].met);
+        free((void *)t->criteria[i].indicators);
+    }
+    for (i = 0; i < t->n_thresholds; i++)
+        free((void *)t->thresholds[i].by);
     for (i = 0; i < t->n_lists; i++)
         free(t->lists[i].choices);
+    free(t->criteria);
+    free(t->thresholds);
     free(t->lists);
     free(t->sections);
     free(t->questions);
+    free(t->by_name);
+    free(t->kinds);
     free(t->canon);
     fld_json_free(t->json);
     free(t);
@@ -325,6 +969,18 @@ const char *fld_template_id(const struct fld_template *t) { return t->id; }
 const char *fld_template_version(const struct fld_template *t) { return t->version; }
 const char *fld_template_hash(const struct fld_template *t) { return t->hash; }
 const struct fld_text *fld_template_title(const struct fld_template *t) { return &t->title; }
+
+const struct fld_criteria_set *fld_template_criteria_set(const struct fld_template *t)
+{
+    return &t->set;
+}
+
+size_t fld_template_n_subject_kinds(const struct fld_template *t) { return t->n_kinds; }
+
+const char *fld_template_subject_kind(const struct fld_template *t, size_t i)
+{
+    return i < t->n_kinds ? t->kinds[i] : NULL;
+}
 
 const uint8_t *fld_template_canonical(const struct fld_template *t, size_t *len)
 {
@@ -351,12 +1007,73 @@ const struct fld_question *fld_template_question_at(const struct fld_template *t
 const struct fld_question *fld_template_question(const struct fld_template *t,
                                                  const char *name)
 {
+    struct name_index key = {name, 0};
+    const struct name_index *hit;
     size_t i;
 
-    for (i = 0; i < t->n_questions; i++)
-        if (strcmp(t->questions[i].name, name) == 0)
-            return &t->questions[i];
+    if (t->by_name == NULL) { /* still loading: a linear scan */
+        for (i = 0; i < t->n_questions; i++)
+            if (strcmp(t->questions[i].name, name) == 0)
+                return &t->questions[i];
+        return NULL;
+    }
+    if (t->n_questions == 0)
+        return NULL;
+    hit = bsearch(&key, t->by_name, t->n_questions, sizeof key, cmp_name_index);
+    return hit ? &t->questions[hit->index] : NULL;
+}
+
+size_t fld_template_question_index(const struct fld_template *t,
+                                   const struct fld_question *q)
+{
+    return (size_t)(q - t->questions);
+}
+
+const struct fld_section *fld_template_repeat(const struct fld_template *t,
+                                              const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < t->n_sections; i++)
+        if (t->sections[i].is_repeat && t->sections[i].name &&
+            strcmp(t->sections[i].name, name) == 0)
+            return &t->sections[i];
     return NULL;
+}
+
+size_t fld_template_n_thresholds(const struct fld_template *t) { return t->n_thresholds; }
+
+const struct fld_threshold *fld_template_threshold_at(const struct fld_template *t,
+                                                      size_t i)
+{
+    return i < t->n_thresholds ? &t->thresholds[i] : NULL;
+}
+
+const struct fld_threshold *fld_template_threshold(const struct fld_template *t,
+                                                   const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < t->n_thresholds; i++)
+        if (strcmp(t->thresholds[i].name, name) == 0)
+            return &t->thresholds[i];
+    return NULL;
+}
+
+size_t fld_template_n_criteria(const struct fld_template *t) { return t->n_criteria; }
+
+const struct fld_criterion *fld_template_criterion(const struct fld_template *t,
+                                                   size_t i)
+{
+    return i < t->n_criteria ? &t->criteria[i] : NULL;
+}
+
+bool fld_template_tier(const struct fld_template *t, const struct fld_text **label,
+                       size_t *requires)
+{
+    *label = &t->tier_label;
+    *requires = t->tier_requires;
+    return t->has_tier;
 }
 
 static const struct fld_choice *find_choice(const struct fld_question *q,
@@ -478,6 +1195,15 @@ int fld_template_answer(const struct fld_question *q, const char *text,
         break;
     case FLD_Q_SELECT_MULTIPLE:
         rc = answer_multiple(q, trimmed, out, err);
+        break;
+    case FLD_Q_PHOTO:
+        /* a photo is named by the hash of its content (attachments) */
+        if (fld_is_hex(trimmed, 64))
+            *out = fld_json_string(trimmed);
+        else
+            rc = fld_err_set(err, FLD_EINVAL,
+                             "%s: a photo is given by its 64-digit content hash",
+                             q->name);
         break;
     case FLD_Q_NOTE:
         rc = fld_err_set(err, FLD_EINVAL, "%s: a note takes no answer", q->name);

@@ -13,9 +13,9 @@
  * Its identity is its id plus the BLAKE2b-256 hash of its canonical JSON, so
  * a version names the exact template it was filled against. The loader is
  * strict and names the place of every problem ("sections[1].questions[3]
- * .type: unknown type \"integr\""). This is the capture core; relevance,
- * constraints, calculations and criteria rules come with the checklist
- * engine.
+ * .constraint: unknown reference ${roadd}"): every expression is parsed
+ * once here, every reference resolved, calculation cycles refused. The full
+ * format is docs/TEMPLATES.md; evaluation against answers is form.h.
  */
 #ifndef FLD_TEMPLATE_H
 #define FLD_TEMPLATE_H
@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "expr.h"
 #include "json.h"
 
 /* Largest template file accepted. */
@@ -40,7 +41,14 @@ enum fld_qtype {
     FLD_Q_SELECT_MULTIPLE,
     FLD_Q_DATE,
     FLD_Q_GEOPOINT,
-    FLD_Q_NOTE /* shows text; takes no answer */
+    FLD_Q_PHOTO, /* a reference to an attachment: its content hash */
+    FLD_Q_NOTE   /* shows text; takes no answer */
+};
+
+/* Where an indicator's or criterion's text comes from. */
+struct fld_provenance {
+    const char *source; /* NULL when not given */
+    bool verified;
 };
 
 /* Text in both languages; en falls back to vi when absent. */
@@ -52,15 +60,27 @@ struct fld_text {
 struct fld_choice {
     const char *name;
     struct fld_text label;
+    const struct fld_json *json; /* the whole entry: choice_filter reads it */
 };
+
+/* Parameters are questions too, in no section. */
+#define FLD_NO_SECTION ((size_t)-1)
 
 struct fld_question {
     const char *name;
     enum fld_qtype type;
     struct fld_text label;
     struct fld_text hint; /* vi NULL when the question has no hint */
-    bool required;
-    size_t section;                   /* index of its section */
+    bool required;        /* when required_if is NULL */
+    struct fld_expr *required_if;
+    struct fld_expr *relevant;    /* NULL: always relevant */
+    struct fld_expr *constraint;  /* NULL: no constraint */
+    struct fld_text constraint_message;
+    struct fld_expr *calculation; /* NULL: typed by a person */
+    struct fld_expr *choice_filter;
+    const struct fld_json *default_value; /* NULL when none */
+    const char *unit;                     /* NULL when none */
+    size_t section; /* index of its section, FLD_NO_SECTION for parameters */
     const struct fld_choice *choices; /* select questions only */
     size_t n_choices;
 };
@@ -68,6 +88,44 @@ struct fld_question {
 struct fld_section {
     const char *name;
     struct fld_text label;
+    struct fld_expr *relevant; /* NULL: always */
+    bool is_repeat;
+    size_t first, n; /* its questions: question_at(first .. first+n-1) */
+};
+
+struct fld_threshold {
+    const char *name;
+    struct fld_text label;
+    const char *unit;
+    const char *const *by; /* parameter names; n_by == 0: one value */
+    size_t n_by;
+    const struct fld_json *value;  /* n_by == 0: int, string or null */
+    const struct fld_json *values; /* n_by > 0: object key -> value */
+    struct fld_provenance provenance;
+};
+
+struct fld_indicator {
+    const char *code;
+    struct fld_text text;
+    struct fld_expr *met; /* NULL: cannot be checked from answers */
+    struct fld_provenance provenance;
+};
+
+struct fld_criterion {
+    const char *code;
+    struct fld_text name;
+    struct fld_text group; /* vi NULL when not grouped */
+    struct fld_provenance provenance;
+    const struct fld_indicator *indicators;
+    size_t n_indicators;
+    struct fld_expr *met; /* NULL: all indicators met */
+};
+
+struct fld_criteria_set {
+    struct fld_text name; /* vi NULL when the template declares none */
+    const char *version;
+    const char *source;
+    bool verified;
 };
 
 struct fld_template;
@@ -79,6 +137,15 @@ struct fld_template;
  */
 int fld_template_parse(const uint8_t *p, size_t len, struct fld_template **out,
                        struct fld_err *err);
+
+/*
+ * Check a template and report every problem (not only the first) through
+ * fn, each as "place: message". Returns the number of problems; 0 means the
+ * template loads. For people who write templates (`field template check`).
+ */
+typedef void (*fld_problem_fn)(void *ctx, const char *problem);
+size_t fld_template_check(const uint8_t *p, size_t len, fld_problem_fn fn,
+                          void *ctx);
 void fld_template_free(struct fld_template *t);
 
 const char *fld_template_id(const struct fld_template *t);
@@ -88,6 +155,10 @@ const char *fld_template_hash(const struct fld_template *t);
 /* The canonical bytes (what the hash is over), borrowed. */
 const uint8_t *fld_template_canonical(const struct fld_template *t, size_t *len);
 const struct fld_text *fld_template_title(const struct fld_template *t);
+const struct fld_criteria_set *fld_template_criteria_set(const struct fld_template *t);
+/* The unit kinds this template inspects (subject_kind), or 0 if any. */
+size_t fld_template_n_subject_kinds(const struct fld_template *t);
+const char *fld_template_subject_kind(const struct fld_template *t, size_t i);
 
 size_t fld_template_n_sections(const struct fld_template *t);
 const struct fld_section *fld_template_section(const struct fld_template *t,
@@ -95,9 +166,28 @@ const struct fld_section *fld_template_section(const struct fld_template *t,
 size_t fld_template_n_questions(const struct fld_template *t);
 const struct fld_question *fld_template_question_at(const struct fld_template *t,
                                                     size_t i);
-/* The question of that name, or NULL. */
+/* The question (or parameter) of that name, or NULL; its index in *index
+ * when index is not NULL. */
 const struct fld_question *fld_template_question(const struct fld_template *t,
                                                  const char *name);
+size_t fld_template_question_index(const struct fld_template *t,
+                                   const struct fld_question *q);
+/* The repeat section of that name, or NULL. */
+const struct fld_section *fld_template_repeat(const struct fld_template *t,
+                                              const char *name);
+
+size_t fld_template_n_thresholds(const struct fld_template *t);
+const struct fld_threshold *fld_template_threshold_at(const struct fld_template *t,
+                                                      size_t i);
+const struct fld_threshold *fld_template_threshold(const struct fld_template *t,
+                                                   const char *name);
+size_t fld_template_n_criteria(const struct fld_template *t);
+const struct fld_criterion *fld_template_criterion(const struct fld_template *t,
+                                                   size_t i);
+/* The tier rule: *requires is 0 for "all"; false when the template has no
+ * tier. */
+bool fld_template_tier(const struct fld_template *t, const struct fld_text **label,
+                       size_t *requires);
 
 /* The text in lang, falling back to Vietnamese. */
 const char *fld_text_get(const struct fld_text *text, enum fld_lang lang);

@@ -16,6 +16,8 @@
 #include "utf8.h"
 
 #define N_FIELDS 6
+/* An empty valid_from: the unit existed before any date we know of. */
+#define SINCE_EVER "0000-01-01"
 #define MAX_FIELD 256
 
 struct row {
@@ -146,7 +148,9 @@ static int check_row(struct row *r, struct fld_err *err)
     if (r->f[3][0] && !is_unit_code(r->f[3]))
         return fld_err_set(err, FLD_EINVAL, "line %zu: parent_code \"%s\" is not a unit code",
                            r->line, r->f[3]);
-    if (!is_date(r->f[4]))
+    if (r->f[4][0] == '\0')
+        r->f[4] = (char *)SINCE_EVER;
+    else if (!is_date(r->f[4]))
         return fld_err_set(err, FLD_EINVAL,
                            "line %zu: valid_from \"%s\" is not a YYYY-MM-DD date",
                            r->line, r->f[4]);

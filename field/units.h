@@ -6,7 +6,8 @@
  *   code,name,kind,parent_code,valid_from,valid_to
  * code and parent_code are unit codes (GSO codes, for example 18073),
  * kind a lowercase name (tinh, huyen, thi_xa, thanh_pho, xa, phuong, thon),
- * dates YYYY-MM-DD, valid_to inclusive and empty while the unit exists. A
+ * dates YYYY-MM-DD: valid_from empty when the start is not known (stored
+ * as 0000-01-01), valid_to inclusive and empty while the unit exists. A
  * parent must be in the file or already in the store. The whole file is
  * checked before anything is stored, and stored in one transaction, so a
  * bad line leaves the store as it was.

@@ -100,26 +100,53 @@ static int check_hlc(const struct fld_json *hlc, struct fld_hlc *out,
     return FLD_OK;
 }
 
-static int check_answers(const struct fld_json *answers, struct fld_err *err)
+/* An answer is a string, an integer or an array of strings (choices). */
+static bool is_scalar_answer(const struct fld_json *a)
+{
+    size_t j;
+
+    if (a->type == FLD_JSON_STRING || a->type == FLD_JSON_INT)
+        return true;
+    if (a->type != FLD_JSON_ARRAY)
+        return false;
+    for (j = 0; j < a->n; j++)
+        if (a->items[j]->type != FLD_JSON_STRING)
+            return false;
+    return true;
+}
+
+/* A repeat: {"<item id>": {"<question>": answer, ...}, ...}. */
+static bool is_repeat_answer(const struct fld_json *a)
 {
     size_t i, j;
+
+    if (a->type != FLD_JSON_OBJECT)
+        return false;
+    for (i = 0; i < a->n; i++) {
+        const struct fld_json *item = a->members[i].value;
+
+        if (item->type != FLD_JSON_OBJECT)
+            return false;
+        for (j = 0; j < item->n; j++)
+            if (!is_scalar_answer(item->members[j].value))
+                return false;
+    }
+    return true;
+}
+
+static int check_answers(const struct fld_json *answers, struct fld_err *err)
+{
+    size_t i;
 
     if (answers == NULL || answers->type != FLD_JSON_OBJECT)
         return fld_err_set(err, FLD_EINVAL, "version: \"answers\" is not an object");
     for (i = 0; i < answers->n; i++) {
         const struct fld_json *a = answers->members[i].value;
 
-        if (a->type == FLD_JSON_STRING || a->type == FLD_JSON_INT)
-            continue;
-        if (a->type != FLD_JSON_ARRAY)
+        if (!is_scalar_answer(a) && !is_repeat_answer(a))
             return fld_err_set(err, FLD_EINVAL,
                                "version: answer \"%s\" has an unsupported type",
                                answers->members[i].key);
-        for (j = 0; j < a->n; j++)
-            if (a->items[j]->type != FLD_JSON_STRING)
-                return fld_err_set(err, FLD_EINVAL,
-                                   "version: answer \"%s\" holds a non-string",
-                                   answers->members[i].key);
     }
     return FLD_OK;
 }

@@ -28,7 +28,9 @@
  *   template   {"id": 1..64 printable ASCII, "hash": 64 hex}
  *   subject    the administrative unit code, 1..64 printable ASCII
  *   status     "draft" | "final" | "approved" | "rejected"
- *   answers    object; values are strings, integers or arrays of strings
+ *   answers    object; values are strings, integers or arrays of strings;
+ *              a repeat group is an object of items by item id, each an
+ *              object of such values
  *   inspector  optional, the name the device was set up with (<= 200 bytes)
  *   attachments optional object (attachments arrive with the checklist engine)
  * No other keys. A body is at most FLD_VERSION_MAX_BODY bytes.

@@ -97,9 +97,13 @@ expect_eq "init: inspector name stored as NFC" \
 run "$F" templates --json
 expect_rc "templates --json exits 0" 0
 TPL_HASH=$(sql "SELECT hash FROM templates WHERE id='field-demo';")
-expect_eq "templates: one installed" "$(sql "SELECT count(*) FROM templates;")" 1
-expect_eq "templates --json" "$(json_get "$OUT" "")" \
-    "[{\"hash\":\"$TPL_HASH\",\"id\":\"field-demo\",\"questions\":11,\"title\":\"Phiếu kiểm tra mẫu (minh hoạ, không phải bộ tiêu chí chính thức)\",\"version\":\"1\"}]"
+expect_eq "templates: every built-in one installed" \
+    "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM templates ORDER BY id);")" \
+    "field-demo ha-tinh-kdc-kieu-mau ha-tinh-vuon-mau ntm-xa-2021 ntm-xa-2026"
+expect_eq "templates --json: field-demo" \
+    "$("$PY" -c 'import json, sys
+print(json.dumps([t for t in json.load(open(sys.argv[1])) if t["id"] == "field-demo"][0], ensure_ascii=False, sort_keys=True, separators=(",", ":")))' "$OUT")" \
+    "{\"criteria\":0,\"hash\":\"$TPL_HASH\",\"id\":\"field-demo\",\"questions\":11,\"title\":\"Phiếu kiểm tra mẫu (minh hoạ, không phải bộ tiêu chí chính thức)\",\"version\":\"1\"}"
 
 # --- new ------------------------------------------------------------------------
 
@@ -463,7 +467,7 @@ n=$(nversions)
 run "$F" set "$RC2" households_latrine=
 expect_rc "clearing a required answer of a final record exits 4" 4
 expect_stderr_contains "clearing a required answer says why" \
-    "field: set: a final record must stay complete: 1 required question unanswered: households_latrine"
+    "field: set: a final record must stay complete: 1 problem: households_latrine"
 expect_eq "the refused correction writes no version" "$(nversions)" "$n"
 run "$F" set "$RC2" households_latrine=8
 expect_rc "correcting a final record exits 0" 0

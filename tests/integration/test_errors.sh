@@ -282,7 +282,7 @@ expect_eq "store of schema version 99: left untouched" "$(file_sum "$DB")" "$db_
 # A small tmpfs needs mount privileges; without them the case is skipped
 # (and not counted).
 mkdir "$T/small"
-if mount -t tmpfs -o size=400k tmpfs "$T/small" 2>/dev/null; then
+if mount -t tmpfs -o size=2m tmpfs "$T/small" 2>/dev/null; then
     at_exit "umount '$T/small' 2>/dev/null"
     home small/h
     run "$F" init

@@ -1,0 +1,2197 @@
+/*
+ * expr.c - the expression language of checklist templates (see expr.h for
+ * the contract).
+ *
+ * Where it sits: the template loader parses every `relevant`, `constraint`,
+ * `calculation`, `required` and criterion `met` rule once, with
+ * fld_expr_parse(), and learns from the tree which names a rule reads (to
+ * refuse unknown references and cycles). The form engine then evaluates the
+ * same trees again and again as answers change, resolving names through
+ * the callbacks of struct fld_expr_env. Nothing here knows what a template
+ * is, and nothing here prints.
+ *
+ * Parsing. A hand-written lexer and a recursive-descent parser with one
+ * function per precedence level of XPath 1.0:
+ *
+ *     or < and < (= !=) < (< <= > >=) < (+ -) < (* div mod) < unary -
+ *
+ * A run of operators of one level, such as 1+1+1+...+1, becomes a single
+ * node with n children instead of a left-leaning chain n nodes deep, and a
+ * run of unary minus signs is counted, not recursed into. So the only way
+ * to make the tree (and the C stack of the parser and of the evaluator)
+ * deeper is to open a parenthesis or a function call, and those are
+ * counted against FLD_EXPR_MAX_DEPTH. Each such level costs at most seven
+ * nodes (one per precedence level), so no input can take the evaluator
+ * deeper than about 7 * FLD_EXPR_MAX_DEPTH frames.
+ *
+ * Nodes live in one array and refer to their children by index, so freeing
+ * a tree is a loop, not a recursion. Error messages name the column,
+ * counted in characters from 1, of the token at fault: "column 7: expected
+ * ')'". Evaluation errors name the column of the node that failed.
+ *
+ * Semantics: XPath 1.0 as XLSForm (ODK) uses it, with these decisions:
+ *
+ *   - Blanks. A blank is the empty string; any empty string a rule produces
+ *     is a blank too (they behave identically). In arithmetic a blank is
+ *     NaN; compared with a number it compares as NaN; compared with a
+ *     string it is ''. So `${x} = ''` holds for a blank x.
+ *   - NaN. Every comparison with NaN is false, except != which is true: in
+ *     XPath (and IEEE 754) a != b is exactly not(a = b).
+ *   - Division. 1 div 0 is Infinity, -1 div 0 is -Infinity, 0 div 0 is NaN,
+ *     x mod 0 is NaN; mod truncates (-5 mod 3 = -2) as XPath says.
+ *   - Numbers as text. Integers print without a point; other numbers print
+ *     in the shortest decimal that reads back to the same double, never
+ *     with an exponent (XPath: 1e21 is "1000000000000000000000"); NaN,
+ *     Infinity and -Infinity print as those words.
+ *   - Dates are strings "YYYY-MM-DD". Wherever a number is needed, a string
+ *     that is exactly a valid date counts as its day number since
+ *     1970-01-01 (ODK converts its date values the same way). So
+ *     `${visit} < today()` compares days; `${visit} = today()` compares the
+ *     strings, which is the same thing because the form is canonical;
+ *     `today() - ${visit}` is a number of days. date() returns the string
+ *     form: date('2025-1-1') is refused, date(0) is '1970-01-01' and
+ *     number(date('1970-01-02')) is 1, as in XLSForm.
+ *   - Lists. A LIST (a select_multiple answer, or a field of a repeat seen
+ *     from outside) reads as its items joined by single spaces, which is
+ *     the XForms value of a select_multiple. So a one-item list is its
+ *     item, and a list of several items is NaN as a number (XPath would
+ *     silently take the first; an arithmetic on a whole repeat column is a
+ *     mistake that NaN makes visible). It is true when it has items.
+ *   - sum() of a list with a blank item is NaN, as in ODK (JavaRosa adds
+ *     number('') = NaN), and UNKNOWN in tri-state mode; sum() of no items
+ *     is 0. count() and sum() take a single value as a one-item list.
+ *   - round() rounds half away from zero (as ODK does, unlike XPath 1.0's
+ *     round(-2.5) = -2), and rounds the decimal the number prints as, so
+ *     round(1.005, 2) is 1.01 although the double 1.005 lies just below.
+ *   - int() truncates toward zero; int(NaN) is NaN.
+ *   - string-length() counts code points. Text is stored NFC (norm.c), so
+ *     that is what a person calls characters for Vietnamese; decomposed
+ *     input would count each combining mark separately.
+ *   - regex() searches (it is not anchored: write ^ and $) with POSIX
+ *     extended syntax, in a UTF-8 locale of its own whatever the program's
+ *     locale, so '.' and [[:alpha:]] see Vietnamese letters as one
+ *     character each on every device. Back-references are refused, and so
+ *     are patterns over REGEX_MAX_LEN bytes or whose counted repetitions
+ *     would expand past REGEX_MAX_COST (glibc copies a{n} n times).
+ *   - Numbers are read and written in the "C" LC_NUMERIC locale; field
+ *     sets only LC_CTYPE, so a Vietnamese locale never turns "54.78" into
+ *     "54,78".
+ */
+#include "expr.h"
+
+#include <assert.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "utf8.h"
+
+/* A regex() pattern: bytes, and the size of its expansion (see above). */
+#define REGEX_MAX_LEN 512
+#define REGEX_MAX_COST 4096
+#define REGEX_MAX_GROUPS 32
+
+/* The dates date() accepts: years 0000 to 9999, proleptic Gregorian. */
+#define DAY_MIN (-719528)  /* 0000-01-01 */
+#define DAY_MAX 2932896    /* 9999-12-31 */
+
+/* Functions with this many arguments or fewer keep them on the stack. */
+#define ARGS_ON_STACK 4
+#define MANY ((size_t)-1)
+
+/* ---- the tree ------------------------------------------------------- */
+
+enum node_kind {
+    N_NUM,   /* a number literal */
+    N_STR,   /* a string literal */
+    N_REF,   /* ${name} */
+    N_SELF,  /* . */
+    N_NEG,   /* one or more unary minus signs */
+    N_CHAIN, /* a run of binary operators of one precedence level */
+    N_CALL   /* a function call */
+};
+
+/* Precedence levels, loosest first. */
+enum level { L_OR, L_AND, L_EQ, L_REL, L_ADD, L_MUL, N_LEVELS };
+
+enum op {
+    OP_NONE,
+    OP_OR, OP_AND,
+    OP_EQ, OP_NE,
+    OP_LT, OP_LE, OP_GT, OP_GE,
+    OP_ADD, OP_SUB,
+    OP_MUL, OP_DIV, OP_MOD
+};
+
+struct call;
+
+/* The function table: name, arity, and how to evaluate. A lazy function
+ * evaluates its own arguments (if() and coalesce() must not evaluate the
+ * branch they do not take); the others get them evaluated, and answer
+ * UNKNOWN without being called when one of them is UNKNOWN. */
+struct func {
+    const char *name;
+    size_t min_args, max_args;
+    bool is_lazy;
+    int (*eval)(const struct call *c, struct fld_value *out);
+};
+
+struct node {
+    enum node_kind kind;
+    enum level level;      /* N_CHAIN */
+    bool is_odd;           /* N_NEG: an odd number of signs negates */
+    size_t pos;            /* byte offset in the source, for messages */
+    double num;            /* N_NUM */
+    char *s;               /* N_STR: the text; NULL for '' */
+    size_t name;           /* N_REF, threshold(), param(): name index */
+    const struct func *fn; /* N_CALL */
+    size_t *kids;          /* children, by index into fld_expr.nodes */
+    unsigned char *ops;    /* N_CHAIN: ops[k] joins kids[k-1] to kids[k] */
+    size_t n_kids, cap_kids;
+    regex_t *re;           /* regex() with a literal pattern: compiled */
+};
+
+/* The names a rule reads, each once, in order of first use. */
+struct names {
+    char **v;
+    size_t n, cap;
+};
+
+struct fld_expr {
+    char *src; /* a copy, so evaluation errors can name their column */
+    struct node *nodes;
+    size_t n_nodes, cap_nodes;
+    size_t root;
+    struct names refs, thresholds, params;
+    bool uses_self;
+};
+
+/* Column (in characters, from 1) of byte offset pos in src. Continuation
+ * bytes 10xxxxxx do not start a character. */
+static size_t column(const char *src, size_t pos)
+{
+    size_t i, col = 1;
+
+    for (i = 0; i < pos && src[i] != '\0'; i++)
+        if (((unsigned char)src[i] & 0xc0) != 0x80)
+            col++;
+    return col;
+}
+
+static size_t add_name(struct names *names, const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < names->n; i++)
+        if (strncmp(names->v[i], s, len) == 0 && names->v[i][len] == '\0')
+            return i;
+    if (names->n == names->cap) {
+        names->cap = names->cap ? 2 * names->cap : 4;
+        names->v = fld_xreallocarray(names->v, names->cap, sizeof *names->v);
+    }
+    names->v[names->n] = fld_xstrndup(s, len);
+    return names->n++;
+}
+
+static void free_names(struct names *names)
+{
+    size_t i;
+
+    for (i = 0; i < names->n; i++)
+        free(names->v[i]);
+    free(names->v);
+}
+
+void fld_expr_free(struct fld_expr *e)
+{
+    size_t i;
+
+    if (e == NULL)
+        return;
+    for (i = 0; i < e->n_nodes; i++) {
+        struct node *n = &e->nodes[i];
+
+        free(n->s);
+        free(n->kids);
+        free(n->ops);
+        if (n->re != NULL) {
+            regfree(n->re);
+            free(n->re);
+        }
+    }
+    free(e->nodes);
+    free_names(&e->refs);
+    free_names(&e->thresholds);
+    free_names(&e->params);
+    free(e->src);
+    free(e);
+}
+
+size_t fld_expr_n_refs(const struct fld_expr *e)
+{
+    return e->refs.n;
+}
+
+const char *fld_expr_ref(const struct fld_expr *e, size_t i)
+{
+    assert(i < e->refs.n);
+    return e->refs.v[i];
+}
+
+size_t fld_expr_n_thresholds(const struct fld_expr *e)
+{
+    return e->thresholds.n;
+}
+
+const char *fld_expr_threshold(const struct fld_expr *e, size_t i)
+{
+    assert(i < e->thresholds.n);
+    return e->thresholds.v[i];
+}
+
+size_t fld_expr_n_params(const struct fld_expr *e)
+{
+    return e->params.n;
+}
+
+const char *fld_expr_param(const struct fld_expr *e, size_t i)
+{
+    assert(i < e->params.n);
+    return e->params.v[i];
+}
+
+bool fld_expr_uses_self(const struct fld_expr *e)
+{
+    return e->uses_self;
+}
+
+/* ---- values --------------------------------------------------------- */
+
+void fld_value_clear(struct fld_value *v)
+{
+    size_t i;
+
+    if (v == NULL)
+        return;
+    free(v->s);
+    for (i = 0; i < v->n; i++)
+        fld_value_clear(&v->items[i]);
+    free(v->items);
+    memset(v, 0, sizeof *v);
+}
+
+void fld_value_blank(struct fld_value *v)
+{
+    memset(v, 0, sizeof *v);
+    v->type = FLD_V_BLANK;
+}
+
+void fld_value_number(struct fld_value *v, double num)
+{
+    fld_value_blank(v);
+    v->type = FLD_V_NUMBER;
+    v->num = num;
+}
+
+void fld_value_string(struct fld_value *v, const char *s)
+{
+    assert(s != NULL);
+    fld_value_blank(v);
+    v->type = FLD_V_STRING;
+    v->s = fld_xstrdup(s);
+}
+
+void fld_value_list(struct fld_value *v, size_t n)
+{
+    fld_value_blank(v);
+    v->type = FLD_V_LIST;
+    v->items = n ? fld_xcalloc(n, sizeof *v->items) : NULL;
+    v->n = n;
+}
+
+static void set_bool(struct fld_value *v, bool b)
+{
+    fld_value_blank(v);
+    v->type = FLD_V_BOOL;
+    v->b = b;
+}
+
+static void set_unknown(struct fld_value *v)
+{
+    fld_value_blank(v);
+    v->type = FLD_V_UNKNOWN;
+}
+
+/* Take ownership of s; the empty string becomes a blank. */
+static void set_owned_string(struct fld_value *v, char *s)
+{
+    fld_value_blank(v);
+    if (s[0] == '\0') {
+        free(s);
+        return;
+    }
+    v->type = FLD_V_STRING;
+    v->s = s;
+}
+
+static void copy_value(struct fld_value *dst, const struct fld_value *src)
+{
+    size_t i;
+
+    *dst = *src;
+    dst->s = src->s ? fld_xstrdup(src->s) : NULL;
+    if (src->type != FLD_V_LIST || src->n == 0) {
+        dst->items = NULL;
+        dst->n = 0;
+        return;
+    }
+    dst->items = fld_xcalloc(src->n, sizeof *dst->items);
+    for (i = 0; i < src->n; i++)
+        copy_value(&dst->items[i], &src->items[i]);
+}
+
+/*
+ * A value that arrived from a callback, made regular: an empty string is
+ * a blank, and a blank is UNKNOWN in tri-state mode (and UNKNOWN is a
+ * blank outside it, should a callback hand one back).
+ */
+static void settle(struct fld_value *v, bool is_tri_state)
+{
+    if (v->type == FLD_V_STRING && (v->s == NULL || v->s[0] == '\0'))
+        fld_value_clear(v);
+    if (v->type == FLD_V_BLANK && is_tri_state)
+        set_unknown(v);
+    else if (v->type == FLD_V_UNKNOWN && !is_tri_state)
+        fld_value_blank(v);
+}
+
+/* XML white space, the only kind XPath knows. */
+static bool is_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* ---- dates ---------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * algorithm, exact for every year). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static unsigned digits_value(const char *s, size_t n)
+{
+    unsigned v = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        v = v * 10 + (unsigned)(s[i] - '0');
+    return v;
+}
+
+/* Exactly "YYYY-MM-DD", a day that exists; its day number in *days. */
+static bool parse_date(const char *s, int64_t *days)
+{
+    static const unsigned month_days[12] = {31, 29, 31, 30, 31, 30,
+                                            31, 31, 30, 31, 30, 31};
+    unsigned y, m, d;
+    size_t i;
+
+    for (i = 0; i < 10; i++) {
+        bool want_dash = i == 4 || i == 7;
+
+        if (s[i] == '\0' || (want_dash ? s[i] != '-' : !is_digit(s[i])))
+            return false;
+    }
+    if (s[10] != '\0')
+        return false;
+    y = digits_value(s, 4);
+    m = digits_value(s + 5, 2);
+    d = digits_value(s + 8, 2);
+    if (m < 1 || m > 12 || d < 1 || d > month_days[m - 1])
+        return false;
+    if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        return false;
+    *days = days_from_civil(y, m, d);
+    return true;
+}
+
+/* ---- numbers -------------------------------------------------------- */
+
+/*
+ * XPath number() of a string: optional white space, an optional minus,
+ * digits with at most one point, optional white space. Anything else
+ * (an exponent, a plus sign, a comma, "Infinity") is NaN. A date string
+ * is its day number (see the file comment).
+ */
+static double string_to_number(const char *s)
+{
+    const char *p = s, *start;
+    size_t n_digits = 0;
+    int64_t days;
+
+    if (parse_date(s, &days))
+        return (double)days;
+    while (is_space(*p))
+        p++;
+    start = p;
+    if (*p == '-')
+        p++;
+    for (; is_digit(*p); p++)
+        n_digits++;
+    if (*p == '.')
+        for (p++; is_digit(*p); p++)
+            n_digits++;
+    if (n_digits == 0)
+        return NAN;
+    while (is_space(*p))
+        p++;
+    if (*p != '\0')
+        return NAN;
+    /* The grammar above is a subset of strtod's, and white space or the
+     * end follows it, so strtod reads exactly the span checked. */
+    return strtod(start, NULL);
+}
+
+static double to_number(const struct fld_value *v)
+{
+    switch (v->type) {
+    case FLD_V_NUMBER:
+        return v->num;
+    case FLD_V_STRING:
+        return string_to_number(v->s);
+    case FLD_V_BOOL:
+        return v->b ? 1 : 0;
+    case FLD_V_LIST:
+        /* number(string(list)): several items joined by spaces are NaN */
+        return v->n == 1 ? to_number(&v->items[0]) : NAN;
+    case FLD_V_BLANK:
+    case FLD_V_UNKNOWN:
+        break;
+    }
+    return NAN;
+}
+
+/*
+ * The shortest decimal digits that read back as x (x finite, > 0): digits
+ * d1 d2 ... dn in digits[] (no trailing zeros) and the exponent e with
+ * x = d1.d2...dn * 10^e.
+ */
+static void shortest_digits(double x, char digits[20], int *exp10)
+{
+    char tmp[40], *p, *q = digits;
+    int precision;
+
+    for (precision = 1; precision <= 17; precision++) {
+        snprintf(tmp, sizeof tmp, "%.*e", precision - 1, x);
+        if (strtod(tmp, NULL) == x)
+            break;
+    }
+    for (p = tmp; *p != 'e'; p++)
+        if (is_digit(*p))
+            *q++ = *p;
+    while (q > digits + 1 && q[-1] == '0')
+        q--;
+    *q = '\0';
+    *exp10 = (int)strtol(p + 1, NULL, 10);
+}
+
+static void format_number(double x, struct fld_buf *b)
+{
+    char digits[20];
+    int exp10, i, n;
+
+    if (isnan(x)) {
+        fld_buf_puts(b, "NaN");
+        return;
+    }
+    if (isinf(x)) {
+        fld_buf_puts(b, x < 0 ? "-Infinity" : "Infinity");
+        return;
+    }
+    if (x == 0) { /* and -0 */
+        fld_buf_putc(b, '0');
+        return;
+    }
+    if (x < 0)
+        fld_buf_putc(b, '-');
+    shortest_digits(fabs(x), digits, &exp10);
+    n = (int)strlen(digits);
+    if (exp10 < 0) { /* 0.000ddd */
+        fld_buf_puts(b, "0.");
+        for (i = -1; i > exp10; i--)
+            fld_buf_putc(b, '0');
+        fld_buf_puts(b, digits);
+        return;
+    }
+    for (i = 0; i <= exp10; i++) /* the integer part, padded with zeros */
+        fld_buf_putc(b, i < n ? digits[i] : '0');
+    if (n > exp10 + 1) {
+        fld_buf_putc(b, '.');
+        fld_buf_puts(b, digits + exp10 + 1);
+    }
+}
+
+/*
+ * x rounded to `places` decimal places (negative: to tens, hundreds ...),
+ * half away from zero, on the shortest decimal form of x rather than on
+ * its binary value: round(1.005, 2) is 1.01, as the person reading "1.005"
+ * expects.
+ */
+static double round_decimal(double x, int places)
+{
+    char digits[24], tmp[48];
+    int exp10, keep, n, i;
+
+    if (!isfinite(x) || x == 0)
+        return x;
+    shortest_digits(fabs(x), digits, &exp10);
+    n = (int)strlen(digits);
+    keep = exp10 + 1 + places; /* significant digits that stay */
+    if (keep >= n)
+        return x;
+    if (keep < 0)
+        return 0;
+    if (digits[keep] >= '5') { /* round the magnitude up: carry */
+        for (i = keep - 1; i >= 0 && digits[i] == '9'; i--)
+            digits[i] = '0';
+        if (i < 0) {
+            memmove(digits + 1, digits, (size_t)keep);
+            digits[0] = '1';
+            keep++;
+            exp10++;
+        } else {
+            digits[i]++;
+        }
+    }
+    if (keep == 0)
+        return 0;
+    digits[keep] = '\0';
+    snprintf(tmp, sizeof tmp, "%se%d", digits, exp10 - keep + 1);
+    return copysign(strtod(tmp, NULL), x);
+}
+
+/* x div y without leaning on C for division by zero: XPath wants IEEE. */
+static double divide(double x, double y)
+{
+    if (y == 0) {
+        if (x == 0 || isnan(x))
+            return NAN;
+        return (signbit(x) != signbit(y)) ? -INFINITY : INFINITY;
+    }
+    return x / y;
+}
+
+static double modulo(double x, double y)
+{
+    if (y == 0 || isinf(x) || isnan(x) || isnan(y))
+        return NAN;
+    return fmod(x, y);
+}
+
+/* ---- strings -------------------------------------------------------- */
+
+char *fld_value_to_string(const struct fld_value *v)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    size_t i;
+
+    switch (v->type) {
+    case FLD_V_NUMBER:
+        format_number(v->num, &b);
+        break;
+    case FLD_V_STRING:
+        fld_buf_puts(&b, v->s ? v->s : "");
+        break;
+    case FLD_V_BOOL:
+        fld_buf_puts(&b, v->b ? "true" : "false");
+        break;
+    case FLD_V_LIST:
+        for (i = 0; i < v->n; i++) {
+            char *item = fld_value_to_string(&v->items[i]);
+
+            if (i > 0)
+                fld_buf_putc(&b, ' ');
+            fld_buf_puts(&b, item);
+            free(item);
+        }
+        break;
+    case FLD_V_BLANK:
+    case FLD_V_UNKNOWN:
+        break;
+    }
+    if (b.data == NULL)
+        return fld_xstrdup("");
+    return fld_buf_detach(&b, NULL);
+}
+
+/* The string value of v, borrowed when v holds it already; anything that
+ * has to be built is left in *tmp for the caller to free. */
+static const char *str_view(const struct fld_value *v, char **tmp)
+{
+    *tmp = NULL;
+    if (v->type == FLD_V_STRING && v->s != NULL)
+        return v->s;
+    if (v->type == FLD_V_BLANK || v->type == FLD_V_UNKNOWN)
+        return "";
+    *tmp = fld_value_to_string(v);
+    return *tmp;
+}
+
+bool fld_value_truthy(const struct fld_value *v)
+{
+    switch (v->type) {
+    case FLD_V_NUMBER:
+        return v->num != 0 && !isnan(v->num);
+    case FLD_V_STRING:
+        return v->s != NULL && v->s[0] != '\0';
+    case FLD_V_BOOL:
+        return v->b;
+    case FLD_V_LIST:
+        return v->n > 0;
+    case FLD_V_BLANK:
+    case FLD_V_UNKNOWN:
+        break;
+    }
+    return false;
+}
+
+/* ---- regular expressions -------------------------------------------- */
+
+/*
+ * regcomp() and regexec() read the thread's locale. A template's pattern
+ * must mean the same on every device, and '.' must match a whole
+ * Vietnamese letter, so both run in a UTF-8 locale made once. When the
+ * system has none, they run in the program's locale.
+ */
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+static locale_t utf8_locale;
+
+static void make_utf8_locale(void)
+{
+    static const char *const names[] = {"C.UTF-8", "C.utf8", "en_US.UTF-8"};
+    size_t i;
+
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        utf8_locale = newlocale(LC_CTYPE_MASK | LC_COLLATE_MASK, names[i],
+                                (locale_t)0);
+        if (utf8_locale != (locale_t)0)
+            return;
+    }
+}
+
+/* Switch this thread to the UTF-8 locale; returns what leave_utf8()
+ * restores. */
+static locale_t enter_utf8(void)
+{
+    pthread_once(&utf8_once, make_utf8_locale);
+    if (utf8_locale == (locale_t)0)
+        return (locale_t)0;
+    return uselocale(utf8_locale);
+}
+
+static void leave_utf8(locale_t old)
+{
+    if (old != (locale_t)0)
+        uselocale(old);
+}
+
+/* Index of the ']' closing the bracket expression opened at p[i], or of
+ * the last byte when it is not closed (never of the NUL). */
+static size_t skip_bracket(const char *p, size_t i)
+{
+    i++;
+    if (p[i] == '^')
+        i++;
+    if (p[i] == ']') /* a leading ']' is a member */
+        i++;
+    while (p[i] != '\0' && p[i] != ']') {
+        if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '.' ||
+                            p[i + 1] == '=')) {
+            char close = p[i + 1];
+
+            for (i += 2; p[i] != '\0'; i++)
+                if (p[i] == close && p[i + 1] == ']')
+                    break;
+            if (p[i] == '\0')
+                return i - 1; /* unterminated: regcomp will say so */
+            i++; /* onto the ']' of ":]" */
+        }
+        i++;
+    }
+    return p[i] == '\0' ? i - 1 : i;
+}
+
+/* Read "m}", "m,}" or "m,n}" after a '{' at p[i]; *rep is how many copies
+ * of the atom glibc makes. False when it is not an interval. */
+static bool read_interval(const char *p, size_t *i, double *rep)
+{
+    size_t j = *i + 1, n_digits = 0;
+    double m = 0, n = -1;
+
+    for (; is_digit(p[j]) && n_digits < 6; j++, n_digits++)
+        m = m * 10 + (p[j] - '0');
+    if (n_digits == 0)
+        return false;
+    if (p[j] == ',') {
+        j++;
+        n = m + 1; /* {m,} is m copies and a star */
+        if (is_digit(p[j]))
+            for (n = 0, n_digits = 0; is_digit(p[j]) && n_digits < 6;
+                 j++, n_digits++)
+                n = n * 10 + (p[j] - '0');
+    }
+    if (p[j] != '}')
+        return false;
+    *rep = n >= m ? n : m;
+    if (*rep < 1)
+        *rep = 1;
+    *i = j;
+    return true;
+}
+
+/*
+ * Refuse what would make glibc's regex blow up: back-references (their
+ * matching is exponential), and nested counted repetitions, which regcomp
+ * expands by copying: ((a{100}){100}){100} is a million states. The cost
+ * is the size of the pattern once every interval is expanded.
+ */
+static int regex_check(const char *p, const char **why)
+{
+    double sum[REGEX_MAX_GROUPS + 1], last[REGEX_MAX_GROUPS + 1], rep, w;
+    size_t i, d = 0;
+
+    sum[0] = last[0] = 0;
+    for (i = 0; p[i] != '\0'; i++) {
+        if (sum[d] > REGEX_MAX_COST) /* checked at every step: a+++ doubles */
+            goto too_far;
+        w = 1;
+        switch (p[i]) {
+        case '\\':
+            if (p[i + 1] >= '1' && p[i + 1] <= '9') {
+                *why = "back-references are not supported";
+                return FLD_EINVAL;
+            }
+            if (p[i + 1] != '\0')
+                i++;
+            break;
+        case '[':
+            i = skip_bracket(p, i);
+            break;
+        case '(':
+            if (++d > REGEX_MAX_GROUPS) {
+                *why = "groups nested too deep";
+                return FLD_ELIMIT;
+            }
+            sum[d] = last[d] = 0;
+            continue;
+        case ')':
+            if (d == 0)
+                break; /* a literal ')'; regcomp decides */
+            w = sum[d] + 1;
+            d--;
+            break;
+        case '|':
+            last[d] = 0;
+            sum[d] += 1;
+            continue;
+        case '*':
+        case '?':
+            sum[d] += 1;
+            continue;
+        case '+': /* glibc: a+ is aa* */
+            sum[d] += last[d];
+            last[d] *= 2;
+            continue;
+        case '{':
+            if (!read_interval(p, &i, &rep))
+                break;
+            sum[d] += last[d] * (rep - 1);
+            last[d] *= rep;
+            continue;
+        default:
+            break;
+        }
+        sum[d] += w;
+        last[d] = w;
+    }
+    for (w = 0; d > 0; d--) /* groups left open count too */
+        w += sum[d];
+    if (w + sum[0] <= REGEX_MAX_COST)
+        return FLD_OK;
+too_far:
+    *why = "repetitions expand too far";
+    return FLD_ELIMIT;
+}
+
+/* Compile pattern into a new regex_t, or say why not in why[]. */
+static int regex_compile(const char *pattern, regex_t **out, char *why,
+                         size_t why_len)
+{
+    const char *reason = NULL;
+    regex_t *re;
+    locale_t old;
+    int rc;
+
+    *out = NULL;
+    if (strlen(pattern) > REGEX_MAX_LEN) {
+        snprintf(why, why_len, "pattern longer than %d bytes", REGEX_MAX_LEN);
+        return FLD_ELIMIT;
+    }
+    rc = regex_check(pattern, &reason);
+    if (rc != FLD_OK) {
+        snprintf(why, why_len, "%s", reason);
+        return rc;
+    }
+    re = fld_xmalloc(sizeof *re);
+    old = enter_utf8();
+    rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0)
+        regerror(rc, re, why, why_len);
+    leave_utf8(old);
+    if (rc != 0) {
+        free(re);
+        return FLD_EINVAL;
+    }
+    *out = re;
+    return FLD_OK;
+}
+
+static bool regex_matches(const regex_t *re, const char *s)
+{
+    locale_t old = enter_utf8();
+    int rc = regexec(re, s, 0, NULL, 0);
+
+    leave_utf8(old);
+    return rc == 0;
+}
+
+/* ---- the lexer ------------------------------------------------------ */
+
+enum tok {
+    T_END, T_NUM, T_STR, T_REF, T_DOT, T_LPAREN, T_RPAREN, T_COMMA,
+    T_PLUS, T_MINUS, T_STAR, T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE, T_NAME
+};
+
+struct token {
+    enum tok type;
+    size_t pos, len; /* the token's bytes in the source */
+};
+
+struct parser {
+    const char *src;
+    size_t pos;      /* where the lexer goes on */
+    struct token tok; /* the token being looked at */
+    int depth;       /* open parentheses and calls */
+    struct fld_expr *e;
+    struct fld_err *err;
+};
+
+static int perr(struct parser *p, int code, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Report a parse error at byte pos: "column N: ...". */
+static int perr(struct parser *p, int code, size_t pos, const char *fmt, ...)
+{
+    char msg[FLD_ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fld_err_set(p->err, code, "column %zu: %s", column(p->src, pos),
+                       msg);
+}
+
+static bool is_name_start(int c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool is_name_char(int c)
+{
+    return is_name_start(c) || is_digit(c) || c == '-' || c == '.';
+}
+
+static int lex_string(struct parser *p, size_t start)
+{
+    const char *end = strchr(p->src + start + 1, p->src[start]);
+
+    if (end == NULL)
+        return perr(p, FLD_EINVAL, start, "unterminated string");
+    p->tok.type = T_STR;
+    p->pos = (size_t)(end - p->src) + 1;
+    return FLD_OK;
+}
+
+/* ${name}: a letter or '_', then letters, digits, '_', '-', '.'. */
+static int lex_ref(struct parser *p, size_t start)
+{
+    size_t i = start + 2;
+
+    if (!is_name_start(p->src[i]))
+        return perr(p, FLD_EINVAL, start, "expected a name after '${'");
+    while (is_name_char(p->src[i]))
+        i++;
+    if (p->src[i] != '}')
+        return perr(p, FLD_EINVAL, i, "expected '}' to end ${%.*s",
+                    (int)(i - start - 2), p->src + start + 2);
+    p->tok.type = T_REF;
+    p->pos = i + 1;
+    return FLD_OK;
+}
+
+/* Number: digits, optionally a point and digits; or a point and digits. */
+static void lex_number(struct parser *p, size_t start)
+{
+    size_t i = start;
+
+    while (is_digit(p->src[i]))
+        i++;
+    if (p->src[i] == '.')
+        for (i++; is_digit(p->src[i]); i++)
+            ;
+    p->tok.type = T_NUM;
+    p->pos = i;
+}
+
+/* One- and two-character operators; false when c starts none. */
+static bool lex_operator(struct parser *p, size_t i)
+{
+    static const struct {
+        char text[3];
+        enum tok type;
+    } ops[] = {
+        {"!=", T_NE}, {"<=", T_LE}, {">=", T_GE}, {"(", T_LPAREN},
+        {")", T_RPAREN}, {",", T_COMMA}, {"+", T_PLUS}, {"-", T_MINUS},
+        {"*", T_STAR}, {"=", T_EQ}, {"<", T_LT}, {">", T_GT},
+    };
+    size_t k, len;
+
+    for (k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        len = strlen(ops[k].text);
+        if (strncmp(p->src + i, ops[k].text, len) == 0) {
+            p->tok.type = ops[k].type;
+            p->pos = i + len;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Read the next token into p->tok. */
+static int lex(struct parser *p)
+{
+    size_t i = p->pos;
+    unsigned char c;
+    int rc = FLD_OK;
+
+    while (is_space(p->src[i]))
+        i++;
+    c = (unsigned char)p->src[i];
+    p->tok.pos = i;
+    p->pos = i;
+    if (c == '\0')
+        p->tok.type = T_END;
+    else if (c == '\'' || c == '"')
+        rc = lex_string(p, i);
+    else if (c == '$' && p->src[i + 1] == '{')
+        rc = lex_ref(p, i);
+    else if (is_digit(c) || (c == '.' && is_digit(p->src[i + 1])))
+        lex_number(p, i);
+    else if (c == '.') {
+        p->tok.type = T_DOT;
+        p->pos = i + 1;
+    } else if (is_name_start(c)) {
+        for (p->pos = i + 1; is_name_char(p->src[p->pos]); p->pos++)
+            ;
+        p->tok.type = T_NAME;
+    } else if (!lex_operator(p, i)) {
+        uint32_t cp = 0;
+
+        fld_utf8_decode((const uint8_t *)p->src + i, strlen(p->src + i), &cp);
+        if (cp >= 0x21 && cp < 0x7f)
+            return perr(p, FLD_EINVAL, i, "unexpected '%c'", (int)cp);
+        return perr(p, FLD_EINVAL, i, "unexpected character U+%04X",
+                    (unsigned)cp);
+    }
+    p->tok.len = p->pos - p->tok.pos;
+    return rc;
+}
+
+static bool tok_is(const struct parser *p, const char *word)
+{
+    size_t len = strlen(word);
+
+    return p->tok.type == T_NAME && p->tok.len == len &&
+           strncmp(p->src + p->tok.pos, word, len) == 0;
+}
+
+/* ---- the parser ----------------------------------------------------- */
+
+static int parse_level(struct parser *p, enum level level, size_t *out);
+
+static size_t new_node(struct parser *p, enum node_kind kind, size_t pos)
+{
+    struct fld_expr *e = p->e;
+    struct node *n;
+
+    if (e->n_nodes == e->cap_nodes) {
+        e->cap_nodes = e->cap_nodes ? 2 * e->cap_nodes : 16;
+        e->nodes = fld_xreallocarray(e->nodes, e->cap_nodes, sizeof *n);
+    }
+    n = &e->nodes[e->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    n->pos = pos;
+    return e->n_nodes++;
+}
+
+static void add_kid(struct parser *p, size_t parent, size_t kid, enum op op)
+{
+    struct node *n = &p->e->nodes[parent];
+
+    if (n->n_kids == n->cap_kids) {
+        n->cap_kids = n->cap_kids ? 2 * n->cap_kids : 2;
+        n->kids = fld_xreallocarray(n->kids, n->cap_kids, sizeof *n->kids);
+        if (n->kind == N_CHAIN)
+            n->ops = fld_xrealloc(n->ops, n->cap_kids);
+    }
+    if (n->kind == N_CHAIN)
+        n->ops[n->n_kids] = (unsigned char)op;
+    n->kids[n->n_kids++] = kid;
+}
+
+/* The operator of this level that p->tok is, or OP_NONE. and, or, div and
+ * mod are names; here, after an operand, a name can only be one of them. */
+static enum op op_at(const struct parser *p, enum level level)
+{
+    enum tok t = p->tok.type;
+
+    switch (level) {
+    case L_OR:
+        return tok_is(p, "or") ? OP_OR : OP_NONE;
+    case L_AND:
+        return tok_is(p, "and") ? OP_AND : OP_NONE;
+    case L_EQ:
+        return t == T_EQ ? OP_EQ : t == T_NE ? OP_NE : OP_NONE;
+    case L_REL:
+        return t == T_LT   ? OP_LT
+               : t == T_LE ? OP_LE
+               : t == T_GT ? OP_GT
+               : t == T_GE ? OP_GE
+                           : OP_NONE;
+    case L_ADD:
+        return t == T_PLUS ? OP_ADD : t == T_MINUS ? OP_SUB : OP_NONE;
+    case L_MUL:
+        return t == T_STAR        ? OP_MUL
+               : tok_is(p, "div") ? OP_DIV
+               : tok_is(p, "mod") ? OP_MOD
+                                  : OP_NONE;
+    case N_LEVELS:
+        break;
+    }
+    return OP_NONE;
+}
+
+/* A parenthesis or a call opens a level, refused past the limit. */
+static int enter(struct parser *p)
+{
+    if (++p->depth > FLD_EXPR_MAX_DEPTH)
+        return perr(p, FLD_ELIMIT, p->tok.pos, "nested deeper than %d",
+                    FLD_EXPR_MAX_DEPTH);
+    return FLD_OK;
+}
+
+static int expect_rparen(struct parser *p, size_t open)
+{
+    if (p->tok.type == T_RPAREN)
+        return FLD_OK;
+    if (p->tok.type == T_END)
+        return perr(p, FLD_EINVAL, p->tok.pos,
+                    "expected ')' to close the '(' of column %zu",
+                    column(p->src, open));
+    return perr(p, FLD_EINVAL, p->tok.pos, "expected ')'");
+}
+
+static const struct func *find_func(const char *name, size_t len);
+
+static int check_arity(struct parser *p, size_t call)
+{
+    const struct node *n = &p->e->nodes[call];
+    const struct func *fn = n->fn;
+
+    if (n->n_kids >= fn->min_args && n->n_kids <= fn->max_args)
+        return FLD_OK;
+    if (fn->max_args == MANY)
+        return perr(p, FLD_EINVAL, n->pos,
+                    "%s() takes at least %zu argument%s, not %zu", fn->name,
+                    fn->min_args, fn->min_args == 1 ? "" : "s", n->n_kids);
+    if (fn->min_args == fn->max_args)
+        return perr(p, FLD_EINVAL, n->pos, "%s() takes %zu argument%s, not %zu",
+                    fn->name, fn->min_args, fn->min_args == 1 ? "" : "s",
+                    n->n_kids);
+    return perr(p, FLD_EINVAL, n->pos, "%s() takes %zu %s %zu arguments, not %zu",
+                fn->name, fn->min_args,
+                fn->max_args == fn->min_args + 1 ? "or" : "to", fn->max_args,
+                n->n_kids);
+}
+
+/* The literal text of argument k of a call, or NULL when not a literal. */
+static const struct node *literal_arg(struct parser *p, size_t call, size_t k)
+{
+    const struct node *n = &p->e->nodes[call];
+    const struct node *arg = &p->e->nodes[n->kids[k]];
+
+    return arg->kind == N_STR ? arg : NULL;
+}
+
+/*
+ * What some functions need settled at parse time: threshold() and param()
+ * name what they read, so the name must be a literal; a literal regex()
+ * pattern is compiled once, here; string-length() alone means '.'.
+ */
+static int finish_call(struct parser *p, size_t call)
+{
+    struct node *n = &p->e->nodes[call];
+    const char *name = n->fn->name;
+    const struct node *arg;
+
+    if (strcmp(name, "threshold") == 0 || strcmp(name, "param") == 0) {
+        arg = literal_arg(p, call, 0);
+        if (arg == NULL || arg->s == NULL)
+            return perr(p, FLD_EINVAL, n->pos, "%s() takes a quoted name",
+                        name);
+        n->name = add_name(name[0] == 't' ? &p->e->thresholds : &p->e->params,
+                           arg->s, strlen(arg->s));
+    } else if (strcmp(name, "regex") == 0) {
+        char why[200];
+        int rc;
+
+        arg = literal_arg(p, call, 1);
+        if (arg == NULL)
+            return FLD_OK; /* compiled when evaluated */
+        rc = regex_compile(arg->s ? arg->s : "", &n->re, why, sizeof why);
+        if (rc != FLD_OK)
+            return perr(p, rc, arg->pos, "regex(): %s", why);
+    } else if (strcmp(name, "string-length") == 0 && n->n_kids == 0) {
+        size_t self = new_node(p, N_SELF, p->e->nodes[call].pos);
+
+        p->e->uses_self = true;
+        add_kid(p, call, self, OP_NONE);
+    }
+    return FLD_OK;
+}
+
+static bool is_operator_word(const char *s, size_t len)
+{
+    static const char *const words[] = {"and", "or", "div", "mod"};
+    size_t i;
+
+    for (i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i]) == len && strncmp(words[i], s, len) == 0)
+            return true;
+    return false;
+}
+
+/* name(args): p->tok is the name. */
+static int parse_call(struct parser *p, size_t *out)
+{
+    struct token name = p->tok;
+    const struct func *fn = find_func(p->src + name.pos, name.len);
+    size_t call, kid, n_args = 0;
+    int rc;
+
+    rc = lex(p);
+    if (rc != FLD_OK)
+        return rc;
+    if (p->tok.type != T_LPAREN) {
+        if (is_operator_word(p->src + name.pos, name.len))
+            return perr(p, FLD_EINVAL, name.pos,
+                        "expected an expression, not '%.*s'", (int)name.len,
+                        p->src + name.pos);
+        return perr(p, FLD_EINVAL, name.pos,
+                    "unknown name '%.*s' (a question is written ${%.*s})",
+                    (int)name.len, p->src + name.pos, (int)name.len,
+                    p->src + name.pos);
+    }
+    if (fn == NULL)
+        return perr(p, FLD_EINVAL, name.pos, "unknown function %.*s()",
+                    (int)name.len, p->src + name.pos);
+    rc = enter(p);
+    if (rc != FLD_OK)
+        return rc;
+    call = new_node(p, N_CALL, name.pos);
+    p->e->nodes[call].fn = fn;
+    rc = lex(p);
+    /* arguments: none, or expressions separated by commas */
+    while (rc == FLD_OK && (p->tok.type != T_RPAREN || n_args > 0)) {
+        rc = parse_level(p, L_OR, &kid);
+        if (rc != FLD_OK)
+            return rc;
+        add_kid(p, call, kid, OP_NONE);
+        n_args++;
+        if (p->tok.type != T_COMMA)
+            break;
+        rc = lex(p);
+    }
+    if (rc == FLD_OK)
+        rc = expect_rparen(p, name.pos + name.len);
+    if (rc == FLD_OK)
+        rc = check_arity(p, call);
+    if (rc == FLD_OK)
+        rc = finish_call(p, call);
+    if (rc != FLD_OK)
+        return rc;
+    p->depth--;
+    *out = call;
+    return lex(p);
+}
+
+static int parse_group(struct parser *p, size_t *out)
+{
+    size_t open = p->tok.pos;
+    int rc = enter(p);
+
+    if (rc == FLD_OK)
+        rc = lex(p);
+    if (rc == FLD_OK)
+        rc = parse_level(p, L_OR, out);
+    if (rc == FLD_OK)
+        rc = expect_rparen(p, open);
+    if (rc != FLD_OK)
+        return rc;
+    p->depth--;
+    return lex(p);
+}
+
+/* A leaf: the token is consumed and becomes one node. */
+static int parse_leaf(struct parser *p, size_t *out)
+{
+    const struct token t = p->tok;
+    struct node *n;
+
+    switch (t.type) {
+    case T_NUM:
+        *out = new_node(p, N_NUM, t.pos);
+        /* the lexer checked the digits; the token ends at a non-digit */
+        p->e->nodes[*out].num = strtod(p->src + t.pos, NULL);
+        break;
+    case T_STR:
+        *out = new_node(p, N_STR, t.pos);
+        if (t.len > 2)
+            p->e->nodes[*out].s = fld_xstrndup(p->src + t.pos + 1, t.len - 2);
+        break;
+    case T_REF:
+        *out = new_node(p, N_REF, t.pos);
+        n = &p->e->nodes[*out];
+        n->name = add_name(&p->e->refs, p->src + t.pos + 2, t.len - 3);
+        break;
+    case T_DOT:
+        *out = new_node(p, N_SELF, t.pos);
+        p->e->uses_self = true;
+        break;
+    default:
+        if (t.type == T_END)
+            return perr(p, FLD_EINVAL, t.pos, "expected an expression");
+        return perr(p, FLD_EINVAL, t.pos, "expected an expression, not '%.*s'",
+                    (int)t.len, p->src + t.pos);
+    }
+    return lex(p);
+}
+
+static int parse_primary(struct parser *p, size_t *out)
+{
+    if (p->tok.type == T_LPAREN)
+        return parse_group(p, out);
+    if (p->tok.type == T_NAME)
+        return parse_call(p, out);
+    return parse_leaf(p, out);
+}
+
+/* Unary minus signs are counted, not recursed into: "- - - ... 1" of any
+ * length costs one node. An even count still converts to a number. */
+static int parse_unary(struct parser *p, size_t *out)
+{
+    size_t n_signs = 0, pos = p->tok.pos, operand = 0, neg;
+    int rc = FLD_OK;
+
+    while (rc == FLD_OK && p->tok.type == T_MINUS) {
+        n_signs++;
+        rc = lex(p);
+    }
+    if (rc == FLD_OK)
+        rc = parse_primary(p, &operand);
+    if (rc != FLD_OK || n_signs == 0) {
+        *out = operand;
+        return rc;
+    }
+    neg = new_node(p, N_NEG, pos);
+    p->e->nodes[neg].is_odd = n_signs % 2 == 1;
+    add_kid(p, neg, operand, OP_NONE);
+    *out = neg;
+    return FLD_OK;
+}
+
+/* One precedence level: operand (op operand)*, as one n-ary node. */
+static int parse_level(struct parser *p, enum level level, size_t *out)
+{
+    size_t first, chain, kid;
+    enum op op;
+    int rc;
+
+    if (level == N_LEVELS)
+        return parse_unary(p, out);
+    rc = parse_level(p, level + 1, &first);
+    if (rc != FLD_OK)
+        return rc;
+    op = op_at(p, level);
+    if (op == OP_NONE) {
+        *out = first;
+        return FLD_OK;
+    }
+    chain = new_node(p, N_CHAIN, p->tok.pos);
+    p->e->nodes[chain].level = level;
+    add_kid(p, chain, first, OP_NONE);
+    while (op != OP_NONE) {
+        rc = lex(p);
+        if (rc == FLD_OK)
+            rc = parse_level(p, level + 1, &kid);
+        if (rc != FLD_OK)
+            return rc;
+        add_kid(p, chain, kid, op);
+        op = op_at(p, level);
+    }
+    *out = chain;
+    return FLD_OK;
+}
+
+/* Where the input stops being valid UTF-8 (it is known not to be). */
+static size_t bad_utf8_at(const char *src, size_t len)
+{
+    size_t i = 0, n;
+    uint32_t cp;
+
+    while (i < len) {
+        n = fld_utf8_decode((const uint8_t *)src + i, len - i, &cp);
+        if (n == 0)
+            break;
+        i += n;
+    }
+    return i;
+}
+
+int fld_expr_parse(const char *src, struct fld_expr **out, struct fld_err *err)
+{
+    struct parser p;
+    size_t len, root;
+    int rc;
+
+    assert(src != NULL && out != NULL);
+    *out = NULL;
+    memset(&p, 0, sizeof p);
+    p.src = src;
+    p.err = err;
+    len = strnlen(src, FLD_EXPR_MAX_LEN + 1);
+    if (len > FLD_EXPR_MAX_LEN)
+        return perr(&p, FLD_ELIMIT, FLD_EXPR_MAX_LEN,
+                    "expression longer than %d bytes", FLD_EXPR_MAX_LEN);
+    if (!fld_utf8_valid((const uint8_t *)src, len))
+        return perr(&p, FLD_EINVAL, bad_utf8_at(src, len), "not valid UTF-8");
+    p.e = fld_xcalloc(1, sizeof *p.e);
+    p.e->src = fld_xstrndup(src, len);
+    rc = lex(&p);
+    if (rc == FLD_OK)
+        rc = parse_level(&p, L_OR, &root);
+    if (rc == FLD_OK && p.tok.type != T_END) {
+        if (p.tok.type == T_RPAREN)
+            rc = perr(&p, FLD_EINVAL, p.tok.pos, "unexpected ')'");
+        else
+            rc = perr(&p, FLD_EINVAL, p.tok.pos, "expected an operator");
+    }
+    if (rc != FLD_OK) {
+        fld_expr_free(p.e);
+        return rc;
+    }
+    p.e->root = root;
+    *out = p.e;
+    return FLD_OK;
+}
+
+/* ---- evaluation ----------------------------------------------------- */
+
+/* A function call being evaluated. */
+struct call {
+    const struct fld_expr *e;
+    const struct node *n;
+    const struct fld_expr_env *env;
+    struct fld_value *args; /* evaluated, unless the function is lazy */
+    struct fld_err *err;
+};
+
+static int eval(const struct fld_expr *e, const struct node *n,
+                const struct fld_expr_env *env, struct fld_value *out,
+                struct fld_err *err);
+
+static const struct node *kid(const struct fld_expr *e, const struct node *n,
+                              size_t k)
+{
+    return &e->nodes[n->kids[k]];
+}
+
+static int eerr(const struct fld_expr *e, const struct node *n,
+                struct fld_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Report an evaluation error at node n: "column N: ...". */
+static int eerr(const struct fld_expr *e, const struct node *n,
+                struct fld_err *err, int code, const char *fmt, ...)
+{
+    char msg[FLD_ERR_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fld_err_set(err, code, "column %zu: %s", column(e->src, n->pos),
+                       msg);
+}
+
+/* Evaluate n as a number; an UNKNOWN sets *is_unknown. Literals skip the
+ * value altogether, which is most of what arithmetic reads. */
+static int eval_number(const struct fld_expr *e, const struct node *n,
+                       const struct fld_expr_env *env, double *x,
+                       bool *is_unknown, struct fld_err *err)
+{
+    struct fld_value v;
+    int rc;
+
+    if (n->kind == N_NUM) {
+        *x = n->num;
+        return FLD_OK;
+    }
+    rc = eval(e, n, env, &v, err);
+    if (rc != FLD_OK)
+        return rc;
+    if (v.type == FLD_V_UNKNOWN)
+        *is_unknown = true;
+    *x = to_number(&v);
+    fld_value_clear(&v);
+    return FLD_OK;
+}
+
+static int eval_ref(const struct fld_expr *e, const struct node *n,
+                    const struct fld_expr_env *env, struct fld_value *out,
+                    struct fld_err *err)
+{
+    const char *name = e->refs.v[n->name];
+    int rc;
+
+    fld_value_blank(out);
+    if (env->lookup == NULL)
+        rc = FLD_NOTFOUND;
+    else
+        rc = env->lookup(env->ctx, name, out);
+    if (rc != FLD_OK) {
+        fld_value_clear(out);
+        if (rc == FLD_NOTFOUND)
+            rc = FLD_EINVAL;
+        return eerr(e, n, err, rc, "unknown reference ${%s}", name);
+    }
+    settle(out, env->tri_state);
+    return FLD_OK;
+}
+
+static int eval_self(const struct fld_expr *e, const struct node *n,
+                     const struct fld_expr_env *env, struct fld_value *out,
+                     struct fld_err *err)
+{
+    fld_value_blank(out);
+    if (env->self == NULL)
+        return eerr(e, n, err, FLD_EINVAL,
+                    "'.' has no value here (only in a constraint)");
+    copy_value(out, env->self);
+    settle(out, env->tri_state);
+    return FLD_OK;
+}
+
+static int eval_neg(const struct fld_expr *e, const struct node *n,
+                    const struct fld_expr_env *env, struct fld_value *out,
+                    struct fld_err *err)
+{
+    bool is_unknown = false;
+    double x;
+    int rc = eval_number(e, kid(e, n, 0), env, &x, &is_unknown, err);
+
+    fld_value_blank(out);
+    if (rc != FLD_OK)
+        return rc;
+    if (is_unknown)
+        set_unknown(out);
+    else
+        fld_value_number(out, n->is_odd ? -x : x);
+    return FLD_OK;
+}
+
+static double arith(enum op op, double x, double y)
+{
+    switch (op) {
+    case OP_ADD:
+        return x + y;
+    case OP_SUB:
+        return x - y;
+    case OP_MUL:
+        return x * y;
+    case OP_DIV:
+        return divide(x, y);
+    case OP_MOD:
+        return modulo(x, y);
+    default:
+        assert(!"not an arithmetic operator");
+        return NAN;
+    }
+}
+
+/* + - * div mod. Every operand is evaluated even once one is UNKNOWN, so
+ * that an error is reported whatever the answers are. */
+static int eval_arith(const struct fld_expr *e, const struct node *n,
+                      const struct fld_expr_env *env, struct fld_value *out,
+                      struct fld_err *err)
+{
+    bool is_unknown = false;
+    double acc = 0, x = 0;
+    size_t k;
+    int rc;
+
+    fld_value_blank(out);
+    rc = eval_number(e, kid(e, n, 0), env, &acc, &is_unknown, err);
+    for (k = 1; rc == FLD_OK && k < n->n_kids; k++) {
+        rc = eval_number(e, kid(e, n, k), env, &x, &is_unknown, err);
+        if (rc == FLD_OK)
+            acc = arith((enum op)n->ops[k], acc, x);
+    }
+    if (rc != FLD_OK)
+        return rc;
+    if (is_unknown)
+        set_unknown(out);
+    else
+        fld_value_number(out, acc);
+    return FLD_OK;
+}
+
+/*
+ * XPath 1.0 comparison of two values that are not UNKNOWN. For = and !=:
+ * a boolean on either side compares as booleans, else a number on either
+ * side compares as numbers, else as strings. <, <=, >, >= always compare
+ * numbers. NaN is unequal to everything, so != is exactly not(=).
+ */
+static bool compare(enum op op, const struct fld_value *a,
+                    const struct fld_value *b)
+{
+    bool is_equal;
+    double x, y;
+
+    if (op == OP_EQ || op == OP_NE) {
+        if (a->type == FLD_V_BOOL || b->type == FLD_V_BOOL) {
+            is_equal = fld_value_truthy(a) == fld_value_truthy(b);
+        } else if (a->type == FLD_V_NUMBER || b->type == FLD_V_NUMBER) {
+            is_equal = to_number(a) == to_number(b);
+        } else {
+            char *ta, *tb;
+
+            is_equal = strcmp(str_view(a, &ta), str_view(b, &tb)) == 0;
+            free(ta);
+            free(tb);
+        }
+        return op == OP_EQ ? is_equal : !is_equal;
+    }
+    x = to_number(a);
+    y = to_number(b);
+    switch (op) {
+    case OP_LT:
+        return x < y;
+    case OP_LE:
+        return x <= y;
+    case OP_GT:
+        return x > y;
+    case OP_GE:
+        return x >= y;
+    default:
+        assert(!"not a comparison");
+        return false;
+    }
+}
+
+/* = != < <= > >=, folded from the left as XPath does: 1 < 2 < 3 is
+ * (1 < 2) < 3, that is true() < 3, that is 1 < 3. */
+static int eval_compare(const struct fld_expr *e, const struct node *n,
+                        const struct fld_expr_env *env, struct fld_value *out,
+                        struct fld_err *err)
+{
+    struct fld_value right;
+    size_t k;
+    int rc;
+    bool b;
+
+    rc = eval(e, kid(e, n, 0), env, out, err);
+    for (k = 1; rc == FLD_OK && k < n->n_kids; k++) {
+        rc = eval(e, kid(e, n, k), env, &right, err);
+        if (rc != FLD_OK)
+            break;
+        if (out->type == FLD_V_UNKNOWN || right.type == FLD_V_UNKNOWN) {
+            fld_value_clear(out);
+            set_unknown(out);
+        } else {
+            b = compare((enum op)n->ops[k], out, &right);
+            fld_value_clear(out);
+            set_bool(out, b);
+        }
+        fld_value_clear(&right);
+    }
+    if (rc != FLD_OK)
+        fld_value_clear(out);
+    return rc;
+}
+
+/*
+ * and / or with Kleene's third value. Left to right, stopping at the first
+ * operand that decides (false for and, true for or) as XPath does; an
+ * UNKNOWN decides nothing, so the rest is still read: unknown and false
+ * is false, unknown or true is true.
+ */
+static int eval_logic(const struct fld_expr *e, const struct node *n,
+                      const struct fld_expr_env *env, struct fld_value *out,
+                      struct fld_err *err)
+{
+    bool is_and = n->level == L_AND, is_unknown = false;
+    struct fld_value v;
+    size_t k;
+    int rc;
+
+    fld_value_blank(out);
+    for (k = 0; k < n->n_kids; k++) {
+        rc = eval(e, kid(e, n, k), env, &v, err);
+        if (rc != FLD_OK)
+            return rc;
+        if (v.type == FLD_V_UNKNOWN) {
+            is_unknown = true;
+        } else if (fld_value_truthy(&v) != is_and) {
+            fld_value_clear(&v);
+            set_bool(out, !is_and);
+            return FLD_OK;
+        }
+        fld_value_clear(&v);
+    }
+    if (is_unknown)
+        set_unknown(out);
+    else
+        set_bool(out, is_and);
+    return FLD_OK;
+}
+
+static int eval_chain(const struct fld_expr *e, const struct node *n,
+                      const struct fld_expr_env *env, struct fld_value *out,
+                      struct fld_err *err)
+{
+    switch (n->level) {
+    case L_OR:
+    case L_AND:
+        return eval_logic(e, n, env, out, err);
+    case L_EQ:
+    case L_REL:
+        return eval_compare(e, n, env, out, err);
+    default:
+        return eval_arith(e, n, env, out, err);
+    }
+}
+
+/* A call: evaluate the arguments (unless the function does it itself),
+ * answer UNKNOWN if one is, else run the function. */
+static int eval_call(const struct fld_expr *e, const struct node *n,
+                     const struct fld_expr_env *env, struct fld_value *out,
+                     struct fld_err *err)
+{
+    struct fld_value on_stack[ARGS_ON_STACK], *args = on_stack;
+    struct call c = {e, n, env, NULL, err};
+    bool is_unknown = false;
+    size_t k, n_done = 0;
+    int rc = FLD_OK;
+
+    fld_value_blank(out);
+    if (n->fn->is_lazy)
+        return n->fn->eval(&c, out);
+    if (n->n_kids > ARGS_ON_STACK)
+        args = fld_xcalloc(n->n_kids, sizeof *args);
+    for (k = 0; rc == FLD_OK && k < n->n_kids; k++, n_done++) {
+        rc = eval(e, kid(e, n, k), env, &args[k], err);
+        if (rc == FLD_OK && args[k].type == FLD_V_UNKNOWN)
+            is_unknown = true;
+    }
+    if (rc == FLD_OK && is_unknown) {
+        set_unknown(out);
+    } else if (rc == FLD_OK) {
+        c.args = args;
+        rc = n->fn->eval(&c, out);
+    }
+    for (k = 0; k < n_done; k++)
+        fld_value_clear(&args[k]);
+    if (args != on_stack)
+        free(args);
+    return rc;
+}
+
+static int eval(const struct fld_expr *e, const struct node *n,
+                const struct fld_expr_env *env, struct fld_value *out,
+                struct fld_err *err)
+{
+    switch (n->kind) {
+    case N_NUM:
+        fld_value_number(out, n->num);
+        return FLD_OK;
+    case N_STR:
+        fld_value_blank(out);
+        if (n->s != NULL)
+            fld_value_string(out, n->s);
+        return FLD_OK;
+    case N_REF:
+        return eval_ref(e, n, env, out, err);
+    case N_SELF:
+        return eval_self(e, n, env, out, err);
+    case N_NEG:
+        return eval_neg(e, n, env, out, err);
+    case N_CHAIN:
+        return eval_chain(e, n, env, out, err);
+    case N_CALL:
+        return eval_call(e, n, env, out, err);
+    }
+    assert(!"unknown node kind");
+    return FLD_EINVAL;
+}
+
+int fld_expr_eval(const struct fld_expr *e, const struct fld_expr_env *env,
+                  struct fld_value *out, struct fld_err *err)
+{
+    int rc;
+
+    assert(e != NULL && env != NULL && out != NULL);
+    rc = eval(e, &e->nodes[e->root], env, out, err);
+    if (rc != FLD_OK)
+        fld_value_clear(out);
+    return rc;
+}
+
+/* ---- the functions -------------------------------------------------- */
+
+static int fn_not(const struct call *c, struct fld_value *out)
+{
+    set_bool(out, !fld_value_truthy(&c->args[0]));
+    return FLD_OK;
+}
+
+static int fn_true(const struct call *c, struct fld_value *out)
+{
+    (void)c;
+    set_bool(out, true);
+    return FLD_OK;
+}
+
+static int fn_false(const struct call *c, struct fld_value *out)
+{
+    (void)c;
+    set_bool(out, false);
+    return FLD_OK;
+}
+
+/* The choice of selected(): trimmed, as ODK does. */
+static const char *trimmed(const char *s, size_t *len)
+{
+    size_t n;
+
+    while (is_space(*s))
+        s++;
+    n = strlen(s);
+    while (n > 0 && is_space(s[n - 1]))
+        n--;
+    *len = n;
+    return s;
+}
+
+/* Call fn on each choice of a select_multiple answer: a LIST's items, or
+ * the words of a space-separated string. Stops when fn returns true. */
+static bool each_choice(const struct fld_value *v,
+                        bool (*fn)(const char *s, size_t len, void *ctx),
+                        void *ctx)
+{
+    const char *s, *word;
+    char *tmp;
+    bool is_done = false;
+    size_t i, len;
+
+    if (v->type == FLD_V_LIST) {
+        for (i = 0; i < v->n && !is_done; i++) {
+            s = trimmed(str_view(&v->items[i], &tmp), &len);
+            if (len > 0)
+                is_done = fn(s, len, ctx);
+            free(tmp);
+        }
+        return is_done;
+    }
+    s = str_view(v, &tmp);
+    while (!is_done && *s != '\0') {
+        while (is_space(*s))
+            s++;
+        for (word = s; *s != '\0' && !is_space(*s); s++)
+            ;
+        if (s > word)
+            is_done = fn(word, (size_t)(s - word), ctx);
+    }
+    free(tmp);
+    return is_done;
+}
+
+struct wanted {
+    const char *s;
+    size_t len;
+};
+
+static bool is_wanted(const char *s, size_t len, void *ctx)
+{
+    const struct wanted *w = ctx;
+
+    return len == w->len && memcmp(s, w->s, len) == 0;
+}
+
+static bool count_one(const char *s, size_t len, void *ctx)
+{
+    (void)s;
+    (void)len;
+    ++*(size_t *)ctx;
+    return false;
+}
+
+static int fn_selected(const struct call *c, struct fld_value *out)
+{
+    struct wanted w;
+    char *tmp;
+
+    w.s = trimmed(str_view(&c->args[1], &tmp), &w.len);
+    set_bool(out, w.len > 0 && each_choice(&c->args[0], is_wanted, &w));
+    free(tmp);
+    return FLD_OK;
+}
+
+static int fn_count_selected(const struct call *c, struct fld_value *out)
+{
+    size_t n = 0;
+
+    each_choice(&c->args[0], count_one, &n);
+    fld_value_number(out, (double)n);
+    return FLD_OK;
+}
+
+/* count(): the items of a LIST; any other value is one item. */
+static int fn_count(const struct call *c, struct fld_value *out)
+{
+    const struct fld_value *v = &c->args[0];
+
+    fld_value_number(out, v->type == FLD_V_LIST ? (double)v->n : 1);
+    return FLD_OK;
+}
+
+/* sum(): a blank item makes NaN (UNKNOWN in tri-state mode), as in ODK. */
+static int fn_sum(const struct call *c, struct fld_value *out)
+{
+    const struct fld_value *v = &c->args[0];
+    double total = 0;
+    size_t i;
+
+    if (v->type != FLD_V_LIST) {
+        fld_value_number(out, to_number(v));
+        return FLD_OK;
+    }
+    for (i = 0; i < v->n; i++) {
+        const struct fld_value *item = &v->items[i];
+        bool is_blank = item->type == FLD_V_BLANK ||
+                        item->type == FLD_V_UNKNOWN ||
+                        (item->type == FLD_V_STRING &&
+                         (item->s == NULL || item->s[0] == '\0'));
+
+        if (is_blank && c->env->tri_state) {
+            set_unknown(out);
+            return FLD_OK;
+        }
+        total += to_number(item);
+    }
+    fld_value_number(out, total);
+    return FLD_OK;
+}
+
+static int fn_if(const struct call *c, struct fld_value *out)
+{
+    struct fld_value cond;
+    int rc = eval(c->e, kid(c->e, c->n, 0), c->env, &cond, c->err);
+    size_t branch;
+
+    if (rc != FLD_OK)
+        return rc;
+    if (cond.type == FLD_V_UNKNOWN) {
+        set_unknown(out);
+        return FLD_OK;
+    }
+    branch = fld_value_truthy(&cond) ? 1 : 2;
+    fld_value_clear(&cond);
+    return eval(c->e, kid(c->e, c->n, branch), c->env, out, c->err);
+}
+
+static bool is_blank(const struct fld_value *v)
+{
+    return v->type == FLD_V_BLANK || v->type == FLD_V_UNKNOWN ||
+           (v->type == FLD_V_LIST && v->n == 0);
+}
+
+/* coalesce(a, b): a unless it is blank (or UNKNOWN), then b. */
+static int fn_coalesce(const struct call *c, struct fld_value *out)
+{
+    int rc = eval(c->e, kid(c->e, c->n, 0), c->env, out, c->err);
+
+    if (rc != FLD_OK || !is_blank(out))
+        return rc;
+    fld_value_clear(out);
+    return eval(c->e, kid(c->e, c->n, 1), c->env, out, c->err);
+}
+
+static int fn_regex(const struct call *c, struct fld_value *out)
+{
+    const struct node *n = c->n;
+    char why[200], *tmp_s, *tmp_p;
+    const char *s = str_view(&c->args[0], &tmp_s);
+    regex_t *re = n->re;
+    int rc = FLD_OK;
+
+    tmp_p = NULL;
+    if (re == NULL) { /* a pattern that only evaluation knows */
+        rc = regex_compile(str_view(&c->args[1], &tmp_p), &re, why,
+                           sizeof why);
+        if (rc != FLD_OK)
+            rc = eerr(c->e, kid(c->e, n, 1), c->err, rc, "regex(): %s", why);
+    }
+    if (rc == FLD_OK)
+        set_bool(out, regex_matches(re, s));
+    if (re != NULL && re != n->re) {
+        regfree(re);
+        free(re);
+    }
+    free(tmp_s);
+    free(tmp_p);
+    return rc;
+}
+
+static int fn_string_length(const struct call *c, struct fld_value *out)
+{
+    char *tmp;
+    size_t n = fld_utf8_length(str_view(&c->args[0], &tmp));
+
+    free(tmp);
+    if (n == (size_t)-1)
+        return eerr(c->e, c->n, c->err, FLD_EINVAL,
+                    "string-length(): not valid UTF-8");
+    fld_value_number(out, (double)n);
+    return FLD_OK;
+}
+
+static int fn_concat(const struct call *c, struct fld_value *out)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    char *tmp;
+    size_t k;
+
+    for (k = 0; k < c->n->n_kids; k++) {
+        fld_buf_puts(&b, str_view(&c->args[k], &tmp));
+        free(tmp);
+    }
+    if (b.data != NULL)
+        set_owned_string(out, fld_buf_detach(&b, NULL));
+    return FLD_OK;
+}
+
+static int fn_number(const struct call *c, struct fld_value *out)
+{
+    fld_value_number(out, to_number(&c->args[0]));
+    return FLD_OK;
+}
+
+static int fn_int(const struct call *c, struct fld_value *out)
+{
+    fld_value_number(out, trunc(to_number(&c->args[0])));
+    return FLD_OK;
+}
+
+static int fn_round(const struct call *c, struct fld_value *out)
+{
+    double x = to_number(&c->args[0]), places = 0;
+
+    if (c->n->n_kids == 2)
+        places = trunc(to_number(&c->args[1]));
+    if (isnan(places)) {
+        fld_value_number(out, NAN);
+        return FLD_OK;
+    }
+    /* beyond 400 places either way the answer no longer changes */
+    places = fmax(-400, fmin(400, places));
+    fld_value_number(out, round_decimal(x, (int)places));
+    return FLD_OK;
+}
+
+static void set_date(struct fld_value *out, int64_t days)
+{
+    int64_t y;
+    unsigned m, d;
+
+    civil_from_days(days, &y, &m, &d);
+    fld_value_blank(out);
+    out->type = FLD_V_STRING;
+    out->s = fld_xasprintf("%04d-%02u-%02u", (int)y, m, d);
+}
+
+static int fn_today(const struct call *c, struct fld_value *out)
+{
+    int64_t days;
+
+    if (c->env->today == NULL || !parse_date(c->env->today, &days))
+        return eerr(c->e, c->n, c->err, FLD_EINVAL,
+                    "today() is not known here");
+    fld_value_string(out, c->env->today);
+    return FLD_OK;
+}
+
+/* date(): a date string, or a day number; a blank or NaN stays blank. */
+static int fn_date(const struct call *c, struct fld_value *out)
+{
+    const struct fld_value *v = &c->args[0];
+    int64_t days;
+    double x;
+
+    if (v->type == FLD_V_BLANK)
+        return FLD_OK;
+    if (v->type == FLD_V_STRING && parse_date(v->s, &days)) {
+        set_date(out, days);
+        return FLD_OK;
+    }
+    x = v->type == FLD_V_BOOL ? NAN : floor(to_number(v));
+    if (isnan(x) && v->type == FLD_V_NUMBER)
+        return FLD_OK;
+    if (isnan(x) || x < DAY_MIN || x > DAY_MAX) {
+        char *tmp;
+        int rc = eerr(c->e, c->n, c->err, FLD_EINVAL,
+                      "date(): '%.40s' is not a date (YYYY-MM-DD)",
+                      str_view(v, &tmp));
+
+        free(tmp);
+        return rc;
+    }
+    set_date(out, (int64_t)x);
+    return FLD_OK;
+}
+
+/* threshold() and param(): the callback's value for a name known since
+ * parsing. An unset threshold is UNKNOWN in tri-state mode. */
+static int fetch_named(const struct call *c, struct fld_value *out,
+                       bool is_threshold)
+{
+    int (*fn)(void *, const char *, struct fld_value *) =
+        is_threshold ? c->env->threshold : c->env->param;
+    const char *what = is_threshold ? "threshold" : "param";
+    const char *name = (is_threshold ? c->e->thresholds.v
+                                     : c->e->params.v)[c->n->name];
+    int rc = fn ? fn(c->env->ctx, name, out) : FLD_NOTFOUND;
+
+    if (rc != FLD_OK) {
+        fld_value_clear(out);
+        if (rc == FLD_NOTFOUND)
+            rc = FLD_EINVAL;
+        return eerr(c->e, c->n, c->err, rc, "unknown %s '%s'", what, name);
+    }
+    settle(out, is_threshold && c->env->tri_state);
+    return FLD_OK;
+}
+
+static int fn_threshold(const struct call *c, struct fld_value *out)
+{
+    return fetch_named(c, out, true);
+}
+
+static int fn_param(const struct call *c, struct fld_value *out)
+{
+    return fetch_named(c, out, false);
+}
+
+/* Sorted by name. */
+static const struct func funcs[] = {
+    {"coalesce", 2, 2, true, fn_coalesce},
+    {"concat", 1, MANY, false, fn_concat},
+    {"count", 1, 1, false, fn_count},
+    {"count-selected", 1, 1, false, fn_count_selected},
+    {"date", 1, 1, false, fn_date},
+    {"false", 0, 0, false, fn_false},
+    {"if", 3, 3, true, fn_if},
+    {"int", 1, 1, false, fn_int},
+    {"not", 1, 1, false, fn_not},
+    {"number", 1, 1, false, fn_number},
+    {"param", 1, 1, true, fn_param},
+    {"regex", 2, 2, false, fn_regex},
+    {"round", 1, 2, false, fn_round},
+    {"selected", 2, 2, false, fn_selected},
+    {"string-length", 0, 1, false, fn_string_length},
+    {"sum", 1, 1, false, fn_sum},
+    {"threshold", 1, 1, true, fn_threshold},
+    {"today", 0, 0, false, fn_today},
+    {"true", 0, 0, false, fn_true},
+};
+
+static const struct func *find_func(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof funcs / sizeof funcs[0]; i++)
+        if (strlen(funcs[i].name) == len &&
+            strncmp(funcs[i].name, name, len) == 0)
+            return &funcs[i];
+    return NULL;
+}
