@@ -96,13 +96,18 @@ static int plan(struct walk *w)
     return FLD_OK;
 }
 
-static void print_choices(const struct walk *w, const struct fld_question *q)
+/* The choices on offer, numbered by their place in the list (a filtered
+ * list keeps the numbers, so "3" always means the same choice). */
+static void print_choices(const struct walk *w, const struct fld_question *q,
+                          size_t item)
 {
-    size_t i;
+    size_t i, qi = fld_template_question_index(w->t, q);
 
     for (i = 0; i < q->n_choices; i++)
-        printf("    %zu) %s [%s]\n", i + 1,
-               fld_text_get(&q->choices[i].label, w->ctx->lang), q->choices[i].name);
+        if (fld_form_choice_allowed(w->form, qi, item, &q->choices[i]))
+            printf("    %zu) %s [%s]\n", i + 1,
+                   fld_text_get(&q->choices[i].label, w->ctx->lang),
+                   q->choices[i].name);
 }
 
 /* "2 3" for choices becomes "collected sorted": numbers are easier to
@@ -160,7 +165,7 @@ static void show_stop(const struct walk *w, const struct stop *s)
         free(current);
         return;
     }
-    print_choices(w, q);
+    print_choices(w, q, s->item);
     if (current)
         printf("    %s: %s\n", tr(w, "hiện tại", "current"), current);
     else if (q->default_value && q->default_value->type == FLD_JSON_STRING)
@@ -326,7 +331,7 @@ static int add_item(struct walk *w, const struct stop *s)
         if (q->calculation || q->type == FLD_Q_NOTE)
             continue;
         printf("\n  %s%s\n", fld_text_get(&q->label, w->ctx->lang), q->required ? " *" : "");
-        print_choices(w, q);
+        print_choices(w, q, 0);
         printf("> ");
         if ((line = read_line()) == NULL)
             break;

@@ -283,6 +283,10 @@ static void print_problem(struct cmd_ctx *ctx, const struct fld_problem *p)
         fprintf(stderr, "  - %s (%s)%s: %s\n", label, q->name, item,
                 ctx->lang == FLD_LANG_EN ? "required, not answered"
                                          : "bắt buộc, chưa trả lời");
+    else if (p->kind == FLD_PROBLEM_CHOICE)
+        fprintf(stderr, "  - %s (%s)%s: %s\n", label, q->name, item,
+                ctx->lang == FLD_LANG_EN ? "that choice is not offered here"
+                                         : "lựa chọn này không áp dụng");
     else if (p->kind == FLD_PROBLEM_CONSTRAINT && q->constraint_message.vi)
         fprintf(stderr, "  - %s (%s)%s: %s\n", label, q->name, item,
                 fld_text_get(&q->constraint_message, ctx->lang));

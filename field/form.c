@@ -448,6 +448,43 @@ static bool is_required(struct fld_form *f, const struct fld_question *q,
     return req;
 }
 
+bool fld_form_choice_allowed(struct fld_form *f, size_t qi, size_t item,
+                             const struct fld_choice *choice)
+{
+    const struct fld_question *q = fld_template_question_at(f->t, qi);
+    struct scope sc = {f, in_repeat(f, q) ? q->section : FLD_NO_SECTION, item, choice};
+    struct fld_value v;
+    bool ok;
+
+    if (q->choice_filter == NULL)
+        return true;
+    if (eval_scoped(&sc, q->choice_filter, NULL, false, &v) != FLD_OK)
+        return false;
+    ok = fld_value_truthy(&v);
+    fld_value_clear(&v);
+    return ok;
+}
+
+/* Every chosen name must pass the question's choice_filter. */
+static bool choices_allowed(struct fld_form *f, const struct fld_question *q,
+                            size_t qi, size_t item, const struct fld_json *a)
+{
+    size_t i, k, n = a->type == FLD_JSON_ARRAY ? a->n : 1;
+
+    if (q->choice_filter == NULL)
+        return true;
+    for (i = 0; i < n; i++) {
+        const char *name = a->type == FLD_JSON_ARRAY ? a->items[i]->s : a->s;
+
+        for (k = 0; k < q->n_choices; k++)
+            if (strcmp(q->choices[k].name, name) == 0)
+                break;
+        if (k == q->n_choices || !fld_form_choice_allowed(f, qi, item, &q->choices[k]))
+            return false;
+    }
+    return true;
+}
+
 static void check_question(struct fld_form *f, size_t qi, size_t item)
 {
     const struct fld_question *q = fld_template_question_at(f->t, qi);
@@ -464,6 +501,10 @@ static void check_question(struct fld_form *f, size_t qi, size_t item)
     }
     if (fld_template_check_value(q, a, NULL) != FLD_OK) {
         add_problem(f, FLD_PROBLEM_TYPE, q, id);
+        return;
+    }
+    if (!choices_allowed(f, q, qi, item, a)) {
+        add_problem(f, FLD_PROBLEM_CHOICE, q, id);
         return;
     }
     if (q->constraint == NULL)
@@ -623,6 +664,11 @@ int fld_form_check_answer(const struct fld_template *t,
         if (p->kind == FLD_PROBLEM_TYPE)
             rc = fld_err_set(err, FLD_EINVAL, "%s: not a valid %s", q->name,
                              fld_qtype_name(q->type));
+        else if (p->kind == FLD_PROBLEM_CHOICE)
+            rc = fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
+                             lang == FLD_LANG_EN
+                                 ? "that choice is not offered for this record"
+                                 : "lựa chọn này không áp dụng cho bản ghi này");
         else if (q->constraint_message.vi != NULL)
             rc = fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
                              fld_text_get(&q->constraint_message, lang));

@@ -30,7 +30,8 @@ enum fld_status { FLD_STATUS_UNKNOWN, FLD_STATUS_MET, FLD_STATUS_NOT_MET };
 enum fld_problem_kind {
     FLD_PROBLEM_REQUIRED,   /* relevant, required, blank */
     FLD_PROBLEM_CONSTRAINT, /* the answer breaks its constraint */
-    FLD_PROBLEM_TYPE        /* the stored answer is not of the question's type */
+    FLD_PROBLEM_TYPE,       /* the stored answer is not of the question's type */
+    FLD_PROBLEM_CHOICE      /* a choice its choice_filter does not offer */
 };
 
 struct fld_problem {
@@ -61,6 +62,10 @@ bool fld_form_relevant(struct fld_form *f, size_t question, size_t item);
  * relevant; borrowed from f. */
 const struct fld_value *fld_form_value(struct fld_form *f, size_t question,
                                        size_t item);
+
+/* Whether q's choice_filter offers this choice (true without a filter). */
+bool fld_form_choice_allowed(struct fld_form *f, size_t question, size_t item,
+                             const struct fld_choice *choice);
 
 size_t fld_form_n_problems(const struct fld_form *f);
 const struct fld_problem *fld_form_problem(const struct fld_form *f, size_t i);
