@@ -327,6 +327,13 @@ static void test_cycles_and_bad_refs_refused(void **state)
          "\"s\",\"label\":{\"vi\":\"s\"},\"questions\":[{\"name\":\"a\",\"type\":"
          "\"integer\",\"label\":{\"vi\":\"a\"}}]}]}",
          "thresholds.x.by[0]: not a parameter"},
+        {"{\"id\":\"t\",\"version\":\"1\",\"title\":{\"vi\":\"x\"},\"parameters\":"
+         "[{\"name\":\"y\",\"type\":\"integer\",\"label\":{\"vi\":\"y\"}}],"
+         "\"thresholds\":{\"x\":{\"label\":{\"vi\":\"x\"},\"by\":[\"y\"],\"values\":"
+         "{\"2025\":1,\"2O26\":2}}},\"sections\":[{\"name\":\"s\",\"label\":{\"vi\":"
+         "\"s\"},\"questions\":[{\"name\":\"a\",\"type\":\"integer\",\"label\":"
+         "{\"vi\":\"a\"}}]}]}",
+         "thresholds.x.values: key \"2O26\": \"2O26\" is not a value of parameter y"},
         {"{\"id\":\"t\",\"version\":\"1\",\"title\":{\"vi\":\"x\"},\"sections\":[{\"name\":"
          "\"s\",\"label\":{\"vi\":\"s\"},\"questions\":[{\"name\":\"a\",\"type\":"
          "\"integer\",\"label\":{\"vi\":\"a\"},\"relevent\":\"1\"}]}]}",
