@@ -498,6 +498,48 @@ static bool is_parameter(const struct fld_template *t, const char *name)
     return q != NULL && q->section == FLD_NO_SECTION;
 }
 
+/* Each key of a threshold table names values its parameters can take:
+ * a typo ("bac_trung_b0") would otherwise leave a threshold unknown
+ * silently. */
+static void check_threshold_keys(struct loader *l, const struct fld_threshold *th,
+                                 const char *where)
+{
+    size_t i, k;
+
+    for (i = 0; i < th->values->n; i++) {
+        const char *key = th->values->members[i].key, *part = key;
+
+        for (k = 0; k < th->n_by; k++) {
+            const struct fld_question *p = fld_template_question(l->t, th->by[k]);
+            size_t len = strcspn(part, "/");
+            char *value = fld_xstrndup(part, len);
+            struct fld_json *v = NULL;
+            struct fld_err err;
+
+            if (fld_template_answer(p, value, &v, &err) != FLD_OK || v == NULL) {
+                problem(l, "%s.values: key \"%s\": \"%s\" is not a value of "
+                           "parameter %s", where, key, value, p->name);
+                fld_json_free(v);
+                free(value);
+                break;
+            }
+            fld_json_free(v);
+            free(value);
+            part += len;
+            if (*part == '/')
+                part++;
+            else if (k + 1 < th->n_by) {
+                problem(l, "%s.values: key \"%s\" needs %zu parts joined by '/'",
+                        where, key, th->n_by);
+                break;
+            }
+        }
+        if (k == th->n_by && *part != '\0')
+            problem(l, "%s.values: key \"%s\" has more than %zu parts", where, key,
+                    th->n_by);
+    }
+}
+
 static void load_thresholds(struct loader *l)
 {
     static const char *const keys[] = {"label", "unit", "value", "by", "values",
@@ -555,48 +597,6 @@ static void load_thresholds(struct loader *l)
         th->by = names;
         if (th->n_by == by->n)
             check_threshold_keys(l, th, where);
-    }
-}
-
-/* Each key of a threshold table names values its parameters can take:
- * a typo ("bac_trung_b0") would otherwise leave a threshold unknown
- * silently. */
-static void check_threshold_keys(struct loader *l, const struct fld_threshold *th,
-                                 const char *where)
-{
-    size_t i, k;
-
-    for (i = 0; i < th->values->n; i++) {
-        const char *key = th->values->members[i].key, *part = key;
-
-        for (k = 0; k < th->n_by; k++) {
-            const struct fld_question *p = fld_template_question(l->t, th->by[k]);
-            size_t len = strcspn(part, "/");
-            char *value = fld_xstrndup(part, len);
-            struct fld_json *v = NULL;
-            struct fld_err err;
-
-            if (fld_template_answer(p, value, &v, &err) != FLD_OK || v == NULL) {
-                problem(l, "%s.values: key \"%s\": \"%s\" is not a value of "
-                           "parameter %s", where, key, value, p->name);
-                fld_json_free(v);
-                free(value);
-                break;
-            }
-            fld_json_free(v);
-            free(value);
-            part += len;
-            if (*part == '/')
-                part++;
-            else if (k + 1 < th->n_by) {
-                problem(l, "%s.values: key \"%s\" needs %zu parts joined by '/'",
-                        where, key, th->n_by);
-                break;
-            }
-        }
-        if (k == th->n_by && *part != '\0')
-            problem(l, "%s.values: key \"%s\" has more than %zu parts", where, key,
-                    th->n_by);
     }
 }
 
