@@ -162,7 +162,7 @@ deps:
 	scripts/deps.sh
 
 lint: $(LIBFIELD) $(O)/bin/field
-	scripts/lint-symbols.sh $(LIBFIELD)
+	scripts/lint-symbols.sh $(LIBFIELD) $(LIBSYNC) $(LIBSERVER)
 
 fuzz: $(O)/gen/embedded_data.c
 	scripts/fuzz.sh $(FUZZ_SRC)

@@ -1,0 +1,786 @@
+/*
+ * api.c - routing, authentication and the handlers of the HTTP API (see
+ * api.h and docs/PROTOCOL.md).
+ *
+ * Every signed request goes through the same gate, in this order, each
+ * step refusing with its own code before anything is stored:
+ *
+ *   content type and encoding   415 unsupported_media_type / _encoding
+ *   the three X-Field headers   401 unsigned / bad_auth_header
+ *   the clock                   401 clock_skew (with the server's time)
+ *   the device                  401 unknown_device
+ *   the signature               401 bad_signature
+ *   not seen before             401 replayed
+ *   not revoked                 403 revoked
+ *   gunzip under the cap        400 bad_gzip / 413 too_large
+ *   UTF-8, nesting, JSON, types 400 bad_utf8 / too_deep / bad_json /
+ *                               bad_request
+ *
+ * The signature covers the body as received, so a request is
+ * authenticated before it is inflated: an unknown client cannot make the
+ * server spend time on a decompression bomb.
+ */
+#include "api.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gzip.h"
+#include "hlc.h"
+#include "protocol.h"
+#include "push.h"
+
+#define V1 "/v1/"
+
+enum srv_route srv_api_route(const char *path)
+{
+    if (strcmp(path, "/v1/enroll") == 0)
+        return SRV_ROUTE_ENROLL;
+    if (strcmp(path, "/v1/sync") == 0)
+        return SRV_ROUTE_SYNC;
+    if (strcmp(path, "/v1/templates") == 0)
+        return SRV_ROUTE_TEMPLATES;
+    if (strncmp(path, "/v1/templates/", 14) == 0)
+        return SRV_ROUTE_TEMPLATE;
+    if (strcmp(path, "/v1/units") == 0)
+        return SRV_ROUTE_UNITS;
+    if (strcmp(path, "/v1/health") == 0)
+        return SRV_ROUTE_HEALTH;
+    if (strcmp(path, "/metrics") == 0)
+        return SRV_ROUTE_METRICS;
+    return SRV_ROUTE_OTHER;
+}
+
+void srv_response_free(struct srv_response *resp)
+{
+    fld_buf_free(&resp->body);
+}
+
+void srv_api_error(struct srv_response *resp, int status, const char *code,
+                   const char *message, int64_t server_time)
+{
+    fld_buf_reset(&resp->body);
+    syn_error_encode(code, message, server_time, &resp->body);
+    resp->status = status;
+    resp->content_type = SYN_CONTENT_TYPE;
+    snprintf(resp->error, sizeof resp->error, "%s", code);
+}
+
+/* A failure of the server itself (storage), not of the request. */
+static void internal_error(struct srv_response *resp, int rc,
+                           const struct fld_err *err)
+{
+    if (rc == FLD_EBUSY)
+        srv_api_error(resp, 503, "busy", "the database is busy; retry", -1);
+    else if (rc == FLD_EFULL)
+        srv_api_error(resp, 507, "storage_full", "the server's disk is full", -1);
+    else
+        srv_api_error(resp, 500, "internal",
+                      err && err->msg[0] ? err->msg : fld_strerror(rc), -1);
+}
+
+static void json_ok(struct srv_response *resp, cJSON *root)
+{
+    char *text = cJSON_PrintUnformatted(root);
+
+    if (text == NULL)
+        abort(); /* out of memory */
+    fld_buf_reset(&resp->body);
+    fld_buf_puts(&resp->body, text);
+    cJSON_free(text);
+    cJSON_Delete(root);
+    resp->status = 200;
+    resp->content_type = SYN_CONTENT_TYPE;
+}
+
+/* ---- cursors ----------------------------------------------------------------- */
+
+void srv_cursor_encode(const struct srv_cursor *c, char *out, size_t len)
+{
+    snprintf(out, len, "1.%s.%s.%" PRId64 ".%" PRId64, c->epoch, c->scope, c->pos,
+             c->birth);
+}
+
+static int take_int(const char **p, char end, int64_t *out)
+{
+    int64_t v = 0;
+    const char *s = *p;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    while (*s >= '0' && *s <= '9') {
+        if (v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*s++ - '0');
+    }
+    if (*s != end)
+        return -1;
+    *p = end ? s + 1 : s;
+    *out = v;
+    return 0;
+}
+
+int srv_cursor_decode(const char *text, struct srv_cursor *out)
+{
+    const char *p = text;
+
+    memset(out, 0, sizeof *out);
+    if (strncmp(p, "1.", 2) != 0 || strlen(p) < 2 + 17 + 17 + 3)
+        return FLD_EINVAL;
+    p += 2;
+    memcpy(out->epoch, p, 16);
+    if (!fld_is_hex(out->epoch, 16) || p[16] != '.')
+        return FLD_EINVAL;
+    p += 17;
+    memcpy(out->scope, p, 16);
+    if (!fld_is_hex(out->scope, 16) || p[16] != '.')
+        return FLD_EINVAL;
+    p += 17;
+    if (take_int(&p, '.', &out->pos) != 0 || take_int(&p, '\0', &out->birth) != 0)
+        return FLD_EINVAL;
+    return FLD_OK;
+}
+
+void srv_scope_digest(const struct srv_device *d, char out[17])
+{
+    crypto_generichash_state h;
+    uint8_t digest[8];
+    size_t i;
+
+    crypto_generichash_init(&h, NULL, 0, sizeof digest);
+    crypto_generichash_update(&h, (const uint8_t *)d->role, strlen(d->role) + 1);
+    if (strcmp(d->role, "admin") != 0)
+        for (i = 0; i < d->n_scope; i++)
+            crypto_generichash_update(&h, (const uint8_t *)d->scope[i],
+                                      strlen(d->scope[i]) + 1);
+    crypto_generichash_final(&h, digest, sizeof digest);
+    fld_hex_encode(digest, sizeof digest, out);
+}
+
+/* ---- the gate ------------------------------------------------------------------ */
+
+int srv_contains_nocase(const char *s, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (; *s; s++)
+        if (strncasecmp(s, word, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* "application/json", optionally with parameters ("; charset=utf-8"). */
+static int is_json_type(const char *ct)
+{
+    size_t n = strlen(SYN_CONTENT_TYPE);
+
+    if (ct == NULL || strncasecmp(ct, SYN_CONTENT_TYPE, n) != 0)
+        return 0;
+    ct += n;
+    while (*ct == ' ')
+        ct++;
+    if (*ct == '\0')
+        return 1;
+    if (*ct != ';')
+        return 0;
+    return !srv_contains_nocase(ct, "charset") || srv_contains_nocase(ct, "utf-8");
+}
+
+/* What the gate lets through. */
+struct authed {
+    struct srv_device *device; /* NULL for enroll */
+    struct syn_auth auth;
+    struct fld_buf plain;      /* the body, inflated when it was gzipped */
+};
+
+/*
+ * Authenticate req and decode its body into a->plain. Returns 0 to go on,
+ * -1 when resp holds the refusal. enrolling: the device need not be
+ * enrolled (it proves it holds the key it is enrolling).
+ */
+static int gate_checks(struct srv *s, struct srv_storage *st,
+                const struct srv_request *req, bool enrolling,
+                struct srv_response *resp, struct authed *a)
+{
+    struct fld_err err;
+    int64_t now = fld_now_ms();
+    bool gz = false;
+    int rc;
+
+    memset(a, 0, sizeof *a);
+    fld_err_clear(&err);
+    if (strcmp(req->method, "POST") == 0) {
+        if (!is_json_type(req->content_type)) {
+            srv_api_error(resp, 415, "unsupported_media_type",
+                          "the body must be application/json", -1);
+            return -1;
+        }
+        if (req->content_encoding != NULL && req->content_encoding[0] != '\0') {
+            if (strcasecmp(req->content_encoding, "gzip") == 0)
+                gz = true;
+            else if (strcasecmp(req->content_encoding, "identity") != 0) {
+                srv_api_error(resp, 415, "unsupported_encoding",
+                              "Content-Encoding must be gzip or identity", -1);
+                return -1;
+            }
+        }
+    }
+    rc = syn_auth_parse(req->device, req->time, req->signature, &a->auth, &err);
+    if (rc != FLD_OK) {
+        srv_api_error(resp, 401, rc == FLD_NOTFOUND ? "unsigned" : "bad_auth_header",
+                      err.msg, -1);
+        return -1;
+    }
+    snprintf(resp->device, sizeof resp->device, "%.16s", a->auth.device);
+    if (a->auth.time_ms > now + s->cfg.skew_ms ||
+        a->auth.time_ms < now - s->cfg.skew_ms) {
+        char msg[128];
+
+        snprintf(msg, sizeof msg,
+                 "the request's time is %+" PRId64 " ms from the server's; "
+                 "correct the clock by server_time and retry",
+                 a->auth.time_ms - now);
+        srv_api_error(resp, 401, "clock_skew", msg, now);
+        return -1;
+    }
+    if (!enrolling) {
+        rc = srv_storage_device_get(st, a->auth.device, &a->device, &err);
+        if (rc == FLD_NOTFOUND) {
+            srv_api_error(resp, 401, "unknown_device",
+                          "this device is not enrolled", -1);
+            return -1;
+        }
+        if (rc != FLD_OK) {
+            internal_error(resp, rc, &err);
+            return -1;
+        }
+    }
+    if (syn_request_verify(&a->auth, req->method, req->path, req->body,
+                           req->body_len, &err) != FLD_OK) {
+        srv_api_error(resp, 401, "bad_signature", err.msg, -1);
+        return -1;
+    }
+    rc = srv_replay_check(s->replay, a->auth.sig, a->auth.time_ms + s->cfg.skew_ms,
+                          now);
+    if (rc == FLD_EXISTS) {
+        srv_api_error(resp, 401, "replayed",
+                      "this exact request was received before", -1);
+        return -1;
+    }
+    if (rc != FLD_OK) {
+        srv_api_error(resp, 503, "busy", "too many requests; retry", -1);
+        return -1;
+    }
+    if (a->device && a->device->revoked_ms) {
+        srv_api_error(resp, 403, "revoked", "this device has been revoked", -1);
+        return -1;
+    }
+    if (req->body_len > s->cfg.max_body) {
+        srv_api_error(resp, 413, "too_large", "the body is too large", -1);
+        return -1;
+    }
+    if (gz) {
+        rc = syn_gunzip(req->body, req->body_len, s->cfg.max_inflated, &a->plain,
+                        &err);
+        if (rc == FLD_ELIMIT) {
+            srv_api_error(resp, 413, "too_large", err.msg, -1);
+            return -1;
+        }
+        if (rc != FLD_OK) {
+            srv_api_error(resp, 400, "bad_gzip", err.msg, -1);
+            return -1;
+        }
+    } else if (req->body_len) {
+        fld_buf_append(&a->plain, req->body, req->body_len);
+    }
+    if (strcmp(req->method, "POST") == 0) {
+        rc = syn_json_precheck(a->plain.data, a->plain.len, SYN_MAX_DEPTH, &err);
+        if (rc == FLD_ELIMIT) {
+            srv_api_error(resp, 400, "too_deep", err.msg, -1);
+            return -1;
+        }
+        if (rc != FLD_OK) {
+            srv_api_error(resp, 400, "bad_utf8", err.msg, -1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void authed_free(struct authed *a)
+{
+    srv_device_free(a->device);
+    a->device = NULL;
+    fld_buf_free(&a->plain);
+}
+
+/* gate_checks(), releasing what it took when it refuses. */
+static int gate(struct srv *s, struct srv_storage *st,
+                const struct srv_request *req, bool enrolling,
+                struct srv_response *resp, struct authed *a)
+{
+    if (gate_checks(s, st, req, enrolling, resp, a) == 0)
+        return 0;
+    authed_free(a);
+    return -1;
+}
+
+/* A decoder's refusal. */
+static void decode_error(struct srv_response *resp, int rc,
+                         const struct fld_err *err)
+{
+    if (rc == FLD_EPROTO)
+        srv_api_error(resp, 400, "bad_json", err->msg, -1);
+    else if (rc == FLD_ELIMIT)
+        srv_api_error(resp, 413, "too_large", err->msg, -1);
+    else
+        srv_api_error(resp, 400, "bad_request", err->msg, -1);
+}
+
+/* ---- POST /v1/enroll -------------------------------------------------------- */
+
+/* Codes are typed by people: compare them without dashes, spaces or case. */
+static void code_hash(const char *code, char out[FLD_HASH_HEX_LEN + 1])
+{
+    char norm[SYN_MAX_CODE + 1];
+    size_t n = 0;
+
+    for (; *code && n < SYN_MAX_CODE; code++)
+        if (*code != '-' && *code != ' ')
+            norm[n++] = (char)toupper((unsigned char)*code);
+    norm[n] = '\0';
+    fld_version_hash((const uint8_t *)norm, n, out);
+}
+
+/* Split "A B C" into a new array of strings. */
+static char **split_scope(const char *text, size_t *n)
+{
+    char **v = NULL, *copy = fld_xstrdup(text), *p = copy, *sp;
+    size_t cap = 0;
+
+    *n = 0;
+    while (*p) {
+        sp = strchr(p, ' ');
+        if (sp)
+            *sp = '\0';
+        if (*p) {
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 4;
+                v = fld_xreallocarray(v, cap, sizeof *v);
+            }
+            v[(*n)++] = fld_xstrdup(p);
+        }
+        if (!sp)
+            break;
+        p = sp + 1;
+    }
+    free(copy);
+    return v;
+}
+
+static void handle_enroll(struct srv *s, struct srv_storage *st,
+                          const struct srv_request *req, struct srv_response *resp)
+{
+    struct authed a;
+    struct syn_enroll_request er;
+    struct srv_enroll_code *code = NULL;
+    struct syn_enroll_response out;
+    struct srv_device d;
+    char hash[FLD_HASH_HEX_LEN + 1];
+    struct fld_err err;
+    int rc;
+
+    if (gate(s, st, req, true, resp, &a) != 0)
+        return;
+    fld_err_clear(&err);
+    rc = syn_enroll_request_decode(a.plain.data, a.plain.len, &er, &err);
+    if (rc != FLD_OK) {
+        decode_error(resp, rc, &err);
+        goto out;
+    }
+    if (strcmp(er.public_key, a.auth.device) != 0) {
+        srv_api_error(resp, 400, "key_mismatch",
+                      "public_key must be the key that signs the request", -1);
+        goto out;
+    }
+    code_hash(er.code, hash);
+    memset(&d, 0, sizeof d);
+    pthread_mutex_lock(&s->write_lock);
+    rc = srv_storage_begin(st, &err);
+    if (rc == FLD_OK)
+        rc = srv_storage_code_use(st, hash, fld_now_ms(), er.public_key, &code, &err);
+    if (rc == FLD_OK) {
+        memcpy(d.pubkey, er.public_key, sizeof d.pubkey);
+        d.inspector = code->inspector;
+        d.role = code->role;
+        d.scope = split_scope(code->scope, &d.n_scope);
+        d.enrolled_ms = fld_now_ms();
+        rc = srv_storage_device_add(st, &d, &err);
+    }
+    if (rc == FLD_OK)
+        rc = srv_storage_audit_add(st, "enrolled", d.pubkey, code->scope,
+                                   code->inspector, &err);
+    if (rc == FLD_OK)
+        rc = srv_storage_commit(st, &err);
+    else
+        srv_storage_rollback(st);
+    pthread_mutex_unlock(&s->write_lock);
+    if (rc == FLD_NOTFOUND) {
+        srv_api_error(resp, 403, "invalid_code",
+                      "the enrollment code is unknown, used or expired", -1);
+    } else if (rc == FLD_EXISTS) {
+        srv_api_error(resp, 409, "already_enrolled",
+                      "this device key is enrolled already", -1);
+    } else if (rc != FLD_OK) {
+        internal_error(resp, rc, &err);
+    } else {
+        memset(&out, 0, sizeof out);
+        memcpy(out.device, d.pubkey, sizeof out.device);
+        out.inspector = code->inspector;
+        out.role = code->role;
+        out.scope = d.scope;
+        out.n_scope = d.n_scope;
+        out.server_time = fld_now_ms();
+        fld_buf_reset(&resp->body);
+        syn_enroll_response_encode(&out, &resp->body);
+        resp->status = 200;
+        resp->content_type = SYN_CONTENT_TYPE;
+    }
+    {
+        size_t i;
+
+        for (i = 0; i < d.n_scope; i++)
+            free(d.scope[i]);
+        free(d.scope);
+    }
+    srv_enroll_code_free(code);
+out:
+    authed_free(&a);
+}
+
+/* ---- POST /v1/sync ------------------------------------------------------------ */
+
+struct page {
+    struct syn_sync_response *r;
+    size_t cap;
+    int64_t limit;
+    bool more;
+};
+
+static int page_add(void *ctx, int64_t seq, const uint8_t *body, size_t len,
+                    const uint8_t *sig)
+{
+    struct page *pg = ctx;
+    struct syn_sync_response *r = pg->r;
+
+    if ((int64_t)r->n_pull == pg->limit) {
+        pg->more = true; /* the extra row asked for: another page waits */
+        return FLD_OK;
+    }
+    if (r->n_pull == pg->cap) {
+        pg->cap = pg->cap ? 2 * pg->cap : 16;
+        r->pull = fld_xreallocarray(r->pull, pg->cap, sizeof *r->pull);
+    }
+    syn_item_set(&r->pull[r->n_pull], body, len, sig);
+    r->pull[r->n_pull].seq = seq;
+    r->n_pull++;
+    return FLD_OK;
+}
+
+/* Free what a response built on the stack holds. */
+static void response_parts_free(struct syn_sync_response *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n_results; i++)
+        free(r->results[i].message);
+    free(r->results);
+    for (i = 0; i < r->n_pull; i++)
+        free(r->pull[i].body);
+    free(r->pull);
+}
+
+static void handle_sync(struct srv *s, struct srv_storage *st,
+                        const struct srv_request *req, struct srv_response *resp)
+{
+    struct authed a;
+    struct syn_sync_request *sr = NULL;
+    struct syn_sync_response out;
+    struct srv_cursor cur, now_cur;
+    struct srv_pull_query q;
+    struct page pg;
+    char scope[17], text[SYN_MAX_CURSOR + 1];
+    struct fld_err err;
+    int64_t max_seq;
+    int rc;
+
+    memset(&out, 0, sizeof out);
+    if (gate(s, st, req, false, resp, &a) != 0)
+        return;
+    fld_err_clear(&err);
+    rc = syn_sync_request_decode(a.plain.data, a.plain.len, &sr, &err);
+    if (rc != FLD_OK) {
+        decode_error(resp, rc, &err);
+        goto out;
+    }
+    srv_scope_digest(a.device, scope);
+    if ((rc = srv_storage_max_seq(st, &max_seq, &err)) != FLD_OK) {
+        internal_error(resp, rc, &err);
+        goto out;
+    }
+    memset(&now_cur, 0, sizeof now_cur);
+    memcpy(now_cur.epoch, s->epoch, sizeof now_cur.epoch);
+    memcpy(now_cur.scope, scope, sizeof now_cur.scope);
+    now_cur.pos = 0;
+    now_cur.birth = max_seq;
+    if (sr->cursor == NULL) {
+        cur = now_cur;
+    } else if (srv_cursor_decode(sr->cursor, &cur) != FLD_OK) {
+        srv_api_error(resp, 400, "bad_cursor",
+                      "the cursor was not issued by this server", -1);
+        goto out;
+    } else if (strcmp(cur.epoch, s->epoch) != 0 || strcmp(cur.scope, scope) != 0) {
+        /* Another epoch (the server was restored from a backup) or another
+         * scope: the old position means nothing now. */
+        out.reset = true;
+        cur = now_cur;
+    }
+
+    /* Push. */
+    out.results = fld_xcalloc(sr->n_push ? sr->n_push : 1, sizeof *out.results);
+    out.n_results = sr->n_push;
+    rc = srv_push(s, st, a.device, sr->push, sr->n_push, out.results, &err);
+    if (rc != FLD_OK) {
+        internal_error(resp, rc, &err);
+        goto out;
+    }
+
+    /* Pull one page, asking for one row more to learn whether more wait. */
+    memset(&pg, 0, sizeof pg);
+    pg.r = &out;
+    pg.limit = sr->limit;
+    q.device = a.device->pubkey;
+    q.all_units = strcmp(a.device->role, "admin") == 0;
+    q.after = cur.pos;
+    q.birth = cur.birth;
+    q.limit = sr->limit + 1;
+    rc = srv_storage_pull(st, &q, page_add, &pg, &err);
+    if (rc != FLD_OK) {
+        internal_error(resp, rc, &err);
+        goto out;
+    }
+    if (out.n_pull > 0)
+        cur.pos = out.pull[out.n_pull - 1].seq;
+    srv_cursor_encode(&cur, text, sizeof text);
+    out.cursor = text;
+    out.more = pg.more;
+    out.server_time = fld_now_ms();
+    fld_buf_reset(&resp->body);
+    syn_sync_response_encode(&out, &resp->body);
+    out.cursor = NULL;
+    resp->status = 200;
+    resp->content_type = SYN_CONTENT_TYPE;
+out:
+    response_parts_free(&out);
+    syn_sync_request_free(sr);
+    authed_free(&a);
+}
+
+/* ---- GET /v1/templates, /v1/templates/{hash}, /v1/units ------------------------ */
+
+static int add_template(void *ctx, const struct srv_template_row *t)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (o == NULL || !cJSON_AddStringToObject(o, "id", t->id) ||
+        !cJSON_AddStringToObject(o, "version", t->version) ||
+        !cJSON_AddStringToObject(o, "hash", t->hash))
+        abort();
+    cJSON_AddItemToArray(ctx, o);
+    return FLD_OK;
+}
+
+static void handle_templates(struct srv *s, struct srv_storage *st,
+                             const struct srv_request *req,
+                             struct srv_response *resp)
+{
+    struct authed a;
+    struct fld_err err;
+    cJSON *root, *arr;
+    int rc;
+
+    if (gate(s, st, req, false, resp, &a) != 0)
+        return;
+    fld_err_clear(&err);
+    root = cJSON_CreateObject();
+    if (root == NULL || (arr = cJSON_AddArrayToObject(root, "templates")) == NULL)
+        abort();
+    rc = srv_storage_each_template(st, add_template, arr, &err);
+    if (rc != FLD_OK) {
+        cJSON_Delete(root);
+        internal_error(resp, rc, &err);
+    } else {
+        json_ok(resp, root);
+    }
+    authed_free(&a);
+}
+
+static void handle_template(struct srv *s, struct srv_storage *st,
+                            const struct srv_request *req,
+                            struct srv_response *resp)
+{
+    const char *hash = req->path + strlen("/v1/templates/");
+    struct authed a;
+    struct fld_err err;
+    uint8_t *body;
+    size_t len;
+    int rc;
+
+    if (gate(s, st, req, false, resp, &a) != 0)
+        return;
+    fld_err_clear(&err);
+    if (!fld_is_hex(hash, FLD_HASH_HEX_LEN)) {
+        srv_api_error(resp, 404, "not_found", "templates are named by their hash",
+                      -1);
+    } else if ((rc = srv_storage_template_get(st, hash, &body, &len, &err)) ==
+               FLD_NOTFOUND) {
+        srv_api_error(resp, 404, "not_found", "no such template", -1);
+    } else if (rc != FLD_OK) {
+        internal_error(resp, rc, &err);
+    } else {
+        fld_buf_reset(&resp->body);
+        fld_buf_append(&resp->body, body, len);
+        free(body);
+        resp->status = 200;
+        resp->content_type = SYN_CONTENT_TYPE;
+    }
+    authed_free(&a);
+}
+
+static int add_unit(void *ctx, const struct srv_unit *u)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (o == NULL || !cJSON_AddStringToObject(o, "code", u->code) ||
+        !cJSON_AddStringToObject(o, "name", u->name) ||
+        !cJSON_AddStringToObject(o, "level", u->level ? u->level : ""))
+        abort();
+    if (!(u->parent ? cJSON_AddStringToObject(o, "parent", u->parent)
+                    : cJSON_AddNullToObject(o, "parent")))
+        abort();
+    cJSON_AddItemToArray(ctx, o);
+    return FLD_OK;
+}
+
+static void handle_units(struct srv *s, struct srv_storage *st,
+                         const struct srv_request *req, struct srv_response *resp)
+{
+    struct authed a;
+    struct fld_err err;
+    cJSON *root, *arr;
+    int rc;
+
+    if (gate(s, st, req, false, resp, &a) != 0)
+        return;
+    fld_err_clear(&err);
+    root = cJSON_CreateObject();
+    if (root == NULL || (arr = cJSON_AddArrayToObject(root, "units")) == NULL)
+        abort();
+    rc = srv_storage_each_unit(st, add_unit, arr, &err);
+    if (rc != FLD_OK) {
+        cJSON_Delete(root);
+        internal_error(resp, rc, &err);
+    } else {
+        json_ok(resp, root);
+    }
+    authed_free(&a);
+}
+
+/* ---- GET /v1/health, /metrics ----------------------------------------------- */
+
+static void handle_health(struct srv *s, struct srv_storage *st,
+                          struct srv_response *resp)
+{
+    struct srv_counts c;
+    struct fld_err err;
+    cJSON *root;
+    int rc;
+
+    fld_err_clear(&err);
+    /* Reading the database proves more than answering from memory. */
+    if ((rc = srv_storage_counts(st, &c, &err)) != FLD_OK) {
+        srv_api_error(resp, 503, "unhealthy", err.msg, -1);
+        return;
+    }
+    root = cJSON_CreateObject();
+    if (root == NULL || !cJSON_AddStringToObject(root, "status", "ok") ||
+        !cJSON_AddStringToObject(root, "epoch", s->epoch) ||
+        !cJSON_AddNumberToObject(root, "server_time", (double)fld_now_ms()))
+        abort();
+    json_ok(resp, root);
+}
+
+static void handle_metrics(struct srv *s, struct srv_storage *st,
+                           struct srv_response *resp)
+{
+    struct srv_counts c;
+    int rc = srv_storage_counts(st, &c, NULL);
+
+    fld_buf_reset(&resp->body);
+    srv_metrics_write(s->metrics, rc == FLD_OK ? &c : NULL, &resp->body);
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* ---- dispatch -------------------------------------------------------------------- */
+
+void srv_api_handle(struct srv *s, const struct srv_request *req,
+                    struct srv_response *resp)
+{
+    enum srv_route route = srv_api_route(req->path);
+    const char *want = route == SRV_ROUTE_ENROLL || route == SRV_ROUTE_SYNC
+                           ? "POST"
+                           : "GET";
+    struct srv_storage *st = NULL;
+    struct fld_err err;
+    int rc;
+
+    resp->route = route;
+    resp->error[0] = '\0';
+    resp->device[0] = '\0';
+    if (route == SRV_ROUTE_OTHER) {
+        srv_api_error(resp, 404, "not_found", "no such endpoint", -1);
+        return;
+    }
+    if (strcmp(req->method, want) != 0 &&
+        !(strcmp(want, "GET") == 0 && strcmp(req->method, "HEAD") == 0)) {
+        char msg[64];
+
+        snprintf(msg, sizeof msg, "use %s for %s", want, req->path);
+        srv_api_error(resp, 405, "method_not_allowed", msg, -1);
+        return;
+    }
+    fld_err_clear(&err);
+    if ((rc = srv_acquire(s, &st, &err)) != FLD_OK) {
+        internal_error(resp, rc, &err);
+        return;
+    }
+    switch (route) {
+    case SRV_ROUTE_ENROLL: handle_enroll(s, st, req, resp); break;
+    case SRV_ROUTE_SYNC: handle_sync(s, st, req, resp); break;
+    case SRV_ROUTE_TEMPLATES: handle_templates(s, st, req, resp); break;
+    case SRV_ROUTE_TEMPLATE: handle_template(s, st, req, resp); break;
+    case SRV_ROUTE_UNITS: handle_units(s, st, req, resp); break;
+    case SRV_ROUTE_HEALTH: handle_health(s, st, resp); break;
+    default: handle_metrics(s, st, resp); break;
+    }
+    srv_release(s, st);
+    if (resp->error[0])
+        srv_metrics_refusal(s->metrics, "request", resp->error);
+}

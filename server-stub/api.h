@@ -1,0 +1,87 @@
+/*
+ * api.h - the HTTP API of field-server (docs/PROTOCOL.md), independent of
+ * the HTTP library: http.c fills a struct srv_request from libmicrohttpd,
+ * and unit tests fill one by hand.
+ *
+ *   POST /v1/enroll            one-time code + public key, signed by it
+ *   POST /v1/sync              push and pull in one round trip
+ *   GET  /v1/templates         the installed templates
+ *   GET  /v1/templates/{hash}  one template's canonical JSON
+ *   GET  /v1/units             the administrative units
+ *   GET  /v1/health            liveness, unauthenticated
+ *   GET  /metrics              Prometheus text, unauthenticated
+ *
+ * Every answer but /metrics and a template body is JSON; every refusal is
+ * {"error":{"code":"...","message":"..."}} with a 4xx status (5xx only for
+ * the server's own failures).
+ */
+#ifndef SRV_API_H
+#define SRV_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "metrics.h"
+#include "server.h"
+
+struct srv_request {
+    const char *method;
+    const char *path;             /* without the query string */
+    const char *content_type;     /* NULL when absent */
+    const char *content_encoding; /* NULL when absent */
+    const char *device;           /* the X-Field-* headers, NULL when absent */
+    const char *time;
+    const char *signature;
+    const uint8_t *body; /* exactly as received (still gzipped if it was) */
+    size_t body_len;
+};
+
+struct srv_response {
+    int status;
+    const char *content_type;
+    struct fld_buf body;
+    enum srv_route route;
+    char error[32];              /* the error code, "" on success */
+    char device[17];             /* first digits of the signer, for the log */
+};
+
+/* The route of a path (for metrics even when the request is refused). */
+enum srv_route srv_api_route(const char *path);
+
+/* Answer req; resp is filled (free its body with srv_response_free). */
+void srv_api_handle(struct srv *s, const struct srv_request *req,
+                    struct srv_response *resp);
+void srv_response_free(struct srv_response *resp);
+
+/* Whether s contains word, ignoring ASCII case (header values). */
+int srv_contains_nocase(const char *s, const char *word);
+
+/* Fill resp with a JSON error (also used by http.c for its own refusals). */
+void srv_api_error(struct srv_response *resp, int status, const char *code,
+                   const char *message, int64_t server_time);
+
+/* ---- pull cursors ---------------------------------------------------------- */
+
+/*
+ * A cursor is opaque to clients. Inside it is "1.EPOCH.SCOPE.POS.BIRTH":
+ * the server's epoch, a digest of the device's role and scope when it was
+ * issued, the last server sequence number pulled, and the sequence number
+ * at which the cursor was born (what the device pushes after that is not
+ * sent back to it). Forging one gains nothing: scope is enforced on every
+ * pull from the device's current scope.
+ */
+struct srv_cursor {
+    char epoch[17];
+    char scope[17];
+    int64_t pos;
+    int64_t birth;
+};
+
+void srv_cursor_encode(const struct srv_cursor *c, char *out, size_t len);
+/* FLD_EINVAL when text is not a cursor of this form. */
+int srv_cursor_decode(const char *text, struct srv_cursor *out);
+/* The digest of a device's role and scope, 16 hex digits. */
+void srv_scope_digest(const struct srv_device *d, char out[17]);
+
+#endif

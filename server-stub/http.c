@@ -1,0 +1,476 @@
+/*
+ * http.c - libmicrohttpd glue (see http.h). It owns connections, bodies
+ * and timing; what a request means is api.c's business.
+ *
+ * Bodies arrive in pieces through the access handler. Each piece is
+ * checked against two limits before it is kept: the size cap (a declared
+ * Content-Length over it is refused before any byte of the body is read)
+ * and the request deadline, which measures from the request's first call,
+ * so a client that trickles one byte a second cannot hold a worker or a
+ * buffer for long. Workers are event driven (epoll), so a slow client
+ * costs a connection slot, not a thread.
+ *
+ * libmicrohttpd 0.9 only lets a handler answer before the body or after
+ * all of it. To refuse in the middle of a body (the deadline passed, a
+ * chunked body grew past the cap), a plain-HTTP connection gets the JSON
+ * error written straight to its socket before it is closed; a TLS one is
+ * closed without an answer, which is the best the library allows.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "gzip.h"
+#include "hlc.h"
+#include "metrics.h"
+#include "protocol.h"
+
+/* Responses smaller than this are not worth compressing. */
+#define GZIP_MIN 1024
+/* Memory per connection for headers and buffering: bounds header size. */
+#define CONN_MEMORY (64 * 1024)
+#define MAX_TLS_FILE (1024 * 1024)
+
+struct srv_http {
+    struct srv *s;
+    struct MHD_Daemon *d;
+    int port;
+    bool tls;
+    char *cert, *key; /* PEM text, kept while the daemon runs */
+
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    unsigned in_flight;
+    bool stopping;
+};
+
+/* One request, from its headers to its completion. */
+struct req {
+    struct timespec start;
+    struct fld_buf body;
+    bool answered; /* a response was queued or written */
+};
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void log_request(struct srv_http *h, const char *method, const char *url,
+                        const struct srv_response *resp, double secs)
+{
+    if (h->s->cfg.quiet)
+        return;
+    fprintf(stderr, "field-server: %s %s %d %.1fms%s%s%s%s\n", method, url,
+            resp->status, secs * 1000, resp->device[0] ? " device=" : "",
+            resp->device, resp->error[0] ? " error=" : "", resp->error);
+}
+
+static void finish_metrics(struct srv_http *h, const char *method,
+                           const char *url, struct req *rq,
+                           const struct srv_response *resp)
+{
+    double secs = seconds_since(&rq->start);
+
+    srv_metrics_request(h->s->metrics, resp->route, resp->status, secs);
+    log_request(h, method, url, resp, secs);
+}
+
+/* Queue resp on c (gzipped when the client accepts it). */
+static enum MHD_Result send_response(struct MHD_Connection *c,
+                                     struct srv_response *resp, bool head)
+{
+    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    struct MHD_Response *r;
+    struct fld_buf gz = FLD_BUF_INIT;
+    bool zipped = false;
+    enum MHD_Result ok;
+    size_t len;
+    char *data;
+
+    if (accept && srv_contains_nocase(accept, "gzip") && resp->body.len >= GZIP_MIN &&
+        !head) {
+        syn_gzip(resp->body.data, resp->body.len, &gz);
+        zipped = true;
+        data = fld_buf_detach(&gz, &len);
+    } else {
+        data = fld_buf_detach(&resp->body, &len);
+    }
+    if (data == NULL) {
+        data = fld_xstrdup("");
+        len = 0;
+    }
+    r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (zipped)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    ok = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    default: return "Error";
+    }
+}
+
+/*
+ * Refuse in the middle of a body (see the top of the file): write the
+ * error to the socket ourselves, then let libmicrohttpd close it.
+ */
+static enum MHD_Result refuse_midway(struct srv_http *h, struct MHD_Connection *c,
+                                     const char *method, const char *url,
+                                     struct req *rq, int status,
+                                     const char *code, const char *message)
+{
+    struct srv_response resp;
+    const union MHD_ConnectionInfo *ci;
+    struct fld_buf raw = FLD_BUF_INIT;
+
+    memset(&resp, 0, sizeof resp);
+    resp.route = srv_api_route(url);
+    srv_api_error(&resp, status, code, message, -1);
+    if (!h->tls &&
+        (ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL) {
+        fld_buf_printf(&raw,
+                       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+                       "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                       status, reason_phrase(status), SYN_CONTENT_TYPE,
+                       resp.body.len);
+        fld_buf_append(&raw, resp.body.data, resp.body.len);
+        /* Best effort: the socket is non-blocking and the answer small. */
+        if (send(ci->connect_fd, raw.data, raw.len, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+            shutdown(ci->connect_fd, SHUT_WR);
+        fld_buf_free(&raw);
+    }
+    rq->answered = true;
+    srv_metrics_refusal(h->s->metrics, "request", code);
+    finish_metrics(h, method, url, rq, &resp);
+    srv_response_free(&resp);
+    return MHD_NO;
+}
+
+/* Answer now, before the body (allowed on the first call). */
+static enum MHD_Result refuse_early(struct srv_http *h, struct MHD_Connection *c,
+                                    const char *method, const char *url,
+                                    struct req *rq, int status, const char *code,
+                                    const char *message)
+{
+    struct srv_response resp;
+    enum MHD_Result ok;
+
+    memset(&resp, 0, sizeof resp);
+    resp.route = srv_api_route(url);
+    srv_api_error(&resp, status, code, message, -1);
+    rq->answered = true;
+    srv_metrics_refusal(h->s->metrics, "request", code);
+    finish_metrics(h, method, url, rq, &resp);
+    ok = send_response(c, &resp, false);
+    srv_response_free(&resp);
+    return ok;
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_len, void **con_cls)
+{
+    struct srv_http *h = cls;
+    struct req *rq = *con_cls;
+    struct srv_request req;
+    struct srv_response resp;
+    const char *cl;
+    enum MHD_Result ok;
+    double limit = (double)h->s->cfg.request_timeout_s;
+
+    (void)version;
+    if (rq == NULL) {
+        rq = fld_xcalloc(1, sizeof *rq);
+        clock_gettime(CLOCK_MONOTONIC, &rq->start);
+        *con_cls = rq;
+        pthread_mutex_lock(&h->lock);
+        h->in_flight++;
+        pthread_mutex_unlock(&h->lock);
+        if (h->stopping)
+            return refuse_early(h, c, method, url, rq, 503, "shutting_down",
+                                "the server is stopping; retry later");
+        cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && (strlen(cl) > 19 ||
+                           strtoull(cl, NULL, 10) > h->s->cfg.max_body))
+            return refuse_early(h, c, method, url, rq, 413, "too_large",
+                                "the body is larger than this server accepts");
+        return MHD_YES;
+    }
+    if (rq->answered) { /* the rest of a body already refused */
+        *upload_len = 0;
+        return MHD_YES;
+    }
+    if (*upload_len > 0) {
+        if (seconds_since(&rq->start) > limit)
+            return refuse_midway(h, c, method, url, rq, 408, "timeout",
+                                 "the request took too long to arrive");
+        if (*upload_len > h->s->cfg.max_body - rq->body.len)
+            return refuse_midway(h, c, method, url, rq, 413, "too_large",
+                                 "the body is larger than this server accepts");
+        fld_buf_append(&rq->body, upload, *upload_len);
+        *upload_len = 0;
+        return MHD_YES;
+    }
+
+    /* The whole request is here. */
+    memset(&resp, 0, sizeof resp);
+    rq->answered = true;
+    if (seconds_since(&rq->start) > limit) {
+        resp.route = srv_api_route(url);
+        srv_api_error(&resp, 408, "timeout", "the request took too long to arrive",
+                      -1);
+        srv_metrics_refusal(h->s->metrics, "request", "timeout");
+    } else {
+        memset(&req, 0, sizeof req);
+        req.method = method;
+        req.path = url;
+        req.content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+        req.content_encoding = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
+        req.device = header(c, SYN_HDR_DEVICE);
+        req.time = header(c, SYN_HDR_TIME);
+        req.signature = header(c, SYN_HDR_SIGNATURE);
+        req.body = rq->body.data ? rq->body.data : (const uint8_t *)"";
+        req.body_len = rq->body.len;
+        srv_api_handle(h->s, &req, &resp);
+    }
+    finish_metrics(h, method, url, rq, &resp);
+    ok = send_response(c, &resp, strcmp(method, "HEAD") == 0);
+    srv_response_free(&resp);
+    return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct srv_http *h = cls;
+    struct req *rq = *con_cls;
+
+    (void)c;
+    (void)toe;
+    if (rq == NULL)
+        return;
+    fld_buf_free(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+    pthread_mutex_lock(&h->lock);
+    h->in_flight--;
+    if (h->in_flight == 0)
+        pthread_cond_broadcast(&h->idle);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Read a whole PEM file (bounded) into a new string. */
+static int read_pem(const char *path, char **out, struct fld_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct fld_buf b = FLD_BUF_INIT;
+    char chunk[4096];
+    ssize_t n;
+
+    *out = NULL;
+    if (fd < 0)
+        return fld_err_set(err, FLD_EIO, "%s: %s", path, strerror(errno));
+    while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+        fld_buf_append(&b, chunk, (size_t)n);
+        if (b.len > MAX_TLS_FILE) {
+            close(fd);
+            fld_buf_free(&b);
+            return fld_err_set(err, FLD_ELIMIT, "%s: larger than %d bytes", path,
+                               MAX_TLS_FILE);
+        }
+    }
+    close(fd);
+    if (n < 0 || b.len == 0) {
+        fld_buf_free(&b);
+        return fld_err_set(err, FLD_EIO, "%s: cannot read", path);
+    }
+    *out = fld_buf_detach(&b, NULL);
+    return FLD_OK;
+}
+
+/* The private key's text is wiped, not just freed. */
+static void wipe_free(char *p)
+{
+    if (p != NULL) {
+        sodium_memzero(p, strlen(p));
+        free(p);
+    }
+}
+
+static void http_free(struct srv_http *h)
+{
+    wipe_free(h->cert);
+    wipe_free(h->key);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->idle);
+    free(h);
+}
+
+static int write_port_file(const char *path, int port, struct fld_err *err)
+{
+    char tmp[4096], text[16];
+    int fd, n;
+
+    n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return fld_err_set(err, FLD_EUSAGE, "port file path too long");
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return fld_err_set(err, FLD_EIO, "%s: %s", tmp, strerror(errno));
+    n = snprintf(text, sizeof text, "%d\n", port);
+    if (write(fd, text, (size_t)n) != n || close(fd) != 0 ||
+        rename(tmp, path) != 0) {
+        unlink(tmp);
+        return fld_err_set(err, FLD_EIO, "%s: cannot write", path);
+    }
+    return FLD_OK;
+}
+
+int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
+{
+    struct srv_http *h;
+    struct addrinfo hints, *ai = NULL;
+    const union MHD_DaemonInfo *info;
+    unsigned threads = s->cfg.threads;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC;
+    char port[8];
+    long ncpu;
+    int rc, g;
+
+    *out = NULL;
+    if ((s->cfg.tls_cert == NULL) != (s->cfg.tls_key == NULL))
+        return fld_err_set(err, FLD_EUSAGE, "--tls-cert and --tls-key go together");
+    memset(&hints, 0, sizeof hints);
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof port, "%d", s->cfg.port);
+    if ((g = getaddrinfo(s->cfg.listen, port, &hints, &ai)) != 0)
+        return fld_err_set(err, FLD_EUSAGE,
+                           "listen: \"%s\" is not a numeric IP address (%s)",
+                           s->cfg.listen, gai_strerror(g));
+    h = fld_xcalloc(1, sizeof *h);
+    h->s = s;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->idle, NULL);
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (s->cfg.tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            rc = fld_err_set(err, FLD_EUSAGE, "this libmicrohttpd has no TLS");
+            goto fail;
+        }
+        if ((rc = read_pem(s->cfg.tls_cert, &h->cert, err)) != FLD_OK ||
+            (rc = read_pem(s->cfg.tls_key, &h->key, err)) != FLD_OK)
+            goto fail;
+        flags |= MHD_USE_TLS;
+        h->tls = true;
+    }
+    if (threads == 0) {
+        ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = ncpu > 0 ? (unsigned)(2 * ncpu) : 4;
+    }
+    if (threads < 2)
+        threads = 2;
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.per_ip_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
+        MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
+    if (h->d == NULL) {
+        rc = fld_err_set(err, FLD_EIO,
+                         "cannot listen on %s port %d (in use, or bad TLS files?)",
+                         s->cfg.listen, s->cfg.port);
+        goto fail;
+    }
+    info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : s->cfg.port;
+    freeaddrinfo(ai);
+    ai = NULL;
+    if (s->cfg.port_file &&
+        (rc = write_port_file(s->cfg.port_file, h->port, err)) != FLD_OK) {
+        MHD_stop_daemon(h->d);
+        goto fail;
+    }
+    *out = h;
+    return FLD_OK;
+fail:
+    if (ai)
+        freeaddrinfo(ai);
+    http_free(h);
+    return rc;
+}
+
+int srv_http_port(const struct srv_http *h)
+{
+    return h->port;
+}
+
+int srv_http_stop(struct srv_http *h, unsigned grace_s)
+{
+    struct timespec deadline;
+    MHD_socket fd;
+    int left;
+
+    pthread_mutex_lock(&h->lock);
+    h->stopping = true;
+    pthread_mutex_unlock(&h->lock);
+    /* Stop accepting at once: a new client gets "connection refused" and
+     * retries later, rather than a half-served request. */
+    fd = MHD_quiesce_daemon(h->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += grace_s;
+    pthread_mutex_lock(&h->lock);
+    while (h->in_flight > 0)
+        if (pthread_cond_timedwait(&h->idle, &h->lock, &deadline) == ETIMEDOUT)
+            break;
+    left = (int)h->in_flight;
+    pthread_mutex_unlock(&h->lock);
+    MHD_stop_daemon(h->d);
+    http_free(h);
+    return left;
+}

@@ -1,0 +1,426 @@
+/*
+ * push.c - verification and storage of pushed versions (see push.h).
+ *
+ * The work is split so that one slow push never holds up the others:
+ *
+ *   1. outside any lock, each body goes through fld_version_open(): size
+ *      cap, strict parse, exact canonical bytes, rules, hash and the
+ *      author's Ed25519 signature. This is the CPU-heavy part and runs in
+ *      parallel on the server's worker threads.
+ *   2. under the writer lock, in one BEGIN IMMEDIATE ... COMMIT, each
+ *      surviving version is placed: duplicate, refused for scope or role,
+ *      quarantined, or stored. Storing a version may release quarantined
+ *      children that waited for it; they are placed in turn from a work
+ *      list (not by recursion: a long chain pushed backwards must not
+ *      overflow the stack).
+ *
+ * Refusing loses signed field data, so it is kept for what no honest
+ * device produces (malformed or forged bytes) and what the pusher may not
+ * do (out of scope, role). Anything that may become acceptable later waits
+ * in quarantine instead.
+ */
+#include "push.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "hlc.h"
+#include "metrics.h"
+
+/* A version released from quarantine, waiting to be placed again. */
+struct released {
+    char *pusher;
+    uint8_t *body;
+    size_t body_len;
+    uint8_t sig[FLD_SIG_LEN];
+    int64_t received_ms;
+};
+
+struct worklist {
+    struct released *items;
+    size_t n, cap;
+};
+
+static void set_result(struct syn_result *r, enum syn_push_status status,
+                       const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void set_result(struct syn_result *r, enum syn_push_status status,
+                       const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+    char msg[FLD_ERR_MSG_MAX];
+
+    r->status = status;
+    snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
+    free(r->message);
+    r->message = NULL;
+    if (fmt != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        r->message = fld_xstrdup(msg);
+    }
+}
+
+int srv_role_may_set(const char *role, const char *status)
+{
+    if (strcmp(status, "approved") != 0 && strcmp(status, "rejected") != 0)
+        return 1;
+    return strcmp(role, "supervisor") == 0 || strcmp(role, "admin") == 0;
+}
+
+/*
+ * The first checklist rule v breaks against template t, as a new string,
+ * or NULL. Today's rules are the capture core's: every answer names a
+ * question of the template and has its type, and a version past draft
+ * answers every required question. The checklist engine's constraints and
+ * criteria arrive with it.
+ */
+static char *checklist_flag(const struct fld_template *t,
+                            const struct fld_version *v)
+{
+    struct fld_err e;
+    size_t i;
+
+    for (i = 0; i < v->answers->n; i++) {
+        const char *name = v->answers->members[i].key;
+        const struct fld_question *q = fld_template_question(t, name);
+
+        if (q == NULL || q->type == FLD_Q_NOTE)
+            return fld_xasprintf("answer \"%s\": no such question in %s", name,
+                                 fld_template_id(t));
+        fld_err_clear(&e);
+        if (fld_template_check_value(q, v->answers->members[i].value, &e) != FLD_OK)
+            return fld_xstrdup(e.msg);
+    }
+    if (strcmp(v->status, "draft") == 0)
+        return NULL;
+    for (i = 0; i < fld_template_n_questions(t); i++) {
+        const struct fld_question *q = fld_template_question_at(t, i);
+
+        if (q->required && q->type != FLD_Q_NOTE &&
+            fld_json_get(v->answers, q->name) == NULL)
+            return fld_xasprintf("required question \"%s\" is unanswered in a "
+                                 "%s version",
+                                 q->name, v->status);
+    }
+    return NULL;
+}
+
+static int audit(struct srv_storage *st, const char *kind, const char *device,
+                 const char *subject, struct fld_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static int audit(struct srv_storage *st, const char *kind, const char *device,
+                 const char *subject, struct fld_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    char detail[FLD_ERR_MSG_MAX];
+
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return srv_storage_audit_add(st, kind, device, subject, detail, err);
+}
+
+/* Quarantine callback: keep a copy of the released version to place. */
+static int collect_released(void *ctx, const struct srv_quarantined *q)
+{
+    struct worklist *w = ctx;
+    struct released *r;
+
+    if (w->n == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 8;
+        w->items = fld_xreallocarray(w->items, w->cap, sizeof *w->items);
+    }
+    r = &w->items[w->n++];
+    r->pusher = fld_xstrdup(q->pusher);
+    r->body = fld_xmalloc(q->body_len + 1);
+    memcpy(r->body, q->body, q->body_len);
+    r->body[q->body_len] = '\0';
+    r->body_len = q->body_len;
+    memcpy(r->sig, q->sig, FLD_SIG_LEN);
+    r->received_ms = q->received_ms;
+    return FLD_OK;
+}
+
+static void released_free(struct released *r)
+{
+    free(r->pusher);
+    free(r->body);
+}
+
+/* Store v (all checks passed) and queue the quarantined versions that
+ * waited only for it. */
+static int store(struct srv *s, struct srv_storage *st,
+                 const struct fld_version *v, const struct fld_template *t,
+                 const char *pusher, int64_t received_ms, struct worklist *w,
+                 struct fld_err *err)
+{
+    struct srv_version_in in;
+    char fork_with[FLD_HASH_HEX_LEN + 1];
+    char *flag;
+    bool prev_missing;
+    int64_t seq;
+    int rc;
+
+    (void)s;
+    if ((rc = srv_storage_chain_check(st, v, fork_with, &prev_missing, err)) != FLD_OK)
+        return rc;
+    if (fork_with[0] &&
+        (rc = audit(st, "fork", v->author, v->hash, err,
+                    "device chain forks at dseq %lld: %.16s and %.16s",
+                    (long long)v->dseq, v->hash, fork_with)) != FLD_OK)
+        return rc;
+    if (prev_missing &&
+        (rc = audit(st, "gap", v->author, v->hash, err,
+                    "device chain gap before dseq %lld: prev %.16s not received",
+                    (long long)v->dseq, v->prev)) != FLD_OK)
+        return rc;
+    flag = checklist_flag(t, v);
+    in.v = v;
+    in.pusher = pusher;
+    in.received_ms = received_ms;
+    in.flag = flag;
+    rc = srv_storage_version_put(st, &in, &seq, err);
+    if (rc == FLD_OK && flag)
+        rc = audit(st, "flagged", v->author, v->hash, err, "%s", flag);
+    free(flag);
+    if (rc == FLD_OK)
+        rc = srv_storage_quarantine_unblock(st, v->hash, collect_released, w, err);
+    return rc;
+}
+
+/*
+ * Place a verified version whose pusher is allowed to push it: quarantine
+ * it, or store it. author_revoked: the author's revocation time (0: not
+ * revoked).
+ */
+static int place(struct srv *s, struct srv_storage *st,
+                 const struct fld_version *v, const char *pusher,
+                 int64_t author_revoked, int64_t received_ms,
+                 struct syn_result *res, struct worklist *w, struct fld_err *err)
+{
+    const struct fld_template *t = NULL;
+    const char **waits = NULL;
+    const char *reason = NULL;
+    size_t n_waits = 0, i;
+    enum srv_version_state state;
+    int rc = FLD_OK;
+
+    if (author_revoked) {
+        reason = "revoked_author";
+    } else if ((rc = srv_template(s, st, v->template_hash, &t, err)) == FLD_NOTFOUND) {
+        reason = "unknown_template";
+        rc = FLD_OK;
+    } else if (rc != FLD_OK) {
+        return rc;
+    } else {
+        waits = fld_xcalloc(v->parents->n + 1, sizeof *waits);
+        for (i = 0; i < v->parents->n && rc == FLD_OK; i++) {
+            rc = srv_storage_version_state(st, v->parents->items[i]->s, &state, err);
+            if (rc == FLD_OK && state != SRV_PRESENT)
+                waits[n_waits++] = v->parents->items[i]->s;
+        }
+        if (n_waits > 0)
+            reason = "missing_parents";
+    }
+    if (rc == FLD_OK && reason != NULL) {
+        struct srv_quarantined q = {v->hash, v->author, pusher, reason, v->body,
+                                    v->body_len, v->sig, received_ms};
+
+        rc = srv_storage_quarantine_put(st, &q, waits, n_waits, err);
+        if (rc == FLD_OK)
+            rc = audit(st, "quarantined", pusher, v->hash, err, "%s: %s", reason,
+                       n_waits ? "waiting for its parents"
+                       : author_revoked ? "its author is revoked"
+                                        : "its template is not installed");
+        if (res && n_waits > 0)
+            set_result(res, SYN_QUARANTINED, reason,
+                       "kept until its parents arrive");
+        else if (res && author_revoked)
+            set_result(res, SYN_QUARANTINED, reason,
+                       "its author's device is revoked");
+        else if (res)
+            set_result(res, SYN_QUARANTINED, reason,
+                       "its template %.16s is not installed", v->template_hash);
+    } else if (rc == FLD_OK) {
+        rc = store(s, st, v, t, pusher, received_ms, w, err);
+        if (res)
+            set_result(res, SYN_STORED, NULL, NULL);
+    }
+    free(waits);
+    return rc;
+}
+
+/* Place the versions released from quarantine, and those they release. */
+static int drain(struct srv *s, struct srv_storage *st, struct worklist *w,
+                 struct fld_err *err)
+{
+    struct srv_device *author;
+    struct fld_version *v;
+    struct released r;
+    int rc = FLD_OK;
+
+    while (w->n > 0 && rc == FLD_OK) {
+        r = w->items[--w->n];
+        /* It verified when it arrived; verify again rather than trust the
+         * quarantine table, which sits on disk. */
+        rc = fld_version_open(r.body, r.body_len, r.sig, &v, NULL);
+        if (rc != FLD_OK) {
+            rc = fld_err_set(err, FLD_ECORRUPT,
+                             "a quarantined version no longer verifies");
+            released_free(&r);
+            break;
+        }
+        rc = srv_storage_device_get(st, v->author, &author, err);
+        if (rc == FLD_OK)
+            rc = srv_storage_quarantine_remove(st, v->hash, err);
+        if (rc == FLD_OK)
+            rc = place(s, st, v, r.pusher, author->revoked_ms, r.received_ms, NULL,
+                       w, err);
+        if (rc == FLD_OK)
+            rc = audit(st, "released", r.pusher, v->hash, err,
+                       "left quarantine");
+        srv_device_free(author);
+        fld_version_free(v);
+        released_free(&r);
+    }
+    return rc;
+}
+
+static void worklist_free(struct worklist *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->n; i++)
+        released_free(&w->items[i]);
+    free(w->items);
+}
+
+/* Phase 2 for one verified version. */
+static int admit(struct srv *s, struct srv_storage *st,
+                 const struct srv_device *pusher, const struct fld_version *v,
+                 int64_t now, struct syn_result *res, struct worklist *w,
+                 struct fld_err *err)
+{
+    struct srv_device *author = NULL;
+    enum srv_version_state state;
+    bool ok;
+    int rc;
+
+    if ((rc = srv_storage_version_state(st, v->hash, &state, err)) != FLD_OK)
+        return rc;
+    if (state == SRV_PRESENT) {
+        set_result(res, SYN_DUPLICATE, NULL, NULL);
+        return FLD_OK;
+    }
+    if (state == SRV_IN_QUARANTINE) {
+        set_result(res, SYN_QUARANTINED, "quarantined",
+                   "already held in quarantine");
+        return FLD_OK;
+    }
+    rc = srv_storage_device_get(st, v->author, &author, err);
+    if (rc == FLD_NOTFOUND) {
+        set_result(res, SYN_REFUSED, "unknown_author",
+                   "signed by %.16s, which was never enrolled here", v->author);
+        return FLD_OK;
+    }
+    if (rc != FLD_OK)
+        return rc;
+    ok = strcmp(pusher->role, "admin") == 0;
+    if (!ok && (rc = srv_storage_in_scope(st, pusher->pubkey, v->subject, &ok,
+                                          err)) != FLD_OK)
+        goto out;
+    if (!ok) {
+        set_result(res, SYN_REFUSED, "out_of_scope",
+                   "unit %s is outside this device's scope", v->subject);
+        goto out;
+    }
+    if (!srv_role_may_set(author->role, v->status)) {
+        set_result(res, SYN_REFUSED, "role",
+                   "an %s may not sign a version with status %s", author->role,
+                   v->status);
+        goto out;
+    }
+    rc = place(s, st, v, pusher->pubkey, author->revoked_ms, now, res, w, err);
+    if (rc == FLD_OK)
+        rc = drain(s, st, w, err);
+out:
+    srv_device_free(author);
+    return rc;
+}
+
+int srv_push(struct srv *s, struct srv_storage *st,
+             const struct srv_device *pusher, const struct syn_item *items,
+             size_t n, struct syn_result *results, struct fld_err *err)
+{
+    struct fld_version **v = fld_xcalloc(n ? n : 1, sizeof *v);
+    struct worklist w = {NULL, 0, 0};
+    int64_t now = fld_now_ms();
+    struct fld_err e;
+    size_t i;
+    int rc = FLD_OK;
+
+    /* 1. Verify, outside the lock. */
+    for (i = 0; i < n; i++) {
+        fld_version_hash(items[i].body, items[i].body_len, results[i].hash);
+        fld_err_clear(&e);
+        rc = fld_version_open(items[i].body, items[i].body_len, items[i].sig, &v[i],
+                              &e);
+        if (rc == FLD_EBADSIG)
+            set_result(&results[i], SYN_REFUSED, "bad_signature", "%s", e.msg);
+        else if (rc != FLD_OK)
+            set_result(&results[i], SYN_REFUSED, "malformed", "%s", e.msg);
+    }
+    rc = FLD_OK;
+
+    /* 2. Place, in one transaction under the writer lock. */
+    pthread_mutex_lock(&s->write_lock);
+    rc = srv_storage_begin(st, err);
+    for (i = 0; i < n && rc == FLD_OK; i++) {
+        if (v[i] != NULL)
+            rc = admit(s, st, pusher, v[i], now, &results[i], &w, err);
+        if (rc == FLD_OK && results[i].status == SYN_REFUSED)
+            rc = audit(st, "refused", pusher->pubkey, results[i].hash, err,
+                       "%s: %s", results[i].reason,
+                       results[i].message ? results[i].message : "");
+    }
+    if (rc == FLD_OK)
+        rc = srv_storage_commit(st, err);
+    else
+        srv_storage_rollback(st);
+    pthread_mutex_unlock(&s->write_lock);
+
+    if (rc == FLD_OK) {
+        for (i = 0; i < n; i++) {
+            srv_metrics_pushed(s->metrics, syn_push_status_name(results[i].status), 1);
+            if (results[i].status == SYN_REFUSED)
+                srv_metrics_refusal(s->metrics, "version", results[i].reason);
+        }
+    }
+    for (i = 0; i < n; i++)
+        fld_version_free(v[i]);
+    free(v);
+    worklist_free(&w);
+    return rc;
+}
+
+int srv_push_recheck(struct srv *s, struct srv_storage *st, const char *reason,
+                     size_t *n_released, struct fld_err *err)
+{
+    struct worklist w = {NULL, 0, 0};
+    int rc;
+
+    *n_released = 0;
+    rc = srv_storage_quarantine_each(st, reason, collect_released, &w, err);
+    *n_released = w.n;
+    if (rc == FLD_OK)
+        rc = drain(s, st, &w, err);
+    worklist_free(&w);
+    return rc;
+}

@@ -1,0 +1,72 @@
+# server.mk - field-server (server-stub/): its modules as libserver.a, the
+# program, its unit tests, the test client tests/tools/fieldctl and the
+# server benchmark. Included by the Makefile before its rules; the generic
+# rule $(O)/%.o: %.c compiles the sources.
+#
+# Only field-server (and what tests it) links libmicrohttpd; nothing here
+# links libcurl.
+
+SERVER_PKGS := libmicrohttpd libcjson zlib sqlite3
+
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+  $(foreach p,libmicrohttpd,\
+    $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
+      $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
+endif
+
+LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
+                 server-stub/server.c server-stub/config.c \
+                 server-stub/metrics.c server-stub/push.c server-stub/api.c \
+                 server-stub/http.c server-stub/admin.c
+LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
+LIBSERVER     := $(O)/libserver.a
+SERVER_LIBS   := $(call pkg_libs,$(SERVER_PKGS)) -lpthread
+
+ALL_CFLAGS += $(call pkg_cflags,libmicrohttpd)
+
+PROGRAMS += $(O)/bin/field-server
+
+# The server's schema is compiled into libserver, as the device's is into
+# libfield, by the same scripts/embed.c; its table is renamed so that the
+# two never clash (storage_sqlite.c looks migrations up in it).
+SERVER_SCHEMA := $(sort $(wildcard schema/server*.sql))
+
+$(O)/gen/server_schema.c: $(O)/embed $(SERVER_SCHEMA)
+	@mkdir -p $(@D)
+	$(O)/embed $(SERVER_SCHEMA) | sed 's/fld_embedded_files/srv_schema_files/' > $@
+
+$(O)/gen/server_schema.o: $(O)/gen/server_schema.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+
+$(LIBSERVER): $(LIBSERVER_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/bin/field-server: $(O)/server-stub/main.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(FIELD_LIBS)
+
+# Unit tests of the server link everything the server links.
+SERVER_TEST_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_srv_*.c))
+
+$(SERVER_TEST_BIN): $(O)/tests/%: $(O)/tests/unit/%.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(FIELD_LIBS)
+
+# The test client: makes device keys, signs versions and requests, and
+# speaks HTTP over a plain socket (the integration tests drive the real
+# server with it). Not installed.
+FIELDCTL := $(O)/tests/tools/fieldctl
+
+$(FIELDCTL): $(O)/tests/tools/fieldctl.o $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYNC_LIBS) $(FIELD_LIBS)
+
+# The server benchmark runs a real server in-process over loopback.
+$(O)/bench/bench_server: $(O)/tests/bench/bench_server.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(FIELD_LIBS)
+
+all: $(FIELDCTL)
+
+lint: $(LIBSERVER)

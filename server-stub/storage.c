@@ -1,0 +1,275 @@
+/*
+ * storage.c - the one storage interface of field-server (see storage.h):
+ * picks a backend by the location's scheme and forwards each call to the
+ * backend's table of operations. Nothing here knows SQL.
+ */
+#include "storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct srv_storage_ops *const backends[] = {&srv_storage_sqlite};
+
+int srv_storage_open(const char *location, bool create,
+                     struct srv_storage **out, struct fld_err *err)
+{
+    const char *colon = strchr(location, ':');
+    const char *slash = strchr(location, '/');
+    size_t i;
+
+    *out = NULL;
+    /* A plain path (no scheme, or a colon only after a slash) is a SQLite
+     * file. */
+    if (colon == NULL || (slash != NULL && slash < colon))
+        return srv_storage_sqlite.open(location, create, out, err);
+    for (i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+        size_t n = strlen(backends[i]->scheme);
+
+        if ((size_t)(colon - location) == n &&
+            strncmp(location, backends[i]->scheme, n) == 0)
+            return backends[i]->open(colon + 1, create, out, err);
+    }
+    return fld_err_set(err, FLD_EUSAGE, "%.*s: unknown storage scheme",
+                       (int)(colon - location), location);
+}
+
+void srv_storage_close(struct srv_storage *st)
+{
+    if (st != NULL)
+        st->ops->close(st);
+}
+
+int srv_storage_begin(struct srv_storage *st, struct fld_err *err)
+{
+    return st->ops->begin(st, err);
+}
+
+int srv_storage_commit(struct srv_storage *st, struct fld_err *err)
+{
+    return st->ops->commit(st, err);
+}
+
+void srv_storage_rollback(struct srv_storage *st)
+{
+    st->ops->rollback(st);
+}
+
+int srv_storage_checkpoint(struct srv_storage *st, struct fld_err *err)
+{
+    return st->ops->checkpoint(st, err);
+}
+
+int srv_storage_backup(struct srv_storage *st, const char *path,
+                       struct fld_err *err)
+{
+    return st->ops->backup(st, path, err);
+}
+
+int srv_storage_meta_get(struct srv_storage *st, const char *key, char **value,
+                         struct fld_err *err)
+{
+    return st->ops->meta_get(st, key, value, err);
+}
+
+int srv_storage_meta_set(struct srv_storage *st, const char *key,
+                         const char *value, struct fld_err *err)
+{
+    return st->ops->meta_set(st, key, value, err);
+}
+
+int srv_storage_code_add(struct srv_storage *st, const struct srv_enroll_code *c,
+                         struct fld_err *err)
+{
+    return st->ops->code_add(st, c, err);
+}
+
+int srv_storage_code_use(struct srv_storage *st, const char *code_hash,
+                         int64_t now, const char *device,
+                         struct srv_enroll_code **out, struct fld_err *err)
+{
+    return st->ops->code_use(st, code_hash, now, device, out, err);
+}
+
+int srv_storage_device_add(struct srv_storage *st, const struct srv_device *d,
+                           struct fld_err *err)
+{
+    return st->ops->device_add(st, d, err);
+}
+
+int srv_storage_device_get(struct srv_storage *st, const char *pubkey,
+                           struct srv_device **out, struct fld_err *err)
+{
+    return st->ops->device_get(st, pubkey, out, err);
+}
+
+int srv_storage_device_find(struct srv_storage *st, const char *prefix,
+                            char out[FLD_HASH_HEX_LEN + 1], struct fld_err *err)
+{
+    return st->ops->device_find(st, prefix, out, err);
+}
+
+int srv_storage_device_revoke(struct srv_storage *st, const char *pubkey,
+                              int64_t now, struct fld_err *err)
+{
+    return st->ops->device_revoke(st, pubkey, now, err);
+}
+
+int srv_storage_each_device(struct srv_storage *st, srv_device_fn fn, void *ctx,
+                            struct fld_err *err)
+{
+    return st->ops->each_device(st, fn, ctx, err);
+}
+
+int srv_storage_unit_put(struct srv_storage *st, const struct srv_unit *u,
+                         struct fld_err *err)
+{
+    return st->ops->unit_put(st, u, err);
+}
+
+int srv_storage_unit_exists(struct srv_storage *st, const char *code, bool *out,
+                            struct fld_err *err)
+{
+    return st->ops->unit_exists(st, code, out, err);
+}
+
+int srv_storage_each_unit(struct srv_storage *st, srv_unit_fn fn, void *ctx,
+                          struct fld_err *err)
+{
+    return st->ops->each_unit(st, fn, ctx, err);
+}
+
+int srv_storage_in_scope(struct srv_storage *st, const char *device,
+                         const char *subject, bool *out, struct fld_err *err)
+{
+    return st->ops->in_scope(st, device, subject, out, err);
+}
+
+int srv_storage_template_put(struct srv_storage *st,
+                             const struct srv_template_row *t,
+                             const uint8_t *body, size_t len,
+                             struct fld_err *err)
+{
+    return st->ops->template_put(st, t, body, len, err);
+}
+
+int srv_storage_template_get(struct srv_storage *st, const char *hash,
+                             uint8_t **body, size_t *len, struct fld_err *err)
+{
+    return st->ops->template_get(st, hash, body, len, err);
+}
+
+int srv_storage_each_template(struct srv_storage *st, srv_template_fn fn,
+                              void *ctx, struct fld_err *err)
+{
+    return st->ops->each_template(st, fn, ctx, err);
+}
+
+int srv_storage_version_state(struct srv_storage *st, const char *hash,
+                              enum srv_version_state *out, struct fld_err *err)
+{
+    return st->ops->version_state(st, hash, out, err);
+}
+
+int srv_storage_version_put(struct srv_storage *st,
+                            const struct srv_version_in *in, int64_t *seq,
+                            struct fld_err *err)
+{
+    return st->ops->version_put(st, in, seq, err);
+}
+
+int srv_storage_chain_check(struct srv_storage *st, const struct fld_version *v,
+                            char fork_with[FLD_HASH_HEX_LEN + 1],
+                            bool *prev_missing, struct fld_err *err)
+{
+    return st->ops->chain_check(st, v, fork_with, prev_missing, err);
+}
+
+int srv_storage_max_seq(struct srv_storage *st, int64_t *out,
+                        struct fld_err *err)
+{
+    return st->ops->max_seq(st, out, err);
+}
+
+int srv_storage_pull(struct srv_storage *st, const struct srv_pull_query *q,
+                     srv_pull_fn fn, void *ctx, struct fld_err *err)
+{
+    return st->ops->pull(st, q, fn, ctx, err);
+}
+
+int srv_storage_quarantine_put(struct srv_storage *st,
+                               const struct srv_quarantined *q,
+                               const char *const *waits, size_t n_waits,
+                               struct fld_err *err)
+{
+    return st->ops->quarantine_put(st, q, waits, n_waits, err);
+}
+
+int srv_storage_quarantine_unblock(struct srv_storage *st, const char *parent,
+                                   srv_quarantine_fn fn, void *ctx,
+                                   struct fld_err *err)
+{
+    return st->ops->quarantine_unblock(st, parent, fn, ctx, err);
+}
+
+int srv_storage_quarantine_each(struct srv_storage *st, const char *reason,
+                                srv_quarantine_fn fn, void *ctx,
+                                struct fld_err *err)
+{
+    return st->ops->quarantine_each(st, reason, fn, ctx, err);
+}
+
+int srv_storage_quarantine_remove(struct srv_storage *st, const char *hash,
+                                  struct fld_err *err)
+{
+    return st->ops->quarantine_remove(st, hash, err);
+}
+
+int srv_storage_audit_add(struct srv_storage *st, const char *kind,
+                          const char *device, const char *subject,
+                          const char *detail, struct fld_err *err)
+{
+    return st->ops->audit_add(st, kind, device, subject, detail, err);
+}
+
+int srv_storage_each_audit(struct srv_storage *st, const char *kind,
+                           srv_audit_fn fn, void *ctx, struct fld_err *err)
+{
+    return st->ops->each_audit(st, kind, fn, ctx, err);
+}
+
+int srv_storage_each_alarm(struct srv_storage *st, srv_alarm_fn fn, void *ctx,
+                           struct fld_err *err)
+{
+    return st->ops->each_alarm(st, fn, ctx, err);
+}
+
+int srv_storage_counts(struct srv_storage *st, struct srv_counts *out,
+                       struct fld_err *err)
+{
+    return st->ops->counts(st, out, err);
+}
+
+
+void srv_device_free(struct srv_device *d)
+{
+    size_t i;
+
+    if (d == NULL)
+        return;
+    for (i = 0; i < d->n_scope; i++)
+        free(d->scope[i]);
+    free(d->scope);
+    free(d->inspector);
+    free(d->role);
+    free(d);
+}
+
+void srv_enroll_code_free(struct srv_enroll_code *c)
+{
+    if (c == NULL)
+        return;
+    free(c->inspector);
+    free(c->role);
+    free(c->scope);
+    free(c);
+}

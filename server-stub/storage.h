@@ -1,0 +1,348 @@
+/*
+ * storage.h - everything field-server keeps, behind one interface.
+ *
+ * The API and the administration commands talk only to the functions
+ * below; a backend is a table of operations (struct srv_storage_ops)
+ * chosen by srv_storage_open() from the location's scheme. SQLite
+ * (storage_sqlite.c, schema/server.sql) is the one backend today; a
+ * PostgreSQL one for national scale adds its own table of operations and
+ * touches nothing else (DESIGN.md section 6).
+ *
+ * A handle is used by one thread at a time. The server keeps a small pool
+ * of handles and serialises writers itself; every writing operation must
+ * run between srv_storage_begin() and srv_storage_commit() (one
+ * BEGIN IMMEDIATE ... COMMIT per request or command), so nothing is ever
+ * half stored. Returned non-const pointers belong to the caller and name
+ * their free function; rows given to callbacks are borrowed for the call.
+ */
+#ifndef SRV_STORAGE_H
+#define SRV_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "version.h"
+
+struct srv_storage;
+
+/* ---- rows ---------------------------------------------------------------- */
+
+struct srv_device {
+    char pubkey[FLD_HASH_HEX_LEN + 1];
+    char *inspector;
+    char *role;   /* "inspector", "supervisor" or "admin" */
+    char **scope; /* unit codes; the device covers them and their descendants */
+    size_t n_scope;
+    int64_t enrolled_ms;
+    int64_t revoked_ms; /* 0 while not revoked */
+};
+void srv_device_free(struct srv_device *d);
+
+struct srv_enroll_code {
+    char code_hash[FLD_HASH_HEX_LEN + 1];
+    char *inspector;
+    char *role;
+    char *scope; /* unit codes separated by single spaces */
+    int64_t created_ms;
+    int64_t expires_ms;
+};
+void srv_enroll_code_free(struct srv_enroll_code *c);
+
+/* A version to store: verified, with who delivered it and when. */
+struct srv_version_in {
+    const struct fld_version *v;
+    const char *pusher;
+    int64_t received_ms;
+    const char *flag; /* why it breaks a checklist rule, or NULL */
+};
+
+/* A quarantined version as kept. */
+struct srv_quarantined {
+    const char *hash;
+    const char *author;
+    const char *pusher;
+    const char *reason;
+    const uint8_t *body;
+    size_t body_len;
+    const uint8_t *sig; /* FLD_SIG_LEN bytes */
+    int64_t received_ms;
+};
+
+struct srv_unit {
+    const char *code;
+    const char *name;
+    const char *parent; /* NULL at the top */
+    const char *level;
+};
+
+struct srv_template_row {
+    const char *hash;
+    const char *id;
+    const char *version;
+    int64_t added_ms;
+};
+
+struct srv_audit_row {
+    int64_t id;
+    int64_t at_ms;
+    const char *kind;
+    const char *device;  /* may be NULL */
+    const char *subject; /* may be NULL */
+    const char *detail;
+};
+
+/* A chain alarm: a fork (two versions of one device with the same dseq or
+ * the same prev) or a gap (a prev that is not stored). */
+struct srv_chain_alarm {
+    const char *kind; /* "fork" or "gap" */
+    const char *author;
+    int64_t dseq;
+    const char *hash;  /* the version concerned */
+    const char *other; /* fork: the other version; gap: the missing prev */
+};
+
+struct srv_counts {
+    int64_t versions;
+    int64_t quarantined;
+    int64_t devices;
+    int64_t revoked;
+    int64_t templates;
+    int64_t units;
+    int64_t flagged;
+};
+
+/* What a version's hash is known as here. */
+enum srv_version_state { SRV_ABSENT, SRV_PRESENT, SRV_IN_QUARANTINE };
+
+/* Callbacks return FLD_OK to go on; anything else stops and is returned. */
+typedef int (*srv_device_fn)(void *ctx, const struct srv_device *d);
+typedef int (*srv_unit_fn)(void *ctx, const struct srv_unit *u);
+typedef int (*srv_template_fn)(void *ctx, const struct srv_template_row *t);
+typedef int (*srv_audit_fn)(void *ctx, const struct srv_audit_row *a);
+typedef int (*srv_alarm_fn)(void *ctx, const struct srv_chain_alarm *a);
+typedef int (*srv_quarantine_fn)(void *ctx, const struct srv_quarantined *q);
+typedef int (*srv_pull_fn)(void *ctx, int64_t seq, const uint8_t *body,
+                           size_t body_len, const uint8_t *sig);
+
+/* What to pull: versions after `after` in server order, inside the
+ * device's scope (all when all_units), skipping those `device` pushed
+ * after `birth`. */
+struct srv_pull_query {
+    const char *device;
+    bool all_units;
+    int64_t after;
+    int64_t birth;
+    int64_t limit;
+};
+
+/* ---- the backend's table of operations ---------------------------------- */
+
+struct srv_storage_ops {
+    const char *scheme; /* "sqlite" */
+    int (*open)(const char *location, bool create, struct srv_storage **out,
+                struct fld_err *err);
+    void (*close)(struct srv_storage *st);
+    int (*begin)(struct srv_storage *st, struct fld_err *err);
+    int (*commit)(struct srv_storage *st, struct fld_err *err);
+    void (*rollback)(struct srv_storage *st);
+    int (*checkpoint)(struct srv_storage *st, struct fld_err *err);
+    int (*backup)(struct srv_storage *st, const char *path, struct fld_err *err);
+    int (*meta_get)(struct srv_storage *st, const char *key, char **value,
+                    struct fld_err *err);
+    int (*meta_set)(struct srv_storage *st, const char *key, const char *value,
+                    struct fld_err *err);
+    int (*code_add)(struct srv_storage *st, const struct srv_enroll_code *c,
+                    struct fld_err *err);
+    int (*code_use)(struct srv_storage *st, const char *code_hash, int64_t now,
+                    const char *device, struct srv_enroll_code **out,
+                    struct fld_err *err);
+    int (*device_add)(struct srv_storage *st, const struct srv_device *d,
+                      struct fld_err *err);
+    int (*device_get)(struct srv_storage *st, const char *pubkey,
+                      struct srv_device **out, struct fld_err *err);
+    int (*device_find)(struct srv_storage *st, const char *prefix,
+                       char out[FLD_HASH_HEX_LEN + 1], struct fld_err *err);
+    int (*device_revoke)(struct srv_storage *st, const char *pubkey, int64_t now,
+                         struct fld_err *err);
+    int (*each_device)(struct srv_storage *st, srv_device_fn fn, void *ctx,
+                       struct fld_err *err);
+    int (*unit_put)(struct srv_storage *st, const struct srv_unit *u,
+                    struct fld_err *err);
+    int (*unit_exists)(struct srv_storage *st, const char *code, bool *out,
+                       struct fld_err *err);
+    int (*each_unit)(struct srv_storage *st, srv_unit_fn fn, void *ctx,
+                     struct fld_err *err);
+    int (*in_scope)(struct srv_storage *st, const char *device,
+                    const char *subject, bool *out, struct fld_err *err);
+    int (*template_put)(struct srv_storage *st, const struct srv_template_row *t,
+                        const uint8_t *body, size_t len, struct fld_err *err);
+    int (*template_get)(struct srv_storage *st, const char *hash, uint8_t **body,
+                        size_t *len, struct fld_err *err);
+    int (*each_template)(struct srv_storage *st, srv_template_fn fn, void *ctx,
+                         struct fld_err *err);
+    int (*version_state)(struct srv_storage *st, const char *hash,
+                         enum srv_version_state *out, struct fld_err *err);
+    int (*version_put)(struct srv_storage *st, const struct srv_version_in *in,
+                       int64_t *seq, struct fld_err *err);
+    int (*chain_check)(struct srv_storage *st, const struct fld_version *v,
+                       char fork_with[FLD_HASH_HEX_LEN + 1], bool *prev_missing,
+                       struct fld_err *err);
+    int (*max_seq)(struct srv_storage *st, int64_t *out, struct fld_err *err);
+    int (*pull)(struct srv_storage *st, const struct srv_pull_query *q,
+                srv_pull_fn fn, void *ctx, struct fld_err *err);
+    int (*quarantine_put)(struct srv_storage *st, const struct srv_quarantined *q,
+                          const char *const *waits, size_t n_waits,
+                          struct fld_err *err);
+    int (*quarantine_unblock)(struct srv_storage *st, const char *parent,
+                              srv_quarantine_fn fn, void *ctx,
+                              struct fld_err *err);
+    int (*quarantine_each)(struct srv_storage *st, const char *reason,
+                           srv_quarantine_fn fn, void *ctx, struct fld_err *err);
+    int (*quarantine_remove)(struct srv_storage *st, const char *hash,
+                             struct fld_err *err);
+    int (*audit_add)(struct srv_storage *st, const char *kind,
+                     const char *device, const char *subject,
+                     const char *detail, struct fld_err *err);
+    int (*each_audit)(struct srv_storage *st, const char *kind, srv_audit_fn fn,
+                      void *ctx, struct fld_err *err);
+    int (*each_alarm)(struct srv_storage *st, srv_alarm_fn fn, void *ctx,
+                      struct fld_err *err);
+    int (*counts)(struct srv_storage *st, struct srv_counts *out,
+                  struct fld_err *err);
+};
+
+/* Every backend handle starts with this. */
+struct srv_storage {
+    const struct srv_storage_ops *ops;
+};
+
+extern const struct srv_storage_ops srv_storage_sqlite;
+
+/* The schema version the SQLite backend writes. */
+#define SRV_SCHEMA_VERSION 1
+
+/* ---- the interface -------------------------------------------------------- */
+
+/*
+ * Open the storage at location: "sqlite:PATH" or a plain path (SQLite).
+ * create: make it (and its schema) when missing; otherwise FLD_NOTFOUND
+ * when missing. FLD_EDB when made by a newer program, FLD_ECORRUPT when
+ * it is not a field-server database, FLD_EUSAGE for an unknown scheme.
+ */
+int srv_storage_open(const char *location, bool create,
+                     struct srv_storage **out, struct fld_err *err);
+void srv_storage_close(struct srv_storage *st);
+
+int srv_storage_begin(struct srv_storage *st, struct fld_err *err);
+int srv_storage_commit(struct srv_storage *st, struct fld_err *err);
+void srv_storage_rollback(struct srv_storage *st);
+/* Fold the write-ahead log into the database (at shutdown). */
+int srv_storage_checkpoint(struct srv_storage *st, struct fld_err *err);
+/* A consistent copy at path (which must not exist), taken while others
+ * keep reading and writing. */
+int srv_storage_backup(struct srv_storage *st, const char *path,
+                       struct fld_err *err);
+
+/* Named settings ("epoch"); *value is new (free()), FLD_NOTFOUND if unset. */
+int srv_storage_meta_get(struct srv_storage *st, const char *key, char **value,
+                         struct fld_err *err);
+int srv_storage_meta_set(struct srv_storage *st, const char *key,
+                         const char *value, struct fld_err *err);
+
+/* Enrollment codes, kept by the hash of the code. code_use marks the code
+ * used by device and returns it: FLD_NOTFOUND when unknown, already used
+ * or expired (the three are not told apart to a caller that guesses). */
+int srv_storage_code_add(struct srv_storage *st, const struct srv_enroll_code *c,
+                         struct fld_err *err);
+int srv_storage_code_use(struct srv_storage *st, const char *code_hash,
+                         int64_t now, const char *device,
+                         struct srv_enroll_code **out, struct fld_err *err);
+
+/* Devices. add: FLD_EXISTS when the key is enrolled already. get:
+ * FLD_NOTFOUND when unknown; *out freed with srv_device_free(). find: the
+ * one device whose key starts with prefix (FLD_CONFLICT when several).
+ * revoke: FLD_EXISTS when revoked already. */
+int srv_storage_device_add(struct srv_storage *st, const struct srv_device *d,
+                           struct fld_err *err);
+int srv_storage_device_get(struct srv_storage *st, const char *pubkey,
+                           struct srv_device **out, struct fld_err *err);
+int srv_storage_device_find(struct srv_storage *st, const char *prefix,
+                            char out[FLD_HASH_HEX_LEN + 1], struct fld_err *err);
+int srv_storage_device_revoke(struct srv_storage *st, const char *pubkey,
+                              int64_t now, struct fld_err *err);
+int srv_storage_each_device(struct srv_storage *st, srv_device_fn fn, void *ctx,
+                            struct fld_err *err);
+
+/* Units: insert or replace one; whether a code exists; all, by code. */
+int srv_storage_unit_put(struct srv_storage *st, const struct srv_unit *u,
+                         struct fld_err *err);
+int srv_storage_unit_exists(struct srv_storage *st, const char *code, bool *out,
+                            struct fld_err *err);
+int srv_storage_each_unit(struct srv_storage *st, srv_unit_fn fn, void *ctx,
+                          struct fld_err *err);
+/* Whether subject is one of the device's scope units or lies below one. */
+int srv_storage_in_scope(struct srv_storage *st, const char *device,
+                         const char *subject, bool *out, struct fld_err *err);
+
+/* Templates by hash: put (FLD_EXISTS when there), get (*body new, free(),
+ * NUL-terminated; FLD_NOTFOUND), all by id then time added. */
+int srv_storage_template_put(struct srv_storage *st,
+                             const struct srv_template_row *t,
+                             const uint8_t *body, size_t len,
+                             struct fld_err *err);
+int srv_storage_template_get(struct srv_storage *st, const char *hash,
+                             uint8_t **body, size_t *len, struct fld_err *err);
+int srv_storage_each_template(struct srv_storage *st, srv_template_fn fn,
+                              void *ctx, struct fld_err *err);
+
+/* Versions. */
+int srv_storage_version_state(struct srv_storage *st, const char *hash,
+                              enum srv_version_state *out, struct fld_err *err);
+/* Store a version (and its parents and heads); *seq is its server order.
+ * FLD_EXISTS when the hash is stored already. */
+int srv_storage_version_put(struct srv_storage *st,
+                            const struct srv_version_in *in, int64_t *seq,
+                            struct fld_err *err);
+/* Before storing v: another stored version of v's author with the same
+ * dseq or the same prev (fork_with gets its hash, "" when none), and
+ * whether v's prev is missing (a gap). */
+int srv_storage_chain_check(struct srv_storage *st, const struct fld_version *v,
+                            char fork_with[FLD_HASH_HEX_LEN + 1],
+                            bool *prev_missing, struct fld_err *err);
+int srv_storage_max_seq(struct srv_storage *st, int64_t *out,
+                        struct fld_err *err);
+int srv_storage_pull(struct srv_storage *st, const struct srv_pull_query *q,
+                     srv_pull_fn fn, void *ctx, struct fld_err *err);
+
+/* Quarantine. put: waits lists the parents it waits for (none for other
+ * reasons); FLD_EXISTS when there already. unblock: parent has arrived;
+ * fn gets each version that waited for it and now waits for nothing.
+ * each: every quarantined version of a reason (NULL: all). */
+int srv_storage_quarantine_put(struct srv_storage *st,
+                               const struct srv_quarantined *q,
+                               const char *const *waits, size_t n_waits,
+                               struct fld_err *err);
+int srv_storage_quarantine_unblock(struct srv_storage *st, const char *parent,
+                                   srv_quarantine_fn fn, void *ctx,
+                                   struct fld_err *err);
+int srv_storage_quarantine_each(struct srv_storage *st, const char *reason,
+                                srv_quarantine_fn fn, void *ctx,
+                                struct fld_err *err);
+int srv_storage_quarantine_remove(struct srv_storage *st, const char *hash,
+                                  struct fld_err *err);
+
+/* The audit log: append one entry (now); walk entries of a kind (NULL:
+ * all), oldest first. Chain alarms are computed from the stored versions. */
+int srv_storage_audit_add(struct srv_storage *st, const char *kind,
+                          const char *device, const char *subject,
+                          const char *detail, struct fld_err *err);
+int srv_storage_each_audit(struct srv_storage *st, const char *kind,
+                           srv_audit_fn fn, void *ctx, struct fld_err *err);
+int srv_storage_each_alarm(struct srv_storage *st, srv_alarm_fn fn, void *ctx,
+                           struct fld_err *err);
+int srv_storage_counts(struct srv_storage *st, struct srv_counts *out,
+                       struct fld_err *err);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * protocol.h - the messages of the sync protocol (docs/PROTOCOL.md), as the
+ * `field` client and `field-server` both encode and decode them.
+ *
+ * Messages are JSON handled with cJSON; signed version bodies are never
+ * re-serialised: a version travels as its exact canonical body text inside
+ * a JSON string, next to its signature in hex, and the receiver checks it
+ * with fld_version_open(). Requests are authenticated by the device key:
+ *
+ *   X-Field-Device:    the device's public key, 64 hex digits
+ *   X-Field-Time:      the client's clock, Unix milliseconds, decimal
+ *   X-Field-Signature: Ed25519 (128 hex) over
+ *       "field-request-v1\n" METHOD "\n" PATH "\n" TIME "\n" BODYHASH
+ *   where BODYHASH is the hex BLAKE2b-256 of the body bytes exactly as sent
+ *   (after any Content-Encoding), so a server can authenticate a request
+ *   before inflating it.
+ *
+ * Decoders check types and sizes and say which field was wrong; they never
+ * print. Each returns FLD_OK, or: FLD_EINVAL for text that is not UTF-8
+ * and for a member of the wrong type or value (naming it), FLD_ELIMIT for
+ * nesting deeper than SYN_MAX_DEPTH or a list over its limit, FLD_EPROTO
+ * for text that is not a JSON object. Every decoded object is freed with
+ * its _free function.
+ */
+#ifndef SYN_PROTOCOL_H
+#define SYN_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "key.h"
+#include "version.h"
+
+#define SYN_HDR_DEVICE "X-Field-Device"
+#define SYN_HDR_TIME "X-Field-Time"
+#define SYN_HDR_SIGNATURE "X-Field-Signature"
+#define SYN_REQUEST_PREFIX "field-request-v1"
+#define SYN_CONTENT_TYPE "application/json"
+
+/* Nesting allowed in a message (a sync request needs 3). */
+#define SYN_MAX_DEPTH 16
+/* Versions pushed in one request; pulled per page. */
+#define SYN_MAX_PUSH 1000
+#define SYN_MAX_LIMIT 1000
+#define SYN_DEFAULT_LIMIT 100
+/* An opaque cursor, an enrollment code. */
+#define SYN_MAX_CURSOR 256
+#define SYN_MAX_CODE 64
+/* A result's reason code. */
+#define SYN_REASON_MAX 32
+
+/* ---- request authentication ------------------------------------------- */
+
+struct syn_auth {
+    char device[FLD_HASH_HEX_LEN + 1]; /* public key, hex */
+    uint8_t pub[FLD_KEY_PUBLIC_LEN];
+    int64_t time_ms;
+    uint8_t sig[FLD_SIG_LEN];
+};
+
+/* The exact bytes a request signature covers (appended to out). */
+void syn_request_message(const char *method, const char *path, int64_t time_ms,
+                         const uint8_t *body, size_t len, struct fld_buf *out);
+
+/* Sign a request with the device key; *out receives the three headers'
+ * values (device, time_ms, sig). */
+void syn_request_sign(const struct fld_key *key, const char *method,
+                      const char *path, int64_t time_ms, const uint8_t *body,
+                      size_t len, struct syn_auth *out);
+
+/* The signature as 128 hex digits plus NUL. */
+void syn_auth_sig_hex(const struct syn_auth *a, char out[2 * FLD_SIG_LEN + 1]);
+
+/*
+ * Parse the three header values (any may be NULL when absent): FLD_NOTFOUND
+ * when all three are absent, FLD_EINVAL (naming the header) when one is
+ * missing or malformed.
+ */
+int syn_auth_parse(const char *device, const char *time, const char *sig,
+                   struct syn_auth *out, struct fld_err *err);
+
+/* FLD_OK when a's signature covers this request, FLD_EBADSIG otherwise. */
+int syn_request_verify(const struct syn_auth *a, const char *method,
+                       const char *path, const uint8_t *body, size_t len,
+                       struct fld_err *err);
+
+/* ---- message text ------------------------------------------------------- */
+
+/*
+ * Check a message before any JSON parser sees it: FLD_EINVAL when it is
+ * not valid UTF-8 (or holds a NUL byte), FLD_ELIMIT when arrays and
+ * objects nest deeper than max_depth. Strings are skipped correctly, so
+ * brackets inside them do not count.
+ */
+int syn_json_precheck(const uint8_t *p, size_t len, int max_depth,
+                      struct fld_err *err);
+
+/* ---- POST /v1/sync ------------------------------------------------------ */
+
+/* A version on the wire: its canonical body and the author's signature. */
+struct syn_item {
+    uint8_t *body; /* body_len bytes plus a NUL */
+    size_t body_len;
+    uint8_t sig[FLD_SIG_LEN];
+    int64_t seq; /* server order (pulled items only; 0 when pushed) */
+};
+
+struct syn_sync_request {
+    char *cursor;  /* NULL: start from the beginning */
+    int64_t limit; /* page size asked for, 1..SYN_MAX_LIMIT */
+    struct syn_item *push;
+    size_t n_push;
+};
+
+enum syn_push_status {
+    SYN_STORED,
+    SYN_DUPLICATE,
+    SYN_QUARANTINED,
+    SYN_REFUSED
+};
+
+struct syn_result {
+    char hash[FLD_HASH_HEX_LEN + 1]; /* BLAKE2b-256 of the pushed bytes */
+    enum syn_push_status status;
+    char reason[SYN_REASON_MAX];     /* "" for stored and duplicate */
+    char *message;                   /* for people; may be NULL */
+};
+
+struct syn_sync_response {
+    struct syn_result *results; /* one per pushed version, in order */
+    size_t n_results;
+    struct syn_item *pull;      /* in server order */
+    size_t n_pull;
+    char *cursor;               /* to send next time */
+    bool more;                  /* another page is waiting */
+    bool reset;                 /* the cursor sent was of another epoch or
+                                   scope: reconcile, then pull from here */
+    int64_t server_time;        /* Unix ms */
+};
+
+/* Copy body and signature into a new item slot (used when building). */
+void syn_item_set(struct syn_item *it, const uint8_t *body, size_t len,
+                  const uint8_t sig[FLD_SIG_LEN]);
+
+void syn_sync_request_encode(const struct syn_sync_request *r,
+                             struct fld_buf *out);
+/* FLD_EINVAL naming the field when malformed or of the wrong type,
+ * FLD_ELIMIT when over a count limit. */
+int syn_sync_request_decode(const uint8_t *p, size_t len,
+                            struct syn_sync_request **out, struct fld_err *err);
+void syn_sync_request_free(struct syn_sync_request *r);
+
+void syn_sync_response_encode(const struct syn_sync_response *r,
+                              struct fld_buf *out);
+int syn_sync_response_decode(const uint8_t *p, size_t len,
+                             struct syn_sync_response **out,
+                             struct fld_err *err);
+void syn_sync_response_free(struct syn_sync_response *r);
+
+const char *syn_push_status_name(enum syn_push_status s);
+
+/* ---- POST /v1/enroll ---------------------------------------------------- */
+
+struct syn_enroll_request {
+    char code[SYN_MAX_CODE + 1];
+    char public_key[FLD_HASH_HEX_LEN + 1];
+};
+
+void syn_enroll_request_encode(const struct syn_enroll_request *r,
+                               struct fld_buf *out);
+int syn_enroll_request_decode(const uint8_t *p, size_t len,
+                              struct syn_enroll_request *out,
+                              struct fld_err *err);
+
+struct syn_enroll_response {
+    char device[FLD_HASH_HEX_LEN + 1];
+    char *inspector;
+    char *role;
+    char **scope;
+    size_t n_scope;
+    int64_t server_time;
+};
+
+void syn_enroll_response_encode(const struct syn_enroll_response *r,
+                                struct fld_buf *out);
+int syn_enroll_response_decode(const uint8_t *p, size_t len,
+                               struct syn_enroll_response **out,
+                               struct fld_err *err);
+void syn_enroll_response_free(struct syn_enroll_response *r);
+
+/* ---- errors ------------------------------------------------------------- */
+
+/*
+ * {"error":{"code":CODE,"message":MESSAGE}} with "server_time" added inside
+ * the error object when server_time >= 0 (clock-skew refusals carry it).
+ */
+void syn_error_encode(const char *code, const char *message,
+                      int64_t server_time, struct fld_buf *out);
+/* Read an error body: code and message copied (truncated to fit);
+ * *server_time is -1 when absent. FLD_EINVAL if it is not one. */
+int syn_error_decode(const uint8_t *p, size_t len, char code[SYN_REASON_MAX],
+                     char *message, size_t message_len, int64_t *server_time);
+
+#endif

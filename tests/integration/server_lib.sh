@@ -1,0 +1,167 @@
+# server_lib.sh - what the tests/integration/test_server_*.sh scripts share
+# on top of lib.sh: starting the real field-server on a free loopback port,
+# and being a device with tests/tools/fieldctl.
+#
+# start_server NAME [SERVE OPTIONS] starts `field-server serve` on the
+# database $T/NAME.db (created and initialised when missing) with --port 0,
+# so the system picks a free port, and waits for the port file; it sets
+# PORT and URL, and SPID to the server's process id. Every server started
+# is killed by the EXIT trap, whatever happens. stop_server sends SIGTERM
+# and waits for the server to finish.
+#
+# req KEY METHOD PATH [fieldctl request options] runs a request; STATUS is
+# the HTTP status and $BODY the file holding the answer's body.
+
+. "$(dirname "$0")/lib.sh"
+
+S="$FIELD_BUILD/bin/field-server"
+C="$FIELD_BUILD/tests/tools/fieldctl"
+BODY="$T/.body"
+STATUS=0
+SPID=""
+_spids=""
+at_exit 'for _p in $_spids; do kill -9 "$_p" 2>/dev/null; done'
+
+for _b in "$S" "$C"; do
+    if [ ! -x "$_b" ]; then
+        fail "program $_b exists (build first: make all)"
+        finish
+    fi
+done
+
+# srv CMD... - run a field-server administration command on $DBS.
+srv() {
+    _c=$1
+    shift
+    run "$S" "$_c" --db "$DBS" "$@"
+}
+
+start_server() {
+    _name=$1
+    shift
+    DBS="$T/$_name.db"
+    if [ ! -e "$DBS" ]; then
+        "$S" init --db "$DBS" >/dev/null 2>"$T/.init" || {
+            fail "init $DBS" "$(cat "$T/.init")"
+            finish
+        }
+    fi
+    rm -f "$T/$_name.port"
+    "$S" serve --db "$DBS" --listen 127.0.0.1 --port 0 \
+        --port-file "$T/$_name.port" "$@" 2>"$T/$_name.log" &
+    SPID=$!
+    _spids="$_spids $SPID"
+    _i=0
+    while [ ! -s "$T/$_name.port" ]; do
+        _i=$((_i + 1))
+        if [ "$_i" -gt 100 ] || ! kill -0 "$SPID" 2>/dev/null; then
+            fail "server $_name starts" "$(cat "$T/$_name.log")"
+            finish
+        fi
+        sleep 0.05
+    done
+    PORT=$(cat "$T/$_name.port")
+    URL="http://127.0.0.1:$PORT"
+}
+
+# stop_server - SIGTERM, then wait; RC is the server's exit status.
+stop_server() {
+    kill -TERM "$SPID" 2>/dev/null
+    wait "$SPID"
+    RC=$?
+}
+
+req() {
+    _key=$1
+    _method=$2
+    _path=$3
+    shift 3
+    "$C" request "$_key" "$_method" "$URL$_path" "$@" >"$T/.resp" 2>"$T/.reqerr"
+    STATUS=$(head -n 1 "$T/.resp")
+    tail -n +2 "$T/.resp" >"$BODY"
+    [ -n "$STATUS" ] || STATUS=none
+}
+
+# expect_status NAME CODE [ERROR CODE] - the last req answered CODE, and,
+# when given, a JSON error {"error":{"code":ERROR,...}}.
+expect_status() {
+    if [ "$STATUS" != "$2" ]; then
+        fail "$1" "expected HTTP $2, got $STATUS" "$(head -c 600 "$BODY")" \
+            "$(cat "$T/.reqerr")"
+        return
+    fi
+    if [ $# -ge 3 ]; then
+        _got=$(json_get "$BODY" error.code 2>/dev/null)
+        if [ "$_got" != "\"$3\"" ]; then
+            fail "$1" "expected error code $3, got $_got" "$(head -c 600 "$BODY")"
+            return
+        fi
+        _msg=$(json_get "$BODY" error.message 2>/dev/null)
+        case "$_msg" in
+        '"'?*'"') ;;
+        *) fail "$1" "error without a message" "$(head -c 600 "$BODY")"; return ;;
+        esac
+    fi
+    pass "$1"
+}
+
+# device NAME - a new device key $T/NAME.key; prints its public key.
+device() {
+    "$C" keygen "$T/$1.key"
+}
+
+# enroll NAME ROLE SCOPE... - a new device enrolled on the running server.
+enroll() {
+    _n=$1
+    _role=$2
+    shift 2
+    device "$_n" >"$T/$_n.pub"
+    _code=$("$S" enroll-code --db "$DBS" --inspector "Inspector $_n" \
+        --role "$_role" ${1:+--scope} "$@")
+    "$C" enroll-body "$_code" "$T/$_n.key" >"$T/.enroll"
+    req "$T/$_n.key" POST /v1/enroll --body "$T/.enroll"
+    if [ "$STATUS" != 200 ]; then
+        fail "enroll $_n" "$STATUS $(cat "$BODY")"
+        finish
+    fi
+}
+
+# version NAME FILE OPTIONS... - sign a version with NAME's key into FILE.
+version() {
+    _k=$1
+    _f=$2
+    shift 2
+    if ! "$C" version "$T/$_k.key" "$@" >"$_f" 2>"$T/.verr"; then
+        fail "sign a version" "$(cat "$T/.verr")"
+        finish
+    fi
+}
+
+# sync NAME [--cursor C] [--limit N] ITEM... - POST /v1/sync as NAME.
+sync_as() {
+    _k=$1
+    shift
+    "$C" sync-body "$@" >"$T/.syncbody"
+    req "$T/$_k.key" POST /v1/sync --body "$T/.syncbody"
+}
+
+# result I - "status/reason" of pushed version I in the last sync answer.
+result() {
+    "$PY" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
+print(r["status"] + ("/" + r["reason"] if r.get("reason") else ""))
+' "$BODY" "$1"
+}
+
+# pulled - the hashes pulled in the last sync answer, one per line.
+pulled_count() {
+    "$PY" -c '
+import json, sys
+print(len(json.load(open(sys.argv[1]))["pull"]))
+' "$BODY"
+}
+
+sqls() {
+    sqlite3 -batch "$DBS" "$@"
+}

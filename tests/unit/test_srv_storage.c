@@ -1,0 +1,432 @@
+/*
+ * test_srv_storage.c - the server's storage interface on its SQLite
+ * backend (a fresh database per test), the verification of pushed
+ * versions (push.c), pull cursors, the replay cache, and the API handler
+ * called directly through struct srv_request, without HTTP.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "push.h"
+#include "server.h"
+#include "storage.h"
+#include "testutil.h"
+
+struct fx {
+    char *dir;
+    char *path;
+    struct srv_config cfg;
+    struct srv *s;
+    struct srv_storage *st;
+    struct fld_key *k; /* an admin device */
+    char tpl[FLD_HASH_HEX_LEN + 1];
+};
+
+static void add_device(struct srv_storage *st, const struct fld_key *k,
+                       const char *role, const char *unit)
+{
+    struct srv_device d;
+    char *scope[1] = {(char *)unit};
+
+    memset(&d, 0, sizeof d);
+    fld_key_public_hex(k, d.pubkey);
+    d.inspector = (char *)"Test";
+    d.role = (char *)role;
+    d.scope = unit ? scope : NULL;
+    d.n_scope = unit ? 1 : 0;
+    d.enrolled_ms = 1;
+    assert_int_equal(srv_storage_device_add(st, &d, NULL), FLD_OK);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = fld_xcalloc(1, sizeof *f);
+    struct srv_storage *st;
+    struct fld_template *t = tu_demo_template();
+    struct srv_template_row row;
+    const uint8_t *canon;
+    size_t len;
+    struct srv_unit units[] = {{"42", "Hà Tĩnh", NULL, "province"},
+                               {"4201", "Một", "42", "commune"},
+                               {"420101", "Thôn", "4201", "village"},
+                               {"4202", "Hai", "42", "commune"}};
+    size_t i;
+
+    if (sodium_init() < 0)
+        return -1;
+    f->dir = tu_mkdtemp();
+    f->path = fld_xasprintf("%s/field.db", f->dir);
+    assert_int_equal(srv_storage_open(f->path, true, &st, NULL), FLD_OK);
+    assert_int_equal(srv_storage_begin(st, NULL), FLD_OK);
+    assert_int_equal(srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL), FLD_OK);
+    canon = fld_template_canonical(t, &len);
+    row.hash = fld_template_hash(t);
+    row.id = fld_template_id(t);
+    row.version = "1";
+    row.added_ms = 1;
+    snprintf(f->tpl, sizeof f->tpl, "%s", row.hash);
+    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL), FLD_OK);
+    for (i = 0; i < sizeof units / sizeof units[0]; i++)
+        assert_int_equal(srv_storage_unit_put(st, &units[i], NULL), FLD_OK);
+    f->k = tu_key(7);
+    add_device(st, f->k, "admin", NULL);
+    assert_int_equal(srv_storage_commit(st, NULL), FLD_OK);
+    srv_storage_close(st);
+    fld_template_free(t);
+    srv_config_defaults(&f->cfg);
+    free(f->cfg.db);
+    f->cfg.db = fld_xstrdup(f->path);
+    assert_int_equal(srv_open(&f->cfg, &f->s, NULL), FLD_OK);
+    assert_int_equal(srv_acquire(f->s, &f->st, NULL), FLD_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    srv_release(f->s, f->st);
+    srv_close(f->s);
+    srv_config_free(&f->cfg);
+    fld_key_free(f->k);
+    free(f->path);
+    tu_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Sign a version of record by key. */
+static struct fld_version *sign(const struct fx *f, const struct fld_key *k,
+                                const char *record, int64_t dseq, const char *prev,
+                                const char *parent, const char *subject)
+{
+    struct fld_version_draft d;
+    struct fld_version *v;
+    struct fld_json *answers = fld_json_object();
+    const char *parents[1] = {parent};
+
+    memset(&d, 0, sizeof d);
+    d.record = record;
+    d.parents = parents;
+    d.n_parents = parent ? 1 : 0;
+    d.dseq = dseq;
+    d.prev = prev;
+    d.hlc.ms = 1764288000000 + dseq;
+    d.template_id = "field-demo";
+    d.template_hash = f->tpl;
+    d.subject = subject;
+    d.status = "draft";
+    d.answers = answers;
+    assert_int_equal(fld_version_sign(&d, k, &v, NULL), FLD_OK);
+    fld_json_free(answers);
+    return v;
+}
+
+static enum syn_push_status push1(struct fx *f, const char *pusher,
+                                  const struct fld_version *v, char *reason)
+{
+    struct srv_device *d;
+    struct syn_item it;
+    struct syn_result r;
+
+    memset(&r, 0, sizeof r);
+    syn_item_set(&it, v->body, v->body_len, v->sig);
+    assert_int_equal(srv_storage_device_get(f->st, pusher, &d, NULL), FLD_OK);
+    assert_int_equal(srv_push(f->s, f->st, d, &it, 1, &r, NULL), FLD_OK);
+    assert_string_equal(r.hash, v->hash);
+    if (reason)
+        strcpy(reason, r.reason);
+    free(r.message);
+    free(it.body);
+    srv_device_free(d);
+    return r.status;
+}
+
+static void test_schema_and_reopen(void **state)
+{
+    struct fx *f = *state;
+    struct srv_storage *st;
+    char *v;
+    struct fld_err err;
+
+    assert_int_equal(srv_storage_open(f->path, false, &st, NULL), FLD_OK);
+    assert_int_equal(srv_storage_meta_get(st, "epoch", &v, NULL), FLD_OK);
+    assert_string_equal(v, "0123456789abcdef");
+    free(v);
+    srv_storage_close(st);
+    assert_int_equal(srv_storage_open("/nonexistent/x.db", false, &st, &err),
+                     FLD_NOTFOUND);
+    assert_int_equal(srv_storage_open("postgres:x", false, &st, &err), FLD_EUSAGE);
+}
+
+static void test_codes_and_devices(void **state)
+{
+    struct fx *f = *state;
+    struct srv_enroll_code c, *used;
+    struct srv_device *d;
+    char key[65], h[65], found[65];
+    struct fld_key *k2 = tu_key(9);
+
+    memset(&c, 0, sizeof c);
+    memset(c.code_hash, 'a', 64);
+    c.inspector = (char *)"Lan";
+    c.role = (char *)"inspector";
+    c.scope = (char *)"4201 4202";
+    c.created_ms = 100;
+    c.expires_ms = 200;
+    assert_int_equal(srv_storage_code_add(f->st, &c, NULL), FLD_OK);
+    assert_int_equal(srv_storage_code_use(f->st, c.code_hash, 250, "x", &used, NULL),
+                     FLD_NOTFOUND); /* expired */
+    assert_int_equal(srv_storage_code_use(f->st, c.code_hash, 150, "x", &used, NULL),
+                     FLD_OK);
+    assert_string_equal(used->scope, "4201 4202");
+    srv_enroll_code_free(used);
+    assert_int_equal(srv_storage_code_use(f->st, c.code_hash, 160, "y", &used, NULL),
+                     FLD_NOTFOUND); /* spent */
+
+    add_device(f->st, k2, "inspector", "4201");
+    fld_key_public_hex(k2, key);
+    assert_int_equal(srv_storage_device_get(f->st, key, &d, NULL), FLD_OK);
+    assert_string_equal(d->role, "inspector");
+    assert_int_equal(d->n_scope, 1);
+    assert_int_equal(d->revoked_ms, 0);
+    srv_device_free(d);
+    memcpy(h, key, 8);
+    h[8] = '\0';
+    assert_int_equal(srv_storage_device_find(f->st, h, found, NULL), FLD_OK);
+    assert_string_equal(found, key);
+    assert_int_equal(srv_storage_device_revoke(f->st, key, 5, NULL), FLD_OK);
+    assert_int_equal(srv_storage_device_revoke(f->st, key, 6, NULL), FLD_EXISTS);
+    assert_int_equal(srv_storage_device_get(f->st, key, &d, NULL), FLD_OK);
+    assert_int_equal(d->revoked_ms, 5);
+    srv_device_free(d);
+    fld_key_free(k2);
+}
+
+static void test_scope_walks_the_unit_tree(void **state)
+{
+    struct fx *f = *state;
+    struct fld_key *k2 = tu_key(9);
+    char key[65];
+    bool in;
+
+    add_device(f->st, k2, "inspector", "4201");
+    fld_key_public_hex(k2, key);
+    assert_int_equal(srv_storage_in_scope(f->st, key, "4201", &in, NULL), FLD_OK);
+    assert_true(in);
+    assert_int_equal(srv_storage_in_scope(f->st, key, "420101", &in, NULL), FLD_OK);
+    assert_true(in);
+    assert_int_equal(srv_storage_in_scope(f->st, key, "4202", &in, NULL), FLD_OK);
+    assert_false(in);
+    assert_int_equal(srv_storage_in_scope(f->st, key, "42", &in, NULL), FLD_OK);
+    assert_false(in);
+    fld_key_free(k2);
+}
+
+static int count_pull(void *ctx, int64_t seq, const uint8_t *body, size_t len,
+                      const uint8_t *sig)
+{
+    (void)seq;
+    (void)body;
+    (void)len;
+    (void)sig;
+    (*(int *)ctx)++;
+    return FLD_OK;
+}
+
+static void test_push_quarantine_pull(void **state)
+{
+    struct fx *f = *state;
+    struct fld_version *v1, *v2, *again;
+    char admin[65], reason[SYN_REASON_MAX];
+    struct srv_pull_query q;
+    int n = 0;
+
+    fld_key_public_hex(f->k, admin);
+    v1 = sign(f, f->k, "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1, NULL, NULL, "4201");
+    v2 = sign(f, f->k, "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa", 2, v1->hash, v1->hash,
+              "4201");
+    /* Child first: it waits in quarantine. */
+    assert_int_equal(push1(f, admin, v2, reason), SYN_QUARANTINED);
+    assert_string_equal(reason, "missing_parents");
+    assert_int_equal(push1(f, admin, v1, reason), SYN_STORED);
+    assert_int_equal(push1(f, admin, v1, reason), SYN_DUPLICATE);
+    assert_int_equal(push1(f, admin, v2, reason), SYN_DUPLICATE); /* released */
+    /* Pull: all (after 0), none when the pusher's own are skipped. */
+    memset(&q, 0, sizeof q);
+    q.device = admin;
+    q.all_units = true;
+    q.limit = 10;
+    q.birth = 1000;
+    assert_int_equal(srv_storage_pull(f->st, &q, count_pull, &n, NULL), FLD_OK);
+    assert_int_equal(n, 2);
+    n = 0;
+    q.birth = 0;
+    assert_int_equal(srv_storage_pull(f->st, &q, count_pull, &n, NULL), FLD_OK);
+    assert_int_equal(n, 0);
+    /* A fork: another version with dseq 2 is stored, and an alarm shows. */
+    again = sign(f, f->k, "0193bbbbbbbbbbbbbbbbbbbbbbbbbbbb", 2, v1->hash, NULL,
+                 "4202");
+    assert_int_equal(push1(f, admin, again, reason), SYN_STORED);
+    fld_version_free(v1);
+    fld_version_free(v2);
+    fld_version_free(again);
+}
+
+static int count_alarm(void *ctx, const struct srv_chain_alarm *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return FLD_OK;
+}
+
+static void test_forks_gaps_and_refusals(void **state)
+{
+    struct fx *f = *state;
+    struct fld_key *k2 = tu_key(9), *stranger = tu_key(11);
+    struct fld_version *v1, *fork, *gap, *out, *unknown;
+    char admin[65], insp[65], reason[SYN_REASON_MAX];
+    int n = 0;
+
+    fld_key_public_hex(f->k, admin);
+    add_device(f->st, k2, "inspector", "4201");
+    fld_key_public_hex(k2, insp);
+    v1 = sign(f, k2, "0193cccccccccccccccccccccccccccc", 1, NULL, NULL, "4201");
+    fork = sign(f, k2, "0193dddddddddddddddddddddddddddd", 1, NULL, NULL, "4201");
+    gap = sign(f, k2, "0193eeeeeeeeeeeeeeeeeeeeeeeeeeee", 5,
+               "1111111111111111111111111111111111111111111111111111111111111111",
+               NULL, "420101");
+    out = sign(f, k2, "0193ffffffffffffffffffffffffffff", 6, gap->hash, NULL, "4202");
+    unknown = sign(f, stranger, "0193ffffffffffffffffffffffffff00", 1, NULL, NULL,
+                   "4201");
+    assert_int_equal(push1(f, insp, v1, reason), SYN_STORED);
+    assert_int_equal(push1(f, insp, fork, reason), SYN_STORED);
+    assert_int_equal(push1(f, insp, gap, reason), SYN_STORED);
+    assert_int_equal(push1(f, insp, out, reason), SYN_REFUSED);
+    assert_string_equal(reason, "out_of_scope");
+    assert_int_equal(push1(f, admin, out, reason), SYN_STORED); /* admin relays */
+    assert_int_equal(push1(f, insp, unknown, reason), SYN_REFUSED);
+    assert_string_equal(reason, "unknown_author");
+    assert_int_equal(srv_storage_each_alarm(f->st, count_alarm, &n, NULL), FLD_OK);
+    assert_int_equal(n, 2); /* the fork at dseq 1, the gap before dseq 5 */
+    assert_int_equal(srv_storage_device_revoke(f->st, insp, 9, NULL), FLD_OK);
+    fld_version_free(v1);
+    v1 = sign(f, k2, "0193cccccccccccccccccccccccccccc", 7, out->hash, NULL, "4201");
+    assert_int_equal(push1(f, admin, v1, reason), SYN_QUARANTINED);
+    assert_string_equal(reason, "revoked_author");
+    fld_version_free(v1);
+    fld_version_free(fork);
+    fld_version_free(gap);
+    fld_version_free(out);
+    fld_version_free(unknown);
+    fld_key_free(k2);
+    fld_key_free(stranger);
+}
+
+static void test_cursor_and_replay(void **state)
+{
+    struct srv_cursor c, back;
+    struct srv_replay *r = srv_replay_new(4);
+    char text[128];
+    uint8_t sig[64];
+    int i;
+
+    (void)state;
+    memset(&c, 0, sizeof c);
+    strcpy(c.epoch, "0123456789abcdef");
+    strcpy(c.scope, "fedcba9876543210");
+    c.pos = 42;
+    c.birth = 7;
+    srv_cursor_encode(&c, text, sizeof text);
+    assert_int_equal(srv_cursor_decode(text, &back), FLD_OK);
+    assert_memory_equal(&c, &back, sizeof c);
+    assert_int_equal(srv_cursor_decode("1.0123456789abcdef.fedcba9876543210.0.0", &back),
+                     FLD_OK);
+    assert_int_equal(srv_cursor_decode("2.0123456789abcdef.fedcba9876543210.0.0", &back),
+                     FLD_EINVAL);
+    assert_int_equal(srv_cursor_decode("1.0123456789abcdef.fedcba9876543210.x.0", &back),
+                     FLD_EINVAL);
+    assert_int_equal(srv_cursor_decode("1.0123456789abcdef.fedcba9876543210.1", &back),
+                     FLD_EINVAL);
+    memset(sig, 3, sizeof sig);
+    assert_int_equal(srv_replay_check(r, sig, 100, 10), FLD_OK);
+    assert_int_equal(srv_replay_check(r, sig, 100, 50), FLD_EXISTS);
+    assert_int_equal(srv_replay_check(r, sig, 300, 150), FLD_OK); /* expired */
+    for (i = 0; i < 3; i++) {
+        sig[0] = (uint8_t)(10 + i);
+        assert_int_equal(srv_replay_check(r, sig, 1000, 200), FLD_OK);
+    }
+    sig[0] = 99;
+    assert_int_equal(srv_replay_check(r, sig, 1000, 200), FLD_ELIMIT); /* full */
+    srv_replay_free(r);
+}
+
+static void test_api_without_http(void **state)
+{
+    struct fx *f = *state;
+    struct srv_request req;
+    struct srv_response resp;
+    struct syn_auth a;
+    char sig[129], t[32];
+    const char *body = "{\"limit\":5}";
+
+    memset(&req, 0, sizeof req);
+    memset(&resp, 0, sizeof resp);
+    req.method = "GET";
+    req.path = "/v1/health";
+    req.body = (const uint8_t *)"";
+    srv_api_handle(f->s, &req, &resp);
+    assert_int_equal(resp.status, 200);
+    srv_response_free(&resp);
+
+    req.method = "POST";
+    req.path = "/v1/sync";
+    req.content_type = "application/json; charset=utf-8";
+    req.body = (const uint8_t *)body;
+    req.body_len = strlen(body);
+    srv_api_handle(f->s, &req, &resp);
+    assert_int_equal(resp.status, 401);
+    assert_string_equal(resp.error, "unsigned");
+    srv_response_free(&resp);
+
+    syn_request_sign(f->k, "POST", "/v1/sync", fld_now_ms(), req.body, req.body_len,
+                     &a);
+    syn_auth_sig_hex(&a, sig);
+    snprintf(t, sizeof t, "%lld", (long long)a.time_ms);
+    req.device = a.device;
+    req.time = t;
+    req.signature = sig;
+    srv_api_handle(f->s, &req, &resp);
+    assert_int_equal(resp.status, 200);
+    assert_non_null(strstr(fld_buf_str(&resp.body), "\"cursor\":\"1.0123456789abcdef."));
+    srv_response_free(&resp);
+    srv_api_handle(f->s, &req, &resp); /* the same signature again */
+    assert_int_equal(resp.status, 401);
+    assert_string_equal(resp.error, "replayed");
+    srv_response_free(&resp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codes_and_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scope_walks_the_unit_tree, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_push_quarantine_pull, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forks_gaps_and_refusals, setup,
+                                        teardown),
+        cmocka_unit_test(test_cursor_and_replay),
+        cmocka_unit_test_setup_teardown(test_api_without_http, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

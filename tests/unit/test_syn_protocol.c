@@ -1,0 +1,350 @@
+/*
+ * test_syn_protocol.c - libsync's wire protocol: request signatures (a
+ * known answer, a flipped bit, a wrong key, another path or body), the
+ * message precheck (UTF-8, nesting, strings), round trips of every message,
+ * refusals of wrong types, and gzip with its decompression cap.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "gzip.h"
+#include "protocol.h"
+#include "testutil.h"
+
+static int setup(void **state)
+{
+    (void)state;
+    return sodium_init() < 0 ? -1 : 0;
+}
+
+static const uint8_t body[] = "{\"cursor\":null,\"limit\":100,\"push\":[]}";
+
+static void test_request_signature(void **state)
+{
+    struct fld_key *k = tu_key(1), *other = tu_key(2);
+    struct syn_auth a, b, parsed;
+    struct fld_buf msg = FLD_BUF_INIT;
+    char sig[129], t[32];
+
+    (void)state;
+    syn_request_message("POST", "/v1/sync", 1764288000000, body, sizeof body - 1,
+                        &msg);
+    /* The exact signed text: prefix, method, path, time, body hash. */
+    assert_memory_equal(msg.data, "field-request-v1\nPOST\n/v1/sync\n1764288000000\n",
+                        45);
+    assert_int_equal(msg.len, 45 + 64);
+    syn_request_sign(k, "POST", "/v1/sync", 1764288000000, body, sizeof body - 1, &a);
+    assert_int_equal(syn_request_verify(&a, "POST", "/v1/sync", body,
+                                        sizeof body - 1, NULL),
+                     FLD_OK);
+    /* Through the headers and back. */
+    syn_auth_sig_hex(&a, sig);
+    snprintf(t, sizeof t, "%lld", (long long)a.time_ms);
+    assert_int_equal(syn_auth_parse(a.device, t, sig, &parsed, NULL), FLD_OK);
+    assert_int_equal(syn_request_verify(&parsed, "POST", "/v1/sync", body,
+                                        sizeof body - 1, NULL),
+                     FLD_OK);
+    /* Anything changed fails. */
+    assert_int_equal(syn_request_verify(&a, "POST", "/v1/enroll", body,
+                                        sizeof body - 1, NULL),
+                     FLD_EBADSIG);
+    assert_int_equal(syn_request_verify(&a, "POST", "/v1/sync", body,
+                                        sizeof body - 2, NULL),
+                     FLD_EBADSIG);
+    b = a;
+    b.time_ms++;
+    assert_int_equal(syn_request_verify(&b, "POST", "/v1/sync", body,
+                                        sizeof body - 1, NULL),
+                     FLD_EBADSIG);
+    b = a;
+    b.sig[0] ^= 1;
+    assert_int_equal(syn_request_verify(&b, "POST", "/v1/sync", body,
+                                        sizeof body - 1, NULL),
+                     FLD_EBADSIG);
+    b = a;
+    memcpy(b.pub, fld_key_public(other), 32);
+    assert_int_equal(syn_request_verify(&b, "POST", "/v1/sync", body,
+                                        sizeof body - 1, NULL),
+                     FLD_EBADSIG);
+    fld_buf_free(&msg);
+    fld_key_free(k);
+    fld_key_free(other);
+}
+
+static void test_auth_parse_refusals(void **state)
+{
+    struct syn_auth a;
+    char dev[65], sig[129];
+
+    (void)state;
+    memset(dev, 'a', 64);
+    dev[64] = '\0';
+    memset(sig, 'b', 128);
+    sig[128] = '\0';
+    assert_int_equal(syn_auth_parse(NULL, NULL, NULL, &a, NULL), FLD_NOTFOUND);
+    assert_int_equal(syn_auth_parse(dev, "12", sig, &a, NULL), FLD_OK);
+    assert_int_equal(syn_auth_parse(dev, NULL, sig, &a, NULL), FLD_EINVAL);
+    assert_int_equal(syn_auth_parse(dev, "12x", sig, &a, NULL), FLD_EINVAL);
+    assert_int_equal(syn_auth_parse(dev, "", sig, &a, NULL), FLD_EINVAL);
+    assert_int_equal(syn_auth_parse(dev, "99999999999999999999999", sig, &a, NULL),
+                     FLD_EINVAL);
+    assert_int_equal(syn_auth_parse("AB", "12", sig, &a, NULL), FLD_EINVAL);
+    dev[0] = 'A'; /* uppercase is not the canonical form */
+    assert_int_equal(syn_auth_parse(dev, "12", sig, &a, NULL), FLD_EINVAL);
+    dev[0] = 'a';
+    sig[5] = 'g';
+    assert_int_equal(syn_auth_parse(dev, "12", sig, &a, NULL), FLD_EINVAL);
+}
+
+static void test_precheck(void **state)
+{
+    const char *vi = "{\"a\":\"Hà Tĩnh\"}";
+    const char *quoted = "[\"[[[\\\"[[\"]";
+    char deep[200];
+
+    (void)state;
+    assert_int_equal(syn_json_precheck((const uint8_t *)vi, strlen(vi), 4, NULL),
+                     FLD_OK);
+    assert_int_equal(syn_json_precheck((const uint8_t *)"{\"a\":\"\xff\"}", 9, 4, NULL),
+                     FLD_EINVAL);
+    assert_int_equal(syn_json_precheck((const uint8_t *)"{\"a\":\"\xed\xa0\x80\"}", 11,
+                                       4, NULL),
+                     FLD_EINVAL);
+    assert_int_equal(syn_json_precheck((const uint8_t *)"{\"a\":1}\0", 8, 4, NULL),
+                     FLD_EINVAL);
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    assert_int_equal(syn_json_precheck((const uint8_t *)deep, 200, 99, NULL),
+                     FLD_ELIMIT);
+    assert_int_equal(syn_json_precheck((const uint8_t *)deep, 200, 100, NULL),
+                     FLD_OK);
+    /* Brackets and escaped quotes inside strings do not count. */
+    assert_int_equal(syn_json_precheck((const uint8_t *)quoted, strlen(quoted), 1,
+                                       NULL),
+                     FLD_OK);
+}
+
+static void test_sync_request_round_trip(void **state)
+{
+    struct syn_sync_request r, *back;
+    struct syn_item item;
+    struct fld_buf out = FLD_BUF_INIT;
+    uint8_t sig[64];
+    const char *b = "{\"answers\":{\"ghi_chú\":\"Xã \\\"Một\\\"\\n\"},\"v\":1}";
+
+    (void)state;
+    memset(sig, 0x5a, sizeof sig);
+    syn_item_set(&item, (const uint8_t *)b, strlen(b), sig);
+    memset(&r, 0, sizeof r);
+    r.cursor = (char *)"1.abc";
+    r.limit = 7;
+    r.push = &item;
+    r.n_push = 1;
+    syn_sync_request_encode(&r, &out);
+    assert_int_equal(syn_sync_request_decode(out.data, out.len, &back, NULL), FLD_OK);
+    assert_string_equal(back->cursor, "1.abc");
+    assert_int_equal(back->limit, 7);
+    assert_int_equal(back->n_push, 1);
+    /* The body comes back byte for byte. */
+    assert_int_equal(back->push[0].body_len, strlen(b));
+    assert_memory_equal(back->push[0].body, b, strlen(b));
+    assert_memory_equal(back->push[0].sig, sig, 64);
+    syn_sync_request_free(back);
+    free(item.body);
+    fld_buf_free(&out);
+}
+
+static void test_sync_request_refusals(void **state)
+{
+    static const struct {
+        const char *text;
+        int rc;
+    } cases[] = {
+        {"{}", FLD_OK},
+        {"{\"cursor\":null,\"push\":[]}", FLD_OK},
+        {"", FLD_EPROTO},
+        {"[]", FLD_EPROTO},
+        {"{\"push\":[", FLD_EPROTO},
+        {"{} {}", FLD_EPROTO},
+        {"{\"push\":{}}", FLD_EINVAL},
+        {"{\"limit\":\"5\"}", FLD_EINVAL},
+        {"{\"limit\":0}", FLD_EINVAL},
+        {"{\"limit\":2.5}", FLD_EINVAL},
+        {"{\"cursor\":5}", FLD_EINVAL},
+        {"{\"cursor\":\"\"}", FLD_EINVAL},
+        {"{\"push\":[5]}", FLD_EINVAL},
+        {"{\"push\":[{\"body\":\"x\"}]}", FLD_EINVAL},
+        {"{\"push\":[{\"body\":\"x\",\"sig\":\"00\"}]}", FLD_EINVAL},
+        {"{\"cursor\":\"\xc3\x28\"}", FLD_EINVAL},
+    };
+    struct syn_sync_request *r;
+    struct fld_err err;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fld_err_clear(&err);
+        int rc = syn_sync_request_decode((const uint8_t *)cases[i].text,
+                                         strlen(cases[i].text), &r, &err);
+
+        if (rc != cases[i].rc)
+            fail_msg("case %zu (%s): got %d (%s), want %d", i, cases[i].text, rc,
+                     err.msg, cases[i].rc);
+        if (rc == FLD_OK)
+            assert_int_equal(r->limit > 0, 1);
+        else
+            assert_null(r);
+        syn_sync_request_free(r);
+    }
+}
+
+static void test_sync_response_round_trip(void **state)
+{
+    struct syn_sync_response r, *back;
+    struct syn_result res[2];
+    struct syn_item pulled;
+    struct fld_buf out = FLD_BUF_INIT;
+    uint8_t sig[64];
+
+    (void)state;
+    memset(&r, 0, sizeof r);
+    memset(res, 0, sizeof res);
+    memset(res[0].hash, 'a', 64);
+    res[0].status = SYN_STORED;
+    memset(res[1].hash, 'b', 64);
+    res[1].status = SYN_REFUSED;
+    strcpy(res[1].reason, "out_of_scope");
+    res[1].message = (char *)"unit 4202 is outside";
+    memset(sig, 1, sizeof sig);
+    syn_item_set(&pulled, (const uint8_t *)"{\"v\":1}", 7, sig);
+    pulled.seq = 12345678901LL;
+    r.results = res;
+    r.n_results = 2;
+    r.pull = &pulled;
+    r.n_pull = 1;
+    r.cursor = (char *)"1.x";
+    r.more = true;
+    r.server_time = 1764288000123LL;
+    syn_sync_response_encode(&r, &out);
+    assert_int_equal(syn_sync_response_decode(out.data, out.len, &back, NULL), FLD_OK);
+    assert_int_equal(back->n_results, 2);
+    assert_int_equal(back->results[0].status, SYN_STORED);
+    assert_string_equal(back->results[0].reason, "");
+    assert_int_equal(back->results[1].status, SYN_REFUSED);
+    assert_string_equal(back->results[1].reason, "out_of_scope");
+    assert_string_equal(back->results[1].message, "unit 4202 is outside");
+    assert_int_equal(back->n_pull, 1);
+    assert_int_equal(back->pull[0].seq, 12345678901LL);
+    assert_memory_equal(back->pull[0].body, "{\"v\":1}", 7);
+    assert_string_equal(back->cursor, "1.x");
+    assert_true(back->more);
+    assert_false(back->reset);
+    assert_int_equal(back->server_time, 1764288000123LL);
+    syn_sync_response_free(back);
+    free(pulled.body);
+    fld_buf_free(&out);
+}
+
+static void test_enroll_and_error_messages(void **state)
+{
+    struct syn_enroll_request rq, rq2;
+    struct syn_enroll_response rs, *back;
+    struct fld_buf out = FLD_BUF_INIT;
+    char *scope[] = {(char *)"4201", (char *)"4202"};
+    char code[SYN_REASON_MAX], msg[64];
+    int64_t t;
+
+    (void)state;
+    memset(&rq, 0, sizeof rq);
+    strcpy(rq.code, "ABCD-EFGH");
+    memset(rq.public_key, 'c', 64);
+    syn_enroll_request_encode(&rq, &out);
+    assert_int_equal(syn_enroll_request_decode(out.data, out.len, &rq2, NULL), FLD_OK);
+    assert_string_equal(rq2.code, "ABCD-EFGH");
+    assert_string_equal(rq2.public_key, rq.public_key);
+    assert_int_equal(syn_enroll_request_decode((const uint8_t *)"{\"code\":\"x\"}", 12,
+                                               &rq2, NULL),
+                     FLD_EINVAL);
+    fld_buf_reset(&out);
+    memset(&rs, 0, sizeof rs);
+    memset(rs.device, 'd', 64);
+    rs.inspector = (char *)"Nguyễn Văn An";
+    rs.role = (char *)"inspector";
+    rs.scope = scope;
+    rs.n_scope = 2;
+    rs.server_time = 5;
+    syn_enroll_response_encode(&rs, &out);
+    assert_int_equal(syn_enroll_response_decode(out.data, out.len, &back, NULL), FLD_OK);
+    assert_string_equal(back->inspector, "Nguyễn Văn An");
+    assert_int_equal(back->n_scope, 2);
+    assert_string_equal(back->scope[1], "4202");
+    syn_enroll_response_free(back);
+    fld_buf_reset(&out);
+    syn_error_encode("clock_skew", "too far", 1764288000000LL, &out);
+    assert_string_equal(fld_buf_str(&out), "{\"error\":{\"code\":\"clock_skew\","
+                                           "\"message\":\"too far\","
+                                           "\"server_time\":1764288000000}}");
+    assert_int_equal(syn_error_decode(out.data, out.len, code, msg, sizeof msg, &t),
+                     FLD_OK);
+    assert_string_equal(code, "clock_skew");
+    assert_string_equal(msg, "too far");
+    assert_int_equal(t, 1764288000000LL);
+    fld_buf_free(&out);
+}
+
+static void test_gzip_round_trip_and_limits(void **state)
+{
+    struct fld_buf z = FLD_BUF_INIT, back = FLD_BUF_INIT;
+    uint8_t *zeros = fld_xcalloc(1, 4 * 1024 * 1024);
+    size_t n;
+
+    (void)state;
+    syn_gzip(body, sizeof body - 1, &z);
+    assert_int_equal(syn_gunzip(z.data, z.len, 1024, &back, NULL), FLD_OK);
+    assert_int_equal(back.len, sizeof body - 1);
+    assert_memory_equal(back.data, body, sizeof body - 1);
+    /* Exactly at the cap is fine, one byte less is not. */
+    fld_buf_reset(&back);
+    assert_int_equal(syn_gunzip(z.data, z.len, sizeof body - 1, &back, NULL), FLD_OK);
+    fld_buf_reset(&back);
+    assert_int_equal(syn_gunzip(z.data, z.len, sizeof body - 2, &back, NULL),
+                     FLD_ELIMIT);
+    assert_int_equal(back.len, 0);
+    /* Truncated, trailing bytes, not gzip at all. */
+    assert_int_equal(syn_gunzip(z.data, z.len - 3, 1024, &back, NULL), FLD_EINVAL);
+    fld_buf_append(&z, "x", 1);
+    assert_int_equal(syn_gunzip(z.data, z.len, 1024, &back, NULL), FLD_EINVAL);
+    assert_int_equal(syn_gunzip(body, sizeof body - 1, 1024, &back, NULL), FLD_EINVAL);
+    /* A bomb: 4 MiB of zeros in a few KiB stops at a 64 KiB cap. */
+    fld_buf_reset(&z);
+    syn_gzip(zeros, 4 * 1024 * 1024, &z);
+    assert_true(z.len < 16 * 1024);
+    n = back.len;
+    assert_int_equal(syn_gunzip(z.data, z.len, 64 * 1024, &back, NULL), FLD_ELIMIT);
+    assert_int_equal(back.len, n);
+    assert_true(back.cap <= 128 * 1024);
+    free(zeros);
+    fld_buf_free(&z);
+    fld_buf_free(&back);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_signature),
+        cmocka_unit_test(test_auth_parse_refusals),
+        cmocka_unit_test(test_precheck),
+        cmocka_unit_test(test_sync_request_round_trip),
+        cmocka_unit_test(test_sync_request_refusals),
+        cmocka_unit_test(test_sync_response_round_trip),
+        cmocka_unit_test(test_enroll_and_error_messages),
+        cmocka_unit_test(test_gzip_round_trip_and_limits),
+    };
+
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
