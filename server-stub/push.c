@@ -25,8 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
+#include "form.h"
 #include "hlc.h"
 #include "metrics.h"
 
@@ -75,40 +77,50 @@ int srv_role_may_set(const char *role, const char *status)
 
 /*
  * The first checklist rule v breaks against template t, as a new string,
- * or NULL. Today's rules are the capture core's: every answer names a
- * question of the template and has its type, and a version past draft
- * answers every required question. The checklist engine's constraints and
- * criteria arrive with it.
+ * or NULL: an answer under a name the template does not have, then what
+ * the form engine finds (a wrong type, a choice not offered, a broken
+ * constraint; past draft also a relevant required question left blank).
+ * The version is stored either way: signed field data is never refused
+ * for its content, only flagged for a person to look at.
  */
 static char *checklist_flag(const struct fld_template *t,
                             const struct fld_version *v)
 {
+    static const char *const kinds[] = {"required question unanswered",
+                                        "answer breaks its constraint",
+                                        "answer of the wrong type",
+                                        "choice not offered"};
+    struct fld_form *f = NULL;
     struct fld_err e;
+    char today[11];
+    time_t now = time(NULL);
+    struct tm tm;
+    char *flag = NULL;
     size_t i;
 
     for (i = 0; i < v->answers->n; i++) {
         const char *name = v->answers->members[i].key;
         const struct fld_question *q = fld_template_question(t, name);
 
-        if (q == NULL || q->type == FLD_Q_NOTE)
+        if ((q == NULL || q->type == FLD_Q_NOTE) && !fld_template_repeat(t, name))
             return fld_xasprintf("answer \"%s\": no such question in %s", name,
                                  fld_template_id(t));
-        fld_err_clear(&e);
-        if (fld_template_check_value(q, v->answers->members[i].value, &e) != FLD_OK)
-            return fld_xstrdup(e.msg);
     }
-    if (strcmp(v->status, "draft") == 0)
-        return NULL;
-    for (i = 0; i < fld_template_n_questions(t); i++) {
-        const struct fld_question *q = fld_template_question_at(t, i);
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    if (fld_form_eval(t, v->answers, today, &f, &e) != FLD_OK)
+        return fld_xasprintf("checklist rules could not be evaluated: %s", e.msg);
+    for (i = 0; flag == NULL && i < fld_form_n_problems(f); i++) {
+        const struct fld_problem *p = fld_form_problem(f, i);
 
-        if (q->required && q->type != FLD_Q_NOTE &&
-            fld_json_get(v->answers, q->name) == NULL)
-            return fld_xasprintf("required question \"%s\" is unanswered in a "
-                                 "%s version",
-                                 q->name, v->status);
+        if (p->kind == FLD_PROBLEM_REQUIRED && strcmp(v->status, "draft") == 0)
+            continue;
+        flag = fld_xasprintf("%s: %s%s%s in a %s version", p->question->name,
+                             kinds[p->kind], p->item ? " in item " : "",
+                             p->item ? p->item : "", v->status);
     }
-    return NULL;
+    fld_form_free(f);
+    return flag;
 }
 
 static int audit(struct srv_storage *st, const char *kind, const char *device,

@@ -475,4 +475,13 @@ expect_eq "the correction keeps the record final" \
     "$(sql "SELECT status FROM versions WHERE record='$RC2' ORDER BY seq DESC LIMIT 1;")" "final"
 expect_eq "the correction is one version" "$(nversions)" $((n + 1))
 
+n=$(nversions)
+run "$F" set --lang en "$RC2" households_latrine=11
+expect_rc "a value breaking its constraint exits 4" 4
+expect_stderr_line "the refusal gives the template's message" \
+    "field: set: households_latrine: Cannot exceed the households in all"
+run "$F" set "$RC2" households_latrine=11 households_total=12
+expect_rc "both values changed together satisfy the constraint" 0
+expect_eq "constraint refusal wrote nothing, the good pair one version" "$(nversions)" $((n + 1))
+
 finish

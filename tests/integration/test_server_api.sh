@@ -192,6 +192,14 @@ version carl "$T/flag" --record 01930000000000000000000000000c06 --dseq 10 \
 sync_as carl "$T/flag"
 expect_eq "a final version missing required answers is stored" "$(result 0)" "stored"
 expect_match "... and flagged" "$(sqls "SELECT flag FROM versions WHERE hash = '$("$C" hash "$T/flag")'")" "*required*"
+version carl "$T/flag2" --record 01930000000000000000000000000c07 --dseq 11 \
+    --prev "$("$C" hash "$T/flag")" --subject 4201 --template-id field-demo \
+    --template-hash "$TPL" --answers '{"households_latrine":9,"households_total":5}'
+sync_as carl "$T/flag2"
+expect_eq "a draft breaking a constraint is stored" "$(result 0)" "stored"
+expect_match "... and flagged by the checklist engine" \
+    "$(sqls "SELECT flag FROM versions WHERE hash = '$("$C" hash "$T/flag2")'")" \
+    "households_latrine: answer breaks its constraint*"
 srv audit
 expect_rc "audit exits 5 on chain alarms" 5
 expect_stdout_contains "audit shows the fork" "fork  device $(cut -c1-16 "$T/carl.pub") dseq 2"
