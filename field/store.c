@@ -43,6 +43,7 @@ enum stmt_id {
     S_UNIT_PUT,
     S_UNIT_AT,
     S_UNIT_COUNT,
+    S_UNIT_EXISTS,
     S_UNITS,
     N_STMTS
 };
@@ -117,6 +118,7 @@ static const char *const sql_text[N_STMTS] = {
                   "(valid_to IS NULL OR valid_to >= ?2) "
                   "ORDER BY valid_from DESC LIMIT 1",
     [S_UNIT_COUNT] = "SELECT count(*) FROM units",
+    [S_UNIT_EXISTS] = "SELECT 1 FROM units WHERE code = ?1 LIMIT 1",
     [S_UNITS] = "SELECT code, name, kind, parent_code, valid_from, valid_to "
                 "FROM units ORDER BY code, valid_from",
 };
@@ -925,5 +927,14 @@ int fld_store_each_unit(struct fld_store *st, fld_unit_fn fn, void *ctx,
     finish(s);
     if (rc == FLD_OK && r != SQLITE_DONE)
         rc = map_rc(st, r, "list units", err);
+    return rc;
+}
+
+int fld_store_unit_exists(struct fld_store *st, const char *code, bool *out,
+                          struct fld_err *err)
+{
+    int found = 0, rc = has_row(st, S_UNIT_EXISTS, code, &found, err);
+
+    *out = found != 0;
     return rc;
 }

@@ -17,6 +17,7 @@
 #ifndef FLD_STORE_H
 #define FLD_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -195,6 +196,9 @@ int fld_store_unit_put(struct fld_store *st, const struct fld_unit *u,
 int fld_store_unit_at(struct fld_store *st, const char *code, const char *date,
                       fld_unit_fn fn, void *ctx, struct fld_err *err);
 int fld_store_unit_count(struct fld_store *st, int64_t *n, struct fld_err *err);
+/* Whether any row of this code exists, whatever its dates. */
+int fld_store_unit_exists(struct fld_store *st, const char *code, bool *out,
+                          struct fld_err *err);
 /* Every unit, by code then valid_from. */
 int fld_store_each_unit(struct fld_store *st, fld_unit_fn fn, void *ctx,
                         struct fld_err *err);

@@ -202,19 +202,11 @@ static int parse(const uint8_t *csv, size_t len, struct parsed *p,
     return FLD_OK;
 }
 
-static int found(void *ctx, const struct fld_unit *u)
-{
-    (void)ctx;
-    (void)u;
-    return FLD_OK;
-}
-
-/* Every parent is in the file or in the store (at any date). */
-static int check_parents(struct fld_store *st, const struct parsed *p,
-                         struct fld_err *err)
+/* Every parent is in the file, or known to the caller. */
+static int check_parents(const struct parsed *p, fld_unit_known_fn known,
+                         void *ctx, struct fld_err *err)
 {
     size_t i, j;
-    int rc;
 
     for (i = 0; i < p->n; i++) {
         const char *parent = p->rows[i].f[3];
@@ -224,10 +216,7 @@ static int check_parents(struct fld_store *st, const struct parsed *p,
         for (j = 0; j < p->n; j++)
             if (strcmp(p->rows[j].f[0], parent) == 0)
                 break;
-        if (j < p->n)
-            continue;
-        rc = fld_store_unit_at(st, parent, p->rows[i].f[4], found, NULL, NULL);
-        if (rc != FLD_OK)
+        if (j == p->n && (known == NULL || !known(ctx, parent)))
             return fld_err_set(err, FLD_EINVAL,
                                "line %zu: parent_code %s is neither in the file "
                                "nor loaded", p->rows[i].line, parent);
@@ -235,37 +224,71 @@ static int check_parents(struct fld_store *st, const struct parsed *p,
     return FLD_OK;
 }
 
-static int store_rows(struct fld_store *st, const struct parsed *p,
-                      struct fld_err *err)
+static int each_row(const struct parsed *p, fld_unit_fn fn, void *ctx)
 {
     size_t i;
-    int rc = fld_store_begin(st, err);
+    int rc = FLD_OK;
 
     for (i = 0; rc == FLD_OK && i < p->n; i++) {
         const struct row *r = &p->rows[i];
         struct fld_unit u = {r->f[0], r->f[1], r->f[2], r->f[3][0] ? r->f[3] : NULL,
                              r->f[4], r->f[5][0] ? r->f[5] : NULL};
 
-        rc = fld_store_unit_put(st, &u, err);
+        rc = fn(ctx, &u);
     }
-    if (rc == FLD_OK)
-        return fld_store_commit(st, err);
-    fld_store_rollback(st);
     return rc;
 }
 
-int fld_units_import(struct fld_store *st, const uint8_t *csv, size_t len,
-                     size_t *n_units, struct fld_err *err)
+int fld_units_read(const uint8_t *csv, size_t len, fld_unit_known_fn known,
+                   fld_unit_fn fn, void *ctx, size_t *n_units, struct fld_err *err)
 {
     struct parsed p = {NULL, 0, NULL};
     int rc = parse(csv, len, &p, err);
 
     *n_units = 0;
     if (rc == FLD_OK)
-        rc = check_parents(st, &p, err);
-    if (rc == FLD_OK && (rc = store_rows(st, &p, err)) == FLD_OK)
+        rc = check_parents(&p, known, ctx, err);
+    if (rc == FLD_OK && (rc = each_row(&p, fn, ctx)) == FLD_OK)
         *n_units = p.n;
     free(p.rows);
     free(p.text);
+    return rc;
+}
+
+/* The device store: a parent may be any unit loaded before, at any date. */
+struct import {
+    struct fld_store *st;
+    struct fld_err *err;
+};
+
+static bool in_store(void *ctx, const char *code)
+{
+    struct import *im = ctx;
+    bool exists = false;
+
+    return fld_store_unit_exists(im->st, code, &exists, NULL) == FLD_OK && exists;
+}
+
+static int put(void *ctx, const struct fld_unit *u)
+{
+    struct import *im = ctx;
+
+    return fld_store_unit_put(im->st, u, im->err);
+}
+
+int fld_units_import(struct fld_store *st, const uint8_t *csv, size_t len,
+                     size_t *n_units, struct fld_err *err)
+{
+    struct import im = {st, err};
+    int rc = fld_store_begin(st, err);
+
+    *n_units = 0;
+    if (rc != FLD_OK)
+        return rc;
+    rc = fld_units_read(csv, len, in_store, put, &im, n_units, err);
+    if (rc == FLD_OK)
+        return fld_store_commit(st, err);
+    fld_store_rollback(st);
+    *n_units = 0;
     return rc;
 }

@@ -15,6 +15,7 @@
 #ifndef FLD_UNITS_H
 #define FLD_UNITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,20 @@
 
 /* Largest units file accepted. */
 #define FLD_UNITS_MAX_BYTES (8 * 1024 * 1024)
+
+/* Whether a parent code not in the file is known elsewhere (a store). */
+typedef bool (*fld_unit_known_fn)(void *ctx, const char *code);
+
+/*
+ * Read and check len bytes of CSV without storing anything, then call fn
+ * with each unit in file order; a parent must be in the file or known
+ * (known may be NULL). *n_units receives the number of rows. FLD_EINVAL
+ * with "line N: ..." for the first bad line, before fn was ever called.
+ * For stores other than the device's (the server reads the same files).
+ */
+int fld_units_read(const uint8_t *csv, size_t len, fld_unit_known_fn known,
+                   fld_unit_fn fn, void *ctx, size_t *n_units,
+                   struct fld_err *err);
 
 /*
  * Check and import len bytes of CSV. *n_units receives the number of rows

@@ -34,9 +34,9 @@
 #include "server.h"
 #include "storage.h"
 #include "template.h"
+#include "units.h"
 #include "utf8.h"
 
-#define MAX_UNITS_FILE (16 * 1024 * 1024)
 #define MAX_NAME 200
 #define MAX_CODE_LEN 64
 
@@ -665,66 +665,32 @@ out:
 
 /* ---- units ------------------------------------------------------------------------ */
 
-/* Check and store every unit of the file; parents may come later in it. */
-static int import_units(struct srv_storage *st, const cJSON *arr, int *n,
-                        struct fld_err *err)
+/*
+ * Units come in the same CSV as on the devices (field/units.h: code, name,
+ * kind, parent_code, valid_from, valid_to), read and checked whole by
+ * libfield before anything is stored. The server keeps the tree (code,
+ * name, parent, kind as its level): a later row of a code replaces an
+ * earlier one, so the file's current names win.
+ */
+struct unit_import {
+    struct srv_storage *st;
+    struct fld_err *err;
+};
+
+static bool unit_known(void *ctx, const char *code)
 {
-    const cJSON *u;
-    int i = 0, rc = FLD_OK;
+    struct unit_import *im = ctx;
+    bool found = false;
 
-    *n = 0;
-    cJSON_ArrayForEach(u, arr)
-    {
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(u, "code");
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(u, "name");
-        const cJSON *parent = cJSON_GetObjectItemCaseSensitive(u, "parent");
-        const cJSON *level = cJSON_GetObjectItemCaseSensitive(u, "level");
-        struct srv_unit row;
+    return srv_storage_unit_exists(im->st, code, &found, NULL) == FLD_OK && found;
+}
 
-        if (!cJSON_IsObject(u) || !cJSON_IsString(code) || !is_code(code->valuestring))
-            return fld_err_set(err, FLD_EINVAL, "units[%d]: \"code\" must be 1 to 64 "
-                                                "printable characters", i);
-        if (!cJSON_IsString(name) || name->valuestring[0] == '\0' ||
-            strlen(name->valuestring) > MAX_NAME)
-            return fld_err_set(err, FLD_EINVAL, "units[%d] (%s): \"name\" must be "
-                                                "1 to %d bytes", i,
-                               code->valuestring, MAX_NAME);
-        if (parent && !cJSON_IsNull(parent) &&
-            (!cJSON_IsString(parent) || !is_code(parent->valuestring)))
-            return fld_err_set(err, FLD_EINVAL, "units[%d] (%s): \"parent\" must be "
-                                                "a unit code or null", i,
-                               code->valuestring);
-        if (level && !cJSON_IsNull(level) && !cJSON_IsString(level))
-            return fld_err_set(err, FLD_EINVAL, "units[%d]: \"level\" must be text",
-                               i);
-        row.code = code->valuestring;
-        row.name = name->valuestring;
-        row.parent = cJSON_IsString(parent) ? parent->valuestring : NULL;
-        row.level = cJSON_IsString(level) ? level->valuestring : "";
-        if (row.parent && strcmp(row.parent, row.code) == 0)
-            return fld_err_set(err, FLD_EINVAL, "unit %s is its own parent", row.code);
-        if ((rc = srv_storage_unit_put(st, &row, err)) != FLD_OK)
-            return rc;
-        i++;
-    }
-    /* Every parent must now exist. */
-    cJSON_ArrayForEach(u, arr)
-    {
-        const cJSON *parent = cJSON_GetObjectItemCaseSensitive(u, "parent");
-        bool found;
+static int unit_store(void *ctx, const struct fld_unit *u)
+{
+    struct unit_import *im = ctx;
+    struct srv_unit row = {u->code, u->name, u->parent_code, u->kind};
 
-        if (!cJSON_IsString(parent))
-            continue;
-        if ((rc = srv_storage_unit_exists(st, parent->valuestring, &found, err)) !=
-            FLD_OK)
-            return rc;
-        if (!found)
-            return fld_err_set(err, FLD_EINVAL, "unit %s: parent %s is unknown",
-                               cJSON_GetObjectItemCaseSensitive(u, "code")->valuestring,
-                               parent->valuestring);
-    }
-    *n = i;
-    return FLD_OK;
+    return srv_storage_unit_put(im->st, &row, im->err);
 }
 
 static int print_unit(void *ctx, const struct srv_unit *u)
@@ -777,37 +743,30 @@ static int cmd_units(int argc, char **argv, struct fld_err *err)
         else
             cJSON_Delete(root);
     } else if (strcmp(sub, "import") == 0) {
-        const cJSON *arr;
+        struct unit_import im;
+        size_t n_read = 0;
 
         if (argc - o.first_arg != 2) {
-            rc = fld_err_set(err, FLD_EUSAGE, "usage: units import FILE");
+            rc = fld_err_set(err, FLD_EUSAGE, "usage: units import FILE.csv");
             goto out;
         }
-        if ((rc = read_file(argv[o.first_arg + 1], MAX_UNITS_FILE, &data, &len,
-                            err)) != FLD_OK)
-            goto out;
-        if ((rc = syn_json_precheck(data, len, SYN_MAX_DEPTH, err)) != FLD_OK) {
-            fld_err_prefix(err, "%s", argv[o.first_arg + 1]);
-            goto out;
-        }
-        doc = cJSON_ParseWithLength((const char *)data, len);
-        arr = cJSON_IsArray(doc) ? doc
-                                 : cJSON_GetObjectItemCaseSensitive(doc, "units");
-        if (!cJSON_IsArray(arr)) {
-            rc = fld_err_set(err, FLD_EINVAL,
-                             "%s: expected {\"units\": [...]} or an array of units",
-                             argv[o.first_arg + 1]);
-            goto out;
-        }
-        if ((rc = open_server(&o, &s, &st, err)) != FLD_OK ||
+        if ((rc = read_file(argv[o.first_arg + 1], FLD_UNITS_MAX_BYTES, &data, &len,
+                            err)) != FLD_OK ||
+            (rc = open_server(&o, &s, &st, err)) != FLD_OK ||
             (rc = srv_storage_begin(st, err)) != FLD_OK)
             goto out;
-        if ((rc = import_units(st, arr, &n, err)) == FLD_OK &&
+        im.st = st;
+        im.err = err;
+        if ((rc = fld_units_read(data, len, unit_known, unit_store, &im, &n_read,
+                                 err)) == FLD_OK &&
             (rc = srv_storage_audit_add(st, "units", NULL, argv[o.first_arg + 1],
                                         "units imported", err)) == FLD_OK)
             rc = srv_storage_commit(st, err);
         else
             srv_storage_rollback(st);
+        if (rc != FLD_OK)
+            fld_err_prefix(err, "%s", argv[o.first_arg + 1]);
+        n = (int)n_read;
         if (rc == FLD_OK)
             printf("imported %d unit%s\n", n, n == 1 ? "" : "s");
     } else {

@@ -10,15 +10,20 @@ start_server main --quiet --skew 60
 
 # --- units and templates --------------------------------------------------------
 
-cat >"$T/units.json" <<'JSON'
-{"units": [
-  {"code": "42", "name": "Hà Tĩnh", "parent": null, "level": "province"},
-  {"code": "4201", "name": "Xã Một", "parent": "42", "level": "commune"},
-  {"code": "420101", "name": "Thôn Một", "parent": "4201", "level": "village"},
-  {"code": "4202", "name": "Xã Hai", "parent": "42", "level": "commune"}
-]}
-JSON
-srv units import "$T/units.json"
+# The same CSV as the devices load (field units import).
+cat >"$T/units.csv" <<'CSV'
+code,name,kind,parent_code,valid_from,valid_to
+42,Hà Tĩnh,tinh,,,
+4201,Xã Một,xa,42,2025-07-01,
+420101,Thôn Một,thon,4201,2025-07-01,
+4202,Xã Hai,xa,42,2025-07-01,
+CSV
+printf 'code,name,kind,parent_code,valid_from,valid_to\n4203,Xã Ba,xa,99,2025-07-01,\n' \
+    >"$T/units-bad.csv"
+srv units import "$T/units-bad.csv"
+expect_rc "units import refuses an unknown parent" 4
+expect_stderr_contains "... naming the line" "line 2: parent_code 99"
+srv units import "$T/units.csv"
 expect_rc "units import" 0
 expect_stdout "units import says how many" "imported 4 units"
 srv templates --json
