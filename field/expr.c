@@ -70,9 +70,12 @@
  *   - regex() searches (it is not anchored: write ^ and $) with POSIX
  *     extended syntax, in a UTF-8 locale of its own whatever the program's
  *     locale, so '.' and [[:alpha:]] see Vietnamese letters as one
- *     character each on every device. Back-references are refused, and so
- *     are patterns over REGEX_MAX_LEN bytes or whose counted repetitions
- *     would expand past REGEX_MAX_COST (glibc copies a{n} n times).
+ *     character each on every device. Its work is kept linear in the
+ *     text: the search runs as one anchored match of ^.*(P), and
+ *     back-references are refused, and so are patterns over REGEX_MAX_LEN
+ *     bytes or whose repetitions would expand past REGEX_MAX_COST (glibc
+ *     copies a{n} n times). Text that is not UTF-8 is an error, as for
+ *     string-length().
  *   - Numbers are read and written in the "C" LC_NUMERIC locale; field
  *     sets only LC_CTYPE, so a Vietnamese locale never turns "54.78" into
  *     "54,78".
@@ -95,8 +98,9 @@
 
 /* A regex() pattern: bytes, and the size of its expansion (see above). */
 #define REGEX_MAX_LEN 512
-#define REGEX_MAX_COST 4096
+#define REGEX_MAX_COST 1024
 #define REGEX_MAX_GROUPS 32
+#define REGEX_MAX_NESTED 3
 
 /* The dates date() accepts: years 0000 to 9999, proleptic Gregorian. */
 #define DAY_MIN (-719528)  /* 0000-01-01 */
@@ -131,6 +135,9 @@ enum op {
 };
 
 struct call;
+struct rx;
+
+static void rx_free(struct rx *rx);
 
 /* The function table: name, arity, and how to evaluate. A lazy function
  * evaluates its own arguments (if() and coalesce() must not evaluate the
@@ -155,7 +162,7 @@ struct node {
     size_t *kids;          /* children, by index into fld_expr.nodes */
     unsigned char *ops;    /* N_CHAIN: ops[k] joins kids[k-1] to kids[k] */
     size_t n_kids, cap_kids;
-    regex_t *re;           /* regex() with a literal pattern: compiled */
+    struct rx *rx;         /* regex() with a literal pattern: compiled */
 };
 
 /* The names a rule reads, each once, in order of first use. */
@@ -221,10 +228,7 @@ void fld_expr_free(struct fld_expr *e)
         free(n->s);
         free(n->kids);
         free(n->ops);
-        if (n->re != NULL) {
-            regfree(n->re);
-            free(n->re);
-        }
+        rx_free(n->rx);
     }
     free(e->nodes);
     free_names(&e->refs);
@@ -759,48 +763,91 @@ static size_t skip_bracket(const char *p, size_t i)
     return p[i] == '\0' ? i - 1 : i;
 }
 
-/* Read "m}", "m,}" or "m,n}" after a '{' at p[i]; *rep is how many copies
- * of the atom glibc makes. False when it is not an interval. */
+/* Digits at p[*j], read as a number that saturates (glibc refuses more
+ * than RE_DUP_MAX anyway); -1 when there are none. */
+static double read_count(const char *p, size_t *j)
+{
+    double n = -1;
+
+    for (; is_digit(p[*j]); (*j)++)
+        n = fmin(1e9, (n < 0 ? 0 : n * 10) + (p[*j] - '0'));
+    return n;
+}
+
+/* Read "m}", "m,}", "m,n}" or glibc's ",n}" after a '{' at p[*i]; *rep is
+ * how many copies of the atom glibc makes. False when it is not an
+ * interval (then the '{' is a literal, or regcomp refuses it). */
 static bool read_interval(const char *p, size_t *i, double *rep)
 {
-    size_t j = *i + 1, n_digits = 0;
-    double m = 0, n = -1;
+    size_t j = *i + 1;
+    double m = read_count(p, &j), n = m;
 
-    for (; is_digit(p[j]) && n_digits < 6; j++, n_digits++)
-        m = m * 10 + (p[j] - '0');
-    if (n_digits == 0)
-        return false;
     if (p[j] == ',') {
         j++;
-        n = m + 1; /* {m,} is m copies and a star */
-        if (is_digit(p[j]))
-            for (n = 0, n_digits = 0; is_digit(p[j]) && n_digits < 6;
-                 j++, n_digits++)
-                n = n * 10 + (p[j] - '0');
+        n = read_count(p, &j);
+        if (n < 0) /* {m,} is m copies and a star */
+            n = m + 1;
+    } else if (m < 0) {
+        return false;
     }
     if (p[j] != '}')
         return false;
-    *rep = n >= m ? n : m;
-    if (*rep < 1)
-        *rep = 1;
+    *rep = fmax(1, fmax(m, n));
     *i = j;
     return true;
 }
 
+/* The state of one group while regex_check() reads a pattern. */
+struct rx_group {
+    double sum;      /* size of the group so far, repetitions expanded */
+    double last;     /* size of its last atom */
+    int depth;       /* deepest nesting of repetitions inside */
+    int last_depth;  /* the same, inside its last atom */
+};
+
+/* A repetition of the last atom of g; false when refused. */
+static bool repeat_last(struct rx_group *g, double rep, bool *is_repeated,
+                        const char **why)
+{
+    if (*is_repeated) {
+        *why = "a repetition of a repetition (write (a+)* if you mean it)";
+        return false;
+    }
+    if (++g->last_depth > REGEX_MAX_NESTED) {
+        *why = "repetitions nested too deep";
+        return false;
+    }
+    if (g->last_depth > g->depth)
+        g->depth = g->last_depth;
+    g->sum += g->last * (rep - 1);
+    g->last *= rep;
+    *is_repeated = true;
+    return true;
+}
+
 /*
- * Refuse what would make glibc's regex blow up: back-references (their
- * matching is exponential), and nested counted repetitions, which regcomp
- * expands by copying: ((a{100}){100}){100} is a million states. The cost
- * is the size of the pattern once every interval is expanded.
+ * Refuse what makes glibc's regex blow up, in time or memory:
+ *   - back-references: matching them is exponential;
+ *   - counted repetitions that expand too far: regcomp copies a{n} n
+ *     times, and a+ as aa*, so ((a{100}){100}){100} is a million states;
+ *     the cost is the size of the pattern with every copy made;
+ *   - a repetition of a repetition (a+?, a*{2}), which POSIX leaves
+ *     undefined, and repetitions nested more than REGEX_MAX_NESTED deep:
+ *     glibc's closures grow exponentially with them (^.*(.++?++++)
+ *     takes seconds to compile).
+ * Templates' patterns (^0[0-9]{9}$, ^([A-Z][a-z]+ )*[A-Z][a-z]+$) are far
+ * inside these bounds.
  */
 static int regex_check(const char *p, const char **why)
 {
-    double sum[REGEX_MAX_GROUPS + 1], last[REGEX_MAX_GROUPS + 1], rep, w;
+    struct rx_group g[REGEX_MAX_GROUPS + 1];
+    bool is_repeated = false;
     size_t i, d = 0;
+    double rep, w, total = 0;
 
-    sum[0] = last[0] = 0;
+    memset(g, 0, sizeof g);
     for (i = 0; p[i] != '\0'; i++) {
-        if (sum[d] > REGEX_MAX_COST) /* checked at every step: a+++ doubles */
+        if (g[d].sum > REGEX_MAX_COST) /* at every step: a+++ doubles */
             goto too_far;
         w = 1;
         switch (p[i]) {
@@ -820,54 +867,149 @@ static int regex_check(const char *p, const char **why)
                 *why = "groups nested too deep";
                 return FLD_ELIMIT;
             }
-            sum[d] = last[d] = 0;
+            memset(&g[d], 0, sizeof g[d]);
+            is_repeated = false;
             continue;
         case ')':
             if (d == 0)
-                break; /* a literal ')'; regcomp decides */
-            w = sum[d] + 1;
+                break; /* a literal ')' */
+            w = g[d].sum + 1;
             d--;
-            break;
+            g[d].sum += w;
+            g[d].last = w;
+            g[d].last_depth = g[d + 1].depth;
+            is_repeated = false;
+            continue;
         case '|':
-            last[d] = 0;
-            sum[d] += 1;
+            g[d].last = 0;
+            g[d].sum += 1;
+            is_repeated = false;
             continue;
         case '*':
         case '?':
-            sum[d] += 1;
+            g[d].sum += 1; /* a star or an alternative: no copy */
+            if (!repeat_last(&g[d], 1, &is_repeated, why))
+                return FLD_EINVAL;
             continue;
-        case '+': /* glibc: a+ is aa* */
-            sum[d] += last[d];
-            last[d] *= 2;
+        case '+': /* a+ is aa* */
+            if (!repeat_last(&g[d], 2, &is_repeated, why))
+                return FLD_EINVAL;
             continue;
         case '{':
             if (!read_interval(p, &i, &rep))
-                break;
-            sum[d] += last[d] * (rep - 1);
-            last[d] *= rep;
+                break; /* a literal '{' */
+            if (!repeat_last(&g[d], rep, &is_repeated, why))
+                return FLD_EINVAL;
             continue;
         default:
             break;
         }
-        sum[d] += w;
-        last[d] = w;
+        g[d].sum += w;
+        g[d].last = w;
+        g[d].last_depth = 0;
+        is_repeated = false;
     }
-    for (w = 0; d > 0; d--) /* groups left open count too */
-        w += sum[d];
-    if (w + sum[0] <= REGEX_MAX_COST)
+    for (; d > 0; d--) /* groups left open count too */
+        total += g[d].sum;
+    if (total + g[0].sum <= REGEX_MAX_COST)
         return FLD_OK;
 too_far:
     *why = "repetitions expand too far";
     return FLD_ELIMIT;
 }
 
-/* Compile pattern into a new regex_t, or say why not in why[]. */
-static int regex_compile(const char *pattern, regex_t **out, char *why,
+/*
+ * A compiled regex() pattern P, in two forms. regexec() searching for an
+ * unanchored P tries every start in turn, which is quadratic in the length
+ * of the text (seconds for a 4 KB answer and a pattern with a few stars).
+ * The form ^.*(P) is matched once, from the start, in one pass of glibc's
+ * automaton, and answers the same for text that is valid UTF-8 ('.'
+ * matches no other byte) with one exception: after a newline that .* has
+ * eaten, glibc lets a ^ inside P match. So P as written is kept for the
+ * text with a newline when P has a ^.
+ */
+struct rx {
+    regex_t plain;
+    regex_t fast;
+    bool has_fast;
+    bool has_caret; /* fast is wrong on text with a newline */
+};
+
+static void rx_free(struct rx *rx)
+{
+    if (rx == NULL)
+        return;
+    regfree(&rx->plain);
+    if (rx->has_fast)
+        regfree(&rx->fast);
+    free(rx);
+}
+
+/* ^.*(P). A ')' that closes nothing is a literal for glibc, so it is
+ * escaped here lest it close our group. */
+static char *anchored(const char *p, bool *has_caret)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    size_t i, end, depth = 0;
+
+    *has_caret = false;
+    fld_buf_puts(&b, "^.*(");
+    for (i = 0; p[i] != '\0'; i++) {
+        switch (p[i]) {
+        case '\\': /* \` is GNU's start of text, another ^ */
+            *has_caret |= p[i + 1] == '`';
+            end = p[i + 1] != '\0' ? i + 1 : i;
+            fld_buf_append(&b, p + i, end - i + 1);
+            i = end;
+            continue;
+        case '[':
+            end = skip_bracket(p, i);
+            fld_buf_append(&b, p + i, end - i + 1);
+            i = end;
+            continue;
+        case '^':
+            *has_caret = true;
+            break;
+        case '(':
+            depth++;
+            break;
+        case ')':
+            if (depth == 0) {
+                fld_buf_puts(&b, "\\)");
+                continue;
+            }
+            depth--;
+            break;
+        default:
+            break;
+        }
+        fld_buf_putc(&b, p[i]);
+    }
+    fld_buf_putc(&b, ')');
+    return fld_buf_detach(&b, NULL);
+}
+
+static int compile_in_utf8(regex_t *re, const char *pattern)
+{
+    locale_t old = enter_utf8();
+    int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+
+    leave_utf8(old);
+    return rc;
+}
+
+/*
+ * Compile pattern, or say why not in why[]. The pattern as written is
+ * compiled first, so that a refusal is about what the template says; the
+ * anchored form then always compiles, but should it not, the pattern as
+ * written does all the work.
+ */
+static int regex_compile(const char *pattern, struct rx **out, char *why,
                          size_t why_len)
 {
     const char *reason = NULL;
-    regex_t *re;
-    locale_t old;
+    struct rx *rx;
+    char *wrapped;
     int rc;
 
     *out = NULL;
@@ -875,29 +1017,35 @@ static int regex_compile(const char *pattern, regex_t **out, char *why,
         snprintf(why, why_len, "pattern longer than %d bytes", REGEX_MAX_LEN);
         return FLD_ELIMIT;
     }
+    if (!fld_utf8_valid((const uint8_t *)pattern, strlen(pattern))) {
+        snprintf(why, why_len, "pattern is not valid UTF-8");
+        return FLD_EINVAL;
+    }
     rc = regex_check(pattern, &reason);
     if (rc != FLD_OK) {
         snprintf(why, why_len, "%s", reason);
         return rc;
     }
-    re = fld_xmalloc(sizeof *re);
-    old = enter_utf8();
-    rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0)
-        regerror(rc, re, why, why_len);
-    leave_utf8(old);
+    rx = fld_xcalloc(1, sizeof *rx);
+    rc = compile_in_utf8(&rx->plain, pattern);
     if (rc != 0) {
-        free(re);
+        regerror(rc, &rx->plain, why, why_len);
+        free(rx);
         return FLD_EINVAL;
     }
-    *out = re;
+    wrapped = anchored(pattern, &rx->has_caret);
+    rx->has_fast = compile_in_utf8(&rx->fast, wrapped) == 0;
+    free(wrapped);
+    *out = rx;
     return FLD_OK;
 }
 
-static bool regex_matches(const regex_t *re, const char *s)
+/* s is valid UTF-8 (see fn_regex). */
+static bool regex_matches(const struct rx *rx, const char *s)
 {
+    bool is_fast = rx->has_fast && !(rx->has_caret && strchr(s, '\n'));
     locale_t old = enter_utf8();
-    int rc = regexec(re, s, 0, NULL, 0);
+    int rc = regexec(is_fast ? &rx->fast : &rx->plain, s, 0, NULL, 0);
 
     leave_utf8(old);
     return rc == 0;
@@ -1168,10 +1316,10 @@ static int check_arity(struct parser *p, size_t call)
         return perr(p, FLD_EINVAL, n->pos, "%s() takes %zu argument%s, not %zu",
                     fn->name, fn->min_args, fn->min_args == 1 ? "" : "s",
                     n->n_kids);
-    return perr(p, FLD_EINVAL, n->pos, "%s() takes %zu %s %zu arguments, not %zu",
-                fn->name, fn->min_args,
-                fn->max_args == fn->min_args + 1 ? "or" : "to", fn->max_args,
-                n->n_kids);
+    return perr(p, FLD_EINVAL, n->pos,
+                "%s() takes %zu %s %zu arguments, not %zu", fn->name,
+                fn->min_args, fn->max_args == fn->min_args + 1 ? "or" : "to",
+                fn->max_args, n->n_kids);
 }
 
 /* The literal text of argument k of a call, or NULL when not a literal. */
@@ -1208,7 +1356,7 @@ static int finish_call(struct parser *p, size_t call)
         arg = literal_arg(p, call, 1);
         if (arg == NULL)
             return FLD_OK; /* compiled when evaluated */
-        rc = regex_compile(arg->s ? arg->s : "", &n->re, why, sizeof why);
+        rc = regex_compile(arg->s ? arg->s : "", &n->rx, why, sizeof why);
         if (rc != FLD_OK)
             return perr(p, rc, arg->pos, "regex(): %s", why);
     } else if (strcmp(name, "string-length") == 0 && n->n_kids == 0) {
@@ -2000,24 +2148,26 @@ static int fn_coalesce(const struct call *c, struct fld_value *out)
 static int fn_regex(const struct call *c, struct fld_value *out)
 {
     const struct node *n = c->n;
-    char why[200], *tmp_s, *tmp_p;
+    char why[200], *tmp_s, *tmp_p = NULL;
     const char *s = str_view(&c->args[0], &tmp_s);
-    regex_t *re = n->re;
+    struct rx *rx = n->rx;
     int rc = FLD_OK;
 
-    tmp_p = NULL;
-    if (re == NULL) { /* a pattern that only evaluation knows */
-        rc = regex_compile(str_view(&c->args[1], &tmp_p), &re, why,
+    if (rx == NULL) { /* a pattern that only evaluation knows */
+        rc = regex_compile(str_view(&c->args[1], &tmp_p), &rx, why,
                            sizeof why);
         if (rc != FLD_OK)
             rc = eerr(c->e, kid(c->e, n, 1), c->err, rc, "regex(): %s", why);
     }
+    /* '.' matches no byte that is not UTF-8, so the anchored form would
+     * miss what follows one: refused, as by string-length() */
+    if (rc == FLD_OK && !fld_utf8_valid((const uint8_t *)s, strlen(s)))
+        rc = eerr(c->e, kid(c->e, n, 0), c->err, FLD_EINVAL,
+                  "regex(): not valid UTF-8");
     if (rc == FLD_OK)
-        set_bool(out, regex_matches(re, s));
-    if (re != NULL && re != n->re) {
-        regfree(re);
-        free(re);
-    }
+        set_bool(out, regex_matches(rx, s));
+    if (rx != n->rx)
+        rx_free(rx);
     free(tmp_s);
     free(tmp_p);
     return rc;
@@ -2119,10 +2269,14 @@ static int fn_date(const struct call *c, struct fld_value *out)
         return FLD_OK;
     if (isnan(x) || x < DAY_MIN || x > DAY_MAX) {
         char *tmp;
-        int rc = eerr(c->e, c->n, c->err, FLD_EINVAL,
-                      "date(): '%.40s' is not a date (YYYY-MM-DD)",
-                      str_view(v, &tmp));
+        const char *text = str_view(v, &tmp);
+        size_t len = strnlen(text, 40);
+        int rc;
 
+        while (((unsigned char)text[len] & 0xc0) == 0x80) /* whole chars */
+            len--;
+        rc = eerr(c->e, c->n, c->err, FLD_EINVAL,
+                  "date(): '%.*s' is not a date (YYYY-MM-DD)", (int)len, text);
         free(tmp);
         return rc;
     }

@@ -83,6 +83,8 @@ static int lookup(void *ctx, const char *name, struct fld_value *out)
         fld_value_string(out, "^Ng");
     else if (strcmp(name, "bad_pattern") == 0)
         fld_value_string(out, "(");
+    else if (strcmp(name, "bad_utf8") == 0)
+        fld_value_string(out, "a\xff");
     else
         return FLD_NOTFOUND;
     return FLD_OK;
@@ -629,6 +631,15 @@ static void test_regex(void **state)
         {"regex('abc', 'b')", B, "true"},  /* searches, not anchored */
         {"regex('abc', '^b')", B, "false"},
         {"regex('ab', '^(a|b)+$')", B, "true"},
+        {"regex('192.168.1.1', '^(([0-9]{1,3}\\.){3}[0-9]{1,3})$')", B,
+         "true"},
+        {"regex('Nguyen Van An', '^([A-Z][a-z]+ )*[A-Z][a-z]+$')", B, "true"},
+        {"regex('nguyen Van An', '^([A-Z][a-z]+ )*[A-Z][a-z]+$')", B,
+         "false"},
+        {"regex('ab', '((a|b)+)*$')", B, "true"},  /* nested twice: fine */
+        {"regex('a{', 'a[{]')", B, "true"},
+        {"regex('xaab', 'xa{,2}b')", B, "true"},
+        {"regex('xaaab', 'xa{,2}b')", B, "false"},
         {"regex(12345, '^[0-9]+$')", B, "true"},
         {"regex('', '')", B, "true"},
         /* Vietnamese: one letter is one character, whatever the locale
@@ -639,11 +650,32 @@ static void test_regex(void **state)
         {"regex('Đường 3', '^[[:alpha:]]+$')", B, "false"},
         {"regex('Cẩm Xuyên', '^[^0-9]+$')", B, "true"},
         {"regex(${name}, 'Văn')", B, "true"},
-        {"regex(${name}, '^[[:upper:]][[:lower:]]+( [[:upper:]][[:lower:]]+)*$')",
+        {"regex(${name}, "
+         "'^[[:upper:]][[:lower:]]+( [[:upper:]][[:lower:]]+)*$')",
          B, "true"},
         {"regex(${name}, ${pattern})", B, "true"},  /* compiled per call */
         {"regex('Anh', ${pattern})", B, "false"},
+        /* the search runs as ^.*(P): the same answers as searching for P */
+        {"regex('a)b', 'a)')", B, "true"},  /* a stray ')' is a literal */
+        {"regex('a)b', ')b$')", B, "true"},
+        {"regex('ab', ')')", B, "false"},
+        {"regex('ba', '^a|a$')", B, "true"},
+        {"regex('ab', 'b|^a')", B, "true"},
+        {"regex('xab', '^a|c')", B, "false"},
+        {"regex('xab', '^(x|y)a')", B, "true"},
+        {"regex('a\nb', '^b')", B, "false"},  /* ^ is the start of text */
+        {"regex('a\nb', 'x|^b')", B, "false"},
+        {"regex('a\nb', '(^|a)b')", B, "false"},
+        {"regex('a\nb', '(^|\n)b')", B, "true"},
+        {"regex('a\nb', 'a$')", B, "false"},
+        {"regex('a\nb', 'a.b')", B, "true"},  /* '.' matches a newline */
+        {"regex('x)y', '[)]y')", B, "true"},
+        {"regex('x)]y', '[)]y')", B, "false"},
+        {"regex('a(b', 'a\\(b')", B, "true"},
+        {"regex('abc', '()')", B, "true"},
+        {"regex('', '^$|x')", B, "true"},
     };
+    struct fld_buf long_text = FLD_BUF_INIT;
     struct fld_expr_env env = make_env(false);
     struct fld_buf long_pattern = FLD_BUF_INIT;
     char *src;
@@ -668,9 +700,28 @@ static void test_regex(void **state)
     check_parse_error("regex('a', 'a{1000}a{1000}a{1000}a{1000}a{1000}')",
                       FLD_ELIMIT,
                       "column 12: regex(): repetitions expand too far");
-    /* glibc copies the atom for each '+': the fuzzer's second find */
+    /* glibc copies the atom for each '+' and its closures grow with
+     * nested repetitions: the fuzzer's second and third finds */
     check_parse_error("regex('a', 'a++++++++++++++++++++++++++++++++++++++')",
-                      FLD_ELIMIT,
+                      FLD_EINVAL,
+                      "column 12: regex(): a repetition of a repetition "
+                      "(write (a+)* if you mean it)");
+    check_parse_error("regex('a', '.+?')", FLD_EINVAL,
+                      "column 12: regex(): a repetition of a repetition "
+                      "(write (a+)* if you mean it)");
+    check_parse_error("regex('a', 'a{2}*')", FLD_EINVAL,
+                      "column 12: regex(): a repetition of a repetition "
+                      "(write (a+)* if you mean it)");
+    check_parse_error("regex('a', '(((.?)+)?)+')", FLD_EINVAL,
+                      "column 12: regex(): repetitions nested too deep");
+    check_parse_error("regex('a', '(((((a{3})+){3})+){3})+')", FLD_EINVAL,
+                      "column 12: regex(): repetitions nested too deep");
+    check_parse_error("regex('a', '((a{30}){10}){10}')", FLD_ELIMIT,
+                      "column 12: regex(): repetitions expand too far");
+    /* glibc reads {,n} as {0,n}: counted too */
+    check_parse_error("regex('a', 'a{,3000}')", FLD_ELIMIT,
+                      "column 12: regex(): repetitions expand too far");
+    check_parse_error("regex('a', 'a{000002000}')", FLD_ELIMIT,
                       "column 12: regex(): repetitions expand too far");
     check_parse_error("regex('a', '(((a{10}){10}){10}){10}')", FLD_ELIMIT,
                       "column 12: regex(): repetitions expand too far");
@@ -682,6 +733,21 @@ static void test_regex(void **state)
     free(src);
     check_eval_error("regex('a', ${bad_pattern})", &env, FLD_EINVAL,
                      "column 12: regex(): Unmatched ( or \\(");
+    check_eval_error("regex(${bad_utf8}, 'a')", &env, FLD_EINVAL,
+                     "column 7: regex(): not valid UTF-8");
+
+    /* 4000 letters and a pattern that, searched for from every start in
+     * turn, takes seconds: the answer must still be exact */
+    fld_buf_puts(&long_text, "regex('");
+    for (i = 0; i < 4000; i++)
+        fld_buf_putc(&long_text, 'a');
+    fld_buf_puts(&long_text, "', '(.*a){30}.*b')");
+    {
+        struct want w = {fld_buf_str(&long_text), B, "false"};
+
+        check_env(&w, &env);
+    }
+    fld_buf_free(&long_text);
     fld_buf_free(&long_pattern);
 }
 
@@ -702,10 +768,13 @@ static void test_string_length(void **state)
         {"string-length(${waste})", N, "16"},  /* "collected sorted" */
         {"string-length()", N, "5"},           /* of '.' */
     };
+    struct fld_expr_env env = make_env(false);
 
     (void)state;
     fld_value_string(&self_value, "Huyền");
     CHECK(cases);
+    check_eval_error("string-length(${bad_utf8})", &env, FLD_EINVAL,
+                     "column 1: string-length(): not valid UTF-8");
     fld_value_clear(&self_value);
 }
 
@@ -801,6 +870,20 @@ static void test_dates(void **state)
     check_eval_error("1 + date('hôm nay')", &env, FLD_EINVAL,
                      "column 5: date(): 'hôm nay' is not a date "
                      "(YYYY-MM-DD)");
+    /* the message repeats 40 bytes at most, and whole characters: here
+     * the 40th byte is inside the last letter */
+    check_eval_error("date('"
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxễ')",
+                     &env, FLD_EINVAL,
+                     "column 1: date(): '"
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' "
+                     "is not a date (YYYY-MM-DD)");
+    check_eval_error("date('"
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxab')",
+                     &env, FLD_EINVAL,
+                     "column 1: date(): '"
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxab' "
+                     "is not a date (YYYY-MM-DD)");
     check_eval_error("date(1 div 0)", &env, FLD_EINVAL,
                      "column 1: date(): 'Infinity' is not a date "
                      "(YYYY-MM-DD)");
@@ -957,7 +1040,8 @@ static void test_parse_errors(void **state)
         {"${1a}", "column 1: expected a name after '${'"},
         {"$a", "column 1: unexpected '$'"},
         {"foo", "column 1: unknown name 'foo' (a question is written ${foo})"},
-        {"1 + foo", "column 5: unknown name 'foo' (a question is written ${foo})"},
+        {"1 + foo",
+         "column 5: unknown name 'foo' (a question is written ${foo})"},
         {"foo(1)", "column 1: unknown function foo()"},
         {"Selected(${a}, 'x')", "column 1: unknown function Selected()"},
         {"1 and and 2", "column 7: expected an expression, not 'and'"},
