@@ -156,22 +156,57 @@ int fld_capture_new(struct fld_store *st, const struct fld_key *key,
     return finish_tx(st, append(st, key, &d, out, err), out, err);
 }
 
-/* base must still be the record's one and only head. */
-static int check_base(struct fld_store *st, const struct fld_version *base,
-                      struct fld_err *err)
+/* The record's heads must still be exactly the ones the edit was made on. */
+static int check_heads(struct fld_store *st, const char *record,
+                       const char *const *expected, size_t n_expected,
+                       struct fld_err *err)
 {
     char **heads;
-    size_t n;
-    int rc = fld_store_heads(st, base->record, &heads, &n, err);
+    size_t n, i, j;
+    int rc = fld_store_heads(st, record, &heads, &n, err);
 
     if (rc != FLD_OK)
         return rc;
-    if (n != 1 || strcmp(heads[0], base->hash) != 0)
+    for (i = 0; i < n_expected && n == n_expected; i++) {
+        for (j = 0; j < n; j++)
+            if (strcmp(heads[j], expected[i]) == 0)
+                break;
+        if (j == n)
+            break;
+    }
+    if (n != n_expected || i < n_expected)
         rc = fld_err_set(err, FLD_CONFLICT,
                          "record %.12s changed meanwhile (%zu current versions); "
-                         "run the command again", base->record, n);
+                         "run the command again", record, n);
     fld_strv_free(heads, n);
     return rc;
+}
+
+int fld_capture_save_heads(struct fld_store *st, const struct fld_key *key,
+                           const struct fld_version *like,
+                           const char *const *heads, size_t n_heads,
+                           const struct fld_json *answers, const char *status,
+                           struct fld_version **out, struct fld_err *err)
+{
+    struct fld_version_draft d;
+    int rc;
+
+    *out = NULL;
+    memset(&d, 0, sizeof d);
+    d.record = like->record;
+    d.parents = heads;
+    d.n_parents = n_heads;
+    d.template_id = like->template_id;
+    d.template_hash = like->template_hash;
+    d.subject = like->subject;
+    d.status = status;
+    d.answers = answers;
+    if ((rc = fld_store_begin(st, err)) != FLD_OK)
+        return rc;
+    rc = check_heads(st, like->record, heads, n_heads, err);
+    if (rc == FLD_OK)
+        rc = append(st, key, &d, out, err);
+    return finish_tx(st, rc, out, err);
 }
 
 int fld_capture_save(struct fld_store *st, const struct fld_key *key,
@@ -179,28 +214,13 @@ int fld_capture_save(struct fld_store *st, const struct fld_key *key,
                      const struct fld_json *answers, const char *status,
                      struct fld_version **out, struct fld_err *err)
 {
-    struct fld_version_draft d;
     const char *parent = base->hash;
-    int rc;
 
     *out = NULL;
     if (fld_json_equal(answers, base->answers) && strcmp(status, base->status) == 0)
         return fld_err_set(err, FLD_EXISTS, "nothing changed");
-    memset(&d, 0, sizeof d);
-    d.record = base->record;
-    d.parents = &parent;
-    d.n_parents = 1;
-    d.template_id = base->template_id;
-    d.template_hash = base->template_hash;
-    d.subject = base->subject;
-    d.status = status;
-    d.answers = answers;
-    if ((rc = fld_store_begin(st, err)) != FLD_OK)
-        return rc;
-    rc = check_base(st, base, err);
-    if (rc == FLD_OK)
-        rc = append(st, key, &d, out, err);
-    return finish_tx(st, rc, out, err);
+    return fld_capture_save_heads(st, key, base, &parent, 1, answers, status, out,
+                                  err);
 }
 
 int fld_capture_head(struct fld_store *st, const char *record,

@@ -55,6 +55,19 @@ int fld_capture_save(struct fld_store *st, const struct fld_key *key,
                      struct fld_version **out, struct fld_err *err);
 
 /*
+ * Save a new version whose parents are heads (all the record's current
+ * heads: a person's edit of a merged state, or a resolution). like gives
+ * the record, template and subject. FLD_CONFLICT when the record's heads
+ * are no longer exactly these. Unlike fld_capture_save, an unchanged
+ * state is saved too: merging heads is itself a change.
+ */
+int fld_capture_save_heads(struct fld_store *st, const struct fld_key *key,
+                           const struct fld_version *like,
+                           const char *const *heads, size_t n_heads,
+                           const struct fld_json *answers, const char *status,
+                           struct fld_version **out, struct fld_err *err);
+
+/*
  * The record's current version when it has exactly one head: *out is new.
  * FLD_NOTFOUND for an unknown record, FLD_CONFLICT with several heads.
  */
