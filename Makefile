@@ -126,9 +126,13 @@ $(LIBFIELD): $(LIBFIELD_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/bin/field: $(FIELD_PROG_OBJ) $(LIBFIELD)
+# The field program: its command files, then libsync (merge, protocol,
+# client), then libfield; FIELD_PROG_LIBS is for libraries only the program
+# links (libcurl, added by sync/sync.mk).
+$(O)/bin/field: $(FIELD_PROG_OBJ) $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FIELD_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FIELD_PROG_OBJ) $(LIBSYNC) $(LIBFIELD) \
+		$(SYNC_LIBS) $(FIELD_PROG_LIBS) $(FIELD_LIBS)
 
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIBFIELD)
 	@mkdir -p $(@D)
@@ -136,9 +140,10 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(LIBFIELD)
 
 # The command table test links the program's command files (not main).
 $(O)/tests/test_commands: $(O)/tests/unit/test_commands.o \
-		$(filter-out $(O)/field/main.o,$(FIELD_PROG_OBJ)) $(LIBFIELD)
+		$(filter-out $(O)/field/main.o,$(FIELD_PROG_OBJ)) $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(FIELD_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SYNC_LIBS) $(FIELD_PROG_LIBS) \
+		$(FIELD_LIBS)
 
 $(O)/bench/%: $(O)/tests/bench/%.o $(LIBFIELD)
 	@mkdir -p $(@D)
