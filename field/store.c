@@ -158,6 +158,11 @@ static int map_rc(struct fld_store *st, int rc, const char *what,
                            "%s: the database is locked by another process", what);
     case SQLITE_FULL:
         return fld_err_set(err, FLD_EFULL, "%s: the disk is full", what);
+    case SQLITE_CONSTRAINT:
+        /* a key stored twice: "already have it", not a failure */
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return fld_err_set(err, FLD_EXISTS, "%s: already stored", what);
+        return fld_err_set(err, FLD_EDB, "%s: %s", what, msg);
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
         return fld_err_set(err, FLD_ECORRUPT, "%s: %s", what, msg);
@@ -789,7 +794,7 @@ int fld_store_template_put(struct fld_store *st, const char *hash,
     sqlite3_bind_blob(s, 3, body, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, fld_now_ms());
     rc = step_done(st, s, "install template", err);
-    if (rc == FLD_EDB && err && strstr(err->msg, "UNIQUE"))
+    if (rc == FLD_EXISTS)
         return fld_err_set(err, FLD_EXISTS, "template %s is already installed", id);
     return rc;
 }
