@@ -45,12 +45,30 @@ enum stmt_id {
     S_UNIT_COUNT,
     S_UNIT_EXISTS,
     S_UNITS,
+    S_SYNC_PENDING,
+    S_SYNC_PENDING_EDGES,
+    S_SYNC_PENDING_COUNT,
+    S_VERSION_RAW,
+    S_SYNC_KNOWN,
+    S_SYNC_UNREFUSE,
+    S_SYNC_REFUSE,
+    S_SYNC_FORGET_KNOWN,
+    S_SYNC_FORGET_REFUSED,
+    S_SYNC_REFUSED,
+    S_SYNC_COUNTS,
     N_STMTS
 };
 
 #define VERSION_COLUMNS                                                      \
     "seq, hash, record, author, dseq, prev, hlc_ms, hlc_count, template_id, " \
     "template_hash, subject, status, body, sig, stored_ms"
+
+/* A version (row alias a, or a hash expression h) the server is not known
+ * to hold and has not refused. */
+#define PENDING_HASH(h)                                                     \
+    "NOT EXISTS (SELECT 1 FROM sync_known k WHERE k.hash = " #h ") AND "    \
+    "NOT EXISTS (SELECT 1 FROM sync_refused r WHERE r.hash = " #h ")"
+#define PENDING(a) PENDING_HASH(a.hash)
 
 static const char *const sql_text[N_STMTS] = {
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -121,6 +139,36 @@ static const char *const sql_text[N_STMTS] = {
     [S_UNIT_EXISTS] = "SELECT 1 FROM units WHERE code = ?1 LIMIT 1",
     [S_UNITS] = "SELECT code, name, kind, parent_code, valid_from, valid_to "
                 "FROM units ORDER BY code, valid_from",
+    /* Pending: neither known to the server nor refused by it. Both probes
+     * are primary-key look-ups; length() of a blob reads only its header. */
+    [S_SYNC_PENDING] =
+        "SELECT v.seq, v.hash, v.author, v.dseq, length(v.body) "
+        "FROM versions v WHERE " PENDING(v) " ORDER BY v.seq",
+    [S_SYNC_PENDING_EDGES] =
+        "SELECT p.child, p.parent FROM parents p "
+        "WHERE " PENDING_HASH(p.child) " AND " PENDING_HASH(p.parent)
+        " AND EXISTS (SELECT 1 FROM versions WHERE hash = p.parent) "
+        "ORDER BY p.child, p.parent",
+    [S_SYNC_PENDING_COUNT] =
+        "SELECT count(*), coalesce(sum(length(v.body)), 0) FROM versions v "
+        "WHERE " PENDING(v),
+    [S_VERSION_RAW] = "SELECT body, sig FROM versions WHERE hash = ?1",
+    [S_SYNC_KNOWN] = "INSERT INTO sync_known (hash, how, at_ms) "
+                     "VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
+    [S_SYNC_UNREFUSE] = "DELETE FROM sync_refused WHERE hash = ?1",
+    [S_SYNC_REFUSE] =
+        "INSERT INTO sync_refused (hash, reason, message, at_ms) "
+        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (hash) DO UPDATE SET "
+        "reason = excluded.reason, message = excluded.message, "
+        "at_ms = excluded.at_ms",
+    [S_SYNC_FORGET_KNOWN] = "DELETE FROM sync_known",
+    [S_SYNC_FORGET_REFUSED] = "DELETE FROM sync_refused",
+    [S_SYNC_REFUSED] =
+        "SELECT r.hash, v.record, v.subject, v.author, v.dseq, r.reason, "
+        "r.message, r.at_ms FROM sync_refused r JOIN versions v "
+        "ON v.hash = r.hash ORDER BY r.at_ms, v.seq",
+    [S_SYNC_COUNTS] = "SELECT (SELECT count(*) FROM sync_known), "
+                      "(SELECT count(*) FROM sync_refused)",
 };
 
 struct fld_store {
@@ -131,7 +179,8 @@ struct fld_store {
 };
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"field.sql", "field-002.sql"};
+static const char *const migration[] = {"field.sql", "field-002.sql",
+                                        "field-003.sql"};
 #define N_MIGRATIONS (sizeof migration / sizeof migration[0])
 
 /* The one place that turns SQLite's codes into ours. */
@@ -341,8 +390,6 @@ int fld_store_open(const char *path, enum fld_store_mode mode,
     *out = st;
     return FLD_OK;
 fail:
-    if (rc == FLD_EDB && strstr(err ? err->msg : "", "not a database"))
-        rc = fld_err_set(err, FLD_ECORRUPT, "%s: not a field database", path);
     fld_store_close(st);
     return rc;
 }
@@ -942,4 +989,217 @@ int fld_store_unit_exists(struct fld_store *st, const char *code, bool *out,
 
     *out = found != 0;
     return rc;
+}
+
+/* ---- sync state ------------------------------------------------------------ */
+
+int fld_store_sync_each_pending(struct fld_store *st, fld_store_pending_fn fn,
+                                void *ctx, struct fld_err *err)
+{
+    struct fld_store_pending p;
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_SYNC_PENDING, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    rc = FLD_OK;
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        p.seq = sqlite3_column_int64(s, 0);
+        p.hash = col_text(s, 1);
+        p.author = col_text(s, 2);
+        p.dseq = sqlite3_column_int64(s, 3);
+        p.body_len = (size_t)sqlite3_column_int64(s, 4);
+        if (p.hash == NULL || p.author == NULL)
+            rc = fld_err_set(err, FLD_ECORRUPT,
+                             "version row %lld has empty columns", (long long)p.seq);
+        else
+            rc = fn(ctx, &p);
+    }
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(st, r, "list pending versions", err);
+    return rc;
+}
+
+int fld_store_sync_pending_edges(struct fld_store *st, fld_store_edge_fn fn,
+                                 void *ctx, struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_SYNC_PENDING_EDGES, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    rc = FLD_OK;
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
+        rc = fn(ctx, col_text(s, 0) ? col_text(s, 0) : "",
+                col_text(s, 1) ? col_text(s, 1) : "");
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(st, r, "list pending parents", err);
+    return rc;
+}
+
+int fld_store_sync_pending_count(struct fld_store *st, int64_t *n,
+                                 int64_t *bytes, struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_SYNC_PENDING_COUNT, err, &rc);
+
+    *n = 0;
+    if (bytes)
+        *bytes = 0;
+    if (s == NULL)
+        return rc;
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        *n = sqlite3_column_int64(s, 0);
+        if (bytes)
+            *bytes = sqlite3_column_int64(s, 1);
+    }
+    finish(s);
+    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "count pending versions", err);
+}
+
+int fld_store_version_raw(struct fld_store *st, const char *hash,
+                          uint8_t **body, size_t *len,
+                          uint8_t sig[FLD_SIG_LEN], struct fld_err *err)
+{
+    char actual[FLD_HASH_HEX_LEN + 1];
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_VERSION_RAW, err, &rc);
+
+    *body = NULL;
+    *len = 0;
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    r = sqlite3_step(s);
+    if (r == SQLITE_DONE) {
+        finish(s);
+        return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found", hash);
+    }
+    if (r != SQLITE_ROW) {
+        finish(s);
+        return map_rc(st, r, "read version", err);
+    }
+    {
+        const uint8_t *p = sqlite3_column_blob(s, 0);
+        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+
+        if (p == NULL || sqlite3_column_bytes(s, 1) != FLD_SIG_LEN) {
+            finish(s);
+            return fld_err_set(err, FLD_ECORRUPT,
+                               "version %.16s: stored body or signature is damaged",
+                               hash);
+        }
+        fld_version_hash(p, n, actual);
+        if (strcmp(actual, hash) != 0) {
+            finish(s);
+            return fld_err_set(err, FLD_ECORRUPT,
+                               "version %.16s: stored body does not match its hash",
+                               hash);
+        }
+        *body = fld_xmalloc(n + 1);
+        memcpy(*body, p, n);
+        (*body)[n] = '\0';
+        *len = n;
+        memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
+    }
+    finish(s);
+    return FLD_OK;
+}
+
+int fld_store_sync_known(struct fld_store *st, const char *hash,
+                         const char *how, struct fld_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = stmt(st, S_SYNC_KNOWN, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, how, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, fld_now_ms());
+    if ((rc = step_done(st, s, "record a version the server holds", err)) != FLD_OK)
+        return rc;
+    if ((s = stmt(st, S_SYNC_UNREFUSE, err, &rc)) == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    return step_done(st, s, "record a version the server holds", err);
+}
+
+int fld_store_sync_refuse(struct fld_store *st, const char *hash,
+                          const char *reason, const char *message,
+                          struct fld_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = stmt(st, S_SYNC_REFUSE, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
+    bind_opt(s, 3, message);
+    sqlite3_bind_int64(s, 4, fld_now_ms());
+    return step_done(st, s, "record a refused version", err);
+}
+
+int fld_store_sync_forget(struct fld_store *st, struct fld_err *err)
+{
+    int rc;
+    sqlite3_stmt *s = stmt(st, S_SYNC_FORGET_KNOWN, err, &rc);
+
+    if (s == NULL || (rc = step_done(st, s, "forget sync state", err)) != FLD_OK)
+        return rc;
+    if ((s = stmt(st, S_SYNC_FORGET_REFUSED, err, &rc)) == NULL)
+        return rc;
+    return step_done(st, s, "forget sync state", err);
+}
+
+int fld_store_sync_each_refused(struct fld_store *st, fld_store_refused_fn fn,
+                                void *ctx, struct fld_err *err)
+{
+    struct fld_store_refused d;
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_SYNC_REFUSED, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    rc = FLD_OK;
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        d.hash = col_text(s, 0);
+        d.record = col_text(s, 1);
+        d.subject = col_text(s, 2);
+        d.author = col_text(s, 3);
+        d.dseq = sqlite3_column_int64(s, 4);
+        d.reason = col_text(s, 5);
+        d.message = col_text(s, 6);
+        d.at_ms = sqlite3_column_int64(s, 7);
+        if (!d.hash || !d.record || !d.subject || !d.author || !d.reason)
+            rc = fld_err_set(err, FLD_ECORRUPT, "a refused-version row has empty columns");
+        else
+            rc = fn(ctx, &d);
+    }
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(st, r, "list refused versions", err);
+    return rc;
+}
+
+int fld_store_sync_counts(struct fld_store *st, int64_t *known,
+                          int64_t *refused, struct fld_err *err)
+{
+    int rc, r;
+    sqlite3_stmt *s = stmt(st, S_SYNC_COUNTS, err, &rc);
+
+    *known = *refused = 0;
+    if (s == NULL)
+        return rc;
+    r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        *known = sqlite3_column_int64(s, 0);
+        *refused = sqlite3_column_int64(s, 1);
+    }
+    finish(s);
+    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "count sync state", err);
 }
