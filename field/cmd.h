@@ -40,6 +40,8 @@ struct cmd {
 };
 
 /* The handlers, one per command (cmd_*.c). */
+int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_export(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_fill(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_finalize(struct cmd_ctx *ctx, int argc, char **argv);
@@ -47,8 +49,10 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_set(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_show(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_template(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_templates(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_units(struct cmd_ctx *ctx, int argc, char **argv);
@@ -111,6 +115,29 @@ int cmd_passphrase(struct cmd_ctx *ctx, const char *prompt, bool confirm,
                    char **out);
 void cmd_passphrase_free(char *p);
 void cmd_ctx_close(struct cmd_ctx *ctx);
+
+/*
+ * A record as commands see it: every stored version, and their merge
+ * (sync/merge.h) — the answers and status a person works on, the heads a
+ * new version must name as parents, and the conflicts left to resolve.
+ */
+struct syn_merged;
+struct cmd_record {
+    char id[FLD_RECORD_HEX_LEN + 1];
+    struct fld_version **versions;
+    size_t n_versions;
+    struct syn_merged *merged;
+    struct fld_template *t; /* the template of the newest head */
+};
+
+/* Load and merge the record named by prefix; cmd_record_free() after. */
+int cmd_record_load(struct cmd_ctx *ctx, const char *prefix, struct cmd_record *r);
+void cmd_record_free(struct cmd_record *r);
+/* Sign answers and status as a new version on all of r's heads. When r
+ * has one head and nothing changes, nothing is written (FLD_EXISTS). */
+int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,
+                    const struct fld_json *answers, const char *status,
+                    struct fld_version **out);
 
 /* Resolve a record prefix to its id. */
 int cmd_find_record(struct cmd_ctx *ctx, const char *prefix, char out[33]);

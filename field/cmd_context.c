@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "capture.h"
+#include "merge.h"
 #include "version.h"
 
 #define PASSPHRASE_MAX 1024
@@ -402,4 +404,64 @@ int cmd_read_file(struct cmd_ctx *ctx, const char *path, size_t max,
     fclose(f);
     *data = (uint8_t *)fld_buf_detach(&b, len);
     return FLD_OK;
+}
+
+static int collect_version(void *data, const struct fld_store_row *row)
+{
+    struct cmd_record *r = data;
+    struct fld_version *v;
+    struct fld_err err;
+
+    if (row->sig_len != FLD_SIG_LEN ||
+        fld_version_open(row->body, row->body_len, row->sig, &v, &err) != FLD_OK)
+        return FLD_ECORRUPT; /* named by the caller: run field verify */
+    r->versions = fld_xreallocarray(r->versions, r->n_versions + 1, sizeof *r->versions);
+    r->versions[r->n_versions++] = v;
+    return FLD_OK;
+}
+
+int cmd_record_load(struct cmd_ctx *ctx, const char *prefix, struct cmd_record *r)
+{
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    if ((rc = cmd_find_record(ctx, prefix, r->id)) != FLD_OK)
+        return rc;
+    rc = fld_store_each_version(ctx->st, r->id, FLD_ORDER_ARRIVAL, collect_version, r,
+                                &ctx->err);
+    if (rc == FLD_ECORRUPT)
+        return fld_err_set(&ctx->err, FLD_ECORRUPT,
+                           "a version of record %.12s does not verify; run 'field verify'",
+                           r->id);
+    if (rc != FLD_OK ||
+        (rc = syn_merge(r->versions, r->n_versions, &r->merged, &ctx->err)) != FLD_OK)
+        return rc;
+    return cmd_load_template(ctx, r->merged->newest->template_hash, &r->t);
+}
+
+void cmd_record_free(struct cmd_record *r)
+{
+    size_t i;
+
+    syn_merged_free(r->merged);
+    for (i = 0; i < r->n_versions; i++)
+        fld_version_free(r->versions[i]);
+    free(r->versions);
+    fld_template_free(r->t);
+    memset(r, 0, sizeof *r);
+}
+
+int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,
+                    const struct fld_json *answers, const char *status,
+                    struct fld_version **out)
+{
+    const struct syn_merged *m = r->merged;
+
+    *out = NULL;
+    if (m->n_heads == 1 && fld_json_equal(answers, m->answers) &&
+        strcmp(status, m->status) == 0)
+        return fld_err_set(&ctx->err, FLD_EXISTS, "nothing changed");
+    return fld_capture_save_heads(ctx->st, ctx->key, m->newest,
+                                  (const char *const *)m->heads, m->n_heads, answers,
+                                  status, out, &ctx->err);
 }

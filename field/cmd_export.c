@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "capture.h"
 #include "cmd.h"
+#include "merge.h"
 
 enum { OPT_FORMAT = 100, OPT_OUTPUT };
 
@@ -63,39 +64,6 @@ static int collect(void *data, const struct fld_record_summary *r)
     return FLD_OK;
 }
 
-/* The newest head of a record, by (hlc, hash): what `list` shows too. */
-static int newest_head(struct cmd_ctx *ctx, const char *record,
-                       struct fld_version **out, struct fld_json **heads_json)
-{
-    char **heads;
-    size_t n, i;
-    int rc = fld_store_heads(ctx->st, record, &heads, &n, &ctx->err);
-
-    *out = NULL;
-    *heads_json = fld_json_array();
-    for (i = 0; rc == FLD_OK && i < n; i++) {
-        struct fld_version *v;
-
-        if ((rc = fld_store_get_version(ctx->st, heads[i], &v, &ctx->err)))
-            break;
-        fld_json_append(*heads_json, fld_json_string(v->hash));
-        if (*out == NULL || fld_hlc_cmp(&v->hlc, &(*out)->hlc) > 0 ||
-            (fld_hlc_cmp(&v->hlc, &(*out)->hlc) == 0 &&
-             strcmp(v->hash, (*out)->hash) > 0)) {
-            fld_version_free(*out);
-            *out = v;
-        } else {
-            fld_version_free(v);
-        }
-    }
-    fld_strv_free(heads, n);
-    if (rc != FLD_OK) {
-        fld_version_free(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
 static int version_entry(void *data, const struct fld_store_row *r)
 {
     struct fld_json *arr = data;
@@ -118,27 +86,36 @@ static int export_json(struct cmd_ctx *ctx, const struct collected *c,
     int rc = FLD_OK;
 
     for (i = 0; i < c->n && rc == FLD_OK; i++) {
-        struct fld_json *o = fld_json_object(), *heads, *versions = fld_json_array();
-        struct fld_json *tmpl = fld_json_object();
-        struct fld_version *v;
+        struct fld_json *o = fld_json_object(), *heads = fld_json_array();
+        struct fld_json *versions = fld_json_array(), *tmpl = fld_json_object();
+        const struct fld_version *v;
+        struct cmd_record r;
+        size_t k;
 
-        if ((rc = newest_head(ctx, c->records[i], &v, &heads)) == FLD_OK)
+        if ((rc = cmd_record_load(ctx, c->records[i], &r)) == FLD_OK)
             rc = fld_store_each_version(ctx->st, c->records[i], FLD_ORDER_ARRIVAL,
                                         version_entry, versions, &ctx->err);
         fld_json_set(o, "heads", heads);
         fld_json_set(o, "versions", versions);
         fld_json_set(o, "template", tmpl);
         fld_json_append(list, o);
-        if (rc != FLD_OK)
+        if (rc != FLD_OK) {
+            cmd_record_free(&r);
             break;
+        }
+        /* the merged state: what every replica with these versions shows */
+        v = r.merged->newest;
+        for (k = 0; k < r.merged->n_heads; k++)
+            fld_json_append(heads, fld_json_string(r.merged->heads[k]));
         fld_json_set(o, "record", fld_json_string(v->record));
         fld_json_set(o, "subject", fld_json_string(v->subject));
-        fld_json_set(o, "status", fld_json_string(v->status));
+        fld_json_set(o, "status", fld_json_string(r.merged->status));
         fld_json_set(o, "updated_ms", fld_json_int(v->hlc.ms));
-        fld_json_set(o, "answers", fld_json_clone(v->answers));
+        fld_json_set(o, "answers", fld_json_clone(r.merged->answers));
+        fld_json_set(o, "conflicts", fld_json_int((int64_t)r.merged->n_conflicts));
         fld_json_set(tmpl, "id", fld_json_string(v->template_id));
         fld_json_set(tmpl, "hash", fld_json_string(v->template_hash));
-        fld_version_free(v);
+        cmd_record_free(&r);
     }
     fld_json_set(doc, "format", fld_json_string("field-export-v1"));
     fld_json_set(doc, "records", list);
@@ -187,16 +164,17 @@ static void csv_value(struct fld_buf *out, const struct fld_question *q,
 }
 
 static void csv_row(struct fld_buf *out, const struct fld_template *t,
-                    const struct fld_version *v, size_t n_heads)
+                    const struct syn_merged *m)
 {
+    const struct fld_version *v = m->newest;
     size_t i, n = fld_template_n_questions(t);
     char when[32];
 
     cmd_format_time(v->hlc.ms, when);
     fld_buf_printf(out, "%s,", v->record);
     csv_field(out, v->subject, false);
-    fld_buf_printf(out, ",%s,%s,%s,%zu,%s,", v->template_id, v->status, when,
-                   n_heads, v->author);
+    fld_buf_printf(out, ",%s,%s,%s,%zu,%s,", v->template_id, m->status, when,
+                   m->n_heads, v->author);
     csv_field(out, v->inspector ? v->inspector : "", true);
     for (i = 0; i < n; i++) {
         const struct fld_question *q = fld_template_question_at(t, i);
@@ -204,7 +182,7 @@ static void csv_row(struct fld_buf *out, const struct fld_template *t,
         if (q->type == FLD_Q_NOTE)
             continue;
         fld_buf_putc(out, ',');
-        csv_value(out, q, fld_json_get(v->answers, q->name));
+        csv_value(out, q, fld_json_get(m->answers, q->name));
     }
     fld_buf_puts(out, "\r\n");
 }
@@ -213,18 +191,19 @@ static int export_csv(struct cmd_ctx *ctx, const struct collected *c,
                       const char *template_id, struct fld_buf *out)
 {
     struct fld_template *t = NULL;
-    struct fld_version *v = NULL;
     char *chosen = NULL;
     size_t i, n;
     int rc = FLD_OK;
 
     for (i = 0; i < c->n && rc == FLD_OK; i++) {
-        struct fld_json *heads;
+        struct cmd_record r;
+        const struct fld_version *v;
 
-        if ((rc = newest_head(ctx, c->records[i], &v, &heads)) != FLD_OK) {
-            fld_json_free(heads);
+        if ((rc = cmd_record_load(ctx, c->records[i], &r)) != FLD_OK) {
+            cmd_record_free(&r);
             break;
         }
+        v = r.merged->newest;
         if (chosen == NULL) /* the first record's, unless --template */
             chosen = fld_xstrdup(template_id ? template_id : v->template_id);
         if (strcmp(chosen, v->template_id) != 0)
@@ -240,10 +219,8 @@ static int export_csv(struct cmd_ctx *ctx, const struct collected *c,
             fld_buf_puts(out, "\r\n");
         }
         if (rc == FLD_OK)
-            csv_row(out, t, v, heads->n);
-        fld_json_free(heads);
-        fld_version_free(v);
-        v = NULL;
+            csv_row(out, t, r.merged);
+        cmd_record_free(&r);
     }
     free(chosen);
     fld_template_free(t);

@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "edit.h"
 #include "form.h"
+#include "merge.h"
 
 /*
  * Apply NAME=VALUE arguments to answers (edit.h): each value typed and
@@ -190,30 +191,37 @@ out:
     return rc;
 }
 
-/* The record named by argv[first], its current version and template. */
+/*
+ * The record named by argv[first], merged. Closed records (approved or
+ * rejected) are not edited; records with unresolved conflicts are edited
+ * only through `field resolve`, so that nobody settles a conflict without
+ * seeing it.
+ */
 static int open_record(struct cmd_ctx *ctx, int argc, char **argv, int first,
-                       struct fld_version **head, struct fld_template **t)
+                       struct cmd_record *r)
 {
-    char record[FLD_RECORD_HEX_LEN + 1];
+    const struct syn_merged *m;
     int rc;
 
-    *head = NULL;
-    *t = NULL;
+    memset(r, 0, sizeof *r);
     if (first >= argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "which record? see 'field %s --help'",
                            ctx->cmd->name);
-    if ((rc = cmd_open_store(ctx)) || (rc = cmd_find_record(ctx, argv[first], record)) ||
-        (rc = fld_capture_head(ctx->st, record, head, &ctx->err)) ||
-        (rc = cmd_load_template(ctx, (*head)->template_hash, t)))
+    if ((rc = cmd_open_store(ctx)) || (rc = cmd_record_load(ctx, argv[first], r)))
         return rc;
-    if (strcmp((*head)->status, "approved") == 0 ||
-        strcmp((*head)->status, "rejected") == 0)
+    m = r->merged;
+    if (strcmp(ctx->cmd->name, "resolve") != 0 && m->n_conflicts > 0)
+        return fld_err_set(&ctx->err, FLD_CONFLICT,
+                           "record %.12s has %zu unresolved conflict%s; see 'field "
+                           "conflicts %.12s' and settle them with 'field resolve'",
+                           r->id, m->n_conflicts, m->n_conflicts == 1 ? "" : "s", r->id);
+    if (strcmp(m->status, "approved") == 0 || strcmp(m->status, "rejected") == 0)
         return fld_err_set(&ctx->err, FLD_EINVAL, "record %.12s is %s; it is closed",
-                           record, (*head)->status);
+                           r->id, m->status);
     return FLD_OK;
 }
 
-static int save(struct cmd_ctx *ctx, const struct fld_version *head,
+static int save(struct cmd_ctx *ctx, const struct cmd_record *r,
                 const struct fld_json *answers, const char *status,
                 const char *what)
 {
@@ -222,12 +230,12 @@ static int save(struct cmd_ctx *ctx, const struct fld_version *head,
 
     if ((rc = cmd_load_key(ctx)) != FLD_OK)
         return rc;
-    rc = fld_capture_save(ctx->st, ctx->key, head, answers, status, &v, &ctx->err);
-    if (rc == FLD_EXISTS && strcmp(status, head->status) == 0) {
+    rc = cmd_record_save(ctx, r, answers, status, &v);
+    if (rc == FLD_EXISTS) {
         if (!ctx->json)
             printf("Nothing changed; no version written.\n");
         else
-            report_version(ctx, head, NULL);
+            report_version(ctx, r->merged->newest, NULL);
         return FLD_OK;
     }
     if (rc == FLD_OK)
@@ -245,28 +253,58 @@ static int check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
  */
 int cmd_set(struct cmd_ctx *ctx, int argc, char **argv)
 {
-    struct fld_version *head = NULL;
-    struct fld_template *t = NULL;
+    struct cmd_record r;
     struct fld_json *answers = NULL;
     int rc, first;
 
+    memset(&r, 0, sizeof r);
     if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) ||
-        (rc = open_record(ctx, argc, argv, first, &head, &t)))
+        (rc = open_record(ctx, argc, argv, first, &r)))
         goto out;
     if (first + 1 >= argc) {
         rc = fld_err_set(&ctx->err, FLD_EUSAGE, "nothing to set: give NAME=VALUE");
         goto out;
     }
-    if ((rc = apply(ctx, t, head->answers, argc - first - 1, argv + first + 1,
+    if ((rc = apply(ctx, r.t, r.merged->answers, argc - first - 1, argv + first + 1,
                     &answers)) ||
-        (strcmp(head->status, "final") == 0 &&
-         (rc = check_complete(ctx, t, answers))))
+        (strcmp(r.merged->status, "final") == 0 &&
+         (rc = check_complete(ctx, r.t, answers))))
         goto out;
-    rc = save(ctx, head, answers, head->status, "Saved");
+    rc = save(ctx, &r, answers, r.merged->status, "Saved");
 out:
     fld_json_free(answers);
-    fld_template_free(t);
-    fld_version_free(head);
+    cmd_record_free(&r);
+    return rc;
+}
+
+/*
+ * Settle a record's conflicts: one version whose parents are all its
+ * heads, with the merged answers (each conflict's shown value) unless a
+ * NAME=VALUE given here says otherwise. An approval outdated by concurrent
+ * edits goes back to "final" for a supervisor to review again.
+ */
+int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    struct cmd_record r;
+    struct fld_json *answers = NULL;
+    int rc, first;
+
+    memset(&r, 0, sizeof r);
+    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) ||
+        (rc = open_record(ctx, argc, argv, first, &r)))
+        goto out;
+    if (r.merged->n_heads < 2) {
+        rc = fld_err_set(&ctx->err, FLD_EXISTS,
+                         "record %.12s has no concurrent versions to resolve", r.id);
+        goto out;
+    }
+    if ((rc = apply(ctx, r.t, r.merged->answers, argc - first - 1, argv + first + 1,
+                    &answers)))
+        goto out;
+    rc = save(ctx, &r, answers, r.merged->status, "Resolved");
+out:
+    fld_json_free(answers);
+    cmd_record_free(&r);
     return rc;
 }
 
@@ -332,27 +370,25 @@ static int check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
 
 int cmd_finalize(struct cmd_ctx *ctx, int argc, char **argv)
 {
-    struct fld_version *head = NULL;
-    struct fld_template *t = NULL;
+    struct cmd_record r;
     int rc, first;
 
+    memset(&r, 0, sizeof r);
     if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) ||
-        (rc = open_record(ctx, argc, argv, first, &head, &t)))
+        (rc = open_record(ctx, argc, argv, first, &r)))
         goto out;
     if (first + 1 < argc) {
         rc = fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
                          argv[first + 1]);
         goto out;
     }
-    if (strcmp(head->status, "final") == 0) {
-        rc = fld_err_set(&ctx->err, FLD_EXISTS, "record %.12s is already final",
-                         head->record);
+    if (strcmp(r.merged->status, "final") == 0) {
+        rc = fld_err_set(&ctx->err, FLD_EXISTS, "record %.12s is already final", r.id);
         goto out;
     }
-    if ((rc = check_complete(ctx, t, head->answers)) == FLD_OK)
-        rc = save(ctx, head, head->answers, "final", "Finalized");
+    if ((rc = check_complete(ctx, r.t, r.merged->answers)) == FLD_OK)
+        rc = save(ctx, &r, r.merged->answers, "final", "Finalized");
 out:
-    fld_template_free(t);
-    fld_version_free(head);
+    cmd_record_free(&r);
     return rc;
 }

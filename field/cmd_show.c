@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "cmd.h"
 #include "form.h"
+#include "merge.h"
 
 /* A person reads "Nguyễn Văn An (device 3f2a9c1e)". */
 static void print_author(const struct fld_version *v)
@@ -73,11 +74,61 @@ static struct fld_json *criteria_json(struct fld_form *f, const struct fld_templ
     return arr;
 }
 
-static int show_json(struct cmd_ctx *ctx, const struct fld_version *v,
+/* The candidates of one conflict as JSON, the shown one first. */
+static struct fld_json *conflict_json(const struct syn_conflict *c)
+{
+    struct fld_json *o = fld_json_object(), *cands = fld_json_array();
+    size_t i;
+
+    for (i = 0; i < c->n_candidates; i++) {
+        const struct syn_candidate *k = &c->candidates[i];
+        struct fld_json *e = fld_json_object();
+
+        fld_json_set(e, "value", k->value ? fld_json_clone(k->value) : fld_json_null());
+        fld_json_set(e, "version", fld_json_string(k->version));
+        fld_json_set(e, "author", fld_json_string(k->author));
+        if (k->inspector)
+            fld_json_set(e, "inspector", fld_json_string(k->inspector));
+        fld_json_set(e, "time_ms", fld_json_int(k->hlc.ms));
+        fld_json_append(cands, e);
+    }
+    fld_json_set(o, "path", fld_json_string(c->path));
+    fld_json_set(o, "candidates", cands);
+    return o;
+}
+
+/* A conflict for people: the path, then each value with who and when. */
+static void print_conflict(struct cmd_ctx *ctx, const struct syn_conflict *c)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    size_t i;
+    char when[32];
+
+    printf("  %s:\n", c->path);
+    for (i = 0; i < c->n_candidates; i++) {
+        const struct syn_candidate *k = &c->candidates[i];
+
+        fld_buf_reset(&b);
+        if (k->value)
+            fld_json_write(k->value, &b, NULL);
+        else
+            fld_buf_puts(&b, ctx->lang == FLD_LANG_EN ? "(deleted)" : "(đã xoá)");
+        cmd_format_time(k->hlc.ms, when);
+        printf("    %s %-24s %s (device %.8s) %s, version %.12s%s\n", i == 0 ? "*" : " ",
+               fld_buf_str(&b), k->inspector ? k->inspector : "", k->author, when,
+               k->version,
+               i == 0 ? (ctx->lang == FLD_LANG_EN ? "  (shown)" : "  (đang hiển thị)") : "");
+    }
+    fld_buf_free(&b);
+}
+
+static int show_json(struct cmd_ctx *ctx, const struct syn_merged *m,
                      const struct fld_template *t, struct fld_form *f)
 {
+    const struct fld_version *v = m->newest;
     struct fld_json *o = version_json(v);
     struct fld_json *tmpl = fld_json_object();
+    struct fld_json *heads = fld_json_array(), *conflicts = fld_json_array();
     struct fld_json *problems = fld_json_array();
     size_t i;
     int rc;
@@ -87,7 +138,15 @@ static int show_json(struct cmd_ctx *ctx, const struct fld_version *v,
     fld_json_set(o, "record", fld_json_string(v->record));
     fld_json_set(o, "subject", fld_json_string(v->subject));
     fld_json_set(o, "template", tmpl);
-    fld_json_set(o, "answers", fld_json_clone(v->answers));
+    fld_json_set(o, "answers", fld_json_clone(m->answers));
+    fld_json_set(o, "status", fld_json_string(m->status));
+    fld_json_set(o, "review_outdated", fld_json_bool(m->review_outdated));
+    for (i = 0; i < m->n_heads; i++)
+        fld_json_append(heads, fld_json_string(m->heads[i]));
+    fld_json_set(o, "heads", heads);
+    for (i = 0; i < m->n_conflicts; i++)
+        fld_json_append(conflicts, conflict_json(&m->conflicts[i]));
+    fld_json_set(o, "conflicts", conflicts);
     fld_json_set(o, "criteria", criteria_json(f, t));
     fld_json_set(o, "tier",
                  fld_json_string(fld_status_name(fld_form_tier(f), FLD_LANG_EN)));
@@ -208,9 +267,11 @@ static void show_criteria(struct cmd_ctx *ctx, struct fld_form *f,
                fld_status_name(FLD_STATUS_UNKNOWN, ctx->lang));
 }
 
-static void show_text(struct cmd_ctx *ctx, const struct fld_version *v,
+static void show_text(struct cmd_ctx *ctx, const struct syn_merged *m,
                       const struct fld_template *t, struct fld_form *f)
 {
+    const struct fld_version *v = m->newest;
+    size_t i;
     const struct fld_criteria_set *set = fld_template_criteria_set(t);
     char when[32];
 
@@ -223,40 +284,121 @@ static void show_text(struct cmd_ctx *ctx, const struct fld_version *v,
                set->source ? " — " : "", set->source ? set->source : "",
                set->verified ? "" : unverified_mark(ctx->lang));
     printf("Subject   %s\n", v->subject);
-    printf("Status    %s\n", v->status);
+    printf("Status    %s%s\n", m->status,
+           m->review_outdated ? (ctx->lang == FLD_LANG_EN
+                                     ? " (review outdated: answers changed concurrently)"
+                                     : " (cần duyệt lại: câu trả lời đã thay đổi đồng thời)")
+                              : "");
     printf("Changed   %s by ", when);
     print_author(v);
-    printf("\nVersion   %.16s (device version %lld)\n", v->hash, (long long)v->dseq);
+    printf("\nVersion   %.16s (device version %lld)", v->hash, (long long)v->dseq);
+    if (m->n_heads > 1)
+        printf(", %zu %s", m->n_heads,
+               ctx->lang == FLD_LANG_EN ? "concurrent versions merged" : "phiên bản đồng thời đã gộp");
+    putchar('\n');
+    if (m->n_conflicts > 0) {
+        printf("\n[%s: %zu]\n", ctx->lang == FLD_LANG_EN ? "Conflicts to resolve"
+                                                         : "Xung đột cần giải quyết",
+               m->n_conflicts);
+        for (i = 0; i < m->n_conflicts; i++)
+            print_conflict(ctx, &m->conflicts[i]);
+    }
     show_answers(ctx, f, t);
     show_criteria(ctx, f, t);
 }
 
 int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
 {
-    char record[FLD_RECORD_HEX_LEN + 1], today[11];
-    struct fld_version *v = NULL;
-    struct fld_template *t = NULL;
+    struct cmd_record r;
     struct fld_form *f = NULL;
+    char today[11];
     int rc, first;
 
+    memset(&r, 0, sizeof r);
     if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)))
         return rc;
     if (first + 1 != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
     cmd_today(today);
-    if ((rc = cmd_open_store(ctx)) || (rc = cmd_find_record(ctx, argv[first], record)) ||
-        (rc = fld_capture_head(ctx->st, record, &v, &ctx->err)) ||
-        (rc = cmd_load_template(ctx, v->template_hash, &t)) ||
-        (rc = fld_form_eval(t, v->answers, today, &f, &ctx->err)))
+    if ((rc = cmd_open_store(ctx)) || (rc = cmd_record_load(ctx, argv[first], &r)) ||
+        (rc = fld_form_eval(r.t, r.merged->answers, today, &f, &ctx->err)))
         goto out;
     if (ctx->json)
-        rc = show_json(ctx, v, t, f);
+        rc = show_json(ctx, r.merged, r.t, f);
     else
-        show_text(ctx, v, t, f);
+        show_text(ctx, r.merged, r.t, f);
 out:
     fld_form_free(f);
-    fld_template_free(t);
-    fld_version_free(v);
+    cmd_record_free(&r);
+    return rc;
+}
+
+/* Records with concurrent versions, to find the ones with conflicts. */
+static int collect_concurrent(void *data, const struct fld_record_summary *s)
+{
+    struct fld_json *ids = data;
+
+    if (s->n_heads > 1)
+        fld_json_append(ids, fld_json_string(s->record));
+    return FLD_OK;
+}
+
+/*
+ * `field conflicts [--json] [RECORD]`: every unresolved conflict of one
+ * record, or of all records, with each candidate value, its author and
+ * time. Exit 0 either way: a conflict is data, not an error.
+ */
+int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    struct fld_json *ids = fld_json_array(), *out = NULL;
+    size_t i, j, total = 0;
+    int rc, first;
+
+    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) ||
+        (rc = cmd_open_store(ctx)))
+        goto done;
+    if (first + 1 < argc) {
+        rc = fld_err_set(&ctx->err, FLD_EUSAGE, "give at most one record");
+        goto done;
+    }
+    if (first < argc)
+        fld_json_append(ids, fld_json_string(argv[first]));
+    else if ((rc = fld_store_each_record(ctx->st, NULL, collect_concurrent, ids,
+                                         &ctx->err)))
+        goto done;
+    if (ctx->json)
+        out = fld_json_array();
+    for (i = 0; rc == FLD_OK && i < ids->n; i++) {
+        struct cmd_record r;
+        const struct syn_merged *m;
+
+        if ((rc = cmd_record_load(ctx, ids->items[i]->s, &r)) != FLD_OK) {
+            cmd_record_free(&r);
+            break;
+        }
+        m = r.merged;
+        total += m->n_conflicts;
+        for (j = 0; out && j < m->n_conflicts; j++) {
+            struct fld_json *c = conflict_json(&m->conflicts[j]);
+
+            fld_json_set(c, "record", fld_json_string(r.id));
+            fld_json_append(out, c);
+        }
+        if (!out && m->n_conflicts > 0) {
+            printf("%s  %s  %s: %zu\n", r.id, m->newest->subject, m->newest->template_id,
+                   m->n_conflicts);
+            for (j = 0; j < m->n_conflicts; j++)
+                print_conflict(ctx, &m->conflicts[j]);
+        }
+        cmd_record_free(&r);
+    }
+    if (rc == FLD_OK && out)
+        rc = cmd_print_json(ctx, out);
+    else if (rc == FLD_OK && total == 0)
+        printf("%s\n", ctx->lang == FLD_LANG_EN ? "No conflicts." : "Không có xung đột.");
+done:
+    fld_json_free(out);
+    fld_json_free(ids);
     return rc;
 }
 

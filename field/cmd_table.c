@@ -8,6 +8,24 @@
 #include <stddef.h>
 
 const struct cmd cmd_table[] = {
+    {"conflicts", cmd_conflicts, "[--json] [--lang vi|en] [RECORD]",
+     "List the unresolved conflicts of one record or of every record: for\n"
+     "each answer that two people changed concurrently, every value with its\n"
+     "author, device, time and version; the value shown meanwhile is marked.\n"
+     "Settle them with 'field resolve'."},
+    {"enroll", cmd_enroll, "[--cacert FILE] [--pinned-pubkey SPEC] URL CODE",
+     "Enroll this device with the server at URL (https://host[:port]) using\n"
+     "the one-time CODE from 'field-server enroll-code'. The request is\n"
+     "signed by the device key; the server, the role and scope it gave, and\n"
+     "the TLS options are kept for 'field sync'. The device clock offset is\n"
+     "corrected by the server's time.\n\n"
+     "  --cacert FILE         trust the CA certificates in FILE (PEM) rather\n"
+     "                        than the system's, for a server with a private CA\n"
+     "  --pinned-pubkey SPEC  also require the server's public key to match:\n"
+     "                        sha256//BASE64[;sha256//...] or a PEM/DER file\n\n"
+     "TLS certificate and host name checks are always on. If the answer was\n"
+     "lost but the server enrolled the key, running enroll again notices it.\n"
+     "Exit 1 when the server cannot be reached, 4 when it refuses the code."},
     {"export", cmd_export,
      "--format json|csv [--template ID] [--status S] [--subject CODE] "
      "[--output FILE]",
@@ -52,6 +70,11 @@ const struct cmd cmd_table[] = {
      "Start an inspection of the administrative unit CODE with the\n"
      "installed template TEMPLATE (id or hash), optionally with first\n"
      "answers. Prints the new record's id."},
+    {"resolve", cmd_resolve, "RECORD [NAME=VALUE...]",
+     "Settle a record's concurrent versions: one signed version whose parents\n"
+     "are all of them, keeping each conflict's shown value unless NAME=VALUE\n"
+     "gives another (same syntax as 'field set'). Nothing is lost: the other\n"
+     "values stay in the record's history."},
     {"set", cmd_set, "RECORD NAME=VALUE...",
      "Answer questions of a record; all the answers of one call make one\n"
      "signed version. An empty VALUE clears the answer. Values are checked\n"
@@ -68,6 +91,31 @@ const struct cmd cmd_table[] = {
      "criterion and indicator (met, not met or unknown), the thresholds\n"
      "used, and the overall tier. Unverified criteria text and unknown\n"
      "thresholds are marked."},
+    {"sync", cmd_sync,
+     "[--json] [--full] [--retries N] [--watch [--interval S]] "
+     "[--cacert FILE] [--pinned-pubkey SPEC] | status [--json]",
+     "Send the server every version it does not have yet and fetch every\n"
+     "version in this device's scope it does not have, in batches, until\n"
+     "both are done; with nothing to do that is one small request. A sync\n"
+     "cut short (no signal, killed) is simply run again: nothing is lost or\n"
+     "stored twice. Failed requests are retried with backoff. Versions the\n"
+     "server refuses go on a dead-letter list and never hold up the rest.\n"
+     "Prints one summary line (or, with --json, pushed, stored, duplicates,\n"
+     "quarantined, refused, pulled, new, pending, bytes_up, bytes_down,\n"
+     "requests, retries, seconds). A progress line appears on standard error\n"
+     "when it is a terminal.\n\n"
+     "  --full             push everything again and pull from the start (for\n"
+     "                     when the server was restored or the scope changed)\n"
+     "  --retries N        retry a failed request N times (default 5, with\n"
+     "                     backoff from 0.5 s doubling to 30 s); 0: fail fast\n"
+     "  --watch            keep syncing: every --interval seconds (default 120)\n"
+     "                     while the server answers, backing off from 10 s to\n"
+     "                     15 min while it does not; stops on SIGINT/SIGTERM\n"
+     "  --cacert, --pinned-pubkey  as for 'field enroll' (which remembers them)\n"
+     "  status             the server, the last sync, how many versions wait,\n"
+     "                     and the refused versions with the server's reasons\n\n"
+     "Exit 1 when the server cannot be reached or what answered is not a field\n"
+     "server (a captive portal), 4 when the server refuses this device."},
     {"template", cmd_template, "check FILE... | add FILE",
      "For people who write templates: 'check' loads each file and prints\n"
      "every problem with its place (exit 4 when there is one); 'add'\n"

@@ -23,12 +23,13 @@
 
 #include "err.h"
 #include "hlc.h"
+#include "key.h"
 #include "version.h"
 
 struct fld_store;
 
 /* The schema version this program writes. */
-#define FLD_STORE_SCHEMA_VERSION 2
+#define FLD_STORE_SCHEMA_VERSION 3
 
 enum fld_store_mode {
     FLD_STORE_OPEN,   /* the file must exist */
@@ -202,5 +203,81 @@ int fld_store_unit_exists(struct fld_store *st, const char *code, bool *out,
 /* Every unit, by code then valid_from. */
 int fld_store_each_unit(struct fld_store *st, fld_unit_fn fn, void *ctx,
                         struct fld_err *err);
+
+/* ---- sync state (schema/field-003.sql) -------------------------------------
+ *
+ * What this device knows of the server: the versions the server holds
+ * (acknowledged by it, or pulled from it) and the versions it refused
+ * (the dead-letter list). Every other version is pending. sync/client.c
+ * writes these rows inside the transaction that processes the server's
+ * answer, so they are exactly as durable as the answer they record.
+ */
+
+/* A version waiting to be pushed; borrowed for the callback's duration. */
+struct fld_store_pending {
+    int64_t seq; /* local arrival order */
+    const char *hash;
+    const char *author;
+    int64_t dseq;
+    size_t body_len;
+};
+
+typedef int (*fld_store_pending_fn)(void *ctx, const struct fld_store_pending *p);
+
+/* The pending versions: not known to the server, not refused; by seq. */
+int fld_store_sync_each_pending(struct fld_store *st, fld_store_pending_fn fn,
+                                void *ctx, struct fld_err *err);
+/* The (child, parent) edges whose two ends are both pending. */
+int fld_store_sync_pending_edges(struct fld_store *st, fld_store_edge_fn fn,
+                                 void *ctx, struct fld_err *err);
+/* How many versions are pending, and their body bytes. */
+int fld_store_sync_pending_count(struct fld_store *st, int64_t *n,
+                                 int64_t *bytes, struct fld_err *err);
+
+/*
+ * The stored body and signature of a version, to send on: the body is
+ * checked against its hash (FLD_ECORRUPT when they disagree) but the
+ * signature is not verified here (the receiver does that). *body (len
+ * bytes, NUL-terminated) is new, freed with free(). FLD_NOTFOUND if absent.
+ */
+int fld_store_version_raw(struct fld_store *st, const char *hash,
+                          uint8_t **body, size_t *len,
+                          uint8_t sig[FLD_SIG_LEN], struct fld_err *err);
+
+/*
+ * The server holds the version hash (which must be stored here): how is
+ * "stored", "duplicate", "quarantined" or "pulled". A version already
+ * known keeps its first row; one on the refused list leaves it.
+ */
+int fld_store_sync_known(struct fld_store *st, const char *hash,
+                         const char *how, struct fld_err *err);
+/* The server refused the version hash: put it on the dead-letter list with
+ * the server's reason and message (may be NULL), replacing an older entry. */
+int fld_store_sync_refuse(struct fld_store *st, const char *hash,
+                          const char *reason, const char *message,
+                          struct fld_err *err);
+/* Forget what the server was known to hold and what it refused: every
+ * version is pending again. */
+int fld_store_sync_forget(struct fld_store *st, struct fld_err *err);
+
+/* A dead letter, with the refused version's record and subject. */
+struct fld_store_refused {
+    const char *hash;
+    const char *record;
+    const char *subject;
+    const char *author;
+    int64_t dseq;
+    const char *reason;
+    const char *message; /* NULL when the server gave none */
+    int64_t at_ms;
+};
+
+typedef int (*fld_store_refused_fn)(void *ctx, const struct fld_store_refused *r);
+/* The dead-letter list, oldest refusal first. */
+int fld_store_sync_each_refused(struct fld_store *st, fld_store_refused_fn fn,
+                                void *ctx, struct fld_err *err);
+/* How many versions the server is known to hold, and how many it refused. */
+int fld_store_sync_counts(struct fld_store *st, int64_t *known,
+                          int64_t *refused, struct fld_err *err);
 
 #endif

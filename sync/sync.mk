@@ -1,36 +1,72 @@
 # sync.mk - libsync: the wire protocol shared by the field client and
-# field-server (sync/protocol.c, sync/gzip.c). Included by the Makefile
-# before its rules; the generic rule $(O)/%.o: %.c compiles the sources.
+# field-server (sync/protocol.c, sync/gzip.c) and the device's sync client
+# (sync/client.c); plus the libcurl transport (sync/transport_curl.c),
+# which only the field program links. Included by the Makefile before its
+# rules; the generic rule $(O)/%.o: %.c compiles the sources.
 #
 # libsync needs cJSON (messages) and zlib (gzip bodies) besides libfield.
 # It never links libcurl or libmicrohttpd: the transports that do come with
 # their own programs.
 
 SYNC_PKGS := libcjson zlib
+CURL_PKGS := libcurl
 
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
-  $(foreach p,libcjson,\
+  $(foreach p,libcjson libcurl,\
     $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
 
-LIBSYNC_SRC := sync/protocol.c sync/gzip.c
+LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/merge.c
 LIBSYNC_OBJ := $(LIBSYNC_SRC:%.c=$(O)/%.o)
 LIBSYNC     := $(O)/libsync.a
 SYNC_LIBS   := $(call pkg_libs,$(SYNC_PKGS))
+CURL_LIBS   := $(call pkg_libs,$(CURL_PKGS))
+# Kept out of libsync.a, so that nothing but `field` can pull libcurl in.
+SYNC_CURL_OBJ := $(O)/sync/transport_curl.o
 
 # cJSON's header lives in its own include directory on some systems.
 ALL_CFLAGS += $(call pkg_cflags,$(SYNC_PKGS))
+$(SYNC_CURL_OBJ): ALL_CFLAGS += $(call pkg_cflags,$(CURL_PKGS))
 
 $(LIBSYNC): $(LIBSYNC_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# Unit tests of libsync link it before libfield.
-SYNC_TEST_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_syn_*.c))
+# The field program (its rule is in the Makefile) links libsync itself;
+# the libcurl transport is one of its own objects, next to its command
+# files (so the command-table test, which links those, gets it too), and
+# libcurl is a library only the program links.
+FIELD_PROG_OBJ  += $(SYNC_CURL_OBJ)
+FIELD_PROG_LIBS += $(CURL_LIBS)
 
-$(SYNC_TEST_BIN): $(O)/tests/%: $(O)/tests/unit/%.o $(LIBSYNC) $(LIBFIELD)
+# Unit tests of libsync link it before libfield; the client's test also
+# links the server (libserver), whose request handler it calls in-process.
+SYNC_TEST_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_syn_*.c))
+SYNC_CLIENT_TEST := $(O)/tests/test_syn_client
+
+$(filter-out $(SYNC_CLIENT_TEST),$(SYNC_TEST_BIN)): $(O)/tests/%: $(O)/tests/unit/%.o $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SYNC_LIBS) $(FIELD_LIBS)
 
+# (server.mk is read after this file, so libserver is named here by path.)
+$(SYNC_CLIENT_TEST): $(O)/tests/unit/test_syn_client.o $(O)/libserver.a $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(FIELD_LIBS)
+
+# The fault-injecting TCP proxy of the sync tests (not installed).
+FAULTPROXY := $(O)/tests/tools/faultproxy
+
+$(FAULTPROXY): $(O)/tests/tools/faultproxy.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+all: $(FAULTPROXY)
+
 lint: $(LIBSYNC)
+
+# The merge benchmark needs libsync, so it has its own rule (the generic
+# one links benchmarks against libfield alone).
+$(O)/bench/bench_merge: $(O)/tests/bench/bench_merge.o $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYNC_LIBS) $(FIELD_LIBS)

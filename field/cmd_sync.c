@@ -1,0 +1,668 @@
+/*
+ * cmd_sync.c - `field enroll` and `field sync`: the device's side of the
+ * server (sync/client.h does the work; this file parses, prints and
+ * watches).
+ *
+ *   field enroll [--cacert FILE] [--pinned-pubkey SPEC] URL CODE
+ *   field sync [--json] [--full] [--retries N] [--cacert FILE]
+ *              [--pinned-pubkey SPEC]
+ *   field sync --watch [--interval SECONDS] [--json] ...
+ *   field sync status [--json]
+ *
+ * Output: one summary line on stdout (or a JSON object with --json); a
+ * progress line on stderr only when stderr is a terminal; errors as one
+ * line through main(). A failure to reach the server is exit status 1
+ * with a message naming the server; a refusal by the server is 4.
+ *
+ * Only one `field sync` runs at a time per data directory (a lock file,
+ * sync.lock, held with flock): two would push the same versions and race
+ * to store the cursor, harmlessly but wastefully.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <sodium.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "client.h"
+#include "cmd.h"
+#include "hlc.h"
+#include "transport.h"
+
+/* --watch: seconds between syncs while the server answers, by default. */
+#define WATCH_INTERVAL_S 120
+/* --watch while offline: the first wait, and the longest. */
+#define WATCH_OFFLINE_FIRST_S 10
+#define WATCH_OFFLINE_MAX_S 900
+
+enum {
+    OPT_CACERT = 1,
+    OPT_PINNED,
+    OPT_FULL,
+    OPT_WATCH,
+    OPT_INTERVAL,
+    OPT_RETRIES
+};
+
+struct sync_opts {
+    const char *cacert;
+    const char *pinned;
+    bool full;
+    bool watch;
+    long interval_s;
+    long retries; /* -1: the default */
+};
+
+static const struct option tls_options[] = {
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"pinned-pubkey", required_argument, NULL, OPT_PINNED},
+    {NULL, 0, NULL, 0}};
+
+static const struct option sync_options[] = {
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"pinned-pubkey", required_argument, NULL, OPT_PINNED},
+    {"full", no_argument, NULL, OPT_FULL},
+    {"watch", no_argument, NULL, OPT_WATCH},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {NULL, 0, NULL, 0}};
+
+static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
+{
+    struct sync_opts *o = data;
+    char *end;
+
+    switch (opt) {
+    case OPT_CACERT: o->cacert = arg; break;
+    case OPT_PINNED: o->pinned = arg; break;
+    case OPT_FULL: o->full = true; break;
+    case OPT_WATCH: o->watch = true; break;
+    case OPT_INTERVAL:
+        errno = 0;
+        o->interval_s = strtol(arg, &end, 10);
+        if (errno || *end || end == arg || o->interval_s < 1 ||
+            o->interval_s > 86400)
+            return fld_err_set(&ctx->err, FLD_EUSAGE,
+                               "--interval must be 1 to 86400 seconds, not '%s'", arg);
+        break;
+    case OPT_RETRIES:
+        errno = 0;
+        o->retries = strtol(arg, &end, 10);
+        if (errno || *end || end == arg || o->retries < 0 || o->retries > 100)
+            return fld_err_set(&ctx->err, FLD_EUSAGE,
+                               "--retries must be 0 to 100, not '%s'", arg);
+        break;
+    default:
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "bad option");
+    }
+    return FLD_OK;
+}
+
+/* ---- TLS options and the transport ----------------------------------------- */
+
+/* A file named on the command line is remembered by enroll and used by
+ * later syncs from anywhere (a systemd service, cron): keep it absolute. */
+static int absolute(struct cmd_ctx *ctx, const char *what, const char *path,
+                    char **out)
+{
+    char buf[PATH_MAX];
+
+    *out = NULL;
+    if (realpath(path, buf) == NULL)
+        return fld_err_set(&ctx->err, errno == ENOENT ? FLD_NOTFOUND : FLD_EIO,
+                           "%s %s: %s", what, path, strerror(errno));
+    *out = fld_xstrdup(buf);
+    return FLD_OK;
+}
+
+/* The TLS options to use: the command line's, else those enroll kept.
+ * *cacert and *pinned are new (NULL when none). */
+static int tls_settings(struct cmd_ctx *ctx, const struct sync_opts *o,
+                        bool remembered, char **cacert, char **pinned)
+{
+    int rc;
+
+    *cacert = *pinned = NULL;
+    if (o->cacert && (rc = absolute(ctx, "--cacert", o->cacert, cacert)) != FLD_OK)
+        return rc;
+    if (o->pinned) {
+        if (strncmp(o->pinned, "sha256//", 8) == 0)
+            *pinned = fld_xstrdup(o->pinned);
+        else if ((rc = absolute(ctx, "--pinned-pubkey", o->pinned, pinned)) !=
+                 FLD_OK)
+            return rc;
+    }
+    if (remembered && *cacert == NULL &&
+        fld_store_meta_get(ctx->st, SYN_META_CACERT, cacert, NULL) == FLD_OK &&
+        (*cacert)[0] == '\0') {
+        free(*cacert);
+        *cacert = NULL;
+    }
+    if (remembered && *pinned == NULL &&
+        fld_store_meta_get(ctx->st, SYN_META_PINNED, pinned, NULL) == FLD_OK &&
+        (*pinned)[0] == '\0') {
+        free(*pinned);
+        *pinned = NULL;
+    }
+    return FLD_OK;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static void human_bytes(int64_t n, char out[32])
+{
+    if (n < 1000)
+        snprintf(out, 32, "%" PRId64 " B", n);
+    else if (n < 1000 * 1000)
+        snprintf(out, 32, "%.1f kB", (double)n / 1e3);
+    else
+        snprintf(out, 32, "%.1f MB", (double)n / 1e6);
+}
+
+/*
+ * The progress line: the client's counts after each answer, plus the
+ * bytes of the request in flight (a big batch over a slow link takes a
+ * while), redrawn at most every 200 ms.
+ */
+struct progress {
+    bool on; /* stderr is a terminal */
+    bool drawn;
+    int64_t last_ms;
+    struct syn_stats s;        /* as of the last answer */
+    int64_t flight_up, flight_down;
+};
+
+static void draw(struct progress *p)
+{
+    char up[32], down[32], rate[32];
+    int64_t now = fld_now_ms();
+    int64_t elapsed = now - p->s.started_ms;
+    int64_t bytes_up = p->s.bytes_up + p->flight_up;
+    int64_t bytes_down = p->s.bytes_down + p->flight_down;
+
+    if (!p->on || p->s.started_ms == 0 || now - p->last_ms < 200)
+        return;
+    p->last_ms = now;
+    human_bytes(bytes_up, up);
+    human_bytes(bytes_down, down);
+    human_bytes((bytes_up + bytes_down) * 1000 / (elapsed > 0 ? elapsed : 1), rate);
+    fprintf(stderr,
+            "\rsync: up %" PRId64 "/%" PRId64 " versions (%s), down %" PRId64
+            " versions (%s), %s/s, %" PRId64 " left\033[K",
+            p->s.pushed, p->s.to_push, up, p->s.pulled, down, rate, p->s.pending);
+    fflush(stderr);
+    p->drawn = true;
+}
+
+static void on_answer(void *data, const struct syn_stats *s)
+{
+    struct progress *p = data;
+
+    p->s = *s;
+    p->flight_up = p->flight_down = 0;
+    draw(p);
+}
+
+static void on_transfer(void *data, int64_t up, int64_t down)
+{
+    struct progress *p = data;
+
+    if (p->s.started_ms == 0)
+        p->s.started_ms = fld_now_ms();
+    p->flight_up = up;
+    p->flight_down = down;
+    draw(p);
+}
+
+/* Erase the line, and start afresh for the next sync (--watch). */
+static void clear_progress(struct progress *p)
+{
+    if (p->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    memset(&p->s, 0, sizeof p->s);
+    p->flight_up = p->flight_down = 0;
+    p->drawn = false;
+}
+
+static void print_summary(struct cmd_ctx *ctx, const char *url,
+                          const struct syn_stats *s)
+{
+    char up[32], down[32];
+
+    if (ctx->json) {
+        struct fld_json *o = fld_json_object();
+        struct fld_buf b = FLD_BUF_INIT;
+
+        fld_json_set(o, "server", fld_json_string(url));
+        fld_json_set(o, "pushed", fld_json_int(s->pushed));
+        fld_json_set(o, "stored", fld_json_int(s->stored));
+        fld_json_set(o, "duplicates", fld_json_int(s->duplicates));
+        fld_json_set(o, "quarantined", fld_json_int(s->quarantined));
+        fld_json_set(o, "refused", fld_json_int(s->refused));
+        fld_json_set(o, "pulled", fld_json_int(s->pulled));
+        fld_json_set(o, "new", fld_json_int(s->pulled_new));
+        fld_json_set(o, "pending", fld_json_int(s->pending));
+        fld_json_set(o, "bytes_up", fld_json_int(s->bytes_up));
+        fld_json_set(o, "bytes_down", fld_json_int(s->bytes_down));
+        fld_json_set(o, "requests", fld_json_int(s->requests));
+        fld_json_set(o, "retries", fld_json_int(s->retries));
+        fld_json_set(o, "clock_corrections", fld_json_int(s->clock_corrections));
+        fld_json_set(o, "reset", fld_json_bool(s->reset));
+        fld_json_set(o, "milliseconds", fld_json_int(s->elapsed_ms));
+        /* Our JSON writer is the canonical one, integers only; seconds are
+         * for people reading the summary, so add them as a plain number. */
+        if (fld_json_write(o, &b, NULL) == FLD_OK && b.len > 1) {
+            b.len--; /* drop the closing brace */
+            fld_buf_printf(&b, ",\"seconds\":%.3f}", (double)s->elapsed_ms / 1e3);
+            printf("%s\n", fld_buf_str(&b));
+        }
+        fld_buf_free(&b);
+        fld_json_free(o);
+        fflush(stdout);
+        return;
+    }
+    human_bytes(s->bytes_up, up);
+    human_bytes(s->bytes_down, down);
+    printf("synced with %s: pushed %" PRId64 " (%" PRId64 " stored, %" PRId64
+           " duplicates, %" PRId64 " quarantined, %" PRId64 " refused), pulled %"
+           PRId64 " (%" PRId64 " new); %" PRId64 " request%s, %s up, %s down, "
+           "%.2f s%s\n",
+           url, s->pushed, s->stored, s->duplicates, s->quarantined, s->refused,
+           s->pulled, s->pulled_new, s->requests, s->requests == 1 ? "" : "s", up,
+           down, (double)s->elapsed_ms / 1e3,
+           s->refused ? "; see 'field sync status' for the refused versions" : "");
+    fflush(stdout);
+}
+
+static int open_transport(struct cmd_ctx *ctx, const char *cacert,
+                          const char *pinned, bool watch, struct progress *p,
+                          struct syn_transport **out)
+{
+    struct syn_curl_options co;
+
+    memset(&co, 0, sizeof co);
+    co.cacert = cacert;
+    co.pinned_pubkey = pinned;
+    co.stop = watch ? &stop_requested : NULL;
+    if (p != NULL && p->on) {
+        co.on_transfer = on_transfer;
+        co.transfer_ctx = p;
+    }
+    return syn_transport_curl_new(&co, out, &ctx->err);
+}
+
+/* ---- field enroll ------------------------------------------------------------ */
+
+int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    struct sync_opts o;
+    struct syn_client c;
+    struct syn_transport *t = NULL;
+    struct syn_enrollment e;
+    char *cacert = NULL, *pinned = NULL;
+    int rc, first;
+
+    memset(&o, 0, sizeof o);
+    o.retries = -1;
+    memset(&e, 0, sizeof e);
+    if ((rc = cmd_parse(ctx, argc, argv, tls_options, on_option, &o, &first)))
+        return rc;
+    if (argc - first != 2)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "usage: field enroll %s",
+                           ctx->cmd->usage);
+    if ((rc = cmd_open_store(ctx)) != FLD_OK || (rc = cmd_load_key(ctx)) != FLD_OK ||
+        (rc = tls_settings(ctx, &o, false, &cacert, &pinned)) != FLD_OK ||
+        (rc = open_transport(ctx, cacert, pinned, false, NULL, &t)) != FLD_OK)
+        goto done;
+    memset(&c, 0, sizeof c);
+    c.st = ctx->st;
+    c.key = ctx->key;
+    c.transport = t;
+    rc = syn_enroll(&c, argv[first], argv[first + 1], cacert, pinned, &e, &ctx->err);
+    if (rc != FLD_OK)
+        goto done;
+    if (ctx->json) {
+        struct fld_json *j = fld_json_object();
+
+        fld_json_set(j, "server", fld_json_string(e.url));
+        fld_json_set(j, "role", e.role ? fld_json_string(e.role) : fld_json_null());
+        fld_json_set(j, "scope", e.scope ? fld_json_string(e.scope) : fld_json_null());
+        fld_json_set(j, "inspector",
+                     e.inspector ? fld_json_string(e.inspector) : fld_json_null());
+        fld_json_set(j, "was_enrolled", fld_json_bool(e.was_enrolled));
+        rc = cmd_print_json(ctx, j);
+        fld_json_free(j);
+    } else if (e.was_enrolled) {
+        printf("enrolled at %s (this key was enrolled there already)\n", e.url);
+    } else {
+        printf("enrolled at %s as %s%s%s%s%s\n", e.url, e.role,
+               e.scope[0] ? " for " : "", e.scope, e.inspector[0] ? ", " : "",
+               e.inspector);
+    }
+done:
+    syn_enrollment_free(&e);
+    syn_transport_free(t);
+    free(cacert);
+    free(pinned);
+    return rc;
+}
+
+/* ---- field sync status ------------------------------------------------------- */
+
+struct dead_list {
+    struct fld_json *arr; /* --json */
+    int64_t n;
+};
+
+static int on_refused(void *data, const struct fld_store_refused *r)
+{
+    struct dead_list *d = data;
+
+    d->n++;
+    if (d->arr) {
+        struct fld_json *o = fld_json_object();
+
+        fld_json_set(o, "hash", fld_json_string(r->hash));
+        fld_json_set(o, "record", fld_json_string(r->record));
+        fld_json_set(o, "subject", fld_json_string(r->subject));
+        fld_json_set(o, "author", fld_json_string(r->author));
+        fld_json_set(o, "dseq", fld_json_int(r->dseq));
+        fld_json_set(o, "reason", fld_json_string(r->reason));
+        fld_json_set(o, "message",
+                     r->message ? fld_json_string(r->message) : fld_json_null());
+        fld_json_set(o, "refused_ms", fld_json_int(r->at_ms));
+        fld_json_append(d->arr, o);
+        return FLD_OK;
+    }
+    printf("  %.16s  record %.12s  subject %s  %s%s%s\n", r->hash, r->record,
+           r->subject, r->reason, r->message ? ": " : "",
+           r->message ? r->message : "");
+    return FLD_OK;
+}
+
+static char *meta_or_empty(struct cmd_ctx *ctx, const char *key)
+{
+    char *v = NULL;
+
+    if (fld_store_meta_get(ctx->st, key, &v, NULL) != FLD_OK)
+        return fld_xstrdup("");
+    return v;
+}
+
+static int64_t meta_int_or_zero(struct cmd_ctx *ctx, const char *key)
+{
+    int64_t v = 0;
+
+    if (fld_store_meta_get_int(ctx->st, key, &v, NULL) != FLD_OK)
+        return 0;
+    return v;
+}
+
+static int sync_status(struct cmd_ctx *ctx)
+{
+    char *url = meta_or_empty(ctx, SYN_META_URL);
+    char *role = meta_or_empty(ctx, SYN_META_ROLE);
+    char *scope = meta_or_empty(ctx, SYN_META_SCOPE);
+    char *last_error = meta_or_empty(ctx, SYN_META_LAST_ERROR);
+    int64_t last_ok = meta_int_or_zero(ctx, SYN_META_LAST_OK);
+    int64_t last_try = meta_int_or_zero(ctx, SYN_META_LAST_TRY);
+    int64_t n_pending, bytes, known, n_refused;
+    struct dead_list d = {NULL, 0};
+    char when[32], size[32];
+    int rc;
+
+    if ((rc = fld_store_sync_pending_count(ctx->st, &n_pending, &bytes,
+                                           &ctx->err)) != FLD_OK ||
+        (rc = fld_store_sync_counts(ctx->st, &known, &n_refused, &ctx->err)) !=
+            FLD_OK)
+        goto done;
+    if (ctx->json) {
+        struct fld_json *o = fld_json_object();
+
+        d.arr = fld_json_array();
+        rc = fld_store_sync_each_refused(ctx->st, on_refused, &d, &ctx->err);
+        fld_json_set(o, "server", url[0] ? fld_json_string(url) : fld_json_null());
+        fld_json_set(o, "role", role[0] ? fld_json_string(role) : fld_json_null());
+        fld_json_set(o, "scope", fld_json_string(scope));
+        fld_json_set(o, "last_sync_ms", last_ok ? fld_json_int(last_ok) : fld_json_null());
+        fld_json_set(o, "last_attempt_ms",
+                     last_try ? fld_json_int(last_try) : fld_json_null());
+        fld_json_set(o, "last_error",
+                     last_error[0] ? fld_json_string(last_error) : fld_json_null());
+        fld_json_set(o, "pending", fld_json_int(n_pending));
+        fld_json_set(o, "pending_bytes", fld_json_int(bytes));
+        fld_json_set(o, "known", fld_json_int(known));
+        fld_json_set(o, "refused", d.arr);
+        d.arr = NULL;
+        if (rc == FLD_OK)
+            rc = cmd_print_json(ctx, o);
+        fld_json_free(o);
+        goto done;
+    }
+    if (url[0])
+        printf("server:     %s (%s%s%s)\n", url, role[0] ? role : "role unknown",
+               scope[0] ? ", scope " : "", scope);
+    else
+        printf("server:     none; run 'field enroll URL CODE'\n");
+    if (last_ok) {
+        cmd_format_time(last_ok, when);
+        printf("last sync:  %s\n", when);
+    } else {
+        printf("last sync:  never\n");
+    }
+    if (last_error[0] && last_try > last_ok) {
+        cmd_format_time(last_try, when);
+        printf("last error: %s: %s\n", when, last_error);
+    }
+    human_bytes(bytes, size);
+    printf("pending:    %" PRId64 " version%s (%s)\n", n_pending,
+           n_pending == 1 ? "" : "s", size);
+    printf("refused:    %" PRId64 " version%s%s\n", n_refused, n_refused == 1 ? "" : "s",
+           n_refused ? " (not pushed again until 'field sync --full'):" : "");
+    rc = fld_store_sync_each_refused(ctx->st, on_refused, &d, &ctx->err);
+done:
+    fld_json_free(d.arr);
+    free(url);
+    free(role);
+    free(scope);
+    free(last_error);
+    return rc;
+}
+
+/* ---- field sync ---------------------------------------------------------------- */
+
+/* Hold the data directory's sync lock (released when the process ends). */
+static int take_lock(struct cmd_ctx *ctx, int *fd)
+{
+    char *path = fld_xasprintf("%s/sync.lock", ctx->home);
+
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (*fd < 0) {
+        int rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
+
+        free(path);
+        return rc;
+    }
+    free(path);
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        close(*fd);
+        *fd = -1;
+        return fld_err_set(&ctx->err, FLD_EBUSY,
+                           "another 'field sync' is running for %s", ctx->home);
+    }
+    return FLD_OK;
+}
+
+/* Sleep up to s seconds, waking early when asked to stop. */
+static void nap(int64_t ms)
+{
+    while (ms > 0 && !stop_requested) {
+        int64_t slice = ms < 200 ? ms : 200;
+        struct timespec ts = {0, (long)slice * 1000000L};
+
+        nanosleep(&ts, NULL);
+        ms -= slice;
+    }
+}
+
+/* With jitter, so that many devices do not keep in step. */
+static int64_t jittered(int64_t ms)
+{
+    return ms * 3 / 4 + (int64_t)randombytes_uniform((uint32_t)(ms / 2 + 1));
+}
+
+/*
+ * --watch: sync now and every interval; while the server cannot be
+ * reached (or something else answers, such as a captive portal), retry
+ * after 10 s, 20 s, 40 s ... up to ten intervals (at most 15 minutes):
+ * cheap on battery and bandwidth while offline, yet back soon after the
+ * link returns. Stops cleanly on SIGINT or SIGTERM: an interrupted round
+ * trip is simply redone by the next sync. Failures that waiting cannot
+ * mend (revoked, not enrolled, a damaged store) end the watch.
+ */
+static int watch(struct cmd_ctx *ctx, struct syn_client *c, const char *url,
+                 const struct sync_opts *o, struct progress *p)
+{
+    struct sigaction sa;
+    int64_t interval = (o->interval_s ? o->interval_s : WATCH_INTERVAL_S) * 1000;
+    int64_t offline_max = interval * 10, offline = WATCH_OFFLINE_FIRST_S * 1000;
+    char last_error[FLD_ERR_MSG_MAX] = "";
+    bool first = true;
+    int rc = FLD_OK;
+
+    if (offline_max > WATCH_OFFLINE_MAX_S * 1000)
+        offline_max = WATCH_OFFLINE_MAX_S * 1000;
+    if (offline_max < interval)
+        offline_max = interval;
+    if (offline > interval)
+        offline = interval;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    c->stop = &stop_requested;
+    if (o->retries < 0)
+        c->max_attempts = 3; /* the watch itself is the outer retry */
+    while (!stop_requested) {
+        struct syn_stats s;
+        int64_t wait;
+
+        rc = syn_sync(c, first && o->full, &s, &ctx->err);
+        clear_progress(p);
+        if (stop_requested)
+            break;
+        if (rc == FLD_OK) {
+            first = false;
+            if (s.pushed || s.pulled || ctx->json)
+                print_summary(ctx, url, &s);
+            if (last_error[0])
+                fprintf(stderr, "field: sync: the server answers again\n");
+            last_error[0] = '\0';
+            offline = WATCH_OFFLINE_FIRST_S * 1000 < interval
+                          ? WATCH_OFFLINE_FIRST_S * 1000
+                          : interval;
+            wait = jittered(interval);
+        } else if (rc == FLD_ENET || rc == FLD_EPROTO || rc == FLD_EBUSY) {
+            /* Say it once, not every time: a day offline is one line. */
+            if (strcmp(last_error, ctx->err.msg) != 0) {
+                fprintf(stderr, "field: sync: %s; will keep trying\n", ctx->err.msg);
+                snprintf(last_error, sizeof last_error, "%s", ctx->err.msg);
+            }
+            wait = jittered(offline);
+            offline = offline * 2 > offline_max ? offline_max : offline * 2;
+        } else {
+            return rc;
+        }
+        fld_err_clear(&ctx->err);
+        nap(wait);
+    }
+    fld_err_clear(&ctx->err);
+    return FLD_OK;
+}
+
+int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    struct sync_opts o;
+    struct syn_client c;
+    struct syn_transport *t = NULL;
+    struct syn_stats s;
+    struct progress p;
+    char *cacert = NULL, *pinned = NULL, *url = NULL;
+    int rc, first, lock = -1;
+
+    memset(&o, 0, sizeof o);
+    o.retries = -1;
+    if ((rc = cmd_parse(ctx, argc, argv, sync_options, on_option, &o, &first)))
+        return rc;
+    if (first < argc && strcmp(argv[first], "status") == 0) {
+        if (first + 1 != argc || o.full || o.watch || o.cacert || o.pinned ||
+            o.interval_s || o.retries >= 0)
+            return fld_err_set(&ctx->err, FLD_EUSAGE,
+                               "usage: field sync status [--json]");
+        if ((rc = cmd_open_store(ctx)) != FLD_OK)
+            return rc;
+        return sync_status(ctx);
+    }
+    if (first < argc)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
+                           argv[first]);
+    if (o.interval_s && !o.watch)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "--interval goes with --watch");
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        return rc;
+    if (fld_store_meta_get(ctx->st, SYN_META_URL, &url, NULL) != FLD_OK ||
+        url[0] == '\0') {
+        free(url);
+        return fld_err_set(&ctx->err, FLD_NOTFOUND,
+                           "this device is not enrolled with a server; run "
+                           "'field enroll URL CODE' first");
+    }
+    memset(&p, 0, sizeof p);
+    p.on = isatty(STDERR_FILENO) == 1;
+    if ((rc = take_lock(ctx, &lock)) != FLD_OK || (rc = cmd_load_key(ctx)) != FLD_OK ||
+        (rc = tls_settings(ctx, &o, true, &cacert, &pinned)) != FLD_OK ||
+        (rc = open_transport(ctx, cacert, pinned, o.watch, &p, &t)) != FLD_OK)
+        goto done;
+    memset(&c, 0, sizeof c);
+    c.st = ctx->st;
+    c.key = ctx->key;
+    c.transport = t;
+    c.progress = on_answer;
+    c.progress_ctx = &p;
+    if (o.retries >= 0)
+        c.max_attempts = (int)o.retries + 1;
+    if (o.watch) {
+        rc = watch(ctx, &c, url, &o, &p);
+        goto done;
+    }
+    rc = syn_sync(&c, o.full, &s, &ctx->err);
+    clear_progress(&p);
+    if (rc == FLD_OK)
+        print_summary(ctx, url, &s);
+done:
+    syn_transport_free(t);
+    if (lock >= 0)
+        close(lock);
+    free(cacert);
+    free(pinned);
+    free(url);
+    return rc;
+}

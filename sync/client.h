@@ -1,0 +1,177 @@
+/*
+ * client.h - the device side of sync: enrolling with a server and
+ * exchanging versions with it (docs/PROTOCOL.md, docs/SYNC.md).
+ *
+ * A sync is a loop of POST /v1/sync round trips. Each carries a batch of
+ * pending versions (parents before children, each device's own in dseq
+ * order, relayed versions too) and the pull cursor, and each answer is
+ * applied to the store in ONE transaction: the server's result for every
+ * pushed version (acknowledged, or refused onto the dead-letter list), the
+ * page of pulled versions (each verified with fld_version_open() first),
+ * and the new cursor. A sync killed or cut off at any point therefore
+ * resumes where the last applied answer left it: versions whose answer
+ * was lost are pushed again and come back "duplicate"; a page whose
+ * answer was lost is pulled again and its versions are already stored.
+ *
+ * Requests that fail on the network, with a 5xx or with 429 are retried
+ * with exponential backoff and full jitter. A clock-skew refusal corrects
+ * the device's clock offset (meta clock.offset_ms, which capture adds to
+ * the wall clock) by the server's time and is retried once. Pulled
+ * versions advance the device's hybrid logical clock, never past the
+ * server's time plus FLD_HLC_MAX_AHEAD_MS.
+ *
+ * An answer that is not our server's (a captive portal's HTML page, a
+ * proxy's error page, anything that is not application/json) is reported
+ * as such and never parsed as data.
+ *
+ * This module never prints: progress goes to a callback, results to
+ * struct syn_stats, errors to struct fld_err.
+ */
+#ifndef SYN_CLIENT_H
+#define SYN_CLIENT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "key.h"
+#include "store.h"
+#include "transport.h"
+
+/* Meta settings of the device store that sync owns. */
+#define SYN_META_URL "sync.url"
+#define SYN_META_ROLE "sync.role"
+#define SYN_META_SCOPE "sync.scope"         /* unit codes, space separated */
+#define SYN_META_INSPECTOR "sync.inspector" /* as the server knows them */
+#define SYN_META_ENROLLED "sync.enrolled_ms"
+#define SYN_META_CACERT "sync.cacert"       /* remembered from enroll */
+#define SYN_META_PINNED "sync.pinned_pubkey"
+#define SYN_META_CURSOR "sync.cursor"       /* "" before the first pull */
+#define SYN_META_LAST_OK "sync.last_ok_ms"
+#define SYN_META_LAST_TRY "sync.last_attempt_ms"
+#define SYN_META_LAST_ERROR "sync.last_error" /* "" when the last one worked */
+
+/* Defaults of the tunables of struct syn_client (0 selects them). */
+#define SYN_BATCH_VERSIONS 500
+#define SYN_BATCH_BYTES (4u * 1024 * 1024) /* of version bodies per push */
+#define SYN_PAGE_LIMIT 500
+#define SYN_ATTEMPTS 6       /* tries of one request: ~30 s of backoff */
+#define SYN_BACKOFF_MS 500   /* first retry delay, doubled each time ... */
+#define SYN_BACKOFF_MAX_MS 30000 /* ... up to this */
+/* Request bodies of at least this many bytes are sent gzipped. */
+#define SYN_GZIP_MIN 1024
+
+/* What a sync did; updated as it goes (the progress callback sees it). */
+struct syn_stats {
+    int64_t requests;    /* HTTP requests sent, retries included */
+    int64_t retries;     /* of which repeated after a failure */
+    int64_t pushed;      /* versions sent whose answer arrived ... */
+    int64_t stored;      /* ... stored by the server */
+    int64_t duplicates;  /* ... it had already */
+    int64_t quarantined; /* ... it keeps aside (acknowledged all the same) */
+    int64_t refused;     /* ... it refused: now on the dead-letter list */
+    int64_t pulled;      /* versions received */
+    int64_t pulled_new;  /* of which this device did not have */
+    int64_t bytes_up;    /* on the wire, headers included */
+    int64_t bytes_down;
+    int64_t to_push;     /* versions pending when the push began */
+    int64_t pending;     /* versions still to push */
+    int64_t clock_corrections;
+    bool reset;          /* the server's cursor reset forced a reconcile */
+    int64_t started_ms;
+    int64_t elapsed_ms;
+};
+
+typedef void (*syn_progress_fn)(void *ctx, const struct syn_stats *s);
+
+/*
+ * Everything a sync or an enrollment works with, filled by the caller.
+ * The pointers are borrowed for the duration of the call. Zero tunables
+ * take the defaults above.
+ */
+struct syn_client {
+    struct fld_store *st;
+    const struct fld_key *key;       /* the device key: signs requests */
+    struct syn_transport *transport;
+
+    size_t batch_versions; /* versions per push, at most SYN_MAX_PUSH */
+    size_t batch_bytes;    /* body bytes per push (one version always fits) */
+    int64_t page_limit;    /* versions per pulled page, 1..SYN_MAX_LIMIT */
+    int max_attempts;      /* tries of one request before giving up */
+    int64_t backoff_ms;
+    int64_t backoff_max_ms;
+
+    syn_progress_fn progress; /* before the first request and after every
+                                 answer; may be NULL */
+    void *progress_ctx;
+    /* Set non-zero (by a signal handler) to stop between requests and
+     * during backoff; the sync returns FLD_ENET "interrupted". */
+    const volatile sig_atomic_t *stop;
+    /* Waiting between retries; NULL: sleep in slices, watching stop.
+     * Tests pass a function that only counts. */
+    void (*sleep_ms)(void *ctx, int64_t ms);
+    void *sleep_ctx;
+};
+
+/* What the server said when enrolling (strings new; syn_enrollment_free). */
+struct syn_enrollment {
+    char *url;
+    char *role;      /* NULL when not known (see syn_enroll) */
+    char *scope;     /* space separated; NULL when not known */
+    char *inspector; /* NULL when not known */
+    bool was_enrolled; /* the key was enrolled already (a lost answer) */
+};
+
+void syn_enrollment_free(struct syn_enrollment *e);
+
+/*
+ * Check and normalise a server URL: http:// or https://, a host, an
+ * optional port and path prefix, no query, fragment, user or white space;
+ * a trailing slash is dropped. *out is new (free()). FLD_EUSAGE with a
+ * message for people when it is not one.
+ */
+int syn_url_normalise(const char *url, char **out, struct fld_err *err);
+
+/*
+ * Enroll this device at url with a one-time code (POST /v1/enroll, signed
+ * by the device key), then record the server, the enrollment and the
+ * TLS options (cacert, pinned; either may be NULL) in the store, in one
+ * transaction, and correct the clock offset by the server's time.
+ *
+ * Losing the answer must not strand a device whose code is now spent: if
+ * the server says the key is enrolled already, or says the code is used
+ * after an earlier attempt of this call may have reached it, a signed
+ * probe confirms that this key is enrolled there and the enrollment is
+ * recorded with role and scope unknown (out->was_enrolled).
+ *
+ * FLD_EXISTS when the store is already enrolled at this url; enrolling at
+ * another server forgets the sync state of the old one. FLD_EINVAL when
+ * the server refuses (a wrong or spent code, named); FLD_ENET, FLD_EPROTO
+ * as for syn_sync().
+ */
+int syn_enroll(const struct syn_client *c, const char *url, const char *code,
+               const char *cacert, const char *pinned,
+               struct syn_enrollment *out, struct fld_err *err);
+
+/*
+ * Push every pending version and pull everything new, until both are
+ * done. full: first forget what the server was known to hold and the
+ * cursor, so everything is pushed again (idempotent) and pulled from the
+ * start; the server's cursor reset does the same on its own. stats is
+ * filled (also when failing, with what was done).
+ *
+ * FLD_NOTFOUND when the device is not enrolled; FLD_ENET when the server
+ * cannot be reached (after the retries; the message names the server);
+ * FLD_EPROTO when what answered is not our server or broke the protocol;
+ * FLD_EINVAL when the server refuses the request (revoked, not enrolled
+ * there); FLD_EBADSIG when the server sent a version that does not
+ * verify (nothing of that page is kept); store failures as the store
+ * returns them. The outcome is also recorded in the store's
+ * sync.last_* settings for `field sync status`.
+ */
+int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
+             struct fld_err *err);
+
+#endif
