@@ -211,7 +211,7 @@ static int open_record(struct cmd_ctx *ctx, int argc, char **argv, int first,
         return rc;
     m = r->merged;
     if (strcmp(ctx->cmd->name, "resolve") != 0 && m->n_conflicts > 0)
-        return fld_err_set(&ctx->err, FLD_CONFLICT,
+        return fld_err_set(&ctx->err, FLD_EINVAL,
                            "record %.12s has %zu unresolved conflict%s; see 'field "
                            "conflicts %.12s' and settle them with 'field resolve'",
                            r->id, m->n_conflicts, m->n_conflicts == 1 ? "" : "s", r->id);
