@@ -40,6 +40,7 @@ struct cmd {
 };
 
 /* The handlers, one per command (cmd_*.c). */
+int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_export(struct cmd_ctx *ctx, int argc, char **argv);

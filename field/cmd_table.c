@@ -8,6 +8,14 @@
 #include <stddef.h>
 
 const struct cmd cmd_table[] = {
+    {"bundle", cmd_bundle,
+     "export [--subject CODE] [--record RECORD] FILE | import FILE",
+     "Carry signed versions without a network (a USB stick from a village\n"
+     "to the district office). 'export' writes this device's versions (all,\n"
+     "or of one unit or record) to a new FILE; 'import' verifies every\n"
+     "version of FILE (hash and signature of its author) and stores them all\n"
+     "in one go, or refuses the whole file naming the bad version. Imported\n"
+     "versions are relayed to the server by the next 'field sync'."},
     {"conflicts", cmd_conflicts, "[--json] [--lang vi|en] [RECORD]",
      "List the unresolved conflicts of one record or of every record: for\n"
      "each answer that two people changed concurrently, every value with its\n"

@@ -1,0 +1,263 @@
+/*
+ * cmd_bundle.c - `field bundle`: signed versions carried without a network,
+ * on a USB stick from a village to the district office.
+ *
+ *   field bundle export [--subject CODE] [--record RECORD] FILE
+ *   field bundle import FILE
+ *
+ * A bundle is JSON: {"format":"field-bundle-v1","versions":[{"body":
+ * "<the exact signed body>","sig":"<128 hex>"}...]}. Nothing in it is
+ * trusted: import verifies every version (canonical bytes, hash, the
+ * author's signature) before anything is stored, and stores the whole
+ * bundle in one transaction or nothing. Imported versions are relayed:
+ * whichever device syncs first delivers them to the server, which checks
+ * them again. A bundle may hold versions signed by any device.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "capture.h"
+#include "cmd.h"
+
+#define BUNDLE_FORMAT "field-bundle-v1"
+#define BUNDLE_MAX_BYTES (512 * 1024 * 1024)
+
+enum { OPT_SUBJECT = 1, OPT_RECORD };
+
+struct export_opts {
+    const char *subject;
+    const char *record;
+};
+
+struct exporting {
+    struct fld_json *versions;
+    const struct export_opts *o;
+    char record[FLD_RECORD_HEX_LEN + 1];
+};
+
+static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
+{
+    struct export_opts *o = data;
+
+    (void)ctx;
+    if (opt == OPT_SUBJECT)
+        o->subject = arg;
+    else
+        o->record = arg;
+    return FLD_OK;
+}
+
+static int add_version(void *data, const struct fld_store_row *r)
+{
+    struct exporting *x = data;
+    struct fld_json *o;
+    char sig[2 * FLD_SIG_LEN + 1];
+
+    if (x->o->subject && strcmp(r->subject, x->o->subject) != 0)
+        return FLD_OK;
+    if (x->o->record && strcmp(r->record, x->record) != 0)
+        return FLD_OK;
+    if (r->sig_len != FLD_SIG_LEN)
+        return FLD_ECORRUPT;
+    fld_hex_encode(r->sig, FLD_SIG_LEN, sig);
+    o = fld_json_object();
+    fld_json_set(o, "body", fld_json_stringn((const char *)r->body, r->body_len));
+    fld_json_set(o, "sig", fld_json_string(sig));
+    fld_json_append(x->versions, o);
+    return FLD_OK;
+}
+
+/* Write len bytes to a new file at path; it must not exist. */
+static int write_new(struct cmd_ctx *ctx, const char *path, const uint8_t *p,
+                     size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+    size_t done = 0;
+    int rc = FLD_OK;
+
+    if (fd < 0)
+        return fld_err_set(&ctx->err, errno == EEXIST ? FLD_EXISTS : FLD_EIO,
+                           "%s: %s", path,
+                           errno == EEXIST ? "already exists; not overwritten"
+                                           : strerror(errno));
+    while (done < len && rc == FLD_OK) {
+        ssize_t n = write(fd, p + done, len - done);
+
+        if (n < 0 && errno != EINTR)
+            rc = fld_err_set(&ctx->err, errno == ENOSPC ? FLD_EFULL : FLD_EIO,
+                             "%s: %s", path, strerror(errno));
+        else if (n > 0)
+            done += (size_t)n;
+    }
+    if (rc == FLD_OK && fsync(fd) != 0)
+        rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
+    close(fd);
+    if (rc != FLD_OK)
+        unlink(path); /* never leave half a bundle behind */
+    return rc;
+}
+
+static int bundle_export(struct cmd_ctx *ctx, const struct export_opts *o,
+                         const char *path)
+{
+    struct exporting x;
+    struct fld_json *doc = fld_json_object();
+    struct fld_buf out = FLD_BUF_INIT;
+    int rc = FLD_OK;
+
+    memset(&x, 0, sizeof x);
+    x.o = o;
+    x.versions = fld_json_array();
+    if (o->record)
+        rc = cmd_find_record(ctx, o->record, x.record);
+    if (rc == FLD_OK)
+        rc = fld_store_each_version(ctx->st, NULL, FLD_ORDER_ARRIVAL, add_version, &x,
+                                    &ctx->err);
+    if (rc == FLD_ECORRUPT)
+        rc = fld_err_set(&ctx->err, FLD_ECORRUPT,
+                         "a stored signature is damaged; run 'field verify'");
+    fld_json_set(doc, "format", fld_json_string(BUNDLE_FORMAT));
+    fld_json_set(doc, "versions", x.versions);
+    if (rc == FLD_OK && (rc = fld_json_write(doc, &out, &ctx->err)) == FLD_OK &&
+        (rc = write_new(ctx, path, out.data, out.len)) == FLD_OK)
+        printf("Wrote %zu version%s to %s\n", x.versions->n,
+               x.versions->n == 1 ? "" : "s", path);
+    fld_buf_free(&out);
+    fld_json_free(doc);
+    return rc;
+}
+
+/* Every entry becomes a verified version, or the bundle is refused. */
+static int open_all(struct cmd_ctx *ctx, const struct fld_json *list,
+                    struct fld_version ***out, size_t *n)
+{
+    size_t i;
+
+    *out = fld_xcalloc(list->n + 1, sizeof **out);
+    *n = 0;
+    for (i = 0; i < list->n; i++) {
+        const char *body = fld_json_get_string(list->items[i], "body");
+        const char *sig_hex = fld_json_get_string(list->items[i], "sig");
+        uint8_t sig[FLD_SIG_LEN];
+        int rc;
+
+        if (body == NULL || sig_hex == NULL || strlen(sig_hex) != 2 * FLD_SIG_LEN ||
+            fld_hex_decode(sig_hex, sig, FLD_SIG_LEN) != 0)
+            return fld_err_set(&ctx->err, FLD_EINVAL,
+                               "versions[%zu]: expected {\"body\": text, \"sig\": 128 "
+                               "hex digits}", i);
+        rc = fld_version_open((const uint8_t *)body, strlen(body), sig, &(*out)[i],
+                              &ctx->err);
+        if (rc != FLD_OK)
+            return fld_err_prefix(&ctx->err, "versions[%zu]", i);
+        (*n)++;
+    }
+    return FLD_OK;
+}
+
+/* Store the verified versions, moving the clock no further than a few
+ * minutes past this device's own time. One transaction. */
+static int store_all(struct cmd_ctx *ctx, struct fld_version **v, size_t n,
+                     size_t *n_new)
+{
+    struct fld_hlc clock, before;
+    int64_t offset = 0, bound;
+    size_t i;
+    int rc = fld_store_begin(ctx->st, &ctx->err);
+
+    *n_new = 0;
+    if (rc != FLD_OK)
+        return rc;
+    if ((rc = fld_store_meta_get_int(ctx->st, FLD_META_HLC_MS, &clock.ms, &ctx->err)) ||
+        (rc = fld_store_meta_get_int(ctx->st, FLD_META_HLC_COUNT, &clock.count,
+                                     &ctx->err)) ||
+        (rc = fld_store_meta_get_int(ctx->st, FLD_META_OFFSET, &offset, &ctx->err)))
+        goto fail;
+    before = clock;
+    bound = fld_now_ms() + offset + FLD_HLC_MAX_AHEAD_MS;
+    for (i = 0; i < n; i++) {
+        rc = fld_store_put_version(ctx->st, v[i], &ctx->err);
+        if (rc == FLD_OK)
+            (*n_new)++;
+        else if (rc != FLD_EXISTS)
+            goto fail;
+        fld_hlc_observe(&clock, &v[i]->hlc, bound);
+    }
+    if (fld_hlc_cmp(&clock, &before) != 0 &&
+        ((rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_MS, clock.ms, &ctx->err)) ||
+         (rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_COUNT, clock.count,
+                                      &ctx->err))))
+        goto fail;
+    return fld_store_commit(ctx->st, &ctx->err);
+fail:
+    fld_store_rollback(ctx->st);
+    *n_new = 0;
+    return rc;
+}
+
+static int bundle_import(struct cmd_ctx *ctx, const char *path)
+{
+    struct fld_json *doc = NULL;
+    const struct fld_json *list;
+    struct fld_version **v = NULL;
+    uint8_t *data = NULL;
+    size_t len, n = 0, n_new = 0, i;
+    int rc;
+
+    if ((rc = cmd_read_file(ctx, path, BUNDLE_MAX_BYTES, &data, &len)) != FLD_OK)
+        return rc;
+    if ((rc = fld_json_parse(data, len, &doc, &ctx->err)) != FLD_OK) {
+        fld_err_prefix(&ctx->err, "%s: not a bundle", path);
+        goto out;
+    }
+    list = fld_json_get(doc, "versions");
+    if (fld_json_get_string(doc, "format") == NULL ||
+        strcmp(fld_json_get_string(doc, "format"), BUNDLE_FORMAT) != 0 ||
+        list == NULL || list->type != FLD_JSON_ARRAY) {
+        rc = fld_err_set(&ctx->err, FLD_EINVAL, "%s: not a %s file", path, BUNDLE_FORMAT);
+        goto out;
+    }
+    if ((rc = open_all(ctx, list, &v, &n)) != FLD_OK) {
+        fld_err_prefix(&ctx->err, "%s: refused, nothing imported", path);
+        goto out;
+    }
+    if ((rc = store_all(ctx, v, n, &n_new)) == FLD_OK)
+        printf("Imported %zu version%s from %s: %zu new, %zu already here; "
+               "'field sync' relays them\n",
+               n, n == 1 ? "" : "s", path, n_new, n - n_new);
+out:
+    for (i = 0; v && i < n; i++)
+        fld_version_free(v[i]);
+    free(v);
+    fld_json_free(doc);
+    free(data);
+    return rc;
+}
+
+int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        {"subject", required_argument, NULL, OPT_SUBJECT},
+        {"record", required_argument, NULL, OPT_RECORD},
+        {NULL, 0, NULL, 0}};
+    struct export_opts o = {NULL, NULL};
+    int rc, first;
+
+    if ((rc = cmd_parse(ctx, argc, argv, extra, on_option, &o, &first)))
+        return rc;
+    if (argc - first != 2 ||
+        (strcmp(argv[first], "export") != 0 && strcmp(argv[first], "import") != 0))
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "usage: field bundle export [--subject CODE] [--record "
+                           "RECORD] FILE | field bundle import FILE");
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        return rc;
+    if (strcmp(argv[first], "export") == 0)
+        return bundle_export(ctx, &o, argv[first + 1]);
+    return bundle_import(ctx, argv[first + 1]);
+}
