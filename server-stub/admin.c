@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "embedded.h"
 #include "hlc.h"
+#include "merge.h"
 #include "http.h"
 #include "protocol.h"
 #include "push.h"
@@ -994,6 +995,116 @@ out:
     return rc;
 }
 
+/* ---- records ----------------------------------------------------------------------- */
+
+/*
+ * A record as the province sees it: the deterministic merge (sync/merge.h)
+ * of every version the server holds, the same state every device with
+ * these versions shows. Each version is verified again on the way.
+ */
+struct record_versions {
+    struct fld_version **v;
+    size_t n;
+    struct fld_err *err;
+};
+
+static int keep_version(void *ctx, int64_t seq, const uint8_t *body, size_t len,
+                        const uint8_t *sig)
+{
+    struct record_versions *rv = ctx;
+    struct fld_version *v;
+    int rc;
+
+    (void)seq;
+    if ((rc = fld_version_open(body, len, sig, &v, rv->err)) != FLD_OK)
+        return fld_err_set(rv->err, FLD_ECORRUPT,
+                           "a stored version does not verify: %s", rv->err->msg);
+    rv->v = fld_xreallocarray(rv->v, rv->n + 1, sizeof *rv->v);
+    rv->v[rv->n++] = v;
+    return FLD_OK;
+}
+
+static void print_record(const struct syn_merged *m, bool json)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    size_t i, j;
+
+    if (json) {
+        struct fld_json *o = fld_json_object();
+
+        fld_json_set(o, "record", fld_json_string(m->newest->record));
+        fld_json_set(o, "subject", fld_json_string(m->newest->subject));
+        fld_json_set(o, "template", fld_json_string(m->newest->template_id));
+        fld_json_set(o, "status", fld_json_string(m->status));
+        fld_json_set(o, "review_outdated", fld_json_bool(m->review_outdated));
+        fld_json_set(o, "heads", fld_json_int((int64_t)m->n_heads));
+        fld_json_set(o, "conflicts", fld_json_int((int64_t)m->n_conflicts));
+        fld_json_set(o, "answers", fld_json_clone(m->answers));
+        fld_json_write(o, &b, NULL);
+        fld_json_free(o);
+        printf("%s\n", fld_buf_str(&b));
+        fld_buf_free(&b);
+        return;
+    }
+    printf("record    %s\nsubject   %s\ntemplate  %s\nstatus    %s%s\nheads     %zu\n",
+           m->newest->record, m->newest->subject, m->newest->template_id, m->status,
+           m->review_outdated ? " (review outdated)" : "", m->n_heads);
+    fld_json_write(m->answers, &b, NULL);
+    printf("answers   %s\n", fld_buf_str(&b));
+    for (i = 0; i < m->n_conflicts; i++) {
+        printf("conflict  %s:", m->conflicts[i].path);
+        for (j = 0; j < m->conflicts[i].n_candidates; j++) {
+            const struct syn_candidate *c = &m->conflicts[i].candidates[j];
+
+            fld_buf_reset(&b);
+            if (c->value)
+                fld_json_write(c->value, &b, NULL);
+            else
+                fld_buf_puts(&b, "(deleted)");
+            printf(" %s%s by %.16s", j ? "| " : "", fld_buf_str(&b), c->author);
+        }
+        putchar('\n');
+    }
+    fld_buf_free(&b);
+}
+
+static int cmd_record(int argc, char **argv, struct fld_err *err)
+{
+    struct opts o;
+    struct srv *s = NULL;
+    struct srv_storage *st = NULL;
+    struct record_versions rv = {NULL, 0, err};
+    struct syn_merged *m = NULL;
+    size_t i;
+    int rc;
+
+    if ((rc = parse("record", argc, argv, NULL, false, &o, err)) != FLD_OK)
+        goto out;
+    if (argc - o.first_arg != 1) {
+        rc = fld_err_set(err, FLD_EUSAGE, "usage: record RECORD");
+        goto out;
+    }
+    if ((rc = open_server(&o, &s, &st, err)) != FLD_OK ||
+        (rc = srv_storage_record_versions(st, argv[o.first_arg], keep_version, &rv,
+                                          err)) != FLD_OK)
+        goto out;
+    if (rv.n == 0) {
+        rc = fld_err_set(err, FLD_NOTFOUND, "no record %s (give its full id)",
+                         argv[o.first_arg]);
+        goto out;
+    }
+    if ((rc = syn_merge(rv.v, rv.n, &m, err)) == FLD_OK)
+        print_record(m, o.json);
+out:
+    syn_merged_free(m);
+    for (i = 0; i < rv.n; i++)
+        fld_version_free(rv.v[i]);
+    free(rv.v);
+    close_server(s, st);
+    opts_free(&o);
+    return rc;
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define COMMON "\n  --db PATH      the database (default field-server.db)\n" \
@@ -1027,6 +1138,11 @@ const struct srv_cmd srv_cmd_table[] = {
     {"init", cmd_init, "",
      "Create the database (schema/server.sql, WAL), give it an epoch and\n"
      "install the built-in checklist templates." COMMON},
+    {"record", cmd_record, "[--json] RECORD",
+     "Show one record as the province sees it: the deterministic merge of\n"
+     "every version stored here (the same state every device holding these\n"
+     "versions shows), with its status, heads and each unresolved conflict\n"
+     "with every value and its author. Every version is verified again." COMMON},
     {"serve", srv_cmd_serve,
      "[--listen ADDR] [--port N] [--tls-cert PEM --tls-key PEM] [...]",
      "Serve the API until SIGTERM or SIGINT, then stop accepting, let the\n"

@@ -196,6 +196,12 @@ int srv_storage_pull(struct srv_storage *st, const struct srv_pull_query *q,
     return st->ops->pull(st, q, fn, ctx, err);
 }
 
+int srv_storage_record_versions(struct srv_storage *st, const char *record,
+                                srv_pull_fn fn, void *ctx, struct fld_err *err)
+{
+    return st->ops->record_versions(st, record, fn, ctx, err);
+}
+
 int srv_storage_quarantine_put(struct srv_storage *st,
                                const struct srv_quarantined *q,
                                const char *const *waits, size_t n_waits,

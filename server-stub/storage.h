@@ -192,6 +192,8 @@ struct srv_storage_ops {
     int (*max_seq)(struct srv_storage *st, int64_t *out, struct fld_err *err);
     int (*pull)(struct srv_storage *st, const struct srv_pull_query *q,
                 srv_pull_fn fn, void *ctx, struct fld_err *err);
+    int (*record_versions)(struct srv_storage *st, const char *record,
+                           srv_pull_fn fn, void *ctx, struct fld_err *err);
     int (*quarantine_put)(struct srv_storage *st, const struct srv_quarantined *q,
                           const char *const *waits, size_t n_waits,
                           struct fld_err *err);
@@ -315,6 +317,9 @@ int srv_storage_max_seq(struct srv_storage *st, int64_t *out,
                         struct fld_err *err);
 int srv_storage_pull(struct srv_storage *st, const struct srv_pull_query *q,
                      srv_pull_fn fn, void *ctx, struct fld_err *err);
+/* Every stored version of one record, in server order. */
+int srv_storage_record_versions(struct srv_storage *st, const char *record,
+                                srv_pull_fn fn, void *ctx, struct fld_err *err);
 
 /* Quarantine. put: waits lists the parents it waits for (none for other
  * reasons); FLD_EXISTS when there already. unblock: parent has arrived;

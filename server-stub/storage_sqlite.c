@@ -70,10 +70,13 @@ enum stmt_id {
     S_AUDIT_EACH,
     S_ALARMS,
     S_COUNTS,
+    S_RECORD_VERSIONS,
     N_STMTS
 };
 
 static const char *const sql_text[N_STMTS] = {
+    [S_RECORD_VERSIONS] = "SELECT seq, body, sig FROM versions WHERE record = ?1 "
+                          "ORDER BY seq",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -1106,6 +1109,31 @@ static int sq_pull(struct srv_storage *st, const struct srv_pull_query *pq,
     return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "pull", err);
 }
 
+/* Every stored version of one record, in server order (for the merge). */
+static int sq_record_versions(struct srv_storage *st, const char *record,
+                              srv_pull_fn fn, void *ctx, struct fld_err *err)
+{
+    struct sq *q = SQ(st);
+    int rc, r;
+    sqlite3_stmt *s = stmt(q, S_RECORD_VERSIONS, err, &rc);
+
+    if (s == NULL)
+        return rc;
+    bind_text(s, 1, record);
+    rc = FLD_OK;
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(s, 2) != FLD_SIG_LEN)
+            rc = fld_err_set(err, FLD_ECORRUPT, "a stored signature is damaged");
+        else
+            rc = fn(ctx, sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
+                    (size_t)sqlite3_column_bytes(s, 1), sqlite3_column_blob(s, 2));
+    }
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(q, r, "read record", err);
+    return rc;
+}
+
 /* ---- quarantine ----------------------------------------------------------- */
 
 static int sq_quarantine_put(struct srv_storage *st,
@@ -1409,6 +1437,7 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .chain_check = sq_chain_check,
     .max_seq = sq_max_seq,
     .pull = sq_pull,
+    .record_versions = sq_record_versions,
     .quarantine_put = sq_quarantine_put,
     .quarantine_unblock = sq_quarantine_unblock,
     .quarantine_each = sq_quarantine_each,

@@ -81,6 +81,13 @@ expect_rc "set is refused while a conflict is unresolved" 4
 expect_stderr_contains "... and says how to settle it" "field resolve"
 expect_eq "... writing nothing" "$(nversions)" "$n"
 
+"$S" record --db "$DBS" --json "$R" >"$T/srv.json"
+expect_eq "the server merges the same record: the same conflict" \
+    "$(json_get "$T/srv.json" conflicts) $(json_get "$T/srv.json" heads)" "1 2"
+expect_eq "... and the same answers as the devices" \
+    "$(json_get "$T/srv.json" answers)" "$(home an; "$F" show --json "$R" >"$T/a.json"; json_get "$T/a.json" answers)"
+home an
+
 run "$F" resolve "$R" households_latrine=88
 expect_rc "resolve exits 0" 0
 expect_eq "resolve writes one version" "$(nversions)" $((n + 1))
@@ -97,6 +104,12 @@ run "$F" show --json "$R"
 expect_eq "the resolution holds everywhere, nothing else lost" "$(json_get "$OUT" answers)" \
     '{"households_latrine":88,"households_total":100,"inspection_date":"2026-11-28","remarks":"An đã kiểm tra","waste":["sorted"]}'
 expect_eq "no conflict left" "$(json_get "$OUT" conflicts)" "[]"
+"$S" record --db "$DBS" --json "$R" >"$T/srv.json"
+expect_eq "the server shows the resolution too" \
+    "$(json_get "$T/srv.json" answers) $(json_get "$T/srv.json" conflicts)" \
+    '{"households_latrine":88,"households_total":100,"inspection_date":"2026-11-28","remarks":"An đã kiểm tra","waste":["sorted"]} 0'
+"$S" record --db "$DBS" 0123 >/dev/null 2>&1
+expect_eq "an unknown record on the server exits 3" "$?" 3
 run "$F" conflicts
 expect_stdout "conflicts says there are none" "Không có xung đột."
 n=$(nversions)
