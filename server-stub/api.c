@@ -570,13 +570,22 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     q.after = cur.pos;
     q.birth = cur.birth;
     q.limit = sr->limit + 1;
-    rc = srv_storage_pull(st, &q, page_add, &pg, &err);
+    /* Every version at or below max_seq is committed and visible to the
+     * pull that follows (SQLite has one writer, and numbers rows as they
+     * are written). */
+    if ((rc = srv_storage_max_seq(st, &max_seq, &err)) == FLD_OK)
+        rc = srv_storage_pull(st, &q, page_add, &pg, &err);
     if (rc != FLD_OK) {
         internal_error(resp, rc, &err);
         goto out;
     }
     if (out.n_pull > 0)
         cur.pos = out.pull[out.n_pull - 1].seq;
+    /* A complete page has looked at every row up to max_seq, the device's
+     * own pushes included: move past them all, or each later request would
+     * walk the device's whole history again only to skip it. */
+    if (!pg.more && max_seq > cur.pos)
+        cur.pos = max_seq;
     srv_cursor_encode(&cur, text, sizeof text);
     out.cursor = text;
     out.more = pg.more;

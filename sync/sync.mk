@@ -40,17 +40,18 @@ $(LIBSYNC): $(LIBSYNC_OBJ)
 FIELD_PROG_OBJ  += $(SYNC_CURL_OBJ)
 FIELD_PROG_LIBS += $(CURL_LIBS)
 
-# Unit tests of libsync link it before libfield; the client's test also
-# links the server (libserver), whose request handler it calls in-process.
+# Unit tests of libsync link it before libfield; the client's test and the
+# convergence simulation also link the server (libserver), whose request
+# handler they call in-process.
 SYNC_TEST_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_syn_*.c))
-SYNC_CLIENT_TEST := $(O)/tests/test_syn_client
+SYNC_CLIENT_TEST := $(O)/tests/test_syn_client $(O)/tests/test_syn_sim
 
 $(filter-out $(SYNC_CLIENT_TEST),$(SYNC_TEST_BIN)): $(O)/tests/%: $(O)/tests/unit/%.o $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SYNC_LIBS) $(FIELD_LIBS)
 
 # (server.mk is read after this file, so libserver is named here by path.)
-$(SYNC_CLIENT_TEST): $(O)/tests/unit/test_syn_client.o $(O)/libserver.a $(LIBSYNC) $(LIBFIELD)
+$(SYNC_CLIENT_TEST): $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libserver.a $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(FIELD_LIBS)
 
@@ -70,3 +71,17 @@ lint: $(LIBSYNC)
 $(O)/bench/bench_merge: $(O)/tests/bench/bench_merge.o $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYNC_LIBS) $(FIELD_LIBS)
+
+# The sync benchmark gzips with libsync and runs the real field and
+# field-server programs (tests/bench/bench_sync.c).
+$(O)/bench/bench_sync: $(O)/tests/bench/bench_sync.o $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYNC_LIBS) $(FIELD_LIBS)
+
+# `make soak`: the convergence simulation of tests/unit/test_syn_sim.c over
+# far more seeds than `make check` runs (SOAK_SEEDS=n to change; a failing
+# seed prints how to replay it alone).
+SOAK_SEEDS ?= 500
+.PHONY: soak
+soak: $(O)/tests/test_syn_sim
+	SYN_SIM_SEEDS=$(SOAK_SEEDS) $(O)/tests/test_syn_sim
