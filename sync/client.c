@@ -364,6 +364,10 @@ static int exchange(struct run *r, const char *method, const char *path,
                 skew_fixed = true;
                 if ((rc = save_offset(r, offset_from(r, server_time), err)) != FLD_OK)
                     break;
+                /* Request times only move forward; the refused time came
+                 * from the wrong clock and never entered the server's
+                 * replay cache, so forget it or the retry repeats it. */
+                r->last_time = 0;
                 attempt--; /* a corrected clock is not a failed try */
                 continue;
             } else if (strcmp(code, "replayed") == 0 && !replay_retried) {
