@@ -276,8 +276,7 @@ int fld_edit_check(struct fld_edit *e, const char *today, enum fld_lang lang,
                              "%s does not apply to this record (its condition "
                              "is false); it was not set", q->name);
         else
-            rc = fld_form_check_answer(e->t, e->answers, q, e->done[i].item, today,
-                                       lang, err);
+            rc = fld_form_answer_error(f, q, e->done[i].item, lang, err);
     }
     fld_form_free(f);
     return rc;

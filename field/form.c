@@ -61,7 +61,8 @@ static const struct fld_json *repeat_items(const struct fld_form *f,
 
 static bool in_repeat(const struct fld_form *f, const struct fld_question *q)
 {
-    return q->section != FLD_NO_SECTION && f->t && fld_template_section(f->t, q->section)->is_repeat;
+    return q->section != FLD_NO_SECTION &&
+           fld_template_section(f->t, q->section)->is_repeat;
 }
 
 static size_t n_slots(const struct fld_form *f, const struct fld_question *q)
@@ -643,42 +644,33 @@ char *fld_form_threshold(struct fld_form *f, const struct fld_threshold *th)
     return text;
 }
 
-int fld_form_check_answer(const struct fld_template *t,
-                          const struct fld_json *answers,
-                          const struct fld_question *q, const char *item,
-                          const char *today, enum fld_lang lang,
-                          struct fld_err *err)
+int fld_form_answer_error(const struct fld_form *f, const struct fld_question *q,
+                          const char *item, enum fld_lang lang, struct fld_err *err)
 {
-    struct fld_form *f;
     size_t i;
-    int rc = fld_form_eval(t, answers, today, &f, err);
 
-    if (rc != FLD_OK)
-        return rc;
-    for (i = 0; i < f->n_problems && rc == FLD_OK; i++) {
+    for (i = 0; i < f->n_problems; i++) {
         const struct fld_problem *p = &f->problems[i];
 
         if (p->question != q || p->kind == FLD_PROBLEM_REQUIRED ||
             (item && (p->item == NULL || strcmp(p->item, item) != 0)))
             continue;
         if (p->kind == FLD_PROBLEM_TYPE)
-            rc = fld_err_set(err, FLD_EINVAL, "%s: not a valid %s", q->name,
-                             fld_qtype_name(q->type));
-        else if (p->kind == FLD_PROBLEM_CHOICE)
-            rc = fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
-                             lang == FLD_LANG_EN
-                                 ? "that choice is not offered for this record"
-                                 : "lựa chọn này không áp dụng cho bản ghi này");
-        else if (q->constraint_message.vi != NULL)
-            rc = fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
-                             fld_text_get(&q->constraint_message, lang));
-        else
-            rc = fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
-                             lang == FLD_LANG_EN ? "the answer breaks its constraint"
-                                                 : "câu trả lời không hợp lệ");
+            return fld_err_set(err, FLD_EINVAL, "%s: not a valid %s", q->name,
+                               fld_qtype_name(q->type));
+        if (p->kind == FLD_PROBLEM_CHOICE)
+            return fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
+                               lang == FLD_LANG_EN
+                                   ? "that choice is not offered for this record"
+                                   : "lựa chọn này không áp dụng cho bản ghi này");
+        if (q->constraint_message.vi != NULL)
+            return fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
+                               fld_text_get(&q->constraint_message, lang));
+        return fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
+                           lang == FLD_LANG_EN ? "the answer breaks its constraint"
+                                               : "câu trả lời không hợp lệ");
     }
-    fld_form_free(f);
-    return rc;
+    return FLD_OK;
 }
 
 const char *fld_status_name(enum fld_status s, enum fld_lang lang)

@@ -83,14 +83,12 @@ enum fld_status fld_form_tier(const struct fld_form *f);
  */
 char *fld_form_threshold(struct fld_form *f, const struct fld_threshold *th);
 
-/* Check one answer before it is stored: type and constraint of q, with
- * the other answers as context. FLD_EINVAL with the constraint message
- * (in lang) when it fails. */
-int fld_form_check_answer(const struct fld_template *t,
-                          const struct fld_json *answers,
-                          const struct fld_question *q, const char *item,
-                          const char *today, enum fld_lang lang,
-                          struct fld_err *err);
+/* The problem of q's answer (in item, NULL outside repeats) in an
+ * evaluated form, as one line for a person: its type, a choice not offered,
+ * or its constraint with the template's message in lang. FLD_OK when the
+ * answer has none (a blank required answer is not an answer's error). */
+int fld_form_answer_error(const struct fld_form *f, const struct fld_question *q,
+                          const char *item, enum fld_lang lang, struct fld_err *err);
 
 const char *fld_status_name(enum fld_status s, enum fld_lang lang);
 

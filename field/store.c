@@ -705,6 +705,41 @@ static const char *col_text(sqlite3_stmt *s, int i)
     return (const char *)sqlite3_column_text(s, i);
 }
 
+/*
+ * Every walk of the store is the same loop: step a bound statement, hand
+ * each row to the caller's callback (through a small reader that names the
+ * columns), stop at the first result that is not FLD_OK, and map SQLite's
+ * failure in one place. A walk carries the caller's callback and context.
+ */
+struct walk {
+    union {
+        fld_store_row_fn version;
+        fld_store_edge_fn edge;
+        fld_record_fn record;
+        fld_template_row_fn template;
+        fld_unit_fn unit;
+        fld_store_pending_fn pending;
+        fld_store_refused_fn refused;
+    } fn;
+    void *ctx;
+    struct fld_err *err;
+};
+
+typedef int (*row_reader)(sqlite3_stmt *s, const struct walk *w);
+
+static int walk_rows(struct fld_store *st, sqlite3_stmt *s, row_reader read,
+                     const struct walk *w, const char *what)
+{
+    int rc = FLD_OK, r = SQLITE_DONE;
+
+    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
+        rc = read(s, w);
+    finish(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = map_rc(st, r, what, w->err);
+    return rc;
+}
+
 static void read_row(sqlite3_stmt *s, struct fld_store_row *row)
 {
     row->seq = sqlite3_column_int64(s, 0);
@@ -734,6 +769,17 @@ static int row_complete(const struct fld_store_row *row)
            row->template_hash && row->subject && row->status;
 }
 
+static int version_row(sqlite3_stmt *s, const struct walk *w)
+{
+    struct fld_store_row row;
+
+    read_row(s, &row);
+    if (!row_complete(&row))
+        return fld_err_set(w->err, FLD_ECORRUPT, "version row %lld has empty columns",
+                           (long long)row.seq);
+    return w->fn.version(w->ctx, &row);
+}
+
 int fld_store_each_version(struct fld_store *st, const char *record,
                            enum fld_store_order order, fld_store_row_fn fn,
                            void *ctx, struct fld_err *err)
@@ -741,46 +787,31 @@ int fld_store_each_version(struct fld_store *st, const char *record,
     enum stmt_id id = record ? S_EACH_RECORD
                       : order == FLD_ORDER_AUTHOR ? S_EACH_ALL_AUTHOR
                                                   : S_EACH_ALL_ARRIVAL;
-    struct fld_store_row row;
-    int rc, r;
+    struct walk w = {.fn.version = fn, .ctx = ctx, .err = err};
+    int rc;
     sqlite3_stmt *s = stmt(st, id, err, &rc);
 
     if (s == NULL)
         return rc;
     if (record)
         sqlite3_bind_text(s, 1, record, -1, SQLITE_STATIC);
-    rc = FLD_OK;
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
-        read_row(s, &row);
-        if (!row_complete(&row))
-            rc = fld_err_set(err, FLD_ECORRUPT,
-                             "version row %lld has empty columns",
-                             (long long)row.seq);
-        else
-            rc = fn(ctx, &row);
-    }
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(st, r, "read versions", err);
-    return rc;
+    return walk_rows(st, s, version_row, &w, "read versions");
+}
+
+static int edge_row(sqlite3_stmt *s, const struct walk *w)
+{
+    return w->fn.edge(w->ctx, col_text(s, 0) ? col_text(s, 0) : "",
+                      col_text(s, 1) ? col_text(s, 1) : "");
 }
 
 int fld_store_each_edge(struct fld_store *st, fld_store_edge_fn fn, void *ctx,
                         struct fld_err *err)
 {
-    int rc, r;
+    struct walk w = {.fn.edge = fn, .ctx = ctx, .err = err};
+    int rc;
     sqlite3_stmt *s = stmt(st, S_EDGES, err, &rc);
 
-    if (s == NULL)
-        return rc;
-    rc = FLD_OK;
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
-        rc = fn(ctx, col_text(s, 0) ? col_text(s, 0) : "",
-                col_text(s, 1) ? col_text(s, 1) : "");
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(st, r, "read parents", err);
-    return rc;
+    return s ? walk_rows(st, s, edge_row, &w, "read parents") : rc;
 }
 
 static void bind_opt(sqlite3_stmt *s, int i, const char *v)
@@ -789,12 +820,31 @@ static void bind_opt(sqlite3_stmt *s, int i, const char *v)
         sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
+static int record_row(sqlite3_stmt *s, const struct walk *w)
+{
+    struct fld_record_summary sum;
+
+    sum.record = col_text(s, 0);
+    sum.template_id = col_text(s, 1);
+    sum.subject = col_text(s, 2);
+    sum.status = col_text(s, 3);
+    sum.updated.ms = sqlite3_column_int64(s, 4);
+    sum.updated.count = sqlite3_column_int64(s, 5);
+    sum.n_heads = sqlite3_column_int64(s, 6);
+    sum.n_versions = sqlite3_column_int64(s, 7);
+    sum.created.ms = sqlite3_column_int64(s, 8);
+    sum.created.count = sqlite3_column_int64(s, 9);
+    if (!sum.record || !sum.template_id || !sum.subject || !sum.status)
+        return fld_err_set(w->err, FLD_ECORRUPT, "a record row has empty columns");
+    return w->fn.record(w->ctx, &sum);
+}
+
 int fld_store_each_record(struct fld_store *st,
                           const struct fld_record_filter *filter,
                           fld_record_fn fn, void *ctx, struct fld_err *err)
 {
-    struct fld_record_summary sum;
-    int rc, r;
+    struct walk w = {.fn.record = fn, .ctx = ctx, .err = err};
+    int rc;
     sqlite3_stmt *s = stmt(st, S_RECORDS, err, &rc);
 
     if (s == NULL)
@@ -804,27 +854,7 @@ int fld_store_each_record(struct fld_store *st,
         bind_opt(s, 2, filter->subject);
         bind_opt(s, 3, filter->template_id);
     }
-    rc = FLD_OK;
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
-        sum.record = col_text(s, 0);
-        sum.template_id = col_text(s, 1);
-        sum.subject = col_text(s, 2);
-        sum.status = col_text(s, 3);
-        sum.updated.ms = sqlite3_column_int64(s, 4);
-        sum.updated.count = sqlite3_column_int64(s, 5);
-        sum.n_heads = sqlite3_column_int64(s, 6);
-        sum.n_versions = sqlite3_column_int64(s, 7);
-        sum.created.ms = sqlite3_column_int64(s, 8);
-        sum.created.count = sqlite3_column_int64(s, 9);
-        if (!sum.record || !sum.template_id || !sum.subject || !sum.status)
-            rc = fld_err_set(err, FLD_ECORRUPT, "a record row has empty columns");
-        else
-            rc = fn(ctx, &sum);
-    }
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(st, r, "list records", err);
-    return rc;
+    return walk_rows(st, s, record_row, &w, "list records");
 }
 
 int fld_store_template_put(struct fld_store *st, const char *hash,
@@ -878,22 +908,22 @@ int fld_store_template_get(struct fld_store *st, const char *id_or_hash,
     return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "read template", err);
 }
 
+static int template_row(sqlite3_stmt *s, const struct walk *w)
+{
+    return w->fn.template(w->ctx, col_text(s, 0), col_text(s, 1),
+                          sqlite3_column_blob(s, 2),
+                          (size_t)sqlite3_column_bytes(s, 2),
+                          sqlite3_column_int64(s, 3));
+}
+
 int fld_store_each_template(struct fld_store *st, fld_template_row_fn fn,
                             void *ctx, struct fld_err *err)
 {
-    int rc, r;
+    struct walk w = {.fn.template = fn, .ctx = ctx, .err = err};
+    int rc;
     sqlite3_stmt *s = stmt(st, S_TEMPLATES, err, &rc);
 
-    if (s == NULL)
-        return rc;
-    rc = FLD_OK;
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
-        rc = fn(ctx, col_text(s, 0), col_text(s, 1), sqlite3_column_blob(s, 2),
-                (size_t)sqlite3_column_bytes(s, 2), sqlite3_column_int64(s, 3));
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(st, r, "list templates", err);
-    return rc;
+    return s ? walk_rows(st, s, template_row, &w, "list templates") : rc;
 }
 
 int fld_store_unit_put(struct fld_store *st, const struct fld_unit *u,
@@ -962,24 +992,22 @@ int fld_store_unit_count(struct fld_store *st, int64_t *n, struct fld_err *err)
     return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "count units", err);
 }
 
+static int unit_row(sqlite3_stmt *s, const struct walk *w)
+{
+    struct fld_unit u;
+
+    read_unit(s, &u);
+    return w->fn.unit(w->ctx, &u);
+}
+
 int fld_store_each_unit(struct fld_store *st, fld_unit_fn fn, void *ctx,
                         struct fld_err *err)
 {
-    struct fld_unit u;
-    int rc, r;
+    struct walk w = {.fn.unit = fn, .ctx = ctx, .err = err};
+    int rc;
     sqlite3_stmt *s = stmt(st, S_UNITS, err, &rc);
 
-    if (s == NULL)
-        return rc;
-    rc = FLD_OK;
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
-        read_unit(s, &u);
-        rc = fn(ctx, &u);
-    }
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(st, r, "list units", err);
-    return rc;
+    return s ? walk_rows(st, s, unit_row, &w, "list units") : rc;
 }
 
 int fld_store_unit_exists(struct fld_store *st, const char *code, bool *out,
@@ -993,32 +1021,29 @@ int fld_store_unit_exists(struct fld_store *st, const char *code, bool *out,
 
 /* ---- sync state ------------------------------------------------------------ */
 
+static int pending_row(sqlite3_stmt *s, const struct walk *w)
+{
+    struct fld_store_pending p;
+
+    p.seq = sqlite3_column_int64(s, 0);
+    p.hash = col_text(s, 1);
+    p.author = col_text(s, 2);
+    p.dseq = sqlite3_column_int64(s, 3);
+    p.body_len = (size_t)sqlite3_column_int64(s, 4);
+    if (p.hash == NULL || p.author == NULL)
+        return fld_err_set(w->err, FLD_ECORRUPT, "version row %lld has empty columns",
+                           (long long)p.seq);
+    return w->fn.pending(w->ctx, &p);
+}
+
 int fld_store_sync_each_pending(struct fld_store *st, fld_store_pending_fn fn,
                                 void *ctx, struct fld_err *err)
 {
-    struct fld_store_pending p;
-    int rc, r;
+    struct walk w = {.fn.pending = fn, .ctx = ctx, .err = err};
+    int rc;
     sqlite3_stmt *s = stmt(st, S_SYNC_PENDING, err, &rc);
 
-    if (s == NULL)
-        return rc;
-    rc = FLD_OK;
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
-        p.seq = sqlite3_column_int64(s, 0);
-        p.hash = col_text(s, 1);
-        p.author = col_text(s, 2);
-        p.dseq = sqlite3_column_int64(s, 3);
-        p.body_len = (size_t)sqlite3_column_int64(s, 4);
-        if (p.hash == NULL || p.author == NULL)
-            rc = fld_err_set(err, FLD_ECORRUPT,
-                             "version row %lld has empty columns", (long long)p.seq);
-        else
-            rc = fn(ctx, &p);
-    }
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(st, r, "list pending versions", err);
-    return rc;
+    return s ? walk_rows(st, s, pending_row, &w, "list pending versions") : rc;
 }
 
 int fld_store_sync_pending_edges(struct fld_store *st, fld_store_edge_fn fn,
@@ -1156,34 +1181,32 @@ int fld_store_sync_forget(struct fld_store *st, struct fld_err *err)
     return step_done(st, s, "forget sync state", err);
 }
 
+static int refused_row(sqlite3_stmt *s, const struct walk *w)
+{
+    struct fld_store_refused d;
+
+    d.hash = col_text(s, 0);
+    d.record = col_text(s, 1);
+    d.subject = col_text(s, 2);
+    d.author = col_text(s, 3);
+    d.dseq = sqlite3_column_int64(s, 4);
+    d.reason = col_text(s, 5);
+    d.message = col_text(s, 6);
+    d.at_ms = sqlite3_column_int64(s, 7);
+    if (!d.hash || !d.record || !d.subject || !d.author || !d.reason)
+        return fld_err_set(w->err, FLD_ECORRUPT,
+                           "a refused-version row has empty columns");
+    return w->fn.refused(w->ctx, &d);
+}
+
 int fld_store_sync_each_refused(struct fld_store *st, fld_store_refused_fn fn,
                                 void *ctx, struct fld_err *err)
 {
-    struct fld_store_refused d;
-    int rc, r;
+    struct walk w = {.fn.refused = fn, .ctx = ctx, .err = err};
+    int rc;
     sqlite3_stmt *s = stmt(st, S_SYNC_REFUSED, err, &rc);
 
-    if (s == NULL)
-        return rc;
-    rc = FLD_OK;
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
-        d.hash = col_text(s, 0);
-        d.record = col_text(s, 1);
-        d.subject = col_text(s, 2);
-        d.author = col_text(s, 3);
-        d.dseq = sqlite3_column_int64(s, 4);
-        d.reason = col_text(s, 5);
-        d.message = col_text(s, 6);
-        d.at_ms = sqlite3_column_int64(s, 7);
-        if (!d.hash || !d.record || !d.subject || !d.author || !d.reason)
-            rc = fld_err_set(err, FLD_ECORRUPT, "a refused-version row has empty columns");
-        else
-            rc = fn(ctx, &d);
-    }
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(st, r, "list refused versions", err);
-    return rc;
+    return s ? walk_rows(st, s, refused_row, &w, "list refused versions") : rc;
 }
 
 int fld_store_sync_counts(struct fld_store *st, int64_t *known,
