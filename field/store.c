@@ -4,13 +4,13 @@
  * All SQL of the device lives in the statement table below, prepared on
  * first use and cached on the handle, so every query is a bound prepared
  * statement and the whole vocabulary of the store can be read in one place.
- * SQLite's result codes become ours in map_rc(), the only place that knows
- * them: a locked file is FLD_EBUSY, a full disk FLD_EFULL, a damaged file
- * FLD_ECORRUPT, and a unique-key violation on a version hash FLD_EXISTS.
+ * SQLite's result codes become ours in field/db.c (shared with the
+ * server's storage): a locked file is FLD_EBUSY, a full disk FLD_EFULL, a
+ * damaged file FLD_ECORRUPT, and a unique-key violation on a version hash
+ * FLD_EXISTS; so do the schema migrations.
  */
 #include "store.h"
 
-#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "db.h"
 #include "embedded.h"
 
 enum stmt_id {
@@ -183,48 +184,11 @@ static const char *const migration[] = {"field.sql", "field-002.sql",
                                         "field-003.sql"};
 #define N_MIGRATIONS (sizeof migration / sizeof migration[0])
 
-/* The one place that turns SQLite's codes into ours. */
+/* SQLite's codes become ours in field/db.c, shared with the server. */
 static int map_rc(struct fld_store *st, int rc, const char *what,
                   struct fld_err *err)
 {
-    const char *msg = st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
-
-    /* SQLite reports a full disk during some writes as a plain I/O error;
-     * the operating system's errno says what it was. */
-    if (st && st->db && (sqlite3_system_errno(st->db) == ENOSPC ||
-                         sqlite3_system_errno(st->db) == EDQUOT) &&
-        ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL ||
-         (rc & 0xff) == SQLITE_CANTOPEN))
-        rc = SQLITE_FULL;
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-        return FLD_OK;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return fld_err_set(err, FLD_EBUSY,
-                           "%s: the database is locked by another process", what);
-    case SQLITE_FULL:
-        return fld_err_set(err, FLD_EFULL, "%s: the disk is full", what);
-    case SQLITE_CONSTRAINT:
-        /* a key stored twice: "already have it", not a failure */
-        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-            return fld_err_set(err, FLD_EXISTS, "%s: already stored", what);
-        return fld_err_set(err, FLD_EDB, "%s: %s", what, msg);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return fld_err_set(err, FLD_ECORRUPT, "%s: %s", what, msg);
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-        if (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC)
-            return fld_err_set(err, FLD_EIO, "%s: write failed: %s", what, msg);
-        return fld_err_set(err, FLD_EIO, "%s: %s", what, msg);
-    default:
-        return fld_err_set(err, FLD_EDB, "%s: %s", what, msg);
-    }
+    return fld_db_map(st ? st->db : NULL, rc, what, err);
 }
 
 static sqlite3_stmt *stmt(struct fld_store *st, enum stmt_id id,
@@ -266,55 +230,19 @@ static void finish(sqlite3_stmt *s)
 static int exec(struct fld_store *st, const char *sql, const char *what,
                 struct fld_err *err)
 {
-    int r = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-
-    return r == SQLITE_OK ? FLD_OK : map_rc(st, r, what, err);
+    return fld_db_exec(st->db, sql, what, err);
 }
 
 static int user_version(struct fld_store *st, int64_t *out, struct fld_err *err)
 {
-    sqlite3_stmt *s;
-    int r = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
-
-    if (r != SQLITE_OK)
-        return map_rc(st, r, "open", err);
-    r = sqlite3_step(s);
-    *out = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "open", err);
+    return fld_db_user_version(st->db, out, err);
 }
 
 /* Apply every migration the file lacks, each in its own transaction. */
 static int migrate(struct fld_store *st, struct fld_err *err)
 {
-    int64_t have;
-    size_t i;
-    int rc;
-
-    if ((rc = user_version(st, &have, err)) != FLD_OK)
-        return rc;
-    if (have > (int64_t)N_MIGRATIONS)
-        return fld_err_set(err, FLD_EDB,
-                           "%s: database schema version %lld is newer than this "
-                           "program's (%zu); upgrade field",
-                           st->path, (long long)have, N_MIGRATIONS);
-    for (i = (size_t)have; i < N_MIGRATIONS; i++) {
-        const struct fld_embedded *e = fld_embedded_find(migration[i]);
-        char set[64];
-
-        if (e == NULL)
-            return fld_err_set(err, FLD_EDB, "schema %s not built in", migration[i]);
-        if ((rc = exec(st, "BEGIN IMMEDIATE", "migrate", err)) != FLD_OK)
-            return rc;
-        snprintf(set, sizeof set, "PRAGMA user_version = %zu", i + 1);
-        if ((rc = exec(st, (const char *)e->data, migration[i], err)) != FLD_OK ||
-            (rc = exec(st, set, "migrate", err)) != FLD_OK ||
-            (rc = exec(st, "COMMIT", "migrate", err)) != FLD_OK) {
-            exec(st, "ROLLBACK", "migrate", NULL);
-            return rc;
-        }
-    }
-    return FLD_OK;
+    return fld_db_migrate(st->db, st->path, "field", fld_embedded_files, migration,
+                          N_MIGRATIONS, err);
 }
 
 /*

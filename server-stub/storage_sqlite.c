@@ -4,7 +4,7 @@
  *
  * As in the device store (field/store.c), every statement lives in the
  * table below, prepared once per handle, bound, reset after use; SQLite's
- * result codes become ours in map_rc() alone. The database runs in WAL
+ * result codes become ours in field/db.c, with the device store's. The database runs in WAL
  * mode, so the server's readers never wait for its one writer, and with
  * synchronous=FULL: a version the server answered "stored" survives a
  * power cut.
@@ -16,7 +16,6 @@
  */
 #include "storage.h"
 
-#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "db.h"
 #include "embedded.h"
 #include "hlc.h"
 
@@ -203,15 +203,6 @@ extern const struct fld_embedded srv_schema_files[];
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {"server.sql"};
 
-static const struct fld_embedded *schema_file(const char *name)
-{
-    const struct fld_embedded *e;
-
-    for (e = srv_schema_files; e->name != NULL; e++)
-        if (strcmp(e->name, name) == 0)
-            return e;
-    return NULL;
-}
 #define N_MIGRATIONS (sizeof migration / sizeof migration[0])
 
 static struct sq *SQ(struct srv_storage *st)
@@ -219,41 +210,10 @@ static struct sq *SQ(struct srv_storage *st)
     return (struct sq *)st;
 }
 
-/* The one place that turns SQLite's codes into ours. */
+/* SQLite's codes become ours in field/db.c, shared with the device store. */
 static int map_rc(struct sq *q, int rc, const char *what, struct fld_err *err)
 {
-    const char *msg = q && q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc);
-
-    if (q && q->db &&
-        (sqlite3_system_errno(q->db) == ENOSPC ||
-         sqlite3_system_errno(q->db) == EDQUOT) &&
-        ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL))
-        rc = SQLITE_FULL;
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-        return FLD_OK;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return fld_err_set(err, FLD_EBUSY, "%s: the database is locked", what);
-    case SQLITE_FULL:
-        return fld_err_set(err, FLD_EFULL, "%s: the disk is full", what);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return fld_err_set(err, FLD_ECORRUPT, "%s: %s", what, msg);
-    case SQLITE_CONSTRAINT:
-        if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
-            return fld_err_set(err, FLD_EXISTS, "%s: already there", what);
-        return fld_err_set(err, FLD_EINVAL, "%s: %s", what, msg);
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-        return fld_err_set(err, FLD_EIO, "%s: %s", what, msg);
-    default:
-        return fld_err_set(err, FLD_EDB, "%s: %s", what, msg);
-    }
+    return fld_db_map(q ? q->db : NULL, rc, what, err);
 }
 
 static sqlite3_stmt *stmt(struct sq *q, enum stmt_id id, struct fld_err *err,
@@ -349,24 +309,14 @@ static char *col_dup(sqlite3_stmt *s, int i)
 static int exec(struct sq *q, const char *sql, const char *what,
                 struct fld_err *err)
 {
-    int r = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
-
-    return r == SQLITE_OK ? FLD_OK : map_rc(q, r, what, err);
+    return fld_db_exec(q->db, sql, what, err);
 }
 
 /* ---- opening ---------------------------------------------------------------- */
 
 static int user_version(struct sq *q, int64_t *out, struct fld_err *err)
 {
-    sqlite3_stmt *s;
-    int r = sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &s, NULL);
-
-    if (r != SQLITE_OK)
-        return map_rc(q, r, "open", err);
-    r = sqlite3_step(s);
-    *out = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(q, r, "open", err);
+    return fld_db_user_version(q->db, out, err);
 }
 
 /* A file that is not ours is never turned into a server database. */
@@ -402,34 +352,8 @@ static int check_application(struct sq *q, struct fld_err *err)
 
 static int migrate(struct sq *q, struct fld_err *err)
 {
-    int64_t have;
-    size_t i;
-    int rc;
-
-    if ((rc = user_version(q, &have, err)) != FLD_OK)
-        return rc;
-    if (have > (int64_t)N_MIGRATIONS)
-        return fld_err_set(err, FLD_EDB,
-                           "%s: database schema version %lld is newer than this "
-                           "program's (%zu); upgrade field-server",
-                           q->path, (long long)have, N_MIGRATIONS);
-    for (i = (size_t)have; i < N_MIGRATIONS; i++) {
-        const struct fld_embedded *e = schema_file(migration[i]);
-        char set[64];
-
-        if (e == NULL)
-            return fld_err_set(err, FLD_EDB, "schema %s not built in", migration[i]);
-        if ((rc = exec(q, "BEGIN IMMEDIATE", "migrate", err)) != FLD_OK)
-            return rc;
-        snprintf(set, sizeof set, "PRAGMA user_version = %zu", i + 1);
-        if ((rc = exec(q, (const char *)e->data, migration[i], err)) != FLD_OK ||
-            (rc = exec(q, set, "migrate", err)) != FLD_OK ||
-            (rc = exec(q, "COMMIT", "migrate", err)) != FLD_OK) {
-            exec(q, "ROLLBACK", "migrate", NULL);
-            return rc;
-        }
-    }
-    return FLD_OK;
+    return fld_db_migrate(q->db, q->path, "field-server", srv_schema_files, migration,
+                          N_MIGRATIONS, err);
 }
 
 static void sq_close(struct srv_storage *st)
