@@ -29,7 +29,10 @@ struct fld_buf {
     size_t cap;
 };
 
-#define FLD_BUF_INIT {NULL, 0, 0}
+#define FLD_BUF_INIT                                                           \
+    {                                                                          \
+        NULL, 0, 0                                                             \
+    }
 
 void fld_buf_append(struct fld_buf *b, const void *p, size_t len);
 void fld_buf_puts(struct fld_buf *b, const char *s);
@@ -38,7 +41,8 @@ void fld_buf_printf(struct fld_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Lowercase hex of len bytes. */
 void fld_buf_hex(struct fld_buf *b, const uint8_t *p, size_t len);
-/* The contents as a C string ("" when empty); borrowed until the next change. */
+/* The contents as a C string ("" when empty); borrowed until the next change.
+ */
 const char *fld_buf_str(const struct fld_buf *b);
 /* Hand the contents to the caller (free() them); b is left empty. */
 char *fld_buf_detach(struct fld_buf *b, size_t *len);

@@ -27,7 +27,8 @@ int fld_capture_setup(struct fld_store *st, const struct fld_key *key,
     free(have);
     if (rc == FLD_OK) {
         fld_store_rollback(st);
-        return fld_err_set(err, FLD_EXISTS, "this store already has a device key");
+        return fld_err_set(err, FLD_EXISTS,
+                           "this store already has a device key");
     }
     fld_key_public_hex(key, pub);
     if ((rc = fld_store_meta_set(st, FLD_META_PUBLIC, pub, err)) ||
@@ -65,21 +66,24 @@ static int read_state(struct fld_store *st, const struct fld_key *key,
 
     memset(s, 0, sizeof *s);
     if ((rc = fld_store_meta_get(st, FLD_META_PUBLIC, &have, err)) != FLD_OK)
-        return rc == FLD_NOTFOUND
-                   ? fld_err_set(err, FLD_ECORRUPT, "the store has no device key")
-                   : rc;
+        return rc == FLD_NOTFOUND ? fld_err_set(err, FLD_ECORRUPT,
+                                                "the store has no device key")
+                                  : rc;
     fld_key_public_hex(key, pub);
     rc = strcmp(have, pub) == 0
              ? FLD_OK
              : fld_err_set(err, FLD_ECORRUPT,
                            "the key file does not belong to this store "
-                           "(store device %.16s, key %.16s)", have, pub);
+                           "(store device %.16s, key %.16s)",
+                           have, pub);
     free(have);
     if (rc != FLD_OK ||
         (rc = fld_store_meta_get_int(st, FLD_META_DSEQ, &s->dseq, err)) ||
         (rc = fld_store_meta_get_int(st, FLD_META_HLC_MS, &s->clock.ms, err)) ||
-        (rc = fld_store_meta_get_int(st, FLD_META_HLC_COUNT, &s->clock.count, err)) ||
-        (rc = fld_store_meta_get_int(st, FLD_META_OFFSET, &s->offset_ms, err)) ||
+        (rc = fld_store_meta_get_int(st, FLD_META_HLC_COUNT, &s->clock.count,
+                                     err)) ||
+        (rc =
+             fld_store_meta_get_int(st, FLD_META_OFFSET, &s->offset_ms, err)) ||
         (rc = fld_store_meta_get(st, FLD_META_INSPECTOR, &s->inspector, err)))
         return rc;
     if (s->dseq > 0 &&
@@ -109,7 +113,8 @@ static int append(struct fld_store *st, const struct fld_key *key,
         (rc = fld_store_meta_set_int(st, FLD_META_DSEQ, v->dseq, err)) ||
         (rc = fld_store_meta_set(st, FLD_META_PREV, v->hash, err)) ||
         (rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, s.clock.ms, err)) ||
-        (rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, s.clock.count, err)))
+        (rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, s.clock.count,
+                                     err)))
         goto done;
     *out = v;
     v = NULL;
@@ -175,9 +180,11 @@ static int check_heads(struct fld_store *st, const char *record,
             break;
     }
     if (n != n_expected || i < n_expected)
-        rc = fld_err_set(err, FLD_CONFLICT,
-                         "record %.12s changed meanwhile (%zu current versions); "
-                         "run the command again", record, n);
+        rc = fld_err_set(
+            err, FLD_CONFLICT,
+            "record %.12s changed meanwhile (%zu current versions); "
+            "run the command again",
+            record, n);
     fld_strv_free(heads, n);
     return rc;
 }
@@ -217,10 +224,11 @@ int fld_capture_save(struct fld_store *st, const struct fld_key *key,
     const char *parent = base->hash;
 
     *out = NULL;
-    if (fld_json_equal(answers, base->answers) && strcmp(status, base->status) == 0)
+    if (fld_json_equal(answers, base->answers) &&
+        strcmp(status, base->status) == 0)
         return fld_err_set(err, FLD_EXISTS, "nothing changed");
-    return fld_capture_save_heads(st, key, base, &parent, 1, answers, status, out,
-                                  err);
+    return fld_capture_save_heads(st, key, base, &parent, 1, answers, status,
+                                  out, err);
 }
 
 int fld_capture_head(struct fld_store *st, const char *record,

@@ -22,7 +22,7 @@
 
 struct cmd_ctx {
     const struct cmd *cmd; /* the command being run */
-    char *home;           /* data directory */
+    char *home;            /* data directory */
     char *db_path;
     char *key_path;
     struct fld_store *st; /* opened by cmd_open_store */
@@ -132,7 +132,8 @@ struct cmd_record {
 };
 
 /* Load and merge the record named by prefix; cmd_record_free() after. */
-int cmd_record_load(struct cmd_ctx *ctx, const char *prefix, struct cmd_record *r);
+int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,
+                    struct cmd_record *r);
 void cmd_record_free(struct cmd_record *r);
 /* Sign answers and status as a new version on all of r's heads. When r
  * has one head and nothing changes, nothing is written (FLD_EXISTS). */

@@ -66,7 +66,8 @@ static int add_version(void *data, const struct fld_store_row *r)
         return FLD_ECORRUPT;
     fld_hex_encode(r->sig, FLD_SIG_LEN, sig);
     o = fld_json_object();
-    fld_json_set(o, "body", fld_json_stringn((const char *)r->body, r->body_len));
+    fld_json_set(o, "body",
+                 fld_json_stringn((const char *)r->body, r->body_len));
     fld_json_set(o, "sig", fld_json_string(sig));
     fld_json_append(x->versions, o);
     return FLD_OK;
@@ -116,8 +117,8 @@ static int bundle_export(struct cmd_ctx *ctx, const struct export_opts *o,
     if (o->record)
         rc = cmd_find_record(ctx, o->record, x.record);
     if (rc == FLD_OK)
-        rc = fld_store_each_version(ctx->st, NULL, FLD_ORDER_ARRIVAL, add_version, &x,
-                                    &ctx->err);
+        rc = fld_store_each_version(ctx->st, NULL, FLD_ORDER_ARRIVAL,
+                                    add_version, &x, &ctx->err);
     if (rc == FLD_ECORRUPT)
         rc = fld_err_set(&ctx->err, FLD_ECORRUPT,
                          "a stored signature is damaged; run 'field verify'");
@@ -146,13 +147,16 @@ static int open_all(struct cmd_ctx *ctx, const struct fld_json *list,
         uint8_t sig[FLD_SIG_LEN];
         int rc;
 
-        if (body == NULL || sig_hex == NULL || strlen(sig_hex) != 2 * FLD_SIG_LEN ||
+        if (body == NULL || sig_hex == NULL ||
+            strlen(sig_hex) != 2 * FLD_SIG_LEN ||
             fld_hex_decode(sig_hex, sig, FLD_SIG_LEN) != 0)
-            return fld_err_set(&ctx->err, FLD_EINVAL,
-                               "versions[%zu]: expected {\"body\": text, \"sig\": 128 "
-                               "hex digits}", i);
-        rc = fld_version_open((const uint8_t *)body, strlen(body), sig, &(*out)[i],
-                              &ctx->err);
+            return fld_err_set(
+                &ctx->err, FLD_EINVAL,
+                "versions[%zu]: expected {\"body\": text, \"sig\": 128 "
+                "hex digits}",
+                i);
+        rc = fld_version_open((const uint8_t *)body, strlen(body), sig,
+                              &(*out)[i], &ctx->err);
         if (rc != FLD_OK)
             return fld_err_prefix(&ctx->err, "versions[%zu]", i);
         (*n)++;
@@ -173,10 +177,12 @@ static int store_all(struct cmd_ctx *ctx, struct fld_version **v, size_t n,
     *n_new = 0;
     if (rc != FLD_OK)
         return rc;
-    if ((rc = fld_store_meta_get_int(ctx->st, FLD_META_HLC_MS, &clock.ms, &ctx->err)) ||
+    if ((rc = fld_store_meta_get_int(ctx->st, FLD_META_HLC_MS, &clock.ms,
+                                     &ctx->err)) ||
         (rc = fld_store_meta_get_int(ctx->st, FLD_META_HLC_COUNT, &clock.count,
                                      &ctx->err)) ||
-        (rc = fld_store_meta_get_int(ctx->st, FLD_META_OFFSET, &offset, &ctx->err)))
+        (rc = fld_store_meta_get_int(ctx->st, FLD_META_OFFSET, &offset,
+                                     &ctx->err)))
         goto fail;
     before = clock;
     bound = fld_now_ms() + offset + FLD_HLC_MAX_AHEAD_MS;
@@ -189,7 +195,8 @@ static int store_all(struct cmd_ctx *ctx, struct fld_version **v, size_t n,
         fld_hlc_observe(&clock, &v[i]->hlc, bound);
     }
     if (fld_hlc_cmp(&clock, &before) != 0 &&
-        ((rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_MS, clock.ms, &ctx->err)) ||
+        ((rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_MS, clock.ms,
+                                      &ctx->err)) ||
          (rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_COUNT, clock.count,
                                       &ctx->err))))
         goto fail;
@@ -209,7 +216,8 @@ static int bundle_import(struct cmd_ctx *ctx, const char *path)
     size_t len, n = 0, n_new = 0, i;
     int rc;
 
-    if ((rc = cmd_read_file(ctx, path, BUNDLE_MAX_BYTES, &data, &len)) != FLD_OK)
+    if ((rc = cmd_read_file(ctx, path, BUNDLE_MAX_BYTES, &data, &len)) !=
+        FLD_OK)
         return rc;
     if ((rc = fld_json_parse(data, len, &doc, &ctx->err)) != FLD_OK) {
         fld_err_prefix(&ctx->err, "%s: not a bundle", path);
@@ -219,7 +227,8 @@ static int bundle_import(struct cmd_ctx *ctx, const char *path)
     if (fld_json_get_string(doc, "format") == NULL ||
         strcmp(fld_json_get_string(doc, "format"), BUNDLE_FORMAT) != 0 ||
         list == NULL || list->type != FLD_JSON_ARRAY) {
-        rc = fld_err_set(&ctx->err, FLD_EINVAL, "%s: not a %s file", path, BUNDLE_FORMAT);
+        rc = fld_err_set(&ctx->err, FLD_EINVAL, "%s: not a %s file", path,
+                         BUNDLE_FORMAT);
         goto out;
     }
     if ((rc = open_all(ctx, list, &v, &n)) != FLD_OK) {
@@ -250,11 +259,12 @@ int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv)
 
     if ((rc = cmd_parse(ctx, argc, argv, extra, on_option, &o, &first)))
         return rc;
-    if (argc - first != 2 ||
-        (strcmp(argv[first], "export") != 0 && strcmp(argv[first], "import") != 0))
-        return fld_err_set(&ctx->err, FLD_EUSAGE,
-                           "usage: field bundle export [--subject CODE] [--record "
-                           "RECORD] FILE | field bundle import FILE");
+    if (argc - first != 2 || (strcmp(argv[first], "export") != 0 &&
+                              strcmp(argv[first], "import") != 0))
+        return fld_err_set(
+            &ctx->err, FLD_EUSAGE,
+            "usage: field bundle export [--subject CODE] [--record "
+            "RECORD] FILE | field bundle import FILE");
     if ((rc = cmd_open_store(ctx)) != FLD_OK)
         return rc;
     if (strcmp(argv[first], "export") == 0)

@@ -50,7 +50,8 @@ int cmd_exit_status(int code)
 
 void cmd_print_help(const struct cmd *cmd, FILE *out)
 {
-    fprintf(out, "usage: field %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->help);
+    fprintf(out, "usage: field %s %s\n\n%s\n", cmd->name, cmd->usage,
+            cmd->help);
 }
 
 /* Edit distance, to suggest the command a person probably meant. */
@@ -103,13 +104,14 @@ const struct cmd *cmd_find(const char *name, struct fld_err *err)
     if (n == 1)
         return match;
     if (n > 1)
-        fld_err_set(err, FLD_EUSAGE, "'%s' is ambiguous; say more of the command",
-                    name);
+        fld_err_set(err, FLD_EUSAGE,
+                    "'%s' is ambiguous; say more of the command", name);
     else if (near != NULL)
         fld_err_set(err, FLD_EUSAGE, "unknown command '%s'; did you mean '%s'?",
                     name, near->name);
     else
-        fld_err_set(err, FLD_EUSAGE, "unknown command '%s'; see 'field help'", name);
+        fld_err_set(err, FLD_EUSAGE, "unknown command '%s'; see 'field help'",
+                    name);
     return NULL;
 }
 
@@ -153,14 +155,16 @@ int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv,
                                    "--lang must be vi or en, not '%s'", optarg);
             break;
         case '?':
-            return fld_err_set(&ctx->err, FLD_EUSAGE,
-                               "unknown or incomplete option '%s'; see 'field %s --help'",
-                               argv[optind - 1], cmd->name);
+            return fld_err_set(
+                &ctx->err, FLD_EUSAGE,
+                "unknown or incomplete option '%s'; see 'field %s --help'",
+                argv[optind - 1], cmd->name);
         default:
             if (on_option == NULL ||
                 (rc = on_option(ctx, c, optarg, data)) != FLD_OK)
-                return on_option ? rc
-                                 : fld_err_set(&ctx->err, FLD_EUSAGE, "bad option");
+                return on_option
+                           ? rc
+                           : fld_err_set(&ctx->err, FLD_EUSAGE, "bad option");
         }
     }
     *first_arg = optind;
@@ -212,7 +216,8 @@ int cmd_open_store(struct cmd_ctx *ctx)
         return rc;
     if (stat(ctx->db_path, &sb) != 0)
         return fld_err_set(&ctx->err, FLD_NOTFOUND,
-                           "%s is not set up; run 'field init' first", ctx->home);
+                           "%s is not set up; run 'field init' first",
+                           ctx->home);
     return fld_store_open(ctx->db_path, FLD_STORE_OPEN, &ctx->st, &ctx->err);
 }
 
@@ -260,10 +265,12 @@ int cmd_passphrase(struct cmd_ctx *ctx, const char *prompt, bool confirm,
         return fld_err_set(&ctx->err, FLD_EIO, "cannot allocate secure memory");
     if (env != NULL) {
         if (strlen(env) >= PASSPHRASE_MAX)
-            rc = fld_err_set(&ctx->err, FLD_EPASS, "FIELD_PASSPHRASE is too long");
+            rc = fld_err_set(&ctx->err, FLD_EPASS,
+                             "FIELD_PASSPHRASE is too long");
         else
             memcpy(p, env, strlen(env) + 1);
-    } else if (!isatty(STDIN_FILENO) || read_tty(prompt, p, PASSPHRASE_MAX) != 0) {
+    } else if (!isatty(STDIN_FILENO) ||
+               read_tty(prompt, p, PASSPHRASE_MAX) != 0) {
         rc = fld_err_set(&ctx->err, FLD_EPASS,
                          "the device key needs a passphrase: run in a terminal "
                          "or set FIELD_PASSPHRASE");
@@ -324,9 +331,9 @@ int cmd_load_template(struct cmd_ctx *ctx, const char *id_or_hash,
 
     *out = NULL;
     if (rc == FLD_NOTFOUND)
-        return fld_err_set(&ctx->err, FLD_NOTFOUND,
-                           "no template '%s' is installed; see 'field templates'",
-                           id_or_hash);
+        return fld_err_set(
+            &ctx->err, FLD_NOTFOUND,
+            "no template '%s' is installed; see 'field templates'", id_or_hash);
     if (rc != FLD_OK)
         return rc;
     rc = fld_template_parse(body, len, out, &ctx->err);
@@ -370,7 +377,8 @@ void cmd_today(char out[11])
         memcpy(out, fixed, 11);
         return;
     }
-    if (localtime_r(&now, &tm) == NULL || strftime(out, 11, "%Y-%m-%d", &tm) == 0)
+    if (localtime_r(&now, &tm) == NULL ||
+        strftime(out, 11, "%Y-%m-%d", &tm) == 0)
         memcpy(out, "1970-01-01", 11);
 }
 
@@ -391,8 +399,8 @@ int cmd_read_file(struct cmd_ctx *ctx, const char *path, size_t max,
         if (b.len + n > max) {
             fclose(f);
             fld_buf_free(&b);
-            return fld_err_set(&ctx->err, FLD_ELIMIT, "%s: larger than %zu bytes",
-                               path, max);
+            return fld_err_set(&ctx->err, FLD_ELIMIT,
+                               "%s: larger than %zu bytes", path, max);
         }
         fld_buf_append(&b, chunk, n);
     }
@@ -413,28 +421,32 @@ static int collect_version(void *data, const struct fld_store_row *row)
     struct fld_err err;
 
     if (row->sig_len != FLD_SIG_LEN ||
-        fld_version_open(row->body, row->body_len, row->sig, &v, &err) != FLD_OK)
+        fld_version_open(row->body, row->body_len, row->sig, &v, &err) !=
+            FLD_OK)
         return FLD_ECORRUPT; /* named by the caller: run field verify */
-    r->versions = fld_xreallocarray(r->versions, r->n_versions + 1, sizeof *r->versions);
+    r->versions =
+        fld_xreallocarray(r->versions, r->n_versions + 1, sizeof *r->versions);
     r->versions[r->n_versions++] = v;
     return FLD_OK;
 }
 
-int cmd_record_load(struct cmd_ctx *ctx, const char *prefix, struct cmd_record *r)
+int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,
+                    struct cmd_record *r)
 {
     int rc;
 
     memset(r, 0, sizeof *r);
     if ((rc = cmd_find_record(ctx, prefix, r->id)) != FLD_OK)
         return rc;
-    rc = fld_store_each_version(ctx->st, r->id, FLD_ORDER_ARRIVAL, collect_version, r,
-                                &ctx->err);
+    rc = fld_store_each_version(ctx->st, r->id, FLD_ORDER_ARRIVAL,
+                                collect_version, r, &ctx->err);
     if (rc == FLD_ECORRUPT)
-        return fld_err_set(&ctx->err, FLD_ECORRUPT,
-                           "a version of record %.12s does not verify; run 'field verify'",
-                           r->id);
-    if (rc != FLD_OK ||
-        (rc = syn_merge(r->versions, r->n_versions, &r->merged, &ctx->err)) != FLD_OK)
+        return fld_err_set(
+            &ctx->err, FLD_ECORRUPT,
+            "a version of record %.12s does not verify; run 'field verify'",
+            r->id);
+    if (rc != FLD_OK || (rc = syn_merge(r->versions, r->n_versions, &r->merged,
+                                        &ctx->err)) != FLD_OK)
         return rc;
     return cmd_load_template(ctx, r->merged->newest->template_hash, &r->t);
 }
@@ -462,6 +474,6 @@ int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,
         strcmp(status, m->status) == 0)
         return fld_err_set(&ctx->err, FLD_EXISTS, "nothing changed");
     return fld_capture_save_heads(ctx->st, ctx->key, m->newest,
-                                  (const char *const *)m->heads, m->n_heads, answers,
-                                  status, out, &ctx->err);
+                                  (const char *const *)m->heads, m->n_heads,
+                                  answers, status, out, &ctx->err);
 }

@@ -73,7 +73,8 @@ static int version_entry(void *data, const struct fld_store_row *r)
     fld_hex_encode(r->sig, r->sig_len == FLD_SIG_LEN ? FLD_SIG_LEN : 0, sig);
     fld_json_set(o, "hash", fld_json_string(r->hash));
     fld_json_set(o, "sig", fld_json_string(sig));
-    fld_json_set(o, "body", fld_json_stringn((const char *)r->body, r->body_len));
+    fld_json_set(o, "body",
+                 fld_json_stringn((const char *)r->body, r->body_len));
     fld_json_append(arr, o);
     return FLD_OK;
 }
@@ -93,8 +94,9 @@ static int export_json(struct cmd_ctx *ctx, const struct collected *c,
         size_t k;
 
         if ((rc = cmd_record_load(ctx, c->records[i], &r)) == FLD_OK)
-            rc = fld_store_each_version(ctx->st, c->records[i], FLD_ORDER_ARRIVAL,
-                                        version_entry, versions, &ctx->err);
+            rc = fld_store_each_version(ctx->st, c->records[i],
+                                        FLD_ORDER_ARRIVAL, version_entry,
+                                        versions, &ctx->err);
         fld_json_set(o, "heads", heads);
         fld_json_set(o, "versions", versions);
         fld_json_set(o, "template", tmpl);
@@ -112,7 +114,8 @@ static int export_json(struct cmd_ctx *ctx, const struct collected *c,
         fld_json_set(o, "status", fld_json_string(r.merged->status));
         fld_json_set(o, "updated_ms", fld_json_int(v->hlc.ms));
         fld_json_set(o, "answers", fld_json_clone(r.merged->answers));
-        fld_json_set(o, "conflicts", fld_json_int((int64_t)r.merged->n_conflicts));
+        fld_json_set(o, "conflicts",
+                     fld_json_int((int64_t)r.merged->n_conflicts));
         fld_json_set(tmpl, "id", fld_json_string(v->template_id));
         fld_json_set(tmpl, "hash", fld_json_string(v->template_hash));
         cmd_record_free(&r);
@@ -209,13 +212,17 @@ static int export_csv(struct cmd_ctx *ctx, const struct collected *c,
         if (strcmp(chosen, v->template_id) != 0)
             rc = fld_err_set(&ctx->err, FLD_EUSAGE,
                              "records of several templates (%s, %s) match; "
-                             "choose one with --template", chosen,
-                             v->template_id);
-        else if (t == NULL && (rc = cmd_load_template(ctx, v->template_hash, &t)) == FLD_OK) {
-            fld_buf_puts(out, "record,subject,template,status,updated,heads,author,inspector");
+                             "choose one with --template",
+                             chosen, v->template_id);
+        else if (t == NULL && (rc = cmd_load_template(ctx, v->template_hash,
+                                                      &t)) == FLD_OK) {
+            fld_buf_puts(
+                out,
+                "record,subject,template,status,updated,heads,author,inspector");
             for (n = 0; n < fld_template_n_questions(t); n++)
                 if (fld_template_question_at(t, n)->type != FLD_Q_NOTE)
-                    fld_buf_printf(out, ",%s", fld_template_question_at(t, n)->name);
+                    fld_buf_printf(out, ",%s",
+                                   fld_template_question_at(t, n)->name);
             fld_buf_puts(out, "\r\n");
         }
         if (rc == FLD_OK)
@@ -280,8 +287,10 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
     if ((rc = cmd_parse_and_open(ctx, argc, argv, extra, on_option, &o)))
         return rc;
     if (o.format == NULL)
-        return fld_err_set(&ctx->err, FLD_EUSAGE, "say --format json or --format csv");
-    if ((rc = fld_store_each_record(ctx->st, &o.filter, collect, &c, &ctx->err)))
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "say --format json or --format csv");
+    if ((rc =
+             fld_store_each_record(ctx->st, &o.filter, collect, &c, &ctx->err)))
         goto out;
     if (strcmp(o.format, "json") == 0)
         rc = export_json(ctx, &c, &out);

@@ -150,11 +150,13 @@ static void show_stop(const struct walk *w, const struct stop *s)
             printf("\n== %s ==\n", tr(w, "Tham số", "Parameters"));
         else if (fld_template_section(t, s->section)->is_repeat)
             printf("\n== %s #%zu ==\n",
-                   fld_text_get(&fld_template_section(t, s->section)->label, w->ctx->lang),
+                   fld_text_get(&fld_template_section(t, s->section)->label,
+                                w->ctx->lang),
                    s->item + 1);
         else
             printf("\n== %s ==\n",
-                   fld_text_get(&fld_template_section(t, s->section)->label, w->ctx->lang));
+                   fld_text_get(&fld_template_section(t, s->section)->label,
+                                w->ctx->lang));
     }
     printf("\n(%zu/%zu) %s%s%s%s\n", w->pos + 1, w->n,
            fld_text_get(&q->label, w->ctx->lang), q->required ? " *" : "",
@@ -169,7 +171,8 @@ static void show_stop(const struct walk *w, const struct stop *s)
     if (current)
         printf("    %s: %s\n", tr(w, "hiện tại", "current"), current);
     else if (q->default_value && q->default_value->type == FLD_JSON_STRING)
-        printf("    %s: %s\n", tr(w, "gợi ý", "suggested"), q->default_value->s);
+        printf("    %s: %s\n", tr(w, "gợi ý", "suggested"),
+               q->default_value->s);
     free(current);
 }
 
@@ -196,8 +199,9 @@ static char *read_line(void)
 static int save(struct walk *w, struct fld_edit *e)
 {
     struct fld_version *v = NULL;
-    int rc = fld_capture_save(w->ctx->st, w->ctx->key, w->head, fld_edit_answers(e),
-                              w->head->status, &v, &w->ctx->err);
+    int rc =
+        fld_capture_save(w->ctx->st, w->ctx->key, w->head, fld_edit_answers(e),
+                         w->head->status, &v, &w->ctx->err);
 
     if (rc == FLD_EXISTS) /* nothing changed */
         return FLD_OK;
@@ -214,16 +218,16 @@ static char *assignment(const struct walk *w, const struct stop *s,
                         const char *value, const char *new_item)
 {
     const struct fld_question *q = fld_template_question_at(w->t, s->question);
-    const struct fld_section *sec = s->section == FLD_NO_SECTION
-                                        ? NULL
-                                        : fld_template_section(w->t, s->section);
+    const struct fld_section *sec =
+        s->section == FLD_NO_SECTION ? NULL
+                                     : fld_template_section(w->t, s->section);
 
     if (sec == NULL || !sec->is_repeat)
         return fld_xasprintf("%s=%s", q->name, value);
-    return fld_xasprintf("%s[%s].%s=%s", sec->name,
-                         new_item ? new_item
-                                  : fld_form_item_id(w->form, s->section, s->item),
-                         q->name, value);
+    return fld_xasprintf(
+        "%s[%s].%s=%s", sec->name,
+        new_item ? new_item : fld_form_item_id(w->form, s->section, s->item),
+        q->name, value);
 }
 
 /*
@@ -260,12 +264,14 @@ static int answer(struct walk *w, const struct stop *s, const char *typed)
 
 static void help(const struct walk *w)
 {
-    printf("    %s\n", tr(w, "Enter: giữ câu trả lời và đi tiếp;  :b quay lại;  "
-                             ":j TÊN nhảy tới câu hỏi;  :c xoá câu trả lời;  :q dừng "
-                             "(mọi câu trả lời đã được lưu)",
-                          "Enter: keep the answer and go on;  :b back;  :j NAME "
-                          "jump to a question;  :c clear the answer;  :q quit "
-                          "(every answer is already saved)"));
+    printf("    %s\n",
+           tr(w,
+              "Enter: giữ câu trả lời và đi tiếp;  :b quay lại;  "
+              ":j TÊN nhảy tới câu hỏi;  :c xoá câu trả lời;  :q dừng "
+              "(mọi câu trả lời đã được lưu)",
+              "Enter: keep the answer and go on;  :b back;  :j NAME "
+              "jump to a question;  :c clear the answer;  :q quit "
+              "(every answer is already saved)"));
 }
 
 static bool jump(struct walk *w, const char *name)
@@ -276,12 +282,15 @@ static bool jump(struct walk *w, const char *name)
         name++;
     for (i = 0; i < w->n; i++)
         if (w->stops[i].question != (size_t)-1 &&
-            strcmp(fld_template_question_at(w->t, w->stops[i].question)->name, name) == 0) {
+            strcmp(fld_template_question_at(w->t, w->stops[i].question)->name,
+                   name) == 0) {
             w->pos = i;
             return true;
         }
-    printf("    ! %s '%s'\n", tr(w, "không có câu hỏi (hoặc câu hỏi bị bỏ qua)",
-                                 "no such question (or it is skipped)"), name);
+    printf("    ! %s '%s'\n",
+           tr(w, "không có câu hỏi (hoặc câu hỏi bị bỏ qua)",
+              "no such question (or it is skipped)"),
+           name);
     return false;
 }
 
@@ -330,7 +339,8 @@ static int add_item(struct walk *w, const struct stop *s)
 
         if (q->calculation || q->type == FLD_Q_NOTE)
             continue;
-        printf("\n  %s%s\n", fld_text_get(&q->label, w->ctx->lang), q->required ? " *" : "");
+        printf("\n  %s%s\n", fld_text_get(&q->label, w->ctx->lang),
+               q->required ? " *" : "");
         print_choices(w, q, 0);
         printf("> ");
         if ((line = read_line()) == NULL)
@@ -364,7 +374,8 @@ static enum step visit(struct walk *w, int *rc)
 
     if (s->question == (size_t)-1) {
         printf("\n%s: %s? (c/k, y/n) > ",
-               fld_text_get(&fld_template_section(w->t, s->section)->label, w->ctx->lang),
+               fld_text_get(&fld_template_section(w->t, s->section)->label,
+                            w->ctx->lang),
                tr(w, "thêm một mục", "add an item"));
         if ((line = read_line()) == NULL)
             return QUIT;
@@ -399,13 +410,17 @@ static void summary(const struct walk *w)
 
     for (i = 0; i < fld_template_n_criteria(w->t); i++)
         count[fld_form_criterion(w->form, i)]++;
-    printf("\n%s: %zu %s", tr(w, "Bản ghi", "Record"), fld_form_n_problems(w->form),
+    printf("\n%s: %zu %s", tr(w, "Bản ghi", "Record"),
+           fld_form_n_problems(w->form),
            tr(w, "vấn đề còn lại", "problems left"));
     if (fld_template_n_criteria(w->t) > 0)
         printf("; %s: %zu %s, %zu %s, %zu %s", tr(w, "tiêu chí", "criteria"),
-               count[FLD_STATUS_MET], fld_status_name(FLD_STATUS_MET, w->ctx->lang),
-               count[FLD_STATUS_NOT_MET], fld_status_name(FLD_STATUS_NOT_MET, w->ctx->lang),
-               count[FLD_STATUS_UNKNOWN], fld_status_name(FLD_STATUS_UNKNOWN, w->ctx->lang));
+               count[FLD_STATUS_MET],
+               fld_status_name(FLD_STATUS_MET, w->ctx->lang),
+               count[FLD_STATUS_NOT_MET],
+               fld_status_name(FLD_STATUS_NOT_MET, w->ctx->lang),
+               count[FLD_STATUS_UNKNOWN],
+               fld_status_name(FLD_STATUS_UNKNOWN, w->ctx->lang));
     printf("\n%s 'field show %.12s'\n", tr(w, "Xem:", "See:"), w->head->record);
 }
 
@@ -441,7 +456,8 @@ static int walk_all(struct walk *w)
             continue;
         }
         if (step == GO_ON) {
-            w->trail = fld_xreallocarray(w->trail, w->n_trail + 1, sizeof *w->trail);
+            w->trail =
+                fld_xreallocarray(w->trail, w->n_trail + 1, sizeof *w->trail);
             w->trail[w->n_trail++] = at;
             w->pos++;
         }
@@ -462,19 +478,21 @@ int cmd_fill(struct cmd_ctx *ctx, int argc, char **argv)
         return rc;
     if (first + 1 != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
-    if ((rc = cmd_open_store(ctx)) || (rc = cmd_find_record(ctx, argv[first], record)) ||
+    if ((rc = cmd_open_store(ctx)) ||
+        (rc = cmd_find_record(ctx, argv[first], record)) ||
         (rc = fld_capture_head(ctx->st, record, &w.head, &ctx->err)) ||
         (rc = cmd_load_template(ctx, w.head->template_hash, &w.t)) ||
         (rc = cmd_load_key(ctx)))
         goto out;
     if (strcmp(w.head->status, "draft") != 0) {
         rc = fld_err_set(&ctx->err, FLD_EINVAL,
-                         "record %.12s is %s; correct it with 'field set'", record,
-                         w.head->status);
+                         "record %.12s is %s; correct it with 'field set'",
+                         record, w.head->status);
         goto out;
     }
     printf("%s — %s %s\n", fld_text_get(fld_template_title(w.t), ctx->lang),
-           w.head->subject, ctx->lang == FLD_LANG_EN ? "(:? for help)" : "(:? để xem trợ giúp)");
+           w.head->subject,
+           ctx->lang == FLD_LANG_EN ? "(:? for help)" : "(:? để xem trợ giúp)");
     rc = walk_all(&w);
 out:
     fld_form_free(w.form);

@@ -53,7 +53,8 @@ static int make_home(struct cmd_ctx *ctx)
             continue;
         *p = '\0';
         if (mkdir(path, 0755) != 0 && errno != EEXIST)
-            rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
+            rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path,
+                             strerror(errno));
         *p = '/';
         if (rc != FLD_OK)
             break;
@@ -134,7 +135,8 @@ static int create_all(struct cmd_ctx *ctx, const struct init_opts *o,
         return rc;
     if ((rc = fld_store_open(ctx->db_path, FLD_STORE_CREATE, &ctx->st,
                              &ctx->err)) != FLD_OK ||
-        (rc = fld_capture_setup(ctx->st, ctx->key, inspector, &ctx->err)) != FLD_OK)
+        (rc = fld_capture_setup(ctx->st, ctx->key, inspector, &ctx->err)) !=
+            FLD_OK)
         return rc;
     if ((rc = fld_store_begin(ctx->st, &ctx->err)) != FLD_OK)
         return rc;
@@ -199,15 +201,16 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
     char *inspector = NULL;
     int rc, first, n_templates = 0, n_units = 0;
 
-    if ((rc = cmd_parse(ctx, argc, argv, extra, on_option, &o,
-                        &first)) != FLD_OK)
+    if ((rc = cmd_parse(ctx, argc, argv, extra, on_option, &o, &first)) !=
+        FLD_OK)
         return rc;
     if (first != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
                            argv[first]);
     if ((rc = fld_norm_text(o.inspector, &inspector, &ctx->err)) != FLD_OK)
         return fld_err_prefix(&ctx->err, "--inspector");
-    if ((rc = cmd_locate_home(ctx)) != FLD_OK || (rc = make_home(ctx)) != FLD_OK)
+    if ((rc = cmd_locate_home(ctx)) != FLD_OK ||
+        (rc = make_home(ctx)) != FLD_OK)
         goto out;
     if (stat(ctx->db_path, &sb) == 0 || lstat(ctx->key_path, &sb) == 0) {
         rc = fld_err_set(&ctx->err, FLD_EXISTS,

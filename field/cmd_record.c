@@ -57,8 +57,8 @@ static void report_version(struct cmd_ctx *ctx, const struct fld_version *v,
     } else if (what == NULL) {
         printf("%s\n", v->record);
     } else {
-        printf("%s record %.12s: version %.16s (%s)\n", what, v->record, v->hash,
-               v->status);
+        printf("%s record %.12s: version %.16s (%s)\n", what, v->record,
+               v->hash, v->status);
     }
 }
 
@@ -120,11 +120,12 @@ static int check_unit(struct cmd_ctx *ctx, const struct fld_template *t,
         return FLD_OK;
     if (rc == FLD_OK)
         return fld_err_set(&ctx->err, FLD_EINVAL,
-                           "unit %s (%s) is a %s; template %s inspects %s", code,
-                           seen.name, seen.kind, fld_template_id(t),
+                           "unit %s (%s) is a %s; template %s inspects %s",
+                           code, seen.name, seen.kind, fld_template_id(t),
                            fld_template_subject_kind(t, 0));
     if (rc != FLD_NOTFOUND ||
-        (rc = fld_store_each_unit(ctx->st, any_of_kind, &any, &ctx->err)) != FLD_OK)
+        (rc = fld_store_each_unit(ctx->st, any_of_kind, &any, &ctx->err)) !=
+            FLD_OK)
         return rc;
     if (!any.found)
         return FLD_OK;
@@ -142,9 +143,11 @@ static int check_subject(struct cmd_ctx *ctx, const char *s)
         if (s[i] <= ' ' || s[i] > '~' || i >= 64)
             break;
     if (i == 0 || s[i] != '\0')
-        return fld_err_set(&ctx->err, FLD_EINVAL,
-                           "--subject '%s' is not a unit code (1 to 64 letters, "
-                           "digits or signs, no spaces)", s);
+        return fld_err_set(
+            &ctx->err, FLD_EINVAL,
+            "--subject '%s' is not a unit code (1 to 64 letters, "
+            "digits or signs, no spaces)",
+            s);
     return FLD_OK;
 }
 
@@ -171,14 +174,16 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
     if ((rc = cmd_parse(ctx, argc, argv, extra, on_subject, &subject, &first)))
         goto out;
     if (first >= argc || subject == NULL) {
-        rc = fld_err_set(&ctx->err, FLD_EUSAGE,
-                         "need a template and --subject; see 'field new --help'");
+        rc = fld_err_set(
+            &ctx->err, FLD_EUSAGE,
+            "need a template and --subject; see 'field new --help'");
         goto out;
     }
     if ((rc = check_subject(ctx, subject)) || (rc = cmd_open_store(ctx)) ||
         (rc = cmd_load_template(ctx, argv[first], &t)) ||
         (rc = check_unit(ctx, t, subject)) ||
-        (rc = apply(ctx, t, NULL, argc - first - 1, argv + first + 1, &answers)) ||
+        (rc = apply(ctx, t, NULL, argc - first - 1, argv + first + 1,
+                    &answers)) ||
         (rc = cmd_load_key(ctx)) ||
         (rc = fld_capture_new(ctx->st, ctx->key, t, subject, answers, &v,
                               &ctx->err)))
@@ -205,19 +210,24 @@ static int open_record(struct cmd_ctx *ctx, int argc, char **argv, int first,
 
     memset(r, 0, sizeof *r);
     if (first >= argc)
-        return fld_err_set(&ctx->err, FLD_EUSAGE, "which record? see 'field %s --help'",
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "which record? see 'field %s --help'",
                            ctx->cmd->name);
-    if ((rc = cmd_open_store(ctx)) || (rc = cmd_record_load(ctx, argv[first], r)))
+    if ((rc = cmd_open_store(ctx)) ||
+        (rc = cmd_record_load(ctx, argv[first], r)))
         return rc;
     m = r->merged;
     if (strcmp(ctx->cmd->name, "resolve") != 0 && m->n_conflicts > 0)
+        return fld_err_set(
+            &ctx->err, FLD_EINVAL,
+            "record %.12s has %zu unresolved conflict%s; see 'field "
+            "conflicts %.12s' and settle them with 'field resolve'",
+            r->id, m->n_conflicts, m->n_conflicts == 1 ? "" : "s", r->id);
+    if (strcmp(m->status, "approved") == 0 ||
+        strcmp(m->status, "rejected") == 0)
         return fld_err_set(&ctx->err, FLD_EINVAL,
-                           "record %.12s has %zu unresolved conflict%s; see 'field "
-                           "conflicts %.12s' and settle them with 'field resolve'",
-                           r->id, m->n_conflicts, m->n_conflicts == 1 ? "" : "s", r->id);
-    if (strcmp(m->status, "approved") == 0 || strcmp(m->status, "rejected") == 0)
-        return fld_err_set(&ctx->err, FLD_EINVAL, "record %.12s is %s; it is closed",
-                           r->id, m->status);
+                           "record %.12s is %s; it is closed", r->id,
+                           m->status);
     return FLD_OK;
 }
 
@@ -262,11 +272,12 @@ int cmd_set(struct cmd_ctx *ctx, int argc, char **argv)
         (rc = open_record(ctx, argc, argv, first, &r)))
         goto out;
     if (first + 1 >= argc) {
-        rc = fld_err_set(&ctx->err, FLD_EUSAGE, "nothing to set: give NAME=VALUE");
+        rc = fld_err_set(&ctx->err, FLD_EUSAGE,
+                         "nothing to set: give NAME=VALUE");
         goto out;
     }
-    if ((rc = apply(ctx, r.t, r.merged->answers, argc - first - 1, argv + first + 1,
-                    &answers)) ||
+    if ((rc = apply(ctx, r.t, r.merged->answers, argc - first - 1,
+                    argv + first + 1, &answers)) ||
         (strcmp(r.merged->status, "final") == 0 &&
          (rc = check_complete(ctx, r.t, answers))))
         goto out;
@@ -295,11 +306,12 @@ int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv)
         goto out;
     if (r.merged->n_heads < 2) {
         rc = fld_err_set(&ctx->err, FLD_EXISTS,
-                         "record %.12s has no concurrent versions to resolve", r.id);
+                         "record %.12s has no concurrent versions to resolve",
+                         r.id);
         goto out;
     }
-    if ((rc = apply(ctx, r.t, r.merged->answers, argc - first - 1, argv + first + 1,
-                    &answers)))
+    if ((rc = apply(ctx, r.t, r.merged->answers, argc - first - 1,
+                    argv + first + 1, &answers)))
         goto out;
     rc = save(ctx, &r, answers, r.merged->status, "Resolved");
 out:
@@ -383,7 +395,8 @@ int cmd_finalize(struct cmd_ctx *ctx, int argc, char **argv)
         goto out;
     }
     if (strcmp(r.merged->status, "final") == 0) {
-        rc = fld_err_set(&ctx->err, FLD_EXISTS, "record %.12s is already final", r.id);
+        rc = fld_err_set(&ctx->err, FLD_EXISTS, "record %.12s is already final",
+                         r.id);
         goto out;
     }
     if ((rc = check_complete(ctx, r.t, r.merged->answers)) == FLD_OK)

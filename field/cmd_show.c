@@ -45,7 +45,8 @@ static const char *unverified_mark(enum fld_lang lang)
     return lang == FLD_LANG_EN ? " [unverified]" : " [chưa kiểm chứng]";
 }
 
-static struct fld_json *criteria_json(struct fld_form *f, const struct fld_template *t)
+static struct fld_json *criteria_json(struct fld_form *f,
+                                      const struct fld_template *t)
 {
     struct fld_json *arr = fld_json_array();
     size_t i, j;
@@ -56,14 +57,16 @@ static struct fld_json *criteria_json(struct fld_form *f, const struct fld_templ
 
         fld_json_set(o, "code", fld_json_string(c->code));
         fld_json_set(o, "status",
-                     fld_json_string(fld_status_name(fld_form_criterion(f, i), FLD_LANG_EN)));
+                     fld_json_string(fld_status_name(fld_form_criterion(f, i),
+                                                     FLD_LANG_EN)));
         fld_json_set(o, "verified", fld_json_bool(c->provenance.verified));
         for (j = 0; j < c->n_indicators; j++) {
             struct fld_json *d = fld_json_object();
 
             fld_json_set(d, "code", fld_json_string(c->indicators[j].code));
-            fld_json_set(d, "status", fld_json_string(fld_status_name(
-                                          fld_form_indicator(f, i, j), FLD_LANG_EN)));
+            fld_json_set(d, "status",
+                         fld_json_string(fld_status_name(
+                             fld_form_indicator(f, i, j), FLD_LANG_EN)));
             fld_json_set(d, "verified",
                          fld_json_bool(c->indicators[j].provenance.verified));
             fld_json_append(inds, d);
@@ -84,7 +87,8 @@ static struct fld_json *conflict_json(const struct syn_conflict *c)
         const struct syn_candidate *k = &c->candidates[i];
         struct fld_json *e = fld_json_object();
 
-        fld_json_set(e, "value", k->value ? fld_json_clone(k->value) : fld_json_null());
+        fld_json_set(e, "value",
+                     k->value ? fld_json_clone(k->value) : fld_json_null());
         fld_json_set(e, "version", fld_json_string(k->version));
         fld_json_set(e, "author", fld_json_string(k->author));
         if (k->inspector)
@@ -112,12 +116,15 @@ static void print_conflict(struct cmd_ctx *ctx, const struct syn_conflict *c)
         if (k->value)
             fld_json_write(k->value, &b, NULL);
         else
-            fld_buf_puts(&b, ctx->lang == FLD_LANG_EN ? "(deleted)" : "(đã xoá)");
+            fld_buf_puts(&b,
+                         ctx->lang == FLD_LANG_EN ? "(deleted)" : "(đã xoá)");
         cmd_format_time(k->hlc.ms, when);
-        printf("    %s %-24s %s (device %.8s) %s, version %.12s%s\n", i == 0 ? "*" : " ",
-               fld_buf_str(&b), k->inspector ? k->inspector : "", k->author, when,
-               k->version,
-               i == 0 ? (ctx->lang == FLD_LANG_EN ? "  (shown)" : "  (đang hiển thị)") : "");
+        printf("    %s %-24s %s (device %.8s) %s, version %.12s%s\n",
+               i == 0 ? "*" : " ", fld_buf_str(&b),
+               k->inspector ? k->inspector : "", k->author, when, k->version,
+               i == 0 ? (ctx->lang == FLD_LANG_EN ? "  (shown)"
+                                                  : "  (đang hiển thị)")
+                      : "");
     }
     fld_buf_free(&b);
 }
@@ -148,11 +155,12 @@ static int show_json(struct cmd_ctx *ctx, const struct syn_merged *m,
         fld_json_append(conflicts, conflict_json(&m->conflicts[i]));
     fld_json_set(o, "conflicts", conflicts);
     fld_json_set(o, "criteria", criteria_json(f, t));
-    fld_json_set(o, "tier",
-                 fld_json_string(fld_status_name(fld_form_tier(f), FLD_LANG_EN)));
+    fld_json_set(
+        o, "tier",
+        fld_json_string(fld_status_name(fld_form_tier(f), FLD_LANG_EN)));
     for (i = 0; i < fld_form_n_problems(f); i++)
-        fld_json_append(problems,
-                        fld_json_string(fld_form_problem(f, i)->question->name));
+        fld_json_append(
+            problems, fld_json_string(fld_form_problem(f, i)->question->name));
     fld_json_set(o, "problems", problems);
     rc = cmd_print_json(ctx, o);
     fld_json_free(o);
@@ -175,18 +183,22 @@ static void show_question(struct cmd_ctx *ctx, struct fld_form *f,
         struct fld_json *a = NULL;
 
         text = fld_value_to_string(v);
-        if (q->n_choices > 0 && fld_template_answer(q, text, &a, NULL) == FLD_OK && a) {
+        if (q->n_choices > 0 &&
+            fld_template_answer(q, text, &a, NULL) == FLD_OK && a) {
             free(text);
             text = fld_template_format(q, a, ctx->lang);
         }
         fld_json_free(a);
     }
-    printf("%s%s%s: %s%s%s%s\n", indent, fld_text_get(&q->label, ctx->lang),
-           q->required ? " *" : "",
-           text ? text : (ctx->lang == FLD_LANG_EN ? "(not answered)" : "(chưa trả lời)"),
-           text && q->unit ? " " : "", text && q->unit ? q->unit : "",
-           q->calculation ? (ctx->lang == FLD_LANG_EN ? "  (calculated)" : "  (tự tính)")
-                          : "");
+    printf(
+        "%s%s%s: %s%s%s%s\n", indent, fld_text_get(&q->label, ctx->lang),
+        q->required ? " *" : "",
+        text ? text
+             : (ctx->lang == FLD_LANG_EN ? "(not answered)" : "(chưa trả lời)"),
+        text && q->unit ? " " : "", text && q->unit ? q->unit : "",
+        q->calculation
+            ? (ctx->lang == FLD_LANG_EN ? "  (calculated)" : "  (tự tính)")
+            : "");
     free(text);
 }
 
@@ -198,7 +210,8 @@ static void show_answers(struct cmd_ctx *ctx, struct fld_form *f,
     for (qi = 0; qi < fld_template_n_questions(t); qi++)
         if (fld_template_question_at(t, qi)->section == FLD_NO_SECTION) {
             if (qi == 0)
-                printf("\n[%s]\n", ctx->lang == FLD_LANG_EN ? "Parameters" : "Tham số");
+                printf("\n[%s]\n",
+                       ctx->lang == FLD_LANG_EN ? "Parameters" : "Tham số");
             show_question(ctx, f, t, qi, 0, "  ");
         }
     for (i = 0; i < n_sec; i++) {
@@ -211,7 +224,8 @@ static void show_answers(struct cmd_ctx *ctx, struct fld_form *f,
             continue;
         }
         if (fld_form_n_items(f, i) == 0)
-            printf("  %s\n", ctx->lang == FLD_LANG_EN ? "(no items)" : "(chưa có mục nào)");
+            printf("  %s\n", ctx->lang == FLD_LANG_EN ? "(no items)"
+                                                      : "(chưa có mục nào)");
         for (k = 0; k < fld_form_n_items(f, i); k++) {
             printf("  #%zu [%s]\n", k + 1, fld_form_item_id(f, i, k));
             for (qi = s->first; qi < s->first + s->n; qi++)
@@ -240,9 +254,12 @@ static void show_criteria(struct cmd_ctx *ctx, struct fld_form *f,
         for (j = 0; j < c->n_indicators; j++) {
             const struct fld_indicator *d = &c->indicators[j];
 
-            printf("        %-6s %s: %s%s%s\n", d->code, fld_text_get(&d->text, ctx->lang),
+            printf("        %-6s %s: %s%s%s\n", d->code,
+                   fld_text_get(&d->text, ctx->lang),
                    fld_status_name(fld_form_indicator(f, i, j), ctx->lang),
-                   d->met ? "" : (ctx->lang == FLD_LANG_EN ? " (no rule)" : " (chưa có quy tắc)"),
+                   d->met ? ""
+                          : (ctx->lang == FLD_LANG_EN ? " (no rule)"
+                                                      : " (chưa có quy tắc)"),
                    d->provenance.verified ? "" : unverified_mark(ctx->lang));
         }
     }
@@ -253,17 +270,22 @@ static void show_criteria(struct cmd_ctx *ctx, struct fld_form *f,
         printf("  %s %s: %s%s%s%s\n",
                ctx->lang == FLD_LANG_EN ? "threshold" : "ngưỡng",
                fld_text_get(&th->label, ctx->lang),
-               value ? value : (ctx->lang == FLD_LANG_EN ? "UNKNOWN (not set)"
-                                                          : "CHƯA BIẾT (chưa đặt)"),
+               value ? value
+                     : (ctx->lang == FLD_LANG_EN ? "UNKNOWN (not set)"
+                                                 : "CHƯA BIẾT (chưa đặt)"),
                value && th->unit ? " " : "", value && th->unit ? th->unit : "",
                th->provenance.verified ? "" : unverified_mark(ctx->lang));
         free(value);
     }
     if (fld_template_tier(t, &tier_label, &requires))
-        printf("\n%s: %s (%zu %s, %zu %s, %zu %s)\n", fld_text_get(tier_label, ctx->lang),
-               fld_status_name(fld_form_tier(f), ctx->lang), count[FLD_STATUS_MET],
-               fld_status_name(FLD_STATUS_MET, ctx->lang), count[FLD_STATUS_NOT_MET],
-               fld_status_name(FLD_STATUS_NOT_MET, ctx->lang), count[FLD_STATUS_UNKNOWN],
+        printf("\n%s: %s (%zu %s, %zu %s, %zu %s)\n",
+               fld_text_get(tier_label, ctx->lang),
+               fld_status_name(fld_form_tier(f), ctx->lang),
+               count[FLD_STATUS_MET],
+               fld_status_name(FLD_STATUS_MET, ctx->lang),
+               count[FLD_STATUS_NOT_MET],
+               fld_status_name(FLD_STATUS_NOT_MET, ctx->lang),
+               count[FLD_STATUS_UNKNOWN],
                fld_status_name(FLD_STATUS_UNKNOWN, ctx->lang));
 }
 
@@ -285,20 +307,24 @@ static void show_text(struct cmd_ctx *ctx, const struct syn_merged *m,
                set->verified ? "" : unverified_mark(ctx->lang));
     printf("Subject   %s\n", v->subject);
     printf("Status    %s%s\n", m->status,
-           m->review_outdated ? (ctx->lang == FLD_LANG_EN
-                                     ? " (review outdated: answers changed concurrently)"
-                                     : " (cần duyệt lại: câu trả lời đã thay đổi đồng thời)")
-                              : "");
+           m->review_outdated
+               ? (ctx->lang == FLD_LANG_EN
+                      ? " (review outdated: answers changed concurrently)"
+                      : " (cần duyệt lại: câu trả lời đã thay đổi đồng thời)")
+               : "");
     printf("Changed   %s by ", when);
     print_author(v);
-    printf("\nVersion   %.16s (device version %lld)", v->hash, (long long)v->dseq);
+    printf("\nVersion   %.16s (device version %lld)", v->hash,
+           (long long)v->dseq);
     if (m->n_heads > 1)
         printf(", %zu %s", m->n_heads,
-               ctx->lang == FLD_LANG_EN ? "concurrent versions merged" : "phiên bản đồng thời đã gộp");
+               ctx->lang == FLD_LANG_EN ? "concurrent versions merged"
+                                        : "phiên bản đồng thời đã gộp");
     putchar('\n');
     if (m->n_conflicts > 0) {
-        printf("\n[%s: %zu]\n", ctx->lang == FLD_LANG_EN ? "Conflicts to resolve"
-                                                         : "Xung đột cần giải quyết",
+        printf("\n[%s: %zu]\n",
+               ctx->lang == FLD_LANG_EN ? "Conflicts to resolve"
+                                        : "Xung đột cần giải quyết",
                m->n_conflicts);
         for (i = 0; i < m->n_conflicts; i++)
             print_conflict(ctx, &m->conflicts[i]);
@@ -320,7 +346,8 @@ int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
     if (first + 1 != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
     cmd_today(today);
-    if ((rc = cmd_open_store(ctx)) || (rc = cmd_record_load(ctx, argv[first], &r)) ||
+    if ((rc = cmd_open_store(ctx)) ||
+        (rc = cmd_record_load(ctx, argv[first], &r)) ||
         (rc = fld_form_eval(r.t, r.merged->answers, today, &f, &ctx->err)))
         goto out;
     if (ctx->json)
@@ -385,8 +412,8 @@ int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
             fld_json_append(out, c);
         }
         if (!out && m->n_conflicts > 0) {
-            printf("%s  %s  %s: %zu\n", r.id, m->newest->subject, m->newest->template_id,
-                   m->n_conflicts);
+            printf("%s  %s  %s: %zu\n", r.id, m->newest->subject,
+                   m->newest->template_id, m->n_conflicts);
             for (j = 0; j < m->n_conflicts; j++)
                 print_conflict(ctx, &m->conflicts[j]);
         }
@@ -395,7 +422,8 @@ int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
     if (rc == FLD_OK && out)
         rc = cmd_print_json(ctx, out);
     else if (rc == FLD_OK && total == 0)
-        printf("%s\n", ctx->lang == FLD_LANG_EN ? "No conflicts." : "Không có xung đột.");
+        printf("%s\n", ctx->lang == FLD_LANG_EN ? "No conflicts."
+                                                : "Không có xung đột.");
 done:
     fld_json_free(out);
     fld_json_free(ids);
@@ -442,9 +470,9 @@ static int list_row(void *data, const struct fld_record_summary *r)
         return FLD_OK;
     }
     cmd_format_time(r->updated.ms, when);
-    printf("%.12s  %-10s %-16s %-9s %s  %lld version%s%s\n", r->record, r->subject,
-           r->template_id, r->status, when, (long long)r->n_versions,
-           r->n_versions == 1 ? "" : "s",
+    printf("%.12s  %-10s %-16s %-9s %s  %lld version%s%s\n", r->record,
+           r->subject, r->template_id, r->status, when,
+           (long long)r->n_versions, r->n_versions == 1 ? "" : "s",
            r->n_heads > 1 ? "  (concurrent edits)" : "");
     return FLD_OK;
 }
@@ -468,14 +496,15 @@ int cmd_list(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 /* Describe what v changed relative to its parent's answers. */
-static void print_changes(const struct fld_json *before, const struct fld_json *after)
+static void print_changes(const struct fld_json *before,
+                          const struct fld_json *after)
 {
     struct fld_buf b = FLD_BUF_INIT;
     size_t i;
 
     for (i = 0; i < after->n; i++) {
-        const struct fld_json *old = before ? fld_json_get(before, after->members[i].key)
-                                            : NULL;
+        const struct fld_json *old =
+            before ? fld_json_get(before, after->members[i].key) : NULL;
 
         if (old == NULL || !fld_json_equal(old, after->members[i].value)) {
             fld_buf_printf(&b, "      %s: ", after->members[i].key);
@@ -501,7 +530,8 @@ struct history {
     struct fld_json *arr; /* --json */
 };
 
-static const struct fld_json *answers_of(const struct history *h, const char *hash)
+static const struct fld_json *answers_of(const struct history *h,
+                                         const char *hash)
 {
     size_t i;
 
@@ -555,12 +585,13 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
         return rc;
     if (first + 1 != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
-    if ((rc = cmd_open_store(ctx)) || (rc = cmd_find_record(ctx, argv[first], record)))
+    if ((rc = cmd_open_store(ctx)) ||
+        (rc = cmd_find_record(ctx, argv[first], record)))
         return rc;
     if (ctx->json)
         h.arr = fld_json_array();
-    rc = fld_store_each_version(ctx->st, record, FLD_ORDER_ARRIVAL, history_row, &h,
-                                &ctx->err);
+    rc = fld_store_each_version(ctx->st, record, FLD_ORDER_ARRIVAL, history_row,
+                                &h, &ctx->err);
     if (rc == FLD_OK && h.arr)
         rc = cmd_print_json(ctx, h.arr);
     for (i = 0; i < h.n; i++)

@@ -80,17 +80,26 @@ static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
     char *end;
 
     switch (opt) {
-    case OPT_CACERT: o->cacert = arg; break;
-    case OPT_PINNED: o->pinned = arg; break;
-    case OPT_FULL: o->full = true; break;
-    case OPT_WATCH: o->watch = true; break;
+    case OPT_CACERT:
+        o->cacert = arg;
+        break;
+    case OPT_PINNED:
+        o->pinned = arg;
+        break;
+    case OPT_FULL:
+        o->full = true;
+        break;
+    case OPT_WATCH:
+        o->watch = true;
+        break;
     case OPT_INTERVAL:
         errno = 0;
         o->interval_s = strtol(arg, &end, 10);
         if (errno || *end || end == arg || o->interval_s < 1 ||
             o->interval_s > 86400)
-            return fld_err_set(&ctx->err, FLD_EUSAGE,
-                               "--interval must be 1 to 86400 seconds, not '%s'", arg);
+            return fld_err_set(
+                &ctx->err, FLD_EUSAGE,
+                "--interval must be 1 to 86400 seconds, not '%s'", arg);
         break;
     case OPT_RETRIES:
         errno = 0;
@@ -105,7 +114,8 @@ static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
     return FLD_OK;
 }
 
-/* ---- TLS options and the transport ----------------------------------------- */
+/* ---- TLS options and the transport -----------------------------------------
+ */
 
 /* A file named on the command line is remembered by enroll and used by
  * later syncs from anywhere (a systemd service, cron): keep it absolute. */
@@ -130,7 +140,8 @@ static int tls_settings(struct cmd_ctx *ctx, const struct sync_opts *o,
     int rc;
 
     *cacert = *pinned = NULL;
-    if (o->cacert && (rc = absolute(ctx, "--cacert", o->cacert, cacert)) != FLD_OK)
+    if (o->cacert &&
+        (rc = absolute(ctx, "--cacert", o->cacert, cacert)) != FLD_OK)
         return rc;
     if (o->pinned) {
         if (strncmp(o->pinned, "sha256//", 8) == 0)
@@ -162,7 +173,8 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* ---- output ---------------------------------------------------------------- */
+/* ---- output ----------------------------------------------------------------
+ */
 
 static void human_bytes(int64_t n, char out[32])
 {
@@ -183,7 +195,7 @@ struct progress {
     bool on; /* stderr is a terminal */
     bool drawn;
     int64_t last_ms;
-    struct syn_stats s;        /* as of the last answer */
+    struct syn_stats s; /* as of the last answer */
     int64_t flight_up, flight_down;
 };
 
@@ -200,11 +212,13 @@ static void draw(struct progress *p)
     p->last_ms = now;
     human_bytes(bytes_up, up);
     human_bytes(bytes_down, down);
-    human_bytes((bytes_up + bytes_down) * 1000 / (elapsed > 0 ? elapsed : 1), rate);
+    human_bytes((bytes_up + bytes_down) * 1000 / (elapsed > 0 ? elapsed : 1),
+                rate);
     fprintf(stderr,
             "\rsync: up %" PRId64 "/%" PRId64 " versions (%s), down %" PRId64
             " versions (%s), %s/s, %" PRId64 " left\033[K",
-            p->s.pushed, p->s.to_push, up, p->s.pulled, down, rate, p->s.pending);
+            p->s.pushed, p->s.to_push, up, p->s.pulled, down, rate,
+            p->s.pending);
     fflush(stderr);
     p->drawn = true;
 }
@@ -263,14 +277,16 @@ static void print_summary(struct cmd_ctx *ctx, const char *url,
         fld_json_set(o, "bytes_down", fld_json_int(s->bytes_down));
         fld_json_set(o, "requests", fld_json_int(s->requests));
         fld_json_set(o, "retries", fld_json_int(s->retries));
-        fld_json_set(o, "clock_corrections", fld_json_int(s->clock_corrections));
+        fld_json_set(o, "clock_corrections",
+                     fld_json_int(s->clock_corrections));
         fld_json_set(o, "reset", fld_json_bool(s->reset));
         fld_json_set(o, "milliseconds", fld_json_int(s->elapsed_ms));
         /* Our JSON writer is the canonical one, integers only; seconds are
          * for people reading the summary, so add them as a plain number. */
         if (fld_json_write(o, &b, NULL) == FLD_OK && b.len > 1) {
             b.len--; /* drop the closing brace */
-            fld_buf_printf(&b, ",\"seconds\":%.3f}", (double)s->elapsed_ms / 1e3);
+            fld_buf_printf(&b, ",\"seconds\":%.3f}",
+                           (double)s->elapsed_ms / 1e3);
             printf("%s\n", fld_buf_str(&b));
         }
         fld_buf_free(&b);
@@ -281,13 +297,15 @@ static void print_summary(struct cmd_ctx *ctx, const char *url,
     human_bytes(s->bytes_up, up);
     human_bytes(s->bytes_down, down);
     printf("synced with %s: pushed %" PRId64 " (%" PRId64 " stored, %" PRId64
-           " duplicates, %" PRId64 " quarantined, %" PRId64 " refused), pulled %"
-           PRId64 " (%" PRId64 " new); %" PRId64 " request%s, %s up, %s down, "
+           " duplicates, %" PRId64 " quarantined, %" PRId64
+           " refused), pulled %" PRId64 " (%" PRId64 " new); %" PRId64
+           " request%s, %s up, %s down, "
            "%.2f s%s\n",
            url, s->pushed, s->stored, s->duplicates, s->quarantined, s->refused,
-           s->pulled, s->pulled_new, s->requests, s->requests == 1 ? "" : "s", up,
-           down, (double)s->elapsed_ms / 1e3,
-           s->refused ? "; see 'field sync status' for the refused versions" : "");
+           s->pulled, s->pulled_new, s->requests, s->requests == 1 ? "" : "s",
+           up, down, (double)s->elapsed_ms / 1e3,
+           s->refused ? "; see 'field sync status' for the refused versions"
+                      : "");
     fflush(stdout);
 }
 
@@ -308,7 +326,8 @@ static int open_transport(struct cmd_ctx *ctx, const char *cacert,
     return syn_transport_curl_new(&co, out, &ctx->err);
 }
 
-/* ---- field enroll ------------------------------------------------------------ */
+/* ---- field enroll
+ * ------------------------------------------------------------ */
 
 int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv)
 {
@@ -327,7 +346,8 @@ int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv)
     if (argc - first != 2)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "usage: field enroll %s",
                            ctx->cmd->usage);
-    if ((rc = cmd_open_store(ctx)) != FLD_OK || (rc = cmd_load_key(ctx)) != FLD_OK ||
+    if ((rc = cmd_open_store(ctx)) != FLD_OK ||
+        (rc = cmd_load_key(ctx)) != FLD_OK ||
         (rc = tls_settings(ctx, &o, false, &cacert, &pinned)) != FLD_OK ||
         (rc = open_transport(ctx, cacert, pinned, false, NULL, &t)) != FLD_OK)
         goto done;
@@ -335,17 +355,21 @@ int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv)
     c.st = ctx->st;
     c.key = ctx->key;
     c.transport = t;
-    rc = syn_enroll(&c, argv[first], argv[first + 1], cacert, pinned, &e, &ctx->err);
+    rc = syn_enroll(&c, argv[first], argv[first + 1], cacert, pinned, &e,
+                    &ctx->err);
     if (rc != FLD_OK)
         goto done;
     if (ctx->json) {
         struct fld_json *j = fld_json_object();
 
         fld_json_set(j, "server", fld_json_string(e.url));
-        fld_json_set(j, "role", e.role ? fld_json_string(e.role) : fld_json_null());
-        fld_json_set(j, "scope", e.scope ? fld_json_string(e.scope) : fld_json_null());
+        fld_json_set(j, "role",
+                     e.role ? fld_json_string(e.role) : fld_json_null());
+        fld_json_set(j, "scope",
+                     e.scope ? fld_json_string(e.scope) : fld_json_null());
         fld_json_set(j, "inspector",
-                     e.inspector ? fld_json_string(e.inspector) : fld_json_null());
+                     e.inspector ? fld_json_string(e.inspector)
+                                 : fld_json_null());
         fld_json_set(j, "was_enrolled", fld_json_bool(e.was_enrolled));
         rc = cmd_print_json(ctx, j);
         fld_json_free(j);
@@ -364,7 +388,8 @@ done:
     return rc;
 }
 
-/* ---- field sync status ------------------------------------------------------- */
+/* ---- field sync status
+ * ------------------------------------------------------- */
 
 struct dead_list {
     struct fld_json *arr; /* --json */
@@ -386,7 +411,8 @@ static int on_refused(void *data, const struct fld_store_refused *r)
         fld_json_set(o, "dseq", fld_json_int(r->dseq));
         fld_json_set(o, "reason", fld_json_string(r->reason));
         fld_json_set(o, "message",
-                     r->message ? fld_json_string(r->message) : fld_json_null());
+                     r->message ? fld_json_string(r->message)
+                                : fld_json_null());
         fld_json_set(o, "refused_ms", fld_json_int(r->at_ms));
         fld_json_append(d->arr, o);
         return FLD_OK;
@@ -438,14 +464,18 @@ static int sync_status(struct cmd_ctx *ctx)
 
         d.arr = fld_json_array();
         rc = fld_store_sync_each_refused(ctx->st, on_refused, &d, &ctx->err);
-        fld_json_set(o, "server", url[0] ? fld_json_string(url) : fld_json_null());
-        fld_json_set(o, "role", role[0] ? fld_json_string(role) : fld_json_null());
+        fld_json_set(o, "server",
+                     url[0] ? fld_json_string(url) : fld_json_null());
+        fld_json_set(o, "role",
+                     role[0] ? fld_json_string(role) : fld_json_null());
         fld_json_set(o, "scope", fld_json_string(scope));
-        fld_json_set(o, "last_sync_ms", last_ok ? fld_json_int(last_ok) : fld_json_null());
+        fld_json_set(o, "last_sync_ms",
+                     last_ok ? fld_json_int(last_ok) : fld_json_null());
         fld_json_set(o, "last_attempt_ms",
                      last_try ? fld_json_int(last_try) : fld_json_null());
         fld_json_set(o, "last_error",
-                     last_error[0] ? fld_json_string(last_error) : fld_json_null());
+                     last_error[0] ? fld_json_string(last_error)
+                                   : fld_json_null());
         fld_json_set(o, "pending", fld_json_int(n_pending));
         fld_json_set(o, "pending_bytes", fld_json_int(bytes));
         fld_json_set(o, "known", fld_json_int(known));
@@ -457,8 +487,9 @@ static int sync_status(struct cmd_ctx *ctx)
         goto done;
     }
     if (url[0])
-        printf("server:     %s (%s%s%s)\n", url, role[0] ? role : "role unknown",
-               scope[0] ? ", scope " : "", scope);
+        printf("server:     %s (%s%s%s)\n", url,
+               role[0] ? role : "role unknown", scope[0] ? ", scope " : "",
+               scope);
     else
         printf("server:     none; run 'field enroll URL CODE'\n");
     if (last_ok) {
@@ -474,7 +505,8 @@ static int sync_status(struct cmd_ctx *ctx)
     human_bytes(bytes, size);
     printf("pending:    %" PRId64 " version%s (%s)\n", n_pending,
            n_pending == 1 ? "" : "s", size);
-    printf("refused:    %" PRId64 " version%s%s\n", n_refused, n_refused == 1 ? "" : "s",
+    printf("refused:    %" PRId64 " version%s%s\n", n_refused,
+           n_refused == 1 ? "" : "s",
            n_refused ? " (not pushed again until 'field sync --full'):" : "");
     rc = fld_store_sync_each_refused(ctx->st, on_refused, &d, &ctx->err);
 done:
@@ -486,7 +518,8 @@ done:
     return rc;
 }
 
-/* ---- field sync ---------------------------------------------------------------- */
+/* ---- field sync
+ * ---------------------------------------------------------------- */
 
 /* Hold the data directory's sync lock (released when the process ends). */
 static int take_lock(struct cmd_ctx *ctx, int *fd)
@@ -495,7 +528,8 @@ static int take_lock(struct cmd_ctx *ctx, int *fd)
 
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (*fd < 0) {
-        int rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
+        int rc =
+            fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
 
         free(path);
         return rc;
@@ -541,7 +575,8 @@ static int watch(struct cmd_ctx *ctx, struct syn_client *c, const char *url,
                  const struct sync_opts *o, struct progress *p)
 {
     struct sigaction sa;
-    int64_t interval = (o->interval_s ? o->interval_s : WATCH_INTERVAL_S) * 1000;
+    int64_t interval =
+        (o->interval_s ? o->interval_s : WATCH_INTERVAL_S) * 1000;
     int64_t offline_max = interval * 10, offline = WATCH_OFFLINE_FIRST_S * 1000;
     char last_error[FLD_ERR_MSG_MAX] = "";
     bool first = true;
@@ -583,7 +618,8 @@ static int watch(struct cmd_ctx *ctx, struct syn_client *c, const char *url,
         } else if (rc == FLD_ENET || rc == FLD_EPROTO || rc == FLD_EBUSY) {
             /* Say it once, not every time: a day offline is one line. */
             if (strcmp(last_error, ctx->err.msg) != 0) {
-                fprintf(stderr, "field: sync: %s; will keep trying\n", ctx->err.msg);
+                fprintf(stderr, "field: sync: %s; will keep trying\n",
+                        ctx->err.msg);
                 snprintf(last_error, sizeof last_error, "%s", ctx->err.msg);
             }
             wait = jittered(offline);
@@ -625,7 +661,8 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
                            argv[first]);
     if (o.interval_s && !o.watch)
-        return fld_err_set(&ctx->err, FLD_EUSAGE, "--interval goes with --watch");
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "--interval goes with --watch");
     if ((rc = cmd_open_store(ctx)) != FLD_OK)
         return rc;
     if (fld_store_meta_get(ctx->st, SYN_META_URL, &url, NULL) != FLD_OK ||
@@ -637,7 +674,8 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
     }
     memset(&p, 0, sizeof p);
     p.on = isatty(STDERR_FILENO) == 1;
-    if ((rc = take_lock(ctx, &lock)) != FLD_OK || (rc = cmd_load_key(ctx)) != FLD_OK ||
+    if ((rc = take_lock(ctx, &lock)) != FLD_OK ||
+        (rc = cmd_load_key(ctx)) != FLD_OK ||
         (rc = tls_settings(ctx, &o, true, &cacert, &pinned)) != FLD_OK ||
         (rc = open_transport(ctx, cacert, pinned, o.watch, &p, &t)) != FLD_OK)
         goto done;

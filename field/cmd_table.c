@@ -69,8 +69,7 @@ const struct cmd cmd_table[] = {
      "  --passphrase      protect the key with a passphrase (asked twice on\n"
      "                    the terminal, or taken from $FIELD_PASSPHRASE);\n"
      "                    setting $FIELD_PASSPHRASE protects it as well"},
-    {"list", cmd_list,
-     "[--json] [--status S] [--subject CODE] [--template ID]",
+    {"list", cmd_list, "[--json] [--status S] [--subject CODE] [--template ID]",
      "List records, most recently changed first, with their subject,\n"
      "template, status and number of versions. The options keep only the\n"
      "records that match."},

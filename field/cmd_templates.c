@@ -35,11 +35,13 @@ static int template_row(void *data, const char *hash, const char *id,
         fld_json_set(o, "id", fld_json_string(id));
         fld_json_set(o, "version", fld_json_string(fld_template_version(t)));
         fld_json_set(o, "hash", fld_json_string(hash));
-        fld_json_set(o, "title",
-                     fld_json_string(fld_text_get(fld_template_title(t), ctx->lang)));
+        fld_json_set(
+            o, "title",
+            fld_json_string(fld_text_get(fld_template_title(t), ctx->lang)));
         fld_json_set(o, "questions",
                      fld_json_int((int64_t)fld_template_n_questions(t)));
-        fld_json_set(o, "criteria", fld_json_int((int64_t)fld_template_n_criteria(t)));
+        fld_json_set(o, "criteria",
+                     fld_json_int((int64_t)fld_template_n_criteria(t)));
         if (set->name.vi) {
             fld_json_set(o, "criteria_set",
                          fld_json_string(fld_text_get(&set->name, ctx->lang)));
@@ -100,7 +102,8 @@ static int template_check(struct cmd_ctx *ctx, int argc, char **argv)
         uint8_t *data;
         size_t len;
 
-        if ((rc = cmd_read_file(ctx, argv[i], FLD_TEMPLATE_MAX_BYTES, &data, &len)))
+        if ((rc = cmd_read_file(ctx, argv[i], FLD_TEMPLATE_MAX_BYTES, &data,
+                                &len)))
             return rc;
         fld_template_check(data, len, print_problem, &c);
         free(data);
@@ -130,8 +133,8 @@ static int template_add(struct cmd_ctx *ctx, const char *path)
     if (rc != FLD_OK)
         return fld_err_prefix(&ctx->err, "%s", path);
     canon = fld_template_canonical(t, &len);
-    rc = fld_store_template_put(ctx->st, fld_template_hash(t), fld_template_id(t),
-                                canon, len, &ctx->err);
+    rc = fld_store_template_put(ctx->st, fld_template_hash(t),
+                                fld_template_id(t), canon, len, &ctx->err);
     if (rc == FLD_OK)
         printf("Installed %s %s (%.12s)\n", fld_template_id(t),
                fld_template_version(t), fld_template_hash(t));
@@ -149,6 +152,7 @@ int cmd_template(struct cmd_ctx *ctx, int argc, char **argv)
         return template_check(ctx, argc - first - 1, argv + first + 1);
     if (first < argc && strcmp(argv[first], "add") == 0 && first + 2 == argc)
         return template_add(ctx, argv[first + 1]);
-    return fld_err_set(&ctx->err, FLD_EUSAGE,
-                       "usage: field template check FILE... | field template add FILE");
+    return fld_err_set(
+        &ctx->err, FLD_EUSAGE,
+        "usage: field template check FILE... | field template add FILE");
 }

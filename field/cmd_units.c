@@ -75,7 +75,8 @@ static int units_import(struct cmd_ctx *ctx, const char *path)
     size_t len, n;
     int rc;
 
-    if ((rc = cmd_read_file(ctx, path, FLD_UNITS_MAX_BYTES, &data, &len)) != FLD_OK)
+    if ((rc = cmd_read_file(ctx, path, FLD_UNITS_MAX_BYTES, &data, &len)) !=
+        FLD_OK)
         return rc;
     rc = fld_units_import(ctx->st, data, len, &n, &ctx->err);
     free(data);
@@ -95,9 +96,10 @@ static int units_import(struct cmd_ctx *ctx, const char *path)
 
 int cmd_units(struct cmd_ctx *ctx, int argc, char **argv)
 {
-    static const struct option extra[] = {{"on", required_argument, NULL, OPT_ON},
-                                          {"all", no_argument, NULL, OPT_ALL},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option extra[] = {
+        {"on", required_argument, NULL, OPT_ON},
+        {"all", no_argument, NULL, OPT_ALL},
+        {NULL, 0, NULL, 0}};
     struct units_opts o = {NULL, false};
     struct listing l;
     char today[11];
@@ -107,7 +109,8 @@ int cmd_units(struct cmd_ctx *ctx, int argc, char **argv)
         return rc;
     if (first < argc && strcmp(argv[first], "import") == 0) {
         if (first + 2 != argc)
-            return fld_err_set(&ctx->err, FLD_EUSAGE, "usage: field units import FILE.csv");
+            return fld_err_set(&ctx->err, FLD_EUSAGE,
+                               "usage: field units import FILE.csv");
         if ((rc = cmd_open_store(ctx)) != FLD_OK)
             return rc;
         return units_import(ctx, argv[first + 1]);

@@ -30,7 +30,8 @@ static void on_fault(void *data, const char *kind, const char *subject,
         fld_json_append(r->faults, o);
         return;
     }
-    fprintf(stdout, "FAULT %s %s: %s\n", kind, subject ? subject : "?", message);
+    fprintf(stdout, "FAULT %s %s: %s\n", kind, subject ? subject : "?",
+            message);
 }
 
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
@@ -57,10 +58,11 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
             cmd_print_json(ctx, o);
             fld_json_free(o);
         } else if (stats.n_faults == 0) {
-            printf("OK: %lld version%s of %lld record%s by %lld device%s verified\n",
-                   (long long)stats.n_versions, stats.n_versions == 1 ? "" : "s",
-                   (long long)stats.n_records, stats.n_records == 1 ? "" : "s",
-                   (long long)stats.n_devices, stats.n_devices == 1 ? "" : "s");
+            printf(
+                "OK: %lld version%s of %lld record%s by %lld device%s verified\n",
+                (long long)stats.n_versions, stats.n_versions == 1 ? "" : "s",
+                (long long)stats.n_records, stats.n_records == 1 ? "" : "s",
+                (long long)stats.n_devices, stats.n_devices == 1 ? "" : "s");
         }
     }
     fld_json_free(r.faults);

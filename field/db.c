@@ -14,8 +14,9 @@ int fld_db_map(sqlite3 *db, int rc, const char *what, struct fld_err *err)
 
     /* SQLite reports a full disk during some writes as a plain I/O error;
      * the operating system's errno says what it was. */
-    if (db && (sqlite3_system_errno(db) == ENOSPC ||
-               sqlite3_system_errno(db) == EDQUOT) &&
+    if (db &&
+        (sqlite3_system_errno(db) == ENOSPC ||
+         sqlite3_system_errno(db) == EDQUOT) &&
         ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL ||
          (rc & 0xff) == SQLITE_CANTOPEN))
         rc = SQLITE_FULL;
@@ -27,12 +28,14 @@ int fld_db_map(sqlite3 *db, int rc, const char *what, struct fld_err *err)
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return fld_err_set(err, FLD_EBUSY,
-                           "%s: the database is locked by another process", what);
+                           "%s: the database is locked by another process",
+                           what);
     case SQLITE_FULL:
         return fld_err_set(err, FLD_EFULL, "%s: the disk is full", what);
     case SQLITE_CONSTRAINT:
         /* a key stored twice: "already have it", not a failure */
-        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+            rc == SQLITE_CONSTRAINT_PRIMARYKEY)
             return fld_err_set(err, FLD_EXISTS, "%s: already stored", what);
         return fld_err_set(err, FLD_EDB, "%s: %s", what, msg);
     case SQLITE_CORRUPT:
@@ -93,20 +96,23 @@ int fld_db_migrate(sqlite3 *db, const char *path, const char *program,
     if ((rc = fld_db_user_version(db, &have, err)) != FLD_OK)
         return rc;
     if (have > (int64_t)n_names)
-        return fld_err_set(err, FLD_EDB,
-                           "%s: database schema version %lld is newer than this "
-                           "program's (%zu); upgrade %s",
-                           path, (long long)have, n_names, program);
+        return fld_err_set(
+            err, FLD_EDB,
+            "%s: database schema version %lld is newer than this "
+            "program's (%zu); upgrade %s",
+            path, (long long)have, n_names, program);
     for (i = (size_t)have; i < n_names; i++) {
         const struct fld_embedded *e = find(files, names[i]);
         char set[64];
 
         if (e == NULL)
-            return fld_err_set(err, FLD_EDB, "schema %s not built in", names[i]);
+            return fld_err_set(err, FLD_EDB, "schema %s not built in",
+                               names[i]);
         if ((rc = fld_db_exec(db, "BEGIN IMMEDIATE", "migrate", err)) != FLD_OK)
             return rc;
         snprintf(set, sizeof set, "PRAGMA user_version = %zu", i + 1);
-        if ((rc = fld_db_exec(db, (const char *)e->data, names[i], err)) != FLD_OK ||
+        if ((rc = fld_db_exec(db, (const char *)e->data, names[i], err)) !=
+                FLD_OK ||
             (rc = fld_db_exec(db, set, "migrate", err)) != FLD_OK ||
             (rc = fld_db_exec(db, "COMMIT", "migrate", err)) != FLD_OK) {
             fld_db_exec(db, "ROLLBACK", "migrate", NULL);

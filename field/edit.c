@@ -118,8 +118,10 @@ static int find_item(const struct fld_json *items, const char *ref, size_t len,
     if (n == 1 && (len >= 4 || strlen(*id) == len))
         return FLD_OK;
     if (n > 1)
-        return fld_err_set(err, FLD_CONFLICT, "item %.*s is ambiguous", (int)len, ref);
-    return fld_err_set(err, FLD_NOTFOUND, "no item %.*s (give 4 or more digits of its id)",
+        return fld_err_set(err, FLD_CONFLICT, "item %.*s is ambiguous",
+                           (int)len, ref);
+    return fld_err_set(err, FLD_NOTFOUND,
+                       "no item %.*s (give 4 or more digits of its id)",
                        (int)len, ref);
 }
 
@@ -141,8 +143,8 @@ static int set_value(struct fld_edit *e, struct fld_json *obj,
     int rc;
 
     if (q->calculation != NULL)
-        return fld_err_set(err, FLD_EINVAL, "%s is calculated; it cannot be typed",
-                           q->name);
+        return fld_err_set(err, FLD_EINVAL,
+                           "%s is calculated; it cannot be typed", q->name);
     if (q->type == FLD_Q_NOTE)
         return fld_err_set(err, FLD_EINVAL, "%s is a note; it takes no answer",
                            q->name);
@@ -168,12 +170,14 @@ static int assign_repeat(struct fld_edit *e, const char *a, const char *open,
     int rc;
 
     if (close == NULL || (close[1] != '.' && close[1] != '='))
-        return fld_err_set(err, FLD_EUSAGE, "expected GROUP[ITEM].NAME=VALUE, got '%s'", a);
+        return fld_err_set(err, FLD_EUSAGE,
+                           "expected GROUP[ITEM].NAME=VALUE, got '%s'", a);
     group = fld_xstrndup(a, (size_t)(open - a));
     s = fld_template_repeat(e->t, group);
     free(group);
     if (s == NULL)
-        return fld_err_set(err, FLD_NOTFOUND, "template %s has no repeat group '%.*s'",
+        return fld_err_set(err, FLD_NOTFOUND,
+                           "template %s has no repeat group '%.*s'",
                            fld_template_id(e->t), (int)(open - a), a);
     items = fld_json_get_mut(e->answers, s->name);
     if (open[1] == '+') {
@@ -181,25 +185,29 @@ static int assign_repeat(struct fld_edit *e, const char *a, const char *open,
     } else if ((rc = find_item(items, open + 1, (size_t)(close - open - 1), &id,
                                err)) != FLD_OK) {
         /* a full item id not seen yet names a new item (fill makes these) */
-        if (close - open - 1 != 16 || !is_item_id(open + 1, 16) || close[1] == '=')
+        if (close - open - 1 != 16 || !is_item_id(open + 1, 16) ||
+            close[1] == '=')
             return rc;
         id = fresh_item(e, open + 1, 16, true);
         fld_err_clear(err);
     }
     if (close[1] == '=') { /* delete the item */
         if (close[2] != '\0' || open[1] == '+')
-            return fld_err_set(err, FLD_EUSAGE, "to delete an item write %s[ID]=", s->name);
+            return fld_err_set(err, FLD_EUSAGE,
+                               "to delete an item write %s[ID]=", s->name);
         fld_json_remove(items, id);
         return FLD_OK;
     }
     eq = strchr(close, '=');
     if (eq == NULL)
-        return fld_err_set(err, FLD_EUSAGE, "expected GROUP[ITEM].NAME=VALUE, got '%s'", a);
+        return fld_err_set(err, FLD_EUSAGE,
+                           "expected GROUP[ITEM].NAME=VALUE, got '%s'", a);
     name = fld_xstrndup(close + 2, (size_t)(eq - close - 2));
     q = fld_template_question(e->t, name);
-    if (q == NULL || q->section != (size_t)(s - fld_template_section(e->t, 0))) {
-        rc = fld_err_set(err, FLD_NOTFOUND, "repeat group %s has no question '%s'",
-                         s->name, name);
+    if (q == NULL ||
+        q->section != (size_t)(s - fld_template_section(e->t, 0))) {
+        rc = fld_err_set(err, FLD_NOTFOUND,
+                         "repeat group %s has no question '%s'", s->name, name);
         free(name);
         return rc;
     }
@@ -233,12 +241,12 @@ int fld_edit_assign(struct fld_edit *e, const char *a, struct fld_err *err)
     q = fld_template_question(e->t, name);
     if (q == NULL || (q->section != FLD_NO_SECTION &&
                       fld_template_section(e->t, q->section)->is_repeat)) {
-        rc = fld_err_set(err, FLD_NOTFOUND,
-                         q ? "%s is in a repeat group: write %s[ITEM].%s=..."
-                           : "template %s has no question '%s'",
-                         q ? name : fld_template_id(e->t),
-                         q ? fld_template_section(e->t, q->section)->name : name,
-                         name);
+        rc = fld_err_set(
+            err, FLD_NOTFOUND,
+            q ? "%s is in a repeat group: write %s[ITEM].%s=..."
+              : "template %s has no question '%s'",
+            q ? name : fld_template_id(e->t),
+            q ? fld_template_section(e->t, q->section)->name : name, name);
         free(name);
         return rc;
     }
@@ -247,7 +255,8 @@ int fld_edit_assign(struct fld_edit *e, const char *a, struct fld_err *err)
 }
 
 /* The index of item id among the repeat's items (sorted by id). */
-static size_t item_index(const struct fld_form *f, size_t section, const char *id)
+static size_t item_index(const struct fld_form *f, size_t section,
+                         const char *id)
 {
     size_t i;
 
@@ -267,14 +276,16 @@ int fld_edit_check(struct fld_edit *e, const char *today, enum fld_lang lang,
     for (i = 0; rc == FLD_OK && i < e->n_done; i++) {
         const struct fld_question *q = e->done[i].q;
         size_t qi = fld_template_question_index(e->t, q);
-        size_t item = e->done[i].item ? item_index(f, q->section, e->done[i].item) : 0;
+        size_t item =
+            e->done[i].item ? item_index(f, q->section, e->done[i].item) : 0;
 
         if (item == (size_t)-1 || e->done[i].cleared)
             continue; /* deleted later in the same call, or cleared */
         if (!fld_form_relevant(f, qi, item))
             rc = fld_err_set(err, FLD_EINVAL,
                              "%s does not apply to this record (its condition "
-                             "is false); it was not set", q->name);
+                             "is false); it was not set",
+                             q->name);
         else
             rc = fld_form_answer_error(f, q, e->done[i].item, lang, err);
     }

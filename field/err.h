@@ -18,21 +18,21 @@
 
 enum fld_result {
     FLD_OK = 0,
-    FLD_NOTFOUND,   /* no such record, question, template, key ... */
-    FLD_EXISTS,     /* already there (a version stored twice, a key file) */
-    FLD_CONFLICT,   /* ambiguous (a record prefix matching several) */
-    FLD_EUSAGE,     /* the caller asked for something meaningless */
-    FLD_EINVAL,     /* a value refused: wrong type, out of range, malformed */
-    FLD_ELIMIT,     /* a size or depth limit exceeded */
-    FLD_EIO,        /* a file could not be read or written */
-    FLD_EFULL,      /* the disk is full */
-    FLD_EDB,        /* the database failed */
-    FLD_EBUSY,      /* the database is locked by another process */
-    FLD_ECORRUPT,   /* stored data is damaged or was edited behind our back */
-    FLD_EBADSIG,    /* a signature or hash does not verify */
-    FLD_EPASS,      /* wrong passphrase, or one is needed and none given */
-    FLD_EPROTO,     /* a peer broke the protocol */
-    FLD_ENET,       /* the network failed */
+    FLD_NOTFOUND, /* no such record, question, template, key ... */
+    FLD_EXISTS,   /* already there (a version stored twice, a key file) */
+    FLD_CONFLICT, /* ambiguous (a record prefix matching several) */
+    FLD_EUSAGE,   /* the caller asked for something meaningless */
+    FLD_EINVAL,   /* a value refused: wrong type, out of range, malformed */
+    FLD_ELIMIT,   /* a size or depth limit exceeded */
+    FLD_EIO,      /* a file could not be read or written */
+    FLD_EFULL,    /* the disk is full */
+    FLD_EDB,      /* the database failed */
+    FLD_EBUSY,    /* the database is locked by another process */
+    FLD_ECORRUPT, /* stored data is damaged or was edited behind our back */
+    FLD_EBADSIG,  /* a signature or hash does not verify */
+    FLD_EPASS,    /* wrong passphrase, or one is needed and none given */
+    FLD_EPROTO,   /* a peer broke the protocol */
+    FLD_ENET,     /* the network failed */
     FLD_NRESULTS
 };
 

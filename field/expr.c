@@ -103,8 +103,8 @@
 #define REGEX_MAX_NESTED 3
 
 /* The dates date() accepts: years 0000 to 9999, proleptic Gregorian. */
-#define DAY_MIN (-719528)  /* 0000-01-01 */
-#define DAY_MAX 2932896    /* 9999-12-31 */
+#define DAY_MIN (-719528) /* 0000-01-01 */
+#define DAY_MAX 2932896   /* 9999-12-31 */
 
 /* Functions with this many arguments or fewer keep them on the stack. */
 #define ARGS_ON_STACK 4
@@ -127,11 +127,19 @@ enum level { L_OR, L_AND, L_EQ, L_REL, L_ADD, L_MUL, N_LEVELS };
 
 enum op {
     OP_NONE,
-    OP_OR, OP_AND,
-    OP_EQ, OP_NE,
-    OP_LT, OP_LE, OP_GT, OP_GE,
-    OP_ADD, OP_SUB,
-    OP_MUL, OP_DIV, OP_MOD
+    OP_OR,
+    OP_AND,
+    OP_EQ,
+    OP_NE,
+    OP_LT,
+    OP_LE,
+    OP_GT,
+    OP_GE,
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_MOD
 };
 
 struct call;
@@ -162,7 +170,7 @@ struct node {
     size_t *kids;          /* children, by index into fld_expr.nodes */
     unsigned char *ops;    /* N_CHAIN: ops[k] joins kids[k-1] to kids[k] */
     size_t n_kids, cap_kids;
-    struct rx *rx;         /* regex() with a literal pattern: compiled */
+    struct rx *rx; /* regex() with a literal pattern: compiled */
 };
 
 /* The names a rule reads, each once, in order of first use. */
@@ -714,8 +722,8 @@ static void make_utf8_locale(void)
     size_t i;
 
     for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-        utf8_locale = newlocale(LC_CTYPE_MASK | LC_COLLATE_MASK, names[i],
-                                (locale_t)0);
+        utf8_locale =
+            newlocale(LC_CTYPE_MASK | LC_COLLATE_MASK, names[i], (locale_t)0);
         if (utf8_locale != (locale_t)0)
             return;
     }
@@ -747,8 +755,8 @@ static size_t skip_bracket(const char *p, size_t i)
     if (p[i] == ']') /* a leading ']' is a member */
         i++;
     while (p[i] != '\0' && p[i] != ']') {
-        if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '.' ||
-                            p[i + 1] == '=')) {
+        if (p[i] == '[' &&
+            (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '=')) {
             char close = p[i + 1];
 
             for (i += 2; p[i] != '\0'; i++)
@@ -756,7 +764,7 @@ static size_t skip_bracket(const char *p, size_t i)
                     break;
             if (p[i] == '\0')
                 return i - 1; /* unterminated: regcomp will say so */
-            i++; /* onto the ']' of ":]" */
+            i++;              /* onto the ']' of ":]" */
         }
         i++;
     }
@@ -799,10 +807,10 @@ static bool read_interval(const char *p, size_t *i, double *rep)
 
 /* The state of one group while regex_check() reads a pattern. */
 struct rx_group {
-    double sum;      /* size of the group so far, repetitions expanded */
-    double last;     /* size of its last atom */
-    int depth;       /* deepest nesting of repetitions inside */
-    int last_depth;  /* the same, inside its last atom */
+    double sum;     /* size of the group so far, repetitions expanded */
+    double last;    /* size of its last atom */
+    int depth;      /* deepest nesting of repetitions inside */
+    int last_depth; /* the same, inside its last atom */
 };
 
 /* A repetition of the last atom of g; false when refused. */
@@ -1054,8 +1062,24 @@ static bool regex_matches(const struct rx *rx, const char *s)
 /* ---- the lexer ------------------------------------------------------ */
 
 enum tok {
-    T_END, T_NUM, T_STR, T_REF, T_DOT, T_LPAREN, T_RPAREN, T_COMMA,
-    T_PLUS, T_MINUS, T_STAR, T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE, T_NAME
+    T_END,
+    T_NUM,
+    T_STR,
+    T_REF,
+    T_DOT,
+    T_LPAREN,
+    T_RPAREN,
+    T_COMMA,
+    T_PLUS,
+    T_MINUS,
+    T_STAR,
+    T_EQ,
+    T_NE,
+    T_LT,
+    T_LE,
+    T_GT,
+    T_GE,
+    T_NAME
 };
 
 struct token {
@@ -1065,9 +1089,9 @@ struct token {
 
 struct parser {
     const char *src;
-    size_t pos;      /* where the lexer goes on */
+    size_t pos;       /* where the lexer goes on */
     struct token tok; /* the token being looked at */
-    int depth;       /* open parentheses and calls */
+    int depth;        /* open parentheses and calls */
     struct fld_expr *e;
     struct fld_err *err;
 };
@@ -1147,9 +1171,9 @@ static bool lex_operator(struct parser *p, size_t i)
         char text[3];
         enum tok type;
     } ops[] = {
-        {"!=", T_NE}, {"<=", T_LE}, {">=", T_GE}, {"(", T_LPAREN},
+        {"!=", T_NE},    {"<=", T_LE},   {">=", T_GE},  {"(", T_LPAREN},
         {")", T_RPAREN}, {",", T_COMMA}, {"+", T_PLUS}, {"-", T_MINUS},
-        {"*", T_STAR}, {"=", T_EQ}, {"<", T_LT}, {">", T_GT},
+        {"*", T_STAR},   {"=", T_EQ},    {"<", T_LT},   {">", T_GT},
     };
     size_t k, len;
 
@@ -2154,8 +2178,7 @@ static int fn_regex(const struct call *c, struct fld_value *out)
     int rc = FLD_OK;
 
     if (rx == NULL) { /* a pattern that only evaluation knows */
-        rc = regex_compile(str_view(&c->args[1], &tmp_p), &rx, why,
-                           sizeof why);
+        rc = regex_compile(str_view(&c->args[1], &tmp_p), &rx, why, sizeof why);
         if (rc != FLD_OK)
             rc = eerr(c->e, kid(c->e, n, 1), c->err, rc, "regex(): %s", why);
     }
@@ -2292,8 +2315,8 @@ static int fetch_named(const struct call *c, struct fld_value *out,
     int (*fn)(void *, const char *, struct fld_value *) =
         is_threshold ? c->env->threshold : c->env->param;
     const char *what = is_threshold ? "threshold" : "param";
-    const char *name = (is_threshold ? c->e->thresholds.v
-                                     : c->e->params.v)[c->n->name];
+    const char *name =
+        (is_threshold ? c->e->thresholds.v : c->e->params.v)[c->n->name];
     int rc = fn ? fn(c->env->ctx, name, out) : FLD_NOTFOUND;
 
     if (rc != FLD_OK) {

@@ -32,16 +32,16 @@
 #include "err.h"
 
 /* Limits on what a template may ask of the parser. */
-#define FLD_EXPR_MAX_LEN 8192   /* bytes of source */
-#define FLD_EXPR_MAX_DEPTH 64   /* nesting of parentheses and calls */
+#define FLD_EXPR_MAX_LEN 8192 /* bytes of source */
+#define FLD_EXPR_MAX_DEPTH 64 /* nesting of parentheses and calls */
 
 enum fld_value_type {
-    FLD_V_BLANK,   /* empty string: unanswered, non-relevant */
+    FLD_V_BLANK, /* empty string: unanswered, non-relevant */
     FLD_V_NUMBER,
     FLD_V_STRING,
     FLD_V_BOOL,
-    FLD_V_LIST,    /* the values of one field across repeat items */
-    FLD_V_UNKNOWN  /* tri-state evaluation only */
+    FLD_V_LIST,   /* the values of one field across repeat items */
+    FLD_V_UNKNOWN /* tri-state evaluation only */
 };
 
 struct fld_value {

@@ -30,8 +30,8 @@ struct fld_form {
     const struct fld_json *answers;
     struct fld_json *no_answers; /* owned: stands in for NULL answers */
     const char *today;
-    struct slot **slots;   /* per question, per item */
-    size_t *n_items;       /* per section */
+    struct slot **slots;    /* per question, per item */
+    size_t *n_items;        /* per section */
     const char ***item_ids; /* per section: borrowed from answers */
     struct fld_problem *problems;
     size_t n_problems;
@@ -71,8 +71,8 @@ static size_t n_slots(const struct fld_form *f, const struct fld_question *q)
 }
 
 /* The stored answer of q in item, or NULL. */
-static const struct fld_json *answer_of(const struct fld_form *f,
-                                        const struct fld_question *q, size_t item)
+static const struct fld_json *
+answer_of(const struct fld_form *f, const struct fld_question *q, size_t item)
 {
     const struct fld_section *s;
     const struct fld_json *items;
@@ -164,10 +164,12 @@ bool fld_form_relevant(struct fld_form *f, size_t qi, size_t item)
     if (s->rel_state == BUSY)
         return false; /* a cycle of relevance rules */
     s->rel_state = BUSY;
-    s->relevant = q->section == FLD_NO_SECTION || section_relevant(f, q->section, item);
+    s->relevant =
+        q->section == FLD_NO_SECTION || section_relevant(f, q->section, item);
     if (s->relevant && q->relevant != NULL) {
-        if (eval_in(f, q->relevant, in_repeat(f, q) ? q->section : FLD_NO_SECTION,
-                    item, NULL, false, &v) == FLD_OK)
+        if (eval_in(f, q->relevant,
+                    in_repeat(f, q) ? q->section : FLD_NO_SECTION, item, NULL,
+                    false, &v) == FLD_OK)
             s->relevant = fld_value_truthy(&v);
         else
             s->relevant = false;
@@ -177,9 +179,11 @@ bool fld_form_relevant(struct fld_form *f, size_t qi, size_t item)
     return s->relevant;
 }
 
-const struct fld_value *fld_form_value(struct fld_form *f, size_t qi, size_t item)
+const struct fld_value *fld_form_value(struct fld_form *f, size_t qi,
+                                       size_t item)
 {
-    static const struct fld_value blank = {FLD_V_BLANK, 0, false, NULL, NULL, 0};
+    static const struct fld_value blank = {FLD_V_BLANK, 0,    false,
+                                           NULL,        NULL, 0};
     const struct fld_question *q = fld_template_question_at(f->t, qi);
     struct slot *s;
 
@@ -194,8 +198,9 @@ const struct fld_value *fld_form_value(struct fld_form *f, size_t qi, size_t ite
     if (!fld_form_relevant(f, qi, item))
         fld_value_blank(&s->value);
     else if (q->calculation != NULL)
-        eval_in(f, q->calculation, in_repeat(f, q) ? q->section : FLD_NO_SECTION,
-                item, NULL, false, &s->value);
+        eval_in(f, q->calculation,
+                in_repeat(f, q) ? q->section : FLD_NO_SECTION, item, NULL,
+                false, &s->value);
     else
         to_value(q, answer_of(f, q, item), &s->value);
     s->val_state = DONE;
@@ -315,8 +320,9 @@ static int param(void *ctx, const char *name, struct fld_value *out)
 
     if (q == NULL || q->section != FLD_NO_SECTION)
         return FLD_NOTFOUND;
-    copy_value(fld_form_value(sc->f, fld_template_question_index(sc->f->t, q), 0),
-               out);
+    copy_value(
+        fld_form_value(sc->f, fld_template_question_index(sc->f->t, q), 0),
+        out);
     return FLD_OK;
 }
 
@@ -390,7 +396,8 @@ static enum fld_status all_of(const enum fld_status *s, size_t n)
 
 static void eval_criteria(struct fld_form *f)
 {
-    size_t i, j, n = fld_template_n_criteria(f->t), total = 0, met = 0, unknown = 0;
+    size_t i, j, n = fld_template_n_criteria(f->t), total = 0, met = 0,
+                 unknown = 0;
     const struct fld_text *label;
     size_t requires;
 
@@ -408,7 +415,8 @@ static void eval_criteria(struct fld_form *f)
 
         for (j = 0; j < c->n_indicators; j++)
             ind[j] = status_of(f, c->indicators[j].met);
-        f->criterion[i] = c->met ? status_of(f, c->met) : all_of(ind, c->n_indicators);
+        f->criterion[i] =
+            c->met ? status_of(f, c->met) : all_of(ind, c->n_indicators);
         met += f->criterion[i] == FLD_STATUS_MET;
         unknown += f->criterion[i] == FLD_STATUS_UNKNOWN;
     }
@@ -426,8 +434,8 @@ static void eval_criteria(struct fld_form *f)
 static void add_problem(struct fld_form *f, enum fld_problem_kind kind,
                         const struct fld_question *q, const char *item)
 {
-    f->problems = fld_xreallocarray(f->problems, f->n_problems + 1,
-                                    sizeof *f->problems);
+    f->problems =
+        fld_xreallocarray(f->problems, f->n_problems + 1, sizeof *f->problems);
     f->problems[f->n_problems].kind = kind;
     f->problems[f->n_problems].question = q;
     f->problems[f->n_problems].item = item;
@@ -442,8 +450,8 @@ static bool is_required(struct fld_form *f, const struct fld_question *q,
 
     if (q->required_if == NULL)
         return q->required;
-    eval_in(f, q->required_if, in_repeat(f, q) ? q->section : FLD_NO_SECTION, item,
-            NULL, false, &v);
+    eval_in(f, q->required_if, in_repeat(f, q) ? q->section : FLD_NO_SECTION,
+            item, NULL, false, &v);
     req = fld_value_truthy(&v);
     fld_value_clear(&v);
     return req;
@@ -453,7 +461,8 @@ bool fld_form_choice_allowed(struct fld_form *f, size_t qi, size_t item,
                              const struct fld_choice *choice)
 {
     const struct fld_question *q = fld_template_question_at(f->t, qi);
-    struct scope sc = {f, in_repeat(f, q) ? q->section : FLD_NO_SECTION, item, choice};
+    struct scope sc = {f, in_repeat(f, q) ? q->section : FLD_NO_SECTION, item,
+                       choice};
     struct fld_value v;
     bool ok;
 
@@ -480,7 +489,8 @@ static bool choices_allowed(struct fld_form *f, const struct fld_question *q,
         for (k = 0; k < q->n_choices; k++)
             if (strcmp(q->choices[k].name, name) == 0)
                 break;
-        if (k == q->n_choices || !fld_form_choice_allowed(f, qi, item, &q->choices[k]))
+        if (k == q->n_choices ||
+            !fld_form_choice_allowed(f, qi, item, &q->choices[k]))
             return false;
     }
     return true;
@@ -493,7 +503,8 @@ static void check_question(struct fld_form *f, size_t qi, size_t item)
     const struct fld_json *a = answer_of(f, q, item);
     struct fld_value v;
 
-    if (q->type == FLD_Q_NOTE || q->calculation || !fld_form_relevant(f, qi, item))
+    if (q->type == FLD_Q_NOTE || q->calculation ||
+        !fld_form_relevant(f, qi, item))
         return;
     if (a == NULL) {
         if (is_required(f, q, item))
@@ -510,8 +521,8 @@ static void check_question(struct fld_form *f, size_t qi, size_t item)
     }
     if (q->constraint == NULL)
         return;
-    eval_in(f, q->constraint, in_repeat(f, q) ? q->section : FLD_NO_SECTION, item,
-            fld_form_value(f, qi, item), false, &v);
+    eval_in(f, q->constraint, in_repeat(f, q) ? q->section : FLD_NO_SECTION,
+            item, fld_form_value(f, qi, item), false, &v);
     if (!fld_value_truthy(&v))
         add_problem(f, FLD_PROBLEM_CONSTRAINT, q, id);
     fld_value_clear(&v);
@@ -551,8 +562,8 @@ int fld_form_eval(const struct fld_template *t, const struct fld_json *answers,
     setup_items(f);
     f->slots = fld_xcalloc(n + 1, sizeof *f->slots);
     for (i = 0; i < n; i++)
-        f->slots[i] = fld_xcalloc(n_slots(f, fld_template_question_at(t, i)) + 1,
-                                  sizeof **f->slots);
+        f->slots[i] = fld_xcalloc(
+            n_slots(f, fld_template_question_at(t, i)) + 1, sizeof **f->slots);
     for (i = 0; i < n; i++)
         for (j = 0; j < n_slots(f, fld_template_question_at(t, i)); j++)
             check_question(f, i, j);
@@ -576,7 +587,9 @@ void fld_form_free(struct fld_form *f)
         return;
     n = fld_template_n_questions(f->t);
     for (i = 0; i < n && f->slots; i++) {
-        for (j = 0; f->slots[i] && j < n_slots(f, fld_template_question_at(f->t, i)); j++)
+        for (j = 0;
+             f->slots[i] && j < n_slots(f, fld_template_question_at(f->t, i));
+             j++)
             fld_value_clear(&f->slots[i][j].value);
         free(f->slots[i]);
     }
@@ -644,8 +657,9 @@ char *fld_form_threshold(struct fld_form *f, const struct fld_threshold *th)
     return text;
 }
 
-int fld_form_answer_error(const struct fld_form *f, const struct fld_question *q,
-                          const char *item, enum fld_lang lang, struct fld_err *err)
+int fld_form_answer_error(const struct fld_form *f,
+                          const struct fld_question *q, const char *item,
+                          enum fld_lang lang, struct fld_err *err)
 {
     size_t i;
 
@@ -659,16 +673,18 @@ int fld_form_answer_error(const struct fld_form *f, const struct fld_question *q
             return fld_err_set(err, FLD_EINVAL, "%s: not a valid %s", q->name,
                                fld_qtype_name(q->type));
         if (p->kind == FLD_PROBLEM_CHOICE)
-            return fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
-                               lang == FLD_LANG_EN
-                                   ? "that choice is not offered for this record"
-                                   : "lựa chọn này không áp dụng cho bản ghi này");
+            return fld_err_set(
+                err, FLD_EINVAL, "%s: %s", q->name,
+                lang == FLD_LANG_EN
+                    ? "that choice is not offered for this record"
+                    : "lựa chọn này không áp dụng cho bản ghi này");
         if (q->constraint_message.vi != NULL)
             return fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
                                fld_text_get(&q->constraint_message, lang));
         return fld_err_set(err, FLD_EINVAL, "%s: %s", q->name,
-                           lang == FLD_LANG_EN ? "the answer breaks its constraint"
-                                               : "câu trả lời không hợp lệ");
+                           lang == FLD_LANG_EN
+                               ? "the answer breaks its constraint"
+                               : "câu trả lời không hợp lệ");
     }
     return FLD_OK;
 }

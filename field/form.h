@@ -30,8 +30,8 @@ enum fld_status { FLD_STATUS_UNKNOWN, FLD_STATUS_MET, FLD_STATUS_NOT_MET };
 enum fld_problem_kind {
     FLD_PROBLEM_REQUIRED,   /* relevant, required, blank */
     FLD_PROBLEM_CONSTRAINT, /* the answer breaks its constraint */
-    FLD_PROBLEM_TYPE,       /* the stored answer is not of the question's type */
-    FLD_PROBLEM_CHOICE      /* a choice its choice_filter does not offer */
+    FLD_PROBLEM_TYPE,  /* the stored answer is not of the question's type */
+    FLD_PROBLEM_CHOICE /* a choice its choice_filter does not offer */
 };
 
 struct fld_problem {
@@ -49,12 +49,14 @@ struct fld_form;
  * the question.
  */
 int fld_form_eval(const struct fld_template *t, const struct fld_json *answers,
-                  const char *today, struct fld_form **out, struct fld_err *err);
+                  const char *today, struct fld_form **out,
+                  struct fld_err *err);
 void fld_form_free(struct fld_form *f);
 
 /* Items of a repeat section (0 for other sections) and their ids. */
 size_t fld_form_n_items(const struct fld_form *f, size_t section);
-const char *fld_form_item_id(const struct fld_form *f, size_t section, size_t i);
+const char *fld_form_item_id(const struct fld_form *f, size_t section,
+                             size_t i);
 
 /* item is 0 outside repeats. */
 bool fld_form_relevant(struct fld_form *f, size_t question, size_t item);
@@ -87,8 +89,9 @@ char *fld_form_threshold(struct fld_form *f, const struct fld_threshold *th);
  * evaluated form, as one line for a person: its type, a choice not offered,
  * or its constraint with the template's message in lang. FLD_OK when the
  * answer has none (a blank required answer is not an answer's error). */
-int fld_form_answer_error(const struct fld_form *f, const struct fld_question *q,
-                          const char *item, enum fld_lang lang, struct fld_err *err);
+int fld_form_answer_error(const struct fld_form *f,
+                          const struct fld_question *q, const char *item,
+                          enum fld_lang lang, struct fld_err *err);
 
 const char *fld_status_name(enum fld_status s, enum fld_lang lang);
 

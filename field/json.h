@@ -90,8 +90,7 @@ int fld_json_write(const struct fld_json *v, struct fld_buf *out,
  * FLD_OK when p..len parses and re-serialises to exactly the same bytes;
  * FLD_EINVAL (with the reason) otherwise.
  */
-int fld_json_check_canonical(const uint8_t *p, size_t len,
-                             struct fld_err *err);
+int fld_json_check_canonical(const uint8_t *p, size_t len, struct fld_err *err);
 
 /* Constructors; each returns a new value owned by the caller. */
 struct fld_json *fld_json_null(void);
@@ -116,14 +115,17 @@ void fld_json_append(struct fld_json *arr, struct fld_json *value);
  * Set key in obj to value, replacing and freeing any previous value; obj
  * takes ownership of value. key must be ASCII (asserted).
  */
-void fld_json_set(struct fld_json *obj, const char *key, struct fld_json *value);
+void fld_json_set(struct fld_json *obj, const char *key,
+                  struct fld_json *value);
 /* Remove key from obj (freeing its value); false if it was absent. */
 bool fld_json_remove(struct fld_json *obj, const char *key);
 /* The member value, borrowed from obj, or NULL when absent or not an object. */
-const struct fld_json *fld_json_get(const struct fld_json *obj, const char *key);
+const struct fld_json *fld_json_get(const struct fld_json *obj,
+                                    const char *key);
 struct fld_json *fld_json_get_mut(struct fld_json *obj, const char *key);
 /* Typed getters: NULL / false when absent or of another type. */
 const char *fld_json_get_string(const struct fld_json *obj, const char *key);
-bool fld_json_get_int(const struct fld_json *obj, const char *key, int64_t *out);
+bool fld_json_get_int(const struct fld_json *obj, const char *key,
+                      int64_t *out);
 
 #endif

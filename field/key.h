@@ -6,8 +6,9 @@
  * O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600. The file may be protected by a
  * passphrase: the 64-byte secret key (seed, then public key) is then sealed
  * with crypto_secretbox under a key derived by Argon2id (crypto_pwhash), so
- * a stolen laptop does not give away the signing key. The public half is the device's identity: its 64
- * lowercase hex digits are the "author" of every version the device signs.
+ * a stolen laptop does not give away the signing key. The public half is the
+ * device's identity: its 64 lowercase hex digits are the "author" of every
+ * version the device signs.
  *
  * Key file format (text, one field per line, see docs/FORMATS.md):
  *   field-key v1
@@ -55,8 +56,8 @@ int fld_key_save(const struct fld_key *k, const char *path,
  * FLD_EPASS when it is protected and passphrase is NULL or wrong, FLD_EIO
  * when it cannot be read or is readable by others (mode not 0600 or 0400).
  */
-int fld_key_load(const char *path, const char *passphrase,
-                 struct fld_key **out, struct fld_err *err);
+int fld_key_load(const char *path, const char *passphrase, struct fld_key **out,
+                 struct fld_err *err);
 
 /* 1 when the file at path is passphrase-protected, 0 when not, -1 on error. */
 int fld_key_file_is_protected(const char *path);

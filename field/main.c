@@ -20,10 +20,11 @@ static void usage(FILE *out)
 {
     const struct cmd *c;
 
-    fprintf(out,
-            "usage: field [--version] [--help] <command> [options] [arguments]\n\n"
-            "Capture New Rural Development (nông thôn mới) inspections offline\n"
-            "as signed, immutable records.\n\nCommands:\n");
+    fprintf(
+        out,
+        "usage: field [--version] [--help] <command> [options] [arguments]\n\n"
+        "Capture New Rural Development (nông thôn mới) inspections offline\n"
+        "as signed, immutable records.\n\nCommands:\n");
     for (c = cmd_table; c->name != NULL; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->usage);
     fprintf(out,
@@ -74,7 +75,8 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (argv[1][0] == '-') {
-        fprintf(stderr, "field: unknown option '%s'; see 'field --help'\n", argv[1]);
+        fprintf(stderr, "field: unknown option '%s'; see 'field --help'\n",
+                argv[1]);
         return EXIT_USAGE;
     }
     if ((c = cmd_find(argv[1], &ctx.err)) == NULL) {

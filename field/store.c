@@ -60,14 +60,14 @@ enum stmt_id {
     N_STMTS
 };
 
-#define VERSION_COLUMNS                                                      \
-    "seq, hash, record, author, dseq, prev, hlc_ms, hlc_count, template_id, " \
+#define VERSION_COLUMNS                                                        \
+    "seq, hash, record, author, dseq, prev, hlc_ms, hlc_count, template_id, "  \
     "template_hash, subject, status, body, sig, stored_ms"
 
 /* A version (row alias a, or a hash expression h) the server is not known
  * to hold and has not refused. */
-#define PENDING_HASH(h)                                                     \
-    "NOT EXISTS (SELECT 1 FROM sync_known k WHERE k.hash = " #h ") AND "    \
+#define PENDING_HASH(h)                                                        \
+    "NOT EXISTS (SELECT 1 FROM sync_known k WHERE k.hash = " #h ") AND "       \
     "NOT EXISTS (SELECT 1 FROM sync_refused r WHERE r.hash = " #h ")"
 #define PENDING(a) PENDING_HASH(a.hash)
 
@@ -86,7 +86,8 @@ static const char *const sql_text[N_STMTS] = {
         "INSERT OR IGNORE INTO parents (child, parent) VALUES (?1, ?2)",
     [S_HEAD_DELETE] = "DELETE FROM heads WHERE record = ?1 AND hash = ?2",
     [S_HAS_CHILD] = "SELECT 1 FROM parents WHERE parent = ?1 LIMIT 1",
-    [S_HEAD_INSERT] = "INSERT OR IGNORE INTO heads (record, hash) VALUES (?1, ?2)",
+    [S_HEAD_INSERT] =
+        "INSERT OR IGNORE INTO heads (record, hash) VALUES (?1, ?2)",
     [S_HEADS_OF] = "SELECT hash FROM heads WHERE record = ?1 ORDER BY hash",
     /* Hex digits sort below 'g', so [prefix, prefix||'g') is the range of
      * ids starting with prefix, and the primary key index serves it. */
@@ -142,14 +143,13 @@ static const char *const sql_text[N_STMTS] = {
                 "FROM units ORDER BY code, valid_from",
     /* Pending: neither known to the server nor refused by it. Both probes
      * are primary-key look-ups; length() of a blob reads only its header. */
-    [S_SYNC_PENDING] =
-        "SELECT v.seq, v.hash, v.author, v.dseq, length(v.body) "
-        "FROM versions v WHERE " PENDING(v) " ORDER BY v.seq",
+    [S_SYNC_PENDING] = "SELECT v.seq, v.hash, v.author, v.dseq, length(v.body) "
+                       "FROM versions v WHERE " PENDING(v) " ORDER BY v.seq",
     [S_SYNC_PENDING_EDGES] =
         "SELECT p.child, p.parent FROM parents p "
-        "WHERE " PENDING_HASH(p.child) " AND " PENDING_HASH(p.parent)
-        " AND EXISTS (SELECT 1 FROM versions WHERE hash = p.parent) "
-        "ORDER BY p.child, p.parent",
+        "WHERE " PENDING_HASH(p.child) " AND " PENDING_HASH(
+            p.parent) " AND EXISTS (SELECT 1 FROM versions WHERE hash = p.parent) "
+                      "ORDER BY p.child, p.parent",
     [S_SYNC_PENDING_COUNT] =
         "SELECT count(*), coalesce(sum(length(v.body)), 0) FROM versions v "
         "WHERE " PENDING(v),
@@ -241,8 +241,8 @@ static int user_version(struct fld_store *st, int64_t *out, struct fld_err *err)
 /* Apply every migration the file lacks, each in its own transaction. */
 static int migrate(struct fld_store *st, struct fld_err *err)
 {
-    return fld_db_migrate(st->db, st->path, "field", fld_embedded_files, migration,
-                          N_MIGRATIONS, err);
+    return fld_db_migrate(st->db, st->path, "field", fld_embedded_files,
+                          migration, N_MIGRATIONS, err);
 }
 
 /*
@@ -260,8 +260,8 @@ static int check_application(struct fld_store *st, enum fld_store_mode mode,
         return rc;
     if (have > 0)
         return FLD_OK;
-    r = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_schema", -1,
-                           &s, NULL);
+    r = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_schema", -1, &s,
+                           NULL);
     if (r != SQLITE_OK)
         return map_rc(st, r, "open", err);
     if (sqlite3_step(s) == SQLITE_ROW)
@@ -313,7 +313,8 @@ int fld_store_open(const char *path, enum fld_store_mode mode,
     }
     sqlite3_busy_timeout(st->db, 2000);
     if ((rc = check_application(st, mode, err)) != FLD_OK ||
-        (rc = configure(st, err)) != FLD_OK || (rc = migrate(st, err)) != FLD_OK)
+        (rc = configure(st, err)) != FLD_OK ||
+        (rc = migrate(st, err)) != FLD_OK)
         goto fail;
     *out = st;
     return FLD_OK;
@@ -387,8 +388,8 @@ int fld_store_meta_get(struct fld_store *st, const char *key, char **value,
     return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "read setting", err);
 }
 
-int fld_store_meta_set(struct fld_store *st, const char *key,
-                       const char *value, struct fld_err *err)
+int fld_store_meta_set(struct fld_store *st, const char *key, const char *value,
+                       struct fld_err *err)
 {
     int rc;
     sqlite3_stmt *s = stmt(st, S_META_SET, err, &rc);
@@ -416,8 +417,8 @@ int fld_store_meta_get_int(struct fld_store *st, const char *key,
     return rc;
 }
 
-int fld_store_meta_set_int(struct fld_store *st, const char *key,
-                           int64_t value, struct fld_err *err)
+int fld_store_meta_set_int(struct fld_store *st, const char *key, int64_t value,
+                           struct fld_err *err)
 {
     char text[24];
 
@@ -527,7 +528,8 @@ int fld_store_get_version(struct fld_store *st, const char *hash,
     if (r != SQLITE_ROW) {
         finish(s);
         if (r == SQLITE_DONE)
-            return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found", hash);
+            return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found",
+                               hash);
         return map_rc(st, r, "read version", err);
     }
     {
@@ -538,14 +540,15 @@ int fld_store_get_version(struct fld_store *st, const char *hash,
         if (sqlite3_column_bytes(s, 1) != FLD_SIG_LEN || body == NULL) {
             finish(s);
             return fld_err_set(err, FLD_ECORRUPT,
-                               "version %.16s: stored signature is damaged", hash);
+                               "version %.16s: stored signature is damaged",
+                               hash);
         }
         fld_version_hash(body, len, actual);
         if (strcmp(actual, hash) != 0) {
             finish(s);
-            return fld_err_set(err, FLD_ECORRUPT,
-                               "version %.16s: stored body does not match its hash",
-                               hash);
+            return fld_err_set(
+                err, FLD_ECORRUPT,
+                "version %.16s: stored body does not match its hash", hash);
         }
         rc = fld_version_open(body, len, sig, out, err);
     }
@@ -703,7 +706,8 @@ static int version_row(sqlite3_stmt *s, const struct walk *w)
 
     read_row(s, &row);
     if (!row_complete(&row))
-        return fld_err_set(w->err, FLD_ECORRUPT, "version row %lld has empty columns",
+        return fld_err_set(w->err, FLD_ECORRUPT,
+                           "version row %lld has empty columns",
                            (long long)row.seq);
     return w->fn.version(w->ctx, &row);
 }
@@ -712,7 +716,7 @@ int fld_store_each_version(struct fld_store *st, const char *record,
                            enum fld_store_order order, fld_store_row_fn fn,
                            void *ctx, struct fld_err *err)
 {
-    enum stmt_id id = record ? S_EACH_RECORD
+    enum stmt_id id = record                      ? S_EACH_RECORD
                       : order == FLD_ORDER_AUTHOR ? S_EACH_ALL_AUTHOR
                                                   : S_EACH_ALL_ARRIVAL;
     struct walk w = {.fn.version = fn, .ctx = ctx, .err = err};
@@ -763,7 +767,8 @@ static int record_row(sqlite3_stmt *s, const struct walk *w)
     sum.created.ms = sqlite3_column_int64(s, 8);
     sum.created.count = sqlite3_column_int64(s, 9);
     if (!sum.record || !sum.template_id || !sum.subject || !sum.status)
-        return fld_err_set(w->err, FLD_ECORRUPT, "a record row has empty columns");
+        return fld_err_set(w->err, FLD_ECORRUPT,
+                           "a record row has empty columns");
     return w->fn.record(w->ctx, &sum);
 }
 
@@ -800,7 +805,8 @@ int fld_store_template_put(struct fld_store *st, const char *hash,
     sqlite3_bind_int64(s, 4, fld_now_ms());
     rc = step_done(st, s, "install template", err);
     if (rc == FLD_EXISTS)
-        return fld_err_set(err, FLD_EXISTS, "template %s is already installed", id);
+        return fld_err_set(err, FLD_EXISTS, "template %s is already installed",
+                           id);
     return rc;
 }
 
@@ -838,10 +844,9 @@ int fld_store_template_get(struct fld_store *st, const char *id_or_hash,
 
 static int template_row(sqlite3_stmt *s, const struct walk *w)
 {
-    return w->fn.template(w->ctx, col_text(s, 0), col_text(s, 1),
-                          sqlite3_column_blob(s, 2),
-                          (size_t)sqlite3_column_bytes(s, 2),
-                          sqlite3_column_int64(s, 3));
+    return w->fn.template(
+        w->ctx, col_text(s, 0), col_text(s, 1), sqlite3_column_blob(s, 2),
+        (size_t)sqlite3_column_bytes(s, 2), sqlite3_column_int64(s, 3));
 }
 
 int fld_store_each_template(struct fld_store *st, fld_template_row_fn fn,
@@ -947,7 +952,8 @@ int fld_store_unit_exists(struct fld_store *st, const char *code, bool *out,
     return rc;
 }
 
-/* ---- sync state ------------------------------------------------------------ */
+/* ---- sync state ------------------------------------------------------------
+ */
 
 static int pending_row(sqlite3_stmt *s, const struct walk *w)
 {
@@ -959,7 +965,8 @@ static int pending_row(sqlite3_stmt *s, const struct walk *w)
     p.dseq = sqlite3_column_int64(s, 3);
     p.body_len = (size_t)sqlite3_column_int64(s, 4);
     if (p.hash == NULL || p.author == NULL)
-        return fld_err_set(w->err, FLD_ECORRUPT, "version row %lld has empty columns",
+        return fld_err_set(w->err, FLD_ECORRUPT,
+                           "version row %lld has empty columns",
                            (long long)p.seq);
     return w->fn.pending(w->ctx, &p);
 }
@@ -1010,12 +1017,13 @@ int fld_store_sync_pending_count(struct fld_store *st, int64_t *n,
             *bytes = sqlite3_column_int64(s, 1);
     }
     finish(s);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "count pending versions", err);
+    return r == SQLITE_ROW ? FLD_OK
+                           : map_rc(st, r, "count pending versions", err);
 }
 
 int fld_store_version_raw(struct fld_store *st, const char *hash,
-                          uint8_t **body, size_t *len,
-                          uint8_t sig[FLD_SIG_LEN], struct fld_err *err)
+                          uint8_t **body, size_t *len, uint8_t sig[FLD_SIG_LEN],
+                          struct fld_err *err)
 {
     char actual[FLD_HASH_HEX_LEN + 1];
     int rc, r;
@@ -1041,16 +1049,16 @@ int fld_store_version_raw(struct fld_store *st, const char *hash,
 
         if (p == NULL || sqlite3_column_bytes(s, 1) != FLD_SIG_LEN) {
             finish(s);
-            return fld_err_set(err, FLD_ECORRUPT,
-                               "version %.16s: stored body or signature is damaged",
-                               hash);
+            return fld_err_set(
+                err, FLD_ECORRUPT,
+                "version %.16s: stored body or signature is damaged", hash);
         }
         fld_version_hash(p, n, actual);
         if (strcmp(actual, hash) != 0) {
             finish(s);
-            return fld_err_set(err, FLD_ECORRUPT,
-                               "version %.16s: stored body does not match its hash",
-                               hash);
+            return fld_err_set(
+                err, FLD_ECORRUPT,
+                "version %.16s: stored body does not match its hash", hash);
         }
         *body = fld_xmalloc(n + 1);
         memcpy(*body, p, n);
@@ -1073,7 +1081,8 @@ int fld_store_sync_known(struct fld_store *st, const char *hash,
     sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, how, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, fld_now_ms());
-    if ((rc = step_done(st, s, "record a version the server holds", err)) != FLD_OK)
+    if ((rc = step_done(st, s, "record a version the server holds", err)) !=
+        FLD_OK)
         return rc;
     if ((s = stmt(st, S_SYNC_UNREFUSE, err, &rc)) == NULL)
         return rc;
@@ -1102,7 +1111,8 @@ int fld_store_sync_forget(struct fld_store *st, struct fld_err *err)
     int rc;
     sqlite3_stmt *s = stmt(st, S_SYNC_FORGET_KNOWN, err, &rc);
 
-    if (s == NULL || (rc = step_done(st, s, "forget sync state", err)) != FLD_OK)
+    if (s == NULL ||
+        (rc = step_done(st, s, "forget sync state", err)) != FLD_OK)
         return rc;
     if ((s = stmt(st, S_SYNC_FORGET_REFUSED, err, &rc)) == NULL)
         return rc;

@@ -3,11 +3,11 @@
  * version, the derived heads of each record, installed templates and the
  * device's own counters.
  *
- * The schema comes only from the SQL files of schema/, compiled in (embedded.h), and is
- * numbered by PRAGMA user_version: opening applies the migrations a file
- * lacks, in order, and refuses a file made by a newer program. The
- * database runs in WAL mode with synchronous=FULL: a version the program
- * said it saved survives a power cut. Every statement is prepared once,
+ * The schema comes only from the SQL files of schema/, compiled in
+ * (embedded.h), and is numbered by PRAGMA user_version: opening applies the
+ * migrations a file lacks, in order, and refuses a file made by a newer
+ * program. The database runs in WAL mode with synchronous=FULL: a version the
+ * program said it saved survives a power cut. Every statement is prepared once,
  * cached on the handle and bound, never built from strings.
  *
  * Writers bracket their work in fld_store_begin() / fld_store_commit()
@@ -32,8 +32,8 @@ struct fld_store;
 #define FLD_STORE_SCHEMA_VERSION 3
 
 enum fld_store_mode {
-    FLD_STORE_OPEN,   /* the file must exist */
-    FLD_STORE_CREATE  /* create it if missing */
+    FLD_STORE_OPEN,  /* the file must exist */
+    FLD_STORE_CREATE /* create it if missing */
 };
 
 /*
@@ -57,12 +57,12 @@ void fld_store_rollback(struct fld_store *st);
 /* Small named settings. get: *value is new (free()), FLD_NOTFOUND if unset. */
 int fld_store_meta_get(struct fld_store *st, const char *key, char **value,
                        struct fld_err *err);
-int fld_store_meta_set(struct fld_store *st, const char *key,
-                       const char *value, struct fld_err *err);
+int fld_store_meta_set(struct fld_store *st, const char *key, const char *value,
+                       struct fld_err *err);
 int fld_store_meta_get_int(struct fld_store *st, const char *key,
                            int64_t *value, struct fld_err *err);
-int fld_store_meta_set_int(struct fld_store *st, const char *key,
-                           int64_t value, struct fld_err *err);
+int fld_store_meta_set_int(struct fld_store *st, const char *key, int64_t value,
+                           struct fld_err *err);
 
 /*
  * Store a verified version and update the record's heads. FLD_EXISTS when
@@ -85,7 +85,8 @@ int fld_store_get_version(struct fld_store *st, const char *hash,
  * FLD_NOTFOUND when none matches, FLD_CONFLICT when several do.
  */
 int fld_store_find_record(struct fld_store *st, const char *prefix,
-                          char out[FLD_RECORD_HEX_LEN + 1], struct fld_err *err);
+                          char out[FLD_RECORD_HEX_LEN + 1],
+                          struct fld_err *err);
 
 /* The record's head hashes, sorted; *hashes is freed with fld_strv_free(). */
 int fld_store_heads(struct fld_store *st, const char *record, char ***hashes,
@@ -171,9 +172,9 @@ int fld_store_template_get(struct fld_store *st, const char *id_or_hash,
                            char hash_out[FLD_HASH_HEX_LEN + 1],
                            struct fld_err *err);
 
-typedef int (*fld_template_row_fn)(void *ctx, const char *hash,
-                                   const char *id, const uint8_t *body,
-                                   size_t len, int64_t added_ms);
+typedef int (*fld_template_row_fn)(void *ctx, const char *hash, const char *id,
+                                   const uint8_t *body, size_t len,
+                                   int64_t added_ms);
 int fld_store_each_template(struct fld_store *st, fld_template_row_fn fn,
                             void *ctx, struct fld_err *err);
 
@@ -222,7 +223,8 @@ struct fld_store_pending {
     size_t body_len;
 };
 
-typedef int (*fld_store_pending_fn)(void *ctx, const struct fld_store_pending *p);
+typedef int (*fld_store_pending_fn)(void *ctx,
+                                    const struct fld_store_pending *p);
 
 /* The pending versions: not known to the server, not refused; by seq. */
 int fld_store_sync_each_pending(struct fld_store *st, fld_store_pending_fn fn,
@@ -241,8 +243,8 @@ int fld_store_sync_pending_count(struct fld_store *st, int64_t *n,
  * bytes, NUL-terminated) is new, freed with free(). FLD_NOTFOUND if absent.
  */
 int fld_store_version_raw(struct fld_store *st, const char *hash,
-                          uint8_t **body, size_t *len,
-                          uint8_t sig[FLD_SIG_LEN], struct fld_err *err);
+                          uint8_t **body, size_t *len, uint8_t sig[FLD_SIG_LEN],
+                          struct fld_err *err);
 
 /*
  * The server holds the version hash (which must be stored here): how is
@@ -272,7 +274,8 @@ struct fld_store_refused {
     int64_t at_ms;
 };
 
-typedef int (*fld_store_refused_fn)(void *ctx, const struct fld_store_refused *r);
+typedef int (*fld_store_refused_fn)(void *ctx,
+                                    const struct fld_store_refused *r);
 /* The dead-letter list, oldest refusal first. */
 int fld_store_sync_each_refused(struct fld_store *st, fld_store_refused_fn fn,
                                 void *ctx, struct fld_err *err);

@@ -93,11 +93,15 @@ static void problem(struct loader *l, const char *fmt, ...)
 }
 
 static const char *const type_names[] = {
-    [FLD_Q_INTEGER] = "integer",       [FLD_Q_DECIMAL] = "decimal",
-    [FLD_Q_TEXT] = "text",             [FLD_Q_SELECT_ONE] = "select_one",
+    [FLD_Q_INTEGER] = "integer",
+    [FLD_Q_DECIMAL] = "decimal",
+    [FLD_Q_TEXT] = "text",
+    [FLD_Q_SELECT_ONE] = "select_one",
     [FLD_Q_SELECT_MULTIPLE] = "select_multiple",
-    [FLD_Q_DATE] = "date",             [FLD_Q_GEOPOINT] = "geopoint",
-    [FLD_Q_PHOTO] = "photo",           [FLD_Q_NOTE] = "note",
+    [FLD_Q_DATE] = "date",
+    [FLD_Q_GEOPOINT] = "geopoint",
+    [FLD_Q_PHOTO] = "photo",
+    [FLD_Q_NOTE] = "note",
 };
 #define N_TYPES (sizeof type_names / sizeof type_names[0])
 
@@ -122,7 +126,8 @@ static bool is_name(const char *s)
         return false;
     for (i = 1; s[i] != '\0'; i++)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_' || s[i] == '-') || i >= MAX_NAME)
+              s[i] == '_' || s[i] == '-') ||
+            i >= MAX_NAME)
             return false;
     return true;
 }
@@ -259,9 +264,10 @@ static void load_choices(struct loader *l)
         struct choice_list *cl = &t->lists[t->n_lists++];
 
         cl->name = all->members[i].key;
-        if (list->type != FLD_JSON_ARRAY || list->n == 0 || list->n > MAX_CHOICES) {
-            problem(l, "choices.%s: expected a list of 1 to %d choices", cl->name,
-                    MAX_CHOICES);
+        if (list->type != FLD_JSON_ARRAY || list->n == 0 ||
+            list->n > MAX_CHOICES) {
+            problem(l, "choices.%s: expected a list of 1 to %d choices",
+                    cl->name, MAX_CHOICES);
             continue;
         }
         cl->choices = fld_xcalloc(list->n, sizeof *cl->choices);
@@ -274,7 +280,8 @@ static void load_choices(struct loader *l)
             c->json = list->items[j];
             c->name = fld_json_get_string(list->items[j], "name");
             if (!is_name(c->name)) {
-                problem(l, "%s.name: missing or not a name (a-z, 0-9, _)", where);
+                problem(l, "%s.name: missing or not a name (a-z, 0-9, _)",
+                        where);
                 continue;
             }
             for (k = 0; k < cl->n; k++)
@@ -345,7 +352,8 @@ static void load_default(struct loader *l, struct fld_question *q,
     }
     text = d->type == FLD_JSON_INT ? fld_xasprintf("%lld", (long long)d->i)
                                    : fld_xstrdup(d->s);
-    if (q->type != FLD_Q_NOTE && fld_template_answer(q, text, &value, &err) != FLD_OK)
+    if (q->type != FLD_Q_NOTE &&
+        fld_template_answer(q, text, &value, &err) != FLD_OK)
         problem(l, "%s.default: %s", where, err.msg);
     fld_json_free(value);
     free(text);
@@ -355,9 +363,10 @@ static void load_question(struct loader *l, const struct fld_json *qj,
                           size_t section, const char *where)
 {
     static const char *const keys[] = {
-        "name", "type", "label", "hint", "required", "relevant", "constraint",
-        "constraint_message", "calculation", "choices", "choice_filter",
-        "default", "unit", NULL};
+        "name",        "type",     "label",         "hint",
+        "required",    "relevant", "constraint",    "constraint_message",
+        "calculation", "choices",  "choice_filter", "default",
+        "unit",        NULL};
     struct fld_template *t = l->t;
     struct fld_question *q = &t->questions[t->n_questions];
     const char *type;
@@ -448,8 +457,8 @@ static void load_parameters(struct loader *l)
 
 static void load_sections(struct loader *l)
 {
-    static const char *const keys[] = {"name", "label", "questions", "relevant",
-                                       "repeat", NULL};
+    static const char *const keys[] = {"name",     "label",  "questions",
+                                       "relevant", "repeat", NULL};
     struct fld_template *t = l->t;
     const struct fld_json *secs = fld_json_get(t->json, "sections");
     size_t i, j;
@@ -501,7 +510,8 @@ static bool is_parameter(const struct fld_template *t, const char *name)
 /* Each key of a threshold table names values its parameters can take:
  * a typo ("bac_trung_b0") would otherwise leave a threshold unknown
  * silently. */
-static void check_threshold_keys(struct loader *l, const struct fld_threshold *th,
+static void check_threshold_keys(struct loader *l,
+                                 const struct fld_threshold *th,
                                  const char *where)
 {
     size_t i, k;
@@ -510,15 +520,19 @@ static void check_threshold_keys(struct loader *l, const struct fld_threshold *t
         const char *key = th->values->members[i].key, *part = key;
 
         for (k = 0; k < th->n_by; k++) {
-            const struct fld_question *p = fld_template_question(l->t, th->by[k]);
+            const struct fld_question *p =
+                fld_template_question(l->t, th->by[k]);
             size_t len = strcspn(part, "/");
             char *value = fld_xstrndup(part, len);
             struct fld_json *v = NULL;
             struct fld_err err;
 
-            if (fld_template_answer(p, value, &v, &err) != FLD_OK || v == NULL) {
-                problem(l, "%s.values: key \"%s\": \"%s\" is not a value of "
-                           "parameter %s", where, key, value, p->name);
+            if (fld_template_answer(p, value, &v, &err) != FLD_OK ||
+                v == NULL) {
+                problem(l,
+                        "%s.values: key \"%s\": \"%s\" is not a value of "
+                        "parameter %s",
+                        where, key, value, p->name);
                 fld_json_free(v);
                 free(value);
                 break;
@@ -529,21 +543,22 @@ static void check_threshold_keys(struct loader *l, const struct fld_threshold *t
             if (*part == '/')
                 part++;
             else if (k + 1 < th->n_by) {
-                problem(l, "%s.values: key \"%s\" needs %zu parts joined by '/'",
+                problem(l,
+                        "%s.values: key \"%s\" needs %zu parts joined by '/'",
                         where, key, th->n_by);
                 break;
             }
         }
         if (k == th->n_by && *part != '\0')
-            problem(l, "%s.values: key \"%s\" has more than %zu parts", where, key,
-                    th->n_by);
+            problem(l, "%s.values: key \"%s\" has more than %zu parts", where,
+                    key, th->n_by);
     }
 }
 
 static void load_thresholds(struct loader *l)
 {
-    static const char *const keys[] = {"label", "unit", "value", "by", "values",
-                                       "provenance", NULL};
+    static const char *const keys[] = {"label",  "unit",       "value", "by",
+                                       "values", "provenance", NULL};
     struct fld_template *t = l->t;
     const struct fld_json *all = fld_json_get(t->json, "thresholds");
     size_t i, j;
@@ -576,21 +591,26 @@ static void load_thresholds(struct loader *l)
         th->values = fld_json_get(tj, "values");
         if (by == NULL) {
             if (th->values != NULL)
-                problem(l, "%s.values: needs \"by\" (the parameters it is keyed by)",
-                        where);
+                problem(
+                    l,
+                    "%s.values: needs \"by\" (the parameters it is keyed by)",
+                    where);
             continue;
         }
         if (by->type != FLD_JSON_ARRAY || by->n == 0 || th->values == NULL ||
             th->values->type != FLD_JSON_OBJECT) {
-            problem(l, "%s: \"by\" must list parameters and \"values\" be an object",
-                    where);
+            problem(
+                l,
+                "%s: \"by\" must list parameters and \"values\" be an object",
+                where);
             continue;
         }
         names = fld_xcalloc(by->n, sizeof *names);
         for (j = 0; j < by->n; j++) {
             if (by->items[j]->type != FLD_JSON_STRING ||
                 !is_parameter(t, by->items[j]->s))
-                problem(l, "%s.by[%zu]: not a parameter of this template", where, j);
+                problem(l, "%s.by[%zu]: not a parameter of this template",
+                        where, j);
             else
                 names[th->n_by++] = by->items[j]->s;
         }
@@ -603,7 +623,8 @@ static void load_thresholds(struct loader *l)
 static void load_indicators(struct loader *l, struct fld_criterion *c,
                             const struct fld_json *list, const char *cwhere)
 {
-    static const char *const keys[] = {"code", "text", "met", "provenance", NULL};
+    static const char *const keys[] = {"code", "text", "met", "provenance",
+                                       NULL};
     struct fld_indicator *ind;
     size_t i, k;
 
@@ -626,7 +647,8 @@ static void load_indicators(struct loader *l, struct fld_criterion *c,
         }
         for (k = 0; k < c->n_indicators; k++)
             if (strcmp(ind[k].code, d->code) == 0)
-                problem(l, "%s.code: duplicate indicator \"%s\"", where, d->code);
+                problem(l, "%s.code: duplicate indicator \"%s\"", where,
+                        d->code);
         get_text(l, list->items[i], "text", true, &d->text, where);
         d->met = get_expr(l, list->items[i], "met", where);
         get_provenance(l, list->items[i], &d->provenance, where);
@@ -636,8 +658,8 @@ static void load_indicators(struct loader *l, struct fld_criterion *c,
 
 static void load_criteria(struct loader *l)
 {
-    static const char *const keys[] = {"code", "name", "group", "provenance",
-                                       "indicators", "met", NULL};
+    static const char *const keys[] = {
+        "code", "name", "group", "provenance", "indicators", "met", NULL};
     struct fld_template *t = l->t;
     const struct fld_json *all = fld_json_get(t->json, "criteria");
     size_t i, k;
@@ -663,7 +685,8 @@ static void load_criteria(struct loader *l)
         }
         for (k = 0; k < t->n_criteria; k++)
             if (strcmp(t->criteria[k].code, c->code) == 0)
-                problem(l, "%s.code: duplicate criterion \"%s\"", where, c->code);
+                problem(l, "%s.code: duplicate criterion \"%s\"", where,
+                        c->code);
         get_text(l, cj, "name", true, &c->name, where);
         get_text(l, cj, "group", false, &c->group, where);
         get_provenance(l, cj, &c->provenance, where);
@@ -685,21 +708,25 @@ static void load_tier(struct loader *l)
     get_text(l, tier, "label", true, &t->tier_label, "tier");
     req = fld_json_get(tier, "requires");
     t->has_tier = true;
-    if (req != NULL && req->type == FLD_JSON_STRING && strcmp(req->s, "all") == 0)
+    if (req != NULL && req->type == FLD_JSON_STRING &&
+        strcmp(req->s, "all") == 0)
         t->tier_requires = 0;
     else if (req != NULL && req->type == FLD_JSON_INT && req->i > 0 &&
              (size_t)req->i <= t->n_criteria)
         t->tier_requires = (size_t)req->i;
     else
-        problem(l, "tier.requires: expected \"all\" or a number of criteria "
-                   "from 1 to %zu", t->n_criteria);
+        problem(l,
+                "tier.requires: expected \"all\" or a number of criteria "
+                "from 1 to %zu",
+                t->n_criteria);
 }
 
 static void load_header(struct loader *l)
 {
     static const char *const keys[] = {
-        "id", "version", "title", "subject_kind", "criteria_set", "parameters",
-        "thresholds", "choices", "sections", "criteria", "tier", NULL};
+        "id",           "version",    "title",      "subject_kind",
+        "criteria_set", "parameters", "thresholds", "choices",
+        "sections",     "criteria",   "tier",       NULL};
     static const char *const set_keys[] = {"name", "version", "source",
                                            "verified", NULL};
     struct fld_template *t = l->t;
@@ -737,7 +764,6 @@ static void load_header(struct loader *l)
     }
 }
 
-
 static int cmp_name_index(const void *a, const void *b)
 {
     return strcmp(((const struct name_index *)a)->name,
@@ -772,7 +798,8 @@ static void check_refs(struct loader *l, const struct fld_expr *e,
         const char *r = fld_expr_ref(e, i);
 
         /* in a choice_filter, other names are the choice's own keys */
-        if (!fld_template_question(t, r) && !fld_template_repeat(t, r) && !in_filter)
+        if (!fld_template_question(t, r) && !fld_template_repeat(t, r) &&
+            !in_filter)
             problem(l, "%s.%s: unknown reference ${%s}", where, key, r);
     }
     for (i = 0; i < fld_expr_n_thresholds(e); i++)
@@ -793,12 +820,14 @@ static void question_place(const struct fld_template *t, size_t i, char *out,
                            size_t len)
 {
     const struct fld_question *q = &t->questions[i];
-    size_t first = q->section == FLD_NO_SECTION ? 0 : t->sections[q->section].first;
+    size_t first =
+        q->section == FLD_NO_SECTION ? 0 : t->sections[q->section].first;
 
     if (q->section == FLD_NO_SECTION)
         snprintf(out, len, "parameters[%zu]", i);
     else
-        snprintf(out, len, "sections[%zu].questions[%zu]", q->section, i - first);
+        snprintf(out, len, "sections[%zu].questions[%zu]", q->section,
+                 i - first);
 }
 
 static void check_all_refs(struct loader *l)
@@ -827,7 +856,8 @@ static void check_all_refs(struct loader *l)
         snprintf(where, sizeof where, "criteria[%zu]", i);
         check_refs(l, c->met, false, false, where, "met");
         for (j = 0; j < c->n_indicators; j++) {
-            snprintf(where, sizeof where, "criteria[%zu].indicators[%zu]", i, j);
+            snprintf(where, sizeof where, "criteria[%zu].indicators[%zu]", i,
+                     j);
             check_refs(l, c->indicators[j].met, false, false, where, "met");
         }
     }
@@ -851,10 +881,12 @@ static bool calc_cycle(const struct fld_template *t, size_t i, int *colour,
         return true;
     colour[i] = 1;
     for (k = 0; k < fld_expr_n_refs(e); k++) {
-        const struct fld_question *r = fld_template_question(t, fld_expr_ref(e, k));
+        const struct fld_question *r =
+            fld_template_question(t, fld_expr_ref(e, k));
         size_t before = path->len;
 
-        if (r != NULL && calc_cycle(t, fld_template_question_index(t, r), colour, path))
+        if (r != NULL &&
+            calc_cycle(t, fld_template_question_index(t, r), colour, path))
             return true;
         path->len = before;
         if (path->data)
@@ -951,9 +983,9 @@ int fld_template_parse(const uint8_t *p, size_t len, struct fld_template **out,
     *out = NULL;
     if (l.n_problems > 0) {
         fld_template_free(t);
-        return len > FLD_TEMPLATE_MAX_BYTES ? fld_err_set(err, FLD_ELIMIT, "%s",
-                                                          err ? err->msg : "")
-                                            : FLD_EINVAL;
+        return len > FLD_TEMPLATE_MAX_BYTES
+                   ? fld_err_set(err, FLD_ELIMIT, "%s", err ? err->msg : "")
+                   : FLD_EINVAL;
     }
     *out = t;
     return FLD_OK;
@@ -1009,17 +1041,33 @@ void fld_template_free(struct fld_template *t)
     free(t);
 }
 
-const char *fld_template_id(const struct fld_template *t) { return t->id; }
-const char *fld_template_version(const struct fld_template *t) { return t->version; }
-const char *fld_template_hash(const struct fld_template *t) { return t->hash; }
-const struct fld_text *fld_template_title(const struct fld_template *t) { return &t->title; }
+const char *fld_template_id(const struct fld_template *t)
+{
+    return t->id;
+}
+const char *fld_template_version(const struct fld_template *t)
+{
+    return t->version;
+}
+const char *fld_template_hash(const struct fld_template *t)
+{
+    return t->hash;
+}
+const struct fld_text *fld_template_title(const struct fld_template *t)
+{
+    return &t->title;
+}
 
-const struct fld_criteria_set *fld_template_criteria_set(const struct fld_template *t)
+const struct fld_criteria_set *
+fld_template_criteria_set(const struct fld_template *t)
 {
     return &t->set;
 }
 
-size_t fld_template_n_subject_kinds(const struct fld_template *t) { return t->n_kinds; }
+size_t fld_template_n_subject_kinds(const struct fld_template *t)
+{
+    return t->n_kinds;
+}
 
 const char *fld_template_subject_kind(const struct fld_template *t, size_t i)
 {
@@ -1032,7 +1080,10 @@ const uint8_t *fld_template_canonical(const struct fld_template *t, size_t *len)
     return t->canon;
 }
 
-size_t fld_template_n_sections(const struct fld_template *t) { return t->n_sections; }
+size_t fld_template_n_sections(const struct fld_template *t)
+{
+    return t->n_sections;
+}
 
 const struct fld_section *fld_template_section(const struct fld_template *t,
                                                size_t i)
@@ -1040,10 +1091,13 @@ const struct fld_section *fld_template_section(const struct fld_template *t,
     return i < t->n_sections ? &t->sections[i] : NULL;
 }
 
-size_t fld_template_n_questions(const struct fld_template *t) { return t->n_questions; }
+size_t fld_template_n_questions(const struct fld_template *t)
+{
+    return t->n_questions;
+}
 
-const struct fld_question *fld_template_question_at(const struct fld_template *t,
-                                                    size_t i)
+const struct fld_question *
+fld_template_question_at(const struct fld_template *t, size_t i)
 {
     return i < t->n_questions ? &t->questions[i] : NULL;
 }
@@ -1085,10 +1139,13 @@ const struct fld_section *fld_template_repeat(const struct fld_template *t,
     return NULL;
 }
 
-size_t fld_template_n_thresholds(const struct fld_template *t) { return t->n_thresholds; }
+size_t fld_template_n_thresholds(const struct fld_template *t)
+{
+    return t->n_thresholds;
+}
 
-const struct fld_threshold *fld_template_threshold_at(const struct fld_template *t,
-                                                      size_t i)
+const struct fld_threshold *
+fld_template_threshold_at(const struct fld_template *t, size_t i)
 {
     return i < t->n_thresholds ? &t->thresholds[i] : NULL;
 }
@@ -1104,7 +1161,10 @@ const struct fld_threshold *fld_template_threshold(const struct fld_template *t,
     return NULL;
 }
 
-size_t fld_template_n_criteria(const struct fld_template *t) { return t->n_criteria; }
+size_t fld_template_n_criteria(const struct fld_template *t)
+{
+    return t->n_criteria;
+}
 
 const struct fld_criterion *fld_template_criterion(const struct fld_template *t,
                                                    size_t i)
@@ -1112,8 +1172,8 @@ const struct fld_criterion *fld_template_criterion(const struct fld_template *t,
     return i < t->n_criteria ? &t->criteria[i] : NULL;
 }
 
-bool fld_template_tier(const struct fld_template *t, const struct fld_text **label,
-                       size_t *requires)
+bool fld_template_tier(const struct fld_template *t,
+                       const struct fld_text **label, size_t *requires)
 {
     *label = &t->tier_label;
     *requires = t->tier_requires;
@@ -1245,12 +1305,13 @@ int fld_template_answer(const struct fld_question *q, const char *text,
         if (fld_is_hex(trimmed, 64))
             *out = fld_json_string(trimmed);
         else
-            rc = fld_err_set(err, FLD_EINVAL,
-                             "%s: a photo is given by its 64-digit content hash",
-                             q->name);
+            rc = fld_err_set(
+                err, FLD_EINVAL,
+                "%s: a photo is given by its 64-digit content hash", q->name);
         break;
     case FLD_Q_NOTE:
-        rc = fld_err_set(err, FLD_EINVAL, "%s: a note takes no answer", q->name);
+        rc =
+            fld_err_set(err, FLD_EINVAL, "%s: a note takes no answer", q->name);
         break;
     }
     free(trimmed);
@@ -1276,7 +1337,8 @@ int fld_template_check_value(const struct fld_question *q,
         if (value->type != FLD_JSON_ARRAY)
             break;
         for (i = 0; i < value->n; i++)
-            if (find_choice(q, value->items[i]->s, value->items[i]->len) == NULL)
+            if (find_choice(q, value->items[i]->s, value->items[i]->len) ==
+                NULL)
                 break;
         if (i == value->n)
             return FLD_OK;
@@ -1308,11 +1370,13 @@ char *fld_template_format(const struct fld_question *q,
         for (i = 0; i < value->n; i++) {
             const struct fld_json *item = value->items[i];
 
-            c = item->type == FLD_JSON_STRING ? find_choice(q, item->s, item->len)
-                                              : NULL;
+            c = item->type == FLD_JSON_STRING
+                    ? find_choice(q, item->s, item->len)
+                    : NULL;
             fld_buf_printf(&b, "%s%s", i ? "; " : "",
                            c ? fld_text_get(&c->label, lang)
-                             : item->type == FLD_JSON_STRING ? item->s : "?");
+                           : item->type == FLD_JSON_STRING ? item->s
+                                                           : "?");
         }
     }
     return fld_buf_detach(&b, NULL);

@@ -73,8 +73,8 @@ struct fld_question {
     struct fld_text hint; /* vi NULL when the question has no hint */
     bool required;        /* when required_if is NULL */
     struct fld_expr *required_if;
-    struct fld_expr *relevant;    /* NULL: always relevant */
-    struct fld_expr *constraint;  /* NULL: no constraint */
+    struct fld_expr *relevant;   /* NULL: always relevant */
+    struct fld_expr *constraint; /* NULL: no constraint */
     struct fld_text constraint_message;
     struct fld_expr *calculation; /* NULL: typed by a person */
     struct fld_expr *choice_filter;
@@ -153,9 +153,11 @@ const char *fld_template_version(const struct fld_template *t);
 /* Hash of the canonical JSON, 64 hex digits. */
 const char *fld_template_hash(const struct fld_template *t);
 /* The canonical bytes (what the hash is over), borrowed. */
-const uint8_t *fld_template_canonical(const struct fld_template *t, size_t *len);
+const uint8_t *fld_template_canonical(const struct fld_template *t,
+                                      size_t *len);
 const struct fld_text *fld_template_title(const struct fld_template *t);
-const struct fld_criteria_set *fld_template_criteria_set(const struct fld_template *t);
+const struct fld_criteria_set *
+fld_template_criteria_set(const struct fld_template *t);
 /* The unit kinds this template inspects (subject_kind), or 0 if any. */
 size_t fld_template_n_subject_kinds(const struct fld_template *t);
 const char *fld_template_subject_kind(const struct fld_template *t, size_t i);
@@ -164,8 +166,8 @@ size_t fld_template_n_sections(const struct fld_template *t);
 const struct fld_section *fld_template_section(const struct fld_template *t,
                                                size_t i);
 size_t fld_template_n_questions(const struct fld_template *t);
-const struct fld_question *fld_template_question_at(const struct fld_template *t,
-                                                    size_t i);
+const struct fld_question *
+fld_template_question_at(const struct fld_template *t, size_t i);
 /* The question (or parameter) of that name, or NULL; its index in *index
  * when index is not NULL. */
 const struct fld_question *fld_template_question(const struct fld_template *t,
@@ -177,8 +179,8 @@ const struct fld_section *fld_template_repeat(const struct fld_template *t,
                                               const char *name);
 
 size_t fld_template_n_thresholds(const struct fld_template *t);
-const struct fld_threshold *fld_template_threshold_at(const struct fld_template *t,
-                                                      size_t i);
+const struct fld_threshold *
+fld_template_threshold_at(const struct fld_template *t, size_t i);
 const struct fld_threshold *fld_template_threshold(const struct fld_template *t,
                                                    const char *name);
 size_t fld_template_n_criteria(const struct fld_template *t);
@@ -186,8 +188,8 @@ const struct fld_criterion *fld_template_criterion(const struct fld_template *t,
                                                    size_t i);
 /* The tier rule: *requires is 0 for "all"; false when the template has no
  * tier. */
-bool fld_template_tier(const struct fld_template *t, const struct fld_text **label,
-                       size_t *requires);
+bool fld_template_tier(const struct fld_template *t,
+                       const struct fld_text **label, size_t *requires);
 
 /* The text in lang, falling back to Vietnamese. */
 const char *fld_text_get(const struct fld_text *text, enum fld_lang lang);

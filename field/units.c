@@ -121,8 +121,8 @@ static bool is_date(const char *s)
 
 static int check_row(struct row *r, struct fld_err *err)
 {
-    const char *const names[N_FIELDS] = {"code", "name", "kind", "parent_code",
-                                         "valid_from", "valid_to"};
+    const char *const names[N_FIELDS] = {
+        "code", "name", "kind", "parent_code", "valid_from", "valid_to"};
     char *name = NULL;
     size_t i;
 
@@ -131,14 +131,16 @@ static int check_row(struct row *r, struct fld_err *err)
             return fld_err_set(err, FLD_EINVAL, "line %zu: %s is too long",
                                r->line, names[i]);
     if (!is_unit_code(r->f[0]))
-        return fld_err_set(err, FLD_EINVAL, "line %zu: code \"%s\" is not a unit code",
-                           r->line, r->f[0]);
+        return fld_err_set(err, FLD_EINVAL,
+                           "line %zu: code \"%s\" is not a unit code", r->line,
+                           r->f[0]);
     if (fld_norm_text(r->f[1], &name, NULL) != FLD_OK || name[0] == '\0' ||
         strcmp(name, r->f[1]) != 0) {
         free(name);
         return fld_err_set(err, FLD_EINVAL,
                            "line %zu: name must be non-empty NFC text without "
-                           "surrounding spaces", r->line);
+                           "surrounding spaces",
+                           r->line);
     }
     free(name);
     if (!is_kind(r->f[2]))
@@ -146,25 +148,30 @@ static int check_row(struct row *r, struct fld_err *err)
                            "line %zu: kind \"%s\" is not a lowercase name",
                            r->line, r->f[2]);
     if (r->f[3][0] && !is_unit_code(r->f[3]))
-        return fld_err_set(err, FLD_EINVAL, "line %zu: parent_code \"%s\" is not a unit code",
+        return fld_err_set(err, FLD_EINVAL,
+                           "line %zu: parent_code \"%s\" is not a unit code",
                            r->line, r->f[3]);
     if (r->f[4][0] == '\0')
         r->f[4] = (char *)SINCE_EVER;
     else if (!is_date(r->f[4]))
-        return fld_err_set(err, FLD_EINVAL,
-                           "line %zu: valid_from \"%s\" is not a YYYY-MM-DD date",
-                           r->line, r->f[4]);
+        return fld_err_set(
+            err, FLD_EINVAL,
+            "line %zu: valid_from \"%s\" is not a YYYY-MM-DD date", r->line,
+            r->f[4]);
     if (r->f[5][0] && (!is_date(r->f[5]) || strcmp(r->f[5], r->f[4]) < 0))
-        return fld_err_set(err, FLD_EINVAL,
-                           "line %zu: valid_to \"%s\" is not a date on or after "
-                           "valid_from", r->line, r->f[5]);
+        return fld_err_set(
+            err, FLD_EINVAL,
+            "line %zu: valid_to \"%s\" is not a date on or after "
+            "valid_from",
+            r->line, r->f[5]);
     return FLD_OK;
 }
 
 static int parse(const uint8_t *csv, size_t len, struct parsed *p,
                  struct fld_err *err)
 {
-    static const char header[] = "code,name,kind,parent_code,valid_from,valid_to";
+    static const char header[] =
+        "code,name,kind,parent_code,valid_from,valid_to";
     char *fields[N_FIELDS + 1];
     size_t pos = 0, n, line = 1;
     int rc;
@@ -178,7 +185,8 @@ static int parse(const uint8_t *csv, size_t len, struct parsed *p,
     if (len >= 3 && memcmp(csv, "\xef\xbb\xbf", 3) == 0)
         pos = 3; /* a byte-order mark, as spreadsheets write */
     if (strncmp(p->text + pos, header, sizeof header - 1) != 0)
-        return fld_err_set(err, FLD_EINVAL, "line 1: expected the header %s", header);
+        return fld_err_set(err, FLD_EINVAL, "line 1: expected the header %s",
+                           header);
     if ((rc = split_record(p->text, len, &pos, fields, &n, &line, err)))
         return rc;
     while (pos < len) {
@@ -190,8 +198,9 @@ static int parse(const uint8_t *csv, size_t len, struct parsed *p,
         if (n == 1 && fields[0][0] == '\0')
             continue; /* an empty line */
         if (n != N_FIELDS)
-            return fld_err_set(err, FLD_EINVAL, "line %zu: expected %d fields, got %zu",
-                               at, N_FIELDS, n);
+            return fld_err_set(err, FLD_EINVAL,
+                               "line %zu: expected %d fields, got %zu", at,
+                               N_FIELDS, n);
         p->rows = fld_xreallocarray(p->rows, p->n + 1, sizeof *p->rows);
         r = &p->rows[p->n++];
         memcpy(r->f, fields, sizeof r->f);
@@ -217,9 +226,11 @@ static int check_parents(const struct parsed *p, fld_unit_known_fn known,
             if (strcmp(p->rows[j].f[0], parent) == 0)
                 break;
         if (j == p->n && (known == NULL || !known(ctx, parent)))
-            return fld_err_set(err, FLD_EINVAL,
-                               "line %zu: parent_code %s is neither in the file "
-                               "nor loaded", p->rows[i].line, parent);
+            return fld_err_set(
+                err, FLD_EINVAL,
+                "line %zu: parent_code %s is neither in the file "
+                "nor loaded",
+                p->rows[i].line, parent);
     }
     return FLD_OK;
 }
@@ -231,7 +242,8 @@ static int each_row(const struct parsed *p, fld_unit_fn fn, void *ctx)
 
     for (i = 0; rc == FLD_OK && i < p->n; i++) {
         const struct row *r = &p->rows[i];
-        struct fld_unit u = {r->f[0], r->f[1], r->f[2], r->f[3][0] ? r->f[3] : NULL,
+        struct fld_unit u = {r->f[0], r->f[1],
+                             r->f[2], r->f[3][0] ? r->f[3] : NULL,
                              r->f[4], r->f[5][0] ? r->f[5] : NULL};
 
         rc = fn(ctx, &u);
@@ -240,7 +252,8 @@ static int each_row(const struct parsed *p, fld_unit_fn fn, void *ctx)
 }
 
 int fld_units_read(const uint8_t *csv, size_t len, fld_unit_known_fn known,
-                   fld_unit_fn fn, void *ctx, size_t *n_units, struct fld_err *err)
+                   fld_unit_fn fn, void *ctx, size_t *n_units,
+                   struct fld_err *err)
 {
     struct parsed p = {NULL, 0, NULL};
     int rc = parse(csv, len, &p, err);
@@ -266,7 +279,8 @@ static bool in_store(void *ctx, const char *code)
     struct import *im = ctx;
     bool exists = false;
 
-    return fld_store_unit_exists(im->st, code, &exists, NULL) == FLD_OK && exists;
+    return fld_store_unit_exists(im->st, code, &exists, NULL) == FLD_OK &&
+           exists;
 }
 
 static int put(void *ctx, const struct fld_unit *u)

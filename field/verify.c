@@ -121,7 +121,7 @@ static void check_chain(struct walk *w, const struct fld_store_row *r)
               "version%s dseq %lld%s%lld missing (removed from the store?)",
               r->dseq - w->last_dseq > 2 ? "s" : "",
               (long long)w->last_dseq + 1,
-              r->dseq - w->last_dseq > 2 ? "..": " before ",
+              r->dseq - w->last_dseq > 2 ? ".." : " before ",
               (long long)(r->dseq - w->last_dseq > 2 ? r->dseq - 1 : r->dseq));
     }
     w->last_dseq = r->dseq;
@@ -163,14 +163,17 @@ static int check_row(void *ctx, const struct fld_store_row *r)
     char actual[FLD_HASH_HEX_LEN + 1];
 
     w->stats->n_versions++;
-    fld_version_hash(r->body ? r->body : (const uint8_t *)"", r->body_len, actual);
+    fld_version_hash(r->body ? r->body : (const uint8_t *)"", r->body_len,
+                     actual);
     if (strcmp(actual, r->hash) != 0) {
         fault(w, "version", r->hash,
               "body does not match its hash (changed after it was signed)");
     } else if (r->sig_len != FLD_SIG_LEN) {
         fault(w, "version", r->hash, "stored signature is damaged");
-    } else if (fld_version_open(r->body, r->body_len, r->sig, &v, &err) != FLD_OK) {
-        fault(w, "version", r->hash, "%s", err.code == FLD_EBADSIG
+    } else if (fld_version_open(r->body, r->body_len, r->sig, &v, &err) !=
+               FLD_OK) {
+        fault(w, "version", r->hash, "%s",
+              err.code == FLD_EBADSIG
                   ? "signature does not verify (re-signed by another key?)"
                   : err.msg);
     } else {
@@ -184,7 +187,8 @@ static int check_row(void *ctx, const struct fld_store_row *r)
 
 static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp(((const struct entry *)a)->hash, ((const struct entry *)b)->hash);
+    return strcmp(((const struct entry *)a)->hash,
+                  ((const struct entry *)b)->hash);
 }
 
 static struct entry *lookup(struct walk *w, const char *hash)
@@ -272,7 +276,8 @@ static int compare_edge(void *ctx, const char *child, const char *parent)
     return FLD_OK;
 }
 
-static int check_edges(struct walk *w, struct fld_store *st, struct fld_err *err)
+static int check_edges(struct walk *w, struct fld_store *st,
+                       struct fld_err *err)
 {
     struct edge_walk e = {w, 0, 0};
     const char *bc, *bp;
@@ -407,6 +412,7 @@ int fld_verify_store(struct fld_store *st, fld_fault_fn fn, void *ctx,
     free(w.self);
     if (rc == FLD_OK && stats->n_faults > 0)
         rc = fld_err_set(err, FLD_ECORRUPT, "%lld fault%s found",
-                         (long long)stats->n_faults, stats->n_faults == 1 ? "" : "s");
+                         (long long)stats->n_faults,
+                         stats->n_faults == 1 ? "" : "s");
     return rc;
 }

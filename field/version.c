@@ -71,7 +71,8 @@ static int check_parents(const struct fld_json *parents, struct fld_err *err)
     size_t i;
 
     if (parents == NULL || parents->type != FLD_JSON_ARRAY)
-        return fld_err_set(err, FLD_EINVAL, "version: \"parents\" is not an array");
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"parents\" is not an array");
     for (i = 0; i < parents->n; i++) {
         const struct fld_json *p = parents->items[i];
 
@@ -139,7 +140,8 @@ static int check_answers(const struct fld_json *answers, struct fld_err *err)
     size_t i;
 
     if (answers == NULL || answers->type != FLD_JSON_OBJECT)
-        return fld_err_set(err, FLD_EINVAL, "version: \"answers\" is not an object");
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"answers\" is not an object");
     for (i = 0; i < answers->n; i++) {
         const struct fld_json *a = answers->members[i].value;
 
@@ -160,9 +162,9 @@ static int is_status(const char *s)
 static int check_known_keys(const struct fld_json *body, struct fld_err *err)
 {
     static const char *const known[] = {
-        "answers", "attachments", "author", "dseq",     "hlc",    "inspector",
-        "parents", "prev",        "record", "status",   "subject", "template",
-        "v"};
+        "answers",   "attachments", "author", "dseq",   "hlc",
+        "inspector", "parents",     "prev",   "record", "status",
+        "subject",   "template",    "v"};
     size_t i, k;
 
     for (i = 0; i < body->n; i++) {
@@ -196,17 +198,21 @@ static int check_body(struct fld_version *v, struct fld_err *err)
         (rc = need_string(b, "status", &v->status, err)))
         return rc;
     if (!is_code(v->subject))
-        return fld_err_set(err, FLD_EINVAL, "version: \"subject\" is not a unit code");
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"subject\" is not a unit code");
     if (!is_status(v->status))
         return fld_err_set(err, FLD_EINVAL, "version: unknown status \"%s\"",
                            v->status);
     if (!fld_json_get_int(b, "dseq", &v->dseq) || v->dseq < 1)
-        return fld_err_set(err, FLD_EINVAL, "version: \"dseq\" is not a positive integer");
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"dseq\" is not a positive integer");
     v->prev = NULL;
-    if (v->dseq > 1 && (rc = need_hex(b, "prev", FLD_HASH_HEX_LEN, &v->prev, err)))
+    if (v->dseq > 1 &&
+        (rc = need_hex(b, "prev", FLD_HASH_HEX_LEN, &v->prev, err)))
         return rc;
     if (v->dseq == 1 && fld_json_get(b, "prev") != NULL)
-        return fld_err_set(err, FLD_EINVAL, "version: \"prev\" given with dseq 1");
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"prev\" given with dseq 1");
     if ((rc = check_hlc(fld_json_get(b, "hlc"), &v->hlc, err)))
         return rc;
     tmpl = fld_json_get(b, "template");
@@ -214,7 +220,8 @@ static int check_body(struct fld_version *v, struct fld_err *err)
         need_string(tmpl, "id", &v->template_id, NULL) ||
         need_hex(tmpl, "hash", FLD_HASH_HEX_LEN, &v->template_hash, NULL) ||
         !is_code(v->template_id))
-        return fld_err_set(err, FLD_EINVAL, "version: \"template\" is not {id, hash}");
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"template\" is not {id, hash}");
     v->parents = fld_json_get(b, "parents");
     if ((rc = check_parents(v->parents, err)))
         return rc;
@@ -224,10 +231,12 @@ static int check_body(struct fld_version *v, struct fld_err *err)
     v->inspector = fld_json_get_string(b, "inspector");
     if (fld_json_get(b, "inspector") != NULL &&
         (v->inspector == NULL || strlen(v->inspector) > MAX_INSPECTOR))
-        return fld_err_set(err, FLD_EINVAL, "version: \"inspector\" is not a name");
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"inspector\" is not a name");
     att = fld_json_get(b, "attachments");
     if (att != NULL && att->type != FLD_JSON_OBJECT)
-        return fld_err_set(err, FLD_EINVAL, "version: \"attachments\" is not an object");
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"attachments\" is not an object");
     return FLD_OK;
 }
 
@@ -247,7 +256,8 @@ void fld_version_sign_message(const uint8_t hash[32],
     memcpy(msg + SIGN_PREFIX_LEN, hash, 32);
 }
 
-static void sign_message_of(const char *hash_hex, uint8_t msg[SIGN_PREFIX_LEN + 32])
+static void sign_message_of(const char *hash_hex,
+                            uint8_t msg[SIGN_PREFIX_LEN + 32])
 {
     uint8_t h[32];
 
@@ -298,8 +308,8 @@ static struct fld_json *draft_body(const struct fld_version_draft *d,
     fld_json_set(b, "template", tmpl);
     fld_json_set(b, "subject", fld_json_string(d->subject));
     fld_json_set(b, "status", fld_json_string(d->status));
-    fld_json_set(b, "answers", d->answers ? fld_json_clone(d->answers)
-                                          : fld_json_object());
+    fld_json_set(b, "answers",
+                 d->answers ? fld_json_clone(d->answers) : fld_json_object());
     if (d->inspector != NULL)
         fld_json_set(b, "inspector", fld_json_string(d->inspector));
     return b;
@@ -328,8 +338,9 @@ int fld_version_sign(const struct fld_version_draft *draft,
         (rc = fld_json_write(v->json, &buf, err)) != FLD_OK)
         goto fail;
     if (buf.len > FLD_VERSION_MAX_BODY) {
-        rc = fld_err_set(err, FLD_ELIMIT, "version: body of %zu bytes exceeds %d",
-                         buf.len, FLD_VERSION_MAX_BODY);
+        rc = fld_err_set(err, FLD_ELIMIT,
+                         "version: body of %zu bytes exceeds %d", buf.len,
+                         FLD_VERSION_MAX_BODY);
         goto fail;
     }
     v->body = (uint8_t *)fld_buf_detach(&buf, &v->body_len);
@@ -351,7 +362,8 @@ static int check_canonical(const struct fld_json *json, const uint8_t *body,
     struct fld_buf canon = FLD_BUF_INIT;
     int rc = fld_json_write(json, &canon, err);
 
-    if (rc == FLD_OK && (canon.len != len || memcmp(canon.data, body, len) != 0))
+    if (rc == FLD_OK &&
+        (canon.len != len || memcmp(canon.data, body, len) != 0))
         rc = fld_err_set(err, FLD_EINVAL,
                          "version: body is not in canonical form");
     fld_buf_free(&canon);
@@ -369,8 +381,9 @@ int fld_version_open(const uint8_t *body, size_t len,
 
     *out = NULL;
     if (len > FLD_VERSION_MAX_BODY)
-        return fld_err_set(err, FLD_ELIMIT, "version: body of %zu bytes exceeds %d",
-                           len, FLD_VERSION_MAX_BODY);
+        return fld_err_set(err, FLD_ELIMIT,
+                           "version: body of %zu bytes exceeds %d", len,
+                           FLD_VERSION_MAX_BODY);
     v = fld_xcalloc(1, sizeof *v);
     if ((rc = fld_json_parse(body, len, &v->json, err)) != FLD_OK) {
         fld_err_prefix(err, "version");

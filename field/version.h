@@ -54,7 +54,7 @@
 /* A verified version. Every pointer is owned by the version; the string
  * fields point into json and live as long as it does. */
 struct fld_version {
-    uint8_t *body;  /* canonical bytes exactly as signed */
+    uint8_t *body; /* canonical bytes exactly as signed */
     size_t body_len;
     uint8_t sig[FLD_SIG_LEN];
     char hash[FLD_HASH_HEX_LEN + 1];
@@ -69,7 +69,7 @@ struct fld_version {
     const char *template_hash;
     const char *subject;
     const char *status;
-    const char *inspector;         /* NULL when absent */
+    const char *inspector;          /* NULL when absent */
     const struct fld_json *parents; /* array of hash strings */
     const struct fld_json *answers; /* object */
 };

@@ -41,7 +41,8 @@
 #define MAX_NAME 200
 #define MAX_CODE_LEN 64
 
-/* ---- shared option handling ---------------------------------------------------- */
+/* ---- shared option handling
+ * ---------------------------------------------------- */
 
 enum {
     OPT_DB = 1000,
@@ -118,7 +119,8 @@ static int parse(const char *name, int argc, char **argv,
     srv_config_defaults(&o->cfg);
     o->ttl_hours = 72;
     longopts[n++] = (struct option){"db", required_argument, NULL, OPT_DB};
-    longopts[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+    longopts[n++] =
+        (struct option){"config", required_argument, NULL, OPT_CONFIG};
     longopts[n++] = (struct option){"json", no_argument, NULL, OPT_JSON};
     longopts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
     for (; extra && extra->name; extra++)
@@ -133,18 +135,29 @@ static int parse(const char *name, int argc, char **argv,
     while (rc == FLD_OK &&
            (c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
         switch (c) {
-        case OPT_DB: db = optarg; break;
-        case OPT_CONFIG: config = optarg; break;
-        case OPT_JSON: o->json = true; break;
+        case OPT_DB:
+            db = optarg;
+            break;
+        case OPT_CONFIG:
+            config = optarg;
+            break;
+        case OPT_JSON:
+            o->json = true;
+            break;
         case 'h':
         case OPT_HELP:
             srv_cmd_print_help(cmd, stdout);
             rc = -1;
             break;
-        case OPT_INSPECTOR: o->inspector = optarg; break;
-        case OPT_ROLE: o->role = optarg; break;
+        case OPT_INSPECTOR:
+            o->inspector = optarg;
+            break;
+        case OPT_ROLE:
+            o->role = optarg;
+            break;
         case OPT_SCOPE:
-            o->scope = fld_xreallocarray(o->scope, o->n_scope + 1, sizeof *o->scope);
+            o->scope =
+                fld_xreallocarray(o->scope, o->n_scope + 1, sizeof *o->scope);
             o->scope[o->n_scope++] = optarg;
             break;
         case OPT_TTL: {
@@ -154,17 +167,21 @@ static int parse(const char *name, int argc, char **argv,
             o->ttl_hours = strtol(optarg, &end, 10);
             if (errno || *end || o->ttl_hours < 1 || o->ttl_hours > 24 * 365)
                 rc = fld_err_set(err, FLD_EUSAGE,
-                                 "--ttl: hours from 1 to 8760, not \"%s\"", optarg);
+                                 "--ttl: hours from 1 to 8760, not \"%s\"",
+                                 optarg);
             break;
         }
-        case OPT_KIND: o->kind = optarg; break;
+        case OPT_KIND:
+            o->kind = optarg;
+            break;
         case OPT_SETTING:
             names[n_set] = longopts[idx].name;
             values[n_set++] = optarg ? optarg : "yes";
             break;
         default:
-            rc = fld_err_set(err, FLD_EUSAGE, "unknown or incomplete option '%s'; "
-                                              "see 'field-server %s --help'",
+            rc = fld_err_set(err, FLD_EUSAGE,
+                             "unknown or incomplete option '%s'; "
+                             "see 'field-server %s --help'",
                              argv[optind - 1], cmd->name);
         }
     }
@@ -245,7 +262,8 @@ static int is_code(const char *s)
     return i > 0;
 }
 
-/* ---- init ---------------------------------------------------------------------- */
+/* ---- init
+ * ---------------------------------------------------------------------- */
 
 static int install_builtin_templates(struct srv_storage *st, int *n,
                                      struct fld_err *err)
@@ -293,7 +311,8 @@ static int cmd_init(int argc, char **argv, struct fld_err *err)
         goto out;
     rc = srv_storage_meta_get(st, "epoch", &have, err);
     if (rc == FLD_OK) {
-        rc = fld_err_set(err, FLD_EXISTS, "%s is initialised already", o.cfg.db);
+        rc =
+            fld_err_set(err, FLD_EXISTS, "%s is initialised already", o.cfg.db);
         goto out;
     }
     if (rc != FLD_NOTFOUND)
@@ -303,7 +322,8 @@ static int cmd_init(int argc, char **argv, struct fld_err *err)
         goto out;
     if ((rc = srv_storage_meta_set(st, "epoch", epoch, err)) == FLD_OK &&
         (rc = install_builtin_templates(st, &n, err)) == FLD_OK &&
-        (rc = srv_storage_audit_add(st, "init", NULL, NULL, epoch, err)) == FLD_OK)
+        (rc = srv_storage_audit_add(st, "init", NULL, NULL, epoch, err)) ==
+            FLD_OK)
         rc = srv_storage_commit(st, err);
     else
         srv_storage_rollback(st);
@@ -317,7 +337,8 @@ out:
     return rc;
 }
 
-/* ---- enroll-code ----------------------------------------------------------------- */
+/* ---- enroll-code
+ * ----------------------------------------------------------------- */
 
 /* Crockford's base 32: no I, L, O or U to misread. */
 static const char code_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -342,7 +363,8 @@ static int cmd_enroll_code(int argc, char **argv, struct fld_err *err)
     int rc;
 
     memset(&c, 0, sizeof c);
-    if ((rc = parse("enroll-code", argc, argv, extra, false, &o, err)) != FLD_OK)
+    if ((rc = parse("enroll-code", argc, argv, extra, false, &o, err)) !=
+        FLD_OK)
         goto out;
     /* Units may also follow the options: --scope 42 4201 4202. */
     for (i = (size_t)o.first_arg; i < (size_t)argc; i++) {
@@ -352,20 +374,22 @@ static int cmd_enroll_code(int argc, char **argv, struct fld_err *err)
     if (o.inspector == NULL || o.inspector[0] == '\0' ||
         strlen(o.inspector) > MAX_NAME ||
         !fld_utf8_valid((const uint8_t *)o.inspector, strlen(o.inspector))) {
-        rc = fld_err_set(err, FLD_EUSAGE, "--inspector NAME is required (UTF-8, at "
-                                          "most %d bytes)", MAX_NAME);
+        rc = fld_err_set(err, FLD_EUSAGE,
+                         "--inspector NAME is required (UTF-8, at "
+                         "most %d bytes)",
+                         MAX_NAME);
         goto out;
     }
-    if (o.role == NULL || (strcmp(o.role, "inspector") != 0 &&
-                           strcmp(o.role, "supervisor") != 0 &&
-                           strcmp(o.role, "admin") != 0)) {
+    if (o.role == NULL ||
+        (strcmp(o.role, "inspector") != 0 &&
+         strcmp(o.role, "supervisor") != 0 && strcmp(o.role, "admin") != 0)) {
         rc = fld_err_set(err, FLD_EUSAGE,
                          "--role must be inspector, supervisor or admin");
         goto out;
     }
     if (o.n_scope == 0 && strcmp(o.role, "admin") != 0) {
-        rc = fld_err_set(err, FLD_EUSAGE, "--scope UNIT... is required for an %s",
-                         o.role);
+        rc = fld_err_set(err, FLD_EUSAGE,
+                         "--scope UNIT... is required for an %s", o.role);
         goto out;
     }
     if ((rc = open_server(&o, &s, &st, err)) != FLD_OK ||
@@ -375,17 +399,18 @@ static int cmd_enroll_code(int argc, char **argv, struct fld_err *err)
         bool known = true;
 
         if (!is_code(o.scope[i])) {
-            rc = fld_err_set(err, FLD_EUSAGE, "scope: \"%s\" is not a unit code",
-                             o.scope[i]);
+            rc = fld_err_set(err, FLD_EUSAGE,
+                             "scope: \"%s\" is not a unit code", o.scope[i]);
             goto out;
         }
         /* Once units are imported, a scope must name one of them. */
-        if (counts.units > 0 &&
-            (rc = srv_storage_unit_exists(st, o.scope[i], &known, err)) != FLD_OK)
+        if (counts.units > 0 && (rc = srv_storage_unit_exists(
+                                     st, o.scope[i], &known, err)) != FLD_OK)
             goto out;
         if (!known) {
-            rc = fld_err_set(err, FLD_NOTFOUND, "scope: no unit %s (see "
-                                                "'field-server units')",
+            rc = fld_err_set(err, FLD_NOTFOUND,
+                             "scope: no unit %s (see "
+                             "'field-server units')",
                              o.scope[i]);
             goto out;
         }
@@ -413,8 +438,8 @@ static int cmd_enroll_code(int argc, char **argv, struct fld_err *err)
     if ((rc = srv_storage_begin(st, err)) != FLD_OK)
         goto out;
     if ((rc = srv_storage_code_add(st, &c, err)) == FLD_OK &&
-        (rc = srv_storage_audit_add(st, "enroll-code", NULL, c.scope, o.inspector,
-                                    err)) == FLD_OK)
+        (rc = srv_storage_audit_add(st, "enroll-code", NULL, c.scope,
+                                    o.inspector, err)) == FLD_OK)
         rc = srv_storage_commit(st, err);
     else
         srv_storage_rollback(st);
@@ -443,7 +468,8 @@ out:
     return rc;
 }
 
-/* ---- devices --------------------------------------------------------------------- */
+/* ---- devices
+ * --------------------------------------------------------------------- */
 
 static int print_device(void *ctx, const struct srv_device *d)
 {
@@ -457,7 +483,8 @@ static int print_device(void *ctx, const struct srv_device *d)
             !cJSON_AddStringToObject(o, "inspector", d->inspector) ||
             !cJSON_AddStringToObject(o, "role", d->role) ||
             !(scope = cJSON_AddArrayToObject(o, "scope")) ||
-            !cJSON_AddNumberToObject(o, "enrolled_ms", (double)d->enrolled_ms) ||
+            !cJSON_AddNumberToObject(o, "enrolled_ms",
+                                     (double)d->enrolled_ms) ||
             !(d->revoked_ms ? cJSON_AddNumberToObject(o, "revoked_ms",
                                                       (double)d->revoked_ms)
                             : cJSON_AddNullToObject(o, "revoked_ms")))
@@ -513,21 +540,23 @@ static int cmd_devices(int argc, char **argv, struct fld_err *err)
             goto out;
         }
         if ((rc = open_server(&o, &s, &st, err)) != FLD_OK ||
-            (rc = srv_storage_device_find(st, argv[o.first_arg + 1], key, err)) !=
-                FLD_OK ||
+            (rc = srv_storage_device_find(st, argv[o.first_arg + 1], key,
+                                          err)) != FLD_OK ||
             (rc = srv_storage_begin(st, err)) != FLD_OK)
             goto out;
-        if ((rc = srv_storage_device_revoke(st, key, fld_now_ms(), err)) == FLD_OK &&
+        if ((rc = srv_storage_device_revoke(st, key, fld_now_ms(), err)) ==
+                FLD_OK &&
             (rc = srv_storage_audit_add(st, "revoked", key, NULL,
-                                        "revoked by an administrator", err)) == FLD_OK)
+                                        "revoked by an administrator", err)) ==
+                FLD_OK)
             rc = srv_storage_commit(st, err);
         else
             srv_storage_rollback(st);
         if (rc == FLD_OK)
             printf("revoked %s\n", key);
     } else {
-        rc = fld_err_set(err, FLD_EUSAGE, "unknown subcommand \"%s\" (list, revoke)",
-                         sub);
+        rc = fld_err_set(err, FLD_EUSAGE,
+                         "unknown subcommand \"%s\" (list, revoke)", sub);
     }
 out:
     close_server(s, st);
@@ -535,7 +564,8 @@ out:
     return rc;
 }
 
-/* ---- templates -------------------------------------------------------------------- */
+/* ---- templates
+ * -------------------------------------------------------------------- */
 
 static int read_file(const char *path, size_t cap, uint8_t **out, size_t *len,
                      struct fld_err *err)
@@ -548,14 +578,14 @@ static int read_file(const char *path, size_t cap, uint8_t **out, size_t *len,
     *out = NULL;
     *len = 0;
     if (fd < 0)
-        return fld_err_set(err, errno == ENOENT ? FLD_NOTFOUND : FLD_EIO, "%s: %s",
-                           path, strerror(errno));
+        return fld_err_set(err, errno == ENOENT ? FLD_NOTFOUND : FLD_EIO,
+                           "%s: %s", path, strerror(errno));
     while ((n = read(fd, chunk, sizeof chunk)) > 0) {
         if ((size_t)n > cap - b.len) {
             close(fd);
             fld_buf_free(&b);
-            return fld_err_set(err, FLD_ELIMIT, "%s: larger than %zu bytes", path,
-                               cap);
+            return fld_err_set(err, FLD_ELIMIT, "%s: larger than %zu bytes",
+                               path, cap);
         }
         fld_buf_append(&b, chunk, (size_t)n);
     }
@@ -627,8 +657,8 @@ static int cmd_templates(int argc, char **argv, struct fld_err *err)
             rc = fld_err_set(err, FLD_EUSAGE, "usage: templates add FILE");
             goto out;
         }
-        if ((rc = read_file(argv[o.first_arg + 1], FLD_TEMPLATE_MAX_BYTES, &data,
-                            &len, err)) != FLD_OK ||
+        if ((rc = read_file(argv[o.first_arg + 1], FLD_TEMPLATE_MAX_BYTES,
+                            &data, &len, err)) != FLD_OK ||
             (rc = fld_template_parse(data, len, &t, err)) != FLD_OK) {
             fld_err_prefix(err, "%s", argv[o.first_arg + 1]);
             goto out;
@@ -642,19 +672,20 @@ static int cmd_templates(int argc, char **argv, struct fld_err *err)
         row.version = fld_template_version(t);
         row.added_ms = fld_now_ms();
         /* Versions waiting for this template leave quarantine with it. */
-        if ((rc = srv_storage_template_put(st, &row, canon, clen, err)) == FLD_OK &&
+        if ((rc = srv_storage_template_put(st, &row, canon, clen, err)) ==
+                FLD_OK &&
             (rc = srv_storage_audit_add(st, "template", NULL, row.hash, row.id,
                                         err)) == FLD_OK &&
-            (rc = srv_push_recheck(s, st, "unknown_template", &n_rechecked, err)) ==
-                FLD_OK)
+            (rc = srv_push_recheck(s, st, "unknown_template", &n_rechecked,
+                                   err)) == FLD_OK)
             rc = srv_storage_commit(st, err);
         else
             srv_storage_rollback(st);
         if (rc == FLD_OK)
             printf("added %s %s %s\n", row.id, row.version, row.hash);
     } else {
-        rc = fld_err_set(err, FLD_EUSAGE, "unknown subcommand \"%s\" (list, add)",
-                         sub);
+        rc = fld_err_set(err, FLD_EUSAGE,
+                         "unknown subcommand \"%s\" (list, add)", sub);
     }
 out:
     fld_template_free(t);
@@ -664,7 +695,8 @@ out:
     return rc;
 }
 
-/* ---- units ------------------------------------------------------------------------ */
+/* ---- units
+ * ------------------------------------------------------------------------ */
 
 /*
  * Units come in the same CSV as on the devices (field/units.h: code, name,
@@ -683,7 +715,8 @@ static bool unit_known(void *ctx, const char *code)
     struct unit_import *im = ctx;
     bool found = false;
 
-    return srv_storage_unit_exists(im->st, code, &found, NULL) == FLD_OK && found;
+    return srv_storage_unit_exists(im->st, code, &found, NULL) == FLD_OK &&
+           found;
 }
 
 static int unit_store(void *ctx, const struct fld_unit *u)
@@ -751,17 +784,18 @@ static int cmd_units(int argc, char **argv, struct fld_err *err)
             rc = fld_err_set(err, FLD_EUSAGE, "usage: units import FILE.csv");
             goto out;
         }
-        if ((rc = read_file(argv[o.first_arg + 1], FLD_UNITS_MAX_BYTES, &data, &len,
-                            err)) != FLD_OK ||
+        if ((rc = read_file(argv[o.first_arg + 1], FLD_UNITS_MAX_BYTES, &data,
+                            &len, err)) != FLD_OK ||
             (rc = open_server(&o, &s, &st, err)) != FLD_OK ||
             (rc = srv_storage_begin(st, err)) != FLD_OK)
             goto out;
         im.st = st;
         im.err = err;
-        if ((rc = fld_units_read(data, len, unit_known, unit_store, &im, &n_read,
-                                 err)) == FLD_OK &&
-            (rc = srv_storage_audit_add(st, "units", NULL, argv[o.first_arg + 1],
-                                        "units imported", err)) == FLD_OK)
+        if ((rc = fld_units_read(data, len, unit_known, unit_store, &im,
+                                 &n_read, err)) == FLD_OK &&
+            (rc =
+                 srv_storage_audit_add(st, "units", NULL, argv[o.first_arg + 1],
+                                       "units imported", err)) == FLD_OK)
             rc = srv_storage_commit(st, err);
         else
             srv_storage_rollback(st);
@@ -771,8 +805,8 @@ static int cmd_units(int argc, char **argv, struct fld_err *err)
         if (rc == FLD_OK)
             printf("imported %d unit%s\n", n, n == 1 ? "" : "s");
     } else {
-        rc = fld_err_set(err, FLD_EUSAGE, "unknown subcommand \"%s\" (list, import)",
-                         sub);
+        rc = fld_err_set(err, FLD_EUSAGE,
+                         "unknown subcommand \"%s\" (list, import)", sub);
     }
 out:
     cJSON_Delete(doc);
@@ -782,7 +816,8 @@ out:
     return rc;
 }
 
-/* ---- backup ------------------------------------------------------------------------ */
+/* ---- backup
+ * ------------------------------------------------------------------------ */
 
 static int cmd_backup(int argc, char **argv, struct fld_err *err)
 {
@@ -811,8 +846,8 @@ static int cmd_backup(int argc, char **argv, struct fld_err *err)
         (rc = srv_storage_begin(copy, err)) != FLD_OK)
         goto out;
     if ((rc = srv_storage_meta_set(copy, "epoch", epoch, err)) == FLD_OK &&
-        (rc = srv_storage_audit_add(copy, "restored-epoch", NULL, s->epoch, epoch,
-                                    err)) == FLD_OK)
+        (rc = srv_storage_audit_add(copy, "restored-epoch", NULL, s->epoch,
+                                    epoch, err)) == FLD_OK)
         rc = srv_storage_commit(copy, err);
     else
         srv_storage_rollback(copy);
@@ -830,7 +865,8 @@ out:
     return rc;
 }
 
-/* ---- audit ------------------------------------------------------------------------- */
+/* ---- audit
+ * ------------------------------------------------------------------------- */
 
 struct audit_out {
     cJSON *arr;
@@ -849,17 +885,18 @@ static int print_alarm(void *ctx, const struct srv_chain_alarm *a)
             !cJSON_AddStringToObject(o, "author", a->author) ||
             !cJSON_AddNumberToObject(o, "dseq", (double)a->dseq) ||
             !cJSON_AddStringToObject(o, "version", a->hash) ||
-            !cJSON_AddStringToObject(o, strcmp(a->kind, "gap") == 0 ? "missing_prev"
-                                                                    : "other",
-                                     a->other))
+            !cJSON_AddStringToObject(
+                o, strcmp(a->kind, "gap") == 0 ? "missing_prev" : "other",
+                a->other))
             abort();
         cJSON_AddItemToArray(ao->arr, o);
         return FLD_OK;
     }
     if (strcmp(a->kind, "gap") == 0)
-        printf("  gap   device %.16s dseq %lld: version %.16s names prev %.16s, "
-               "which was never received\n",
-               a->author, (long long)a->dseq, a->hash, a->other);
+        printf(
+            "  gap   device %.16s dseq %lld: version %.16s names prev %.16s, "
+            "which was never received\n",
+            a->author, (long long)a->dseq, a->hash, a->other);
     else
         printf("  fork  device %.16s dseq %lld: versions %.16s and %.16s\n",
                a->author, (long long)a->dseq, a->hash, a->other);
@@ -888,7 +925,8 @@ static int print_audit(void *ctx, const struct srv_audit_row *a)
     }
     format_time(a->at_ms, when);
     printf("  %s  %-12s %-16.16s %-16.16s %s\n", when, a->kind,
-           a->device ? a->device : "-", a->subject ? a->subject : "-", a->detail);
+           a->device ? a->device : "-", a->subject ? a->subject : "-",
+           a->detail);
     return FLD_OK;
 }
 
@@ -914,7 +952,8 @@ static int cmd_audit(int argc, char **argv, struct fld_err *err)
             !(alarms.arr = cJSON_AddArrayToObject(root, "alarms")) ||
             !(log.arr = cJSON_AddArrayToObject(root, "log")) ||
             !cJSON_AddNumberToObject(root, "versions", (double)c.versions) ||
-            !cJSON_AddNumberToObject(root, "quarantined", (double)c.quarantined) ||
+            !cJSON_AddNumberToObject(root, "quarantined",
+                                     (double)c.quarantined) ||
             !cJSON_AddNumberToObject(root, "flagged", (double)c.flagged))
             abort();
     } else {
@@ -930,7 +969,8 @@ static int cmd_audit(int argc, char **argv, struct fld_err *err)
             printf("  none\n");
         printf("log:\n");
     }
-    if ((rc = srv_storage_each_audit(st, o.kind, print_audit, &log, err)) != FLD_OK)
+    if ((rc = srv_storage_each_audit(st, o.kind, print_audit, &log, err)) !=
+        FLD_OK)
         goto out;
     if (o.json)
         print_json(root);
@@ -945,7 +985,8 @@ out:
     return rc;
 }
 
-/* ---- serve ------------------------------------------------------------------------- */
+/* ---- serve
+ * ------------------------------------------------------------------------- */
 
 int srv_cmd_serve(int argc, char **argv, struct fld_err *err)
 {
@@ -969,9 +1010,9 @@ int srv_cmd_serve(int argc, char **argv, struct fld_err *err)
     if ((rc = srv_open(&o.cfg, &s, err)) != FLD_OK ||
         (rc = srv_http_start(s, &h, err)) != FLD_OK)
         goto out;
-    fprintf(stderr, "field-server: serving %s on %s%s:%d (epoch %s)\n", o.cfg.db,
-            h && o.cfg.tls_cert ? "https://" : "http://", o.cfg.listen,
-            srv_http_port(h), s->epoch);
+    fprintf(stderr, "field-server: serving %s on %s%s:%d (epoch %s)\n",
+            o.cfg.db, h && o.cfg.tls_cert ? "https://" : "http://",
+            o.cfg.listen, srv_http_port(h), s->epoch);
     sigwait(&set, &sig);
     fprintf(stderr, "field-server: %s: finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -995,7 +1036,8 @@ out:
     return rc;
 }
 
-/* ---- records ----------------------------------------------------------------------- */
+/* ---- records
+ * ----------------------------------------------------------------------- */
 
 /*
  * A record as the province sees it: the deterministic merge (sync/merge.h)
@@ -1018,7 +1060,8 @@ static int keep_version(void *ctx, int64_t seq, const uint8_t *body, size_t len,
     (void)seq;
     if ((rc = fld_version_open(body, len, sig, &v, rv->err)) != FLD_OK)
         return fld_err_set(rv->err, FLD_ECORRUPT,
-                           "a stored version does not verify: %s", rv->err->msg);
+                           "a stored version does not verify: %s",
+                           rv->err->msg);
     rv->v = fld_xreallocarray(rv->v, rv->n + 1, sizeof *rv->v);
     rv->v[rv->n++] = v;
     return FLD_OK;
@@ -1046,9 +1089,10 @@ static void print_record(const struct syn_merged *m, bool json)
         fld_buf_free(&b);
         return;
     }
-    printf("record    %s\nsubject   %s\ntemplate  %s\nstatus    %s%s\nheads     %zu\n",
-           m->newest->record, m->newest->subject, m->newest->template_id, m->status,
-           m->review_outdated ? " (review outdated)" : "", m->n_heads);
+    printf(
+        "record    %s\nsubject   %s\ntemplate  %s\nstatus    %s%s\nheads     %zu\n",
+        m->newest->record, m->newest->subject, m->newest->template_id,
+        m->status, m->review_outdated ? " (review outdated)" : "", m->n_heads);
     fld_json_write(m->answers, &b, NULL);
     printf("answers   %s\n", fld_buf_str(&b));
     for (i = 0; i < m->n_conflicts; i++) {
@@ -1085,8 +1129,8 @@ static int cmd_record(int argc, char **argv, struct fld_err *err)
         goto out;
     }
     if ((rc = open_server(&o, &s, &st, err)) != FLD_OK ||
-        (rc = srv_storage_record_versions(st, argv[o.first_arg], keep_version, &rv,
-                                          err)) != FLD_OK)
+        (rc = srv_storage_record_versions(st, argv[o.first_arg], keep_version,
+                                          &rv, err)) != FLD_OK)
         goto out;
     if (rv.n == 0) {
         rc = fld_err_set(err, FLD_NOTFOUND, "no record %s (give its full id)",
@@ -1105,10 +1149,12 @@ out:
     return rc;
 }
 
-/* ---- the table ---------------------------------------------------------------------- */
+/* ---- the table
+ * ---------------------------------------------------------------------- */
 
-#define COMMON "\n  --db PATH      the database (default field-server.db)\n" \
-               "  --config FILE  read settings from FILE ($FIELD_SERVER_CONFIG)"
+#define COMMON                                                                 \
+    "\n  --db PATH      the database (default field-server.db)\n"              \
+    "  --config FILE  read settings from FILE ($FIELD_SERVER_CONFIG)"
 
 const struct srv_cmd srv_cmd_table[] = {
     {"audit", cmd_audit, "[--json] [--kind KIND]",
@@ -1187,28 +1233,36 @@ const struct srv_cmd *srv_cmd_find(const char *name, struct fld_err *err)
     }
     if (n == 1)
         return found;
-    fld_err_set(err, FLD_EUSAGE, n > 1 ? "'%s' is ambiguous; see 'field-server --help'"
-                                       : "unknown command '%s'; see 'field-server --help'",
+    fld_err_set(err, FLD_EUSAGE,
+                n > 1 ? "'%s' is ambiguous; see 'field-server --help'"
+                      : "unknown command '%s'; see 'field-server --help'",
                 name);
     return NULL;
 }
 
 void srv_cmd_print_help(const struct srv_cmd *c, FILE *out)
 {
-    fprintf(out, "usage: field-server %s %s\n\n%s\n", c->name, c->usage, c->help);
+    fprintf(out, "usage: field-server %s %s\n\n%s\n", c->name, c->usage,
+            c->help);
 }
 
 int srv_exit_status(int code)
 {
     switch (code) {
-    case FLD_OK: return 0;
-    case FLD_EUSAGE: return 2;
-    case FLD_NOTFOUND: return 3;
+    case FLD_OK:
+        return 0;
+    case FLD_EUSAGE:
+        return 2;
+    case FLD_NOTFOUND:
+        return 3;
     case FLD_EXISTS:
     case FLD_EINVAL:
     case FLD_ELIMIT:
-    case FLD_CONFLICT: return 4;
-    case FLD_ECORRUPT: return 5;
-    default: return 1;
+    case FLD_CONFLICT:
+        return 4;
+    case FLD_ECORRUPT:
+        return 5;
+    default:
+        return 1;
     }
 }

@@ -79,7 +79,8 @@ static void internal_error(struct srv_response *resp, int rc,
     if (rc == FLD_EBUSY)
         srv_api_error(resp, 503, "busy", "the database is busy; retry", -1);
     else if (rc == FLD_EFULL)
-        srv_api_error(resp, 507, "storage_full", "the server's disk is full", -1);
+        srv_api_error(resp, 507, "storage_full", "the server's disk is full",
+                      -1);
     else
         srv_api_error(resp, 500, "internal",
                       err && err->msg[0] ? err->msg : fld_strerror(rc), -1);
@@ -99,12 +100,13 @@ static void json_ok(struct srv_response *resp, cJSON *root)
     resp->content_type = SYN_CONTENT_TYPE;
 }
 
-/* ---- cursors ----------------------------------------------------------------- */
+/* ---- cursors
+ * ----------------------------------------------------------------- */
 
 void srv_cursor_encode(const struct srv_cursor *c, char *out, size_t len)
 {
-    snprintf(out, len, "1.%s.%s.%" PRId64 ".%" PRId64, c->epoch, c->scope, c->pos,
-             c->birth);
+    snprintf(out, len, "1.%s.%s.%" PRId64 ".%" PRId64, c->epoch, c->scope,
+             c->pos, c->birth);
 }
 
 static int take_int(const char **p, char end, int64_t *out)
@@ -142,7 +144,8 @@ int srv_cursor_decode(const char *text, struct srv_cursor *out)
     if (!fld_is_hex(out->scope, 16) || p[16] != '.')
         return FLD_EINVAL;
     p += 17;
-    if (take_int(&p, '.', &out->pos) != 0 || take_int(&p, '\0', &out->birth) != 0)
+    if (take_int(&p, '.', &out->pos) != 0 ||
+        take_int(&p, '\0', &out->birth) != 0)
         return FLD_EINVAL;
     return FLD_OK;
 }
@@ -154,7 +157,8 @@ void srv_scope_digest(const struct srv_device *d, char out[17])
     size_t i;
 
     crypto_generichash_init(&h, NULL, 0, sizeof digest);
-    crypto_generichash_update(&h, (const uint8_t *)d->role, strlen(d->role) + 1);
+    crypto_generichash_update(&h, (const uint8_t *)d->role,
+                              strlen(d->role) + 1);
     if (strcmp(d->role, "admin") != 0)
         for (i = 0; i < d->n_scope; i++)
             crypto_generichash_update(&h, (const uint8_t *)d->scope[i],
@@ -163,7 +167,8 @@ void srv_scope_digest(const struct srv_device *d, char out[17])
     fld_hex_encode(digest, sizeof digest, out);
 }
 
-/* ---- the gate ------------------------------------------------------------------ */
+/* ---- the gate
+ * ------------------------------------------------------------------ */
 
 int srv_contains_nocase(const char *s, const char *word)
 {
@@ -189,14 +194,15 @@ static int is_json_type(const char *ct)
         return 1;
     if (*ct != ';')
         return 0;
-    return !srv_contains_nocase(ct, "charset") || srv_contains_nocase(ct, "utf-8");
+    return !srv_contains_nocase(ct, "charset") ||
+           srv_contains_nocase(ct, "utf-8");
 }
 
 /* What the gate lets through. */
 struct authed {
     struct srv_device *device; /* NULL for enroll */
     struct syn_auth auth;
-    struct fld_buf plain;      /* the body, inflated when it was gzipped */
+    struct fld_buf plain; /* the body, inflated when it was gzipped */
 };
 
 /*
@@ -205,8 +211,8 @@ struct authed {
  * enrolled (it proves it holds the key it is enrolling).
  */
 static int gate_checks(struct srv *s, struct srv_storage *st,
-                const struct srv_request *req, bool enrolling,
-                struct srv_response *resp, struct authed *a)
+                       const struct srv_request *req, bool enrolling,
+                       struct srv_response *resp, struct authed *a)
 {
     struct fld_err err;
     int64_t now = fld_now_ms();
@@ -233,7 +239,8 @@ static int gate_checks(struct srv *s, struct srv_storage *st,
     }
     rc = syn_auth_parse(req->device, req->time, req->signature, &a->auth, &err);
     if (rc != FLD_OK) {
-        srv_api_error(resp, 401, rc == FLD_NOTFOUND ? "unsigned" : "bad_auth_header",
+        srv_api_error(resp, 401,
+                      rc == FLD_NOTFOUND ? "unsigned" : "bad_auth_header",
                       err.msg, -1);
         return -1;
     }
@@ -266,8 +273,8 @@ static int gate_checks(struct srv *s, struct srv_storage *st,
         srv_api_error(resp, 401, "bad_signature", err.msg, -1);
         return -1;
     }
-    rc = srv_replay_check(s->replay, a->auth.sig, a->auth.time_ms + s->cfg.skew_ms,
-                          now);
+    rc = srv_replay_check(s->replay, a->auth.sig,
+                          a->auth.time_ms + s->cfg.skew_ms, now);
     if (rc == FLD_EXISTS) {
         srv_api_error(resp, 401, "replayed",
                       "this exact request was received before", -1);
@@ -286,8 +293,8 @@ static int gate_checks(struct srv *s, struct srv_storage *st,
         return -1;
     }
     if (gz) {
-        rc = syn_gunzip(req->body, req->body_len, s->cfg.max_inflated, &a->plain,
-                        &err);
+        rc = syn_gunzip(req->body, req->body_len, s->cfg.max_inflated,
+                        &a->plain, &err);
         if (rc == FLD_ELIMIT) {
             srv_api_error(resp, 413, "too_large", err.msg, -1);
             return -1;
@@ -300,7 +307,8 @@ static int gate_checks(struct srv *s, struct srv_storage *st,
         fld_buf_append(&a->plain, req->body, req->body_len);
     }
     if (strcmp(req->method, "POST") == 0) {
-        rc = syn_json_precheck(a->plain.data, a->plain.len, SYN_MAX_DEPTH, &err);
+        rc =
+            syn_json_precheck(a->plain.data, a->plain.len, SYN_MAX_DEPTH, &err);
         if (rc == FLD_ELIMIT) {
             srv_api_error(resp, 400, "too_deep", err.msg, -1);
             return -1;
@@ -343,7 +351,8 @@ static void decode_error(struct srv_response *resp, int rc,
         srv_api_error(resp, 400, "bad_request", err->msg, -1);
 }
 
-/* ---- POST /v1/enroll -------------------------------------------------------- */
+/* ---- POST /v1/enroll --------------------------------------------------------
+ */
 
 /* Codes are typed by people: compare them without dashes, spaces or case. */
 static void code_hash(const char *code, char out[FLD_HASH_HEX_LEN + 1])
@@ -385,7 +394,8 @@ static char **split_scope(const char *text, size_t *n)
 }
 
 static void handle_enroll(struct srv *s, struct srv_storage *st,
-                          const struct srv_request *req, struct srv_response *resp)
+                          const struct srv_request *req,
+                          struct srv_response *resp)
 {
     struct authed a;
     struct syn_enroll_request er;
@@ -414,7 +424,8 @@ static void handle_enroll(struct srv *s, struct srv_storage *st,
     pthread_mutex_lock(&s->write_lock);
     rc = srv_storage_begin(st, &err);
     if (rc == FLD_OK)
-        rc = srv_storage_code_use(st, hash, fld_now_ms(), er.public_key, &code, &err);
+        rc = srv_storage_code_use(st, hash, fld_now_ms(), er.public_key, &code,
+                                  &err);
     if (rc == FLD_OK) {
         memcpy(d.pubkey, er.public_key, sizeof d.pubkey);
         d.inspector = code->inspector;
@@ -464,7 +475,8 @@ out:
     authed_free(&a);
 }
 
-/* ---- POST /v1/sync ------------------------------------------------------------ */
+/* ---- POST /v1/sync
+ * ------------------------------------------------------------ */
 
 struct page {
     struct syn_sync_response *r;
@@ -507,7 +519,8 @@ static void response_parts_free(struct syn_sync_response *r)
 }
 
 static void handle_sync(struct srv *s, struct srv_storage *st,
-                        const struct srv_request *req, struct srv_response *resp)
+                        const struct srv_request *req,
+                        struct srv_response *resp)
 {
     struct authed a;
     struct syn_sync_request *sr = NULL;
@@ -545,7 +558,8 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
         srv_api_error(resp, 400, "bad_cursor",
                       "the cursor was not issued by this server", -1);
         goto out;
-    } else if (strcmp(cur.epoch, s->epoch) != 0 || strcmp(cur.scope, scope) != 0) {
+    } else if (strcmp(cur.epoch, s->epoch) != 0 ||
+               strcmp(cur.scope, scope) != 0) {
         /* Another epoch (the server was restored from a backup) or another
          * scope: the old position means nothing now. */
         out.reset = true;
@@ -601,7 +615,8 @@ out:
     authed_free(&a);
 }
 
-/* ---- GET /v1/templates, /v1/templates/{hash}, /v1/units ------------------------ */
+/* ---- GET /v1/templates, /v1/templates/{hash}, /v1/units
+ * ------------------------ */
 
 static int add_template(void *ctx, const struct srv_template_row *t)
 {
@@ -628,7 +643,8 @@ static void handle_templates(struct srv *s, struct srv_storage *st,
         return;
     fld_err_clear(&err);
     root = cJSON_CreateObject();
-    if (root == NULL || (arr = cJSON_AddArrayToObject(root, "templates")) == NULL)
+    if (root == NULL ||
+        (arr = cJSON_AddArrayToObject(root, "templates")) == NULL)
         abort();
     rc = srv_storage_each_template(st, add_template, arr, &err);
     if (rc != FLD_OK) {
@@ -655,8 +671,8 @@ static void handle_template(struct srv *s, struct srv_storage *st,
         return;
     fld_err_clear(&err);
     if (!fld_is_hex(hash, FLD_HASH_HEX_LEN)) {
-        srv_api_error(resp, 404, "not_found", "templates are named by their hash",
-                      -1);
+        srv_api_error(resp, 404, "not_found",
+                      "templates are named by their hash", -1);
     } else if ((rc = srv_storage_template_get(st, hash, &body, &len, &err)) ==
                FLD_NOTFOUND) {
         srv_api_error(resp, 404, "not_found", "no such template", -1);
@@ -688,7 +704,8 @@ static int add_unit(void *ctx, const struct srv_unit *u)
 }
 
 static void handle_units(struct srv *s, struct srv_storage *st,
-                         const struct srv_request *req, struct srv_response *resp)
+                         const struct srv_request *req,
+                         struct srv_response *resp)
 {
     struct authed a;
     struct fld_err err;
@@ -711,7 +728,8 @@ static void handle_units(struct srv *s, struct srv_storage *st,
     authed_free(&a);
 }
 
-/* ---- GET /v1/health, /metrics ----------------------------------------------- */
+/* ---- GET /v1/health, /metrics -----------------------------------------------
+ */
 
 static void handle_health(struct srv *s, struct srv_storage *st,
                           struct srv_response *resp)
@@ -747,15 +765,15 @@ static void handle_metrics(struct srv *s, struct srv_storage *st,
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-/* ---- dispatch -------------------------------------------------------------------- */
+/* ---- dispatch
+ * -------------------------------------------------------------------- */
 
 void srv_api_handle(struct srv *s, const struct srv_request *req,
                     struct srv_response *resp)
 {
     enum srv_route route = srv_api_route(req->path);
-    const char *want = route == SRV_ROUTE_ENROLL || route == SRV_ROUTE_SYNC
-                           ? "POST"
-                           : "GET";
+    const char *want =
+        route == SRV_ROUTE_ENROLL || route == SRV_ROUTE_SYNC ? "POST" : "GET";
     struct srv_storage *st = NULL;
     struct fld_err err;
     int rc;
@@ -781,13 +799,27 @@ void srv_api_handle(struct srv *s, const struct srv_request *req,
         return;
     }
     switch (route) {
-    case SRV_ROUTE_ENROLL: handle_enroll(s, st, req, resp); break;
-    case SRV_ROUTE_SYNC: handle_sync(s, st, req, resp); break;
-    case SRV_ROUTE_TEMPLATES: handle_templates(s, st, req, resp); break;
-    case SRV_ROUTE_TEMPLATE: handle_template(s, st, req, resp); break;
-    case SRV_ROUTE_UNITS: handle_units(s, st, req, resp); break;
-    case SRV_ROUTE_HEALTH: handle_health(s, st, resp); break;
-    default: handle_metrics(s, st, resp); break;
+    case SRV_ROUTE_ENROLL:
+        handle_enroll(s, st, req, resp);
+        break;
+    case SRV_ROUTE_SYNC:
+        handle_sync(s, st, req, resp);
+        break;
+    case SRV_ROUTE_TEMPLATES:
+        handle_templates(s, st, req, resp);
+        break;
+    case SRV_ROUTE_TEMPLATE:
+        handle_template(s, st, req, resp);
+        break;
+    case SRV_ROUTE_UNITS:
+        handle_units(s, st, req, resp);
+        break;
+    case SRV_ROUTE_HEALTH:
+        handle_health(s, st, resp);
+        break;
+    default:
+        handle_metrics(s, st, resp);
+        break;
     }
     srv_release(s, st);
     if (resp->error[0])

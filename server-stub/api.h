@@ -42,8 +42,8 @@ struct srv_response {
     const char *content_type;
     struct fld_buf body;
     enum srv_route route;
-    char error[32];              /* the error code, "" on success */
-    char device[17];             /* first digits of the signer, for the log */
+    char error[32];  /* the error code, "" on success */
+    char device[17]; /* first digits of the signer, for the log */
 };
 
 /* The route of a path (for metrics even when the request is refused). */
@@ -61,7 +61,8 @@ int srv_contains_nocase(const char *s, const char *word);
 void srv_api_error(struct srv_response *resp, int status, const char *code,
                    const char *message, int64_t server_time);
 
-/* ---- pull cursors ---------------------------------------------------------- */
+/* ---- pull cursors ----------------------------------------------------------
+ */
 
 /*
  * A cursor is opaque to clients. Inside it is "1.EPOCH.SCOPE.POS.BIRTH":

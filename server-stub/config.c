@@ -140,16 +140,36 @@ int srv_config_set(struct srv_config *c, const char *name, const char *value,
                                name, value, nums[i].min, nums[i].max,
                                nums[i].sized ? " (K, M, G allowed)" : "");
         switch (i) {
-        case 0: c->port = (int)v; break;
-        case 1: c->threads = (unsigned)v; break;
-        case 2: c->max_body = (size_t)v; break;
-        case 3: c->max_inflated = (size_t)v; break;
-        case 4: c->skew_ms = (int64_t)v * 1000; break;
-        case 5: c->request_timeout_s = (unsigned)v; break;
-        case 6: c->idle_timeout_s = (unsigned)v; break;
-        case 7: c->max_connections = (unsigned)v; break;
-        case 8: c->per_ip_connections = (unsigned)v; break;
-        default: c->shutdown_grace_s = (unsigned)v; break;
+        case 0:
+            c->port = (int)v;
+            break;
+        case 1:
+            c->threads = (unsigned)v;
+            break;
+        case 2:
+            c->max_body = (size_t)v;
+            break;
+        case 3:
+            c->max_inflated = (size_t)v;
+            break;
+        case 4:
+            c->skew_ms = (int64_t)v * 1000;
+            break;
+        case 5:
+            c->request_timeout_s = (unsigned)v;
+            break;
+        case 6:
+            c->idle_timeout_s = (unsigned)v;
+            break;
+        case 7:
+            c->max_connections = (unsigned)v;
+            break;
+        case 8:
+            c->per_ip_connections = (unsigned)v;
+            break;
+        default:
+            c->shutdown_grace_s = (unsigned)v;
+            break;
         }
     }
     return FLD_OK;
@@ -189,7 +209,8 @@ int srv_config_load(struct srv_config *c, const char *path, struct fld_err *err)
             break;
         }
         if (strchr(line, '\n') == NULL && !feof(f)) {
-            rc = fld_err_set(err, FLD_EUSAGE, "%s:%d: line too long", path, lineno);
+            rc = fld_err_set(err, FLD_EUSAGE, "%s:%d: line too long", path,
+                             lineno);
             break;
         }
         /* A comment runs from "#" at the start or after white space. */
@@ -202,8 +223,8 @@ int srv_config_load(struct srv_config *c, const char *path, struct fld_err *err)
         if (*s == '\0')
             continue;
         if ((eq = strchr(s, '=')) == NULL) {
-            rc = fld_err_set(err, FLD_EUSAGE, "%s:%d: expected NAME = VALUE", path,
-                             lineno);
+            rc = fld_err_set(err, FLD_EUSAGE, "%s:%d: expected NAME = VALUE",
+                             path, lineno);
             break;
         }
         *eq = '\0';

@@ -71,7 +71,8 @@ static double seconds_since(const struct timespec *t0)
     struct timespec t;
 
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+    return (double)(t.tv_sec - t0->tv_sec) +
+           (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static void log_request(struct srv_http *h, const char *method, const char *url,
@@ -98,8 +99,8 @@ static void finish_metrics(struct srv_http *h, const char *method,
 static enum MHD_Result send_response(struct MHD_Connection *c,
                                      struct srv_response *resp, bool head)
 {
-    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    const char *accept = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
     struct MHD_Response *r;
     struct fld_buf gz = FLD_BUF_INIT;
     bool zipped = false;
@@ -107,8 +108,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
     size_t len;
     char *data;
 
-    if (accept && srv_contains_nocase(accept, "gzip") && resp->body.len >= GZIP_MIN &&
-        !head) {
+    if (accept && srv_contains_nocase(accept, "gzip") &&
+        resp->body.len >= GZIP_MIN && !head) {
         syn_gzip(resp->body.data, resp->body.len, &gz);
         zipped = true;
         data = fld_buf_detach(&gz, &len);
@@ -124,7 +125,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
         free(data);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            resp->content_type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
     if (zipped)
@@ -137,9 +139,12 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    default: return "Error";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    default:
+        return "Error";
     }
 }
 
@@ -147,7 +152,8 @@ static const char *reason_phrase(int status)
  * Refuse in the middle of a body (see the top of the file): write the
  * error to the socket ourselves, then let libmicrohttpd close it.
  */
-static enum MHD_Result refuse_midway(struct srv_http *h, struct MHD_Connection *c,
+static enum MHD_Result refuse_midway(struct srv_http *h,
+                                     struct MHD_Connection *c,
                                      const char *method, const char *url,
                                      struct req *rq, int status,
                                      const char *code, const char *message)
@@ -159,8 +165,8 @@ static enum MHD_Result refuse_midway(struct srv_http *h, struct MHD_Connection *
     memset(&resp, 0, sizeof resp);
     resp.route = srv_api_route(url);
     srv_api_error(&resp, status, code, message, -1);
-    if (!h->tls &&
-        (ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL) {
+    if (!h->tls && (ci = MHD_get_connection_info(
+                        c, MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL) {
         fld_buf_printf(&raw,
                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
@@ -168,7 +174,8 @@ static enum MHD_Result refuse_midway(struct srv_http *h, struct MHD_Connection *
                        resp.body.len);
         fld_buf_append(&raw, resp.body.data, resp.body.len);
         /* Best effort: the socket is non-blocking and the answer small. */
-        if (send(ci->connect_fd, raw.data, raw.len, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+        if (send(ci->connect_fd, raw.data, raw.len,
+                 MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
             shutdown(ci->connect_fd, SHUT_WR);
         fld_buf_free(&raw);
     }
@@ -180,10 +187,11 @@ static enum MHD_Result refuse_midway(struct srv_http *h, struct MHD_Connection *
 }
 
 /* Answer now, before the body (allowed on the first call). */
-static enum MHD_Result refuse_early(struct srv_http *h, struct MHD_Connection *c,
+static enum MHD_Result refuse_early(struct srv_http *h,
+                                    struct MHD_Connection *c,
                                     const char *method, const char *url,
-                                    struct req *rq, int status, const char *code,
-                                    const char *message)
+                                    struct req *rq, int status,
+                                    const char *code, const char *message)
 {
     struct srv_response resp;
     enum MHD_Result ok;
@@ -229,8 +237,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             return refuse_early(h, c, method, url, rq, 503, "shutting_down",
                                 "the server is stopping; retry later");
         cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && (strlen(cl) > 19 ||
-                           strtoull(cl, NULL, 10) > h->s->cfg.max_body))
+        if (cl != NULL &&
+            (strlen(cl) > 19 || strtoull(cl, NULL, 10) > h->s->cfg.max_body))
             return refuse_early(h, c, method, url, rq, 413, "too_large",
                                 "the body is larger than this server accepts");
         return MHD_YES;
@@ -256,8 +264,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     rq->answered = true;
     if (seconds_since(&rq->start) > limit) {
         resp.route = srv_api_route(url);
-        srv_api_error(&resp, 408, "timeout", "the request took too long to arrive",
-                      -1);
+        srv_api_error(&resp, 408, "timeout",
+                      "the request took too long to arrive", -1);
         srv_metrics_refusal(h->s->metrics, "request", "timeout");
     } else {
         memset(&req, 0, sizeof req);
@@ -314,8 +322,8 @@ static int read_pem(const char *path, char **out, struct fld_err *err)
         if (b.len > MAX_TLS_FILE) {
             close(fd);
             fld_buf_free(&b);
-            return fld_err_set(err, FLD_ELIMIT, "%s: larger than %d bytes", path,
-                               MAX_TLS_FILE);
+            return fld_err_set(err, FLD_ELIMIT, "%s: larger than %d bytes",
+                               path, MAX_TLS_FILE);
         }
     }
     close(fd);
@@ -378,7 +386,8 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
 
     *out = NULL;
     if ((s->cfg.tls_cert == NULL) != (s->cfg.tls_key == NULL))
-        return fld_err_set(err, FLD_EUSAGE, "--tls-cert and --tls-key go together");
+        return fld_err_set(err, FLD_EUSAGE,
+                           "--tls-cert and --tls-key go together");
     memset(&hints, 0, sizeof hints);
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
     hints.ai_socktype = SOCK_STREAM;
@@ -413,16 +422,17 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.per_ip_connections,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        s->cfg.per_ip_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
         MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
     if (h->d == NULL) {
-        rc = fld_err_set(err, FLD_EIO,
-                         "cannot listen on %s port %d (in use, or bad TLS files?)",
-                         s->cfg.listen, s->cfg.port);
+        rc = fld_err_set(
+            err, FLD_EIO,
+            "cannot listen on %s port %d (in use, or bad TLS files?)",
+            s->cfg.listen, s->cfg.port);
         goto fail;
     }
     info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);

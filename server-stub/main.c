@@ -18,9 +18,10 @@ static void usage(FILE *out)
 {
     const struct srv_cmd *c;
 
-    fprintf(out, "usage: field-server [--version] [--help] <command> [options]\n\n"
-                 "The central server of field: receives, verifies and serves the\n"
-                 "signed inspection records of enrolled devices.\n\nCommands:\n");
+    fprintf(out,
+            "usage: field-server [--version] [--help] <command> [options]\n\n"
+            "The central server of field: receives, verifies and serves the\n"
+            "signed inspection records of enrolled devices.\n\nCommands:\n");
     for (c = srv_cmd_table; c->name != NULL; c++)
         fprintf(out, "  %-12s %s\n", c->name, c->usage);
     fprintf(out, "\n'field-server <command> --help' explains a command.\n");
@@ -60,8 +61,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argv[1][0] == '-') {
-        fprintf(stderr, "field-server: unknown option '%s'; see 'field-server --help'\n",
-                argv[1]);
+        fprintf(
+            stderr,
+            "field-server: unknown option '%s'; see 'field-server --help'\n",
+            argv[1]);
         return 2;
     }
     if ((c = srv_cmd_find(argv[1], &err)) == NULL || c->run == NULL) {

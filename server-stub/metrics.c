@@ -14,9 +14,8 @@
 #define MAX_LABELED 64
 #define N_BUCKETS 12
 
-static const double bucket_le[N_BUCKETS] = {0.001, 0.0025, 0.005, 0.01,
-                                            0.025, 0.05,   0.1,   0.25,
-                                            0.5,   1,      2.5,   10};
+static const double bucket_le[N_BUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 
 static const char *const route_names[SRV_N_ROUTES] = {
     [SRV_ROUTE_ENROLL] = "enroll",       [SRV_ROUTE_SYNC] = "sync",
@@ -43,7 +42,7 @@ struct srv_metrics {
     size_t n_requests;
     struct labeled refusals[MAX_LABELED]; /* what, reason */
     size_t n_refusals;
-    struct labeled pushed[MAX_LABELED];   /* result */
+    struct labeled pushed[MAX_LABELED]; /* result */
     size_t n_pushed;
     struct histogram latency[SRV_N_ROUTES];
 };
@@ -136,9 +135,9 @@ void srv_metrics_write(struct srv_metrics *m, const struct srv_counts *c,
                       "route and status.\n"
                       "# TYPE field_requests_total counter\n");
     for (i = 0; i < m->n_requests; i++)
-        fld_buf_printf(out, "field_requests_total{route=\"%s\",status=\"%s\"} %lld\n",
-                       m->requests[i].a, m->requests[i].b,
-                       (long long)m->requests[i].n);
+        fld_buf_printf(
+            out, "field_requests_total{route=\"%s\",status=\"%s\"} %lld\n",
+            m->requests[i].a, m->requests[i].b, (long long)m->requests[i].n);
     fld_buf_puts(out, "# HELP field_request_duration_seconds Time to answer a "
                       "request, from its first byte.\n"
                       "# TYPE field_request_duration_seconds histogram\n");
@@ -155,13 +154,14 @@ void srv_metrics_write(struct srv_metrics *m, const struct srv_counts *c,
                            "le=\"%g\"} %lld\n",
                            route_names[r], bucket_le[i], (long long)cum);
         }
-        fld_buf_printf(out,
-                       "field_request_duration_seconds_bucket{route=\"%s\","
-                       "le=\"+Inf\"} %lld\n"
-                       "field_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-                       "field_request_duration_seconds_count{route=\"%s\"} %lld\n",
-                       route_names[r], (long long)h->count, route_names[r], h->sum,
-                       route_names[r], (long long)h->count);
+        fld_buf_printf(
+            out,
+            "field_request_duration_seconds_bucket{route=\"%s\","
+            "le=\"+Inf\"} %lld\n"
+            "field_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+            "field_request_duration_seconds_count{route=\"%s\"} %lld\n",
+            route_names[r], (long long)h->count, route_names[r], h->sum,
+            route_names[r], (long long)h->count);
     }
     fld_buf_puts(out, "# HELP field_pushed_versions_total Pushed versions, by "
                       "result.\n"
@@ -173,30 +173,30 @@ void srv_metrics_write(struct srv_metrics *m, const struct srv_counts *c,
                       "versions, by reason.\n"
                       "# TYPE field_refusals_total counter\n");
     for (i = 0; i < m->n_refusals; i++)
-        fld_buf_printf(out, "field_refusals_total{what=\"%s\",reason=\"%s\"} %lld\n",
-                       m->refusals[i].a, m->refusals[i].b,
-                       (long long)m->refusals[i].n);
+        fld_buf_printf(
+            out, "field_refusals_total{what=\"%s\",reason=\"%s\"} %lld\n",
+            m->refusals[i].a, m->refusals[i].b, (long long)m->refusals[i].n);
     pthread_mutex_unlock(&m->lock);
     if (c == NULL)
         return;
-    fld_buf_printf(out,
-                   "# HELP field_versions_stored Versions held, in server order.\n"
-                   "# TYPE field_versions_stored gauge\n"
-                   "field_versions_stored %lld\n"
-                   "# HELP field_versions_quarantined Versions waiting in "
-                   "quarantine.\n"
-                   "# TYPE field_versions_quarantined gauge\n"
-                   "field_versions_quarantined %lld\n"
-                   "# HELP field_versions_flagged Stored versions that break a "
-                   "checklist rule.\n"
-                   "# TYPE field_versions_flagged gauge\n"
-                   "field_versions_flagged %lld\n"
-                   "# HELP field_devices Enrolled devices, and how many are "
-                   "revoked.\n"
-                   "# TYPE field_devices gauge\n"
-                   "field_devices{state=\"enrolled\"} %lld\n"
-                   "field_devices{state=\"revoked\"} %lld\n",
-                   (long long)c->versions, (long long)c->quarantined,
-                   (long long)c->flagged, (long long)c->devices,
-                   (long long)c->revoked);
+    fld_buf_printf(
+        out,
+        "# HELP field_versions_stored Versions held, in server order.\n"
+        "# TYPE field_versions_stored gauge\n"
+        "field_versions_stored %lld\n"
+        "# HELP field_versions_quarantined Versions waiting in "
+        "quarantine.\n"
+        "# TYPE field_versions_quarantined gauge\n"
+        "field_versions_quarantined %lld\n"
+        "# HELP field_versions_flagged Stored versions that break a "
+        "checklist rule.\n"
+        "# TYPE field_versions_flagged gauge\n"
+        "field_versions_flagged %lld\n"
+        "# HELP field_devices Enrolled devices, and how many are "
+        "revoked.\n"
+        "# TYPE field_devices gauge\n"
+        "field_devices{state=\"enrolled\"} %lld\n"
+        "field_devices{state=\"revoked\"} %lld\n",
+        (long long)c->versions, (long long)c->quarantined,
+        (long long)c->flagged, (long long)c->devices, (long long)c->revoked);
 }

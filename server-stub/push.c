@@ -86,10 +86,9 @@ int srv_role_may_set(const char *role, const char *status)
 static char *checklist_flag(const struct fld_template *t,
                             const struct fld_version *v)
 {
-    static const char *const kinds[] = {"required question unanswered",
-                                        "answer breaks its constraint",
-                                        "answer of the wrong type",
-                                        "choice not offered"};
+    static const char *const kinds[] = {
+        "required question unanswered", "answer breaks its constraint",
+        "answer of the wrong type", "choice not offered"};
     struct fld_form *f = NULL;
     struct fld_err e;
     char today[11];
@@ -102,14 +101,16 @@ static char *checklist_flag(const struct fld_template *t,
         const char *name = v->answers->members[i].key;
         const struct fld_question *q = fld_template_question(t, name);
 
-        if ((q == NULL || q->type == FLD_Q_NOTE) && !fld_template_repeat(t, name))
+        if ((q == NULL || q->type == FLD_Q_NOTE) &&
+            !fld_template_repeat(t, name))
             return fld_xasprintf("answer \"%s\": no such question in %s", name,
                                  fld_template_id(t));
     }
     gmtime_r(&now, &tm);
     strftime(today, sizeof today, "%Y-%m-%d", &tm);
     if (fld_form_eval(t, v->answers, today, &f, &e) != FLD_OK)
-        return fld_xasprintf("checklist rules could not be evaluated: %s", e.msg);
+        return fld_xasprintf("checklist rules could not be evaluated: %s",
+                             e.msg);
     for (i = 0; flag == NULL && i < fld_form_n_problems(f); i++) {
         const struct fld_problem *p = fld_form_problem(f, i);
 
@@ -181,7 +182,8 @@ static int store(struct srv *s, struct srv_storage *st,
     int rc;
 
     (void)s;
-    if ((rc = srv_storage_chain_check(st, v, fork_with, &prev_missing, err)) != FLD_OK)
+    if ((rc = srv_storage_chain_check(st, v, fork_with, &prev_missing, err)) !=
+        FLD_OK)
         return rc;
     if (fork_with[0] &&
         (rc = audit(st, "fork", v->author, v->hash, err,
@@ -189,9 +191,10 @@ static int store(struct srv *s, struct srv_storage *st,
                     (long long)v->dseq, v->hash, fork_with)) != FLD_OK)
         return rc;
     if (prev_missing &&
-        (rc = audit(st, "gap", v->author, v->hash, err,
-                    "device chain gap before dseq %lld: prev %.16s not received",
-                    (long long)v->dseq, v->prev)) != FLD_OK)
+        (rc =
+             audit(st, "gap", v->author, v->hash, err,
+                   "device chain gap before dseq %lld: prev %.16s not received",
+                   (long long)v->dseq, v->prev)) != FLD_OK)
         return rc;
     flag = checklist_flag(t, v);
     in.v = v;
@@ -203,7 +206,8 @@ static int store(struct srv *s, struct srv_storage *st,
         rc = audit(st, "flagged", v->author, v->hash, err, "%s", flag);
     free(flag);
     if (rc == FLD_OK)
-        rc = srv_storage_quarantine_unblock(st, v->hash, collect_released, w, err);
+        rc = srv_storage_quarantine_unblock(st, v->hash, collect_released, w,
+                                            err);
     return rc;
 }
 
@@ -215,7 +219,8 @@ static int store(struct srv *s, struct srv_storage *st,
 static int place(struct srv *s, struct srv_storage *st,
                  const struct fld_version *v, const char *pusher,
                  int64_t author_revoked, int64_t received_ms,
-                 struct syn_result *res, struct worklist *w, struct fld_err *err)
+                 struct syn_result *res, struct worklist *w,
+                 struct fld_err *err)
 {
     const struct fld_template *t = NULL;
     const char **waits = NULL;
@@ -226,7 +231,8 @@ static int place(struct srv *s, struct srv_storage *st,
 
     if (author_revoked) {
         reason = "revoked_author";
-    } else if ((rc = srv_template(s, st, v->template_hash, &t, err)) == FLD_NOTFOUND) {
+    } else if ((rc = srv_template(s, st, v->template_hash, &t, err)) ==
+               FLD_NOTFOUND) {
         reason = "unknown_template";
         rc = FLD_OK;
     } else if (rc != FLD_OK) {
@@ -234,7 +240,8 @@ static int place(struct srv *s, struct srv_storage *st,
     } else {
         waits = fld_xcalloc(v->parents->n + 1, sizeof *waits);
         for (i = 0; i < v->parents->n && rc == FLD_OK; i++) {
-            rc = srv_storage_version_state(st, v->parents->items[i]->s, &state, err);
+            rc = srv_storage_version_state(st, v->parents->items[i]->s, &state,
+                                           err);
             if (rc == FLD_OK && state != SRV_PRESENT)
                 waits[n_waits++] = v->parents->items[i]->s;
         }
@@ -242,15 +249,16 @@ static int place(struct srv *s, struct srv_storage *st,
             reason = "missing_parents";
     }
     if (rc == FLD_OK && reason != NULL) {
-        struct srv_quarantined q = {v->hash, v->author, pusher, reason, v->body,
-                                    v->body_len, v->sig, received_ms};
+        struct srv_quarantined q = {v->hash, v->author,   pusher, reason,
+                                    v->body, v->body_len, v->sig, received_ms};
 
         rc = srv_storage_quarantine_put(st, &q, waits, n_waits, err);
         if (rc == FLD_OK)
-            rc = audit(st, "quarantined", pusher, v->hash, err, "%s: %s", reason,
-                       n_waits ? "waiting for its parents"
-                       : author_revoked ? "its author is revoked"
-                                        : "its template is not installed");
+            rc =
+                audit(st, "quarantined", pusher, v->hash, err, "%s: %s", reason,
+                      n_waits          ? "waiting for its parents"
+                      : author_revoked ? "its author is revoked"
+                                       : "its template is not installed");
         if (res && n_waits > 0)
             set_result(res, SYN_QUARANTINED, reason,
                        "kept until its parents arrive");
@@ -293,8 +301,8 @@ static int drain(struct srv *s, struct srv_storage *st, struct worklist *w,
         if (rc == FLD_OK)
             rc = srv_storage_quarantine_remove(st, v->hash, err);
         if (rc == FLD_OK)
-            rc = place(s, st, v, r.pusher, author->revoked_ms, r.received_ms, NULL,
-                       w, err);
+            rc = place(s, st, v, r.pusher, author->revoked_ms, r.received_ms,
+                       NULL, w, err);
         if (rc == FLD_OK)
             rc = audit(st, "released", r.pusher, v->hash, err,
                        "left quarantine");
@@ -382,8 +390,8 @@ int srv_push(struct srv *s, struct srv_storage *st,
     for (i = 0; i < n; i++) {
         fld_version_hash(items[i].body, items[i].body_len, results[i].hash);
         fld_err_clear(&e);
-        rc = fld_version_open(items[i].body, items[i].body_len, items[i].sig, &v[i],
-                              &e);
+        rc = fld_version_open(items[i].body, items[i].body_len, items[i].sig,
+                              &v[i], &e);
         if (rc == FLD_EBADSIG)
             set_result(&results[i], SYN_REFUSED, "bad_signature", "%s", e.msg);
         else if (rc != FLD_OK)
@@ -410,7 +418,8 @@ int srv_push(struct srv *s, struct srv_storage *st,
 
     if (rc == FLD_OK) {
         for (i = 0; i < n; i++) {
-            srv_metrics_pushed(s->metrics, syn_push_status_name(results[i].status), 1);
+            srv_metrics_pushed(s->metrics,
+                               syn_push_status_name(results[i].status), 1);
             if (results[i].status == SYN_REFUSED)
                 srv_metrics_refusal(s->metrics, "version", results[i].reason);
         }

@@ -43,8 +43,9 @@ int srv_open(const struct srv_config *cfg, struct srv **out,
         return rc;
     rc = srv_storage_meta_get(st, "epoch", &epoch, err);
     if (rc == FLD_NOTFOUND)
-        rc = fld_err_set(err, FLD_ECORRUPT,
-                         "%s: not initialised (run field-server init)", cfg->db);
+        rc =
+            fld_err_set(err, FLD_ECORRUPT,
+                        "%s: not initialised (run field-server init)", cfg->db);
     if (rc == FLD_OK && (strlen(epoch) != 16 || !fld_is_hex(epoch, 16)))
         rc = fld_err_set(err, FLD_ECORRUPT, "%s: damaged epoch", cfg->db);
     if (rc != FLD_OK) {
@@ -106,8 +107,8 @@ void srv_release(struct srv *s, struct srv_storage *st)
     pthread_mutex_lock(&s->pool_lock);
     if (s->n_free == s->cap_free) {
         s->cap_free = s->cap_free ? 2 * s->cap_free : 8;
-        s->free_handles =
-            fld_xreallocarray(s->free_handles, s->cap_free, sizeof *s->free_handles);
+        s->free_handles = fld_xreallocarray(s->free_handles, s->cap_free,
+                                            sizeof *s->free_handles);
     }
     s->free_handles[s->n_free++] = st;
     pthread_mutex_unlock(&s->pool_lock);
@@ -155,7 +156,8 @@ int srv_template(struct srv *s, struct srv_storage *st, const char *hash,
     return FLD_OK;
 }
 
-/* ---- replay cache ------------------------------------------------------------ */
+/* ---- replay cache
+ * ------------------------------------------------------------ */
 
 /*
  * An open-addressing hash table of signatures with their expiry. A slot
@@ -228,7 +230,8 @@ static void replay_grow(struct srv_replay *r, int64_t now_ms)
     r->slots = fld_xcalloc(r->cap, sizeof *r->slots);
     for (i = 0; i < old_cap; i++)
         if (old[i].expires_ms > now_ms)
-            replay_insert(r->slots, r->cap, old[i].sig, old[i].expires_ms, now_ms);
+            replay_insert(r->slots, r->cap, old[i].sig, old[i].expires_ms,
+                          now_ms);
     r->used = live;
     free(old);
 }

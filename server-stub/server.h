@@ -23,16 +23,16 @@
 #include "template.h"
 
 struct srv_config {
-    char *db;            /* storage location (a SQLite path) */
-    char *listen;        /* numeric address to listen on */
-    int port;            /* 0: let the system choose */
-    char *port_file;     /* write the bound port here once listening */
-    char *tls_cert;      /* PEM files; both or neither */
+    char *db;        /* storage location (a SQLite path) */
+    char *listen;    /* numeric address to listen on */
+    int port;        /* 0: let the system choose */
+    char *port_file; /* write the bound port here once listening */
+    char *tls_cert;  /* PEM files; both or neither */
     char *tls_key;
-    unsigned threads;    /* worker threads (0: two per core) */
-    size_t max_body;     /* request body as received, bytes */
-    size_t max_inflated; /* request body after gunzip, bytes */
-    int64_t skew_ms;     /* accepted difference of a request's clock */
+    unsigned threads;           /* worker threads (0: two per core) */
+    size_t max_body;            /* request body as received, bytes */
+    size_t max_inflated;        /* request body after gunzip, bytes */
+    int64_t skew_ms;            /* accepted difference of a request's clock */
     unsigned request_timeout_s; /* to receive one whole request */
     unsigned idle_timeout_s;    /* an idle connection is closed */
     unsigned max_connections;
@@ -52,7 +52,8 @@ void srv_config_free(struct srv_config *c);
 int srv_config_set(struct srv_config *c, const char *name, const char *value,
                    struct fld_err *err);
 /* Read "name = value" lines (# comments, blank lines) from path. */
-int srv_config_load(struct srv_config *c, const char *path, struct fld_err *err);
+int srv_config_load(struct srv_config *c, const char *path,
+                    struct fld_err *err);
 
 struct srv_metrics;
 struct srv_replay;
@@ -79,7 +80,8 @@ struct srv {
 
 /* Open the storage (which must exist and be initialised) and set up the
  * shared state; *out is freed with srv_close(). */
-int srv_open(const struct srv_config *cfg, struct srv **out, struct fld_err *err);
+int srv_open(const struct srv_config *cfg, struct srv **out,
+             struct fld_err *err);
 void srv_close(struct srv *s);
 
 /* A storage handle for this thread's request; give it back with
@@ -97,7 +99,8 @@ int srv_template(struct srv *s, struct srv_storage *st, const char *hash,
 /* A new random epoch: 16 lowercase hex digits. */
 void srv_epoch_new(char out[17]);
 
-/* ---- replay cache ---------------------------------------------------------- */
+/* ---- replay cache ----------------------------------------------------------
+ */
 
 /*
  * Remember request signatures for as long as their time is acceptable, so

@@ -77,8 +77,8 @@ int srv_storage_meta_set(struct srv_storage *st, const char *key,
     return st->ops->meta_set(st, key, value, err);
 }
 
-int srv_storage_code_add(struct srv_storage *st, const struct srv_enroll_code *c,
-                         struct fld_err *err)
+int srv_storage_code_add(struct srv_storage *st,
+                         const struct srv_enroll_code *c, struct fld_err *err)
 {
     return st->ops->code_add(st, c, err);
 }
@@ -254,7 +254,6 @@ int srv_storage_counts(struct srv_storage *st, struct srv_counts *out,
 {
     return st->ops->counts(st, out, err);
 }
-
 
 void srv_device_free(struct srv_device *d)
 {

@@ -148,7 +148,8 @@ struct srv_storage_ops {
     int (*commit)(struct srv_storage *st, struct fld_err *err);
     void (*rollback)(struct srv_storage *st);
     int (*checkpoint)(struct srv_storage *st, struct fld_err *err);
-    int (*backup)(struct srv_storage *st, const char *path, struct fld_err *err);
+    int (*backup)(struct srv_storage *st, const char *path,
+                  struct fld_err *err);
     int (*meta_get)(struct srv_storage *st, const char *key, char **value,
                     struct fld_err *err);
     int (*meta_set)(struct srv_storage *st, const char *key, const char *value,
@@ -164,8 +165,8 @@ struct srv_storage_ops {
                       struct srv_device **out, struct fld_err *err);
     int (*device_find)(struct srv_storage *st, const char *prefix,
                        char out[FLD_HASH_HEX_LEN + 1], struct fld_err *err);
-    int (*device_revoke)(struct srv_storage *st, const char *pubkey, int64_t now,
-                         struct fld_err *err);
+    int (*device_revoke)(struct srv_storage *st, const char *pubkey,
+                         int64_t now, struct fld_err *err);
     int (*each_device)(struct srv_storage *st, srv_device_fn fn, void *ctx,
                        struct fld_err *err);
     int (*unit_put)(struct srv_storage *st, const struct srv_unit *u,
@@ -176,10 +177,11 @@ struct srv_storage_ops {
                      struct fld_err *err);
     int (*in_scope)(struct srv_storage *st, const char *device,
                     const char *subject, bool *out, struct fld_err *err);
-    int (*template_put)(struct srv_storage *st, const struct srv_template_row *t,
-                        const uint8_t *body, size_t len, struct fld_err *err);
-    int (*template_get)(struct srv_storage *st, const char *hash, uint8_t **body,
-                        size_t *len, struct fld_err *err);
+    int (*template_put)(struct srv_storage *st,
+                        const struct srv_template_row *t, const uint8_t *body,
+                        size_t len, struct fld_err *err);
+    int (*template_get)(struct srv_storage *st, const char *hash,
+                        uint8_t **body, size_t *len, struct fld_err *err);
     int (*each_template)(struct srv_storage *st, srv_template_fn fn, void *ctx,
                          struct fld_err *err);
     int (*version_state)(struct srv_storage *st, const char *hash,
@@ -194,14 +196,16 @@ struct srv_storage_ops {
                 srv_pull_fn fn, void *ctx, struct fld_err *err);
     int (*record_versions)(struct srv_storage *st, const char *record,
                            srv_pull_fn fn, void *ctx, struct fld_err *err);
-    int (*quarantine_put)(struct srv_storage *st, const struct srv_quarantined *q,
+    int (*quarantine_put)(struct srv_storage *st,
+                          const struct srv_quarantined *q,
                           const char *const *waits, size_t n_waits,
                           struct fld_err *err);
     int (*quarantine_unblock)(struct srv_storage *st, const char *parent,
                               srv_quarantine_fn fn, void *ctx,
                               struct fld_err *err);
     int (*quarantine_each)(struct srv_storage *st, const char *reason,
-                           srv_quarantine_fn fn, void *ctx, struct fld_err *err);
+                           srv_quarantine_fn fn, void *ctx,
+                           struct fld_err *err);
     int (*quarantine_remove)(struct srv_storage *st, const char *hash,
                              struct fld_err *err);
     int (*audit_add)(struct srv_storage *st, const char *kind,
@@ -225,7 +229,8 @@ extern const struct srv_storage_ops srv_storage_sqlite;
 /* The schema version the SQLite backend writes. */
 #define SRV_SCHEMA_VERSION 1
 
-/* ---- the interface -------------------------------------------------------- */
+/* ---- the interface --------------------------------------------------------
+ */
 
 /*
  * Open the storage at location: "sqlite:PATH" or a plain path (SQLite).
@@ -256,8 +261,8 @@ int srv_storage_meta_set(struct srv_storage *st, const char *key,
 /* Enrollment codes, kept by the hash of the code. code_use marks the code
  * used by device and returns it: FLD_NOTFOUND when unknown, already used
  * or expired (the three are not told apart to a caller that guesses). */
-int srv_storage_code_add(struct srv_storage *st, const struct srv_enroll_code *c,
-                         struct fld_err *err);
+int srv_storage_code_add(struct srv_storage *st,
+                         const struct srv_enroll_code *c, struct fld_err *err);
 int srv_storage_code_use(struct srv_storage *st, const char *code_hash,
                          int64_t now, const char *device,
                          struct srv_enroll_code **out, struct fld_err *err);
@@ -271,7 +276,8 @@ int srv_storage_device_add(struct srv_storage *st, const struct srv_device *d,
 int srv_storage_device_get(struct srv_storage *st, const char *pubkey,
                            struct srv_device **out, struct fld_err *err);
 int srv_storage_device_find(struct srv_storage *st, const char *prefix,
-                            char out[FLD_HASH_HEX_LEN + 1], struct fld_err *err);
+                            char out[FLD_HASH_HEX_LEN + 1],
+                            struct fld_err *err);
 int srv_storage_device_revoke(struct srv_storage *st, const char *pubkey,
                               int64_t now, struct fld_err *err);
 int srv_storage_each_device(struct srv_storage *st, srv_device_fn fn, void *ctx,

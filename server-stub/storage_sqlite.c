@@ -4,9 +4,9 @@
  *
  * As in the device store (field/store.c), every statement lives in the
  * table below, prepared once per handle, bound, reset after use; SQLite's
- * result codes become ours in field/db.c, with the device store's. The database runs in WAL
- * mode, so the server's readers never wait for its one writer, and with
- * synchronous=FULL: a version the server answered "stored" survives a
+ * result codes become ours in field/db.c, with the device store's. The database
+ * runs in WAL mode, so the server's readers never wait for its one writer, and
+ * with synchronous=FULL: a version the server answered "stored" survives a
  * power cut.
  *
  * Scope is a tree walk done by SQLite: a device holds scope units, a unit
@@ -75,8 +75,9 @@ enum stmt_id {
 };
 
 static const char *const sql_text[N_STMTS] = {
-    [S_RECORD_VERSIONS] = "SELECT seq, body, sig FROM versions WHERE record = ?1 "
-                          "ORDER BY seq",
+    [S_RECORD_VERSIONS] =
+        "SELECT seq, body, sig FROM versions WHERE record = ?1 "
+        "ORDER BY seq",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -85,16 +86,18 @@ static const char *const sql_text[N_STMTS] = {
                       "?5, ?6)",
     /* One statement both checks and spends the code, so two devices racing
      * with the same code cannot both enrol. */
-    [S_CODE_USE] = "UPDATE enroll_codes SET used_ms = ?2, used_by = ?3 "
-                   "WHERE code_hash = ?1 AND used_ms IS NULL AND expires_ms > ?2 "
-                   "RETURNING inspector, role, scope, created_ms, expires_ms",
+    [S_CODE_USE] =
+        "UPDATE enroll_codes SET used_ms = ?2, used_by = ?3 "
+        "WHERE code_hash = ?1 AND used_ms IS NULL AND expires_ms > ?2 "
+        "RETURNING inspector, role, scope, created_ms, expires_ms",
     [S_DEVICE_INSERT] = "INSERT INTO devices (pubkey, inspector, role, "
                         "enrolled_ms) VALUES (?1, ?2, ?3, ?4)",
     [S_SCOPE_INSERT] =
         "INSERT OR IGNORE INTO device_scope (device, unit) VALUES (?1, ?2)",
     [S_DEVICE_GET] = "SELECT inspector, role, enrolled_ms, revoked_ms "
                      "FROM devices WHERE pubkey = ?1",
-    [S_SCOPE_OF] = "SELECT unit FROM device_scope WHERE device = ?1 ORDER BY unit",
+    [S_SCOPE_OF] =
+        "SELECT unit FROM device_scope WHERE device = ?1 ORDER BY unit",
     [S_DEVICE_FIND] = "SELECT pubkey FROM devices WHERE pubkey >= ?1 AND "
                       "pubkey < ?1 || 'g' LIMIT 2",
     [S_DEVICE_REVOKE] = "UPDATE devices SET revoked_ms = ?2 WHERE pubkey = ?1 "
@@ -142,14 +145,16 @@ static const char *const sql_text[N_STMTS] = {
      * its cursor was born. "+subject" keeps SQLite walking the table in
      * seq order, which stops after one page; through the subject index it
      * would read every matching row, bodies and all, to sort them. */
-    [S_PULL] = "WITH RECURSIVE down(code) AS ("
-               "  SELECT unit FROM device_scope WHERE device = ?1 UNION "
-               "  SELECT u.code FROM units u JOIN down ON u.parent = down.code) "
-               "SELECT seq, body, sig FROM versions WHERE seq > ?2 "
-               "AND (?3 OR +subject IN (SELECT code FROM down)) "
-               "AND NOT (pusher = ?1 AND seq > ?4) ORDER BY seq LIMIT ?5",
-    [S_Q_INSERT] = "INSERT INTO quarantine (hash, author, pusher, reason, body, "
-                   "sig, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_PULL] =
+        "WITH RECURSIVE down(code) AS ("
+        "  SELECT unit FROM device_scope WHERE device = ?1 UNION "
+        "  SELECT u.code FROM units u JOIN down ON u.parent = down.code) "
+        "SELECT seq, body, sig FROM versions WHERE seq > ?2 "
+        "AND (?3 OR +subject IN (SELECT code FROM down)) "
+        "AND NOT (pusher = ?1 AND seq > ?4) ORDER BY seq LIMIT ?5",
+    [S_Q_INSERT] =
+        "INSERT INTO quarantine (hash, author, pusher, reason, body, "
+        "sig, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_Q_WAIT_INSERT] =
         "INSERT OR IGNORE INTO quarantine_wait (hash, parent) VALUES (?1, ?2)",
     [S_Q_WAITERS] = "SELECT hash FROM quarantine_wait WHERE parent = ?1 "
@@ -164,8 +169,9 @@ static const char *const sql_text[N_STMTS] = {
     [S_Q_WAIT_DELETE_HASH] = "DELETE FROM quarantine_wait WHERE hash = ?1",
     [S_AUDIT_INSERT] = "INSERT INTO audit (at_ms, kind, device, subject, "
                        "detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_AUDIT_EACH] = "SELECT id, at_ms, kind, device, subject, detail FROM audit "
-                     "WHERE ?1 IS NULL OR kind = ?1 ORDER BY id",
+    [S_AUDIT_EACH] =
+        "SELECT id, at_ms, kind, device, subject, detail FROM audit "
+        "WHERE ?1 IS NULL OR kind = ?1 ORDER BY id",
     /* Forks: two versions of one device with the same dseq, or (with
      * different dseq) naming the same prev. Gaps: a prev not stored. */
     [S_ALARMS] =
@@ -191,7 +197,8 @@ static const char *const sql_text[N_STMTS] = {
 };
 
 struct sq {
-    struct srv_storage base; /* first: a struct sq * is a struct srv_storage * */
+    struct srv_storage
+        base; /* first: a struct sq * is a struct srv_storage * */
     sqlite3 *db;
     sqlite3_stmt *stmt[N_STMTS];
     char *path;
@@ -222,8 +229,8 @@ static sqlite3_stmt *stmt(struct sq *q, enum stmt_id id, struct fld_err *err,
     int r;
 
     if (q->stmt[id] == NULL) {
-        r = sqlite3_prepare_v3(q->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
-                               &q->stmt[id], NULL);
+        r = sqlite3_prepare_v3(q->db, sql_text[id], -1,
+                               SQLITE_PREPARE_PERSISTENT, &q->stmt[id], NULL);
         if (r != SQLITE_OK) {
             *rc = map_rc(q, r, "prepare", err);
             return NULL;
@@ -312,7 +319,8 @@ static int exec(struct sq *q, const char *sql, const char *what,
     return fld_db_exec(q->db, sql, what, err);
 }
 
-/* ---- opening ---------------------------------------------------------------- */
+/* ---- opening ----------------------------------------------------------------
+ */
 
 static int user_version(struct sq *q, int64_t *out, struct fld_err *err)
 {
@@ -344,16 +352,16 @@ static int check_application(struct sq *q, struct fld_err *err)
                            "%s: not a field-server database (a device store?)",
                            q->path);
     if (have == 0 && n_tables > 0)
-        return fld_err_set(err, FLD_ECORRUPT,
-                           "%s: not a field-server database (it has other tables)",
-                           q->path);
+        return fld_err_set(
+            err, FLD_ECORRUPT,
+            "%s: not a field-server database (it has other tables)", q->path);
     return FLD_OK;
 }
 
 static int migrate(struct sq *q, struct fld_err *err)
 {
-    return fld_db_migrate(q->db, q->path, "field-server", srv_schema_files, migration,
-                          N_MIGRATIONS, err);
+    return fld_db_migrate(q->db, q->path, "field-server", srv_schema_files,
+                          migration, N_MIGRATIONS, err);
 }
 
 static void sq_close(struct srv_storage *st)
@@ -382,7 +390,8 @@ static int sq_open(const char *path, bool create, struct srv_storage **out,
     *out = NULL;
     if (!create && stat(path, &sb) != 0)
         return fld_err_set(err, FLD_NOTFOUND,
-                           "%s: no such database (run field-server init)", path);
+                           "%s: no such database (run field-server init)",
+                           path);
     if (create)
         flags |= SQLITE_OPEN_CREATE;
     q = fld_xcalloc(1, sizeof *q);
@@ -585,10 +594,10 @@ static int sq_device_add(struct srv_storage *st, const struct srv_device *d,
     bind_text(s, 3, d->role);
     sqlite3_bind_int64(s, 4, d->enrolled_ms);
     if ((rc = step_done(q, s, "enrol device", err)) != FLD_OK)
-        return rc == FLD_EXISTS ? fld_err_set(err, FLD_EXISTS,
-                                              "device %.16s is already enrolled",
-                                              d->pubkey)
-                                : rc;
+        return rc == FLD_EXISTS
+                   ? fld_err_set(err, FLD_EXISTS,
+                                 "device %.16s is already enrolled", d->pubkey)
+                   : rc;
     for (i = 0; i < d->n_scope; i++)
         if ((rc = run3(q, S_SCOPE_INSERT, d->pubkey, d->scope[i], NULL,
                        "enrol device", err)) != FLD_OK)
@@ -648,8 +657,8 @@ static int sq_device_get(struct srv_storage *st, const char *pubkey,
     if (r != SQLITE_ROW) {
         finish(s);
         if (r == SQLITE_DONE)
-            return fld_err_set(err, FLD_NOTFOUND, "device %.16s is not enrolled",
-                               pubkey);
+            return fld_err_set(err, FLD_NOTFOUND,
+                               "device %.16s is not enrolled", pubkey);
         return map_rc(q, r, "read device", err);
     }
     d = device_from_row(s, pubkey, 0);
@@ -740,7 +749,8 @@ static int sq_each_device(struct srv_storage *st, srv_device_fn fn, void *ctx,
     return rc;
 }
 
-/* ---- units ---------------------------------------------------------------- */
+/* ---- units ----------------------------------------------------------------
+ */
 
 static int sq_unit_put(struct srv_storage *st, const struct srv_unit *u,
                        struct fld_err *err)
@@ -809,11 +819,12 @@ static int sq_in_scope(struct srv_storage *st, const char *device,
     return FLD_OK;
 }
 
-/* ---- templates -------------------------------------------------------------- */
+/* ---- templates --------------------------------------------------------------
+ */
 
 static int sq_template_put(struct srv_storage *st,
-                           const struct srv_template_row *t, const uint8_t *body,
-                           size_t len, struct fld_err *err)
+                           const struct srv_template_row *t,
+                           const uint8_t *body, size_t len, struct fld_err *err)
 {
     struct sq *q = SQ(st);
     int rc;
@@ -828,8 +839,9 @@ static int sq_template_put(struct srv_storage *st,
     sqlite3_bind_int64(s, 5, t->added_ms);
     rc = step_done(q, s, "add template", err);
     if (rc == FLD_EXISTS)
-        return fld_err_set(err, FLD_EXISTS, "template %s (%.16s) is already there",
-                           t->id, t->hash);
+        return fld_err_set(err, FLD_EXISTS,
+                           "template %s (%.16s) is already there", t->id,
+                           t->hash);
     return rc;
 }
 
@@ -883,7 +895,8 @@ static int sq_each_template(struct srv_storage *st, srv_template_fn fn,
     return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "list templates", err);
 }
 
-/* ---- versions --------------------------------------------------------------- */
+/* ---- versions ---------------------------------------------------------------
+ */
 
 static int sq_version_state(struct srv_storage *st, const char *hash,
                             enum srv_version_state *out, struct fld_err *err)
@@ -900,12 +913,14 @@ static int sq_version_state(struct srv_storage *st, const char *hash,
     if (r == SQLITE_ROW)
         *out = sqlite3_column_int(s, 0) == 1 ? SRV_PRESENT : SRV_IN_QUARANTINE;
     finish(s);
-    return r == SQLITE_ROW || r == SQLITE_DONE ? FLD_OK
-                                               : map_rc(q, r, "read version", err);
+    return r == SQLITE_ROW || r == SQLITE_DONE
+               ? FLD_OK
+               : map_rc(q, r, "read version", err);
 }
 
-static int sq_version_put(struct srv_storage *st, const struct srv_version_in *in,
-                          int64_t *seq, struct fld_err *err)
+static int sq_version_put(struct srv_storage *st,
+                          const struct srv_version_in *in, int64_t *seq,
+                          struct fld_err *err)
 {
     struct sq *q = SQ(st);
     const struct fld_version *v = in->v;
@@ -934,10 +949,10 @@ static int sq_version_put(struct srv_storage *st, const struct srv_version_in *i
     sqlite3_bind_int64(s, 15, in->received_ms);
     bind_text(s, 16, in->flag);
     if ((rc = step_done(q, s, "store version", err)) != FLD_OK)
-        return rc == FLD_EXISTS ? fld_err_set(err, FLD_EXISTS,
-                                              "version %.16s already stored",
-                                              v->hash)
-                                : rc;
+        return rc == FLD_EXISTS
+                   ? fld_err_set(err, FLD_EXISTS,
+                                 "version %.16s already stored", v->hash)
+                   : rc;
     *seq = sqlite3_last_insert_rowid(q->db);
     for (i = 0; i < v->parents->n; i++) {
         const char *p = v->parents->items[i]->s;
@@ -953,7 +968,8 @@ static int sq_version_put(struct srv_storage *st, const struct srv_version_in *i
     if ((rc = exists1(q, S_HAS_CHILD, v->hash, &found, err)) != FLD_OK)
         return rc;
     if (!found)
-        rc = run3(q, S_HEAD_INSERT, v->record, v->hash, NULL, "store version", err);
+        rc = run3(q, S_HEAD_INSERT, v->record, v->hash, NULL, "store version",
+                  err);
     return rc;
 }
 
@@ -1020,7 +1036,8 @@ static int sq_pull(struct srv_storage *st, const struct srv_pull_query *pq,
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(s, 2) != FLD_SIG_LEN) {
             finish(s);
-            return fld_err_set(err, FLD_ECORRUPT, "a stored signature is damaged");
+            return fld_err_set(err, FLD_ECORRUPT,
+                               "a stored signature is damaged");
         }
         rc = fn(ctx, sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
                 (size_t)sqlite3_column_bytes(s, 1), sqlite3_column_blob(s, 2));
@@ -1047,10 +1064,12 @@ static int sq_record_versions(struct srv_storage *st, const char *record,
     rc = FLD_OK;
     while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(s, 2) != FLD_SIG_LEN)
-            rc = fld_err_set(err, FLD_ECORRUPT, "a stored signature is damaged");
+            rc =
+                fld_err_set(err, FLD_ECORRUPT, "a stored signature is damaged");
         else
             rc = fn(ctx, sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
-                    (size_t)sqlite3_column_bytes(s, 1), sqlite3_column_blob(s, 2));
+                    (size_t)sqlite3_column_bytes(s, 1),
+                    sqlite3_column_blob(s, 2));
     }
     finish(s);
     if (rc == FLD_OK && r != SQLITE_DONE)
@@ -1058,7 +1077,8 @@ static int sq_record_versions(struct srv_storage *st, const char *record,
     return rc;
 }
 
-/* ---- quarantine ----------------------------------------------------------- */
+/* ---- quarantine -----------------------------------------------------------
+ */
 
 static int sq_quarantine_put(struct srv_storage *st,
                              const struct srv_quarantined *qv,
@@ -1089,8 +1109,8 @@ static int sq_quarantine_put(struct srv_storage *st,
 }
 
 /* Read the hashes a statement bound to one text (or NULL) returns. */
-static int collect(struct sq *q, enum stmt_id id, const char *arg,
-                   char ***out, size_t *n, struct fld_err *err)
+static int collect(struct sq *q, enum stmt_id id, const char *arg, char ***out,
+                   size_t *n, struct fld_err *err)
 {
     size_t cap = 0;
     int rc, r;
@@ -1123,8 +1143,9 @@ static void strv_free(char **v, size_t n)
 
 /* Call fn with a private copy of the quarantined row of hash: fn may store
  * versions and walk the quarantine again, reusing these statements. */
-static int with_quarantined(struct sq *q, const char *hash, srv_quarantine_fn fn,
-                            void *ctx, struct fld_err *err)
+static int with_quarantined(struct sq *q, const char *hash,
+                            srv_quarantine_fn fn, void *ctx,
+                            struct fld_err *err)
 {
     struct srv_quarantined row;
     char *hash_c, *author, *pusher, *reason;
@@ -1142,7 +1163,8 @@ static int with_quarantined(struct sq *q, const char *hash, srv_quarantine_fn fn
     }
     if (sqlite3_column_bytes(s, 5) != FLD_SIG_LEN) {
         finish(s);
-        return fld_err_set(err, FLD_ECORRUPT, "quarantined %.16s is damaged", hash);
+        return fld_err_set(err, FLD_ECORRUPT, "quarantined %.16s is damaged",
+                           hash);
     }
     hash_c = col_dup(s, 0);
     author = col_dup(s, 1);
@@ -1230,12 +1252,13 @@ static int sq_quarantine_remove(struct srv_storage *st, const char *hash,
     int rc = run3(q, S_Q_DELETE, hash, NULL, NULL, "release quarantine", err);
 
     if (rc == FLD_OK)
-        rc = run3(q, S_Q_WAIT_DELETE_HASH, hash, NULL, NULL, "release quarantine",
-                  err);
+        rc = run3(q, S_Q_WAIT_DELETE_HASH, hash, NULL, NULL,
+                  "release quarantine", err);
     return rc;
 }
 
-/* ---- audit ---------------------------------------------------------------- */
+/* ---- audit ----------------------------------------------------------------
+ */
 
 static int sq_audit_add(struct srv_storage *st, const char *kind,
                         const char *device, const char *subject,

@@ -83,7 +83,8 @@ void syn_enrollment_free(struct syn_enrollment *e)
     memset(e, 0, sizeof *e);
 }
 
-/* ---- URLs ----------------------------------------------------------------- */
+/* ---- URLs -----------------------------------------------------------------
+ */
 
 int syn_url_normalise(const char *url, char **out, struct fld_err *err)
 {
@@ -95,9 +96,11 @@ int syn_url_normalise(const char *url, char **out, struct fld_err *err)
     else if (strncasecmp(url, "http://", 7) == 0)
         start = 7;
     else
-        return fld_err_set(err, FLD_EUSAGE,
-                           "the server URL must start with https:// (or http://): "
-                           "'%.200s'", url);
+        return fld_err_set(
+            err, FLD_EUSAGE,
+            "the server URL must start with https:// (or http://): "
+            "'%.200s'",
+            url);
     if (n > MAX_URL)
         return fld_err_set(err, FLD_EUSAGE, "the server URL is too long");
     for (i = 0; i < n; i++) {
@@ -111,25 +114,26 @@ int syn_url_normalise(const char *url, char **out, struct fld_err *err)
                                ch > 0x20 && ch < 0x7f ? (int)ch : '?');
     }
     if (url[start] == '\0' || url[start] == '/' || url[start] == ':')
-        return fld_err_set(err, FLD_EUSAGE, "the server URL has no host: '%.200s'",
-                           url);
+        return fld_err_set(err, FLD_EUSAGE,
+                           "the server URL has no host: '%.200s'", url);
     while (n > start && url[n - 1] == '/')
         n--;
     *out = fld_xstrndup(url, n);
     return FLD_OK;
 }
 
-/* ---- one sync or enrollment in progress ------------------------------------ */
+/* ---- one sync or enrollment in progress ------------------------------------
+ */
 
 struct run {
     struct syn_client cfg; /* the caller's, with defaults filled in */
     const char *url;
     struct syn_stats *stats;
-    int64_t offset_ms;      /* the device's clock correction */
-    int64_t last_time;      /* X-Field-Time of the last request signed */
-    int64_t rtt_ms;         /* of the last answer */
-    int64_t answered_ms;    /* local wall clock when it arrived */
-    bool maybe_delivered;   /* a request may have been acted on unanswered */
+    int64_t offset_ms;         /* the device's clock correction */
+    int64_t last_time;         /* X-Field-Time of the last request signed */
+    int64_t rtt_ms;            /* of the last answer */
+    int64_t answered_ms;       /* local wall clock when it arrived */
+    bool maybe_delivered;      /* a request may have been acted on unanswered */
     char code[SYN_REASON_MAX]; /* error code of the last refusal */
 };
 
@@ -139,12 +143,13 @@ static void run_init(struct run *r, const struct syn_client *c,
     memset(r, 0, sizeof *r);
     r->cfg = *c;
     if (r->cfg.batch_versions == 0 || r->cfg.batch_versions > SYN_MAX_PUSH)
-        r->cfg.batch_versions = r->cfg.batch_versions ? SYN_MAX_PUSH
-                                                      : SYN_BATCH_VERSIONS;
+        r->cfg.batch_versions =
+            r->cfg.batch_versions ? SYN_MAX_PUSH : SYN_BATCH_VERSIONS;
     if (r->cfg.batch_bytes == 0)
         r->cfg.batch_bytes = SYN_BATCH_BYTES;
     if (r->cfg.page_limit <= 0 || r->cfg.page_limit > SYN_MAX_LIMIT)
-        r->cfg.page_limit = r->cfg.page_limit > 0 ? SYN_MAX_LIMIT : SYN_PAGE_LIMIT;
+        r->cfg.page_limit =
+            r->cfg.page_limit > 0 ? SYN_MAX_LIMIT : SYN_PAGE_LIMIT;
     if (r->cfg.max_attempts <= 0)
         r->cfg.max_attempts = SYN_ATTEMPTS;
     if (r->cfg.backoff_ms <= 0)
@@ -222,11 +227,12 @@ static int not_ours(const struct run *r, const struct syn_http_response *resp,
              resp->content_type);
     if (type[0] == '\0')
         snprintf(type, sizeof type, "no content type");
-    return fld_err_set(err, FLD_EPROTO,
-                       "the server at %s answered with %s (HTTP %d), not the sync "
-                       "protocol — a captive portal or proxy? (sign in to the "
-                       "network, or check the URL)",
-                       r->url, type, resp->status);
+    return fld_err_set(
+        err, FLD_EPROTO,
+        "the server at %s answered with %s (HTTP %d), not the sync "
+        "protocol — a captive portal or proxy? (sign in to the "
+        "network, or check the URL)",
+        r->url, type, resp->status);
 }
 
 /* Correct the clock offset so that our time reads as the server's did
@@ -242,8 +248,8 @@ static int save_offset(struct run *r, int64_t offset, struct fld_err *err)
 
     if ((rc = fld_store_begin(r->cfg.st, err)) != FLD_OK)
         return rc;
-    if ((rc = fld_store_meta_set_int(r->cfg.st, FLD_META_OFFSET, offset, err)) !=
-        FLD_OK) {
+    if ((rc = fld_store_meta_set_int(r->cfg.st, FLD_META_OFFSET, offset,
+                                     err)) != FLD_OK) {
         fld_store_rollback(r->cfg.st);
         return rc;
     }
@@ -352,17 +358,21 @@ static int exchange(struct run *r, const char *method, const char *path,
             if (syn_error_decode(resp->body.data, resp->body.len, code, msg,
                                  sizeof msg, &server_time) != FLD_OK) {
                 snprintf(code, sizeof code, "?");
-                snprintf(msg, sizeof msg, "an answer that is not a field error");
+                snprintf(msg, sizeof msg,
+                         "an answer that is not a field error");
             }
-            if (resp->status >= 500 || resp->status == 429 || resp->status == 408) {
+            if (resp->status >= 500 || resp->status == 429 ||
+                resp->status == 408) {
                 if (resp->status >= 500)
                     r->maybe_delivered = true;
-                snprintf(why, sizeof why, "HTTP %d %s: %s", resp->status, code, msg);
+                snprintf(why, sizeof why, "HTTP %d %s: %s", resp->status, code,
+                         msg);
                 retry_after = resp->retry_after_s;
             } else if (strcmp(code, "clock_skew") == 0 && server_time > 0 &&
                        !skew_fixed) {
                 skew_fixed = true;
-                if ((rc = save_offset(r, offset_from(r, server_time), err)) != FLD_OK)
+                if ((rc = save_offset(r, offset_from(r, server_time), err)) !=
+                    FLD_OK)
                     break;
                 /* Request times only move forward; the refused time came
                  * from the wrong clock and never entered the server's
@@ -374,15 +384,17 @@ static int exchange(struct run *r, const char *method, const char *path,
                 replay_retried = true; /* a new time makes a new signature */
                 continue;
             } else if (strcmp(code, "?") == 0) {
-                rc = fld_err_set(err, FLD_EPROTO,
-                                 "the server at %s answered HTTP %d with JSON that is "
-                                 "not the sync protocol — a proxy?",
-                                 r->url, resp->status);
+                rc = fld_err_set(
+                    err, FLD_EPROTO,
+                    "the server at %s answered HTTP %d with JSON that is "
+                    "not the sync protocol — a proxy?",
+                    r->url, resp->status);
                 break;
             } else {
                 snprintf(r->code, sizeof r->code, "%s", code);
-                rc = fld_err_set(err, FLD_EINVAL, "the server at %s refused: %s (%s)",
-                                 r->url, msg, code);
+                rc = fld_err_set(err, FLD_EINVAL,
+                                 "the server at %s refused: %s (%s)", r->url,
+                                 msg, code);
                 break;
             }
         }
@@ -410,11 +422,13 @@ static int malformed(const struct run *r, struct fld_err *err)
     char why[FLD_ERR_MSG_MAX];
 
     snprintf(why, sizeof why, "%s", err ? err->msg : "");
-    return fld_err_set(err, FLD_EPROTO, "the server at %s sent a malformed answer: %s",
-                       r->url, why);
+    return fld_err_set(err, FLD_EPROTO,
+                       "the server at %s sent a malformed answer: %s", r->url,
+                       why);
 }
 
-/* ---- the queue of versions to push ------------------------------------------ */
+/* ---- the queue of versions to push ------------------------------------------
+ */
 
 struct pending {
     char hash[FLD_HASH_HEX_LEN + 1];
@@ -426,9 +440,9 @@ struct pending {
 struct queue {
     struct pending *v; /* in arrival order */
     size_t n, cap;
-    size_t *order;     /* indices into v: the order to push in */
-    size_t next;       /* position in order of the next to push */
-    size_t *by_hash;   /* indices into v sorted by hash, for look-ups */
+    size_t *order;   /* indices into v: the order to push in */
+    size_t next;     /* position in order of the next to push */
+    size_t *by_hash; /* indices into v sorted by hash, for look-ups */
     struct edge *edges;
     size_t n_edges, cap_edges;
 };
@@ -653,7 +667,8 @@ static int queue_load(struct run *r, struct queue *q, struct fld_err *err)
     return rc;
 }
 
-/* ---- store helpers ----------------------------------------------------------- */
+/* ---- store helpers
+ * ----------------------------------------------------------- */
 
 /* A meta setting, or "" when unset (new string, free()). */
 static int meta_text(struct fld_store *st, const char *key, char **out,
@@ -682,7 +697,8 @@ static int meta_int(struct fld_store *st, const char *key, int64_t *out,
 
 /* Record how a sync ended, for `field sync status`. Best effort: the sync's
  * own outcome matters more than this note about it. */
-static void note_outcome(struct fld_store *st, int rc, const struct fld_err *err)
+static void note_outcome(struct fld_store *st, int rc,
+                         const struct fld_err *err)
 {
     int64_t now = fld_now_ms();
 
@@ -691,24 +707,26 @@ static void note_outcome(struct fld_store *st, int rc, const struct fld_err *err
     if (fld_store_meta_set_int(st, SYN_META_LAST_TRY, now, NULL) != FLD_OK ||
         (rc == FLD_OK &&
          fld_store_meta_set_int(st, SYN_META_LAST_OK, now, NULL) != FLD_OK) ||
-        fld_store_meta_set(st, SYN_META_LAST_ERROR,
-                           rc == FLD_OK ? "" : (err && err->msg[0] ? err->msg
-                                                                   : fld_strerror(rc)),
-                           NULL) != FLD_OK) {
+        fld_store_meta_set(
+            st, SYN_META_LAST_ERROR,
+            rc == FLD_OK ? ""
+                         : (err && err->msg[0] ? err->msg : fld_strerror(rc)),
+            NULL) != FLD_OK) {
         fld_store_rollback(st);
         return;
     }
     fld_store_commit(st, NULL);
 }
 
-/* ---- one round trip of sync --------------------------------------------------- */
+/* ---- one round trip of sync
+ * --------------------------------------------------- */
 
 /* What one round trip sends, and the verified versions it brought. */
 struct trip {
     struct syn_sync_request req;
-    size_t *pushed;                 /* queue indices of req.push[i] */
+    size_t *pushed; /* queue indices of req.push[i] */
     struct syn_sync_response *resp;
-    struct fld_version **pulled;    /* verified, one per resp->pull[i] */
+    struct fld_version **pulled; /* verified, one per resp->pull[i] */
 };
 
 static void trip_free(struct trip *t)
@@ -763,7 +781,8 @@ static int take_batch(struct run *r, struct queue *q, struct trip *t,
 
         if (t->req.n_push > 0 && bytes + q->v[i].len > r->cfg.batch_bytes)
             break;
-        rc = fld_store_version_raw(r->cfg.st, q->v[i].hash, &body, &len, it->sig, &e);
+        rc = fld_store_version_raw(r->cfg.st, q->v[i].hash, &body, &len,
+                                   it->sig, &e);
         q->next++;
         if (rc == FLD_ECORRUPT || rc == FLD_NOTFOUND) {
             if ((rc = refuse_locally(r, q->v[i].hash, e.msg, err)) != FLD_OK)
@@ -791,27 +810,31 @@ static int check_answer(struct run *r, struct trip *t, struct fld_err *err)
     size_t i;
 
     if (a->n_results != t->req.n_push)
-        return fld_err_set(err, FLD_EPROTO,
-                           "the server at %s answered %zu results for %zu versions "
-                           "pushed", r->url, a->n_results, t->req.n_push);
+        return fld_err_set(
+            err, FLD_EPROTO,
+            "the server at %s answered %zu results for %zu versions "
+            "pushed",
+            r->url, a->n_results, t->req.n_push);
     for (i = 0; i < a->n_results; i++) {
         char hash[FLD_HASH_HEX_LEN + 1];
 
         fld_version_hash(t->req.push[i].body, t->req.push[i].body_len, hash);
         if (strcmp(hash, a->results[i].hash) != 0)
-            return fld_err_set(err, FLD_EPROTO,
-                               "the server at %s answered for version %.16s where "
-                               "%.16s was pushed", r->url, a->results[i].hash, hash);
+            return fld_err_set(
+                err, FLD_EPROTO,
+                "the server at %s answered for version %.16s where "
+                "%.16s was pushed",
+                r->url, a->results[i].hash, hash);
     }
     if (a->cursor == NULL || a->cursor[0] == '\0' ||
         strlen(a->cursor) > SYN_MAX_CURSOR)
-        return fld_err_set(err, FLD_EPROTO, "the server at %s sent no usable cursor",
-                           r->url);
+        return fld_err_set(err, FLD_EPROTO,
+                           "the server at %s sent no usable cursor", r->url);
     /* "more" with an empty page would have us loop for ever. */
     if (a->more && a->n_pull == 0)
-        return fld_err_set(err, FLD_EPROTO,
-                           "the server at %s says more versions wait but sent none",
-                           r->url);
+        return fld_err_set(
+            err, FLD_EPROTO,
+            "the server at %s says more versions wait but sent none", r->url);
     t->pulled = fld_xcalloc(a->n_pull ? a->n_pull : 1, sizeof *t->pulled);
     for (i = 0; i < a->n_pull; i++) {
         struct fld_err e;
@@ -819,10 +842,12 @@ static int check_answer(struct run *r, struct trip *t, struct fld_err *err)
                                   a->pull[i].sig, &t->pulled[i], &e);
 
         if (rc != FLD_OK)
-            return fld_err_set(err, rc == FLD_EBADSIG ? FLD_EBADSIG : FLD_EPROTO,
-                               "the server at %s sent a version (seq %" PRId64
-                               ") that does not verify: %s; nothing of that page "
-                               "was kept", r->url, a->pull[i].seq, e.msg);
+            return fld_err_set(
+                err, rc == FLD_EBADSIG ? FLD_EBADSIG : FLD_EPROTO,
+                "the server at %s sent a version (seq %" PRId64
+                ") that does not verify: %s; nothing of that page "
+                "was kept",
+                r->url, a->pull[i].seq, e.msg);
     }
     return FLD_OK;
 }
@@ -879,17 +904,20 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
             fld_hlc_observe(&clock, &v->hlc, bound);
     }
     if (fld_hlc_cmp(&clock, &before) != 0 &&
-        ((rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, clock.ms, err)) != FLD_OK ||
-         (rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, clock.count, err)) !=
-             FLD_OK))
+        ((rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, clock.ms, err)) !=
+             FLD_OK ||
+         (rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, clock.count,
+                                      err)) != FLD_OK))
         goto fail;
-    if ((rc = fld_store_meta_set(st, SYN_META_CURSOR, a->cursor, err)) != FLD_OK)
+    if ((rc = fld_store_meta_set(st, SYN_META_CURSOR, a->cursor, err)) !=
+        FLD_OK)
         goto fail;
     /* Every answer carries the server's time: keep our clock near it. */
     offset = a->server_time > 0 ? offset_from(r, a->server_time) : r->offset_ms;
-    if (llabs(offset - r->offset_ms) > (r->rtt_ms > CLOCK_SLACK_MS ? r->rtt_ms
-                                                                   : CLOCK_SLACK_MS)) {
-        if ((rc = fld_store_meta_set_int(st, FLD_META_OFFSET, offset, err)) != FLD_OK)
+    if (llabs(offset - r->offset_ms) >
+        (r->rtt_ms > CLOCK_SLACK_MS ? r->rtt_ms : CLOCK_SLACK_MS)) {
+        if ((rc = fld_store_meta_set_int(st, FLD_META_OFFSET, offset, err)) !=
+            FLD_OK)
             goto fail;
     } else {
         offset = r->offset_ms;
@@ -902,10 +930,18 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
     }
     for (i = 0; i < a->n_results; i++) {
         switch (a->results[i].status) {
-        case SYN_STORED: r->stats->stored++; break;
-        case SYN_DUPLICATE: r->stats->duplicates++; break;
-        case SYN_QUARANTINED: r->stats->quarantined++; break;
-        default: r->stats->refused++; break;
+        case SYN_STORED:
+            r->stats->stored++;
+            break;
+        case SYN_DUPLICATE:
+            r->stats->duplicates++;
+            break;
+        case SYN_QUARANTINED:
+            r->stats->quarantined++;
+            break;
+        default:
+            r->stats->refused++;
+            break;
         }
     }
     r->stats->pushed += (int64_t)a->n_results;
@@ -917,8 +953,8 @@ fail:
 }
 
 /* Push the next batch (possibly empty) and pull one page. */
-static int round_trip(struct run *r, struct queue *q, char **cursor,
-                      bool *more, bool *reset, struct fld_err *err)
+static int round_trip(struct run *r, struct queue *q, char **cursor, bool *more,
+                      bool *reset, struct fld_err *err)
 {
     struct trip t;
     struct fld_buf body = FLD_BUF_INIT;
@@ -980,7 +1016,8 @@ static int sync_loop(struct run *r, bool full, struct fld_err *err)
     if (full && (rc = forget_all(r->cfg.st, err)) != FLD_OK)
         return rc;
     if ((rc = meta_text(r->cfg.st, SYN_META_CURSOR, &cursor, err)) != FLD_OK ||
-        (rc = meta_int(r->cfg.st, FLD_META_OFFSET, &r->offset_ms, err)) != FLD_OK ||
+        (rc = meta_int(r->cfg.st, FLD_META_OFFSET, &r->offset_ms, err)) !=
+            FLD_OK ||
         (rc = queue_load(r, &q, err)) != FLD_OK)
         goto done;
     if (r->cfg.progress) /* what there is to push */
@@ -997,9 +1034,11 @@ static int sync_loop(struct run *r, bool full, struct fld_err *err)
             /* The answer carried a fresh cursor: a second reset in one
              * sync means the server is not keeping its word. */
             if (r->stats->reset) {
-                rc = fld_err_set(err, FLD_EPROTO,
-                                 "the server at %s reset the cursor it had just "
-                                 "issued", r->url);
+                rc =
+                    fld_err_set(err, FLD_EPROTO,
+                                "the server at %s reset the cursor it had just "
+                                "issued",
+                                r->url);
                 break;
             }
             r->stats->reset = true;
@@ -1048,7 +1087,8 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
     return rc;
 }
 
-/* ---- enrollment --------------------------------------------------------------- */
+/* ---- enrollment
+ * --------------------------------------------------------------- */
 
 /* A signed sync request that asks for one version and pushes none: it
  * answers 200 only if this key is enrolled at the server. */
@@ -1079,25 +1119,27 @@ static int record_enrollment(struct run *r, const struct syn_enrollment *e,
 
     if ((rc = fld_store_begin(st, err)) != FLD_OK)
         return rc;
-    if ((new_server && ((rc = fld_store_sync_forget(st, err)) != FLD_OK ||
-                        (rc = fld_store_meta_set(st, SYN_META_CURSOR, "", err)) !=
-                            FLD_OK)) ||
+    if ((new_server &&
+         ((rc = fld_store_sync_forget(st, err)) != FLD_OK ||
+          (rc = fld_store_meta_set(st, SYN_META_CURSOR, "", err)) != FLD_OK)) ||
         (rc = fld_store_meta_set(st, SYN_META_URL, e->url, err)) != FLD_OK ||
-        (rc = fld_store_meta_set(st, SYN_META_ROLE, e->role ? e->role : "", err)) !=
-            FLD_OK ||
+        (rc = fld_store_meta_set(st, SYN_META_ROLE, e->role ? e->role : "",
+                                 err)) != FLD_OK ||
         (rc = fld_store_meta_set(st, SYN_META_SCOPE, e->scope ? e->scope : "",
                                  err)) != FLD_OK ||
         (rc = fld_store_meta_set(st, SYN_META_INSPECTOR,
-                                 e->inspector ? e->inspector : "", err)) != FLD_OK ||
-        (rc = fld_store_meta_set_int(st, SYN_META_ENROLLED, fld_now_ms(), err)) !=
+                                 e->inspector ? e->inspector : "", err)) !=
             FLD_OK ||
-        (rc = fld_store_meta_set(st, SYN_META_CACERT, cacert ? cacert : "", err)) !=
-            FLD_OK ||
-        (rc = fld_store_meta_set(st, SYN_META_PINNED, pinned ? pinned : "", err)) !=
-            FLD_OK ||
+        (rc = fld_store_meta_set_int(st, SYN_META_ENROLLED, fld_now_ms(),
+                                     err)) != FLD_OK ||
+        (rc = fld_store_meta_set(st, SYN_META_CACERT, cacert ? cacert : "",
+                                 err)) != FLD_OK ||
+        (rc = fld_store_meta_set(st, SYN_META_PINNED, pinned ? pinned : "",
+                                 err)) != FLD_OK ||
         (server_time > 0 &&
          (rc = fld_store_meta_set_int(st, FLD_META_OFFSET,
-                                      offset_from(r, server_time), err)) != FLD_OK)) {
+                                      offset_from(r, server_time), err)) !=
+             FLD_OK)) {
         fld_store_rollback(st);
         return rc;
     }
@@ -1125,8 +1167,10 @@ int syn_enroll(const struct syn_client *c, const char *url, const char *code,
     if ((rc = syn_url_normalise(url, &out->url, err)) != FLD_OK)
         return rc;
     if (strlen(code) == 0 || strlen(code) > SYN_MAX_CODE)
-        return fld_err_set(err, FLD_EUSAGE, "the enrollment code must be 1 to %d "
-                           "characters", SYN_MAX_CODE);
+        return fld_err_set(err, FLD_EUSAGE,
+                           "the enrollment code must be 1 to %d "
+                           "characters",
+                           SYN_MAX_CODE);
     r.url = out->url;
     if ((rc = meta_text(c->st, SYN_META_URL, &have, err)) != FLD_OK ||
         (rc = meta_int(c->st, FLD_META_OFFSET, &r.offset_ms, err)) != FLD_OK)
@@ -1134,7 +1178,8 @@ int syn_enroll(const struct syn_client *c, const char *url, const char *code,
     if (strcmp(have, out->url) == 0) {
         rc = fld_err_set(err, FLD_EXISTS,
                          "this device is already enrolled at %s; 'field sync' "
-                         "syncs with it", out->url);
+                         "syncs with it",
+                         out->url);
         goto done;
     }
     memset(&req, 0, sizeof req);
@@ -1144,15 +1189,16 @@ int syn_enroll(const struct syn_client *c, const char *url, const char *code,
     syn_enroll_request_encode(&req, &body);
     rc = exchange(&r, "POST", ENROLL_PATH, &body, &resp, err);
     if (rc == FLD_OK) {
-        rc = syn_enroll_response_decode(resp.body.data, resp.body.len, &ans, err);
+        rc = syn_enroll_response_decode(resp.body.data, resp.body.len, &ans,
+                                        err);
         if (rc != FLD_OK) {
             rc = malformed(&r, err);
             goto done;
         }
         if (strcmp(ans->device, pub) != 0) {
             rc = fld_err_set(err, FLD_EPROTO,
-                             "the server at %s enrolled another key (%.16s)", r.url,
-                             ans->device);
+                             "the server at %s enrolled another key (%.16s)",
+                             r.url, ans->device);
             goto done;
         }
         out->role = fld_xstrdup(ans->role ? ans->role : "");
@@ -1190,8 +1236,8 @@ int syn_enroll(const struct syn_client *c, const char *url, const char *code,
     } else {
         goto done;
     }
-    rc = record_enrollment(&r, out, have[0] != '\0', cacert, pinned, server_time,
-                           err);
+    rc = record_enrollment(&r, out, have[0] != '\0', cacert, pinned,
+                           server_time, err);
 done:
     if (rc != FLD_OK)
         syn_enrollment_free(out);

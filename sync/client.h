@@ -46,19 +46,20 @@
 #define SYN_META_SCOPE "sync.scope"         /* unit codes, space separated */
 #define SYN_META_INSPECTOR "sync.inspector" /* as the server knows them */
 #define SYN_META_ENROLLED "sync.enrolled_ms"
-#define SYN_META_CACERT "sync.cacert"       /* remembered from enroll */
+#define SYN_META_CACERT "sync.cacert" /* remembered from enroll */
 #define SYN_META_PINNED "sync.pinned_pubkey"
-#define SYN_META_CURSOR "sync.cursor"       /* "" before the first pull */
+#define SYN_META_CURSOR "sync.cursor" /* "" before the first pull */
 #define SYN_META_LAST_OK "sync.last_ok_ms"
 #define SYN_META_LAST_TRY "sync.last_attempt_ms"
-#define SYN_META_LAST_ERROR "sync.last_error" /* "" when the last one worked */
+/* "" when the last one worked */
+#define SYN_META_LAST_ERROR "sync.last_error"
 
 /* Defaults of the tunables of struct syn_client (0 selects them). */
 #define SYN_BATCH_VERSIONS 500
 #define SYN_BATCH_BYTES (4u * 1024 * 1024) /* of version bodies per push */
 #define SYN_PAGE_LIMIT 500
-#define SYN_ATTEMPTS 6       /* tries of one request: ~30 s of backoff */
-#define SYN_BACKOFF_MS 500   /* first retry delay, doubled each time ... */
+#define SYN_ATTEMPTS 6           /* tries of one request: ~30 s of backoff */
+#define SYN_BACKOFF_MS 500       /* first retry delay, doubled each time ... */
 #define SYN_BACKOFF_MAX_MS 30000 /* ... up to this */
 /* Request bodies of at least this many bytes are sent gzipped. */
 #define SYN_GZIP_MIN 1024
@@ -76,10 +77,10 @@ struct syn_stats {
     int64_t pulled_new;  /* of which this device did not have */
     int64_t bytes_up;    /* on the wire, headers included */
     int64_t bytes_down;
-    int64_t to_push;     /* versions pending when the push began */
-    int64_t pending;     /* versions still to push */
+    int64_t to_push; /* versions pending when the push began */
+    int64_t pending; /* versions still to push */
     int64_t clock_corrections;
-    bool reset;          /* the server's cursor reset forced a reconcile */
+    bool reset; /* the server's cursor reset forced a reconcile */
     int64_t started_ms;
     int64_t elapsed_ms;
 };
@@ -93,7 +94,7 @@ typedef void (*syn_progress_fn)(void *ctx, const struct syn_stats *s);
  */
 struct syn_client {
     struct fld_store *st;
-    const struct fld_key *key;       /* the device key: signs requests */
+    const struct fld_key *key; /* the device key: signs requests */
     struct syn_transport *transport;
 
     size_t batch_versions; /* versions per push, at most SYN_MAX_PUSH */
@@ -118,9 +119,9 @@ struct syn_client {
 /* What the server said when enrolling (strings new; syn_enrollment_free). */
 struct syn_enrollment {
     char *url;
-    char *role;      /* NULL when not known (see syn_enroll) */
-    char *scope;     /* space separated; NULL when not known */
-    char *inspector; /* NULL when not known */
+    char *role;        /* NULL when not known (see syn_enroll) */
+    char *scope;       /* space separated; NULL when not known */
+    char *inspector;   /* NULL when not known */
     bool was_enrolled; /* the key was enrolled already (a lost answer) */
 };
 

@@ -71,9 +71,10 @@ int syn_gunzip(const uint8_t *p, size_t len, size_t cap, struct fld_buf *out,
         produced += n;
         if (r == Z_STREAM_END) {
             if (z.avail_in != 0)
-                rc = fld_err_set(err, FLD_EINVAL,
-                                 "gzip body: %u bytes after the end of the stream",
-                                 z.avail_in);
+                rc = fld_err_set(
+                    err, FLD_EINVAL,
+                    "gzip body: %u bytes after the end of the stream",
+                    z.avail_in);
             break;
         }
         if (r == Z_BUF_ERROR && z.avail_in == 0 && n == 0) {

@@ -41,10 +41,10 @@
  * Where DESIGN.md leaves a choice open, this file decides (and
  * tests/unit/test_syn_merge.c holds it to the same decisions):
  *   - A version without parents writes every path, the ones it lacks as
- *     "absent" (but the fields of items it does not hold). With one root that changes nothing; two roots of one
- *     record (two creations that never saw each other) then conflict
- *     wherever they differ instead of one silently filling the other's
- *     blanks.
+ *     "absent" (but the fields of items it does not hold). With one root that
+ * changes nothing; two roots of one record (two creations that never saw each
+ * other) then conflict wherever they differ instead of one silently filling the
+ * other's blanks.
  *   - Deleting a repeat item writes only its existence; writing any field
  *     of an item also writes the item's existence (see writes()).
  *   - An approval or rejection made without seeing a concurrent change of
@@ -99,18 +99,18 @@ struct node {
 };
 
 struct path {
-    char *key;          /* kind byte, then NUL-ended components */
-    size_t len;         /* bytes of key, the last NUL included */
+    char *key;  /* kind byte, then NUL-ended components */
+    size_t len; /* bytes of key, the last NUL included */
     uint64_t hash;
     enum kind kind;
-    uint32_t item;      /* K_FIELD, K_FCHOICE: the path of the item itself */
-    uint32_t n_values;  /* distinct scalar values interned so far */
-    uint32_t *vals;     /* each version's value id here; 0 is absent */
-    uint64_t *wrote;    /* K_ITEM: versions writing one of its fields */
+    uint32_t item;     /* K_FIELD, K_FCHOICE: the path of the item itself */
+    uint32_t n_values; /* distinct scalar values interned so far */
+    uint32_t *vals;    /* each version's value id here; 0 is absent */
+    uint64_t *wrote;   /* K_ITEM: versions writing one of its fields */
     /* The result over the whole set. */
-    uint32_t *front;    /* owned frontier list */
-    uint32_t winner;    /* NONE when nobody wrote the path */
-    uint32_t value;     /* the winner's value id; 0 is absent */
+    uint32_t *front; /* owned frontier list */
+    uint32_t winner; /* NONE when nobody wrote the path */
+    uint32_t value;  /* the winner's value id; 0 is absent */
     bool is_conflict;
 };
 
@@ -148,24 +148,24 @@ struct status_view {
 
 struct merge {
     struct node *nodes;
-    size_t n, words;     /* versions; uint64_t words per bitset */
-    uint64_t *anc;       /* n bitsets: strict ancestors */
-    uint64_t *changed;   /* versions that write some answer path */
-    uint64_t *everyone;  /* every version: the set the result is over */
+    size_t n, words;    /* versions; uint64_t words per bitset */
+    uint64_t *anc;      /* n bitsets: strict ancestors */
+    uint64_t *changed;  /* versions that write some answer path */
+    uint64_t *everyone; /* every version: the set the result is over */
     uint32_t *heads;
     size_t n_heads;
-    uint32_t *singles;   /* singles + 2v is the list {v} */
+    uint32_t *singles; /* singles + 2v is the list {v} */
     struct path *paths;
     size_t n_paths, cap_paths;
     struct table path_index;
     struct value *values;
     size_t n_values, cap_values;
     struct table value_index;
-    struct fld_buf key;  /* the key being built */
+    struct fld_buf key; /* the key being built */
     /* Scratch of the pass over one path. */
     const uint32_t *val; /* the path's vals */
     const uint32_t **front;
-    uint32_t *pool;      /* unions are built here */
+    uint32_t *pool; /* unions are built here */
     size_t cap_pool;
     struct chunk *arena; /* lists made where branches meet */
     /* The status register over the whole set. */
@@ -410,9 +410,10 @@ static int index_parents(struct fld_version **sorted, size_t n, size_t *start,
             size_t at = find_hash(sorted, n, ps->items[j]->s);
 
             if (at == n)
-                return fld_err_set(err, FLD_EINVAL,
-                                   "merge: version %.12s: parent %.12s is missing",
-                                   sorted[i]->hash, ps->items[j]->s);
+                return fld_err_set(
+                    err, FLD_EINVAL,
+                    "merge: version %.12s: parent %.12s is missing",
+                    sorted[i]->hash, ps->items[j]->s);
             (*par)[k++] = (uint32_t)at;
         }
     }
@@ -458,7 +459,8 @@ static int topo_order(size_t n, const size_t *start, const uint32_t *par,
     free(fill);
     free(indeg);
     if (tail < n)
-        return fld_err_set(err, FLD_EINVAL, "merge: the versions' parents form a cycle");
+        return fld_err_set(err, FLD_EINVAL,
+                           "merge: the versions' parents form a cycle");
     return FLD_OK;
 }
 
@@ -504,7 +506,8 @@ static int make_nodes(struct merge *m, struct fld_version **sorted,
     free(has_child);
     for (t = 0; t < m->n; t++)
         if (m->nodes[t].status == 0)
-            return fld_err_set(err, FLD_EINVAL, "merge: version %.12s: status \"%s\"",
+            return fld_err_set(err, FLD_EINVAL,
+                               "merge: version %.12s: status \"%s\"",
                                m->nodes[t].ver->hash, m->nodes[t].ver->status);
     return FLD_OK;
 }
@@ -595,7 +598,8 @@ static uint32_t intern_value(struct merge *m, uint32_t path,
 {
     struct table *t = &m->value_index;
     uint8_t type = (uint8_t)v->type;
-    uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &path, sizeof path), &type, 1);
+    uint64_t h =
+        hash_bytes(hash_bytes(HASH_SEED, &path, sizeof path), &type, 1);
     size_t j;
 
     if (v->type == FLD_JSON_INT)
@@ -605,12 +609,14 @@ static uint32_t intern_value(struct merge *m, uint32_t path,
     for (j = h & t->mask; t->slots[j].id != 0; j = (j + 1) & t->mask) {
         const struct value *x = &m->values[t->slots[j].id - 1];
 
-        if (t->slots[j].hash == h && x->path == path && fld_json_equal(x->json, v))
+        if (t->slots[j].hash == h && x->path == path &&
+            fld_json_equal(x->json, v))
             return x->id;
     }
     if (m->n_values == m->cap_values) {
         m->cap_values = m->cap_values ? 2 * m->cap_values : 256;
-        m->values = fld_xreallocarray(m->values, m->cap_values, sizeof *m->values);
+        m->values =
+            fld_xreallocarray(m->values, m->cap_values, sizeof *m->values);
     }
     m->values[m->n_values].hash = h;
     m->values[m->n_values].path = path;
@@ -647,7 +653,8 @@ static int flatten_answer(struct merge *m, uint32_t v, enum kind scalar,
     uint32_t p;
 
     if (a->type == FLD_JSON_OBJECT)
-        return fld_err_set(err, FLD_EINVAL, "merge: version %.12s: nested answer",
+        return fld_err_set(err, FLD_EINVAL,
+                           "merge: version %.12s: nested answer",
                            m->nodes[v].ver->hash);
     if (a->type != FLD_JSON_ARRAY) {
         p = intern_path(m, scalar, item);
@@ -1019,7 +1026,8 @@ static void split_key(const struct path *pa, const char *c[4])
 }
 
 /* The string c in the choice array a, or NULL. */
-static const struct fld_json *find_choice(const struct fld_json *a, const char *c)
+static const struct fld_json *find_choice(const struct fld_json *a,
+                                          const char *c)
 {
     size_t i;
 
@@ -1070,7 +1078,8 @@ static int cmp_key(const struct path *x, const struct path *y)
 
 static int cmp_path_ptr(const void *a, const void *b)
 {
-    return cmp_key(*(const struct path *const *)a, *(const struct path *const *)b);
+    return cmp_key(*(const struct path *const *)a,
+                   *(const struct path *const *)b);
 }
 
 /* obj[name] as a choice array, made if absent; NULL when it is something
@@ -1098,7 +1107,8 @@ static struct fld_json *group_at(struct fld_json *obj, const char *name)
 }
 
 /* An item already put back, or NULL. */
-static struct fld_json *item_at(struct fld_json *obj, const char *g, const char *id)
+static struct fld_json *item_at(struct fld_json *obj, const char *g,
+                                const char *id)
 {
     struct fld_json *x = fld_json_get_mut(obj, g);
 
@@ -1212,7 +1222,8 @@ static void fill_candidates(const struct merge *m, struct syn_conflict *c,
         const struct fld_version *v = m->nodes[ids[i]].ver;
         struct syn_candidate *x = &c->candidates[i];
 
-        x->value = p == NONE ? fld_json_get(v->json, "status") : json_at(m, p, ids[i]);
+        x->value =
+            p == NONE ? fld_json_get(v->json, "status") : json_at(m, p, ids[i]);
         x->version = v->hash;
         x->author = v->author;
         x->inspector = v->inspector;
@@ -1222,7 +1233,8 @@ static void fill_candidates(const struct merge *m, struct syn_conflict *c,
 
 /* Every writer on the frontier is a candidate, newest (the winner) first:
  * two versions holding one value are both kept, with their authors. */
-static void path_conflict(const struct merge *m, uint32_t p, struct pending *out)
+static void path_conflict(const struct merge *m, uint32_t p,
+                          struct pending *out)
 {
     const struct path *pa = &m->paths[p];
     uint32_t *ids = fld_xcalloc(pa->front[0] + 1, sizeof *ids);
@@ -1348,8 +1360,10 @@ int syn_merge(struct fld_version *const *versions, size_t n,
     if (n == 0)
         return fld_err_set(err, FLD_EINVAL, "merge: no versions");
     if (n > SYN_MERGE_MAX_VERSIONS)
-        return fld_err_set(err, FLD_ELIMIT, "merge: %zu versions of one record "
-                           "(at most %d)", n, SYN_MERGE_MAX_VERSIONS);
+        return fld_err_set(err, FLD_ELIMIT,
+                           "merge: %zu versions of one record "
+                           "(at most %d)",
+                           n, SYN_MERGE_MAX_VERSIONS);
     rc = build_dag(&m, versions, n, err);
     if (rc == FLD_OK)
         rc = flatten_all(&m, err);

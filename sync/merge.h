@@ -75,7 +75,8 @@ struct syn_merged {
     char **heads; /* sorted hashes of the versions no other names as parent
                      (owned, like every non-const pointer here) */
     size_t n_heads;
-    const struct fld_version *newest; /* the head with the greatest (hlc, hash) */
+    const struct fld_version
+        *newest; /* the head with the greatest (hlc, hash) */
 };
 
 /*

@@ -87,16 +87,19 @@ int syn_auth_parse(const char *device, const char *time, const char *sig,
         return fld_err_set(err, FLD_NOTFOUND, "the request is not signed");
     if (device == NULL || !fld_is_hex(device, FLD_HASH_HEX_LEN) ||
         fld_hex_decode(device, out->pub, sizeof out->pub) != 0)
-        return fld_err_set(err, FLD_EINVAL, "%s must be 64 lowercase hex digits",
+        return fld_err_set(err, FLD_EINVAL,
+                           "%s must be 64 lowercase hex digits",
                            SYN_HDR_DEVICE);
     memcpy(out->device, device, FLD_HASH_HEX_LEN + 1);
     if (time == NULL || parse_int64(time, &out->time_ms) != 0)
         return fld_err_set(err, FLD_EINVAL,
-                           "%s must be Unix milliseconds in decimal", SYN_HDR_TIME);
+                           "%s must be Unix milliseconds in decimal",
+                           SYN_HDR_TIME);
     if (sig == NULL || !fld_is_hex(sig, 2 * FLD_SIG_LEN) ||
         fld_hex_decode(sig, out->sig, sizeof out->sig) != 0)
         return fld_err_set(err, FLD_EINVAL,
-                           "%s must be 128 lowercase hex digits", SYN_HDR_SIGNATURE);
+                           "%s must be 128 lowercase hex digits",
+                           SYN_HDR_SIGNATURE);
     return FLD_OK;
 }
 
@@ -133,8 +136,8 @@ int syn_json_precheck(const uint8_t *p, size_t len, int max_depth,
         if (c >= 0x80) {
             n = fld_utf8_decode(p + i, len - i, &cp);
             if (n == 0)
-                return fld_err_set(err, FLD_EINVAL,
-                                   "byte %zu: invalid UTF-8", i);
+                return fld_err_set(err, FLD_EINVAL, "byte %zu: invalid UTF-8",
+                                   i);
             i += n;
             continue;
         }
@@ -239,7 +242,8 @@ static int get_string(const cJSON *obj, const char *key, const char *where,
     if (v == NULL || cJSON_IsNull(v))
         return FLD_NOTFOUND;
     if (!cJSON_IsString(v) || v->valuestring == NULL)
-        return fld_err_set(err, FLD_EINVAL, "%s\"%s\" must be a string", where, key);
+        return fld_err_set(err, FLD_EINVAL, "%s\"%s\" must be a string", where,
+                           key);
     *out = v->valuestring;
     return FLD_OK;
 }
@@ -254,12 +258,13 @@ static int get_int(const cJSON *obj, const char *key, const char *where,
     if (v == NULL || cJSON_IsNull(v))
         return FLD_NOTFOUND;
     if (!cJSON_IsNumber(v))
-        return fld_err_set(err, FLD_EINVAL, "%s\"%s\" must be an integer", where,
-                           key);
+        return fld_err_set(err, FLD_EINVAL, "%s\"%s\" must be an integer",
+                           where, key);
     d = v->valuedouble;
     if (!(d == floor(d)) || d < (double)lo || d > (double)hi)
         return fld_err_set(err, FLD_EINVAL,
-                           "%s\"%s\" must be an integer from %" PRId64 " to %" PRId64,
+                           "%s\"%s\" must be an integer from %" PRId64
+                           " to %" PRId64,
                            where, key, lo, hi);
     *out = (int64_t)d;
     return FLD_OK;
@@ -273,7 +278,8 @@ static int get_bool(const cJSON *obj, const char *key, bool *out,
     if (v == NULL || cJSON_IsNull(v))
         return FLD_NOTFOUND;
     if (!cJSON_IsBool(v))
-        return fld_err_set(err, FLD_EINVAL, "\"%s\" must be true or false", key);
+        return fld_err_set(err, FLD_EINVAL, "\"%s\" must be true or false",
+                           key);
     *out = cJSON_IsTrue(v);
     return FLD_OK;
 }
@@ -334,20 +340,22 @@ static int item_read(const cJSON *o, const char *list, size_t i,
 
     snprintf(where, sizeof where, "%s[%zu]: ", list, i);
     if (!cJSON_IsObject(o))
-        return fld_err_set(err, FLD_EINVAL, "%s[%zu] must be an object", list, i);
+        return fld_err_set(err, FLD_EINVAL, "%s[%zu] must be an object", list,
+                           i);
     if ((rc = get_string(o, "body", where, &body, err)) != FLD_OK ||
         (rc = get_string(o, "sig", where, &sig, err)) != FLD_OK)
         return rc == FLD_NOTFOUND
-                   ? fld_err_set(err, FLD_EINVAL, "%s\"body\" and \"sig\" are required",
-                                 where)
+                   ? fld_err_set(err, FLD_EINVAL,
+                                 "%s\"body\" and \"sig\" are required", where)
                    : rc;
     if (!fld_is_hex(sig, 2 * FLD_SIG_LEN))
-        return fld_err_set(err, FLD_EINVAL, "%s\"sig\" must be 128 lowercase hex digits",
-                           where);
+        return fld_err_set(err, FLD_EINVAL,
+                           "%s\"sig\" must be 128 lowercase hex digits", where);
     it->body_len = strlen(body);
     it->body = (uint8_t *)fld_xstrdup(body);
     fld_hex_decode(sig, it->sig, FLD_SIG_LEN);
-    if (get_int(o, "seq", where, 0, FLD_JSON_MAX_INT, &it->seq, err) == FLD_EINVAL)
+    if (get_int(o, "seq", where, 0, FLD_JSON_MAX_INT, &it->seq, err) ==
+        FLD_EINVAL)
         return FLD_EINVAL;
     return FLD_OK;
 }
@@ -437,8 +445,10 @@ int syn_sync_request_decode(const uint8_t *p, size_t len,
     r = fld_xcalloc(1, sizeof *r);
     r->limit = SYN_DEFAULT_LIMIT;
     rc = get_string(root, "cursor", "", &cursor, err);
-    if (rc == FLD_OK && (strlen(cursor) == 0 || strlen(cursor) > SYN_MAX_CURSOR))
-        rc = fld_err_set(err, FLD_EINVAL, "\"cursor\" must be 1 to %d characters",
+    if (rc == FLD_OK &&
+        (strlen(cursor) == 0 || strlen(cursor) > SYN_MAX_CURSOR))
+        rc = fld_err_set(err, FLD_EINVAL,
+                         "\"cursor\" must be 1 to %d characters",
                          SYN_MAX_CURSOR);
     if (rc == FLD_OK)
         r->cursor = fld_xstrdup(cursor);
@@ -505,17 +515,19 @@ static int result_read(const cJSON *o, size_t i, struct syn_result *res,
 
     snprintf(where, sizeof where, "results[%zu]: ", i);
     if (!cJSON_IsObject(o))
-        return fld_err_set(err, FLD_EINVAL, "results[%zu] must be an object", i);
+        return fld_err_set(err, FLD_EINVAL, "results[%zu] must be an object",
+                           i);
     if ((rc = get_string(o, "hash", where, &hash, err)) != FLD_OK ||
         !fld_is_hex(hash, FLD_HASH_HEX_LEN))
-        return rc == FLD_EINVAL ? rc
-                                : fld_err_set(err, FLD_EINVAL, "%s\"hash\" must be a hash",
-                                              where);
-    memcpy(res->hash, hash, FLD_HASH_HEX_LEN + 1);
-    if ((rc = get_string(o, "status", where, &status, err)) != FLD_OK)
         return rc == FLD_EINVAL
                    ? rc
-                   : fld_err_set(err, FLD_EINVAL, "%s\"status\" missing", where);
+                   : fld_err_set(err, FLD_EINVAL, "%s\"hash\" must be a hash",
+                                 where);
+    memcpy(res->hash, hash, FLD_HASH_HEX_LEN + 1);
+    if ((rc = get_string(o, "status", where, &status, err)) != FLD_OK)
+        return rc == FLD_EINVAL ? rc
+                                : fld_err_set(err, FLD_EINVAL,
+                                              "%s\"status\" missing", where);
     for (s = 0; s < sizeof status_names / sizeof status_names[0]; s++)
         if (strcmp(status, status_names[s]) == 0)
             break;
@@ -574,8 +586,8 @@ int syn_sync_response_decode(const uint8_t *p, size_t len,
     if (rc == FLD_OK || rc == FLD_NOTFOUND)
         rc = get_bool(root, "reset", &r->reset, err);
     if (rc == FLD_OK || rc == FLD_NOTFOUND)
-        rc = get_int(root, "server_time", "", 0, FLD_JSON_MAX_INT, &r->server_time,
-                     err);
+        rc = get_int(root, "server_time", "", 0, FLD_JSON_MAX_INT,
+                     &r->server_time, err);
     cJSON_Delete(root);
     if (rc != FLD_OK && rc != FLD_NOTFOUND) {
         syn_sync_response_free(r);
@@ -627,7 +639,8 @@ int syn_enroll_request_decode(const uint8_t *p, size_t len,
     if (rc == FLD_OK)
         rc = get_string(root, "public_key", "", &pub, err);
     if (rc == FLD_NOTFOUND)
-        rc = fld_err_set(err, FLD_EINVAL, "\"code\" and \"public_key\" are required");
+        rc = fld_err_set(err, FLD_EINVAL,
+                         "\"code\" and \"public_key\" are required");
     else if (rc == FLD_OK && (strlen(code) == 0 || strlen(code) > SYN_MAX_CODE))
         rc = fld_err_set(err, FLD_EINVAL, "\"code\" must be 1 to %d characters",
                          SYN_MAX_CODE);
@@ -683,8 +696,9 @@ int syn_enroll_response_decode(const uint8_t *p, size_t len,
     if (rc == FLD_OK)
         rc = get_array(root, "scope", 4096, &arr, &n, err);
     if (rc == FLD_NOTFOUND)
-        rc = fld_err_set(err, FLD_EINVAL, "an enrollment answer needs \"device\", "
-                                          "\"inspector\", \"role\" and \"scope\"");
+        rc = fld_err_set(err, FLD_EINVAL,
+                         "an enrollment answer needs \"device\", "
+                         "\"inspector\", \"role\" and \"scope\"");
     if (rc == FLD_OK && !fld_is_hex(device, FLD_HASH_HEX_LEN))
         rc = fld_err_set(err, FLD_EINVAL, "\"device\" must be 64 hex digits");
     if (rc == FLD_OK) {
@@ -695,15 +709,16 @@ int syn_enroll_response_decode(const uint8_t *p, size_t len,
         cJSON_ArrayForEach(o, arr)
         {
             if (!cJSON_IsString(o)) {
-                rc = fld_err_set(err, FLD_EINVAL, "\"scope\" must hold strings");
+                rc =
+                    fld_err_set(err, FLD_EINVAL, "\"scope\" must hold strings");
                 break;
             }
             r->scope[r->n_scope++] = fld_xstrdup(o->valuestring);
         }
     }
     if (rc == FLD_OK) {
-        rc = get_int(root, "server_time", "", 0, FLD_JSON_MAX_INT, &r->server_time,
-                     err);
+        rc = get_int(root, "server_time", "", 0, FLD_JSON_MAX_INT,
+                     &r->server_time, err);
         if (rc == FLD_NOTFOUND)
             rc = FLD_OK;
     }

@@ -125,20 +125,20 @@ enum syn_push_status {
 struct syn_result {
     char hash[FLD_HASH_HEX_LEN + 1]; /* BLAKE2b-256 of the pushed bytes */
     enum syn_push_status status;
-    char reason[SYN_REASON_MAX];     /* "" for stored and duplicate */
-    char *message;                   /* for people; may be NULL */
+    char reason[SYN_REASON_MAX]; /* "" for stored and duplicate */
+    char *message;               /* for people; may be NULL */
 };
 
 struct syn_sync_response {
     struct syn_result *results; /* one per pushed version, in order */
     size_t n_results;
-    struct syn_item *pull;      /* in server order */
+    struct syn_item *pull; /* in server order */
     size_t n_pull;
-    char *cursor;               /* to send next time */
-    bool more;                  /* another page is waiting */
-    bool reset;                 /* the cursor sent was of another epoch or
-                                   scope: reconcile, then pull from here */
-    int64_t server_time;        /* Unix ms */
+    char *cursor;        /* to send next time */
+    bool more;           /* another page is waiting */
+    bool reset;          /* the cursor sent was of another epoch or
+                            scope: reconcile, then pull from here */
+    int64_t server_time; /* Unix ms */
 };
 
 /* Copy body and signature into a new item slot (used when building). */

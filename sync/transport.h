@@ -69,9 +69,9 @@ struct syn_transport_ops {
      * timeout, a connection cut short, a TLS failure, an interruption;
      * FLD_ELIMIT when the answer passed SYN_MAX_RESPONSE; FLD_EPROTO when
      * its gzip was broken, or when the peer's TLS identity could not be
-     * verified (certificate, host name, pinned key): retrying cannot help. resp is zeroed by the caller and its body freed
-     * by the caller in every case; wire_up/wire_down count what moved
-     * even when the request failed.
+     * verified (certificate, host name, pinned key): retrying cannot help. resp
+     * is zeroed by the caller and its body freed by the caller in every case;
+     * wire_up/wire_down count what moved even when the request failed.
      */
     int (*perform)(struct syn_transport *t, const struct syn_http_request *req,
                    struct syn_http_response *resp, struct fld_err *err);

@@ -115,7 +115,8 @@ static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow,
     (void)dltotal;
     (void)ultotal;
     if (x->opt->on_transfer != NULL)
-        x->opt->on_transfer(x->opt->transfer_ctx, (int64_t)ulnow, (int64_t)dlnow);
+        x->opt->on_transfer(x->opt->transfer_ctx, (int64_t)ulnow,
+                            (int64_t)dlnow);
     return x->opt->stop != NULL && *x->opt->stop != 0;
 }
 
@@ -199,16 +200,18 @@ static int curl_perform(struct syn_transport *base,
     resp->wire_down = (size_t)hdr_size + (size_t)down;
     if (cc != CURLE_OK) {
         if (x.too_large)
-            rc = fld_err_set(err, FLD_ELIMIT, "the answer is larger than %u bytes",
+            rc = fld_err_set(err, FLD_ELIMIT,
+                             "the answer is larger than %u bytes",
                              SYN_MAX_RESPONSE);
         else if (cc == CURLE_ABORTED_BY_CALLBACK)
             rc = fld_err_set(err, FLD_ENET, "interrupted");
         else if (is_tls_refusal(cc))
-            rc = fld_err_set(err, FLD_EPROTO,
-                             "cannot verify its TLS identity: %s — a captive "
-                             "portal or proxy intercepting the connection, or a "
-                             "private CA (see --cacert)",
-                             t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
+            rc =
+                fld_err_set(err, FLD_EPROTO,
+                            "cannot verify its TLS identity: %s — a captive "
+                            "portal or proxy intercepting the connection, or a "
+                            "private CA (see --cacert)",
+                            t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
         else
             rc = fld_err_set(err, FLD_ENET, "%s",
                              t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
@@ -217,8 +220,9 @@ static int curl_perform(struct syn_transport *base,
     /* libcurl accepts an answer whose connection closed in the middle of
      * its headers as complete; it is not. */
     if (!x.headers_done) {
-        rc = fld_err_set(err, FLD_ENET, "the connection closed in the middle "
-                                        "of the answer's headers");
+        rc = fld_err_set(err, FLD_ENET,
+                         "the connection closed in the middle "
+                         "of the answer's headers");
         goto done;
     }
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -231,7 +235,8 @@ static int curl_perform(struct syn_transport *base,
                        err) != FLD_OK) {
             rc = err && err->code == FLD_ELIMIT
                      ? FLD_ELIMIT
-                     : fld_err_set(err, FLD_EPROTO, "the gzipped answer is broken");
+                     : fld_err_set(err, FLD_EPROTO,
+                                   "the gzipped answer is broken");
             goto done;
         }
     } else if (x.raw.len > 0) {
@@ -291,7 +296,8 @@ int syn_transport_curl_new(const struct syn_curl_options *opt,
     curl_easy_setopt(t->easy, CURLOPT_USERAGENT, USER_AGENT);
     curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, t->opt.connect_timeout_ms);
+    curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     t->opt.connect_timeout_ms);
     curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, t->opt.low_speed_bytes);
     curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME, t->opt.low_speed_time_s);
     curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE,
@@ -314,9 +320,10 @@ int syn_transport_curl_new(const struct syn_curl_options *opt,
         cc = curl_easy_setopt(t->easy, CURLOPT_PINNEDPUBLICKEY, t->pinned);
         if (cc != CURLE_OK) {
             curl_transport_free(&t->base);
-            return fld_err_set(err, FLD_EINVAL,
-                               "--pinned-pubkey is not supported by this libcurl: %s",
-                               curl_easy_strerror(cc));
+            return fld_err_set(
+                err, FLD_EINVAL,
+                "--pinned-pubkey is not supported by this libcurl: %s",
+                curl_easy_strerror(cc));
         }
     }
     if (cc != CURLE_OK) {

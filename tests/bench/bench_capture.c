@@ -51,7 +51,8 @@ static struct fld_json *answers(int i)
     return a;
 }
 
-static void fault(void *ctx, const char *kind, const char *subject, const char *msg)
+static void fault(void *ctx, const char *kind, const char *subject,
+                  const char *msg)
 {
     (void)ctx;
     fprintf(stderr, "unexpected fault: %s %s: %s\n", kind, subject, msg);
@@ -75,7 +76,8 @@ int main(int argc, char **argv)
     if (sodium_init() < 0 || n < 10 || mkdtemp(dir) == NULL)
         return 1;
     snprintf(path, sizeof path, "%s/field.db", dir);
-    if (fld_template_parse(e->data, e->len, &t, NULL) || fld_key_generate(&key, NULL) ||
+    if (fld_template_parse(e->data, e->len, &t, NULL) ||
+        fld_key_generate(&key, NULL) ||
         fld_store_open(path, FLD_STORE_CREATE, &st, NULL) ||
         fld_capture_setup(st, key, "Bench", NULL) ||
         fld_capture_new(st, key, t, "18424", NULL, &v, NULL))
@@ -106,13 +108,14 @@ int main(int argc, char **argv)
                 fld_version_free(s);
         }
         dt = now_s() - t0;
-        printf("sign:            %8.0f versions/s  (body %zu bytes)\n", rounds / dt,
-               body_bytes);
+        printf("sign:            %8.0f versions/s  (body %zu bytes)\n",
+               rounds / dt, body_bytes);
         t0 = now_s();
         for (i = 0; i < rounds; i++) {
             struct fld_version *o;
 
-            if (fld_version_open(s->body, s->body_len, s->sig, &o, NULL) != FLD_OK)
+            if (fld_version_open(s->body, s->body_len, s->sig, &o, NULL) !=
+                FLD_OK)
                 return 1;
             fld_version_free(o);
         }
@@ -121,11 +124,15 @@ int main(int argc, char **argv)
         memset(msg, 7, sizeof msg);
         t0 = now_s();
         for (i = 0; i < rounds; i++)
-            if (fld_sig_verify(fld_key_public(key), (const uint8_t *)"field-version-v1"
-                               "0123456789abcdef0123456789abcdef", 48, s->sig) == FLD_OK)
+            if (fld_sig_verify(
+                    fld_key_public(key),
+                    (const uint8_t *)"field-version-v1"
+                                     "0123456789abcdef0123456789abcdef",
+                    48, s->sig) == FLD_OK)
                 return 1; /* wrong message: must fail, but costs a full check */
         dt = now_s() - t0;
-        printf("ed25519 verify:  %8.0f /s (this machine, same run)\n", rounds / dt);
+        printf("ed25519 verify:  %8.0f /s (this machine, same run)\n",
+               rounds / dt);
         fld_version_free(s);
         fld_json_free(a);
     }
@@ -142,7 +149,8 @@ int main(int argc, char **argv)
     }
     dt = now_s() - t0;
     printf("capture (FULL):  %8.0f versions/s  (%d versions, one transaction "
-           "each, %.2f ms each)\n", n / dt, n, 1000 * dt / n);
+           "each, %.2f ms each)\n",
+           n / dt, n, 1000 * dt / n);
 
     t0 = now_s();
     if (fld_verify_store(st, fault, NULL, &stats, NULL) != FLD_OK)

@@ -160,8 +160,8 @@ static int bench(const char *label, const char *src, long n)
         best_eval = rate > best_eval ? rate : best_eval;
     }
     fld_expr_free(e);
-    printf("%-10s %4zu bytes  %10.0f parses/s  %10.0f evaluations/s\n",
-           label, strlen(src), best_parse, best_eval);
+    printf("%-10s %4zu bytes  %10.0f parses/s  %10.0f evaluations/s\n", label,
+           strlen(src), best_parse, best_eval);
     return 0;
 }
 

@@ -37,11 +37,13 @@ static struct fld_json *answers_for(const struct fld_template *t)
         struct fld_json *v = NULL;
 
         if (q->calculation || q->type == FLD_Q_NOTE || q->type == FLD_Q_PHOTO ||
-            (q->section != FLD_NO_SECTION && fld_template_section(t, q->section)->is_repeat))
+            (q->section != FLD_NO_SECTION &&
+             fld_template_section(t, q->section)->is_repeat))
             continue;
         switch (q->type) {
         case FLD_Q_INTEGER:
-            snprintf(buf, sizeof buf, "%d", strstr(q->name, "total") ? 100 : 90);
+            snprintf(buf, sizeof buf, "%d",
+                     strstr(q->name, "total") ? 100 : 90);
             text = strcmp(q->name, "year") == 0 ? "2025" : buf;
             break;
         case FLD_Q_DECIMAL:
@@ -55,7 +57,8 @@ static struct fld_json *answers_for(const struct fld_template *t)
             break;
         case FLD_Q_SELECT_ONE:
         case FLD_Q_SELECT_MULTIPLE:
-            text = strcmp(q->name, "region") == 0 ? "bac_trung_bo" : q->choices[0].name;
+            text = strcmp(q->name, "region") == 0 ? "bac_trung_bo"
+                                                  : q->choices[0].name;
             break;
         default:
             text = "Đạt yêu cầu, có biên bản kèm theo";
@@ -87,7 +90,8 @@ int main(int argc, char **argv)
     }
     dt = now_s() - t0;
     printf("template load:   %8.0f /s  (ntm-xa-2021: %zu bytes, %zu questions, "
-           "%zu criteria)\n", 50 / dt, e->len, fld_template_n_questions(t),
+           "%zu criteria)\n",
+           50 / dt, e->len, fld_template_n_questions(t),
            fld_template_n_criteria(t));
     a = answers_for(t);
     n_answers = a->n;
@@ -98,8 +102,8 @@ int main(int argc, char **argv)
         fld_form_free(f);
     }
     dt = now_s() - t0;
-    printf("form evaluation: %8.0f /s  (%zu answers; %.1f us each)\n", rounds / dt,
-           n_answers, 1e6 * dt / rounds);
+    printf("form evaluation: %8.0f /s  (%zu answers; %.1f us each)\n",
+           rounds / dt, n_answers, 1e6 * dt / rounds);
     fld_json_free(a);
     fld_template_free(t);
     return 0;

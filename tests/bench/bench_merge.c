@@ -64,7 +64,8 @@ static struct fld_json *first_answers(void)
     for (i = 0; i < 54; i++) {
         snprintf(name, sizeof name, "q%02zu", i);
         snprintf(text, sizeof text, "Đường trục xã đã bê tông hoá %zu", i);
-        fld_json_set(a, name, i % 3 ? fld_json_string(text) : fld_json_int((int64_t)i));
+        fld_json_set(a, name,
+                     i % 3 ? fld_json_string(text) : fld_json_int((int64_t)i));
     }
     for (i = 0; i < 5; i++) {
         snprintf(name, sizeof name, "m%zu", i);
@@ -102,7 +103,8 @@ static void edit(struct hist *h, struct fld_json *a)
         struct fld_json *arr = fld_json_array();
 
         snprintf(name, sizeof name, "m%zu", pick(h, 5));
-        fld_json_append(arr, fld_json_string(pick(h, 2) ? "burned" : "collected"));
+        fld_json_append(arr,
+                        fld_json_string(pick(h, 2) ? "burned" : "collected"));
         fld_json_append(arr, fld_json_string("sorted"));
         fld_json_set(a, name, arr);
     } else {
@@ -136,7 +138,8 @@ static void add(struct hist *h, int dev, const size_t *par, size_t np,
     d.prev = d.dseq == 1 ? NULL : h->v[h->tip[dev]]->hash;
     d.hlc.ms = 1764288000000 + (int64_t)h->n * 60000 + (int64_t)pick(h, 90000);
     d.template_id = "ntm-xa";
-    d.template_hash = "3333333333333333333333333333333333333333333333333333333333333333";
+    d.template_hash =
+        "3333333333333333333333333333333333333333333333333333333333333333";
     d.subject = "42001";
     d.status = pick(h, 50) ? "draft" : "final";
     d.inspector = "Nguyễn Văn An";
@@ -255,8 +258,8 @@ static void report_long(size_t n)
         exit(1);
     answers = m->answers->n;
     printf("merge, %zu versions (%zu heads, %zu conflicts, %zu answers): "
-           "%.2f ms\n", n, m->n_heads, m->n_conflicts, answers,
-           1e3 * time_merge(&h, 5));
+           "%.2f ms\n",
+           n, m->n_heads, m->n_conflicts, answers, 1e3 * time_merge(&h, 5));
     syn_merged_free(m);
     destroy(&h);
 }
@@ -276,7 +279,8 @@ int main(int argc, char **argv)
     }
     build(&h, 10);
     t = time_merge(&h, 2000);
-    printf("merge, 10 versions: %.0f merges/s (%.1f us each)\n", 1.0 / t, 1e6 * t);
+    printf("merge, 10 versions: %.0f merges/s (%.1f us each)\n", 1.0 / t,
+           1e6 * t);
     destroy(&h);
     return 0;
 }

@@ -84,20 +84,21 @@ static int post(const struct client *c, const struct fld_buf *body)
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)c->port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    syn_request_sign(c->key, "POST", "/v1/sync", fld_now_ms(), body->data, body->len,
-                     &auth);
+    syn_request_sign(c->key, "POST", "/v1/sync", fld_now_ms(), body->data,
+                     body->len, &auth);
     syn_auth_sig_hex(&auth, sig);
-    fld_buf_printf(&req,
-                   "POST /v1/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                   "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-                   "%s: %s\r\n%s: %lld\r\n%s: %s\r\n\r\n",
-                   body->len, SYN_HDR_DEVICE, auth.device, SYN_HDR_TIME,
-                   (long long)auth.time_ms, SYN_HDR_SIGNATURE, sig);
+    fld_buf_printf(
+        &req,
+        "POST /v1/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+        "%s: %s\r\n%s: %lld\r\n%s: %s\r\n\r\n",
+        body->len, SYN_HDR_DEVICE, auth.device, SYN_HDR_TIME,
+        (long long)auth.time_ms, SYN_HDR_SIGNATURE, sig);
     fld_buf_append(&req, body->data, body->len);
     fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-        while (off < req.len && (n = send(fd, req.data + off, req.len - off,
-                                          MSG_NOSIGNAL)) > 0)
+        while (off < req.len &&
+               (n = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL)) > 0)
             off += (size_t)n;
         n = recv(fd, buf, sizeof buf - 1, 0);
         if (n > 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0)
@@ -130,7 +131,8 @@ static void prepare(struct client *c, const char *tpl)
     char head[FLD_HASH_HEX_LEN + 1] = "";
 
     fld_json_set(answers, "households_total", fld_json_int(120));
-    fld_json_set(answers, "remarks", fld_json_string("Đường thôn đã cứng hoá 80%"));
+    fld_json_set(answers, "remarks",
+                 fld_json_string("Đường thôn đã cứng hoá 80%"));
     for (int b = 0; b < PER_DEVICE / BATCH; b++) {
         struct syn_sync_request r;
         struct syn_item items[BATCH];
@@ -237,7 +239,8 @@ int main(void)
     cfg.db = fld_xstrdup(path);
     cfg.port = 0;
     cfg.quiet = true;
-    if (srv_open(&cfg, &s, NULL) != FLD_OK || srv_http_start(s, &h, NULL) != FLD_OK)
+    if (srv_open(&cfg, &s, NULL) != FLD_OK ||
+        srv_http_start(s, &h, NULL) != FLD_OK)
         return 1;
     ed = ed25519_per_second();
 
@@ -255,8 +258,8 @@ int main(void)
     if (srv_acquire(s, &st, NULL) == FLD_OK) {
         struct srv_counts c;
 
-        if (srv_storage_counts(st, &c, NULL) == FLD_OK && c.versions !=
-                                                              N_DEVICES * PER_DEVICE)
+        if (srv_storage_counts(st, &c, NULL) == FLD_OK &&
+            c.versions != N_DEVICES * PER_DEVICE)
             failures++;
         srv_release(s, st);
     }

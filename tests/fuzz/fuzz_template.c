@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *text;
 
         /* feed the question's own label as typed input */
-        if (fld_template_answer(q, q->label.vi, &v, NULL) == FLD_OK && v != NULL) {
+        if (fld_template_answer(q, q->label.vi, &v, NULL) == FLD_OK &&
+            v != NULL) {
             if (fld_template_check_value(q, v, NULL) != FLD_OK)
                 abort();
             text = fld_template_format(q, v, FLD_LANG_EN);

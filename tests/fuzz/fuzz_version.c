@@ -19,10 +19,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < FLD_SIG_LEN)
         return 0;
-    if (fld_version_open(data, size - FLD_SIG_LEN, data + size - FLD_SIG_LEN, &v,
-                         NULL) == FLD_OK) {
-        if (fld_json_write(v->json, &out, NULL) != FLD_OK || out.len != v->body_len ||
-            memcmp(out.data, v->body, out.len) != 0)
+    if (fld_version_open(data, size - FLD_SIG_LEN, data + size - FLD_SIG_LEN,
+                         &v, NULL) == FLD_OK) {
+        if (fld_json_write(v->json, &out, NULL) != FLD_OK ||
+            out.len != v->body_len || memcmp(out.data, v->body, out.len) != 0)
             abort();
         fld_buf_free(&out);
         fld_version_free(v);

@@ -168,14 +168,17 @@ static void serve(int c, int port, const char *action, const char *mark_path)
                 break;
             }
             if (!answered && strcmp(action, "truncate") == 0) {
-                write_all(c, buf, (size_t)n < TRUNCATE_BYTES ? (size_t)n : TRUNCATE_BYTES);
+                write_all(c, buf,
+                          (size_t)n < TRUNCATE_BYTES ? (size_t)n
+                                                     : TRUNCATE_BYTES);
                 mark(mark_path, action);
                 break;
             }
             if (!answered && strcmp(action, "truncate-body") == 0) {
                 size_t end = 0, keep;
 
-                while (end + 4 <= (size_t)n && memcmp(buf + end, "\r\n\r\n", 4) != 0)
+                while (end + 4 <= (size_t)n &&
+                       memcmp(buf + end, "\r\n\r\n", 4) != 0)
                     end++;
                 keep = end + 4 <= (size_t)n ? end + 4 + 5 : (size_t)n / 2;
                 write_all(c, buf, keep < (size_t)n ? keep : (size_t)n / 2);
@@ -203,9 +206,10 @@ static void serve(int c, int port, const char *action, const char *mark_path)
 
 static void usage(void)
 {
-    fputs("usage: faultproxy --port-file FILE --to PORT --plan ACTION[,ACTION...] "
-          "[--mark FILE]\n",
-          stderr);
+    fputs(
+        "usage: faultproxy --port-file FILE --to PORT --plan ACTION[,ACTION...] "
+        "[--mark FILE]\n",
+        stderr);
     exit(2);
 }
 
@@ -234,7 +238,8 @@ int main(int argc, char **argv)
     if (i != argc || port_file == NULL || port <= 0 || port > 65535)
         usage();
     plan_copy = strdup(plan);
-    for (char *s = plan_copy, *tok; n_actions < 256 && (tok = strsep(&s, ",")) != NULL;)
+    for (char *s = plan_copy, *tok;
+         n_actions < 256 && (tok = strsep(&s, ",")) != NULL;)
         if (*tok)
             actions[n_actions++] = tok;
 

@@ -60,7 +60,8 @@
 
 #define MAX_FILE (256 * 1024 * 1024)
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 
 static void die(const char *fmt, ...)
 {
@@ -186,25 +187,42 @@ static int cmd_version(int argc, char **argv)
     optind = 2;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': d.record = optarg; break;
-        case 'd': d.dseq = strtoll(optarg, NULL, 10); break;
-        case 'p': d.prev = optarg; break;
+        case 'r':
+            d.record = optarg;
+            break;
+        case 'd':
+            d.dseq = strtoll(optarg, NULL, 10);
+            break;
+        case 'p':
+            d.prev = optarg;
+            break;
         case 'P':
             if (d.n_parents == 16)
                 die("%s", "too many parents");
             parents[d.n_parents++] = optarg;
             break;
-        case 's': d.subject = optarg; break;
-        case 'i': d.template_id = optarg; break;
-        case 'H': d.template_hash = optarg; break;
-        case 'S': d.status = optarg; break;
+        case 's':
+            d.subject = optarg;
+            break;
+        case 'i':
+            d.template_id = optarg;
+            break;
+        case 'H':
+            d.template_hash = optarg;
+            break;
+        case 'S':
+            d.status = optarg;
+            break;
         case 'a':
-            if (fld_json_parse((const uint8_t *)optarg, strlen(optarg), &answers,
-                               &err) != FLD_OK)
+            if (fld_json_parse((const uint8_t *)optarg, strlen(optarg),
+                               &answers, &err) != FLD_OK)
                 die("--answers: %s", err.msg);
             break;
-        case 'c': d.hlc.ms = strtoll(optarg, NULL, 10); break;
-        default: die("%s", "bad option to version");
+        case 'c':
+            d.hlc.ms = strtoll(optarg, NULL, 10);
+            break;
+        default:
+            die("%s", "bad option to version");
         }
     }
     if (optind != argc - 1 && optind != argc)
@@ -292,7 +310,8 @@ static int cmd_enroll_body(int argc, char **argv)
     return 0;
 }
 
-/* ---- HTTP over a plain socket -------------------------------------------------- */
+/* ---- HTTP over a plain socket
+ * -------------------------------------------------- */
 
 struct url {
     char host[256];
@@ -315,7 +334,8 @@ static void parse_url(const char *u, struct url *out)
         (size_t)(slash - colon - 1) >= sizeof out->port)
         die("URL needs host:port: %s", u);
     snprintf(out->host, sizeof out->host, "%.*s", (int)(colon - p), p);
-    snprintf(out->port, sizeof out->port, "%.*s", (int)(slash - colon - 1), colon + 1);
+    snprintf(out->port, sizeof out->port, "%.*s", (int)(slash - colon - 1),
+             colon + 1);
     snprintf(out->path, sizeof out->path, "%s", *slash ? slash : "/");
 }
 
@@ -383,7 +403,8 @@ static int read_answer(int fd)
     while (readable(fd, 30000) && (n = recv(fd, chunk, sizeof chunk, 0)) > 0)
         fld_buf_append(&in, chunk, (size_t)n);
     close(fd);
-    if (in.len == 0 || (hdr_end = strstr((char *)in.data, "\r\n\r\n")) == NULL) {
+    if (in.len == 0 ||
+        (hdr_end = strstr((char *)in.data, "\r\n\r\n")) == NULL) {
         fprintf(stderr, "fieldctl: no answer\n");
         fld_buf_free(&in);
         return 1;
@@ -391,7 +412,8 @@ static int read_answer(int fd)
     *hdr_end = '\0';
     hlen = (size_t)(hdr_end - (char *)in.data) + 4;
     sscanf((char *)in.data, "HTTP/1.%*d %d", &status);
-    for (line = strstr((char *)in.data, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
+    for (line = strstr((char *)in.data, "\r\n"); line;
+         line = strstr(line + 2, "\r\n")) {
         if (strncasecmp(line + 2, "Content-Encoding: gzip", 22) == 0)
             gz = 1;
         if (strncasecmp(line + 2, "Transfer-Encoding: chunked", 26) == 0)
@@ -466,20 +488,47 @@ static int cmd_request(int argc, char **argv)
     optind = 4;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': body_file = optarg; break;
-        case 'z': gzip = 1; break;
-        case 'e': encoding = optarg; break;
-        case 't': ctype = optarg; break;
-        case 'o': offset = strtoll(optarg, NULL, 10); break;
-        case 'x': corrupt = 1; break;
-        case 's': save = optarg; break;
-        case 'A': accept_gz = 1; break;
-        case 'C': chunked = 1; break;
-        case 'T': trickle = (int)strtol(optarg, NULL, 10); break;
-        case 'n': pause_after = (size_t)strtoull(optarg, NULL, 10); break;
-        case 'm': pause_ms = (int)strtol(optarg, NULL, 10); break;
-        case 'S': started = optarg; break;
-        default: die("%s", "bad option to request");
+        case 'b':
+            body_file = optarg;
+            break;
+        case 'z':
+            gzip = 1;
+            break;
+        case 'e':
+            encoding = optarg;
+            break;
+        case 't':
+            ctype = optarg;
+            break;
+        case 'o':
+            offset = strtoll(optarg, NULL, 10);
+            break;
+        case 'x':
+            corrupt = 1;
+            break;
+        case 's':
+            save = optarg;
+            break;
+        case 'A':
+            accept_gz = 1;
+            break;
+        case 'C':
+            chunked = 1;
+            break;
+        case 'T':
+            trickle = (int)strtol(optarg, NULL, 10);
+            break;
+        case 'n':
+            pause_after = (size_t)strtoull(optarg, NULL, 10);
+            break;
+        case 'm':
+            pause_ms = (int)strtol(optarg, NULL, 10);
+            break;
+        case 'S':
+            started = optarg;
+            break;
+        default:
+            die("%s", "bad option to request");
         }
     }
     if (argc < 4 || optind != argc)
@@ -495,12 +544,14 @@ static int cmd_request(int argc, char **argv)
                 body = (uint8_t *)fld_xstrdup("");
         }
     }
-    fld_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n",
+    fld_buf_printf(&req,
+                   "%s %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n",
                    argv[2], u.path, u.host, u.port);
     if (strcmp(argv[1], "-") != 0) {
         struct fld_key *k = load_key(argv[1]);
 
-        syn_request_sign(k, argv[2], u.path, fld_now_ms() + offset, body, len, &a);
+        syn_request_sign(k, argv[2], u.path, fld_now_ms() + offset, body, len,
+                         &a);
         if (corrupt)
             a.sig[10] ^= 1;
         syn_auth_sig_hex(&a, sig);
@@ -546,7 +597,8 @@ static int cmd_request(int argc, char **argv)
             char head[32];
 
             snprintf(head, sizeof head, "%zx\r\n", n);
-            if (readable(fd, 0) || send_all(fd, (uint8_t *)head, strlen(head)) ||
+            if (readable(fd, 0) ||
+                send_all(fd, (uint8_t *)head, strlen(head)) ||
                 send_all(fd, body + i, n) || send_all(fd, (uint8_t *)"\r\n", 2))
                 break;
         }

@@ -56,8 +56,8 @@ static void test_hex_round_trip_and_refusals(void **state)
     assert_string_equal(hex, "00ab7fff");
     assert_int_equal(fld_hex_decode(hex, back, 4), 0);
     assert_memory_equal(back, raw, 4);
-    assert_int_equal(fld_hex_decode("00AB7FFF", back, 4), -1); /* uppercase */
-    assert_int_equal(fld_hex_decode("00ab7f", back, 4), -1);   /* short */
+    assert_int_equal(fld_hex_decode("00AB7FFF", back, 4), -1);   /* uppercase */
+    assert_int_equal(fld_hex_decode("00ab7f", back, 4), -1);     /* short */
     assert_int_equal(fld_hex_decode("00ab7fff00", back, 4), -1); /* long */
     assert_int_equal(fld_hex_decode("00ab7fgf", back, 4), -1);
 }

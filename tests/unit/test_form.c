@@ -81,7 +81,8 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     struct fld_err err;
 
-    if (fld_template_parse((const uint8_t *)tmpl, strlen(tmpl), &f->t, &err) != FLD_OK) {
+    if (fld_template_parse((const uint8_t *)tmpl, strlen(tmpl), &f->t, &err) !=
+        FLD_OK) {
         fprintf(stderr, "template: %s\n", err.msg);
         return -1;
     }
@@ -99,8 +100,9 @@ static int teardown(void **state)
 }
 
 /* Apply assignments to answers (NULL: none), expecting rc. */
-static struct fld_json *edit(const struct fld_template *t, const struct fld_json *a,
-                             int expect, const char *first, ...)
+static struct fld_json *edit(const struct fld_template *t,
+                             const struct fld_json *a, int expect,
+                             const char *first, ...)
 {
     struct fld_edit *e = fld_edit_new(t, a);
     struct fld_json *out = NULL;
@@ -128,7 +130,8 @@ static size_t qi(const struct fld_template *t, const char *name)
     return fld_template_question_index(t, fld_template_question(t, name));
 }
 
-static struct fld_form *eval(const struct fld_template *t, const struct fld_json *a)
+static struct fld_form *eval(const struct fld_template *t,
+                             const struct fld_json *a)
 {
     struct fld_form *f;
 
@@ -158,7 +161,8 @@ static void test_blank_record(void **state)
 static void test_threshold_by_parameter(void **state)
 {
     struct fixture *fx = *state;
-    struct fld_json *a = edit(fx->t, NULL, FLD_OK, "grp=g1", "total=20", "part=15", NULL);
+    struct fld_json *a =
+        edit(fx->t, NULL, FLD_OK, "grp=g1", "total=20", "part=15", NULL);
     struct fld_json *b, *c;
     struct fld_form *f = eval(fx->t, a);
     char *th;
@@ -171,7 +175,8 @@ static void test_threshold_by_parameter(void **state)
     fld_form_free(f);
     b = edit(fx->t, a, FLD_OK, "grp=g2", NULL);
     f = eval(fx->t, b);
-    assert_int_equal(fld_form_criterion(f, 0), FLD_STATUS_NOT_MET); /* 75 < 80.5 */
+    assert_int_equal(fld_form_criterion(f, 0),
+                     FLD_STATUS_NOT_MET); /* 75 < 80.5 */
     fld_form_free(f);
     c = edit(fx->t, a, FLD_OK, "grp=g3", NULL);
     f = eval(fx->t, c);
@@ -189,7 +194,8 @@ static void test_required_expression_and_constraints(void **state)
     struct fld_json *a = edit(fx->t, NULL, FLD_OK, "grp=g1", "total=20", NULL);
     struct fld_form *f = eval(fx->t, a);
 
-    assert_int_equal(fld_form_n_problems(f), 1); /* part: required when total > 10 */
+    assert_int_equal(fld_form_n_problems(f),
+                     1); /* part: required when total > 10 */
     assert_string_equal(fld_form_problem(f, 0)->question->name, "part");
     assert_int_equal(fld_form_problem(f, 0)->kind, FLD_PROBLEM_REQUIRED);
     fld_form_free(f);
@@ -198,7 +204,8 @@ static void test_required_expression_and_constraints(void **state)
     assert_null(edit(fx->t, a, FLD_EINVAL, "part=21", NULL));
     /* judged on the new values together: total and part changed at once */
     fld_json_free(edit(fx->t, a, FLD_OK, "part=30", "total=40", NULL));
-    assert_null(edit(fx->t, a, FLD_EINVAL, "pct_calc=3", NULL));  /* calculated */
+    assert_null(
+        edit(fx->t, a, FLD_EINVAL, "pct_calc=3", NULL)); /* calculated */
     assert_null(edit(fx->t, a, FLD_NOTFOUND, "nope=3", NULL));
     assert_null(edit(fx->t, a, FLD_EUSAGE, "total", NULL));
     fld_json_free(a);
@@ -207,7 +214,8 @@ static void test_required_expression_and_constraints(void **state)
 static void test_relevance(void **state)
 {
     struct fixture *fx = *state;
-    struct fld_json *a = edit(fx->t, NULL, FLD_OK, "has_more=yes", "more=chi tiết", NULL);
+    struct fld_json *a =
+        edit(fx->t, NULL, FLD_OK, "has_more=yes", "more=chi tiết", NULL);
     struct fld_json *b;
     struct fld_form *f = eval(fx->t, a);
 
@@ -218,7 +226,8 @@ static void test_relevance(void **state)
     assert_null(edit(fx->t, NULL, FLD_EINVAL, "has_more=no", "more=x", NULL));
     b = edit(fx->t, a, FLD_OK, "has_more=no", NULL);
     f = eval(fx->t, b);
-    assert_int_equal(fld_form_value(f, qi(fx->t, "more"), 0)->type, FLD_V_BLANK);
+    assert_int_equal(fld_form_value(f, qi(fx->t, "more"), 0)->type,
+                     FLD_V_BLANK);
     fld_form_free(f);
     fld_json_free(a);
     fld_json_free(b);
@@ -249,7 +258,8 @@ static void test_repeat_items(void **state)
     assert_int_equal(fld_form_n_items(f, 1), 2);
     assert_true(fld_form_value(f, qi(fx->t, "n_hh"), 0)->num == 2.0);
     assert_true(fld_form_value(f, qi(fx->t, "area"), 0)->num == 200.0);
-    assert_int_equal(fld_form_criterion(f, 1), FLD_STATUS_UNKNOWN); /* 2.2 has no rule */
+    assert_int_equal(fld_form_criterion(f, 1),
+                     FLD_STATUS_UNKNOWN); /* 2.2 has no rule */
     snprintf(first, sizeof first, "%.4s", fld_form_item_id(f, 1, 0));
     first_area = fld_form_value(f, qi(fx->t, "hh_area"), 0)->num;
     assert_true(first_area == 120.0 || first_area == 80.0);
@@ -280,7 +290,8 @@ static void test_repeat_items(void **state)
     fld_form_free(f);
     fld_json_free(b);
     assert_null(edit(fx->t, a, FLD_NOTFOUND, "hh[zzzz].hh_area=1", NULL));
-    assert_null(edit(fx->t, a, FLD_NOTFOUND, "hh_area=1", NULL)); /* needs an item */
+    assert_null(
+        edit(fx->t, a, FLD_NOTFOUND, "hh_area=1", NULL)); /* needs an item */
     assert_null(edit(fx->t, a, FLD_NOTFOUND, "xx[+].a=1", NULL));
     fld_json_free(a);
 }
@@ -288,8 +299,8 @@ static void test_repeat_items(void **state)
 static void test_tier_requires_n(void **state)
 {
     struct fixture *fx = *state;
-    struct fld_json *a = edit(fx->t, NULL, FLD_OK, "grp=g1", "total=20", "part=15",
-                              "has_more=yes", "more=x", NULL);
+    struct fld_json *a = edit(fx->t, NULL, FLD_OK, "grp=g1", "total=20",
+                              "part=15", "has_more=yes", "more=x", NULL);
     struct fld_form *f = eval(fx->t, a);
 
     /* 1 met, 3 met, 2 not met (no households): 2 of 3 needed */
@@ -360,12 +371,13 @@ static void test_cycles_and_bad_refs_refused(void **state)
         struct fld_err err;
 
         fld_err_clear(&err);
-        assert_int_equal(fld_template_parse((const uint8_t *)bad[i][0], strlen(bad[i][0]),
-                                            &t, &err),
+        assert_int_equal(fld_template_parse((const uint8_t *)bad[i][0],
+                                            strlen(bad[i][0]), &t, &err),
                          FLD_EINVAL);
         assert_null(t);
         if (strstr(err.msg, bad[i][1]) == NULL)
-            fail_msg("case %zu: expected \"%s\" in \"%s\"", i, bad[i][1], err.msg);
+            fail_msg("case %zu: expected \"%s\" in \"%s\"", i, bad[i][1],
+                     err.msg);
     }
 }
 
@@ -381,14 +393,16 @@ static void count_problem(void *ctx, const char *p)
 
 static void test_check_lists_every_problem(void **state)
 {
-    const char *two = "{\"id\":\"Bad\",\"title\":{\"vi\":\"x\"},\"sections\":[{\"name\":"
-                      "\"s\",\"label\":{\"vi\":\"s\"},\"questions\":[{\"name\":\"a\","
-                      "\"type\":\"integr\",\"label\":{\"vi\":\"a\"}}]}]}";
+    const char *two =
+        "{\"id\":\"Bad\",\"title\":{\"vi\":\"x\"},\"sections\":[{\"name\":"
+        "\"s\",\"label\":{\"vi\":\"s\"},\"questions\":[{\"name\":\"a\","
+        "\"type\":\"integr\",\"label\":{\"vi\":\"a\"}}]}]}";
     struct problems p = {0};
 
     (void)state;
     /* the id, the missing version and the type: three at once */
-    assert_int_equal(fld_template_check((const uint8_t *)two, strlen(two), count_problem, &p),
+    assert_int_equal(fld_template_check((const uint8_t *)two, strlen(two),
+                                        count_problem, &p),
                      3);
     assert_int_equal(p.n, 3);
 }

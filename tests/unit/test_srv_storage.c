@@ -65,14 +65,16 @@ static int setup(void **state)
     f->path = fld_xasprintf("%s/field.db", f->dir);
     assert_int_equal(srv_storage_open(f->path, true, &st, NULL), FLD_OK);
     assert_int_equal(srv_storage_begin(st, NULL), FLD_OK);
-    assert_int_equal(srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL), FLD_OK);
+    assert_int_equal(
+        srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL), FLD_OK);
     canon = fld_template_canonical(t, &len);
     row.hash = fld_template_hash(t);
     row.id = fld_template_id(t);
     row.version = "1";
     row.added_ms = 1;
     snprintf(f->tpl, sizeof f->tpl, "%s", row.hash);
-    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL), FLD_OK);
+    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL),
+                     FLD_OK);
     for (i = 0; i < sizeof units / sizeof units[0]; i++)
         assert_int_equal(srv_storage_unit_put(st, &units[i], NULL), FLD_OK);
     f->k = tu_key(7);
@@ -105,8 +107,9 @@ static int teardown(void **state)
 
 /* Sign a version of record by key. */
 static struct fld_version *sign(const struct fx *f, const struct fld_key *k,
-                                const char *record, int64_t dseq, const char *prev,
-                                const char *parent, const char *subject)
+                                const char *record, int64_t dseq,
+                                const char *prev, const char *parent,
+                                const char *subject)
 {
     struct fld_version_draft d;
     struct fld_version *v;
@@ -164,7 +167,8 @@ static void test_schema_and_reopen(void **state)
     srv_storage_close(st);
     assert_int_equal(srv_storage_open("/nonexistent/x.db", false, &st, &err),
                      FLD_NOTFOUND);
-    assert_int_equal(srv_storage_open("postgres:x", false, &st, &err), FLD_EUSAGE);
+    assert_int_equal(srv_storage_open("postgres:x", false, &st, &err),
+                     FLD_EUSAGE);
 }
 
 static void test_codes_and_devices(void **state)
@@ -183,14 +187,17 @@ static void test_codes_and_devices(void **state)
     c.created_ms = 100;
     c.expires_ms = 200;
     assert_int_equal(srv_storage_code_add(f->st, &c, NULL), FLD_OK);
-    assert_int_equal(srv_storage_code_use(f->st, c.code_hash, 250, "x", &used, NULL),
-                     FLD_NOTFOUND); /* expired */
-    assert_int_equal(srv_storage_code_use(f->st, c.code_hash, 150, "x", &used, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        srv_storage_code_use(f->st, c.code_hash, 250, "x", &used, NULL),
+        FLD_NOTFOUND); /* expired */
+    assert_int_equal(
+        srv_storage_code_use(f->st, c.code_hash, 150, "x", &used, NULL),
+        FLD_OK);
     assert_string_equal(used->scope, "4201 4202");
     srv_enroll_code_free(used);
-    assert_int_equal(srv_storage_code_use(f->st, c.code_hash, 160, "y", &used, NULL),
-                     FLD_NOTFOUND); /* spent */
+    assert_int_equal(
+        srv_storage_code_use(f->st, c.code_hash, 160, "y", &used, NULL),
+        FLD_NOTFOUND); /* spent */
 
     add_device(f->st, k2, "inspector", "4201");
     fld_key_public_hex(k2, key);
@@ -204,7 +211,8 @@ static void test_codes_and_devices(void **state)
     assert_int_equal(srv_storage_device_find(f->st, h, found, NULL), FLD_OK);
     assert_string_equal(found, key);
     assert_int_equal(srv_storage_device_revoke(f->st, key, 5, NULL), FLD_OK);
-    assert_int_equal(srv_storage_device_revoke(f->st, key, 6, NULL), FLD_EXISTS);
+    assert_int_equal(srv_storage_device_revoke(f->st, key, 6, NULL),
+                     FLD_EXISTS);
     assert_int_equal(srv_storage_device_get(f->st, key, &d, NULL), FLD_OK);
     assert_int_equal(d->revoked_ms, 5);
     srv_device_free(d);
@@ -220,11 +228,14 @@ static void test_scope_walks_the_unit_tree(void **state)
 
     add_device(f->st, k2, "inspector", "4201");
     fld_key_public_hex(k2, key);
-    assert_int_equal(srv_storage_in_scope(f->st, key, "4201", &in, NULL), FLD_OK);
+    assert_int_equal(srv_storage_in_scope(f->st, key, "4201", &in, NULL),
+                     FLD_OK);
     assert_true(in);
-    assert_int_equal(srv_storage_in_scope(f->st, key, "420101", &in, NULL), FLD_OK);
+    assert_int_equal(srv_storage_in_scope(f->st, key, "420101", &in, NULL),
+                     FLD_OK);
     assert_true(in);
-    assert_int_equal(srv_storage_in_scope(f->st, key, "4202", &in, NULL), FLD_OK);
+    assert_int_equal(srv_storage_in_scope(f->st, key, "4202", &in, NULL),
+                     FLD_OK);
     assert_false(in);
     assert_int_equal(srv_storage_in_scope(f->st, key, "42", &in, NULL), FLD_OK);
     assert_false(in);
@@ -251,9 +262,10 @@ static void test_push_quarantine_pull(void **state)
     int n = 0;
 
     fld_key_public_hex(f->k, admin);
-    v1 = sign(f, f->k, "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1, NULL, NULL, "4201");
-    v2 = sign(f, f->k, "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa", 2, v1->hash, v1->hash,
+    v1 = sign(f, f->k, "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1, NULL, NULL,
               "4201");
+    v2 = sign(f, f->k, "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa", 2, v1->hash,
+              v1->hash, "4201");
     /* Child first: it waits in quarantine. */
     assert_int_equal(push1(f, admin, v2, reason), SYN_QUARANTINED);
     assert_string_equal(reason, "missing_parents");
@@ -300,26 +312,32 @@ static void test_forks_gaps_and_refusals(void **state)
     add_device(f->st, k2, "inspector", "4201");
     fld_key_public_hex(k2, insp);
     v1 = sign(f, k2, "0193cccccccccccccccccccccccccccc", 1, NULL, NULL, "4201");
-    fork = sign(f, k2, "0193dddddddddddddddddddddddddddd", 1, NULL, NULL, "4201");
-    gap = sign(f, k2, "0193eeeeeeeeeeeeeeeeeeeeeeeeeeee", 5,
-               "1111111111111111111111111111111111111111111111111111111111111111",
-               NULL, "420101");
-    out = sign(f, k2, "0193ffffffffffffffffffffffffffff", 6, gap->hash, NULL, "4202");
-    unknown = sign(f, stranger, "0193ffffffffffffffffffffffffff00", 1, NULL, NULL,
-                   "4201");
+    fork =
+        sign(f, k2, "0193dddddddddddddddddddddddddddd", 1, NULL, NULL, "4201");
+    gap =
+        sign(f, k2, "0193eeeeeeeeeeeeeeeeeeeeeeeeeeee", 5,
+             "1111111111111111111111111111111111111111111111111111111111111111",
+             NULL, "420101");
+    out = sign(f, k2, "0193ffffffffffffffffffffffffffff", 6, gap->hash, NULL,
+               "4202");
+    unknown = sign(f, stranger, "0193ffffffffffffffffffffffffff00", 1, NULL,
+                   NULL, "4201");
     assert_int_equal(push1(f, insp, v1, reason), SYN_STORED);
     assert_int_equal(push1(f, insp, fork, reason), SYN_STORED);
     assert_int_equal(push1(f, insp, gap, reason), SYN_STORED);
     assert_int_equal(push1(f, insp, out, reason), SYN_REFUSED);
     assert_string_equal(reason, "out_of_scope");
-    assert_int_equal(push1(f, admin, out, reason), SYN_STORED); /* admin relays */
+    assert_int_equal(push1(f, admin, out, reason),
+                     SYN_STORED); /* admin relays */
     assert_int_equal(push1(f, insp, unknown, reason), SYN_REFUSED);
     assert_string_equal(reason, "unknown_author");
-    assert_int_equal(srv_storage_each_alarm(f->st, count_alarm, &n, NULL), FLD_OK);
+    assert_int_equal(srv_storage_each_alarm(f->st, count_alarm, &n, NULL),
+                     FLD_OK);
     assert_int_equal(n, 2); /* the fork at dseq 1, the gap before dseq 5 */
     assert_int_equal(srv_storage_device_revoke(f->st, insp, 9, NULL), FLD_OK);
     fld_version_free(v1);
-    v1 = sign(f, k2, "0193cccccccccccccccccccccccccccc", 7, out->hash, NULL, "4201");
+    v1 = sign(f, k2, "0193cccccccccccccccccccccccccccc", 7, out->hash, NULL,
+              "4201");
     assert_int_equal(push1(f, admin, v1, reason), SYN_QUARANTINED);
     assert_string_equal(reason, "revoked_author");
     fld_version_free(v1);
@@ -348,14 +366,18 @@ static void test_cursor_and_replay(void **state)
     srv_cursor_encode(&c, text, sizeof text);
     assert_int_equal(srv_cursor_decode(text, &back), FLD_OK);
     assert_memory_equal(&c, &back, sizeof c);
-    assert_int_equal(srv_cursor_decode("1.0123456789abcdef.fedcba9876543210.0.0", &back),
-                     FLD_OK);
-    assert_int_equal(srv_cursor_decode("2.0123456789abcdef.fedcba9876543210.0.0", &back),
-                     FLD_EINVAL);
-    assert_int_equal(srv_cursor_decode("1.0123456789abcdef.fedcba9876543210.x.0", &back),
-                     FLD_EINVAL);
-    assert_int_equal(srv_cursor_decode("1.0123456789abcdef.fedcba9876543210.1", &back),
-                     FLD_EINVAL);
+    assert_int_equal(
+        srv_cursor_decode("1.0123456789abcdef.fedcba9876543210.0.0", &back),
+        FLD_OK);
+    assert_int_equal(
+        srv_cursor_decode("2.0123456789abcdef.fedcba9876543210.0.0", &back),
+        FLD_EINVAL);
+    assert_int_equal(
+        srv_cursor_decode("1.0123456789abcdef.fedcba9876543210.x.0", &back),
+        FLD_EINVAL);
+    assert_int_equal(
+        srv_cursor_decode("1.0123456789abcdef.fedcba9876543210.1", &back),
+        FLD_EINVAL);
     memset(sig, 3, sizeof sig);
     assert_int_equal(srv_replay_check(r, sig, 100, 10), FLD_OK);
     assert_int_equal(srv_replay_check(r, sig, 100, 50), FLD_EXISTS);
@@ -365,7 +387,8 @@ static void test_cursor_and_replay(void **state)
         assert_int_equal(srv_replay_check(r, sig, 1000, 200), FLD_OK);
     }
     sig[0] = 99;
-    assert_int_equal(srv_replay_check(r, sig, 1000, 200), FLD_ELIMIT); /* full */
+    assert_int_equal(srv_replay_check(r, sig, 1000, 200),
+                     FLD_ELIMIT); /* full */
     srv_replay_free(r);
 }
 
@@ -397,8 +420,8 @@ static void test_api_without_http(void **state)
     assert_string_equal(resp.error, "unsigned");
     srv_response_free(&resp);
 
-    syn_request_sign(f->k, "POST", "/v1/sync", fld_now_ms(), req.body, req.body_len,
-                     &a);
+    syn_request_sign(f->k, "POST", "/v1/sync", fld_now_ms(), req.body,
+                     req.body_len, &a);
     syn_auth_sig_hex(&a, sig);
     snprintf(t, sizeof t, "%lld", (long long)a.time_ms);
     req.device = a.device;
@@ -406,7 +429,8 @@ static void test_api_without_http(void **state)
     req.signature = sig;
     srv_api_handle(f->s, &req, &resp);
     assert_int_equal(resp.status, 200);
-    assert_non_null(strstr(fld_buf_str(&resp.body), "\"cursor\":\"1.0123456789abcdef."));
+    assert_non_null(
+        strstr(fld_buf_str(&resp.body), "\"cursor\":\"1.0123456789abcdef."));
     srv_response_free(&resp);
     srv_api_handle(f->s, &req, &resp); /* the same signature again */
     assert_int_equal(resp.status, 401);
@@ -417,11 +441,14 @@ static void test_api_without_http(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_codes_and_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_codes_and_devices, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_scope_walks_the_unit_tree, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_push_quarantine_pull, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_quarantine_pull, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_forks_gaps_and_refusals, setup,
                                         teardown),
         cmocka_unit_test(test_cursor_and_replay),

@@ -48,10 +48,11 @@ static void test_schema_version_and_pragmas(void **state)
 
     assert_int_equal(count_rows(f->path, "PRAGMA user_version"),
                      FLD_STORE_SCHEMA_VERSION);
-    assert_int_equal(count_rows(f->path,
-                                "SELECT count(*) FROM sqlite_schema WHERE name "
-                                "IN ('versions','parents','heads','meta','templates')"),
-                     5);
+    assert_int_equal(
+        count_rows(f->path,
+                   "SELECT count(*) FROM sqlite_schema WHERE name "
+                   "IN ('versions','parents','heads','meta','templates')"),
+        5);
 }
 
 static void test_reopen_keeps_everything(void **state)
@@ -60,11 +61,13 @@ static void test_reopen_keeps_everything(void **state)
     struct fld_version *v;
     char *name;
 
-    assert_int_equal(fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v, NULL), FLD_OK);
     fld_store_close(f->st);
-    assert_int_equal(fld_store_open(f->path, FLD_STORE_OPEN, &f->st, NULL), FLD_OK);
-    assert_int_equal(fld_store_meta_get(f->st, FLD_META_INSPECTOR, &name, NULL), FLD_OK);
+    assert_int_equal(fld_store_open(f->path, FLD_STORE_OPEN, &f->st, NULL),
+                     FLD_OK);
+    assert_int_equal(fld_store_meta_get(f->st, FLD_META_INSPECTOR, &name, NULL),
+                     FLD_OK);
     assert_string_equal(name, "Trần Thị Bình");
     free(name);
     fld_version_free(v);
@@ -77,8 +80,8 @@ static void test_put_twice_is_exists(void **state)
     struct fld_version *v;
     struct fld_err err;
 
-    assert_int_equal(fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v, NULL), FLD_OK);
     assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
     assert_int_equal(fld_store_put_version(f->st, v, &err), FLD_EXISTS);
     fld_store_rollback(f->st);
@@ -94,16 +97,19 @@ static void test_heads_follow_versions(void **state)
     char **heads;
     size_t n;
 
-    assert_int_equal(fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v1, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v1, NULL), FLD_OK);
     fld_json_set(answers, "households_total", fld_json_int(5));
-    assert_int_equal(fld_capture_save(f->st, f->key, v1, answers, "draft", &v2, NULL),
+    assert_int_equal(
+        fld_capture_save(f->st, f->key, v1, answers, "draft", &v2, NULL),
+        FLD_OK);
+    assert_int_equal(fld_store_heads(f->st, v1->record, &heads, &n, NULL),
                      FLD_OK);
-    assert_int_equal(fld_store_heads(f->st, v1->record, &heads, &n, NULL), FLD_OK);
     assert_int_equal(n, 1);
     assert_string_equal(heads[0], v2->hash);
     fld_strv_free(heads, n);
-    assert_int_equal(fld_store_get_version(f->st, v2->hash, &got, NULL), FLD_OK);
+    assert_int_equal(fld_store_get_version(f->st, v2->hash, &got, NULL),
+                     FLD_OK);
     assert_string_equal(got->parents->items[0]->s, v1->hash);
     assert_int_equal(got->dseq, 2);
     assert_string_equal(got->prev, v1->hash);
@@ -120,15 +126,19 @@ static void test_find_record_by_prefix(void **state)
     char rec[33], prefix[13];
     struct fld_err err;
 
-    assert_int_equal(fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v, NULL), FLD_OK);
     snprintf(prefix, sizeof prefix, "%.12s", v->record);
     assert_int_equal(fld_store_find_record(f->st, prefix, rec, NULL), FLD_OK);
     assert_string_equal(rec, v->record);
-    assert_int_equal(fld_store_find_record(f->st, v->record, rec, NULL), FLD_OK);
-    assert_int_equal(fld_store_find_record(f->st, "ffffffff", rec, &err), FLD_NOTFOUND);
-    assert_int_equal(fld_store_find_record(f->st, "01", rec, &err), FLD_NOTFOUND);
-    assert_int_equal(fld_store_find_record(f->st, "0'; DROP", rec, &err), FLD_NOTFOUND);
+    assert_int_equal(fld_store_find_record(f->st, v->record, rec, NULL),
+                     FLD_OK);
+    assert_int_equal(fld_store_find_record(f->st, "ffffffff", rec, &err),
+                     FLD_NOTFOUND);
+    assert_int_equal(fld_store_find_record(f->st, "01", rec, &err),
+                     FLD_NOTFOUND);
+    assert_int_equal(fld_store_find_record(f->st, "0'; DROP", rec, &err),
+                     FLD_NOTFOUND);
     fld_version_free(v);
 }
 
@@ -141,11 +151,14 @@ static void test_ambiguous_prefix(void **state)
 
     /* Ids start with 48 bits of milliseconds: two made in the same test
      * share their first 4 hex digits (which change every 49 days). */
-    assert_int_equal(fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v1, NULL), FLD_OK);
-    assert_int_equal(fld_capture_new(f->st, f->key, f->t, "42002", NULL, &v2, NULL), FLD_OK);
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v1, NULL), FLD_OK);
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42002", NULL, &v2, NULL), FLD_OK);
     snprintf(prefix, sizeof prefix, "%.4s", v1->record);
     assert_memory_equal(v1->record, v2->record, 4);
-    assert_int_equal(fld_store_find_record(f->st, prefix, rec, &err), FLD_CONFLICT);
+    assert_int_equal(fld_store_find_record(f->st, prefix, rec, &err),
+                     FLD_CONFLICT);
     assert_non_null(strstr(err.msg, "ambiguous"));
     fld_version_free(v1);
     fld_version_free(v2);
@@ -174,16 +187,21 @@ static void test_list_filters(void **state)
     struct fld_record_filter other_tmpl = {NULL, NULL, "nope"};
     struct listing l;
 
-    assert_int_equal(fld_capture_new(f->st, f->key, f->t, "42001", NULL, &a, NULL), FLD_OK);
-    assert_int_equal(fld_capture_new(f->st, f->key, f->t, "42002", NULL, &b, NULL), FLD_OK);
-    assert_int_equal(fld_capture_save(f->st, f->key, b, b->answers, "final", &b2, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &a, NULL), FLD_OK);
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42002", NULL, &b, NULL), FLD_OK);
+    assert_int_equal(
+        fld_capture_save(f->st, f->key, b, b->answers, "final", &b2, NULL),
+        FLD_OK);
     memset(&l, 0, sizeof l);
-    assert_int_equal(fld_store_each_record(f->st, NULL, count_record, &l, NULL), FLD_OK);
+    assert_int_equal(fld_store_each_record(f->st, NULL, count_record, &l, NULL),
+                     FLD_OK);
     assert_int_equal(l.n, 2);
     memset(&l, 0, sizeof l);
-    assert_int_equal(fld_store_each_record(f->st, &only_final, count_record, &l, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_store_each_record(f->st, &only_final, count_record, &l, NULL),
+        FLD_OK);
     assert_int_equal(l.n, 1);
     assert_string_equal(l.status, "final");
     memset(&l, 0, sizeof l);
@@ -208,24 +226,27 @@ static void test_templates_by_id_and_hash(void **state)
 
     canon = fld_template_canonical(f->t, &len);
     assert_int_equal(fld_store_template_put(f->st, fld_template_hash(f->t),
-                                            fld_template_id(f->t), canon, len, NULL),
+                                            fld_template_id(f->t), canon, len,
+                                            NULL),
                      FLD_OK);
     assert_int_equal(fld_store_template_put(f->st, fld_template_hash(f->t),
-                                            fld_template_id(f->t), canon, len, &err),
+                                            fld_template_id(f->t), canon, len,
+                                            &err),
                      FLD_EXISTS);
-    assert_int_equal(fld_store_template_get(f->st, "field-demo", &body, &got_len, hash,
-                                            NULL),
+    assert_int_equal(fld_store_template_get(f->st, "field-demo", &body,
+                                            &got_len, hash, NULL),
                      FLD_OK);
     assert_string_equal(hash, fld_template_hash(f->t));
     assert_int_equal(got_len, len);
     assert_memory_equal(body, canon, len);
     free(body);
-    assert_int_equal(fld_store_template_get(f->st, fld_template_hash(f->t), &body,
-                                            &got_len, NULL, NULL),
+    assert_int_equal(fld_store_template_get(f->st, fld_template_hash(f->t),
+                                            &body, &got_len, NULL, NULL),
                      FLD_OK);
     free(body);
-    assert_int_equal(fld_store_template_get(f->st, "nope", &body, &got_len, NULL, &err),
-                     FLD_NOTFOUND);
+    assert_int_equal(
+        fld_store_template_get(f->st, "nope", &body, &got_len, NULL, &err),
+        FLD_NOTFOUND);
 }
 
 static void test_tampered_body_is_corrupt(void **state)
@@ -235,14 +256,17 @@ static void test_tampered_body_is_corrupt(void **state)
     struct fld_err err;
     sqlite3 *db;
 
-    assert_int_equal(fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v, NULL), FLD_OK);
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v, NULL), FLD_OK);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "UPDATE versions SET body = "
-                                      "replace(body, '42001', '42009')",
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE versions SET body = "
+                                  "replace(body, '42001', '42009')",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
-    assert_int_equal(fld_store_get_version(f->st, v->hash, &got, &err), FLD_ECORRUPT);
+    assert_int_equal(fld_store_get_version(f->st, v->hash, &got, &err),
+                     FLD_ECORRUPT);
     assert_null(got);
     assert_non_null(strstr(err.msg, "does not match its hash"));
     fld_version_free(v);
@@ -260,13 +284,15 @@ static void test_foreign_and_newer_files_refused(void **state)
     assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
     sqlite3_exec(db, "CREATE TABLE x(y)", NULL, NULL, NULL);
     sqlite3_close(db);
-    assert_int_equal(fld_store_open(other, FLD_STORE_OPEN, &st, &err), FLD_ECORRUPT);
+    assert_int_equal(fld_store_open(other, FLD_STORE_OPEN, &st, &err),
+                     FLD_ECORRUPT);
     assert_non_null(strstr(err.msg, "not a field database"));
     unlink(other);
     fp = fopen(other, "w");
     fputs("this is not a database at all, just some text to fill a page", fp);
     fclose(fp);
-    assert_int_equal(fld_store_open(other, FLD_STORE_OPEN, &st, &err), FLD_ECORRUPT);
+    assert_int_equal(fld_store_open(other, FLD_STORE_OPEN, &st, &err),
+                     FLD_ECORRUPT);
     unlink(other);
     assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
     sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
@@ -275,7 +301,8 @@ static void test_foreign_and_newer_files_refused(void **state)
     assert_non_null(strstr(err.msg, "99"));
     assert_null(st);
     unlink(other);
-    assert_int_equal(fld_store_open(other, FLD_STORE_OPEN, &st, &err), FLD_NOTFOUND);
+    assert_int_equal(fld_store_open(other, FLD_STORE_OPEN, &st, &err),
+                     FLD_NOTFOUND);
     free(other);
 }
 
@@ -285,7 +312,8 @@ static void test_locked_database_is_busy(void **state)
     struct fld_store *second = NULL;
     struct fld_err err;
 
-    assert_int_equal(fld_store_open(f->path, FLD_STORE_OPEN, &second, NULL), FLD_OK);
+    assert_int_equal(fld_store_open(f->path, FLD_STORE_OPEN, &second, NULL),
+                     FLD_OK);
     fld_store_set_busy_timeout(second, 50);
     assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
     assert_int_equal(fld_store_begin(second, &err), FLD_EBUSY);
@@ -307,25 +335,36 @@ static void test_meta_values(void **state)
     assert_int_equal(fld_store_meta_get_int(f->st, "x.n", &n, NULL), FLD_OK);
     assert_int_equal(n, -42);
     assert_int_equal(fld_store_meta_set(f->st, "x.s", "abc", NULL), FLD_OK);
-    assert_int_equal(fld_store_meta_get_int(f->st, "x.s", &n, &err), FLD_ECORRUPT);
-    assert_int_equal(fld_store_meta_get(f->st, "x.missing", &s, &err), FLD_NOTFOUND);
+    assert_int_equal(fld_store_meta_get_int(f->st, "x.s", &n, &err),
+                     FLD_ECORRUPT);
+    assert_int_equal(fld_store_meta_get(f->st, "x.missing", &s, &err),
+                     FLD_NOTFOUND);
     assert_null(s);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_schema_version_and_pragmas, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_put_twice_is_exists, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_heads_follow_versions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_find_record_by_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_version_and_pragmas, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_put_twice_is_exists, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_heads_follow_versions, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_find_record_by_prefix, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_ambiguous_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_templates_by_id_and_hash, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tampered_body_is_corrupt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_foreign_and_newer_files_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_locked_database_is_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_templates_by_id_and_hash, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_body_is_corrupt, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_and_newer_files_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locked_database_is_busy, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_meta_values, setup, teardown),
     };
     if (sodium_init() < 0)

@@ -30,7 +30,8 @@
 
 #define URL "https://field.example"
 
-/* ---- the in-process transport, with faults on demand ---------------------- */
+/* ---- the in-process transport, with faults on demand ----------------------
+ */
 
 enum fault {
     F_NONE,
@@ -126,8 +127,9 @@ static int inproc_perform(struct syn_transport *base,
                  "<html><body><h1>502 Bad Gateway</h1></body></html>");
         return FLD_OK;
     case F_PORTAL:
-        set_text(resp, 200, "text/html",
-                 "<!DOCTYPE html><html><body><form>Wi-Fi login</form></body></html>");
+        set_text(
+            resp, 200, "text/html",
+            "<!DOCTYPE html><html><body><form>Wi-Fi login</form></body></html>");
         return FLD_OK;
     default:
         break;
@@ -149,7 +151,8 @@ static int inproc_perform(struct syn_transport *base,
         struct fld_buf plain = FLD_BUF_INIT;
 
         if (sr.content_encoding)
-            syn_gunzip(req->body, req->body_len, SYN_MAX_RESPONSE, &plain, NULL);
+            syn_gunzip(req->body, req->body_len, SYN_MAX_RESPONSE, &plain,
+                       NULL);
         else
             fld_buf_append(&plain, req->body, req->body_len);
         t->n_pushed += count_pushed(&plain);
@@ -175,7 +178,8 @@ static void inproc_free(struct syn_transport *base)
     (void)base; /* lives in the fixture */
 }
 
-static const struct syn_transport_ops inproc_ops = {inproc_perform, inproc_free};
+static const struct syn_transport_ops inproc_ops = {inproc_perform,
+                                                    inproc_free};
 
 static void fail_next(struct inproc *t, enum fault f, int n)
 {
@@ -183,7 +187,8 @@ static void fail_next(struct inproc *t, enum fault f, int n)
     t->n_faults = n;
 }
 
-/* ---- fixture: a server and up to three devices ------------------------------- */
+/* ---- fixture: a server and up to three devices
+ * ------------------------------- */
 
 struct fx {
     char *dir;
@@ -223,14 +228,15 @@ static int setup(void **state)
     f->path = fld_xasprintf("%s/field.db", f->dir);
     assert_int_equal(srv_storage_open(f->path, true, &st, NULL), FLD_OK);
     assert_int_equal(srv_storage_begin(st, NULL), FLD_OK);
-    assert_int_equal(srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL),
-                     FLD_OK);
+    assert_int_equal(
+        srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL), FLD_OK);
     canon = fld_template_canonical(t, &len);
     row.hash = fld_template_hash(t);
     row.id = fld_template_id(t);
     row.version = "1";
     row.added_ms = 1;
-    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL), FLD_OK);
+    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL),
+                     FLD_OK);
     for (i = 0; i < sizeof units / sizeof units[0]; i++)
         assert_int_equal(srv_storage_unit_put(st, &units[i], NULL), FLD_OK);
     assert_int_equal(srv_storage_commit(st, NULL), FLD_OK);
@@ -333,13 +339,14 @@ static void capture(struct tu_device *d, const char *subject, int n)
     int i;
 
     fld_json_set(answers, "households_total", fld_json_int(100));
-    assert_int_equal(fld_capture_new(d->st, d->key, d->t, subject, answers, &v, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_capture_new(d->st, d->key, d->t, subject, answers, &v, NULL),
+        FLD_OK);
     for (i = 1; i < n; i++) {
         fld_json_set(answers, "households_total", fld_json_int(100 + i));
-        assert_int_equal(fld_capture_save(d->st, d->key, v, answers, "draft", &next,
-                                          NULL),
-                         FLD_OK);
+        assert_int_equal(
+            fld_capture_save(d->st, d->key, v, answers, "draft", &next, NULL),
+            FLD_OK);
         fld_version_free(v);
         v = next;
     }
@@ -352,9 +359,10 @@ static int64_t count_versions(struct tu_device *d)
 {
     int64_t known, refused, n_pending, bytes;
 
-    assert_int_equal(fld_store_sync_counts(d->st, &known, &refused, NULL), FLD_OK);
-    assert_int_equal(fld_store_sync_pending_count(d->st, &n_pending, &bytes, NULL),
+    assert_int_equal(fld_store_sync_counts(d->st, &known, &refused, NULL),
                      FLD_OK);
+    assert_int_equal(
+        fld_store_sync_pending_count(d->st, &n_pending, &bytes, NULL), FLD_OK);
     return known + refused + n_pending;
 }
 
@@ -362,7 +370,8 @@ static int64_t pending(struct tu_device *d)
 {
     int64_t n, bytes;
 
-    assert_int_equal(fld_store_sync_pending_count(d->st, &n, &bytes, NULL), FLD_OK);
+    assert_int_equal(fld_store_sync_pending_count(d->st, &n, &bytes, NULL),
+                     FLD_OK);
     return n;
 }
 
@@ -391,13 +400,14 @@ static char *hashes_of(struct tu_device *d)
 {
     struct fld_buf b = FLD_BUF_INIT;
 
-    assert_int_equal(fld_store_each_version(d->st, NULL, FLD_ORDER_AUTHOR, add_hash,
-                                            &b, NULL),
+    assert_int_equal(fld_store_each_version(d->st, NULL, FLD_ORDER_AUTHOR,
+                                            add_hash, &b, NULL),
                      FLD_OK);
     return fld_buf_detach(&b, NULL);
 }
 
-/* ---- enrollment -------------------------------------------------------------- */
+/* ---- enrollment
+ * -------------------------------------------------------------- */
 
 static void test_url_normalise(void **state)
 {
@@ -405,11 +415,12 @@ static void test_url_normalise(void **state)
     struct fld_err err;
 
     (void)state;
-    assert_int_equal(syn_url_normalise("https://x.example:8443/field//", &u, &err),
-                     FLD_OK);
+    assert_int_equal(
+        syn_url_normalise("https://x.example:8443/field//", &u, &err), FLD_OK);
     assert_string_equal(u, "https://x.example:8443/field");
     free(u);
-    assert_int_equal(syn_url_normalise("http://127.0.0.1:80", &u, &err), FLD_OK);
+    assert_int_equal(syn_url_normalise("http://127.0.0.1:80", &u, &err),
+                     FLD_OK);
     free(u);
     assert_int_equal(syn_url_normalise("ftp://x", &u, &err), FLD_EUSAGE);
     assert_int_equal(syn_url_normalise("https://", &u, &err), FLD_EUSAGE);
@@ -430,18 +441,20 @@ static void test_enroll_records_the_server(void **state)
     char *v, pub[65];
 
     make_code(f, "AAAA-BBBB-CCCC-DDDD", "inspector", "4201 4202");
-    assert_int_equal(syn_enroll(&c, URL "/", "aaaa-bbbb-cccc-dddd", NULL, NULL, &e,
-                                &err),
-                     FLD_OK);
+    assert_int_equal(
+        syn_enroll(&c, URL "/", "aaaa-bbbb-cccc-dddd", NULL, NULL, &e, &err),
+        FLD_OK);
     assert_string_equal(e.url, URL);
     assert_string_equal(e.role, "inspector");
     assert_string_equal(e.scope, "4201 4202");
     assert_false(e.was_enrolled);
     syn_enrollment_free(&e);
-    assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_URL, &v, NULL), FLD_OK);
+    assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_URL, &v, NULL),
+                     FLD_OK);
     assert_string_equal(v, URL);
     free(v);
-    assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_SCOPE, &v, NULL), FLD_OK);
+    assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_SCOPE, &v, NULL),
+                     FLD_OK);
     assert_string_equal(v, "4201 4202");
     free(v);
     fld_key_public_hex(f->a->key, pub);
@@ -453,7 +466,8 @@ static void test_enroll_records_the_server(void **state)
 
     /* Again at the same server: refused locally, nothing sent. */
     f->t.n_performed = 0;
-    assert_int_equal(syn_enroll(&c, URL, "whatever", NULL, NULL, &e, &err), FLD_EXISTS);
+    assert_int_equal(syn_enroll(&c, URL, "whatever", NULL, NULL, &e, &err),
+                     FLD_EXISTS);
     assert_int_equal(f->t.n_performed, 0);
 }
 
@@ -475,7 +489,8 @@ static void test_enroll_refusals(void **state)
                      FLD_EUSAGE);
     fail_next(&f->t, F_DOWN, -1);
     make_code(f, "DOWN", "inspector", "4201");
-    assert_int_equal(syn_enroll(&c, URL, "DOWN", NULL, NULL, &e, &err), FLD_ENET);
+    assert_int_equal(syn_enroll(&c, URL, "DOWN", NULL, NULL, &e, &err),
+                     FLD_ENET);
     assert_non_null(strstr(err.msg, "cannot reach the server at " URL));
     assert_int_equal(f->t.n_performed, 1 + SYN_ATTEMPTS);
 }
@@ -496,7 +511,8 @@ static void test_enroll_answer_lost(void **state)
     assert_int_equal(syn_enroll(&c, URL, "LOST", NULL, NULL, &e, &err), FLD_OK);
     assert_true(e.was_enrolled);
     syn_enrollment_free(&e);
-    assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_URL, &v, NULL), FLD_OK);
+    assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_URL, &v, NULL),
+                     FLD_OK);
     free(v);
     capture(f->a, "4201", 1);
     assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
@@ -509,11 +525,13 @@ static void test_enroll_answer_lost(void **state)
     assert_int_equal(syn_enroll(&c, URL, "USED", NULL, NULL, &e, &err), FLD_OK);
     syn_enrollment_free(&e);
     c = client(f, f->c);
-    assert_int_equal(syn_enroll(&c, URL, "USED", NULL, NULL, &e, &err), FLD_EINVAL);
+    assert_int_equal(syn_enroll(&c, URL, "USED", NULL, NULL, &e, &err),
+                     FLD_EINVAL);
     assert_non_null(strstr(err.msg, "invalid_code"));
 }
 
-/* ---- push and pull ----------------------------------------------------------- */
+/* ---- push and pull
+ * ----------------------------------------------------------- */
 
 static void test_two_devices_converge(void **state)
 {
@@ -605,9 +623,9 @@ static int put_version(void *ctx, const struct fld_store_row *row)
 
     while (out[i] != NULL)
         i++;
-    assert_int_equal(fld_version_open(row->body, row->body_len, row->sig, &out[i],
-                                      NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_version_open(row->body, row->body_len, row->sig, &out[i], NULL),
+        FLD_OK);
     return FLD_OK;
 }
 
@@ -645,7 +663,8 @@ static void test_relay_parents_first(void **state)
         fld_version_free(v[i]);
 }
 
-/* ---- the dead-letter list ----------------------------------------------------- */
+/* ---- the dead-letter list
+ * ----------------------------------------------------- */
 
 struct dead {
     int n;
@@ -678,7 +697,8 @@ static void test_refused_goes_to_dead_letters(void **state)
     assert_int_equal(s.stored, 4);
     assert_int_equal(s.refused, 1);
     assert_int_equal(pending(f->a), 0);
-    assert_int_equal(fld_store_sync_each_refused(f->a->st, on_dead, &d, NULL), FLD_OK);
+    assert_int_equal(fld_store_sync_each_refused(f->a->st, on_dead, &d, NULL),
+                     FLD_OK);
     assert_int_equal(d.n, 1);
     assert_string_equal(d.reason, "out_of_scope");
     /* Not pushed again ... */
@@ -692,7 +712,8 @@ static void test_refused_goes_to_dead_letters(void **state)
     assert_int_equal(server_versions(f), 4);
 }
 
-/* ---- failures ---------------------------------------------------------------- */
+/* ---- failures
+ * ---------------------------------------------------------------- */
 
 /* The server stores the batch, the answer never arrives, and the link
  * stays down: the sync fails. The next one completes: the versions come
@@ -717,12 +738,12 @@ static void test_answer_lost_then_resume(void **state)
     assert_int_equal(syn_sync(&c, false, &s, &err), FLD_ENET);
     assert_non_null(strstr(err.msg, URL));
     assert_int_equal(s.requests, 2);
-    assert_int_equal(server_versions(f), 9);          /* the server acted */
-    assert_int_equal(pending(f->a), 6);               /* we never heard */
+    assert_int_equal(server_versions(f), 9); /* the server acted */
+    assert_int_equal(pending(f->a), 6);      /* we never heard */
     assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_CURSOR, &v, NULL),
-                     FLD_NOTFOUND);                   /* nothing applied */
-    assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_LAST_ERROR, &v, NULL),
-                     FLD_OK);
+                     FLD_NOTFOUND); /* nothing applied */
+    assert_int_equal(
+        fld_store_meta_get(f->a->st, SYN_META_LAST_ERROR, &v, NULL), FLD_OK);
     assert_non_null(strstr(v, "connection reset"));
     free(v);
 
@@ -803,7 +824,8 @@ static void test_captive_portal(void **state)
     fail_next(&f->t, F_PORTAL, -1);
     assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_EPROTO);
     assert_int_equal(s.requests, 1);
-    assert_non_null(strstr(err.msg, "the server at " URL " answered with text/html"));
+    assert_non_null(
+        strstr(err.msg, "the server at " URL " answered with text/html"));
     assert_non_null(strstr(err.msg, "captive portal"));
     assert_int_equal(pending(f->a), 2);
     assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_CURSOR, &v, NULL),
@@ -867,7 +889,8 @@ static void test_not_enrolled(void **state)
     assert_non_null(strstr(err.msg, "field enroll"));
 }
 
-/* ---- clocks, resets ------------------------------------------------------------ */
+/* ---- clocks, resets
+ * ------------------------------------------------------------ */
 
 static void test_clock_skew_corrected(void **state)
 {
@@ -879,17 +902,17 @@ static void test_clock_skew_corrected(void **state)
     enroll(f, f->a, "A", "inspector", "4201");
     capture(f->a, "4201", 1);
     assert_int_equal(fld_store_begin(f->a->st, NULL), FLD_OK);
-    assert_int_equal(fld_store_meta_set_int(f->a->st, "clock.offset_ms", -3600000,
-                                            NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_store_meta_set_int(f->a->st, "clock.offset_ms", -3600000, NULL),
+        FLD_OK);
     assert_int_equal(fld_store_commit(f->a->st, NULL), FLD_OK);
     assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
     assert_int_equal(s.clock_corrections, 1);
     assert_int_equal(s.stored, 1);
     assert_int_equal(s.requests, 2);
-    assert_int_equal(fld_store_meta_get_int(f->a->st, "clock.offset_ms", &offset,
-                                            NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_store_meta_get_int(f->a->st, "clock.offset_ms", &offset, NULL),
+        FLD_OK);
     assert_in_range(offset + 5000, 0, 10000);
 }
 
@@ -927,8 +950,8 @@ static void test_hlc_bounded_by_server_time(void **state)
     assert_int_equal(s.stored, 1);
     assert_int_equal(sync_dev(f, f->b, false, &s, &err), FLD_OK);
     assert_int_equal(s.pulled_new, 1);
-    assert_int_equal(fld_store_meta_get_int(f->b->st, "clock.hlc_ms", &hlc, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_store_meta_get_int(f->b->st, "clock.hlc_ms", &hlc, NULL), FLD_OK);
     assert_true(hlc >= now);
     assert_true(hlc <= fld_now_ms() + FLD_HLC_MAX_AHEAD_MS + 1000);
     fld_version_free(v);
@@ -965,8 +988,8 @@ static void test_cursor_reset_refills_a_restored_server(void **state)
     /* Restore: the copy, with an epoch of its own. */
     srv_close(f->s);
     assert_int_equal(srv_storage_open(copy, false, &st, NULL), FLD_OK);
-    assert_int_equal(srv_storage_meta_set(st, "epoch", "fedcba9876543210", NULL),
-                     FLD_OK);
+    assert_int_equal(
+        srv_storage_meta_set(st, "epoch", "fedcba9876543210", NULL), FLD_OK);
     srv_storage_close(st);
     free(f->cfg.db);
     f->cfg.db = copy;
@@ -976,9 +999,9 @@ static void test_cursor_reset_refills_a_restored_server(void **state)
 
     assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
     assert_true(s.reset);
-    assert_int_equal(s.pulled, 5);     /* from the start, its own included */
+    assert_int_equal(s.pulled, 5); /* from the start, its own included */
     assert_int_equal(s.pulled_new, 0);
-    assert_int_equal(s.stored, 2);     /* what the backup lacked */
+    assert_int_equal(s.stored, 2); /* what the backup lacked */
     assert_int_equal(server_versions(f), 7);
     assert_int_equal(pending(f->a), 0);
     assert_int_equal(sync_dev(f, f->b, false, &s, &err), FLD_OK);
@@ -1028,15 +1051,21 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_normalise),
-        cmocka_unit_test_setup_teardown(test_enroll_records_the_server, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enroll_refusals, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enroll_answer_lost, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_devices_converge, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_batches_and_pages, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_relay_parents_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refused_goes_to_dead_letters, setup,
+        cmocka_unit_test_setup_teardown(test_enroll_records_the_server, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_answer_lost_then_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_answer_lost, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_two_devices_converge, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_batches_and_pages, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_relay_parents_first, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_refused_goes_to_dead_letters,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_lost_then_resume, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_answer_lost_once_is_retried, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_5xx_backoff, setup, teardown),
@@ -1044,13 +1073,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tampered_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_enrolled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_clock_skew_corrected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_skew_corrected, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_hlc_bounded_by_server_time, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_cursor_reset_refills_a_restored_server,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cursor_reset_refills_a_restored_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_sync, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_large_push_gzipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_push_gzipped, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,13 +34,14 @@
 #include "version.h"
 
 #define RECORD "0193a1b2c3d47e5f8a9b0c1d2e3f4a5b"
-#define TEMPLATE_HASH "3333333333333333333333333333333333333333333333333333333333333333"
+#define TEMPLATE_HASH                                                          \
+    "3333333333333333333333333333333333333333333333333333333333333333"
 #define N_DEVICES 5
 #define DEFAULT_DAGS 5000
 
 static struct fld_key *keys[N_DEVICES];
-static const char *const inspectors[N_DEVICES] = {"Nguyễn Văn An", "Trần Thị Bình",
-                                                  "Lê Văn Cường", NULL, "Phạm Thị Dung"};
+static const char *const inspectors[N_DEVICES] = {
+    "Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", NULL, "Phạm Thị Dung"};
 
 /* ---- histories -------------------------------------------------------- */
 
@@ -65,7 +66,8 @@ static void hist_free(struct hist *h)
 /* Sign a new version of device dev with parents h->v[par[0..np)]. */
 static struct fld_version *hist_add(struct hist *h, int dev, const size_t *par,
                                     size_t np, int64_t ms, int64_t count,
-                                    const char *status, const struct fld_json *answers)
+                                    const char *status,
+                                    const struct fld_json *answers)
 {
     const char **ph = fld_xcalloc(np + 1, sizeof *ph);
     struct fld_version_draft d;
@@ -132,7 +134,8 @@ static void d_state(struct fld_buf *b, const struct fld_json *answers,
 {
     fld_buf_puts(b, "answers ");
     put_json(b, answers);
-    fld_buf_printf(b, "\nstatus %s%s\n", status, is_outdated ? " (review outdated)" : "");
+    fld_buf_printf(b, "\nstatus %s%s\n", status,
+                   is_outdated ? " (review outdated)" : "");
 }
 
 static void d_candidate(struct fld_buf *b, const char *hash, struct fld_hlc hlc,
@@ -198,6 +201,8 @@ struct mcase {
     const char *conflicts; /* "path=W(value),L(-);path2=..." newest first */
 };
 
+/* The histories read as a table, one version per brace. */
+/* clang-format off */
 #define BASE {'P', "", 0, 1000, "draft", "{'a':'x','b':'y'}"}
 #define CBASE {'P', "", 0, 1000, "draft", "{'m':['c0','c1']}"}
 #define GBASE {'P', "", 0, 1000, "draft", "{'g':{'i1':{'f':1,'h':'x'}}}"}
@@ -349,6 +354,7 @@ static const struct mcase cases[] = {
      {{'P', "", 0, 1000, "draft", "{'a':'x','g':{},'m':[],'k':{'i1':{}}}"}},
      "{'a':'x','k':{'i1':{}}}", "draft", false, ""},
 };
+/* clang-format on */
 
 static size_t spec_index(const struct mcase *c, char name)
 {
@@ -361,7 +367,8 @@ static size_t spec_index(const struct mcase *c, char name)
     return 0;
 }
 
-static char name_of(const struct mcase *c, const struct hist *h, const char *hash)
+static char name_of(const struct mcase *c, const struct hist *h,
+                    const char *hash)
 {
     size_t i;
 
@@ -384,7 +391,8 @@ static char *named_conflicts(const struct mcase *c, const struct hist *h,
         for (j = 0; j < r->conflicts[i].n_candidates; j++) {
             const struct syn_candidate *x = &r->conflicts[i].candidates[j];
 
-            fld_buf_printf(&b, "%s%c(", j ? "," : "", name_of(c, h, x->version));
+            fld_buf_printf(&b, "%s%c(", j ? "," : "",
+                           name_of(c, h, x->version));
             put_json(&b, x->value);
             fld_buf_putc(&b, ')');
         }
@@ -423,13 +431,15 @@ static void check_case(const struct mcase *c, struct fld_version **v, size_t n,
     assert_int_equal(syn_merge(v, n, &r, NULL), FLD_OK);
     put_json(&got, r->answers);
     conf = named_conflicts(c, h, r);
-    if (!fld_json_equal(r->answers, want) || strcmp(r->status, c->status) != 0 ||
+    if (!fld_json_equal(r->answers, want) ||
+        strcmp(r->status, c->status) != 0 ||
         r->review_outdated != c->is_outdated || strcmp(conf, expect_conf) != 0)
-        fail_msg("%s:\n  got  %s status %s%s conflicts %s\n  want %s status %s%s "
-                 "conflicts %s",
-                 c->title, fld_buf_str(&got), r->status,
-                 r->review_outdated ? " (outdated)" : "", conf, c->answers,
-                 c->status, c->is_outdated ? " (outdated)" : "", expect_conf);
+        fail_msg(
+            "%s:\n  got  %s status %s%s conflicts %s\n  want %s status %s%s "
+            "conflicts %s",
+            c->title, fld_buf_str(&got), r->status,
+            r->review_outdated ? " (outdated)" : "", conf, c->answers,
+            c->status, c->is_outdated ? " (outdated)" : "", expect_conf);
     syn_merged_free(r);
     fld_buf_free(&got);
     fld_json_free(want);
@@ -462,7 +472,8 @@ static void test_matrix(void **state)
 static void test_candidates(void **state)
 {
     struct hist h;
-    struct fld_json *a = jq("{'a':'x'}"), *b = jq("{'a':'y'}"), *c = jq("{'a':'z'}");
+    struct fld_json *a = jq("{'a':'x'}"), *b = jq("{'a':'y'}"),
+                    *c = jq("{'a':'z'}");
     struct syn_merged *r;
     const struct syn_candidate *x;
     size_t root = 0;
@@ -600,7 +611,8 @@ struct naive {
 
 static int status_rank(const char *s)
 {
-    static const char *const names[] = {"", "draft", "final", "approved", "rejected"};
+    static const char *const names[] = {"", "draft", "final", "approved",
+                                        "rejected"};
     int i;
 
     for (i = 1; i < 5; i++)
@@ -612,7 +624,8 @@ static int status_rank(const char *s)
 
 static const char *status_str(int r)
 {
-    static const char *const names[] = {"", "draft", "final", "approved", "rejected"};
+    static const char *const names[] = {"", "draft", "final", "approved",
+                                        "rejected"};
 
     return names[r];
 }
@@ -624,7 +637,8 @@ static void dfs(struct naive *nv, size_t from, size_t at)
 
     for (i = 0; i < ps->n; i++)
         for (j = 0; j < nv->n; j++)
-            if (strcmp(nv->v[j]->hash, ps->items[i]->s) == 0 && !nv->anc[from * nv->n + j]) {
+            if (strcmp(nv->v[j]->hash, ps->items[i]->s) == 0 &&
+                !nv->anc[from * nv->n + j]) {
                 nv->anc[from * nv->n + j] = true;
                 dfs(nv, from, j);
             }
@@ -673,8 +687,8 @@ static char *canonical(const struct fld_json *v)
     return fld_buf_detach(&b, NULL);
 }
 
-static void nflat_answer(struct nlist *l, int kind, const char **comp, int n_comp,
-                         const struct fld_json *y)
+static void nflat_answer(struct nlist *l, int kind, const char **comp,
+                         int n_comp, const struct fld_json *y)
 {
     size_t i;
 
@@ -684,7 +698,8 @@ static void nflat_answer(struct nlist *l, int kind, const char **comp, int n_com
     }
     for (i = 0; i < y->n; i++) {
         comp[n_comp] = y->items[i]->s;
-        nadd(l, kind + 1, comp, n_comp + 1, fld_xstrdup("present"), y->items[i]);
+        nadd(l, kind + 1, comp, n_comp + 1, fld_xstrdup("present"),
+             y->items[i]);
     }
 }
 
@@ -733,7 +748,8 @@ static void nbuild_paths(struct naive *nv)
         nflatten(nv->v[i]->answers, &lists[i]);
         for (j = 0; j < lists[i].n; j++)
             if (nfind_path(nv, lists[i].e[j].key) < 0) {
-                nv->paths = fld_xreallocarray(nv->paths, nv->n_paths + 1, sizeof *nv->paths);
+                nv->paths = fld_xreallocarray(nv->paths, nv->n_paths + 1,
+                                              sizeof *nv->paths);
                 nv->paths[nv->n_paths].e = lists[i].e[j];
                 nv->paths[nv->n_paths].e.eq = NULL;
                 nv->paths[nv->n_paths++].item = -1;
@@ -745,7 +761,8 @@ static void nbuild_paths(struct naive *nv)
         if (np->e.kind == NK_FIELD || np->e.kind == NK_FCHOICE) {
             char key[4 * NCOMP];
 
-            snprintf(key, sizeof key, "%d\x1f%s\x1f%s", NK_ITEM, np->e.comp[0], np->e.comp[1]);
+            snprintf(key, sizeof key, "%d\x1f%s\x1f%s", NK_ITEM, np->e.comp[0],
+                     np->e.comp[1]);
             np->item = nfind_path(nv, key);
             assert_true(np->item >= 0);
         }
@@ -754,7 +771,8 @@ static void nbuild_paths(struct naive *nv)
     nv->show = fld_xcalloc(nv->n * nv->n_paths + 1, sizeof *nv->show);
     for (i = 0; i < nv->n; i++) {
         for (j = 0; j < lists[i].n; j++) {
-            size_t at = i * nv->n_paths + (size_t)nfind_path(nv, lists[i].e[j].key);
+            size_t at =
+                i * nv->n_paths + (size_t)nfind_path(nv, lists[i].e[j].key);
 
             free(nv->eq[at]); /* a choice listed twice */
             nv->eq[at] = lists[i].e[j].eq;
@@ -777,7 +795,8 @@ static bool streq0(const char *a, const char *b)
 
 /* The writers of p (status when p < 0) in set that are not ancestors of
  * another writer of p in set: the frontier, by its definition. */
-static size_t nfrontier(const struct naive *nv, const bool *set, int p, size_t *f)
+static size_t nfrontier(const struct naive *nv, const bool *set, int p,
+                        size_t *f)
 {
     size_t i, j, k = 0;
 
@@ -855,7 +874,8 @@ static bool nis_field(const struct naive *nv, int p)
     return nv->paths[p].e.kind == NK_FIELD || nv->paths[p].e.kind == NK_FCHOICE;
 }
 
-static bool nwrites_now(const struct naive *nv, size_t i, int p, const size_t *f)
+static bool nwrites_now(const struct naive *nv, size_t i, int p,
+                        const size_t *f)
 {
     const bool *set = nv->anc + i * nv->n;
     size_t k;
@@ -899,7 +919,8 @@ static void nrun_version(struct naive *nv, size_t i, size_t *f)
 
         k = nfrontier(nv, nv->anc + i * nv->n, -1, f);
         s = nview_status(nv, nv->anc + i * nv->n, f, k);
-        nv->wr_status[i] = s.is_conflict || s.is_outdated || nv->status[i] != s.shown;
+        nv->wr_status[i] =
+            s.is_conflict || s.is_outdated || nv->status[i] != s.shown;
     }
 }
 
@@ -910,7 +931,8 @@ static int cmp_str(const void *a, const void *b)
 
 static int cmp_json_str(const void *a, const void *b)
 {
-    return strcmp((*(struct fld_json *const *)a)->s, (*(struct fld_json *const *)b)->s);
+    return strcmp((*(struct fld_json *const *)a)->s,
+                  (*(struct fld_json *const *)b)->s);
 }
 
 struct nresult {
@@ -930,8 +952,8 @@ static size_t nwinner(const struct naive *nv, const size_t *f, size_t k)
 }
 
 /* The merged answers from each path's winner, kind by kind. */
-static struct fld_json *nanswers(const struct naive *nv, const bool *all, size_t *f,
-                                 size_t *winner)
+static struct fld_json *nanswers(const struct naive *nv, const bool *all,
+                                 size_t *f, size_t *winner)
 {
     struct fld_json *out = fld_json_object();
     size_t p, k, i;
@@ -946,20 +968,25 @@ static struct fld_json *nanswers(const struct naive *nv, const bool *all, size_t
             const struct nentry *e = &nv->paths[p].e;
             struct fld_json *obj = out, *x;
 
-            if (e->kind != kind || winner[p] == SIZE_MAX || neq(nv, winner[p], (int)p) == NULL)
+            if (e->kind != kind || winner[p] == SIZE_MAX ||
+                neq(nv, winner[p], (int)p) == NULL)
                 continue;
             if (kind == NK_FIELD || kind == NK_FCHOICE) {
-                obj = fld_json_get_mut(fld_json_get_mut(out, e->comp[0]), e->comp[1]);
+                obj = fld_json_get_mut(fld_json_get_mut(out, e->comp[0]),
+                                       e->comp[1]);
                 if (obj == NULL)
                     continue; /* the item is not there */
             }
             i = kind == NK_FIELD || kind == NK_FCHOICE ? 2 : 0;
             if (kind == NK_SCALAR || kind == NK_FIELD) {
-                fld_json_set(obj, e->comp[i], fld_json_clone(nv->show[winner[p] * nv->n_paths + p]));
+                fld_json_set(
+                    obj, e->comp[i],
+                    fld_json_clone(nv->show[winner[p] * nv->n_paths + p]));
             } else if (kind == NK_ITEM) {
                 if (fld_json_get(out, e->comp[0]) == NULL)
                     fld_json_set(out, e->comp[0], fld_json_object());
-                fld_json_set(fld_json_get_mut(out, e->comp[0]), e->comp[1], fld_json_object());
+                fld_json_set(fld_json_get_mut(out, e->comp[0]), e->comp[1],
+                             fld_json_object());
             } else {
                 if (fld_json_get(obj, e->comp[i]) == NULL)
                     fld_json_set(obj, e->comp[i], fld_json_array());
@@ -978,7 +1005,8 @@ struct nconflict {
 
 static int cmp_nconflict(const void *a, const void *b)
 {
-    return strcmp(((const struct nconflict *)a)->path, ((const struct nconflict *)b)->path);
+    return strcmp(((const struct nconflict *)a)->path,
+                  ((const struct nconflict *)b)->path);
 }
 
 static void ncandidates(const struct naive *nv, struct nconflict *c, size_t *f,
@@ -1009,8 +1037,10 @@ static void ncandidates(const struct naive *nv, struct nconflict *c, size_t *f,
 
 static void ndisplay(const struct nentry *e, char *out, size_t len)
 {
-    int n = e->kind == NK_SCALAR ? 1 : e->kind == NK_CHOICE || e->kind == NK_ITEM ? 2
-                                   : e->kind == NK_FIELD ? 3 : 4;
+    int n = e->kind == NK_SCALAR                         ? 1
+            : e->kind == NK_CHOICE || e->kind == NK_ITEM ? 2
+            : e->kind == NK_FIELD                        ? 3
+                                                         : 4;
     int i;
 
     out[0] = '\0';
@@ -1032,9 +1062,9 @@ static char *nconflicts(const struct naive *nv, const bool *all, size_t *f,
         k = nfrontier(nv, all, (int)p, f);
         if (!ndistinct(nv, f, k, (int)p))
             continue;
-        if (nis_field(nv, (int)p) && (winner[nv->paths[p].item] == SIZE_MAX ||
-                                      neq(nv, winner[nv->paths[p].item],
-                                          nv->paths[p].item) == NULL))
+        if (nis_field(nv, (int)p) &&
+            (winner[nv->paths[p].item] == SIZE_MAX ||
+             neq(nv, winner[nv->paths[p].item], nv->paths[p].item) == NULL))
             continue;
         ndisplay(&nv->paths[p].e, c[n].path, sizeof c[n].path);
         ncandidates(nv, &c[n++], f, k, (int)p);
@@ -1103,7 +1133,8 @@ static void naive_free(struct naive *nv)
  * number of ancestors (an ancestor always has fewer). */
 static size_t *norder(const struct naive *nv)
 {
-    size_t *order = fld_xcalloc(nv->n, sizeof *order), *count = fld_xcalloc(nv->n, sizeof *count);
+    size_t *order = fld_xcalloc(nv->n, sizeof *order),
+           *count = fld_xcalloc(nv->n, sizeof *count);
     size_t i, j;
 
     for (i = 0; i < nv->n; i++) {
@@ -1185,7 +1216,8 @@ static void check_naive_case(const struct mcase *c, const struct nresult *r)
     const char *line;
     size_t n_want = 0, n_got = 0;
 
-    if (!fld_json_equal(r->answers, want) || strcmp(status_str(r->status), c->status) != 0)
+    if (!fld_json_equal(r->answers, want) ||
+        strcmp(status_str(r->status), c->status) != 0)
         fail_msg("%s: naive merge gives\n%s", c->title, r->text);
     for (p = paths; *p != '\0'; p = next_p) {
         char needle[128], *end = strchr(p, ';');
@@ -1194,13 +1226,16 @@ static void check_naive_case(const struct mcase *c, const struct nresult *r)
         *strchr(p, '=') = '\0';
         snprintf(needle, sizeof needle, "conflict %s:", p);
         if (strstr(r->text, needle) == NULL)
-            fail_msg("%s: naive merge misses %s\n%s", c->title, needle, r->text);
+            fail_msg("%s: naive merge misses %s\n%s", c->title, needle,
+                     r->text);
         n_want++;
     }
-    for (line = strstr(r->text, "conflict "); line != NULL; line = strstr(line + 1, "\nconflict "))
+    for (line = strstr(r->text, "conflict "); line != NULL;
+         line = strstr(line + 1, "\nconflict "))
         n_got++;
     assert_int_equal(n_got, n_want);
-    assert_int_equal(strstr(r->text, "(review outdated)") != NULL, c->is_outdated);
+    assert_int_equal(strstr(r->text, "(review outdated)") != NULL,
+                     c->is_outdated);
     fld_json_free(want);
     free(paths);
 }
@@ -1256,9 +1291,11 @@ static struct fld_json *random_scalar(struct rng *g)
 
 /* Add or remove one choice, keeping the array sorted; an empty set is
  * removed, as devices do. */
-static void toggle_choice(struct fld_json *obj, const char *name, const char *choice)
+static void toggle_choice(struct fld_json *obj, const char *name,
+                          const char *choice)
 {
-    struct fld_json *arr = fld_json_get_mut(obj, name), *next_arr = fld_json_array();
+    struct fld_json *arr = fld_json_get_mut(obj, name),
+                    *next_arr = fld_json_array();
     bool had = false, put = false;
     size_t i;
 
@@ -1351,7 +1388,8 @@ static size_t closure(const struct hist *h, const size_t *par, size_t np,
         if (in[i])
             for (j = 0; j < h->v[i]->parents->n; j++)
                 for (k = 0; k < i; k++)
-                    if (strcmp(h->v[k]->hash, h->v[i]->parents->items[j]->s) == 0)
+                    if (strcmp(h->v[k]->hash, h->v[i]->parents->items[j]->s) ==
+                        0)
                         in[k] = true;
     for (i = 0; i < h->n; i++)
         if (in[i])
@@ -1377,7 +1415,8 @@ static void heads_of(const struct hist *h, size_t *heads, size_t *n_heads)
     }
 }
 
-static void pick_parents(struct rng *g, const struct hist *h, size_t *par, size_t *np)
+static void pick_parents(struct rng *g, const struct hist *h, size_t *par,
+                         size_t *np)
 {
     size_t *heads = fld_xcalloc(h->n, sizeof *heads), n_heads, want, i, j, x;
     size_t r = pick(g, 20);
@@ -1401,7 +1440,8 @@ static void pick_parents(struct rng *g, const struct hist *h, size_t *par, size_
  * parents (as field does) or, now and then, from one parent's answers. */
 static void random_version(struct rng *g, struct hist *h, int64_t *clock)
 {
-    static const char *const statuses[] = {"draft", "final", "approved", "rejected"};
+    static const char *const statuses[] = {"draft", "final", "approved",
+                                           "rejected"};
     struct fld_version **sub = fld_xcalloc(h->n + 1, sizeof *sub);
     size_t par[3], np = 0, i, n_edits = pick(g, 4);
     struct fld_json *a;
@@ -1430,8 +1470,10 @@ static void random_version(struct rng *g, struct hist *h, int64_t *clock)
     if (pick(g, 5) == 0)
         snprintf(status, sizeof status, "%s", statuses[pick(g, 4)]);
     /* Mostly a clock that moves on, with ties; sometimes a wrong one. */
-    ms = pick(g, 10) == 0 ? 1000 + (int64_t)pick(g, 30) : (*clock += (int64_t)pick(g, 3));
-    hist_add(h, (int)pick(g, N_DEVICES), par, np, ms, (int64_t)pick(g, 2), status, a);
+    ms = pick(g, 10) == 0 ? 1000 + (int64_t)pick(g, 30)
+                          : (*clock += (int64_t)pick(g, 3));
+    hist_add(h, (int)pick(g, N_DEVICES), par, np, ms, (int64_t)pick(g, 2),
+             status, a);
     fld_json_free(a);
     free(sub);
 }
@@ -1466,7 +1508,8 @@ static bool all_orders_agree(struct fld_version **v, size_t n, const char *want,
             v[i] = t;
             got = merge_text(v, n);
             if (strcmp(got, want) != 0) {
-                fprintf(stderr, "seed %llu: order-dependent result:\n%s\nvs\n%s",
+                fprintf(stderr,
+                        "seed %llu: order-dependent result:\n%s\nvs\n%s",
                         (unsigned long long)seed, got, want);
                 is_ok = false;
             }
@@ -1496,9 +1539,15 @@ static void shuffle(struct rng *g, struct fld_version **v, size_t n)
 /* How many histories showed each feature: a generator that never makes
  * conflicts would prove nothing, so the test prints these. */
 static const char *const features[] = {
-    "heads ", " ",           /* several heads (two hashes on the line) */
-    "conflict s", "conflict m", "conflict g/", "conflict status",
-    "(review outdated)", "status approved", "status rejected"};
+    "heads ",
+    " ", /* several heads (two hashes on the line) */
+    "conflict s",
+    "conflict m",
+    "conflict g/",
+    "conflict status",
+    "(review outdated)",
+    "status approved",
+    "status rejected"};
 static unsigned long seen[sizeof features / sizeof features[0]];
 
 static void count_features(const char *text)
@@ -1533,7 +1582,8 @@ static bool check_seed(uint64_t seed)
     got = merge_text(h.v, h.n);
     is_ok = strcmp(got, want.text) == 0;
     if (!is_ok)
-        fprintf(stderr, "seed %llu (%zu versions): syn_merge differs from the "
+        fprintf(stderr,
+                "seed %llu (%zu versions): syn_merge differs from the "
                 "naive merge\n-- naive:\n%s-- syn_merge:\n%s",
                 (unsigned long long)seed, h.n, want.text, got);
     free(got);
@@ -1555,7 +1605,8 @@ static bool check_seed(uint64_t seed)
 
 static void test_against_naive(void **state)
 {
-    const char *one = getenv("SYN_MERGE_SEED"), *many = getenv("SYN_MERGE_DAGS");
+    const char *one = getenv("SYN_MERGE_SEED"),
+               *many = getenv("SYN_MERGE_DAGS");
     uint64_t n = many ? strtoull(many, NULL, 10) : DEFAULT_DAGS, i;
     uint64_t failed = 0;
 
@@ -1623,7 +1674,8 @@ static void test_five_hundred_versions(void **state)
         if (round % 4 == 0 && h.n < 480) {
             for (d = 0; d < N_DEVICES; d++) {
                 snprintf(name, sizeof name, "d%zu", d);
-                fld_json_set(all, name, fld_json_clone(fld_json_get(da[d], name)));
+                fld_json_set(all, name,
+                             fld_json_clone(fld_json_get(da[d], name)));
             }
             hist_add(&h, 0, tip, N_DEVICES, (int64_t)(1000 * round + 999), 0,
                      "draft", all);

@@ -32,16 +32,17 @@ static void test_request_signature(void **state)
     char sig[129], t[32];
 
     (void)state;
-    syn_request_message("POST", "/v1/sync", 1764288000000, body, sizeof body - 1,
-                        &msg);
+    syn_request_message("POST", "/v1/sync", 1764288000000, body,
+                        sizeof body - 1, &msg);
     /* The exact signed text: prefix, method, path, time, body hash. */
-    assert_memory_equal(msg.data, "field-request-v1\nPOST\n/v1/sync\n1764288000000\n",
-                        45);
+    assert_memory_equal(
+        msg.data, "field-request-v1\nPOST\n/v1/sync\n1764288000000\n", 45);
     assert_int_equal(msg.len, 45 + 64);
-    syn_request_sign(k, "POST", "/v1/sync", 1764288000000, body, sizeof body - 1, &a);
-    assert_int_equal(syn_request_verify(&a, "POST", "/v1/sync", body,
-                                        sizeof body - 1, NULL),
-                     FLD_OK);
+    syn_request_sign(k, "POST", "/v1/sync", 1764288000000, body,
+                     sizeof body - 1, &a);
+    assert_int_equal(
+        syn_request_verify(&a, "POST", "/v1/sync", body, sizeof body - 1, NULL),
+        FLD_OK);
     /* Through the headers and back. */
     syn_auth_sig_hex(&a, sig);
     snprintf(t, sizeof t, "%lld", (long long)a.time_ms);
@@ -53,24 +54,24 @@ static void test_request_signature(void **state)
     assert_int_equal(syn_request_verify(&a, "POST", "/v1/enroll", body,
                                         sizeof body - 1, NULL),
                      FLD_EBADSIG);
-    assert_int_equal(syn_request_verify(&a, "POST", "/v1/sync", body,
-                                        sizeof body - 2, NULL),
-                     FLD_EBADSIG);
+    assert_int_equal(
+        syn_request_verify(&a, "POST", "/v1/sync", body, sizeof body - 2, NULL),
+        FLD_EBADSIG);
     b = a;
     b.time_ms++;
-    assert_int_equal(syn_request_verify(&b, "POST", "/v1/sync", body,
-                                        sizeof body - 1, NULL),
-                     FLD_EBADSIG);
+    assert_int_equal(
+        syn_request_verify(&b, "POST", "/v1/sync", body, sizeof body - 1, NULL),
+        FLD_EBADSIG);
     b = a;
     b.sig[0] ^= 1;
-    assert_int_equal(syn_request_verify(&b, "POST", "/v1/sync", body,
-                                        sizeof body - 1, NULL),
-                     FLD_EBADSIG);
+    assert_int_equal(
+        syn_request_verify(&b, "POST", "/v1/sync", body, sizeof body - 1, NULL),
+        FLD_EBADSIG);
     b = a;
     memcpy(b.pub, fld_key_public(other), 32);
-    assert_int_equal(syn_request_verify(&b, "POST", "/v1/sync", body,
-                                        sizeof body - 1, NULL),
-                     FLD_EBADSIG);
+    assert_int_equal(
+        syn_request_verify(&b, "POST", "/v1/sync", body, sizeof body - 1, NULL),
+        FLD_EBADSIG);
     fld_buf_free(&msg);
     fld_key_free(k);
     fld_key_free(other);
@@ -91,8 +92,9 @@ static void test_auth_parse_refusals(void **state)
     assert_int_equal(syn_auth_parse(dev, NULL, sig, &a, NULL), FLD_EINVAL);
     assert_int_equal(syn_auth_parse(dev, "12x", sig, &a, NULL), FLD_EINVAL);
     assert_int_equal(syn_auth_parse(dev, "", sig, &a, NULL), FLD_EINVAL);
-    assert_int_equal(syn_auth_parse(dev, "99999999999999999999999", sig, &a, NULL),
-                     FLD_EINVAL);
+    assert_int_equal(
+        syn_auth_parse(dev, "99999999999999999999999", sig, &a, NULL),
+        FLD_EINVAL);
     assert_int_equal(syn_auth_parse("AB", "12", sig, &a, NULL), FLD_EINVAL);
     dev[0] = 'A'; /* uppercase is not the canonical form */
     assert_int_equal(syn_auth_parse(dev, "12", sig, &a, NULL), FLD_EINVAL);
@@ -108,15 +110,18 @@ static void test_precheck(void **state)
     char deep[200];
 
     (void)state;
-    assert_int_equal(syn_json_precheck((const uint8_t *)vi, strlen(vi), 4, NULL),
-                     FLD_OK);
-    assert_int_equal(syn_json_precheck((const uint8_t *)"{\"a\":\"\xff\"}", 9, 4, NULL),
-                     FLD_EINVAL);
-    assert_int_equal(syn_json_precheck((const uint8_t *)"{\"a\":\"\xed\xa0\x80\"}", 11,
-                                       4, NULL),
-                     FLD_EINVAL);
-    assert_int_equal(syn_json_precheck((const uint8_t *)"{\"a\":1}\0", 8, 4, NULL),
-                     FLD_EINVAL);
+    assert_int_equal(
+        syn_json_precheck((const uint8_t *)vi, strlen(vi), 4, NULL), FLD_OK);
+    assert_int_equal(
+        syn_json_precheck((const uint8_t *)"{\"a\":\"\xff\"}", 9, 4, NULL),
+        FLD_EINVAL);
+    assert_int_equal(
+        syn_json_precheck((const uint8_t *)"{\"a\":\"\xed\xa0\x80\"}", 11, 4,
+                          NULL),
+        FLD_EINVAL);
+    assert_int_equal(
+        syn_json_precheck((const uint8_t *)"{\"a\":1}\0", 8, 4, NULL),
+        FLD_EINVAL);
     memset(deep, '[', 100);
     memset(deep + 100, ']', 100);
     assert_int_equal(syn_json_precheck((const uint8_t *)deep, 200, 99, NULL),
@@ -124,9 +129,9 @@ static void test_precheck(void **state)
     assert_int_equal(syn_json_precheck((const uint8_t *)deep, 200, 100, NULL),
                      FLD_OK);
     /* Brackets and escaped quotes inside strings do not count. */
-    assert_int_equal(syn_json_precheck((const uint8_t *)quoted, strlen(quoted), 1,
-                                       NULL),
-                     FLD_OK);
+    assert_int_equal(
+        syn_json_precheck((const uint8_t *)quoted, strlen(quoted), 1, NULL),
+        FLD_OK);
 }
 
 static void test_sync_request_round_trip(void **state)
@@ -146,7 +151,8 @@ static void test_sync_request_round_trip(void **state)
     r.push = &item;
     r.n_push = 1;
     syn_sync_request_encode(&r, &out);
-    assert_int_equal(syn_sync_request_decode(out.data, out.len, &back, NULL), FLD_OK);
+    assert_int_equal(syn_sync_request_decode(out.data, out.len, &back, NULL),
+                     FLD_OK);
     assert_string_equal(back->cursor, "1.abc");
     assert_int_equal(back->limit, 7);
     assert_int_equal(back->n_push, 1);
@@ -193,8 +199,8 @@ static void test_sync_request_refusals(void **state)
                                          strlen(cases[i].text), &r, &err);
 
         if (rc != cases[i].rc)
-            fail_msg("case %zu (%s): got %d (%s), want %d", i, cases[i].text, rc,
-                     err.msg, cases[i].rc);
+            fail_msg("case %zu (%s): got %d (%s), want %d", i, cases[i].text,
+                     rc, err.msg, cases[i].rc);
         if (rc == FLD_OK)
             assert_int_equal(r->limit > 0, 1);
         else
@@ -231,7 +237,8 @@ static void test_sync_response_round_trip(void **state)
     r.more = true;
     r.server_time = 1764288000123LL;
     syn_sync_response_encode(&r, &out);
-    assert_int_equal(syn_sync_response_decode(out.data, out.len, &back, NULL), FLD_OK);
+    assert_int_equal(syn_sync_response_decode(out.data, out.len, &back, NULL),
+                     FLD_OK);
     assert_int_equal(back->n_results, 2);
     assert_int_equal(back->results[0].status, SYN_STORED);
     assert_string_equal(back->results[0].reason, "");
@@ -264,11 +271,12 @@ static void test_enroll_and_error_messages(void **state)
     strcpy(rq.code, "ABCD-EFGH");
     memset(rq.public_key, 'c', 64);
     syn_enroll_request_encode(&rq, &out);
-    assert_int_equal(syn_enroll_request_decode(out.data, out.len, &rq2, NULL), FLD_OK);
+    assert_int_equal(syn_enroll_request_decode(out.data, out.len, &rq2, NULL),
+                     FLD_OK);
     assert_string_equal(rq2.code, "ABCD-EFGH");
     assert_string_equal(rq2.public_key, rq.public_key);
-    assert_int_equal(syn_enroll_request_decode((const uint8_t *)"{\"code\":\"x\"}", 12,
-                                               &rq2, NULL),
+    assert_int_equal(syn_enroll_request_decode(
+                         (const uint8_t *)"{\"code\":\"x\"}", 12, &rq2, NULL),
                      FLD_EINVAL);
     fld_buf_reset(&out);
     memset(&rs, 0, sizeof rs);
@@ -279,18 +287,20 @@ static void test_enroll_and_error_messages(void **state)
     rs.n_scope = 2;
     rs.server_time = 5;
     syn_enroll_response_encode(&rs, &out);
-    assert_int_equal(syn_enroll_response_decode(out.data, out.len, &back, NULL), FLD_OK);
+    assert_int_equal(syn_enroll_response_decode(out.data, out.len, &back, NULL),
+                     FLD_OK);
     assert_string_equal(back->inspector, "Nguyễn Văn An");
     assert_int_equal(back->n_scope, 2);
     assert_string_equal(back->scope[1], "4202");
     syn_enroll_response_free(back);
     fld_buf_reset(&out);
     syn_error_encode("clock_skew", "too far", 1764288000000LL, &out);
-    assert_string_equal(fld_buf_str(&out), "{\"error\":{\"code\":\"clock_skew\","
-                                           "\"message\":\"too far\","
-                                           "\"server_time\":1764288000000}}");
-    assert_int_equal(syn_error_decode(out.data, out.len, code, msg, sizeof msg, &t),
-                     FLD_OK);
+    assert_string_equal(fld_buf_str(&out),
+                        "{\"error\":{\"code\":\"clock_skew\","
+                        "\"message\":\"too far\","
+                        "\"server_time\":1764288000000}}");
+    assert_int_equal(
+        syn_error_decode(out.data, out.len, code, msg, sizeof msg, &t), FLD_OK);
     assert_string_equal(code, "clock_skew");
     assert_string_equal(msg, "too far");
     assert_int_equal(t, 1764288000000LL);
@@ -310,22 +320,26 @@ static void test_gzip_round_trip_and_limits(void **state)
     assert_memory_equal(back.data, body, sizeof body - 1);
     /* Exactly at the cap is fine, one byte less is not. */
     fld_buf_reset(&back);
-    assert_int_equal(syn_gunzip(z.data, z.len, sizeof body - 1, &back, NULL), FLD_OK);
+    assert_int_equal(syn_gunzip(z.data, z.len, sizeof body - 1, &back, NULL),
+                     FLD_OK);
     fld_buf_reset(&back);
     assert_int_equal(syn_gunzip(z.data, z.len, sizeof body - 2, &back, NULL),
                      FLD_ELIMIT);
     assert_int_equal(back.len, 0);
     /* Truncated, trailing bytes, not gzip at all. */
-    assert_int_equal(syn_gunzip(z.data, z.len - 3, 1024, &back, NULL), FLD_EINVAL);
+    assert_int_equal(syn_gunzip(z.data, z.len - 3, 1024, &back, NULL),
+                     FLD_EINVAL);
     fld_buf_append(&z, "x", 1);
     assert_int_equal(syn_gunzip(z.data, z.len, 1024, &back, NULL), FLD_EINVAL);
-    assert_int_equal(syn_gunzip(body, sizeof body - 1, 1024, &back, NULL), FLD_EINVAL);
+    assert_int_equal(syn_gunzip(body, sizeof body - 1, 1024, &back, NULL),
+                     FLD_EINVAL);
     /* A bomb: 4 MiB of zeros in a few KiB stops at a 64 KiB cap. */
     fld_buf_reset(&z);
     syn_gzip(zeros, 4 * 1024 * 1024, &z);
     assert_true(z.len < 16 * 1024);
     n = back.len;
-    assert_int_equal(syn_gunzip(z.data, z.len, 64 * 1024, &back, NULL), FLD_ELIMIT);
+    assert_int_equal(syn_gunzip(z.data, z.len, 64 * 1024, &back, NULL),
+                     FLD_ELIMIT);
     assert_int_equal(back.len, n);
     assert_true(back.cap <= 128 * 1024);
     free(zeros);

@@ -28,8 +28,10 @@ static void test_demo_template_loads(void **state)
     assert_non_null(q);
     assert_int_equal(q->type, FLD_Q_SELECT_MULTIPLE);
     assert_int_equal(q->n_choices, 4);
-    assert_string_equal(fld_text_get(&q->label, FLD_LANG_EN), "Household waste");
-    assert_string_equal(fld_text_get(&q->label, FLD_LANG_VI), "Rác thải sinh hoạt");
+    assert_string_equal(fld_text_get(&q->label, FLD_LANG_EN),
+                        "Household waste");
+    assert_string_equal(fld_text_get(&q->label, FLD_LANG_VI),
+                        "Rác thải sinh hoạt");
     assert_null(fld_template_question(t, "nope"));
     fld_template_free(t);
 }
@@ -40,15 +42,18 @@ static void test_hash_ignores_layout(void **state)
                     "\"sections\":[{\"name\":\"s\",\"label\":{\"vi\":\"S\"},"
                     "\"questions\":[{\"name\":\"q\",\"type\":\"text\","
                     "\"label\":{\"vi\":\"Q\"}}]}]}";
-    const char *b = "{ \"version\": \"1\", \"id\": \"t\", \"title\": {\"vi\": \"A\"},\n"
-                    "  \"sections\": [ {\"label\": {\"vi\": \"S\"}, \"name\": \"s\",\n"
-                    "  \"questions\": [{\"type\": \"text\", \"name\": \"q\", "
-                    "\"label\": {\"vi\": \"Q\"}}]}]}";
+    const char *b =
+        "{ \"version\": \"1\", \"id\": \"t\", \"title\": {\"vi\": \"A\"},\n"
+        "  \"sections\": [ {\"label\": {\"vi\": \"S\"}, \"name\": \"s\",\n"
+        "  \"questions\": [{\"type\": \"text\", \"name\": \"q\", "
+        "\"label\": {\"vi\": \"Q\"}}]}]}";
     struct fld_template *ta, *tb;
 
     (void)state;
-    assert_int_equal(fld_template_parse((const uint8_t *)a, strlen(a), &ta, NULL), FLD_OK);
-    assert_int_equal(fld_template_parse((const uint8_t *)b, strlen(b), &tb, NULL), FLD_OK);
+    assert_int_equal(
+        fld_template_parse((const uint8_t *)a, strlen(a), &ta, NULL), FLD_OK);
+    assert_int_equal(
+        fld_template_parse((const uint8_t *)b, strlen(b), &tb, NULL), FLD_OK);
     assert_string_equal(fld_template_hash(ta), fld_template_hash(tb));
     fld_template_free(ta);
     fld_template_free(tb);
@@ -61,15 +66,18 @@ static void refused(const char *json, const char *place)
     struct fld_err err;
 
     fld_err_clear(&err);
-    assert_int_not_equal(fld_template_parse((const uint8_t *)json, strlen(json), &t, &err),
-                         FLD_OK);
+    assert_int_not_equal(
+        fld_template_parse((const uint8_t *)json, strlen(json), &t, &err),
+        FLD_OK);
     assert_null(t);
     if (strstr(err.msg, place) == NULL)
         fail_msg("expected \"%s\" in \"%s\"", place, err.msg);
 }
 
 #define HEAD "{\"id\":\"t\",\"version\":\"1\",\"title\":{\"vi\":\"A\"},"
-#define SEC(qs) "\"sections\":[{\"name\":\"s\",\"label\":{\"vi\":\"S\"},\"questions\":[" qs "]}]}"
+#define SEC(qs)                                                                 \
+    "\"sections\":[{\"name\":\"s\",\"label\":{\"vi\":\"S\"},\"questions\":[" qs \
+    "]}]}"
 #define Q(extra) "{\"name\":\"q\",\"label\":{\"vi\":\"Q\"}" extra "}"
 
 static void test_broken_templates_name_the_place(void **state)
@@ -78,23 +86,35 @@ static void test_broken_templates_name_the_place(void **state)
     refused("[1]", "expected an object");
     refused("{\"id\":\"t\"", "template");
     refused(HEAD "\"sections\":[]}", "sections");
-    refused("{\"id\":\"Bad Id\",\"version\":\"1\",\"title\":{\"vi\":\"A\"}," SEC(Q(",\"type\":\"text\"")), "id");
-    refused("{\"id\":\"t\",\"title\":{\"vi\":\"A\"}," SEC(Q(",\"type\":\"text\"")), "version");
-    refused("{\"id\":\"t\",\"version\":\"1\"," SEC(Q(",\"type\":\"text\"")), "template.title");
-    refused(HEAD SEC(Q(",\"type\":\"integr\"")), "sections[0].questions[0].type: unknown type \"integr\"");
+    refused(
+        "{\"id\":\"Bad Id\",\"version\":\"1\",\"title\":{\"vi\":\"A\"}," SEC(
+            Q(",\"type\":\"text\"")),
+        "id");
+    refused(
+        "{\"id\":\"t\",\"title\":{\"vi\":\"A\"}," SEC(Q(",\"type\":\"text\"")),
+        "version");
+    refused("{\"id\":\"t\",\"version\":\"1\"," SEC(Q(",\"type\":\"text\"")),
+            "template.title");
+    refused(HEAD SEC(Q(",\"type\":\"integr\"")),
+            "sections[0].questions[0].type: unknown type \"integr\"");
     refused(HEAD SEC(Q(",\"type\":\"text\"") "," Q(",\"type\":\"text\"")),
             "sections[0].questions[1].name: duplicate question \"q\"");
     refused(HEAD SEC(Q(",\"type\":\"select_one\",\"choices\":\"nope\"")),
             "sections[0].questions[0].choices: unknown choice list \"nope\"");
     refused(HEAD SEC(Q(",\"type\":\"text\",\"required\":1")),
             "sections[0].questions[0].required");
-    refused(HEAD SEC("{\"name\":\"q\",\"type\":\"text\"}"), "sections[0].questions[0].label: missing");
-    refused(HEAD SEC("{\"name\":\"q\",\"type\":\"text\",\"label\":{\"en\":\"Q\"}}"),
-            "sections[0].questions[0].label.vi");
-    refused(HEAD "\"choices\":{\"yn\":[{\"name\":\"y\",\"label\":{\"vi\":\"Có\"}},"
-                 "{\"name\":\"y\",\"label\":{\"vi\":\"Có\"}}]}," SEC(Q(",\"type\":\"text\"")),
+    refused(HEAD SEC("{\"name\":\"q\",\"type\":\"text\"}"),
+            "sections[0].questions[0].label: missing");
+    refused(
+        HEAD SEC("{\"name\":\"q\",\"type\":\"text\",\"label\":{\"en\":\"Q\"}}"),
+        "sections[0].questions[0].label.vi");
+    refused(HEAD
+            "\"choices\":{\"yn\":[{\"name\":\"y\",\"label\":{\"vi\":\"Có\"}},"
+            "{\"name\":\"y\",\"label\":{\"vi\":\"Có\"}}]}," SEC(
+                Q(",\"type\":\"text\"")),
             "choices.yn[1].name: duplicate choice");
-    refused(HEAD SEC("{\"name\":\"9q\",\"type\":\"text\",\"label\":{\"vi\":\"Q\"}}"),
+    refused(HEAD SEC(
+                "{\"name\":\"9q\",\"type\":\"text\",\"label\":{\"vi\":\"Q\"}}"),
             "sections[0].questions[0].name");
     refused(HEAD SEC(Q(",\"type\":\"decimal\",\"max\":1.5")), "byte");
 }
@@ -105,11 +125,13 @@ static struct fld_json *answer(const struct fld_template *t, const char *name,
     struct fld_json *v = NULL;
     struct fld_err err;
 
-    assert_int_equal(fld_template_answer(fld_template_question(t, name), text, &v, &err),
-                     expect);
+    assert_int_equal(
+        fld_template_answer(fld_template_question(t, name), text, &v, &err),
+        expect);
     if (expect != FLD_OK) {
         assert_null(v);
-        assert_non_null(strstr(err.msg, name)); /* the message names the question */
+        assert_non_null(
+            strstr(err.msg, name)); /* the message names the question */
     }
     return v;
 }
@@ -155,7 +177,8 @@ static void test_answers_are_typed_and_normalised(void **state)
 static void test_check_and_format_values(void **state)
 {
     struct fld_template *t = tu_demo_template();
-    const struct fld_question *q = fld_template_question(t, "planning_approved");
+    const struct fld_question *q =
+        fld_template_question(t, "planning_approved");
     struct fld_json *yes = fld_json_string("yes"), *bad = fld_json_int(1);
     char *text;
 

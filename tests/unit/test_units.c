@@ -54,29 +54,37 @@ static void test_import_and_validity(void **state)
     size_t n;
     int64_t count;
 
-    assert_int_equal(import(d,
-                            HEADER "42,Tỉnh Hà Tĩnh,tinh,,1991-10-01,\n"
-                                   "437,Thị xã Hồng Lĩnh,thi_xa,42,1992-08-01,2025-06-30\r\n"
-                                   "18115,\"Bắc Hồng Lĩnh\",phuong,42,2025-07-01,\n"
-                                   "18682,Yên Hòa,xa,42,2025-07-01,2026-04-29\n"
-                                   "18682,Yên Hoà,xa,42,2026-04-30,\n",
-                            &n, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        import(d,
+               HEADER "42,Tỉnh Hà Tĩnh,tinh,,1991-10-01,\n"
+                      "437,Thị xã Hồng Lĩnh,thi_xa,42,1992-08-01,2025-06-30\r\n"
+                      "18115,\"Bắc Hồng Lĩnh\",phuong,42,2025-07-01,\n"
+                      "18682,Yên Hòa,xa,42,2025-07-01,2026-04-29\n"
+                      "18682,Yên Hoà,xa,42,2026-04-30,\n",
+               &n, NULL),
+        FLD_OK);
     assert_int_equal(n, 5);
     assert_int_equal(fld_store_unit_count(d->st, &count, NULL), FLD_OK);
     assert_int_equal(count, 5);
-    assert_int_equal(fld_store_unit_at(d->st, "437", "2024-01-01", keep, &g, NULL), FLD_OK);
+    assert_int_equal(
+        fld_store_unit_at(d->st, "437", "2024-01-01", keep, &g, NULL), FLD_OK);
     assert_string_equal(g.name, "Thị xã Hồng Lĩnh");
-    assert_int_equal(fld_store_unit_at(d->st, "437", "2025-07-01", keep, &g, NULL),
-                     FLD_NOTFOUND);
-    assert_int_equal(fld_store_unit_at(d->st, "18682", "2026-01-01", keep, &g, NULL), FLD_OK);
+    assert_int_equal(
+        fld_store_unit_at(d->st, "437", "2025-07-01", keep, &g, NULL),
+        FLD_NOTFOUND);
+    assert_int_equal(
+        fld_store_unit_at(d->st, "18682", "2026-01-01", keep, &g, NULL),
+        FLD_OK);
     assert_string_equal(g.name, "Yên Hòa");
-    assert_int_equal(fld_store_unit_at(d->st, "18682", "2026-05-01", keep, &g, NULL), FLD_OK);
+    assert_int_equal(
+        fld_store_unit_at(d->st, "18682", "2026-05-01", keep, &g, NULL),
+        FLD_OK);
     assert_string_equal(g.name, "Yên Hoà");
     assert_string_equal(g.kind, "xa");
     /* importing again replaces, never duplicates */
-    assert_int_equal(import(d, HEADER "42,Tỉnh Hà Tĩnh,tinh,,1991-10-01,\n", &n, NULL),
-                     FLD_OK);
+    assert_int_equal(
+        import(d, HEADER "42,Tỉnh Hà Tĩnh,tinh,,1991-10-01,\n", &n, NULL),
+        FLD_OK);
     fld_store_unit_count(d->st, &count, NULL);
     assert_int_equal(count, 5);
 }
@@ -101,9 +109,11 @@ static void test_bad_files_refused_whole(void **state)
     struct tu_device *d = *state;
 
     refused(d, "code,name\n1,a\n", "line 1: expected the header");
-    refused(d, HEADER "42,Tỉnh Hà Tĩnh,tinh,,1991-10-01,\n43,X,xa,42,2025-13-01,\n",
-            "line 3: valid_from");
-    refused(d, HEADER "42,Tỉnh,tinh,,1991-10-01\n", "line 2: expected 6 fields, got 5");
+    refused(
+        d, HEADER "42,Tỉnh Hà Tĩnh,tinh,,1991-10-01,\n43,X,xa,42,2025-13-01,\n",
+        "line 3: valid_from");
+    refused(d, HEADER "42,Tỉnh,tinh,,1991-10-01\n",
+            "line 2: expected 6 fields, got 5");
     refused(d, HEADER "42,Tỉnh,tinh,,1991-10-01,,extra\n", "line 2");
     refused(d, HEADER "4 2,Tỉnh,tinh,,1991-10-01,\n", "line 2: code");
     refused(d, HEADER "42,,tinh,,1991-10-01,\n", "line 2: name");
@@ -128,19 +138,26 @@ static void test_shipped_units_file(void **state)
     if (fld_units_import(d->st, e->data, e->len, &n, &err) != FLD_OK)
         fail_msg("ha-tinh.csv: %s", err.msg);
     assert_true(n >= 69 + 13 + 1);
-    assert_int_equal(fld_store_unit_at(d->st, "18073", "2026-01-01", keep, &g, NULL), FLD_OK);
+    assert_int_equal(
+        fld_store_unit_at(d->st, "18073", "2026-01-01", keep, &g, NULL),
+        FLD_OK);
     assert_string_equal(g.name, "Thành Sen");
-    assert_int_equal(fld_store_unit_at(d->st, "448", "2024-06-01", keep, &g, NULL), FLD_OK);
-    assert_int_equal(fld_store_unit_at(d->st, "448", "2025-02-01", keep, &g, NULL),
-                     FLD_NOTFOUND);
+    assert_int_equal(
+        fld_store_unit_at(d->st, "448", "2024-06-01", keep, &g, NULL), FLD_OK);
+    assert_int_equal(
+        fld_store_unit_at(d->st, "448", "2025-02-01", keep, &g, NULL),
+        FLD_NOTFOUND);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_import_and_validity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_files_refused_whole, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shipped_units_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_and_validity, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_files_refused_whole, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_shipped_units_file, setup,
+                                        teardown),
     };
     if (sodium_init() < 0)
         return 1;

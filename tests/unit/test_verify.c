@@ -75,8 +75,8 @@ static void on_fault(void *ctx, const char *kind, const char *subject,
     size_t used = strlen(fs->all);
 
     fs->n++;
-    snprintf(fs->all + used, sizeof fs->all - used, "%s %s: %s\n", kind, subject,
-             message);
+    snprintf(fs->all + used, sizeof fs->all - used, "%s %s: %s\n", kind,
+             subject, message);
 }
 
 static int run_verify(struct fixture *f, struct faults *fs)
@@ -98,14 +98,15 @@ static void tamper(struct fixture *f, const char *sql)
     sqlite3_close(db);
 }
 
-static void expect_fault(struct faults *fs, const char *subject, const char *words)
+static void expect_fault(struct faults *fs, const char *subject,
+                         const char *words)
 {
     char line[200];
 
     snprintf(line, sizeof line, "%s", subject);
     if (strstr(fs->all, line) == NULL || strstr(fs->all, words) == NULL)
-        fail_msg("expected a fault on %s saying \"%s\"; got:\n%s", subject, words,
-                 fs->all);
+        fail_msg("expected a fault on %s saying \"%s\"; got:\n%s", subject,
+                 words, fs->all);
 }
 
 static void test_sound_store_has_no_fault(void **state)
@@ -115,7 +116,8 @@ static void test_sound_store_has_no_fault(void **state)
     struct faults fs;
 
     memset(&fs, 0, sizeof fs);
-    assert_int_equal(fld_verify_store(f->st, on_fault, &fs, &stats, NULL), FLD_OK);
+    assert_int_equal(fld_verify_store(f->st, on_fault, &fs, &stats, NULL),
+                     FLD_OK);
     assert_int_equal(fs.n, 0);
     assert_int_equal(stats.n_versions, 4);
     assert_int_equal(stats.n_records, 2);
@@ -127,7 +129,9 @@ static void test_changed_answer(void **state)
     struct fixture *f = *state;
     struct faults fs;
 
-    tamper(f, "UPDATE versions SET body = replace(body, ':10}', ':99}') WHERE dseq = 2");
+    tamper(
+        f,
+        "UPDATE versions SET body = replace(body, ':10}', ':99}') WHERE dseq = 2");
     assert_int_equal(run_verify(f, &fs), FLD_ECORRUPT);
     expect_fault(&fs, f->v[1]->hash, "does not match its hash");
 }
@@ -187,9 +191,12 @@ static void test_resigned_with_another_key(void **state)
     d.answers = a;
     assert_int_equal(fld_version_sign(&d, other, &forged, NULL), FLD_OK);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE versions SET body = ?1, sig = ?2 "
-                                            "WHERE hash = ?3", -1, &s, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "UPDATE versions SET body = ?1, sig = ?2 "
+                           "WHERE hash = ?3",
+                           -1, &s, NULL),
+        SQLITE_OK);
     sqlite3_bind_blob(s, 1, forged->body, (int)forged->body_len, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, forged->sig, 64, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, f->v[1]->hash, -1, SQLITE_STATIC);
@@ -208,7 +215,8 @@ static void test_resigned_with_another_key(void **state)
         struct faults fs;
         char fix[400];
 
-        snprintf(fix, sizeof fix, "UPDATE versions SET hash = '%s' WHERE hash = '%s'",
+        snprintf(fix, sizeof fix,
+                 "UPDATE versions SET hash = '%s' WHERE hash = '%s'",
                  forged->hash, f->v[1]->hash);
         tamper(f, fix);
         assert_int_equal(run_verify(f, &fs), FLD_ECORRUPT);
@@ -225,8 +233,10 @@ static void test_swapped_signature(void **state)
     struct fixture *f = *state;
     struct faults fs;
 
-    tamper(f, "UPDATE versions SET sig = (SELECT sig FROM versions WHERE dseq = 1) "
-              "WHERE dseq = 2");
+    tamper(
+        f,
+        "UPDATE versions SET sig = (SELECT sig FROM versions WHERE dseq = 1) "
+        "WHERE dseq = 2");
     assert_int_equal(run_verify(f, &fs), FLD_ECORRUPT);
     expect_fault(&fs, f->v[1]->hash, "signature does not verify");
 }
@@ -247,7 +257,8 @@ static void test_removed_head_row(void **state)
     struct faults fs;
     char sql[200];
 
-    snprintf(sql, sizeof sql, "DELETE FROM heads WHERE hash = '%s'", f->v[3]->hash);
+    snprintf(sql, sizeof sql, "DELETE FROM heads WHERE hash = '%s'",
+             f->v[3]->hash);
     tamper(f, sql);
     assert_int_equal(run_verify(f, &fs), FLD_ECORRUPT);
     expect_fault(&fs, f->v[3]->record, "heads");
@@ -285,11 +296,16 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_sound_store_has_no_fault), T(test_changed_answer),
-        T(test_removed_middle_version),   T(test_removed_newest_version),
-        T(test_resigned_with_another_key), T(test_swapped_signature),
-        T(test_changed_column_only),      T(test_removed_head_row),
-        T(test_fork_in_chain),            T(test_edited_parents_table),
+        T(test_sound_store_has_no_fault),
+        T(test_changed_answer),
+        T(test_removed_middle_version),
+        T(test_removed_newest_version),
+        T(test_resigned_with_another_key),
+        T(test_swapped_signature),
+        T(test_changed_column_only),
+        T(test_removed_head_row),
+        T(test_fork_in_chain),
+        T(test_edited_parents_table),
     };
     if (sodium_init() < 0)
         return 1;

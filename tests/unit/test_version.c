@@ -67,7 +67,8 @@ static void fixed_draft(struct fld_version_draft *d, struct fld_json *answers)
     d->parents = parents;
     d->n_parents = 2;
     d->dseq = 42;
-    d->prev = "2222222222222222222222222222222222222222222222222222222222222222";
+    d->prev =
+        "2222222222222222222222222222222222222222222222222222222222222222";
     d->hlc.ms = 1764288000000;
     d->hlc.count = 3;
     d->template_id = "field-demo";
@@ -166,7 +167,8 @@ static void test_open_round_trip(void **state)
     struct fld_err err;
 
     (void)state;
-    assert_int_equal(fld_version_open(v->body, v->body_len, v->sig, &w, &err), FLD_OK);
+    assert_int_equal(fld_version_open(v->body, v->body_len, v->sig, &w, &err),
+                     FLD_OK);
     assert_string_equal(w->hash, v->hash);
     assert_string_equal(w->inspector, "Nguyễn Văn An");
     assert_string_equal(w->prev, v->prev);
@@ -218,8 +220,9 @@ static void test_wrong_key_fails(void **state)
     fixed_draft(&d, answers);
     assert_int_equal(fld_version_sign(&d, k2, &other, &err), FLD_OK);
     /* other's signature over v's body: wrong key for v's author */
-    assert_int_equal(fld_version_open(v->body, v->body_len, other->sig, &w, &err),
-                     FLD_EBADSIG);
+    assert_int_equal(
+        fld_version_open(v->body, v->body_len, other->sig, &w, &err),
+        FLD_EBADSIG);
     assert_null(w);
     assert_non_null(strstr(err.msg, "does not verify"));
     fld_version_free(other);
@@ -260,9 +263,9 @@ static void open_text(const char *body, int expect)
     uint8_t sig[64] = {0};
     struct fld_err err;
 
-    assert_int_equal(fld_version_open((const uint8_t *)body, strlen(body), sig, &w,
-                                      &err),
-                     expect);
+    assert_int_equal(
+        fld_version_open((const uint8_t *)body, strlen(body), sig, &w, &err),
+        expect);
     assert_null(w);
 }
 

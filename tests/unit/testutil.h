@@ -33,9 +33,9 @@ static inline char *tu_mkdtemp(void)
 
 static inline void tu_rmdir(char *dir)
 {
-    static const char *const names[] = {"field.db", "field.db-wal", "field.db-shm",
-                                        "key", "other.db", "other.db-wal",
-                                        "other.db-shm"};
+    static const char *const names[] = {
+        "field.db", "field.db-wal", "field.db-shm", "key",
+        "other.db", "other.db-wal", "other.db-shm"};
     size_t i;
 
     for (i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -82,7 +82,8 @@ struct tu_device {
     struct fld_template *t;
 };
 
-static inline struct tu_device *tu_device_open(uint8_t seed, const char *inspector)
+static inline struct tu_device *tu_device_open(uint8_t seed,
+                                               const char *inspector)
 {
     struct tu_device *d = fld_xcalloc(1, sizeof *d);
 
