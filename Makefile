@@ -8,6 +8,8 @@
 #   make demo       install missing packages, build, run the end-to-end demo
 #   make deps       install the Debian packages that building and testing need
 #   make lint       check that no exported symbol escapes its module prefix
+#   make format     lay out every C file as .clang-format says
+#   make format-check  fail, naming the files, where the layout differs
 #   make fuzz       build the libFuzzer harnesses with clang and run each briefly
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -52,7 +54,7 @@ FIELD_PKGS := sqlite3 libsodium libutf8proc zlib
 TEST_PKGS  := cmocka
 
 # Goals that must work before the libraries are installed.
-NODEPS_GOALS := deps clean demo help distclean
+NODEPS_GOALS := deps clean demo help distclean format format-check
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
   ifeq ($(shell command -v $(PKG_CONFIG) 2>/dev/null),)
     $(error pkg-config not found: install the Debian package pkg-config (or run: make deps))
@@ -101,7 +103,8 @@ PROGRAMS := $(O)/bin/field
 
 # ---- rules ---------------------------------------------------------------
 
-.PHONY: all check asan bench demo deps lint fuzz install clean help
+.PHONY: all check asan bench demo deps lint format format-check fuzz install \
+        clean help
 
 all: $(PROGRAMS) $(UNIT_BIN) $(BENCH_BIN)
 
@@ -169,6 +172,15 @@ deps:
 lint: $(LIBFIELD) $(O)/bin/field
 	scripts/lint-symbols.sh $(LIBFIELD) $(LIBSYNC) $(LIBSERVER)
 
+# Every C file the project keeps, for clang-format.
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	clang-format -i $(C_FILES)
+
+format-check:
+	scripts/format-check.sh $(C_FILES)
+
 fuzz: $(O)/gen/embedded_data.c
 	scripts/fuzz.sh $(FUZZ_SRC)
 
@@ -183,6 +195,6 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,18p' Makefile
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -5,7 +5,7 @@
 # even apt-get update) when everything is there.
 #
 #   scripts/deps.sh            build and test dependencies
-#   FIELD_DEPS_EXTRA="clang"   also install these (CI adds the fuzzing tools)
+#   FIELD_DEPS_EXTRA="clang-format"   also install these (CI adds its tools)
 set -eu
 
 PACKAGES="build-essential pkg-config sqlite3 libsqlite3-dev libcurl4-openssl-dev
