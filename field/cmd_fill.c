@@ -394,10 +394,13 @@ static enum step visit(struct walk *w, int *rc)
     printf("> ");
     if ((line = read_line()) == NULL)
         return QUIT;
-    if (line[0] == ':')
+    if (line[0] == ':') {
         step = command(w, line, rc);
-    else if (line[0] != '\0' && (*rc = answer(w, s, line)) != FLD_OK)
-        step = STAY;
+    } else if (line[0] != '\0') {
+        *rc = answer(w, s, line);
+        if (*rc != FLD_OK)
+            step = STAY;
+    }
     if (*rc == FLD_EINVAL)
         *rc = FLD_OK; /* refused: the message is shown, ask again */
     free(line);
@@ -478,11 +481,17 @@ int cmd_fill(struct cmd_ctx *ctx, int argc, char **argv)
         return rc;
     if (first + 1 != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
-    if ((rc = cmd_open_store(ctx)) ||
-        (rc = cmd_find_record(ctx, argv[first], record)) ||
-        (rc = fld_capture_head(ctx->st, record, &w.head, &ctx->err)) ||
-        (rc = cmd_load_template(ctx, w.head->template_hash, &w.t)) ||
-        (rc = cmd_load_key(ctx)))
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        goto out;
+    if ((rc = cmd_find_record(ctx, argv[first], record)) != FLD_OK)
+        goto out;
+    rc = fld_capture_head(ctx->st, record, &w.head, &ctx->err);
+    if (rc != FLD_OK)
+        goto out;
+    rc = cmd_load_template(ctx, w.head->template_hash, &w.t);
+    if (rc != FLD_OK)
+        goto out;
+    if ((rc = cmd_load_key(ctx)) != FLD_OK)
         goto out;
     if (strcmp(w.head->status, "draft") != 0) {
         rc = fld_err_set(&ctx->err, FLD_EINVAL,

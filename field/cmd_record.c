@@ -123,9 +123,10 @@ static int check_unit(struct cmd_ctx *ctx, const struct fld_template *t,
                            "unit %s (%s) is a %s; template %s inspects %s",
                            code, seen.name, seen.kind, fld_template_id(t),
                            fld_template_subject_kind(t, 0));
-    if (rc != FLD_NOTFOUND ||
-        (rc = fld_store_each_unit(ctx->st, any_of_kind, &any, &ctx->err)) !=
-            FLD_OK)
+    if (rc != FLD_NOTFOUND)
+        return rc;
+    rc = fld_store_each_unit(ctx->st, any_of_kind, &any, &ctx->err);
+    if (rc != FLD_OK)
         return rc;
     if (!any.found)
         return FLD_OK;
@@ -179,14 +180,21 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
             "need a template and --subject; see 'field new --help'");
         goto out;
     }
-    if ((rc = check_subject(ctx, subject)) || (rc = cmd_open_store(ctx)) ||
-        (rc = cmd_load_template(ctx, argv[first], &t)) ||
-        (rc = check_unit(ctx, t, subject)) ||
-        (rc = apply(ctx, t, NULL, argc - first - 1, argv + first + 1,
-                    &answers)) ||
-        (rc = cmd_load_key(ctx)) ||
-        (rc = fld_capture_new(ctx->st, ctx->key, t, subject, answers, &v,
-                              &ctx->err)))
+    if ((rc = check_subject(ctx, subject)) != FLD_OK)
+        goto out;
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        goto out;
+    if ((rc = cmd_load_template(ctx, argv[first], &t)) != FLD_OK)
+        goto out;
+    if ((rc = check_unit(ctx, t, subject)) != FLD_OK)
+        goto out;
+    rc = apply(ctx, t, NULL, argc - first - 1, argv + first + 1, &answers);
+    if (rc != FLD_OK)
+        goto out;
+    if ((rc = cmd_load_key(ctx)) != FLD_OK)
+        goto out;
+    rc = fld_capture_new(ctx->st, ctx->key, t, subject, answers, &v, &ctx->err);
+    if (rc != FLD_OK)
         goto out;
     report_version(ctx, v, NULL);
 out:
@@ -213,8 +221,9 @@ static int open_record(struct cmd_ctx *ctx, int argc, char **argv, int first,
         return fld_err_set(&ctx->err, FLD_EUSAGE,
                            "which record? see 'field %s --help'",
                            ctx->cmd->name);
-    if ((rc = cmd_open_store(ctx)) ||
-        (rc = cmd_record_load(ctx, argv[first], r)))
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        return rc;
+    if ((rc = cmd_record_load(ctx, argv[first], r)) != FLD_OK)
         return rc;
     m = r->merged;
     if (strcmp(ctx->cmd->name, "resolve") != 0 && m->n_conflicts > 0)
@@ -229,6 +238,17 @@ static int open_record(struct cmd_ctx *ctx, int argc, char **argv, int first,
                            "record %.12s is %s; it is closed", r->id,
                            m->status);
     return FLD_OK;
+}
+
+/* For set, resolve and finalize: no options of their own, then RECORD. */
+static int parse_and_open_record(struct cmd_ctx *ctx, int argc, char **argv,
+                                 int *first, struct cmd_record *r)
+{
+    int rc;
+
+    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, first)) != FLD_OK)
+        return rc;
+    return open_record(ctx, argc, argv, *first, r);
 }
 
 static int save(struct cmd_ctx *ctx, const struct cmd_record *r,
@@ -268,19 +288,23 @@ int cmd_set(struct cmd_ctx *ctx, int argc, char **argv)
     int rc, first;
 
     memset(&r, 0, sizeof r);
-    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) ||
-        (rc = open_record(ctx, argc, argv, first, &r)))
+    if ((rc = parse_and_open_record(ctx, argc, argv, &first, &r)) != FLD_OK)
         goto out;
     if (first + 1 >= argc) {
         rc = fld_err_set(&ctx->err, FLD_EUSAGE,
                          "nothing to set: give NAME=VALUE");
         goto out;
     }
-    if ((rc = apply(ctx, r.t, r.merged->answers, argc - first - 1,
-                    argv + first + 1, &answers)) ||
-        (strcmp(r.merged->status, "final") == 0 &&
-         (rc = check_complete(ctx, r.t, answers))))
+    rc = apply(ctx, r.t, r.merged->answers, argc - first - 1, argv + first + 1,
+               &answers);
+    if (rc != FLD_OK)
         goto out;
+    /* A final record may be corrected, but must stay complete. */
+    if (strcmp(r.merged->status, "final") == 0) {
+        rc = check_complete(ctx, r.t, answers);
+        if (rc != FLD_OK)
+            goto out;
+    }
     rc = save(ctx, &r, answers, r.merged->status, "Saved");
 out:
     fld_json_free(answers);
@@ -301,8 +325,7 @@ int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv)
     int rc, first;
 
     memset(&r, 0, sizeof r);
-    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) ||
-        (rc = open_record(ctx, argc, argv, first, &r)))
+    if ((rc = parse_and_open_record(ctx, argc, argv, &first, &r)) != FLD_OK)
         goto out;
     if (r.merged->n_heads < 2) {
         rc = fld_err_set(&ctx->err, FLD_EXISTS,
@@ -386,8 +409,7 @@ int cmd_finalize(struct cmd_ctx *ctx, int argc, char **argv)
     int rc, first;
 
     memset(&r, 0, sizeof r);
-    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) ||
-        (rc = open_record(ctx, argc, argv, first, &r)))
+    if ((rc = parse_and_open_record(ctx, argc, argv, &first, &r)) != FLD_OK)
         goto out;
     if (first + 1 < argc) {
         rc = fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",

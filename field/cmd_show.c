@@ -346,9 +346,12 @@ int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
     if (first + 1 != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
     cmd_today(today);
-    if ((rc = cmd_open_store(ctx)) ||
-        (rc = cmd_record_load(ctx, argv[first], &r)) ||
-        (rc = fld_form_eval(r.t, r.merged->answers, today, &f, &ctx->err)))
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        goto out;
+    if ((rc = cmd_record_load(ctx, argv[first], &r)) != FLD_OK)
+        goto out;
+    rc = fld_form_eval(r.t, r.merged->answers, today, &f, &ctx->err);
+    if (rc != FLD_OK)
         goto out;
     if (ctx->json)
         rc = show_json(ctx, r.merged, r.t, f);
@@ -381,8 +384,9 @@ int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv)
     size_t i, j, total = 0;
     int rc, first;
 
-    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) ||
-        (rc = cmd_open_store(ctx)))
+    if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) != FLD_OK)
+        goto done;
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
         goto done;
     if (first + 1 < argc) {
         rc = fld_err_set(&ctx->err, FLD_EUSAGE, "give at most one record");
@@ -585,8 +589,9 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
         return rc;
     if (first + 1 != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "give one record");
-    if ((rc = cmd_open_store(ctx)) ||
-        (rc = cmd_find_record(ctx, argv[first], record)))
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        return rc;
+    if ((rc = cmd_find_record(ctx, argv[first], record)) != FLD_OK)
         return rc;
     if (ctx->json)
         h.arr = fld_json_array();

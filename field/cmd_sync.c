@@ -140,9 +140,11 @@ static int tls_settings(struct cmd_ctx *ctx, const struct sync_opts *o,
     int rc;
 
     *cacert = *pinned = NULL;
-    if (o->cacert &&
-        (rc = absolute(ctx, "--cacert", o->cacert, cacert)) != FLD_OK)
-        return rc;
+    if (o->cacert) {
+        rc = absolute(ctx, "--cacert", o->cacert, cacert);
+        if (rc != FLD_OK)
+            return rc;
+    }
     if (o->pinned) {
         if (strncmp(o->pinned, "sha256//", 8) == 0)
             *pinned = fld_xstrdup(o->pinned);
@@ -346,10 +348,14 @@ int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv)
     if (argc - first != 2)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "usage: field enroll %s",
                            ctx->cmd->usage);
-    if ((rc = cmd_open_store(ctx)) != FLD_OK ||
-        (rc = cmd_load_key(ctx)) != FLD_OK ||
-        (rc = tls_settings(ctx, &o, false, &cacert, &pinned)) != FLD_OK ||
-        (rc = open_transport(ctx, cacert, pinned, false, NULL, &t)) != FLD_OK)
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        goto done;
+    if ((rc = cmd_load_key(ctx)) != FLD_OK)
+        goto done;
+    if ((rc = tls_settings(ctx, &o, false, &cacert, &pinned)) != FLD_OK)
+        goto done;
+    rc = open_transport(ctx, cacert, pinned, false, NULL, &t);
+    if (rc != FLD_OK)
         goto done;
     memset(&c, 0, sizeof c);
     c.st = ctx->st;
@@ -454,10 +460,11 @@ static int sync_status(struct cmd_ctx *ctx)
     char when[32], size[32];
     int rc;
 
-    if ((rc = fld_store_sync_pending_count(ctx->st, &n_pending, &bytes,
-                                           &ctx->err)) != FLD_OK ||
-        (rc = fld_store_sync_counts(ctx->st, &known, &n_refused, &ctx->err)) !=
-            FLD_OK)
+    rc = fld_store_sync_pending_count(ctx->st, &n_pending, &bytes, &ctx->err);
+    if (rc != FLD_OK)
+        goto done;
+    rc = fld_store_sync_counts(ctx->st, &known, &n_refused, &ctx->err);
+    if (rc != FLD_OK)
         goto done;
     if (ctx->json) {
         struct fld_json *o = fld_json_object();
@@ -674,10 +681,14 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
     }
     memset(&p, 0, sizeof p);
     p.on = isatty(STDERR_FILENO) == 1;
-    if ((rc = take_lock(ctx, &lock)) != FLD_OK ||
-        (rc = cmd_load_key(ctx)) != FLD_OK ||
-        (rc = tls_settings(ctx, &o, true, &cacert, &pinned)) != FLD_OK ||
-        (rc = open_transport(ctx, cacert, pinned, o.watch, &p, &t)) != FLD_OK)
+    if ((rc = take_lock(ctx, &lock)) != FLD_OK)
+        goto done;
+    if ((rc = cmd_load_key(ctx)) != FLD_OK)
+        goto done;
+    if ((rc = tls_settings(ctx, &o, true, &cacert, &pinned)) != FLD_OK)
+        goto done;
+    rc = open_transport(ctx, cacert, pinned, o.watch, &p, &t);
+    if (rc != FLD_OK)
         goto done;
     memset(&c, 0, sizeof c);
     c.st = ctx->st;

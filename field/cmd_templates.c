@@ -125,8 +125,10 @@ static int template_add(struct cmd_ctx *ctx, const char *path)
     size_t len;
     int rc;
 
-    if ((rc = cmd_open_store(ctx)) ||
-        (rc = cmd_read_file(ctx, path, FLD_TEMPLATE_MAX_BYTES, &data, &len)))
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        return rc;
+    rc = cmd_read_file(ctx, path, FLD_TEMPLATE_MAX_BYTES, &data, &len);
+    if (rc != FLD_OK)
         return rc;
     rc = fld_template_parse(data, len, &t, &ctx->err);
     free(data);

@@ -870,8 +870,11 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
 
     if ((rc = fld_store_begin(st, err)) != FLD_OK)
         return rc;
-    if (a->reset && (rc = fld_store_sync_forget(st, err)) != FLD_OK)
-        goto fail;
+    if (a->reset) {
+        rc = fld_store_sync_forget(st, err);
+        if (rc != FLD_OK)
+            goto fail;
+    }
     for (i = 0; i < a->n_results; i++) {
         const struct syn_result *res = &a->results[i];
 
@@ -885,8 +888,9 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
         if (rc != FLD_OK)
             goto fail;
     }
-    if ((rc = meta_int(st, FLD_META_HLC_MS, &clock.ms, err)) != FLD_OK ||
-        (rc = meta_int(st, FLD_META_HLC_COUNT, &clock.count, err)) != FLD_OK)
+    if ((rc = meta_int(st, FLD_META_HLC_MS, &clock.ms, err)) != FLD_OK)
+        goto fail;
+    if ((rc = meta_int(st, FLD_META_HLC_COUNT, &clock.count, err)) != FLD_OK)
         goto fail;
     before = clock;
     for (i = 0; i < a->n_pull; i++) {
@@ -903,12 +907,14 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
         if (a->server_time > 0)
             fld_hlc_observe(&clock, &v->hlc, bound);
     }
-    if (fld_hlc_cmp(&clock, &before) != 0 &&
-        ((rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, clock.ms, err)) !=
-             FLD_OK ||
-         (rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, clock.count,
-                                      err)) != FLD_OK))
-        goto fail;
+    if (fld_hlc_cmp(&clock, &before) != 0) {
+        rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, clock.ms, err);
+        if (rc != FLD_OK)
+            goto fail;
+        rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, clock.count, err);
+        if (rc != FLD_OK)
+            goto fail;
+    }
     if ((rc = fld_store_meta_set(st, SYN_META_CURSOR, a->cursor, err)) !=
         FLD_OK)
         goto fail;
@@ -976,8 +982,9 @@ static int round_trip(struct run *r, struct queue *q, char **cursor, bool *more,
         rc = malformed(r, err);
         goto done;
     }
-    if ((rc = check_answer(r, &t, err)) != FLD_OK ||
-        (rc = apply(r, &t, err)) != FLD_OK)
+    if ((rc = check_answer(r, &t, err)) != FLD_OK)
+        goto done;
+    if ((rc = apply(r, &t, err)) != FLD_OK)
         goto done;
     free(*cursor);
     *cursor = fld_xstrdup(t.resp->cursor);
@@ -997,8 +1004,10 @@ static int forget_all(struct fld_store *st, struct fld_err *err)
 
     if ((rc = fld_store_begin(st, err)) != FLD_OK)
         return rc;
-    if ((rc = fld_store_sync_forget(st, err)) != FLD_OK ||
-        (rc = fld_store_meta_set(st, SYN_META_CURSOR, "", err)) != FLD_OK) {
+    rc = fld_store_sync_forget(st, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_set(st, SYN_META_CURSOR, "", err);
+    if (rc != FLD_OK) {
         fld_store_rollback(st);
         return rc;
     }
@@ -1013,12 +1022,17 @@ static int sync_loop(struct run *r, bool full, struct fld_err *err)
     int rc;
 
     memset(&q, 0, sizeof q);
-    if (full && (rc = forget_all(r->cfg.st, err)) != FLD_OK)
-        return rc;
-    if ((rc = meta_text(r->cfg.st, SYN_META_CURSOR, &cursor, err)) != FLD_OK ||
-        (rc = meta_int(r->cfg.st, FLD_META_OFFSET, &r->offset_ms, err)) !=
-            FLD_OK ||
-        (rc = queue_load(r, &q, err)) != FLD_OK)
+    if (full) {
+        rc = forget_all(r->cfg.st, err);
+        if (rc != FLD_OK)
+            return rc;
+    }
+    if ((rc = meta_text(r->cfg.st, SYN_META_CURSOR, &cursor, err)) != FLD_OK)
+        goto done;
+    rc = meta_int(r->cfg.st, FLD_META_OFFSET, &r->offset_ms, err);
+    if (rc != FLD_OK)
+        goto done;
+    if ((rc = queue_load(r, &q, err)) != FLD_OK)
         goto done;
     if (r->cfg.progress) /* what there is to push */
         r->cfg.progress(r->cfg.progress_ctx, r->stats);
@@ -1115,31 +1129,35 @@ static int record_enrollment(struct run *r, const struct syn_enrollment *e,
                              struct fld_err *err)
 {
     struct fld_store *st = r->cfg.st;
+    const struct {
+        const char *key, *value;
+    } texts[] = {
+        {SYN_META_URL, e->url},
+        {SYN_META_ROLE, e->role ? e->role : ""},
+        {SYN_META_SCOPE, e->scope ? e->scope : ""},
+        {SYN_META_INSPECTOR, e->inspector ? e->inspector : ""},
+        {SYN_META_CACERT, cacert ? cacert : ""},
+        {SYN_META_PINNED, pinned ? pinned : ""},
+    };
+    size_t i;
     int rc;
 
     if ((rc = fld_store_begin(st, err)) != FLD_OK)
         return rc;
-    if ((new_server &&
-         ((rc = fld_store_sync_forget(st, err)) != FLD_OK ||
-          (rc = fld_store_meta_set(st, SYN_META_CURSOR, "", err)) != FLD_OK)) ||
-        (rc = fld_store_meta_set(st, SYN_META_URL, e->url, err)) != FLD_OK ||
-        (rc = fld_store_meta_set(st, SYN_META_ROLE, e->role ? e->role : "",
-                                 err)) != FLD_OK ||
-        (rc = fld_store_meta_set(st, SYN_META_SCOPE, e->scope ? e->scope : "",
-                                 err)) != FLD_OK ||
-        (rc = fld_store_meta_set(st, SYN_META_INSPECTOR,
-                                 e->inspector ? e->inspector : "", err)) !=
-            FLD_OK ||
-        (rc = fld_store_meta_set_int(st, SYN_META_ENROLLED, fld_now_ms(),
-                                     err)) != FLD_OK ||
-        (rc = fld_store_meta_set(st, SYN_META_CACERT, cacert ? cacert : "",
-                                 err)) != FLD_OK ||
-        (rc = fld_store_meta_set(st, SYN_META_PINNED, pinned ? pinned : "",
-                                 err)) != FLD_OK ||
-        (server_time > 0 &&
-         (rc = fld_store_meta_set_int(st, FLD_META_OFFSET,
-                                      offset_from(r, server_time), err)) !=
-             FLD_OK)) {
+    /* Versions known to another server say nothing of this one. */
+    if (new_server) {
+        rc = fld_store_sync_forget(st, err);
+        if (rc == FLD_OK)
+            rc = fld_store_meta_set(st, SYN_META_CURSOR, "", err);
+    }
+    for (i = 0; rc == FLD_OK && i < sizeof texts / sizeof texts[0]; i++)
+        rc = fld_store_meta_set(st, texts[i].key, texts[i].value, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_set_int(st, SYN_META_ENROLLED, fld_now_ms(), err);
+    if (rc == FLD_OK && server_time > 0)
+        rc = fld_store_meta_set_int(st, FLD_META_OFFSET,
+                                    offset_from(r, server_time), err);
+    if (rc != FLD_OK) {
         fld_store_rollback(st);
         return rc;
     }
@@ -1172,8 +1190,9 @@ int syn_enroll(const struct syn_client *c, const char *url, const char *code,
                            "characters",
                            SYN_MAX_CODE);
     r.url = out->url;
-    if ((rc = meta_text(c->st, SYN_META_URL, &have, err)) != FLD_OK ||
-        (rc = meta_int(c->st, FLD_META_OFFSET, &r.offset_ms, err)) != FLD_OK)
+    if ((rc = meta_text(c->st, SYN_META_URL, &have, err)) != FLD_OK)
+        goto done;
+    if ((rc = meta_int(c->st, FLD_META_OFFSET, &r.offset_ms, err)) != FLD_OK)
         goto done;
     if (strcmp(have, out->url) == 0) {
         rc = fld_err_set(err, FLD_EXISTS,

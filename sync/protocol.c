@@ -342,8 +342,10 @@ static int item_read(const cJSON *o, const char *list, size_t i,
     if (!cJSON_IsObject(o))
         return fld_err_set(err, FLD_EINVAL, "%s[%zu] must be an object", list,
                            i);
-    if ((rc = get_string(o, "body", where, &body, err)) != FLD_OK ||
-        (rc = get_string(o, "sig", where, &sig, err)) != FLD_OK)
+    rc = get_string(o, "body", where, &body, err);
+    if (rc == FLD_OK)
+        rc = get_string(o, "sig", where, &sig, err);
+    if (rc != FLD_OK)
         return rc == FLD_NOTFOUND
                    ? fld_err_set(err, FLD_EINVAL,
                                  "%s\"body\" and \"sig\" are required", where)
@@ -517,8 +519,8 @@ static int result_read(const cJSON *o, size_t i, struct syn_result *res,
     if (!cJSON_IsObject(o))
         return fld_err_set(err, FLD_EINVAL, "results[%zu] must be an object",
                            i);
-    if ((rc = get_string(o, "hash", where, &hash, err)) != FLD_OK ||
-        !fld_is_hex(hash, FLD_HASH_HEX_LEN))
+    rc = get_string(o, "hash", where, &hash, err);
+    if (rc != FLD_OK || !fld_is_hex(hash, FLD_HASH_HEX_LEN))
         return rc == FLD_EINVAL
                    ? rc
                    : fld_err_set(err, FLD_EINVAL, "%s\"hash\" must be a hash",
