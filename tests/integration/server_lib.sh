@@ -165,3 +165,29 @@ print(len(json.load(open(sys.argv[1]))["pull"]))
 sqls() {
     sqlite3 -batch "$DBS" "$@"
 }
+
+# --- a province on the server, devices enrolled in it --------------------------
+
+# province CODE... - $T/units.csv with the province 42 and a commune for
+# each CODE (Xã CODE, valid from 2025-07-01), imported into the server.
+province() {
+    {
+        echo "code,name,kind,parent_code,valid_from,valid_to"
+        echo "42,Hà Tĩnh,tinh,,,"
+        for _u in "$@"; do
+            echo "$_u,Xã $_u,xa,42,2025-07-01,"
+        done
+    } >"$T/units.csv"
+    srv units import "$T/units.csv"
+    expect_rc "the server imports the units" 0
+}
+
+# enroll_device NAME INSPECTOR [SCOPE] - a data directory NAME, set up for
+# INSPECTOR and enrolled on the running server as an inspector of SCOPE
+# (4201 by default); then home NAME.
+enroll_device() {
+    init_home "$1" --inspector "$2"
+    run "$F" enroll "$URL" "$("$S" enroll-code --db "$DBS" --inspector "$2" \
+        --role inspector --scope "${3:-4201}")"
+    expect_rc "$1 enrolls" 0
+}

@@ -6,20 +6,12 @@
 . "$(dirname "$0")/server_lib.sh"
 
 start_server main --quiet
-cat >"$T/units.csv" <<'CSV'
-code,name,kind,parent_code,valid_from,valid_to
-42,Hà Tĩnh,tinh,,,
-4201,Xã Một,xa,42,2025-07-01,
-CSV
-srv units import "$T/units.csv"
+province 4201
 
 # The village device was enrolled at the district office once (the server
 # accepts only versions of enrolled authors); in the village it has no
 # signal at all.
-init_home village --inspector "Phạm Văn Cường"
-run "$F" enroll "$URL" "$("$S" enroll-code --db "$DBS" --inspector "Phạm Văn Cường" \
-    --role inspector --scope 4201)"
-expect_rc "the village device was enrolled once" 0
+enroll_device village "Phạm Văn Cường"
 R=$(new_record 4201 inspection_date=2026-11-28 households_total=50 households_latrine=40)
 run "$F" set "$R" "remarks=Thôn có 50 hộ"
 expect_rc "capture offline" 0
@@ -32,10 +24,7 @@ run "$F" bundle export --record "$R" "$T/one.json"
 expect_rc "export of one record" 0
 
 # The district office: enrolled.
-init_home office --inspector "Lê Thị Dung"
-run "$F" enroll "$URL" "$("$S" enroll-code --db "$DBS" --inspector "Lê Thị Dung" \
-    --role inspector --scope 4201)"
-expect_rc "the office enrolls" 0
+enroll_device office "Lê Thị Dung"
 
 # A tampered bundle: one answer changed after signing.
 sed 's/households_latrine\\":40/households_latrine\\":45/' "$T/stick.json" >"$T/bad.json"

@@ -8,19 +8,7 @@
 . "$(dirname "$0")/server_lib.sh"
 
 start_server main --quiet
-cat >"$T/units.csv" <<'CSV'
-code,name,kind,parent_code,valid_from,valid_to
-42,Hà Tĩnh,tinh,,,
-4201,Xã Một,xa,42,2025-07-01,
-CSV
-srv units import "$T/units.csv"
-
-device() { # NAME INSPECTOR - set up, enroll, come back to it with `home NAME`
-    init_home "$1" --inspector "$2"
-    run "$F" enroll "$URL" "$("$S" enroll-code --db "$DBS" --inspector "$2" \
-        --role inspector --scope 4201)"
-    expect_rc "$1 enrolls" 0
-}
+province 4201
 
 sync_ok() { # NAME
     home "$1"
@@ -37,8 +25,8 @@ print(json.dumps([d["answers"], d["heads"], d["conflicts"], d["status"]],
                  ensure_ascii=False, sort_keys=True))' "$T/.m"
 }
 
-device an "Nguyễn Văn An"
-device binh "Trần Thị Bình"
+enroll_device an "Nguyễn Văn An"
+enroll_device binh "Trần Thị Bình"
 home an
 R=$(new_record 4201 inspection_date=2026-11-28 households_total=100 households_latrine=80)
 sync_ok an

@@ -8,16 +8,8 @@
 . "$(dirname "$0")/server_lib.sh"
 
 start_server main --quiet
-cat >"$T/units.csv" <<'CSV'
-code,name,kind,parent_code,valid_from,valid_to
-42,Hà Tĩnh,tinh,,,
-4201,Xã Một,xa,42,2025-07-01,
-CSV
-srv units import "$T/units.csv"
-init_home a --inspector "Nguyễn Văn An"
-run "$F" enroll "$URL" "$("$S" enroll-code --db "$DBS" --inspector "Nguyễn Văn An" \
-    --role inspector --scope 4201)"
-expect_rc "enroll" 0
+province 4201
+enroll_device a "Nguyễn Văn An"
 
 capture() { # N - N new records of one version each
     _i=0
