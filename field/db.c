@@ -1,12 +1,22 @@
 /*
- * db.c - SQLite result codes and schema migrations, shared by the device
- * store and the server's storage (see db.h).
+ * db.c - the SQLite plumbing shared by the device store and the server's
+ * storage (see db.h): opening and closing, transactions, result codes,
+ * schema migrations, the cached statement table and the few ways a
+ * statement is run (no rows, one row, every row).
+ *
+ * Every store function is then three steps: take its statement from the
+ * table, bind its values, run it with one of the helpers here. What differs
+ * between the stores (their SQL, the names of their columns, the words of
+ * their messages) stays in the stores.
  */
 #include "db.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "buf.h"
 
 int fld_db_map(sqlite3 *db, int rc, const char *what, struct fld_err *err)
 {
@@ -111,13 +121,386 @@ int fld_db_migrate(sqlite3 *db, const char *path, const char *program,
         if ((rc = fld_db_exec(db, "BEGIN IMMEDIATE", "migrate", err)) != FLD_OK)
             return rc;
         snprintf(set, sizeof set, "PRAGMA user_version = %zu", i + 1);
-        if ((rc = fld_db_exec(db, (const char *)e->data, names[i], err)) !=
-                FLD_OK ||
-            (rc = fld_db_exec(db, set, "migrate", err)) != FLD_OK ||
-            (rc = fld_db_exec(db, "COMMIT", "migrate", err)) != FLD_OK) {
+        rc = fld_db_exec(db, (const char *)e->data, names[i], err);
+        if (rc == FLD_OK)
+            rc = fld_db_exec(db, set, "migrate", err);
+        if (rc == FLD_OK)
+            rc = fld_db_exec(db, "COMMIT", "migrate", err);
+        if (rc != FLD_OK) {
             fld_db_exec(db, "ROLLBACK", "migrate", NULL);
             return rc;
         }
     }
     return FLD_OK;
+}
+
+/* ---- the handle ---------------------------------------------------------- */
+
+int fld_db_open(const char *path, int flags, int busy_ms,
+                const char *const *sql, size_t n_stmts, struct fld_db **out,
+                struct fld_err *err)
+{
+    struct fld_db *d = fld_xcalloc(1, sizeof *d);
+    int r;
+
+    *out = NULL;
+    d->path = fld_xstrdup(path);
+    d->sql = sql;
+    d->n_stmts = n_stmts;
+    d->stmt = fld_xcalloc(n_stmts, sizeof *d->stmt);
+    r = sqlite3_open_v2(path, &d->db, flags | SQLITE_OPEN_NOFOLLOW, NULL);
+    if (r != SQLITE_OK) {
+        r = fld_db_map(d->db, r, path, err);
+        fld_db_close(d);
+        return r;
+    }
+    sqlite3_busy_timeout(d->db, busy_ms);
+    sqlite3_extended_result_codes(d->db, 1);
+    *out = d;
+    return FLD_OK;
+}
+
+void fld_db_close(struct fld_db *d)
+{
+    size_t i;
+
+    if (d == NULL)
+        return;
+    for (i = 0; i < d->n_stmts; i++)
+        sqlite3_finalize(d->stmt[i]);
+    if (d->db != NULL && sqlite3_get_autocommit(d->db) == 0)
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(d->db);
+    free(d->stmt);
+    free(d->path);
+    free(d);
+}
+
+int fld_db_begin(struct fld_db *d, struct fld_err *err)
+{
+    return fld_db_exec(d->db, "BEGIN IMMEDIATE", "begin", err);
+}
+
+int fld_db_commit(struct fld_db *d, struct fld_err *err)
+{
+    int rc = fld_db_exec(d->db, "COMMIT", "commit", err);
+
+    if (rc != FLD_OK)
+        fld_db_rollback(d);
+    return rc;
+}
+
+void fld_db_rollback(struct fld_db *d)
+{
+    if (sqlite3_get_autocommit(d->db) == 0)
+        sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+int fld_db_stmt(struct fld_db *d, int id, sqlite3_stmt **s, struct fld_err *err)
+{
+    int r;
+
+    *s = NULL;
+    if (d->stmt[id] == NULL) {
+        /* PERSISTENT: the statement lives as long as the handle, so SQLite
+         * keeps it out of its short-lived lookaside memory. */
+        r = sqlite3_prepare_v3(d->db, d->sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                               &d->stmt[id], NULL);
+        if (r != SQLITE_OK)
+            return fld_db_map(d->db, r, "prepare", err);
+    }
+    *s = d->stmt[id];
+    return FLD_OK;
+}
+
+void fld_db_reset(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+int fld_db_done(struct fld_db *d, sqlite3_stmt *s, const char *what,
+                struct fld_err *err)
+{
+    int r = sqlite3_step(s);
+
+    fld_db_reset(s);
+    return r == SQLITE_DONE ? FLD_OK : fld_db_map(d->db, r, what, err);
+}
+
+int fld_db_row(struct fld_db *d, sqlite3_stmt *s, const char *what,
+               struct fld_err *err)
+{
+    int r = sqlite3_step(s);
+
+    if (r == SQLITE_ROW)
+        return FLD_OK;
+    fld_db_reset(s);
+    if (r == SQLITE_DONE)
+        return fld_err_set(err, FLD_NOTFOUND, "%s: not found", what);
+    return fld_db_map(d->db, r, what, err);
+}
+
+int fld_db_walk(struct fld_db *d, sqlite3_stmt *s, fld_db_row_fn fn, void *ctx,
+                const char *what, struct fld_err *err)
+{
+    int rc = FLD_OK, r = SQLITE_DONE;
+
+    while (rc == FLD_OK) {
+        r = sqlite3_step(s);
+        if (r != SQLITE_ROW)
+            break;
+        rc = fn(ctx, s);
+    }
+    fld_db_reset(s);
+    if (rc == FLD_OK && r != SQLITE_DONE)
+        rc = fld_db_map(d->db, r, what, err);
+    return rc;
+}
+
+/* Statement id with a and b bound to ?1 and ?2. */
+static int bind2(struct fld_db *d, int id, const char *a, const char *b,
+                 sqlite3_stmt **s, struct fld_err *err)
+{
+    int rc = fld_db_stmt(d, id, s, err);
+
+    if (rc != FLD_OK)
+        return rc;
+    fld_db_bind_text(*s, 1, a);
+    fld_db_bind_text(*s, 2, b);
+    return FLD_OK;
+}
+
+int fld_db_run(struct fld_db *d, int id, const char *a, const char *b,
+               const char *what, struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = bind2(d, id, a, b, &s, err)) != FLD_OK)
+        return rc;
+    return fld_db_done(d, s, what, err);
+}
+
+int fld_db_lookup(struct fld_db *d, int id, const char *a, const char *b,
+                  sqlite3_stmt **s, const char *what, struct fld_err *err)
+{
+    int rc;
+
+    if ((rc = bind2(d, id, a, b, s, err)) != FLD_OK)
+        return rc;
+    return fld_db_row(d, *s, what, err);
+}
+
+int fld_db_exists(struct fld_db *d, int id, const char *a, const char *b,
+                  bool *found, const char *what, struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    *found = false;
+    rc = fld_db_lookup(d, id, a, b, &s, what, err);
+    if (rc == FLD_NOTFOUND)
+        return FLD_OK;
+    if (rc != FLD_OK)
+        return rc;
+    fld_db_reset(s);
+    *found = true;
+    return FLD_OK;
+}
+
+int fld_db_get_text(struct fld_db *d, int id, const char *a, char **out,
+                    const char *what, struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    *out = NULL;
+    if ((rc = fld_db_lookup(d, id, a, NULL, &s, what, err)) != FLD_OK)
+        return rc;
+    *out = fld_xstrdup(fld_db_text(s, 0) ? fld_db_text(s, 0) : "");
+    fld_db_reset(s);
+    return FLD_OK;
+}
+
+int fld_db_int64s(struct fld_db *d, int id, int64_t *out, size_t n,
+                  const char *what, struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    size_t i;
+    int rc;
+
+    memset(out, 0, n * sizeof *out);
+    if ((rc = fld_db_stmt(d, id, &s, err)) != FLD_OK)
+        return rc;
+    if ((rc = fld_db_row(d, s, what, err)) != FLD_OK)
+        return rc;
+    for (i = 0; i < n; i++)
+        out[i] = sqlite3_column_int64(s, (int)i);
+    fld_db_reset(s);
+    return FLD_OK;
+}
+
+struct texts {
+    char **v;
+    size_t n, cap;
+};
+
+static int add_text(void *ctx, sqlite3_stmt *s)
+{
+    struct texts *t = ctx;
+    const char *text = fld_db_text(s, 0);
+
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 8;
+        t->v = fld_xreallocarray(t->v, t->cap, sizeof *t->v);
+    }
+    t->v[t->n++] = fld_xstrdup(text ? text : "");
+    return FLD_OK;
+}
+
+int fld_db_texts(struct fld_db *d, int id, const char *a, char ***out,
+                 size_t *n, const char *what, struct fld_err *err)
+{
+    struct texts t = {NULL, 0, 0};
+    sqlite3_stmt *s;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = fld_db_stmt(d, id, &s, err)) != FLD_OK)
+        return rc;
+    fld_db_bind_text(s, 1, a);
+    if ((rc = fld_db_walk(d, s, add_text, &t, what, err)) != FLD_OK) {
+        fld_db_strv_free(t.v, t.n);
+        return rc;
+    }
+    *out = t.v;
+    *n = t.n;
+    return FLD_OK;
+}
+
+void fld_db_strv_free(char **v, size_t n)
+{
+    size_t i;
+
+    if (v == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+struct prefix {
+    char *out;
+    size_t size;
+    int n;
+};
+
+static int add_match(void *ctx, sqlite3_stmt *s)
+{
+    struct prefix *p = ctx;
+
+    if (p->n++ == 0)
+        snprintf(p->out, p->size, "%s",
+                 fld_db_text(s, 0) ? fld_db_text(s, 0) : "");
+    return FLD_OK;
+}
+
+int fld_db_prefix(struct fld_db *d, int id, const char *prefix, char *out,
+                  size_t size, int *n, const char *what, struct fld_err *err)
+{
+    struct prefix p = {out, size, 0};
+    sqlite3_stmt *s;
+    int rc;
+
+    *n = 0;
+    out[0] = '\0';
+    if ((rc = fld_db_stmt(d, id, &s, err)) != FLD_OK)
+        return rc;
+    fld_db_bind_text(s, 1, prefix);
+    rc = fld_db_walk(d, s, add_match, &p, what, err);
+    *n = p.n;
+    return rc;
+}
+
+/* ---- versions ---------------------------------------------------------- */
+
+void fld_db_bind_version(sqlite3_stmt *s, const struct fld_version *v)
+{
+    fld_db_bind_text(s, 1, v->hash);
+    fld_db_bind_text(s, 2, v->record);
+    fld_db_bind_text(s, 3, v->author);
+    sqlite3_bind_int64(s, 4, v->dseq);
+    fld_db_bind_text(s, 5, v->prev);
+    sqlite3_bind_int64(s, 6, v->hlc.ms);
+    sqlite3_bind_int64(s, 7, v->hlc.count);
+    fld_db_bind_text(s, 8, v->template_id);
+    fld_db_bind_text(s, 9, v->template_hash);
+    fld_db_bind_text(s, 10, v->subject);
+    fld_db_bind_text(s, 11, v->status);
+    sqlite3_bind_blob(s, 12, v->body, (int)v->body_len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 13, v->sig, FLD_SIG_LEN, SQLITE_STATIC);
+}
+
+int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,
+                     const struct fld_version *v, struct fld_err *err)
+{
+    const char *what = "store version";
+    bool found;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < v->parents->n; i++) {
+        const char *p = v->parents->items[i]->s;
+
+        rc = fld_db_run(d, ids->parent_insert, v->hash, p, what, err);
+        if (rc != FLD_OK)
+            return rc;
+        rc = fld_db_run(d, ids->head_delete, v->record, p, what, err);
+        if (rc != FLD_OK)
+            return rc;
+    }
+    rc = fld_db_exists(d, ids->has_child, v->hash, NULL, &found, "read", err);
+    if (rc == FLD_OK && !found)
+        rc = fld_db_run(d, ids->head_insert, v->record, v->hash, what, err);
+    return rc;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+void fld_db_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v == NULL)
+        sqlite3_bind_null(s, i);
+    else
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+const char *fld_db_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+char *fld_db_text_dup(sqlite3_stmt *s, int i)
+{
+    const char *t = fld_db_text(s, i);
+
+    return t ? fld_xstrdup(t) : NULL;
+}
+
+uint8_t *fld_db_blob_dup(sqlite3_stmt *s, int i, size_t *len)
+{
+    /* blob before bytes: SQLite's documented order for a stable length */
+    const void *p = sqlite3_column_blob(s, i);
+    size_t n = (size_t)sqlite3_column_bytes(s, i);
+    uint8_t *copy = fld_xmalloc(n + 1);
+
+    if (n > 0)
+        memcpy(copy, p, n);
+    copy[n] = '\0';
+    *len = n;
+    return copy;
 }

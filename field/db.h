@@ -1,18 +1,63 @@
 /*
- * db.h - the SQLite conventions both stores share, the device's
- * (store.c) and the server's (server-stub/storage_sqlite.c): SQLite's
- * result codes turned into ours in one place, and schema migrations
- * numbered by PRAGMA user_version from SQL files compiled into the program.
+ * db.h - the SQLite plumbing both stores share, the device's (store.c) and
+ * the server's (server-stub/storage_sqlite.c): SQLite's result codes turned
+ * into ours in one place, schema migrations numbered by PRAGMA user_version
+ * from SQL files compiled into the program, and the statement table.
+ *
+ * A store describes its statements as a table of SQL texts indexed by its
+ * own enum and hands it to fld_db_open(). Each statement is prepared on first
+ * use and cached on the handle (SQLITE_PREPARE_PERSISTENT), bound by the
+ * caller, reset after use by the helpers below, and finalised by
+ * fld_db_close(). Every query is therefore a bound prepared statement, and
+ * the whole vocabulary of a store reads in one place, its table.
+ *
+ * A statement borrowed from the handle is in use until it is reset: a
+ * helper that steps it resets it before returning, except fld_db_row(),
+ * whose caller reads the row and then calls fld_db_reset().
  */
 #ifndef FLD_DB_H
 #define FLD_DB_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "embedded.h"
 #include "err.h"
+#include "version.h"
+
+/* A database handle with its statement table. The fields are read by the
+ * stores (db for sqlite3_changes() and the like, path for messages); only
+ * db.c writes them. */
+struct fld_db {
+    sqlite3 *db;
+    char *path;
+    const char *const *sql; /* sql[id]: the text of statement id */
+    size_t n_stmts;
+    sqlite3_stmt **stmt; /* n_stmts, each NULL until first used */
+};
+
+/*
+ * Open the SQLite file at path with flags (SQLITE_OPEN_*; NOFOLLOW is
+ * always added), a lock wait of busy_ms and extended result codes, for the
+ * statement table sql of n_stmts texts, which must outlive the handle.
+ * Nothing is read or written yet. Freed with fld_db_close().
+ */
+int fld_db_open(const char *path, int flags, int busy_ms,
+                const char *const *sql, size_t n_stmts, struct fld_db **out,
+                struct fld_err *err);
+/* Finalise every statement, roll back an open transaction, close the
+ * database and free the handle. d may be NULL. */
+void fld_db_close(struct fld_db *d);
+
+/* BEGIN IMMEDIATE: a second writer waits for the busy timeout, then gets
+ * FLD_EBUSY. */
+int fld_db_begin(struct fld_db *d, struct fld_err *err);
+/* COMMIT; on failure the transaction is rolled back. */
+int fld_db_commit(struct fld_db *d, struct fld_err *err);
+/* Roll back an open transaction; harmless when none is open. */
+void fld_db_rollback(struct fld_db *d);
 
 /*
  * Map SQLite result rc (with db's message; db may be NULL) to a result
@@ -40,5 +85,125 @@ int fld_db_user_version(sqlite3 *db, int64_t *out, struct fld_err *err);
 int fld_db_migrate(sqlite3 *db, const char *path, const char *program,
                    const struct fld_embedded *files, const char *const *names,
                    size_t n_names, struct fld_err *err);
+
+/* ---- statements --------------------------------------------------------- */
+
+/* Statement id of the table, prepared on first use, in *s (NULL on
+ * failure). Borrowed from the handle; see above for when to reset it. */
+int fld_db_stmt(struct fld_db *d, int id, sqlite3_stmt **s,
+                struct fld_err *err);
+/* Reset s and clear its bindings, so that it can be used again. */
+void fld_db_reset(sqlite3_stmt *s);
+
+/* Step s, which returns no rows, and reset it. */
+int fld_db_done(struct fld_db *d, sqlite3_stmt *s, const char *what,
+                struct fld_err *err);
+/*
+ * Step s to its first row: FLD_OK with the row ready to read (the caller
+ * then calls fld_db_reset()), FLD_NOTFOUND when there is none, another code
+ * when stepping failed; s is reset in both of these cases.
+ */
+int fld_db_row(struct fld_db *d, sqlite3_stmt *s, const char *what,
+               struct fld_err *err);
+
+/* A row reader: FLD_OK to go on, anything else stops the walk. */
+typedef int (*fld_db_row_fn)(void *ctx, sqlite3_stmt *s);
+/*
+ * Hand every row of the bound statement s to fn, stop at the first result
+ * that is not FLD_OK and return it, map SQLite's failure (as what), and
+ * reset s in every case.
+ */
+int fld_db_walk(struct fld_db *d, sqlite3_stmt *s, fld_db_row_fn fn, void *ctx,
+                const char *what, struct fld_err *err);
+
+/* Run statement id with texts a and b bound to ?1 and ?2 (NULL binds
+ * NULL, and a statement with fewer parameters ignores the rest); no rows. */
+int fld_db_run(struct fld_db *d, int id, const char *a, const char *b,
+               const char *what, struct fld_err *err);
+/*
+ * Statement id bound as fld_db_run() binds, stepped to its first row as
+ * fld_db_row() steps: on FLD_OK *s holds the row, to be reset once read.
+ */
+int fld_db_lookup(struct fld_db *d, int id, const char *a, const char *b,
+                  sqlite3_stmt **s, const char *what, struct fld_err *err);
+/* Whether statement id, bound as fld_db_run() binds, returns a row. */
+int fld_db_exists(struct fld_db *d, int id, const char *a, const char *b,
+                  bool *found, const char *what, struct fld_err *err);
+/*
+ * The first column of every row of statement id bound to a, as new strings
+ * in a new array (*out, *n; freed with fld_db_strv_free()); a NULL column
+ * is an empty string. Nothing is returned on failure.
+ */
+int fld_db_texts(struct fld_db *d, int id, const char *a, char ***out,
+                 size_t *n, const char *what, struct fld_err *err);
+void fld_db_strv_free(char **v, size_t n);
+
+/* Column 0 of the one row statement id bound to a returns, as a new
+ * string (free(); "" for NULL); FLD_NOTFOUND when there is no row. */
+int fld_db_get_text(struct fld_db *d, int id, const char *a, char **out,
+                    const char *what, struct fld_err *err);
+/* The n first columns of the one row statement id (no parameters)
+ * returns, into out[0..n-1]; zeros when it fails. */
+int fld_db_int64s(struct fld_db *d, int id, int64_t *out, size_t n,
+                  const char *what, struct fld_err *err);
+
+/*
+ * The look-up by prefix both stores offer (record ids, device keys):
+ * statement id bound to prefix returns at most two rows of one text.
+ * *n is how many rows came (0, 1 or 2) and out (size bytes) receives the
+ * first; the caller words "none" and "several".
+ */
+int fld_db_prefix(struct fld_db *d, int id, const char *prefix, char *out,
+                  size_t size, int *n, const char *what, struct fld_err *err);
+
+/* ---- versions ------------------------------------------------------------
+ *
+ * Both stores keep a version the same way: its signed bytes and the fields
+ * of its body repeated as columns for indexing, and the derived parents and
+ * heads tables updated in the same transaction.
+ */
+
+/* The columns fld_db_bind_version() binds to ?1 .. ?13 of an INSERT INTO
+ * versions; the store's own columns follow from ?14. */
+#define FLD_DB_VERSION_COLUMNS                                                 \
+    "hash, record, author, dseq, prev, hlc_ms, hlc_count, template_id, "       \
+    "template_hash, subject, status, body, sig"
+#define FLD_DB_VERSION_PARAMS                                                  \
+    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13"
+/* Bind v (which must outlive the statement's use) to ?1 .. ?13. */
+void fld_db_bind_version(sqlite3_stmt *s, const struct fld_version *v);
+
+/* The statements, the same text in both tables, that keep parents and
+ * heads; the ids of struct fld_db_heads name them in a store's table. */
+#define FLD_DB_SQL_PARENT_INSERT                                               \
+    "INSERT OR IGNORE INTO parents (child, parent) VALUES (?1, ?2)"
+#define FLD_DB_SQL_HEAD_DELETE                                                 \
+    "DELETE FROM heads WHERE record = ?1 AND hash = ?2"
+#define FLD_DB_SQL_HAS_CHILD "SELECT 1 FROM parents WHERE parent = ?1 LIMIT 1"
+#define FLD_DB_SQL_HEAD_INSERT                                                 \
+    "INSERT OR IGNORE INTO heads (record, hash) VALUES (?1, ?2)"
+struct fld_db_heads {
+    int parent_insert, head_delete, has_child, head_insert;
+};
+/*
+ * The version v was just inserted: record its parent edges, take its
+ * parents off the record's heads, and make it a head unless a stored
+ * version already names it as a parent (a child relayed before its parent).
+ */
+int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,
+                     const struct fld_version *v, struct fld_err *err);
+
+/* ---- values ------------------------------------------------------------- */
+
+/* Bind text v to parameter i (NULL binds NULL). The text must stay valid
+ * until the statement is reset. */
+void fld_db_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Column i as text; NULL when it is NULL. Borrowed until the next step or
+ * reset of s. */
+const char *fld_db_text(sqlite3_stmt *s, int i);
+/* Column i as a new string (free()); NULL when it is NULL. */
+char *fld_db_text_dup(sqlite3_stmt *s, int i);
+/* Column i as new bytes (free()) followed by a NUL that *len leaves out. */
+uint8_t *fld_db_blob_dup(sqlite3_stmt *s, int i, size_t *len);
 
 #endif

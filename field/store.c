@@ -1,13 +1,15 @@
 /*
  * store.c - the device's SQLite store (see store.h for the contract).
  *
- * All SQL of the device lives in the statement table below, prepared on
- * first use and cached on the handle, so every query is a bound prepared
- * statement and the whole vocabulary of the store can be read in one place.
- * SQLite's result codes become ours in field/db.c (shared with the
- * server's storage): a locked file is FLD_EBUSY, a full disk FLD_EFULL, a
- * damaged file FLD_ECORRUPT, and a unique-key violation on a version hash
- * FLD_EXISTS; so do the schema migrations.
+ * All SQL of the device lives in the statement table below, so the whole
+ * vocabulary of the store can be read in one place. The plumbing is
+ * field/db.c's, shared with the server's storage: each statement is
+ * prepared on first use and cached on the handle, bound, run by a helper
+ * that resets it, and finalised on close; SQLite's result codes become ours
+ * there (a locked file is FLD_EBUSY, a full disk FLD_EFULL, a damaged file
+ * FLD_ECORRUPT, a unique-key violation on a version hash FLD_EXISTS); so do
+ * the schema migrations. What stays here is the device's own: its SQL, the
+ * columns each reader names, and the words of its messages.
  */
 #include "store.h"
 
@@ -49,7 +51,6 @@ enum stmt_id {
     S_SYNC_PENDING,
     S_SYNC_PENDING_EDGES,
     S_SYNC_PENDING_COUNT,
-    S_VERSION_RAW,
     S_SYNC_KNOWN,
     S_SYNC_UNREFUSE,
     S_SYNC_REFUSE,
@@ -76,18 +77,13 @@ static const char *const sql_text[N_STMTS] = {
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [S_VERSION_HAS] = "SELECT 1 FROM versions WHERE hash = ?1",
-    [S_VERSION_INSERT] =
-        "INSERT INTO versions (hash, record, author, dseq, prev, hlc_ms, "
-        "hlc_count, template_id, template_hash, subject, status, body, sig, "
-        "stored_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12, ?13, ?14)",
+    [S_VERSION_INSERT] = "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
+                         ", stored_ms) VALUES (" FLD_DB_VERSION_PARAMS ", ?14)",
     [S_VERSION_GET] = "SELECT body, sig FROM versions WHERE hash = ?1",
-    [S_PARENT_INSERT] =
-        "INSERT OR IGNORE INTO parents (child, parent) VALUES (?1, ?2)",
-    [S_HEAD_DELETE] = "DELETE FROM heads WHERE record = ?1 AND hash = ?2",
-    [S_HAS_CHILD] = "SELECT 1 FROM parents WHERE parent = ?1 LIMIT 1",
-    [S_HEAD_INSERT] =
-        "INSERT OR IGNORE INTO heads (record, hash) VALUES (?1, ?2)",
+    [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
+    [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
+    [S_HAS_CHILD] = FLD_DB_SQL_HAS_CHILD,
+    [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
     [S_HEADS_OF] = "SELECT hash FROM heads WHERE record = ?1 ORDER BY hash",
     /* Hex digits sort below 'g', so [prefix, prefix||'g') is the range of
      * ids starting with prefix, and the primary key index serves it. */
@@ -153,7 +149,6 @@ static const char *const sql_text[N_STMTS] = {
     [S_SYNC_PENDING_COUNT] =
         "SELECT count(*), coalesce(sum(length(v.body)), 0) FROM versions v "
         "WHERE " PENDING(v),
-    [S_VERSION_RAW] = "SELECT body, sig FROM versions WHERE hash = ?1",
     [S_SYNC_KNOWN] = "INSERT INTO sync_known (hash, how, at_ms) "
                      "VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
     [S_SYNC_UNREFUSE] = "DELETE FROM sync_refused WHERE hash = ?1",
@@ -173,10 +168,7 @@ static const char *const sql_text[N_STMTS] = {
 };
 
 struct fld_store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[N_STMTS];
-    char *path;
-    int in_tx;
+    struct fld_db *d;
 };
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
@@ -184,65 +176,10 @@ static const char *const migration[] = {"field.sql", "field-002.sql",
                                         "field-003.sql"};
 #define N_MIGRATIONS (sizeof migration / sizeof migration[0])
 
-/* SQLite's codes become ours in field/db.c, shared with the server. */
-static int map_rc(struct fld_store *st, int rc, const char *what,
-                  struct fld_err *err)
-{
-    return fld_db_map(st ? st->db : NULL, rc, what, err);
-}
-
-static sqlite3_stmt *stmt(struct fld_store *st, enum stmt_id id,
-                          struct fld_err *err, int *rc)
-{
-    int r;
-
-    if (st->stmt[id] == NULL) {
-        r = sqlite3_prepare_v3(st->db, sql_text[id], -1,
-                               SQLITE_PREPARE_PERSISTENT, &st->stmt[id], NULL);
-        if (r != SQLITE_OK) {
-            *rc = map_rc(st, r, "prepare", err);
-            return NULL;
-        }
-    }
-    *rc = FLD_OK;
-    return st->stmt[id];
-}
-
-/* Run a statement that returns no rows and reset it. */
-static int step_done(struct fld_store *st, sqlite3_stmt *s, const char *what,
-                     struct fld_err *err)
-{
-    int r = sqlite3_step(s);
-
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    if (r != SQLITE_DONE)
-        return map_rc(st, r, what, err);
-    return FLD_OK;
-}
-
-static void finish(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
 static int exec(struct fld_store *st, const char *sql, const char *what,
                 struct fld_err *err)
 {
-    return fld_db_exec(st->db, sql, what, err);
-}
-
-static int user_version(struct fld_store *st, int64_t *out, struct fld_err *err)
-{
-    return fld_db_user_version(st->db, out, err);
-}
-
-/* Apply every migration the file lacks, each in its own transaction. */
-static int migrate(struct fld_store *st, struct fld_err *err)
-{
-    return fld_db_migrate(st->db, st->path, "field", fld_embedded_files,
-                          migration, N_MIGRATIONS, err);
+    return fld_db_exec(st->d->db, sql, what, err);
 }
 
 /*
@@ -256,24 +193,25 @@ static int check_application(struct fld_store *st, enum fld_store_mode mode,
     sqlite3_stmt *s;
     int r, rc, n_tables = 0;
 
-    if ((rc = user_version(st, &have, err)) != FLD_OK)
+    if ((rc = fld_db_user_version(st->d->db, &have, err)) != FLD_OK)
         return rc;
     if (have > 0)
         return FLD_OK;
-    r = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_schema", -1, &s,
-                           NULL);
+    r = sqlite3_prepare_v2(st->d->db, "SELECT count(*) FROM sqlite_schema", -1,
+                           &s, NULL);
     if (r != SQLITE_OK)
-        return map_rc(st, r, "open", err);
+        return fld_db_map(st->d->db, r, "open", err);
     if (sqlite3_step(s) == SQLITE_ROW)
         n_tables = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     if (n_tables > 0)
         return fld_err_set(err, FLD_ECORRUPT,
                            "%s: not a field database (it has other tables)",
-                           st->path);
+                           st->d->path);
     if (mode == FLD_STORE_OPEN)
         return fld_err_set(err, FLD_ECORRUPT,
-                           "%s: not a field database (it is empty)", st->path);
+                           "%s: not a field database (it is empty)",
+                           st->d->path);
     return FLD_OK;
 }
 
@@ -281,14 +219,12 @@ static int configure(struct fld_store *st, struct fld_err *err)
 {
     int rc;
 
-    sqlite3_busy_timeout(st->db, 2000);
-    sqlite3_extended_result_codes(st->db, 1);
     /* A version a person was told is saved must survive a power cut. */
-    if ((rc = exec(st, "PRAGMA journal_mode = WAL", "open", err)) != FLD_OK ||
-        (rc = exec(st, "PRAGMA synchronous = FULL", "open", err)) != FLD_OK ||
-        (rc = exec(st, "PRAGMA foreign_keys = ON", "open", err)) != FLD_OK)
+    if ((rc = exec(st, "PRAGMA journal_mode = WAL", "open", err)) != FLD_OK)
         return rc;
-    return FLD_OK;
+    if ((rc = exec(st, "PRAGMA synchronous = FULL", "open", err)) != FLD_OK)
+        return rc;
+    return exec(st, "PRAGMA foreign_keys = ON", "open", err);
 }
 
 int fld_store_open(const char *path, enum fld_store_mode mode,
@@ -296,8 +232,8 @@ int fld_store_open(const char *path, enum fld_store_mode mode,
 {
     struct fld_store *st;
     struct stat sb;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW;
-    int r, rc;
+    int flags = SQLITE_OPEN_READWRITE;
+    int rc;
 
     *out = NULL;
     if (mode == FLD_STORE_OPEN && stat(path, &sb) != 0)
@@ -305,16 +241,16 @@ int fld_store_open(const char *path, enum fld_store_mode mode,
     if (mode == FLD_STORE_CREATE)
         flags |= SQLITE_OPEN_CREATE;
     st = fld_xcalloc(1, sizeof *st);
-    st->path = fld_xstrdup(path);
-    r = sqlite3_open_v2(path, &st->db, flags, NULL);
-    if (r != SQLITE_OK) {
-        rc = map_rc(st, r, path, err);
+    if ((rc = fld_db_open(path, flags, 2000, sql_text, N_STMTS, &st->d, err)) !=
+        FLD_OK)
         goto fail;
-    }
-    sqlite3_busy_timeout(st->db, 2000);
-    if ((rc = check_application(st, mode, err)) != FLD_OK ||
-        (rc = configure(st, err)) != FLD_OK ||
-        (rc = migrate(st, err)) != FLD_OK)
+    if ((rc = check_application(st, mode, err)) != FLD_OK)
+        goto fail;
+    if ((rc = configure(st, err)) != FLD_OK)
+        goto fail;
+    rc = fld_db_migrate(st->d->db, path, "field", fld_embedded_files, migration,
+                        N_MIGRATIONS, err);
+    if (rc != FLD_OK)
         goto fail;
     *out = st;
     return FLD_OK;
@@ -325,80 +261,47 @@ fail:
 
 void fld_store_close(struct fld_store *st)
 {
-    size_t i;
-
     if (st == NULL)
         return;
-    for (i = 0; i < N_STMTS; i++)
-        sqlite3_finalize(st->stmt[i]);
-    if (st->in_tx)
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close(st->db);
-    free(st->path);
+    fld_db_close(st->d);
     free(st);
 }
 
 void fld_store_set_busy_timeout(struct fld_store *st, int ms)
 {
-    sqlite3_busy_timeout(st->db, ms);
+    sqlite3_busy_timeout(st->d->db, ms);
 }
 
 int fld_store_begin(struct fld_store *st, struct fld_err *err)
 {
-    int rc = exec(st, "BEGIN IMMEDIATE", "begin", err);
-
-    if (rc == FLD_OK)
-        st->in_tx = 1;
-    return rc;
+    return fld_db_begin(st->d, err);
 }
 
 int fld_store_commit(struct fld_store *st, struct fld_err *err)
 {
-    int rc = exec(st, "COMMIT", "commit", err);
-
-    if (rc != FLD_OK)
-        fld_store_rollback(st);
-    st->in_tx = 0;
-    return rc;
+    return fld_db_commit(st->d, err);
 }
 
 void fld_store_rollback(struct fld_store *st)
 {
-    if (sqlite3_get_autocommit(st->db) == 0)
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    st->in_tx = 0;
+    fld_db_rollback(st->d);
 }
 
 int fld_store_meta_get(struct fld_store *st, const char *key, char **value,
                        struct fld_err *err)
 {
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_META_GET, err, &rc);
+    int rc =
+        fld_db_get_text(st->d, S_META_GET, key, value, "read setting", err);
 
-    *value = NULL;
-    if (s == NULL)
-        return rc;
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW)
-        *value = fld_xstrdup((const char *)sqlite3_column_text(s, 0));
-    finish(s);
-    if (r == SQLITE_DONE)
+    if (rc == FLD_NOTFOUND)
         return fld_err_set(err, FLD_NOTFOUND, "setting %s is not set", key);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "read setting", err);
+    return rc;
 }
 
 int fld_store_meta_set(struct fld_store *st, const char *key, const char *value,
                        struct fld_err *err)
 {
-    int rc;
-    sqlite3_stmt *s = stmt(st, S_META_SET, err, &rc);
-
-    if (s == NULL)
-        return rc;
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-    return step_done(st, s, "write setting", err);
+    return fld_db_run(st->d, S_META_SET, key, value, "write setting", err);
 }
 
 int fld_store_meta_get_int(struct fld_store *st, const char *key,
@@ -426,61 +329,6 @@ int fld_store_meta_set_int(struct fld_store *st, const char *key, int64_t value,
     return fld_store_meta_set(st, key, text, err);
 }
 
-static int has_row(struct fld_store *st, enum stmt_id id, const char *key,
-                   int *found, struct fld_err *err)
-{
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, id, err, &rc);
-
-    if (s == NULL)
-        return rc;
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    r = sqlite3_step(s);
-    finish(s);
-    *found = r == SQLITE_ROW;
-    return (r == SQLITE_ROW || r == SQLITE_DONE) ? FLD_OK
-                                                 : map_rc(st, r, "read", err);
-}
-
-static int insert_row(struct fld_store *st, const struct fld_version *v,
-                      struct fld_err *err)
-{
-    int rc;
-    sqlite3_stmt *s = stmt(st, S_VERSION_INSERT, err, &rc);
-
-    if (s == NULL)
-        return rc;
-    sqlite3_bind_text(s, 1, v->hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, v->record, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, v->author, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, v->dseq);
-    if (v->prev)
-        sqlite3_bind_text(s, 5, v->prev, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 6, v->hlc.ms);
-    sqlite3_bind_int64(s, 7, v->hlc.count);
-    sqlite3_bind_text(s, 8, v->template_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 9, v->template_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 10, v->subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 11, v->status, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 12, v->body, (int)v->body_len, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 13, v->sig, FLD_SIG_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 14, fld_now_ms());
-    return step_done(st, s, "store version", err);
-}
-
-static int bind2_done(struct fld_store *st, enum stmt_id id, const char *a,
-                      const char *b, struct fld_err *err)
-{
-    int rc;
-    sqlite3_stmt *s = stmt(st, id, err, &rc);
-
-    if (s == NULL)
-        return rc;
-    sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
-    return step_done(st, s, "store version", err);
-}
-
 /*
  * A new version replaces its parents as heads of the record. It becomes a
  * head itself unless a stored version already names it as a parent (a
@@ -489,70 +337,80 @@ static int bind2_done(struct fld_store *st, enum stmt_id id, const char *a,
 int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
                           struct fld_err *err)
 {
-    int rc, found;
-    size_t i;
+    static const struct fld_db_heads heads = {S_PARENT_INSERT, S_HEAD_DELETE,
+                                              S_HAS_CHILD, S_HEAD_INSERT};
+    sqlite3_stmt *s;
+    bool found;
+    int rc;
 
-    if ((rc = has_row(st, S_VERSION_HAS, v->hash, &found, err)) != FLD_OK)
+    rc =
+        fld_db_exists(st->d, S_VERSION_HAS, v->hash, NULL, &found, "read", err);
+    if (rc != FLD_OK)
         return rc;
     if (found)
         return fld_err_set(err, FLD_EXISTS, "version %.16s already stored",
                            v->hash);
-    if ((rc = insert_row(st, v, err)) != FLD_OK)
+    if ((rc = fld_db_stmt(st->d, S_VERSION_INSERT, &s, err)) != FLD_OK)
         return rc;
-    for (i = 0; i < v->parents->n; i++) {
-        const char *p = v->parents->items[i]->s;
+    fld_db_bind_version(s, v);
+    sqlite3_bind_int64(s, 14, fld_now_ms());
+    if ((rc = fld_db_done(st->d, s, "store version", err)) != FLD_OK)
+        return rc;
+    return fld_db_heads_add(st->d, &heads, v, err);
+}
 
-        if ((rc = bind2_done(st, S_PARENT_INSERT, v->hash, p, err)) != FLD_OK ||
-            (rc = bind2_done(st, S_HEAD_DELETE, v->record, p, err)) != FLD_OK)
-            return rc;
-    }
-    if ((rc = has_row(st, S_HAS_CHILD, v->hash, &found, err)) != FLD_OK)
+int fld_store_version_raw(struct fld_store *st, const char *hash,
+                          uint8_t **body, size_t *len, uint8_t sig[FLD_SIG_LEN],
+                          struct fld_err *err)
+{
+    char actual[FLD_HASH_HEX_LEN + 1];
+    sqlite3_stmt *s;
+    int rc;
+
+    *body = NULL;
+    *len = 0;
+    rc = fld_db_lookup(st->d, S_VERSION_GET, hash, NULL, &s, "read version",
+                       err);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found", hash);
+    if (rc != FLD_OK)
         return rc;
-    if (!found)
-        rc = bind2_done(st, S_HEAD_INSERT, v->record, v->hash, err);
-    return rc;
+    if (sqlite3_column_blob(s, 0) == NULL ||
+        sqlite3_column_bytes(s, 1) != FLD_SIG_LEN) {
+        fld_db_reset(s);
+        return fld_err_set(err, FLD_ECORRUPT,
+                           "version %.16s: stored body or signature is damaged",
+                           hash);
+    }
+    *body = fld_db_blob_dup(s, 0, len);
+    memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
+    fld_db_reset(s);
+    /* The hash is the version's name: bytes that no longer give it were
+     * changed behind the program's back. */
+    fld_version_hash(*body, *len, actual);
+    if (strcmp(actual, hash) != 0) {
+        free(*body);
+        *body = NULL;
+        *len = 0;
+        return fld_err_set(err, FLD_ECORRUPT,
+                           "version %.16s: stored body does not match its hash",
+                           hash);
+    }
+    return FLD_OK;
 }
 
 int fld_store_get_version(struct fld_store *st, const char *hash,
                           struct fld_version **out, struct fld_err *err)
 {
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_VERSION_GET, err, &rc);
-    char actual[FLD_HASH_HEX_LEN + 1];
+    uint8_t *body, sig[FLD_SIG_LEN];
+    size_t len;
+    int rc;
 
     *out = NULL;
-    if (s == NULL)
+    if ((rc = fld_store_version_raw(st, hash, &body, &len, sig, err)) != FLD_OK)
         return rc;
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
-    r = sqlite3_step(s);
-    if (r != SQLITE_ROW) {
-        finish(s);
-        if (r == SQLITE_DONE)
-            return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found",
-                               hash);
-        return map_rc(st, r, "read version", err);
-    }
-    {
-        const uint8_t *body = sqlite3_column_blob(s, 0);
-        size_t len = (size_t)sqlite3_column_bytes(s, 0);
-        const uint8_t *sig = sqlite3_column_blob(s, 1);
-
-        if (sqlite3_column_bytes(s, 1) != FLD_SIG_LEN || body == NULL) {
-            finish(s);
-            return fld_err_set(err, FLD_ECORRUPT,
-                               "version %.16s: stored signature is damaged",
-                               hash);
-        }
-        fld_version_hash(body, len, actual);
-        if (strcmp(actual, hash) != 0) {
-            finish(s);
-            return fld_err_set(
-                err, FLD_ECORRUPT,
-                "version %.16s: stored body does not match its hash", hash);
-        }
-        rc = fld_version_open(body, len, sig, out, err);
-    }
-    finish(s);
+    rc = fld_version_open(body, len, sig, out, err);
+    free(body);
     if (rc != FLD_OK)
         return fld_err_set(err, FLD_ECORRUPT, "version %.16s: %s", hash,
                            err ? err->msg : "does not verify");
@@ -563,8 +421,7 @@ int fld_store_find_record(struct fld_store *st, const char *prefix,
                           char out[FLD_RECORD_HEX_LEN + 1], struct fld_err *err)
 {
     size_t len = strlen(prefix), i;
-    int rc, r, n = 0;
-    sqlite3_stmt *s;
+    int rc, n;
 
     for (i = 0; i < len; i++)
         if (!((prefix[i] >= '0' && prefix[i] <= '9') ||
@@ -574,17 +431,10 @@ int fld_store_find_record(struct fld_store *st, const char *prefix,
         return fld_err_set(err, FLD_NOTFOUND,
                            "no record %s (give 4 to 32 lowercase hex digits)",
                            prefix);
-    if ((s = stmt(st, S_FIND_RECORD, err, &rc)) == NULL)
+    rc = fld_db_prefix(st->d, S_FIND_RECORD, prefix, out,
+                       FLD_RECORD_HEX_LEN + 1, &n, "find record", err);
+    if (rc != FLD_OK)
         return rc;
-    sqlite3_bind_text(s, 1, prefix, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == 0)
-            snprintf(out, FLD_RECORD_HEX_LEN + 1, "%s",
-                     (const char *)sqlite3_column_text(s, 0));
-    }
-    finish(s);
-    if (r != SQLITE_DONE)
-        return map_rc(st, r, "find record", err);
     if (n == 0)
         return fld_err_set(err, FLD_NOTFOUND, "no record %s", prefix);
     if (n > 1)
@@ -595,52 +445,21 @@ int fld_store_find_record(struct fld_store *st, const char *prefix,
 
 void fld_strv_free(char **v, size_t n)
 {
-    size_t i;
-
-    if (v == NULL)
-        return;
-    for (i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    fld_db_strv_free(v, n);
 }
 
 int fld_store_heads(struct fld_store *st, const char *record, char ***hashes,
                     size_t *n, struct fld_err *err)
 {
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_HEADS_OF, err, &rc);
-    char **v = NULL;
-    size_t k = 0;
-
-    *hashes = NULL;
-    *n = 0;
-    if (s == NULL)
-        return rc;
-    sqlite3_bind_text(s, 1, record, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        v = fld_xreallocarray(v, k + 1, sizeof *v);
-        v[k++] = fld_xstrdup((const char *)sqlite3_column_text(s, 0));
-    }
-    finish(s);
-    if (r != SQLITE_DONE) {
-        fld_strv_free(v, k);
-        return map_rc(st, r, "read heads", err);
-    }
-    *hashes = v;
-    *n = k;
-    return FLD_OK;
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s, i);
+    return fld_db_texts(st->d, S_HEADS_OF, record, hashes, n, "read heads",
+                        err);
 }
 
 /*
- * Every walk of the store is the same loop: step a bound statement, hand
- * each row to the caller's callback (through a small reader that names the
- * columns), stop at the first result that is not FLD_OK, and map SQLite's
- * failure in one place. A walk carries the caller's callback and context.
+ * Every walk of the store is fld_db_walk(): step a bound statement, hand
+ * each row to a small reader that names the columns and calls the caller's
+ * callback, stop at the first result that is not FLD_OK. A walk carries the
+ * caller's callback and context.
  */
 struct walk {
     union {
@@ -656,19 +475,23 @@ struct walk {
     struct fld_err *err;
 };
 
-typedef int (*row_reader)(sqlite3_stmt *s, const struct walk *w);
-
-static int walk_rows(struct fld_store *st, sqlite3_stmt *s, row_reader read,
-                     const struct walk *w, const char *what)
+/* Walk statement id, bound to arg when it is not NULL. */
+static int walk(struct fld_store *st, enum stmt_id id, const char *arg,
+                fld_db_row_fn read, struct walk *w, const char *what)
 {
-    int rc = FLD_OK, r = SQLITE_DONE;
+    sqlite3_stmt *s;
+    int rc;
 
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
-        rc = read(s, w);
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(st, r, what, w->err);
-    return rc;
+    if ((rc = fld_db_stmt(st->d, id, &s, w->err)) != FLD_OK)
+        return rc;
+    if (arg != NULL)
+        fld_db_bind_text(s, 1, arg);
+    return fld_db_walk(st->d, s, read, w, what, w->err);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    return fld_db_text(s, i);
 }
 
 static void read_row(sqlite3_stmt *s, struct fld_store_row *row)
@@ -700,8 +523,9 @@ static int row_complete(const struct fld_store_row *row)
            row->template_hash && row->subject && row->status;
 }
 
-static int version_row(sqlite3_stmt *s, const struct walk *w)
+static int version_row(void *data, sqlite3_stmt *s)
 {
+    const struct walk *w = data;
     struct fld_store_row row;
 
     read_row(s, &row);
@@ -720,18 +544,14 @@ int fld_store_each_version(struct fld_store *st, const char *record,
                       : order == FLD_ORDER_AUTHOR ? S_EACH_ALL_AUTHOR
                                                   : S_EACH_ALL_ARRIVAL;
     struct walk w = {.fn.version = fn, .ctx = ctx, .err = err};
-    int rc;
-    sqlite3_stmt *s = stmt(st, id, err, &rc);
 
-    if (s == NULL)
-        return rc;
-    if (record)
-        sqlite3_bind_text(s, 1, record, -1, SQLITE_STATIC);
-    return walk_rows(st, s, version_row, &w, "read versions");
+    return walk(st, id, record, version_row, &w, "read versions");
 }
 
-static int edge_row(sqlite3_stmt *s, const struct walk *w)
+static int edge_row(void *data, sqlite3_stmt *s)
 {
+    const struct walk *w = data;
+
     return w->fn.edge(w->ctx, col_text(s, 0) ? col_text(s, 0) : "",
                       col_text(s, 1) ? col_text(s, 1) : "");
 }
@@ -740,20 +560,13 @@ int fld_store_each_edge(struct fld_store *st, fld_store_edge_fn fn, void *ctx,
                         struct fld_err *err)
 {
     struct walk w = {.fn.edge = fn, .ctx = ctx, .err = err};
-    int rc;
-    sqlite3_stmt *s = stmt(st, S_EDGES, err, &rc);
 
-    return s ? walk_rows(st, s, edge_row, &w, "read parents") : rc;
+    return walk(st, S_EDGES, NULL, edge_row, &w, "read parents");
 }
 
-static void bind_opt(sqlite3_stmt *s, int i, const char *v)
+static int record_row(void *data, sqlite3_stmt *s)
 {
-    if (v != NULL)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-static int record_row(sqlite3_stmt *s, const struct walk *w)
-{
+    const struct walk *w = data;
     struct fld_record_summary sum;
 
     sum.record = col_text(s, 0);
@@ -777,33 +590,33 @@ int fld_store_each_record(struct fld_store *st,
                           fld_record_fn fn, void *ctx, struct fld_err *err)
 {
     struct walk w = {.fn.record = fn, .ctx = ctx, .err = err};
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(st, S_RECORDS, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(st->d, S_RECORDS, &s, err)) != FLD_OK)
         return rc;
     if (filter) {
-        bind_opt(s, 1, filter->status);
-        bind_opt(s, 2, filter->subject);
-        bind_opt(s, 3, filter->template_id);
+        fld_db_bind_text(s, 1, filter->status);
+        fld_db_bind_text(s, 2, filter->subject);
+        fld_db_bind_text(s, 3, filter->template_id);
     }
-    return walk_rows(st, s, record_row, &w, "list records");
+    return fld_db_walk(st->d, s, record_row, &w, "list records", err);
 }
 
 int fld_store_template_put(struct fld_store *st, const char *hash,
                            const char *id, const uint8_t *body, size_t len,
                            struct fld_err *err)
 {
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(st, S_TEMPLATE_INSERT, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(st->d, S_TEMPLATE_INSERT, &s, err)) != FLD_OK)
         return rc;
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    fld_db_bind_text(s, 1, hash);
+    fld_db_bind_text(s, 2, id);
     sqlite3_bind_blob(s, 3, body, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, fld_now_ms());
-    rc = step_done(st, s, "install template", err);
+    rc = fld_db_done(st->d, s, "install template", err);
     if (rc == FLD_EXISTS)
         return fld_err_set(err, FLD_EXISTS, "template %s is already installed",
                            id);
@@ -815,35 +628,29 @@ int fld_store_template_get(struct fld_store *st, const char *id_or_hash,
                            char hash_out[FLD_HASH_HEX_LEN + 1],
                            struct fld_err *err)
 {
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_TEMPLATE_GET, err, &rc);
+    sqlite3_stmt *s;
+    int rc;
 
     *body = NULL;
     *len = 0;
-    if (s == NULL)
-        return rc;
-    sqlite3_bind_text(s, 1, id_or_hash, -1, SQLITE_STATIC);
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        size_t n = (size_t)sqlite3_column_bytes(s, 1);
-        const void *p = sqlite3_column_blob(s, 1);
-
-        *body = fld_xmalloc(n + 1);
-        if (n)
-            memcpy(*body, p, n);
-        (*body)[n] = '\0';
-        *len = n;
-        if (hash_out)
-            snprintf(hash_out, FLD_HASH_HEX_LEN + 1, "%s", col_text(s, 0));
-    }
-    finish(s);
-    if (r == SQLITE_DONE)
+    rc = fld_db_lookup(st->d, S_TEMPLATE_GET, id_or_hash, NULL, &s,
+                       "read template", err);
+    if (rc == FLD_NOTFOUND)
         return fld_err_set(err, FLD_NOTFOUND, "no template %s", id_or_hash);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "read template", err);
+    if (rc != FLD_OK)
+        return rc;
+    *body = fld_db_blob_dup(s, 1, len);
+    if (hash_out)
+        snprintf(hash_out, FLD_HASH_HEX_LEN + 1, "%s",
+                 col_text(s, 0) ? col_text(s, 0) : "");
+    fld_db_reset(s);
+    return FLD_OK;
 }
 
-static int template_row(sqlite3_stmt *s, const struct walk *w)
+static int template_row(void *data, sqlite3_stmt *s)
 {
+    const struct walk *w = data;
+
     return w->fn.template(
         w->ctx, col_text(s, 0), col_text(s, 1), sqlite3_column_blob(s, 2),
         (size_t)sqlite3_column_bytes(s, 2), sqlite3_column_int64(s, 3));
@@ -853,110 +660,83 @@ int fld_store_each_template(struct fld_store *st, fld_template_row_fn fn,
                             void *ctx, struct fld_err *err)
 {
     struct walk w = {.fn.template = fn, .ctx = ctx, .err = err};
-    int rc;
-    sqlite3_stmt *s = stmt(st, S_TEMPLATES, err, &rc);
 
-    return s ? walk_rows(st, s, template_row, &w, "list templates") : rc;
+    return walk(st, S_TEMPLATES, NULL, template_row, &w, "list templates");
 }
 
 int fld_store_unit_put(struct fld_store *st, const struct fld_unit *u,
                        struct fld_err *err)
 {
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(st, S_UNIT_PUT, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(st->d, S_UNIT_PUT, &s, err)) != FLD_OK)
         return rc;
-    sqlite3_bind_text(s, 1, u->code, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, u->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, u->kind, -1, SQLITE_STATIC);
-    bind_opt(s, 4, u->parent_code);
-    sqlite3_bind_text(s, 5, u->valid_from, -1, SQLITE_STATIC);
-    bind_opt(s, 6, u->valid_to);
-    return step_done(st, s, "store unit", err);
+    fld_db_bind_text(s, 1, u->code);
+    fld_db_bind_text(s, 2, u->name);
+    fld_db_bind_text(s, 3, u->kind);
+    fld_db_bind_text(s, 4, u->parent_code);
+    fld_db_bind_text(s, 5, u->valid_from);
+    fld_db_bind_text(s, 6, u->valid_to);
+    return fld_db_done(st->d, s, "store unit", err);
 }
 
-static void read_unit(sqlite3_stmt *s, struct fld_unit *u)
+static int unit_row(void *data, sqlite3_stmt *s)
 {
-    u->code = col_text(s, 0);
-    u->name = col_text(s, 1);
-    u->kind = col_text(s, 2);
-    u->parent_code = col_text(s, 3);
-    u->valid_from = col_text(s, 4);
-    u->valid_to = col_text(s, 5);
+    const struct walk *w = data;
+    struct fld_unit u;
+
+    u.code = col_text(s, 0);
+    u.name = col_text(s, 1);
+    u.kind = col_text(s, 2);
+    u.parent_code = col_text(s, 3);
+    u.valid_from = col_text(s, 4);
+    u.valid_to = col_text(s, 5);
+    return w->fn.unit(w->ctx, &u);
 }
 
 int fld_store_unit_at(struct fld_store *st, const char *code, const char *date,
                       fld_unit_fn fn, void *ctx, struct fld_err *err)
 {
-    struct fld_unit u;
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_UNIT_AT, err, &rc);
+    struct walk w = {.fn.unit = fn, .ctx = ctx, .err = err};
+    sqlite3_stmt *s;
+    int rc;
 
-    if (s == NULL)
+    rc = fld_db_lookup(st->d, S_UNIT_AT, code, date, &s, "read unit", err);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "no unit %s on %s", code, date);
+    if (rc != FLD_OK)
         return rc;
-    sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, date, -1, SQLITE_STATIC);
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        read_unit(s, &u);
-        rc = fn(ctx, &u);
-    } else if (r == SQLITE_DONE) {
-        rc = fld_err_set(err, FLD_NOTFOUND, "no unit %s on %s", code, date);
-    } else {
-        rc = map_rc(st, r, "read unit", err);
-    }
-    finish(s);
+    rc = unit_row(&w, s);
+    fld_db_reset(s);
     return rc;
 }
 
 int fld_store_unit_count(struct fld_store *st, int64_t *n, struct fld_err *err)
 {
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_UNIT_COUNT, err, &rc);
-
-    *n = 0;
-    if (s == NULL)
-        return rc;
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW)
-        *n = sqlite3_column_int64(s, 0);
-    finish(s);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "count units", err);
-}
-
-static int unit_row(sqlite3_stmt *s, const struct walk *w)
-{
-    struct fld_unit u;
-
-    read_unit(s, &u);
-    return w->fn.unit(w->ctx, &u);
+    return fld_db_int64s(st->d, S_UNIT_COUNT, n, 1, "count units", err);
 }
 
 int fld_store_each_unit(struct fld_store *st, fld_unit_fn fn, void *ctx,
                         struct fld_err *err)
 {
     struct walk w = {.fn.unit = fn, .ctx = ctx, .err = err};
-    int rc;
-    sqlite3_stmt *s = stmt(st, S_UNITS, err, &rc);
 
-    return s ? walk_rows(st, s, unit_row, &w, "list units") : rc;
+    return walk(st, S_UNITS, NULL, unit_row, &w, "list units");
 }
 
 int fld_store_unit_exists(struct fld_store *st, const char *code, bool *out,
                           struct fld_err *err)
 {
-    int found = 0, rc = has_row(st, S_UNIT_EXISTS, code, &found, err);
-
-    *out = found != 0;
-    return rc;
+    return fld_db_exists(st->d, S_UNIT_EXISTS, code, NULL, out, "read", err);
 }
 
 /* ---- sync state ------------------------------------------------------------
  */
 
-static int pending_row(sqlite3_stmt *s, const struct walk *w)
+static int pending_row(void *data, sqlite3_stmt *s)
 {
+    const struct walk *w = data;
     struct fld_store_pending p;
 
     p.seq = sqlite3_column_int64(s, 0);
@@ -975,152 +755,79 @@ int fld_store_sync_each_pending(struct fld_store *st, fld_store_pending_fn fn,
                                 void *ctx, struct fld_err *err)
 {
     struct walk w = {.fn.pending = fn, .ctx = ctx, .err = err};
-    int rc;
-    sqlite3_stmt *s = stmt(st, S_SYNC_PENDING, err, &rc);
 
-    return s ? walk_rows(st, s, pending_row, &w, "list pending versions") : rc;
+    return walk(st, S_SYNC_PENDING, NULL, pending_row, &w,
+                "list pending versions");
 }
 
 int fld_store_sync_pending_edges(struct fld_store *st, fld_store_edge_fn fn,
                                  void *ctx, struct fld_err *err)
 {
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_SYNC_PENDING_EDGES, err, &rc);
+    struct walk w = {.fn.edge = fn, .ctx = ctx, .err = err};
 
-    if (s == NULL)
-        return rc;
-    rc = FLD_OK;
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
-        rc = fn(ctx, col_text(s, 0) ? col_text(s, 0) : "",
-                col_text(s, 1) ? col_text(s, 1) : "");
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(st, r, "list pending parents", err);
-    return rc;
+    return walk(st, S_SYNC_PENDING_EDGES, NULL, edge_row, &w,
+                "list pending parents");
 }
 
 int fld_store_sync_pending_count(struct fld_store *st, int64_t *n,
                                  int64_t *bytes, struct fld_err *err)
 {
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_SYNC_PENDING_COUNT, err, &rc);
+    int64_t v[2] = {0, 0};
+    int rc = fld_db_int64s(st->d, S_SYNC_PENDING_COUNT, v, 2,
+                           "count pending versions", err);
 
-    *n = 0;
+    *n = v[0];
     if (bytes)
-        *bytes = 0;
-    if (s == NULL)
-        return rc;
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        *n = sqlite3_column_int64(s, 0);
-        if (bytes)
-            *bytes = sqlite3_column_int64(s, 1);
-    }
-    finish(s);
-    return r == SQLITE_ROW ? FLD_OK
-                           : map_rc(st, r, "count pending versions", err);
-}
-
-int fld_store_version_raw(struct fld_store *st, const char *hash,
-                          uint8_t **body, size_t *len, uint8_t sig[FLD_SIG_LEN],
-                          struct fld_err *err)
-{
-    char actual[FLD_HASH_HEX_LEN + 1];
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_VERSION_RAW, err, &rc);
-
-    *body = NULL;
-    *len = 0;
-    if (s == NULL)
-        return rc;
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
-    r = sqlite3_step(s);
-    if (r == SQLITE_DONE) {
-        finish(s);
-        return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found", hash);
-    }
-    if (r != SQLITE_ROW) {
-        finish(s);
-        return map_rc(st, r, "read version", err);
-    }
-    {
-        const uint8_t *p = sqlite3_column_blob(s, 0);
-        size_t n = (size_t)sqlite3_column_bytes(s, 0);
-
-        if (p == NULL || sqlite3_column_bytes(s, 1) != FLD_SIG_LEN) {
-            finish(s);
-            return fld_err_set(
-                err, FLD_ECORRUPT,
-                "version %.16s: stored body or signature is damaged", hash);
-        }
-        fld_version_hash(p, n, actual);
-        if (strcmp(actual, hash) != 0) {
-            finish(s);
-            return fld_err_set(
-                err, FLD_ECORRUPT,
-                "version %.16s: stored body does not match its hash", hash);
-        }
-        *body = fld_xmalloc(n + 1);
-        memcpy(*body, p, n);
-        (*body)[n] = '\0';
-        *len = n;
-        memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
-    }
-    finish(s);
-    return FLD_OK;
+        *bytes = v[1];
+    return rc;
 }
 
 int fld_store_sync_known(struct fld_store *st, const char *hash,
                          const char *how, struct fld_err *err)
 {
+    const char *what = "record a version the server holds";
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(st, S_SYNC_KNOWN, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(st->d, S_SYNC_KNOWN, &s, err)) != FLD_OK)
         return rc;
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, how, -1, SQLITE_STATIC);
+    fld_db_bind_text(s, 1, hash);
+    fld_db_bind_text(s, 2, how);
     sqlite3_bind_int64(s, 3, fld_now_ms());
-    if ((rc = step_done(st, s, "record a version the server holds", err)) !=
-        FLD_OK)
+    if ((rc = fld_db_done(st->d, s, what, err)) != FLD_OK)
         return rc;
-    if ((s = stmt(st, S_SYNC_UNREFUSE, err, &rc)) == NULL)
-        return rc;
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
-    return step_done(st, s, "record a version the server holds", err);
+    return fld_db_run(st->d, S_SYNC_UNREFUSE, hash, NULL, what, err);
 }
 
 int fld_store_sync_refuse(struct fld_store *st, const char *hash,
                           const char *reason, const char *message,
                           struct fld_err *err)
 {
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(st, S_SYNC_REFUSE, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(st->d, S_SYNC_REFUSE, &s, err)) != FLD_OK)
         return rc;
-    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
-    bind_opt(s, 3, message);
+    fld_db_bind_text(s, 1, hash);
+    fld_db_bind_text(s, 2, reason);
+    fld_db_bind_text(s, 3, message);
     sqlite3_bind_int64(s, 4, fld_now_ms());
-    return step_done(st, s, "record a refused version", err);
+    return fld_db_done(st->d, s, "record a refused version", err);
 }
 
 int fld_store_sync_forget(struct fld_store *st, struct fld_err *err)
 {
-    int rc;
-    sqlite3_stmt *s = stmt(st, S_SYNC_FORGET_KNOWN, err, &rc);
+    const char *what = "forget sync state";
+    int rc = fld_db_run(st->d, S_SYNC_FORGET_KNOWN, NULL, NULL, what, err);
 
-    if (s == NULL ||
-        (rc = step_done(st, s, "forget sync state", err)) != FLD_OK)
+    if (rc != FLD_OK)
         return rc;
-    if ((s = stmt(st, S_SYNC_FORGET_REFUSED, err, &rc)) == NULL)
-        return rc;
-    return step_done(st, s, "forget sync state", err);
+    return fld_db_run(st->d, S_SYNC_FORGET_REFUSED, NULL, NULL, what, err);
 }
 
-static int refused_row(sqlite3_stmt *s, const struct walk *w)
+static int refused_row(void *data, sqlite3_stmt *s)
 {
+    const struct walk *w = data;
     struct fld_store_refused d;
 
     d.hash = col_text(s, 0);
@@ -1141,26 +848,18 @@ int fld_store_sync_each_refused(struct fld_store *st, fld_store_refused_fn fn,
                                 void *ctx, struct fld_err *err)
 {
     struct walk w = {.fn.refused = fn, .ctx = ctx, .err = err};
-    int rc;
-    sqlite3_stmt *s = stmt(st, S_SYNC_REFUSED, err, &rc);
 
-    return s ? walk_rows(st, s, refused_row, &w, "list refused versions") : rc;
+    return walk(st, S_SYNC_REFUSED, NULL, refused_row, &w,
+                "list refused versions");
 }
 
 int fld_store_sync_counts(struct fld_store *st, int64_t *known,
                           int64_t *refused, struct fld_err *err)
 {
-    int rc, r;
-    sqlite3_stmt *s = stmt(st, S_SYNC_COUNTS, err, &rc);
+    int64_t v[2] = {0, 0};
+    int rc = fld_db_int64s(st->d, S_SYNC_COUNTS, v, 2, "count sync state", err);
 
-    *known = *refused = 0;
-    if (s == NULL)
-        return rc;
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        *known = sqlite3_column_int64(s, 0);
-        *refused = sqlite3_column_int64(s, 1);
-    }
-    finish(s);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(st, r, "count sync state", err);
+    *known = v[0];
+    *refused = v[1];
+    return rc;
 }

@@ -123,16 +123,13 @@ static const char *const sql_text[N_STMTS] = {
     [S_VERSION_STATE] = "SELECT 1 FROM versions WHERE hash = ?1 UNION ALL "
                         "SELECT 2 FROM quarantine WHERE hash = ?1 LIMIT 1",
     [S_VERSION_INSERT] =
-        "INSERT INTO versions (hash, record, author, pusher, dseq, prev, "
-        "hlc_ms, hlc_count, template_id, template_hash, subject, status, body, "
-        "sig, received_ms, flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-        "?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    [S_PARENT_INSERT] =
-        "INSERT OR IGNORE INTO parents (child, parent) VALUES (?1, ?2)",
-    [S_HEAD_DELETE] = "DELETE FROM heads WHERE record = ?1 AND hash = ?2",
-    [S_HAS_CHILD] = "SELECT 1 FROM parents WHERE parent = ?1 LIMIT 1",
-    [S_HEAD_INSERT] =
-        "INSERT OR IGNORE INTO heads (record, hash) VALUES (?1, ?2)",
+        "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
+        ", pusher, received_ms, flag) VALUES (" FLD_DB_VERSION_PARAMS
+        ", ?14, ?15, ?16)",
+    [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
+    [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
+    [S_HAS_CHILD] = FLD_DB_SQL_HAS_CHILD,
+    [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
     /* Two indexed lookups, not one OR that SQLite would answer by walking
      * all of the author's versions. */
     [S_FORK] = "SELECT hash FROM versions WHERE author = ?1 AND dseq = ?2 AND "
@@ -199,9 +196,7 @@ static const char *const sql_text[N_STMTS] = {
 struct sq {
     struct srv_storage
         base; /* first: a struct sq * is a struct srv_storage * */
-    sqlite3 *db;
-    sqlite3_stmt *stmt[N_STMTS];
-    char *path;
+    struct fld_db *d;
 };
 
 /* The server's schema files, compiled in by server.mk (scripts/embed.c). */
@@ -217,131 +212,35 @@ static struct sq *SQ(struct srv_storage *st)
     return (struct sq *)st;
 }
 
-/* SQLite's codes become ours in field/db.c, shared with the device store. */
-static int map_rc(struct sq *q, int rc, const char *what, struct fld_err *err)
+static struct fld_db *DB(struct srv_storage *st)
 {
-    return fld_db_map(q ? q->db : NULL, rc, what, err);
+    return SQ(st)->d;
 }
 
-static sqlite3_stmt *stmt(struct sq *q, enum stmt_id id, struct fld_err *err,
-                          int *rc)
-{
-    int r;
-
-    if (q->stmt[id] == NULL) {
-        r = sqlite3_prepare_v3(q->db, sql_text[id], -1,
-                               SQLITE_PREPARE_PERSISTENT, &q->stmt[id], NULL);
-        if (r != SQLITE_OK) {
-            *rc = map_rc(q, r, "prepare", err);
-            return NULL;
-        }
-    }
-    *rc = FLD_OK;
-    return q->stmt[id];
-}
-
-static void finish(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
-/* Step a statement that returns no rows, then reset it. */
-static int step_done(struct sq *q, sqlite3_stmt *s, const char *what,
-                     struct fld_err *err)
-{
-    int r = sqlite3_step(s);
-
-    finish(s);
-    return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, what, err);
-}
-
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v == NULL)
-        sqlite3_bind_null(s, i);
-    else
-        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-/* Run statement id bound to up to three texts; no rows. */
-static int run3(struct sq *q, enum stmt_id id, const char *a, const char *b,
-                const char *c, const char *what, struct fld_err *err)
-{
-    int rc;
-    sqlite3_stmt *s = stmt(q, id, err, &rc);
-
-    if (s == NULL)
-        return rc;
-    bind_text(s, 1, a);
-    if (b)
-        bind_text(s, 2, b);
-    if (c)
-        bind_text(s, 3, c);
-    return step_done(q, s, what, err);
-}
-
-/* Whether statement id bound to one text returns a row. */
-static int exists1(struct sq *q, enum stmt_id id, const char *a, bool *found,
-                   struct fld_err *err)
-{
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, id, err, &rc);
-
-    *found = false;
-    if (s == NULL)
-        return rc;
-    bind_text(s, 1, a);
-    r = sqlite3_step(s);
-    finish(s);
-    if (r == SQLITE_ROW)
-        *found = true;
-    else if (r != SQLITE_DONE)
-        return map_rc(q, r, "read", err);
-    return FLD_OK;
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-    return (const char *)sqlite3_column_text(s, i);
-}
-
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-    const char *t = col_text(s, i);
-
-    return t ? fld_xstrdup(t) : NULL;
-}
-
-static int exec(struct sq *q, const char *sql, const char *what,
+static int exec(struct srv_storage *st, const char *sql, const char *what,
                 struct fld_err *err)
 {
-    return fld_db_exec(q->db, sql, what, err);
+    return fld_db_exec(DB(st)->db, sql, what, err);
 }
 
 /* ---- opening ----------------------------------------------------------------
  */
 
-static int user_version(struct sq *q, int64_t *out, struct fld_err *err)
-{
-    return fld_db_user_version(q->db, out, err);
-}
-
 /* A file that is not ours is never turned into a server database. */
-static int check_application(struct sq *q, struct fld_err *err)
+static int check_application(struct fld_db *d, struct fld_err *err)
 {
     int64_t have;
     sqlite3_stmt *s;
     int r, rc, n_tables = 0, is_ours = 0;
 
-    if ((rc = user_version(q, &have, err)) != FLD_OK)
+    if ((rc = fld_db_user_version(d->db, &have, err)) != FLD_OK)
         return rc;
-    r = sqlite3_prepare_v2(q->db,
+    r = sqlite3_prepare_v2(d->db,
                            "SELECT count(*), count(*) FILTER (WHERE name = "
                            "'enroll_codes') FROM sqlite_schema",
                            -1, &s, NULL);
     if (r != SQLITE_OK)
-        return map_rc(q, r, "open", err);
+        return fld_db_map(d->db, r, "open", err);
     if (sqlite3_step(s) == SQLITE_ROW) {
         n_tables = sqlite3_column_int(s, 0);
         is_ours = sqlite3_column_int(s, 1);
@@ -350,32 +249,18 @@ static int check_application(struct sq *q, struct fld_err *err)
     if (have > 0 && !is_ours)
         return fld_err_set(err, FLD_ECORRUPT,
                            "%s: not a field-server database (a device store?)",
-                           q->path);
+                           d->path);
     if (have == 0 && n_tables > 0)
         return fld_err_set(
             err, FLD_ECORRUPT,
-            "%s: not a field-server database (it has other tables)", q->path);
+            "%s: not a field-server database (it has other tables)", d->path);
     return FLD_OK;
-}
-
-static int migrate(struct sq *q, struct fld_err *err)
-{
-    return fld_db_migrate(q->db, q->path, "field-server", srv_schema_files,
-                          migration, N_MIGRATIONS, err);
 }
 
 static void sq_close(struct srv_storage *st)
 {
-    struct sq *q = SQ(st);
-    size_t i;
-
-    for (i = 0; i < N_STMTS; i++)
-        sqlite3_finalize(q->stmt[i]);
-    if (q->db && sqlite3_get_autocommit(q->db) == 0)
-        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close(q->db);
-    free(q->path);
-    free(q);
+    fld_db_close(DB(st));
+    free(SQ(st));
 }
 
 static int sq_open(const char *path, bool create, struct srv_storage **out,
@@ -383,9 +268,9 @@ static int sq_open(const char *path, bool create, struct srv_storage **out,
 {
     struct sq *q;
     struct stat sb;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
-                SQLITE_OPEN_NOMUTEX; /* one thread per handle */
-    int r, rc;
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX; /* one thread per handle */
+    int rc;
 
     *out = NULL;
     if (!create && stat(path, &sb) != 0)
@@ -396,19 +281,23 @@ static int sq_open(const char *path, bool create, struct srv_storage **out,
         flags |= SQLITE_OPEN_CREATE;
     q = fld_xcalloc(1, sizeof *q);
     q->base.ops = &srv_storage_sqlite;
-    q->path = fld_xstrdup(path);
-    r = sqlite3_open_v2(path, &q->db, flags, NULL);
-    if (r != SQLITE_OK) {
-        rc = map_rc(q, r, path, err);
+    if ((rc = fld_db_open(path, flags, 10000, sql_text, N_STMTS, &q->d, err)) !=
+        FLD_OK)
         goto fail;
-    }
-    sqlite3_busy_timeout(q->db, 10000);
-    sqlite3_extended_result_codes(q->db, 1);
-    if ((rc = check_application(q, err)) != FLD_OK ||
-        (rc = exec(q, "PRAGMA journal_mode = WAL", "open", err)) != FLD_OK ||
-        (rc = exec(q, "PRAGMA synchronous = FULL", "open", err)) != FLD_OK ||
-        (rc = exec(q, "PRAGMA foreign_keys = ON", "open", err)) != FLD_OK ||
-        (rc = migrate(q, err)) != FLD_OK)
+    if ((rc = check_application(q->d, err)) != FLD_OK)
+        goto fail;
+    if ((rc = exec(&q->base, "PRAGMA journal_mode = WAL", "open", err)) !=
+        FLD_OK)
+        goto fail;
+    if ((rc = exec(&q->base, "PRAGMA synchronous = FULL", "open", err)) !=
+        FLD_OK)
+        goto fail;
+    if ((rc = exec(&q->base, "PRAGMA foreign_keys = ON", "open", err)) !=
+        FLD_OK)
+        goto fail;
+    rc = fld_db_migrate(q->d->db, path, "field-server", srv_schema_files,
+                        migration, N_MIGRATIONS, err);
+    if (rc != FLD_OK)
         goto fail;
     *out = &q->base;
     return FLD_OK;
@@ -422,33 +311,27 @@ fail:
 
 static int sq_begin(struct srv_storage *st, struct fld_err *err)
 {
-    return exec(SQ(st), "BEGIN IMMEDIATE", "begin", err);
+    return fld_db_begin(DB(st), err);
 }
 
 static void sq_rollback(struct srv_storage *st)
 {
-    if (sqlite3_get_autocommit(SQ(st)->db) == 0)
-        sqlite3_exec(SQ(st)->db, "ROLLBACK", NULL, NULL, NULL);
+    fld_db_rollback(DB(st));
 }
 
 static int sq_commit(struct srv_storage *st, struct fld_err *err)
 {
-    int rc = exec(SQ(st), "COMMIT", "commit", err);
-
-    if (rc != FLD_OK)
-        sq_rollback(st);
-    return rc;
+    return fld_db_commit(DB(st), err);
 }
 
 static int sq_checkpoint(struct srv_storage *st, struct fld_err *err)
 {
-    return exec(SQ(st), "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint", err);
+    return exec(st, "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint", err);
 }
 
 static int sq_backup(struct srv_storage *st, const char *path,
                      struct fld_err *err)
 {
-    struct sq *q = SQ(st);
     struct stat sb;
     sqlite3 *dst = NULL;
     sqlite3_backup *b;
@@ -465,7 +348,7 @@ static int sq_backup(struct srv_storage *st, const char *path,
         unlink(path);
         return fld_err_set(err, FLD_EIO, "%s: cannot create", path);
     }
-    b = sqlite3_backup_init(dst, "main", q->db, "main");
+    b = sqlite3_backup_init(dst, "main", DB(st)->db, "main");
     if (b == NULL) {
         r = sqlite3_errcode(dst);
     } else {
@@ -495,27 +378,48 @@ static int sq_backup(struct srv_storage *st, const char *path,
 static int sq_meta_get(struct srv_storage *st, const char *key, char **value,
                        struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_META_GET, err, &rc);
+    int rc =
+        fld_db_get_text(DB(st), S_META_GET, key, value, "read setting", err);
 
-    *value = NULL;
-    if (s == NULL)
-        return rc;
-    bind_text(s, 1, key);
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW)
-        *value = col_dup(s, 0);
-    finish(s);
-    if (r == SQLITE_DONE)
+    if (rc == FLD_NOTFOUND)
         return fld_err_set(err, FLD_NOTFOUND, "setting %s is not set", key);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(q, r, "read setting", err);
+    return rc;
 }
 
 static int sq_meta_set(struct srv_storage *st, const char *key,
                        const char *value, struct fld_err *err)
 {
-    return run3(SQ(st), S_META_SET, key, value, NULL, "write setting", err);
+    return fld_db_run(DB(st), S_META_SET, key, value, "write setting", err);
+}
+
+/* ---- walks --------------------------------------------------------------- */
+
+/*
+ * Every walk is fld_db_walk() with a reader that names the columns of its
+ * statement and calls the caller's callback with a borrowed row.
+ */
+struct walk {
+    union {
+        srv_unit_fn unit;
+        srv_template_fn template;
+        srv_pull_fn pull;
+        srv_audit_fn audit;
+        srv_alarm_fn alarm;
+    } fn;
+    void *ctx;
+    struct fld_err *err;
+};
+
+/* Walk statement id, which has no parameters. */
+static int walk(struct srv_storage *st, enum stmt_id id, fld_db_row_fn read,
+                struct walk *w, const char *what)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = fld_db_stmt(DB(st), id, &s, w->err)) != FLD_OK)
+        return rc;
+    return fld_db_walk(DB(st), s, read, w, what, w->err);
 }
 
 /* ---- enrollment and devices ---------------------------------------------- */
@@ -523,57 +427,52 @@ static int sq_meta_set(struct srv_storage *st, const char *key,
 static int sq_code_add(struct srv_storage *st, const struct srv_enroll_code *c,
                        struct fld_err *err)
 {
-    struct sq *q = SQ(st);
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(q, S_CODE_INSERT, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_CODE_INSERT, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, c->code_hash);
-    bind_text(s, 2, c->inspector);
-    bind_text(s, 3, c->role);
-    bind_text(s, 4, c->scope);
+    fld_db_bind_text(s, 1, c->code_hash);
+    fld_db_bind_text(s, 2, c->inspector);
+    fld_db_bind_text(s, 3, c->role);
+    fld_db_bind_text(s, 4, c->scope);
     sqlite3_bind_int64(s, 5, c->created_ms);
     sqlite3_bind_int64(s, 6, c->expires_ms);
-    return step_done(q, s, "add enrollment code", err);
+    return fld_db_done(DB(st), s, "add enrollment code", err);
 }
 
 static int sq_code_use(struct srv_storage *st, const char *code_hash,
                        int64_t now, const char *device,
                        struct srv_enroll_code **out, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
+    const char *what = "use enrollment code";
     struct srv_enroll_code *c;
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_CODE_USE, err, &rc);
+    sqlite3_stmt *s;
+    int rc;
 
     *out = NULL;
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_CODE_USE, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, code_hash);
+    fld_db_bind_text(s, 1, code_hash);
     sqlite3_bind_int64(s, 2, now);
-    bind_text(s, 3, device);
-    r = sqlite3_step(s);
-    if (r != SQLITE_ROW) {
-        finish(s);
-        if (r == SQLITE_DONE)
-            return fld_err_set(err, FLD_NOTFOUND,
-                               "unknown, used or expired enrollment code");
-        return map_rc(q, r, "use enrollment code", err);
-    }
+    fld_db_bind_text(s, 3, device);
+    rc = fld_db_row(DB(st), s, what, err);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND,
+                           "unknown, used or expired enrollment code");
+    if (rc != FLD_OK)
+        return rc;
     c = fld_xcalloc(1, sizeof *c);
     memcpy(c->code_hash, code_hash, FLD_HASH_HEX_LEN + 1);
-    c->inspector = col_dup(s, 0);
-    c->role = col_dup(s, 1);
-    c->scope = col_dup(s, 2);
+    c->inspector = fld_db_text_dup(s, 0);
+    c->role = fld_db_text_dup(s, 1);
+    c->scope = fld_db_text_dup(s, 2);
     c->created_ms = sqlite3_column_int64(s, 3);
     c->expires_ms = sqlite3_column_int64(s, 4);
     /* RETURNING: the change is made when the statement runs to its end. */
-    r = sqlite3_step(s);
-    finish(s);
-    if (r != SQLITE_DONE) {
+    if ((rc = fld_db_done(DB(st), s, what, err)) != FLD_OK) {
         srv_enroll_code_free(c);
-        return map_rc(q, r, "use enrollment code", err);
+        return rc;
     }
     *out = c;
     return FLD_OK;
@@ -582,48 +481,32 @@ static int sq_code_use(struct srv_storage *st, const char *code_hash,
 static int sq_device_add(struct srv_storage *st, const struct srv_device *d,
                          struct fld_err *err)
 {
-    struct sq *q = SQ(st);
+    const char *what = "enrol device";
+    sqlite3_stmt *s;
     size_t i;
     int rc;
-    sqlite3_stmt *s = stmt(q, S_DEVICE_INSERT, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_DEVICE_INSERT, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, d->pubkey);
-    bind_text(s, 2, d->inspector);
-    bind_text(s, 3, d->role);
+    fld_db_bind_text(s, 1, d->pubkey);
+    fld_db_bind_text(s, 2, d->inspector);
+    fld_db_bind_text(s, 3, d->role);
     sqlite3_bind_int64(s, 4, d->enrolled_ms);
-    if ((rc = step_done(q, s, "enrol device", err)) != FLD_OK)
-        return rc == FLD_EXISTS
-                   ? fld_err_set(err, FLD_EXISTS,
-                                 "device %.16s is already enrolled", d->pubkey)
-                   : rc;
-    for (i = 0; i < d->n_scope; i++)
-        if ((rc = run3(q, S_SCOPE_INSERT, d->pubkey, d->scope[i], NULL,
-                       "enrol device", err)) != FLD_OK)
-            return rc;
-    return FLD_OK;
+    rc = fld_db_done(DB(st), s, what, err);
+    if (rc == FLD_EXISTS)
+        return fld_err_set(err, FLD_EXISTS, "device %.16s is already enrolled",
+                           d->pubkey);
+    for (i = 0; i < d->n_scope && rc == FLD_OK; i++)
+        rc = fld_db_run(DB(st), S_SCOPE_INSERT, d->pubkey, d->scope[i], what,
+                        err);
+    return rc;
 }
 
-static void load_scope(struct sq *q, struct srv_device *d, struct fld_err *err,
-                       int *rc)
+static int load_scope(struct srv_storage *st, struct srv_device *d,
+                      struct fld_err *err)
 {
-    sqlite3_stmt *s = stmt(q, S_SCOPE_OF, err, rc);
-    size_t cap = 0;
-    int r;
-
-    if (s == NULL)
-        return;
-    bind_text(s, 1, d->pubkey);
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (d->n_scope == cap) {
-            cap = cap ? 2 * cap : 4;
-            d->scope = fld_xreallocarray(d->scope, cap, sizeof *d->scope);
-        }
-        d->scope[d->n_scope++] = col_dup(s, 0);
-    }
-    finish(s);
-    *rc = r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "read scope", err);
+    return fld_db_texts(DB(st), S_SCOPE_OF, d->pubkey, &d->scope, &d->n_scope,
+                        "read scope", err);
 }
 
 static struct srv_device *device_from_row(sqlite3_stmt *s, const char *pubkey,
@@ -631,9 +514,9 @@ static struct srv_device *device_from_row(sqlite3_stmt *s, const char *pubkey,
 {
     struct srv_device *d = fld_xcalloc(1, sizeof *d);
 
-    snprintf(d->pubkey, sizeof d->pubkey, "%s", pubkey);
-    d->inspector = col_dup(s, first);
-    d->role = col_dup(s, first + 1);
+    snprintf(d->pubkey, sizeof d->pubkey, "%s", pubkey ? pubkey : "");
+    d->inspector = fld_db_text_dup(s, first);
+    d->role = fld_db_text_dup(s, first + 1);
     d->enrolled_ms = sqlite3_column_int64(s, first + 2);
     d->revoked_ms = sqlite3_column_type(s, first + 3) == SQLITE_NULL
                         ? 0
@@ -644,27 +527,21 @@ static struct srv_device *device_from_row(sqlite3_stmt *s, const char *pubkey,
 static int sq_device_get(struct srv_storage *st, const char *pubkey,
                          struct srv_device **out, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
     struct srv_device *d;
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_DEVICE_GET, err, &rc);
+    sqlite3_stmt *s;
+    int rc;
 
     *out = NULL;
-    if (s == NULL)
+    rc = fld_db_lookup(DB(st), S_DEVICE_GET, pubkey, NULL, &s, "read device",
+                       err);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "device %.16s is not enrolled",
+                           pubkey);
+    if (rc != FLD_OK)
         return rc;
-    bind_text(s, 1, pubkey);
-    r = sqlite3_step(s);
-    if (r != SQLITE_ROW) {
-        finish(s);
-        if (r == SQLITE_DONE)
-            return fld_err_set(err, FLD_NOTFOUND,
-                               "device %.16s is not enrolled", pubkey);
-        return map_rc(q, r, "read device", err);
-    }
     d = device_from_row(s, pubkey, 0);
-    finish(s);
-    load_scope(q, d, err, &rc);
-    if (rc != FLD_OK) {
+    fld_db_reset(s);
+    if ((rc = load_scope(st, d, err)) != FLD_OK) {
         srv_device_free(d);
         return rc;
     }
@@ -675,21 +552,12 @@ static int sq_device_get(struct srv_storage *st, const char *pubkey,
 static int sq_device_find(struct srv_storage *st, const char *prefix,
                           char out[FLD_HASH_HEX_LEN + 1], struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc, r, n = 0;
-    sqlite3_stmt *s = stmt(q, S_DEVICE_FIND, err, &rc);
+    int rc, n;
 
-    out[0] = '\0';
-    if (s == NULL)
+    rc = fld_db_prefix(DB(st), S_DEVICE_FIND, prefix, out, FLD_HASH_HEX_LEN + 1,
+                       &n, "find device", err);
+    if (rc != FLD_OK)
         return rc;
-    bind_text(s, 1, prefix);
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ == 0)
-            snprintf(out, FLD_HASH_HEX_LEN + 1, "%s", col_text(s, 0));
-    }
-    finish(s);
-    if (r != SQLITE_DONE)
-        return map_rc(q, r, "find device", err);
     if (n == 0)
         return fld_err_set(err, FLD_NOTFOUND, "no device %s", prefix);
     if (n > 1)
@@ -701,51 +569,58 @@ static int sq_device_find(struct srv_storage *st, const char *prefix,
 static int sq_device_revoke(struct srv_storage *st, const char *pubkey,
                             int64_t now, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(q, S_DEVICE_REVOKE, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_DEVICE_REVOKE, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, pubkey);
+    fld_db_bind_text(s, 1, pubkey);
     sqlite3_bind_int64(s, 2, now);
-    if ((rc = step_done(q, s, "revoke device", err)) != FLD_OK)
+    if ((rc = fld_db_done(DB(st), s, "revoke device", err)) != FLD_OK)
         return rc;
-    if (sqlite3_changes(q->db) == 0)
+    if (sqlite3_changes(DB(st)->db) == 0)
         return fld_err_set(err, FLD_EXISTS, "device %.16s is already revoked",
                            pubkey);
+    return FLD_OK;
+}
+
+struct devices {
+    struct srv_device **all;
+    size_t n, cap;
+};
+
+static int add_device(void *ctx, sqlite3_stmt *s)
+{
+    struct devices *l = ctx;
+
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->all = fld_xreallocarray(l->all, l->cap, sizeof *l->all);
+    }
+    l->all[l->n++] = device_from_row(s, fld_db_text(s, 0), 1);
     return FLD_OK;
 }
 
 static int sq_each_device(struct srv_storage *st, srv_device_fn fn, void *ctx,
                           struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    struct srv_device **all = NULL;
-    size_t n = 0, cap = 0, i;
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_DEVICES, err, &rc);
+    struct devices l = {NULL, 0, 0};
+    sqlite3_stmt *s;
+    size_t i;
+    int rc;
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_DEVICES, &s, err)) != FLD_OK)
         return rc;
     /* Read the list first: the callback may read scopes in between. */
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            all = fld_xreallocarray(all, cap, sizeof *all);
-        }
-        all[n++] = device_from_row(s, col_text(s, 0), 1);
-    }
-    finish(s);
-    rc = r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "list devices", err);
-    for (i = 0; i < n && rc == FLD_OK; i++) {
-        load_scope(q, all[i], err, &rc);
+    rc = fld_db_walk(DB(st), s, add_device, &l, "list devices", err);
+    for (i = 0; i < l.n && rc == FLD_OK; i++) {
+        rc = load_scope(st, l.all[i], err);
         if (rc == FLD_OK)
-            rc = fn(ctx, all[i]);
+            rc = fn(ctx, l.all[i]);
     }
-    for (i = 0; i < n; i++)
-        srv_device_free(all[i]);
-    free(all);
+    for (i = 0; i < l.n; i++)
+        srv_device_free(l.all[i]);
+    free(l.all);
     return rc;
 }
 
@@ -755,68 +630,49 @@ static int sq_each_device(struct srv_storage *st, srv_device_fn fn, void *ctx,
 static int sq_unit_put(struct srv_storage *st, const struct srv_unit *u,
                        struct fld_err *err)
 {
-    struct sq *q = SQ(st);
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(q, S_UNIT_PUT, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_UNIT_PUT, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, u->code);
-    bind_text(s, 2, u->name);
-    bind_text(s, 3, u->parent);
-    bind_text(s, 4, u->level ? u->level : "");
-    return step_done(q, s, "store unit", err);
+    fld_db_bind_text(s, 1, u->code);
+    fld_db_bind_text(s, 2, u->name);
+    fld_db_bind_text(s, 3, u->parent);
+    fld_db_bind_text(s, 4, u->level ? u->level : "");
+    return fld_db_done(DB(st), s, "store unit", err);
 }
 
 static int sq_unit_exists(struct srv_storage *st, const char *code, bool *out,
                           struct fld_err *err)
 {
-    return exists1(SQ(st), S_UNIT_EXISTS, code, out, err);
+    return fld_db_exists(DB(st), S_UNIT_EXISTS, code, NULL, out, "read", err);
+}
+
+static int unit_row(void *data, sqlite3_stmt *s)
+{
+    const struct walk *w = data;
+    struct srv_unit u;
+
+    u.code = fld_db_text(s, 0);
+    u.name = fld_db_text(s, 1);
+    u.parent = fld_db_text(s, 2);
+    u.level = fld_db_text(s, 3);
+    return w->fn.unit(w->ctx, &u);
 }
 
 static int sq_each_unit(struct srv_storage *st, srv_unit_fn fn, void *ctx,
                         struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    struct srv_unit u;
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_UNITS, err, &rc);
+    struct walk w = {.fn.unit = fn, .ctx = ctx, .err = err};
 
-    if (s == NULL)
-        return rc;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        u.code = col_text(s, 0);
-        u.name = col_text(s, 1);
-        u.parent = col_text(s, 2);
-        u.level = col_text(s, 3);
-        if ((rc = fn(ctx, &u)) != FLD_OK) {
-            finish(s);
-            return rc;
-        }
-    }
-    finish(s);
-    return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "list units", err);
+    return walk(st, S_UNITS, unit_row, &w, "list units");
 }
 
 static int sq_in_scope(struct srv_storage *st, const char *device,
                        const char *subject, bool *out, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_IN_SCOPE, err, &rc);
-
-    *out = false;
-    if (s == NULL)
-        return rc;
-    bind_text(s, 1, device);
-    bind_text(s, 2, subject);
-    r = sqlite3_step(s);
-    finish(s);
-    if (r == SQLITE_ROW)
-        *out = true;
-    else if (r != SQLITE_DONE)
-        return map_rc(q, r, "check scope", err);
-    return FLD_OK;
+    return fld_db_exists(DB(st), S_IN_SCOPE, device, subject, out,
+                         "check scope", err);
 }
 
 /* ---- templates --------------------------------------------------------------
@@ -826,18 +682,17 @@ static int sq_template_put(struct srv_storage *st,
                            const struct srv_template_row *t,
                            const uint8_t *body, size_t len, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(q, S_TEMPLATE_INSERT, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_TEMPLATE_INSERT, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, t->hash);
-    bind_text(s, 2, t->id);
-    bind_text(s, 3, t->version ? t->version : "");
+    fld_db_bind_text(s, 1, t->hash);
+    fld_db_bind_text(s, 2, t->id);
+    fld_db_bind_text(s, 3, t->version ? t->version : "");
     sqlite3_bind_blob(s, 4, body, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 5, t->added_ms);
-    rc = step_done(q, s, "add template", err);
+    rc = fld_db_done(DB(st), s, "add template", err);
     if (rc == FLD_EXISTS)
         return fld_err_set(err, FLD_EXISTS,
                            "template %s (%.16s) is already there", t->id,
@@ -848,51 +703,40 @@ static int sq_template_put(struct srv_storage *st,
 static int sq_template_get(struct srv_storage *st, const char *hash,
                            uint8_t **body, size_t *len, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_TEMPLATE_GET, err, &rc);
+    sqlite3_stmt *s;
+    int rc;
 
     *body = NULL;
     *len = 0;
-    if (s == NULL)
-        return rc;
-    bind_text(s, 1, hash);
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        *len = (size_t)sqlite3_column_bytes(s, 0);
-        *body = fld_xmalloc(*len + 1);
-        if (*len)
-            memcpy(*body, sqlite3_column_blob(s, 0), *len);
-        (*body)[*len] = '\0';
-    }
-    finish(s);
-    if (r == SQLITE_DONE)
+    rc = fld_db_lookup(DB(st), S_TEMPLATE_GET, hash, NULL, &s, "read template",
+                       err);
+    if (rc == FLD_NOTFOUND)
         return fld_err_set(err, FLD_NOTFOUND, "no template %.16s", hash);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(q, r, "read template", err);
+    if (rc != FLD_OK)
+        return rc;
+    *body = fld_db_blob_dup(s, 0, len);
+    fld_db_reset(s);
+    return FLD_OK;
+}
+
+static int template_row(void *data, sqlite3_stmt *s)
+{
+    const struct walk *w = data;
+    struct srv_template_row t;
+
+    t.hash = fld_db_text(s, 0);
+    t.id = fld_db_text(s, 1);
+    t.version = fld_db_text(s, 2);
+    t.added_ms = sqlite3_column_int64(s, 3);
+    return w->fn.template(w->ctx, &t);
 }
 
 static int sq_each_template(struct srv_storage *st, srv_template_fn fn,
                             void *ctx, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    struct srv_template_row t;
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_TEMPLATES, err, &rc);
+    struct walk w = {.fn.template = fn, .ctx = ctx, .err = err};
 
-    if (s == NULL)
-        return rc;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        t.hash = col_text(s, 0);
-        t.id = col_text(s, 1);
-        t.version = col_text(s, 2);
-        t.added_ms = sqlite3_column_int64(s, 3);
-        if ((rc = fn(ctx, &t)) != FLD_OK) {
-            finish(s);
-            return rc;
-        }
-    }
-    finish(s);
-    return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "list templates", err);
+    return walk(st, S_TEMPLATES, template_row, &w, "list templates");
 }
 
 /* ---- versions ---------------------------------------------------------------
@@ -901,180 +745,131 @@ static int sq_each_template(struct srv_storage *st, srv_template_fn fn,
 static int sq_version_state(struct srv_storage *st, const char *hash,
                             enum srv_version_state *out, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_VERSION_STATE, err, &rc);
+    sqlite3_stmt *s;
+    int rc;
 
     *out = SRV_ABSENT;
-    if (s == NULL)
+    rc = fld_db_lookup(DB(st), S_VERSION_STATE, hash, NULL, &s, "read version",
+                       err);
+    if (rc == FLD_NOTFOUND)
+        return FLD_OK;
+    if (rc != FLD_OK)
         return rc;
-    bind_text(s, 1, hash);
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW)
-        *out = sqlite3_column_int(s, 0) == 1 ? SRV_PRESENT : SRV_IN_QUARANTINE;
-    finish(s);
-    return r == SQLITE_ROW || r == SQLITE_DONE
-               ? FLD_OK
-               : map_rc(q, r, "read version", err);
+    *out = sqlite3_column_int(s, 0) == 1 ? SRV_PRESENT : SRV_IN_QUARANTINE;
+    fld_db_reset(s);
+    return FLD_OK;
 }
 
 static int sq_version_put(struct srv_storage *st,
                           const struct srv_version_in *in, int64_t *seq,
                           struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    const struct fld_version *v = in->v;
-    bool found;
-    size_t i;
+    static const struct fld_db_heads heads = {S_PARENT_INSERT, S_HEAD_DELETE,
+                                              S_HAS_CHILD, S_HEAD_INSERT};
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(q, S_VERSION_INSERT, err, &rc);
 
     *seq = 0;
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_VERSION_INSERT, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, v->hash);
-    bind_text(s, 2, v->record);
-    bind_text(s, 3, v->author);
-    bind_text(s, 4, in->pusher);
-    sqlite3_bind_int64(s, 5, v->dseq);
-    bind_text(s, 6, v->prev);
-    sqlite3_bind_int64(s, 7, v->hlc.ms);
-    sqlite3_bind_int64(s, 8, v->hlc.count);
-    bind_text(s, 9, v->template_id);
-    bind_text(s, 10, v->template_hash);
-    bind_text(s, 11, v->subject);
-    bind_text(s, 12, v->status);
-    sqlite3_bind_blob(s, 13, v->body, (int)v->body_len, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 14, v->sig, FLD_SIG_LEN, SQLITE_STATIC);
+    fld_db_bind_version(s, in->v);
+    fld_db_bind_text(s, 14, in->pusher);
     sqlite3_bind_int64(s, 15, in->received_ms);
-    bind_text(s, 16, in->flag);
-    if ((rc = step_done(q, s, "store version", err)) != FLD_OK)
-        return rc == FLD_EXISTS
-                   ? fld_err_set(err, FLD_EXISTS,
-                                 "version %.16s already stored", v->hash)
-                   : rc;
-    *seq = sqlite3_last_insert_rowid(q->db);
-    for (i = 0; i < v->parents->n; i++) {
-        const char *p = v->parents->items[i]->s;
-
-        if ((rc = run3(q, S_PARENT_INSERT, v->hash, p, NULL, "store version",
-                       err)) != FLD_OK ||
-            (rc = run3(q, S_HEAD_DELETE, v->record, p, NULL, "store version",
-                       err)) != FLD_OK)
-            return rc;
-    }
+    fld_db_bind_text(s, 16, in->flag);
+    rc = fld_db_done(DB(st), s, "store version", err);
+    if (rc == FLD_EXISTS)
+        return fld_err_set(err, FLD_EXISTS, "version %.16s already stored",
+                           in->v->hash);
+    if (rc != FLD_OK)
+        return rc;
+    *seq = sqlite3_last_insert_rowid(DB(st)->db);
     /* A child may have arrived first (relayed out of order is possible
      * only through quarantine, but keep heads exact regardless). */
-    if ((rc = exists1(q, S_HAS_CHILD, v->hash, &found, err)) != FLD_OK)
-        return rc;
-    if (!found)
-        rc = run3(q, S_HEAD_INSERT, v->record, v->hash, NULL, "store version",
-                  err);
-    return rc;
+    return fld_db_heads_add(DB(st), &heads, in->v, err);
 }
 
 static int sq_chain_check(struct srv_storage *st, const struct fld_version *v,
                           char fork_with[FLD_HASH_HEX_LEN + 1],
                           bool *prev_missing, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
     bool found = true;
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_FORK, err, &rc);
+    sqlite3_stmt *s;
+    int rc;
 
     fork_with[0] = '\0';
     *prev_missing = false;
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_FORK, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, v->author);
+    fld_db_bind_text(s, 1, v->author);
     sqlite3_bind_int64(s, 2, v->dseq);
-    bind_text(s, 3, v->prev);
-    bind_text(s, 4, v->hash);
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW)
-        snprintf(fork_with, FLD_HASH_HEX_LEN + 1, "%s", col_text(s, 0));
-    finish(s);
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return map_rc(q, r, "check chain", err);
-    if (v->prev != NULL &&
-        (rc = exists1(q, S_HAS_VERSION, v->prev, &found, err)) != FLD_OK)
+    fld_db_bind_text(s, 3, v->prev);
+    fld_db_bind_text(s, 4, v->hash);
+    rc = fld_db_row(DB(st), s, "check chain", err);
+    if (rc == FLD_OK) {
+        snprintf(fork_with, FLD_HASH_HEX_LEN + 1, "%s",
+                 fld_db_text(s, 0) ? fld_db_text(s, 0) : "");
+        fld_db_reset(s);
+    } else if (rc != FLD_NOTFOUND) {
         return rc;
+    }
+    if (v->prev != NULL) {
+        rc = fld_db_exists(DB(st), S_HAS_VERSION, v->prev, NULL, &found, "read",
+                           err);
+        if (rc != FLD_OK)
+            return rc;
+    }
     *prev_missing = !found;
     return FLD_OK;
 }
 
 static int sq_max_seq(struct srv_storage *st, int64_t *out, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_MAX_SEQ, err, &rc);
+    return fld_db_int64s(DB(st), S_MAX_SEQ, out, 1, "read", err);
+}
 
-    *out = 0;
-    if (s == NULL)
-        return rc;
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    finish(s);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(q, r, "read", err);
+/* A stored version handed on as it was signed: a signature of the wrong
+ * length is damage, never something to send. */
+static int pull_row(void *data, sqlite3_stmt *s)
+{
+    const struct walk *w = data;
+
+    if (sqlite3_column_bytes(s, 2) != FLD_SIG_LEN)
+        return fld_err_set(w->err, FLD_ECORRUPT,
+                           "a stored signature is damaged");
+    return w->fn.pull(
+        w->ctx, sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
+        (size_t)sqlite3_column_bytes(s, 1), sqlite3_column_blob(s, 2));
 }
 
 static int sq_pull(struct srv_storage *st, const struct srv_pull_query *pq,
                    srv_pull_fn fn, void *ctx, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_PULL, err, &rc);
+    struct walk w = {.fn.pull = fn, .ctx = ctx, .err = err};
+    sqlite3_stmt *s;
+    int rc;
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_PULL, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, pq->device);
+    fld_db_bind_text(s, 1, pq->device);
     sqlite3_bind_int64(s, 2, pq->after);
     sqlite3_bind_int(s, 3, pq->all_units ? 1 : 0);
     sqlite3_bind_int64(s, 4, pq->birth);
     sqlite3_bind_int64(s, 5, pq->limit);
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(s, 2) != FLD_SIG_LEN) {
-            finish(s);
-            return fld_err_set(err, FLD_ECORRUPT,
-                               "a stored signature is damaged");
-        }
-        rc = fn(ctx, sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
-                (size_t)sqlite3_column_bytes(s, 1), sqlite3_column_blob(s, 2));
-        if (rc != FLD_OK) {
-            finish(s);
-            return rc;
-        }
-    }
-    finish(s);
-    return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "pull", err);
+    return fld_db_walk(DB(st), s, pull_row, &w, "pull", err);
 }
 
 /* Every stored version of one record, in server order (for the merge). */
 static int sq_record_versions(struct srv_storage *st, const char *record,
                               srv_pull_fn fn, void *ctx, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_RECORD_VERSIONS, err, &rc);
+    struct walk w = {.fn.pull = fn, .ctx = ctx, .err = err};
+    sqlite3_stmt *s;
+    int rc;
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_RECORD_VERSIONS, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, record);
-    rc = FLD_OK;
-    while (rc == FLD_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(s, 2) != FLD_SIG_LEN)
-            rc =
-                fld_err_set(err, FLD_ECORRUPT, "a stored signature is damaged");
-        else
-            rc = fn(ctx, sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
-                    (size_t)sqlite3_column_bytes(s, 1),
-                    sqlite3_column_blob(s, 2));
-    }
-    finish(s);
-    if (rc == FLD_OK && r != SQLITE_DONE)
-        rc = map_rc(q, r, "read record", err);
-    return rc;
+    fld_db_bind_text(s, 1, record);
+    return fld_db_walk(DB(st), s, pull_row, &w, "read record", err);
 }
 
 /* ---- quarantine -----------------------------------------------------------
@@ -1085,99 +880,56 @@ static int sq_quarantine_put(struct srv_storage *st,
                              const char *const *waits, size_t n_waits,
                              struct fld_err *err)
 {
-    struct sq *q = SQ(st);
+    const char *what = "quarantine version";
+    sqlite3_stmt *s;
     size_t i;
     int rc;
-    sqlite3_stmt *s = stmt(q, S_Q_INSERT, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_Q_INSERT, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, qv->hash);
-    bind_text(s, 2, qv->author);
-    bind_text(s, 3, qv->pusher);
-    bind_text(s, 4, qv->reason);
+    fld_db_bind_text(s, 1, qv->hash);
+    fld_db_bind_text(s, 2, qv->author);
+    fld_db_bind_text(s, 3, qv->pusher);
+    fld_db_bind_text(s, 4, qv->reason);
     sqlite3_bind_blob(s, 5, qv->body, (int)qv->body_len, SQLITE_STATIC);
     sqlite3_bind_blob(s, 6, qv->sig, FLD_SIG_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, qv->received_ms);
-    if ((rc = step_done(q, s, "quarantine version", err)) != FLD_OK)
-        return rc;
-    for (i = 0; i < n_waits; i++)
-        if ((rc = run3(q, S_Q_WAIT_INSERT, qv->hash, waits[i], NULL,
-                       "quarantine version", err)) != FLD_OK)
-            return rc;
-    return FLD_OK;
-}
-
-/* Read the hashes a statement bound to one text (or NULL) returns. */
-static int collect(struct sq *q, enum stmt_id id, const char *arg, char ***out,
-                   size_t *n, struct fld_err *err)
-{
-    size_t cap = 0;
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, id, err, &rc);
-
-    *out = NULL;
-    *n = 0;
-    if (s == NULL)
-        return rc;
-    bind_text(s, 1, arg);
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 8;
-            *out = fld_xreallocarray(*out, cap, sizeof **out);
-        }
-        (*out)[(*n)++] = col_dup(s, 0);
-    }
-    finish(s);
-    return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "read quarantine", err);
-}
-
-static void strv_free(char **v, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    rc = fld_db_done(DB(st), s, what, err);
+    for (i = 0; i < n_waits && rc == FLD_OK; i++)
+        rc = fld_db_run(DB(st), S_Q_WAIT_INSERT, qv->hash, waits[i], what, err);
+    return rc;
 }
 
 /* Call fn with a private copy of the quarantined row of hash: fn may store
  * versions and walk the quarantine again, reusing these statements. */
-static int with_quarantined(struct sq *q, const char *hash,
+static int with_quarantined(struct srv_storage *st, const char *hash,
                             srv_quarantine_fn fn, void *ctx,
                             struct fld_err *err)
 {
     struct srv_quarantined row;
     char *hash_c, *author, *pusher, *reason;
     uint8_t *body, sig[FLD_SIG_LEN];
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_Q_GET, err, &rc);
+    sqlite3_stmt *s;
+    int rc;
 
-    if (s == NULL)
+    rc = fld_db_lookup(DB(st), S_Q_GET, hash, NULL, &s, "read quarantine", err);
+    if (rc == FLD_NOTFOUND)
+        return FLD_OK;
+    if (rc != FLD_OK)
         return rc;
-    bind_text(s, 1, hash);
-    r = sqlite3_step(s);
-    if (r != SQLITE_ROW) {
-        finish(s);
-        return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "read quarantine", err);
-    }
     if (sqlite3_column_bytes(s, 5) != FLD_SIG_LEN) {
-        finish(s);
+        fld_db_reset(s);
         return fld_err_set(err, FLD_ECORRUPT, "quarantined %.16s is damaged",
                            hash);
     }
-    hash_c = col_dup(s, 0);
-    author = col_dup(s, 1);
-    pusher = col_dup(s, 2);
-    reason = col_dup(s, 3);
-    row.body_len = (size_t)sqlite3_column_bytes(s, 4);
-    body = fld_xmalloc(row.body_len + 1);
-    if (row.body_len)
-        memcpy(body, sqlite3_column_blob(s, 4), row.body_len);
-    body[row.body_len] = '\0';
+    hash_c = fld_db_text_dup(s, 0);
+    author = fld_db_text_dup(s, 1);
+    pusher = fld_db_text_dup(s, 2);
+    reason = fld_db_text_dup(s, 3);
+    body = fld_db_blob_dup(s, 4, &row.body_len);
     memcpy(sig, sqlite3_column_blob(s, 5), FLD_SIG_LEN);
     row.received_ms = sqlite3_column_int64(s, 6);
-    finish(s);
+    fld_db_reset(s);
     row.hash = hash_c;
     row.author = author;
     row.pusher = pusher;
@@ -1197,34 +949,32 @@ static int sq_quarantine_unblock(struct srv_storage *st, const char *parent,
                                  srv_quarantine_fn fn, void *ctx,
                                  struct fld_err *err)
 {
-    struct sq *q = SQ(st);
+    const char *what = "release quarantine";
     char **waiters;
     size_t n, i;
-    int rc, r;
     int64_t left;
-    sqlite3_stmt *s;
+    int rc;
 
-    if ((rc = collect(q, S_Q_WAITERS, parent, &waiters, &n, err)) != FLD_OK)
+    rc = fld_db_texts(DB(st), S_Q_WAITERS, parent, &waiters, &n,
+                      "read quarantine", err);
+    if (rc != FLD_OK)
         return rc;
     if (n == 0)
         return FLD_OK;
-    if ((rc = run3(q, S_Q_WAIT_DELETE, parent, NULL, NULL, "release quarantine",
-                   err)) != FLD_OK)
-        goto done;
+    rc = fld_db_run(DB(st), S_Q_WAIT_DELETE, parent, NULL, what, err);
     for (i = 0; i < n && rc == FLD_OK; i++) {
-        if ((s = stmt(q, S_Q_WAIT_COUNT, err, &rc)) == NULL)
+        sqlite3_stmt *s;
+
+        rc = fld_db_lookup(DB(st), S_Q_WAIT_COUNT, waiters[i], NULL, &s,
+                           "read quarantine", err);
+        if (rc != FLD_OK)
             break;
-        bind_text(s, 1, waiters[i]);
-        r = sqlite3_step(s);
-        left = r == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-        finish(s);
-        if (r != SQLITE_ROW)
-            rc = map_rc(q, r, "read quarantine", err);
-        else if (left == 0)
-            rc = with_quarantined(q, waiters[i], fn, ctx, err);
+        left = sqlite3_column_int64(s, 0);
+        fld_db_reset(s);
+        if (left == 0)
+            rc = with_quarantined(st, waiters[i], fn, ctx, err);
     }
-done:
-    strv_free(waiters, n);
+    fld_db_strv_free(waiters, n);
     return rc;
 }
 
@@ -1232,28 +982,26 @@ static int sq_quarantine_each(struct srv_storage *st, const char *reason,
                               srv_quarantine_fn fn, void *ctx,
                               struct fld_err *err)
 {
-    struct sq *q = SQ(st);
     char **hashes;
     size_t n, i;
     int rc;
 
-    if ((rc = collect(q, S_Q_EACH, reason, &hashes, &n, err)) != FLD_OK)
-        return rc;
+    rc = fld_db_texts(DB(st), S_Q_EACH, reason, &hashes, &n, "read quarantine",
+                      err);
     for (i = 0; i < n && rc == FLD_OK; i++)
-        rc = with_quarantined(q, hashes[i], fn, ctx, err);
-    strv_free(hashes, n);
+        rc = with_quarantined(st, hashes[i], fn, ctx, err);
+    fld_db_strv_free(hashes, n);
     return rc;
 }
 
 static int sq_quarantine_remove(struct srv_storage *st, const char *hash,
                                 struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc = run3(q, S_Q_DELETE, hash, NULL, NULL, "release quarantine", err);
+    const char *what = "release quarantine";
+    int rc = fld_db_run(DB(st), S_Q_DELETE, hash, NULL, what, err);
 
     if (rc == FLD_OK)
-        rc = run3(q, S_Q_WAIT_DELETE_HASH, hash, NULL, NULL,
-                  "release quarantine", err);
+        rc = fld_db_run(DB(st), S_Q_WAIT_DELETE_HASH, hash, NULL, what, err);
     return rc;
 }
 
@@ -1264,94 +1012,82 @@ static int sq_audit_add(struct srv_storage *st, const char *kind,
                         const char *device, const char *subject,
                         const char *detail, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
+    sqlite3_stmt *s;
     int rc;
-    sqlite3_stmt *s = stmt(q, S_AUDIT_INSERT, err, &rc);
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_AUDIT_INSERT, &s, err)) != FLD_OK)
         return rc;
     sqlite3_bind_int64(s, 1, fld_now_ms());
-    bind_text(s, 2, kind);
-    bind_text(s, 3, device);
-    bind_text(s, 4, subject);
-    bind_text(s, 5, detail);
-    return step_done(q, s, "write audit log", err);
+    fld_db_bind_text(s, 2, kind);
+    fld_db_bind_text(s, 3, device);
+    fld_db_bind_text(s, 4, subject);
+    fld_db_bind_text(s, 5, detail);
+    return fld_db_done(DB(st), s, "write audit log", err);
+}
+
+static int audit_row(void *data, sqlite3_stmt *s)
+{
+    const struct walk *w = data;
+    struct srv_audit_row a;
+
+    a.id = sqlite3_column_int64(s, 0);
+    a.at_ms = sqlite3_column_int64(s, 1);
+    a.kind = fld_db_text(s, 2);
+    a.device = fld_db_text(s, 3);
+    a.subject = fld_db_text(s, 4);
+    a.detail = fld_db_text(s, 5);
+    return w->fn.audit(w->ctx, &a);
 }
 
 static int sq_each_audit(struct srv_storage *st, const char *kind,
                          srv_audit_fn fn, void *ctx, struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    struct srv_audit_row a;
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_AUDIT_EACH, err, &rc);
+    struct walk w = {.fn.audit = fn, .ctx = ctx, .err = err};
+    sqlite3_stmt *s;
+    int rc;
 
-    if (s == NULL)
+    if ((rc = fld_db_stmt(DB(st), S_AUDIT_EACH, &s, err)) != FLD_OK)
         return rc;
-    bind_text(s, 1, kind);
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        a.id = sqlite3_column_int64(s, 0);
-        a.at_ms = sqlite3_column_int64(s, 1);
-        a.kind = col_text(s, 2);
-        a.device = col_text(s, 3);
-        a.subject = col_text(s, 4);
-        a.detail = col_text(s, 5);
-        if ((rc = fn(ctx, &a)) != FLD_OK) {
-            finish(s);
-            return rc;
-        }
-    }
-    finish(s);
-    return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "read audit log", err);
+    fld_db_bind_text(s, 1, kind);
+    return fld_db_walk(DB(st), s, audit_row, &w, "read audit log", err);
+}
+
+static int alarm_row(void *data, sqlite3_stmt *s)
+{
+    const struct walk *w = data;
+    struct srv_chain_alarm a;
+
+    a.kind = fld_db_text(s, 0);
+    a.author = fld_db_text(s, 1);
+    a.dseq = sqlite3_column_int64(s, 2);
+    a.hash = fld_db_text(s, 3);
+    a.other = fld_db_text(s, 4);
+    return w->fn.alarm(w->ctx, &a);
 }
 
 static int sq_each_alarm(struct srv_storage *st, srv_alarm_fn fn, void *ctx,
                          struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    struct srv_chain_alarm a;
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_ALARMS, err, &rc);
+    struct walk w = {.fn.alarm = fn, .ctx = ctx, .err = err};
 
-    if (s == NULL)
-        return rc;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        a.kind = col_text(s, 0);
-        a.author = col_text(s, 1);
-        a.dseq = sqlite3_column_int64(s, 2);
-        a.hash = col_text(s, 3);
-        a.other = col_text(s, 4);
-        if ((rc = fn(ctx, &a)) != FLD_OK) {
-            finish(s);
-            return rc;
-        }
-    }
-    finish(s);
-    return r == SQLITE_DONE ? FLD_OK : map_rc(q, r, "check chains", err);
+    return walk(st, S_ALARMS, alarm_row, &w, "check chains");
 }
 
 static int sq_counts(struct srv_storage *st, struct srv_counts *out,
                      struct fld_err *err)
 {
-    struct sq *q = SQ(st);
-    int rc, r;
-    sqlite3_stmt *s = stmt(q, S_COUNTS, err, &rc);
+    int64_t v[7];
+    int rc = fld_db_int64s(DB(st), S_COUNTS, v, sizeof v / sizeof v[0], "count",
+                           err);
 
-    memset(out, 0, sizeof *out);
-    if (s == NULL)
-        return rc;
-    r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        out->versions = sqlite3_column_int64(s, 0);
-        out->quarantined = sqlite3_column_int64(s, 1);
-        out->devices = sqlite3_column_int64(s, 2);
-        out->revoked = sqlite3_column_int64(s, 3);
-        out->templates = sqlite3_column_int64(s, 4);
-        out->units = sqlite3_column_int64(s, 5);
-        out->flagged = sqlite3_column_int64(s, 6);
-    }
-    finish(s);
-    return r == SQLITE_ROW ? FLD_OK : map_rc(q, r, "count", err);
+    out->versions = v[0];
+    out->quarantined = v[1];
+    out->devices = v[2];
+    out->revoked = v[3];
+    out->templates = v[4];
+    out->units = v[5];
+    out->flagged = v[6];
+    return rc;
 }
 
 const struct srv_storage_ops srv_storage_sqlite = {
