@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 
@@ -71,10 +72,23 @@ int fld_db_exec(sqlite3 *db, const char *sql, const char *what,
     return r == SQLITE_OK ? FLD_OK : fld_db_map(db, r, what, err);
 }
 
-int fld_db_user_version(sqlite3 *db, int64_t *out, struct fld_err *err)
+/* ---- what a file is ------------------------------------------------------
+ *
+ * Before a store writes to a file it must know the file is its own: running
+ * the device's migrations over a server database, or stamping somebody's
+ * unrelated SQLite file, would damage a file we did not make. Everything
+ * here only reads. The cost on every open is three small reads of the
+ * header and the schema table; only a file without a stamp (once, before
+ * it gets one) also has our migrations run in a database in memory, to
+ * learn which tables they make.
+ */
+
+/* The integer a PRAGMA returns (user_version, application_id). */
+static int pragma_int(sqlite3 *db, const char *sql, int64_t *out,
+                      struct fld_err *err)
 {
     sqlite3_stmt *s;
-    int r = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+    int r = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 
     *out = -1;
     if (r != SQLITE_OK)
@@ -86,6 +100,35 @@ int fld_db_user_version(sqlite3 *db, int64_t *out, struct fld_err *err)
     return r == SQLITE_ROW ? FLD_OK : fld_db_map(db, r, "open", err);
 }
 
+/*
+ * The names of the file's tables (not SQLite's own), sorted, as one string
+ * " a b c " (a space before and after each), and how many schema objects of
+ * any kind it has. Tables only are compared: they are what a migration
+ * makes, and an index added by hand must not make a file foreign.
+ */
+static int table_names(sqlite3 *db, struct fld_buf *out, int64_t *n_objects,
+                       struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int r = sqlite3_prepare_v2(
+        db,
+        "SELECT name, type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE "
+        "'\\' FROM sqlite_schema ORDER BY name",
+        -1, &s, NULL);
+
+    *n_objects = 0;
+    fld_buf_puts(out, " ");
+    if (r != SQLITE_OK)
+        return fld_db_map(db, r, "open", err);
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        (*n_objects)++;
+        if (sqlite3_column_int(s, 1) != 0)
+            fld_buf_printf(out, "%s ", (const char *)sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    return r == SQLITE_DONE ? FLD_OK : fld_db_map(db, r, "open", err);
+}
+
 static const struct fld_embedded *find(const struct fld_embedded *files,
                                        const char *name)
 {
@@ -95,69 +138,278 @@ static const struct fld_embedded *find(const struct fld_embedded *files,
     return NULL;
 }
 
-int fld_db_migrate(sqlite3 *db, const char *path, const char *program,
-                   const struct fld_embedded *files, const char *const *names,
-                   size_t n_names, struct fld_err *err)
+/* The tables our migrations make up to schema version n, as table_names()
+ * words them: made in a database in memory, so that the answer is the
+ * schema files' own. */
+static int tables_at(const struct fld_db_kind *k, size_t n, struct fld_buf *out,
+                     struct fld_err *err)
 {
+    sqlite3 *mem = NULL;
+    int64_t n_objects;
+    size_t i;
+    int rc = FLD_OK;
+
+    if (sqlite3_open(":memory:", &mem) != SQLITE_OK) {
+        sqlite3_close(mem);
+        return fld_err_set(err, FLD_EDB, "open: out of memory");
+    }
+    for (i = 0; i < n && rc == FLD_OK; i++) {
+        const struct fld_embedded *e = find(k->files, k->migrations[i]);
+
+        if (e == NULL)
+            rc = fld_err_set(err, FLD_EDB, "schema %s not built in",
+                             k->migrations[i]);
+        else
+            rc = fld_db_exec(mem, (const char *)e->data, k->migrations[i], err);
+    }
+    if (rc == FLD_OK)
+        rc = table_names(mem, out, &n_objects, err);
+    sqlite3_close(mem);
+    return rc;
+}
+
+/* Whether every name of the list want is in the list have (both as
+ * table_names() words them). */
+static bool has_all(const char *have, const char *want)
+{
+    const char *p = want, *end;
+    char word[160];
+
+    while ((end = strchr(p + 1, ' ')) != NULL) {
+        snprintf(word, sizeof word, "%.*s", (int)(end - p + 1), p);
+        if (strstr(have, word) == NULL)
+            return false;
+        p = end;
+    }
+    return true;
+}
+
+static int other_tables(const struct fld_db *d, struct fld_err *err)
+{
+    return fld_err_set(err, FLD_ECORRUPT, "%s: not a %s (it has other tables)",
+                       d->path, d->kind->name);
+}
+
+/* A file stamped as something else: say what, when it is one of ours. */
+static int foreign(const struct fld_db *d, int64_t app, struct fld_err *err)
+{
+    const char *other = NULL;
+
+    if (app == FLD_DB_APP_DEVICE)
+        other = "a field device store";
+    if (app == FLD_DB_APP_SERVER)
+        other = "a field-server database";
+    if (other != NULL)
+        return fld_err_set(err, FLD_ECORRUPT, "%s: not a %s (it is %s)",
+                           d->path, d->kind->name, other);
+    return fld_err_set(err, FLD_ECORRUPT,
+                       "%s: not a %s (its application_id is 0x%08lx)", d->path,
+                       d->kind->name, (unsigned long)(uint32_t)app);
+}
+
+/*
+ * A file newer than this program. One that carries no stamp is a newer
+ * file of ours only if it still has all the tables we know (or none: the
+ * version is then all there is to go by).
+ */
+static int newer(const struct fld_db *d, int64_t version, bool check_tables,
+                 const char *have, struct fld_err *err)
+{
+    const struct fld_db_kind *k = d->kind;
+    struct fld_buf want = FLD_BUF_INIT;
+    int rc = FLD_OK;
+
+    if (check_tables) {
+        rc = tables_at(k, k->n_migrations, &want, err);
+        if (rc == FLD_OK && !has_all(have, fld_buf_str(&want)))
+            rc = other_tables(d, err);
+        fld_buf_free(&want);
+    }
+    if (rc != FLD_OK)
+        return rc;
+    return fld_err_set(err, FLD_EDB,
+                       "%s: database schema version %lld is newer than this "
+                       "program's (%zu); upgrade %s",
+                       d->path, (long long)version, k->n_migrations,
+                       k->program);
+}
+
+/*
+ * A file without a stamp is ours when it is empty (and may be made a
+ * database) or when it is the previous release's: a schema version we know
+ * and exactly the tables our migrations made at that version.
+ */
+static int unstamped(const struct fld_db *d, int mode, int64_t version,
+                     const char *have, int64_t n_objects, struct fld_err *err)
+{
+    struct fld_buf want = FLD_BUF_INIT;
+    int rc;
+
+    if (version == 0 && n_objects > 0)
+        return other_tables(d, err);
+    if (version == 0 && (mode & (FLD_DB_CREATE | FLD_DB_INIT_EMPTY)) == 0)
+        return fld_err_set(err, FLD_ECORRUPT, "%s: not a %s (it is empty)",
+                           d->path, d->kind->name);
+    if (version == 0)
+        return FLD_OK;
+    rc = tables_at(d->kind, (size_t)version, &want, err);
+    if (rc == FLD_OK && strcmp(have, fld_buf_str(&want)) != 0)
+        rc = other_tables(d, err);
+    fld_buf_free(&want);
+    return rc;
+}
+
+/*
+ * Decide whether the file is a database of d's kind, reading only. *stamp
+ * is set when it is ours but carries no application_id yet (new, empty, or
+ * made by the previous release).
+ */
+static int check_kind(struct fld_db *d, int mode, bool *stamp,
+                      struct fld_err *err)
+{
+    const struct fld_db_kind *k = d->kind;
+    struct fld_buf have = FLD_BUF_INIT;
+    int64_t app, version, n_objects;
+    int rc;
+
+    *stamp = false;
+    rc = pragma_int(d->db, "PRAGMA application_id", &app, err);
+    if (rc == FLD_OK)
+        rc = pragma_int(d->db, "PRAGMA user_version", &version, err);
+    if (rc == FLD_OK)
+        rc = table_names(d->db, &have, &n_objects, err);
+    if (rc != FLD_OK) /* a damaged or foreign file, in SQLite's words */
+        goto done;
+    if (app != 0 && app != k->application_id)
+        rc = foreign(d, app, err);
+    else if (version > (int64_t)k->n_migrations)
+        rc = newer(d, version, app == 0 && n_objects > 0, fld_buf_str(&have),
+                   err);
+    else if (app == 0) {
+        rc = unstamped(d, mode, version, fld_buf_str(&have), n_objects, err);
+        *stamp = rc == FLD_OK;
+    }
+done:
+    fld_buf_free(&have);
+    return rc;
+}
+
+/* ---- opening ------------------------------------------------------------- */
+
+/*
+ * Bring the database up to the kind's schema version: migrations[i] takes
+ * user_version i to i + 1, each in its own transaction, so that a failure
+ * leaves the file at the last version that was complete.
+ */
+static int migrate(struct fld_db *d, struct fld_err *err)
+{
+    const struct fld_db_kind *k = d->kind;
     int64_t have;
     size_t i;
     int rc;
 
-    if ((rc = fld_db_user_version(db, &have, err)) != FLD_OK)
+    if ((rc = pragma_int(d->db, "PRAGMA user_version", &have, err)) != FLD_OK)
         return rc;
-    if (have > (int64_t)n_names)
-        return fld_err_set(
-            err, FLD_EDB,
-            "%s: database schema version %lld is newer than this "
-            "program's (%zu); upgrade %s",
-            path, (long long)have, n_names, program);
-    for (i = (size_t)have; i < n_names; i++) {
-        const struct fld_embedded *e = find(files, names[i]);
+    for (i = (size_t)have; i < k->n_migrations; i++) {
+        const struct fld_embedded *e = find(k->files, k->migrations[i]);
         char set[64];
 
         if (e == NULL)
             return fld_err_set(err, FLD_EDB, "schema %s not built in",
-                               names[i]);
-        if ((rc = fld_db_exec(db, "BEGIN IMMEDIATE", "migrate", err)) != FLD_OK)
+                               k->migrations[i]);
+        if ((rc = fld_db_exec(d->db, "BEGIN IMMEDIATE", "migrate", err)) !=
+            FLD_OK)
             return rc;
         snprintf(set, sizeof set, "PRAGMA user_version = %zu", i + 1);
-        rc = fld_db_exec(db, (const char *)e->data, names[i], err);
+        rc = fld_db_exec(d->db, (const char *)e->data, k->migrations[i], err);
         if (rc == FLD_OK)
-            rc = fld_db_exec(db, set, "migrate", err);
+            rc = fld_db_exec(d->db, set, "migrate", err);
         if (rc == FLD_OK)
-            rc = fld_db_exec(db, "COMMIT", "migrate", err);
+            rc = fld_db_exec(d->db, "COMMIT", "migrate", err);
         if (rc != FLD_OK) {
-            fld_db_exec(db, "ROLLBACK", "migrate", NULL);
+            fld_db_rollback(d);
             return rc;
         }
     }
     return FLD_OK;
 }
 
-/* ---- the handle ---------------------------------------------------------- */
-
-int fld_db_open(const char *path, int flags, int busy_ms,
-                const char *const *sql, size_t n_stmts, struct fld_db **out,
-                struct fld_err *err)
+/* Write the kind's application_id into the file's header (a transaction
+ * of its own: it changes nothing else). */
+static int stamp(struct fld_db *d, struct fld_err *err)
 {
-    struct fld_db *d = fld_xcalloc(1, sizeof *d);
-    int r;
+    char set[64];
+    int rc;
+
+    snprintf(set, sizeof set, "PRAGMA application_id = %ld",
+             (long)d->kind->application_id);
+    if ((rc = fld_db_begin(d, err)) != FLD_OK)
+        return rc;
+    if ((rc = fld_db_exec(d->db, set, "open", err)) != FLD_OK) {
+        fld_db_rollback(d);
+        return rc;
+    }
+    return fld_db_commit(d, err);
+}
+
+/* A version a person (or a device) was told is saved must survive a power
+ * cut: WAL with synchronous=FULL; WAL also lets readers go on while the one
+ * writer writes. */
+static int configure(struct fld_db *d, struct fld_err *err)
+{
+    int rc = fld_db_exec(d->db, "PRAGMA journal_mode = WAL", "open", err);
+
+    if (rc == FLD_OK)
+        rc = fld_db_exec(d->db, "PRAGMA synchronous = FULL", "open", err);
+    if (rc == FLD_OK)
+        rc = fld_db_exec(d->db, "PRAGMA foreign_keys = ON", "open", err);
+    return rc;
+}
+
+int fld_db_open(const char *path, const struct fld_db_kind *kind, int mode,
+                struct fld_db **out, struct fld_err *err)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | kind->open_flags;
+    struct fld_db *d;
+    struct stat sb;
+    bool is_unstamped;
+    int r, rc;
 
     *out = NULL;
+    if ((mode & FLD_DB_CREATE) == 0 && stat(path, &sb) != 0)
+        return fld_err_set(err, FLD_NOTFOUND, "%s: no such database%s", path,
+                           kind->missing ? kind->missing : "");
+    if (mode & FLD_DB_CREATE)
+        flags |= SQLITE_OPEN_CREATE;
+    d = fld_xcalloc(1, sizeof *d);
     d->path = fld_xstrdup(path);
-    d->sql = sql;
-    d->n_stmts = n_stmts;
-    d->stmt = fld_xcalloc(n_stmts, sizeof *d->stmt);
-    r = sqlite3_open_v2(path, &d->db, flags | SQLITE_OPEN_NOFOLLOW, NULL);
+    d->kind = kind;
+    d->stmt = fld_xcalloc(kind->n_stmts, sizeof *d->stmt);
+    r = sqlite3_open_v2(path, &d->db, flags, NULL);
     if (r != SQLITE_OK) {
-        r = fld_db_map(d->db, r, path, err);
-        fld_db_close(d);
-        return r;
+        rc = fld_db_map(d->db, r, path, err);
+        goto fail;
     }
-    sqlite3_busy_timeout(d->db, busy_ms);
+    sqlite3_busy_timeout(d->db, kind->busy_ms);
     sqlite3_extended_result_codes(d->db, 1);
+    if ((rc = check_kind(d, mode, &is_unstamped, err)) != FLD_OK)
+        goto fail;
+    if ((rc = configure(d, err)) != FLD_OK)
+        goto fail;
+    if (is_unstamped)
+        rc = stamp(d, err);
+    if (rc == FLD_OK)
+        rc = migrate(d, err);
+    if (rc != FLD_OK)
+        goto fail;
     *out = d;
     return FLD_OK;
+fail:
+    /* SQLite reports a file that is no database as such on first read */
+    if (rc == FLD_EDB && err && strstr(err->msg, "not a database"))
+        rc = fld_err_set(err, FLD_ECORRUPT, "%s: not a %s", path, kind->name);
+    fld_db_close(d);
+    return rc;
 }
 
 void fld_db_close(struct fld_db *d)
@@ -166,7 +418,7 @@ void fld_db_close(struct fld_db *d)
 
     if (d == NULL)
         return;
-    for (i = 0; i < d->n_stmts; i++)
+    for (i = 0; d->stmt != NULL && i < d->kind->n_stmts; i++)
         sqlite3_finalize(d->stmt[i]);
     if (d->db != NULL && sqlite3_get_autocommit(d->db) == 0)
         sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
@@ -206,8 +458,8 @@ int fld_db_stmt(struct fld_db *d, int id, sqlite3_stmt **s, struct fld_err *err)
     if (d->stmt[id] == NULL) {
         /* PERSISTENT: the statement lives as long as the handle, so SQLite
          * keeps it out of its short-lived lookaside memory. */
-        r = sqlite3_prepare_v3(d->db, d->sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                               &d->stmt[id], NULL);
+        r = sqlite3_prepare_v3(d->db, d->kind->sql[id], -1,
+                               SQLITE_PREPARE_PERSISTENT, &d->stmt[id], NULL);
         if (r != SQLITE_OK)
             return fld_db_map(d->db, r, "prepare", err);
     }

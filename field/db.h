@@ -1,11 +1,21 @@
 /*
  * db.h - the SQLite plumbing both stores share, the device's (store.c) and
- * the server's (server-stub/storage_sqlite.c): SQLite's result codes turned
- * into ours in one place, schema migrations numbered by PRAGMA user_version
- * from SQL files compiled into the program, and the statement table.
+ * the server's (server-stub/storage_sqlite.c): opening a file only when it
+ * is a database of the expected kind, schema migrations numbered by PRAGMA
+ * user_version from SQL files compiled into the program, SQLite's result
+ * codes turned into ours in one place, and the statement table.
+ *
+ * Which file is which. Every database is stamped with PRAGMA
+ * application_id, one constant per kind (FLD_DB_APP_*, docs/FORMATS.md),
+ * and numbered by PRAGMA user_version. Opening reads both before anything
+ * else and refuses, writing nothing, a file stamped as another kind, an
+ * unrelated SQLite file and one made by a newer program. A file of the
+ * previous release (user_version > 0, application_id 0) is ours when its
+ * tables are exactly those our migrations made at that version; it is
+ * stamped on first open. A new or empty file is stamped when it is created.
  *
  * A store describes its statements as a table of SQL texts indexed by its
- * own enum and hands it to fld_db_open(). Each statement is prepared on first
+ * own enum (in its struct fld_db_kind). Each statement is prepared on first
  * use and cached on the handle (SQLITE_PREPARE_PERSISTENT), bound by the
  * caller, reset after use by the helpers below, and finalised by
  * fld_db_close(). Every query is therefore a bound prepared statement, and
@@ -27,26 +37,54 @@
 #include "err.h"
 #include "version.h"
 
+/* PRAGMA application_id of each kind of database: four ASCII letters, so
+ * that `file` and a hex dump name them ("FLDd" at byte 68 of the file). */
+#define FLD_DB_APP_DEVICE 0x464c4464 /* "FLDd": a device store (field.db) */
+#define FLD_DB_APP_SERVER 0x464c4473 /* "FLDs": a field-server database */
+
+/* What a store tells fld_db_open() about its kind of database. */
+struct fld_db_kind {
+    const char *name;       /* "field device store", as in "not a ..." */
+    const char *program;    /* to upgrade when a file is newer ("field") */
+    int32_t application_id; /* FLD_DB_APP_* */
+    const struct fld_embedded *files; /* where the migrations are */
+    const char *const *migrations;    /* [i] takes user_version i to i + 1 */
+    size_t n_migrations;
+    const char *const *sql; /* the statement table: sql[id] */
+    size_t n_stmts;
+    int busy_ms;         /* how long a locked file is waited for */
+    int open_flags;      /* more SQLITE_OPEN_* flags (NOMUTEX) */
+    const char *missing; /* added to "no such database" (a hint) */
+};
+
+/* How fld_db_open() treats a missing or empty file. */
+enum {
+    FLD_DB_CREATE = 1,    /* create a missing file (and make it a database) */
+    FLD_DB_INIT_EMPTY = 2 /* make an existing empty file a database */
+};
+
 /* A database handle with its statement table. The fields are read by the
  * stores (db for sqlite3_changes() and the like, path for messages); only
  * db.c writes them. */
 struct fld_db {
     sqlite3 *db;
     char *path;
-    const char *const *sql; /* sql[id]: the text of statement id */
-    size_t n_stmts;
-    sqlite3_stmt **stmt; /* n_stmts, each NULL until first used */
+    const struct fld_db_kind *kind;
+    sqlite3_stmt **stmt; /* kind->n_stmts, each NULL until first used */
 };
 
 /*
- * Open the SQLite file at path with flags (SQLITE_OPEN_*; NOFOLLOW is
- * always added), a lock wait of busy_ms and extended result codes, for the
- * statement table sql of n_stmts texts, which must outlive the handle.
- * Nothing is read or written yet. Freed with fld_db_close().
+ * Open the database of this kind at path (kind must outlive the handle):
+ * check what the file is, then WAL mode, synchronous=FULL, foreign keys,
+ * the stamp and the migrations it lacks. Without FLD_DB_CREATE a missing
+ * file is FLD_NOTFOUND; without FLD_DB_INIT_EMPTY (or FLD_DB_CREATE) an
+ * empty one is refused. FLD_ECORRUPT for a file that is not of this kind
+ * ("<path>: not a <name> (...)") or is damaged, FLD_EDB for one made by a
+ * newer program (the message names it and its version), FLD_EBUSY when
+ * locked. Freed with fld_db_close().
  */
-int fld_db_open(const char *path, int flags, int busy_ms,
-                const char *const *sql, size_t n_stmts, struct fld_db **out,
-                struct fld_err *err);
+int fld_db_open(const char *path, const struct fld_db_kind *kind, int mode,
+                struct fld_db **out, struct fld_err *err);
 /* Finalise every statement, roll back an open transaction, close the
  * database and free the handle. d may be NULL. */
 void fld_db_close(struct fld_db *d);
@@ -72,19 +110,6 @@ int fld_db_map(sqlite3 *db, int rc, const char *what, struct fld_err *err);
 /* Run SQL that returns no rows. */
 int fld_db_exec(sqlite3 *db, const char *sql, const char *what,
                 struct fld_err *err);
-
-/* PRAGMA user_version. */
-int fld_db_user_version(sqlite3 *db, int64_t *out, struct fld_err *err);
-
-/*
- * Bring the database at path up to schema version n_names: names[i] (a
- * file of files, the table of compiled-in files) takes user_version i to
- * i + 1, each in its own transaction. A database newer than n_names is
- * refused with FLD_EDB naming program, which should be upgraded.
- */
-int fld_db_migrate(sqlite3 *db, const char *path, const char *program,
-                   const struct fld_embedded *files, const char *const *names,
-                   size_t n_names, struct fld_err *err);
 
 /* ---- statements --------------------------------------------------------- */
 

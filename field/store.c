@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "buf.h"
 #include "db.h"
@@ -174,89 +173,34 @@ struct fld_store {
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {"field.sql", "field-002.sql",
                                         "field-003.sql"};
-#define N_MIGRATIONS (sizeof migration / sizeof migration[0])
 
-static int exec(struct fld_store *st, const char *sql, const char *what,
-                struct fld_err *err)
-{
-    return fld_db_exec(st->d->db, sql, what, err);
-}
-
-/*
- * A file that exists but is not ours must not be turned into a store, and
- * opening (not creating) never makes a store out of an empty file.
- */
-static int check_application(struct fld_store *st, enum fld_store_mode mode,
-                             struct fld_err *err)
-{
-    int64_t have;
-    sqlite3_stmt *s;
-    int r, rc, n_tables = 0;
-
-    if ((rc = fld_db_user_version(st->d->db, &have, err)) != FLD_OK)
-        return rc;
-    if (have > 0)
-        return FLD_OK;
-    r = sqlite3_prepare_v2(st->d->db, "SELECT count(*) FROM sqlite_schema", -1,
-                           &s, NULL);
-    if (r != SQLITE_OK)
-        return fld_db_map(st->d->db, r, "open", err);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        n_tables = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    if (n_tables > 0)
-        return fld_err_set(err, FLD_ECORRUPT,
-                           "%s: not a field database (it has other tables)",
-                           st->d->path);
-    if (mode == FLD_STORE_OPEN)
-        return fld_err_set(err, FLD_ECORRUPT,
-                           "%s: not a field database (it is empty)",
-                           st->d->path);
-    return FLD_OK;
-}
-
-static int configure(struct fld_store *st, struct fld_err *err)
-{
-    int rc;
-
-    /* A version a person was told is saved must survive a power cut. */
-    if ((rc = exec(st, "PRAGMA journal_mode = WAL", "open", err)) != FLD_OK)
-        return rc;
-    if ((rc = exec(st, "PRAGMA synchronous = FULL", "open", err)) != FLD_OK)
-        return rc;
-    return exec(st, "PRAGMA foreign_keys = ON", "open", err);
-}
+static const struct fld_db_kind device_store = {
+    .name = "field device store",
+    .program = "field",
+    .application_id = FLD_DB_APP_DEVICE,
+    .files = fld_embedded_files,
+    .migrations = migration,
+    .n_migrations = sizeof migration / sizeof migration[0],
+    .sql = sql_text,
+    .n_stmts = N_STMTS,
+    .busy_ms = 2000,
+};
 
 int fld_store_open(const char *path, enum fld_store_mode mode,
                    struct fld_store **out, struct fld_err *err)
 {
-    struct fld_store *st;
-    struct stat sb;
-    int flags = SQLITE_OPEN_READWRITE;
-    int rc;
+    struct fld_store *st = fld_xcalloc(1, sizeof *st);
+    int rc =
+        fld_db_open(path, &device_store,
+                    mode == FLD_STORE_CREATE ? FLD_DB_CREATE : 0, &st->d, err);
 
     *out = NULL;
-    if (mode == FLD_STORE_OPEN && stat(path, &sb) != 0)
-        return fld_err_set(err, FLD_NOTFOUND, "%s: no such database", path);
-    if (mode == FLD_STORE_CREATE)
-        flags |= SQLITE_OPEN_CREATE;
-    st = fld_xcalloc(1, sizeof *st);
-    if ((rc = fld_db_open(path, flags, 2000, sql_text, N_STMTS, &st->d, err)) !=
-        FLD_OK)
-        goto fail;
-    if ((rc = check_application(st, mode, err)) != FLD_OK)
-        goto fail;
-    if ((rc = configure(st, err)) != FLD_OK)
-        goto fail;
-    rc = fld_db_migrate(st->d->db, path, "field", fld_embedded_files, migration,
-                        N_MIGRATIONS, err);
-    if (rc != FLD_OK)
-        goto fail;
+    if (rc != FLD_OK) {
+        free(st);
+        return rc;
+    }
     *out = st;
     return FLD_OK;
-fail:
-    fld_store_close(st);
-    return rc;
 }
 
 void fld_store_close(struct fld_store *st)

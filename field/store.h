@@ -6,9 +6,11 @@
  * The schema comes only from the SQL files of schema/, compiled in
  * (embedded.h), and is numbered by PRAGMA user_version: opening applies the
  * migrations a file lacks, in order, and refuses a file made by a newer
- * program. The database runs in WAL mode with synchronous=FULL: a version the
- * program said it saved survives a power cut. Every statement is prepared once,
- * cached on the handle and bound, never built from strings.
+ * program. The file is stamped with PRAGMA application_id "FLDd" (db.h):
+ * a server database or an unrelated SQLite file is refused, untouched. The
+ * database runs in WAL mode with synchronous=FULL: a version the program said
+ * it saved survives a power cut. Every statement is prepared once, cached on
+ * the handle and bound, never built from strings.
  *
  * Writers bracket their work in fld_store_begin() / fld_store_commit()
  * (BEGIN IMMEDIATE: a second writer waits, then gets FLD_EBUSY), so one
@@ -39,8 +41,10 @@ enum fld_store_mode {
 /*
  * Open (or create) the store at path and bring its schema up to date.
  * FLD_NOTFOUND when the file is missing and mode is FLD_STORE_OPEN;
- * FLD_ECORRUPT when it is not a field database or is damaged; FLD_EDB
- * when it was made by a newer program; FLD_EBUSY when locked.
+ * FLD_ECORRUPT when it is not a field device store (a server database,
+ * an unrelated SQLite file, an empty file when not creating: "<path>: not
+ * a field device store (...)") or is damaged; FLD_EDB when it was made by
+ * a newer program; FLD_EBUSY when locked.
  */
 int fld_store_open(const char *path, enum fld_store_mode mode,
                    struct fld_store **out, struct fld_err *err);

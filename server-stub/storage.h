@@ -236,7 +236,9 @@ extern const struct srv_storage_ops srv_storage_sqlite;
  * Open the storage at location: "sqlite:PATH" or a plain path (SQLite).
  * create: make it (and its schema) when missing; otherwise FLD_NOTFOUND
  * when missing. FLD_EDB when made by a newer program, FLD_ECORRUPT when
- * it is not a field-server database, FLD_EUSAGE for an unknown scheme.
+ * it is not a field-server database (a device store, an unrelated SQLite
+ * file: refused before anything is written to it), FLD_EUSAGE for an
+ * unknown scheme.
  */
 int srv_storage_open(const char *location, bool create,
                      struct srv_storage **out, struct fld_err *err);

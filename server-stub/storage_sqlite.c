@@ -205,7 +205,19 @@ extern const struct fld_embedded srv_schema_files[];
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {"server.sql"};
 
-#define N_MIGRATIONS (sizeof migration / sizeof migration[0])
+static const struct fld_db_kind server_database = {
+    .name = "field-server database",
+    .program = "field-server",
+    .application_id = FLD_DB_APP_SERVER,
+    .files = srv_schema_files,
+    .migrations = migration,
+    .n_migrations = sizeof migration / sizeof migration[0],
+    .sql = sql_text,
+    .n_stmts = N_STMTS,
+    .busy_ms = 10000,
+    .open_flags = SQLITE_OPEN_NOMUTEX, /* one thread per handle */
+    .missing = " (run field-server init)",
+};
 
 static struct sq *SQ(struct srv_storage *st)
 {
@@ -226,87 +238,30 @@ static int exec(struct srv_storage *st, const char *sql, const char *what,
 /* ---- opening ----------------------------------------------------------------
  */
 
-/* A file that is not ours is never turned into a server database. */
-static int check_application(struct fld_db *d, struct fld_err *err)
-{
-    int64_t have;
-    sqlite3_stmt *s;
-    int r, rc, n_tables = 0, is_ours = 0;
-
-    if ((rc = fld_db_user_version(d->db, &have, err)) != FLD_OK)
-        return rc;
-    r = sqlite3_prepare_v2(d->db,
-                           "SELECT count(*), count(*) FILTER (WHERE name = "
-                           "'enroll_codes') FROM sqlite_schema",
-                           -1, &s, NULL);
-    if (r != SQLITE_OK)
-        return fld_db_map(d->db, r, "open", err);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        n_tables = sqlite3_column_int(s, 0);
-        is_ours = sqlite3_column_int(s, 1);
-    }
-    sqlite3_finalize(s);
-    if (have > 0 && !is_ours)
-        return fld_err_set(err, FLD_ECORRUPT,
-                           "%s: not a field-server database (a device store?)",
-                           d->path);
-    if (have == 0 && n_tables > 0)
-        return fld_err_set(
-            err, FLD_ECORRUPT,
-            "%s: not a field-server database (it has other tables)", d->path);
-    return FLD_OK;
-}
-
 static void sq_close(struct srv_storage *st)
 {
     fld_db_close(DB(st));
     free(SQ(st));
 }
 
+/* Without create, an existing empty file is still made a database: that
+ * is what `field-server serve` did with one before. */
 static int sq_open(const char *path, bool create, struct srv_storage **out,
                    struct fld_err *err)
 {
-    struct sq *q;
-    struct stat sb;
-    int flags =
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX; /* one thread per handle */
-    int rc;
+    struct sq *q = fld_xcalloc(1, sizeof *q);
+    int rc =
+        fld_db_open(path, &server_database,
+                    create ? FLD_DB_CREATE : FLD_DB_INIT_EMPTY, &q->d, err);
 
     *out = NULL;
-    if (!create && stat(path, &sb) != 0)
-        return fld_err_set(err, FLD_NOTFOUND,
-                           "%s: no such database (run field-server init)",
-                           path);
-    if (create)
-        flags |= SQLITE_OPEN_CREATE;
-    q = fld_xcalloc(1, sizeof *q);
+    if (rc != FLD_OK) {
+        free(q);
+        return rc;
+    }
     q->base.ops = &srv_storage_sqlite;
-    if ((rc = fld_db_open(path, flags, 10000, sql_text, N_STMTS, &q->d, err)) !=
-        FLD_OK)
-        goto fail;
-    if ((rc = check_application(q->d, err)) != FLD_OK)
-        goto fail;
-    if ((rc = exec(&q->base, "PRAGMA journal_mode = WAL", "open", err)) !=
-        FLD_OK)
-        goto fail;
-    if ((rc = exec(&q->base, "PRAGMA synchronous = FULL", "open", err)) !=
-        FLD_OK)
-        goto fail;
-    if ((rc = exec(&q->base, "PRAGMA foreign_keys = ON", "open", err)) !=
-        FLD_OK)
-        goto fail;
-    rc = fld_db_migrate(q->d->db, path, "field-server", srv_schema_files,
-                        migration, N_MIGRATIONS, err);
-    if (rc != FLD_OK)
-        goto fail;
     *out = &q->base;
     return FLD_OK;
-fail:
-    if (rc == FLD_EDB && err && strstr(err->msg, "not a database"))
-        rc = fld_err_set(err, FLD_ECORRUPT, "%s: not a field-server database",
-                         path);
-    sq_close(&q->base);
-    return rc;
 }
 
 static int sq_begin(struct srv_storage *st, struct fld_err *err)

@@ -277,6 +277,74 @@ for c in list set verify; do
 done
 expect_eq "store of schema version 99: left untouched" "$(file_sum "$DB")" "$db_sum"
 
+# --- a database of the other program, or nobody's ------------------------------------------
+
+# Each program stamps its database with its own PRAGMA application_id
+# (docs/FORMATS.md: "FLDd" for a device store, "FLDs" for the server's) and
+# refuses the other's, or an unrelated SQLite file, before writing to it:
+# exit 5 (integrity), one line saying what the file is, the file untouched.
+S="$FIELD_BUILD/bin/field-server"
+"$S" init --db "$T/server.db" >/dev/null 2>"$T/.sinit" ||
+    fail "test setup: field-server init" "$(cat "$T/.sinit")"
+expect_eq "a device store is stamped FLDd" \
+    "$(sqlite3 -batch "$T/main/field.db" 'PRAGMA application_id;')" 1179403364
+expect_eq "a server database is stamped FLDs" \
+    "$(sqlite3 -batch "$T/server.db" 'PRAGMA application_id;')" 1179403379
+sqlite3 -batch "$T/notes.db" "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine');"
+
+# device_refuses NAME FILE WHY - field list, set and verify over FILE as
+# field.db exit 5 saying WHY, and leave it as it was.
+device_refuses() {
+    copy_home main "$1"
+    cp "$2" "$DB"
+    _sum=$(file_sum "$DB")
+    for c in list set verify; do
+        case $c in
+        set) expect_error "$1 as field.db: $c" 5 set "$F" set "$R" remarks=x ;;
+        *) expect_error "$1 as field.db: $c" 5 "$c" "$F" "$c" ;;
+        esac
+        expect_stderr_contains "$1 as field.db: $c says what it is" "$3"
+    done
+    expect_eq "$1 as field.db: left untouched" "$(file_sum "$DB")" "$_sum"
+}
+device_refuses "a server database" "$T/server.db" \
+    "not a field device store (it is a field-server database)"
+device_refuses "an unrelated SQLite file" "$T/notes.db" \
+    "not a field device store (it has other tables)"
+
+# server_refuses NAME FILE WHY - field-server init and devices on FILE.
+server_refuses() {
+    cp "$2" "$T/refused.db"
+    _sum=$(file_sum "$T/refused.db")
+    for c in init devices; do
+        run "$S" "$c" --db "$T/refused.db"
+        expect_rc "field-server $c on $1: exit 5" 5
+        expect_stderr_line "field-server $c on $1: one line" "field-server: $c: "
+        expect_stderr_contains "field-server $c on $1: says what it is" "$3"
+    done
+    expect_eq "field-server on $1: left untouched" \
+        "$(file_sum "$T/refused.db")" "$_sum"
+}
+server_refuses "a device store" "$T/main/field.db" \
+    "not a field-server database (it is a field device store)"
+server_refuses "an unrelated SQLite file" "$T/notes.db" \
+    "not a field-server database (it has other tables)"
+
+# The previous release stamped nothing: its files open as before and are
+# stamped on the way.
+copy_home main previous
+sql "PRAGMA application_id = 0;"
+run "$F" verify
+expect_rc "a store of the previous release: verify" 0
+expect_eq "a store of the previous release: stamped" \
+    "$(sql 'PRAGMA application_id;')" 1179403364
+cp "$T/server.db" "$T/previous-server.db"
+sqlite3 -batch "$T/previous-server.db" "PRAGMA application_id = 0;"
+run "$S" devices --db "$T/previous-server.db"
+expect_rc "a server database of the previous release: devices" 0
+expect_eq "a server database of the previous release: stamped" \
+    "$(sqlite3 -batch "$T/previous-server.db" 'PRAGMA application_id;')" 1179403379
+
 # --- a full disk -------------------------------------------------------------------------------
 
 # A small tmpfs needs mount privileges; without them the case is skipped

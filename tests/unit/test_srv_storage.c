@@ -1,6 +1,7 @@
 /*
  * test_srv_storage.c - the server's storage interface on its SQLite
- * backend (a fresh database per test), the verification of pushed
+ * backend (a fresh database per test), the files it refuses (a device
+ * store, an unrelated SQLite file), the verification of pushed
  * versions (push.c), pull cursors, the replay cache, and the API handler
  * called directly through struct srv_request, without HTTP.
  */
@@ -10,13 +11,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "db.h"
 #include "push.h"
 #include "server.h"
 #include "storage.h"
+#include "store.h"
 #include "testutil.h"
 
 struct fx {
@@ -169,6 +173,116 @@ static void test_schema_and_reopen(void **state)
                      FLD_NOTFOUND);
     assert_int_equal(srv_storage_open("postgres:x", false, &st, &err),
                      FLD_EUSAGE);
+}
+
+static int64_t pragma(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    int64_t n = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+/* The whole file, to show that a refused open wrote nothing. */
+static uint8_t *file_bytes(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    struct fld_buf b = FLD_BUF_INIT;
+    uint8_t chunk[4096];
+    size_t n;
+
+    assert_non_null(fp);
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        fld_buf_append(&b, chunk, n);
+    fclose(fp);
+    return (uint8_t *)fld_buf_detach(&b, len);
+}
+
+/* Open must fail with FLD_ECORRUPT naming why, whether or not asked to
+ * create, and leave the file's bytes as they were. */
+static void refused(const char *path, const char *why)
+{
+    struct srv_storage *st = NULL;
+    struct fld_err err;
+    size_t len_before, len_after;
+    uint8_t *before = file_bytes(path, &len_before), *after;
+    int create;
+
+    for (create = 0; create < 2; create++) {
+        fld_err_clear(&err);
+        assert_int_equal(srv_storage_open(path, create, &st, &err),
+                         FLD_ECORRUPT);
+        assert_null(st);
+        if (strstr(err.msg, why) == NULL)
+            fail_msg("\"%s\" lacks \"%s\"", err.msg, why);
+    }
+    after = file_bytes(path, &len_after);
+    assert_int_equal(len_after, len_before);
+    assert_memory_equal(after, before, len_before);
+    free(before);
+    free(after);
+}
+
+static void test_foreign_files_refused(void **state)
+{
+    struct fx *f = *state;
+    char *other = fld_xasprintf("%s/other.db", f->dir);
+    struct fld_store *device;
+    sqlite3 *db;
+
+    assert_int_equal(pragma(f->path, "PRAGMA application_id"),
+                     FLD_DB_APP_SERVER);
+    /* a device store */
+    assert_int_equal(fld_store_open(other, FLD_STORE_CREATE, &device, NULL),
+                     FLD_OK);
+    fld_store_close(device);
+    refused(other, "not a field-server database (it is a field device store)");
+    /* a device store of the previous release (not stamped) */
+    assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "PRAGMA application_id = 0", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    refused(other, "not a field-server database (it has other tables)");
+    unlink(other);
+    /* somebody's own SQLite file */
+    assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE TABLE notes (t TEXT)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    refused(other, "not a field-server database (it has other tables)");
+    unlink(other);
+    free(other);
+}
+
+/* A server database of the previous release opens and is stamped. */
+static void test_previous_release_database_is_stamped(void **state)
+{
+    struct fx *f = *state;
+    struct srv_storage *st;
+    sqlite3 *db;
+    char *v;
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "PRAGMA application_id = 0", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(srv_storage_open(f->path, false, &st, NULL), FLD_OK);
+    assert_int_equal(srv_storage_meta_get(st, "epoch", &v, NULL), FLD_OK);
+    assert_string_equal(v, "0123456789abcdef");
+    free(v);
+    srv_storage_close(st);
+    assert_int_equal(pragma(f->path, "PRAGMA application_id"),
+                     FLD_DB_APP_SERVER);
 }
 
 static void test_codes_and_devices(void **state)
@@ -443,6 +557,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_files_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_previous_release_database_is_stamped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_codes_and_devices, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_scope_walks_the_unit_tree, setup,

@@ -1,7 +1,7 @@
 /*
  * test_store.c - the device store: schema and migrations, versions and
  * heads, record look-up, listing, templates, and the refusals (a foreign
- * SQLite file, a newer schema, a locked database).
+ * SQLite file, a server database, a newer schema, a locked database).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "capture.h"
+#include "db.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -286,7 +287,7 @@ static void test_foreign_and_newer_files_refused(void **state)
     sqlite3_close(db);
     assert_int_equal(fld_store_open(other, FLD_STORE_OPEN, &st, &err),
                      FLD_ECORRUPT);
-    assert_non_null(strstr(err.msg, "not a field database"));
+    assert_non_null(strstr(err.msg, "not a field device store"));
     unlink(other);
     fp = fopen(other, "w");
     fputs("this is not a database at all, just some text to fill a page", fp);
@@ -304,6 +305,93 @@ static void test_foreign_and_newer_files_refused(void **state)
     assert_int_equal(fld_store_open(other, FLD_STORE_OPEN, &st, &err),
                      FLD_NOTFOUND);
     free(other);
+}
+
+static void test_store_is_stamped(void **state)
+{
+    struct tu_device *f = *state;
+
+    assert_int_equal(count_rows(f->path, "PRAGMA application_id"),
+                     FLD_DB_APP_DEVICE);
+}
+
+/* The whole file, to show that a refused open wrote nothing. */
+static uint8_t *file_bytes(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    struct fld_buf b = FLD_BUF_INIT;
+    uint8_t chunk[4096];
+    size_t n;
+
+    assert_non_null(fp);
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        fld_buf_append(&b, chunk, n);
+    fclose(fp);
+    return (uint8_t *)fld_buf_detach(&b, len);
+}
+
+/* A server database (stamped FLDs) is never migrated into a device store:
+ * before, `field list` over one failed half-way with "table units already
+ * exists". */
+static void test_server_database_refused(void **state)
+{
+    struct tu_device *f = *state;
+    char *other = fld_xasprintf("%s/other.db", f->dir);
+    char *sql = fld_xasprintf(
+        "PRAGMA application_id = %d; PRAGMA user_version = 1; CREATE TABLE "
+        "meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); CREATE TABLE "
+        "enroll_codes (code_hash TEXT PRIMARY KEY)",
+        FLD_DB_APP_SERVER);
+    struct fld_store *st = NULL;
+    struct fld_err err;
+    uint8_t *before, *after;
+    size_t len_before, len_after;
+    sqlite3 *db;
+
+    assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    before = file_bytes(other, &len_before);
+    assert_int_equal(fld_store_open(other, FLD_STORE_OPEN, &st, &err),
+                     FLD_ECORRUPT);
+    assert_null(st);
+    assert_non_null(strstr(
+        err.msg, "not a field device store (it is a field-server database)"));
+    assert_int_equal(fld_store_open(other, FLD_STORE_CREATE, &st, &err),
+                     FLD_ECORRUPT);
+    after = file_bytes(other, &len_after);
+    assert_int_equal(len_after, len_before);
+    assert_memory_equal(after, before, len_before);
+    free(before);
+    free(after);
+    free(sql);
+    unlink(other);
+    free(other);
+}
+
+/* The previous release stamped nothing: its store opens, keeps its
+ * versions, and is stamped. */
+static void test_previous_release_store_is_stamped(void **state)
+{
+    struct tu_device *f = *state;
+    struct fld_version *v;
+    sqlite3 *db;
+
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v, NULL), FLD_OK);
+    fld_store_close(f->st);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "PRAGMA application_id = 0", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(count_rows(f->path, "PRAGMA application_id"), 0);
+    assert_int_equal(fld_store_open(f->path, FLD_STORE_OPEN, &f->st, NULL),
+                     FLD_OK);
+    assert_int_equal(count_rows(f->path, "PRAGMA application_id"),
+                     FLD_DB_APP_DEVICE);
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM versions"), 1);
+    fld_version_free(v);
 }
 
 static void test_locked_database_is_busy(void **state)
@@ -362,6 +450,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tampered_body_is_corrupt, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_foreign_and_newer_files_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_is_stamped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_database_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_previous_release_store_is_stamped,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked_database_is_busy, setup,
                                         teardown),
