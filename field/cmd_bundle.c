@@ -13,16 +13,14 @@
  * whichever device syncs first delivers them to the server, which checks
  * them again. A bundle may hold versions signed by any device.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "capture.h"
 #include "cmd.h"
+#include "file.h"
 
 #define BUNDLE_FORMAT "field-bundle-v1"
 #define BUNDLE_MAX_BYTES (512 * 1024 * 1024)
@@ -73,36 +71,6 @@ static int add_version(void *data, const struct fld_store_row *r)
     return FLD_OK;
 }
 
-/* Write len bytes to a new file at path; it must not exist. */
-static int write_new(struct cmd_ctx *ctx, const char *path, const uint8_t *p,
-                     size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
-    size_t done = 0;
-    int rc = FLD_OK;
-
-    if (fd < 0)
-        return fld_err_set(&ctx->err, errno == EEXIST ? FLD_EXISTS : FLD_EIO,
-                           "%s: %s", path,
-                           errno == EEXIST ? "already exists; not overwritten"
-                                           : strerror(errno));
-    while (done < len && rc == FLD_OK) {
-        ssize_t n = write(fd, p + done, len - done);
-
-        if (n < 0 && errno != EINTR)
-            rc = fld_err_set(&ctx->err, errno == ENOSPC ? FLD_EFULL : FLD_EIO,
-                             "%s: %s", path, strerror(errno));
-        else if (n > 0)
-            done += (size_t)n;
-    }
-    if (rc == FLD_OK && fsync(fd) != 0)
-        rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
-    close(fd);
-    if (rc != FLD_OK)
-        unlink(path); /* never leave half a bundle behind */
-    return rc;
-}
-
 static int bundle_export(struct cmd_ctx *ctx, const struct export_opts *o,
                          const char *path)
 {
@@ -124,8 +92,13 @@ static int bundle_export(struct cmd_ctx *ctx, const struct export_opts *o,
                          "a stored signature is damaged; run 'field verify'");
     fld_json_set(doc, "format", fld_json_string(BUNDLE_FORMAT));
     fld_json_set(doc, "versions", x.versions);
-    if (rc == FLD_OK && (rc = fld_json_write(doc, &out, &ctx->err)) == FLD_OK &&
-        (rc = write_new(ctx, path, out.data, out.len)) == FLD_OK)
+    if (rc == FLD_OK)
+        rc = fld_json_write(doc, &out, &ctx->err);
+    /* a new file, never over an existing one, nothing half-written left */
+    if (rc == FLD_OK)
+        rc = fld_file_write(path, out.data, out.len, 0644, FLD_FILE_NEW,
+                            &ctx->err);
+    if (rc == FLD_OK)
         printf("Wrote %zu version%s to %s\n", x.versions->n,
                x.versions->n == 1 ? "" : "s", path);
     fld_buf_free(&out);

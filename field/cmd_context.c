@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "capture.h"
+#include "file.h"
 #include "merge.h"
 #include "version.h"
 
@@ -385,33 +386,7 @@ void cmd_today(char out[11])
 int cmd_read_file(struct cmd_ctx *ctx, const char *path, size_t max,
                   uint8_t **data, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    struct fld_buf b = FLD_BUF_INIT;
-    uint8_t chunk[8192];
-    size_t n;
-
-    *data = NULL;
-    *len = 0;
-    if (f == NULL)
-        return fld_err_set(&ctx->err, errno == ENOENT ? FLD_NOTFOUND : FLD_EIO,
-                           "%s: %s", path, strerror(errno));
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + n > max) {
-            fclose(f);
-            fld_buf_free(&b);
-            return fld_err_set(&ctx->err, FLD_ELIMIT,
-                               "%s: larger than %zu bytes", path, max);
-        }
-        fld_buf_append(&b, chunk, n);
-    }
-    if (ferror(f)) {
-        fclose(f);
-        fld_buf_free(&b);
-        return fld_err_set(&ctx->err, FLD_EIO, "%s: read failed", path);
-    }
-    fclose(f);
-    *data = (uint8_t *)fld_buf_detach(&b, len);
-    return FLD_OK;
+    return fld_file_read(path, max, data, len, &ctx->err);
 }
 
 static int collect_version(void *data, const struct fld_store_row *row)

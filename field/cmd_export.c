@@ -15,15 +15,14 @@
  * place only when complete, so a failed export leaves nothing behind, and
  * an existing file is never overwritten.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "capture.h"
 #include "cmd.h"
+#include "file.h"
 #include "merge.h"
 
 enum { OPT_FORMAT = 100, OPT_OUTPUT };
@@ -234,41 +233,6 @@ static int export_csv(struct cmd_ctx *ctx, const struct collected *c,
     return rc;
 }
 
-/* Write buf to path without ever clobbering or half-writing it. */
-static int write_output(struct cmd_ctx *ctx, const char *path,
-                        const struct fld_buf *buf)
-{
-    char *tmp = fld_xasprintf("%s.XXXXXX", path);
-    int fd = mkstemp(tmp), rc = FLD_OK;
-    size_t done = 0;
-
-    if (fd < 0) {
-        rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    while (done < buf->len && rc == FLD_OK) {
-        ssize_t n = write(fd, buf->data + done, buf->len - done);
-
-        if (n < 0 && errno != EINTR)
-            rc = fld_err_set(&ctx->err, errno == ENOSPC ? FLD_EFULL : FLD_EIO,
-                             "%s: %s", path, strerror(errno));
-        else if (n > 0)
-            done += (size_t)n;
-    }
-    if (rc == FLD_OK && fsync(fd) != 0)
-        rc = fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
-    close(fd);
-    if (rc == FLD_OK && link(tmp, path) != 0)
-        rc = fld_err_set(&ctx->err, errno == EEXIST ? FLD_EXISTS : FLD_EIO,
-                         "%s: %s", path,
-                         errno == EEXIST ? "already exists; not overwritten"
-                                         : strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
 {
     static const struct option extra[] = {
@@ -296,8 +260,11 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
         rc = export_json(ctx, &c, &out);
     else
         rc = export_csv(ctx, &c, o.filter.template_id, &out);
+    /* a new file, never over an existing one, nothing half-written left;
+     * mode 0600, as exports have always been written */
     if (rc == FLD_OK && o.output)
-        rc = write_output(ctx, o.output, &out);
+        rc = fld_file_write(o.output, out.data, out.len, 0600, FLD_FILE_NEW,
+                            &ctx->err);
     else if (rc == FLD_OK)
         fwrite(fld_buf_str(&out), 1, out.len, stdout);
 out:

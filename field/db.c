@@ -577,17 +577,15 @@ int fld_db_get_text(struct fld_db *d, int id, const char *a, char **out,
     return FLD_OK;
 }
 
-int fld_db_int64s(struct fld_db *d, int id, int64_t *out, size_t n,
-                  const char *what, struct fld_err *err)
+int fld_db_int64s(struct fld_db *d, int id, const char *a, int64_t *out,
+                  size_t n, const char *what, struct fld_err *err)
 {
     sqlite3_stmt *s;
     size_t i;
     int rc;
 
     memset(out, 0, n * sizeof *out);
-    if ((rc = fld_db_stmt(d, id, &s, err)) != FLD_OK)
-        return rc;
-    if ((rc = fld_db_row(d, s, what, err)) != FLD_OK)
+    if ((rc = fld_db_lookup(d, id, a, NULL, &s, what, err)) != FLD_OK)
         return rc;
     for (i = 0; i < n; i++)
         out[i] = sqlite3_column_int64(s, (int)i);

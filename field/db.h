@@ -167,10 +167,10 @@ void fld_db_strv_free(char **v, size_t n);
  * string (free(); "" for NULL); FLD_NOTFOUND when there is no row. */
 int fld_db_get_text(struct fld_db *d, int id, const char *a, char **out,
                     const char *what, struct fld_err *err);
-/* The n first columns of the one row statement id (no parameters)
- * returns, into out[0..n-1]; zeros when it fails. */
-int fld_db_int64s(struct fld_db *d, int id, int64_t *out, size_t n,
-                  const char *what, struct fld_err *err);
+/* The n first columns of the one row statement id (bound to a as
+ * fld_db_run() binds) returns, into out[0..n-1]; zeros when it fails. */
+int fld_db_int64s(struct fld_db *d, int id, const char *a, int64_t *out,
+                  size_t n, const char *what, struct fld_err *err);
 
 /*
  * The look-up by prefix both stores offer (record ids, device keys):

@@ -14,11 +14,13 @@
  * passphrase; the decrypted secret key - is in one struct secrets, also
  * sodium_malloc'd, wiped with sodium_memzero and freed on every path out.
  *
- * Key files. Written once with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600,
- * written in full, fsync'd with their directory, and removed again on any
- * failure, so a half-written key file never stays behind. Read with a 4 KiB
- * cap, refused when group or others have any access (the message says how
- * to fix it), and checked line by line; every number read is bounded, so a
+ * Key files. Written once through file.c: a new file of mode exactly 0600
+ * (O_EXCL, O_NOFOLLOW), written in full and fsync'd, put in place only if
+ * the name is free (never over another file or through a symbolic link),
+ * its folder fsync'd, and nothing left behind on any failure. Read through
+ * file.c straight into guarded memory with a 4 KiB cap (a regular file
+ * only), refused when group or others have any access (the message says
+ * how to fix it), and checked line by line; every number read is bounded, so a
  * crafted file cannot make Argon2id allocate more than 1 GiB or run for
  * minutes. The sealed form holds the whole 64-byte secret key (seed ||
  * public key: 16 + 64 bytes = the 160 hex digits of key.h), so the public
@@ -28,8 +30,6 @@
 #include "key.h"
 
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +39,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "file.h"
 
 #define MAGIC "field-key v1"
 #define FILE_MAX 4096
@@ -130,21 +131,6 @@ static void secrets_free(struct secrets *s)
     sodium_free(s);
 }
 
-/* ENOSPC and EDQUOT are "disk full"; everything else is an I/O error. */
-static int io_error(struct fld_err *err, int e, const char *what,
-                    const char *path)
-{
-    int code = FLD_EIO;
-
-    if (e == ENOSPC)
-        code = FLD_EFULL;
-#ifdef EDQUOT
-    if (e == EDQUOT)
-        code = FLD_EFULL;
-#endif
-    return fld_err_set(err, code, "%s %s: %s", what, path, strerror(e));
-}
-
 /* ---- making keys -------------------------------------------------------- */
 
 int fld_key_generate(struct fld_key **out, struct fld_err *err)
@@ -234,100 +220,6 @@ int fld_sig_verify(const uint8_t pub[FLD_KEY_PUBLIC_LEN], const uint8_t *msg,
 
 /* ---- writing key files -------------------------------------------------- */
 
-/* Make the new directory entry of path durable. */
-static int sync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    int fd, rc = 0, e = 0;
-
-    if (slash == NULL)
-        dir = fld_xstrdup(".");
-    else if (slash == path)
-        dir = fld_xstrdup("/");
-    else
-        dir = fld_xstrndup(path, (size_t)(slash - path));
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -1;
-        e = errno;
-    } else {
-        /* some file systems cannot sync a directory; that is no failure */
-        if (fsync(fd) != 0 && errno != EINVAL) {
-            rc = -1;
-            e = errno;
-        }
-        close(fd);
-    }
-    free(dir);
-    errno = e;
-    return rc;
-}
-
-/*
- * Create path with exactly len bytes of data, or leave nothing behind. The
- * file is removed on failure only while it is still the one we created.
- */
-static int write_new_file(const char *path, const char *data, size_t len,
-                          struct fld_err *err)
-{
-    struct stat st, now;
-    bool have_st = false;
-    size_t done = 0;
-    int fd, e, rc;
-
-    fd = open(path,
-              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-              0600);
-    if (fd < 0) {
-        e = errno;
-        if (e == EEXIST && lstat(path, &now) == 0 && S_ISLNK(now.st_mode))
-            return fld_err_set(err, FLD_EXISTS,
-                               "%s already exists as a symbolic link; a key "
-                               "file is never written through one",
-                               path);
-        if (e == EEXIST)
-            return fld_err_set(err, FLD_EXISTS, "key file %s already exists",
-                               path);
-        return io_error(err, e, "cannot create key file", path);
-    }
-    if (fstat(fd, &st) != 0)
-        goto fail;
-    have_st = true;
-    /* the umask may have taken bits away; 0600 is what loading expects */
-    if (fchmod(fd, 0600) != 0)
-        goto fail;
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            goto fail;
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) != 0)
-        goto fail;
-    e = close(fd);
-    fd = -1;
-    if (e != 0 || sync_parent(path) != 0)
-        goto fail;
-    return FLD_OK;
-
-fail:
-    e = errno;
-    rc = io_error(err, e, "cannot write key file", path);
-    if (fd >= 0)
-        close(fd);
-    if (!have_st || (lstat(path, &now) == 0 && now.st_dev == st.st_dev &&
-                     now.st_ino == st.st_ino))
-        unlink(path);
-    return rc;
-}
-
 int fld_key_save(const struct fld_key *k, const char *path,
                  const char *passphrase, struct fld_err *err)
 {
@@ -372,7 +264,10 @@ int fld_key_save(const struct fld_key *k, const char *path,
                      pk_hex, kdf_ops, kdf_mem, salt_hex, nonce_hex, sealed_hex);
     }
     assert(n > 0 && (size_t)n < sizeof s->text);
-    rc = write_new_file(path, s->text, (size_t)n, err);
+    /* new (a key file is never overwritten), exactly 0600 whatever the
+     * umask, written in full and fsync'd with its folder, or not at all */
+    rc = fld_file_write(path, s->text, (size_t)n, 0600,
+                        FLD_FILE_NEW | FLD_FILE_EXACT_MODE, err);
 done:
     secrets_free(s);
     return rc;
@@ -380,78 +275,42 @@ done:
 
 /* ---- reading key files -------------------------------------------------- */
 
-/* Read the whole key file into text (FILE_MAX + 1 bytes), NUL-terminated. */
+/*
+ * Read the whole key file into text (FILE_MAX + 1 bytes, in guarded
+ * memory: the file module reads straight into it), NUL-terminated. The
+ * mode is checked before a byte is read.
+ */
 static int read_key_file(const char *path, char *text, size_t *len,
                          struct fld_err *err)
 {
     struct stat st;
     unsigned mode;
-    size_t got = 0;
-    int fd, rc = FLD_OK;
+    int fd, rc;
 
     *len = 0;
-    /* O_NONBLOCK: a FIFO planted at path must not hang us before fstat */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return fld_err_set(err, FLD_NOTFOUND, "there is no key file %s",
-                               path);
-        return io_error(err, errno, "cannot open key file", path);
-    }
-    if (fstat(fd, &st) != 0) {
-        rc = io_error(err, errno, "cannot read key file", path);
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = fld_err_set(err, FLD_EIO, "key file %s is not a regular file",
-                         path);
-        goto done;
-    }
+    rc = fld_file_open(path, &fd, &st, err);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "there is no key file %s", path);
+    if (rc != FLD_OK)
+        return rc;
     mode = (unsigned)st.st_mode & 07777;
-    if (mode & 044) {
+    if (mode & 044)
         rc = fld_err_set(err, FLD_EIO,
                          "key file %s is readable by other users (mode %04o); "
                          "fix it with: chmod 600 %s",
                          path, mode, path);
-        goto done;
-    }
-    if (mode != 0600 && mode != 0400) {
+    else if (mode != 0600 && mode != 0400)
         rc = fld_err_set(err, FLD_EIO,
                          "key file %s has mode %04o, but a key file must have "
                          "mode 0600; fix it with: chmod 600 %s",
                          path, mode, path);
-        goto done;
-    }
-    if (st.st_size > FILE_MAX) {
-        rc = fld_err_set(err, FLD_ECORRUPT,
-                         "%s is larger than 4 KiB, so it is not a key file",
-                         path);
-        goto done;
-    }
-    /* Read one byte past the cap: the file may have grown since fstat. */
-    while (got < FILE_MAX + 1) {
-        ssize_t n = read(fd, text + got, FILE_MAX + 1 - got);
-
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n < 0) {
-            rc = io_error(err, errno, "cannot read key file", path);
-            goto done;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    if (got > FILE_MAX) {
-        rc = fld_err_set(err, FLD_ECORRUPT,
-                         "%s is larger than 4 KiB, so it is not a key file",
-                         path);
-        goto done;
-    }
-    text[got] = '\0';
-    *len = got;
-done:
+    else
+        rc = fld_file_read_fd(fd, path, FILE_MAX, (uint8_t *)text, len, err);
     close(fd);
+    if (rc == FLD_ELIMIT)
+        rc = fld_err_set(err, FLD_ECORRUPT,
+                         "%s is larger than 4 KiB, so it is not a key file",
+                         path);
     return rc;
 }
 

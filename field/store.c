@@ -658,7 +658,7 @@ int fld_store_unit_at(struct fld_store *st, const char *code, const char *date,
 
 int fld_store_unit_count(struct fld_store *st, int64_t *n, struct fld_err *err)
 {
-    return fld_db_int64s(st->d, S_UNIT_COUNT, n, 1, "count units", err);
+    return fld_db_int64s(st->d, S_UNIT_COUNT, NULL, n, 1, "count units", err);
 }
 
 int fld_store_each_unit(struct fld_store *st, fld_unit_fn fn, void *ctx,
@@ -717,7 +717,7 @@ int fld_store_sync_pending_count(struct fld_store *st, int64_t *n,
                                  int64_t *bytes, struct fld_err *err)
 {
     int64_t v[2] = {0, 0};
-    int rc = fld_db_int64s(st->d, S_SYNC_PENDING_COUNT, v, 2,
+    int rc = fld_db_int64s(st->d, S_SYNC_PENDING_COUNT, NULL, v, 2,
                            "count pending versions", err);
 
     *n = v[0];
@@ -801,7 +801,8 @@ int fld_store_sync_counts(struct fld_store *st, int64_t *known,
                           int64_t *refused, struct fld_err *err)
 {
     int64_t v[2] = {0, 0};
-    int rc = fld_db_int64s(st->d, S_SYNC_COUNTS, v, 2, "count sync state", err);
+    int rc = fld_db_int64s(st->d, S_SYNC_COUNTS, NULL, v, 2, "count sync state",
+                           err);
 
     *known = v[0];
     *refused = v[1];

@@ -20,7 +20,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -35,6 +34,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "file.h"
 #include "gzip.h"
 #include "hlc.h"
 #include "metrics.h"
@@ -306,33 +306,24 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     pthread_mutex_unlock(&h->lock);
 }
 
-/* Read a whole PEM file (bounded) into a new string. */
+/* Read a whole PEM file (bounded, a regular file) into a new string. A
+ * missing or empty file is an I/O failure of the server's set-up. */
 static int read_pem(const char *path, char **out, struct fld_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct fld_buf b = FLD_BUF_INIT;
-    char chunk[4096];
-    ssize_t n;
+    uint8_t *data;
+    size_t len;
+    int rc = fld_file_read(path, MAX_TLS_FILE, &data, &len, err);
 
     *out = NULL;
-    if (fd < 0)
-        return fld_err_set(err, FLD_EIO, "%s: %s", path, strerror(errno));
-    while ((n = read(fd, chunk, sizeof chunk)) > 0) {
-        fld_buf_append(&b, chunk, (size_t)n);
-        if (b.len > MAX_TLS_FILE) {
-            close(fd);
-            fld_buf_free(&b);
-            return fld_err_set(err, FLD_ELIMIT, "%s: larger than %d bytes",
-                               path, MAX_TLS_FILE);
-        }
+    if (rc == FLD_NOTFOUND)
+        rc = fld_err_set(err, FLD_EIO, "%s: %s", path, strerror(ENOENT));
+    if (rc == FLD_OK && len == 0) {
+        free(data);
+        rc = fld_err_set(err, FLD_EIO, "%s: cannot read", path);
     }
-    close(fd);
-    if (n < 0 || b.len == 0) {
-        fld_buf_free(&b);
-        return fld_err_set(err, FLD_EIO, "%s: cannot read", path);
-    }
-    *out = fld_buf_detach(&b, NULL);
-    return FLD_OK;
+    if (rc == FLD_OK)
+        *out = (char *)data;
+    return rc;
 }
 
 /* The private key's text is wiped, not just freed. */
@@ -353,24 +344,14 @@ static void http_free(struct srv_http *h)
     free(h);
 }
 
+/* The port file is replaced in one step: a test or a supervisor polling
+ * it reads the old port or the new one, never a part. */
 static int write_port_file(const char *path, int port, struct fld_err *err)
 {
-    char tmp[4096], text[16];
-    int fd, n;
+    char text[16];
+    int n = snprintf(text, sizeof text, "%d\n", port);
 
-    n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return fld_err_set(err, FLD_EUSAGE, "port file path too long");
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        return fld_err_set(err, FLD_EIO, "%s: %s", tmp, strerror(errno));
-    n = snprintf(text, sizeof text, "%d\n", port);
-    if (write(fd, text, (size_t)n) != n || close(fd) != 0 ||
-        rename(tmp, path) != 0) {
-        unlink(tmp);
-        return fld_err_set(err, FLD_EIO, "%s: cannot write", path);
-    }
-    return FLD_OK;
+    return fld_file_write(path, text, (size_t)n, 0644, 0, err);
 }
 
 int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
@@ -382,7 +363,7 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC;
     char port[8];
     long ncpu;
-    int rc, g;
+    int rc = FLD_OK, g;
 
     *out = NULL;
     if ((s->cfg.tls_cert == NULL) != (s->cfg.tls_key == NULL))
@@ -407,8 +388,9 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
             rc = fld_err_set(err, FLD_EUSAGE, "this libmicrohttpd has no TLS");
             goto fail;
         }
-        if ((rc = read_pem(s->cfg.tls_cert, &h->cert, err)) != FLD_OK ||
-            (rc = read_pem(s->cfg.tls_key, &h->key, err)) != FLD_OK)
+        if ((rc = read_pem(s->cfg.tls_cert, &h->cert, err)) != FLD_OK)
+            goto fail;
+        if ((rc = read_pem(s->cfg.tls_key, &h->key, err)) != FLD_OK)
             goto fail;
         flags |= MHD_USE_TLS;
         h->tls = true;
@@ -439,8 +421,9 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
     h->port = info ? info->port : s->cfg.port;
     freeaddrinfo(ai);
     ai = NULL;
-    if (s->cfg.port_file &&
-        (rc = write_port_file(s->cfg.port_file, h->port, err)) != FLD_OK) {
+    if (s->cfg.port_file)
+        rc = write_port_file(s->cfg.port_file, h->port, err);
+    if (rc != FLD_OK) {
         MHD_stop_daemon(h->d);
         goto fail;
     }

@@ -120,8 +120,10 @@ static const char *const sql_text[N_STMTS] = {
     [S_TEMPLATE_GET] = "SELECT body FROM templates WHERE hash = ?1",
     [S_TEMPLATES] = "SELECT hash, id, version, added_ms FROM templates "
                     "ORDER BY id, added_ms, hash",
-    [S_VERSION_STATE] = "SELECT 1 FROM versions WHERE hash = ?1 UNION ALL "
-                        "SELECT 2 FROM quarantine WHERE hash = ?1 LIMIT 1",
+    /* 1 stored, 2 in quarantine, 0 neither: two primary-key look-ups */
+    [S_VERSION_STATE] = "SELECT coalesce((SELECT 1 FROM versions WHERE "
+                        "hash = ?1), (SELECT 2 FROM quarantine WHERE "
+                        "hash = ?1), 0)",
     [S_VERSION_INSERT] =
         "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
         ", pusher, received_ms, flag) VALUES (" FLD_DB_VERSION_PARAMS
@@ -700,19 +702,14 @@ static int sq_each_template(struct srv_storage *st, srv_template_fn fn,
 static int sq_version_state(struct srv_storage *st, const char *hash,
                             enum srv_version_state *out, struct fld_err *err)
 {
-    sqlite3_stmt *s;
-    int rc;
+    int64_t state;
+    int rc = fld_db_int64s(DB(st), S_VERSION_STATE, hash, &state, 1,
+                           "read version", err);
 
-    *out = SRV_ABSENT;
-    rc = fld_db_lookup(DB(st), S_VERSION_STATE, hash, NULL, &s, "read version",
-                       err);
-    if (rc == FLD_NOTFOUND)
-        return FLD_OK;
-    if (rc != FLD_OK)
-        return rc;
-    *out = sqlite3_column_int(s, 0) == 1 ? SRV_PRESENT : SRV_IN_QUARANTINE;
-    fld_db_reset(s);
-    return FLD_OK;
+    *out = state == 1   ? SRV_PRESENT
+           : state == 2 ? SRV_IN_QUARANTINE
+                        : SRV_ABSENT;
+    return rc;
 }
 
 static int sq_version_put(struct srv_storage *st,
@@ -779,7 +776,7 @@ static int sq_chain_check(struct srv_storage *st, const struct fld_version *v,
 
 static int sq_max_seq(struct srv_storage *st, int64_t *out, struct fld_err *err)
 {
-    return fld_db_int64s(DB(st), S_MAX_SEQ, out, 1, "read", err);
+    return fld_db_int64s(DB(st), S_MAX_SEQ, NULL, out, 1, "read", err);
 }
 
 /* A stored version handed on as it was signed: a signature of the wrong
@@ -918,15 +915,9 @@ static int sq_quarantine_unblock(struct srv_storage *st, const char *parent,
         return FLD_OK;
     rc = fld_db_run(DB(st), S_Q_WAIT_DELETE, parent, NULL, what, err);
     for (i = 0; i < n && rc == FLD_OK; i++) {
-        sqlite3_stmt *s;
-
-        rc = fld_db_lookup(DB(st), S_Q_WAIT_COUNT, waiters[i], NULL, &s,
+        rc = fld_db_int64s(DB(st), S_Q_WAIT_COUNT, waiters[i], &left, 1,
                            "read quarantine", err);
-        if (rc != FLD_OK)
-            break;
-        left = sqlite3_column_int64(s, 0);
-        fld_db_reset(s);
-        if (left == 0)
+        if (rc == FLD_OK && left == 0)
             rc = with_quarantined(st, waiters[i], fn, ctx, err);
     }
     fld_db_strv_free(waiters, n);
@@ -1032,8 +1023,8 @@ static int sq_counts(struct srv_storage *st, struct srv_counts *out,
                      struct fld_err *err)
 {
     int64_t v[7];
-    int rc = fld_db_int64s(DB(st), S_COUNTS, v, sizeof v / sizeof v[0], "count",
-                           err);
+    int rc = fld_db_int64s(DB(st), S_COUNTS, NULL, v, sizeof v / sizeof v[0],
+                           "count", err);
 
     out->versions = v[0];
     out->quarantined = v[1];

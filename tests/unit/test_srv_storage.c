@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "db.h"
+#include "file.h"
 #include "push.h"
 #include "server.h"
 #include "storage.h"
@@ -175,34 +175,25 @@ static void test_schema_and_reopen(void **state)
                      FLD_EUSAGE);
 }
 
-static int64_t pragma(const char *path, const char *sql)
+/* The device store says what the file is: stamped "FLDs". */
+static bool is_stamped_server(const char *path)
 {
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    int64_t n = -1;
+    struct fld_store *device = NULL;
+    struct fld_err err;
 
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
+    fld_err_clear(&err);
+    if (fld_store_open(path, FLD_STORE_OPEN, &device, &err) != FLD_ECORRUPT)
+        return false;
+    return strstr(err.msg, "(it is a field-server database)") != NULL;
 }
 
 /* The whole file, to show that a refused open wrote nothing. */
 static uint8_t *file_bytes(const char *path, size_t *len)
 {
-    FILE *fp = fopen(path, "rb");
-    struct fld_buf b = FLD_BUF_INIT;
-    uint8_t chunk[4096];
-    size_t n;
+    uint8_t *data;
 
-    assert_non_null(fp);
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        fld_buf_append(&b, chunk, n);
-    fclose(fp);
-    return (uint8_t *)fld_buf_detach(&b, len);
+    assert_int_equal(fld_file_read(path, 1 << 24, &data, len, NULL), FLD_OK);
+    return data;
 }
 
 /* Open must fail with FLD_ECORRUPT naming why, whether or not asked to
@@ -237,8 +228,7 @@ static void test_foreign_files_refused(void **state)
     struct fld_store *device;
     sqlite3 *db;
 
-    assert_int_equal(pragma(f->path, "PRAGMA application_id"),
-                     FLD_DB_APP_SERVER);
+    assert_true(is_stamped_server(f->path));
     /* a device store */
     assert_int_equal(fld_store_open(other, FLD_STORE_CREATE, &device, NULL),
                      FLD_OK);
@@ -281,8 +271,7 @@ static void test_previous_release_database_is_stamped(void **state)
     assert_string_equal(v, "0123456789abcdef");
     free(v);
     srv_storage_close(st);
-    assert_int_equal(pragma(f->path, "PRAGMA application_id"),
-                     FLD_DB_APP_SERVER);
+    assert_true(is_stamped_server(f->path));
 }
 
 static void test_codes_and_devices(void **state)

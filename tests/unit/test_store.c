@@ -13,6 +13,7 @@
 
 #include "capture.h"
 #include "db.h"
+#include "file.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -318,16 +319,10 @@ static void test_store_is_stamped(void **state)
 /* The whole file, to show that a refused open wrote nothing. */
 static uint8_t *file_bytes(const char *path, size_t *len)
 {
-    FILE *fp = fopen(path, "rb");
-    struct fld_buf b = FLD_BUF_INIT;
-    uint8_t chunk[4096];
-    size_t n;
+    uint8_t *data;
 
-    assert_non_null(fp);
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        fld_buf_append(&b, chunk, n);
-    fclose(fp);
-    return (uint8_t *)fld_buf_detach(&b, len);
+    assert_int_equal(fld_file_read(path, 1 << 24, &data, len, NULL), FLD_OK);
+    return data;
 }
 
 /* A server database (stamped FLDs) is never migrated into a device store:
