@@ -2,17 +2,68 @@
  * storage_sqlite.c - the SQLite backend of the server's storage (see
  * storage.h for the contract, schema/server.sql for the tables).
  *
- * As in the device store (field/store.c), every statement lives in the
- * table below, prepared once per handle, bound, reset after use; SQLite's
- * result codes become ours in field/db.c, with the device store's. The database
- * runs in WAL mode, so the server's readers never wait for its one writer, and
- * with synchronous=FULL: a version the server answered "stored" survives a
- * power cut.
+ * Where it sits. push.c verifies what devices push and decides where each
+ * version goes (stored, quarantined, refused); api.c pages versions out to
+ * the devices that pull and encodes their cursors; admin.c enrols devices
+ * and installs units and templates. All of them reach the file only
+ * through the operations below, which never verify, print or decide a
+ * policy: they keep what they are told to keep and answer what they are
+ * asked. server.c hands each worker thread a handle of its own.
  *
- * Scope is a tree walk done by SQLite: a device holds scope units, a unit
- * covers itself and everything below it through units.parent. The walks
- * are recursive CTEs with UNION (not UNION ALL), so a cycle that a bad
- * import could create ends instead of looping.
+ * How. Every statement is in the table below, prepared once per handle,
+ * bound, reset after use, through field/db.c, which the device store shares
+ * (result codes, migrations, the stamp "FLDs" that keeps a device store or
+ * a stranger's file from being taken for a server database). WAL mode lets
+ * the readers go on while the one writer writes; synchronous=FULL makes a
+ * version the server answered "stored" survive a power cut. The server
+ * serialises its writers itself and each request is one BEGIN IMMEDIATE
+ * ... COMMIT (storage.h), so nothing here takes a lock of its own.
+ *
+ * The decisions, and why:
+ *
+ *   - Server order is versions.seq, the table's INTEGER PRIMARY KEY. SQLite
+ *     numbers rows as it writes them and there is one writer, so when
+ *     max(seq) has been read, every row at or below it is committed and
+ *     visible: a device's pull position can be one number, and a page
+ *     ending there will never be missing a row that commits later with a
+ *     smaller number. Versions are never deleted, so a number is never
+ *     given twice.
+ *   - A cursor (api.c) carries the server's epoch, a digest of the
+ *     device's scope, the last seq pulled and its birth: max(seq) when the
+ *     cursor was made. The epoch is a random id in meta, made by init and
+ *     made anew in every backup, so a server restored from a copy answers
+ *     old cursors "reset" instead of skipping what the copy lacks. Pull
+ *     skips the device's own pushes only after the birth (pusher = device
+ *     AND seq > birth), never by author: a device that starts over gets
+ *     its own earlier work back.
+ *   - Relay: any enrolled device may deliver versions signed by another;
+ *     `pusher` records who delivered a version first (scope is checked
+ *     against the pusher by push.c), `author` who signed it.
+ *   - Quarantine keeps what verified but cannot be stored yet (its author
+ *     is revoked, its template unknown, a parent missing) with its bytes,
+ *     never dropping signed field data. quarantine_wait has one row per
+ *     missing parent, keyed by the parent, so storing a version finds the
+ *     ones waiting for it by primary key; one whose last wait is gone is
+ *     handed back to push.c, which places it again (and may release more).
+ *   - Forks and gaps of a device's chain are found, never refused: at push
+ *     time by two index look-ups (S_FORK), for the administrator by one
+ *     query over all versions (S_ALARMS).
+ *   - Scope is a tree walk done by SQLite: a device holds scope units, a
+ *     unit covers itself and everything below it through units.parent. The
+ *     walks are recursive CTEs with UNION (not UNION ALL), so a cycle that
+ *     a bad import could create ends instead of looping.
+ *   - An enrollment code is kept only as its hash, and one UPDATE ...
+ *     RETURNING both checks and spends it: two devices racing with one code
+ *     cannot both enrol.
+ *
+ * Cost. Storing a version is one insert, two small writes per parent, a
+ * head written and three index look-ups (a child already there, a fork,
+ * the previous version); placing it costs push.c one look-up per parent. A pull
+ * page reads the versions table in seq order from the cursor and stops after
+ * limit + 1 rows (the scope tree, a few thousand units at most, is walked again
+ * for each page). The counts for /metrics and the chain alarms read every
+ * version: they are for the administrator, not for each sync.
+ * tests/bench/bench_server.c measures pushes through the real server.
  */
 #include "storage.h"
 
@@ -98,8 +149,12 @@ static const char *const sql_text[N_STMTS] = {
                      "FROM devices WHERE pubkey = ?1",
     [S_SCOPE_OF] =
         "SELECT unit FROM device_scope WHERE device = ?1 ORDER BY unit",
+    /* Hex digits sort below 'g', so [prefix, prefix||'g') is the range of
+     * keys starting with prefix, and the primary key serves it. */
     [S_DEVICE_FIND] = "SELECT pubkey FROM devices WHERE pubkey >= ?1 AND "
                       "pubkey < ?1 || 'g' LIMIT 2",
+    /* The first revocation's time stays: it decides which versions the
+     * device could still sign (scopes and roles are dated). */
     [S_DEVICE_REVOKE] = "UPDATE devices SET revoked_ms = ?2 WHERE pubkey = ?1 "
                         "AND revoked_ms IS NULL",
     [S_DEVICES] = "SELECT pubkey, inspector, role, enrolled_ms, revoked_ms "
@@ -110,6 +165,9 @@ static const char *const sql_text[N_STMTS] = {
                    "level = excluded.level",
     [S_UNIT_EXISTS] = "SELECT 1 FROM units WHERE code = ?1",
     [S_UNITS] = "SELECT code, name, parent, level FROM units ORDER BY code",
+    /* The subject is in scope when it or a unit above it is held: walk up
+     * from the subject (a handful of levels) rather than down from every
+     * held unit. */
     [S_IN_SCOPE] = "WITH RECURSIVE up(code) AS (SELECT ?2 UNION "
                    "  SELECT u.parent FROM units u JOIN up ON u.code = up.code "
                    "  WHERE u.parent IS NOT NULL) "
@@ -156,6 +214,8 @@ static const char *const sql_text[N_STMTS] = {
         "sig, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [S_Q_WAIT_INSERT] =
         "INSERT OR IGNORE INTO quarantine_wait (hash, parent) VALUES (?1, ?2)",
+    /* quarantine_wait is keyed (parent, hash): what waits for a parent is a
+     * range of the primary key. */
     [S_Q_WAITERS] = "SELECT hash FROM quarantine_wait WHERE parent = ?1 "
                     "ORDER BY hash",
     [S_Q_WAIT_DELETE] = "DELETE FROM quarantine_wait WHERE parent = ?1",
@@ -186,6 +246,8 @@ static const char *const sql_text[N_STMTS] = {
         "  WHERE v.prev IS NOT NULL AND NOT EXISTS "
         "  (SELECT 1 FROM versions p WHERE p.hash = v.prev) "
         "ORDER BY 2, 3, 1, 4",
+    /* For /metrics and the administration commands: the flagged count
+     * reads every version, which is fine at that pace, not per sync. */
     [S_COUNTS] = "SELECT (SELECT coalesce(max(seq), 0) FROM versions), "
                  "(SELECT count(*) FROM quarantine), "
                  "(SELECT count(*) FROM devices), "
@@ -216,6 +278,8 @@ static const struct fld_db_kind server_database = {
     .n_migrations = sizeof migration / sizeof migration[0],
     .sql = sql_text,
     .n_stmts = N_STMTS,
+    /* The server queues its writers itself; an administration command
+     * run beside it waits up to 10 s for the lock (a device waits 2 s). */
     .busy_ms = 10000,
     .open_flags = SQLITE_OPEN_NOMUTEX, /* one thread per handle */
     .missing = " (run field-server init)",
@@ -740,6 +804,9 @@ static int sq_version_put(struct srv_storage *st,
     return fld_db_heads_add(DB(st), &heads, in->v, err);
 }
 
+/* A fork: another version of this author with the same dseq, or naming the
+ * same previous version. A gap: the previous version is not stored here.
+ * Both are reported by push.c as alarms; neither refuses the version. */
 static int sq_chain_check(struct srv_storage *st, const struct fld_version *v,
                           char fork_with[FLD_HASH_HEX_LEN + 1],
                           bool *prev_missing, struct fld_err *err)
@@ -897,6 +964,13 @@ static int with_quarantined(struct srv_storage *st, const char *hash,
     return rc;
 }
 
+/*
+ * parent has just been stored: what waited for it waits for it no longer.
+ * The waiters are read whole first, since their wait rows are deleted
+ * before each is looked at and fn may run these statements again. A waiter
+ * is handed to fn only when no other parent is still missing; it stays in
+ * the quarantine table until push.c takes it out to place it again.
+ */
 static int sq_quarantine_unblock(struct srv_storage *st, const char *parent,
                                  srv_quarantine_fn fn, void *ctx,
                                  struct fld_err *err)
