@@ -345,6 +345,19 @@ expect_rc "a server database of the previous release: devices" 0
 expect_eq "a server database of the previous release: stamped" \
     "$(sqlite3 -batch "$T/previous-server.db" 'PRAGMA application_id;')" 1179403379
 
+# --- a file that is not a regular file ------------------------------------------------------
+
+# Files named on the command line are read whole, under a size cap, and only
+# when they are regular files: a FIFO would block the reader forever.
+home main
+mkfifo "$T/a.fifo"
+mkdir "$T/a.dir"
+for f in a.fifo a.dir; do
+    refused "bundle import of $f" 1 bundle "$F" bundle import "$T/$f"
+    expect_stderr_contains "bundle import of $f: says why" "not a regular file"
+    expect_error "template check of $f" 1 template "$F" template check "$T/$f"
+done
+
 # --- a full disk -------------------------------------------------------------------------------
 
 # A small tmpfs needs mount privileges; without them the case is skipped
