@@ -18,7 +18,11 @@
 int fld_capture_setup(struct fld_store *st, const struct fld_key *key,
                       const char *inspector, struct fld_err *err)
 {
+    /* a new device has signed nothing, and its clock starts at zero */
+    static const char *const zero[] = {FLD_META_DSEQ, FLD_META_HLC_MS,
+                                       FLD_META_HLC_COUNT, FLD_META_OFFSET};
     char pub[65], *have = NULL;
+    size_t i;
     int rc;
 
     if ((rc = fld_store_begin(st, err)) != FLD_OK)
@@ -31,12 +35,12 @@ int fld_capture_setup(struct fld_store *st, const struct fld_key *key,
                            "this store already has a device key");
     }
     fld_key_public_hex(key, pub);
-    if ((rc = fld_store_meta_set(st, FLD_META_PUBLIC, pub, err)) ||
-        (rc = fld_store_meta_set(st, FLD_META_INSPECTOR, inspector, err)) ||
-        (rc = fld_store_meta_set_int(st, FLD_META_DSEQ, 0, err)) ||
-        (rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, 0, err)) ||
-        (rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, 0, err)) ||
-        (rc = fld_store_meta_set_int(st, FLD_META_OFFSET, 0, err))) {
+    rc = fld_store_meta_set(st, FLD_META_PUBLIC, pub, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_set(st, FLD_META_INSPECTOR, inspector, err);
+    for (i = 0; i < sizeof zero / sizeof zero[0] && rc == FLD_OK; i++)
+        rc = fld_store_meta_set_int(st, zero[i], 0, err);
+    if (rc != FLD_OK) {
         fld_store_rollback(st);
         return rc;
     }
@@ -61,7 +65,15 @@ static void state_free(struct device_state *s)
 static int read_state(struct fld_store *st, const struct fld_key *key,
                       struct device_state *s, struct fld_err *err)
 {
+    const struct {
+        const char *key;
+        int64_t *value;
+    } ints[] = {{FLD_META_DSEQ, &s->dseq},
+                {FLD_META_HLC_MS, &s->clock.ms},
+                {FLD_META_HLC_COUNT, &s->clock.count},
+                {FLD_META_OFFSET, &s->offset_ms}};
     char pub[65], *have = NULL;
+    size_t i;
     int rc;
 
     memset(s, 0, sizeof *s);
@@ -77,19 +89,14 @@ static int read_state(struct fld_store *st, const struct fld_key *key,
                            "(store device %.16s, key %.16s)",
                            have, pub);
     free(have);
-    if (rc != FLD_OK ||
-        (rc = fld_store_meta_get_int(st, FLD_META_DSEQ, &s->dseq, err)) ||
-        (rc = fld_store_meta_get_int(st, FLD_META_HLC_MS, &s->clock.ms, err)) ||
-        (rc = fld_store_meta_get_int(st, FLD_META_HLC_COUNT, &s->clock.count,
-                                     err)) ||
-        (rc =
-             fld_store_meta_get_int(st, FLD_META_OFFSET, &s->offset_ms, err)) ||
-        (rc = fld_store_meta_get(st, FLD_META_INSPECTOR, &s->inspector, err)))
-        return rc;
-    if (s->dseq > 0 &&
-        (rc = fld_store_meta_get(st, FLD_META_PREV, &s->prev, err)) != FLD_OK)
-        return rc;
-    return FLD_OK;
+    for (i = 0; i < sizeof ints / sizeof ints[0] && rc == FLD_OK; i++)
+        rc = fld_store_meta_get_int(st, ints[i].key, ints[i].value, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_get(st, FLD_META_INSPECTOR, &s->inspector, err);
+    /* the first version has no previous one */
+    if (rc == FLD_OK && s->dseq > 0)
+        rc = fld_store_meta_get(st, FLD_META_PREV, &s->prev, err);
+    return rc;
 }
 
 /* Sign draft as the device's next version, store it, advance the chain.
@@ -108,13 +115,19 @@ static int append(struct fld_store *st, const struct fld_key *key,
     d->prev = s.prev;
     d->inspector = s.inspector[0] ? s.inspector : NULL;
     d->hlc = fld_hlc_tick(&s.clock, fld_now_ms() + s.offset_ms);
-    if ((rc = fld_version_sign(d, key, &v, err)) ||
-        (rc = fld_store_put_version(st, v, err)) ||
-        (rc = fld_store_meta_set_int(st, FLD_META_DSEQ, v->dseq, err)) ||
-        (rc = fld_store_meta_set(st, FLD_META_PREV, v->hash, err)) ||
-        (rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, s.clock.ms, err)) ||
-        (rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, s.clock.count,
-                                     err)))
+    rc = fld_version_sign(d, key, &v, err);
+    if (rc == FLD_OK)
+        rc = fld_store_put_version(st, v, err);
+    /* the chain and the clock move in the transaction that stores it */
+    if (rc == FLD_OK)
+        rc = fld_store_meta_set_int(st, FLD_META_DSEQ, v->dseq, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_set(st, FLD_META_PREV, v->hash, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, s.clock.ms, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, s.clock.count, err);
+    if (rc != FLD_OK)
         goto done;
     *out = v;
     v = NULL;

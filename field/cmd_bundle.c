@@ -150,12 +150,14 @@ static int store_all(struct cmd_ctx *ctx, struct fld_version **v, size_t n,
     *n_new = 0;
     if (rc != FLD_OK)
         return rc;
-    if ((rc = fld_store_meta_get_int(ctx->st, FLD_META_HLC_MS, &clock.ms,
-                                     &ctx->err)) ||
-        (rc = fld_store_meta_get_int(ctx->st, FLD_META_HLC_COUNT, &clock.count,
-                                     &ctx->err)) ||
-        (rc = fld_store_meta_get_int(ctx->st, FLD_META_OFFSET, &offset,
-                                     &ctx->err)))
+    rc = fld_store_meta_get_int(ctx->st, FLD_META_HLC_MS, &clock.ms, &ctx->err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_get_int(ctx->st, FLD_META_HLC_COUNT, &clock.count,
+                                    &ctx->err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_get_int(ctx->st, FLD_META_OFFSET, &offset,
+                                    &ctx->err);
+    if (rc != FLD_OK)
         goto fail;
     before = clock;
     bound = fld_now_ms() + offset + FLD_HLC_MAX_AHEAD_MS;
@@ -167,12 +169,15 @@ static int store_all(struct cmd_ctx *ctx, struct fld_version **v, size_t n,
             goto fail;
         fld_hlc_observe(&clock, &v[i]->hlc, bound);
     }
-    if (fld_hlc_cmp(&clock, &before) != 0 &&
-        ((rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_MS, clock.ms,
-                                      &ctx->err)) ||
-         (rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_COUNT, clock.count,
-                                      &ctx->err))))
-        goto fail;
+    if (fld_hlc_cmp(&clock, &before) != 0) {
+        rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_MS, clock.ms,
+                                    &ctx->err);
+        if (rc == FLD_OK)
+            rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_COUNT,
+                                        clock.count, &ctx->err);
+        if (rc != FLD_OK)
+            goto fail;
+    }
     return fld_store_commit(ctx->st, &ctx->err);
 fail:
     fld_store_rollback(ctx->st);

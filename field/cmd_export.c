@@ -121,7 +121,9 @@ static int export_json(struct cmd_ctx *ctx, const struct collected *c,
     }
     fld_json_set(doc, "format", fld_json_string("field-export-v1"));
     fld_json_set(doc, "records", list);
-    if (rc == FLD_OK && (rc = fld_json_write(doc, out, &ctx->err)) == FLD_OK)
+    if (rc == FLD_OK)
+        rc = fld_json_write(doc, out, &ctx->err);
+    if (rc == FLD_OK)
         fld_buf_putc(out, '\n');
     fld_json_free(doc);
     return rc;
@@ -189,12 +191,26 @@ static void csv_row(struct fld_buf *out, const struct fld_template *t,
     fld_buf_puts(out, "\r\n");
 }
 
+/* The header row: the record's columns, then one per question of t that
+ * holds an answer (notes hold none). */
+static void csv_header(struct fld_buf *out, const struct fld_template *t)
+{
+    size_t n;
+
+    fld_buf_puts(
+        out, "record,subject,template,status,updated,heads,author,inspector");
+    for (n = 0; n < fld_template_n_questions(t); n++)
+        if (fld_template_question_at(t, n)->type != FLD_Q_NOTE)
+            fld_buf_printf(out, ",%s", fld_template_question_at(t, n)->name);
+    fld_buf_puts(out, "\r\n");
+}
+
 static int export_csv(struct cmd_ctx *ctx, const struct collected *c,
                       const char *template_id, struct fld_buf *out)
 {
     struct fld_template *t = NULL;
     char *chosen = NULL;
-    size_t i, n;
+    size_t i;
     int rc = FLD_OK;
 
     for (i = 0; i < c->n && rc == FLD_OK; i++) {
@@ -213,16 +229,10 @@ static int export_csv(struct cmd_ctx *ctx, const struct collected *c,
                              "records of several templates (%s, %s) match; "
                              "choose one with --template",
                              chosen, v->template_id);
-        else if (t == NULL && (rc = cmd_load_template(ctx, v->template_hash,
-                                                      &t)) == FLD_OK) {
-            fld_buf_puts(
-                out,
-                "record,subject,template,status,updated,heads,author,inspector");
-            for (n = 0; n < fld_template_n_questions(t); n++)
-                if (fld_template_question_at(t, n)->type != FLD_Q_NOTE)
-                    fld_buf_printf(out, ",%s",
-                                   fld_template_question_at(t, n)->name);
-            fld_buf_puts(out, "\r\n");
+        else if (t == NULL) {
+            rc = cmd_load_template(ctx, v->template_hash, &t);
+            if (rc == FLD_OK)
+                csv_header(out, t);
         }
         if (rc == FLD_OK)
             csv_row(out, t, r.merged);

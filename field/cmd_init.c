@@ -133,10 +133,10 @@ static int create_all(struct cmd_ctx *ctx, const struct init_opts *o,
     cmd_passphrase_free(pass);
     if (rc != FLD_OK)
         return rc;
-    if ((rc = fld_store_open(ctx->db_path, FLD_STORE_CREATE, &ctx->st,
-                             &ctx->err)) != FLD_OK ||
-        (rc = fld_capture_setup(ctx->st, ctx->key, inspector, &ctx->err)) !=
-            FLD_OK)
+    rc = fld_store_open(ctx->db_path, FLD_STORE_CREATE, &ctx->st, &ctx->err);
+    if (rc == FLD_OK)
+        rc = fld_capture_setup(ctx->st, ctx->key, inspector, &ctx->err);
+    if (rc != FLD_OK)
         return rc;
     if ((rc = fld_store_begin(ctx->st, &ctx->err)) != FLD_OK)
         return rc;
@@ -209,8 +209,9 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv)
                            argv[first]);
     if ((rc = fld_norm_text(o.inspector, &inspector, &ctx->err)) != FLD_OK)
         return fld_err_prefix(&ctx->err, "--inspector");
-    if ((rc = cmd_locate_home(ctx)) != FLD_OK ||
-        (rc = make_home(ctx)) != FLD_OK)
+    if ((rc = cmd_locate_home(ctx)) != FLD_OK)
+        goto out;
+    if ((rc = make_home(ctx)) != FLD_OK)
         goto out;
     if (stat(ctx->db_path, &sb) == 0 || lstat(ctx->key_path, &sb) == 0) {
         rc = fld_err_set(&ctx->err, FLD_EXISTS,

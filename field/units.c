@@ -261,7 +261,9 @@ int fld_units_read(const uint8_t *csv, size_t len, fld_unit_known_fn known,
     *n_units = 0;
     if (rc == FLD_OK)
         rc = check_parents(&p, known, ctx, err);
-    if (rc == FLD_OK && (rc = each_row(&p, fn, ctx)) == FLD_OK)
+    if (rc == FLD_OK)
+        rc = each_row(&p, fn, ctx);
+    if (rc == FLD_OK)
         *n_units = p.n;
     free(p.rows);
     free(p.text);

@@ -365,7 +365,10 @@ static int check_self_end(struct walk *w, struct fld_store *st,
 
     if (rc != FLD_OK)
         return rc == FLD_NOTFOUND ? FLD_OK : rc;
-    if (dseq > 0 && (rc = fld_store_meta_get(st, FLD_META_PREV, &prev, err)))
+    /* a device that signed nothing yet has no last version */
+    if (dseq > 0)
+        rc = fld_store_meta_get(st, FLD_META_PREV, &prev, err);
+    if (rc != FLD_OK)
         return rc;
     if (dseq != w->self_max_dseq)
         fault(w, "device", w->self,

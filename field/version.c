@@ -192,10 +192,14 @@ static int check_body(struct fld_version *v, struct fld_err *err)
         return rc;
     if (!fld_json_get_int(b, "v", &ver) || ver != 1)
         return fld_err_set(err, FLD_EINVAL, "version: \"v\" is not 1");
-    if ((rc = need_hex(b, "record", FLD_RECORD_HEX_LEN, &v->record, err)) ||
-        (rc = need_hex(b, "author", FLD_HASH_HEX_LEN, &v->author, err)) ||
-        (rc = need_string(b, "subject", &v->subject, err)) ||
-        (rc = need_string(b, "status", &v->status, err)))
+    rc = need_hex(b, "record", FLD_RECORD_HEX_LEN, &v->record, err);
+    if (rc == FLD_OK)
+        rc = need_hex(b, "author", FLD_HASH_HEX_LEN, &v->author, err);
+    if (rc == FLD_OK)
+        rc = need_string(b, "subject", &v->subject, err);
+    if (rc == FLD_OK)
+        rc = need_string(b, "status", &v->status, err);
+    if (rc != FLD_OK)
         return rc;
     if (!is_code(v->subject))
         return fld_err_set(err, FLD_EINVAL,
@@ -207,9 +211,11 @@ static int check_body(struct fld_version *v, struct fld_err *err)
         return fld_err_set(err, FLD_EINVAL,
                            "version: \"dseq\" is not a positive integer");
     v->prev = NULL;
-    if (v->dseq > 1 &&
-        (rc = need_hex(b, "prev", FLD_HASH_HEX_LEN, &v->prev, err)))
-        return rc;
+    if (v->dseq > 1) {
+        rc = need_hex(b, "prev", FLD_HASH_HEX_LEN, &v->prev, err);
+        if (rc != FLD_OK)
+            return rc;
+    }
     if (v->dseq == 1 && fld_json_get(b, "prev") != NULL)
         return fld_err_set(err, FLD_EINVAL,
                            "version: \"prev\" given with dseq 1");
@@ -334,8 +340,10 @@ int fld_version_sign(const struct fld_version_draft *draft,
     }
     fld_key_public_hex(key, author);
     v->json = draft_body(draft, author);
-    if ((rc = check_body(v, err)) != FLD_OK ||
-        (rc = fld_json_write(v->json, &buf, err)) != FLD_OK)
+    rc = check_body(v, err);
+    if (rc == FLD_OK)
+        rc = fld_json_write(v->json, &buf, err);
+    if (rc != FLD_OK)
         goto fail;
     if (buf.len > FLD_VERSION_MAX_BODY) {
         rc = fld_err_set(err, FLD_ELIMIT,
@@ -389,8 +397,10 @@ int fld_version_open(const uint8_t *body, size_t len,
         fld_err_prefix(err, "version");
         goto fail;
     }
-    if ((rc = check_canonical(v->json, body, len, err)) != FLD_OK ||
-        (rc = check_body(v, err)) != FLD_OK)
+    rc = check_canonical(v->json, body, len, err);
+    if (rc == FLD_OK)
+        rc = check_body(v, err);
+    if (rc != FLD_OK)
         goto fail;
     v->body = fld_xmalloc(len + 1);
     memcpy(v->body, body, len);

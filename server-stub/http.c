@@ -165,8 +165,10 @@ static enum MHD_Result refuse_midway(struct srv_http *h,
     memset(&resp, 0, sizeof resp);
     resp.route = srv_api_route(url);
     srv_api_error(&resp, status, code, message, -1);
-    if (!h->tls && (ci = MHD_get_connection_info(
-                        c, MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL) {
+    /* a TLS connection is closed without an answer (see the top) */
+    ci = h->tls ? NULL
+                : MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci != NULL) {
         fld_buf_printf(&raw,
                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
                        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
