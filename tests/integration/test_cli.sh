@@ -99,7 +99,7 @@ expect_rc "templates --json exits 0" 0
 TPL_HASH=$(sql "SELECT hash FROM templates WHERE id='field-demo';")
 expect_eq "templates: every built-in one installed" \
     "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM templates ORDER BY id);")" \
-    "field-demo ha-tinh-kdc-kieu-mau ha-tinh-vuon-mau ntm-xa-2021 ntm-xa-2026 ntm-xa-nang-cao-2021"
+    "field-demo ha-tinh-kdc-kieu-mau ha-tinh-vuon-mau ntm-xa-2021 ntm-xa-2026 ntm-xa-kieu-mau-2021 ntm-xa-nang-cao-2021"
 expect_eq "templates --json: field-demo" \
     "$("$PY" -c 'import json, sys
 print(json.dumps([t for t in json.load(open(sys.argv[1])) if t["id"] == "field-demo"][0], ensure_ascii=False, sort_keys=True, separators=(",", ":")))' "$OUT")" \
