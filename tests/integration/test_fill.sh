@@ -3,6 +3,8 @@
 # miss, specific criteria, and `field show` reporting exactly which
 # criteria are met, not met and unknown. Every accepted answer is its own
 # signed version, so input that stops half-way loses nothing typed before.
+# Last, the advanced and model commune checklists of 2021-2025 (`new` with
+# answers, `set`), judged the same way.
 . "$(dirname "$0")/lib.sh"
 
 # statuses RECORD - "code=status ..." of every criterion, from show --json
@@ -90,6 +92,37 @@ run "$F" fill "0000"
 expect_rc "fill of an unknown record exits 3" 3
 run "$F" fill
 expect_rc "fill without a record exits 2" 2
+
+# The advanced and model commune checklists of 2021-2025. Annex II of
+# QĐ 318 is not in hand, so an advanced-commune criterion is never met:
+# each keeps an item for the province to fill.
+run "$F" new ntm-xa-nang-cao-2021 --subject 18583 region=bac_trung_bo year=2024 \
+    plan_approved=yes plan_managed=yes market=yes
+expect_rc "new advanced-commune inspection of xã Mai Phụ" 0
+expect_eq "advanced: criteria 1 and 7, answered as met, stay unknown like the rest" \
+    "$(statuses "$(cat "$OUT")")" "$(unknown_from 1 19 | cut -c2-) unknown"
+
+# QĐ 319's four conditions: met as answered, except the income, whose
+# advanced-commune level the province has not filled in.
+run "$F" new ntm-xa-kieu-mau-2021 --subject 18583 region=bac_trung_bo year=2024 \
+    inspection_date=2024-11-20 villages_total=12 nang_cao_recognised=yes \
+    nang_cao_decision_no=1234/QĐ-UBND nang_cao_decision_date=2023-12-20 \
+    income_mvnd=66,5 smart_villages=1 "smart_village_names=Thôn Bắc Hải" \
+    outstanding_field=san_xuat outstanding_field_met=yes
+expect_rc "new model-commune inspection of xã Mai Phụ" 0
+RK=$(cat "$OUT")
+expect_eq "model commune: income unknown, the rest met, tier unknown" \
+    "$(statuses "$RK")" "1=met 2=unknown 3=met 4=met unknown"
+run "$F" show --lang en "$RK"
+expect_stdout_contains "model commune: the unknown income level is marked" \
+    "Minimum rural income per head for an advanced New Rural commune, by region and year: UNKNOWN (not set) [unverified]"
+run "$F" set "$RK" smart_villages=0
+expect_rc "model commune: no smart village yet" 0
+expect_eq "model commune: condition 3 not met, so the tier is not met" \
+    "$(statuses "$RK")" "1=met 2=unknown 3=not met 4=met not met"
+run "$F" set --lang en "$RK" nang_cao_decision_date=2020-12-30
+expect_rc "model commune: a recognition before QĐ 318 is refused" 4
+expect_stderr_contains "model commune: the refusal says why" "08/3/2022"
 
 verify_ok() {
     run "$F" verify

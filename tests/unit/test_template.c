@@ -1,6 +1,9 @@
 /*
- * test_template.c - the template loader (every refusal names its place)
- * and typed input turned into normalised answers.
+ * test_template.c - the template loader (every refusal names its place),
+ * typed input turned into normalised answers, and the built-in templates:
+ * each loads, and the 2021-2025 model-commune checklist (ntm-xa-kieu-mau-2021)
+ * decides its four conditions as QĐ 319/QĐ-TTg says, never guessing the
+ * income level it has not been given.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edit.h"
 #include "embedded.h"
+#include "form.h"
 #include "template.h"
 #include "testutil.h"
 
@@ -217,6 +222,223 @@ static void test_every_shipped_template_loads(void **state)
     assert_true(n >= 1);
 }
 
+/*
+ * The built-in template file, parsed. When key is not NULL the value
+ * values[key] of threshold th is first set to value: a copy with an
+ * unknown threshold filled in, as a province would ship it.
+ */
+static struct fld_template *builtin(const char *file, const char *th,
+                                    const char *key, const char *value)
+{
+    const struct fld_embedded *e = fld_embedded_find(file);
+    struct fld_template *t = NULL;
+    struct fld_json *doc = NULL;
+    struct fld_buf b = FLD_BUF_INIT;
+    struct fld_err err;
+
+    assert_non_null(e);
+    if (key == NULL) {
+        if (fld_template_parse(e->data, e->len, &t, &err) != FLD_OK)
+            fail_msg("%s: %s", file, err.msg);
+        return t;
+    }
+    assert_int_equal(fld_json_parse(e->data, e->len, &doc, &err), FLD_OK);
+    {
+        struct fld_json *ths = fld_json_get_mut(doc, "thresholds");
+        struct fld_json *values =
+            fld_json_get_mut(fld_json_get_mut(ths, th), "values");
+
+        assert_non_null(values);
+        assert_non_null(fld_json_get(values, key)); /* a key it already has */
+        fld_json_set(values, key, fld_json_string(value));
+    }
+    assert_int_equal(fld_json_write(doc, &b, &err), FLD_OK);
+    if (fld_template_parse(b.data, b.len, &t, &err) != FLD_OK)
+        fail_msg("%s with %s[%s]: %s", file, th, key, err.msg);
+    fld_json_free(doc);
+    fld_buf_free(&b);
+    return t;
+}
+
+/* base (NULL: no answers yet) with the NAME=VALUE assignments that
+ * follow, up to a NULL, applied and checked. */
+static struct fld_json *edited(const struct fld_template *t,
+                               const struct fld_json *base, ...)
+{
+    struct fld_edit *e = fld_edit_new(t, base);
+    struct fld_json *out;
+    struct fld_err err;
+    const char *s;
+    va_list ap;
+
+    va_start(ap, base);
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        if (fld_edit_assign(e, s, &err) != FLD_OK)
+            fail_msg("%s: %s", s, err.msg);
+    }
+    va_end(ap);
+    if (fld_edit_check(e, "2024-12-01", FLD_LANG_EN, &err) != FLD_OK)
+        fail_msg("check: %s", err.msg);
+    out = fld_json_clone(fld_edit_answers(e));
+    fld_edit_free(e);
+    return out;
+}
+
+static void test_commune_tier_templates_load(void **state)
+{
+    struct fld_template *nc =
+        builtin("ntm-xa-nang-cao-2021.json", NULL, NULL, NULL);
+    struct fld_template *km =
+        builtin("ntm-xa-kieu-mau-2021.json", NULL, NULL, NULL);
+    const struct fld_text *tier;
+    struct fld_json *a;
+    struct fld_form *f;
+    size_t i, requires = 1;
+
+    (void)state;
+    assert_string_equal(fld_template_id(nc), "ntm-xa-nang-cao-2021");
+    assert_int_equal(fld_template_n_criteria(nc), 19);
+    assert_string_equal(fld_template_subject_kind(nc, 0), "xa");
+    assert_true(fld_template_tier(nc, &tier, &requires));
+    assert_int_equal(requires, 0); /* all */
+    assert_string_equal(fld_text_get(tier, FLD_LANG_VI),
+                        "Xã đạt chuẩn nông thôn mới nâng cao (2021–2025)");
+    assert_string_equal(fld_template_id(km), "ntm-xa-kieu-mau-2021");
+    assert_int_equal(fld_template_n_criteria(km), 4);
+    assert_string_equal(fld_template_subject_kind(km, 0), "xa");
+    requires = 1;
+    assert_true(fld_template_tier(km, &tier, &requires));
+    assert_int_equal(requires, 0);
+    assert_string_equal(fld_text_get(tier, FLD_LANG_VI),
+                        "Xã đạt chuẩn nông thôn mới kiểu mẫu (2021–2025)");
+    for (i = 0; i < 4; i++)
+        assert_true(fld_template_criterion(km, i)->provenance.verified);
+
+    /* Annex II of QĐ 318 is not in hand: no threshold of the advanced
+     * set has a value, and every criterion ends with an advanced-level
+     * item the province is to fill, with no rule, so none is ever met. */
+    a = edited(nc, NULL, "region=bac_trung_bo", "year=2024", NULL);
+    assert_int_equal(fld_form_eval(nc, a, "2024-12-01", &f, NULL), FLD_OK);
+    for (i = 0; i < fld_template_n_thresholds(nc); i++) {
+        char *v = fld_form_threshold(f, fld_template_threshold_at(nc, i));
+
+        if (v != NULL)
+            fail_msg("threshold %s has a value: %s",
+                     fld_template_threshold_at(nc, i)->name, v);
+    }
+    for (i = 0; i < fld_template_n_criteria(nc); i++) {
+        const struct fld_criterion *c = fld_template_criterion(nc, i);
+
+        assert_false(c->provenance.verified);
+        assert_null(c->indicators[c->n_indicators - 1].met);
+        assert_int_not_equal(fld_form_criterion(f, i), FLD_STATUS_MET);
+    }
+    fld_form_free(f);
+    fld_json_free(a);
+    fld_template_free(nc);
+    fld_template_free(km);
+}
+
+static void test_kieu_mau_four_conditions(void **state)
+{
+    /* The built-in copy, with its unknown income level, and one where the
+     * province has filled in 60 million VND for Bắc Trung Bộ in 2024. */
+    struct fld_template *raw =
+        builtin("ntm-xa-kieu-mau-2021.json", NULL, NULL, NULL);
+    struct fld_template *t =
+        builtin("ntm-xa-kieu-mau-2021.json", "income_nang_cao_mvnd",
+                "bac_trung_bo/2024", "60");
+    size_t required = fld_template_question_index(
+        t, fld_template_question(t, "income_required_mvnd"));
+    struct fld_json *a, *b;
+    struct fld_form *f;
+    size_t i;
+
+    (void)state;
+    /* 66 is exactly 60 plus 10%: at least 10% above, so met. */
+    a = edited(t, NULL, "region=bac_trung_bo", "year=2024",
+               "inspection_date=2024-11-20", "villages_total=12",
+               "nang_cao_recognised=yes", "nang_cao_decision_no=1234/QĐ-UBND",
+               "nang_cao_decision_date=2023-12-20", "income_mvnd=66",
+               "smart_villages=1", "smart_village_names=Thôn Bắc Hải",
+               "outstanding_field=san_xuat", "outstanding_field_met=yes", NULL);
+    assert_int_equal(fld_form_eval(t, a, "2024-12-01", &f, NULL), FLD_OK);
+    assert_int_equal(fld_form_n_problems(f), 0);
+    for (i = 0; i < 4; i++)
+        assert_int_equal(fld_form_criterion(f, i), FLD_STATUS_MET);
+    assert_int_equal(fld_form_tier(f), FLD_STATUS_MET);
+    /* and the level it had to reach is shown: 60 plus 10% */
+    assert_true(fld_form_value(f, required, 0)->num == 66.0);
+    fld_form_free(f);
+
+    /* The built-in template does not know the advanced income level:
+     * condition 2 is unknown, so is the tier, and the rest stand. */
+    assert_int_equal(fld_form_eval(raw, a, "2024-12-01", &f, NULL), FLD_OK);
+    assert_int_equal(fld_form_criterion(f, 0), FLD_STATUS_MET);
+    assert_int_equal(fld_form_criterion(f, 1), FLD_STATUS_UNKNOWN);
+    assert_int_equal(fld_form_criterion(f, 2), FLD_STATUS_MET);
+    assert_int_equal(fld_form_criterion(f, 3), FLD_STATUS_MET);
+    assert_int_equal(fld_form_tier(f), FLD_STATUS_UNKNOWN);
+    fld_form_free(f);
+
+    /* Another year's level is unknown even in the filled copy. */
+    b = edited(t, a, "year=2025", NULL);
+    assert_int_equal(fld_form_eval(t, b, "2024-12-01", &f, NULL), FLD_OK);
+    assert_int_equal(fld_form_criterion(f, 1), FLD_STATUS_UNKNOWN);
+    fld_form_free(f);
+    fld_json_free(b);
+
+    /* Just under 10% above: not met, whatever else is met. */
+    b = edited(t, a, "income_mvnd=65.9", NULL);
+    assert_int_equal(fld_form_eval(t, b, "2024-12-01", &f, NULL), FLD_OK);
+    assert_int_equal(fld_form_criterion(f, 1), FLD_STATUS_NOT_MET);
+    assert_int_equal(fld_form_tier(f), FLD_STATUS_NOT_MET);
+    fld_form_free(f);
+    fld_json_free(b);
+
+    /* No smart village: condition 3 is not met, in both copies. */
+    b = edited(t, a, "smart_villages=0", NULL);
+    assert_int_equal(fld_form_eval(t, b, "2024-12-01", &f, NULL), FLD_OK);
+    assert_int_equal(fld_form_criterion(f, 2), FLD_STATUS_NOT_MET);
+    assert_int_equal(fld_form_tier(f), FLD_STATUS_NOT_MET);
+    fld_form_free(f);
+    assert_int_equal(fld_form_eval(raw, b, "2024-12-01", &f, NULL), FLD_OK);
+    assert_int_equal(fld_form_criterion(f, 2), FLD_STATUS_NOT_MET);
+    assert_int_equal(fld_form_tier(f), FLD_STATUS_NOT_MET);
+    fld_form_free(f);
+    fld_json_free(b);
+
+    /* Not (yet) recognised as advanced under the 2021-2025 set. */
+    b = edited(t, a, "nang_cao_recognised=no", NULL);
+    assert_int_equal(fld_form_eval(t, b, "2024-12-01", &f, NULL), FLD_OK);
+    assert_int_equal(fld_form_criterion(f, 0), FLD_STATUS_NOT_MET);
+    fld_form_free(f);
+    fld_json_free(b);
+    fld_json_free(a);
+    fld_template_free(raw);
+    fld_template_free(t);
+}
+
+/* A recognition under the 2021-2025 set cannot predate QĐ 318/QĐ-TTg. */
+static void test_kieu_mau_refuses_an_old_recognition(void **state)
+{
+    struct fld_template *t =
+        builtin("ntm-xa-kieu-mau-2021.json", NULL, NULL, NULL);
+    struct fld_edit *e = fld_edit_new(t, NULL);
+    struct fld_err err;
+
+    (void)state;
+    assert_int_equal(fld_edit_assign(e, "nang_cao_recognised=yes", &err),
+                     FLD_OK);
+    assert_int_equal(
+        fld_edit_assign(e, "nang_cao_decision_date=2021-06-30", &err), FLD_OK);
+    assert_int_equal(fld_edit_check(e, "2024-12-01", FLD_LANG_EN, &err),
+                     FLD_EINVAL);
+    assert_non_null(strstr(err.msg, "08/3/2022"));
+    fld_edit_free(e);
+    fld_template_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +448,9 @@ int main(void)
         cmocka_unit_test(test_answers_are_typed_and_normalised),
         cmocka_unit_test(test_check_and_format_values),
         cmocka_unit_test(test_every_shipped_template_loads),
+        cmocka_unit_test(test_commune_tier_templates_load),
+        cmocka_unit_test(test_kieu_mau_four_conditions),
+        cmocka_unit_test(test_kieu_mau_refuses_an_old_recognition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
