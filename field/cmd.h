@@ -5,7 +5,8 @@
  *
  * Only the program prints. A handler returns an enum fld_result and leaves
  * the one-line message in ctx->err; main() prints "field: <command>:
- * <message>" and maps the code to the exit status documented in README.md.
+ * <message>" and maps the code to the exit status documented in README.md
+ * with fld_exit_status() (field/cmdline.h), which field-server uses too.
  */
 #ifndef FLD_CMD_H
 #define FLD_CMD_H
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cmdline.h"
 #include "err.h"
 #include "json.h"
 #include "key.h"
@@ -62,19 +64,6 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
 /* The command table, sorted by name, ended by a NULL name. */
 extern const struct cmd cmd_table[];
 
-/* Exit statuses (README.md "Exit codes"). */
-enum cmd_exit {
-    EXIT_OK = 0,
-    EXIT_FAIL = 1,      /* I/O, database, disk full, anything else */
-    EXIT_USAGE = 2,     /* bad command line */
-    EXIT_NOTFOUND = 3,  /* no such record, question, template */
-    EXIT_REFUSED = 4,   /* a value or an action refused */
-    EXIT_INTEGRITY = 5, /* verification failed: tampering or corruption */
-    EXIT_KEY = 6,       /* wrong or missing passphrase */
-    EXIT_BUSY = 7       /* the store is locked by another process */
-};
-int cmd_exit_status(int code);
-
 /*
  * Parse the options every command shares (--json, --lang, --help) plus
  * the command's own. Options are GNU long options; `extra` lists the
@@ -98,6 +87,8 @@ int cmd_parse_and_open(struct cmd_ctx *ctx, int argc, char **argv,
                        void *data);
 
 void cmd_print_help(const struct cmd *cmd, FILE *out);
+/* The command of that name or unique prefix (fld_cmd_find); NULL, with
+ * err set and a suggestion when one is close, otherwise. */
 const struct cmd *cmd_find(const char *name, struct fld_err *err);
 
 /* Locate the data directory: $FIELD_HOME, else $XDG_DATA_HOME/field, else

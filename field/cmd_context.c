@@ -1,7 +1,8 @@
 /*
  * cmd_context.c - the plumbing every command of `field` shares: option
  * parsing, the data directory, opening the store and the key, asking for
- * a passphrase, JSON output, and turning result codes into exit statuses.
+ * a passphrase, JSON output. Finding a command and the exit statuses are
+ * shared with field-server (cmdline.c).
  */
 #include "cmd.h"
 
@@ -23,97 +24,16 @@
 
 #define PASSPHRASE_MAX 1024
 
-int cmd_exit_status(int code)
-{
-    switch (code) {
-    case FLD_OK:
-        return EXIT_OK;
-    case FLD_EUSAGE:
-        return EXIT_USAGE;
-    case FLD_NOTFOUND:
-    case FLD_CONFLICT:
-        return EXIT_NOTFOUND;
-    case FLD_EINVAL:
-    case FLD_ELIMIT:
-    case FLD_EXISTS:
-        return EXIT_REFUSED;
-    case FLD_ECORRUPT:
-    case FLD_EBADSIG:
-        return EXIT_INTEGRITY;
-    case FLD_EPASS:
-        return EXIT_KEY;
-    case FLD_EBUSY:
-        return EXIT_BUSY;
-    default:
-        return EXIT_FAIL;
-    }
-}
-
 void cmd_print_help(const struct cmd *cmd, FILE *out)
 {
     fprintf(out, "usage: field %s %s\n\n%s\n", cmd->name, cmd->usage,
             cmd->help);
 }
 
-/* Edit distance, to suggest the command a person probably meant. */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), i, j;
-    size_t row[64];
-
-    if (lb >= 64)
-        return 64;
-    for (j = 0; j <= lb; j++)
-        row[j] = j;
-    for (i = 1; i <= la; i++) {
-        size_t diag = row[0];
-
-        row[0] = i;
-        for (j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* Exact name, else a unique prefix; otherwise suggest the closest. */
 const struct cmd *cmd_find(const char *name, struct fld_err *err)
 {
-    const struct cmd *c, *match = NULL, *near = NULL;
-    size_t len = strlen(name), n = 0, best = 3;
-
-    for (c = cmd_table; c->name != NULL; c++) {
-        if (strcmp(c->name, name) == 0)
-            return c;
-        if (strncmp(c->name, name, len) == 0) {
-            match = c;
-            n++;
-        }
-        if (distance(name, c->name) < best) {
-            best = distance(name, c->name);
-            near = c;
-        }
-    }
-    if (n == 1)
-        return match;
-    if (n > 1)
-        fld_err_set(err, FLD_EUSAGE,
-                    "'%s' is ambiguous; say more of the command", name);
-    else if (near != NULL)
-        fld_err_set(err, FLD_EUSAGE, "unknown command '%s'; did you mean '%s'?",
-                    name, near->name);
-    else
-        fld_err_set(err, FLD_EUSAGE, "unknown command '%s'; see 'field help'",
-                    name);
-    return NULL;
+    return fld_cmd_find(cmd_table, sizeof *cmd_table, name, "field", err);
 }
 
 enum { OPT_HELP = 1000, OPT_JSON, OPT_LANG };

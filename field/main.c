@@ -57,31 +57,31 @@ int main(int argc, char **argv)
     memset(&ctx, 0, sizeof ctx);
     if (sodium_init() < 0) {
         fputs("field: cannot initialise libsodium\n", stderr);
-        return EXIT_FAIL;
+        return FLD_EXIT_FAIL;
     }
     if (argc < 2) {
         usage(stderr);
-        return EXIT_USAGE;
+        return FLD_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         rc = run_help(argc, argv, &ctx.err);
         if (rc != FLD_OK)
             fprintf(stderr, "field: %s\n", ctx.err.msg);
-        return cmd_exit_status(rc);
+        return fld_exit_status(rc);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("field %s\n", FIELD_VERSION);
-        return EXIT_OK;
+        return FLD_EXIT_OK;
     }
     if (argv[1][0] == '-') {
         fprintf(stderr, "field: unknown option '%s'; see 'field --help'\n",
                 argv[1]);
-        return EXIT_USAGE;
+        return FLD_EXIT_USAGE;
     }
     if ((c = cmd_find(argv[1], &ctx.err)) == NULL) {
         fprintf(stderr, "field: %s\n", ctx.err.msg);
-        return EXIT_USAGE;
+        return FLD_EXIT_USAGE;
     }
     ctx.cmd = c;
     rc = c->run(&ctx, argc - 1, argv + 1);
@@ -91,5 +91,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "field: %s: %s\n", c->name,
                 ctx.err.msg[0] ? ctx.err.msg : fld_strerror(rc));
     cmd_ctx_close(&ctx);
-    return cmd_exit_status(rc);
+    return fld_exit_status(rc);
 }

@@ -48,16 +48,16 @@ static void test_find_exact_prefix_and_suggestion(void **state)
 static void test_exit_statuses(void **state)
 {
     (void)state;
-    assert_int_equal(cmd_exit_status(FLD_OK), 0);
-    assert_int_equal(cmd_exit_status(FLD_EIO), 1);
-    assert_int_equal(cmd_exit_status(FLD_EFULL), 1);
-    assert_int_equal(cmd_exit_status(FLD_EUSAGE), 2);
-    assert_int_equal(cmd_exit_status(FLD_NOTFOUND), 3);
-    assert_int_equal(cmd_exit_status(FLD_EINVAL), 4);
-    assert_int_equal(cmd_exit_status(FLD_ECORRUPT), 5);
-    assert_int_equal(cmd_exit_status(FLD_EBADSIG), 5);
-    assert_int_equal(cmd_exit_status(FLD_EPASS), 6);
-    assert_int_equal(cmd_exit_status(FLD_EBUSY), 7);
+    assert_int_equal(fld_exit_status(FLD_OK), 0);
+    assert_int_equal(fld_exit_status(FLD_EIO), 1);
+    assert_int_equal(fld_exit_status(FLD_EFULL), 1);
+    assert_int_equal(fld_exit_status(FLD_EUSAGE), 2);
+    assert_int_equal(fld_exit_status(FLD_NOTFOUND), 3);
+    assert_int_equal(fld_exit_status(FLD_EINVAL), 4);
+    assert_int_equal(fld_exit_status(FLD_ECORRUPT), 5);
+    assert_int_equal(fld_exit_status(FLD_EBADSIG), 5);
+    assert_int_equal(fld_exit_status(FLD_EPASS), 6);
+    assert_int_equal(fld_exit_status(FLD_EBUSY), 7);
 }
 
 int main(void)
