@@ -1,16 +1,20 @@
 /*
- * main.c - the field-server program: finds the subcommand (admin.c's
- * table), runs it, and is the one place that reports an error and picks
- * the exit status.
+ * main.c - the field-server program: finds the command (cmd_table.c),
+ * runs it, and is the one place that reports an error and picks the exit
+ * status.
  *
  *   field-server [--version] [--help] <command> [options] [arguments]
+ *
+ * One handler per command, in the cmd_*.c files, grouped by what they
+ * touch; command.h is what they share. A unique prefix of a command name
+ * is accepted.
  */
 #include <locale.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "admin.h"
+#include "command.h"
 
 #define SERVER_VERSION "0.1.0"
 
@@ -29,12 +33,12 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    struct srv_cmd_ctx ctx;
     const struct srv_cmd *c;
-    struct fld_err err;
     int rc;
 
     setlocale(LC_CTYPE, "");
-    fld_err_clear(&err);
+    memset(&ctx, 0, sizeof ctx);
     if (sodium_init() < 0) {
         fputs("field-server: cannot initialise libsodium\n", stderr);
         return 1;
@@ -49,8 +53,8 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        if ((c = srv_cmd_find(argv[2], &err)) == NULL) {
-            fprintf(stderr, "field-server: %s\n", err.msg);
+        if ((c = srv_cmd_find(argv[2], &ctx.err)) == NULL) {
+            fprintf(stderr, "field-server: %s\n", ctx.err.msg);
             return 2;
         }
         srv_cmd_print_help(c, stdout);
@@ -67,16 +71,18 @@ int main(int argc, char **argv)
             argv[1]);
         return 2;
     }
-    if ((c = srv_cmd_find(argv[1], &err)) == NULL || c->run == NULL) {
+    if ((c = srv_cmd_find(argv[1], &ctx.err)) == NULL || c->run == NULL) {
         fprintf(stderr, "field-server: %s\n",
-                c ? "see 'field-server help COMMAND'" : err.msg);
+                c ? "see 'field-server help COMMAND'" : ctx.err.msg);
         return 2;
     }
-    rc = c->run(argc - 1, argv + 1, &err);
+    ctx.cmd = c;
+    rc = c->run(&ctx, argc - 1, argv + 1);
     if (rc == -1) /* --help was shown */
-        return 0;
+        rc = FLD_OK;
     if (rc != FLD_OK)
         fprintf(stderr, "field-server: %s: %s\n", c->name,
-                err.msg[0] ? err.msg : fld_strerror(rc));
+                ctx.err.msg[0] ? ctx.err.msg : fld_strerror(rc));
+    srv_cmd_ctx_close(&ctx);
     return srv_exit_status(rc);
 }

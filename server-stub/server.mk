@@ -1,6 +1,7 @@
 # server.mk - field-server (server-stub/): its modules as libserver.a, the
-# program, its unit tests, the test client tests/tools/fieldctl and the
-# server benchmark. Included by the Makefile before its rules; the generic
+# program (main.c and the command files cmd_*.c, kept out of the library as
+# curl keeps src/ apart from lib/), its unit tests, the test client
+# tests/tools/fieldctl and the server benchmark. Included by the Makefile before its rules; the generic
 # rule $(O)/%.o: %.c compiles the sources.
 #
 # Only field-server (and what tests it) links libmicrohttpd; nothing here
@@ -14,11 +15,16 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
 
+# libserver: storage, verification, push, the API, HTTP, settings and
+# metrics. Nothing in it parses a command line or prints for people.
 LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/server.c server-stub/config.c \
                  server-stub/metrics.c server-stub/push.c server-stub/api.c \
-                 server-stub/http.c server-stub/admin.c
+                 server-stub/http.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
+# The program: main.c and one file per group of commands.
+SERVER_PROG_SRC := server-stub/main.c $(wildcard server-stub/cmd_*.c)
+SERVER_PROG_OBJ := $(SERVER_PROG_SRC:%.c=$(O)/%.o)
 LIBSERVER     := $(O)/libserver.a
 SERVER_LIBS   := $(call pkg_libs,$(SERVER_PKGS)) -lpthread
 
@@ -42,14 +48,22 @@ $(LIBSERVER): $(LIBSERVER_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/bin/field-server: $(O)/server-stub/main.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
+$(O)/bin/field-server: $(SERVER_PROG_OBJ) $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(FIELD_LIBS)
 
-# Unit tests of the server link everything the server links.
+# Unit tests of the server link everything the server links; the command
+# table's test also links the program's command files (not main).
 SERVER_TEST_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(wildcard tests/unit/test_srv_*.c))
+SERVER_CMD_TEST := $(O)/tests/test_srv_commands
 
-$(SERVER_TEST_BIN): $(O)/tests/%: $(O)/tests/unit/%.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
+$(filter-out $(SERVER_CMD_TEST),$(SERVER_TEST_BIN)): $(O)/tests/%: $(O)/tests/unit/%.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(FIELD_LIBS)
+
+$(SERVER_CMD_TEST): $(O)/tests/unit/test_srv_commands.o \
+		$(filter-out $(O)/server-stub/main.o,$(SERVER_PROG_OBJ)) \
+		$(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(FIELD_LIBS)
 

@@ -1,0 +1,247 @@
+/*
+ * cmd_context.c - the plumbing every command of field-server shares (see
+ * command.h): option parsing and settings, opening the server's storage,
+ * JSON and time output, reading an input file, finding a command, its
+ * help text and the exit status.
+ *
+ * Decisions:
+ *   - Settings come from three places, in rising priority: the defaults,
+ *     the configuration file ($FIELD_SERVER_CONFIG or --config), then the
+ *     command line. The file is read after all options are parsed, so
+ *     "--port 9000 --config FILE" still means port 9000: the command line
+ *     always wins, whatever the order. The options that are settings go
+ *     through srv_config_set() by name, the same table the file uses.
+ *   - Option parsing stops at the first argument ("+" in getopt's
+ *     string): a subcommand's words and a scope's units follow the
+ *     options, and an argument that looks like an option after them
+ *     ("devices revoke -x") is an argument, not an option.
+ *   - A command opens the server through srv_open(), exactly as serve
+ *     does, so that an administration command checks the same things (an
+ *     initialised database, an intact epoch) and can run beside a serving
+ *     process (SQLite in WAL mode).
+ */
+#include "command.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+/* Options every command has; a command's own use values below these. */
+enum { OPT_DB = 1000, OPT_CONFIG, OPT_JSON, OPT_HELP };
+
+/* At most this many options in all (serve has the most: 15 + 4). */
+#define MAX_OPTIONS 64
+
+int srv_cmd_parse(struct srv_cmd_ctx *ctx, int argc, char **argv,
+                  const struct option *extra,
+                  int (*on_option)(struct srv_cmd_ctx *ctx, int opt,
+                                   const char *arg, void *data),
+                  void *data, int *first_arg)
+{
+    struct option longopts[MAX_OPTIONS];
+    const char **names = fld_xcalloc((size_t)argc + 1, sizeof *names);
+    const char **values = fld_xcalloc((size_t)argc + 1, sizeof *values);
+    const char *config = getenv("FIELD_SERVER_CONFIG");
+    const char *db = NULL;
+    size_t n = 0, n_set = 0, i;
+    int c, idx, rc = FLD_OK;
+
+    srv_config_free(&ctx->cfg);
+    srv_config_defaults(&ctx->cfg);
+    longopts[n++] = (struct option){"db", required_argument, NULL, OPT_DB};
+    longopts[n++] =
+        (struct option){"config", required_argument, NULL, OPT_CONFIG};
+    longopts[n++] = (struct option){"json", no_argument, NULL, OPT_JSON};
+    longopts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    for (; extra && extra->name && n < MAX_OPTIONS - 1; extra++)
+        longopts[n++] = *extra;
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+
+    optind = 0;
+    opterr = 0;
+    while (rc == FLD_OK &&
+           (c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
+        switch (c) {
+        case OPT_DB:
+            db = optarg;
+            break;
+        case OPT_CONFIG:
+            config = optarg;
+            break;
+        case OPT_JSON:
+            ctx->json = true;
+            break;
+        case 'h':
+        case OPT_HELP:
+            srv_cmd_print_help(ctx->cmd, stdout);
+            rc = -1;
+            break;
+        case SRV_CMD_OPT_SETTING:
+            names[n_set] = longopts[idx].name;
+            values[n_set++] = optarg ? optarg : "yes";
+            break;
+        case '?':
+            rc = fld_err_set(&ctx->err, FLD_EUSAGE,
+                             "unknown or incomplete option '%s'; "
+                             "see 'field-server %s --help'",
+                             argv[optind - 1], ctx->cmd->name);
+            break;
+        default:
+            if (on_option == NULL)
+                rc = fld_err_set(&ctx->err, FLD_EUSAGE, "bad option");
+            else
+                rc = on_option(ctx, c, optarg, data);
+        }
+    }
+    if (rc == FLD_OK && config)
+        rc = srv_config_load(&ctx->cfg, config, &ctx->err);
+    if (rc == FLD_OK && db)
+        rc = srv_config_set(&ctx->cfg, "db", db, &ctx->err);
+    for (i = 0; i < n_set && rc == FLD_OK; i++)
+        rc = srv_config_set(&ctx->cfg, names[i], values[i], &ctx->err);
+    *first_arg = optind;
+    free(names);
+    free(values);
+    return rc;
+}
+
+int srv_cmd_no_more_args(struct srv_cmd_ctx *ctx, int argc, int first, int max)
+{
+    if (argc - first > max)
+        return fld_err_set(&ctx->err, FLD_EUSAGE, "too many arguments");
+    return FLD_OK;
+}
+
+int srv_cmd_open(struct srv_cmd_ctx *ctx)
+{
+    int rc = srv_open(&ctx->cfg, &ctx->s, &ctx->err);
+
+    if (rc != FLD_OK)
+        return rc;
+    if ((rc = srv_acquire(ctx->s, &ctx->st, &ctx->err)) != FLD_OK) {
+        srv_close(ctx->s);
+        ctx->s = NULL;
+    }
+    return rc;
+}
+
+void srv_cmd_ctx_close(struct srv_cmd_ctx *ctx)
+{
+    if (ctx->s) {
+        srv_release(ctx->s, ctx->st);
+        srv_close(ctx->s);
+    }
+    ctx->s = NULL;
+    ctx->st = NULL;
+    srv_config_free(&ctx->cfg);
+}
+
+void srv_cmd_print_json(cJSON *root)
+{
+    char *text = cJSON_PrintUnformatted(root);
+
+    if (text == NULL)
+        abort();
+    puts(text);
+    cJSON_free(text);
+    cJSON_Delete(root);
+}
+
+void srv_cmd_format_time(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (ms <= 0 || localtime_r(&t, &tm) == NULL)
+        snprintf(out, 32, "-");
+    else
+        strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+int srv_cmd_read_file(struct srv_cmd_ctx *ctx, const char *path, size_t cap,
+                      uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct fld_buf b = FLD_BUF_INIT;
+    uint8_t chunk[65536];
+    ssize_t n;
+
+    *out = NULL;
+    *len = 0;
+    if (fd < 0)
+        return fld_err_set(&ctx->err, errno == ENOENT ? FLD_NOTFOUND : FLD_EIO,
+                           "%s: %s", path, strerror(errno));
+    while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+        if ((size_t)n > cap - b.len) {
+            close(fd);
+            fld_buf_free(&b);
+            return fld_err_set(&ctx->err, FLD_ELIMIT,
+                               "%s: larger than %zu bytes", path, cap);
+        }
+        fld_buf_append(&b, chunk, (size_t)n);
+    }
+    close(fd);
+    if (n < 0) {
+        fld_buf_free(&b);
+        return fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
+    }
+    if (b.data == NULL)
+        fld_buf_puts(&b, "");
+    *out = (uint8_t *)fld_buf_detach(&b, len);
+    return FLD_OK;
+}
+
+const struct srv_cmd *srv_cmd_find(const char *name, struct fld_err *err)
+{
+    const struct srv_cmd *c, *found = NULL;
+    size_t len = strlen(name);
+    int n = 0;
+
+    for (c = srv_cmd_table; c->name != NULL; c++) {
+        if (strcmp(c->name, name) == 0)
+            return c;
+        if (strncmp(c->name, name, len) == 0) {
+            found = c;
+            n++;
+        }
+    }
+    if (n == 1)
+        return found;
+    fld_err_set(err, FLD_EUSAGE,
+                n > 1 ? "'%s' is ambiguous; see 'field-server --help'"
+                      : "unknown command '%s'; see 'field-server --help'",
+                name);
+    return NULL;
+}
+
+void srv_cmd_print_help(const struct srv_cmd *cmd, FILE *out)
+{
+    fprintf(out, "usage: field-server %s %s\n\n%s\n", cmd->name, cmd->usage,
+            cmd->help);
+}
+
+int srv_exit_status(int code)
+{
+    switch (code) {
+    case FLD_OK:
+        return 0;
+    case FLD_EUSAGE:
+        return 2;
+    case FLD_NOTFOUND:
+        return 3;
+    case FLD_EXISTS:
+    case FLD_EINVAL:
+    case FLD_ELIMIT:
+    case FLD_CONFLICT:
+        return 4;
+    case FLD_ECORRUPT:
+        return 5;
+    default:
+        return 1;
+    }
+}

@@ -1,0 +1,143 @@
+/*
+ * cmd_database.c - the life of the server's database file: `init` creates
+ * it, `backup` copies it while the server keeps serving.
+ *
+ *   field-server init [--db PATH]
+ *   field-server backup [--db PATH] FILE
+ *
+ * Decisions:
+ *   - A database has an epoch, 16 random hex digits, which every pull
+ *     cursor carries (api.h). init gives a new database one; backup gives
+ *     the copy a NEW one. A server restored from a backup must not be taken
+ *     for the one that kept running: with another epoch, every device's
+ *     cursor is answered "reset" and the device reconciles by record heads
+ *     (DESIGN.md section 5), pushing again what the backup lacks. Keeping
+ *     the epoch would let devices skip versions the restored copy never had.
+ *   - init installs the built-in checklist templates (the ones libfield
+ *     embeds), so that a new server accepts the versions of new devices
+ *     at once; more are added with `templates add`.
+ *   - init refuses a database that already has an epoch (exit 4), rather
+ *     than reinitialising it: that would change the epoch under devices.
+ *   - backup uses SQLite's online backup, so it runs beside `serve`, and
+ *     then checkpoints the copy so that it is one self-contained file.
+ */
+#include "command.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedded.h"
+#include "hlc.h"
+
+static int install_builtin_templates(struct srv_storage *st, int *n,
+                                     struct fld_err *err)
+{
+    const struct fld_embedded *e;
+    int rc = FLD_OK;
+
+    *n = 0;
+    for (e = fld_embedded_files; e->name != NULL && rc == FLD_OK; e++) {
+        size_t len = strlen(e->name), clen;
+        struct fld_template *t;
+        struct srv_template_row row;
+        const uint8_t *canon;
+
+        if (len < 5 || strcmp(e->name + len - 5, ".json") != 0)
+            continue;
+        if ((rc = fld_template_parse(e->data, e->len, &t, err)) != FLD_OK)
+            return fld_err_prefix(err, "built-in template %s", e->name);
+        canon = fld_template_canonical(t, &clen);
+        row.hash = fld_template_hash(t);
+        row.id = fld_template_id(t);
+        row.version = fld_template_version(t);
+        row.added_ms = fld_now_ms();
+        rc = srv_storage_template_put(st, &row, canon, clen, err);
+        if (rc == FLD_OK)
+            (*n)++;
+        else if (rc == FLD_EXISTS)
+            rc = FLD_OK;
+        fld_template_free(t);
+    }
+    return rc;
+}
+
+int srv_cmd_init(struct srv_cmd_ctx *ctx, int argc, char **argv)
+{
+    struct fld_err *err = &ctx->err;
+    struct srv_storage *st = NULL;
+    char epoch[17], *have = NULL;
+    int rc, n = 0, first;
+
+    if ((rc = srv_cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) !=
+            FLD_OK ||
+        (rc = srv_cmd_no_more_args(ctx, argc, first, 0)) != FLD_OK)
+        goto out;
+    if ((rc = srv_storage_open(ctx->cfg.db, true, &st, err)) != FLD_OK)
+        goto out;
+    rc = srv_storage_meta_get(st, "epoch", &have, err);
+    if (rc == FLD_OK) {
+        rc = fld_err_set(err, FLD_EXISTS, "%s is initialised already",
+                         ctx->cfg.db);
+        goto out;
+    }
+    if (rc != FLD_NOTFOUND)
+        goto out;
+    srv_epoch_new(epoch);
+    if ((rc = srv_storage_begin(st, err)) != FLD_OK)
+        goto out;
+    if ((rc = srv_storage_meta_set(st, "epoch", epoch, err)) == FLD_OK &&
+        (rc = install_builtin_templates(st, &n, err)) == FLD_OK &&
+        (rc = srv_storage_audit_add(st, "init", NULL, NULL, epoch, err)) ==
+            FLD_OK)
+        rc = srv_storage_commit(st, err);
+    else
+        srv_storage_rollback(st);
+    if (rc == FLD_OK)
+        printf("initialised %s: epoch %s, %d built-in template%s\n",
+               ctx->cfg.db, epoch, n, n == 1 ? "" : "s");
+out:
+    free(have);
+    srv_storage_close(st);
+    return rc;
+}
+
+int srv_cmd_backup(struct srv_cmd_ctx *ctx, int argc, char **argv)
+{
+    struct fld_err *err = &ctx->err;
+    struct srv_storage *copy = NULL;
+    char epoch[17];
+    const char *path;
+    int rc, first;
+
+    if ((rc = srv_cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) !=
+        FLD_OK)
+        goto out;
+    if (argc - first != 1) {
+        rc = fld_err_set(err, FLD_EUSAGE, "usage: backup FILE");
+        goto out;
+    }
+    path = argv[first];
+    if ((rc = srv_cmd_open(ctx)) != FLD_OK ||
+        (rc = srv_storage_backup(ctx->st, path, err)) != FLD_OK)
+        goto out;
+    srv_epoch_new(epoch);
+    if ((rc = srv_storage_open(path, false, &copy, err)) != FLD_OK ||
+        (rc = srv_storage_begin(copy, err)) != FLD_OK)
+        goto out;
+    if ((rc = srv_storage_meta_set(copy, "epoch", epoch, err)) == FLD_OK &&
+        (rc = srv_storage_audit_add(copy, "restored-epoch", NULL, ctx->s->epoch,
+                                    epoch, err)) == FLD_OK)
+        rc = srv_storage_commit(copy, err);
+    else
+        srv_storage_rollback(copy);
+    if (rc == FLD_OK)
+        rc = srv_storage_checkpoint(copy, err);
+    if (rc == FLD_OK) {
+        srv_storage_close(copy);
+        copy = NULL;
+        printf("backed up to %s (epoch %s once restored)\n", path, epoch);
+    }
+out:
+    srv_storage_close(copy);
+    return rc;
+}

@@ -1,0 +1,128 @@
+/*
+ * cmd_record.c - `record`: one record as the province sees it.
+ *
+ *   field-server record [--json] RECORD
+ *
+ * The state shown is the deterministic merge (sync/merge.h) of every
+ * version the server holds of the record: the same state, byte for byte,
+ * that every device holding these versions shows, with each unresolved
+ * conflict and every value in it with its author.
+ *
+ * Decisions:
+ *   - Every stored version is verified again (hash and signature) on the
+ *     way: this command is what a person trusts when a figure is disputed,
+ *     so it does not take the database's word for it. A stored version
+ *     that does not verify is an integrity failure (exit 5).
+ *   - The record is named by its full id: the server holds every device's
+ *     records, and a prefix that is unique today may not be tomorrow.
+ */
+#include "command.h"
+
+#include <stdlib.h>
+
+#include "buf.h"
+#include "json.h"
+#include "merge.h"
+#include "version.h"
+
+struct record_versions {
+    struct fld_version **v;
+    size_t n;
+    struct fld_err *err;
+};
+
+static int keep_version(void *ctx, int64_t seq, const uint8_t *body, size_t len,
+                        const uint8_t *sig)
+{
+    struct record_versions *rv = ctx;
+    struct fld_version *v;
+    int rc;
+
+    (void)seq;
+    if ((rc = fld_version_open(body, len, sig, &v, rv->err)) != FLD_OK)
+        return fld_err_set(rv->err, FLD_ECORRUPT,
+                           "a stored version does not verify: %s",
+                           rv->err->msg);
+    rv->v = fld_xreallocarray(rv->v, rv->n + 1, sizeof *rv->v);
+    rv->v[rv->n++] = v;
+    return FLD_OK;
+}
+
+static void print_record(const struct syn_merged *m, bool json)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    size_t i, j;
+
+    if (json) {
+        struct fld_json *o = fld_json_object();
+
+        fld_json_set(o, "record", fld_json_string(m->newest->record));
+        fld_json_set(o, "subject", fld_json_string(m->newest->subject));
+        fld_json_set(o, "template", fld_json_string(m->newest->template_id));
+        fld_json_set(o, "status", fld_json_string(m->status));
+        fld_json_set(o, "review_outdated", fld_json_bool(m->review_outdated));
+        fld_json_set(o, "heads", fld_json_int((int64_t)m->n_heads));
+        fld_json_set(o, "conflicts", fld_json_int((int64_t)m->n_conflicts));
+        fld_json_set(o, "answers", fld_json_clone(m->answers));
+        fld_json_write(o, &b, NULL);
+        fld_json_free(o);
+        printf("%s\n", fld_buf_str(&b));
+        fld_buf_free(&b);
+        return;
+    }
+    printf(
+        "record    %s\nsubject   %s\ntemplate  %s\nstatus    %s%s\nheads     %zu\n",
+        m->newest->record, m->newest->subject, m->newest->template_id,
+        m->status, m->review_outdated ? " (review outdated)" : "", m->n_heads);
+    fld_json_write(m->answers, &b, NULL);
+    printf("answers   %s\n", fld_buf_str(&b));
+    for (i = 0; i < m->n_conflicts; i++) {
+        printf("conflict  %s:", m->conflicts[i].path);
+        for (j = 0; j < m->conflicts[i].n_candidates; j++) {
+            const struct syn_candidate *c = &m->conflicts[i].candidates[j];
+
+            fld_buf_reset(&b);
+            if (c->value)
+                fld_json_write(c->value, &b, NULL);
+            else
+                fld_buf_puts(&b, "(deleted)");
+            printf(" %s%s by %.16s", j ? "| " : "", fld_buf_str(&b), c->author);
+        }
+        putchar('\n');
+    }
+    fld_buf_free(&b);
+}
+
+int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv)
+{
+    struct fld_err *err = &ctx->err;
+    struct record_versions rv = {NULL, 0, err};
+    struct syn_merged *m = NULL;
+    size_t i;
+    int rc, first;
+
+    if ((rc = srv_cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) !=
+        FLD_OK)
+        goto out;
+    if (argc - first != 1) {
+        rc = fld_err_set(err, FLD_EUSAGE, "usage: record RECORD");
+        goto out;
+    }
+    if ((rc = srv_cmd_open(ctx)) != FLD_OK ||
+        (rc = srv_storage_record_versions(ctx->st, argv[first], keep_version,
+                                          &rv, err)) != FLD_OK)
+        goto out;
+    if (rv.n == 0) {
+        rc = fld_err_set(err, FLD_NOTFOUND, "no record %s (give its full id)",
+                         argv[first]);
+        goto out;
+    }
+    if ((rc = syn_merge(rv.v, rv.n, &m, err)) == FLD_OK)
+        print_record(m, ctx->json);
+out:
+    syn_merged_free(m);
+    for (i = 0; i < rv.n; i++)
+        fld_version_free(rv.v[i]);
+    free(rv.v);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * cmd_serve.c - `serve`: run the HTTP API until told to stop.
+ *
+ *   field-server serve [--listen ADDR] [--port N] [--tls-cert PEM
+ *                      --tls-key PEM] [--threads N] ... [--quiet]
+ *
+ * http.c runs libmicrohttpd's workers; each request goes to api.c. This
+ * file only starts and stops them.
+ *
+ * Decisions:
+ *   - Every option of serve is a server setting with the name the
+ *     configuration file uses (server-stub/field-server.conf.example), so
+ *     the two can never disagree; srv_cmd_parse() applies them over the
+ *     file.
+ *   - Signals are taken by this thread alone, with sigwait(): SIGTERM and
+ *     SIGINT are blocked before the worker threads start, so they inherit
+ *     the mask and never see them, and no handler runs in an arbitrary
+ *     thread. SIGPIPE is ignored: a client that goes away is an error on
+ *     its connection, not the end of the server.
+ *   - On SIGTERM or SIGINT the server stops accepting, lets the requests in
+ *     flight finish for up to shutdown-grace seconds (30 by default; the
+ *     systemd unit field-server.service allows 60 to stop), then checkpoints
+ * the write-ahead log so that what is left on disk is one self-contained
+ * database file, and exits 0.
+ */
+#include "command.h"
+
+#include <signal.h>
+
+#include "http.h"
+
+static const struct option serve_options[] = {
+    {"listen", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"port", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"port-file", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"tls-cert", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"tls-key", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"threads", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"max-body", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"max-inflated", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"skew", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"request-timeout", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"idle-timeout", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"max-connections", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"per-ip-connections", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"shutdown-grace", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"quiet", no_argument, NULL, SRV_CMD_OPT_SETTING},
+    {NULL, 0, NULL, 0},
+};
+
+int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
+{
+    struct fld_err *err = &ctx->err;
+    struct srv_http *h = NULL;
+    sigset_t set;
+    int rc, sig = 0, left, first;
+
+    if ((rc = srv_cmd_parse(ctx, argc, argv, serve_options, NULL, NULL,
+                            &first)) != FLD_OK ||
+        (rc = srv_cmd_no_more_args(ctx, argc, first, 0)) != FLD_OK)
+        goto out;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if ((rc = srv_open(&ctx->cfg, &ctx->s, err)) != FLD_OK ||
+        (rc = srv_http_start(ctx->s, &h, err)) != FLD_OK)
+        goto out;
+    fprintf(stderr, "field-server: serving %s on %s%s:%d (epoch %s)\n",
+            ctx->cfg.db, h && ctx->cfg.tls_cert ? "https://" : "http://",
+            ctx->cfg.listen, srv_http_port(h), ctx->s->epoch);
+    sigwait(&set, &sig);
+    fprintf(stderr, "field-server: %s: finishing requests in flight\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    left = srv_http_stop(h, ctx->cfg.shutdown_grace_s);
+    h = NULL;
+    if (left > 0)
+        fprintf(stderr, "field-server: %d request%s cut off after %us\n", left,
+                left == 1 ? "" : "s", ctx->cfg.shutdown_grace_s);
+    if ((rc = srv_acquire(ctx->s, &ctx->st, err)) == FLD_OK)
+        rc = srv_storage_checkpoint(ctx->st, err);
+    if (rc == FLD_OK)
+        fprintf(stderr, "field-server: stopped cleanly\n");
+out:
+    if (h)
+        srv_http_stop(h, 0);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/*
+ * cmd_table.c - the commands of field-server: name, handler, usage line
+ * and help text, sorted by name (tests/unit/test_srv_commands.c checks the
+ * order, the uniqueness and that every entry has usage and help).
+ */
+#include "command.h"
+
+#include <stddef.h>
+
+#define COMMON                                                                 \
+    "\n  --db PATH      the database (default field-server.db)\n"              \
+    "  --config FILE  read settings from FILE ($FIELD_SERVER_CONFIG)"
+
+const struct srv_cmd srv_cmd_table[] = {
+    {"audit", srv_cmd_audit, "[--json] [--kind KIND]",
+     "Show the alarms and the audit log: forks and gaps in device chains\n"
+     "(computed from the stored versions), then every logged event:\n"
+     "enrolments, revocations, refused pushes, quarantined and released\n"
+     "versions, flagged versions. Exits 5 when there is a chain alarm.\n"
+     "  --kind KIND    only log entries of KIND (refused, revoked, ...)" COMMON},
+    {"backup", srv_cmd_backup, "FILE",
+     "Copy the database to FILE (which must not exist) with SQLite's online\n"
+     "backup, while the server keeps serving. The copy gets a new epoch, so\n"
+     "that devices reconcile if it is ever restored." COMMON},
+    {"devices", srv_cmd_devices, "[list] [--json] | revoke DEVICE",
+     "List enrolled devices (key, role, state, inspector, scope), or revoke\n"
+     "one by its key or a unique prefix of at least 4 hex digits. A revoked\n"
+     "device's requests are refused at once, and versions it signed are\n"
+     "quarantined rather than stored." COMMON},
+    {"enroll-code", srv_cmd_enroll_code,
+     "--inspector NAME --role inspector|supervisor|admin --scope UNIT... "
+     "[--ttl HOURS]",
+     "Print a one-time enrollment code for a new device. The device sends it\n"
+     "with its public key to POST /v1/enroll and is enrolled with this name,\n"
+     "role and scope (the units and everything below them; an admin covers\n"
+     "every unit). The code expires after --ttl hours (default 72); only its\n"
+     "hash is stored." COMMON},
+    {"help", NULL, "[COMMAND]", "Explain a command."},
+    {"init", srv_cmd_init, "",
+     "Create the database (schema/server.sql, WAL), give it an epoch and\n"
+     "install the built-in checklist templates." COMMON},
+    {"record", srv_cmd_record, "[--json] RECORD",
+     "Show one record as the province sees it: the deterministic merge of\n"
+     "every version stored here (the same state every device holding these\n"
+     "versions shows), with its status, heads and each unresolved conflict\n"
+     "with every value and its author. Every version is verified again." COMMON},
+    {"serve", srv_cmd_serve,
+     "[--listen ADDR] [--port N] [--tls-cert PEM --tls-key PEM] [...]",
+     "Serve the API until SIGTERM or SIGINT, then stop accepting, let the\n"
+     "requests in flight finish and checkpoint the database.\n"
+     "  --listen ADDR          numeric address (default 127.0.0.1)\n"
+     "  --port N               port (default 8080; 0 picks a free one)\n"
+     "  --port-file FILE       write the bound port to FILE\n"
+     "  --tls-cert, --tls-key  serve HTTPS with these PEM files\n"
+     "  --threads N            worker threads (default two per core)\n"
+     "  --max-body SIZE        largest request body (default 16M)\n"
+     "  --max-inflated SIZE    largest body after gunzip (default 64M)\n"
+     "  --skew SECONDS         accepted clock difference (default 300)\n"
+     "  --request-timeout S    to receive a whole request (default 60)\n"
+     "  --idle-timeout S       close idle connections (default 30)\n"
+     "  --max-connections N    (default 1000)\n"
+     "  --per-ip-connections N (default 0: no limit)\n"
+     "  --shutdown-grace S     wait for requests in flight (default 30)\n"
+     "  --quiet                no request log on standard error" COMMON},
+    {"templates", srv_cmd_templates, "[list] [--json] | add FILE",
+     "List the installed checklist templates, or add one from a JSON file.\n"
+     "Versions quarantined for want of the template are stored then." COMMON},
+    {"units", srv_cmd_units, "[list] [--json] | import FILE",
+     "List the administrative units, or import them from a JSON file:\n"
+     "{\"units\": [{\"code\": \"42\", \"name\": \"Hà Tĩnh\", \"parent\": null,\n"
+     "\"level\": \"province\"}, ...]}. Existing codes are updated." COMMON},
+    {NULL, NULL, NULL, NULL},
+};
