@@ -1,8 +1,10 @@
 /*
  * cmd_context.c - the plumbing every command of field-server shares (see
  * command.h): option parsing and settings, opening the server's storage,
- * JSON and time output, reading an input file, finding a command, its
- * help text and the exit status.
+ * JSON and time output, reading an input file, finding a command and its
+ * help text. Finding a command (with the same suggestions) and the exit
+ * statuses are field's own, shared through field/cmdline.h, so that the
+ * two programs answer a mistyped command and an error alike.
  *
  * Decisions:
  *   - Settings come from three places, in rising priority: the defaults,
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cmdline.h"
 
 /* Options every command has; a command's own use values below these. */
 enum { OPT_DB = 1000, OPT_CONFIG, OPT_JSON, OPT_HELP };
@@ -198,50 +201,21 @@ int srv_cmd_read_file(struct srv_cmd_ctx *ctx, const char *path, size_t cap,
 
 const struct srv_cmd *srv_cmd_find(const char *name, struct fld_err *err)
 {
-    const struct srv_cmd *c, *found = NULL;
-    size_t len = strlen(name);
-    int n = 0;
-
-    for (c = srv_cmd_table; c->name != NULL; c++) {
-        if (strcmp(c->name, name) == 0)
-            return c;
-        if (strncmp(c->name, name, len) == 0) {
-            found = c;
-            n++;
-        }
-    }
-    if (n == 1)
-        return found;
-    fld_err_set(err, FLD_EUSAGE,
-                n > 1 ? "'%s' is ambiguous; see 'field-server --help'"
-                      : "unknown command '%s'; see 'field-server --help'",
-                name);
-    return NULL;
+    return fld_cmd_find(srv_cmd_table, sizeof *srv_cmd_table, name,
+                        "field-server", err);
 }
+
+/* The options every command has, shown last in each help text. */
+static const char common_options[] =
+    "  --db PATH              the database (default field-server.db)\n"
+    "  --config FILE          read settings from FILE ($FIELD_SERVER_CONFIG)";
 
 void srv_cmd_print_help(const struct srv_cmd *cmd, FILE *out)
 {
-    fprintf(out, "usage: field-server %s %s\n\n%s\n", cmd->name, cmd->usage,
-            cmd->help);
-}
+    /* A help text is a paragraph, then maybe a blank line and options. */
+    bool has_options = strstr(cmd->help, "\n\n  -") != NULL;
 
-int srv_exit_status(int code)
-{
-    switch (code) {
-    case FLD_OK:
-        return 0;
-    case FLD_EUSAGE:
-        return 2;
-    case FLD_NOTFOUND:
-        return 3;
-    case FLD_EXISTS:
-    case FLD_EINVAL:
-    case FLD_ELIMIT:
-    case FLD_CONFLICT:
-        return 4;
-    case FLD_ECORRUPT:
-        return 5;
-    default:
-        return 1;
-    }
+    fprintf(out, "usage: field-server %s%s%s\n\n%s\n%s%s\n", cmd->name,
+            cmd->usage[0] ? " " : "", cmd->usage, cmd->help,
+            has_options ? "" : "\n", common_options);
 }

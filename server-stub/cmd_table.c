@@ -7,47 +7,53 @@
 
 #include <stddef.h>
 
-#define COMMON                                                                 \
-    "\n  --db PATH      the database (default field-server.db)\n"              \
-    "  --config FILE  read settings from FILE ($FIELD_SERVER_CONFIG)"
-
+/*
+ * Each help text is a paragraph, then, after a blank line, the command's
+ * own options; srv_cmd_print_help() adds --db and --config, which every
+ * command has, as field lays out its help.
+ */
 const struct srv_cmd srv_cmd_table[] = {
     {"audit", srv_cmd_audit, "[--json] [--kind KIND]",
      "Show the alarms and the audit log: forks and gaps in device chains\n"
      "(computed from the stored versions), then every logged event:\n"
      "enrolments, revocations, refused pushes, quarantined and released\n"
-     "versions, flagged versions. Exits 5 when there is a chain alarm.\n"
-     "  --kind KIND    only log entries of KIND (refused, revoked, ...)" COMMON},
+     "versions, flagged versions. Exits 5 when there is a chain alarm.\n\n"
+     "  --kind KIND            only log entries of KIND (refused, revoked,\n"
+     "                         template, ...)"},
     {"backup", srv_cmd_backup, "FILE",
      "Copy the database to FILE (which must not exist) with SQLite's online\n"
      "backup, while the server keeps serving. The copy gets a new epoch, so\n"
-     "that devices reconcile if it is ever restored." COMMON},
+     "that devices reconcile if it is ever restored."},
     {"devices", srv_cmd_devices, "[list] [--json] | revoke DEVICE",
      "List enrolled devices (key, role, state, inspector, scope), or revoke\n"
      "one by its key or a unique prefix of at least 4 hex digits. A revoked\n"
      "device's requests are refused at once, and versions it signed are\n"
-     "quarantined rather than stored." COMMON},
+     "quarantined rather than stored."},
     {"enroll-code", srv_cmd_enroll_code,
      "--inspector NAME --role inspector|supervisor|admin --scope UNIT... "
      "[--ttl HOURS]",
      "Print a one-time enrollment code for a new device. The device sends it\n"
      "with its public key to POST /v1/enroll and is enrolled with this name,\n"
      "role and scope (the units and everything below them; an admin covers\n"
-     "every unit). The code expires after --ttl hours (default 72); only its\n"
-     "hash is stored." COMMON},
-    {"help", NULL, "[COMMAND]", "Explain a command."},
+     "every unit). Only the code's hash is stored.\n\n"
+     "  --inspector NAME       the inspector's name, at most 200 bytes\n"
+     "  --role ROLE            inspector, supervisor or admin\n"
+     "  --scope UNIT...        unit codes, required but for an admin; once\n"
+     "                         units are imported, each must be one of them\n"
+     "  --ttl HOURS            the code expires after HOURS (default 72)"},
     {"init", srv_cmd_init, "",
      "Create the database (schema/server.sql, WAL), give it an epoch and\n"
-     "install the built-in checklist templates." COMMON},
+     "install the built-in checklist templates."},
     {"record", srv_cmd_record, "[--json] RECORD",
      "Show one record as the province sees it: the deterministic merge of\n"
      "every version stored here (the same state every device holding these\n"
      "versions shows), with its status, heads and each unresolved conflict\n"
-     "with every value and its author. Every version is verified again." COMMON},
+     "with every value and its author. Every version is verified again."},
     {"serve", srv_cmd_serve,
      "[--listen ADDR] [--port N] [--tls-cert PEM --tls-key PEM] [...]",
      "Serve the API until SIGTERM or SIGINT, then stop accepting, let the\n"
-     "requests in flight finish and checkpoint the database.\n"
+     "requests in flight finish and checkpoint the database. Each option\n"
+     "is also a setting of the configuration file, under the same name.\n\n"
      "  --listen ADDR          numeric address (default 127.0.0.1)\n"
      "  --port N               port (default 8080; 0 picks a free one)\n"
      "  --port-file FILE       write the bound port to FILE\n"
@@ -61,13 +67,14 @@ const struct srv_cmd srv_cmd_table[] = {
      "  --max-connections N    (default 1000)\n"
      "  --per-ip-connections N (default 0: no limit)\n"
      "  --shutdown-grace S     wait for requests in flight (default 30)\n"
-     "  --quiet                no request log on standard error" COMMON},
+     "  --quiet                no request log on standard error"},
     {"templates", srv_cmd_templates, "[list] [--json] | add FILE",
      "List the installed checklist templates, or add one from a JSON file.\n"
-     "Versions quarantined for want of the template are stored then." COMMON},
-    {"units", srv_cmd_units, "[list] [--json] | import FILE",
-     "List the administrative units, or import them from a JSON file:\n"
-     "{\"units\": [{\"code\": \"42\", \"name\": \"Hà Tĩnh\", \"parent\": null,\n"
-     "\"level\": \"province\"}, ...]}. Existing codes are updated." COMMON},
+     "Versions quarantined for want of the template are stored then."},
+    {"units", srv_cmd_units, "[list] [--json] | import FILE.csv",
+     "List the administrative units, or import them from CSV with the header\n"
+     "code,name,kind,parent_code,valid_from,valid_to (the files 'field units\n"
+     "import' reads). The whole file is checked before anything is stored;\n"
+     "a code imported again is updated."},
     {NULL, NULL, NULL, NULL},
 };

@@ -14,7 +14,8 @@
  * people on stdout (or JSON with --json) and returns an enum fld_result,
  * leaving the one-line message in ctx->err; main() prints
  * "field-server: <command>: <message>" and maps the code to the exit
- * status (srv_exit_status()).
+ * status with fld_exit_status() (field/cmdline.h; docs/SERVER.md "Exit
+ * statuses"), the same mapping field uses.
  */
 #ifndef SRV_COMMAND_H
 #define SRV_COMMAND_H
@@ -40,7 +41,7 @@ struct srv_cmd_ctx {
 };
 
 struct srv_cmd {
-    const char *name;
+    const char *name; /* first, as fld_cmd_find() expects */
     int (*run)(struct srv_cmd_ctx *ctx, int argc, char **argv);
     const char *usage; /* arguments after the command name */
     const char *help;  /* a paragraph, then the options */
@@ -60,12 +61,10 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv);
 /* The command table, sorted by name, ended by a NULL name. */
 extern const struct srv_cmd srv_cmd_table[];
 
-/* The command of that name or unique prefix; NULL (err set) otherwise. */
+/* The command of that name or unique prefix (fld_cmd_find); NULL, with
+ * err set and a suggestion when one is close, otherwise. */
 const struct srv_cmd *srv_cmd_find(const char *name, struct fld_err *err);
 void srv_cmd_print_help(const struct srv_cmd *cmd, FILE *out);
-/* Exit status for a result code (0 ok, 1 failure, 2 usage, 3 not found,
- * 4 refused or exists, 5 audit found alarms). */
-int srv_exit_status(int code);
 
 /*
  * An option that is a server setting (serve's --port, --listen ...): give

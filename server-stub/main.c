@@ -1,19 +1,22 @@
 /*
- * main.c - the field-server program: finds the command (cmd_table.c),
- * runs it, and is the one place that reports an error and picks the exit
- * status.
+ * main.c - the field-server program: finds the command, runs it, and is
+ * the one place that reports an error and picks the exit status.
  *
  *   field-server [--version] [--help] <command> [options] [arguments]
  *
- * One handler per command, in the cmd_*.c files, grouped by what they
- * touch; command.h is what they share. A unique prefix of a command name
- * is accepted.
+ * Commands live in the table of cmd_table.c, one handler per command in
+ * the cmd_*.c files, grouped by what they touch; command.h is what they
+ * share. It behaves as field's main.c does: a unique prefix of a command
+ * name is accepted, a mistyped one gets the closest name suggested, help
+ * has the same layout, and errors map to the same exit statuses
+ * (field/cmdline.h).
  */
 #include <locale.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "command.h"
 
 #define SERVER_VERSION "0.1.0"
@@ -22,13 +25,34 @@ static void usage(FILE *out)
 {
     const struct srv_cmd *c;
 
-    fprintf(out,
-            "usage: field-server [--version] [--help] <command> [options]\n\n"
-            "The central server of field: receives, verifies and serves the\n"
-            "signed inspection records of enrolled devices.\n\nCommands:\n");
+    fprintf(out, "usage: field-server [--version] [--help] <command> "
+                 "[options] [arguments]\n\n"
+                 "The central server of field: receives, verifies and serves "
+                 "the\nsigned inspection records of enrolled devices.\n\n"
+                 "Commands:\n");
     for (c = srv_cmd_table; c->name != NULL; c++)
-        fprintf(out, "  %-12s %s\n", c->name, c->usage);
-    fprintf(out, "\n'field-server <command> --help' explains a command.\n");
+        if (c->usage[0] == '\0')
+            fprintf(out, "  %s\n", c->name);
+        else
+            fprintf(out, "  %-12s %s\n", c->name, c->usage);
+    fprintf(out, "\nThe database is --db PATH, else the db setting of the "
+                 "configuration\nfile (--config FILE or $FIELD_SERVER_CONFIG), "
+                 "else field-server.db.\n'field-server help <command>' or "
+                 "'field-server <command> --help'\nexplains a command.\n");
+}
+
+static int run_help(int argc, char **argv, struct fld_err *err)
+{
+    const struct srv_cmd *c;
+
+    if (argc < 3) {
+        usage(stdout);
+        return FLD_OK;
+    }
+    if ((c = srv_cmd_find(argv[2], err)) == NULL)
+        return FLD_EUSAGE;
+    srv_cmd_print_help(c, stdout);
+    return FLD_OK;
 }
 
 int main(int argc, char **argv)
@@ -41,40 +65,33 @@ int main(int argc, char **argv)
     memset(&ctx, 0, sizeof ctx);
     if (sodium_init() < 0) {
         fputs("field-server: cannot initialise libsodium\n", stderr);
-        return 1;
+        return FLD_EXIT_FAIL;
     }
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return FLD_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        if (argc < 3) {
-            usage(stdout);
-            return 0;
-        }
-        if ((c = srv_cmd_find(argv[2], &ctx.err)) == NULL) {
+        rc = run_help(argc, argv, &ctx.err);
+        if (rc != FLD_OK)
             fprintf(stderr, "field-server: %s\n", ctx.err.msg);
-            return 2;
-        }
-        srv_cmd_print_help(c, stdout);
-        return 0;
+        return fld_exit_status(rc);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("field-server %s\n", SERVER_VERSION);
-        return 0;
+        return FLD_EXIT_OK;
     }
     if (argv[1][0] == '-') {
         fprintf(
             stderr,
             "field-server: unknown option '%s'; see 'field-server --help'\n",
             argv[1]);
-        return 2;
+        return FLD_EXIT_USAGE;
     }
-    if ((c = srv_cmd_find(argv[1], &ctx.err)) == NULL || c->run == NULL) {
-        fprintf(stderr, "field-server: %s\n",
-                c ? "see 'field-server help COMMAND'" : ctx.err.msg);
-        return 2;
+    if ((c = srv_cmd_find(argv[1], &ctx.err)) == NULL) {
+        fprintf(stderr, "field-server: %s\n", ctx.err.msg);
+        return FLD_EXIT_USAGE;
     }
     ctx.cmd = c;
     rc = c->run(&ctx, argc - 1, argv + 1);
@@ -84,5 +101,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "field-server: %s: %s\n", c->name,
                 ctx.err.msg[0] ? ctx.err.msg : fld_strerror(rc));
     srv_cmd_ctx_close(&ctx);
-    return srv_exit_status(rc);
+    return fld_exit_status(rc);
 }
