@@ -144,6 +144,33 @@ void srv_cmd_ctx_close(struct srv_cmd_ctx *ctx)
     srv_config_free(&ctx->cfg);
 }
 
+int srv_cmd_list(struct srv_cmd_ctx *ctx, int argc, int first, const char *key,
+                 int (*walk)(struct srv_storage *st, cJSON *arr,
+                             struct fld_err *err))
+{
+    cJSON *root = NULL, *arr = NULL;
+    int rc;
+
+    if ((rc = srv_cmd_no_more_args(ctx, argc, first, 1)) != FLD_OK)
+        return rc;
+    if ((rc = srv_cmd_open(ctx)) != FLD_OK)
+        return rc;
+    if (ctx->json) {
+        root = cJSON_CreateObject();
+        if (root == NULL)
+            abort();
+        arr = cJSON_AddArrayToObject(root, key);
+        if (arr == NULL)
+            abort();
+    }
+    rc = walk(ctx->st, arr, &ctx->err);
+    if (root != NULL && rc == FLD_OK)
+        srv_cmd_print_json(root);
+    else
+        cJSON_Delete(root);
+    return rc;
+}
+
 void srv_cmd_print_json(cJSON *root)
 {
     char *text = cJSON_PrintUnformatted(root);

@@ -257,6 +257,11 @@ static int print_device(void *ctx, const struct srv_device *d)
     return FLD_OK;
 }
 
+static int walk_devices(struct srv_storage *st, cJSON *arr, struct fld_err *err)
+{
+    return srv_storage_each_device(st, print_device, arr, err);
+}
+
 int srv_cmd_devices(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;
@@ -270,19 +275,7 @@ int srv_cmd_devices(struct srv_cmd_ctx *ctx, int argc, char **argv)
         return rc;
     sub = first < argc ? argv[first] : "list";
     if (strcmp(sub, "list") == 0) {
-        cJSON *root = NULL, *arr = NULL;
-
-        if ((rc = srv_cmd_no_more_args(ctx, argc, first, 1)) != FLD_OK ||
-            (rc = srv_cmd_open(ctx)) != FLD_OK)
-            return rc;
-        if (ctx->json && (!(root = cJSON_CreateObject()) ||
-                          !(arr = cJSON_AddArrayToObject(root, "devices"))))
-            abort();
-        rc = srv_storage_each_device(ctx->st, print_device, arr, err);
-        if (root && rc == FLD_OK)
-            srv_cmd_print_json(root);
-        else
-            cJSON_Delete(root);
+        rc = srv_cmd_list(ctx, argc, first, "devices", walk_devices);
     } else if (strcmp(sub, "revoke") == 0) {
         if (argc - first != 2)
             return fld_err_set(err, FLD_EUSAGE, "usage: devices revoke DEVICE");

@@ -46,6 +46,12 @@ static int print_template(void *ctx, const struct srv_template_row *t)
     return FLD_OK;
 }
 
+static int walk_templates(struct srv_storage *st, cJSON *arr,
+                          struct fld_err *err)
+{
+    return srv_storage_each_template(st, print_template, arr, err);
+}
+
 int srv_cmd_templates(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;
@@ -60,19 +66,7 @@ int srv_cmd_templates(struct srv_cmd_ctx *ctx, int argc, char **argv)
         goto out;
     sub = first < argc ? argv[first] : "list";
     if (strcmp(sub, "list") == 0) {
-        cJSON *root = NULL, *arr = NULL;
-
-        if ((rc = srv_cmd_no_more_args(ctx, argc, first, 1)) != FLD_OK ||
-            (rc = srv_cmd_open(ctx)) != FLD_OK)
-            goto out;
-        if (ctx->json && (!(root = cJSON_CreateObject()) ||
-                          !(arr = cJSON_AddArrayToObject(root, "templates"))))
-            abort();
-        rc = srv_storage_each_template(ctx->st, print_template, arr, err);
-        if (root && rc == FLD_OK)
-            srv_cmd_print_json(root);
-        else
-            cJSON_Delete(root);
+        rc = srv_cmd_list(ctx, argc, first, "templates", walk_templates);
     } else if (strcmp(sub, "add") == 0) {
         struct srv_template_row row;
         const uint8_t *canon;

@@ -70,6 +70,11 @@ static int print_unit(void *ctx, const struct srv_unit *u)
     return FLD_OK;
 }
 
+static int walk_units(struct srv_storage *st, cJSON *arr, struct fld_err *err)
+{
+    return srv_storage_each_unit(st, print_unit, arr, err);
+}
+
 int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;
@@ -83,19 +88,7 @@ int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv)
         goto out;
     sub = first < argc ? argv[first] : "list";
     if (strcmp(sub, "list") == 0) {
-        cJSON *root = NULL, *arr = NULL;
-
-        if ((rc = srv_cmd_no_more_args(ctx, argc, first, 1)) != FLD_OK ||
-            (rc = srv_cmd_open(ctx)) != FLD_OK)
-            goto out;
-        if (ctx->json && (!(root = cJSON_CreateObject()) ||
-                          !(arr = cJSON_AddArrayToObject(root, "units"))))
-            abort();
-        rc = srv_storage_each_unit(ctx->st, print_unit, arr, err);
-        if (root && rc == FLD_OK)
-            srv_cmd_print_json(root);
-        else
-            cJSON_Delete(root);
+        rc = srv_cmd_list(ctx, argc, first, "units", walk_units);
     } else if (strcmp(sub, "import") == 0) {
         struct unit_import im;
         size_t n_read = 0;

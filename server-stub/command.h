@@ -99,6 +99,16 @@ int srv_cmd_no_more_args(struct srv_cmd_ctx *ctx, int argc, int first, int max);
 int srv_cmd_open(struct srv_cmd_ctx *ctx);
 void srv_cmd_ctx_close(struct srv_cmd_ctx *ctx);
 
+/*
+ * The `list` subcommand of devices, templates and units: refuse arguments
+ * after "list", open the storage and walk it. walk() calls the storage's
+ * iterator with arr: NULL for people (its callback prints a line per row)
+ * or, with --json, the array printed afterwards as {"key": [...]}.
+ */
+int srv_cmd_list(struct srv_cmd_ctx *ctx, int argc, int first, const char *key,
+                 int (*walk)(struct srv_storage *st, cJSON *arr,
+                             struct fld_err *err));
+
 /* Print root as compact JSON and a newline on stdout, and delete it. */
 void srv_cmd_print_json(cJSON *root);
 /* "2026-11-28 08:15:02" in local time, "-" for no time (0). */
