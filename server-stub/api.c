@@ -1,9 +1,20 @@
 /*
- * api.c - routing, authentication and the handlers of the HTTP API (see
- * api.h and docs/PROTOCOL.md).
+ * api.c - the HTTP API of field-server (api.h, docs/PROTOCOL.md): routing,
+ * the authentication gate, the handlers, pull cursors.
  *
- * Every signed request goes through the same gate, in this order, each
- * step refusing with its own code before anything is stored:
+ * Where it sits: http.c (libmicrohttpd) reads a request under its caps and
+ * hands a struct srv_request here; this file answers it into a struct
+ * srv_response, using push.c to verify and store pushed versions and the
+ * storage interface for everything else. Nothing here knows about
+ * connections, so unit tests and the in-process sync tests call
+ * srv_api_handle() directly.
+ *
+ * One table of routes (path, method, who may call, handler) decides the
+ * route of a path (also for metrics, even when the request is refused),
+ * the method it takes, and whether the gate runs; srv_api_handle() then
+ * runs the gate once, so that no handler can forget it. Every signed
+ * request goes through the same gate, in this order, each step refusing
+ * with its own code before anything is stored:
  *
  *   content type and encoding   415 unsupported_media_type / _encoding
  *   the three X-Field headers   401 unsigned / bad_auth_header
@@ -16,9 +27,29 @@
  *   UTF-8, nesting, JSON, types 400 bad_utf8 / too_deep / bad_json /
  *                               bad_request
  *
- * The signature covers the body as received, so a request is
- * authenticated before it is inflated: an unknown client cannot make the
- * server spend time on a decompression bomb.
+ * Decisions:
+ *   - The signature covers the body as received, so a request is
+ *     authenticated before it is inflated: an unknown client cannot make
+ *     the server spend time on a decompression bomb.
+ *   - Enrollment is signed too, by the key being enrolled (the device is
+ *     not known yet): the device proves it holds the key it names, and a
+ *     captured enrollment cannot be replayed with another key.
+ *   - A clock_skew refusal carries the server's time, so that a device
+ *     with a wrong clock corrects it and retries at once (DESIGN.md
+ *     section 3, "Clock"); signatures seen within the skew window are
+ *     remembered, so a captured request cannot be sent again.
+ *   - Failures of the server itself are not the client's fault and say so:
+ *     503 busy (retry), 507 storage_full, 500 internal. Every refusal
+ *     counts in the metrics by its code.
+ *   - health and metrics are unsigned (monitoring has no device key);
+ *     health reads the database, which proves more than answering from
+ *     memory. Every other route needs an enrolled, unrevoked device.
+ *   - GET also answers HEAD (libmicrohttpd sends no body for it).
+ *   - A pull page asks storage for one row more than the limit, to learn
+ *     whether more remain without a second query; a complete page moves
+ *     the cursor past the device's own pushes (see handle_sync).
+ *   - Templates are served by hash only: a hash names exactly one body, so
+ *     a device can check what it received, and caches never go stale.
  */
 #include "api.h"
 
@@ -35,27 +66,6 @@
 #include "hlc.h"
 #include "protocol.h"
 #include "push.h"
-
-#define V1 "/v1/"
-
-enum srv_route srv_api_route(const char *path)
-{
-    if (strcmp(path, "/v1/enroll") == 0)
-        return SRV_ROUTE_ENROLL;
-    if (strcmp(path, "/v1/sync") == 0)
-        return SRV_ROUTE_SYNC;
-    if (strcmp(path, "/v1/templates") == 0)
-        return SRV_ROUTE_TEMPLATES;
-    if (strncmp(path, "/v1/templates/", 14) == 0)
-        return SRV_ROUTE_TEMPLATE;
-    if (strcmp(path, "/v1/units") == 0)
-        return SRV_ROUTE_UNITS;
-    if (strcmp(path, "/v1/health") == 0)
-        return SRV_ROUTE_HEALTH;
-    if (strcmp(path, "/metrics") == 0)
-        return SRV_ROUTE_METRICS;
-    return SRV_ROUTE_OTHER;
-}
 
 void srv_response_free(struct srv_response *resp)
 {
@@ -86,18 +96,24 @@ static void internal_error(struct srv_response *resp, int rc,
                       err && err->msg[0] ? err->msg : fld_strerror(rc), -1);
 }
 
+/* A 200 JSON answer: the body, emptied, for the caller to write into. */
+static struct fld_buf *ok_body(struct srv_response *resp)
+{
+    fld_buf_reset(&resp->body);
+    resp->status = 200;
+    resp->content_type = SYN_CONTENT_TYPE;
+    return &resp->body;
+}
+
 static void json_ok(struct srv_response *resp, cJSON *root)
 {
     char *text = cJSON_PrintUnformatted(root);
 
     if (text == NULL)
         abort(); /* out of memory */
-    fld_buf_reset(&resp->body);
-    fld_buf_puts(&resp->body, text);
+    fld_buf_puts(ok_body(resp), text);
     cJSON_free(text);
     cJSON_Delete(root);
-    resp->status = 200;
-    resp->content_type = SYN_CONTENT_TYPE;
 }
 
 /* ---- cursors
@@ -394,30 +410,29 @@ static char **split_scope(const char *text, size_t *n)
 }
 
 static void handle_enroll(struct srv *s, struct srv_storage *st,
-                          const struct srv_request *req,
+                          const struct srv_request *req, struct authed *a,
                           struct srv_response *resp)
 {
-    struct authed a;
     struct syn_enroll_request er;
     struct srv_enroll_code *code = NULL;
     struct syn_enroll_response out;
     struct srv_device d;
     char hash[FLD_HASH_HEX_LEN + 1];
     struct fld_err err;
+    size_t i;
     int rc;
 
-    if (gate(s, st, req, true, resp, &a) != 0)
-        return;
+    (void)req;
     fld_err_clear(&err);
-    rc = syn_enroll_request_decode(a.plain.data, a.plain.len, &er, &err);
+    rc = syn_enroll_request_decode(a->plain.data, a->plain.len, &er, &err);
     if (rc != FLD_OK) {
         decode_error(resp, rc, &err);
-        goto out;
+        return;
     }
-    if (strcmp(er.public_key, a.auth.device) != 0) {
+    if (strcmp(er.public_key, a->auth.device) != 0) {
         srv_api_error(resp, 400, "key_mismatch",
                       "public_key must be the key that signs the request", -1);
-        goto out;
+        return;
     }
     code_hash(er.code, hash);
     memset(&d, 0, sizeof d);
@@ -458,21 +473,12 @@ static void handle_enroll(struct srv *s, struct srv_storage *st,
         out.scope = d.scope;
         out.n_scope = d.n_scope;
         out.server_time = fld_now_ms();
-        fld_buf_reset(&resp->body);
-        syn_enroll_response_encode(&out, &resp->body);
-        resp->status = 200;
-        resp->content_type = SYN_CONTENT_TYPE;
+        syn_enroll_response_encode(&out, ok_body(resp));
     }
-    {
-        size_t i;
-
-        for (i = 0; i < d.n_scope; i++)
-            free(d.scope[i]);
-        free(d.scope);
-    }
+    for (i = 0; i < d.n_scope; i++)
+        free(d.scope[i]);
+    free(d.scope);
     srv_enroll_code_free(code);
-out:
-    authed_free(&a);
 }
 
 /* ---- POST /v1/sync
@@ -519,10 +525,9 @@ static void response_parts_free(struct syn_sync_response *r)
 }
 
 static void handle_sync(struct srv *s, struct srv_storage *st,
-                        const struct srv_request *req,
+                        const struct srv_request *req, struct authed *a,
                         struct srv_response *resp)
 {
-    struct authed a;
     struct syn_sync_request *sr = NULL;
     struct syn_sync_response out;
     struct srv_cursor cur, now_cur;
@@ -533,16 +538,15 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     int64_t max_seq;
     int rc;
 
+    (void)req;
     memset(&out, 0, sizeof out);
-    if (gate(s, st, req, false, resp, &a) != 0)
-        return;
     fld_err_clear(&err);
-    rc = syn_sync_request_decode(a.plain.data, a.plain.len, &sr, &err);
+    rc = syn_sync_request_decode(a->plain.data, a->plain.len, &sr, &err);
     if (rc != FLD_OK) {
         decode_error(resp, rc, &err);
         goto out;
     }
-    srv_scope_digest(a.device, scope);
+    srv_scope_digest(a->device, scope);
     if ((rc = srv_storage_max_seq(st, &max_seq, &err)) != FLD_OK) {
         internal_error(resp, rc, &err);
         goto out;
@@ -569,7 +573,7 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     /* Push. */
     out.results = fld_xcalloc(sr->n_push ? sr->n_push : 1, sizeof *out.results);
     out.n_results = sr->n_push;
-    rc = srv_push(s, st, a.device, sr->push, sr->n_push, out.results, &err);
+    rc = srv_push(s, st, a->device, sr->push, sr->n_push, out.results, &err);
     if (rc != FLD_OK) {
         internal_error(resp, rc, &err);
         goto out;
@@ -579,8 +583,8 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     memset(&pg, 0, sizeof pg);
     pg.r = &out;
     pg.limit = sr->limit;
-    q.device = a.device->pubkey;
-    q.all_units = strcmp(a.device->role, "admin") == 0;
+    q.device = a->device->pubkey;
+    q.all_units = strcmp(a->device->role, "admin") == 0;
     q.after = cur.pos;
     q.birth = cur.birth;
     q.limit = sr->limit + 1;
@@ -604,19 +608,40 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     out.cursor = text;
     out.more = pg.more;
     out.server_time = fld_now_ms();
-    fld_buf_reset(&resp->body);
-    syn_sync_response_encode(&out, &resp->body);
+    syn_sync_response_encode(&out, ok_body(resp));
     out.cursor = NULL;
-    resp->status = 200;
-    resp->content_type = SYN_CONTENT_TYPE;
 out:
     response_parts_free(&out);
     syn_sync_request_free(sr);
-    authed_free(&a);
 }
 
 /* ---- GET /v1/templates, /v1/templates/{hash}, /v1/units
  * ------------------------ */
+
+/* Answer {"key": [...]} with every row walk() adds to the array. */
+static void
+list_ok(struct srv_storage *st, struct srv_response *resp, const char *key,
+        int (*walk)(struct srv_storage *st, cJSON *arr, struct fld_err *err))
+{
+    struct fld_err err;
+    cJSON *root, *arr;
+    int rc;
+
+    fld_err_clear(&err);
+    root = cJSON_CreateObject();
+    if (root == NULL)
+        abort();
+    arr = cJSON_AddArrayToObject(root, key);
+    if (arr == NULL)
+        abort();
+    rc = walk(st, arr, &err);
+    if (rc != FLD_OK) {
+        cJSON_Delete(root);
+        internal_error(resp, rc, &err);
+        return;
+    }
+    json_ok(resp, root);
+}
 
 static int add_template(void *ctx, const struct srv_template_row *t)
 {
@@ -630,62 +655,49 @@ static int add_template(void *ctx, const struct srv_template_row *t)
     return FLD_OK;
 }
 
+static int walk_templates(struct srv_storage *st, cJSON *arr,
+                          struct fld_err *err)
+{
+    return srv_storage_each_template(st, add_template, arr, err);
+}
+
 static void handle_templates(struct srv *s, struct srv_storage *st,
-                             const struct srv_request *req,
+                             const struct srv_request *req, struct authed *a,
                              struct srv_response *resp)
 {
-    struct authed a;
-    struct fld_err err;
-    cJSON *root, *arr;
-    int rc;
-
-    if (gate(s, st, req, false, resp, &a) != 0)
-        return;
-    fld_err_clear(&err);
-    root = cJSON_CreateObject();
-    if (root == NULL ||
-        (arr = cJSON_AddArrayToObject(root, "templates")) == NULL)
-        abort();
-    rc = srv_storage_each_template(st, add_template, arr, &err);
-    if (rc != FLD_OK) {
-        cJSON_Delete(root);
-        internal_error(resp, rc, &err);
-    } else {
-        json_ok(resp, root);
-    }
-    authed_free(&a);
+    (void)s;
+    (void)req;
+    (void)a;
+    list_ok(st, resp, "templates", walk_templates);
 }
 
 static void handle_template(struct srv *s, struct srv_storage *st,
-                            const struct srv_request *req,
+                            const struct srv_request *req, struct authed *a,
                             struct srv_response *resp)
 {
     const char *hash = req->path + strlen("/v1/templates/");
-    struct authed a;
     struct fld_err err;
     uint8_t *body;
     size_t len;
     int rc;
 
-    if (gate(s, st, req, false, resp, &a) != 0)
-        return;
+    (void)s;
+    (void)a;
     fld_err_clear(&err);
     if (!fld_is_hex(hash, FLD_HASH_HEX_LEN)) {
         srv_api_error(resp, 404, "not_found",
                       "templates are named by their hash", -1);
-    } else if ((rc = srv_storage_template_get(st, hash, &body, &len, &err)) ==
-               FLD_NOTFOUND) {
+        return;
+    }
+    rc = srv_storage_template_get(st, hash, &body, &len, &err);
+    if (rc == FLD_NOTFOUND) {
         srv_api_error(resp, 404, "not_found", "no such template", -1);
     } else if (rc != FLD_OK) {
         internal_error(resp, rc, &err);
     } else {
-        fld_buf_reset(&resp->body);
-        fld_buf_append(&resp->body, body, len);
+        fld_buf_append(ok_body(resp), body, len);
         free(body);
-        resp->status = 200;
-        resp->content_type = SYN_CONTENT_TYPE;
     }
-    authed_free(&a);
 }
 
 static int add_unit(void *ctx, const struct srv_unit *u)
@@ -703,35 +715,26 @@ static int add_unit(void *ctx, const struct srv_unit *u)
     return FLD_OK;
 }
 
+static int walk_units(struct srv_storage *st, cJSON *arr, struct fld_err *err)
+{
+    return srv_storage_each_unit(st, add_unit, arr, err);
+}
+
 static void handle_units(struct srv *s, struct srv_storage *st,
-                         const struct srv_request *req,
+                         const struct srv_request *req, struct authed *a,
                          struct srv_response *resp)
 {
-    struct authed a;
-    struct fld_err err;
-    cJSON *root, *arr;
-    int rc;
-
-    if (gate(s, st, req, false, resp, &a) != 0)
-        return;
-    fld_err_clear(&err);
-    root = cJSON_CreateObject();
-    if (root == NULL || (arr = cJSON_AddArrayToObject(root, "units")) == NULL)
-        abort();
-    rc = srv_storage_each_unit(st, add_unit, arr, &err);
-    if (rc != FLD_OK) {
-        cJSON_Delete(root);
-        internal_error(resp, rc, &err);
-    } else {
-        json_ok(resp, root);
-    }
-    authed_free(&a);
+    (void)s;
+    (void)req;
+    (void)a;
+    list_ok(st, resp, "units", walk_units);
 }
 
 /* ---- GET /v1/health, /metrics -----------------------------------------------
  */
 
 static void handle_health(struct srv *s, struct srv_storage *st,
+                          const struct srv_request *req, struct authed *a,
                           struct srv_response *resp)
 {
     struct srv_counts c;
@@ -739,6 +742,8 @@ static void handle_health(struct srv *s, struct srv_storage *st,
     cJSON *root;
     int rc;
 
+    (void)req;
+    (void)a;
     fld_err_clear(&err);
     /* Reading the database proves more than answering from memory. */
     if ((rc = srv_storage_counts(st, &c, &err)) != FLD_OK) {
@@ -754,42 +759,99 @@ static void handle_health(struct srv *s, struct srv_storage *st,
 }
 
 static void handle_metrics(struct srv *s, struct srv_storage *st,
+                           const struct srv_request *req, struct authed *a,
                            struct srv_response *resp)
 {
     struct srv_counts c;
     int rc = srv_storage_counts(st, &c, NULL);
 
+    (void)req;
+    (void)a;
     fld_buf_reset(&resp->body);
     srv_metrics_write(s->metrics, rc == FLD_OK ? &c : NULL, &resp->body);
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-/* ---- dispatch
- * -------------------------------------------------------------------- */
+/* ---- routes and dispatch
+ * --------------------------------------------------------- */
+
+/* Who may call a route. */
+enum access {
+    OPEN,      /* anyone: monitoring */
+    ENROLLING, /* signed by the key being enrolled */
+    ENROLLED   /* signed by an enrolled device that is not revoked */
+};
+
+static const struct route {
+    const char *path; /* exact; a prefix when it ends with '/' */
+    enum srv_route route;
+    const char *method; /* GET also answers HEAD */
+    enum access access;
+    void (*handle)(struct srv *s, struct srv_storage *st,
+                   const struct srv_request *req, struct authed *a,
+                   struct srv_response *resp);
+} routes[] = {
+    {"/v1/enroll", SRV_ROUTE_ENROLL, "POST", ENROLLING, handle_enroll},
+    {"/v1/sync", SRV_ROUTE_SYNC, "POST", ENROLLED, handle_sync},
+    {"/v1/templates", SRV_ROUTE_TEMPLATES, "GET", ENROLLED, handle_templates},
+    {"/v1/templates/", SRV_ROUTE_TEMPLATE, "GET", ENROLLED, handle_template},
+    {"/v1/units", SRV_ROUTE_UNITS, "GET", ENROLLED, handle_units},
+    {"/v1/health", SRV_ROUTE_HEALTH, "GET", OPEN, handle_health},
+    {"/metrics", SRV_ROUTE_METRICS, "GET", OPEN, handle_metrics},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+static const struct route *find_route(const char *path)
+{
+    size_t i, len;
+
+    for (i = 0; i < N_ROUTES; i++) {
+        len = strlen(routes[i].path);
+        if (routes[i].path[len - 1] == '/') {
+            if (strncmp(path, routes[i].path, len) == 0)
+                return &routes[i];
+        } else if (strcmp(path, routes[i].path) == 0) {
+            return &routes[i];
+        }
+    }
+    return NULL;
+}
+
+enum srv_route srv_api_route(const char *path)
+{
+    const struct route *r = find_route(path);
+
+    return r ? r->route : SRV_ROUTE_OTHER;
+}
+
+static bool method_allowed(const struct route *r, const char *method)
+{
+    if (strcmp(method, r->method) == 0)
+        return true;
+    return strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0;
+}
 
 void srv_api_handle(struct srv *s, const struct srv_request *req,
                     struct srv_response *resp)
 {
-    enum srv_route route = srv_api_route(req->path);
-    const char *want =
-        route == SRV_ROUTE_ENROLL || route == SRV_ROUTE_SYNC ? "POST" : "GET";
+    const struct route *r = find_route(req->path);
     struct srv_storage *st = NULL;
+    struct authed a;
     struct fld_err err;
     int rc;
 
-    resp->route = route;
+    resp->route = r ? r->route : SRV_ROUTE_OTHER;
     resp->error[0] = '\0';
     resp->device[0] = '\0';
-    if (route == SRV_ROUTE_OTHER) {
+    if (r == NULL) {
         srv_api_error(resp, 404, "not_found", "no such endpoint", -1);
         return;
     }
-    if (strcmp(req->method, want) != 0 &&
-        !(strcmp(want, "GET") == 0 && strcmp(req->method, "HEAD") == 0)) {
+    if (!method_allowed(r, req->method)) {
         char msg[64];
 
-        snprintf(msg, sizeof msg, "use %s for %s", want, req->path);
+        snprintf(msg, sizeof msg, "use %s for %s", r->method, req->path);
         srv_api_error(resp, 405, "method_not_allowed", msg, -1);
         return;
     }
@@ -798,28 +860,12 @@ void srv_api_handle(struct srv *s, const struct srv_request *req,
         internal_error(resp, rc, &err);
         return;
     }
-    switch (route) {
-    case SRV_ROUTE_ENROLL:
-        handle_enroll(s, st, req, resp);
-        break;
-    case SRV_ROUTE_SYNC:
-        handle_sync(s, st, req, resp);
-        break;
-    case SRV_ROUTE_TEMPLATES:
-        handle_templates(s, st, req, resp);
-        break;
-    case SRV_ROUTE_TEMPLATE:
-        handle_template(s, st, req, resp);
-        break;
-    case SRV_ROUTE_UNITS:
-        handle_units(s, st, req, resp);
-        break;
-    case SRV_ROUTE_HEALTH:
-        handle_health(s, st, resp);
-        break;
-    default:
-        handle_metrics(s, st, resp);
-        break;
+    memset(&a, 0, sizeof a);
+    if (r->access == OPEN) {
+        r->handle(s, st, req, &a, resp);
+    } else if (gate(s, st, req, r->access == ENROLLING, resp, &a) == 0) {
+        r->handle(s, st, req, &a, resp);
+        authed_free(&a);
     }
     srv_release(s, st);
     if (resp->error[0])
