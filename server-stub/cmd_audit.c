@@ -104,18 +104,22 @@ int srv_cmd_audit(struct srv_cmd_ctx *ctx, int argc, char **argv)
     struct srv_counts c;
     const char *kind = NULL;
     cJSON *root = NULL;
-    int rc, first;
+    int rc;
 
-    if ((rc = srv_cmd_parse(ctx, argc, argv, extra, on_audit_option, &kind,
-                            &first)) != FLD_OK ||
-        (rc = srv_cmd_no_more_args(ctx, argc, first, 0)) != FLD_OK ||
-        (rc = srv_cmd_open(ctx)) != FLD_OK ||
-        (rc = srv_storage_counts(ctx->st, &c, err)) != FLD_OK)
+    rc = srv_cmd_parse_options(ctx, argc, argv, extra, on_audit_option, &kind);
+    if (rc != FLD_OK)
+        goto out;
+    if ((rc = srv_cmd_open(ctx)) != FLD_OK)
+        goto out;
+    if ((rc = srv_storage_counts(ctx->st, &c, err)) != FLD_OK)
         goto out;
     if (ctx->json) {
-        if (!(root = cJSON_CreateObject()) ||
-            !(alarms.arr = cJSON_AddArrayToObject(root, "alarms")) ||
-            !(log.arr = cJSON_AddArrayToObject(root, "log")) ||
+        root = cJSON_CreateObject();
+        if (root == NULL)
+            abort();
+        alarms.arr = cJSON_AddArrayToObject(root, "alarms");
+        log.arr = cJSON_AddArrayToObject(root, "log");
+        if (alarms.arr == NULL || log.arr == NULL ||
             !cJSON_AddNumberToObject(root, "versions", (double)c.versions) ||
             !cJSON_AddNumberToObject(root, "quarantined",
                                      (double)c.quarantined) ||

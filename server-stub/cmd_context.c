@@ -67,8 +67,10 @@ int srv_cmd_parse(struct srv_cmd_ctx *ctx, int argc, char **argv,
 
     optind = 0;
     opterr = 0;
-    while (rc == FLD_OK &&
-           (c = getopt_long(argc, argv, "+h", longopts, &idx)) != -1) {
+    while (rc == FLD_OK) {
+        c = getopt_long(argc, argv, "+h", longopts, &idx);
+        if (c == -1)
+            break;
         switch (c) {
         case OPT_DB:
             db = optarg;
@@ -118,6 +120,29 @@ int srv_cmd_no_more_args(struct srv_cmd_ctx *ctx, int argc, int first, int max)
     if (argc - first > max)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "too many arguments");
     return FLD_OK;
+}
+
+int srv_cmd_parse_options(struct srv_cmd_ctx *ctx, int argc, char **argv,
+                          const struct option *extra,
+                          int (*on_option)(struct srv_cmd_ctx *ctx, int opt,
+                                           const char *arg, void *data),
+                          void *data)
+{
+    int rc, first;
+
+    rc = srv_cmd_parse(ctx, argc, argv, extra, on_option, data, &first);
+    if (rc != FLD_OK)
+        return rc;
+    return srv_cmd_no_more_args(ctx, argc, first, 0);
+}
+
+int srv_cmd_end(struct srv_storage *st, int rc, struct fld_err *err)
+{
+    if (rc != FLD_OK) {
+        srv_storage_rollback(st);
+        return rc;
+    }
+    return srv_storage_commit(st, err);
 }
 
 int srv_cmd_open(struct srv_cmd_ctx *ctx)

@@ -66,11 +66,10 @@ int srv_cmd_init(struct srv_cmd_ctx *ctx, int argc, char **argv)
     struct fld_err *err = &ctx->err;
     struct srv_storage *st = NULL;
     char epoch[17], *have = NULL;
-    int rc, n = 0, first;
+    int rc, n = 0;
 
-    if ((rc = srv_cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) !=
-            FLD_OK ||
-        (rc = srv_cmd_no_more_args(ctx, argc, first, 0)) != FLD_OK)
+    if ((rc = srv_cmd_parse_options(ctx, argc, argv, NULL, NULL, NULL)) !=
+        FLD_OK)
         goto out;
     if ((rc = srv_storage_open(ctx->cfg.db, true, &st, err)) != FLD_OK)
         goto out;
@@ -85,14 +84,12 @@ int srv_cmd_init(struct srv_cmd_ctx *ctx, int argc, char **argv)
     srv_epoch_new(epoch);
     if ((rc = srv_storage_begin(st, err)) != FLD_OK)
         goto out;
-    if ((rc = srv_storage_meta_set(st, "epoch", epoch, err)) == FLD_OK &&
-        (rc = install_builtin_templates(st, &n, err)) == FLD_OK &&
-        (rc = srv_storage_audit_add(st, "init", NULL, NULL, epoch, err)) ==
-            FLD_OK)
-        rc = srv_storage_commit(st, err);
-    else
-        srv_storage_rollback(st);
+    rc = srv_storage_meta_set(st, "epoch", epoch, err);
     if (rc == FLD_OK)
+        rc = install_builtin_templates(st, &n, err);
+    if (rc == FLD_OK)
+        rc = srv_storage_audit_add(st, "init", NULL, NULL, epoch, err);
+    if ((rc = srv_cmd_end(st, rc, err)) == FLD_OK)
         printf("initialised %s: epoch %s, %d built-in template%s\n",
                ctx->cfg.db, epoch, n, n == 1 ? "" : "s");
 out:
@@ -117,19 +114,20 @@ int srv_cmd_backup(struct srv_cmd_ctx *ctx, int argc, char **argv)
         goto out;
     }
     path = argv[first];
-    if ((rc = srv_cmd_open(ctx)) != FLD_OK ||
-        (rc = srv_storage_backup(ctx->st, path, err)) != FLD_OK)
+    if ((rc = srv_cmd_open(ctx)) != FLD_OK)
+        goto out;
+    if ((rc = srv_storage_backup(ctx->st, path, err)) != FLD_OK)
         goto out;
     srv_epoch_new(epoch);
-    if ((rc = srv_storage_open(path, false, &copy, err)) != FLD_OK ||
-        (rc = srv_storage_begin(copy, err)) != FLD_OK)
+    if ((rc = srv_storage_open(path, false, &copy, err)) != FLD_OK)
         goto out;
-    if ((rc = srv_storage_meta_set(copy, "epoch", epoch, err)) == FLD_OK &&
-        (rc = srv_storage_audit_add(copy, "restored-epoch", NULL, ctx->s->epoch,
-                                    epoch, err)) == FLD_OK)
-        rc = srv_storage_commit(copy, err);
-    else
-        srv_storage_rollback(copy);
+    if ((rc = srv_storage_begin(copy, err)) != FLD_OK)
+        goto out;
+    rc = srv_storage_meta_set(copy, "epoch", epoch, err);
+    if (rc == FLD_OK)
+        rc = srv_storage_audit_add(copy, "restored-epoch", NULL, ctx->s->epoch,
+                                   epoch, err);
+    rc = srv_cmd_end(copy, rc, err);
     if (rc == FLD_OK)
         rc = srv_storage_checkpoint(copy, err);
     if (rc == FLD_OK) {

@@ -150,8 +150,9 @@ int srv_cmd_enroll_code(struct srv_cmd_ctx *ctx, int argc, char **argv)
                          "--scope UNIT... is required for an %s", o.role);
         goto out;
     }
-    if ((rc = srv_cmd_open(ctx)) != FLD_OK ||
-        (rc = srv_storage_counts(ctx->st, &counts, err)) != FLD_OK)
+    if ((rc = srv_cmd_open(ctx)) != FLD_OK)
+        goto out;
+    if ((rc = srv_storage_counts(ctx->st, &counts, err)) != FLD_OK)
         goto out;
     st = ctx->st;
     for (i = 0; i < o.n_scope; i++) {
@@ -163,9 +164,11 @@ int srv_cmd_enroll_code(struct srv_cmd_ctx *ctx, int argc, char **argv)
             goto out;
         }
         /* Once units are imported, a scope must name one of them. */
-        if (counts.units > 0 && (rc = srv_storage_unit_exists(
-                                     st, o.scope[i], &known, err)) != FLD_OK)
-            goto out;
+        if (counts.units > 0) {
+            rc = srv_storage_unit_exists(st, o.scope[i], &known, err);
+            if (rc != FLD_OK)
+                goto out;
+        }
         if (!known) {
             rc = fld_err_set(err, FLD_NOTFOUND,
                              "scope: no unit %s (see "
@@ -196,13 +199,11 @@ int srv_cmd_enroll_code(struct srv_cmd_ctx *ctx, int argc, char **argv)
     c.expires_ms = c.created_ms + (int64_t)o.ttl_hours * 3600 * 1000;
     if ((rc = srv_storage_begin(st, err)) != FLD_OK)
         goto out;
-    if ((rc = srv_storage_code_add(st, &c, err)) == FLD_OK &&
-        (rc = srv_storage_audit_add(st, "enroll-code", NULL, c.scope,
-                                    o.inspector, err)) == FLD_OK)
-        rc = srv_storage_commit(st, err);
-    else
-        srv_storage_rollback(st);
-    if (rc != FLD_OK)
+    rc = srv_storage_code_add(st, &c, err);
+    if (rc == FLD_OK)
+        rc = srv_storage_audit_add(st, "enroll-code", NULL, c.scope,
+                                   o.inspector, err);
+    if ((rc = srv_cmd_end(st, rc, err)) != FLD_OK)
         goto out;
     if (ctx->json) {
         cJSON *root = cJSON_CreateObject();
@@ -236,8 +237,10 @@ static int print_device(void *ctx, const struct srv_device *d)
 
         if (!o || !cJSON_AddStringToObject(o, "device", d->pubkey) ||
             !cJSON_AddStringToObject(o, "inspector", d->inspector) ||
-            !cJSON_AddStringToObject(o, "role", d->role) ||
-            !(scope = cJSON_AddArrayToObject(o, "scope")) ||
+            !cJSON_AddStringToObject(o, "role", d->role))
+            abort();
+        scope = cJSON_AddArrayToObject(o, "scope");
+        if (scope == NULL ||
             !cJSON_AddNumberToObject(o, "enrolled_ms",
                                      (double)d->enrolled_ms) ||
             !(d->revoked_ms ? cJSON_AddNumberToObject(o, "revoked_ms",
@@ -283,21 +286,19 @@ int srv_cmd_devices(struct srv_cmd_ctx *ctx, int argc, char **argv)
             strlen(argv[first + 1]) > FLD_HASH_HEX_LEN)
             return fld_err_set(err, FLD_EUSAGE,
                                "give at least 4 hex digits of the device key");
-        if ((rc = srv_cmd_open(ctx)) != FLD_OK ||
-            (rc = srv_storage_device_find(ctx->st, argv[first + 1], key,
-                                          err)) != FLD_OK ||
-            (rc = srv_storage_begin(ctx->st, err)) != FLD_OK)
+        if ((rc = srv_cmd_open(ctx)) != FLD_OK)
             return rc;
         st = ctx->st;
-        if ((rc = srv_storage_device_revoke(st, key, fld_now_ms(), err)) ==
-                FLD_OK &&
-            (rc = srv_storage_audit_add(st, "revoked", key, NULL,
-                                        "revoked by an administrator", err)) ==
-                FLD_OK)
-            rc = srv_storage_commit(st, err);
-        else
-            srv_storage_rollback(st);
+        rc = srv_storage_device_find(st, argv[first + 1], key, err);
+        if (rc != FLD_OK)
+            return rc;
+        if ((rc = srv_storage_begin(st, err)) != FLD_OK)
+            return rc;
+        rc = srv_storage_device_revoke(st, key, fld_now_ms(), err);
         if (rc == FLD_OK)
+            rc = srv_storage_audit_add(st, "revoked", key, NULL,
+                                       "revoked by an administrator", err);
+        if ((rc = srv_cmd_end(st, rc, err)) == FLD_OK)
             printf("revoked %s\n", key);
     } else {
         rc = fld_err_set(err, FLD_EUSAGE,

@@ -108,9 +108,11 @@ int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv)
         rc = fld_err_set(err, FLD_EUSAGE, "usage: record RECORD");
         goto out;
     }
-    if ((rc = srv_cmd_open(ctx)) != FLD_OK ||
-        (rc = srv_storage_record_versions(ctx->st, argv[first], keep_version,
-                                          &rv, err)) != FLD_OK)
+    if ((rc = srv_cmd_open(ctx)) != FLD_OK)
+        goto out;
+    rc = srv_storage_record_versions(ctx->st, argv[first], keep_version, &rv,
+                                     err);
+    if (rc != FLD_OK)
         goto out;
     if (rv.n == 0) {
         rc = fld_err_set(err, FLD_NOTFOUND, "no record %s (give its full id)",

@@ -53,19 +53,19 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
     struct fld_err *err = &ctx->err;
     struct srv_http *h = NULL;
     sigset_t set;
-    int rc, sig = 0, left, first;
+    int rc, sig = 0, left;
 
-    if ((rc = srv_cmd_parse(ctx, argc, argv, serve_options, NULL, NULL,
-                            &first)) != FLD_OK ||
-        (rc = srv_cmd_no_more_args(ctx, argc, first, 0)) != FLD_OK)
+    rc = srv_cmd_parse_options(ctx, argc, argv, serve_options, NULL, NULL);
+    if (rc != FLD_OK)
         goto out;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if ((rc = srv_open(&ctx->cfg, &ctx->s, err)) != FLD_OK ||
-        (rc = srv_http_start(ctx->s, &h, err)) != FLD_OK)
+    if ((rc = srv_open(&ctx->cfg, &ctx->s, err)) != FLD_OK)
+        goto out;
+    if ((rc = srv_http_start(ctx->s, &h, err)) != FLD_OK)
         goto out;
     fprintf(stderr, "field-server: serving %s on %s%s:%d (epoch %s)\n",
             ctx->cfg.db, h && ctx->cfg.tls_cert ? "https://" : "http://",

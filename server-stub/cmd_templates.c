@@ -76,15 +76,17 @@ int srv_cmd_templates(struct srv_cmd_ctx *ctx, int argc, char **argv)
             rc = fld_err_set(err, FLD_EUSAGE, "usage: templates add FILE");
             goto out;
         }
-        if ((rc = srv_cmd_read_file(ctx, argv[first + 1],
-                                    FLD_TEMPLATE_MAX_BYTES, &data, &len)) !=
-                FLD_OK ||
-            (rc = fld_template_parse(data, len, &t, err)) != FLD_OK) {
+        rc = srv_cmd_read_file(ctx, argv[first + 1], FLD_TEMPLATE_MAX_BYTES,
+                               &data, &len);
+        if (rc == FLD_OK)
+            rc = fld_template_parse(data, len, &t, err);
+        if (rc != FLD_OK) {
             fld_err_prefix(err, "%s", argv[first + 1]);
             goto out;
         }
-        if ((rc = srv_cmd_open(ctx)) != FLD_OK ||
-            (rc = srv_storage_begin(ctx->st, err)) != FLD_OK)
+        if ((rc = srv_cmd_open(ctx)) != FLD_OK)
+            goto out;
+        if ((rc = srv_storage_begin(ctx->st, err)) != FLD_OK)
             goto out;
         canon = fld_template_canonical(t, &clen);
         row.hash = fld_template_hash(t);
@@ -92,16 +94,14 @@ int srv_cmd_templates(struct srv_cmd_ctx *ctx, int argc, char **argv)
         row.version = fld_template_version(t);
         row.added_ms = fld_now_ms();
         /* Versions waiting for this template leave quarantine with it. */
-        if ((rc = srv_storage_template_put(ctx->st, &row, canon, clen, err)) ==
-                FLD_OK &&
-            (rc = srv_storage_audit_add(ctx->st, "template", NULL, row.hash,
-                                        row.id, err)) == FLD_OK &&
-            (rc = srv_push_recheck(ctx->s, ctx->st, "unknown_template",
-                                   &n_rechecked, err)) == FLD_OK)
-            rc = srv_storage_commit(ctx->st, err);
-        else
-            srv_storage_rollback(ctx->st);
+        rc = srv_storage_template_put(ctx->st, &row, canon, clen, err);
         if (rc == FLD_OK)
+            rc = srv_storage_audit_add(ctx->st, "template", NULL, row.hash,
+                                       row.id, err);
+        if (rc == FLD_OK)
+            rc = srv_push_recheck(ctx->s, ctx->st, "unknown_template",
+                                  &n_rechecked, err);
+        if ((rc = srv_cmd_end(ctx->st, rc, err)) == FLD_OK)
             printf("added %s %s %s\n", row.id, row.version, row.hash);
     } else {
         rc = fld_err_set(err, FLD_EUSAGE,

@@ -97,20 +97,22 @@ int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv)
             rc = fld_err_set(err, FLD_EUSAGE, "usage: units import FILE.csv");
             goto out;
         }
-        if ((rc = srv_cmd_read_file(ctx, argv[first + 1], FLD_UNITS_MAX_BYTES,
-                                    &data, &len)) != FLD_OK ||
-            (rc = srv_cmd_open(ctx)) != FLD_OK ||
-            (rc = srv_storage_begin(ctx->st, err)) != FLD_OK)
+        rc = srv_cmd_read_file(ctx, argv[first + 1], FLD_UNITS_MAX_BYTES, &data,
+                               &len);
+        if (rc != FLD_OK)
+            goto out;
+        if ((rc = srv_cmd_open(ctx)) != FLD_OK)
+            goto out;
+        if ((rc = srv_storage_begin(ctx->st, err)) != FLD_OK)
             goto out;
         im.st = ctx->st;
         im.err = err;
-        if ((rc = fld_units_read(data, len, unit_known, unit_store, &im,
-                                 &n_read, err)) == FLD_OK &&
-            (rc = srv_storage_audit_add(ctx->st, "units", NULL, argv[first + 1],
-                                        "units imported", err)) == FLD_OK)
-            rc = srv_storage_commit(ctx->st, err);
-        else
-            srv_storage_rollback(ctx->st);
+        rc = fld_units_read(data, len, unit_known, unit_store, &im, &n_read,
+                            err);
+        if (rc == FLD_OK)
+            rc = srv_storage_audit_add(ctx->st, "units", NULL, argv[first + 1],
+                                       "units imported", err);
+        rc = srv_cmd_end(ctx->st, rc, err);
         if (rc != FLD_OK)
             fld_err_prefix(err, "%s", argv[first + 1]);
         n = (int)n_read;

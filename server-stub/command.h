@@ -94,6 +94,21 @@ int srv_cmd_parse(struct srv_cmd_ctx *ctx, int argc, char **argv,
 /* Refuse more than max arguments from first on ("too many arguments"). */
 int srv_cmd_no_more_args(struct srv_cmd_ctx *ctx, int argc, int first, int max);
 
+/* For commands that take options but no arguments: srv_cmd_parse(), then
+ * refuse any argument. */
+int srv_cmd_parse_options(struct srv_cmd_ctx *ctx, int argc, char **argv,
+                          const struct option *extra,
+                          int (*on_option)(struct srv_cmd_ctx *ctx, int opt,
+                                           const char *arg, void *data),
+                          void *data);
+
+/*
+ * End the transaction begun on st: commit when rc is FLD_OK, else roll
+ * back. Returns rc, or the commit's failure. Every writing command is one
+ * transaction, so an administrator never leaves the database half changed.
+ */
+int srv_cmd_end(struct srv_storage *st, int rc, struct fld_err *err);
+
 /* Open the server state and one storage handle (ctx->s, ctx->st); the
  * database must be initialised. srv_cmd_ctx_close() gives them back. */
 int srv_cmd_open(struct srv_cmd_ctx *ctx);

@@ -185,17 +185,20 @@ static int store(struct srv *s, struct srv_storage *st,
     if ((rc = srv_storage_chain_check(st, v, fork_with, &prev_missing, err)) !=
         FLD_OK)
         return rc;
-    if (fork_with[0] &&
-        (rc = audit(st, "fork", v->author, v->hash, err,
-                    "device chain forks at dseq %lld: %.16s and %.16s",
-                    (long long)v->dseq, v->hash, fork_with)) != FLD_OK)
-        return rc;
-    if (prev_missing &&
-        (rc =
-             audit(st, "gap", v->author, v->hash, err,
+    if (fork_with[0]) {
+        rc = audit(st, "fork", v->author, v->hash, err,
+                   "device chain forks at dseq %lld: %.16s and %.16s",
+                   (long long)v->dseq, v->hash, fork_with);
+        if (rc != FLD_OK)
+            return rc;
+    }
+    if (prev_missing) {
+        rc = audit(st, "gap", v->author, v->hash, err,
                    "device chain gap before dseq %lld: prev %.16s not received",
-                   (long long)v->dseq, v->prev)) != FLD_OK)
-        return rc;
+                   (long long)v->dseq, v->prev);
+        if (rc != FLD_OK)
+            return rc;
+    }
     flag = checklist_flag(t, v);
     in.v = v;
     in.pusher = pusher;
@@ -353,9 +356,11 @@ static int admit(struct srv *s, struct srv_storage *st,
     if (rc != FLD_OK)
         return rc;
     ok = strcmp(pusher->role, "admin") == 0;
-    if (!ok && (rc = srv_storage_in_scope(st, pusher->pubkey, v->subject, &ok,
-                                          err)) != FLD_OK)
-        goto out;
+    if (!ok) {
+        rc = srv_storage_in_scope(st, pusher->pubkey, v->subject, &ok, err);
+        if (rc != FLD_OK)
+            goto out;
+    }
     if (!ok) {
         set_result(res, SYN_REFUSED, "out_of_scope",
                    "unit %s is outside this device's scope", v->subject);
