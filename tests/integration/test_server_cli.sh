@@ -87,6 +87,19 @@ run "$S" templates --db "$DBS" add "$T/missing.json"
 expect_rc "a missing file: not found, exit 3" 3
 run "$S" devices --db "$DBS" revoke 00
 expect_rc "a device prefix too short: usage, exit 2" 2
+# Two devices whose keys share their first digits (written directly: the
+# command line is under test, not enrollment).
+K1=abcd1234abcd1234abcd1234abcd1234abcd1234abcd1234abcd1234abcd1234
+K2=abcd9999abcd1234abcd1234abcd1234abcd1234abcd1234abcd1234abcd1234
+sqls "INSERT INTO devices VALUES ('$K1', 'Ann', 'inspector', 1000, NULL);
+      INSERT INTO devices VALUES ('$K2', 'Bob', 'admin', 1000, NULL);"
+run "$S" devices --db "$DBS" revoke abcd
+expect_rc "an ambiguous device prefix: exit 3, as field's ambiguous record prefix" 3
+expect_stderr_contains "... naming it" "several devices start with abcd"
+run "$S" devices --db "$DBS" revoke abcd1
+expect_rc "a unique device prefix: revoked" 0
+run "$S" devices --db "$DBS" revoke abcd1
+expect_rc "revoked already: refused, exit 4" 4
 run "$S" audit --db "$T/none.db"
 expect_rc "no database: not found, exit 3" 3
 finish
