@@ -409,6 +409,12 @@ static char **split_scope(const char *text, size_t *n)
     return v;
 }
 
+/*
+ * POST /v1/enroll: spend a one-time code (enroll-code) and enroll the key
+ * that signed the request with the code's name, role and scope. The code
+ * is spent and the device added in one transaction under the writer lock,
+ * so two devices racing with one code cannot both win.
+ */
 static void handle_enroll(struct srv *s, struct srv_storage *st,
                           const struct srv_request *req, struct authed *a,
                           struct srv_response *resp)
@@ -524,6 +530,13 @@ static void response_parts_free(struct syn_sync_response *r)
     free(r->pull);
 }
 
+/*
+ * POST /v1/sync: push, then pull one page, in one round trip. The pushed
+ * versions are verified and stored by push.c (a result each); the pull
+ * starts from the request's cursor, or afresh ("reset") when the cursor
+ * belongs to another epoch or scope, and never sends a device what it
+ * pushed itself since the cursor was born.
+ */
 static void handle_sync(struct srv *s, struct srv_storage *st,
                         const struct srv_request *req, struct authed *a,
                         struct srv_response *resp)

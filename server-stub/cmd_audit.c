@@ -95,6 +95,12 @@ static int print_audit(void *ctx, const struct srv_audit_row *a)
     return FLD_OK;
 }
 
+/*
+ * field-server audit [--json] [--kind KIND]
+ *
+ * Print the counts of stored, quarantined and flagged versions, the chain
+ * alarms and the log; exit 5 when there is an alarm.
+ */
 int srv_cmd_audit(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     static const struct option extra[] = {

@@ -61,6 +61,13 @@ static int install_builtin_templates(struct srv_storage *st, int *n,
     return rc;
 }
 
+/*
+ * field-server init [--db PATH]
+ *
+ * Create the database (the schema is applied by storage on open), give it
+ * an epoch and install the built-in templates, in one transaction: a
+ * failed init leaves no half-initialised database that serve would take.
+ */
 int srv_cmd_init(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;
@@ -98,6 +105,13 @@ out:
     return rc;
 }
 
+/*
+ * field-server backup [--db PATH] FILE
+ *
+ * Copy the live database to FILE (an existing FILE is refused, exit 4),
+ * then give the copy its own epoch, noted in the copy's audit log with
+ * the epoch it was taken from.
+ */
 int srv_cmd_backup(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;

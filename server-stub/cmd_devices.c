@@ -101,6 +101,13 @@ static int is_code(const char *s)
     return i > 0;
 }
 
+/*
+ * field-server enroll-code --inspector NAME --role ROLE --scope UNIT...
+ *                          [--ttl HOURS] [--json]
+ *
+ * Check the name, role and scope, make a code, store its hash with who it
+ * is for, and print the code (with --json, the code and its expiry).
+ */
 int srv_cmd_enroll_code(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     static const struct option extra[] = {
@@ -265,6 +272,13 @@ static int walk_devices(struct srv_storage *st, cJSON *arr, struct fld_err *err)
     return srv_storage_each_device(st, print_device, arr, err);
 }
 
+/*
+ * field-server devices [list] [--json]
+ * field-server devices revoke DEVICE
+ *
+ * List the devices, or revoke the one device whose key starts with DEVICE
+ * (several: exit 3, naming the prefix; revoked already: exit 4).
+ */
 int srv_cmd_devices(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;

@@ -93,6 +93,12 @@ static void print_record(const struct syn_merged *m, bool json)
     fld_buf_free(&b);
 }
 
+/*
+ * field-server record [--json] RECORD
+ *
+ * Verify and merge every stored version of RECORD (its full id) and print
+ * the state; exit 3 when the server holds none.
+ */
 int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;

@@ -48,6 +48,13 @@ static const struct option serve_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/*
+ * field-server serve [settings...]
+ *
+ * Open the server, start the HTTP workers, wait for SIGTERM or SIGINT,
+ * stop (letting requests in flight finish) and checkpoint. Exit 0 when it
+ * stopped cleanly.
+ */
 int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;

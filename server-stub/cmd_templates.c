@@ -52,6 +52,13 @@ static int walk_templates(struct srv_storage *st, cJSON *arr,
     return srv_storage_each_template(st, print_template, arr, err);
 }
 
+/*
+ * field-server templates [list] [--json]
+ * field-server templates add FILE
+ *
+ * List the templates, or parse FILE whole and store it with an audit entry,
+ * releasing the versions that waited for it, in one transaction.
+ */
 int srv_cmd_templates(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;

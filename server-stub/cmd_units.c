@@ -75,6 +75,14 @@ static int walk_units(struct srv_storage *st, cJSON *arr, struct fld_err *err)
     return srv_storage_each_unit(st, print_unit, arr, err);
 }
 
+/*
+ * field-server units [list] [--json]
+ * field-server units import FILE.csv
+ *
+ * List the units, or import FILE in one transaction: a parent must be in
+ * the file or stored already, and any error names its line and changes
+ * nothing.
+ */
 int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;

@@ -4,8 +4,8 @@
  * the replay cache of request signatures, the epoch and the metrics.
  *
  * Flow of a request: http.c (libmicrohttpd) reads the body under the caps
- * and hands a struct srv_request to api.c, which authenticates it
- * (auth.c), decodes it with libsync (sync/protocol.h), and for a push
+ * and hands a struct srv_request to api.c, which authenticates it (its
+ * gate), decodes it with libsync (sync/protocol.h), and for a push
  * runs push.c, which verifies every version outside the writer lock and
  * stores the batch inside it, in one transaction. Nothing below http.c
  * knows about HTTP connections, so the unit tests call api.c directly.
