@@ -631,6 +631,18 @@ out:
 /* ---- GET /v1/templates, /v1/templates/{hash}, /v1/units
  * ------------------------ */
 
+cJSON *srv_api_list_new(const char *key, cJSON **arr)
+{
+    cJSON *root = cJSON_CreateObject();
+
+    if (root == NULL)
+        abort(); /* out of memory */
+    *arr = cJSON_AddArrayToObject(root, key);
+    if (*arr == NULL)
+        abort();
+    return root;
+}
+
 /* Answer {"key": [...]} with every row walk() adds to the array. */
 static void
 list_ok(struct srv_storage *st, struct srv_response *resp, const char *key,
@@ -641,12 +653,7 @@ list_ok(struct srv_storage *st, struct srv_response *resp, const char *key,
     int rc;
 
     fld_err_clear(&err);
-    root = cJSON_CreateObject();
-    if (root == NULL)
-        abort();
-    arr = cJSON_AddArrayToObject(root, key);
-    if (arr == NULL)
-        abort();
+    root = srv_api_list_new(key, &arr);
     rc = walk(st, arr, &err);
     if (rc != FLD_OK) {
         cJSON_Delete(root);

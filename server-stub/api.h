@@ -18,6 +18,7 @@
 #ifndef SRV_API_H
 #define SRV_API_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,11 @@ enum srv_route srv_api_route(const char *path);
 void srv_api_handle(struct srv *s, const struct srv_request *req,
                     struct srv_response *resp);
 void srv_response_free(struct srv_response *resp);
+
+/* A new JSON object {"key": []} as the list endpoints answer (and the
+ * administration commands print with --json); *arr is its array. Out of
+ * memory aborts. Free with cJSON_Delete. */
+cJSON *srv_api_list_new(const char *key, cJSON **arr);
 
 /* Whether s contains word, ignoring ASCII case (header values). */
 int srv_contains_nocase(const char *s, const char *word);

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "buf.h"
 #include "cmdline.h"
 
@@ -180,14 +181,8 @@ int srv_cmd_list(struct srv_cmd_ctx *ctx, int argc, int first, const char *key,
         return rc;
     if ((rc = srv_cmd_open(ctx)) != FLD_OK)
         return rc;
-    if (ctx->json) {
-        root = cJSON_CreateObject();
-        if (root == NULL)
-            abort();
-        arr = cJSON_AddArrayToObject(root, key);
-        if (arr == NULL)
-            abort();
-    }
+    if (ctx->json)
+        root = srv_api_list_new(key, &arr);
     rc = walk(ctx->st, arr, &ctx->err);
     if (root != NULL && rc == FLD_OK)
         srv_cmd_print_json(root);
