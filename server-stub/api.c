@@ -221,38 +221,46 @@ struct authed {
     struct fld_buf plain; /* the body, inflated when it was gzipped */
 };
 
+/* A POST's content type and encoding (*gz: the body is gzipped). */
+static int check_media(const struct srv_request *req, bool *gz,
+                       struct srv_response *resp)
+{
+    *gz = false;
+    if (strcmp(req->method, "POST") != 0)
+        return 0;
+    if (!is_json_type(req->content_type)) {
+        srv_api_error(resp, 415, "unsupported_media_type",
+                      "the body must be application/json", -1);
+        return -1;
+    }
+    if (req->content_encoding == NULL || req->content_encoding[0] == '\0')
+        return 0;
+    if (strcasecmp(req->content_encoding, "gzip") == 0) {
+        *gz = true;
+        return 0;
+    }
+    if (strcasecmp(req->content_encoding, "identity") != 0) {
+        srv_api_error(resp, 415, "unsupported_encoding",
+                      "Content-Encoding must be gzip or identity", -1);
+        return -1;
+    }
+    return 0;
+}
+
 /*
- * Authenticate req and decode its body into a->plain. Returns 0 to go on,
- * -1 when resp holds the refusal. enrolling: the device need not be
- * enrolled (it proves it holds the key it is enrolling).
+ * Who signed req, and whether they may: the X-Field headers, the clock,
+ * the device (unless enrolling), the signature over the body as received,
+ * a replay, a revocation. Fills a->auth and a->device.
  */
-static int gate_checks(struct srv *s, struct srv_storage *st,
-                       const struct srv_request *req, bool enrolling,
-                       struct srv_response *resp, struct authed *a)
+static int check_signer(struct srv *s, struct srv_storage *st,
+                        const struct srv_request *req, bool enrolling,
+                        struct srv_response *resp, struct authed *a)
 {
     struct fld_err err;
     int64_t now = fld_now_ms();
-    bool gz = false;
     int rc;
 
-    memset(a, 0, sizeof *a);
     fld_err_clear(&err);
-    if (strcmp(req->method, "POST") == 0) {
-        if (!is_json_type(req->content_type)) {
-            srv_api_error(resp, 415, "unsupported_media_type",
-                          "the body must be application/json", -1);
-            return -1;
-        }
-        if (req->content_encoding != NULL && req->content_encoding[0] != '\0') {
-            if (strcasecmp(req->content_encoding, "gzip") == 0)
-                gz = true;
-            else if (strcasecmp(req->content_encoding, "identity") != 0) {
-                srv_api_error(resp, 415, "unsupported_encoding",
-                              "Content-Encoding must be gzip or identity", -1);
-                return -1;
-            }
-        }
-    }
     rc = syn_auth_parse(req->device, req->time, req->signature, &a->auth, &err);
     if (rc != FLD_OK) {
         srv_api_error(resp, 401,
@@ -304,6 +312,18 @@ static int gate_checks(struct srv *s, struct srv_storage *st,
         srv_api_error(resp, 403, "revoked", "this device has been revoked", -1);
         return -1;
     }
+    return 0;
+}
+
+/* The body under the caps into a->plain, inflated when gz; a POST's must
+ * be UTF-8 JSON no deeper than SYN_MAX_DEPTH. */
+static int read_body(struct srv *s, const struct srv_request *req, bool gz,
+                     struct srv_response *resp, struct authed *a)
+{
+    struct fld_err err;
+    int rc;
+
+    fld_err_clear(&err);
     if (req->body_len > s->cfg.max_body) {
         srv_api_error(resp, 413, "too_large", "the body is too large", -1);
         return -1;
@@ -322,19 +342,38 @@ static int gate_checks(struct srv *s, struct srv_storage *st,
     } else if (req->body_len) {
         fld_buf_append(&a->plain, req->body, req->body_len);
     }
-    if (strcmp(req->method, "POST") == 0) {
-        rc =
-            syn_json_precheck(a->plain.data, a->plain.len, SYN_MAX_DEPTH, &err);
-        if (rc == FLD_ELIMIT) {
-            srv_api_error(resp, 400, "too_deep", err.msg, -1);
-            return -1;
-        }
-        if (rc != FLD_OK) {
-            srv_api_error(resp, 400, "bad_utf8", err.msg, -1);
-            return -1;
-        }
+    if (strcmp(req->method, "POST") != 0)
+        return 0;
+    rc = syn_json_precheck(a->plain.data, a->plain.len, SYN_MAX_DEPTH, &err);
+    if (rc == FLD_ELIMIT) {
+        srv_api_error(resp, 400, "too_deep", err.msg, -1);
+        return -1;
+    }
+    if (rc != FLD_OK) {
+        srv_api_error(resp, 400, "bad_utf8", err.msg, -1);
+        return -1;
     }
     return 0;
+}
+
+/*
+ * The gate, in the order the top of this file lists: authenticate req and
+ * decode its body into a->plain. Returns 0 to go on, -1 when resp holds
+ * the refusal. enrolling: the device need not be enrolled (it proves it
+ * holds the key it is enrolling).
+ */
+static int gate_checks(struct srv *s, struct srv_storage *st,
+                       const struct srv_request *req, bool enrolling,
+                       struct srv_response *resp, struct authed *a)
+{
+    bool gz;
+
+    memset(a, 0, sizeof *a);
+    if (check_media(req, &gz, resp) != 0)
+        return -1;
+    if (check_signer(s, st, req, enrolling, resp, a) != 0)
+        return -1;
+    return read_body(s, req, gz, resp, a);
 }
 
 static void authed_free(struct authed *a)
@@ -531,6 +570,89 @@ static void response_parts_free(struct syn_sync_response *r)
 }
 
 /*
+ * Where this request's pull starts: the cursor it sent, or a new one
+ * (position 0, born at the newest sequence number) when it sent none or
+ * one of another epoch or scope (*reset is set then). Returns 0, or -1
+ * with the refusal in resp.
+ */
+static int start_cursor(struct srv *s, struct srv_storage *st, const char *text,
+                        const struct srv_device *d, struct srv_cursor *cur,
+                        bool *reset, struct srv_response *resp)
+{
+    struct srv_cursor now_cur;
+    char scope[17];
+    struct fld_err err;
+    int64_t max_seq;
+    int rc;
+
+    fld_err_clear(&err);
+    srv_scope_digest(d, scope);
+    if ((rc = srv_storage_max_seq(st, &max_seq, &err)) != FLD_OK) {
+        internal_error(resp, rc, &err);
+        return -1;
+    }
+    memset(&now_cur, 0, sizeof now_cur);
+    memcpy(now_cur.epoch, s->epoch, sizeof now_cur.epoch);
+    memcpy(now_cur.scope, scope, sizeof now_cur.scope);
+    now_cur.pos = 0;
+    now_cur.birth = max_seq;
+    if (text == NULL) {
+        *cur = now_cur;
+    } else if (srv_cursor_decode(text, cur) != FLD_OK) {
+        srv_api_error(resp, 400, "bad_cursor",
+                      "the cursor was not issued by this server", -1);
+        return -1;
+    } else if (strcmp(cur->epoch, s->epoch) != 0 ||
+               strcmp(cur->scope, scope) != 0) {
+        /* Another epoch (the server was restored from a backup) or another
+         * scope: the old position means nothing now. */
+        *reset = true;
+        *cur = now_cur;
+    }
+    return 0;
+}
+
+/*
+ * Pull one page of at most limit versions after cur into out (its pull
+ * and more), and move cur past it. Storage is asked for one row more than
+ * the limit, to learn whether more wait without a second query.
+ */
+static int pull_page(struct srv_storage *st, const struct srv_device *d,
+                     int64_t limit, struct srv_cursor *cur,
+                     struct syn_sync_response *out, struct fld_err *err)
+{
+    struct srv_pull_query q;
+    struct page pg;
+    int64_t max_seq;
+    int rc;
+
+    memset(&pg, 0, sizeof pg);
+    pg.r = out;
+    pg.limit = limit;
+    q.device = d->pubkey;
+    q.all_units = strcmp(d->role, "admin") == 0;
+    q.after = cur->pos;
+    q.birth = cur->birth;
+    q.limit = limit + 1;
+    /* Every version at or below max_seq is committed and visible to the
+     * pull that follows (SQLite has one writer, and numbers rows as they
+     * are written). */
+    if ((rc = srv_storage_max_seq(st, &max_seq, err)) != FLD_OK)
+        return rc;
+    if ((rc = srv_storage_pull(st, &q, page_add, &pg, err)) != FLD_OK)
+        return rc;
+    if (out->n_pull > 0)
+        cur->pos = out->pull[out->n_pull - 1].seq;
+    /* A complete page has looked at every row up to max_seq, the device's
+     * own pushes included: move past them all, or each later request would
+     * walk the device's whole history again only to skip it. */
+    if (!pg.more && max_seq > cur->pos)
+        cur->pos = max_seq;
+    out->more = pg.more;
+    return FLD_OK;
+}
+
+/*
  * POST /v1/sync: push, then pull one page, in one round trip. The pushed
  * versions are verified and stored by push.c (a result each); the pull
  * starts from the request's cursor, or afresh ("reset") when the cursor
@@ -543,12 +665,9 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
 {
     struct syn_sync_request *sr = NULL;
     struct syn_sync_response out;
-    struct srv_cursor cur, now_cur;
-    struct srv_pull_query q;
-    struct page pg;
-    char scope[17], text[SYN_MAX_CURSOR + 1];
+    struct srv_cursor cur;
+    char text[SYN_MAX_CURSOR + 1];
     struct fld_err err;
-    int64_t max_seq;
     int rc;
 
     (void)req;
@@ -559,67 +678,19 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
         decode_error(resp, rc, &err);
         goto out;
     }
-    srv_scope_digest(a->device, scope);
-    if ((rc = srv_storage_max_seq(st, &max_seq, &err)) != FLD_OK) {
-        internal_error(resp, rc, &err);
+    if (start_cursor(s, st, sr->cursor, a->device, &cur, &out.reset, resp))
         goto out;
-    }
-    memset(&now_cur, 0, sizeof now_cur);
-    memcpy(now_cur.epoch, s->epoch, sizeof now_cur.epoch);
-    memcpy(now_cur.scope, scope, sizeof now_cur.scope);
-    now_cur.pos = 0;
-    now_cur.birth = max_seq;
-    if (sr->cursor == NULL) {
-        cur = now_cur;
-    } else if (srv_cursor_decode(sr->cursor, &cur) != FLD_OK) {
-        srv_api_error(resp, 400, "bad_cursor",
-                      "the cursor was not issued by this server", -1);
-        goto out;
-    } else if (strcmp(cur.epoch, s->epoch) != 0 ||
-               strcmp(cur.scope, scope) != 0) {
-        /* Another epoch (the server was restored from a backup) or another
-         * scope: the old position means nothing now. */
-        out.reset = true;
-        cur = now_cur;
-    }
-
-    /* Push. */
     out.results = fld_xcalloc(sr->n_push ? sr->n_push : 1, sizeof *out.results);
     out.n_results = sr->n_push;
     rc = srv_push(s, st, a->device, sr->push, sr->n_push, out.results, &err);
+    if (rc == FLD_OK)
+        rc = pull_page(st, a->device, sr->limit, &cur, &out, &err);
     if (rc != FLD_OK) {
         internal_error(resp, rc, &err);
         goto out;
     }
-
-    /* Pull one page, asking for one row more to learn whether more wait. */
-    memset(&pg, 0, sizeof pg);
-    pg.r = &out;
-    pg.limit = sr->limit;
-    q.device = a->device->pubkey;
-    q.all_units = strcmp(a->device->role, "admin") == 0;
-    q.after = cur.pos;
-    q.birth = cur.birth;
-    q.limit = sr->limit + 1;
-    /* Every version at or below max_seq is committed and visible to the
-     * pull that follows (SQLite has one writer, and numbers rows as they
-     * are written). */
-    if ((rc = srv_storage_max_seq(st, &max_seq, &err)) == FLD_OK)
-        rc = srv_storage_pull(st, &q, page_add, &pg, &err);
-    if (rc != FLD_OK) {
-        internal_error(resp, rc, &err);
-        goto out;
-    }
-    if (out.n_pull > 0)
-        cur.pos = out.pull[out.n_pull - 1].seq;
-    /* A complete page has looked at every row up to max_seq, the device's
-     * own pushes included: move past them all, or each later request would
-     * walk the device's whole history again only to skip it. */
-    if (!pg.more && max_seq > cur.pos)
-        cur.pos = max_seq;
     srv_cursor_encode(&cur, text, sizeof text);
     out.cursor = text;
-    out.more = pg.more;
     out.server_time = fld_now_ms();
     syn_sync_response_encode(&out, ok_body(resp));
     out.cursor = NULL;

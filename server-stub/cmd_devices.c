@@ -101,6 +101,86 @@ static int is_code(const char *s)
     return i > 0;
 }
 
+/* The name, the role, and a scope unless for an admin. */
+static int check_enroll_opts(struct srv_cmd_ctx *ctx,
+                             const struct enroll_opts *o)
+{
+    const char *role = o->role;
+
+    if (o->inspector == NULL || o->inspector[0] == '\0' ||
+        strlen(o->inspector) > MAX_NAME ||
+        !fld_utf8_valid((const uint8_t *)o->inspector, strlen(o->inspector)))
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "--inspector NAME is required (UTF-8, at "
+                           "most %d bytes)",
+                           MAX_NAME);
+    if (role == NULL ||
+        (strcmp(role, "inspector") != 0 && strcmp(role, "supervisor") != 0 &&
+         strcmp(role, "admin") != 0))
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "--role must be inspector, supervisor or admin");
+    if (o->n_scope == 0 && strcmp(role, "admin") != 0)
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "--scope UNIT... is required for an %s", role);
+    return FLD_OK;
+}
+
+/* The scope's units, each a unit code and, once units are imported, a
+ * stored one, into out separated by spaces (as storage keeps a scope). */
+static int check_scope(struct srv_cmd_ctx *ctx, const struct enroll_opts *o,
+                       struct fld_buf *out)
+{
+    struct srv_counts counts;
+    size_t i;
+    int rc;
+
+    if ((rc = srv_storage_counts(ctx->st, &counts, &ctx->err)) != FLD_OK)
+        return rc;
+    for (i = 0; i < o->n_scope; i++) {
+        bool known = true;
+
+        if (!is_code(o->scope[i]))
+            return fld_err_set(&ctx->err, FLD_EUSAGE,
+                               "scope: \"%s\" is not a unit code", o->scope[i]);
+        if (counts.units > 0) {
+            rc = srv_storage_unit_exists(ctx->st, o->scope[i], &known,
+                                         &ctx->err);
+            if (rc != FLD_OK)
+                return rc;
+        }
+        if (!known)
+            return fld_err_set(&ctx->err, FLD_NOTFOUND,
+                               "scope: no unit %s (see "
+                               "'field-server units')",
+                               o->scope[i]);
+        fld_buf_printf(out, "%s%s", i ? " " : "", o->scope[i]);
+    }
+    return FLD_OK;
+}
+
+/* A new code as people read it ("XXXX-XXXX-XXXX-XXXX") and the hash that
+ * storage keeps (of the 16 characters without dashes, as api.c hashes
+ * what a device sends). 80 random bits: far beyond guessing, and the code
+ * expires anyway. */
+static void new_code(char code[20], char hash[FLD_HASH_HEX_LEN + 1])
+{
+    char norm[17];
+    uint8_t rnd[16];
+    size_t i, j;
+
+    randombytes_buf(rnd, sizeof rnd);
+    for (i = 0; i < 16; i++)
+        norm[i] = code_alphabet[rnd[i] & 31];
+    norm[16] = '\0';
+    for (i = 0, j = 0; i < 16; i++) {
+        if (i > 0 && i % 4 == 0)
+            code[j++] = '-';
+        code[j++] = norm[i];
+    }
+    code[j] = '\0';
+    fld_version_hash((const uint8_t *)norm, 16, hash);
+}
+
 /*
  * field-server enroll-code --inspector NAME --role ROLE --scope UNIT...
  *                          [--ttl HOURS] [--json]
@@ -118,99 +198,40 @@ int srv_cmd_enroll_code(struct srv_cmd_ctx *ctx, int argc, char **argv)
         {NULL, 0, NULL, 0}};
     struct fld_err *err = &ctx->err;
     struct enroll_opts o = {NULL, NULL, NULL, 0, 72};
-    struct srv_storage *st;
     struct srv_enroll_code c;
-    struct srv_counts counts;
     struct fld_buf scope = FLD_BUF_INIT;
-    char code[20], norm[17], hash[FLD_HASH_HEX_LEN + 1];
-    uint8_t rnd[16];
-    size_t i, j;
-    int rc, first;
+    char code[20], hash[FLD_HASH_HEX_LEN + 1];
+    int i, rc, first;
 
     memset(&c, 0, sizeof c);
-    if ((rc = srv_cmd_parse(ctx, argc, argv, extra, on_enroll_option, &o,
-                            &first)) != FLD_OK)
+    rc = srv_cmd_parse(ctx, argc, argv, extra, on_enroll_option, &o, &first);
+    if (rc != FLD_OK)
         goto out;
     /* Units may also follow the options: --scope 42 4201 4202. */
-    for (i = (size_t)first; i < (size_t)argc; i++) {
+    for (i = first; i < argc; i++) {
         o.scope = fld_xreallocarray(o.scope, o.n_scope + 1, sizeof *o.scope);
         o.scope[o.n_scope++] = argv[i];
     }
-    if (o.inspector == NULL || o.inspector[0] == '\0' ||
-        strlen(o.inspector) > MAX_NAME ||
-        !fld_utf8_valid((const uint8_t *)o.inspector, strlen(o.inspector))) {
-        rc = fld_err_set(err, FLD_EUSAGE,
-                         "--inspector NAME is required (UTF-8, at "
-                         "most %d bytes)",
-                         MAX_NAME);
+    if ((rc = check_enroll_opts(ctx, &o)) != FLD_OK)
         goto out;
-    }
-    if (o.role == NULL ||
-        (strcmp(o.role, "inspector") != 0 &&
-         strcmp(o.role, "supervisor") != 0 && strcmp(o.role, "admin") != 0)) {
-        rc = fld_err_set(err, FLD_EUSAGE,
-                         "--role must be inspector, supervisor or admin");
-        goto out;
-    }
-    if (o.n_scope == 0 && strcmp(o.role, "admin") != 0) {
-        rc = fld_err_set(err, FLD_EUSAGE,
-                         "--scope UNIT... is required for an %s", o.role);
-        goto out;
-    }
     if ((rc = srv_cmd_open(ctx)) != FLD_OK)
         goto out;
-    if ((rc = srv_storage_counts(ctx->st, &counts, err)) != FLD_OK)
+    if ((rc = check_scope(ctx, &o, &scope)) != FLD_OK)
         goto out;
-    st = ctx->st;
-    for (i = 0; i < o.n_scope; i++) {
-        bool known = true;
-
-        if (!is_code(o.scope[i])) {
-            rc = fld_err_set(err, FLD_EUSAGE,
-                             "scope: \"%s\" is not a unit code", o.scope[i]);
-            goto out;
-        }
-        /* Once units are imported, a scope must name one of them. */
-        if (counts.units > 0) {
-            rc = srv_storage_unit_exists(st, o.scope[i], &known, err);
-            if (rc != FLD_OK)
-                goto out;
-        }
-        if (!known) {
-            rc = fld_err_set(err, FLD_NOTFOUND,
-                             "scope: no unit %s (see "
-                             "'field-server units')",
-                             o.scope[i]);
-            goto out;
-        }
-        fld_buf_printf(&scope, "%s%s", i ? " " : "", o.scope[i]);
-    }
-    /* 80 random bits as 16 characters: far beyond guessing, and the code
-     * expires anyway. */
-    randombytes_buf(rnd, sizeof rnd);
-    for (i = 0; i < 16; i++)
-        norm[i] = code_alphabet[rnd[i] & 31];
-    norm[16] = '\0';
-    for (i = 0, j = 0; i < 16; i++) {
-        if (i > 0 && i % 4 == 0)
-            code[j++] = '-';
-        code[j++] = norm[i];
-    }
-    code[j] = '\0';
-    fld_version_hash((const uint8_t *)norm, 16, hash);
+    new_code(code, hash);
     memcpy(c.code_hash, hash, sizeof c.code_hash);
     c.inspector = (char *)o.inspector;
     c.role = (char *)o.role;
     c.scope = (char *)fld_buf_str(&scope);
     c.created_ms = fld_now_ms();
     c.expires_ms = c.created_ms + (int64_t)o.ttl_hours * 3600 * 1000;
-    if ((rc = srv_storage_begin(st, err)) != FLD_OK)
+    if ((rc = srv_storage_begin(ctx->st, err)) != FLD_OK)
         goto out;
-    rc = srv_storage_code_add(st, &c, err);
+    rc = srv_storage_code_add(ctx->st, &c, err);
     if (rc == FLD_OK)
-        rc = srv_storage_audit_add(st, "enroll-code", NULL, c.scope,
+        rc = srv_storage_audit_add(ctx->st, "enroll-code", NULL, c.scope,
                                    o.inspector, err);
-    if ((rc = srv_cmd_end(st, rc, err)) != FLD_OK)
+    if ((rc = srv_cmd_end(ctx->st, rc, err)) != FLD_OK)
         goto out;
     if (ctx->json) {
         cJSON *root = cJSON_CreateObject();
