@@ -80,11 +80,78 @@ static void set_str(char **field, const char *value)
     *field = value[0] ? fld_xstrdup(value) : NULL;
 }
 
+/* The numeric settings: a number within the setting's bounds. */
+static int set_number(struct srv_config *c, const char *name, const char *value,
+                      struct fld_err *err)
+{
+    static const struct {
+        const char *name;
+        unsigned long long min, max;
+        bool sized;
+    } nums[] = {
+        {"port", 0, 65535, false},
+        {"threads", 0, 256, false},
+        {"max-body", 1024, 1ULL << 32, true},
+        {"max-inflated", 1024, 1ULL << 32, true},
+        {"skew", 1, 7 * 24 * 3600, false},
+        {"request-timeout", 1, 3600, false},
+        {"idle-timeout", 1, 3600, false},
+        {"max-connections", 1, 100000, false},
+        {"per-ip-connections", 0, 100000, false},
+        {"shutdown-grace", 0, 3600, false},
+    };
+    unsigned long long v = 0;
+    size_t i;
+
+    for (i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        if (strcmp(name, nums[i].name) == 0)
+            break;
+    if (i == sizeof nums / sizeof nums[0])
+        return fld_err_set(err, FLD_EUSAGE, "unknown setting \"%s\"", name);
+    if (parse_uint(value, nums[i].max, nums[i].sized, &v) != 0 ||
+        v < nums[i].min)
+        return fld_err_set(err, FLD_EUSAGE,
+                           "%s: \"%s\" is not a number from %llu to %llu%s",
+                           name, value, nums[i].min, nums[i].max,
+                           nums[i].sized ? " (K, M, G allowed)" : "");
+    switch (i) { /* in the order of nums[] */
+    case 0:
+        c->port = (int)v;
+        break;
+    case 1:
+        c->threads = (unsigned)v;
+        break;
+    case 2:
+        c->max_body = (size_t)v;
+        break;
+    case 3:
+        c->max_inflated = (size_t)v;
+        break;
+    case 4:
+        c->skew_ms = (int64_t)v * 1000;
+        break;
+    case 5:
+        c->request_timeout_s = (unsigned)v;
+        break;
+    case 6:
+        c->idle_timeout_s = (unsigned)v;
+        break;
+    case 7:
+        c->max_connections = (unsigned)v;
+        break;
+    case 8:
+        c->per_ip_connections = (unsigned)v;
+        break;
+    default:
+        c->shutdown_grace_s = (unsigned)v;
+        break;
+    }
+    return FLD_OK;
+}
+
 int srv_config_set(struct srv_config *c, const char *name, const char *value,
                    struct fld_err *err)
 {
-    unsigned long long v = 0;
-
     if (strcmp(name, "db") == 0) {
         if (!value[0])
             return fld_err_set(err, FLD_EUSAGE, "db: empty path");
@@ -110,67 +177,7 @@ int srv_config_set(struct srv_config *c, const char *name, const char *value,
             return fld_err_set(err, FLD_EUSAGE, "quiet: yes or no, not \"%s\"",
                                value);
     } else {
-        static const struct {
-            const char *name;
-            unsigned long long min, max;
-            bool sized;
-        } nums[] = {
-            {"port", 0, 65535, false},
-            {"threads", 0, 256, false},
-            {"max-body", 1024, 1ULL << 32, true},
-            {"max-inflated", 1024, 1ULL << 32, true},
-            {"skew", 1, 7 * 24 * 3600, false},
-            {"request-timeout", 1, 3600, false},
-            {"idle-timeout", 1, 3600, false},
-            {"max-connections", 1, 100000, false},
-            {"per-ip-connections", 0, 100000, false},
-            {"shutdown-grace", 0, 3600, false},
-        };
-        size_t i;
-
-        for (i = 0; i < sizeof nums / sizeof nums[0]; i++)
-            if (strcmp(name, nums[i].name) == 0)
-                break;
-        if (i == sizeof nums / sizeof nums[0])
-            return fld_err_set(err, FLD_EUSAGE, "unknown setting \"%s\"", name);
-        if (parse_uint(value, nums[i].max, nums[i].sized, &v) != 0 ||
-            v < nums[i].min)
-            return fld_err_set(err, FLD_EUSAGE,
-                               "%s: \"%s\" is not a number from %llu to %llu%s",
-                               name, value, nums[i].min, nums[i].max,
-                               nums[i].sized ? " (K, M, G allowed)" : "");
-        switch (i) {
-        case 0:
-            c->port = (int)v;
-            break;
-        case 1:
-            c->threads = (unsigned)v;
-            break;
-        case 2:
-            c->max_body = (size_t)v;
-            break;
-        case 3:
-            c->max_inflated = (size_t)v;
-            break;
-        case 4:
-            c->skew_ms = (int64_t)v * 1000;
-            break;
-        case 5:
-            c->request_timeout_s = (unsigned)v;
-            break;
-        case 6:
-            c->idle_timeout_s = (unsigned)v;
-            break;
-        case 7:
-            c->max_connections = (unsigned)v;
-            break;
-        case 8:
-            c->per_ip_connections = (unsigned)v;
-            break;
-        default:
-            c->shutdown_grace_s = (unsigned)v;
-            break;
-        }
+        return set_number(c, name, value, err);
     }
     return FLD_OK;
 }
