@@ -16,7 +16,9 @@
  *   - Option parsing stops at the first argument ("+" in getopt's
  *     string): a subcommand's words and a scope's units follow the
  *     options, and an argument that looks like an option after them
- *     ("devices revoke -x") is an argument, not an option.
+ *     ("devices revoke -x") is an argument, not an option. field's parser
+ *     permutes instead (options anywhere); the server keeps its rule so
+ *     that the command lines it accepts stay the ones it always accepted.
  *   - A command opens the server through srv_open(), exactly as serve
  *     does, so that an administration command checks the same things (an
  *     initialised database, an intact epoch) and can run beside a serving
