@@ -94,6 +94,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "date.h"
 #include "utf8.h"
 
 /* A regex() pattern: bytes, and the size of its expansion (see above). */
@@ -101,10 +102,6 @@
 #define REGEX_MAX_COST 1024
 #define REGEX_MAX_GROUPS 32
 #define REGEX_MAX_NESTED 3
-
-/* The dates date() accepts: years 0000 to 9999, proleptic Gregorian. */
-#define DAY_MIN (-719528) /* 0000-01-01 */
-#define DAY_MAX 2932896   /* 9999-12-31 */
 
 /* Functions with this many arguments or fewer keep them on the stack. */
 #define ARGS_ON_STACK 4
@@ -395,76 +392,6 @@ static bool is_digit(int c)
     return c >= '0' && c <= '9';
 }
 
-/* ---- dates ---------------------------------------------------------- */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * algorithm, exact for every year). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t era;
-    unsigned doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (unsigned)(z - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static unsigned digits_value(const char *s, size_t n)
-{
-    unsigned v = 0;
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        v = v * 10 + (unsigned)(s[i] - '0');
-    return v;
-}
-
-/* Exactly "YYYY-MM-DD", a day that exists; its day number in *days. */
-static bool parse_date(const char *s, int64_t *days)
-{
-    static const unsigned month_days[12] = {31, 29, 31, 30, 31, 30,
-                                            31, 31, 30, 31, 30, 31};
-    unsigned y, m, d;
-    size_t i;
-
-    for (i = 0; i < 10; i++) {
-        bool want_dash = i == 4 || i == 7;
-
-        if (s[i] == '\0' || (want_dash ? s[i] != '-' : !is_digit(s[i])))
-            return false;
-    }
-    if (s[10] != '\0')
-        return false;
-    y = digits_value(s, 4);
-    m = digits_value(s + 5, 2);
-    d = digits_value(s + 8, 2);
-    if (m < 1 || m > 12 || d < 1 || d > month_days[m - 1])
-        return false;
-    if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return false;
-    *days = days_from_civil(y, m, d);
-    return true;
-}
-
 /* ---- numbers -------------------------------------------------------- */
 
 /*
@@ -479,7 +406,7 @@ static double string_to_number(const char *s)
     size_t n_digits = 0;
     int64_t days;
 
-    if (parse_date(s, &days))
+    if (fld_date_parse(s, &days))
         return (double)days;
     while (is_space(*p))
         p++;
@@ -2254,20 +2181,17 @@ static int fn_round(const struct call *c, struct fld_value *out)
 
 static void set_date(struct fld_value *out, int64_t days)
 {
-    int64_t y;
-    unsigned m, d;
+    char text[11];
 
-    civil_from_days(days, &y, &m, &d);
-    fld_value_blank(out);
-    out->type = FLD_V_STRING;
-    out->s = fld_xasprintf("%04d-%02u-%02u", (int)y, m, d);
+    fld_date_format(days, text);
+    fld_value_string(out, text);
 }
 
 static int fn_today(const struct call *c, struct fld_value *out)
 {
     int64_t days;
 
-    if (c->env->today == NULL || !parse_date(c->env->today, &days))
+    if (c->env->today == NULL || !fld_date_parse(c->env->today, &days))
         return eerr(c->e, c->n, c->err, FLD_EINVAL,
                     "today() is not known here");
     fld_value_string(out, c->env->today);
@@ -2283,14 +2207,14 @@ static int fn_date(const struct call *c, struct fld_value *out)
 
     if (v->type == FLD_V_BLANK)
         return FLD_OK;
-    if (v->type == FLD_V_STRING && parse_date(v->s, &days)) {
+    if (v->type == FLD_V_STRING && fld_date_parse(v->s, &days)) {
         set_date(out, days);
         return FLD_OK;
     }
     x = v->type == FLD_V_BOOL ? NAN : floor(to_number(v));
     if (isnan(x) && v->type == FLD_V_NUMBER)
         return FLD_OK;
-    if (isnan(x) || x < DAY_MIN || x > DAY_MAX) {
+    if (isnan(x) || x < FLD_DATE_DAY_MIN || x > FLD_DATE_DAY_MAX) {
         char *tmp;
         const char *text = str_view(v, &tmp);
         size_t len = strnlen(text, 40);

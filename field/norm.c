@@ -36,6 +36,7 @@
 #include <utf8proc.h>
 
 #include "buf.h"
+#include "date.h"
 #include "utf8.h"
 
 /* The largest integer canonical JSON carries exactly: 2^53 - 1. */
@@ -365,15 +366,6 @@ int fld_norm_decimal(const char *in, char **out, struct fld_err *err)
 
 /* ---- dates -------------------------------------------------------------- */
 
-static int days_in_month(int y, int m)
-{
-    static const int days[12] = {31, 28, 31, 30, 31, 30,
-                                 31, 31, 30, 31, 30, 31};
-    bool is_leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return m == 2 && is_leap ? 29 : days[m - 1];
-}
-
 /* Read 1..max_len digits at s[*i]; -1 when there are none or too many. */
 static int read_digits(const char *s, size_t end, size_t *i, size_t min_len,
                        size_t max_len)
@@ -430,7 +422,7 @@ int fld_norm_date(const char *in, char **out, struct fld_err *err)
             goto malformed;
     }
 
-    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+    if (!fld_date_valid(y, m, d))
         return fld_err_set(err, FLD_EINVAL, "%s is not a calendar date", shown);
     if (y < 1900 || y > 2999)
         return fld_err_set(err, FLD_EINVAL,
