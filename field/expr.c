@@ -72,8 +72,8 @@
  *     locale, so '.' and [[:alpha:]] see Vietnamese letters as one
  *     character each on every device. Its work is kept linear in the
  *     text: the search runs as one anchored match of ^.*(P), and
- *     back-references are refused, and so are patterns over REGEX_MAX_LEN
- *     bytes or whose repetitions would expand past REGEX_MAX_COST (glibc
+ *     back-references are refused, and so are patterns over FLD_RX_MAX_LEN
+ *     bytes or whose repetitions would expand past FLD_RX_MAX_COST (glibc
  *     copies a{n} n times). Text that is not UTF-8 is an error, as for
  *     string-length().
  *   - Numbers are read and written in the "C" LC_NUMERIC locale; field
@@ -83,10 +83,7 @@
 #include "expr.h"
 
 #include <assert.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,13 +92,8 @@
 
 #include "buf.h"
 #include "date.h"
+#include "rx.h"
 #include "utf8.h"
-
-/* A regex() pattern: bytes, and the size of its expansion (see above). */
-#define REGEX_MAX_LEN 512
-#define REGEX_MAX_COST 1024
-#define REGEX_MAX_GROUPS 32
-#define REGEX_MAX_NESTED 3
 
 /* Functions with this many arguments or fewer keep them on the stack. */
 #define ARGS_ON_STACK 4
@@ -140,9 +132,6 @@ enum op {
 };
 
 struct call;
-struct rx;
-
-static void rx_free(struct rx *rx);
 
 /* The function table: name, arity, and how to evaluate. A lazy function
  * evaluates its own arguments (if() and coalesce() must not evaluate the
@@ -167,7 +156,7 @@ struct node {
     size_t *kids;          /* children, by index into fld_expr.nodes */
     unsigned char *ops;    /* N_CHAIN: ops[k] joins kids[k-1] to kids[k] */
     size_t n_kids, cap_kids;
-    struct rx *rx; /* regex() with a literal pattern: compiled */
+    struct fld_rx *rx; /* regex() with a literal pattern: compiled */
 };
 
 /* The names a rule reads, each once, in order of first use. */
@@ -233,7 +222,7 @@ void fld_expr_free(struct fld_expr *e)
         free(n->s);
         free(n->kids);
         free(n->ops);
-        rx_free(n->rx);
+        fld_rx_free(n->rx);
     }
     free(e->nodes);
     free_names(&e->refs);
@@ -632,360 +621,6 @@ bool fld_value_truthy(const struct fld_value *v)
     return false;
 }
 
-/* ---- regular expressions -------------------------------------------- */
-
-/*
- * regcomp() and regexec() read the thread's locale. A template's pattern
- * must mean the same on every device, and '.' must match a whole
- * Vietnamese letter, so both run in a UTF-8 locale made once. When the
- * system has none, they run in the program's locale.
- */
-static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
-static locale_t utf8_locale;
-
-static void make_utf8_locale(void)
-{
-    static const char *const names[] = {"C.UTF-8", "C.utf8", "en_US.UTF-8"};
-    size_t i;
-
-    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-        utf8_locale =
-            newlocale(LC_CTYPE_MASK | LC_COLLATE_MASK, names[i], (locale_t)0);
-        if (utf8_locale != (locale_t)0)
-            return;
-    }
-}
-
-/* Switch this thread to the UTF-8 locale; returns what leave_utf8()
- * restores. */
-static locale_t enter_utf8(void)
-{
-    pthread_once(&utf8_once, make_utf8_locale);
-    if (utf8_locale == (locale_t)0)
-        return (locale_t)0;
-    return uselocale(utf8_locale);
-}
-
-static void leave_utf8(locale_t old)
-{
-    if (old != (locale_t)0)
-        uselocale(old);
-}
-
-/* Index of the ']' closing the bracket expression opened at p[i], or of
- * the last byte when it is not closed (never of the NUL). */
-static size_t skip_bracket(const char *p, size_t i)
-{
-    i++;
-    if (p[i] == '^')
-        i++;
-    if (p[i] == ']') /* a leading ']' is a member */
-        i++;
-    while (p[i] != '\0' && p[i] != ']') {
-        if (p[i] == '[' &&
-            (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '=')) {
-            char close = p[i + 1];
-
-            for (i += 2; p[i] != '\0'; i++)
-                if (p[i] == close && p[i + 1] == ']')
-                    break;
-            if (p[i] == '\0')
-                return i - 1; /* unterminated: regcomp will say so */
-            i++;              /* onto the ']' of ":]" */
-        }
-        i++;
-    }
-    return p[i] == '\0' ? i - 1 : i;
-}
-
-/* Digits at p[*j], read as a number that saturates (glibc refuses more
- * than RE_DUP_MAX anyway); -1 when there are none. */
-static double read_count(const char *p, size_t *j)
-{
-    double n = -1;
-
-    for (; is_digit(p[*j]); (*j)++)
-        n = fmin(1e9, (n < 0 ? 0 : n * 10) + (p[*j] - '0'));
-    return n;
-}
-
-/* Read "m}", "m,}", "m,n}" or glibc's ",n}" after a '{' at p[*i]; *rep is
- * how many copies of the atom glibc makes. False when it is not an
- * interval (then the '{' is a literal, or regcomp refuses it). */
-static bool read_interval(const char *p, size_t *i, double *rep)
-{
-    size_t j = *i + 1;
-    double m = read_count(p, &j), n = m;
-
-    if (p[j] == ',') {
-        j++;
-        n = read_count(p, &j);
-        if (n < 0) /* {m,} is m copies and a star */
-            n = m + 1;
-    } else if (m < 0) {
-        return false;
-    }
-    if (p[j] != '}')
-        return false;
-    *rep = fmax(1, fmax(m, n));
-    *i = j;
-    return true;
-}
-
-/* The state of one group while regex_check() reads a pattern. */
-struct rx_group {
-    double sum;     /* size of the group so far, repetitions expanded */
-    double last;    /* size of its last atom */
-    int depth;      /* deepest nesting of repetitions inside */
-    int last_depth; /* the same, inside its last atom */
-};
-
-/* A repetition of the last atom of g; false when refused. */
-static bool repeat_last(struct rx_group *g, double rep, bool *is_repeated,
-                        const char **why)
-{
-    if (*is_repeated) {
-        *why = "a repetition of a repetition (write (a+)* if you mean it)";
-        return false;
-    }
-    if (++g->last_depth > REGEX_MAX_NESTED) {
-        *why = "repetitions nested too deep";
-        return false;
-    }
-    if (g->last_depth > g->depth)
-        g->depth = g->last_depth;
-    g->sum += g->last * (rep - 1);
-    g->last *= rep;
-    *is_repeated = true;
-    return true;
-}
-
-/*
- * Refuse what makes glibc's regex blow up, in time or memory:
- *   - back-references: matching them is exponential;
- *   - counted repetitions that expand too far: regcomp copies a{n} n
- *     times, and a+ as aa*, so ((a{100}){100}){100} is a million states;
- *     the cost is the size of the pattern with every copy made;
- *   - a repetition of a repetition (a+?, a*{2}), which POSIX leaves
- *     undefined, and repetitions nested more than REGEX_MAX_NESTED deep:
- *     glibc's closures grow exponentially with them (^.*(.++?++++)
- *     takes seconds to compile).
- * Templates' patterns (^0[0-9]{9}$, ^([A-Z][a-z]+ )*[A-Z][a-z]+$) are far
- * inside these bounds.
- */
-static int regex_check(const char *p, const char **why)
-{
-    struct rx_group g[REGEX_MAX_GROUPS + 1];
-    bool is_repeated = false;
-    size_t i, d = 0;
-    double rep, w, total = 0;
-
-    memset(g, 0, sizeof g);
-    for (i = 0; p[i] != '\0'; i++) {
-        if (g[d].sum > REGEX_MAX_COST) /* at every step: a+++ doubles */
-            goto too_far;
-        w = 1;
-        switch (p[i]) {
-        case '\\':
-            if (p[i + 1] >= '1' && p[i + 1] <= '9') {
-                *why = "back-references are not supported";
-                return FLD_EINVAL;
-            }
-            if (p[i + 1] != '\0')
-                i++;
-            break;
-        case '[':
-            i = skip_bracket(p, i);
-            break;
-        case '(':
-            if (++d > REGEX_MAX_GROUPS) {
-                *why = "groups nested too deep";
-                return FLD_ELIMIT;
-            }
-            memset(&g[d], 0, sizeof g[d]);
-            is_repeated = false;
-            continue;
-        case ')':
-            if (d == 0)
-                break; /* a literal ')' */
-            w = g[d].sum + 1;
-            d--;
-            g[d].sum += w;
-            g[d].last = w;
-            g[d].last_depth = g[d + 1].depth;
-            is_repeated = false;
-            continue;
-        case '|':
-            g[d].last = 0;
-            g[d].sum += 1;
-            is_repeated = false;
-            continue;
-        case '*':
-        case '?':
-            g[d].sum += 1; /* a star or an alternative: no copy */
-            if (!repeat_last(&g[d], 1, &is_repeated, why))
-                return FLD_EINVAL;
-            continue;
-        case '+': /* a+ is aa* */
-            if (!repeat_last(&g[d], 2, &is_repeated, why))
-                return FLD_EINVAL;
-            continue;
-        case '{':
-            if (!read_interval(p, &i, &rep))
-                break; /* a literal '{' */
-            if (!repeat_last(&g[d], rep, &is_repeated, why))
-                return FLD_EINVAL;
-            continue;
-        default:
-            break;
-        }
-        g[d].sum += w;
-        g[d].last = w;
-        g[d].last_depth = 0;
-        is_repeated = false;
-    }
-    for (; d > 0; d--) /* groups left open count too */
-        total += g[d].sum;
-    if (total + g[0].sum <= REGEX_MAX_COST)
-        return FLD_OK;
-too_far:
-    *why = "repetitions expand too far";
-    return FLD_ELIMIT;
-}
-
-/*
- * A compiled regex() pattern P, in two forms. regexec() searching for an
- * unanchored P tries every start in turn, which is quadratic in the length
- * of the text (seconds for a 4 KB answer and a pattern with a few stars).
- * The form ^.*(P) is matched once, from the start, in one pass of glibc's
- * automaton, and answers the same for text that is valid UTF-8 ('.'
- * matches no other byte) with one exception: after a newline that .* has
- * eaten, glibc lets a ^ inside P match. So P as written is kept for the
- * text with a newline when P has a ^.
- */
-struct rx {
-    regex_t plain;
-    regex_t fast;
-    bool has_fast;
-    bool has_caret; /* fast is wrong on text with a newline */
-};
-
-static void rx_free(struct rx *rx)
-{
-    if (rx == NULL)
-        return;
-    regfree(&rx->plain);
-    if (rx->has_fast)
-        regfree(&rx->fast);
-    free(rx);
-}
-
-/* ^.*(P). A ')' that closes nothing is a literal for glibc, so it is
- * escaped here lest it close our group. */
-static char *anchored(const char *p, bool *has_caret)
-{
-    struct fld_buf b = FLD_BUF_INIT;
-    size_t i, end, depth = 0;
-
-    *has_caret = false;
-    fld_buf_puts(&b, "^.*(");
-    for (i = 0; p[i] != '\0'; i++) {
-        switch (p[i]) {
-        case '\\': /* \` is GNU's start of text, another ^ */
-            *has_caret |= p[i + 1] == '`';
-            end = p[i + 1] != '\0' ? i + 1 : i;
-            fld_buf_append(&b, p + i, end - i + 1);
-            i = end;
-            continue;
-        case '[':
-            end = skip_bracket(p, i);
-            fld_buf_append(&b, p + i, end - i + 1);
-            i = end;
-            continue;
-        case '^':
-            *has_caret = true;
-            break;
-        case '(':
-            depth++;
-            break;
-        case ')':
-            if (depth == 0) {
-                fld_buf_puts(&b, "\\)");
-                continue;
-            }
-            depth--;
-            break;
-        default:
-            break;
-        }
-        fld_buf_putc(&b, p[i]);
-    }
-    fld_buf_putc(&b, ')');
-    return fld_buf_detach(&b, NULL);
-}
-
-static int compile_in_utf8(regex_t *re, const char *pattern)
-{
-    locale_t old = enter_utf8();
-    int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
-
-    leave_utf8(old);
-    return rc;
-}
-
-/*
- * Compile pattern, or say why not in why[]. The pattern as written is
- * compiled first, so that a refusal is about what the template says; the
- * anchored form then always compiles, but should it not, the pattern as
- * written does all the work.
- */
-static int regex_compile(const char *pattern, struct rx **out, char *why,
-                         size_t why_len)
-{
-    const char *reason = NULL;
-    struct rx *rx;
-    char *wrapped;
-    int rc;
-
-    *out = NULL;
-    if (strlen(pattern) > REGEX_MAX_LEN) {
-        snprintf(why, why_len, "pattern longer than %d bytes", REGEX_MAX_LEN);
-        return FLD_ELIMIT;
-    }
-    if (!fld_utf8_valid((const uint8_t *)pattern, strlen(pattern))) {
-        snprintf(why, why_len, "pattern is not valid UTF-8");
-        return FLD_EINVAL;
-    }
-    rc = regex_check(pattern, &reason);
-    if (rc != FLD_OK) {
-        snprintf(why, why_len, "%s", reason);
-        return rc;
-    }
-    rx = fld_xcalloc(1, sizeof *rx);
-    rc = compile_in_utf8(&rx->plain, pattern);
-    if (rc != 0) {
-        regerror(rc, &rx->plain, why, why_len);
-        free(rx);
-        return FLD_EINVAL;
-    }
-    wrapped = anchored(pattern, &rx->has_caret);
-    rx->has_fast = compile_in_utf8(&rx->fast, wrapped) == 0;
-    free(wrapped);
-    *out = rx;
-    return FLD_OK;
-}
-
-/* s is valid UTF-8 (see fn_regex). */
-static bool regex_matches(const struct rx *rx, const char *s)
-{
-    bool is_fast = rx->has_fast && !(rx->has_caret && strchr(s, '\n'));
-    locale_t old = enter_utf8();
-    int rc = regexec(is_fast ? &rx->fast : &rx->plain, s, 0, NULL, 0);
-
-    leave_utf8(old);
-    return rc == 0;
-}
-
 /* ---- the lexer ------------------------------------------------------ */
 
 enum tok {
@@ -1301,15 +936,15 @@ static int finish_call(struct parser *p, size_t call)
         n->name = add_name(name[0] == 't' ? &p->e->thresholds : &p->e->params,
                            arg->s, strlen(arg->s));
     } else if (strcmp(name, "regex") == 0) {
-        char why[200];
+        struct fld_err why;
         int rc;
 
         arg = literal_arg(p, call, 1);
         if (arg == NULL)
             return FLD_OK; /* compiled when evaluated */
-        rc = regex_compile(arg->s ? arg->s : "", &n->rx, why, sizeof why);
+        rc = fld_rx_compile(arg->s ? arg->s : "", &n->rx, &why);
         if (rc != FLD_OK)
-            return perr(p, rc, arg->pos, "regex(): %s", why);
+            return perr(p, rc, arg->pos, "regex(): %s", why.msg);
     } else if (strcmp(name, "string-length") == 0 && n->n_kids == 0) {
         size_t self = new_node(p, N_SELF, p->e->nodes[call].pos);
 
@@ -2099,15 +1734,17 @@ static int fn_coalesce(const struct call *c, struct fld_value *out)
 static int fn_regex(const struct call *c, struct fld_value *out)
 {
     const struct node *n = c->n;
-    char why[200], *tmp_s, *tmp_p = NULL;
+    char *tmp_s, *tmp_p = NULL;
     const char *s = str_view(&c->args[0], &tmp_s);
-    struct rx *rx = n->rx;
+    struct fld_rx *rx = n->rx;
+    struct fld_err why;
     int rc = FLD_OK;
 
     if (rx == NULL) { /* a pattern that only evaluation knows */
-        rc = regex_compile(str_view(&c->args[1], &tmp_p), &rx, why, sizeof why);
+        rc = fld_rx_compile(str_view(&c->args[1], &tmp_p), &rx, &why);
         if (rc != FLD_OK)
-            rc = eerr(c->e, kid(c->e, n, 1), c->err, rc, "regex(): %s", why);
+            rc =
+                eerr(c->e, kid(c->e, n, 1), c->err, rc, "regex(): %s", why.msg);
     }
     /* '.' matches no byte that is not UTF-8, so the anchored form would
      * miss what follows one: refused, as by string-length() */
@@ -2115,9 +1752,9 @@ static int fn_regex(const struct call *c, struct fld_value *out)
         rc = eerr(c->e, kid(c->e, n, 0), c->err, FLD_EINVAL,
                   "regex(): not valid UTF-8");
     if (rc == FLD_OK)
-        set_bool(out, regex_matches(rx, s));
+        set_bool(out, fld_rx_match(rx, s));
     if (rx != n->rx)
-        rx_free(rx);
+        fld_rx_free(rx);
     free(tmp_s);
     free(tmp_p);
     return rc;
