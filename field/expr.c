@@ -93,6 +93,7 @@
 #include "buf.h"
 #include "date.h"
 #include "rx.h"
+#include "value.h"
 #include "utf8.h"
 
 /* Functions with this many arguments or fewer keep them on the stack. */
@@ -270,106 +271,6 @@ bool fld_expr_uses_self(const struct fld_expr *e)
     return e->uses_self;
 }
 
-/* ---- values --------------------------------------------------------- */
-
-void fld_value_clear(struct fld_value *v)
-{
-    size_t i;
-
-    if (v == NULL)
-        return;
-    free(v->s);
-    for (i = 0; i < v->n; i++)
-        fld_value_clear(&v->items[i]);
-    free(v->items);
-    memset(v, 0, sizeof *v);
-}
-
-void fld_value_blank(struct fld_value *v)
-{
-    memset(v, 0, sizeof *v);
-    v->type = FLD_V_BLANK;
-}
-
-void fld_value_number(struct fld_value *v, double num)
-{
-    fld_value_blank(v);
-    v->type = FLD_V_NUMBER;
-    v->num = num;
-}
-
-void fld_value_string(struct fld_value *v, const char *s)
-{
-    assert(s != NULL);
-    fld_value_blank(v);
-    v->type = FLD_V_STRING;
-    v->s = fld_xstrdup(s);
-}
-
-void fld_value_list(struct fld_value *v, size_t n)
-{
-    fld_value_blank(v);
-    v->type = FLD_V_LIST;
-    v->items = n ? fld_xcalloc(n, sizeof *v->items) : NULL;
-    v->n = n;
-}
-
-static void set_bool(struct fld_value *v, bool b)
-{
-    fld_value_blank(v);
-    v->type = FLD_V_BOOL;
-    v->b = b;
-}
-
-static void set_unknown(struct fld_value *v)
-{
-    fld_value_blank(v);
-    v->type = FLD_V_UNKNOWN;
-}
-
-/* Take ownership of s; the empty string becomes a blank. */
-static void set_owned_string(struct fld_value *v, char *s)
-{
-    fld_value_blank(v);
-    if (s[0] == '\0') {
-        free(s);
-        return;
-    }
-    v->type = FLD_V_STRING;
-    v->s = s;
-}
-
-static void copy_value(struct fld_value *dst, const struct fld_value *src)
-{
-    size_t i;
-
-    *dst = *src;
-    dst->s = src->s ? fld_xstrdup(src->s) : NULL;
-    if (src->type != FLD_V_LIST || src->n == 0) {
-        dst->items = NULL;
-        dst->n = 0;
-        return;
-    }
-    dst->items = fld_xcalloc(src->n, sizeof *dst->items);
-    for (i = 0; i < src->n; i++)
-        copy_value(&dst->items[i], &src->items[i]);
-}
-
-/*
- * A value that arrived from a callback, made regular: an empty string is
- * a blank, and a blank is UNKNOWN in tri-state mode (and UNKNOWN is a
- * blank outside it, should a callback hand one back).
- */
-static void settle(struct fld_value *v, bool is_tri_state)
-{
-    if (v->type == FLD_V_STRING && (v->s == NULL || v->s[0] == '\0'))
-        fld_value_clear(v);
-    if (v->type == FLD_V_BLANK && is_tri_state)
-        set_unknown(v);
-    else if (v->type == FLD_V_UNKNOWN && !is_tri_state)
-        fld_value_blank(v);
-}
-
 /* XML white space, the only kind XPath knows. */
 static bool is_space(int c)
 {
@@ -379,246 +280,6 @@ static bool is_space(int c)
 static bool is_digit(int c)
 {
     return c >= '0' && c <= '9';
-}
-
-/* ---- numbers -------------------------------------------------------- */
-
-/*
- * XPath number() of a string: optional white space, an optional minus,
- * digits with at most one point, optional white space. Anything else
- * (an exponent, a plus sign, a comma, "Infinity") is NaN. A date string
- * is its day number (see the file comment).
- */
-static double string_to_number(const char *s)
-{
-    const char *p = s, *start;
-    size_t n_digits = 0;
-    int64_t days;
-
-    if (fld_date_parse(s, &days))
-        return (double)days;
-    while (is_space(*p))
-        p++;
-    start = p;
-    if (*p == '-')
-        p++;
-    for (; is_digit(*p); p++)
-        n_digits++;
-    if (*p == '.')
-        for (p++; is_digit(*p); p++)
-            n_digits++;
-    if (n_digits == 0)
-        return NAN;
-    while (is_space(*p))
-        p++;
-    if (*p != '\0')
-        return NAN;
-    /* The grammar above is a subset of strtod's, and white space or the
-     * end follows it, so strtod reads exactly the span checked. */
-    return strtod(start, NULL);
-}
-
-static double to_number(const struct fld_value *v)
-{
-    switch (v->type) {
-    case FLD_V_NUMBER:
-        return v->num;
-    case FLD_V_STRING:
-        return string_to_number(v->s);
-    case FLD_V_BOOL:
-        return v->b ? 1 : 0;
-    case FLD_V_LIST:
-        /* number(string(list)): several items joined by spaces are NaN */
-        return v->n == 1 ? to_number(&v->items[0]) : NAN;
-    case FLD_V_BLANK:
-    case FLD_V_UNKNOWN:
-        break;
-    }
-    return NAN;
-}
-
-/*
- * The shortest decimal digits that read back as x (x finite, > 0): digits
- * d1 d2 ... dn in digits[] (no trailing zeros) and the exponent e with
- * x = d1.d2...dn * 10^e.
- */
-static void shortest_digits(double x, char digits[20], int *exp10)
-{
-    char tmp[40], *p, *q = digits;
-    int precision;
-
-    for (precision = 1; precision <= 17; precision++) {
-        snprintf(tmp, sizeof tmp, "%.*e", precision - 1, x);
-        if (strtod(tmp, NULL) == x)
-            break;
-    }
-    for (p = tmp; *p != 'e'; p++)
-        if (is_digit(*p))
-            *q++ = *p;
-    while (q > digits + 1 && q[-1] == '0')
-        q--;
-    *q = '\0';
-    *exp10 = (int)strtol(p + 1, NULL, 10);
-}
-
-static void format_number(double x, struct fld_buf *b)
-{
-    char digits[20];
-    int exp10, i, n;
-
-    if (isnan(x)) {
-        fld_buf_puts(b, "NaN");
-        return;
-    }
-    if (isinf(x)) {
-        fld_buf_puts(b, x < 0 ? "-Infinity" : "Infinity");
-        return;
-    }
-    if (x == 0) { /* and -0 */
-        fld_buf_putc(b, '0');
-        return;
-    }
-    if (x < 0)
-        fld_buf_putc(b, '-');
-    shortest_digits(fabs(x), digits, &exp10);
-    n = (int)strlen(digits);
-    if (exp10 < 0) { /* 0.000ddd */
-        fld_buf_puts(b, "0.");
-        for (i = -1; i > exp10; i--)
-            fld_buf_putc(b, '0');
-        fld_buf_puts(b, digits);
-        return;
-    }
-    for (i = 0; i <= exp10; i++) /* the integer part, padded with zeros */
-        fld_buf_putc(b, i < n ? digits[i] : '0');
-    if (n > exp10 + 1) {
-        fld_buf_putc(b, '.');
-        fld_buf_puts(b, digits + exp10 + 1);
-    }
-}
-
-/*
- * x rounded to `places` decimal places (negative: to tens, hundreds ...),
- * half away from zero, on the shortest decimal form of x rather than on
- * its binary value: round(1.005, 2) is 1.01, as the person reading "1.005"
- * expects.
- */
-static double round_decimal(double x, int places)
-{
-    char digits[24], tmp[48];
-    int exp10, keep, n, i;
-
-    if (!isfinite(x) || x == 0)
-        return x;
-    shortest_digits(fabs(x), digits, &exp10);
-    n = (int)strlen(digits);
-    keep = exp10 + 1 + places; /* significant digits that stay */
-    if (keep >= n)
-        return x;
-    if (keep < 0)
-        return 0;
-    if (digits[keep] >= '5') { /* round the magnitude up: carry */
-        for (i = keep - 1; i >= 0 && digits[i] == '9'; i--)
-            digits[i] = '0';
-        if (i < 0) {
-            memmove(digits + 1, digits, (size_t)keep);
-            digits[0] = '1';
-            keep++;
-            exp10++;
-        } else {
-            digits[i]++;
-        }
-    }
-    if (keep == 0)
-        return 0;
-    digits[keep] = '\0';
-    snprintf(tmp, sizeof tmp, "%se%d", digits, exp10 - keep + 1);
-    return copysign(strtod(tmp, NULL), x);
-}
-
-/* x div y without leaning on C for division by zero: XPath wants IEEE. */
-static double divide(double x, double y)
-{
-    if (y == 0) {
-        if (x == 0 || isnan(x))
-            return NAN;
-        return (signbit(x) != signbit(y)) ? -INFINITY : INFINITY;
-    }
-    return x / y;
-}
-
-static double modulo(double x, double y)
-{
-    if (y == 0 || isinf(x) || isnan(x) || isnan(y))
-        return NAN;
-    return fmod(x, y);
-}
-
-/* ---- strings -------------------------------------------------------- */
-
-char *fld_value_to_string(const struct fld_value *v)
-{
-    struct fld_buf b = FLD_BUF_INIT;
-    size_t i;
-
-    switch (v->type) {
-    case FLD_V_NUMBER:
-        format_number(v->num, &b);
-        break;
-    case FLD_V_STRING:
-        fld_buf_puts(&b, v->s ? v->s : "");
-        break;
-    case FLD_V_BOOL:
-        fld_buf_puts(&b, v->b ? "true" : "false");
-        break;
-    case FLD_V_LIST:
-        for (i = 0; i < v->n; i++) {
-            char *item = fld_value_to_string(&v->items[i]);
-
-            if (i > 0)
-                fld_buf_putc(&b, ' ');
-            fld_buf_puts(&b, item);
-            free(item);
-        }
-        break;
-    case FLD_V_BLANK:
-    case FLD_V_UNKNOWN:
-        break;
-    }
-    if (b.data == NULL)
-        return fld_xstrdup("");
-    return fld_buf_detach(&b, NULL);
-}
-
-/* The string value of v, borrowed when v holds it already; anything that
- * has to be built is left in *tmp for the caller to free. */
-static const char *str_view(const struct fld_value *v, char **tmp)
-{
-    *tmp = NULL;
-    if (v->type == FLD_V_STRING && v->s != NULL)
-        return v->s;
-    if (v->type == FLD_V_BLANK || v->type == FLD_V_UNKNOWN)
-        return "";
-    *tmp = fld_value_to_string(v);
-    return *tmp;
-}
-
-bool fld_value_truthy(const struct fld_value *v)
-{
-    switch (v->type) {
-    case FLD_V_NUMBER:
-        return v->num != 0 && !isnan(v->num);
-    case FLD_V_STRING:
-        return v->s != NULL && v->s[0] != '\0';
-    case FLD_V_BOOL:
-        return v->b;
-    case FLD_V_LIST:
-        return v->n > 0;
-    case FLD_V_BLANK:
-    case FLD_V_UNKNOWN:
-        break;
-    }
-    return false;
 }
 
 /* ---- the lexer ------------------------------------------------------ */
@@ -1191,6 +852,39 @@ int fld_expr_parse(const char *src, struct fld_expr **out, struct fld_err *err)
 
 /* ---- evaluation ----------------------------------------------------- */
 
+/*
+ * A value that arrived from a callback, made regular: an empty string is
+ * a blank, and a blank is UNKNOWN in tri-state mode (and UNKNOWN is a
+ * blank outside it, should a callback hand one back).
+ */
+static void settle(struct fld_value *v, bool is_tri_state)
+{
+    if (v->type == FLD_V_STRING && (v->s == NULL || v->s[0] == '\0'))
+        fld_value_clear(v);
+    if (v->type == FLD_V_BLANK && is_tri_state)
+        fld_value_unknown(v);
+    else if (v->type == FLD_V_UNKNOWN && !is_tri_state)
+        fld_value_blank(v);
+}
+
+/* x div y without leaning on C for division by zero: XPath wants IEEE. */
+static double divide(double x, double y)
+{
+    if (y == 0) {
+        if (x == 0 || isnan(x))
+            return NAN;
+        return (signbit(x) != signbit(y)) ? -INFINITY : INFINITY;
+    }
+    return x / y;
+}
+
+static double modulo(double x, double y)
+{
+    if (y == 0 || isinf(x) || isnan(x) || isnan(y))
+        return NAN;
+    return fmod(x, y);
+}
+
 /* A function call being evaluated. */
 struct call {
     const struct fld_expr *e;
@@ -1246,7 +940,7 @@ static int eval_number(const struct fld_expr *e, const struct node *n,
         return rc;
     if (v.type == FLD_V_UNKNOWN)
         *is_unknown = true;
-    *x = to_number(&v);
+    *x = fld_value_to_number(&v);
     fld_value_clear(&v);
     return FLD_OK;
 }
@@ -1281,7 +975,7 @@ static int eval_self(const struct fld_expr *e, const struct node *n,
     if (env->self == NULL)
         return eerr(e, n, err, FLD_EINVAL,
                     "'.' has no value here (only in a constraint)");
-    copy_value(out, env->self);
+    fld_value_copy(out, env->self);
     settle(out, env->tri_state);
     return FLD_OK;
 }
@@ -1298,7 +992,7 @@ static int eval_neg(const struct fld_expr *e, const struct node *n,
     if (rc != FLD_OK)
         return rc;
     if (is_unknown)
-        set_unknown(out);
+        fld_value_unknown(out);
     else
         fld_value_number(out, n->is_odd ? -x : x);
     return FLD_OK;
@@ -1344,7 +1038,7 @@ static int eval_arith(const struct fld_expr *e, const struct node *n,
     if (rc != FLD_OK)
         return rc;
     if (is_unknown)
-        set_unknown(out);
+        fld_value_unknown(out);
     else
         fld_value_number(out, acc);
     return FLD_OK;
@@ -1366,18 +1060,19 @@ static bool compare(enum op op, const struct fld_value *a,
         if (a->type == FLD_V_BOOL || b->type == FLD_V_BOOL) {
             is_equal = fld_value_truthy(a) == fld_value_truthy(b);
         } else if (a->type == FLD_V_NUMBER || b->type == FLD_V_NUMBER) {
-            is_equal = to_number(a) == to_number(b);
+            is_equal = fld_value_to_number(a) == fld_value_to_number(b);
         } else {
             char *ta, *tb;
 
-            is_equal = strcmp(str_view(a, &ta), str_view(b, &tb)) == 0;
+            is_equal =
+                strcmp(fld_value_text(a, &ta), fld_value_text(b, &tb)) == 0;
             free(ta);
             free(tb);
         }
         return op == OP_EQ ? is_equal : !is_equal;
     }
-    x = to_number(a);
-    y = to_number(b);
+    x = fld_value_to_number(a);
+    y = fld_value_to_number(b);
     switch (op) {
     case OP_LT:
         return x < y;
@@ -1411,11 +1106,11 @@ static int eval_compare(const struct fld_expr *e, const struct node *n,
             break;
         if (out->type == FLD_V_UNKNOWN || right.type == FLD_V_UNKNOWN) {
             fld_value_clear(out);
-            set_unknown(out);
+            fld_value_unknown(out);
         } else {
             b = compare((enum op)n->ops[k], out, &right);
             fld_value_clear(out);
-            set_bool(out, b);
+            fld_value_bool(out, b);
         }
         fld_value_clear(&right);
     }
@@ -1448,15 +1143,15 @@ static int eval_logic(const struct fld_expr *e, const struct node *n,
             is_unknown = true;
         } else if (fld_value_truthy(&v) != is_and) {
             fld_value_clear(&v);
-            set_bool(out, !is_and);
+            fld_value_bool(out, !is_and);
             return FLD_OK;
         }
         fld_value_clear(&v);
     }
     if (is_unknown)
-        set_unknown(out);
+        fld_value_unknown(out);
     else
-        set_bool(out, is_and);
+        fld_value_bool(out, is_and);
     return FLD_OK;
 }
 
@@ -1499,7 +1194,7 @@ static int eval_call(const struct fld_expr *e, const struct node *n,
             is_unknown = true;
     }
     if (rc == FLD_OK && is_unknown) {
-        set_unknown(out);
+        fld_value_unknown(out);
     } else if (rc == FLD_OK) {
         c.args = args;
         rc = n->fn->eval(&c, out);
@@ -1555,21 +1250,21 @@ int fld_expr_eval(const struct fld_expr *e, const struct fld_expr_env *env,
 
 static int fn_not(const struct call *c, struct fld_value *out)
 {
-    set_bool(out, !fld_value_truthy(&c->args[0]));
+    fld_value_bool(out, !fld_value_truthy(&c->args[0]));
     return FLD_OK;
 }
 
 static int fn_true(const struct call *c, struct fld_value *out)
 {
     (void)c;
-    set_bool(out, true);
+    fld_value_bool(out, true);
     return FLD_OK;
 }
 
 static int fn_false(const struct call *c, struct fld_value *out)
 {
     (void)c;
-    set_bool(out, false);
+    fld_value_bool(out, false);
     return FLD_OK;
 }
 
@@ -1600,14 +1295,14 @@ static bool each_choice(const struct fld_value *v,
 
     if (v->type == FLD_V_LIST) {
         for (i = 0; i < v->n && !is_done; i++) {
-            s = trimmed(str_view(&v->items[i], &tmp), &len);
+            s = trimmed(fld_value_text(&v->items[i], &tmp), &len);
             if (len > 0)
                 is_done = fn(s, len, ctx);
             free(tmp);
         }
         return is_done;
     }
-    s = str_view(v, &tmp);
+    s = fld_value_text(v, &tmp);
     while (!is_done && *s != '\0') {
         while (is_space(*s))
             s++;
@@ -1645,8 +1340,8 @@ static int fn_selected(const struct call *c, struct fld_value *out)
     struct wanted w;
     char *tmp;
 
-    w.s = trimmed(str_view(&c->args[1], &tmp), &w.len);
-    set_bool(out, w.len > 0 && each_choice(&c->args[0], is_wanted, &w));
+    w.s = trimmed(fld_value_text(&c->args[1], &tmp), &w.len);
+    fld_value_bool(out, w.len > 0 && each_choice(&c->args[0], is_wanted, &w));
     free(tmp);
     return FLD_OK;
 }
@@ -1677,7 +1372,7 @@ static int fn_sum(const struct call *c, struct fld_value *out)
     size_t i;
 
     if (v->type != FLD_V_LIST) {
-        fld_value_number(out, to_number(v));
+        fld_value_number(out, fld_value_to_number(v));
         return FLD_OK;
     }
     for (i = 0; i < v->n; i++) {
@@ -1688,10 +1383,10 @@ static int fn_sum(const struct call *c, struct fld_value *out)
                          (item->s == NULL || item->s[0] == '\0'));
 
         if (is_blank && c->env->tri_state) {
-            set_unknown(out);
+            fld_value_unknown(out);
             return FLD_OK;
         }
-        total += to_number(item);
+        total += fld_value_to_number(item);
     }
     fld_value_number(out, total);
     return FLD_OK;
@@ -1706,7 +1401,7 @@ static int fn_if(const struct call *c, struct fld_value *out)
     if (rc != FLD_OK)
         return rc;
     if (cond.type == FLD_V_UNKNOWN) {
-        set_unknown(out);
+        fld_value_unknown(out);
         return FLD_OK;
     }
     branch = fld_value_truthy(&cond) ? 1 : 2;
@@ -1735,13 +1430,13 @@ static int fn_regex(const struct call *c, struct fld_value *out)
 {
     const struct node *n = c->n;
     char *tmp_s, *tmp_p = NULL;
-    const char *s = str_view(&c->args[0], &tmp_s);
+    const char *s = fld_value_text(&c->args[0], &tmp_s);
     struct fld_rx *rx = n->rx;
     struct fld_err why;
     int rc = FLD_OK;
 
     if (rx == NULL) { /* a pattern that only evaluation knows */
-        rc = fld_rx_compile(str_view(&c->args[1], &tmp_p), &rx, &why);
+        rc = fld_rx_compile(fld_value_text(&c->args[1], &tmp_p), &rx, &why);
         if (rc != FLD_OK)
             rc =
                 eerr(c->e, kid(c->e, n, 1), c->err, rc, "regex(): %s", why.msg);
@@ -1752,7 +1447,7 @@ static int fn_regex(const struct call *c, struct fld_value *out)
         rc = eerr(c->e, kid(c->e, n, 0), c->err, FLD_EINVAL,
                   "regex(): not valid UTF-8");
     if (rc == FLD_OK)
-        set_bool(out, fld_rx_match(rx, s));
+        fld_value_bool(out, fld_rx_match(rx, s));
     if (rx != n->rx)
         fld_rx_free(rx);
     free(tmp_s);
@@ -1763,7 +1458,7 @@ static int fn_regex(const struct call *c, struct fld_value *out)
 static int fn_string_length(const struct call *c, struct fld_value *out)
 {
     char *tmp;
-    size_t n = fld_utf8_length(str_view(&c->args[0], &tmp));
+    size_t n = fld_utf8_length(fld_value_text(&c->args[0], &tmp));
 
     free(tmp);
     if (n == (size_t)-1)
@@ -1780,39 +1475,39 @@ static int fn_concat(const struct call *c, struct fld_value *out)
     size_t k;
 
     for (k = 0; k < c->n->n_kids; k++) {
-        fld_buf_puts(&b, str_view(&c->args[k], &tmp));
+        fld_buf_puts(&b, fld_value_text(&c->args[k], &tmp));
         free(tmp);
     }
     if (b.data != NULL)
-        set_owned_string(out, fld_buf_detach(&b, NULL));
+        fld_value_take_string(out, fld_buf_detach(&b, NULL));
     return FLD_OK;
 }
 
 static int fn_number(const struct call *c, struct fld_value *out)
 {
-    fld_value_number(out, to_number(&c->args[0]));
+    fld_value_number(out, fld_value_to_number(&c->args[0]));
     return FLD_OK;
 }
 
 static int fn_int(const struct call *c, struct fld_value *out)
 {
-    fld_value_number(out, trunc(to_number(&c->args[0])));
+    fld_value_number(out, trunc(fld_value_to_number(&c->args[0])));
     return FLD_OK;
 }
 
 static int fn_round(const struct call *c, struct fld_value *out)
 {
-    double x = to_number(&c->args[0]), places = 0;
+    double x = fld_value_to_number(&c->args[0]), places = 0;
 
     if (c->n->n_kids == 2)
-        places = trunc(to_number(&c->args[1]));
+        places = trunc(fld_value_to_number(&c->args[1]));
     if (isnan(places)) {
         fld_value_number(out, NAN);
         return FLD_OK;
     }
     /* beyond 400 places either way the answer no longer changes */
     places = fmax(-400, fmin(400, places));
-    fld_value_number(out, round_decimal(x, (int)places));
+    fld_value_number(out, fld_value_round(x, (int)places));
     return FLD_OK;
 }
 
@@ -1848,12 +1543,12 @@ static int fn_date(const struct call *c, struct fld_value *out)
         set_date(out, days);
         return FLD_OK;
     }
-    x = v->type == FLD_V_BOOL ? NAN : floor(to_number(v));
+    x = v->type == FLD_V_BOOL ? NAN : floor(fld_value_to_number(v));
     if (isnan(x) && v->type == FLD_V_NUMBER)
         return FLD_OK;
     if (isnan(x) || x < FLD_DATE_DAY_MIN || x > FLD_DATE_DAY_MAX) {
         char *tmp;
-        const char *text = str_view(v, &tmp);
+        const char *text = fld_value_text(v, &tmp);
         size_t len = strnlen(text, 40);
         int rc;
 

@@ -30,28 +30,11 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "value.h"
 
 /* Limits on what a template may ask of the parser. */
 #define FLD_EXPR_MAX_LEN 8192 /* bytes of source */
 #define FLD_EXPR_MAX_DEPTH 64 /* nesting of parentheses and calls */
-
-enum fld_value_type {
-    FLD_V_BLANK, /* empty string: unanswered, non-relevant */
-    FLD_V_NUMBER,
-    FLD_V_STRING,
-    FLD_V_BOOL,
-    FLD_V_LIST,   /* the values of one field across repeat items */
-    FLD_V_UNKNOWN /* tri-state evaluation only */
-};
-
-struct fld_value {
-    enum fld_value_type type;
-    double num;              /* NUMBER */
-    bool b;                  /* BOOL */
-    char *s;                 /* STRING: owned, NUL-terminated UTF-8 */
-    struct fld_value *items; /* LIST: owned */
-    size_t n;                /* LIST: items */
-};
 
 struct fld_expr;
 
@@ -105,20 +88,5 @@ struct fld_expr_env {
  */
 int fld_expr_eval(const struct fld_expr *e, const struct fld_expr_env *env,
                   struct fld_value *out, struct fld_err *err);
-
-/* XPath boolean(): non-empty string, non-zero non-NaN number, true, a
- * non-empty list. UNKNOWN is false here (ask the type first). */
-bool fld_value_truthy(const struct fld_value *v);
-/* XPath string(): numbers as XLSForm writes them (no trailing ".0"). New
- * string, free(). */
-char *fld_value_to_string(const struct fld_value *v);
-void fld_value_clear(struct fld_value *v);
-
-/* Constructors for callbacks: each overwrites *v without freeing it. */
-void fld_value_number(struct fld_value *v, double num);
-void fld_value_string(struct fld_value *v, const char *s);
-void fld_value_blank(struct fld_value *v);
-/* A LIST of n blank items (allocated here) for the caller to fill. */
-void fld_value_list(struct fld_value *v, size_t n);
 
 #endif

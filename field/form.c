@@ -116,20 +116,6 @@ static void to_value(const struct fld_question *q, const struct fld_json *a,
     }
 }
 
-static void copy_value(const struct fld_value *v, struct fld_value *out)
-{
-    size_t i;
-
-    *out = *v;
-    if (v->type == FLD_V_STRING)
-        out->s = fld_xstrdup(v->s);
-    if (v->type == FLD_V_LIST) {
-        out->items = fld_xcalloc(v->n, sizeof *out->items);
-        for (i = 0; i < v->n; i++)
-            copy_value(&v->items[i], &out->items[i]);
-    }
-}
-
 static int eval_in(struct fld_form *f, const struct fld_expr *e, size_t section,
                    size_t item, const struct fld_value *self, bool tri,
                    struct fld_value *out);
@@ -220,16 +206,16 @@ static int lookup(void *ctx, const char *name, struct fld_value *out)
     if (q != NULL) {
         qi = fld_template_question_index(f->t, q);
         if (!in_repeat(f, q)) {
-            copy_value(fld_form_value(f, qi, 0), out);
+            fld_value_copy(out, fld_form_value(f, qi, 0));
         } else if (sc->section == q->section) {
-            copy_value(fld_form_value(f, qi, sc->item), out);
+            fld_value_copy(out, fld_form_value(f, qi, sc->item));
         } else {
             n = f->n_items[q->section];
             out->type = FLD_V_LIST;
             out->n = n;
             out->items = fld_xcalloc(n ? n : 1, sizeof *out->items);
             for (i = 0; i < n; i++)
-                copy_value(fld_form_value(f, qi, i), &out->items[i]);
+                fld_value_copy(&out->items[i], fld_form_value(f, qi, i));
         }
         return FLD_OK;
     }
@@ -320,9 +306,9 @@ static int param(void *ctx, const char *name, struct fld_value *out)
 
     if (q == NULL || q->section != FLD_NO_SECTION)
         return FLD_NOTFOUND;
-    copy_value(
-        fld_form_value(sc->f, fld_template_question_index(sc->f->t, q), 0),
-        out);
+    fld_value_copy(
+        out,
+        fld_form_value(sc->f, fld_template_question_index(sc->f->t, q), 0));
     return FLD_OK;
 }
 

@@ -24,6 +24,7 @@
 #include "expr.h"
 #include "json.h"
 #include "template.h"
+#include "value.h"
 
 enum fld_status { FLD_STATUS_UNKNOWN, FLD_STATUS_MET, FLD_STATUS_NOT_MET };
 
