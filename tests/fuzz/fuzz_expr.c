@@ -1,7 +1,8 @@
 /*
  * fuzz_expr.c - libFuzzer harness for the expression language
- * (field/expr.c), the parser of every rule in a template, and templates
- * come from outside: a province writes its own.
+ * (field/expr*.c, with value.c, rx.c and date.c below it), the parser of
+ * every rule in a template, and templates come from outside: a province
+ * writes its own.
  *
  * For any input: parsing and evaluating must not crash, leak, overrun or
  * recurse without bound (the sanitizers and libFuzzer's stack watch that).
@@ -18,8 +19,10 @@
  * and a '.'.
  *
  * Built by clang apart from the normal build:
- *   clang -fsanitize=fuzzer,address,undefined -Ifield field/expr.c \
- *         field/utf8.c field/buf.c field/err.c tests/fuzz/fuzz_expr.c -lm
+ *   clang -fsanitize=fuzzer,address,undefined -Ifield field/expr*.c \
+ *         field/value.c field/rx.c field/date.c field/utf8.c field/buf.c \
+ *         field/err.c tests/fuzz/fuzz_expr.c -lm
+ * (make fuzz builds it with every library file instead.)
  */
 #include <math.h>
 #include <stdint.h>
