@@ -168,14 +168,85 @@ static size_t first_invalid(const uint8_t *s, size_t len)
     return i;
 }
 
+/* Refuse a control character other than tab, LF and CR in s[start, end),
+ * which is valid UTF-8. They are looked for in what was typed, not in its
+ * NFC, so that the position given is the one the person sees. */
+static int refuse_controls(const uint8_t *s, size_t start, size_t end,
+                           struct fld_err *err)
+{
+    size_t i, n_chars;
+
+    for (i = start, n_chars = 1; i < end; n_chars++) {
+        uint32_t cp;
+        size_t used = fld_utf8_decode(s + i, end - i, &cp);
+
+        if (is_control(cp) && cp != '\t' && cp != '\n' && cp != '\r')
+            return fld_err_set(err, FLD_EINVAL,
+                               "text contains an invisible control character "
+                               "(U+%04" PRIX32 ") at character %zu",
+                               cp, n_chars);
+        i += used;
+    }
+    return FLD_OK;
+}
+
+/*
+ * s[0, len) (valid UTF-8) in NFC, with CR LF and a lone CR turned into LF,
+ * as UTF-8 in *nfc (free()) of *nfc_len bytes. NFC as utf8proc_map() does
+ * it, but with our allocator (out of memory aborts in field): canonical
+ * decomposition into UTF-32, then canonical composition re-encoded to
+ * UTF-8 in the same buffer.
+ */
+static int to_nfc(const uint8_t *s, size_t len, uint8_t **nfc, size_t *nfc_len,
+                  struct fld_err *err)
+{
+    const utf8proc_option_t opts = UTF8PROC_COMPOSE | UTF8PROC_STABLE;
+    utf8proc_ssize_t n_cps, n_kept, n_bytes;
+    utf8proc_int32_t *cps;
+    size_t i;
+
+    *nfc = NULL;
+    *nfc_len = 0;
+    n_cps = utf8proc_decompose(s, (utf8proc_ssize_t)len, NULL, 0, opts);
+    if (n_cps < 0)
+        return fld_err_set(err, FLD_EINVAL, "text cannot be normalised: %s",
+                           utf8proc_errmsg(n_cps));
+    /* reencode needs one byte more than the code points it is given */
+    cps = fld_xcalloc((size_t)n_cps + 1, sizeof *cps);
+    if (utf8proc_decompose(s, (utf8proc_ssize_t)len, cps, n_cps, opts) !=
+        n_cps) {
+        free(cps);
+        return fld_err_set(err, FLD_EINVAL, "text cannot be normalised");
+    }
+
+    /* CR LF and a lone CR become LF: one newline, whatever the system. */
+    n_kept = 0;
+    for (i = 0; i < (size_t)n_cps; i++) {
+        if (cps[i] == '\r') {
+            if (i + 1 < (size_t)n_cps && cps[i + 1] == '\n')
+                continue;
+            cps[n_kept++] = '\n';
+        } else {
+            cps[n_kept++] = cps[i];
+        }
+    }
+
+    n_bytes = utf8proc_reencode(cps, n_kept, opts);
+    if (n_bytes < 0) {
+        free(cps);
+        return fld_err_set(err, FLD_EINVAL, "text cannot be normalised: %s",
+                           utf8proc_errmsg(n_bytes));
+    }
+    *nfc = (uint8_t *)cps;
+    *nfc_len = (size_t)n_bytes;
+    return FLD_OK;
+}
+
 int fld_norm_text(const char *in, char **out, struct fld_err *err)
 {
     const uint8_t *raw = (const uint8_t *)in;
-    size_t len = strlen(in), start, end, i, n_chars;
-    utf8proc_int32_t *cps = NULL;
-    utf8proc_ssize_t n_cps, n_kept, n_bytes;
-    const utf8proc_option_t opts = UTF8PROC_COMPOSE | UTF8PROC_STABLE;
-    const uint8_t *nfc;
+    size_t len = strlen(in), start, end, nfc_len;
+    uint8_t *nfc;
     int rc;
 
     *out = NULL;
@@ -195,69 +266,20 @@ int fld_norm_text(const char *in, char **out, struct fld_err *err)
                            "text is too long: more than %d bytes, at most %d "
                            "are allowed",
                            TEXT_RAW_MAX, FLD_NORM_TEXT_MAX);
-
-    /* Control characters are looked for in what was typed, so that the
-     * position given is the one the person sees. */
-    for (i = start, n_chars = 1; i < end; n_chars++) {
-        uint32_t cp;
-        size_t used = fld_utf8_decode(raw + i, end - i, &cp);
-
-        if (is_control(cp) && cp != '\t' && cp != '\n' && cp != '\r')
-            return fld_err_set(err, FLD_EINVAL,
-                               "text contains an invisible control character "
-                               "(U+%04" PRIX32 ") at character %zu",
-                               cp, n_chars);
-        i += used;
-    }
-
-    /*
-     * NFC as utf8proc_map() does it, but with our allocator (out of memory
-     * aborts in field): canonical decomposition into UTF-32, then canonical
-     * composition re-encoded to UTF-8 in the same buffer.
-     */
-    n_cps = utf8proc_decompose(raw + start, (utf8proc_ssize_t)(end - start),
-                               NULL, 0, opts);
-    if (n_cps < 0)
-        return fld_err_set(err, FLD_EINVAL, "text cannot be normalised: %s",
-                           utf8proc_errmsg(n_cps));
-    /* reencode needs one byte more than the code points it is given */
-    cps = fld_xcalloc((size_t)n_cps + 1, sizeof *cps);
-    if (utf8proc_decompose(raw + start, (utf8proc_ssize_t)(end - start), cps,
-                           n_cps, opts) != n_cps) {
-        rc = fld_err_set(err, FLD_EINVAL, "text cannot be normalised");
-        goto done;
-    }
-
-    /* CR LF and a lone CR become LF: one newline, whatever the system. */
-    n_kept = 0;
-    for (i = 0; i < (size_t)n_cps; i++) {
-        if (cps[i] == '\r') {
-            if (i + 1 < (size_t)n_cps && cps[i + 1] == '\n')
-                continue;
-            cps[n_kept++] = '\n';
-        } else {
-            cps[n_kept++] = cps[i];
-        }
-    }
-
-    n_bytes = utf8proc_reencode(cps, n_kept, opts);
-    if (n_bytes < 0) {
-        rc = fld_err_set(err, FLD_EINVAL, "text cannot be normalised: %s",
-                         utf8proc_errmsg(n_bytes));
-        goto done;
-    }
-    nfc = (const uint8_t *)cps;
-    trim((const char *)nfc, (size_t)n_bytes, &start, &end);
-    if (end - start > FLD_NORM_TEXT_MAX) {
+    rc = refuse_controls(raw, start, end, err);
+    if (rc != FLD_OK)
+        return rc;
+    rc = to_nfc(raw + start, end - start, &nfc, &nfc_len, err);
+    if (rc != FLD_OK)
+        return rc;
+    trim((const char *)nfc, nfc_len, &start, &end);
+    if (end - start > FLD_NORM_TEXT_MAX)
         rc = fld_err_set(err, FLD_EINVAL,
                          "text is too long: %zu bytes, at most %d are allowed",
                          end - start, FLD_NORM_TEXT_MAX);
-        goto done;
-    }
-    *out = fld_xstrndup((const char *)nfc + start, end - start);
-    rc = FLD_OK;
-done:
-    free(cps);
+    else
+        *out = fld_xstrndup((const char *)nfc + start, end - start);
+    free(nfc);
     return rc;
 }
 
@@ -521,29 +543,28 @@ static void put_fixed(struct fld_buf *b, const struct fixed *f, int places)
                    f->is_neg && r != 0 ? "-" : "", r / unit, places, r % unit);
 }
 
-int fld_norm_geopoint(const char *in, char **out, struct fld_err *err)
-{
-    static const char *const names[4] = {"latitude", "longitude", "altitude",
+/* The parts of a geopoint, in order, and the decimals each keeps. */
+static const char *const geo_names[4] = {"latitude", "longitude", "altitude",
                                          "accuracy"};
-    static const int places[4] = {6, 6, 1, 1};
-    size_t len = strlen(in), start, end, i, n_tok = 0, k;
-    size_t tok_at[4], tok_len[4];
-    struct fixed v[4];
-    struct fld_buf b = FLD_BUF_INIT;
-    char shown[SHOW_MAX];
+static const int geo_places[4] = {6, 6, 1, 1};
 
-    *out = NULL;
-    trim(in, len, &start, &end);
-    if (start == end)
-        return fld_err_set(err, FLD_EINVAL, "no geopoint given");
+enum geo_split { GEO_OK, GEO_COUNT, GEO_MALFORMED };
 
-    /* Split on spaces and tabs; one comma may stand between latitude and
-     * longitude. */
-    i = start;
+/* Split in[start, end) (trimmed, not empty) on spaces and tabs into 2 to 4
+ * parts: their offsets and lengths. One comma may stand between latitude
+ * and longitude. GEO_COUNT for too few or too many parts, GEO_MALFORMED
+ * for stray commas or separators at the end. */
+static enum geo_split split_geopoint(const char *in, size_t start, size_t end,
+                                     size_t tok_at[4], size_t tok_len[4],
+                                     size_t *n_tok)
+{
+    size_t i = start;
+
+    *n_tok = 0;
     while (i < end) {
-        if (n_tok == 4)
-            goto count;
-        if (n_tok > 0) {
+        if (*n_tok == 4)
+            return GEO_COUNT;
+        if (*n_tok > 0) {
             size_t n_commas = 0;
 
             while (i < end && (in[i] == ' ' || in[i] == '\t' || in[i] == ',')) {
@@ -551,37 +572,36 @@ int fld_norm_geopoint(const char *in, char **out, struct fld_err *err)
                     n_commas++;
                 i++;
             }
-            if (n_commas > (n_tok == 1 ? 1u : 0u) || i == end)
-                goto malformed;
+            if (n_commas > (*n_tok == 1 ? 1u : 0u) || i == end)
+                return GEO_MALFORMED;
         }
-        tok_at[n_tok] = i;
+        tok_at[*n_tok] = i;
         while (i < end && in[i] != ' ' && in[i] != '\t' && in[i] != ',')
             i++;
-        tok_len[n_tok] = i - tok_at[n_tok];
-        n_tok++;
+        tok_len[*n_tok] = i - tok_at[*n_tok];
+        (*n_tok)++;
     }
-    if (n_tok < 2)
-        goto count;
+    return *n_tok < 2 ? GEO_COUNT : GEO_OK;
+}
 
-    for (k = 0; k < n_tok; k++) {
-        if (!parse_fixed(in + tok_at[k], tok_len[k], places[k], &v[k]))
-            return fld_err_set(err, FLD_EINVAL,
-                               "%s \"%s\" is not a decimal number (use \".\" "
-                               "for decimals)",
-                               names[k],
-                               show(in + tok_at[k], tok_len[k], shown));
-    }
+/* Each part within its range; the message repeats the part as typed. */
+static int check_geopoint(const char *in, const size_t tok_at[4],
+                          const size_t tok_len[4], const struct fixed v[4],
+                          size_t n_tok, struct fld_err *err)
+{
+    char shown[SHOW_MAX];
+
     show(in + tok_at[0], tok_len[0], shown);
-    if (!within(&v[0], places[0], 90))
+    if (!within(&v[0], geo_places[0], 90))
         return fld_err_set(err, FLD_EINVAL, "latitude %s is outside -90..90",
                            shown);
     show(in + tok_at[1], tok_len[1], shown);
-    if (!within(&v[1], places[1], 180))
+    if (!within(&v[1], geo_places[1], 180))
         return fld_err_set(err, FLD_EINVAL, "longitude %s is outside -180..180",
                            shown);
     if (n_tok > 2) {
         show(in + tok_at[2], tok_len[2], shown);
-        if (!within(&v[2], places[2], ALTITUDE_LIMIT))
+        if (!within(&v[2], geo_places[2], ALTITUDE_LIMIT))
             return fld_err_set(err, FLD_EINVAL,
                                "altitude %s is outside -%d..%d metres", shown,
                                ALTITUDE_LIMIT, ALTITUDE_LIMIT);
@@ -591,28 +611,58 @@ int fld_norm_geopoint(const char *in, char **out, struct fld_err *err)
         if (v[3].is_neg && (v[3].mag != 0 || v[3].has_more))
             return fld_err_set(err, FLD_EINVAL, "accuracy %s is negative",
                                shown);
-        if (!within(&v[3], places[3], ACCURACY_LIMIT))
+        if (!within(&v[3], geo_places[3], ACCURACY_LIMIT))
             return fld_err_set(err, FLD_EINVAL,
                                "accuracy %s is more than %d metres", shown,
                                ACCURACY_LIMIT);
     }
+    return FLD_OK;
+}
 
+int fld_norm_geopoint(const char *in, char **out, struct fld_err *err)
+{
+    size_t len = strlen(in), start, end, n_tok, k;
+    size_t tok_at[4], tok_len[4];
+    struct fixed v[4];
+    struct fld_buf b = FLD_BUF_INIT;
+    char shown[SHOW_MAX];
+    int rc;
+
+    *out = NULL;
+    trim(in, len, &start, &end);
+    if (start == end)
+        return fld_err_set(err, FLD_EINVAL, "no geopoint given");
+    switch (split_geopoint(in, start, end, tok_at, tok_len, &n_tok)) {
+    case GEO_OK:
+        break;
+    case GEO_COUNT:
+        return fld_err_set(err, FLD_EINVAL,
+                           "\"%s\" is not a geopoint: give latitude and "
+                           "longitude, then optionally altitude and accuracy",
+                           show(in + start, end - start, shown));
+    case GEO_MALFORMED:
+        return fld_err_set(err, FLD_EINVAL,
+                           "\"%s\" is not a geopoint (write latitude and "
+                           "longitude in decimal degrees, e.g. 21.0285 "
+                           "105.8542)",
+                           show(in + start, end - start, shown));
+    }
+    for (k = 0; k < n_tok; k++) {
+        if (!parse_fixed(in + tok_at[k], tok_len[k], geo_places[k], &v[k]))
+            return fld_err_set(err, FLD_EINVAL,
+                               "%s \"%s\" is not a decimal number (use \".\" "
+                               "for decimals)",
+                               geo_names[k],
+                               show(in + tok_at[k], tok_len[k], shown));
+    }
+    rc = check_geopoint(in, tok_at, tok_len, v, n_tok, err);
+    if (rc != FLD_OK)
+        return rc;
     for (k = 0; k < n_tok; k++) {
         if (k > 0)
             fld_buf_putc(&b, ' ');
-        put_fixed(&b, &v[k], places[k]);
+        put_fixed(&b, &v[k], geo_places[k]);
     }
     *out = fld_buf_detach(&b, NULL);
     return FLD_OK;
-
-count:
-    return fld_err_set(err, FLD_EINVAL,
-                       "\"%s\" is not a geopoint: give latitude and longitude, "
-                       "then optionally altitude and accuracy",
-                       show(in + start, end - start, shown));
-malformed:
-    return fld_err_set(err, FLD_EINVAL,
-                       "\"%s\" is not a geopoint (write latitude and longitude "
-                       "in decimal degrees, e.g. 21.0285 105.8542)",
-                       show(in + start, end - start, shown));
 }
