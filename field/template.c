@@ -1,11 +1,68 @@
 /*
- * template.c - loading checklist templates and turning typed text into
- * answers (see template.h).
+ * template.c - loading checklist templates, and turning typed text into
+ * answers (see template.h; the format is docs/TEMPLATES.md).
  *
- * The loader walks the parsed JSON once, keeping a path string such as
- * "sections[1].questions[3]" so that every error names its place. All
- * strings of the loaded template point into the parsed tree, which the
- * template owns; nothing is copied.
+ * Where it sits: a template arrives as bytes, built into the program
+ * (embedded.c), read from a device's store or the server's, or checked by
+ * its author (`field template check`). fld_template_parse() turns them into
+ * a struct fld_template that the rest of field only reads: the editor
+ * (edit.c, behind `field new`, `edit` and `fill`) turns what a person
+ * typed into an answer with fld_template_answer(), and the form engine
+ * (form.c) evaluates the template's rules against the answers and checks
+ * each stored answer against its question with fld_template_check_value(),
+ * since answers may arrive signed from another device.
+ *
+ * Loading is one walk over the parsed JSON, in an order that lets each
+ * step rely on the ones before (load()): the header, the choice lists
+ * (questions name them), the questions (parameters first, then each
+ * section's, in one array allocated once at its final size, so that a
+ * struct fld_question pointer stays valid for the template's life), the
+ * index by name (thresholds and rules look names up), thresholds,
+ * criteria, the tier; then, only when nothing so far was wrong, every
+ * reference of every rule and the calculation cycles. A template with a
+ * misspelt question would otherwise drown that one problem in a reference
+ * error for every rule that reads it.
+ *
+ * Decisions a newcomer cannot guess from the format:
+ *   - Every problem is reported, not only the first: the loader keeps
+ *     going wherever it can, so that `field template check` lists them all
+ *     at once with their place ("sections[1].questions[3].constraint:
+ *     ..."); fld_template_parse() reports the first.
+ *   - Unknown keys are errors, everywhere but in a choice (whose extra keys
+ *     are what choice_filter reads): a misspelt "relevent" silently
+ *     ignored would make a question always relevant.
+ *   - Nothing is copied: every string of the template points into the
+ *     parsed JSON tree, which the template owns and frees last.
+ *   - Every rule is parsed once, here (expr.h), and the names it reads are
+ *     resolved against the template: ${name} must be a question, a repeat
+ *     or (in a choice_filter only) a key of the choice; threshold('x') a
+ *     threshold; param('x') a parameter; '.' appears only in a constraint.
+ *   - Calculations may not form a cycle: one is reported with its path
+ *     ("a -> b -> a"), found by a depth-first walk. Other rules may read
+ *     each other in a cycle (two relevance rules, say): the form engine
+ *     breaks those when it meets them (form.c).
+ *   - A threshold table's "by" must list parameters, and each key of its
+ *     "values" must name values those parameters can take, checked with
+ *     the same normaliser as a typed answer: a typo in a key would
+ *     otherwise leave a threshold unknown without a word.
+ *   - A "default" must be an answer a person could type, for the same
+ *     reason.
+ *   - The template's identity is the BLAKE2b-256 hash of its canonical
+ *     JSON (json.h), computed only for a template without problems: every
+ *     version of a record names the template it was filled against by
+ *     this hash, so the same template read from any file with any layout
+ *     has the same identity.
+ *   - Typed answers are normalised (norm.h) to one form per value, because
+ *     answers are signed and merged as bytes: a select_multiple answer is
+ *     the sorted list of its distinct choices, whatever order they were
+ *     picked in.
+ *
+ * Cost: loading is linear in the size of the template, but for the checks
+ * for duplicate names, which compare each question, choice, criterion and
+ * indicator with those before it in its scope: quadratic in at most
+ * MAX_QUESTIONS (2000) or MAX_CHOICES (500): two million string
+ * comparisons at worst.
+ * Finding a question by name after loading is a binary search.
  */
 #include "template.h"
 
@@ -19,6 +76,9 @@
 #include "norm.h"
 #include "version.h"
 
+/* Bounds on what a template may declare. Templates come from outside (a
+ * province writes its own), and the form engine walks every question of
+ * every record; real templates have some hundreds of questions. */
 #define MAX_NAME 64
 #define MAX_QUESTIONS 2000
 #define MAX_CHOICES 500
@@ -29,15 +89,16 @@ struct choice_list {
     size_t n;
 };
 
-/* An index sorted by name makes look-ups from expressions cheap. */
+/* An index sorted by name makes look-ups from expressions cheap: the form
+ * engine resolves every ${name} of every rule through it. */
 struct name_index {
     const char *name;
     size_t index;
 };
 
 struct fld_template {
-    struct fld_json *json;
-    uint8_t *canon;
+    struct fld_json *json; /* owned; every string below points into it */
+    uint8_t *canon;        /* canonical JSON: what the hash is over */
     size_t canon_len;
     char hash[65];
     const char *id;
@@ -50,7 +111,8 @@ struct fld_template {
     size_t n_sections;
     struct fld_question *questions; /* parameters first, then sections' */
     size_t n_questions;
-    struct name_index *by_name; /* questions sorted by name */
+    struct name_index *by_name; /* questions sorted by name; NULL while
+                                   the questions are being loaded */
     struct choice_list *lists;
     size_t n_lists;
     struct fld_threshold *thresholds;
@@ -117,7 +179,9 @@ const char *fld_text_get(const struct fld_text *text, enum fld_lang lang)
     return text->vi ? text->vi : "";
 }
 
-/* Names: a lowercase letter, then lowercase letters, digits, '_', '-'. */
+/* Names: a lowercase letter, then lowercase letters, digits, '_', '-'. A
+ * subset of what the expression lexer reads in ${name}, so that a rule can
+ * name every question; at most MAX_NAME bytes. */
 static bool is_name(const char *s)
 {
     size_t i;
@@ -161,6 +225,9 @@ static void known_keys(struct loader *l, const struct fld_json *obj,
     }
 }
 
+/* Text {"vi": ..., "en": ...}: Vietnamese is the language of the
+ * inspection and must be there; English is optional and falls back to it
+ * (fld_text_get). */
 static void get_text(struct loader *l, const struct fld_json *obj,
                      const char *key, bool required, struct fld_text *out,
                      const char *where)
@@ -228,7 +295,8 @@ static void get_provenance(struct loader *l, const struct fld_json *obj,
     out->verified = get_bool(l, p, "verified", w);
 }
 
-/* Parse the expression at obj[key], if any. */
+/* Parse the expression at obj[key], if any. The names it reads are checked
+ * later, once every question is known (check_all_refs). */
 static struct fld_expr *get_expr(struct loader *l, const struct fld_json *obj,
                                  const char *key, const char *where)
 {
@@ -245,9 +313,10 @@ static struct fld_expr *get_expr(struct loader *l, const struct fld_json *obj,
     return e;
 }
 
+/* The choice lists. No known_keys() here: a choice may carry keys of its
+ * own ("group": "nhom_1") for a choice_filter to read as ${group}. */
 static void load_choices(struct loader *l)
 {
-    static const char *const keys[] = {"name", "label", NULL};
     struct fld_template *t = l->t;
     const struct fld_json *all = fld_json_get(t->json, "choices");
     size_t i, j, k;
@@ -276,7 +345,6 @@ static void load_choices(struct loader *l)
             char where[128];
 
             snprintf(where, sizeof where, "choices.%s[%zu]", cl->name, j);
-            (void)keys; /* choices may carry extra keys for choice_filter */
             c->json = list->items[j];
             c->name = fld_json_get_string(list->items[j], "name");
             if (!is_name(c->name)) {
@@ -320,6 +388,8 @@ static int parse_type(const char *s, enum fld_qtype *out)
     return -1;
 }
 
+/* "required": true, false, or a rule, kept as required_if and evaluated
+ * by the form engine per record and repeat item. */
 static void load_required(struct loader *l, struct fld_question *q,
                           const struct fld_json *qj, const char *where)
 {
@@ -335,6 +405,10 @@ static void load_required(struct loader *l, struct fld_question *q,
         problem(l, "%s.required: expected true, false or an expression", where);
 }
 
+/* "default": what a screen offers before anything is typed. It must be an
+ * answer a person could type (fld_template_answer), or the first person to
+ * accept it would save a value the template refuses. A note takes no
+ * answer, so its default is not checked. */
 static void load_default(struct loader *l, struct fld_question *q,
                          const struct fld_json *qj, const char *where)
 {
@@ -359,6 +433,10 @@ static void load_default(struct loader *l, struct fld_question *q,
     free(text);
 }
 
+/* One question, appended to t->questions (sized by count_questions()).
+ * A question with a problem in its name or type is left out, so that
+ * later checks never meet a question without them; other problems are
+ * reported and the question kept, so that they are all found. */
 static void load_question(struct loader *l, const struct fld_json *qj,
                           size_t section, const char *where)
 {
@@ -384,6 +462,7 @@ static void load_question(struct loader *l, const struct fld_json *qj,
         problem(l, "%s.name: missing or not a name (a-z, 0-9, _)", where);
         return;
     }
+    /* unique across parameters and sections: ${name} means either */
     for (i = 0; i < t->n_questions; i++)
         if (strcmp(t->questions[i].name, q->name) == 0)
             break;
@@ -422,6 +501,9 @@ static void load_question(struct loader *l, const struct fld_json *qj,
     t->n_questions++;
 }
 
+/* How many questions the JSON holds, parameters included, counted before
+ * loading so that t->questions is allocated once and never moves: the
+ * sections, choice lists and callers keep pointers into it. */
 static size_t count_questions(const struct fld_json *json)
 {
     const struct fld_json *secs = fld_json_get(json, "sections");
@@ -437,6 +519,8 @@ static size_t count_questions(const struct fld_json *json)
     return total;
 }
 
+/* Parameters are questions in no section (FLD_NO_SECTION), asked first:
+ * the region, commune group or year that thresholds are keyed by. */
 static void load_parameters(struct loader *l)
 {
     const struct fld_json *params = fld_json_get(l->t->json, "parameters");
@@ -455,6 +539,8 @@ static void load_parameters(struct loader *l)
     }
 }
 
+/* Each section's questions follow each other in t->questions, from
+ * s->first, so a section is a range and a question knows its section. */
 static void load_sections(struct loader *l)
 {
     static const char *const keys[] = {"name",     "label",  "questions",
@@ -555,13 +641,48 @@ static void check_threshold_keys(struct loader *l,
     }
 }
 
+/* A threshold table: "by" lists parameters, and "values" maps their values
+ * joined by '/' to the threshold. */
+static void load_threshold_table(struct loader *l, struct fld_threshold *th,
+                                 const struct fld_json *by, const char *where)
+{
+    const char **names;
+    size_t j;
+
+    if (by->type != FLD_JSON_ARRAY || by->n == 0 || th->values == NULL ||
+        th->values->type != FLD_JSON_OBJECT) {
+        problem(l,
+                "%s: \"by\" must list parameters and \"values\" be an object",
+                where);
+        return;
+    }
+    names = fld_xcalloc(by->n, sizeof *names);
+    for (j = 0; j < by->n; j++) {
+        if (by->items[j]->type != FLD_JSON_STRING ||
+            !is_parameter(l->t, by->items[j]->s))
+            problem(l, "%s.by[%zu]: not a parameter of this template", where,
+                    j);
+        else
+            names[th->n_by++] = by->items[j]->s;
+    }
+    th->by = names;
+    if (th->n_by == by->n) /* keys are read part by part: all must be there */
+        check_threshold_keys(l, th, where);
+}
+
+/*
+ * Thresholds are data: a "value", or a table keyed by parameters. Neither
+ * is interpreted here: a null value, or a key missing from the table, is
+ * an unknown threshold, and a rule that needs it answers unknown when the
+ * form engine evaluates it (form.c), never a guess.
+ */
 static void load_thresholds(struct loader *l)
 {
     static const char *const keys[] = {"label",  "unit",       "value", "by",
                                        "values", "provenance", NULL};
     struct fld_template *t = l->t;
     const struct fld_json *all = fld_json_get(t->json, "thresholds");
-    size_t i, j;
+    size_t i;
 
     if (all == NULL)
         return;
@@ -573,7 +694,6 @@ static void load_thresholds(struct loader *l)
     for (i = 0; i < all->n; i++) {
         const struct fld_json *tj = all->members[i].value, *by;
         struct fld_threshold *th = &t->thresholds[t->n_thresholds++];
-        const char **names;
         char where[128];
 
         th->name = all->members[i].key;
@@ -589,37 +709,18 @@ static void load_thresholds(struct loader *l)
         by = fld_json_get(tj, "by");
         th->value = fld_json_get(tj, "value");
         th->values = fld_json_get(tj, "values");
-        if (by == NULL) {
-            if (th->values != NULL)
-                problem(
-                    l,
+        if (by != NULL)
+            load_threshold_table(l, th, by, where);
+        else if (th->values != NULL)
+            problem(l,
                     "%s.values: needs \"by\" (the parameters it is keyed by)",
                     where);
-            continue;
-        }
-        if (by->type != FLD_JSON_ARRAY || by->n == 0 || th->values == NULL ||
-            th->values->type != FLD_JSON_OBJECT) {
-            problem(
-                l,
-                "%s: \"by\" must list parameters and \"values\" be an object",
-                where);
-            continue;
-        }
-        names = fld_xcalloc(by->n, sizeof *names);
-        for (j = 0; j < by->n; j++) {
-            if (by->items[j]->type != FLD_JSON_STRING ||
-                !is_parameter(t, by->items[j]->s))
-                problem(l, "%s.by[%zu]: not a parameter of this template",
-                        where, j);
-            else
-                names[th->n_by++] = by->items[j]->s;
-        }
-        th->by = names;
-        if (th->n_by == by->n)
-            check_threshold_keys(l, th, where);
     }
 }
 
+/* A criterion's indicators. An indicator without a "met" rule is kept: its
+ * text is known but not how to check it from answers, and the form engine
+ * reports it unknown. Codes are unique within the criterion. */
 static void load_indicators(struct loader *l, struct fld_criterion *c,
                             const struct fld_json *list, const char *cwhere)
 {
@@ -656,6 +757,8 @@ static void load_indicators(struct loader *l, struct fld_criterion *c,
     }
 }
 
+/* The criteria. A criterion's own "met" rule, when given, replaces the
+ * default (all indicators met) in the form engine. */
 static void load_criteria(struct loader *l)
 {
     static const char *const keys[] = {
@@ -696,6 +799,9 @@ static void load_criteria(struct loader *l)
     }
 }
 
+/* The tier: met when all criteria are ("requires": "all", kept as 0), or
+ * when at least N are (1 <= N <= the number of criteria). Loaded after the
+ * criteria, to know how many there are. */
 static void load_tier(struct loader *l)
 {
     static const char *const keys[] = {"label", "requires", NULL};
@@ -721,6 +827,9 @@ static void load_tier(struct loader *l)
                 t->n_criteria);
 }
 
+/* The top-level keys (known_keys names them all), the identity, the
+ * title, the criteria set, and the unit kinds inspected: subject_kind is
+ * one kind or a list of them. */
 static void load_header(struct loader *l)
 {
     static const char *const keys[] = {
@@ -770,6 +879,8 @@ static int cmp_name_index(const void *a, const void *b)
                   ((const struct name_index *)b)->name);
 }
 
+/* Sort the questions by name for fld_template_question(); until this runs,
+ * by_name is NULL and look-ups scan. */
 static void build_index(struct fld_template *t)
 {
     struct name_index *ix = fld_xcalloc(t->n_questions, sizeof *ix);
@@ -784,7 +895,11 @@ static void build_index(struct fld_template *t)
     t->by_name = ix;
 }
 
-/* Every name an expression reads must exist. */
+/* Every name an expression reads must exist, so that a typo in a rule is
+ * a load error, not a rule that silently reads a blank on every record.
+ * allow_self: '.' is the answer, which only a constraint has. in_filter:
+ * in a choice_filter, a name that is no question is a key of the choice
+ * being filtered, which only the choices of a record can tell. */
 static void check_refs(struct loader *l, const struct fld_expr *e,
                        bool allow_self, bool in_filter, const char *where,
                        const char *key)
@@ -866,7 +981,12 @@ static void check_all_refs(struct loader *l)
 /*
  * Calculations may not depend on themselves: a depth-first walk over
  * "calculation of q reads r" edges, colouring questions white (0), grey
- * (1, on the current path) and black (2, done).
+ * (1, on the current path) and black (2, done). Meeting a grey question
+ * closes a cycle; path then holds its names, which the message shows.
+ * Only calculations: a cycle of them has no value at all, whereas other
+ * rules in a cycle (relevance rules reading each other) are broken by the
+ * form engine when it meets them. The recursion is as deep as the longest
+ * chain of calculations, at most MAX_QUESTIONS.
  */
 static bool calc_cycle(const struct fld_template *t, size_t i, int *colour,
                        struct fld_buf *path)
@@ -917,6 +1037,8 @@ static void check_cycles(struct loader *l)
     free(colour);
 }
 
+/* The steps, in the order the file comment explains: each may rely on
+ * what the ones before it loaded. */
 static void load(struct loader *l)
 {
     struct fld_template *t = l->t;
@@ -938,12 +1060,17 @@ static void load(struct loader *l)
     load_thresholds(l);
     load_criteria(l);
     load_tier(l);
+    /* only on a template otherwise sound: one misspelt question would
+     * otherwise be reported again by every rule that reads it */
     if (l->n_problems == 0) {
         check_all_refs(l);
         check_cycles(l);
     }
 }
 
+/* Parse and load; the caller frees what is returned (NULL only when the
+ * bytes are over the size limit), problems or not. A template with
+ * problems gets no canonical form and no hash: nothing may name it. */
 static struct fld_template *load_bytes(const uint8_t *p, size_t len,
                                        struct loader *l)
 {
@@ -983,9 +1110,12 @@ int fld_template_parse(const uint8_t *p, size_t len, struct fld_template **out,
     *out = NULL;
     if (l.n_problems > 0) {
         fld_template_free(t);
-        return len > FLD_TEMPLATE_MAX_BYTES
-                   ? fld_err_set(err, FLD_ELIMIT, "%s", err ? err->msg : "")
-                   : FLD_EINVAL;
+        if (len <= FLD_TEMPLATE_MAX_BYTES)
+            return FLD_EINVAL; /* problem() set err from the first one */
+        /* the message ("larger than ...") stays; only the code differs */
+        if (err != NULL)
+            err->code = FLD_ELIMIT;
+        return FLD_ELIMIT;
     }
     *out = t;
     return FLD_OK;
@@ -1212,7 +1342,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* "a b,c" -> ["a","b","c"], sorted and distinct, every name a choice. */
+/* "a b,c" -> ["a","b","c"], sorted and distinct, every name a choice.
+ * Sorted because answers are signed and merged as bytes: the same set of
+ * choices must be the same answer whatever order they were picked in.
+ * picked[] holds each choice at most once, so q->n_choices entries do. */
 static int answer_multiple(const struct fld_question *q, const char *text,
                            struct fld_json **out, struct fld_err *err)
 {
@@ -1244,6 +1377,7 @@ static int answer_multiple(const struct fld_question *q, const char *text,
     return FLD_OK;
 }
 
+/* A type whose answer is the normaliser's string (norm.h). */
 static int answer_string(int (*norm)(const char *, char **, struct fld_err *),
                          const struct fld_question *q, const char *text,
                          struct fld_json **out, struct fld_err *err)
@@ -1265,6 +1399,8 @@ int fld_template_answer(const struct fld_question *q, const char *text,
     int64_t n;
     int rc;
 
+    /* every type goes through the text rules first (valid UTF-8, NFC,
+     * trimmed, no control characters), so blank means the same for all */
     *out = NULL;
     if ((rc = fld_norm_text(text, &trimmed, err)) != FLD_OK)
         return fld_err_prefix(err, "%s", q->name);
@@ -1318,6 +1454,12 @@ int fld_template_answer(const struct fld_question *q, const char *text,
     return rc;
 }
 
+/*
+ * Only the JSON type and, for selects, the choices are checked: a stored
+ * answer is never normalised again (what was signed is what is kept, and
+ * a change to norm.c must not make old versions wrong), so a string is
+ * taken as its question's type was when it was typed.
+ */
 int fld_template_check_value(const struct fld_question *q,
                              const struct fld_json *value, struct fld_err *err)
 {

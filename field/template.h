@@ -168,8 +168,8 @@ const struct fld_section *fld_template_section(const struct fld_template *t,
 size_t fld_template_n_questions(const struct fld_template *t);
 const struct fld_question *
 fld_template_question_at(const struct fld_template *t, size_t i);
-/* The question (or parameter) of that name, or NULL; its index in *index
- * when index is not NULL. */
+/* The question (or parameter) of that name, or NULL; its index is
+ * fld_template_question_index(). */
 const struct fld_question *fld_template_question(const struct fld_template *t,
                                                  const char *name);
 size_t fld_template_question_index(const struct fld_template *t,
@@ -207,8 +207,8 @@ int fld_template_answer(const struct fld_question *q, const char *text,
                         struct fld_json **out, struct fld_err *err);
 
 /*
- * Check a stored answer value against q's type (used when reading records
- * and by verify): FLD_OK or FLD_EINVAL naming the question.
+ * Check a stored answer value against q's type (the form engine does, for
+ * every answer it reads): FLD_OK or FLD_EINVAL naming the question.
  */
 int fld_template_check_value(const struct fld_question *q,
                              const struct fld_json *value, struct fld_err *err);

@@ -124,6 +124,62 @@ static void test_broken_templates_name_the_place(void **state)
     refused(HEAD SEC(Q(",\"type\":\"decimal\",\"max\":1.5")), "byte");
 }
 
+static void accepted(const char *json)
+{
+    struct fld_template *t = NULL;
+    struct fld_err err;
+
+    fld_err_clear(&err);
+    if (fld_template_parse((const uint8_t *)json, strlen(json), &t, &err) !=
+        FLD_OK)
+        fail_msg("refused: %s", err.msg);
+    fld_template_free(t);
+}
+
+/* A template with parameter y and threshold x, whose keys are given. */
+#define THRESHOLD(keys)                                                        \
+    HEAD "\"parameters\":[{\"name\":\"y\",\"type\":\"integer\","               \
+         "\"label\":{\"vi\":\"Y\"}}],\"thresholds\":{\"x\":{\"label\":"        \
+         "{\"vi\":\"X\"}" keys "}}," SEC(Q(",\"type\":\"text\""))
+
+/* Threshold tables: "by" must name parameters, and every key of "values"
+ * values of them, or a threshold would stay unknown without a word. */
+static void test_threshold_tables_are_checked(void **state)
+{
+    (void)state;
+    accepted(THRESHOLD(",\"value\":70"));
+    accepted(THRESHOLD(",\"value\":null"));
+    accepted(
+        THRESHOLD(",\"by\":[\"y\"],\"values\":{\"2025\":1,\"2026\":null}"));
+    refused(THRESHOLD(",\"values\":{\"2025\":1}"),
+            "thresholds.x.values: needs \"by\" (the parameters it is keyed "
+            "by)");
+    refused(THRESHOLD(",\"by\":\"y\",\"values\":{}"),
+            "thresholds.x: \"by\" must list parameters and \"values\" be an "
+            "object");
+    refused(THRESHOLD(",\"by\":[],\"values\":{}"),
+            "thresholds.x: \"by\" must list parameters");
+    refused(THRESHOLD(",\"by\":[\"y\"]"),
+            "thresholds.x: \"by\" must list parameters");
+    refused(THRESHOLD(",\"by\":[\"y\"],\"values\":[1]"),
+            "thresholds.x: \"by\" must list parameters");
+    refused(THRESHOLD(",\"by\":[\"q\"],\"values\":{}"),
+            "thresholds.x.by[0]: not a parameter of this template");
+    refused(THRESHOLD(",\"by\":[\"y\",\"y\"],\"values\":{\"2025\":1}"),
+            "thresholds.x.values: key \"2025\" needs 2 parts joined by '/'");
+    refused(THRESHOLD(",\"by\":[\"y\"],\"values\":{\"2025/1\":1}"),
+            "thresholds.x.values: key \"2025/1\" has more than 1 parts");
+    refused(THRESHOLD(",\"by\":[\"y\"],\"values\":{\"20x5\":1}"),
+            "thresholds.x.values: key \"20x5\": \"20x5\" is not a value of "
+            "parameter y");
+    refused(THRESHOLD(",\"value\":70,\"bogus\":1"),
+            "thresholds.x: unknown key \"bogus\"");
+    /* choices alone may carry keys of their own, for choice_filter */
+    accepted(HEAD "\"choices\":{\"yn\":[{\"name\":\"y\",\"label\":{\"vi\":"
+                  "\"C\"},\"group\":\"g1\"}]}," SEC(
+                      Q(",\"type\":\"select_one\",\"choices\":\"yn\"")));
+}
+
 static struct fld_json *answer(const struct fld_template *t, const char *name,
                                const char *text, int expect)
 {
@@ -443,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_demo_template_loads),
         cmocka_unit_test(test_hash_ignores_layout),
         cmocka_unit_test(test_broken_templates_name_the_place),
+        cmocka_unit_test(test_threshold_tables_are_checked),
         cmocka_unit_test(test_answers_are_typed_and_normalised),
         cmocka_unit_test(test_check_and_format_values),
         cmocka_unit_test(test_every_shipped_template_loads),
