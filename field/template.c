@@ -1,6 +1,8 @@
 /*
- * template.c - loading checklist templates, and turning typed text into
- * answers (see template.h; the format is docs/TEMPLATES.md).
+ * template.c - loading checklist templates (see template.h; the format is
+ * docs/TEMPLATES.md). The checks that need the whole template loaded are
+ * in template_check.c, and typed text turned into answers in
+ * template_answer.c; template_int.h is what the three share.
  *
  * Where it sits: a template arrives as bytes, built into the program
  * (embedded.c), read from a device's store or the server's, or checked by
@@ -45,24 +47,22 @@
  *     "values" must name values those parameters can take, checked with
  *     the same normaliser as a typed answer: a typo in a key would
  *     otherwise leave a threshold unknown without a word.
- *   - A "default" must be an answer a person could type, for the same
- *     reason.
+ *   - A "default" must be an answer a person could type: the first person
+ *     to accept it would otherwise save a value the template refuses.
  *   - The template's identity is the BLAKE2b-256 hash of its canonical
  *     JSON (json.h), computed only for a template without problems: every
  *     version of a record names the template it was filled against by
  *     this hash, so the same template read from any file with any layout
  *     has the same identity.
- *   - Typed answers are normalised (norm.h) to one form per value, because
- *     answers are signed and merged as bytes: a select_multiple answer is
- *     the sorted list of its distinct choices, whatever order they were
- *     picked in.
+ *   - Typed answers have one form per value, because answers are signed
+ *     and merged as bytes (template_answer.c says how).
  *
  * Cost: loading is linear in the size of the template, but for the checks
  * for duplicate names, which compare each question, choice, criterion and
  * indicator with those before it in its scope: quadratic in at most
- * MAX_QUESTIONS (2000) or MAX_CHOICES (500): two million string
- * comparisons at worst.
- * Finding a question by name after loading is a binary search.
+ * MAX_QUESTIONS (2000) or MAX_CHOICES (500), two million string
+ * comparisons at worst. Finding a question by name after loading is a
+ * binary search.
  */
 #include "template.h"
 
@@ -73,8 +73,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "norm.h"
-#include "version.h"
+#include "template_int.h"
 
 /* Bounds on what a template may declare. Templates come from outside (a
  * province writes its own), and the form engine walks every question of
@@ -83,64 +82,7 @@
 #define MAX_QUESTIONS 2000
 #define MAX_CHOICES 500
 
-struct choice_list {
-    const char *name;
-    struct fld_choice *choices;
-    size_t n;
-};
-
-/* An index sorted by name makes look-ups from expressions cheap: the form
- * engine resolves every ${name} of every rule through it. */
-struct name_index {
-    const char *name;
-    size_t index;
-};
-
-struct fld_template {
-    struct fld_json *json; /* owned; every string below points into it */
-    uint8_t *canon;        /* canonical JSON: what the hash is over */
-    size_t canon_len;
-    char hash[65];
-    const char *id;
-    const char *version;
-    struct fld_text title;
-    struct fld_criteria_set set;
-    const char **kinds;
-    size_t n_kinds;
-    struct fld_section *sections;
-    size_t n_sections;
-    struct fld_question *questions; /* parameters first, then sections' */
-    size_t n_questions;
-    struct name_index *by_name; /* questions sorted by name; NULL while
-                                   the questions are being loaded */
-    struct choice_list *lists;
-    size_t n_lists;
-    struct fld_threshold *thresholds;
-    size_t n_thresholds;
-    struct fld_criterion *criteria;
-    size_t n_criteria;
-    bool has_tier;
-    struct fld_text tier_label;
-    size_t tier_requires;
-};
-
-/*
- * The loader keeps going after a problem where it can, so that
- * `field template check` lists every problem at once; the first one is
- * what fld_template_parse() reports.
- */
-struct loader {
-    struct fld_template *t;
-    struct fld_err *err;
-    fld_problem_fn fn;
-    void *ctx;
-    size_t n_problems;
-};
-
-static void problem(struct loader *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void problem(struct loader *l, const char *fmt, ...)
+void fld_template_problem(struct loader *l, const char *fmt, ...)
 {
     char msg[FLD_ERR_MSG_MAX];
     va_list ap;
@@ -221,7 +163,8 @@ static void known_keys(struct loader *l, const struct fld_json *obj,
             if (strcmp(obj->members[i].key, keys[k]) == 0)
                 break;
         if (keys[k] == NULL)
-            problem(l, "%s: unknown key \"%s\"", where, obj->members[i].key);
+            fld_template_problem(l, "%s: unknown key \"%s\"", where,
+                                 obj->members[i].key);
     }
 }
 
@@ -237,19 +180,21 @@ static void get_text(struct loader *l, const struct fld_json *obj,
     out->vi = out->en = NULL;
     if (t == NULL) {
         if (required)
-            problem(l, "%s.%s: missing", where, key);
+            fld_template_problem(l, "%s.%s: missing", where, key);
         return;
     }
     if (t->type != FLD_JSON_OBJECT) {
-        problem(l, "%s.%s: expected {\"vi\": ..., \"en\": ...}", where, key);
+        fld_template_problem(l, "%s.%s: expected {\"vi\": ..., \"en\": ...}",
+                             where, key);
         return;
     }
     out->vi = fld_json_get_string(t, "vi");
     out->en = fld_json_get_string(t, "en");
     if (out->vi == NULL || out->vi[0] == '\0')
-        problem(l, "%s.%s.vi: missing Vietnamese text", where, key);
+        fld_template_problem(l, "%s.%s.vi: missing Vietnamese text", where,
+                             key);
     if (fld_json_get(t, "en") != NULL && out->en == NULL)
-        problem(l, "%s.%s.en: not a string", where, key);
+        fld_template_problem(l, "%s.%s.en: not a string", where, key);
 }
 
 static const char *get_string(struct loader *l, const struct fld_json *obj,
@@ -258,7 +203,7 @@ static const char *get_string(struct loader *l, const struct fld_json *obj,
     const struct fld_json *v = fld_json_get(obj, key);
 
     if (v != NULL && v->type != FLD_JSON_STRING) {
-        problem(l, "%s.%s: expected a string", where, key);
+        fld_template_problem(l, "%s.%s: expected a string", where, key);
         return NULL;
     }
     return v ? v->s : NULL;
@@ -270,7 +215,7 @@ static bool get_bool(struct loader *l, const struct fld_json *obj,
     const struct fld_json *v = fld_json_get(obj, key);
 
     if (v != NULL && v->type != FLD_JSON_TRUE && v->type != FLD_JSON_FALSE)
-        problem(l, "%s.%s: expected true or false", where, key);
+        fld_template_problem(l, "%s.%s: expected true or false", where, key);
     return v != NULL && v->type == FLD_JSON_TRUE;
 }
 
@@ -287,7 +232,8 @@ static void get_provenance(struct loader *l, const struct fld_json *obj,
         return;
     snprintf(w, sizeof w, "%s.provenance", where);
     if (p->type != FLD_JSON_OBJECT) {
-        problem(l, "%s: expected {\"source\": ..., \"verified\": ...}", w);
+        fld_template_problem(
+            l, "%s: expected {\"source\": ..., \"verified\": ...}", w);
         return;
     }
     known_keys(l, p, keys, w);
@@ -307,7 +253,7 @@ static struct fld_expr *get_expr(struct loader *l, const struct fld_json *obj,
     if (src == NULL)
         return NULL;
     if (fld_expr_parse(src, &e, &err) != FLD_OK) {
-        problem(l, "%s.%s: %s", where, key, err.msg);
+        fld_template_problem(l, "%s.%s: %s", where, key, err.msg);
         return NULL;
     }
     return e;
@@ -324,7 +270,7 @@ static void load_choices(struct loader *l)
     if (all == NULL)
         return;
     if (all->type != FLD_JSON_OBJECT) {
-        problem(l, "choices: expected an object of lists");
+        fld_template_problem(l, "choices: expected an object of lists");
         return;
     }
     t->lists = fld_xcalloc(all->n, sizeof *t->lists);
@@ -335,8 +281,9 @@ static void load_choices(struct loader *l)
         cl->name = all->members[i].key;
         if (list->type != FLD_JSON_ARRAY || list->n == 0 ||
             list->n > MAX_CHOICES) {
-            problem(l, "choices.%s: expected a list of 1 to %d choices",
-                    cl->name, MAX_CHOICES);
+            fld_template_problem(
+                l, "choices.%s: expected a list of 1 to %d choices", cl->name,
+                MAX_CHOICES);
             continue;
         }
         cl->choices = fld_xcalloc(list->n, sizeof *cl->choices);
@@ -348,15 +295,16 @@ static void load_choices(struct loader *l)
             c->json = list->items[j];
             c->name = fld_json_get_string(list->items[j], "name");
             if (!is_name(c->name)) {
-                problem(l, "%s.name: missing or not a name (a-z, 0-9, _)",
-                        where);
+                fld_template_problem(
+                    l, "%s.name: missing or not a name (a-z, 0-9, _)", where);
                 continue;
             }
             for (k = 0; k < cl->n; k++)
                 if (strcmp(cl->choices[k].name, c->name) == 0)
                     break;
             if (k < cl->n) {
-                problem(l, "%s.name: duplicate choice \"%s\"", where, c->name);
+                fld_template_problem(l, "%s.name: duplicate choice \"%s\"",
+                                     where, c->name);
                 continue;
             }
             get_text(l, list->items[j], "label", true, &c->label, where);
@@ -402,7 +350,8 @@ static void load_required(struct loader *l, struct fld_question *q,
     else if (req->type == FLD_JSON_STRING)
         q->required_if = get_expr(l, qj, "required", where);
     else
-        problem(l, "%s.required: expected true, false or an expression", where);
+        fld_template_problem(
+            l, "%s.required: expected true, false or an expression", where);
 }
 
 /* "default": what a screen offers before anything is typed. It must be an
@@ -421,14 +370,15 @@ static void load_default(struct loader *l, struct fld_question *q,
         return;
     q->default_value = d;
     if (d->type != FLD_JSON_STRING && d->type != FLD_JSON_INT) {
-        problem(l, "%s.default: expected a string or an integer", where);
+        fld_template_problem(l, "%s.default: expected a string or an integer",
+                             where);
         return;
     }
     text = d->type == FLD_JSON_INT ? fld_xasprintf("%lld", (long long)d->i)
                                    : fld_xstrdup(d->s);
     if (q->type != FLD_Q_NOTE &&
         fld_template_answer(q, text, &value, &err) != FLD_OK)
-        problem(l, "%s.default: %s", where, err.msg);
+        fld_template_problem(l, "%s.default: %s", where, err.msg);
     fld_json_free(value);
     free(text);
 }
@@ -451,7 +401,7 @@ static void load_question(struct loader *l, const struct fld_json *qj,
     size_t i;
 
     if (qj->type != FLD_JSON_OBJECT) {
-        problem(l, "%s: expected an object", where);
+        fld_template_problem(l, "%s: expected an object", where);
         return;
     }
     known_keys(l, qj, keys, where);
@@ -459,7 +409,8 @@ static void load_question(struct loader *l, const struct fld_json *qj,
     q->section = section;
     type = fld_json_get_string(qj, "type");
     if (!is_name(q->name)) {
-        problem(l, "%s.name: missing or not a name (a-z, 0-9, _)", where);
+        fld_template_problem(l, "%s.name: missing or not a name (a-z, 0-9, _)",
+                             where);
         return;
     }
     /* unique across parameters and sections: ${name} means either */
@@ -467,11 +418,13 @@ static void load_question(struct loader *l, const struct fld_json *qj,
         if (strcmp(t->questions[i].name, q->name) == 0)
             break;
     if (i < t->n_questions) {
-        problem(l, "%s.name: duplicate question \"%s\"", where, q->name);
+        fld_template_problem(l, "%s.name: duplicate question \"%s\"", where,
+                             q->name);
         return;
     }
     if (parse_type(type, &q->type) != 0) {
-        problem(l, "%s.type: unknown type \"%s\"", where, type ? type : "");
+        fld_template_problem(l, "%s.type: unknown type \"%s\"", where,
+                             type ? type : "");
         return;
     }
     get_text(l, qj, "label", true, &q->label, where);
@@ -488,14 +441,15 @@ static void load_question(struct loader *l, const struct fld_json *qj,
         const struct choice_list *cl = list ? find_list(t, list) : NULL;
 
         if (cl == NULL) {
-            problem(l, "%s.choices: unknown choice list \"%s\"", where,
-                    list ? list : "");
+            fld_template_problem(l, "%s.choices: unknown choice list \"%s\"",
+                                 where, list ? list : "");
         } else {
             q->choices = cl->choices;
             q->n_choices = cl->n;
         }
     } else if (fld_json_get(qj, "choices") || q->choice_filter) {
-        problem(l, "%s.choices: only select questions have choices", where);
+        fld_template_problem(
+            l, "%s.choices: only select questions have choices", where);
     }
     load_default(l, q, qj, where);
     t->n_questions++;
@@ -530,7 +484,7 @@ static void load_parameters(struct loader *l)
     if (params == NULL)
         return;
     if (params->type != FLD_JSON_ARRAY) {
-        problem(l, "parameters: expected a list of questions");
+        fld_template_problem(l, "parameters: expected a list of questions");
         return;
     }
     for (i = 0; i < params->n; i++) {
@@ -550,7 +504,7 @@ static void load_sections(struct loader *l)
     size_t i, j;
 
     if (secs == NULL || secs->type != FLD_JSON_ARRAY || secs->n == 0) {
-        problem(l, "sections: expected a list of sections");
+        fld_template_problem(l, "sections: expected a list of sections");
         return;
     }
     t->sections = fld_xcalloc(secs->n, sizeof *t->sections);
@@ -562,20 +516,20 @@ static void load_sections(struct loader *l)
 
         snprintf(where, sizeof where, "sections[%zu]", i);
         if (sj->type != FLD_JSON_OBJECT) {
-            problem(l, "%s: expected an object", where);
+            fld_template_problem(l, "%s: expected an object", where);
             continue;
         }
         known_keys(l, sj, keys, where);
         s->name = fld_json_get_string(sj, "name");
         if (!is_name(s->name))
-            problem(l, "%s.name: missing or not a name", where);
+            fld_template_problem(l, "%s.name: missing or not a name", where);
         get_text(l, sj, "label", true, &s->label, where);
         s->relevant = get_expr(l, sj, "relevant", where);
         s->is_repeat = get_bool(l, sj, "repeat", where);
         s->first = t->n_questions;
         t->n_sections++;
         if (qs == NULL || qs->type != FLD_JSON_ARRAY) {
-            problem(l, "%s.questions: expected a list", where);
+            fld_template_problem(l, "%s.questions: expected a list", where);
             continue;
         }
         for (j = 0; j < qs->n; j++) {
@@ -583,61 +537,6 @@ static void load_sections(struct loader *l)
             load_question(l, qs->items[j], t->n_sections - 1, where);
         }
         s->n = t->n_questions - s->first;
-    }
-}
-
-static bool is_parameter(const struct fld_template *t, const char *name)
-{
-    const struct fld_question *q = fld_template_question(t, name);
-
-    return q != NULL && q->section == FLD_NO_SECTION;
-}
-
-/* Each key of a threshold table names values its parameters can take:
- * a typo ("bac_trung_b0") would otherwise leave a threshold unknown
- * silently. */
-static void check_threshold_keys(struct loader *l,
-                                 const struct fld_threshold *th,
-                                 const char *where)
-{
-    size_t i, k;
-
-    for (i = 0; i < th->values->n; i++) {
-        const char *key = th->values->members[i].key, *part = key;
-
-        for (k = 0; k < th->n_by; k++) {
-            const struct fld_question *p =
-                fld_template_question(l->t, th->by[k]);
-            size_t len = strcspn(part, "/");
-            char *value = fld_xstrndup(part, len);
-            struct fld_json *v = NULL;
-            struct fld_err err;
-
-            if (fld_template_answer(p, value, &v, &err) != FLD_OK ||
-                v == NULL) {
-                problem(l,
-                        "%s.values: key \"%s\": \"%s\" is not a value of "
-                        "parameter %s",
-                        where, key, value, p->name);
-                fld_json_free(v);
-                free(value);
-                break;
-            }
-            fld_json_free(v);
-            free(value);
-            part += len;
-            if (*part == '/')
-                part++;
-            else if (k + 1 < th->n_by) {
-                problem(l,
-                        "%s.values: key \"%s\" needs %zu parts joined by '/'",
-                        where, key, th->n_by);
-                break;
-            }
-        }
-        if (k == th->n_by && *part != '\0')
-            problem(l, "%s.values: key \"%s\" has more than %zu parts", where,
-                    key, th->n_by);
     }
 }
 
@@ -651,23 +550,23 @@ static void load_threshold_table(struct loader *l, struct fld_threshold *th,
 
     if (by->type != FLD_JSON_ARRAY || by->n == 0 || th->values == NULL ||
         th->values->type != FLD_JSON_OBJECT) {
-        problem(l,
-                "%s: \"by\" must list parameters and \"values\" be an object",
-                where);
+        fld_template_problem(
+            l, "%s: \"by\" must list parameters and \"values\" be an object",
+            where);
         return;
     }
     names = fld_xcalloc(by->n, sizeof *names);
     for (j = 0; j < by->n; j++) {
         if (by->items[j]->type != FLD_JSON_STRING ||
             !is_parameter(l->t, by->items[j]->s))
-            problem(l, "%s.by[%zu]: not a parameter of this template", where,
-                    j);
+            fld_template_problem(
+                l, "%s.by[%zu]: not a parameter of this template", where, j);
         else
             names[th->n_by++] = by->items[j]->s;
     }
     th->by = names;
     if (th->n_by == by->n) /* keys are read part by part: all must be there */
-        check_threshold_keys(l, th, where);
+        fld_template_check_keys(l, th, where);
 }
 
 /*
@@ -687,7 +586,7 @@ static void load_thresholds(struct loader *l)
     if (all == NULL)
         return;
     if (all->type != FLD_JSON_OBJECT) {
-        problem(l, "thresholds: expected an object");
+        fld_template_problem(l, "thresholds: expected an object");
         return;
     }
     t->thresholds = fld_xcalloc(all->n, sizeof *t->thresholds);
@@ -699,7 +598,7 @@ static void load_thresholds(struct loader *l)
         th->name = all->members[i].key;
         snprintf(where, sizeof where, "thresholds.%s", th->name);
         if (tj->type != FLD_JSON_OBJECT) {
-            problem(l, "%s: expected an object", where);
+            fld_template_problem(l, "%s: expected an object", where);
             continue;
         }
         known_keys(l, tj, keys, where);
@@ -712,9 +611,9 @@ static void load_thresholds(struct loader *l)
         if (by != NULL)
             load_threshold_table(l, th, by, where);
         else if (th->values != NULL)
-            problem(l,
-                    "%s.values: needs \"by\" (the parameters it is keyed by)",
-                    where);
+            fld_template_problem(
+                l, "%s.values: needs \"by\" (the parameters it is keyed by)",
+                where);
     }
 }
 
@@ -730,7 +629,7 @@ static void load_indicators(struct loader *l, struct fld_criterion *c,
     size_t i, k;
 
     if (list == NULL || list->type != FLD_JSON_ARRAY) {
-        problem(l, "%s.indicators: expected a list", cwhere);
+        fld_template_problem(l, "%s.indicators: expected a list", cwhere);
         return;
     }
     ind = fld_xcalloc(list->n, sizeof *ind);
@@ -743,13 +642,13 @@ static void load_indicators(struct loader *l, struct fld_criterion *c,
         known_keys(l, list->items[i], keys, where);
         d->code = fld_json_get_string(list->items[i], "code");
         if (!is_code(d->code)) {
-            problem(l, "%s.code: missing or not a code", where);
+            fld_template_problem(l, "%s.code: missing or not a code", where);
             continue;
         }
         for (k = 0; k < c->n_indicators; k++)
             if (strcmp(ind[k].code, d->code) == 0)
-                problem(l, "%s.code: duplicate indicator \"%s\"", where,
-                        d->code);
+                fld_template_problem(l, "%s.code: duplicate indicator \"%s\"",
+                                     where, d->code);
         get_text(l, list->items[i], "text", true, &d->text, where);
         d->met = get_expr(l, list->items[i], "met", where);
         get_provenance(l, list->items[i], &d->provenance, where);
@@ -770,7 +669,7 @@ static void load_criteria(struct loader *l)
     if (all == NULL)
         return;
     if (all->type != FLD_JSON_ARRAY) {
-        problem(l, "criteria: expected a list");
+        fld_template_problem(l, "criteria: expected a list");
         return;
     }
     t->criteria = fld_xcalloc(all->n, sizeof *t->criteria);
@@ -783,13 +682,13 @@ static void load_criteria(struct loader *l)
         known_keys(l, cj, keys, where);
         c->code = fld_json_get_string(cj, "code");
         if (!is_code(c->code)) {
-            problem(l, "%s.code: missing or not a code", where);
+            fld_template_problem(l, "%s.code: missing or not a code", where);
             continue;
         }
         for (k = 0; k < t->n_criteria; k++)
             if (strcmp(t->criteria[k].code, c->code) == 0)
-                problem(l, "%s.code: duplicate criterion \"%s\"", where,
-                        c->code);
+                fld_template_problem(l, "%s.code: duplicate criterion \"%s\"",
+                                     where, c->code);
         get_text(l, cj, "name", true, &c->name, where);
         get_text(l, cj, "group", false, &c->group, where);
         get_provenance(l, cj, &c->provenance, where);
@@ -821,10 +720,11 @@ static void load_tier(struct loader *l)
              (size_t)req->i <= t->n_criteria)
         t->tier_requires = (size_t)req->i;
     else
-        problem(l,
-                "tier.requires: expected \"all\" or a number of criteria "
-                "from 1 to %zu",
-                t->n_criteria);
+        fld_template_problem(
+            l,
+            "tier.requires: expected \"all\" or a number of criteria "
+            "from 1 to %zu",
+            t->n_criteria);
 }
 
 /* The top-level keys (known_keys names them all), the identity, the
@@ -847,9 +747,9 @@ static void load_header(struct loader *l)
     t->id = fld_json_get_string(t->json, "id");
     t->version = fld_json_get_string(t->json, "version");
     if (!is_name(t->id))
-        problem(l, "id: missing or not a name (a-z, 0-9, _, -)");
+        fld_template_problem(l, "id: missing or not a name (a-z, 0-9, _, -)");
     if (t->version == NULL || t->version[0] == '\0')
-        problem(l, "version: missing");
+        fld_template_problem(l, "version: missing");
     get_text(l, t->json, "title", true, &t->title, "template");
     if (set != NULL) {
         known_keys(l, set, set_keys, "criteria_set");
@@ -867,9 +767,11 @@ static void load_header(struct loader *l)
             if (kinds->items[i]->type == FLD_JSON_STRING)
                 t->kinds[t->n_kinds++] = kinds->items[i]->s;
             else
-                problem(l, "subject_kind[%zu]: expected a string", i);
+                fld_template_problem(l, "subject_kind[%zu]: expected a string",
+                                     i);
     } else if (kinds != NULL) {
-        problem(l, "subject_kind: expected a unit kind or a list of kinds");
+        fld_template_problem(
+            l, "subject_kind: expected a unit kind or a list of kinds");
     }
 }
 
@@ -895,148 +797,6 @@ static void build_index(struct fld_template *t)
     t->by_name = ix;
 }
 
-/* Every name an expression reads must exist, so that a typo in a rule is
- * a load error, not a rule that silently reads a blank on every record.
- * allow_self: '.' is the answer, which only a constraint has. in_filter:
- * in a choice_filter, a name that is no question is a key of the choice
- * being filtered, which only the choices of a record can tell. */
-static void check_refs(struct loader *l, const struct fld_expr *e,
-                       bool allow_self, bool in_filter, const char *where,
-                       const char *key)
-{
-    const struct fld_template *t = l->t;
-    size_t i;
-
-    if (e == NULL)
-        return;
-    for (i = 0; i < fld_expr_n_refs(e); i++) {
-        const char *r = fld_expr_ref(e, i);
-
-        /* in a choice_filter, other names are the choice's own keys */
-        if (!fld_template_question(t, r) && !fld_template_repeat(t, r) &&
-            !in_filter)
-            problem(l, "%s.%s: unknown reference ${%s}", where, key, r);
-    }
-    for (i = 0; i < fld_expr_n_thresholds(e); i++)
-        if (!fld_template_threshold(t, fld_expr_threshold(e, i)))
-            problem(l, "%s.%s: unknown threshold '%s'", where, key,
-                    fld_expr_threshold(e, i));
-    for (i = 0; i < fld_expr_n_params(e); i++)
-        if (!is_parameter(t, fld_expr_param(e, i)))
-            problem(l, "%s.%s: unknown parameter '%s'", where, key,
-                    fld_expr_param(e, i));
-    if (!allow_self && fld_expr_uses_self(e))
-        problem(l, "%s.%s: '.' means the answer, and only a constraint has one",
-                where, key);
-}
-
-/* The place of question i, as the template's author wrote it. */
-static void question_place(const struct fld_template *t, size_t i, char *out,
-                           size_t len)
-{
-    const struct fld_question *q = &t->questions[i];
-    size_t first =
-        q->section == FLD_NO_SECTION ? 0 : t->sections[q->section].first;
-
-    if (q->section == FLD_NO_SECTION)
-        snprintf(out, len, "parameters[%zu]", i);
-    else
-        snprintf(out, len, "sections[%zu].questions[%zu]", q->section,
-                 i - first);
-}
-
-static void check_all_refs(struct loader *l)
-{
-    const struct fld_template *t = l->t;
-    char where[160];
-    size_t i, j;
-
-    for (i = 0; i < t->n_questions; i++) {
-        const struct fld_question *q = &t->questions[i];
-
-        question_place(t, i, where, sizeof where);
-        check_refs(l, q->relevant, false, false, where, "relevant");
-        check_refs(l, q->required_if, false, false, where, "required");
-        check_refs(l, q->constraint, true, false, where, "constraint");
-        check_refs(l, q->calculation, false, false, where, "calculation");
-        check_refs(l, q->choice_filter, false, true, where, "choice_filter");
-    }
-    for (i = 0; i < t->n_sections; i++) {
-        snprintf(where, sizeof where, "sections[%zu]", i);
-        check_refs(l, t->sections[i].relevant, false, false, where, "relevant");
-    }
-    for (i = 0; i < t->n_criteria; i++) {
-        const struct fld_criterion *c = &t->criteria[i];
-
-        snprintf(where, sizeof where, "criteria[%zu]", i);
-        check_refs(l, c->met, false, false, where, "met");
-        for (j = 0; j < c->n_indicators; j++) {
-            snprintf(where, sizeof where, "criteria[%zu].indicators[%zu]", i,
-                     j);
-            check_refs(l, c->indicators[j].met, false, false, where, "met");
-        }
-    }
-}
-
-/*
- * Calculations may not depend on themselves: a depth-first walk over
- * "calculation of q reads r" edges, colouring questions white (0), grey
- * (1, on the current path) and black (2, done). Meeting a grey question
- * closes a cycle; path then holds its names, which the message shows.
- * Only calculations: a cycle of them has no value at all, whereas other
- * rules in a cycle (relevance rules reading each other) are broken by the
- * form engine when it meets them. The recursion is as deep as the longest
- * chain of calculations, at most MAX_QUESTIONS.
- */
-static bool calc_cycle(const struct fld_template *t, size_t i, int *colour,
-                       struct fld_buf *path)
-{
-    const struct fld_expr *e = t->questions[i].calculation;
-    size_t k;
-
-    if (colour[i] == 2 || e == NULL)
-        return false;
-    fld_buf_printf(path, "%s%s", path->len ? " -> " : "", t->questions[i].name);
-    if (colour[i] == 1)
-        return true;
-    colour[i] = 1;
-    for (k = 0; k < fld_expr_n_refs(e); k++) {
-        const struct fld_question *r =
-            fld_template_question(t, fld_expr_ref(e, k));
-        size_t before = path->len;
-
-        if (r != NULL &&
-            calc_cycle(t, fld_template_question_index(t, r), colour, path))
-            return true;
-        path->len = before;
-        if (path->data)
-            path->data[before] = '\0';
-    }
-    colour[i] = 2;
-    return false;
-}
-
-static void check_cycles(struct loader *l)
-{
-    const struct fld_template *t = l->t;
-    int *colour = fld_xcalloc(t->n_questions, sizeof *colour);
-    struct fld_buf path = FLD_BUF_INIT;
-    char where[160];
-    size_t i;
-
-    for (i = 0; i < t->n_questions; i++) {
-        fld_buf_reset(&path);
-        if (colour[i] == 0 && calc_cycle(t, i, colour, &path)) {
-            question_place(t, i, where, sizeof where);
-            problem(l, "%s.calculation: calculations form a cycle: %s", where,
-                    fld_buf_str(&path));
-            break; /* one cycle is enough to fix first */
-        }
-    }
-    fld_buf_free(&path);
-    free(colour);
-}
-
 /* The steps, in the order the file comment explains: each may rely on
  * what the ones before it loaded. */
 static void load(struct loader *l)
@@ -1044,14 +804,15 @@ static void load(struct loader *l)
     struct fld_template *t = l->t;
 
     if (t->json->type != FLD_JSON_OBJECT) {
-        problem(l, "template: expected an object");
+        fld_template_problem(l, "template: expected an object");
         return;
     }
     load_header(l);
     load_choices(l);
     t->questions = fld_xcalloc(count_questions(t->json), sizeof *t->questions);
     if (count_questions(t->json) > MAX_QUESTIONS) {
-        problem(l, "sections: more than %d questions", MAX_QUESTIONS);
+        fld_template_problem(l, "sections: more than %d questions",
+                             MAX_QUESTIONS);
         return;
     }
     load_parameters(l);
@@ -1063,8 +824,8 @@ static void load(struct loader *l)
     /* only on a template otherwise sound: one misspelt question would
      * otherwise be reported again by every rule that reads it */
     if (l->n_problems == 0) {
-        check_all_refs(l);
-        check_cycles(l);
+        fld_template_check_refs(l);
+        fld_template_check_cycles(l);
     }
 }
 
@@ -1080,18 +841,19 @@ static struct fld_template *load_bytes(const uint8_t *p, size_t len,
     struct fld_err jerr;
 
     if (len > FLD_TEMPLATE_MAX_BYTES) {
-        problem(l, "template: larger than %d bytes", FLD_TEMPLATE_MAX_BYTES);
+        fld_template_problem(l, "template: larger than %d bytes",
+                             FLD_TEMPLATE_MAX_BYTES);
         return NULL;
     }
     t = fld_xcalloc(1, sizeof *t);
     l->t = t;
     if (fld_json_parse(p, len, &t->json, &jerr) != FLD_OK) {
-        problem(l, "template: %s", jerr.msg);
+        fld_template_problem(l, "template: %s", jerr.msg);
         return t;
     }
     load(l);
     if (l->n_problems == 0 && fld_json_write(t->json, &canon, &jerr) != FLD_OK)
-        problem(l, "template: %s", jerr.msg);
+        fld_template_problem(l, "template: %s", jerr.msg);
     if (l->n_problems == 0) {
         t->canon = (uint8_t *)fld_buf_detach(&canon, &t->canon_len);
         crypto_generichash(h, sizeof h, t->canon, t->canon_len, NULL, 0);
@@ -1111,7 +873,8 @@ int fld_template_parse(const uint8_t *p, size_t len, struct fld_template **out,
     if (l.n_problems > 0) {
         fld_template_free(t);
         if (len <= FLD_TEMPLATE_MAX_BYTES)
-            return FLD_EINVAL; /* problem() set err from the first one */
+            return FLD_EINVAL; /* fld_template_problem() set err from the first
+                                  one */
         /* the message ("larger than ...") stays; only the code differs */
         if (err != NULL)
             err->code = FLD_ELIMIT;
@@ -1308,218 +1071,4 @@ bool fld_template_tier(const struct fld_template *t,
     *label = &t->tier_label;
     *requires = t->tier_requires;
     return t->has_tier;
-}
-
-static const struct fld_choice *find_choice(const struct fld_question *q,
-                                            const char *name, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < q->n_choices; i++)
-        if (strlen(q->choices[i].name) == len &&
-            memcmp(q->choices[i].name, name, len) == 0)
-            return &q->choices[i];
-    return NULL;
-}
-
-/* "q: "x" is not a choice (yes, no)": the refusal names what is allowed. */
-static int not_a_choice(const struct fld_question *q, const char *text,
-                        size_t len, struct fld_err *err)
-{
-    struct fld_buf b = FLD_BUF_INIT;
-    size_t i;
-
-    for (i = 0; i < q->n_choices; i++)
-        fld_buf_printf(&b, "%s%s", i ? ", " : "", q->choices[i].name);
-    fld_err_set(err, FLD_EINVAL, "%s: \"%.*s\" is not a choice (%s)", q->name,
-                (int)(len > 40 ? 40 : len), text, fld_buf_str(&b));
-    fld_buf_free(&b);
-    return FLD_EINVAL;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* "a b,c" -> ["a","b","c"], sorted and distinct, every name a choice.
- * Sorted because answers are signed and merged as bytes: the same set of
- * choices must be the same answer whatever order they were picked in.
- * picked[] holds each choice at most once, so q->n_choices entries do. */
-static int answer_multiple(const struct fld_question *q, const char *text,
-                           struct fld_json **out, struct fld_err *err)
-{
-    const char **picked = fld_xcalloc(q->n_choices, sizeof *picked);
-    size_t n = 0, i;
-    const char *p = text;
-
-    while (*p != '\0') {
-        size_t len = strcspn(p, " ,\t");
-        const struct fld_choice *c = find_choice(q, p, len);
-
-        if (len > 0 && c == NULL) {
-            free(picked);
-            return not_a_choice(q, p, len, err);
-        }
-        for (i = 0; c != NULL && i < n; i++)
-            if (picked[i] == c->name)
-                c = NULL; /* typed twice: keep once */
-        if (c != NULL)
-            picked[n++] = c->name;
-        p += len;
-        p += strspn(p, " ,\t");
-    }
-    qsort(picked, n, sizeof *picked, cmp_str);
-    *out = fld_json_array();
-    for (i = 0; i < n; i++)
-        fld_json_append(*out, fld_json_string(picked[i]));
-    free(picked);
-    return FLD_OK;
-}
-
-/* A type whose answer is the normaliser's string (norm.h). */
-static int answer_string(int (*norm)(const char *, char **, struct fld_err *),
-                         const struct fld_question *q, const char *text,
-                         struct fld_json **out, struct fld_err *err)
-{
-    char *v;
-    int rc = norm(text, &v, err);
-
-    if (rc != FLD_OK)
-        return fld_err_prefix(err, "%s", q->name);
-    *out = fld_json_string(v);
-    free(v);
-    return FLD_OK;
-}
-
-int fld_template_answer(const struct fld_question *q, const char *text,
-                        struct fld_json **out, struct fld_err *err)
-{
-    char *trimmed;
-    int64_t n;
-    int rc;
-
-    /* every type goes through the text rules first (valid UTF-8, NFC,
-     * trimmed, no control characters), so blank means the same for all */
-    *out = NULL;
-    if ((rc = fld_norm_text(text, &trimmed, err)) != FLD_OK)
-        return fld_err_prefix(err, "%s", q->name);
-    if (trimmed[0] == '\0') {
-        free(trimmed);
-        return FLD_OK; /* blank: clear the answer */
-    }
-    switch (q->type) {
-    case FLD_Q_INTEGER:
-        if ((rc = fld_norm_integer(trimmed, &n, err)) == FLD_OK)
-            *out = fld_json_int(n);
-        else
-            fld_err_prefix(err, "%s", q->name);
-        break;
-    case FLD_Q_DECIMAL:
-        rc = answer_string(fld_norm_decimal, q, trimmed, out, err);
-        break;
-    case FLD_Q_DATE:
-        rc = answer_string(fld_norm_date, q, trimmed, out, err);
-        break;
-    case FLD_Q_GEOPOINT:
-        rc = answer_string(fld_norm_geopoint, q, trimmed, out, err);
-        break;
-    case FLD_Q_TEXT:
-        *out = fld_json_string(trimmed);
-        break;
-    case FLD_Q_SELECT_ONE:
-        if (find_choice(q, trimmed, strlen(trimmed)) != NULL)
-            *out = fld_json_string(trimmed);
-        else
-            rc = not_a_choice(q, trimmed, strlen(trimmed), err);
-        break;
-    case FLD_Q_SELECT_MULTIPLE:
-        rc = answer_multiple(q, trimmed, out, err);
-        break;
-    case FLD_Q_PHOTO:
-        /* a photo is named by the hash of its content (attachments) */
-        if (fld_is_hex(trimmed, 64))
-            *out = fld_json_string(trimmed);
-        else
-            rc = fld_err_set(
-                err, FLD_EINVAL,
-                "%s: a photo is given by its 64-digit content hash", q->name);
-        break;
-    case FLD_Q_NOTE:
-        rc =
-            fld_err_set(err, FLD_EINVAL, "%s: a note takes no answer", q->name);
-        break;
-    }
-    free(trimmed);
-    return rc;
-}
-
-/*
- * Only the JSON type and, for selects, the choices are checked: a stored
- * answer is never normalised again (what was signed is what is kept, and
- * a change to norm.c must not make old versions wrong), so a string is
- * taken as its question's type was when it was typed.
- */
-int fld_template_check_value(const struct fld_question *q,
-                             const struct fld_json *value, struct fld_err *err)
-{
-    size_t i;
-
-    switch (q->type) {
-    case FLD_Q_INTEGER:
-        if (value->type == FLD_JSON_INT)
-            return FLD_OK;
-        break;
-    case FLD_Q_SELECT_ONE:
-        if (value->type == FLD_JSON_STRING &&
-            find_choice(q, value->s, value->len) != NULL)
-            return FLD_OK;
-        break;
-    case FLD_Q_SELECT_MULTIPLE:
-        if (value->type != FLD_JSON_ARRAY)
-            break;
-        for (i = 0; i < value->n; i++)
-            if (find_choice(q, value->items[i]->s, value->items[i]->len) ==
-                NULL)
-                break;
-        if (i == value->n)
-            return FLD_OK;
-        break;
-    case FLD_Q_NOTE:
-        break;
-    default:
-        if (value->type == FLD_JSON_STRING)
-            return FLD_OK;
-        break;
-    }
-    return fld_err_set(err, FLD_EINVAL, "%s: stored answer is not a valid %s",
-                       q->name, fld_qtype_name(q->type));
-}
-
-char *fld_template_format(const struct fld_question *q,
-                          const struct fld_json *value, enum fld_lang lang)
-{
-    struct fld_buf b = FLD_BUF_INIT;
-    const struct fld_choice *c;
-    size_t i;
-
-    if (value->type == FLD_JSON_INT) {
-        fld_buf_printf(&b, "%lld", (long long)value->i);
-    } else if (value->type == FLD_JSON_STRING) {
-        c = q->n_choices ? find_choice(q, value->s, value->len) : NULL;
-        fld_buf_puts(&b, c ? fld_text_get(&c->label, lang) : value->s);
-    } else if (value->type == FLD_JSON_ARRAY) {
-        for (i = 0; i < value->n; i++) {
-            const struct fld_json *item = value->items[i];
-
-            c = item->type == FLD_JSON_STRING
-                    ? find_choice(q, item->s, item->len)
-                    : NULL;
-            fld_buf_printf(&b, "%s%s", i ? "; " : "",
-                           c ? fld_text_get(&c->label, lang)
-                           : item->type == FLD_JSON_STRING ? item->s
-                                                           : "?");
-        }
-    }
-    return fld_buf_detach(&b, NULL);
 }
