@@ -8,8 +8,9 @@
  * XPath 1.0's as XLSForm (ODK) uses them; what they decide:
  *
  *   - Blanks. An unanswered or non-relevant question is BLANK, which reads
- *     as the empty string and as NaN, never as 0. A STRING is never empty
- *     when built here: the empty string becomes BLANK.
+ *     as the empty string and as NaN, never as 0. An empty STRING reads
+ *     the same way in every conversion, and the evaluator turns the empty
+ *     strings it builds, or gets from a callback, into BLANK.
  *   - Numbers as text. Integers print without a point; other numbers print
  *     in the shortest decimal that reads back to the same double, never
  *     with an exponent (XPath: 1e21 is "1000000000000000000000"); NaN,
@@ -60,8 +61,8 @@ struct fld_value {
 
 /* Constructors: each overwrites *v without freeing what it held. */
 void fld_value_number(struct fld_value *v, double num);
-/* A copy of s; s may be "" (then a STRING that holds "", which reads as a
- * blank everywhere: callbacks may hand one back, expr.h settles it). */
+/* A copy of s. s may be "": a STRING holding "" reads as a blank in every
+ * conversion, and the evaluator turns one a callback returns into BLANK. */
 void fld_value_string(struct fld_value *v, const char *s);
 void fld_value_blank(struct fld_value *v);
 void fld_value_bool(struct fld_value *v, bool b);
