@@ -7,7 +7,8 @@
 #   make bench      build and run the benchmarks; they print their figures
 #   make demo       install missing packages, build, run the end-to-end demo
 #   make deps       install the Debian packages that building and testing need
-#   make lint       check that no exported symbol escapes its module prefix
+#   make lint       no exported symbol without its module prefix, no chained
+#                   assignments in conditions (STYLE.md)
 #   make format     lay out every C file as .clang-format says
 #   make format-check  fail, naming the files, where the layout differs
 #   make fuzz       build the libFuzzer harnesses with clang and run each briefly
@@ -171,6 +172,7 @@ deps:
 
 lint: $(LIBFIELD) $(O)/bin/field
 	scripts/lint-symbols.sh $(LIBFIELD) $(LIBSYNC) $(LIBSERVER)
+	@python3 scripts/lint-conditions.py $(filter field/% sync/% server-stub/%,$(filter %.c,$(C_FILES)))
 
 # Every C file the project keeps, for clang-format.
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
@@ -195,6 +197,6 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,18p' Makefile
+	@sed -n '3,19p' Makefile
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -81,11 +81,10 @@ int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv,
                 "unknown or incomplete option '%s'; see 'field %s --help'",
                 argv[optind - 1], cmd->name);
         default:
-            if (on_option == NULL ||
-                (rc = on_option(ctx, c, optarg, data)) != FLD_OK)
-                return on_option
-                           ? rc
-                           : fld_err_set(&ctx->err, FLD_EUSAGE, "bad option");
+            if (on_option == NULL)
+                return fld_err_set(&ctx->err, FLD_EUSAGE, "bad option");
+            if ((rc = on_option(ctx, c, optarg, data)) != FLD_OK)
+                return rc;
         }
     }
     *first_arg = optind;
@@ -216,10 +215,12 @@ int cmd_load_key(struct cmd_ctx *ctx)
     int prot = fld_key_file_is_protected(ctx->key_path);
     int rc;
 
-    if (prot == 1 &&
-        (rc = cmd_passphrase(ctx, "Passphrase for the device key: ", false,
-                             &pass)) != FLD_OK)
-        return rc;
+    if (prot == 1) {
+        rc = cmd_passphrase(ctx, "Passphrase for the device key: ", false,
+                            &pass);
+        if (rc != FLD_OK)
+            return rc;
+    }
     rc = fld_key_load(ctx->key_path, pass, &ctx->key, &ctx->err);
     cmd_passphrase_free(pass);
     return rc;
@@ -340,8 +341,10 @@ int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,
             &ctx->err, FLD_ECORRUPT,
             "a version of record %.12s does not verify; run 'field verify'",
             r->id);
-    if (rc != FLD_OK || (rc = syn_merge(r->versions, r->n_versions, &r->merged,
-                                        &ctx->err)) != FLD_OK)
+    if (rc != FLD_OK)
+        return rc;
+    rc = syn_merge(r->versions, r->n_versions, &r->merged, &ctx->err);
+    if (rc != FLD_OK)
         return rc;
     return cmd_load_template(ctx, r->merged->newest->template_hash, &r->t);
 }

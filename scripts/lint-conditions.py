@@ -63,6 +63,7 @@ def main(paths):
         print(f'lint-conditions: {bad} conditions to split (STYLE.md: '
               'at most one assignment inside a condition)')
         return 1
+    print(f'lint: conditions ok ({len(paths)} files)')
     return 0
 
 

@@ -35,6 +35,7 @@
 
 #include "api.h"
 #include "buf.h"
+#include "file.h"
 #include "cmdline.h"
 
 /* Options every command has; a command's own use values below these. */
@@ -218,34 +219,7 @@ void srv_cmd_format_time(int64_t ms, char out[32])
 int srv_cmd_read_file(struct srv_cmd_ctx *ctx, const char *path, size_t cap,
                       uint8_t **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct fld_buf b = FLD_BUF_INIT;
-    uint8_t chunk[65536];
-    ssize_t n;
-
-    *out = NULL;
-    *len = 0;
-    if (fd < 0)
-        return fld_err_set(&ctx->err, errno == ENOENT ? FLD_NOTFOUND : FLD_EIO,
-                           "%s: %s", path, strerror(errno));
-    while ((n = read(fd, chunk, sizeof chunk)) > 0) {
-        if ((size_t)n > cap - b.len) {
-            close(fd);
-            fld_buf_free(&b);
-            return fld_err_set(&ctx->err, FLD_ELIMIT,
-                               "%s: larger than %zu bytes", path, cap);
-        }
-        fld_buf_append(&b, chunk, (size_t)n);
-    }
-    close(fd);
-    if (n < 0) {
-        fld_buf_free(&b);
-        return fld_err_set(&ctx->err, FLD_EIO, "%s: %s", path, strerror(errno));
-    }
-    if (b.data == NULL)
-        fld_buf_puts(&b, "");
-    *out = (uint8_t *)fld_buf_detach(&b, len);
-    return FLD_OK;
+    return fld_file_read(path, cap, out, len, &ctx->err);
 }
 
 const struct srv_cmd *srv_cmd_find(const char *name, struct fld_err *err)
