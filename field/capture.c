@@ -202,11 +202,11 @@ static int check_heads(struct fld_store *st, const char *record,
     return rc;
 }
 
-int fld_capture_save_heads(struct fld_store *st, const struct fld_key *key,
-                           const struct fld_version *like,
-                           const char *const *heads, size_t n_heads,
-                           const struct fld_json *answers, const char *status,
-                           struct fld_version **out, struct fld_err *err)
+static int save_heads(struct fld_store *st, const struct fld_key *key,
+                      const struct fld_version *like, const char *const *heads,
+                      size_t n_heads, const struct fld_json *answers,
+                      const char *status, const struct fld_json *review,
+                      struct fld_version **out, struct fld_err *err)
 {
     struct fld_version_draft d;
     int rc;
@@ -221,12 +221,37 @@ int fld_capture_save_heads(struct fld_store *st, const struct fld_key *key,
     d.subject = like->subject;
     d.status = status;
     d.answers = answers;
+    d.review = review;
     if ((rc = fld_store_begin(st, err)) != FLD_OK)
         return rc;
     rc = check_heads(st, like->record, heads, n_heads, err);
     if (rc == FLD_OK)
         rc = append(st, key, &d, out, err);
     return finish_tx(st, rc, out, err);
+}
+
+int fld_capture_save_heads(struct fld_store *st, const struct fld_key *key,
+                           const struct fld_version *like,
+                           const char *const *heads, size_t n_heads,
+                           const struct fld_json *answers, const char *status,
+                           struct fld_version **out, struct fld_err *err)
+{
+    return save_heads(st, key, like, heads, n_heads, answers, status, NULL, out,
+                      err);
+}
+
+int fld_capture_decide(struct fld_store *st, const struct fld_key *key,
+                       const struct fld_version *like, const char *const *heads,
+                       size_t n_heads, const struct fld_json *answers,
+                       const char *decision, const struct fld_json *review,
+                       struct fld_version **out, struct fld_err *err)
+{
+    *out = NULL;
+    if (!fld_status_is_decision(decision))
+        return fld_err_set(err, FLD_EINVAL, "\"%s\" is not a decision",
+                           decision);
+    return save_heads(st, key, like, heads, n_heads, answers, decision, review,
+                      out, err);
 }
 
 int fld_capture_save(struct fld_store *st, const struct fld_key *key,

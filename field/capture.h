@@ -68,6 +68,19 @@ int fld_capture_save_heads(struct fld_store *st, const struct fld_key *key,
                            struct fld_version **out, struct fld_err *err);
 
 /*
+ * A supervisor's decision on the record: like fld_capture_save_heads, with
+ * status decision ("approved", "rejected" or "returned") and review (the
+ * note and recognition of version.h; NULL for none). The caller decides
+ * whether the record may be decided on; FLD_EINVAL for a status that is
+ * not a decision or a review the version rules refuse.
+ */
+int fld_capture_decide(struct fld_store *st, const struct fld_key *key,
+                       const struct fld_version *like, const char *const *heads,
+                       size_t n_heads, const struct fld_json *answers,
+                       const char *decision, const struct fld_json *review,
+                       struct fld_version **out, struct fld_err *err);
+
+/*
  * The record's current version when it has exactly one head: *out is new.
  * FLD_NOTFOUND for an unknown record, FLD_CONFLICT with several heads.
  */

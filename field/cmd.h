@@ -42,6 +42,7 @@ struct cmd {
 };
 
 /* The handlers, one per command (cmd_*.c). */
+int cmd_approve(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv);
@@ -52,7 +53,10 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_reject(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_return(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_review(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_set(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_show(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv);
@@ -125,12 +129,19 @@ struct cmd_record {
 /* Load and merge the record named by prefix; cmd_record_free() after. */
 int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,
                     struct cmd_record *r);
+/* The same for a full record id, without loading its template (r->t is
+ * NULL): for commands that walk many records and keep their templates. */
+int cmd_record_read(struct cmd_ctx *ctx, const char *id, struct cmd_record *r);
 void cmd_record_free(struct cmd_record *r);
 /* Sign answers and status as a new version on all of r's heads. When r
  * has one head and nothing changes, nothing is written (FLD_EXISTS). */
 int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,
                     const struct fld_json *answers, const char *status,
                     struct fld_version **out);
+
+/* The status an edit of a record of this status keeps: a returned record
+ * is a draft again once its inspector corrects it. */
+const char *cmd_edit_status(const char *status);
 
 /* Resolve a record prefix to its id. */
 int cmd_find_record(struct cmd_ctx *ctx, const char *prefix, char out[33]);

@@ -326,14 +326,12 @@ static int collect_version(void *data, const struct fld_store_row *row)
     return FLD_OK;
 }
 
-int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,
-                    struct cmd_record *r)
+int cmd_record_read(struct cmd_ctx *ctx, const char *id, struct cmd_record *r)
 {
     int rc;
 
     memset(r, 0, sizeof *r);
-    if ((rc = cmd_find_record(ctx, prefix, r->id)) != FLD_OK)
-        return rc;
+    snprintf(r->id, sizeof r->id, "%s", id);
     rc = fld_store_each_version(ctx->st, r->id, FLD_ORDER_ARRIVAL,
                                 collect_version, r, &ctx->err);
     if (rc == FLD_ECORRUPT)
@@ -343,8 +341,19 @@ int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,
             r->id);
     if (rc != FLD_OK)
         return rc;
-    rc = syn_merge(r->versions, r->n_versions, &r->merged, &ctx->err);
-    if (rc != FLD_OK)
+    return syn_merge(r->versions, r->n_versions, &r->merged, &ctx->err);
+}
+
+int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,
+                    struct cmd_record *r)
+{
+    char id[FLD_RECORD_HEX_LEN + 1];
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    if ((rc = cmd_find_record(ctx, prefix, id)) != FLD_OK)
+        return rc;
+    if ((rc = cmd_record_read(ctx, id, r)) != FLD_OK)
         return rc;
     return cmd_load_template(ctx, r->merged->newest->template_hash, &r->t);
 }
@@ -359,6 +368,11 @@ void cmd_record_free(struct cmd_record *r)
     free(r->versions);
     fld_template_free(r->t);
     memset(r, 0, sizeof *r);
+}
+
+const char *cmd_edit_status(const char *status)
+{
+    return strcmp(status, "returned") == 0 ? "draft" : status;
 }
 
 int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,

@@ -201,7 +201,7 @@ static int save(struct walk *w, struct fld_edit *e)
     struct fld_version *v = NULL;
     int rc =
         fld_capture_save(w->ctx->st, w->ctx->key, w->head, fld_edit_answers(e),
-                         w->head->status, &v, &w->ctx->err);
+                         cmd_edit_status(w->head->status), &v, &w->ctx->err);
 
     if (rc == FLD_EXISTS) /* nothing changed */
         return FLD_OK;
@@ -493,7 +493,8 @@ int cmd_fill(struct cmd_ctx *ctx, int argc, char **argv)
         goto out;
     if ((rc = cmd_load_key(ctx)) != FLD_OK)
         goto out;
-    if (strcmp(w.head->status, "draft") != 0) {
+    if (strcmp(w.head->status, "draft") != 0 &&
+        strcmp(w.head->status, "returned") != 0) {
         rc = fld_err_set(&ctx->err, FLD_EINVAL,
                          "record %.12s is %s; correct it with 'field set'",
                          record, w.head->status);

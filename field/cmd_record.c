@@ -305,7 +305,7 @@ int cmd_set(struct cmd_ctx *ctx, int argc, char **argv)
         if (rc != FLD_OK)
             goto out;
     }
-    rc = save(ctx, &r, answers, r.merged->status, "Saved");
+    rc = save(ctx, &r, answers, cmd_edit_status(r.merged->status), "Saved");
 out:
     fld_json_free(answers);
     cmd_record_free(&r);
@@ -330,6 +330,16 @@ int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv)
     if (r.merged->n_heads < 2) {
         rc = fld_err_set(&ctx->err, FLD_EXISTS,
                          "record %.12s has no concurrent versions to resolve",
+                         r.id);
+        goto out;
+    }
+    /* Signing a decision is a supervisor's, so crossed decisions are
+     * settled by a new one, not by whoever resolves the answers. */
+    if (fld_status_is_decision(r.merged->status)) {
+        rc = fld_err_set(&ctx->err, FLD_EINVAL,
+                         "record %.12s has concurrent decisions; a "
+                         "supervisor settles them with 'field approve', "
+                         "'field reject' or 'field return'",
                          r.id);
         goto out;
     }

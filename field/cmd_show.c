@@ -40,6 +40,58 @@ static struct fld_json *version_json(const struct fld_version *v)
     return o;
 }
 
+/* The latest decision on a record: who, when, what, why. */
+static struct fld_json *review_json(const struct fld_version *v)
+{
+    struct fld_json *o = version_json(v);
+
+    if (v->review != NULL)
+        fld_json_set(o, "review", fld_json_clone(v->review));
+    return o;
+}
+
+static void print_review(struct cmd_ctx *ctx, const struct fld_version *v)
+{
+    const char *note = v->review ? fld_json_get_string(v->review, "note") : 0;
+    const struct fld_json *rec =
+        v->review ? fld_json_get(v->review, "recognition") : NULL;
+    bool en = ctx->lang == FLD_LANG_EN;
+    char when[32];
+
+    cmd_format_time(v->hlc.ms, when);
+    printf("Review    %s %s by ", v->status, when);
+    print_author(v);
+    putchar('\n');
+    if (note != NULL)
+        printf("          %s: %s\n",
+               strcmp(v->status, "approved") == 0 ? (en ? "note" : "ghi chú")
+                                                  : (en ? "reason" : "lý do"),
+               note);
+    if (rec != NULL)
+        printf("          %s %s, %s\n",
+               en ? "recognised by decision" : "công nhận theo quyết định",
+               fld_json_get_string(rec, "number"),
+               fld_json_get_string(rec, "date"));
+}
+
+/* Under a decision in a history: why it was taken. */
+static void print_review_note(const struct fld_version *v)
+{
+    const struct fld_json *rec;
+    const char *note;
+
+    if (v->review == NULL)
+        return;
+    note = fld_json_get_string(v->review, "note");
+    rec = fld_json_get(v->review, "recognition");
+    if (note != NULL)
+        printf("      \"%s\"\n", note);
+    if (rec != NULL)
+        printf("      recognition: %s, %s\n",
+               fld_json_get_string(rec, "number"),
+               fld_json_get_string(rec, "date"));
+}
+
 static const char *unverified_mark(enum fld_lang lang)
 {
     return lang == FLD_LANG_EN ? " [unverified]" : " [chưa kiểm chứng]";
@@ -148,6 +200,8 @@ static int show_json(struct cmd_ctx *ctx, const struct syn_merged *m,
     fld_json_set(o, "answers", fld_json_clone(m->answers));
     fld_json_set(o, "status", fld_json_string(m->status));
     fld_json_set(o, "review_outdated", fld_json_bool(m->review_outdated));
+    if (m->review != NULL)
+        fld_json_set(o, "review", review_json(m->review));
     for (i = 0; i < m->n_heads; i++)
         fld_json_append(heads, fld_json_string(m->heads[i]));
     fld_json_set(o, "heads", heads);
@@ -312,6 +366,8 @@ static void show_text(struct cmd_ctx *ctx, const struct syn_merged *m,
                       ? " (review outdated: answers changed concurrently)"
                       : " (cần duyệt lại: câu trả lời đã thay đổi đồng thời)")
                : "");
+    if (m->review != NULL)
+        print_review(ctx, m->review);
     printf("Changed   %s by ", when);
     print_author(v);
     printf("\nVersion   %.16s (device version %lld)", v->hash,
@@ -567,6 +623,8 @@ static int history_row(void *data, const struct fld_store_row *r)
 
         fld_json_set(o, "parents", fld_json_clone(v->parents));
         fld_json_set(o, "answers", fld_json_clone(v->answers));
+        if (v->review != NULL)
+            fld_json_set(o, "review", fld_json_clone(v->review));
         fld_json_append(h->arr, o);
         return FLD_OK;
     }
@@ -575,6 +633,7 @@ static int history_row(void *data, const struct fld_store_row *r)
     print_author(v);
     printf("  #%lld\n", (long long)v->dseq);
     print_changes(before, v->answers);
+    print_review_note(v);
     return FLD_OK;
 }
 

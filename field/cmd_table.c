@@ -8,6 +8,16 @@
 #include <stddef.h>
 
 const struct cmd cmd_table[] = {
+    {"approve", cmd_approve,
+     "[--note TEXT] [--decision-number N --decision-date DATE] RECORD...",
+     "A supervisor's approval of final records: one signed version per\n"
+     "record, with the answers as they are. The device must be enrolled as\n"
+     "a supervisor or admin; the server refuses a decision outside its\n"
+     "scope. An approved record is closed.\n\n"
+     "  --note TEXT             why, for the record's history\n"
+     "  --decision-number N     the official decision that recognised the\n"
+     "  --decision-date DATE    unit's tier (e.g. 1234/QĐ-UBND, 30/06/2025);\n"
+     "                          the two go together"},
     {"bundle", cmd_bundle,
      "export [--subject CODE] [--record RECORD] FILE | import FILE",
      "Carry signed versions without a network (a USB stick from a village\n"
@@ -77,11 +87,27 @@ const struct cmd cmd_table[] = {
      "Start an inspection of the administrative unit CODE with the\n"
      "installed template TEMPLATE (id or hash), optionally with first\n"
      "answers. Prints the new record's id."},
+    {"reject", cmd_reject, "--reason TEXT RECORD...",
+     "A supervisor's rejection of final records, with the reason: one\n"
+     "signed version per record. A rejected record is closed; start a new\n"
+     "inspection to assess the unit again."},
     {"resolve", cmd_resolve, "RECORD [NAME=VALUE...]",
      "Settle a record's concurrent versions: one signed version whose parents\n"
      "are all of them, keeping each conflict's shown value unless NAME=VALUE\n"
      "gives another (same syntax as 'field set'). Nothing is lost: the other\n"
      "values stay in the record's history."},
+    {"return", cmd_return, "--reason TEXT RECORD...",
+     "Send final records back to their inspector for correction, saying\n"
+     "what to correct: one signed version per record. After the next sync\n"
+     "the inspector finds it with 'field list --status returned' and the\n"
+     "reason in 'field show'; their next edit makes it a draft again, and\n"
+     "'field finalize' puts it back in the supervisor's inbox."},
+    {"review", cmd_review, "[--json] [--lang vi|en]",
+     "A supervisor's inbox: the final records in this device's scope that\n"
+     "wait for a decision, oldest first, with their unit, template,\n"
+     "inspector and how many criteria are met, not met and unknown. Sync\n"
+     "first to see what inspectors sent. Decide with 'field approve',\n"
+     "'field reject' or 'field return'."},
     {"set", cmd_set, "RECORD NAME=VALUE...",
      "Answer questions of a record; all the answers of one call make one\n"
      "signed version. An empty VALUE clears the answer. Values are checked\n"

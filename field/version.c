@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "norm.h"
 
 #define SIGN_PREFIX_LEN (sizeof FLD_SIGN_PREFIX - 1)
 #define MAX_INSPECTOR 200
@@ -153,18 +154,96 @@ static int check_answers(const struct fld_json *answers, struct fld_err *err)
     return FLD_OK;
 }
 
+int fld_status_is_decision(const char *s)
+{
+    return strcmp(s, "approved") == 0 || strcmp(s, "rejected") == 0 ||
+           strcmp(s, "returned") == 0;
+}
+
 static int is_status(const char *s)
 {
     return strcmp(s, "draft") == 0 || strcmp(s, "final") == 0 ||
-           strcmp(s, "approved") == 0 || strcmp(s, "rejected") == 0;
+           fld_status_is_decision(s);
+}
+
+/* A text member of o of 1..max bytes, or absent (*out NULL). */
+static bool optional_text(const struct fld_json *o, const char *key, size_t max,
+                          const char **out)
+{
+    const struct fld_json *m = fld_json_get(o, key);
+
+    *out = NULL;
+    if (m == NULL)
+        return true;
+    *out = fld_json_get_string(o, key);
+    return *out != NULL && (*out)[0] != '\0' && strlen(*out) <= max;
+}
+
+/* Only the members of o named in keys (a NULL-ended list). */
+static bool has_only(const struct fld_json *o, const char *const *keys)
+{
+    size_t i, k;
+
+    for (i = 0; i < o->n; i++) {
+        for (k = 0; keys[k] != NULL; k++)
+            if (strcmp(o->members[i].key, keys[k]) == 0)
+                break;
+        if (keys[k] == NULL)
+            return false;
+    }
+    return true;
+}
+
+static bool is_date(const char *s)
+{
+    char *norm = NULL;
+    bool ok = s != NULL && strlen(s) == 10 &&
+              fld_norm_date(s, &norm, NULL) == FLD_OK && strcmp(norm, s) == 0;
+
+    free(norm);
+    return ok;
+}
+
+/* The "review" member (version.h): what a supervisor's decision says. */
+static int check_review(struct fld_version *v, struct fld_err *err)
+{
+    static const char *const review_keys[] = {"note", "recognition", NULL};
+    static const char *const recognition_keys[] = {"number", "date", NULL};
+    const struct fld_json *r = fld_json_get(v->json, "review"), *rec;
+    const char *text;
+
+    v->review = r;
+    if (r == NULL)
+        return FLD_OK;
+    if (!fld_status_is_decision(v->status))
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"review\" in a %s version", v->status);
+    if (r->type != FLD_JSON_OBJECT || !has_only(r, review_keys) ||
+        !optional_text(r, "note", FLD_REVIEW_MAX_NOTE, &text))
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"review\" is not {note, recognition}");
+    rec = fld_json_get(r, "recognition");
+    if (rec == NULL)
+        return FLD_OK;
+    if (strcmp(v->status, "approved") != 0)
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: a recognition in a %s version", v->status);
+    if (rec->type != FLD_JSON_OBJECT || rec->n != 2 ||
+        !has_only(rec, recognition_keys) ||
+        !optional_text(rec, "number", 100, &text) || text == NULL ||
+        !is_date(fld_json_get_string(rec, "date")))
+        return fld_err_set(
+            err, FLD_EINVAL,
+            "version: \"recognition\" is not {number, date YYYY-MM-DD}");
+    return FLD_OK;
 }
 
 static int check_known_keys(const struct fld_json *body, struct fld_err *err)
 {
     static const char *const known[] = {
-        "answers",   "attachments", "author", "dseq",   "hlc",
-        "inspector", "parents",     "prev",   "record", "status",
-        "subject",   "template",    "v"};
+        "answers",   "attachments", "author",   "dseq",   "hlc",
+        "inspector", "parents",     "prev",     "record", "review",
+        "status",    "subject",     "template", "v"};
     size_t i, k;
 
     for (i = 0; i < body->n; i++) {
@@ -243,7 +322,7 @@ static int check_body(struct fld_version *v, struct fld_err *err)
     if (att != NULL && att->type != FLD_JSON_OBJECT)
         return fld_err_set(err, FLD_EINVAL,
                            "version: \"attachments\" is not an object");
-    return FLD_OK;
+    return check_review(v, err);
 }
 
 void fld_version_hash(const uint8_t *body, size_t len,
@@ -318,6 +397,8 @@ static struct fld_json *draft_body(const struct fld_version_draft *d,
                  d->answers ? fld_json_clone(d->answers) : fld_json_object());
     if (d->inspector != NULL)
         fld_json_set(b, "inspector", fld_json_string(d->inspector));
+    if (d->review != NULL)
+        fld_json_set(b, "review", fld_json_clone(d->review));
     return b;
 }
 

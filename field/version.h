@@ -27,13 +27,24 @@
  *   hlc        [ms, counter], both >= 0
  *   template   {"id": 1..64 printable ASCII, "hash": 64 hex}
  *   subject    the administrative unit code, 1..64 printable ASCII
- *   status     "draft" | "final" | "approved" | "rejected"
+ *   status     "draft" | "final" | "approved" | "rejected" | "returned"
  *   answers    object; values are strings, integers or arrays of strings;
  *              a repeat group is an object of items by item id, each an
  *              object of such values
  *   inspector  optional, the name the device was set up with (<= 200 bytes)
  *   attachments optional object (attachments arrive with the checklist engine)
+ *   review     optional, only with a decision (approved, rejected,
+ *              returned): {"note": text of 1..FLD_REVIEW_MAX_NOTE bytes,
+ *              "recognition": {"number": text of 1..100 bytes,
+ *              "date": "YYYY-MM-DD"}}, both members optional and
+ *              recognition only with approved: why a supervisor decided,
+ *              and the official decision that recognised the unit's tier
  * No other keys. A body is at most FLD_VERSION_MAX_BODY bytes.
+ *
+ * A decision (approved, rejected, returned) is a supervisor's: field-server
+ * refuses one signed by an inspector's device (server-stub/push.c).
+ * "returned" sends a final record back to its inspector for correction;
+ * their next edit is a draft again.
  */
 #ifndef FLD_VERSION_H
 #define FLD_VERSION_H
@@ -50,6 +61,7 @@
 #define FLD_HASH_HEX_LEN 64
 #define FLD_RECORD_HEX_LEN 32
 #define FLD_SIGN_PREFIX "field-version-v1"
+#define FLD_REVIEW_MAX_NOTE 2000
 
 /* A verified version. Every pointer is owned by the version; the string
  * fields point into json and live as long as it does. */
@@ -72,6 +84,7 @@ struct fld_version {
     const char *inspector;          /* NULL when absent */
     const struct fld_json *parents; /* array of hash strings */
     const struct fld_json *answers; /* object */
+    const struct fld_json *review;  /* object, NULL when absent */
 };
 
 /* What a device fills in to make a new version (all borrowed). */
@@ -88,6 +101,7 @@ struct fld_version_draft {
     const char *status;
     const char *inspector;          /* may be NULL */
     const struct fld_json *answers; /* copied */
+    const struct fld_json *review;  /* copied; NULL for none */
 };
 
 /*
@@ -125,6 +139,10 @@ void fld_version_free(struct fld_version *v);
  * milliseconds, then random bits), as 32 lowercase hex digits.
  */
 void fld_record_id_new(char out[FLD_RECORD_HEX_LEN + 1]);
+
+/* True for the statuses that are a supervisor's decision: approved,
+ * rejected, returned. */
+int fld_status_is_decision(const char *status);
 
 /* True when s is exactly n lowercase hex digits. */
 int fld_is_hex(const char *s, size_t n);

@@ -70,9 +70,19 @@ static void set_result(struct syn_result *r, enum syn_push_status status,
 
 int srv_role_may_set(const char *role, const char *status)
 {
-    if (strcmp(status, "approved") != 0 && strcmp(status, "rejected") != 0)
+    if (!fld_status_is_decision(status))
         return 1;
     return strcmp(role, "supervisor") == 0 || strcmp(role, "admin") == 0;
+}
+
+/* Whether device d's scope holds unit subject (an admin's holds all). */
+static int holds(struct srv_storage *st, const struct srv_device *d,
+                 const char *subject, bool *ok, struct fld_err *err)
+{
+    *ok = strcmp(d->role, "admin") == 0;
+    if (*ok)
+        return FLD_OK;
+    return srv_storage_in_scope(st, d->pubkey, subject, ok, err);
 }
 
 /*
@@ -355,15 +365,22 @@ static int admit(struct srv *s, struct srv_storage *st,
     }
     if (rc != FLD_OK)
         return rc;
-    ok = strcmp(pusher->role, "admin") == 0;
-    if (!ok) {
-        rc = srv_storage_in_scope(st, pusher->pubkey, v->subject, &ok, err);
-        if (rc != FLD_OK)
-            goto out;
-    }
+    if ((rc = holds(st, pusher, v->subject, &ok, err)) != FLD_OK)
+        goto out;
     if (!ok) {
         set_result(res, SYN_REFUSED, "out_of_scope",
                    "unit %s is outside this device's scope", v->subject);
+        goto out;
+    }
+    /* A relay carries what its author may write, and nothing more: a
+     * version is judged by its signer's scope as well as by the pusher's. */
+    if ((rc = holds(st, author, v->subject, &ok, err)) != FLD_OK)
+        goto out;
+    if (!ok) {
+        set_result(res, SYN_REFUSED, "out_of_scope",
+                   "unit %s is outside the scope of the device that signed "
+                   "it (%.16s)",
+                   v->subject, v->author);
         goto out;
     }
     if (!srv_role_may_set(author->role, v->status)) {

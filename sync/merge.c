@@ -74,12 +74,13 @@
 enum kind { K_SCALAR = 1, K_CHOICE, K_ITEM, K_FIELD, K_FCHOICE };
 
 /* Status codes are the status register's value ids; their order is the
- * lattice except that approved and rejected are incomparable (view_status
- * treats that pair apart). */
-enum { ST_DRAFT = 1, ST_FINAL, ST_APPROVED, ST_REJECTED };
+ * lattice except that the decisions (approved, rejected, returned) are
+ * incomparable with each other (view_status treats them apart). */
+enum { ST_DRAFT = 1, ST_FINAL, ST_APPROVED, ST_REJECTED, ST_RETURNED };
+#define ST_DECISION ST_APPROVED /* every code from here on is a decision */
 
-static const char *const status_names[] = {NULL, "draft", "final", "approved",
-                                           "rejected"};
+static const char *const status_names[] = {NULL,       "draft",    "final",
+                                           "approved", "rejected", "returned"};
 
 /* Frontier lists are uint32_t arrays: [0] the count, then version numbers
  * in increasing order (so two lists are equal exactly when their words
@@ -356,7 +357,7 @@ static int status_code(const char *s)
 {
     int i;
 
-    for (i = ST_DRAFT; i <= ST_REJECTED; i++)
+    for (i = ST_DRAFT; i <= ST_RETURNED; i++)
         if (strcmp(s, status_names[i]) == 0)
             return i;
     return 0;
@@ -922,33 +923,35 @@ static bool is_review_outdated(const struct merge *m, uint32_t x,
 
 /*
  * What the status frontier f shows within set (the versions it was taken
- * over): the greatest status on the lattice; approved beside rejected is a
- * conflict, shown as the newer. A review (approval or rejection) that did
- * not see a concurrent change of answers is outdated: the record shows
- * "final" again until someone reviews what is there now.
+ * over): the greatest status on the lattice; two different decisions
+ * (approved beside returned, say) are a conflict, shown as the newer. A
+ * decision that did not see a concurrent change of answers is outdated:
+ * the record shows "final" again until someone reviews what is there now.
  */
 static struct status_view view_status(const struct merge *m, const uint32_t *f,
                                       const uint64_t *set)
 {
     struct status_view s = {0, false, false};
     uint32_t i, newest_review = NONE;
-    bool has_approved = false, has_rejected = false;
+    int decision = 0;
 
     for (i = 1; i <= f[0]; i++) {
         int st = m->nodes[f[i]].status;
 
-        has_approved |= st == ST_APPROVED;
-        has_rejected |= st == ST_REJECTED;
-        if (st > s.shown)
-            s.shown = st;
-        if (st >= ST_APPROVED &&
-            (newest_review == NONE || cmp_newer(m, f[i], newest_review) > 0))
+        if (st < ST_DECISION) {
+            if (st > s.shown)
+                s.shown = st;
+            continue;
+        }
+        if (decision != 0 && st != decision)
+            s.is_conflict = true;
+        decision = st;
+        if (newest_review == NONE || cmp_newer(m, f[i], newest_review) > 0)
             newest_review = f[i];
-        if (st >= ST_APPROVED && !s.is_outdated)
+        if (!s.is_outdated)
             s.is_outdated = is_review_outdated(m, f[i], set);
     }
-    s.is_conflict = has_approved && has_rejected;
-    if (s.is_conflict)
+    if (decision != 0)
         s.shown = m->nodes[newest_review].status;
     if (s.is_outdated)
         s.shown = ST_FINAL;
@@ -1256,7 +1259,7 @@ static void status_conflict(const struct merge *m, struct pending *out)
     size_t k = 0, i;
 
     for (i = 1; i <= f[0]; i++)
-        if (m->nodes[f[i]].status >= ST_APPROVED)
+        if (m->nodes[f[i]].status >= ST_DECISION)
             ids[k++] = f[i];
     sort_newest_first(m, ids, k);
     out->c.path = fld_xstrdup("status");
@@ -1290,6 +1293,30 @@ static void collect_conflicts(const struct merge *m, struct syn_merged *r)
     free(pend);
 }
 
+/*
+ * The latest review: among the decision versions that no other decision
+ * descends from, the newest. Causality first, so that a decision made
+ * after seeing another always counts as the later one, whatever the
+ * clocks say.
+ */
+static const struct fld_version *latest_review(const struct merge *m)
+{
+    uint32_t v, w, best = NONE;
+
+    for (v = 0; v < m->n; v++) {
+        bool is_superseded = false;
+
+        if (m->nodes[v].status < ST_DECISION)
+            continue;
+        for (w = v + 1; w < m->n && !is_superseded; w++)
+            is_superseded =
+                m->nodes[w].status >= ST_DECISION && bit(anc(m, w), v);
+        if (!is_superseded && (best == NONE || cmp_newer(m, v, best) > 0))
+            best = v;
+    }
+    return best == NONE ? NULL : m->nodes[best].ver;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -1312,6 +1339,7 @@ static struct syn_merged *result(const struct merge *m)
     r->n_heads = m->n_heads;
     qsort(r->heads, r->n_heads, sizeof *r->heads, cmp_str);
     r->newest = m->nodes[newest_of(m, m->heads, m->n_heads)].ver;
+    r->review = latest_review(m);
     return r;
 }
 

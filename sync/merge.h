@@ -25,10 +25,12 @@
  * with its author and version until a person resolves it. Deleting an item
  * on one side while editing it on the other is a conflict on its existence.
  *
- * Status moves on the lattice draft < final < approved | rejected (the
- * greatest wins; approved and rejected concurrent is a conflict); an
- * approval or rejection concurrent with a change of answers sends the
- * record back to "final" with review_outdated set.
+ * Status moves on the lattice draft < final < approved | rejected |
+ * returned (the greatest wins; two different decisions concurrent are a
+ * conflict); a decision concurrent with a change of answers sends the
+ * record back to "final" with review_outdated set. A returned record's
+ * next edit is a draft again: it descends from the return, so it simply
+ * supersedes it.
  */
 #ifndef SYN_MERGE_H
 #define SYN_MERGE_H
@@ -67,7 +69,8 @@ struct syn_conflict {
 
 struct syn_merged {
     struct fld_json *answers; /* the merged answers, winners chosen */
-    const char *status;       /* "draft" | "final" | "approved" | "rejected" */
+    const char *status;       /* "draft" | "final" | "approved" | "rejected" |
+                                 "returned" */
     bool review_outdated;     /* approval/rejection concurrent with edits */
     struct syn_conflict *conflicts; /* sorted by path; none under an item
                                        that the merge leaves out */
@@ -77,6 +80,10 @@ struct syn_merged {
     size_t n_heads;
     const struct fld_version
         *newest; /* the head with the greatest (hlc, hash) */
+    /* The latest decision (approved, rejected or returned) among the
+     * versions, causality first: a returned record edited since still
+     * shows why it was returned. NULL when nobody decided yet. */
+    const struct fld_version *review;
 };
 
 /*

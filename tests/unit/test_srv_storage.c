@@ -430,8 +430,9 @@ static void test_forks_gaps_and_refusals(void **state)
     assert_int_equal(push1(f, insp, gap, reason), SYN_STORED);
     assert_int_equal(push1(f, insp, out, reason), SYN_REFUSED);
     assert_string_equal(reason, "out_of_scope");
-    assert_int_equal(push1(f, admin, out, reason),
-                     SYN_STORED); /* admin relays */
+    /* Relayed by an admin, it is still outside its signer's scope. */
+    assert_int_equal(push1(f, admin, out, reason), SYN_REFUSED);
+    assert_string_equal(reason, "out_of_scope");
     assert_int_equal(push1(f, insp, unknown, reason), SYN_REFUSED);
     assert_string_equal(reason, "unknown_author");
     assert_int_equal(srv_storage_each_alarm(f->st, count_alarm, &n, NULL),

@@ -156,6 +156,7 @@ static char *describe(const struct syn_merged *r)
     for (i = 0; i < r->n_heads; i++)
         fld_buf_printf(&b, " %.16s", r->heads[i]);
     fld_buf_printf(&b, "\nnewest %.16s\n", r->newest->hash);
+    fld_buf_printf(&b, "review %.16s\n", r->review ? r->review->hash : "-");
     for (i = 0; i < r->n_conflicts; i++) {
         const struct syn_conflict *c = &r->conflicts[i];
 
@@ -302,6 +303,14 @@ static const struct mcase cases[] = {
      {FBASE, {'A', "P", 1, 1001, "approved", "{'a':'x'}"},
       {'B', "P", 2, 1002, "rejected", "{'a':'x'}"}},
      "{'a':'x'}", "rejected", false, "status=B('rejected'),A('approved')"},
+    {"status: approved against returned",
+     {FBASE, {'A', "P", 1, 1001, "approved", "{'a':'x'}"},
+      {'B', "P", 2, 1002, "returned", "{'a':'x'}"}},
+     "{'a':'x'}", "returned", false, "status=B('returned'),A('approved')"},
+    {"status: returned, then corrected as a draft",
+     {FBASE, {'A', "P", 1, 1001, "returned", "{'a':'x'}"},
+      {'B', "A", 2, 1002, "draft", "{'a':'y'}"}},
+     "{'a':'y'}", "draft", false, ""},
     {"status: approval concurrent with an edit",
      {FBASE, {'A', "P", 1, 1003, "approved", "{'a':'x'}"},
       {'B', "P", 2, 1002, "final", "{'a':'z'}"}},
@@ -609,13 +618,17 @@ struct naive {
     int *status;
 };
 
+static const char *const status_names[] = {"",         "draft",    "final",
+                                           "approved", "rejected", "returned"};
+#define N_STATUS 6
+#define DECISION 3 /* ranks from here on are decisions */
+
 static int status_rank(const char *s)
 {
-    static const char *const names[] = {"", "draft", "final", "approved",
-                                        "rejected"};
+    const char *const *names = status_names;
     int i;
 
-    for (i = 1; i < 5; i++)
+    for (i = 1; i < N_STATUS; i++)
         if (strcmp(s, names[i]) == 0)
             return i;
     fail_msg("status %s", s);
@@ -624,10 +637,7 @@ static int status_rank(const char *s)
 
 static const char *status_str(int r)
 {
-    static const char *const names[] = {"", "draft", "final", "approved",
-                                        "rejected"};
-
-    return names[r];
+    return status_names[r];
 }
 
 static void dfs(struct naive *nv, size_t from, size_t at)
@@ -844,16 +854,18 @@ static struct nstatus nview_status(const struct naive *nv, const bool *set,
 {
     struct nstatus s = {0, false, false};
     size_t i, e, best = SIZE_MAX;
-    bool appr = false, rej = false;
+    bool seen[N_STATUS] = {false};
+    int n_decisions = 0;
 
     for (i = 0; i < k; i++) {
         int r = nv->status[f[i]];
 
-        s.shown = r > s.shown ? r : s.shown;
-        appr |= r == 3;
-        rej |= r == 4;
-        if (r < 3)
+        if (r < DECISION) {
+            s.shown = r > s.shown ? r : s.shown;
             continue;
+        }
+        n_decisions += !seen[r];
+        seen[r] = true;
         if (best == SIZE_MAX || nnewer(nv, f[i], best))
             best = f[i];
         for (e = 0; e < nv->n; e++)
@@ -861,8 +873,8 @@ static struct nstatus nview_status(const struct naive *nv, const bool *set,
                 !is_anc(nv, e, f[i]))
                 s.is_outdated = true;
     }
-    s.is_conflict = appr && rej;
-    if (s.is_conflict)
+    s.is_conflict = n_decisions > 1;
+    if (best != SIZE_MAX)
         s.shown = nv->status[best];
     if (s.is_outdated)
         s.shown = 2;
@@ -1109,6 +1121,21 @@ static char *nheads(const struct naive *nv)
     for (i = 0; i < k; i++)
         fld_buf_printf(&b, " %.16s", h[i]);
     fld_buf_printf(&b, "\nnewest %.16s\n", nv->v[newest]->hash);
+    /* The latest review: the newest decision no other decision follows. */
+    newest = SIZE_MAX;
+    for (i = 0; i < nv->n; i++) {
+        bool is_followed = false;
+
+        if (nv->status[i] < DECISION)
+            continue;
+        for (j = 0; j < nv->n; j++)
+            if (nv->status[j] >= DECISION && is_anc(nv, j, i))
+                is_followed = true;
+        if (!is_followed && (newest == SIZE_MAX || nnewer(nv, i, newest)))
+            newest = i;
+    }
+    fld_buf_printf(&b, "review %.16s\n",
+                   newest == SIZE_MAX ? "-" : nv->v[newest]->hash);
     free(h);
     return fld_buf_detach(&b, NULL);
 }
@@ -1441,7 +1468,7 @@ static void pick_parents(struct rng *g, const struct hist *h, size_t *par,
 static void random_version(struct rng *g, struct hist *h, int64_t *clock)
 {
     static const char *const statuses[] = {"draft", "final", "approved",
-                                           "rejected"};
+                                           "rejected", "returned"};
     struct fld_version **sub = fld_xcalloc(h->n + 1, sizeof *sub);
     size_t par[3], np = 0, i, n_edits = pick(g, 4);
     struct fld_json *a;
@@ -1468,7 +1495,7 @@ static void random_version(struct rng *g, struct hist *h, int64_t *clock)
     for (i = 0; i < n_edits; i++)
         random_edit(g, a);
     if (pick(g, 5) == 0)
-        snprintf(status, sizeof status, "%s", statuses[pick(g, 4)]);
+        snprintf(status, sizeof status, "%s", statuses[pick(g, 5)]);
     /* Mostly a clock that moves on, with ties; sometimes a wrong one. */
     ms = pick(g, 10) == 0 ? 1000 + (int64_t)pick(g, 30)
                           : (*clock += (int64_t)pick(g, 3));
