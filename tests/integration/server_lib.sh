@@ -182,12 +182,12 @@ province() {
     expect_rc "the server imports the units" 0
 }
 
-# enroll_device NAME INSPECTOR [SCOPE] - a data directory NAME, set up for
-# INSPECTOR and enrolled on the running server as an inspector of SCOPE
-# (4201 by default); then home NAME.
+# enroll_device NAME INSPECTOR [SCOPE [ROLE]] - a data directory NAME, set
+# up for INSPECTOR and enrolled on the running server as ROLE (inspector by
+# default) of SCOPE (4201 by default); then home NAME.
 enroll_device() {
     init_home "$1" --inspector "$2"
     run "$F" enroll "$URL" "$("$S" enroll-code --db "$DBS" --inspector "$2" \
-        --role inspector --scope "${3:-4201}")"
+        --role "${4:-inspector}" --scope "${3:-4201}")"
     expect_rc "$1 enrolls" 0
 }

@@ -134,6 +134,11 @@ version ann "$T/appr" --record "$R1" --dseq 8 --prev "$("$C" hash "$T/p7")" \
     --status approved --answers "$ANS"
 sync_as ann "$T/appr"
 expect_eq "an inspector may not approve" "$(result 0)" "refused/role"
+version ann "$T/ret" --record "$R1" --dseq 8 --prev "$("$C" hash "$T/p7")" \
+    --parent "$H2" --subject 4201 --template-id field-demo --template-hash "$TPL" \
+    --status returned --answers "$ANS"
+sync_as ann "$T/ret"
+expect_eq "... nor return a record" "$(result 0)" "refused/role"
 version sup "$T/s1" --record "$R1" --dseq 1 --parent "$H2" --subject 4201 \
     --template-id field-demo --template-hash "$TPL" --status approved --answers "$ANS"
 sync_as carl "$T/s1"
@@ -153,7 +158,7 @@ printf '{"v":1, "x":2}\n%s\n' "$(tail -n 1 "$T/a1")" >"$T/malformed"
 sync_as ann "$T/malformed"
 expect_eq "a malformed body: refused" "$(result 0)" "refused/malformed"
 expect_eq "refusals are in the audit log" \
-    "$(sqls "SELECT count(*) FROM audit WHERE kind = 'refused'")" 5
+    "$(sqls "SELECT count(*) FROM audit WHERE kind = 'refused'")" 6
 
 # --- quarantine and release ---------------------------------------------------------
 

@@ -1131,7 +1131,9 @@ static void act_edit(struct sim *s, struct dev *d, const char *record)
     m = r.m;
     if (m->n_conflicts > 0) {
         s->c.conflicts_seen++;
-        if (is_closed(m->status) && !d->is_supervisor)
+        /* Crossed decisions are a supervisor's to settle (field resolve
+         * refuses them), and so are conflicts on a closed record. */
+        if (fld_status_is_decision(m->status) && !d->is_supervisor)
             logf_(
                 s,
                 "%s: record %.8s is %s with %zu conflicts: for the supervisor",
@@ -1142,11 +1144,18 @@ static void act_edit(struct sim *s, struct dev *d, const char *record)
         logf_(s, "%s: record %.8s is %s: closed", d->name, record, m->status);
     } else if (d->is_supervisor && strcmp(m->status, "final") == 0 &&
                chance(&s->rng, 60)) {
+        int roll = (int)below(&s->rng, 100);
+
         s->c.approvals++;
         save(s, d, &r, m->answers,
-             chance(&s->rng, 75) ? "approved" : "rejected", "reviews");
+             roll < 60   ? "approved"
+             : roll < 80 ? "rejected"
+                         : "returned",
+             "reviews");
     } else {
-        const char *status = m->status;
+        /* A returned record's correction is a draft again. */
+        const char *status =
+            strcmp(m->status, "returned") == 0 ? "draft" : m->status;
 
         if (strcmp(status, "draft") == 0 && chance(&s->rng, 20)) {
             status = "final";

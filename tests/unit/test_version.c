@@ -331,6 +331,80 @@ static void test_draft_rules(void **state)
     fld_key_free(k);
 }
 
+/* Sign the fixed draft with this status and review (JSON text or NULL). */
+static int sign_review(const char *status, const char *review, char *msg)
+{
+    struct fld_key *k = seeded_key(0);
+    struct fld_json *answers = fixed_answers(), *r = NULL;
+    struct fld_version_draft d;
+    struct fld_version *v = NULL, *back = NULL;
+    struct fld_err err;
+    int rc;
+
+    fixed_draft(&d, answers);
+    d.status = status;
+    if (review != NULL)
+        assert_int_equal(
+            fld_json_parse((const uint8_t *)review, strlen(review), &r, NULL),
+            FLD_OK);
+    d.review = r;
+    fld_err_clear(&err);
+    rc = fld_version_sign(&d, k, &v, &err);
+    snprintf(msg, FLD_ERR_MSG_MAX, "%s", err.msg);
+    if (rc == FLD_OK) { /* what was signed opens again, review and all */
+        assert_int_equal(
+            fld_version_open(v->body, v->body_len, v->sig, &back, NULL),
+            FLD_OK);
+        assert_true(review == NULL || fld_json_equal(back->review, r));
+    }
+    fld_version_free(back);
+    fld_version_free(v);
+    fld_json_free(r);
+    fld_json_free(answers);
+    fld_key_free(k);
+    return rc;
+}
+
+static void test_review_rules(void **state)
+{
+    char msg[FLD_ERR_MSG_MAX], big[FLD_REVIEW_MAX_NOTE + 32];
+
+    (void)state;
+    assert_int_equal(sign_review("returned", "{\"note\":\"Đo lại\"}", msg),
+                     FLD_OK);
+    assert_int_equal(sign_review("approved",
+                                 "{\"recognition\":{\"date\":\"2025-06-30\","
+                                 "\"number\":\"12/QĐ-UBND\"}}",
+                                 msg),
+                     FLD_OK);
+    assert_int_equal(sign_review("rejected", NULL, msg), FLD_OK);
+    assert_int_equal(sign_review("final", "{\"note\":\"x\"}", msg), FLD_EINVAL);
+    assert_string_equal(msg, "version: \"review\" in a final version");
+    assert_int_equal(sign_review("returned", "{\"why\":\"x\"}", msg),
+                     FLD_EINVAL);
+    assert_int_equal(sign_review("returned", "{\"note\":\"\"}", msg),
+                     FLD_EINVAL);
+    assert_int_equal(sign_review("returned", "{\"note\":1}", msg), FLD_EINVAL);
+    assert_int_equal(sign_review("rejected",
+                                 "{\"recognition\":{\"date\":\"2025-06-30\","
+                                 "\"number\":\"1\"}}",
+                                 msg),
+                     FLD_EINVAL);
+    assert_string_equal(msg, "version: a recognition in a rejected version");
+    assert_int_equal(sign_review("approved",
+                                 "{\"recognition\":{\"date\":\"30/06/2025\","
+                                 "\"number\":\"1\"}}",
+                                 msg),
+                     FLD_EINVAL);
+    assert_int_equal(
+        sign_review("approved", "{\"recognition\":{\"number\":\"1\"}}", msg),
+        FLD_EINVAL);
+    memset(big, 'a', sizeof big);
+    memcpy(big, "{\"note\":\"", 9);
+    memcpy(big + 9 + FLD_REVIEW_MAX_NOTE + 1, "\"}", 3);
+    assert_int_equal(sign_review("returned", big, msg), FLD_EINVAL);
+}
+
 static void test_duplicate_parents_collapse(void **state)
 {
     static const char *parents[3];
@@ -377,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_malformed_bodies_refused),
         cmocka_unit_test(test_oversized_body_refused),
         cmocka_unit_test(test_draft_rules),
+        cmocka_unit_test(test_review_rules),
         cmocka_unit_test(test_duplicate_parents_collapse),
         cmocka_unit_test(test_record_ids_are_time_ordered),
     };
