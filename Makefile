@@ -50,6 +50,7 @@ deb_cmocka        := libcmocka-dev
 deb_libcurl       := libcurl4-openssl-dev
 deb_libcjson      := libcjson-dev
 deb_libmicrohttpd := libmicrohttpd-dev
+deb_xlsxwriter    := libxlsxwriter-dev
 
 FIELD_PKGS := sqlite3 libsodium libutf8proc zlib
 TEST_PKGS  := cmocka

@@ -7,10 +7,10 @@
 # Only field-server (and what tests it) links libmicrohttpd; nothing here
 # links libcurl.
 
-SERVER_PKGS := libmicrohttpd libcjson zlib sqlite3
+SERVER_PKGS := libmicrohttpd libcjson zlib sqlite3 xlsxwriter
 
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
-  $(foreach p,libmicrohttpd,\
+  $(foreach p,libmicrohttpd xlsxwriter,\
     $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
@@ -20,7 +20,7 @@ endif
 LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/server.c server-stub/config.c \
                  server-stub/metrics.c server-stub/push.c server-stub/api.c \
-                 server-stub/http.c
+                 server-stub/http.c server-stub/report_out.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
 # The program: main.c and one file per group of commands.
 SERVER_PROG_SRC := server-stub/main.c $(wildcard server-stub/cmd_*.c)
@@ -28,7 +28,7 @@ SERVER_PROG_OBJ := $(SERVER_PROG_SRC:%.c=$(O)/%.o)
 LIBSERVER     := $(O)/libserver.a
 SERVER_LIBS   := $(call pkg_libs,$(SERVER_PKGS)) -lpthread
 
-ALL_CFLAGS += $(call pkg_cflags,libmicrohttpd)
+ALL_CFLAGS += $(call pkg_cflags,libmicrohttpd xlsxwriter)
 
 PROGRAMS += $(O)/bin/field-server
 
