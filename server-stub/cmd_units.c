@@ -32,13 +32,28 @@ struct unit_import {
     struct fld_err *err;
 };
 
-static bool unit_known(void *ctx, const char *code)
+struct stored_walk {
+    fld_unit_fn fn;
+    void *ctx;
+};
+
+/* The server keeps no dates yet: every stored unit is valid since ever. */
+static int stored_row(void *ctx, const struct srv_unit *u)
+{
+    struct stored_walk *w = ctx;
+    struct fld_unit f = {u->code,      u->name, u->level, u->parent,
+                         "0000-01-01", NULL,    true,     NULL};
+
+    return w->fn(w->ctx, &f);
+}
+
+static int each_stored(void *ctx, fld_unit_fn fn, void *fn_ctx,
+                       struct fld_err *err)
 {
     struct unit_import *im = ctx;
-    bool found = false;
+    struct stored_walk w = {fn, fn_ctx};
 
-    return srv_storage_unit_exists(im->st, code, &found, NULL) == FLD_OK &&
-           found;
+    return srv_storage_each_unit(im->st, stored_row, &w, err);
 }
 
 static int unit_store(void *ctx, const struct fld_unit *u)
@@ -113,10 +128,11 @@ int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv)
             goto out;
         if ((rc = srv_storage_begin(ctx->st, err)) != FLD_OK)
             goto out;
+        struct fld_units_dest dest = {each_stored, NULL, unit_store, &im};
+
         im.st = ctx->st;
         im.err = err;
-        rc = fld_units_read(data, len, unit_known, unit_store, &im, &n_read,
-                            err);
+        rc = fld_units_read(data, len, &dest, &n_read, err);
         if (rc == FLD_OK)
             rc = srv_storage_audit_add(ctx->st, "units", NULL, argv[first + 1],
                                        "units imported", err);
