@@ -791,18 +791,36 @@ static void handle_template(struct srv *s, struct srv_storage *st,
     }
 }
 
-static int add_unit(void *ctx, const struct srv_unit *u)
+/* Text, or JSON null for NULL; out of memory aborts. */
+static void add_text_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (!(v ? cJSON_AddStringToObject(o, key, v)
+            : cJSON_AddNullToObject(o, key)))
+        abort();
+}
+
+cJSON *srv_api_unit_json(const struct srv_unit *u)
 {
     cJSON *o = cJSON_CreateObject();
+    const char *kind = u->kind ? u->kind : "";
 
     if (o == NULL || !cJSON_AddStringToObject(o, "code", u->code) ||
         !cJSON_AddStringToObject(o, "name", u->name) ||
-        !cJSON_AddStringToObject(o, "level", u->level ? u->level : ""))
+        !cJSON_AddStringToObject(o, "level", kind) ||
+        !cJSON_AddStringToObject(o, "kind", kind))
         abort();
-    if (!(u->parent ? cJSON_AddStringToObject(o, "parent", u->parent)
-                    : cJSON_AddNullToObject(o, "parent")))
+    add_text_or_null(o, "parent", u->parent);
+    add_text_or_null(o, "valid_from", u->valid_from);
+    add_text_or_null(o, "valid_to", u->valid_to);
+    if (!cJSON_AddBoolToObject(o, "in_programme", u->in_programme))
         abort();
-    cJSON_AddItemToArray(ctx, o);
+    add_text_or_null(o, "merged_into", u->merged_into);
+    return o;
+}
+
+static int add_unit(void *ctx, const struct srv_unit *u)
+{
+    cJSON_AddItemToArray(ctx, srv_api_unit_json(u));
     return FLD_OK;
 }
 

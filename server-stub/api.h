@@ -60,6 +60,11 @@ void srv_response_free(struct srv_response *resp);
  * memory aborts. Free with cJSON_Delete. */
 cJSON *srv_api_list_new(const char *key, cJSON **arr);
 
+/* A unit version as GET /v1/units and `field-server units --json` give it
+ * (docs/PROTOCOL.md): "level" repeats "kind" for clients of the first
+ * release. Out of memory aborts. Free with cJSON_Delete. */
+cJSON *srv_api_unit_json(const struct srv_unit *u);
+
 /* Whether s contains word, ignoring ASCII case (header values). */
 int srv_contains_nocase(const char *s, const char *word);
 

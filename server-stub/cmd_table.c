@@ -68,13 +68,25 @@ const struct srv_cmd srv_cmd_table[] = {
      "  --per-ip-connections N (default 0: no limit)\n"
      "  --shutdown-grace S     wait for requests in flight (default 30)\n"
      "  --quiet                no request log on standard error"},
+    {"targets", srv_cmd_targets, "[list] [--json] | import FILE.csv",
+     "List the targets the province set, in the order they were loaded, or\n"
+     "import them from CSV with the header unit,tier,count,from,due,source:\n"
+     "at least COUNT units of UNIT meeting TIER (a tier code such as\n"
+     "xa-ntm-nang-cao) from FROM, due by DUE, set by the document SOURCE.\n"
+     "The whole file is checked before anything is stored; every unit must\n"
+     "be loaded; a target of the same unit, tier and from is replaced."},
     {"templates", srv_cmd_templates, "[list] [--json] | add FILE",
      "List the installed checklist templates, or add one from a JSON file.\n"
      "Versions quarantined for want of the template are stored then."},
-    {"units", srv_cmd_units, "[list] [--json] | import FILE.csv",
-     "List the administrative units, or import them from CSV with the header\n"
-     "code,name,kind,parent_code,valid_from,valid_to (the files 'field units\n"
-     "import' reads). The whole file is checked before anything is stored;\n"
-     "a code imported again is updated."},
+    {"units", srv_cmd_units,
+     "[list] [--json] [--on DATE | --all] | import FILE.csv",
+     "List the administrative units valid today, or import them from CSV\n"
+     "with the header code,name,kind,parent_code,valid_from,valid_to and\n"
+     "optionally in_programme (yes/no) and merged_into (the files 'field\n"
+     "units import' reads). The whole file is checked against the stored\n"
+     "units before anything is stored; a row of a stored code and\n"
+     "valid_from replaces it, and a code may come again for another period.\n\n"
+     "  --on DATE              the units valid on DATE (YYYY-MM-DD)\n"
+     "  --all                  every version of every unit, with its dates"},
     {NULL, NULL, NULL, NULL},
 };
