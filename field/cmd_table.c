@@ -160,8 +160,10 @@ const struct cmd cmd_table[] = {
     {"units", cmd_units, "[--json] [--on DATE | --all] | import FILE.csv",
      "List the administrative units valid today (or on DATE, or all with\n"
      "their validity), or import units from CSV with the header\n"
-     "code,name,kind,parent_code,valid_from,valid_to. When units are\n"
-     "loaded, 'field new' accepts only a subject that is a unit valid today."},
+     "code,name,kind,parent_code,valid_from,valid_to and optionally\n"
+     "in_programme (yes/no) and merged_into (docs/FORMATS.md); the file is\n"
+     "checked whole against the stored units. When units are loaded,\n"
+     "'field new' accepts only a subject that is a unit valid today."},
     {"verify", cmd_verify, "[--json]",
      "Re-check the whole store: every hash, every signature, that stored\n"
      "columns match the signed bodies, device chains (gaps, forks),\n"

@@ -359,36 +359,49 @@ static const char *period(const struct uv *r, char out[48])
     return out;
 }
 
-/* Two versions of a code, sorted, must not share a day: one that never
- * ends cannot be followed, and two that do cannot be told apart. */
-static int check_overlaps(const struct units *u, struct fld_err *err)
+static int overlap_error(const struct uv *a, const struct uv *b,
+                         struct fld_err *err)
 {
     char pa[48], pb[48];
+
+    if (b->line == 0 || (a->line && a->line > b->line)) {
+        const struct uv *x = a;
+
+        a = b;
+        b = x;
+    }
+    if (a->line == 0)
+        return fld_err_set(err, FLD_EINVAL,
+                           "line %zu: code %s %s overlaps its stored version "
+                           "%s",
+                           b->line, b->code, period(b, pb), period(a, pa));
+    return fld_err_set(err, FLD_EINVAL,
+                       "line %zu: code %s %s overlaps line %zu (%s): a code "
+                       "may come again only for another period",
+                       b->line, b->code, period(b, pb), a->line, period(a, pa));
+}
+
+/* Two versions of a code must not share a day: one that never ends cannot
+ * be followed, and two that do cannot be told apart. Sorted by start, a
+ * version overlaps an earlier one exactly when it starts before the
+ * latest end so far (reach). */
+static int check_overlaps(const struct units *u, struct fld_err *err)
+{
+    const struct uv *reach = NULL;
     size_t i;
 
-    for (i = 1; i < u->n_sorted; i++) {
-        const struct uv *a = u->sorted[i - 1], *b = u->sorted[i];
+    for (i = 0; i < u->n_sorted; i++) {
+        const struct uv *b = u->sorted[i];
 
-        if (strcmp(a->code, b->code) != 0 || a->to < b->from)
+        if (reach == NULL || strcmp(reach->code, b->code) != 0) {
+            reach = b;
             continue;
-        if (a->line == 0 && b->line == 0)
-            continue; /* both stored: not this file's doing */
-        if (b->line == 0 || (a->line && a->line > b->line)) {
-            const struct uv *x = a;
-
-            a = b;
-            b = x;
         }
-        if (a->line == 0)
-            return fld_err_set(err, FLD_EINVAL,
-                               "line %zu: code %s %s overlaps its stored "
-                               "version %s",
-                               b->line, b->code, period(b, pb), period(a, pa));
-        return fld_err_set(err, FLD_EINVAL,
-                           "line %zu: code %s %s overlaps line %zu (%s): a "
-                           "code may come again only for another period",
-                           b->line, b->code, period(b, pb), a->line,
-                           period(a, pa));
+        /* both stored: not this file's doing */
+        if (reach->to >= b->from && (reach->line || b->line))
+            return overlap_error(reach, b, err);
+        if (b->to > reach->to)
+            reach = b;
     }
     return FLD_OK;
 }

@@ -52,32 +52,10 @@ static int walk_targets(struct srv_storage *st, cJSON *arr, struct fld_err *err)
     return srv_storage_each_target(st, print_target, arr, err);
 }
 
-static int targets_import(struct srv_cmd_ctx *ctx, const char *path)
+static int load_targets(struct srv_cmd_ctx *ctx, const uint8_t *data,
+                        size_t len, size_t *n)
 {
-    struct fld_err *err = &ctx->err;
-    uint8_t *data = NULL;
-    size_t len, n = 0;
-    int rc;
-
-    rc = srv_cmd_read_file(ctx, path, SRV_TARGETS_MAX_BYTES, &data, &len);
-    if (rc == FLD_OK)
-        rc = srv_cmd_open(ctx);
-    if (rc == FLD_OK)
-        rc = srv_storage_begin(ctx->st, err);
-    if (rc != FLD_OK)
-        goto out;
-    rc = srv_targets_import(ctx->st, data, len, fld_now_ms(), &n, err);
-    if (rc == FLD_OK)
-        rc = srv_storage_audit_add(ctx->st, "targets", NULL, path,
-                                   "targets imported", err);
-    rc = srv_cmd_end(ctx->st, rc, err);
-    if (rc != FLD_OK)
-        fld_err_prefix(err, "%s", path);
-    else
-        printf("imported %zu target%s\n", n, n == 1 ? "" : "s");
-out:
-    free(data);
-    return rc;
+    return srv_targets_import(ctx->st, data, len, fld_now_ms(), n, &ctx->err);
 }
 
 /*
@@ -104,7 +82,8 @@ int srv_cmd_targets(struct srv_cmd_ctx *ctx, int argc, char **argv)
         if (argc - first != 2)
             return fld_err_set(&ctx->err, FLD_EUSAGE,
                                "usage: targets import FILE.csv");
-        return targets_import(ctx, argv[first + 1]);
+        return srv_cmd_import(ctx, argv[first + 1], SRV_TARGETS_MAX_BYTES,
+                              "target", load_targets);
     }
     return fld_err_set(&ctx->err, FLD_EUSAGE,
                        "unknown subcommand \"%s\" (list, import)", sub);

@@ -26,7 +26,6 @@
  */
 #include "command.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -83,36 +82,13 @@ static int unit_store(void *ctx, const struct fld_unit *u)
     return srv_storage_unit_put(im->st, &row, im->err);
 }
 
-static int units_import(struct srv_cmd_ctx *ctx, const char *path)
+static int load_units(struct srv_cmd_ctx *ctx, const uint8_t *data, size_t len,
+                      size_t *n)
 {
-    struct fld_err *err = &ctx->err;
-    struct unit_import im;
+    struct unit_import im = {ctx->st, &ctx->err};
     struct fld_units_dest dest = {each_stored, drop, unit_store, &im};
-    uint8_t *data = NULL;
-    size_t len, n = 0;
-    int rc;
 
-    rc = srv_cmd_read_file(ctx, path, FLD_UNITS_MAX_BYTES, &data, &len);
-    if (rc == FLD_OK)
-        rc = srv_cmd_open(ctx);
-    if (rc == FLD_OK)
-        rc = srv_storage_begin(ctx->st, err);
-    if (rc != FLD_OK)
-        goto out;
-    im.st = ctx->st;
-    im.err = err;
-    rc = fld_units_read(data, len, &dest, &n, err);
-    if (rc == FLD_OK)
-        rc = srv_storage_audit_add(ctx->st, "units", NULL, path,
-                                   "units imported", err);
-    rc = srv_cmd_end(ctx->st, rc, err);
-    if (rc != FLD_OK)
-        fld_err_prefix(err, "%s", path);
-    else
-        printf("imported %zu unit%s\n", n, n == 1 ? "" : "s");
-out:
-    free(data);
-    return rc;
+    return fld_units_read(data, len, &dest, n, &ctx->err);
 }
 
 /* ---- listing --------------------------------------------------------------
@@ -163,18 +139,12 @@ static int print_unit(void *ctx, const struct srv_unit *u)
     return FLD_OK;
 }
 
-/* Today as the province's calendar has it: the local date of the server
- * (FIELD_TODAY, YYYY-MM-DD, fixes it for tests, as for field). */
+/* Today as the province's calendar has it: the server's local date. */
 static void today(char out[11])
 {
-    const char *fixed = getenv("FIELD_TODAY");
     time_t now = time(NULL);
     struct tm tm;
 
-    if (fixed != NULL && strlen(fixed) == 10) {
-        memcpy(out, fixed, 11);
-        return;
-    }
     if (localtime_r(&now, &tm) == NULL ||
         strftime(out, 11, "%Y-%m-%d", &tm) != 10)
         snprintf(out, 11, "1970-01-01");
@@ -243,7 +213,8 @@ int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv)
         if (argc - first != 2)
             return fld_err_set(&ctx->err, FLD_EUSAGE,
                                "usage: units import FILE.csv");
-        return units_import(ctx, argv[first + 1]);
+        return srv_cmd_import(ctx, argv[first + 1], FLD_UNITS_MAX_BYTES, "unit",
+                              load_units);
     }
     return fld_err_set(&ctx->err, FLD_EUSAGE,
                        "unknown subcommand \"%s\" (list, import)", sub);

@@ -125,6 +125,18 @@ int srv_cmd_list(struct srv_cmd_ctx *ctx, int argc, int first, const char *key,
                  int (*walk)(struct srv_storage *st, cJSON *arr,
                              struct fld_err *err));
 
+/*
+ * The `import FILE` subcommand of units and targets: read FILE (at most
+ * cap bytes), open the storage, and in one transaction have load() check
+ * and store the bytes (*n: how many rows) and log it in the audit (kind
+ * "<noun>s", subject FILE); then print "imported N <noun>s". Any error is
+ * prefixed with FILE and changes nothing.
+ */
+int srv_cmd_import(struct srv_cmd_ctx *ctx, const char *path, size_t cap,
+                   const char *noun,
+                   int (*load)(struct srv_cmd_ctx *ctx, const uint8_t *data,
+                               size_t len, size_t *n));
+
 /* Print root as compact JSON and a newline on stdout, and delete it. */
 void srv_cmd_print_json(cJSON *root);
 /* "2026-11-28 08:15:02" in local time, "-" for no time (0). */
