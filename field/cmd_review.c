@@ -40,6 +40,7 @@
 #include "form.h"
 #include "merge.h"
 #include "norm.h"
+#include "words.h"
 
 /* How deep a unit may sit below a scope's unit (province > commune >
  * village > household has 3 steps). */
@@ -88,23 +89,6 @@ static int take_parent(void *data, const struct fld_unit *u)
     return FLD_OK;
 }
 
-/* Whether word is one of the space-separated words of list. */
-static bool word_in(const char *list, const char *word)
-{
-    size_t len = strlen(word);
-    const char *p = list;
-
-    while ((p = strstr(p, word)) != NULL) {
-        bool starts = p == list || p[-1] == ' ';
-        bool ends = p[len] == '\0' || p[len] == ' ';
-
-        if (starts && ends)
-            return true;
-        p += len;
-    }
-    return false;
-}
-
 /*
  * Whether unit code lies in one of the scope's units (space separated):
  * the unit itself, or a unit above it as the device's units on date say.
@@ -121,7 +105,7 @@ static int in_scope(struct cmd_ctx *ctx, const char *scope, const char *code,
     *out = false;
     snprintf(at, sizeof at, "%s", code);
     for (depth = 0; depth < MAX_UNIT_DEPTH; depth++) {
-        if (word_in(scope, at)) {
+        if (fld_word_in(scope, at)) {
             *out = true;
             return FLD_OK;
         }

@@ -124,6 +124,16 @@ int fld_version_open(const uint8_t *body, size_t len,
                      const uint8_t sig[FLD_SIG_LEN], struct fld_version **out,
                      struct fld_err *err);
 
+/*
+ * The same for bytes this program verified when it stored them, read back
+ * from its own database to be computed with (the server's reports): every
+ * check but the signature's, which is most of the cost. Never for bytes
+ * that arrive from outside; `verify` and `audit` re-check signatures.
+ */
+int fld_version_open_stored(const uint8_t *body, size_t len,
+                            const uint8_t sig[FLD_SIG_LEN],
+                            struct fld_version **out, struct fld_err *err);
+
 /* BLAKE2b-256 of body, as 64 lowercase hex digits. */
 void fld_version_hash(const uint8_t *body, size_t len,
                       char hex[FLD_HASH_HEX_LEN + 1]);

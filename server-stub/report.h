@@ -100,6 +100,17 @@ struct srv_report {
     size_t n_excluded;
 };
 
+struct srv_storage;
+
+/*
+ * Compute the report of unit (NULL: the top of the unit tree on the date)
+ * as of as_of (YYYY-MM-DD; versions the server received by the end of that
+ * day, in its local time, count). *out is freed with srv_report_free().
+ * FLD_NOTFOUND for a unit not valid on the date.
+ */
+int srv_report_build(struct srv_storage *st, const char *unit,
+                     const char *as_of, struct srv_report **out,
+                     struct fld_err *err);
 void srv_report_free(struct srv_report *r);
 
 /* "met", "not met", "unknown", "not assessed" (or in Vietnamese). */

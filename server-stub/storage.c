@@ -229,6 +229,56 @@ int srv_storage_pull(struct srv_storage *st, const struct srv_pull_query *q,
     return st->ops->pull(st, q, fn, ctx, err);
 }
 
+int srv_storage_each_version_until(struct srv_storage *st, int64_t cutoff_ms,
+                                   srv_report_version_fn fn, void *ctx,
+                                   struct fld_err *err)
+{
+    return st->ops->each_version_until(st, cutoff_ms, fn, ctx, err);
+}
+
+int srv_storage_version_get(struct srv_storage *st, const char *hash,
+                            struct fld_version **out, struct fld_err *err)
+{
+    uint8_t *body = NULL, sig[FLD_SIG_LEN];
+    size_t len = 0;
+    int rc;
+
+    *out = NULL;
+    rc = st->ops->version_body(st, hash, &body, &len, sig, err);
+    if (rc == FLD_OK)
+        rc = fld_version_open_stored(body, len, sig, out, err);
+    free(body);
+    return rc;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? fld_xstrdup(s) : NULL;
+}
+
+void srv_report_version_copy(struct srv_report_version *to,
+                             const struct srv_report_version *from)
+{
+    to->record = dup_or_null(from->record);
+    to->hash = dup_or_null(from->hash);
+    to->subject = dup_or_null(from->subject);
+    to->status = dup_or_null(from->status);
+    to->template_hash = dup_or_null(from->template_hash);
+    to->parents = dup_or_null(from->parents ? from->parents : "");
+    to->received_ms = from->received_ms;
+}
+
+void srv_report_version_clear(struct srv_report_version *v)
+{
+    free((char *)v->record);
+    free((char *)v->hash);
+    free((char *)v->subject);
+    free((char *)v->status);
+    free((char *)v->template_hash);
+    free((char *)v->parents);
+    memset(v, 0, sizeof *v);
+}
+
 int srv_storage_record_versions(struct srv_storage *st, const char *record,
                                 srv_pull_fn fn, void *ctx, struct fld_err *err)
 {

@@ -142,6 +142,25 @@ typedef int (*srv_quarantine_fn)(void *ctx, const struct srv_quarantined *q);
 typedef int (*srv_pull_fn)(void *ctx, int64_t seq, const uint8_t *body,
                            size_t body_len, const uint8_t *sig);
 
+/* A version as the report reads it: its columns, not its body. Strings
+ * are borrowed for the callback's duration (srv_report_version_copy keeps
+ * them). */
+struct srv_report_version {
+    const char *record;
+    const char *hash;
+    const char *subject;
+    const char *status;
+    const char *template_hash;
+    const char *parents; /* the parents' hashes, space separated ("" none) */
+    int64_t received_ms;
+};
+typedef int (*srv_report_version_fn)(void *ctx,
+                                     const struct srv_report_version *v);
+/* Deep copy into *to (strings owned), and free such a copy. */
+void srv_report_version_copy(struct srv_report_version *to,
+                             const struct srv_report_version *from);
+void srv_report_version_clear(struct srv_report_version *v);
+
 /* What to pull: versions after `after` in server order, inside the
  * device's scope (all when all_units), skipping those `device` pushed
  * after `birth`. */
@@ -220,6 +239,12 @@ struct srv_storage_ops {
                 srv_pull_fn fn, void *ctx, struct fld_err *err);
     int (*record_versions)(struct srv_storage *st, const char *record,
                            srv_pull_fn fn, void *ctx, struct fld_err *err);
+    int (*each_version_until)(struct srv_storage *st, int64_t cutoff_ms,
+                              srv_report_version_fn fn, void *ctx,
+                              struct fld_err *err);
+    int (*version_body)(struct srv_storage *st, const char *hash,
+                        uint8_t **body, size_t *len, uint8_t sig[FLD_SIG_LEN],
+                        struct fld_err *err);
     int (*quarantine_put)(struct srv_storage *st,
                           const struct srv_quarantined *q,
                           const char *const *waits, size_t n_waits,
@@ -378,6 +403,20 @@ int srv_storage_max_seq(struct srv_storage *st, int64_t *out,
 int srv_storage_pull(struct srv_storage *st, const struct srv_pull_query *q,
                      srv_pull_fn fn, void *ctx, struct fld_err *err);
 /* Every stored version of one record, in server order. */
+/*
+ * Every version received at or before cutoff_ms, grouped by record (in
+ * record order, then server order within a record), with its parents.
+ */
+int srv_storage_each_version_until(struct srv_storage *st, int64_t cutoff_ms,
+                                   srv_report_version_fn fn, void *ctx,
+                                   struct fld_err *err);
+/*
+ * The version of this hash, opened from the stored bytes: its rules and
+ * canonical form checked, its signature not (the server verified it when
+ * it stored it; `field-server audit` re-verifies). FLD_NOTFOUND if absent.
+ */
+int srv_storage_version_get(struct srv_storage *st, const char *hash,
+                            struct fld_version **out, struct fld_err *err);
 int srv_storage_record_versions(struct srv_storage *st, const char *record,
                                 srv_pull_fn fn, void *ctx, struct fld_err *err);
 

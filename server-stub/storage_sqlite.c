@@ -89,6 +89,14 @@
     "merged_into"
 
 static const char *const sql_text[N_STMTS] = {
+    /* The report's one pass: columns only, parents from the derived table,
+     * the record index giving the order. */
+    [S_VERSIONS_UNTIL] =
+        "SELECT v.record, v.hash, v.subject, v.status, v.template_hash, "
+        "v.received_ms, (SELECT group_concat(p.parent, ' ') FROM parents p "
+        "WHERE p.child = v.hash) FROM versions v INDEXED BY versions_record "
+        "WHERE v.received_ms <= ?1 ORDER BY v.record, v.seq",
+    [S_VERSION_BODY] = "SELECT body, sig FROM versions WHERE hash = ?1",
     [S_RECORD_VERSIONS] =
         "SELECT seq, body, sig FROM versions WHERE record = ?1 "
         "ORDER BY seq",
@@ -803,6 +811,69 @@ static int sq_record_versions(struct srv_storage *st, const char *record,
     return fld_db_walk(DB(st), s, pull_row, &w, "read record", err);
 }
 
+struct report_walk {
+    srv_report_version_fn fn;
+    void *ctx;
+};
+
+static int report_row(void *data, sqlite3_stmt *s)
+{
+    const struct report_walk *w = data;
+    struct srv_report_version v;
+
+    v.record = (const char *)sqlite3_column_text(s, 0);
+    v.hash = (const char *)sqlite3_column_text(s, 1);
+    v.subject = (const char *)sqlite3_column_text(s, 2);
+    v.status = (const char *)sqlite3_column_text(s, 3);
+    v.template_hash = (const char *)sqlite3_column_text(s, 4);
+    v.received_ms = sqlite3_column_int64(s, 5);
+    v.parents = (const char *)sqlite3_column_text(s, 6);
+    if (v.parents == NULL)
+        v.parents = "";
+    return w->fn(w->ctx, &v);
+}
+
+static int sq_each_version_until(struct srv_storage *st, int64_t cutoff_ms,
+                                 srv_report_version_fn fn, void *ctx,
+                                 struct fld_err *err)
+{
+    struct report_walk w = {fn, ctx};
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = fld_db_stmt(DB(st), S_VERSIONS_UNTIL, &s, err)) != FLD_OK)
+        return rc;
+    sqlite3_bind_int64(s, 1, cutoff_ms);
+    return fld_db_walk(DB(st), s, report_row, &w, "read versions", err);
+}
+
+static int sq_version_body(struct srv_storage *st, const char *hash,
+                           uint8_t **body, size_t *len,
+                           uint8_t sig[FLD_SIG_LEN], struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    *body = NULL;
+    *len = 0;
+    rc = fld_db_lookup(DB(st), S_VERSION_BODY, hash, NULL, &s, "read version",
+                       err);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "no version %.16s", hash);
+    if (rc != FLD_OK)
+        return rc;
+    if (sqlite3_column_bytes(s, 1) != FLD_SIG_LEN)
+        rc = fld_err_set(err, FLD_ECORRUPT, "a stored signature is damaged");
+    if (rc == FLD_OK) {
+        *len = (size_t)sqlite3_column_bytes(s, 0);
+        *body = fld_xmalloc(*len + 1);
+        memcpy(*body, sqlite3_column_blob(s, 0), *len);
+        memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
+    }
+    fld_db_reset(s);
+    return rc;
+}
+
 /* ---- quarantine -----------------------------------------------------------
  */
 
@@ -1057,6 +1128,8 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .max_seq = sq_max_seq,
     .pull = sq_pull,
     .record_versions = sq_record_versions,
+    .each_version_until = sq_each_version_until,
+    .version_body = sq_version_body,
     .quarantine_put = sq_quarantine_put,
     .quarantine_unblock = sq_quarantine_unblock,
     .quarantine_each = sq_quarantine_each,

@@ -64,6 +64,8 @@ enum srv_sq_stmt {
     S_ALARMS,
     S_COUNTS,
     S_RECORD_VERSIONS,
+    S_VERSIONS_UNTIL,
+    S_VERSION_BODY,
     N_STMTS
 };
 
