@@ -151,27 +151,41 @@ static int finish_tx(struct fld_store *st, int rc, struct fld_version **out,
     return rc;
 }
 
-int fld_capture_new(struct fld_store *st, const struct fld_key *key,
-                    const struct fld_template *t, const char *subject,
-                    const struct fld_json *answers, struct fld_version **out,
-                    struct fld_err *err)
+int fld_capture_first(struct fld_store *st, const struct fld_key *key,
+                      const struct fld_template *t, const char *subject,
+                      const struct fld_json *answers, const char *status,
+                      struct fld_version **out, struct fld_err *err)
 {
     struct fld_version_draft d;
     char record[FLD_RECORD_HEX_LEN + 1];
-    int rc;
 
     *out = NULL;
+    if (strcmp(status, "draft") != 0 && strcmp(status, "final") != 0)
+        return fld_err_set(err, FLD_EINVAL,
+                           "a new record is a draft or final, not %s", status);
     memset(&d, 0, sizeof d);
     fld_record_id_new(record);
     d.record = record;
     d.template_id = fld_template_id(t);
     d.template_hash = fld_template_hash(t);
     d.subject = subject;
-    d.status = "draft";
+    d.status = status;
     d.answers = answers;
+    return append(st, key, &d, out, err);
+}
+
+int fld_capture_new(struct fld_store *st, const struct fld_key *key,
+                    const struct fld_template *t, const char *subject,
+                    const struct fld_json *answers, struct fld_version **out,
+                    struct fld_err *err)
+{
+    int rc;
+
+    *out = NULL;
     if ((rc = fld_store_begin(st, err)) != FLD_OK)
         return rc;
-    return finish_tx(st, append(st, key, &d, out, err), out, err);
+    rc = fld_capture_first(st, key, t, subject, answers, "draft", out, err);
+    return finish_tx(st, rc, out, err);
 }
 
 /* The record's heads must still be exactly the ones the edit was made on. */

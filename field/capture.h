@@ -44,6 +44,16 @@ int fld_capture_new(struct fld_store *st, const struct fld_key *key,
                     struct fld_err *err);
 
 /*
+ * The same inside the caller's transaction (fld_store_begin ... commit),
+ * with status "draft" or "final": a bulk import signs many records in one
+ * transaction and keeps all or none of them.
+ */
+int fld_capture_first(struct fld_store *st, const struct fld_key *key,
+                      const struct fld_template *t, const char *subject,
+                      const struct fld_json *answers, const char *status,
+                      struct fld_version **out, struct fld_err *err);
+
+/*
  * Save a new version of base's record with these answers and status; its
  * parent is base. FLD_CONFLICT when base is no longer the record's only
  * head (another process wrote meanwhile, or a sync brought a concurrent

@@ -50,6 +50,7 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_fill(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_finalize(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_history(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_import(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv);
@@ -138,6 +139,28 @@ void cmd_record_free(struct cmd_record *r);
 int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,
                     const struct fld_json *answers, const char *status,
                     struct fld_version **out);
+
+/*
+ * What `field new` and `field import` check of a new record (cmd_record.c):
+ * a subject that is a unit code (1..64 printable characters), and, when
+ * template t says which kind of unit it inspects and such units are
+ * loaded, a unit of that kind valid today.
+ */
+int cmd_check_subject(struct cmd_ctx *ctx, const char *subject);
+int cmd_check_unit(struct cmd_ctx *ctx, const struct fld_template *t,
+                   const char *code);
+/*
+ * Apply NAME=VALUE arguments to answers (edit.h): each value typed and
+ * normalised, then relevance and constraints checked on the result. On
+ * success *out is the new answers (caller frees); nothing on failure.
+ */
+int cmd_apply(struct cmd_ctx *ctx, const struct fld_template *t,
+              const struct fld_json *answers, int argc, char **argv,
+              struct fld_json **out);
+/* A final record's answers: every relevant required question answered and
+ * every answer within its constraint; each problem is listed on stderr. */
+int cmd_check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
+                       const struct fld_json *answers);
 
 /* The status an edit of a record of this status keeps: a returned record
  * is a draft again once its inspector corrects it. */

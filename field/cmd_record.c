@@ -22,9 +22,9 @@
  * normalised, then relevance and constraints checked on the result. On
  * success *out is the new answers (caller frees); nothing on failure.
  */
-static int apply(struct cmd_ctx *ctx, const struct fld_template *t,
-                 const struct fld_json *answers, int argc, char **argv,
-                 struct fld_json **out)
+int cmd_apply(struct cmd_ctx *ctx, const struct fld_template *t,
+              const struct fld_json *answers, int argc, char **argv,
+              struct fld_json **out)
 {
     struct fld_edit *e = fld_edit_new(t, answers);
     char today[11];
@@ -104,8 +104,8 @@ static int any_of_kind(void *data, const struct fld_unit *u)
  * that kind, valid today, whenever units of that kind are loaded. (Villages
  * and households are usually not loaded: any code is taken for them.)
  */
-static int check_unit(struct cmd_ctx *ctx, const struct fld_template *t,
-                      const char *code)
+int cmd_check_unit(struct cmd_ctx *ctx, const struct fld_template *t,
+                   const char *code)
 {
     struct unit_seen seen;
     struct kind_seen any = {t, false};
@@ -136,7 +136,7 @@ static int check_unit(struct cmd_ctx *ctx, const struct fld_template *t,
 }
 
 /* Subjects are unit codes: 1..64 printable ASCII characters, no spaces. */
-static int check_subject(struct cmd_ctx *ctx, const char *s)
+int cmd_check_subject(struct cmd_ctx *ctx, const char *s)
 {
     size_t i;
 
@@ -180,15 +180,15 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
             "need a template and --subject; see 'field new --help'");
         goto out;
     }
-    if ((rc = check_subject(ctx, subject)) != FLD_OK)
+    if ((rc = cmd_check_subject(ctx, subject)) != FLD_OK)
         goto out;
     if ((rc = cmd_open_store(ctx)) != FLD_OK)
         goto out;
     if ((rc = cmd_load_template(ctx, argv[first], &t)) != FLD_OK)
         goto out;
-    if ((rc = check_unit(ctx, t, subject)) != FLD_OK)
+    if ((rc = cmd_check_unit(ctx, t, subject)) != FLD_OK)
         goto out;
-    rc = apply(ctx, t, NULL, argc - first - 1, argv + first + 1, &answers);
+    rc = cmd_apply(ctx, t, NULL, argc - first - 1, argv + first + 1, &answers);
     if (rc != FLD_OK)
         goto out;
     if ((rc = cmd_load_key(ctx)) != FLD_OK)
@@ -274,9 +274,6 @@ static int save(struct cmd_ctx *ctx, const struct cmd_record *r,
     return rc;
 }
 
-static int check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
-                          const struct fld_json *answers);
-
 /*
  * A final record stays final when it is corrected, so a correction may not
  * leave a required question blank.
@@ -295,13 +292,13 @@ int cmd_set(struct cmd_ctx *ctx, int argc, char **argv)
                          "nothing to set: give NAME=VALUE");
         goto out;
     }
-    rc = apply(ctx, r.t, r.merged->answers, argc - first - 1, argv + first + 1,
-               &answers);
+    rc = cmd_apply(ctx, r.t, r.merged->answers, argc - first - 1,
+                   argv + first + 1, &answers);
     if (rc != FLD_OK)
         goto out;
     /* A final record may be corrected, but must stay complete. */
     if (strcmp(r.merged->status, "final") == 0) {
-        rc = check_complete(ctx, r.t, answers);
+        rc = cmd_check_complete(ctx, r.t, answers);
         if (rc != FLD_OK)
             goto out;
     }
@@ -343,8 +340,8 @@ int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv)
                          r.id);
         goto out;
     }
-    if ((rc = apply(ctx, r.t, r.merged->answers, argc - first - 1,
-                    argv + first + 1, &answers)))
+    if ((rc = cmd_apply(ctx, r.t, r.merged->answers, argc - first - 1,
+                        argv + first + 1, &answers)))
         goto out;
     rc = save(ctx, &r, answers, r.merged->status, "Resolved");
 out:
@@ -383,8 +380,8 @@ static void print_problem(struct cmd_ctx *ctx, const struct fld_problem *p)
  * A final record has every relevant required question answered and every
  * answer within its constraint; each problem is listed, then one line.
  */
-static int check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
-                          const struct fld_json *answers)
+int cmd_check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
+                       const struct fld_json *answers)
 {
     struct fld_buf names = FLD_BUF_INIT;
     struct fld_form *f;
@@ -431,7 +428,7 @@ int cmd_finalize(struct cmd_ctx *ctx, int argc, char **argv)
                          r.id);
         goto out;
     }
-    if ((rc = check_complete(ctx, r.t, r.merged->answers)) == FLD_OK)
+    if ((rc = cmd_check_complete(ctx, r.t, r.merged->answers)) == FLD_OK)
         rc = save(ctx, &r, r.merged->answers, "final", "Finalized");
 out:
     cmd_record_free(&r);

@@ -71,6 +71,15 @@ const struct cmd cmd_table[] = {
     {"history", cmd_history, "[--json] RECORD",
      "Every version of a record, oldest first: its hash, author device,\n"
      "inspector, time, status and what it changed."},
+    {"import", cmd_import, "[--json] FILE",
+     "Start many records at once from FILE (or - for standard input): JSON\n"
+     "lines, one record a line, {\"template\": ID, \"subject\": CODE,\n"
+     "\"status\": \"draft\" or \"final\", \"answers\": {NAME: VALUE, ...}}.\n"
+     "Each record becomes one signed version, its answers typed and checked\n"
+     "exactly as 'field set' checks them (NAME may use the repeat syntax,\n"
+     "households[+].name) and, when final, complete as 'field finalize'\n"
+     "requires. The file is imported whole or not at all; an error names\n"
+     "its line."},
     {"init", cmd_init, "[--inspector NAME] [--passphrase]",
      "Set up this device: create the data directory, a new Ed25519 device\n"
      "key (mode 0600) and the local store, and install the built-in\n"

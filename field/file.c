@@ -155,6 +155,22 @@ int fld_file_read(const char *path, size_t cap, uint8_t **data, size_t *len,
     return rc;
 }
 
+int fld_file_read_stream(int fd, const char *name, size_t cap, uint8_t **data,
+                         size_t *len, struct fld_err *err)
+{
+    size_t size = cap < 65536 ? cap + 1 : 65536;
+    int rc;
+
+    *data = fld_xmalloc(size);
+    rc = read_all(fd, name, cap, data, &size, true, len, err);
+    if (rc != FLD_OK) {
+        free(*data);
+        *data = NULL;
+        *len = 0;
+    }
+    return rc;
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
 static int write_error(const char *path, const char *doing, int e,

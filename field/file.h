@@ -53,6 +53,10 @@ int fld_file_read_fd(int fd, const char *path, size_t cap, uint8_t *buf,
  */
 int fld_file_read(const char *path, size_t cap, uint8_t **data, size_t *len,
                   struct fld_err *err);
+/* The same for an open stream that is not a regular file (standard input
+ * from a pipe), named name in messages; memory grows as bytes arrive. */
+int fld_file_read_stream(int fd, const char *name, size_t cap, uint8_t **data,
+                         size_t *len, struct fld_err *err);
 
 enum {
     /* The final name must not exist, and is never overwritten, not even a
