@@ -45,18 +45,25 @@ const struct cmd cmd_table[] = {
      "lost but the server enrolled the key, running enroll again notices it.\n"
      "Exit 1 when the server cannot be reached, 4 when it refuses the code."},
     {"export", cmd_export,
-     "--format json|csv [--template ID] [--status S] [--subject CODE] "
-     "[--output FILE]",
+     "--format json|csv|xlsx|geojson [--lang vi|en] [--template ID] "
+     "[--status S] [--subject CODE] [--output FILE]",
      "Write records for other tools.\n\n"
-     "  --format json  every record with its current answers and all its\n"
-     "                 signed versions (hash, signature and the exact signed\n"
-     "                 body), so the export can be verified elsewhere\n"
-     "  --format csv   one row per record, one column per question of the\n"
-     "                 template (RFC 4180; --template is needed when records\n"
-     "                 of several templates match)\n"
+     "  --format json     every record with its current answers and all its\n"
+     "                    signed versions (hash, signature and the exact\n"
+     "                    signed body), so the export can be verified elsewhere\n"
+     "  --format csv      one row per record, one column per question of the\n"
+     "                    template (RFC 4180; --template is needed when records\n"
+     "                    of several templates match)\n"
+     "  --format xlsx     a workbook for a spreadsheet: a sheet per template,\n"
+     "                    a row per record, repeat groups on their own sheets,\n"
+     "                    labels in Vietnamese (--lang en: English); needs\n"
+     "                    --output\n"
+     "  --format geojson  each record's position as a point (unit, template,\n"
+     "                    status, tier result) for QGIS; records without a\n"
+     "                    position are left out and counted on stderr\n"
      "  --template, --status, --subject  export only matching records\n"
-     "  --output FILE  write to FILE (created; refused if it exists) rather\n"
-     "                 than to standard output"},
+     "  --output FILE     write to FILE (created; refused if it exists) rather\n"
+     "                    than to standard output"},
     {"fill", cmd_fill, "[--lang vi|en] RECORD",
      "Walk through a draft record's checklist in the terminal, section by\n"
      "section: each relevant question with its label, hint and current\n"
