@@ -62,6 +62,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "exports.h"
 #include "gzip.h"
 #include "hlc.h"
 #include "protocol.h"
@@ -94,6 +95,12 @@ static void internal_error(struct srv_response *resp, int rc,
     else
         srv_api_error(resp, 500, "internal",
                       err && err->msg[0] ? err->msg : fld_strerror(rc), -1);
+}
+
+void srv_api_failure(struct srv_response *resp, int rc,
+                     const struct fld_err *err)
+{
+    internal_error(resp, rc, err);
 }
 
 /* A 200 JSON answer: the body, emptied, for the caller to write into. */
@@ -247,6 +254,24 @@ static int check_media(const struct srv_request *req, bool *gz,
     return 0;
 }
 
+/* The signature over the request target: the path, and "?" and the query
+ * when there is one, so that nobody can change what a GET asks for. */
+static int verify_target(const struct authed *a, const struct srv_request *req,
+                         struct fld_err *err)
+{
+    char *target;
+    int rc;
+
+    if (req->query == NULL)
+        return syn_request_verify(&a->auth, req->method, req->path, req->body,
+                                  req->body_len, err);
+    target = fld_xasprintf("%s?%s", req->path, req->query);
+    rc = syn_request_verify(&a->auth, req->method, target, req->body,
+                            req->body_len, err);
+    free(target);
+    return rc;
+}
+
 /*
  * Who signed req, and whether they may: the X-Field headers, the clock,
  * the device (unless enrolling), the signature over the body as received,
@@ -292,8 +317,7 @@ static int check_signer(struct srv *s, struct srv_storage *st,
             return -1;
         }
     }
-    if (syn_request_verify(&a->auth, req->method, req->path, req->body,
-                           req->body_len, &err) != FLD_OK) {
+    if (verify_target(a, req, &err) != FLD_OK) {
         srv_api_error(resp, 401, "bad_signature", err.msg, -1);
         return -1;
     }
@@ -839,6 +863,17 @@ static void handle_units(struct srv *s, struct srv_storage *st,
     list_ok(st, resp, "units", walk_units);
 }
 
+/* ---- GET /v1/export ---------------------------------------------------------
+ */
+
+static void handle_export(struct srv *s, struct srv_storage *st,
+                          const struct srv_request *req, struct authed *a,
+                          struct srv_response *resp)
+{
+    (void)s;
+    srv_export_answer(st, a->device, req->query, resp);
+}
+
 /* ---- GET /v1/health, /metrics -----------------------------------------------
  */
 
@@ -906,6 +941,7 @@ static const struct route {
     {"/v1/templates", SRV_ROUTE_TEMPLATES, "GET", ENROLLED, handle_templates},
     {"/v1/templates/", SRV_ROUTE_TEMPLATE, "GET", ENROLLED, handle_template},
     {"/v1/units", SRV_ROUTE_UNITS, "GET", ENROLLED, handle_units},
+    {"/v1/export", SRV_ROUTE_EXPORT, "GET", ENROLLED, handle_export},
     {"/v1/health", SRV_ROUTE_HEALTH, "GET", OPEN, handle_health},
     {"/metrics", SRV_ROUTE_METRICS, "GET", OPEN, handle_metrics},
 };

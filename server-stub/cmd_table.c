@@ -41,6 +41,21 @@ const struct srv_cmd srv_cmd_table[] = {
      "  --scope UNIT...        unit codes, required but for an admin; once\n"
      "                         units are imported, each must be one of them\n"
      "  --ttl HOURS            the code expires after HOURS (default 72)"},
+    {"export", srv_cmd_export,
+     "--format json|csv|xlsx|geojson [--lang vi|en] [--template ID] "
+     "[--status S] [--unit CODE] [--output FILE]",
+     "Write the records the server holds for an office or a map, each as\n"
+     "the merge of its versions: the formats of 'field export' (json with\n"
+     "every signed version, csv of one template, an xlsx workbook with a\n"
+     "sheet per template and per repeat group, geojson points with unit,\n"
+     "status and tier). Devices of supervisors ask GET /v1/export.\n\n"
+     "  --format F             json, csv, xlsx or geojson\n"
+     "  --lang vi|en           labels of the workbook and the map (vi)\n"
+     "  --template ID          only records of this template\n"
+     "  --status S             only records whose merged status is S\n"
+     "  --unit CODE            only records of this unit and those below\n"
+     "  --output FILE          write FILE (created; refused if it exists);\n"
+     "                         needed for xlsx"},
     {"init", srv_cmd_init, "",
      "Create the database (schema/server.sql, WAL), give it an epoch and\n"
      "install the built-in checklist templates."},

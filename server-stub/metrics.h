@@ -22,6 +22,7 @@ enum srv_route {
     SRV_ROUTE_UNITS,
     SRV_ROUTE_HEALTH,
     SRV_ROUTE_METRICS,
+    SRV_ROUTE_EXPORT,
     SRV_ROUTE_OTHER,
     SRV_N_ROUTES
 };

@@ -235,6 +235,13 @@ int srv_storage_record_versions(struct srv_storage *st, const char *record,
     return st->ops->record_versions(st, record, fn, ctx, err);
 }
 
+int srv_storage_each_record(struct srv_storage *st,
+                            const struct srv_record_query *q, srv_record_fn fn,
+                            void *ctx, struct fld_err *err)
+{
+    return st->ops->each_record(st, q, fn, ctx, err);
+}
+
 int srv_storage_quarantine_put(struct srv_storage *st,
                                const struct srv_quarantined *q,
                                const char *const *waits, size_t n_waits,

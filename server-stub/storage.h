@@ -142,6 +142,17 @@ typedef int (*srv_quarantine_fn)(void *ctx, const struct srv_quarantined *q);
 typedef int (*srv_pull_fn)(void *ctx, int64_t seq, const uint8_t *body,
                            size_t body_len, const uint8_t *sig);
 
+/* Records to export: those with a version about one of units or a unit
+ * below one (any unit when n_units is 0) and of template template_id (any
+ * when NULL), ordered by unit then id, at most limit (0: no limit). */
+struct srv_record_query {
+    const char *const *units;
+    size_t n_units;
+    const char *template_id;
+    int64_t limit;
+};
+typedef int (*srv_record_fn)(void *ctx, const char *record);
+
 /* What to pull: versions after `after` in server order, inside the
  * device's scope (all when all_units), skipping those `device` pushed
  * after `birth`. */
@@ -220,6 +231,8 @@ struct srv_storage_ops {
                 srv_pull_fn fn, void *ctx, struct fld_err *err);
     int (*record_versions)(struct srv_storage *st, const char *record,
                            srv_pull_fn fn, void *ctx, struct fld_err *err);
+    int (*each_record)(struct srv_storage *st, const struct srv_record_query *q,
+                       srv_record_fn fn, void *ctx, struct fld_err *err);
     int (*quarantine_put)(struct srv_storage *st,
                           const struct srv_quarantined *q,
                           const char *const *waits, size_t n_waits,
@@ -380,6 +393,10 @@ int srv_storage_pull(struct srv_storage *st, const struct srv_pull_query *q,
 /* Every stored version of one record, in server order. */
 int srv_storage_record_versions(struct srv_storage *st, const char *record,
                                 srv_pull_fn fn, void *ctx, struct fld_err *err);
+/* The ids of the records q asks for (see struct srv_record_query). */
+int srv_storage_each_record(struct srv_storage *st,
+                            const struct srv_record_query *q, srv_record_fn fn,
+                            void *ctx, struct fld_err *err);
 
 /* Quarantine. put: waits lists the parents it waits for (none for other
  * reasons); FLD_EXISTS when there already. unblock: parent has arrived;

@@ -81,6 +81,7 @@
 #include "db.h"
 #include "embedded.h"
 #include "hlc.h"
+#include "json.h"
 #include "storage_sqlite.h"
 
 /* The columns of a unit, in the order storage_sqlite_units.c reads them. */
@@ -92,6 +93,14 @@ static const char *const sql_text[N_STMTS] = {
     [S_RECORD_VERSIONS] =
         "SELECT seq, body, sig FROM versions WHERE record = ?1 "
         "ORDER BY seq",
+    /* The units asked for come as a JSON array (json_each), so that one
+     * prepared statement takes any number of them. */
+    [S_RECORDS] =
+        "WITH RECURSIVE down(code) AS (SELECT value FROM json_each(?1) UNION "
+        "  SELECT u.code FROM units u JOIN down ON u.parent = down.code) "
+        "SELECT record FROM versions WHERE (?2 OR subject IN (SELECT code "
+        "FROM down)) AND (?3 IS NULL OR template_id = ?3) GROUP BY record "
+        "ORDER BY max(subject), record LIMIT ?4",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -803,6 +812,41 @@ static int sq_record_versions(struct srv_storage *st, const char *record,
     return fld_db_walk(DB(st), s, pull_row, &w, "read record", err);
 }
 
+static int record_row(void *data, sqlite3_stmt *s)
+{
+    const struct srv_sq_walk *w = data;
+
+    return w->fn.record(w->ctx, fld_db_text(s, 0));
+}
+
+static int sq_each_record(struct srv_storage *st,
+                          const struct srv_record_query *q, srv_record_fn fn,
+                          void *ctx, struct fld_err *err)
+{
+    struct srv_sq_walk w = {.fn.record = fn, .ctx = ctx, .err = err};
+    struct fld_json *units = fld_json_array();
+    struct fld_buf text = FLD_BUF_INIT;
+    sqlite3_stmt *s;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < q->n_units; i++)
+        fld_json_append(units, fld_json_string(q->units[i]));
+    rc = fld_json_write(units, &text, err);
+    fld_json_free(units);
+    if (rc == FLD_OK)
+        rc = fld_db_stmt(DB(st), S_RECORDS, &s, err);
+    if (rc == FLD_OK) {
+        fld_db_bind_text(s, 1, fld_buf_str(&text));
+        sqlite3_bind_int(s, 2, q->n_units == 0);
+        fld_db_bind_text(s, 3, q->template_id);
+        sqlite3_bind_int64(s, 4, q->limit > 0 ? q->limit : -1);
+        rc = fld_db_walk(DB(st), s, record_row, &w, "list records", err);
+    }
+    fld_buf_free(&text);
+    return rc;
+}
+
 /* ---- quarantine -----------------------------------------------------------
  */
 
@@ -1056,6 +1100,7 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .chain_check = sq_chain_check,
     .max_seq = sq_max_seq,
     .pull = sq_pull,
+    .each_record = sq_each_record,
     .record_versions = sq_record_versions,
     .quarantine_put = sq_quarantine_put,
     .quarantine_unblock = sq_quarantine_unblock,

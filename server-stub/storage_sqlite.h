@@ -64,6 +64,7 @@ enum srv_sq_stmt {
     S_ALARMS,
     S_COUNTS,
     S_RECORD_VERSIONS,
+    S_RECORDS,
     N_STMTS
 };
 
@@ -90,6 +91,7 @@ struct srv_sq_walk {
         srv_pull_fn pull;
         srv_audit_fn audit;
         srv_alarm_fn alarm;
+        srv_record_fn record;
     } fn;
     void *ctx;
     struct fld_err *err;
