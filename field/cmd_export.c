@@ -28,6 +28,7 @@
 #include "export.h"
 #include "file.h"
 #include "merge.h"
+#include "merged_export.h"
 
 enum { OPT_FORMAT = 100, OPT_OUTPUT };
 
@@ -127,25 +128,17 @@ static char *unit_name(struct cmd_ctx *ctx, const struct fld_version *v)
 static int export_record(struct cmd_ctx *ctx, struct templates *ts,
                          const char *id, struct fld_export *x)
 {
+    const struct fld_template *t = NULL;
     struct fld_export_record e;
     struct cmd_record r;
     char *name = NULL;
     int rc;
 
-    memset(&e, 0, sizeof e);
     if ((rc = cmd_record_read(ctx, id, &r)) == FLD_OK)
-        rc = template_of(ctx, ts, r.merged->newest->template_hash, &e.tmpl);
+        rc = template_of(ctx, ts, r.merged->newest->template_hash, &t);
     if (rc == FLD_OK) {
         name = unit_name(ctx, r.merged->newest);
-        e.newest = r.merged->newest;
-        e.answers = r.merged->answers;
-        e.status = r.merged->status;
-        e.heads = r.merged->heads;
-        e.n_heads = r.merged->n_heads;
-        e.n_conflicts = r.merged->n_conflicts;
-        e.unit_name = name;
-        e.versions = r.versions;
-        e.n_versions = r.n_versions;
+        syn_merged_export(r.merged, r.versions, r.n_versions, t, name, &e);
         rc = fld_export_add(x, &e, &ctx->err);
     }
     free(name);

@@ -166,13 +166,17 @@ static int add_json(struct fld_export *x, const struct fld_export_record *r,
 
 /* ---- CSV ----------------------------------------------------------------- */
 
-static void local_time(int64_t ms, char out[32])
+/* A version's time for people (local, "2026-11-28 08:15:02") or for
+ * programs (UTC, ISO 8601: "2026-11-28T01:15:02Z"). */
+static void format_time(int64_t ms, bool utc, char out[32])
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
+    bool ok = utc ? gmtime_r(&t, &tm) != NULL : localtime_r(&t, &tm) != NULL;
 
-    if (localtime_r(&t, &tm) == NULL ||
-        strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    if (!ok ||
+        strftime(out, 32, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S",
+                 &tm) == 0)
         snprintf(out, 32, "%lld", (long long)ms);
 }
 
@@ -226,7 +230,7 @@ static void csv_row(struct fld_export *x, const struct fld_export_record *r)
     char when[32];
     size_t i;
 
-    local_time(v->hlc.ms, when);
+    format_time(v->hlc.ms, false, when);
     fld_buf_printf(&x->out, "%s,", v->record);
     fld_csv_field(&x->out, v->subject, false);
     fld_buf_putc(&x->out, ',');
@@ -325,16 +329,6 @@ static const char *tier_code(const struct fld_export_eval *ev)
     return ev->has_tier ? codes[ev->tier] : NULL;
 }
 
-static void utc_time(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL ||
-        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(out, 32, "%lld", (long long)ms);
-}
-
 static void add_feature(struct fld_export *x, const struct fld_export_record *r,
                         const struct fld_export_eval *ev)
 {
@@ -352,7 +346,7 @@ static void add_feature(struct fld_export *x, const struct fld_export_record *r,
     lat_len = strcspn(pos, " ");
     lon = pos + lat_len + (pos[lat_len] == ' ');
     lon_len = strcspn(lon, " ");
-    utc_time(v->hlc.ms, when);
+    format_time(v->hlc.ms, true, when);
     fld_buf_puts(b, x->n_records > x->n_without_position ? ",\n" : "\n");
     fld_buf_puts(b, "{\"type\":\"Feature\",\"id\":");
     put_string(b, v->record);

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merged_export.h"
 #include "query.h"
 #include "record.h"
 #include "template.h"
@@ -146,26 +147,20 @@ static int wanted(struct run *run, const struct syn_merged *m, bool *out,
 
 static int add_record(struct run *run, const char *id, struct fld_err *err)
 {
+    const struct fld_template *t = NULL;
     struct fld_export_record e;
     struct srv_record r;
     bool keep = false;
     int rc;
 
-    memset(&e, 0, sizeof e);
     if ((rc = srv_record_load(run->st, id, &r, err)) == FLD_OK)
         rc = wanted(run, r.merged, &keep, err);
     if (rc == FLD_OK && keep)
-        rc = template_of(run, r.merged->newest->template_hash, &e.tmpl, err);
+        rc = template_of(run, r.merged->newest->template_hash, &t, err);
     if (rc == FLD_OK && keep) {
-        e.newest = r.merged->newest;
-        e.answers = r.merged->answers;
-        e.status = r.merged->status;
-        e.heads = r.merged->heads;
-        e.n_heads = r.merged->n_heads;
-        e.n_conflicts = r.merged->n_conflicts;
-        e.unit_name = unit_name(&run->units, e.newest->subject);
-        e.versions = r.versions;
-        e.n_versions = r.n_versions;
+        syn_merged_export(r.merged, r.versions, r.n_versions, t,
+                          unit_name(&run->units, r.merged->newest->subject),
+                          &e);
         rc = fld_export_add(run->x, &e, err);
     }
     srv_record_free(&r);
