@@ -28,6 +28,9 @@
  *                               bad_request
  *
  * Decisions:
+ *   - The signature covers the path and its query (in the one encoded
+ *     form of query.h, which http.c rebuilds from libmicrohttpd's decoded
+ *     parameters), so nobody can change what a GET asks for.
  *   - The signature covers the body as received, so a request is
  *     authenticated before it is inflated: an unknown client cannot make
  *     the server spend time on a decompression bomb.
