@@ -18,6 +18,7 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 endif
 
 LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/merge.c \
+               sync/merge_dag.c sync/merge_paths.c sync/merge_result.c \
                sync/merged_export.c
 LIBSYNC_OBJ := $(LIBSYNC_SRC:%.c=$(O)/%.o)
 LIBSYNC     := $(O)/libsync.a
