@@ -195,155 +195,219 @@ static int save_offset(struct run *r, int64_t offset, struct fld_err *err)
     return rc;
 }
 
+/* ---- one request, with retries ---------------------------------------- */
+
+/* A request as it goes out on every attempt. */
+struct outgoing {
+    const char *method, *path;
+    const uint8_t *body; /* gzipped when that made it smaller */
+    size_t len;
+    bool is_gzipped;
+};
+
+/* What one exchange remembers from attempt to attempt. */
+struct attempts {
+    int n; /* attempts that count against max_attempts */
+    bool is_skew_fixed, is_replay_retried;
+    bool is_last_not_ours;     /* the last failure was not our server's */
+    int64_t retry_after_s;     /* the server's Retry-After, -1 when none */
+    char why[FLD_ERR_MSG_MAX]; /* the last failure that may pass */
+};
+
+/* What became of one attempt (see judge()). */
+enum outcome {
+    O_DONE,  /* the answer, or a failure no retry mends: rc says which */
+    O_RETRY, /* a failure that may pass: why says what it was */
+    O_AGAIN  /* sign and send again at once (a clock corrected, a replay) */
+};
+
 /*
- * One request to the server, signed, with retries. Returns FLD_OK when
- * resp holds a 200 answer with a JSON body. A refusal by our server is
- * FLD_EINVAL with its code in r->code and its message in err; an answer
- * that is not ours is FLD_EPROTO; no usable answer after the retries is
- * FLD_ENET (FLD_EPROTO when the last one was not ours).
+ * One attempt: the request signed with a time of its own, and sent.
+ * Counts the request and its bytes, and times the answer (r->rtt_ms,
+ * r->answered_ms), which the clock correction needs.
  */
+static int send_once(struct run *r, const struct outgoing *o,
+                     struct syn_http_response *resp, struct fld_err *err)
+{
+    struct syn_auth a;
+    struct syn_header h[5];
+    struct syn_http_request req;
+    char sig[2 * FLD_SIG_LEN + 1], time_text[24];
+    int64_t t0 = fld_now_ms(), t = t0 + r->offset_ms;
+    size_t nh = 0;
+    int rc;
+
+    /* Two requests never share a time, hence never a signature. */
+    if (t <= r->last_time)
+        t = r->last_time + 1;
+    r->last_time = t;
+    syn_request_sign(r->cfg.key, o->method, o->path, t, o->body, o->len, &a);
+    syn_auth_sig_hex(&a, sig);
+    snprintf(time_text, sizeof time_text, "%" PRId64, t);
+    h[nh++] = (struct syn_header){SYN_HDR_DEVICE, a.device};
+    h[nh++] = (struct syn_header){SYN_HDR_TIME, time_text};
+    h[nh++] = (struct syn_header){SYN_HDR_SIGNATURE, sig};
+    if (strcmp(o->method, "POST") == 0)
+        h[nh++] = (struct syn_header){"Content-Type", SYN_CONTENT_TYPE};
+    if (o->is_gzipped)
+        h[nh++] = (struct syn_header){"Content-Encoding", "gzip"};
+    req = (struct syn_http_request){r->url, o->method, o->path, h,
+                                    nh,     o->body,   o->len};
+
+    syn_http_response_reset(resp);
+    r->stats->requests++;
+    rc = r->cfg.transport->ops->perform(r->cfg.transport, &req, resp, err);
+    r->stats->bytes_up += (int64_t)resp->wire_up;
+    r->stats->bytes_down += (int64_t)resp->wire_down;
+    r->answered_ms = fld_now_ms();
+    r->rtt_ms = r->answered_ms - t0;
+    return rc;
+}
+
+/*
+ * A JSON answer other than 200: our server's error (or a proxy's JSON).
+ * 5xx, 429 and 408 may pass; a clock-skew refusal is mended once by
+ * correcting the clock, a replay refusal once by a new signature; every
+ * other refusal is final, its code left in r->code.
+ */
+static enum outcome judge_error(struct run *r, struct attempts *at,
+                                const struct syn_http_response *resp, int *rc,
+                                struct fld_err *err)
+{
+    char code[SYN_REASON_MAX], msg[256];
+    int64_t server_time = -1;
+
+    if (syn_error_decode(resp->body.data, resp->body.len, code, msg, sizeof msg,
+                         &server_time) != FLD_OK) {
+        snprintf(code, sizeof code, "?");
+        snprintf(msg, sizeof msg, "an answer that is not a field error");
+    }
+    if (resp->status >= 500 || resp->status == 429 || resp->status == 408) {
+        if (resp->status >= 500)
+            r->maybe_delivered = true;
+        snprintf(at->why, sizeof at->why, "HTTP %d %s: %s", resp->status, code,
+                 msg);
+        at->retry_after_s = resp->retry_after_s;
+        return O_RETRY;
+    }
+    if (strcmp(code, "clock_skew") == 0 && server_time > 0 &&
+        !at->is_skew_fixed) {
+        at->is_skew_fixed = true;
+        *rc = save_offset(r, syn_client_offset_from(r, server_time), err);
+        if (*rc != FLD_OK)
+            return O_DONE;
+        /* Request times only move forward; the refused time came from
+         * the wrong clock and never entered the server's replay cache,
+         * so forget it or the retry repeats it. */
+        r->last_time = 0;
+        at->n--; /* a corrected clock is not a failed try */
+        return O_AGAIN;
+    }
+    if (strcmp(code, "replayed") == 0 && !at->is_replay_retried) {
+        at->is_replay_retried = true; /* a new time makes a new signature */
+        return O_AGAIN;
+    }
+    if (strcmp(code, "?") == 0) {
+        *rc = fld_err_set(err, FLD_EPROTO,
+                          "the server at %s answered HTTP %d with JSON that "
+                          "is not the sync protocol — a proxy?",
+                          r->url, resp->status);
+        return O_DONE;
+    }
+    snprintf(r->code, sizeof r->code, "%s", code);
+    *rc = fld_err_set(err, FLD_EINVAL, "the server at %s refused: %s (%s)",
+                      r->url, msg, code);
+    return O_DONE;
+}
+
+/*
+ * What to make of one attempt, given *rc, what the transport returned.
+ * Only failures that may pass are retried: no answer, a 5xx, a 429, a
+ * 408, an answer that is not ours with a 5xx status (a proxy whose
+ * upstream is down). On O_DONE *rc is what the exchange returns.
+ */
+static enum outcome judge(struct run *r, struct attempts *at,
+                          const struct syn_http_response *resp, int *rc,
+                          struct fld_err *err)
+{
+    at->is_last_not_ours = false;
+    at->retry_after_s = -1;
+    if (*rc == FLD_ENET) {
+        /* The request may have arrived and been acted on. */
+        r->maybe_delivered = true;
+        if (stopped(r))
+            return O_DONE;
+        snprintf(at->why, sizeof at->why, "%s", err ? err->msg : "no answer");
+        return O_RETRY;
+    }
+    if (*rc != FLD_OK) {
+        /* Too large, broken gzip, an unverifiable TLS peer: final. */
+        fld_err_prefix(err, "the server at %s", r->url);
+        return O_DONE;
+    }
+    if (!is_json_type(resp->content_type)) {
+        if (resp->status < 500 && resp->status != 429) {
+            *rc = not_ours(r, resp, err);
+            return O_DONE;
+        }
+        r->maybe_delivered = true;
+        not_ours(r, resp, err);
+        snprintf(at->why, sizeof at->why, "%s", err ? err->msg : "");
+        at->is_last_not_ours = true;
+        return O_RETRY;
+    }
+    if (resp->status == 200)
+        return O_DONE;
+    return judge_error(r, at, resp, rc, err);
+}
+
+/* The contract is in client_int.h. The body is gzipped once, for every
+ * attempt; each attempt is signed anew, so a retry is never a replay. */
 int syn_client_exchange(struct run *r, const char *method, const char *path,
                         const struct fld_buf *plain,
                         struct syn_http_response *resp, struct fld_err *err)
 {
     struct fld_buf gz = FLD_BUF_INIT;
-    const uint8_t *body = plain ? plain->data : NULL;
-    size_t len = plain ? plain->len : 0;
-    bool gzipped = false, skew_fixed = false, replay_retried = false;
-    bool last_not_ours = false;
-    char why[FLD_ERR_MSG_MAX] = "";
-    int attempt = 0, rc = FLD_OK;
+    struct outgoing o = {method, path, plain ? plain->data : NULL,
+                         plain ? plain->len : 0, false};
+    struct attempts at = {0, false, false, false, -1, ""};
+    int rc = FLD_OK;
 
     r->code[0] = '\0';
-    if (len >= SYN_GZIP_MIN) {
-        syn_gzip(body, len, &gz);
-        if (gz.len < len) {
-            body = gz.data;
-            len = gz.len;
-            gzipped = true;
+    if (o.len >= SYN_GZIP_MIN) {
+        syn_gzip(o.body, o.len, &gz);
+        if (gz.len < o.len) {
+            o.body = gz.data;
+            o.len = gz.len;
+            o.is_gzipped = true;
         }
     }
     for (;;) {
-        struct syn_auth a;
-        struct syn_header h[5];
-        struct syn_http_request req;
-        char sig[2 * FLD_SIG_LEN + 1], time_text[24];
-        int64_t t0 = fld_now_ms(), t = t0 + r->offset_ms, retry_after = -1;
-        size_t nh = 0;
+        enum outcome what;
 
         if (stopped(r)) {
             rc = fld_err_set(err, FLD_ENET, "interrupted");
             break;
         }
-        /* Two requests never share a time, hence never a signature. */
-        if (t <= r->last_time)
-            t = r->last_time + 1;
-        r->last_time = t;
-        syn_request_sign(r->cfg.key, method, path, t, body, len, &a);
-        syn_auth_sig_hex(&a, sig);
-        snprintf(time_text, sizeof time_text, "%" PRId64, t);
-        h[nh++] = (struct syn_header){SYN_HDR_DEVICE, a.device};
-        h[nh++] = (struct syn_header){SYN_HDR_TIME, time_text};
-        h[nh++] = (struct syn_header){SYN_HDR_SIGNATURE, sig};
-        if (strcmp(method, "POST") == 0)
-            h[nh++] = (struct syn_header){"Content-Type", SYN_CONTENT_TYPE};
-        if (gzipped)
-            h[nh++] = (struct syn_header){"Content-Encoding", "gzip"};
-        req = (struct syn_http_request){r->url, method, path, h, nh, body, len};
-
-        syn_http_response_reset(resp);
-        r->stats->requests++;
-        if (attempt > 0)
+        if (at.n > 0)
             r->stats->retries++;
-        attempt++;
-        rc = r->cfg.transport->ops->perform(r->cfg.transport, &req, resp, err);
-        r->stats->bytes_up += (int64_t)resp->wire_up;
-        r->stats->bytes_down += (int64_t)resp->wire_down;
-        r->answered_ms = fld_now_ms();
-        r->rtt_ms = r->answered_ms - t0;
-        last_not_ours = false;
-
-        if (rc == FLD_ENET) {
-            /* The request may have arrived and been acted on. */
-            r->maybe_delivered = true;
-            if (stopped(r))
-                break;
-            snprintf(why, sizeof why, "%s", err ? err->msg : "no answer");
-        } else if (rc != FLD_OK) {
-            /* Too large, broken gzip, an unverifiable TLS peer: final. */
-            fld_err_prefix(err, "the server at %s", r->url);
+        at.n++;
+        rc = send_once(r, &o, resp, err);
+        what = judge(r, &at, resp, &rc, err);
+        if (what == O_DONE)
             break;
-        } else if (!is_json_type(resp->content_type)) {
-            if (resp->status >= 500 || resp->status == 429) {
-                r->maybe_delivered = true;
-                not_ours(r, resp, err);
-                snprintf(why, sizeof why, "%s", err ? err->msg : "");
-                last_not_ours = true;
-            } else {
-                rc = not_ours(r, resp, err);
-                break;
-            }
-        } else if (resp->status == 200) {
-            rc = FLD_OK;
-            break;
-        } else {
-            char code[SYN_REASON_MAX], msg[256];
-            int64_t server_time = -1;
-
-            if (syn_error_decode(resp->body.data, resp->body.len, code, msg,
-                                 sizeof msg, &server_time) != FLD_OK) {
-                snprintf(code, sizeof code, "?");
-                snprintf(msg, sizeof msg,
-                         "an answer that is not a field error");
-            }
-            if (resp->status >= 500 || resp->status == 429 ||
-                resp->status == 408) {
-                if (resp->status >= 500)
-                    r->maybe_delivered = true;
-                snprintf(why, sizeof why, "HTTP %d %s: %s", resp->status, code,
-                         msg);
-                retry_after = resp->retry_after_s;
-            } else if (strcmp(code, "clock_skew") == 0 && server_time > 0 &&
-                       !skew_fixed) {
-                skew_fixed = true;
-                if ((rc = save_offset(r, syn_client_offset_from(r, server_time),
-                                      err)) != FLD_OK)
-                    break;
-                /* Request times only move forward; the refused time came
-                 * from the wrong clock and never entered the server's
-                 * replay cache, so forget it or the retry repeats it. */
-                r->last_time = 0;
-                attempt--; /* a corrected clock is not a failed try */
-                continue;
-            } else if (strcmp(code, "replayed") == 0 && !replay_retried) {
-                replay_retried = true; /* a new time makes a new signature */
-                continue;
-            } else if (strcmp(code, "?") == 0) {
-                rc = fld_err_set(
-                    err, FLD_EPROTO,
-                    "the server at %s answered HTTP %d with JSON that is "
-                    "not the sync protocol — a proxy?",
-                    r->url, resp->status);
-                break;
-            } else {
-                snprintf(r->code, sizeof r->code, "%s", code);
-                rc = fld_err_set(err, FLD_EINVAL,
-                                 "the server at %s refused: %s (%s)", r->url,
-                                 msg, code);
-                break;
-            }
-        }
-        /* Only the failures that may pass get here. */
-        if (attempt >= r->cfg.max_attempts) {
-            if (last_not_ours)
-                rc = fld_err_set(err, FLD_EPROTO, "%s", why);
+        if (what == O_AGAIN)
+            continue;
+        if (at.n >= r->cfg.max_attempts) {
+            if (at.is_last_not_ours)
+                rc = fld_err_set(err, FLD_EPROTO, "%s", at.why);
             else
                 rc = fld_err_set(err, FLD_ENET,
                                  "cannot reach the server at %s: %s (%d tries)",
-                                 r->url, why, attempt);
+                                 r->url, at.why, at.n);
             break;
         }
-        retry_wait(r, attempt, retry_after);
+        retry_wait(r, at.n, at.retry_after_s);
     }
     if (rc == FLD_ENET && stopped(r))
         rc = fld_err_set(err, FLD_ENET, "interrupted");
