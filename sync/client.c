@@ -609,29 +609,15 @@ static int check_answer(struct run *r, struct trip *t, struct fld_err *err)
     return FLD_OK;
 }
 
-/*
- * Apply a checked answer: everything it proves, in one transaction. On a
- * cursor reset the device first forgets what the server was known to
- * hold: the server may be a restored backup missing some of it, so
- * everything is pushed again (the answers say "duplicate" for what it
- * has) and pulled from the beginning (the answer's page is the first).
- */
-static int apply(struct run *r, struct trip *t, struct fld_err *err)
+/* The server's result for every version pushed: known to the server, or
+ * refused onto the dead-letter list. Part of apply()'s transaction. */
+static int record_results(struct fld_store *st,
+                          const struct syn_sync_response *a,
+                          struct fld_err *err)
 {
-    const struct syn_sync_response *a = t->resp;
-    struct fld_store *st = r->cfg.st;
-    struct fld_hlc clock, before;
-    int64_t bound = a->server_time + FLD_HLC_MAX_AHEAD_MS, offset;
     size_t i;
     int rc;
 
-    if ((rc = fld_store_begin(st, err)) != FLD_OK)
-        return rc;
-    if (a->reset) {
-        rc = fld_store_sync_forget(st, err);
-        if (rc != FLD_OK)
-            goto fail;
-    }
     for (i = 0; i < a->n_results; i++) {
         const struct syn_result *res = &a->results[i];
 
@@ -643,14 +629,30 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
             rc = fld_store_sync_known(st, res->hash,
                                       syn_push_status_name(res->status), err);
         if (rc != FLD_OK)
-            goto fail;
+            return rc;
     }
-    if ((rc = syn_client_meta_int(st, FLD_META_HLC_MS, &clock.ms, err)) !=
-        FLD_OK)
-        goto fail;
-    if ((rc = syn_client_meta_int(st, FLD_META_HLC_COUNT, &clock.count, err)) !=
-        FLD_OK)
-        goto fail;
+    return FLD_OK;
+}
+
+/* Store the pulled versions (verified by check_answer()) and let them
+ * advance the hybrid logical clock, never past the server's time plus
+ * FLD_HLC_MAX_AHEAD_MS. Part of apply()'s transaction. */
+static int store_pulled(struct run *r, const struct trip *t,
+                        struct fld_err *err)
+{
+    const struct syn_sync_response *a = t->resp;
+    struct fld_store *st = r->cfg.st;
+    struct fld_hlc clock, before;
+    int64_t bound = a->server_time + FLD_HLC_MAX_AHEAD_MS;
+    size_t i;
+    int rc;
+
+    rc = syn_client_meta_int(st, FLD_META_HLC_MS, &clock.ms, err);
+    if (rc != FLD_OK)
+        return rc;
+    rc = syn_client_meta_int(st, FLD_META_HLC_COUNT, &clock.count, err);
+    if (rc != FLD_OK)
+        return rc;
     before = clock;
     for (i = 0; i < a->n_pull; i++) {
         const struct fld_version *v = t->pulled[i];
@@ -659,41 +661,46 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
         if (rc == FLD_OK)
             r->stats->pulled_new++;
         else if (rc != FLD_EXISTS)
-            goto fail;
+            return rc;
         if ((rc = fld_store_sync_known(st, v->hash, "pulled", err)) != FLD_OK)
-            goto fail;
+            return rc;
         /* A tablet whose clock says 2030 must not drag us there. */
         if (a->server_time > 0)
             fld_hlc_observe(&clock, &v->hlc, bound);
     }
-    if (fld_hlc_cmp(&clock, &before) != 0) {
-        rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, clock.ms, err);
-        if (rc != FLD_OK)
-            goto fail;
+    if (fld_hlc_cmp(&clock, &before) == 0)
+        return FLD_OK;
+    rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, clock.ms, err);
+    if (rc == FLD_OK)
         rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, clock.count, err);
-        if (rc != FLD_OK)
-            goto fail;
+    return rc;
+}
+
+/*
+ * Every answer carries the server's time: keep our clock near it. *offset
+ * is the offset to use from now on, written to the store when it differs
+ * from ours by more than a round trip's noise. Part of apply()'s
+ * transaction; r->offset_ms changes only once that commits.
+ */
+static int correct_offset(struct run *r, const struct syn_sync_response *a,
+                          int64_t *offset, struct fld_err *err)
+{
+    int64_t slack = r->rtt_ms > CLOCK_SLACK_MS ? r->rtt_ms : CLOCK_SLACK_MS;
+
+    *offset = a->server_time > 0 ? syn_client_offset_from(r, a->server_time)
+                                 : r->offset_ms;
+    if (llabs(*offset - r->offset_ms) <= slack) {
+        *offset = r->offset_ms;
+        return FLD_OK;
     }
-    if ((rc = fld_store_meta_set(st, SYN_META_CURSOR, a->cursor, err)) !=
-        FLD_OK)
-        goto fail;
-    /* Every answer carries the server's time: keep our clock near it. */
-    offset = a->server_time > 0 ? syn_client_offset_from(r, a->server_time)
-                                : r->offset_ms;
-    if (llabs(offset - r->offset_ms) >
-        (r->rtt_ms > CLOCK_SLACK_MS ? r->rtt_ms : CLOCK_SLACK_MS)) {
-        if ((rc = fld_store_meta_set_int(st, FLD_META_OFFSET, offset, err)) !=
-            FLD_OK)
-            goto fail;
-    } else {
-        offset = r->offset_ms;
-    }
-    if ((rc = fld_store_commit(st, err)) != FLD_OK)
-        return rc;
-    if (offset != r->offset_ms) {
-        r->offset_ms = offset;
-        r->stats->clock_corrections++;
-    }
+    return fld_store_meta_set_int(r->cfg.st, FLD_META_OFFSET, *offset, err);
+}
+
+/* Count what a committed answer did, for struct syn_stats. */
+static void count_results(struct run *r, const struct syn_sync_response *a)
+{
+    size_t i;
+
     for (i = 0; i < a->n_results; i++) {
         switch (a->results[i].status) {
         case SYN_STORED:
@@ -712,6 +719,45 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
     }
     r->stats->pushed += (int64_t)a->n_results;
     r->stats->pulled += (int64_t)a->n_pull;
+}
+
+/*
+ * Apply a checked answer: everything it proves, in one transaction. On a
+ * cursor reset the device first forgets what the server was known to
+ * hold: the server may be a restored backup missing some of it, so
+ * everything is pushed again (the answers say "duplicate" for what it
+ * has) and pulled from the beginning (the answer's page is the first).
+ */
+static int apply(struct run *r, struct trip *t, struct fld_err *err)
+{
+    const struct syn_sync_response *a = t->resp;
+    struct fld_store *st = r->cfg.st;
+    int64_t offset;
+    int rc;
+
+    if ((rc = fld_store_begin(st, err)) != FLD_OK)
+        return rc;
+    if (a->reset) {
+        rc = fld_store_sync_forget(st, err);
+        if (rc != FLD_OK)
+            goto fail;
+    }
+    if ((rc = record_results(st, a, err)) != FLD_OK)
+        goto fail;
+    if ((rc = store_pulled(r, t, err)) != FLD_OK)
+        goto fail;
+    if ((rc = fld_store_meta_set(st, SYN_META_CURSOR, a->cursor, err)) !=
+        FLD_OK)
+        goto fail;
+    if ((rc = correct_offset(r, a, &offset, err)) != FLD_OK)
+        goto fail;
+    if ((rc = fld_store_commit(st, err)) != FLD_OK)
+        return rc;
+    if (offset != r->offset_ms) {
+        r->offset_ms = offset;
+        r->stats->clock_corrections++;
+    }
+    count_results(r, a);
     return FLD_OK;
 fail:
     fld_store_rollback(st);
