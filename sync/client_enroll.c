@@ -134,31 +134,122 @@ static int record_enrollment(struct run *r, const struct syn_enrollment *e,
     return fld_store_commit(st, err);
 }
 
+/* The scope as struct syn_enrollment keeps it: unit codes, space
+ * separated (new string). */
+static char *join_scope(const struct syn_enroll_response *ans)
+{
+    struct fld_buf s = FLD_BUF_INIT;
+    char *scope;
+    size_t i;
+
+    for (i = 0; i < ans->n_scope; i++) {
+        if (i)
+            fld_buf_putc(&s, ' ');
+        fld_buf_puts(&s, ans->scope[i]);
+    }
+    scope = fld_xstrdup(fld_buf_str(&s));
+    fld_buf_free(&s);
+    return scope;
+}
+
+/*
+ * POST /v1/enroll with the code and this device's public key. On 200 what
+ * the server granted goes into out and its time into *server_time; a
+ * refusal is syn_client_exchange()'s (FLD_EINVAL, its code in r->code).
+ */
+static int ask_server(struct run *r, const char *code,
+                      struct syn_enrollment *out, int64_t *server_time,
+                      struct fld_err *err)
+{
+    struct syn_enroll_request req;
+    struct syn_enroll_response *ans = NULL;
+    struct syn_http_response resp;
+    struct fld_buf body = FLD_BUF_INIT;
+    char pub[FLD_HASH_HEX_LEN + 1];
+    int rc;
+
+    memset(&req, 0, sizeof req);
+    memset(&resp, 0, sizeof resp);
+    snprintf(req.code, sizeof req.code, "%s", code);
+    fld_key_public_hex(r->cfg.key, pub);
+    memcpy(req.public_key, pub, sizeof req.public_key);
+    syn_enroll_request_encode(&req, &body);
+    rc = syn_client_exchange(r, "POST", ENROLL_PATH, &body, &resp, err);
+    if (rc != FLD_OK)
+        goto done;
+    if (syn_enroll_response_decode(resp.body.data, resp.body.len, &ans, err) !=
+        FLD_OK) {
+        rc = syn_client_malformed(r, err);
+        goto done;
+    }
+    if (strcmp(ans->device, pub) != 0) {
+        rc = fld_err_set(err, FLD_EPROTO,
+                         "the server at %s enrolled another key (%.16s)",
+                         r->url, ans->device);
+        goto done;
+    }
+    out->role = fld_xstrdup(ans->role ? ans->role : "");
+    out->inspector = fld_xstrdup(ans->inspector ? ans->inspector : "");
+    out->scope = join_scope(ans);
+    *server_time = ans->server_time;
+done:
+    syn_enroll_response_free(ans);
+    syn_http_response_reset(&resp);
+    fld_buf_free(&body);
+    return rc;
+}
+
+/*
+ * Whether the refusal just received may mean that this very key is
+ * enrolled: already_enrolled (the server checked our signature, so it is
+ * our key that is enrolled), or invalid_code after an attempt whose
+ * answer was lost (perhaps ours used it).
+ */
+static bool may_be_ours(const struct run *r)
+{
+    if (strcmp(r->code, "already_enrolled") == 0)
+        return true;
+    return strcmp(r->code, "invalid_code") == 0 && r->maybe_delivered;
+}
+
+/* Ask the server whether this key is enrolled. When it does not know the
+ * key, the refusal that made us ask (in err) is the answer. */
+static int confirm_enrolled(struct run *r, struct syn_enrollment *out,
+                            struct fld_err *err)
+{
+    struct fld_err first = err ? *err : (struct fld_err){0, ""};
+    int rc = probe_enrolled(r, err);
+
+    if (rc == FLD_EINVAL && strcmp(r->code, "unknown_device") == 0) {
+        if (err)
+            *err = first;
+        return FLD_EINVAL;
+    }
+    if (rc == FLD_OK)
+        out->was_enrolled = true;
+    return rc;
+}
+
 int syn_enroll(const struct syn_client *c, const char *url, const char *code,
                const char *cacert, const char *pinned,
                struct syn_enrollment *out, struct fld_err *err)
 {
     struct syn_stats stats;
     struct run r;
-    struct syn_enroll_request req;
-    struct syn_enroll_response *ans = NULL;
-    struct syn_http_response resp;
-    struct fld_buf body = FLD_BUF_INIT;
-    char *have = NULL, pub[FLD_HASH_HEX_LEN + 1];
+    char *have = NULL;
     int64_t server_time = 0;
-    size_t i;
     int rc;
 
     memset(out, 0, sizeof *out);
-    memset(&resp, 0, sizeof resp);
     syn_client_run_init(&r, c, &stats);
     if ((rc = syn_url_normalise(url, &out->url, err)) != FLD_OK)
         return rc;
-    if (strlen(code) == 0 || strlen(code) > SYN_MAX_CODE)
-        return fld_err_set(err, FLD_EUSAGE,
-                           "the enrollment code must be 1 to %d "
-                           "characters",
-                           SYN_MAX_CODE);
+    if (strlen(code) == 0 || strlen(code) > SYN_MAX_CODE) {
+        rc = fld_err_set(err, FLD_EUSAGE,
+                         "the enrollment code must be 1 to %d characters",
+                         SYN_MAX_CODE);
+        goto done;
+    }
     r.url = out->url;
     if ((rc = syn_client_meta_text(c->st, SYN_META_URL, &have, err)) != FLD_OK)
         goto done;
@@ -172,68 +263,15 @@ int syn_enroll(const struct syn_client *c, const char *url, const char *code,
                          out->url);
         goto done;
     }
-    memset(&req, 0, sizeof req);
-    snprintf(req.code, sizeof req.code, "%s", code);
-    fld_key_public_hex(c->key, pub);
-    memcpy(req.public_key, pub, sizeof req.public_key);
-    syn_enroll_request_encode(&req, &body);
-    rc = syn_client_exchange(&r, "POST", ENROLL_PATH, &body, &resp, err);
-    if (rc == FLD_OK) {
-        rc = syn_enroll_response_decode(resp.body.data, resp.body.len, &ans,
-                                        err);
-        if (rc != FLD_OK) {
-            rc = syn_client_malformed(&r, err);
-            goto done;
-        }
-        if (strcmp(ans->device, pub) != 0) {
-            rc = fld_err_set(err, FLD_EPROTO,
-                             "the server at %s enrolled another key (%.16s)",
-                             r.url, ans->device);
-            goto done;
-        }
-        out->role = fld_xstrdup(ans->role ? ans->role : "");
-        out->inspector = fld_xstrdup(ans->inspector ? ans->inspector : "");
-        {
-            struct fld_buf s = FLD_BUF_INIT;
-
-            for (i = 0; i < ans->n_scope; i++) {
-                if (i)
-                    fld_buf_putc(&s, ' ');
-                fld_buf_puts(&s, ans->scope[i]);
-            }
-            out->scope = fld_xstrdup(fld_buf_str(&s));
-            fld_buf_free(&s);
-        }
-        server_time = ans->server_time;
-    } else if (rc == FLD_EINVAL &&
-               (strcmp(r.code, "already_enrolled") == 0 ||
-                (strcmp(r.code, "invalid_code") == 0 && r.maybe_delivered))) {
-        /* already_enrolled: the server checked our signature, so it is our
-         * key that is enrolled. invalid_code after an attempt whose answer
-         * was lost: perhaps ours used it. Ask. */
-        struct fld_err first = err ? *err : (struct fld_err){0, ""};
-
-        rc = probe_enrolled(&r, err);
-        if (rc == FLD_EINVAL && strcmp(r.code, "unknown_device") == 0) {
-            if (err)
-                *err = first;
-            rc = FLD_EINVAL;
-            goto done;
-        }
-        if (rc != FLD_OK)
-            goto done;
-        out->was_enrolled = true;
-    } else {
-        goto done;
-    }
-    rc = record_enrollment(&r, out, have[0] != '\0', cacert, pinned,
-                           server_time, err);
+    rc = ask_server(&r, code, out, &server_time, err);
+    if (rc == FLD_EINVAL && may_be_ours(&r))
+        rc = confirm_enrolled(&r, out, err);
+    if (rc == FLD_OK)
+        rc = record_enrollment(&r, out, have[0] != '\0', cacert, pinned,
+                               server_time, err);
 done:
     if (rc != FLD_OK)
         syn_enrollment_free(out);
-    syn_enroll_response_free(ans);
-    syn_http_response_reset(&resp);
-    fld_buf_free(&body);
     free(have);
     return rc;
 }
