@@ -102,28 +102,21 @@ static int cmp_path_ptr(const void *a, const void *b)
                    *(const struct path *const *)b);
 }
 
-/* obj[name] as a choice array, made if absent; NULL when it is something
- * else (a version answered the name with another type). */
-static struct fld_json *array_at(struct fld_json *obj, const char *name)
+/* obj[name] as a choice array (type FLD_JSON_ARRAY) or a group
+ * (FLD_JSON_OBJECT), made empty if absent; NULL when it is something else
+ * (a version answered the name with another type). */
+static struct fld_json *member_at(struct fld_json *obj, const char *name,
+                                  enum fld_json_type type)
 {
     struct fld_json *x = fld_json_get_mut(obj, name);
 
     if (x == NULL) {
-        fld_json_set(obj, name, fld_json_array());
+        fld_json_set(obj, name,
+                     type == FLD_JSON_ARRAY ? fld_json_array()
+                                            : fld_json_object());
         x = fld_json_get_mut(obj, name);
     }
-    return x->type == FLD_JSON_ARRAY ? x : NULL;
-}
-
-static struct fld_json *group_at(struct fld_json *obj, const char *name)
-{
-    struct fld_json *x = fld_json_get_mut(obj, name);
-
-    if (x == NULL) {
-        fld_json_set(obj, name, fld_json_object());
-        x = fld_json_get_mut(obj, name);
-    }
-    return x->type == FLD_JSON_OBJECT ? x : NULL;
+    return x->type == type ? x : NULL;
 }
 
 /* An item already put back, or NULL. */
@@ -152,10 +145,10 @@ static void put_value(const struct merge *m, struct fld_json *out, uint32_t p)
         fld_json_set(out, c[0], fld_json_clone(v));
         return;
     case K_CHOICE:
-        x = array_at(out, c[0]);
+        x = member_at(out, c[0], FLD_JSON_ARRAY);
         break;
     case K_ITEM:
-        x = group_at(out, c[0]);
+        x = member_at(out, c[0], FLD_JSON_OBJECT);
         if (x != NULL)
             fld_json_set(x, c[1], fld_json_object());
         return;
@@ -166,7 +159,7 @@ static void put_value(const struct merge *m, struct fld_json *out, uint32_t p)
         return;
     case K_FCHOICE:
         x = item_at(out, c[0], c[1]);
-        x = x != NULL ? array_at(x, c[2]) : NULL;
+        x = x != NULL ? member_at(x, c[2], FLD_JSON_ARRAY) : NULL;
         break;
     }
     if (x != NULL) /* a choice, in key order: the array comes out sorted */
