@@ -133,7 +133,10 @@ static void secrets_free(struct secrets *s)
 
 /* ---- making keys -------------------------------------------------------- */
 
-int fld_key_generate(struct fld_key **out, struct fld_err *err)
+/* A new key pair in guarded memory: from seed, or random when seed is
+ * NULL. */
+static int make_key(const uint8_t *seed, struct fld_key **out,
+                    struct fld_err *err)
 {
     struct fld_key *k;
     int rc;
@@ -143,27 +146,24 @@ int fld_key_generate(struct fld_key **out, struct fld_err *err)
     if (rc != FLD_OK)
         return rc;
     k = secure_alloc(sizeof *k);
-    crypto_sign_keypair(k->pk, k->sk);
+    if (seed != NULL)
+        crypto_sign_seed_keypair(k->pk, k->sk, seed);
+    else
+        crypto_sign_keypair(k->pk, k->sk);
     sodium_mprotect_readonly(k);
     *out = k;
     return FLD_OK;
 }
 
+int fld_key_generate(struct fld_key **out, struct fld_err *err)
+{
+    return make_key(NULL, out, err);
+}
+
 int fld_key_from_seed(const uint8_t seed[FLD_KEY_SEED_LEN],
                       struct fld_key **out, struct fld_err *err)
 {
-    struct fld_key *k;
-    int rc;
-
-    *out = NULL;
-    rc = need_sodium(err);
-    if (rc != FLD_OK)
-        return rc;
-    k = secure_alloc(sizeof *k);
-    crypto_sign_seed_keypair(k->pk, k->sk, seed);
-    sodium_mprotect_readonly(k);
-    *out = k;
-    return FLD_OK;
+    return make_key(seed, out, err);
 }
 
 void fld_key_free(struct fld_key *k)
