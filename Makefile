@@ -86,7 +86,7 @@ XLSX_LIBS    := $(call pkg_libs,$(XLSX_PKGS))
 # ---- sources -------------------------------------------------------------
 
 # libfield: every field/*.c but the program's own files.
-FIELD_PROG_SRC := field/main.c $(wildcard field/cmd_*.c)
+FIELD_PROG_SRC := field/main.c field/program.c $(wildcard field/cmd_*.c)
 LIBFIELD_SRC   := $(filter-out $(FIELD_PROG_SRC),$(wildcard field/*.c))
 EMBED_INPUTS   := $(sort $(wildcard schema/field*.sql)) \
                   $(sort $(wildcard schema/templates/*.json)) \
@@ -156,6 +156,12 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(LIBFIELD)
 $(O)/tests/test_export: $(O)/tests/unit/test_export.o $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(XLSX_LIBS) $(FIELD_LIBS)
+
+# The front of both programs' main() is compiled into the programs only.
+$(O)/tests/test_program: $(O)/tests/unit/test_program.o $(O)/field/program.o \
+		$(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(FIELD_LIBS)
 
 # The command table test links the program's command files (not main).
 $(O)/tests/test_commands: $(O)/tests/unit/test_commands.o \

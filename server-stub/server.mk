@@ -26,7 +26,8 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/exports.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
 # The program: main.c and one file per group of commands.
-SERVER_PROG_SRC := server-stub/main.c $(wildcard server-stub/cmd_*.c)
+SERVER_PROG_SRC := server-stub/main.c field/program.c \
+                   $(wildcard server-stub/cmd_*.c)
 SERVER_PROG_OBJ := $(SERVER_PROG_SRC:%.c=$(O)/%.o)
 LIBSERVER     := $(O)/libserver.a
 SERVER_LIBS   := $(call pkg_libs,$(SERVER_PKGS)) -lpthread
