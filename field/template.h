@@ -190,6 +190,15 @@ const struct fld_criterion *fld_template_criterion(const struct fld_template *t,
  * tier. */
 bool fld_template_tier(const struct fld_template *t,
                        const struct fld_text **label, size_t *requires);
+/*
+ * The programme tier the template decides ("xa-ntm", "xa-ntm-nang-cao",
+ * "xa-ntm-kieu-mau", "kdc-kieu-mau"; docs/TEMPLATES.md), NULL when its tier
+ * has no code; and the tier codes a unit meeting it meets too ("implies":
+ * a model commune is an advanced one). Borrowed from the template.
+ */
+const char *fld_template_tier_code(const struct fld_template *t);
+size_t fld_template_n_tier_implies(const struct fld_template *t);
+const char *fld_template_tier_implies(const struct fld_template *t, size_t i);
 
 /* The text in lang, falling back to Vietnamese. */
 const char *fld_text_get(const struct fld_text *text, enum fld_lang lang);

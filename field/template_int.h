@@ -60,6 +60,9 @@ struct fld_template {
     bool has_tier;
     struct fld_text tier_label;
     size_t tier_requires;
+    const char *tier_code;     /* NULL when the tier has none */
+    const char **tier_implies; /* codes, borrowed from json */
+    size_t n_tier_implies;
 };
 
 /*
