@@ -1005,6 +1005,11 @@ void fld_template_free(struct fld_template *t)
     free(t->by_name);
     free(t->kinds);
     free(t->tier_implies);
+    for (i = 0; i < t->n_revised; i++) {
+        fld_json_free(t->revised[i].json);
+        free(t->revised[i].source);
+    }
+    free(t->revised);
     free(t->canon);
     fld_json_free(t->json);
     free(t);

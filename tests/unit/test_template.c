@@ -166,9 +166,9 @@ static void test_threshold_tables_are_checked(void **state)
     refused(THRESHOLD(",\"by\":[\"q\"],\"values\":{}"),
             "thresholds.x.by[0]: not a parameter of this template");
     refused(THRESHOLD(",\"by\":[\"y\",\"y\"],\"values\":{\"2025\":1}"),
-            "thresholds.x.values: key \"2025\" needs 2 parts joined by '/'");
+            "thresholds.x.values: key \"2025\": needs 2 parts joined by '/'");
     refused(THRESHOLD(",\"by\":[\"y\"],\"values\":{\"2025/1\":1}"),
-            "thresholds.x.values: key \"2025/1\" has more than 1 parts");
+            "thresholds.x.values: key \"2025/1\": has more than 1 parts");
     refused(THRESHOLD(",\"by\":[\"y\"],\"values\":{\"20x5\":1}"),
             "thresholds.x.values: key \"20x5\": \"20x5\" is not a value of "
             "parameter y");
