@@ -66,6 +66,7 @@
 #include "hlc.h"
 #include "protocol.h"
 #include "push.h"
+#include "thresholds.h"
 
 void srv_response_free(struct srv_response *resp)
 {
@@ -685,6 +686,9 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     rc = srv_push(s, st, a->device, sr->push, sr->n_push, out.results, &err);
     if (rc == FLD_OK)
         rc = pull_page(st, a->device, sr->limit, &cur, &out, &err);
+    /* the newest threshold revision: a device fetches only when it moved */
+    if (rc == FLD_OK)
+        rc = srv_storage_thresholds_max_seq(st, &out.thresholds, &err);
     if (rc != FLD_OK) {
         internal_error(resp, rc, &err);
         goto out;
@@ -821,6 +825,44 @@ static void handle_units(struct srv *s, struct srv_storage *st,
     list_ok(st, resp, "units", walk_units);
 }
 
+/* ---- GET /v1/thresholds, /v1/thresholds/after/{seq} -------------------------
+ */
+
+/* The province's threshold revisions after a server sequence number (all
+ * without one), a page at a time: devices fetch them when a sync answer
+ * announces a newer one than they have seen. The number is in the path,
+ * not a query string, so that the request signature covers it. */
+static void handle_thresholds(struct srv *s, struct srv_storage *st,
+                              const struct srv_request *req, struct authed *a,
+                              struct srv_response *resp)
+{
+    const char *prefix = SYN_THRESHOLDS_PATH "/after/";
+    const char *arg = req->path + strlen(SYN_THRESHOLDS_PATH);
+    int64_t after = 0;
+    struct fld_err err;
+    char *end = NULL;
+    int rc;
+
+    (void)s;
+    (void)a;
+    if (strncmp(req->path, prefix, strlen(prefix)) == 0) {
+        arg = req->path + strlen(prefix);
+        if (arg[0] >= '0' && arg[0] <= '9' && strlen(arg) <= 16)
+            after = strtoll(arg, &end, 10);
+        if (end == NULL || *end != '\0') {
+            srv_api_error(resp, 404, "not_found",
+                          "give the sequence number after which to list", -1);
+            return;
+        }
+    } else if (arg[0] != '\0') {
+        srv_api_error(resp, 404, "not_found", "no such endpoint", -1);
+        return;
+    }
+    fld_err_clear(&err);
+    if ((rc = srv_thresholds_page(st, after, ok_body(resp), &err)) != FLD_OK)
+        internal_error(resp, rc, &err);
+}
+
 /* ---- GET /v1/health, /metrics -----------------------------------------------
  */
 
@@ -888,6 +930,10 @@ static const struct route {
     {"/v1/templates", SRV_ROUTE_TEMPLATES, "GET", ENROLLED, handle_templates},
     {"/v1/templates/", SRV_ROUTE_TEMPLATE, "GET", ENROLLED, handle_template},
     {"/v1/units", SRV_ROUTE_UNITS, "GET", ENROLLED, handle_units},
+    {"/v1/thresholds", SRV_ROUTE_THRESHOLDS, "GET", ENROLLED,
+     handle_thresholds},
+    {"/v1/thresholds/", SRV_ROUTE_THRESHOLDS, "GET", ENROLLED,
+     handle_thresholds},
     {"/v1/health", SRV_ROUTE_HEALTH, "GET", OPEN, handle_health},
     {"/metrics", SRV_ROUTE_METRICS, "GET", OPEN, handle_metrics},
 };

@@ -8,6 +8,7 @@
  *   GET  /v1/templates         the installed templates
  *   GET  /v1/templates/{hash}  one template's canonical JSON
  *   GET  /v1/units             the administrative units
+ *   GET  /v1/thresholds[/after/{seq}]  the province's threshold revisions
  *   GET  /v1/health            liveness, unauthenticated
  *   GET  /metrics              Prometheus text, unauthenticated
  *

@@ -53,6 +53,7 @@ int srv_cmd_backup(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_enroll_code(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_devices(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_templates(struct srv_cmd_ctx *ctx, int argc, char **argv);
+int srv_cmd_thresholds(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_audit(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv);

@@ -78,9 +78,12 @@
 #include "db.h"
 #include "embedded.h"
 #include "hlc.h"
+#include "storage_sqlite_int.h"
 
+/* The ids other files of the backend use come first
+ * (storage_sqlite_int.h). */
 enum stmt_id {
-    S_META_GET,
+    S_META_GET = SRV_SQ_N_SHARED,
     S_META_SET,
     S_CODE_INSERT,
     S_CODE_USE,
@@ -126,6 +129,18 @@ enum stmt_id {
 };
 
 static const char *const sql_text[N_STMTS] = {
+    /* threshold revisions (storage_sqlite_thresholds.c) */
+    [SRV_SQ_THR_INSERT] =
+        "INSERT INTO threshold_revisions (hash, template_id, template_hash, "
+        "revision, valid_from, author, body, sig, received_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [SRV_SQ_THR_EACH] =
+        "SELECT seq, hash, template_id, template_hash, revision, valid_from, "
+        "author, body, sig, received_ms FROM threshold_revisions "
+        "WHERE seq > ?1 AND (?2 IS NULL OR template_hash = ?2) "
+        "ORDER BY seq LIMIT ?3",
+    [SRV_SQ_THR_MAX_SEQ] =
+        "SELECT coalesce(max(seq), 0) FROM threshold_revisions",
     [S_RECORD_VERSIONS] =
         "SELECT seq, body, sig FROM versions WHERE record = ?1 "
         "ORDER BY seq",
@@ -267,7 +282,7 @@ struct sq {
 extern const struct fld_embedded srv_schema_files[];
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"server.sql"};
+static const char *const migration[] = {"server.sql", "server-003.sql"};
 
 static const struct fld_db_kind server_database = {
     .name = "field-server database",
@@ -291,6 +306,11 @@ static struct sq *SQ(struct srv_storage *st)
 }
 
 static struct fld_db *DB(struct srv_storage *st)
+{
+    return SQ(st)->d;
+}
+
+struct fld_db *srv_sqlite_db(struct srv_storage *st)
 {
     return SQ(st)->d;
 }
@@ -1149,4 +1169,7 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .each_audit = sq_each_audit,
     .each_alarm = sq_each_alarm,
     .counts = sq_counts,
+    .thresholds_put = srv_sqlite_thresholds_put,
+    .thresholds_each = srv_sqlite_thresholds_each,
+    .thresholds_max_seq = srv_sqlite_thresholds_max_seq,
 };
