@@ -46,6 +46,7 @@
 
 #include "buf.h"
 #include "capture.h"
+#include "catalog.h"
 #include "gzip.h"
 #include "hlc.h"
 #include "protocol.h"
@@ -135,6 +136,7 @@ struct run {
     int64_t answered_ms;       /* local wall clock when it arrived */
     bool maybe_delivered;      /* a request may have been acted on unanswered */
     char code[SYN_REASON_MAX]; /* error code of the last refusal */
+    int64_t thresholds;        /* newest threshold revision, as answers say */
 };
 
 static void run_init(struct run *r, const struct syn_client *c,
@@ -990,6 +992,7 @@ static int round_trip(struct run *r, struct queue *q, char **cursor, bool *more,
     *cursor = fld_xstrdup(t.resp->cursor);
     *more = t.resp->more;
     *reset = t.resp->reset;
+    r->thresholds = t.resp->thresholds;
 done:
     syn_http_response_reset(&resp);
     fld_buf_free(&body);
@@ -1076,6 +1079,13 @@ done:
     return rc;
 }
 
+/* A signed GET through exchange(), for catalog.c. */
+static int get_signed(void *ctx, const char *path,
+                      struct syn_http_response *resp, struct fld_err *err)
+{
+    return exchange(ctx, "GET", path, NULL, resp, err);
+}
+
 int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
              struct fld_err *err)
 {
@@ -1095,6 +1105,9 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
         return rc;
     r.url = url;
     rc = sync_loop(&r, full, err);
+    if (rc == FLD_OK) /* the province's threshold revisions, when new */
+        rc = syn_catalog_thresholds(c->st, r.thresholds, full, get_signed, &r,
+                                    &stats->thresholds, err);
     stats->elapsed_ms = fld_now_ms() - stats->started_ms;
     note_outcome(c->st, rc, err);
     free(url);

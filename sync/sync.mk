@@ -17,7 +17,8 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
 
-LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/merge.c
+LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/merge.c \
+               sync/catalog.c
 LIBSYNC_OBJ := $(LIBSYNC_SRC:%.c=$(O)/%.o)
 LIBSYNC     := $(O)/libsync.a
 SYNC_LIBS   := $(call pkg_libs,$(SYNC_PKGS))

@@ -1,0 +1,258 @@
+/*
+ * test_syn_catalog.c - threshold revisions fetched during a sync
+ * (sync/catalog.h), against a server played by a function that answers
+ * GET /v1/thresholds/after/{seq} from a list: nothing is asked when the
+ * sync answer announces nothing new; revisions are verified, checked
+ * against their template and stored with the number seen in one go; one
+ * of a template the device lacks is skipped but seen; a page that does
+ * not verify, or comes out of order, keeps nothing; --full fetches again.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "protocol.h"
+#include "testutil.h"
+
+static const char template_json[] =
+    "{\"id\":\"thr-cat\",\"version\":\"1\",\"title\":{\"vi\":\"T\"},"
+    "\"thresholds\":{\"pct\":{\"label\":{\"vi\":\"P\"},\"value\":null}},"
+    "\"sections\":[{\"name\":\"s\",\"label\":{\"vi\":\"S\"},\"questions\":["
+    " {\"name\":\"x\",\"type\":\"integer\",\"label\":{\"vi\":\"X\"}}]}]}";
+/* the same template with another version: another hash, not installed */
+static const char other_json[] =
+    "{\"id\":\"thr-cat\",\"version\":\"2\",\"title\":{\"vi\":\"T\"},"
+    "\"thresholds\":{\"pct\":{\"label\":{\"vi\":\"P\"},\"value\":null}},"
+    "\"sections\":[{\"name\":\"s\",\"label\":{\"vi\":\"S\"},\"questions\":["
+    " {\"name\":\"x\",\"type\":\"integer\",\"label\":{\"vi\":\"X\"}}]}]}";
+
+#define MAX_ITEMS 8
+
+/* The server: revisions in seq order (1, 2, ...), served page pages. */
+struct fake {
+    struct syn_item items[MAX_ITEMS];
+    size_t n;
+    size_t page;
+    int requests;
+    bool tamper; /* flip a byte of the first body served */
+};
+
+static int fake_get(void *ctx, const char *path, struct syn_http_response *resp,
+                    struct fld_err *err)
+{
+    struct fake *f = ctx;
+    struct syn_thresholds_page p;
+    int64_t after;
+    size_t i;
+
+    (void)err;
+    f->requests++;
+    assert_int_equal(sscanf(path, "/v1/thresholds/after/%" SCNd64, &after), 1);
+    memset(&p, 0, sizeof p);
+    p.items = fld_xcalloc(MAX_ITEMS, sizeof *p.items);
+    for (i = 0; i < f->n; i++) {
+        if (f->items[i].seq <= after)
+            continue;
+        if (p.n == f->page) {
+            p.more = true;
+            break;
+        }
+        p.items[p.n++] = f->items[i];
+    }
+    if (f->tamper && p.n > 0) {
+        p.items[0].body = (uint8_t *)fld_xstrdup((char *)p.items[0].body);
+        p.items[0].body[strlen("{\"author\":\"")] ^= 0x01;
+    }
+    resp->status = 200;
+    snprintf(resp->content_type, sizeof resp->content_type, "application/json");
+    syn_thresholds_page_encode(&p, &resp->body);
+    if (f->tamper && p.n > 0)
+        free(p.items[0].body);
+    free(p.items);
+    return FLD_OK;
+}
+
+static struct fld_template *parse(const char *json)
+{
+    struct fld_template *t = NULL;
+
+    assert_int_equal(
+        fld_template_parse((const uint8_t *)json, strlen(json), &t, NULL),
+        FLD_OK);
+    return t;
+}
+
+/* Add revision `revision` of t (pct = value) to the fake server. */
+static void serve(struct fake *f, const struct fld_template *t,
+                  const struct fld_key *k, int64_t revision, int value)
+{
+    char *text = fld_xasprintf(
+        "{\"template\":\"%s\",\"revision\":%lld,\"valid_from\":\"2025-01-01\","
+        "\"source\":\"QĐ\",\"thresholds\":{\"pct\":{\"value\":%d}}}",
+        fld_template_hash(t), (long long)revision, value);
+    struct fld_json *d = NULL;
+    struct fld_thresholds *r = NULL;
+
+    assert_int_equal(
+        fld_json_parse((const uint8_t *)text, strlen(text), &d, NULL), FLD_OK);
+    assert_int_equal(fld_thresholds_sign(d, t, k, 1, &r, NULL), FLD_OK);
+    assert_true(f->n < MAX_ITEMS);
+    syn_item_set(&f->items[f->n], r->body, r->body_len, r->sig);
+    f->items[f->n].seq = (int64_t)f->n + 1;
+    f->n++;
+    fld_thresholds_free(r);
+    fld_json_free(d);
+    free(text);
+}
+
+static void fake_free(struct fake *f)
+{
+    size_t i;
+
+    for (i = 0; i < f->n; i++)
+        free(f->items[i].body);
+}
+
+static int64_t count;
+static int count_row(void *ctx, const struct fld_store_thresholds_row *r)
+{
+    (void)ctx;
+    (void)r;
+    count++;
+    return FLD_OK;
+}
+
+static int64_t stored_here(struct fld_store *st)
+{
+    count = 0;
+    assert_int_equal(fld_store_each_thresholds(st, count_row, NULL, NULL),
+                     FLD_OK);
+    return count;
+}
+
+static int64_t seen(struct fld_store *st)
+{
+    int64_t n = 0;
+
+    if (fld_store_meta_get_int(st, SYN_META_THRESHOLDS, &n, NULL) != FLD_OK)
+        return 0;
+    return n;
+}
+
+static void test_fetch_verify_store(void **state)
+{
+    struct tu_device *d = tu_device_open(3, "An");
+    struct fld_template *t = parse(template_json), *other = parse(other_json);
+    struct fld_key *admin = tu_key(9);
+    struct fake f;
+    const uint8_t *canon;
+    size_t len;
+    int64_t stored = -1;
+    struct fld_err err;
+
+    (void)state;
+    memset(&f, 0, sizeof f);
+    f.page = 2;
+    canon = fld_template_canonical(t, &len);
+    assert_int_equal(fld_store_template_put(d->st, fld_template_hash(t),
+                                            fld_template_id(t), canon, len,
+                                            NULL),
+                     FLD_OK);
+    serve(&f, t, admin, 1, 60);
+    serve(&f, other, admin, 1, 61); /* a template this device lacks */
+    serve(&f, t, admin, 2, 62);
+
+    /* an old server, or nothing new: not a single request */
+    assert_int_equal(
+        syn_catalog_thresholds(d->st, -1, false, fake_get, &f, &stored, NULL),
+        FLD_OK);
+    assert_int_equal(
+        syn_catalog_thresholds(d->st, 0, false, fake_get, &f, &stored, NULL),
+        FLD_OK);
+    assert_int_equal(f.requests, 0);
+    assert_int_equal(stored, 0);
+
+    /* a page that does not verify keeps nothing, not even the rest */
+    f.tamper = true;
+    fld_err_clear(&err);
+    assert_int_equal(
+        syn_catalog_thresholds(d->st, 3, false, fake_get, &f, &stored, &err),
+        FLD_EBADSIG);
+    assert_non_null(strstr(err.msg, "does not verify"));
+    assert_int_equal(stored_here(d->st), 0);
+    assert_int_equal(seen(d->st), 0);
+    f.tamper = false;
+
+    /* two pages; the other template's revision is seen, not kept */
+    f.requests = 0;
+    if (syn_catalog_thresholds(d->st, 3, false, fake_get, &f, &stored, &err) !=
+        FLD_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(f.requests, 2);
+    assert_int_equal(stored, 2);
+    assert_int_equal(stored_here(d->st), 2);
+    assert_int_equal(seen(d->st), 3);
+    /* seen: nothing asked again */
+    f.requests = 0;
+    assert_int_equal(
+        syn_catalog_thresholds(d->st, 3, false, fake_get, &f, &stored, NULL),
+        FLD_OK);
+    assert_int_equal(f.requests, 0);
+    /* --full asks again from the start; what is here stays once */
+    assert_int_equal(
+        syn_catalog_thresholds(d->st, 3, true, fake_get, &f, &stored, NULL),
+        FLD_OK);
+    assert_int_equal(f.requests, 2);
+    assert_int_equal(stored, 0);
+    assert_int_equal(stored_here(d->st), 2);
+
+    fake_free(&f);
+    fld_key_free(admin);
+    fld_template_free(t);
+    fld_template_free(other);
+    tu_device_close(d);
+}
+
+/* Sequence numbers that go back are not the protocol. */
+static void test_out_of_order_is_refused(void **state)
+{
+    struct tu_device *d = tu_device_open(3, "An");
+    struct fld_template *t = parse(template_json);
+    struct fld_key *admin = tu_key(9);
+    struct fake f;
+    int64_t stored = -1;
+    struct fld_err err;
+
+    (void)state;
+    memset(&f, 0, sizeof f);
+    f.page = 4;
+    serve(&f, t, admin, 1, 60);
+    serve(&f, t, admin, 2, 62);
+    f.items[1].seq = 1;
+    fld_err_clear(&err);
+    assert_int_equal(
+        syn_catalog_thresholds(d->st, 2, false, fake_get, &f, &stored, &err),
+        FLD_EPROTO);
+    assert_non_null(strstr(err.msg, "out of order"));
+    assert_int_equal(seen(d->st), 0);
+    fake_free(&f);
+    fld_key_free(admin);
+    fld_template_free(t);
+    tu_device_close(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fetch_verify_store),
+        cmocka_unit_test(test_out_of_order_is_refused),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
