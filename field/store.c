@@ -168,9 +168,8 @@ static const char *const sql_text[N_STMTS] = {
     [S_SYNC_COUNTS] = "SELECT (SELECT count(*) FROM sync_known), "
                       "(SELECT count(*) FROM sync_refused)",
     [S_THR_INSERT] =
-        "INSERT INTO threshold_revisions (hash, template_id, template_hash, "
-        "revision, valid_from, author, body, sig, seq, stored_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO threshold_revisions (" FLD_DB_THRESHOLDS_COLUMNS
+        ", seq, stored_ms) VALUES (" FLD_DB_THRESHOLDS_PARAMS ", ?9, ?10)",
     /* The revision in force on a date: the greatest whose valid_from is
      * not after it (the hash breaks a tie the server never lets happen). */
     [S_THR_IN_FORCE] =
@@ -320,6 +319,23 @@ int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
     return fld_db_heads_add(st->d, &heads, v, err);
 }
 
+/* Columns 0 and 1 of the row s was stepped to, a signed body and its
+ * signature, copied out (*body new, free()); s is reset either way. False,
+ * with nothing copied, when a column is missing or the wrong size. */
+static bool take_signed(sqlite3_stmt *s, uint8_t **body, size_t *len,
+                        uint8_t sig[FLD_SIG_LEN])
+{
+    bool ok = sqlite3_column_blob(s, 0) != NULL &&
+              sqlite3_column_bytes(s, 1) == FLD_SIG_LEN;
+
+    if (ok) {
+        *body = fld_db_blob_dup(s, 0, len);
+        memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
+    }
+    fld_db_reset(s);
+    return ok;
+}
+
 int fld_store_version_raw(struct fld_store *st, const char *hash,
                           uint8_t **body, size_t *len, uint8_t sig[FLD_SIG_LEN],
                           struct fld_err *err)
@@ -336,16 +352,10 @@ int fld_store_version_raw(struct fld_store *st, const char *hash,
         return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found", hash);
     if (rc != FLD_OK)
         return rc;
-    if (sqlite3_column_blob(s, 0) == NULL ||
-        sqlite3_column_bytes(s, 1) != FLD_SIG_LEN) {
-        fld_db_reset(s);
+    if (!take_signed(s, body, len, sig))
         return fld_err_set(err, FLD_ECORRUPT,
                            "version %.16s: stored body or signature is damaged",
                            hash);
-    }
-    *body = fld_db_blob_dup(s, 0, len);
-    memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
-    fld_db_reset(s);
     /* The hash is the version's name: bytes that no longer give it were
      * changed behind the program's back. */
     fld_version_hash(*body, *len, actual);
@@ -839,14 +849,7 @@ int fld_store_thresholds_put(struct fld_store *st,
 
     if ((rc = fld_db_stmt(st->d, S_THR_INSERT, &s, err)) != FLD_OK)
         return rc;
-    fld_db_bind_text(s, 1, r->hash);
-    fld_db_bind_text(s, 2, r->template_id);
-    fld_db_bind_text(s, 3, r->template_hash);
-    sqlite3_bind_int64(s, 4, r->revision);
-    fld_db_bind_text(s, 5, r->valid_from);
-    fld_db_bind_text(s, 6, r->author);
-    sqlite3_bind_blob(s, 7, r->body, (int)r->body_len, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 8, r->sig, FLD_SIG_LEN, SQLITE_STATIC);
+    fld_db_bind_thresholds(s, r);
     if (seq > 0)
         sqlite3_bind_int64(s, 9, seq);
     sqlite3_bind_int64(s, 10, fld_now_ms());
@@ -875,16 +878,10 @@ int fld_store_thresholds_in_force(struct fld_store *st,
                            template_hash);
     if (rc != FLD_OK)
         return rc;
-    if (sqlite3_column_blob(s, 0) == NULL ||
-        sqlite3_column_bytes(s, 1) != FLD_SIG_LEN) {
-        fld_db_reset(s);
+    if (!take_signed(s, body, len, sig))
         return fld_err_set(err, FLD_ECORRUPT,
                            "a threshold revision of template %.16s is damaged",
                            template_hash);
-    }
-    *body = fld_db_blob_dup(s, 0, len);
-    memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
-    fld_db_reset(s);
     return FLD_OK;
 }
 

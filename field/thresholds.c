@@ -55,16 +55,6 @@ static bool only_keys(const struct fld_json *o, const char *const *keys,
     return true;
 }
 
-static bool is_date(const char *s)
-{
-    char *norm = NULL;
-    bool ok = s != NULL && strlen(s) == 10 &&
-              fld_norm_date(s, &norm, NULL) == FLD_OK && strcmp(norm, s) == 0;
-
-    free(norm);
-    return ok;
-}
-
 /* 1..MAX_TEMPLATE_ID printable ASCII characters without spaces, as a
  * version's template id (version.c). */
 static bool is_template_id(const char *s)
@@ -117,7 +107,7 @@ static int check_body(struct fld_thresholds *r, struct fld_err *err)
         return fld_err_set(err, FLD_EINVAL,
                            "revision: expected a whole number from 1");
     r->valid_from = fld_json_get_string(b, "valid_from");
-    if (!is_date(r->valid_from))
+    if (!fld_is_date(r->valid_from))
         return fld_err_set(err, FLD_EINVAL,
                            "valid_from: expected a date YYYY-MM-DD");
     r->source = fld_json_get_string(b, "source");

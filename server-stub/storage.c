@@ -280,10 +280,11 @@ void srv_enroll_code_free(struct srv_enroll_code *c)
 }
 
 int srv_storage_thresholds_put(struct srv_storage *st,
-                               const struct srv_thresholds_row *r, int64_t *seq,
+                               const struct fld_thresholds *r,
+                               int64_t received_ms, int64_t *seq,
                                struct fld_err *err)
 {
-    return st->ops->thresholds_put(st, r, seq, err);
+    return st->ops->thresholds_put(st, r, received_ms, seq, err);
 }
 
 int srv_storage_thresholds_each(struct srv_storage *st, int64_t after,

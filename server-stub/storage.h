@@ -113,9 +113,11 @@ struct srv_counts {
     int64_t flagged;
 };
 
+struct fld_thresholds; /* a verified revision: field/thresholds.h */
+
 /* A stored threshold revision (field/thresholds.h), by server order. */
 struct srv_thresholds_row {
-    int64_t seq; /* server order; set by thresholds_put */
+    int64_t seq; /* server order */
     const char *hash;
     const char *template_id;
     const char *template_hash;
@@ -234,8 +236,8 @@ struct srv_storage_ops {
     int (*counts)(struct srv_storage *st, struct srv_counts *out,
                   struct fld_err *err);
     int (*thresholds_put)(struct srv_storage *st,
-                          const struct srv_thresholds_row *r, int64_t *seq,
-                          struct fld_err *err);
+                          const struct fld_thresholds *r, int64_t received_ms,
+                          int64_t *seq, struct fld_err *err);
     int (*thresholds_each)(struct srv_storage *st, int64_t after,
                            const char *template_hash, int64_t limit,
                            srv_thresholds_fn fn, void *ctx,
@@ -384,13 +386,15 @@ int srv_storage_counts(struct srv_storage *st, struct srv_counts *out,
                        struct fld_err *err);
 
 /* Threshold revisions (schema/server-003.sql; the rules are checked by
- * server-stub/thresholds.c, not here). put: store r, *seq its server
- * order; FLD_EXISTS when its hash, or its revision number for its
- * template hash, is stored already. each: the revisions after seq
- * `after` in server order, of one template hash (NULL: all), at most
- * limit (0: all). max_seq: the greatest seq, 0 when none. */
+ * server-stub/thresholds.c, not here). put: store the verified revision r
+ * (field/thresholds.h), received at received_ms, *seq its server order;
+ * FLD_EXISTS when its hash, or its revision number for its template hash, is
+ * stored already. each: the revisions after seq `after` in server order, of one
+ * template hash (NULL: all), at most limit (0: all). max_seq: the greatest seq,
+ * 0 when none. */
 int srv_storage_thresholds_put(struct srv_storage *st,
-                               const struct srv_thresholds_row *r, int64_t *seq,
+                               const struct fld_thresholds *r,
+                               int64_t received_ms, int64_t *seq,
                                struct fld_err *err);
 int srv_storage_thresholds_each(struct srv_storage *st, int64_t after,
                                 const char *template_hash, int64_t limit,

@@ -131,9 +131,8 @@ enum stmt_id {
 static const char *const sql_text[N_STMTS] = {
     /* threshold revisions (storage_sqlite_thresholds.c) */
     [SRV_SQ_THR_INSERT] =
-        "INSERT INTO threshold_revisions (hash, template_id, template_hash, "
-        "revision, valid_from, author, body, sig, received_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO threshold_revisions (" FLD_DB_THRESHOLDS_COLUMNS
+        ", received_ms) VALUES (" FLD_DB_THRESHOLDS_PARAMS ", ?9)",
     [SRV_SQ_THR_EACH] =
         "SELECT seq, hash, template_id, template_hash, revision, valid_from, "
         "author, body, sig, received_ms FROM threshold_revisions "

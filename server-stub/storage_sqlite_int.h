@@ -36,7 +36,8 @@ struct fld_db *srv_sqlite_db(struct srv_storage *st);
 /* The operations of storage.h on threshold revisions
  * (storage_sqlite_thresholds.c). */
 int srv_sqlite_thresholds_put(struct srv_storage *st,
-                              const struct srv_thresholds_row *r, int64_t *seq,
+                              const struct fld_thresholds *r,
+                              int64_t received_ms, int64_t *seq,
                               struct fld_err *err);
 int srv_sqlite_thresholds_each(struct srv_storage *st, int64_t after,
                                const char *template_hash, int64_t limit,

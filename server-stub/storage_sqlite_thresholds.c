@@ -23,9 +23,11 @@
 #include <string.h>
 
 #include "storage_sqlite_int.h"
+#include "thresholds.h" /* the server's, which names libfield's */
 
 int srv_sqlite_thresholds_put(struct srv_storage *st,
-                              const struct srv_thresholds_row *r, int64_t *seq,
+                              const struct fld_thresholds *r,
+                              int64_t received_ms, int64_t *seq,
                               struct fld_err *err)
 {
     struct fld_db *d = srv_sqlite_db(st);
@@ -35,15 +37,8 @@ int srv_sqlite_thresholds_put(struct srv_storage *st,
     *seq = 0;
     if ((rc = fld_db_stmt(d, SRV_SQ_THR_INSERT, &s, err)) != FLD_OK)
         return rc;
-    fld_db_bind_text(s, 1, r->hash);
-    fld_db_bind_text(s, 2, r->template_id);
-    fld_db_bind_text(s, 3, r->template_hash);
-    sqlite3_bind_int64(s, 4, r->revision);
-    fld_db_bind_text(s, 5, r->valid_from);
-    fld_db_bind_text(s, 6, r->author);
-    sqlite3_bind_blob(s, 7, r->body, (int)r->body_len, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 8, r->sig, FLD_SIG_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 9, r->received_ms);
+    fld_db_bind_thresholds(s, r);
+    sqlite3_bind_int64(s, 9, received_ms);
     rc = fld_db_done(d, s, "store threshold revision", err);
     if (rc == FLD_EXISTS)
         return fld_err_set(err, FLD_EXISTS,

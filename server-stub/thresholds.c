@@ -146,7 +146,6 @@ int srv_thresholds_add(struct srv_storage *st, const uint8_t *file, size_t len,
                        int64_t *seq, struct fld_err *err)
 {
     struct fld_thresholds *r = NULL;
-    struct srv_thresholds_row row;
     int rc;
 
     *out = NULL;
@@ -162,18 +161,7 @@ int srv_thresholds_add(struct srv_storage *st, const uint8_t *file, size_t len,
         fld_thresholds_free(r);
         return rc;
     }
-    memset(&row, 0, sizeof row);
-    row.hash = r->hash;
-    row.template_id = r->template_id;
-    row.template_hash = r->template_hash;
-    row.revision = r->revision;
-    row.valid_from = r->valid_from;
-    row.author = r->author;
-    row.body = r->body;
-    row.body_len = r->body_len;
-    row.sig = r->sig;
-    row.received_ms = now_ms;
-    rc = srv_storage_thresholds_put(st, &row, seq, err);
+    rc = srv_storage_thresholds_put(st, r, now_ms, seq, err);
     if (rc == FLD_OK) {
         char *detail = fld_xasprintf(
             "%s revision %" PRId64 " valid from %s: %s", r->template_id,

@@ -356,6 +356,39 @@ static void call(struct fx *f, const char *method, const char *path,
     srv_api_handle(f->s, &req, resp);
 }
 
+/* The newest seq a sync answer announces. */
+static int64_t announced(struct fx *f)
+{
+    struct srv_response resp;
+    struct syn_sync_response *sr = NULL;
+    int64_t n;
+
+    call(f, "POST", "/v1/sync", "{\"limit\":5}", &resp);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(
+        syn_sync_response_decode(resp.body.data, resp.body.len, &sr, NULL),
+        FLD_OK);
+    n = sr->thresholds;
+    syn_sync_response_free(sr);
+    srv_response_free(&resp);
+    return n;
+}
+
+/* The page GET path answers (200 expected). */
+static struct syn_thresholds_page *fetch(struct fx *f, const char *path)
+{
+    struct srv_response resp;
+    struct syn_thresholds_page *p = NULL;
+
+    call(f, "GET", path, "", &resp);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(
+        syn_thresholds_page_decode(resp.body.data, resp.body.len, &p, NULL),
+        FLD_OK);
+    srv_response_free(&resp);
+    return p;
+}
+
 /* Every sync answer says the newest seq; revisions come in pages after a
  * seq given in the path. */
 static void test_sync_announces_and_pages_serve(void **state)
@@ -363,36 +396,17 @@ static void test_sync_announces_and_pages_serve(void **state)
     struct fx *f = *state;
     struct fld_buf b = FLD_BUF_INIT;
     struct srv_response resp;
-    struct syn_sync_response *sr = NULL;
-    struct syn_thresholds_page *p = NULL;
+    struct syn_thresholds_page *p;
     struct fld_thresholds *r = NULL;
 
-    call(f, "POST", "/v1/sync", "{\"limit\":5}", &resp);
-    assert_int_equal(resp.status, 200);
-    assert_int_equal(
-        syn_sync_response_decode(resp.body.data, resp.body.len, &sr, NULL),
-        FLD_OK);
-    assert_int_equal(sr->thresholds, 0);
-    syn_sync_response_free(sr);
-    srv_response_free(&resp);
-
+    assert_int_equal(announced(f), 0);
     signed_file(f, f->admin, 1, "2024-01-01", 60, &b);
     add(f, &b, 1000, FLD_OK, NULL);
     signed_file(f, f->admin, 2, "2025-01-01", 65, &b);
     add(f, &b, 2000, FLD_OK, NULL);
-    call(f, "POST", "/v1/sync", "{\"limit\":5}", &resp);
-    assert_int_equal(
-        syn_sync_response_decode(resp.body.data, resp.body.len, &sr, NULL),
-        FLD_OK);
-    assert_int_equal(sr->thresholds, 2);
-    syn_sync_response_free(sr);
-    srv_response_free(&resp);
+    assert_int_equal(announced(f), 2);
 
-    call(f, "GET", "/v1/thresholds/after/1", "", &resp);
-    assert_int_equal(resp.status, 200);
-    assert_int_equal(
-        syn_thresholds_page_decode(resp.body.data, resp.body.len, &p, NULL),
-        FLD_OK);
+    p = fetch(f, "/v1/thresholds/after/1");
     assert_int_equal(p->n, 1);
     assert_int_equal(p->items[0].seq, 2);
     assert_false(p->more);
@@ -403,15 +417,9 @@ static void test_sync_announces_and_pages_serve(void **state)
     assert_int_equal(r->revision, 2);
     fld_thresholds_free(r);
     syn_thresholds_page_free(p);
-    srv_response_free(&resp);
-
-    call(f, "GET", "/v1/thresholds", "", &resp);
-    assert_int_equal(
-        syn_thresholds_page_decode(resp.body.data, resp.body.len, &p, NULL),
-        FLD_OK);
+    p = fetch(f, "/v1/thresholds");
     assert_int_equal(p->n, 2);
     syn_thresholds_page_free(p);
-    srv_response_free(&resp);
     call(f, "GET", "/v1/thresholds/after/-1", "", &resp);
     assert_int_equal(resp.status, 404);
     srv_response_free(&resp);

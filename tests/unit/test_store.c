@@ -458,6 +458,39 @@ static int count_revision(void *ctx, const struct fld_store_thresholds_row *r)
     return FLD_OK;
 }
 
+/* The hash of the revision of t in force on date (NULL: any), verified
+ * again, or "" when there is none. */
+static char *in_force(struct tu_device *f, const struct fld_template *t,
+                      const char *date)
+{
+    uint8_t *body, sig[FLD_SIG_LEN];
+    struct fld_thresholds *got;
+    size_t len;
+    char *hash;
+    int rc = fld_store_thresholds_in_force(f->st, fld_template_hash(t), date,
+                                           &body, &len, sig, NULL);
+
+    if (rc == FLD_NOTFOUND) {
+        assert_null(body);
+        return fld_xstrdup("");
+    }
+    assert_int_equal(rc, FLD_OK);
+    assert_int_equal(fld_thresholds_open(body, len, sig, &got, NULL), FLD_OK);
+    hash = fld_xstrdup(got->hash);
+    fld_thresholds_free(got);
+    free(body);
+    return hash;
+}
+
+static void expect_in_force(struct tu_device *f, const struct fld_template *t,
+                            const char *date, const char *want)
+{
+    char *hash = in_force(f, t, date);
+
+    assert_string_equal(hash, want);
+    free(hash);
+}
+
 /* Revisions are kept by hash; the one in force on a date is the greatest
  * whose valid_from is not after it. */
 static void test_threshold_revisions(void **state)
@@ -466,46 +499,24 @@ static void test_threshold_revisions(void **state)
     const struct fld_embedded *e =
         fld_embedded_find("ha-tinh-kdc-kieu-mau.json");
     struct fld_template *t = NULL;
-    struct fld_thresholds *r1, *r2, *got;
-    uint8_t *body, sig[FLD_SIG_LEN];
-    size_t len;
+    struct fld_thresholds *r1, *r2;
     int64_t n = 0;
     struct fld_err err;
 
     assert_int_equal(fld_template_parse(e->data, e->len, &t, NULL), FLD_OK);
     r1 = kdc_revision(f, t, 1, "2025-01-01");
     r2 = kdc_revision(f, t, 2, "2026-01-01");
-    assert_int_equal(fld_store_thresholds_in_force(f->st, fld_template_hash(t),
-                                                   NULL, &body, &len, sig,
-                                                   &err),
-                     FLD_NOTFOUND);
+    expect_in_force(f, t, NULL, "");
     assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
     assert_int_equal(fld_store_thresholds_put(f->st, r2, 7, NULL), FLD_OK);
     assert_int_equal(fld_store_thresholds_put(f->st, r1, 0, NULL), FLD_OK);
     assert_int_equal(fld_store_thresholds_put(f->st, r1, 0, &err), FLD_EXISTS);
     assert_int_equal(fld_store_commit(f->st, NULL), FLD_OK);
 
-    assert_int_equal(fld_store_thresholds_in_force(f->st, fld_template_hash(t),
-                                                   "2025-12-31", &body, &len,
-                                                   sig, NULL),
-                     FLD_OK);
-    assert_int_equal(fld_thresholds_open(body, len, sig, &got, NULL), FLD_OK);
-    assert_string_equal(got->hash, r1->hash);
-    fld_thresholds_free(got);
-    free(body);
-    assert_int_equal(fld_store_thresholds_in_force(f->st, fld_template_hash(t),
-                                                   "2026-01-01", &body, &len,
-                                                   sig, NULL),
-                     FLD_OK);
-    assert_int_equal(fld_thresholds_open(body, len, sig, &got, NULL), FLD_OK);
-    assert_string_equal(got->hash, r2->hash);
-    fld_thresholds_free(got);
-    free(body);
-    assert_int_equal(fld_store_thresholds_in_force(f->st, fld_template_hash(t),
-                                                   "2024-12-31", &body, &len,
-                                                   sig, &err),
-                     FLD_NOTFOUND);
-    assert_null(body);
+    expect_in_force(f, t, "2025-12-31", r1->hash);
+    expect_in_force(f, t, "2026-01-01", r2->hash);
+    expect_in_force(f, t, NULL, r2->hash);
+    expect_in_force(f, t, "2024-12-31", "");
     assert_int_equal(fld_store_each_thresholds(f->st, count_revision, &n, NULL),
                      FLD_OK);
     assert_int_equal(n, 2);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "file.h"
 #include "form.h"
 #include "thresholds.h"
 #include "testutil.h"
@@ -178,23 +179,17 @@ static void test_sign_normalises_and_apply_decides(void **state)
 
 static uint8_t *read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *p = fld_xmalloc(1 << 16);
+    uint8_t *p = NULL;
+    struct fld_err err;
 
-    if (f == NULL)
-        fail_msg("%s: cannot open (run from the repository root)", path);
-    *len = fread(p, 1, 1 << 16, f);
-    fclose(f);
+    if (fld_file_read(path, 1 << 16, &p, len, &err) != FLD_OK)
+        fail_msg("%s (run from the repository root)", err.msg);
     return p;
 }
 
 static void write_file(const char *path, const void *p, size_t len)
 {
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, len, f), len);
-    fclose(f);
+    assert_int_equal(fld_file_write(path, p, len, 0644, 0, NULL), FLD_OK);
 }
 
 /* The bytes a fixed key signs over a fixed draft never change: if they
