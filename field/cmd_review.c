@@ -371,7 +371,8 @@ int cmd_review(struct cmd_ctx *ctx, int argc, char **argv)
         rc = consider(&in, &cache, scope, in.ids[i]);
     if (rc != FLD_OK)
         goto out;
-    qsort(in.w, in.n, sizeof *in.w, cmp_waiting);
+    if (in.n > 0) /* qsort's base may not be NULL, even for no items */
+        qsort(in.w, in.n, sizeof *in.w, cmp_waiting);
     if (ctx->json) {
         struct fld_json *arr = fld_json_array();
 

@@ -59,7 +59,9 @@ int srv_thresholds_in_force(struct srv_storage *st, const char *template_hash,
  * Set on t the revision in force (srv_thresholds_in_force) for t's hash,
  * so that the form engine evaluates with the province's values. No
  * revision: t is unchanged, FLD_OK. FLD_ECORRUPT when the stored revision
- * does not verify or no longer fits t.
+ * does not verify or no longer fits t. t is changed: it must be the
+ * caller's own (fld_template_parse of the stored body), never the copy
+ * srv_template() shares between the server's threads.
  */
 int srv_thresholds_apply(struct srv_storage *st, struct fld_template *t,
                          int64_t cutoff_ms, const char *as_of,

@@ -24,6 +24,10 @@
  *     and would never be used: it is skipped, and counted as seen. A
  *     device that installs the template later gets it with `field sync
  *     --full`, which fetches from the start.
+ *   - Sequence numbers are one server's: the number seen is kept with the
+ *     server's URL, and a number smaller than the one seen (a server
+ *     restored from an older backup) starts again from the beginning.
+ *     What is fetched twice is stored once (revisions are kept by hash).
  */
 #include "catalog.h"
 
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "protocol.h"
 #include "thresholds.h"
 
@@ -169,6 +174,7 @@ static int fetch_all(struct fld_store *st, syn_get_fn get, void *ctx,
 static int store_all(struct fld_store *st, const struct fetched *f,
                      int64_t seen, int64_t *stored, struct fld_err *err)
 {
+    char *url = NULL;
     size_t i;
     int rc;
 
@@ -183,12 +189,40 @@ static int store_all(struct fld_store *st, const struct fetched *f,
     }
     if (rc == FLD_OK)
         rc = fld_store_meta_set_int(st, SYN_META_THRESHOLDS, seen, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_get(st, SYN_META_URL, &url, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_set(st, SYN_META_THRESHOLDS_SERVER, url, err);
+    else if (rc == FLD_NOTFOUND) /* not enrolled: no server to name */
+        rc = FLD_OK;
+    free(url);
     if (rc != FLD_OK) {
         fld_store_rollback(st);
         *stored = 0;
         return rc;
     }
     return fld_store_commit(st, err);
+}
+
+/*
+ * The last number seen at the server this device syncs with now, 0 when
+ * it was seen at another one: sequence numbers are a server's own, so a
+ * device enrolled anew elsewhere starts from the beginning.
+ */
+static int last_seen(struct fld_store *st, int64_t *seen, struct fld_err *err)
+{
+    char *url = NULL, *at = NULL;
+    int rc;
+
+    *seen = 0;
+    rc = fld_store_meta_get(st, SYN_META_URL, &url, err);
+    if (rc == FLD_OK)
+        rc = fld_store_meta_get(st, SYN_META_THRESHOLDS_SERVER, &at, err);
+    if (rc == FLD_OK && strcmp(url, at) == 0)
+        rc = fld_store_meta_get_int(st, SYN_META_THRESHOLDS, seen, err);
+    free(url);
+    free(at);
+    return rc == FLD_NOTFOUND ? FLD_OK : rc; /* nothing seen there yet */
 }
 
 int syn_catalog_thresholds(struct fld_store *st, int64_t server_seq, bool full,
@@ -203,12 +237,14 @@ int syn_catalog_thresholds(struct fld_store *st, int64_t server_seq, bool full,
     if (server_seq < 0) /* a server that does not announce them */
         return FLD_OK;
     if (!full) {
-        rc = fld_store_meta_get_int(st, SYN_META_THRESHOLDS, &seen, err);
-        if (rc == FLD_NOTFOUND)
-            seen = 0;
-        else if (rc != FLD_OK)
+        if ((rc = last_seen(st, &seen, err)) != FLD_OK)
             return rc;
     }
+    /* Numbers that went back: a server restored from an older backup, which
+     * numbers what it receives next from where the backup stopped. What
+     * was seen there says nothing of what it holds now. */
+    if (server_seq < seen)
+        seen = 0;
     if (server_seq <= seen)
         return FLD_OK; /* nothing new: no request */
     memset(&f, 0, sizeof f);

@@ -26,8 +26,10 @@
 #include "store.h"
 #include "transport.h"
 
-/* The last threshold revision sequence number this device has seen. */
+/* The last threshold revision sequence number this device has seen, and
+ * the server (its URL) whose number it is. */
 #define SYN_META_THRESHOLDS "sync.thresholds_seq"
+#define SYN_META_THRESHOLDS_SERVER "sync.thresholds_server"
 
 /*
  * Perform one signed GET of path on the server (with the client's retries
@@ -41,7 +43,9 @@ typedef int (*syn_get_fn)(void *ctx, const char *path,
 /*
  * After a sync whose answers said the server's newest revision is
  * server_seq (-1: the server did not say): when it is greater than the
- * last seen (or full, which starts from 0 again), fetch every revision
+ * last seen at this server (from 0 when full, when the last seen was
+ * another server's, or when server_seq is smaller: a server restored from
+ * an older backup), fetch every revision
  * after it, page by page, verify each and store those of templates this
  * device holds, then remember server_seq, all in one transaction. *stored
  * counts the revisions new here. FLD_EBADSIG when one does not verify,

@@ -1106,8 +1106,8 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
     r.url = url;
     rc = sync_loop(&r, full, err);
     if (rc == FLD_OK) /* the province's threshold revisions, when new */
-        rc = syn_catalog_thresholds(c->st, r.thresholds, full, get_signed, &r,
-                                    &stats->thresholds, err);
+        rc = syn_catalog_thresholds(c->st, r.thresholds, full || stats->reset,
+                                    get_signed, &r, &stats->thresholds, err);
     stats->elapsed_ms = fld_now_ms() - stats->started_ms;
     note_outcome(c->st, rc, err);
     free(url);

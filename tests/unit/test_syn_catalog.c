@@ -14,9 +14,11 @@
 #include <cmocka.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
+#include "client.h"
 #include "protocol.h"
 #include "testutil.h"
 
@@ -111,6 +113,14 @@ static void serve(struct fake *f, const struct fld_template *t,
     free(text);
 }
 
+/* The server forgets its last revision (restored from a backup). */
+static void forget_last(struct fake *f)
+{
+    assert_true(f->n > 0);
+    f->n--;
+    free(f->items[f->n].body);
+}
+
 static void fake_free(struct fake *f)
 {
     size_t i;
@@ -145,113 +155,162 @@ static int64_t seen(struct fld_store *st)
     return n;
 }
 
-static void test_fetch_verify_store(void **state)
-{
-    struct tu_device *d = tu_device_open(3, "An");
-    struct fld_template *t = parse(template_json), *other = parse(other_json);
-    struct fld_key *admin = tu_key(9);
+/* A device enrolled at sync.example holding template_json, and a server
+ * with revisions 1 and 2 of it and one of a template the device lacks,
+ * served two a page. */
+struct fx {
+    struct tu_device *d;
+    struct fld_template *t, *other;
+    struct fld_key *admin;
     struct fake f;
+    int64_t stored;
+};
+
+static int setup(void **state)
+{
+    struct fx *x = fld_xcalloc(1, sizeof *x);
     const uint8_t *canon;
     size_t len;
-    int64_t stored = -1;
-    struct fld_err err;
 
-    (void)state;
-    memset(&f, 0, sizeof f);
-    f.page = 2;
-    canon = fld_template_canonical(t, &len);
-    assert_int_equal(fld_store_template_put(d->st, fld_template_hash(t),
-                                            fld_template_id(t), canon, len,
+    x->d = tu_device_open(3, "An");
+    x->t = parse(template_json);
+    x->other = parse(other_json);
+    x->admin = tu_key(9);
+    x->f.page = 2;
+    assert_int_equal(fld_store_meta_set(x->d->st, SYN_META_URL,
+                                        "https://sync.example", NULL),
+                     FLD_OK);
+    canon = fld_template_canonical(x->t, &len);
+    assert_int_equal(fld_store_template_put(x->d->st, fld_template_hash(x->t),
+                                            fld_template_id(x->t), canon, len,
                                             NULL),
                      FLD_OK);
-    serve(&f, t, admin, 1, 60);
-    serve(&f, other, admin, 1, 61); /* a template this device lacks */
-    serve(&f, t, admin, 2, 62);
-
-    /* an old server, or nothing new: not a single request */
-    assert_int_equal(
-        syn_catalog_thresholds(d->st, -1, false, fake_get, &f, &stored, NULL),
-        FLD_OK);
-    assert_int_equal(
-        syn_catalog_thresholds(d->st, 0, false, fake_get, &f, &stored, NULL),
-        FLD_OK);
-    assert_int_equal(f.requests, 0);
-    assert_int_equal(stored, 0);
-
-    /* a page that does not verify keeps nothing, not even the rest */
-    f.tamper = true;
-    fld_err_clear(&err);
-    assert_int_equal(
-        syn_catalog_thresholds(d->st, 3, false, fake_get, &f, &stored, &err),
-        FLD_EBADSIG);
-    assert_non_null(strstr(err.msg, "does not verify"));
-    assert_int_equal(stored_here(d->st), 0);
-    assert_int_equal(seen(d->st), 0);
-    f.tamper = false;
-
-    /* two pages; the other template's revision is seen, not kept */
-    f.requests = 0;
-    if (syn_catalog_thresholds(d->st, 3, false, fake_get, &f, &stored, &err) !=
-        FLD_OK)
-        fail_msg("%s", err.msg);
-    assert_int_equal(f.requests, 2);
-    assert_int_equal(stored, 2);
-    assert_int_equal(stored_here(d->st), 2);
-    assert_int_equal(seen(d->st), 3);
-    /* seen: nothing asked again */
-    f.requests = 0;
-    assert_int_equal(
-        syn_catalog_thresholds(d->st, 3, false, fake_get, &f, &stored, NULL),
-        FLD_OK);
-    assert_int_equal(f.requests, 0);
-    /* --full asks again from the start; what is here stays once */
-    assert_int_equal(
-        syn_catalog_thresholds(d->st, 3, true, fake_get, &f, &stored, NULL),
-        FLD_OK);
-    assert_int_equal(f.requests, 2);
-    assert_int_equal(stored, 0);
-    assert_int_equal(stored_here(d->st), 2);
-
-    fake_free(&f);
-    fld_key_free(admin);
-    fld_template_free(t);
-    fld_template_free(other);
-    tu_device_close(d);
+    serve(&x->f, x->t, x->admin, 1, 60);
+    serve(&x->f, x->other, x->admin, 1, 61); /* a template the device lacks */
+    serve(&x->f, x->t, x->admin, 2, 62);
+    *state = x;
+    return 0;
 }
 
-/* Sequence numbers that go back are not the protocol. */
+static int teardown(void **state)
+{
+    struct fx *x = *state;
+
+    fake_free(&x->f);
+    fld_key_free(x->admin);
+    fld_template_free(x->t);
+    fld_template_free(x->other);
+    tu_device_close(x->d);
+    free(x);
+    return 0;
+}
+
+/* One fetch after a sync that announced server_seq: its result, and how
+ * many requests it made. */
+static int fetch(struct fx *x, int64_t server_seq, bool full, int *requests,
+                 struct fld_err *err)
+{
+    int rc;
+
+    x->f.requests = 0;
+    rc = syn_catalog_thresholds(x->d->st, server_seq, full, fake_get, &x->f,
+                                &x->stored, err);
+    *requests = x->f.requests;
+    return rc;
+}
+
+static void test_fetch_verify_store(void **state)
+{
+    struct fx *x = *state;
+    struct fld_err err;
+    int n;
+
+    /* an old server, or nothing new: not a single request */
+    assert_int_equal(fetch(x, -1, false, &n, NULL), FLD_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(fetch(x, 0, false, &n, NULL), FLD_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(x->stored, 0);
+
+    /* a page that does not verify keeps nothing, not even the rest */
+    x->f.tamper = true;
+    fld_err_clear(&err);
+    assert_int_equal(fetch(x, 3, false, &n, &err), FLD_EBADSIG);
+    assert_non_null(strstr(err.msg, "does not verify"));
+    assert_int_equal(stored_here(x->d->st), 0);
+    assert_int_equal(seen(x->d->st), 0);
+    x->f.tamper = false;
+
+    /* two pages; the other template's revision is seen, not kept */
+    assert_int_equal(fetch(x, 3, false, &n, NULL), FLD_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(x->stored, 2);
+    assert_int_equal(stored_here(x->d->st), 2);
+    assert_int_equal(seen(x->d->st), 3);
+    /* seen: nothing asked again */
+    assert_int_equal(fetch(x, 3, false, &n, NULL), FLD_OK);
+    assert_int_equal(n, 0);
+    /* --full asks again from the start; what is here stays once */
+    assert_int_equal(fetch(x, 3, true, &n, NULL), FLD_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(x->stored, 0);
+    assert_int_equal(stored_here(x->d->st), 2);
+}
+
+/* Sequence numbers are one server's: another server's, or a restored
+ * server's that went back, start again from the beginning. */
+static void test_numbers_are_the_servers(void **state)
+{
+    struct fx *x = *state;
+    int n;
+
+    assert_int_equal(fetch(x, 3, false, &n, NULL), FLD_OK);
+    assert_int_equal(seen(x->d->st), 3);
+    /* enrolled at another server */
+    assert_int_equal(fld_store_meta_set(x->d->st, SYN_META_URL,
+                                        "https://other.example", NULL),
+                     FLD_OK);
+    assert_int_equal(fetch(x, 3, false, &n, NULL), FLD_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(seen(x->d->st), 3);
+    /* restored from an older backup: it numbers what comes next from 3
+     * again, which must not pass for seen */
+    forget_last(&x->f);
+    assert_int_equal(fetch(x, 2, false, &n, NULL), FLD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(seen(x->d->st), 2);
+    serve(&x->f, x->t, x->admin, 3, 63);
+    assert_int_equal(fetch(x, 3, false, &n, NULL), FLD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(x->stored, 1);
+    assert_int_equal(stored_here(x->d->st), 3);
+}
+
+/* Sequence numbers that go back within a page are not the protocol. */
 static void test_out_of_order_is_refused(void **state)
 {
-    struct tu_device *d = tu_device_open(3, "An");
-    struct fld_template *t = parse(template_json);
-    struct fld_key *admin = tu_key(9);
-    struct fake f;
-    int64_t stored = -1;
+    struct fx *x = *state;
     struct fld_err err;
+    int n;
 
-    (void)state;
-    memset(&f, 0, sizeof f);
-    f.page = 4;
-    serve(&f, t, admin, 1, 60);
-    serve(&f, t, admin, 2, 62);
-    f.items[1].seq = 1;
+    x->f.page = 4;
+    x->f.items[2].seq = 2;
     fld_err_clear(&err);
-    assert_int_equal(
-        syn_catalog_thresholds(d->st, 2, false, fake_get, &f, &stored, &err),
-        FLD_EPROTO);
+    assert_int_equal(fetch(x, 3, false, &n, &err), FLD_EPROTO);
     assert_non_null(strstr(err.msg, "out of order"));
-    assert_int_equal(seen(d->st), 0);
-    fake_free(&f);
-    fld_key_free(admin);
-    fld_template_free(t);
-    tu_device_close(d);
+    assert_int_equal(seen(x->d->st), 0);
+    assert_int_equal(stored_here(x->d->st), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fetch_verify_store),
-        cmocka_unit_test(test_out_of_order_is_refused),
+        cmocka_unit_test_setup_teardown(test_fetch_verify_store, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_numbers_are_the_servers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_order_is_refused, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
