@@ -54,6 +54,11 @@ deb_xlsxwriter    := libxlsxwriter-dev
 
 FIELD_PKGS := sqlite3 libsodium libutf8proc zlib
 TEST_PKGS  := cmocka
+# libxlsxwriter writes the export's workbooks (field/export_xlsx.c). That
+# module is in libfield, but a static archive gives a program only the
+# members it calls: only the programs that export (field, field-server)
+# and the export's own test pull it in, and only they link the library.
+XLSX_PKGS  := xlsxwriter
 
 # Goals that must work before the libraries are installed.
 NODEPS_GOALS := deps clean demo help distclean format format-check
@@ -61,7 +66,7 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
   ifeq ($(shell command -v $(PKG_CONFIG) 2>/dev/null),)
     $(error pkg-config not found: install the Debian package pkg-config (or run: make deps))
   endif
-  $(foreach p,$(FIELD_PKGS) $(TEST_PKGS),\
+  $(foreach p,$(FIELD_PKGS) $(TEST_PKGS) $(XLSX_PKGS),\
     $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
@@ -76,6 +81,7 @@ ALL_CFLAGS   := -std=c11 $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -MMD -MP \
 ALL_LDFLAGS  := $(SANFLAGS) $(LDFLAGS)
 FIELD_LIBS   := $(call pkg_libs,$(FIELD_PKGS)) -lm
 TEST_LIBS    := $(call pkg_libs,$(TEST_PKGS))
+XLSX_LIBS    := $(call pkg_libs,$(XLSX_PKGS))
 
 # ---- sources -------------------------------------------------------------
 
@@ -133,7 +139,10 @@ $(LIBFIELD): $(LIBFIELD_OBJ)
 
 # The field program: its command files, then libsync (merge, protocol,
 # client), then libfield; FIELD_PROG_LIBS is for libraries only the program
-# links (libcurl, added by sync/sync.mk).
+# links (libcurl, added by sync/sync.mk; libxlsxwriter, for field export).
+FIELD_PROG_LIBS += $(XLSX_LIBS)
+$(O)/field/export_xlsx.o: ALL_CFLAGS += $(call pkg_cflags,$(XLSX_PKGS))
+
 $(O)/bin/field: $(FIELD_PROG_OBJ) $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(FIELD_PROG_OBJ) $(LIBSYNC) $(LIBFIELD) \
@@ -142,6 +151,11 @@ $(O)/bin/field: $(FIELD_PROG_OBJ) $(LIBSYNC) $(LIBFIELD)
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(FIELD_LIBS)
+
+# The export's test writes workbooks: it links libxlsxwriter too.
+$(O)/tests/test_export: $(O)/tests/unit/test_export.o $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(XLSX_LIBS) $(FIELD_LIBS)
 
 # The command table test links the program's command files (not main).
 $(O)/tests/test_commands: $(O)/tests/unit/test_commands.o \

@@ -45,18 +45,25 @@ const struct cmd cmd_table[] = {
      "lost but the server enrolled the key, running enroll again notices it.\n"
      "Exit 1 when the server cannot be reached, 4 when it refuses the code."},
     {"export", cmd_export,
-     "--format json|csv [--template ID] [--status S] [--subject CODE] "
-     "[--output FILE]",
+     "--format json|csv|xlsx|geojson [--lang vi|en] [--template ID] "
+     "[--status S] [--subject CODE] [--output FILE]",
      "Write records for other tools.\n\n"
-     "  --format json  every record with its current answers and all its\n"
-     "                 signed versions (hash, signature and the exact signed\n"
-     "                 body), so the export can be verified elsewhere\n"
-     "  --format csv   one row per record, one column per question of the\n"
-     "                 template (RFC 4180; --template is needed when records\n"
-     "                 of several templates match)\n"
+     "  --format json     every record with its current answers and all its\n"
+     "                    signed versions (hash, signature and the exact\n"
+     "                    signed body), so the export can be verified elsewhere\n"
+     "  --format csv      one row per record, one column per question of the\n"
+     "                    template (RFC 4180; --template is needed when records\n"
+     "                    of several templates match)\n"
+     "  --format xlsx     a workbook for a spreadsheet: a sheet per template,\n"
+     "                    a row per record, repeat groups on their own sheets,\n"
+     "                    labels in Vietnamese (--lang en: English); needs\n"
+     "                    --output\n"
+     "  --format geojson  each record's position as a point (unit, template,\n"
+     "                    status, tier result) for QGIS; records without a\n"
+     "                    position are left out and counted on stderr\n"
      "  --template, --status, --subject  export only matching records\n"
-     "  --output FILE  write to FILE (created; refused if it exists) rather\n"
-     "                 than to standard output"},
+     "  --output FILE     write to FILE (created; refused if it exists) rather\n"
+     "                    than to standard output"},
     {"fill", cmd_fill, "[--lang vi|en] RECORD",
      "Walk through a draft record's checklist in the terminal, section by\n"
      "section: each relevant question with its label, hint and current\n"
@@ -178,8 +185,10 @@ const struct cmd cmd_table[] = {
     {"units", cmd_units, "[--json] [--on DATE | --all] | import FILE.csv",
      "List the administrative units valid today (or on DATE, or all with\n"
      "their validity), or import units from CSV with the header\n"
-     "code,name,kind,parent_code,valid_from,valid_to. When units are\n"
-     "loaded, 'field new' accepts only a subject that is a unit valid today."},
+     "code,name,kind,parent_code,valid_from,valid_to and optionally\n"
+     "in_programme (yes/no) and merged_into (docs/FORMATS.md); the file is\n"
+     "checked whole against the stored units. When units are loaded,\n"
+     "'field new' accepts only a subject that is a unit valid today."},
     {"verify", cmd_verify, "[--json]",
      "Re-check the whole store: every hash, every signature, that stored\n"
      "columns match the signed bodies, device chains (gaps, forks),\n"

@@ -3,6 +3,11 @@
  *
  *   field units [--json] [--on DATE]      list units valid on DATE (today)
  *   field units import FILE.csv           load or update units
+ *
+ * A unit outside the New Rural programme, and one that ended in a merger,
+ * say so after their name (in --json: "in_programme": false, and
+ * "merged_into"), so that a person reading the list sees why a report
+ * counts them apart or follows them to another unit.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -58,6 +63,9 @@ static int unit_row(void *data, const struct fld_unit *u)
         fld_json_set(o, "valid_from", fld_json_string(u->valid_from));
         if (u->valid_to)
             fld_json_set(o, "valid_to", fld_json_string(u->valid_to));
+        fld_json_set(o, "in_programme", fld_json_bool(u->in_programme));
+        if (u->merged_into)
+            fld_json_set(o, "merged_into", fld_json_string(u->merged_into));
         fld_json_append(l->arr, o);
         return FLD_OK;
     }
@@ -65,6 +73,10 @@ static int unit_row(void *data, const struct fld_unit *u)
            u->parent_code ? u->parent_code : "-", u->name);
     if (u->valid_to)
         printf("  (%s to %s)", u->valid_from, u->valid_to);
+    if (!u->in_programme)
+        printf("  [ngoài chương trình NTM / not in the programme]");
+    if (u->merged_into)
+        printf("  [sáp nhập vào / merged into %s]", u->merged_into);
     putchar('\n');
     return FLD_OK;
 }

@@ -43,6 +43,7 @@ enum stmt_id {
     S_TEMPLATE_GET,
     S_TEMPLATES,
     S_UNIT_PUT,
+    S_UNIT_DROP,
     S_UNIT_AT,
     S_UNIT_COUNT,
     S_UNIT_EXISTS,
@@ -126,19 +127,24 @@ static const char *const sql_text[N_STMTS] = {
     [S_TEMPLATES] = "SELECT hash, id, body, added_ms FROM templates "
                     "ORDER BY id, added_ms, hash",
     [S_UNIT_PUT] =
-        "INSERT INTO units (code, name, kind, parent_code, valid_from, valid_to) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (code, valid_from) DO "
-        "UPDATE SET name = excluded.name, kind = excluded.kind, "
-        "parent_code = excluded.parent_code, valid_to = excluded.valid_to",
+        "INSERT INTO units (code, name, kind, parent_code, valid_from, "
+        "valid_to, in_programme, merged_into) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "ON CONFLICT (code, valid_from) DO UPDATE SET name = excluded.name, "
+        "kind = excluded.kind, parent_code = excluded.parent_code, "
+        "valid_to = excluded.valid_to, in_programme = excluded.in_programme, "
+        "merged_into = excluded.merged_into",
+    [S_UNIT_DROP] = "DELETE FROM units WHERE code = ?1 AND valid_from = ?2",
     /* The unit of this code on a date: the row whose validity holds it. */
-    [S_UNIT_AT] = "SELECT code, name, kind, parent_code, valid_from, valid_to "
-                  "FROM units WHERE code = ?1 AND valid_from <= ?2 AND "
-                  "(valid_to IS NULL OR valid_to >= ?2) "
+    [S_UNIT_AT] = "SELECT code, name, kind, parent_code, valid_from, valid_to, "
+                  "in_programme, merged_into FROM units WHERE code = ?1 AND "
+                  "valid_from <= ?2 AND (valid_to IS NULL OR valid_to >= ?2) "
                   "ORDER BY valid_from DESC LIMIT 1",
     [S_UNIT_COUNT] = "SELECT count(*) FROM units",
     [S_UNIT_EXISTS] = "SELECT 1 FROM units WHERE code = ?1 LIMIT 1",
-    [S_UNITS] = "SELECT code, name, kind, parent_code, valid_from, valid_to "
-                "FROM units ORDER BY code, valid_from",
+    [S_UNITS] =
+        "SELECT code, name, kind, parent_code, valid_from, valid_to, "
+        "in_programme, merged_into FROM units ORDER BY code, valid_from",
     /* Pending: neither known to the server nor refused by it. Both probes
      * are primary-key look-ups; length() of a blob reads only its header. */
     [S_SYNC_PENDING] = "SELECT v.seq, v.hash, v.author, v.dseq, length(v.body) "
@@ -188,7 +194,8 @@ struct fld_store {
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {"field.sql", "field-002.sql",
-                                        "field-003.sql", "field-004.sql"};
+                                        "field-003.sql", "field-004.sql",
+                                        "field-005.sql"};
 
 static const struct fld_db_kind device_store = {
     .name = "field device store",
@@ -650,7 +657,15 @@ int fld_store_unit_put(struct fld_store *st, const struct fld_unit *u,
     fld_db_bind_text(s, 4, u->parent_code);
     fld_db_bind_text(s, 5, u->valid_from);
     fld_db_bind_text(s, 6, u->valid_to);
+    sqlite3_bind_int(s, 7, u->in_programme ? 1 : 0);
+    fld_db_bind_text(s, 8, u->merged_into);
     return fld_db_done(st->d, s, "store unit", err);
+}
+
+int fld_store_unit_drop(struct fld_store *st, const char *code,
+                        const char *valid_from, struct fld_err *err)
+{
+    return fld_db_run(st->d, S_UNIT_DROP, code, valid_from, "store unit", err);
 }
 
 static int unit_row(void *data, sqlite3_stmt *s)
@@ -664,6 +679,8 @@ static int unit_row(void *data, sqlite3_stmt *s)
     u.parent_code = col_text(s, 3);
     u.valid_from = col_text(s, 4);
     u.valid_to = col_text(s, 5);
+    u.in_programme = sqlite3_column_int(s, 6) != 0;
+    u.merged_into = col_text(s, 7);
     return w->fn.unit(w->ctx, &u);
 }
 

@@ -32,7 +32,7 @@
 struct fld_store;
 
 /* The schema version this program writes. */
-#define FLD_STORE_SCHEMA_VERSION 4
+#define FLD_STORE_SCHEMA_VERSION 5
 
 enum fld_store_mode {
     FLD_STORE_OPEN,  /* the file must exist */
@@ -192,6 +192,8 @@ struct fld_unit {
     const char *parent_code; /* NULL at the top */
     const char *valid_from;  /* YYYY-MM-DD */
     const char *valid_to;    /* YYYY-MM-DD or NULL */
+    bool in_programme;       /* false: outside the New Rural programme */
+    const char *merged_into; /* the unit it merged into, or NULL */
 };
 
 typedef int (*fld_unit_fn)(void *ctx, const struct fld_unit *u);
@@ -199,6 +201,10 @@ typedef int (*fld_unit_fn)(void *ctx, const struct fld_unit *u);
 /* Insert a unit, or replace the one of the same code and valid_from. */
 int fld_store_unit_put(struct fld_store *st, const struct fld_unit *u,
                        struct fld_err *err);
+/* Remove the version of code from valid_from (none: FLD_OK). Only the
+ * units importer calls it, for a version the file it imports replaces. */
+int fld_store_unit_drop(struct fld_store *st, const char *code,
+                        const char *valid_from, struct fld_err *err);
 /* Call fn with the unit of this code valid on date; FLD_NOTFOUND if none. */
 int fld_store_unit_at(struct fld_store *st, const char *code, const char *date,
                       fld_unit_fn fn, void *ctx, struct fld_err *err);
@@ -288,7 +294,7 @@ int fld_store_sync_each_refused(struct fld_store *st, fld_store_refused_fn fn,
 int fld_store_sync_counts(struct fld_store *st, int64_t *known,
                           int64_t *refused, struct fld_err *err);
 
-/* ---- threshold revisions (schema/field-004.sql) ---------------------------
+/* ---- threshold revisions (schema/field-005.sql) ---------------------------
  *
  * The province's threshold revisions (thresholds.h) for the templates this
  * device holds, verified and checked against their template before they

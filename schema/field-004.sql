@@ -1,25 +1,14 @@
--- field-004.sql - schema version 4: the province's threshold revisions.
+-- field-004.sql - schema version 4: what the province says of its units
+-- beyond the tree.
 --
--- A threshold revision (field/thresholds.h, docs/TEMPLATES.md "Thresholds
--- as data") gives values for a template's thresholds, signed by an
--- administrator's device. The device keeps every revision it received for
--- a template it holds, verified (hash, signature) and checked against the
--- template before it is written; `field show` and `field review` apply the
--- one in force: the greatest revision of the record's template whose
--- valid_from is not after today. Like versions, a revision is kept as the
--- exact bytes signed and never changed.
+-- in_programme: 0 for a unit that does not take part in the New Rural
+-- programme (the commune Kỳ Lợi, in the Vũng Áng economic zone), which
+-- the reports count apart. merged_into: for a unit that ended in a merger,
+-- the code of the unit it became part of the day after its valid_to, so
+-- that a report, a scope or a person can follow a former commune to the
+-- one that holds its villages and its history now. Units loaded before
+-- this version take part in the programme and record no merger.
 
-CREATE TABLE threshold_revisions (
-    hash          TEXT PRIMARY KEY,  -- BLAKE2b-256 of body, hex
-    template_id   TEXT NOT NULL,
-    template_hash TEXT NOT NULL,
-    revision      INTEGER NOT NULL,
-    valid_from    TEXT NOT NULL,     -- YYYY-MM-DD
-    author        TEXT NOT NULL,     -- the signing device's public key
-    body          BLOB NOT NULL,     -- the canonical body exactly as signed
-    sig           BLOB NOT NULL,     -- Ed25519, 64 bytes
-    seq           INTEGER,           -- the server's sequence number
-    stored_ms     INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX threshold_revisions_template
-    ON threshold_revisions (template_hash, revision);
+ALTER TABLE units ADD COLUMN in_programme INTEGER NOT NULL DEFAULT 1
+    CHECK (in_programme IN (0, 1));
+ALTER TABLE units ADD COLUMN merged_into TEXT;

@@ -15,9 +15,8 @@
 -- is when this server accepted it: the province's report chooses the
 -- revision in force among those received by its cut-off.
 --
--- Named server-003.sql, not server-002.sql: the administrative units with
--- validity dates take server-002.sql on a branch developed alongside this
--- one, and the two apply in that order.
+-- Schema version 3, after server-002.sql (units with validity dates, and
+-- targets).
 
 CREATE TABLE threshold_revisions (
     seq           INTEGER PRIMARY KEY,

@@ -28,6 +28,9 @@
  *                               bad_request
  *
  * Decisions:
+ *   - The signature covers the path and its query (in the one encoded
+ *     form of query.h, which http.c rebuilds from libmicrohttpd's decoded
+ *     parameters), so nobody can change what a GET asks for.
  *   - The signature covers the body as received, so a request is
  *     authenticated before it is inflated: an unknown client cannot make
  *     the server spend time on a decompression bomb.
@@ -62,6 +65,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "exports.h"
 #include "gzip.h"
 #include "hlc.h"
 #include "protocol.h"
@@ -95,6 +99,12 @@ static void internal_error(struct srv_response *resp, int rc,
     else
         srv_api_error(resp, 500, "internal",
                       err && err->msg[0] ? err->msg : fld_strerror(rc), -1);
+}
+
+void srv_api_failure(struct srv_response *resp, int rc,
+                     const struct fld_err *err)
+{
+    internal_error(resp, rc, err);
 }
 
 /* A 200 JSON answer: the body, emptied, for the caller to write into. */
@@ -248,6 +258,24 @@ static int check_media(const struct srv_request *req, bool *gz,
     return 0;
 }
 
+/* The signature over the request target: the path, and "?" and the query
+ * when there is one, so that nobody can change what a GET asks for. */
+static int verify_target(const struct authed *a, const struct srv_request *req,
+                         struct fld_err *err)
+{
+    char *target;
+    int rc;
+
+    if (req->query == NULL)
+        return syn_request_verify(&a->auth, req->method, req->path, req->body,
+                                  req->body_len, err);
+    target = fld_xasprintf("%s?%s", req->path, req->query);
+    rc = syn_request_verify(&a->auth, req->method, target, req->body,
+                            req->body_len, err);
+    free(target);
+    return rc;
+}
+
 /*
  * Who signed req, and whether they may: the X-Field headers, the clock,
  * the device (unless enrolling), the signature over the body as received,
@@ -293,8 +321,7 @@ static int check_signer(struct srv *s, struct srv_storage *st,
             return -1;
         }
     }
-    if (syn_request_verify(&a->auth, req->method, req->path, req->body,
-                           req->body_len, &err) != FLD_OK) {
+    if (verify_target(a, req, &err) != FLD_OK) {
         srv_api_error(resp, 401, "bad_signature", err.msg, -1);
         return -1;
     }
@@ -795,18 +822,36 @@ static void handle_template(struct srv *s, struct srv_storage *st,
     }
 }
 
-static int add_unit(void *ctx, const struct srv_unit *u)
+/* Text, or JSON null for NULL; out of memory aborts. */
+static void add_text_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (!(v ? cJSON_AddStringToObject(o, key, v)
+            : cJSON_AddNullToObject(o, key)))
+        abort();
+}
+
+cJSON *srv_api_unit_json(const struct srv_unit *u)
 {
     cJSON *o = cJSON_CreateObject();
+    const char *kind = u->kind ? u->kind : "";
 
     if (o == NULL || !cJSON_AddStringToObject(o, "code", u->code) ||
         !cJSON_AddStringToObject(o, "name", u->name) ||
-        !cJSON_AddStringToObject(o, "level", u->level ? u->level : ""))
+        !cJSON_AddStringToObject(o, "level", kind) ||
+        !cJSON_AddStringToObject(o, "kind", kind))
         abort();
-    if (!(u->parent ? cJSON_AddStringToObject(o, "parent", u->parent)
-                    : cJSON_AddNullToObject(o, "parent")))
+    add_text_or_null(o, "parent", u->parent);
+    add_text_or_null(o, "valid_from", u->valid_from);
+    add_text_or_null(o, "valid_to", u->valid_to);
+    if (!cJSON_AddBoolToObject(o, "in_programme", u->in_programme))
         abort();
-    cJSON_AddItemToArray(ctx, o);
+    add_text_or_null(o, "merged_into", u->merged_into);
+    return o;
+}
+
+static int add_unit(void *ctx, const struct srv_unit *u)
+{
+    cJSON_AddItemToArray(ctx, srv_api_unit_json(u));
     return FLD_OK;
 }
 
@@ -823,6 +868,17 @@ static void handle_units(struct srv *s, struct srv_storage *st,
     (void)req;
     (void)a;
     list_ok(st, resp, "units", walk_units);
+}
+
+/* ---- GET /v1/export ---------------------------------------------------------
+ */
+
+static void handle_export(struct srv *s, struct srv_storage *st,
+                          const struct srv_request *req, struct authed *a,
+                          struct srv_response *resp)
+{
+    (void)s;
+    srv_export_answer(st, a->device, req->query, resp);
 }
 
 /* ---- GET /v1/thresholds, /v1/thresholds/after/{seq} -------------------------
@@ -934,6 +990,7 @@ static const struct route {
      handle_thresholds},
     {"/v1/thresholds/", SRV_ROUTE_THRESHOLDS, "GET", ENROLLED,
      handle_thresholds},
+    {"/v1/export", SRV_ROUTE_EXPORT, "GET", ENROLLED, handle_export},
     {"/v1/health", SRV_ROUTE_HEALTH, "GET", OPEN, handle_health},
     {"/metrics", SRV_ROUTE_METRICS, "GET", OPEN, handle_metrics},
 };

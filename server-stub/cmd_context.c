@@ -222,6 +222,39 @@ int srv_cmd_read_file(struct srv_cmd_ctx *ctx, const char *path, size_t cap,
     return fld_file_read(path, cap, out, len, &ctx->err);
 }
 
+int srv_cmd_import(struct srv_cmd_ctx *ctx, const char *path, size_t cap,
+                   const char *noun,
+                   int (*load)(struct srv_cmd_ctx *ctx, const uint8_t *data,
+                               size_t len, size_t *n))
+{
+    struct fld_err *err = &ctx->err;
+    uint8_t *data = NULL;
+    size_t len, n = 0;
+    char kind[32], what[64];
+    int rc;
+
+    rc = srv_cmd_read_file(ctx, path, cap, &data, &len);
+    if (rc == FLD_OK)
+        rc = srv_cmd_open(ctx);
+    if (rc == FLD_OK)
+        rc = srv_storage_begin(ctx->st, err);
+    if (rc != FLD_OK) {
+        free(data);
+        return rc;
+    }
+    rc = load(ctx, data, len, &n);
+    snprintf(kind, sizeof kind, "%ss", noun);
+    snprintf(what, sizeof what, "%ss imported", noun);
+    if (rc == FLD_OK)
+        rc = srv_storage_audit_add(ctx->st, kind, NULL, path, what, err);
+    rc = srv_cmd_end(ctx->st, rc, err);
+    free(data);
+    if (rc != FLD_OK)
+        return fld_err_prefix(err, "%s", path);
+    printf("imported %zu %s%s\n", n, noun, n == 1 ? "" : "s");
+    return FLD_OK;
+}
+
 const struct srv_cmd *srv_cmd_find(const char *name, struct fld_err *err)
 {
     return fld_cmd_find(srv_cmd_table, sizeof *srv_cmd_table, name,

@@ -41,6 +41,21 @@ const struct srv_cmd srv_cmd_table[] = {
      "  --scope UNIT...        unit codes, required but for an admin; once\n"
      "                         units are imported, each must be one of them\n"
      "  --ttl HOURS            the code expires after HOURS (default 72)"},
+    {"export", srv_cmd_export,
+     "--format json|csv|xlsx|geojson [--lang vi|en] [--template ID] "
+     "[--status S] [--unit CODE] [--output FILE]",
+     "Write the records the server holds for an office or a map, each as\n"
+     "the merge of its versions: the formats of 'field export' (json with\n"
+     "every signed version, csv of one template, an xlsx workbook with a\n"
+     "sheet per template and per repeat group, geojson points with unit,\n"
+     "status and tier). Devices of supervisors ask GET /v1/export.\n\n"
+     "  --format F             json, csv, xlsx or geojson\n"
+     "  --lang vi|en           labels of the workbook and the map (vi)\n"
+     "  --template ID          only records of this template\n"
+     "  --status S             only records whose merged status is S\n"
+     "  --unit CODE            only records of this unit and those below\n"
+     "  --output FILE          write FILE (created; refused if it exists);\n"
+     "                         needed for xlsx"},
     {"init", srv_cmd_init, "",
      "Create the database (schema/server.sql, WAL), give it an epoch and\n"
      "install the built-in checklist templates."},
@@ -68,6 +83,13 @@ const struct srv_cmd srv_cmd_table[] = {
      "  --per-ip-connections N (default 0: no limit)\n"
      "  --shutdown-grace S     wait for requests in flight (default 30)\n"
      "  --quiet                no request log on standard error"},
+    {"targets", srv_cmd_targets, "[list] [--json] | import FILE.csv",
+     "List the targets the province set, in the order they were loaded, or\n"
+     "import them from CSV with the header unit,tier,count,from,due,source:\n"
+     "at least COUNT units of UNIT meeting TIER (a tier code such as\n"
+     "xa-ntm-nang-cao) from FROM, due by DUE, set by the document SOURCE.\n"
+     "The whole file is checked before anything is stored; every unit must\n"
+     "be loaded; a target of the same unit, tier and from is replaced."},
     {"templates", srv_cmd_templates, "[list] [--json] | add FILE",
      "List the installed checklist templates, or add one from a JSON file.\n"
      "Versions quarantined for want of the template are stored then."},
@@ -81,10 +103,15 @@ const struct srv_cmd srv_cmd_table[] = {
      "stored. Devices receive it with their next sync, and evaluate\n"
      "records with the revision in force (the greatest whose valid_from\n"
      "has come)."},
-    {"units", srv_cmd_units, "[list] [--json] | import FILE.csv",
-     "List the administrative units, or import them from CSV with the header\n"
-     "code,name,kind,parent_code,valid_from,valid_to (the files 'field units\n"
-     "import' reads). The whole file is checked before anything is stored;\n"
-     "a code imported again is updated."},
+    {"units", srv_cmd_units,
+     "[list] [--json] [--on DATE | --all] | import FILE.csv",
+     "List the administrative units valid today, or import them from CSV\n"
+     "with the header code,name,kind,parent_code,valid_from,valid_to and\n"
+     "optionally in_programme (yes/no) and merged_into (the files 'field\n"
+     "units import' reads). The whole file is checked against the stored\n"
+     "units before anything is stored; a row of a stored code and\n"
+     "valid_from replaces it, and a code may come again for another period.\n\n"
+     "  --on DATE              the units valid on DATE (YYYY-MM-DD)\n"
+     "  --all                  every version of every unit, with its dates"},
     {NULL, NULL, NULL, NULL},
 };

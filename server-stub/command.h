@@ -51,10 +51,12 @@ struct srv_cmd {
 int srv_cmd_init(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_backup(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_enroll_code(struct srv_cmd_ctx *ctx, int argc, char **argv);
+int srv_cmd_export(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_devices(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_templates(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_thresholds(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv);
+int srv_cmd_targets(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_audit(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv);
@@ -124,6 +126,18 @@ void srv_cmd_ctx_close(struct srv_cmd_ctx *ctx);
 int srv_cmd_list(struct srv_cmd_ctx *ctx, int argc, int first, const char *key,
                  int (*walk)(struct srv_storage *st, cJSON *arr,
                              struct fld_err *err));
+
+/*
+ * The `import FILE` subcommand of units and targets: read FILE (at most
+ * cap bytes), open the storage, and in one transaction have load() check
+ * and store the bytes (*n: how many rows) and log it in the audit (kind
+ * "<noun>s", subject FILE); then print "imported N <noun>s". Any error is
+ * prefixed with FILE and changes nothing.
+ */
+int srv_cmd_import(struct srv_cmd_ctx *ctx, const char *path, size_t cap,
+                   const char *noun,
+                   int (*load)(struct srv_cmd_ctx *ctx, const uint8_t *data,
+                               size_t len, size_t *n));
 
 /* Print root as compact JSON and a newline on stdout, and delete it. */
 void srv_cmd_print_json(cJSON *root);

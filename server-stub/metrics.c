@@ -18,11 +18,11 @@ static const double bucket_le[N_BUCKETS] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 
 static const char *const route_names[SRV_N_ROUTES] = {
-    [SRV_ROUTE_ENROLL] = "enroll",         [SRV_ROUTE_SYNC] = "sync",
-    [SRV_ROUTE_TEMPLATES] = "templates",   [SRV_ROUTE_TEMPLATE] = "template",
-    [SRV_ROUTE_UNITS] = "units",           [SRV_ROUTE_HEALTH] = "health",
-    [SRV_ROUTE_METRICS] = "metrics",       [SRV_ROUTE_OTHER] = "other",
-    [SRV_ROUTE_THRESHOLDS] = "thresholds",
+    [SRV_ROUTE_ENROLL] = "enroll",       [SRV_ROUTE_SYNC] = "sync",
+    [SRV_ROUTE_TEMPLATES] = "templates", [SRV_ROUTE_TEMPLATE] = "template",
+    [SRV_ROUTE_UNITS] = "units",         [SRV_ROUTE_HEALTH] = "health",
+    [SRV_ROUTE_METRICS] = "metrics",     [SRV_ROUTE_EXPORT] = "export",
+    [SRV_ROUTE_OTHER] = "other",         [SRV_ROUTE_THRESHOLDS] = "thresholds",
 };
 
 struct labeled {

@@ -18,9 +18,12 @@ endif
 # libserver: storage, verification, push, the API, HTTP, settings and
 # metrics. Nothing in it parses a command line or prints for people.
 LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
+                 server-stub/storage_sqlite_units.c server-stub/targets.c \
                  server-stub/server.c server-stub/config.c \
                  server-stub/metrics.c server-stub/push.c server-stub/api.c \
                  server-stub/http.c server-stub/report_out.c \
+                 server-stub/record.c server-stub/query.c \
+                 server-stub/exports.c \
                  server-stub/storage_sqlite_thresholds.c \
                  server-stub/thresholds.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "date.h"
+
 static const struct srv_storage_ops *const backends[] = {&srv_storage_sqlite};
 
 int srv_storage_open(const char *location, bool create,
@@ -138,6 +140,37 @@ int srv_storage_each_unit(struct srv_storage *st, srv_unit_fn fn, void *ctx,
     return st->ops->each_unit(st, fn, ctx, err);
 }
 
+int srv_storage_unit_drop(struct srv_storage *st, const char *code,
+                          const char *valid_from, struct fld_err *err)
+{
+    return st->ops->unit_drop(st, code, valid_from, err);
+}
+
+/* The date is checked here, once for every backend: compared as text, a
+ * malformed one would select nonsense rather than fail. */
+int srv_storage_units_on(struct srv_storage *st, const char *date,
+                         srv_unit_fn fn, void *ctx, struct fld_err *err)
+{
+    int64_t day;
+
+    if (date == NULL || !fld_date_parse(date, &day))
+        return fld_err_set(err, FLD_EINVAL, "\"%s\" is not a YYYY-MM-DD date",
+                           date ? date : "");
+    return st->ops->units_on(st, date, fn, ctx, err);
+}
+
+int srv_storage_target_put(struct srv_storage *st, const struct srv_target *g,
+                           struct fld_err *err)
+{
+    return st->ops->target_put(st, g, err);
+}
+
+int srv_storage_each_target(struct srv_storage *st, srv_target_fn fn, void *ctx,
+                            struct fld_err *err)
+{
+    return st->ops->each_target(st, fn, ctx, err);
+}
+
 int srv_storage_in_scope(struct srv_storage *st, const char *device,
                          const char *subject, bool *out, struct fld_err *err)
 {
@@ -200,6 +233,13 @@ int srv_storage_record_versions(struct srv_storage *st, const char *record,
                                 srv_pull_fn fn, void *ctx, struct fld_err *err)
 {
     return st->ops->record_versions(st, record, fn, ctx, err);
+}
+
+int srv_storage_each_record(struct srv_storage *st,
+                            const struct srv_record_query *q, srv_record_fn fn,
+                            void *ctx, struct fld_err *err)
+{
+    return st->ops->each_record(st, q, fn, ctx, err);
 }
 
 int srv_storage_quarantine_put(struct srv_storage *st,

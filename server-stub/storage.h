@@ -70,11 +70,26 @@ struct srv_quarantined {
     int64_t received_ms;
 };
 
+/* One version of an administrative unit (schema/server-002.sql): a code
+ * may have several, with periods that do not overlap. */
 struct srv_unit {
     const char *code;
     const char *name;
-    const char *parent; /* NULL at the top */
-    const char *level;
+    const char *kind;        /* tinh, xa, phuong, thon ... ("" unknown) */
+    const char *parent;      /* NULL at the top */
+    const char *valid_from;  /* YYYY-MM-DD; "0000-01-01" when not known */
+    const char *valid_to;    /* YYYY-MM-DD, inclusive; NULL while valid */
+    bool in_programme;       /* false: counted apart by reports */
+    const char *merged_into; /* the unit it merged into, or NULL */
+};
+
+/* A target the province set: at least count units of unit meeting tier,
+ * from the day from, by due. */
+struct srv_target {
+    const char *unit, *tier;
+    int64_t count;
+    const char *from, *due /* NULL */, *source /* NULL */;
+    int64_t loaded_ms;
 };
 
 struct srv_template_row {
@@ -136,6 +151,7 @@ enum srv_version_state { SRV_ABSENT, SRV_PRESENT, SRV_IN_QUARANTINE };
 /* Callbacks return FLD_OK to go on; anything else stops and is returned. */
 typedef int (*srv_device_fn)(void *ctx, const struct srv_device *d);
 typedef int (*srv_unit_fn)(void *ctx, const struct srv_unit *u);
+typedef int (*srv_target_fn)(void *ctx, const struct srv_target *g);
 typedef int (*srv_template_fn)(void *ctx, const struct srv_template_row *t);
 typedef int (*srv_audit_fn)(void *ctx, const struct srv_audit_row *a);
 typedef int (*srv_alarm_fn)(void *ctx, const struct srv_chain_alarm *a);
@@ -143,6 +159,17 @@ typedef int (*srv_quarantine_fn)(void *ctx, const struct srv_quarantined *q);
 typedef int (*srv_pull_fn)(void *ctx, int64_t seq, const uint8_t *body,
                            size_t body_len, const uint8_t *sig);
 typedef int (*srv_thresholds_fn)(void *ctx, const struct srv_thresholds_row *r);
+
+/* Records to export: those with a version about one of units or a unit
+ * below one (any unit when n_units is 0) and of template template_id (any
+ * when NULL), ordered by unit then id, at most limit (0: no limit). */
+struct srv_record_query {
+    const char *const *units;
+    size_t n_units;
+    const char *template_id;
+    int64_t limit;
+};
+typedef int (*srv_record_fn)(void *ctx, const char *record);
 
 /* What to pull: versions after `after` in server order, inside the
  * device's scope (all when all_units), skipping those `device` pushed
@@ -195,6 +222,14 @@ struct srv_storage_ops {
                      struct fld_err *err);
     int (*in_scope)(struct srv_storage *st, const char *device,
                     const char *subject, bool *out, struct fld_err *err);
+    int (*unit_drop)(struct srv_storage *st, const char *code,
+                     const char *valid_from, struct fld_err *err);
+    int (*units_on)(struct srv_storage *st, const char *date, srv_unit_fn fn,
+                    void *ctx, struct fld_err *err);
+    int (*target_put)(struct srv_storage *st, const struct srv_target *g,
+                      struct fld_err *err);
+    int (*each_target)(struct srv_storage *st, srv_target_fn fn, void *ctx,
+                       struct fld_err *err);
     int (*template_put)(struct srv_storage *st,
                         const struct srv_template_row *t, const uint8_t *body,
                         size_t len, struct fld_err *err);
@@ -214,6 +249,8 @@ struct srv_storage_ops {
                 srv_pull_fn fn, void *ctx, struct fld_err *err);
     int (*record_versions)(struct srv_storage *st, const char *record,
                            srv_pull_fn fn, void *ctx, struct fld_err *err);
+    int (*each_record)(struct srv_storage *st, const struct srv_record_query *q,
+                       srv_record_fn fn, void *ctx, struct fld_err *err);
     int (*quarantine_put)(struct srv_storage *st,
                           const struct srv_quarantined *q,
                           const char *const *waits, size_t n_waits,
@@ -312,16 +349,44 @@ int srv_storage_device_revoke(struct srv_storage *st, const char *pubkey,
 int srv_storage_each_device(struct srv_storage *st, srv_device_fn fn, void *ctx,
                             struct fld_err *err);
 
-/* Units: insert or replace one; whether a code exists; all, by code. */
+/*
+ * Units, each a version of a code valid from valid_from to valid_to
+ * (field/units.c checks a file against the stored ones before any is
+ * put). put: insert, or replace the version of the same code and
+ * valid_from. drop: remove that version (none: FLD_OK). exists: whether
+ * any version of code is stored, whatever its dates. each_unit: every
+ * version, by code then valid_from. units_on: the versions valid on date
+ * (YYYY-MM-DD; FLD_EINVAL otherwise), by code: at most one per code.
+ */
 int srv_storage_unit_put(struct srv_storage *st, const struct srv_unit *u,
                          struct fld_err *err);
+int srv_storage_unit_drop(struct srv_storage *st, const char *code,
+                          const char *valid_from, struct fld_err *err);
 int srv_storage_unit_exists(struct srv_storage *st, const char *code, bool *out,
                             struct fld_err *err);
 int srv_storage_each_unit(struct srv_storage *st, srv_unit_fn fn, void *ctx,
                           struct fld_err *err);
-/* Whether subject is one of the device's scope units or lies below one. */
+int srv_storage_units_on(struct srv_storage *st, const char *date,
+                         srv_unit_fn fn, void *ctx, struct fld_err *err);
+/*
+ * Whether subject is one of the device's scope units or lies below one.
+ * "Below" takes every version together, whatever its dates: a unit lies
+ * below each unit that was ever its parent and below the unit it merged
+ * into. So a version whose subject has ended (a commune merged on 1 July
+ * 2025, one of its villages) stays in the scope of the unit that took it
+ * over and of the units it was under, and a scope never changes by itself
+ * at midnight: what a device may pull changes only when units are
+ * imported or the device is enrolled anew (api.c's cursors rely on it).
+ */
 int srv_storage_in_scope(struct srv_storage *st, const char *device,
                          const char *subject, bool *out, struct fld_err *err);
+
+/* Targets: put one (replacing the row of the same unit, tier and from,
+ * which then comes last); each in the order loaded. */
+int srv_storage_target_put(struct srv_storage *st, const struct srv_target *g,
+                           struct fld_err *err);
+int srv_storage_each_target(struct srv_storage *st, srv_target_fn fn, void *ctx,
+                            struct fld_err *err);
 
 /* Templates by hash: put (FLD_EXISTS when there), get (*body new, free(),
  * NUL-terminated; FLD_NOTFOUND), all by id then time added. */
@@ -355,6 +420,10 @@ int srv_storage_pull(struct srv_storage *st, const struct srv_pull_query *q,
 /* Every stored version of one record, in server order. */
 int srv_storage_record_versions(struct srv_storage *st, const char *record,
                                 srv_pull_fn fn, void *ctx, struct fld_err *err);
+/* The ids of the records q asks for (see struct srv_record_query). */
+int srv_storage_each_record(struct srv_storage *st,
+                            const struct srv_record_query *q, srv_record_fn fn,
+                            void *ctx, struct fld_err *err);
 
 /* Quarantine. put: waits lists the parents it waits for (none for other
  * reasons); FLD_EXISTS when there already. unblock: parent has arrived;

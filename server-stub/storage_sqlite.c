@@ -10,8 +10,10 @@
  * policy: they keep what they are told to keep and answer what they are
  * asked. server.c hands each worker thread a handle of its own.
  *
- * How. Every statement is in the table below, prepared once per handle,
- * bound, reset after use, through field/db.c, which the device store shares
+ * How. Every statement is in the table below (the units and targets are
+ * kept by storage_sqlite_units.c, which shares it through
+ * storage_sqlite.h), prepared once per handle, bound, reset after use,
+ * through field/db.c, which the device store shares
  * (result codes, migrations, the stamp "FLDs" that keeps a device store or
  * a stranger's file from being taken for a server database). WAL mode lets
  * the readers go on while the one writer writes; synchronous=FULL makes a
@@ -49,9 +51,10 @@
  *     time by two index look-ups (S_FORK), for the administrator by one
  *     query over all versions (S_ALARMS).
  *   - Scope is a tree walk done by SQLite: a device holds scope units, a
- *     unit covers itself and everything below it through units.parent. The
- *     walks are recursive CTEs with UNION (not UNION ALL), so a cycle that
- *     a bad import could create ends instead of looping.
+ *     unit covers itself and everything below it through units.parent and
+ *     units.merged_into, every version together (storage_sqlite_units.c
+ *     says why). The walks are recursive CTEs with UNION (not UNION ALL),
+ *     so a cycle that old data could hold ends instead of looping.
  *   - An enrollment code is kept only as its hash, and one UPDATE ...
  *     RETURNING both checks and spends it: two devices racing with one code
  *     cannot both enrol.
@@ -78,71 +81,36 @@
 #include "db.h"
 #include "embedded.h"
 #include "hlc.h"
-#include "storage_sqlite_int.h"
+#include "json.h"
+#include "storage_sqlite.h"
 
-/* The ids other files of the backend use come first
- * (storage_sqlite_int.h). */
-enum stmt_id {
-    S_META_GET = SRV_SQ_N_SHARED,
-    S_META_SET,
-    S_CODE_INSERT,
-    S_CODE_USE,
-    S_DEVICE_INSERT,
-    S_SCOPE_INSERT,
-    S_DEVICE_GET,
-    S_SCOPE_OF,
-    S_DEVICE_FIND,
-    S_DEVICE_REVOKE,
-    S_DEVICES,
-    S_UNIT_PUT,
-    S_UNIT_EXISTS,
-    S_UNITS,
-    S_IN_SCOPE,
-    S_TEMPLATE_INSERT,
-    S_TEMPLATE_GET,
-    S_TEMPLATES,
-    S_VERSION_STATE,
-    S_VERSION_INSERT,
-    S_PARENT_INSERT,
-    S_HEAD_DELETE,
-    S_HAS_CHILD,
-    S_HEAD_INSERT,
-    S_FORK,
-    S_HAS_VERSION,
-    S_MAX_SEQ,
-    S_PULL,
-    S_Q_INSERT,
-    S_Q_WAIT_INSERT,
-    S_Q_WAITERS,
-    S_Q_WAIT_DELETE,
-    S_Q_WAIT_COUNT,
-    S_Q_GET,
-    S_Q_EACH,
-    S_Q_DELETE,
-    S_Q_WAIT_DELETE_HASH,
-    S_AUDIT_INSERT,
-    S_AUDIT_EACH,
-    S_ALARMS,
-    S_COUNTS,
-    S_RECORD_VERSIONS,
-    N_STMTS
-};
+/* The columns of a unit, in the order storage_sqlite_units.c reads them. */
+#define UNIT_COLUMNS                                                           \
+    "code, name, kind, parent, valid_from, valid_to, in_programme, "           \
+    "merged_into"
 
 static const char *const sql_text[N_STMTS] = {
     /* threshold revisions (storage_sqlite_thresholds.c) */
-    [SRV_SQ_THR_INSERT] =
+    [S_THR_INSERT] =
         "INSERT INTO threshold_revisions (" FLD_DB_THRESHOLDS_COLUMNS
         ", received_ms) VALUES (" FLD_DB_THRESHOLDS_PARAMS ", ?9)",
-    [SRV_SQ_THR_EACH] =
+    [S_THR_EACH] =
         "SELECT seq, hash, template_id, template_hash, revision, valid_from, "
         "author, body, sig, received_ms FROM threshold_revisions "
         "WHERE seq > ?1 AND (?2 IS NULL OR template_hash = ?2) "
         "ORDER BY seq LIMIT ?3",
-    [SRV_SQ_THR_MAX_SEQ] =
-        "SELECT coalesce(max(seq), 0) FROM threshold_revisions",
+    [S_THR_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM threshold_revisions",
     [S_RECORD_VERSIONS] =
         "SELECT seq, body, sig FROM versions WHERE record = ?1 "
         "ORDER BY seq",
+    /* The units asked for come as a JSON array (json_each), so that one
+     * prepared statement takes any number of them. */
+    [S_RECORDS] =
+        "WITH RECURSIVE down(code) AS (SELECT value FROM json_each(?1) UNION "
+        "  SELECT u.code FROM units u JOIN down ON u.parent = down.code) "
+        "SELECT record FROM versions WHERE (?2 OR subject IN (SELECT code "
+        "FROM down)) AND (?3 IS NULL OR template_id = ?3) GROUP BY record "
+        "ORDER BY max(subject), record LIMIT ?4",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -173,20 +141,40 @@ static const char *const sql_text[N_STMTS] = {
                         "AND revoked_ms IS NULL",
     [S_DEVICES] = "SELECT pubkey, inspector, role, enrolled_ms, revoked_ms "
                   "FROM devices ORDER BY enrolled_ms, pubkey",
-    [S_UNIT_PUT] = "INSERT INTO units (code, name, parent, level) "
-                   "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (code) DO UPDATE SET "
-                   "name = excluded.name, parent = excluded.parent, "
-                   "level = excluded.level",
-    [S_UNIT_EXISTS] = "SELECT 1 FROM units WHERE code = ?1",
-    [S_UNITS] = "SELECT code, name, parent, level FROM units ORDER BY code",
+    [S_UNIT_PUT] =
+        "INSERT INTO units (code, name, kind, parent, valid_from, valid_to, "
+        "in_programme, merged_into) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "ON CONFLICT (code, valid_from) DO UPDATE SET name = excluded.name, "
+        "kind = excluded.kind, parent = excluded.parent, "
+        "valid_to = excluded.valid_to, in_programme = excluded.in_programme, "
+        "merged_into = excluded.merged_into",
+    [S_UNIT_DROP] = "DELETE FROM units WHERE code = ?1 AND valid_from = ?2",
+    [S_UNIT_EXISTS] = "SELECT 1 FROM units WHERE code = ?1 LIMIT 1",
+    [S_UNITS] = "SELECT " UNIT_COLUMNS " FROM units ORDER BY code, valid_from",
+    /* Dates are compared as text: YYYY-MM-DD sorts as the days do. */
+    [S_UNITS_ON] = "SELECT " UNIT_COLUMNS " FROM units WHERE valid_from <= ?1 "
+                   "AND (valid_to IS NULL OR valid_to >= ?1) "
+                   "ORDER BY code, valid_from",
     /* The subject is in scope when it or a unit above it is held: walk up
      * from the subject (a handful of levels) rather than down from every
-     * held unit. */
-    [S_IN_SCOPE] = "WITH RECURSIVE up(code) AS (SELECT ?2 UNION "
-                   "  SELECT u.parent FROM units u JOIN up ON u.code = up.code "
-                   "  WHERE u.parent IS NOT NULL) "
-                   "SELECT 1 FROM device_scope s WHERE s.device = ?1 AND "
-                   "s.unit IN (SELECT code FROM up) LIMIT 1",
+     * held unit. Up is every parent a version names and the unit it merged
+     * into, whatever the dates (storage.h says why). Two recursive SELECTs
+     * need SQLite 3.34; RETURNING (S_CODE_USE) needs 3.35 already. */
+    [S_IN_SCOPE] =
+        "WITH RECURSIVE up(code) AS (SELECT ?2 "
+        "  UNION SELECT u.parent FROM units u JOIN up ON u.code = up.code "
+        "  WHERE u.parent IS NOT NULL "
+        "  UNION SELECT u.merged_into FROM units u JOIN up ON u.code = up.code "
+        "  WHERE u.merged_into IS NOT NULL) "
+        "SELECT 1 FROM device_scope s WHERE s.device = ?1 AND "
+        "s.unit IN (SELECT code FROM up) LIMIT 1",
+    /* A replaced target goes to the end of the load order: REPLACE deletes
+     * the old row and inserts a new one, with a new id. */
+    [S_TARGET_PUT] =
+        "INSERT OR REPLACE INTO targets (unit, tier, count, applies_from, due, "
+        "source, loaded_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_TARGETS] = "SELECT unit, tier, count, applies_from, due, source, "
+                  "loaded_ms FROM targets ORDER BY id",
     [S_TEMPLATE_INSERT] = "INSERT INTO templates (hash, id, version, body, "
                           "added_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     [S_TEMPLATE_GET] = "SELECT body FROM templates WHERE hash = ?1",
@@ -218,8 +206,10 @@ static const char *const sql_text[N_STMTS] = {
      * would read every matching row, bodies and all, to sort them. */
     [S_PULL] =
         "WITH RECURSIVE down(code) AS ("
-        "  SELECT unit FROM device_scope WHERE device = ?1 UNION "
-        "  SELECT u.code FROM units u JOIN down ON u.parent = down.code) "
+        "  SELECT unit FROM device_scope WHERE device = ?1 "
+        "  UNION SELECT u.code FROM units u JOIN down ON u.parent = down.code "
+        "  UNION SELECT u.code FROM units u JOIN down "
+        "  ON u.merged_into = down.code) "
         "SELECT seq, body, sig FROM versions WHERE seq > ?2 "
         "AND (?3 OR +subject IN (SELECT code FROM down)) "
         "AND NOT (pusher = ?1 AND seq > ?4) ORDER BY seq LIMIT ?5",
@@ -271,17 +261,12 @@ static const char *const sql_text[N_STMTS] = {
                  "(SELECT count(*) FROM versions WHERE flag IS NOT NULL)",
 };
 
-struct sq {
-    struct srv_storage
-        base; /* first: a struct sq * is a struct srv_storage * */
-    struct fld_db *d;
-};
-
 /* The server's schema files, compiled in by server.mk (scripts/embed.c). */
 extern const struct fld_embedded srv_schema_files[];
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"server.sql", "server-003.sql"};
+static const char *const migration[] = {"server.sql", "server-002.sql",
+                                        "server-003.sql"};
 
 static const struct fld_db_kind server_database = {
     .name = "field-server database",
@@ -299,19 +284,14 @@ static const struct fld_db_kind server_database = {
     .missing = " (run field-server init)",
 };
 
-static struct sq *SQ(struct srv_storage *st)
+static struct srv_sq *SQ(struct srv_storage *st)
 {
-    return (struct sq *)st;
+    return (struct srv_sq *)st;
 }
 
 static struct fld_db *DB(struct srv_storage *st)
 {
-    return SQ(st)->d;
-}
-
-struct fld_db *srv_sqlite_db(struct srv_storage *st)
-{
-    return SQ(st)->d;
+    return srv_sq_db(st);
 }
 
 static int exec(struct srv_storage *st, const char *sql, const char *what,
@@ -334,7 +314,7 @@ static void sq_close(struct srv_storage *st)
 static int sq_open(const char *path, bool create, struct srv_storage **out,
                    struct fld_err *err)
 {
-    struct sq *q = fld_xcalloc(1, sizeof *q);
+    struct srv_sq *q = fld_xcalloc(1, sizeof *q);
     int rc =
         fld_db_open(path, &server_database,
                     create ? FLD_DB_CREATE : FLD_DB_INIT_EMPTY, &q->d, err);
@@ -434,25 +414,9 @@ static int sq_meta_set(struct srv_storage *st, const char *key,
 
 /* ---- walks --------------------------------------------------------------- */
 
-/*
- * Every walk is fld_db_walk() with a reader that names the columns of its
- * statement and calls the caller's callback with a borrowed row.
- */
-struct walk {
-    union {
-        srv_unit_fn unit;
-        srv_template_fn template;
-        srv_pull_fn pull;
-        srv_audit_fn audit;
-        srv_alarm_fn alarm;
-    } fn;
-    void *ctx;
-    struct fld_err *err;
-};
-
 /* Walk statement id, which has no parameters. */
-static int walk(struct srv_storage *st, enum stmt_id id, fld_db_row_fn read,
-                struct walk *w, const char *what)
+int srv_sq_walk(struct srv_storage *st, int id, fld_db_row_fn read,
+                struct srv_sq_walk *w, const char *what)
 {
     sqlite3_stmt *s;
     int rc;
@@ -664,57 +628,6 @@ static int sq_each_device(struct srv_storage *st, srv_device_fn fn, void *ctx,
     return rc;
 }
 
-/* ---- units ----------------------------------------------------------------
- */
-
-static int sq_unit_put(struct srv_storage *st, const struct srv_unit *u,
-                       struct fld_err *err)
-{
-    sqlite3_stmt *s;
-    int rc;
-
-    if ((rc = fld_db_stmt(DB(st), S_UNIT_PUT, &s, err)) != FLD_OK)
-        return rc;
-    fld_db_bind_text(s, 1, u->code);
-    fld_db_bind_text(s, 2, u->name);
-    fld_db_bind_text(s, 3, u->parent);
-    fld_db_bind_text(s, 4, u->level ? u->level : "");
-    return fld_db_done(DB(st), s, "store unit", err);
-}
-
-static int sq_unit_exists(struct srv_storage *st, const char *code, bool *out,
-                          struct fld_err *err)
-{
-    return fld_db_exists(DB(st), S_UNIT_EXISTS, code, NULL, out, "read", err);
-}
-
-static int unit_row(void *data, sqlite3_stmt *s)
-{
-    const struct walk *w = data;
-    struct srv_unit u;
-
-    u.code = fld_db_text(s, 0);
-    u.name = fld_db_text(s, 1);
-    u.parent = fld_db_text(s, 2);
-    u.level = fld_db_text(s, 3);
-    return w->fn.unit(w->ctx, &u);
-}
-
-static int sq_each_unit(struct srv_storage *st, srv_unit_fn fn, void *ctx,
-                        struct fld_err *err)
-{
-    struct walk w = {.fn.unit = fn, .ctx = ctx, .err = err};
-
-    return walk(st, S_UNITS, unit_row, &w, "list units");
-}
-
-static int sq_in_scope(struct srv_storage *st, const char *device,
-                       const char *subject, bool *out, struct fld_err *err)
-{
-    return fld_db_exists(DB(st), S_IN_SCOPE, device, subject, out,
-                         "check scope", err);
-}
-
 /* ---- templates --------------------------------------------------------------
  */
 
@@ -761,7 +674,7 @@ static int sq_template_get(struct srv_storage *st, const char *hash,
 
 static int template_row(void *data, sqlite3_stmt *s)
 {
-    const struct walk *w = data;
+    const struct srv_sq_walk *w = data;
     struct srv_template_row t;
 
     t.hash = fld_db_text(s, 0);
@@ -774,9 +687,9 @@ static int template_row(void *data, sqlite3_stmt *s)
 static int sq_each_template(struct srv_storage *st, srv_template_fn fn,
                             void *ctx, struct fld_err *err)
 {
-    struct walk w = {.fn.template = fn, .ctx = ctx, .err = err};
+    struct srv_sq_walk w = {.fn.template = fn, .ctx = ctx, .err = err};
 
-    return walk(st, S_TEMPLATES, template_row, &w, "list templates");
+    return srv_sq_walk(st, S_TEMPLATES, template_row, &w, "list templates");
 }
 
 /* ---- versions ---------------------------------------------------------------
@@ -869,7 +782,7 @@ static int sq_max_seq(struct srv_storage *st, int64_t *out, struct fld_err *err)
  * length is damage, never something to send. */
 static int pull_row(void *data, sqlite3_stmt *s)
 {
-    const struct walk *w = data;
+    const struct srv_sq_walk *w = data;
 
     if (sqlite3_column_bytes(s, 2) != FLD_SIG_LEN)
         return fld_err_set(w->err, FLD_ECORRUPT,
@@ -882,7 +795,7 @@ static int pull_row(void *data, sqlite3_stmt *s)
 static int sq_pull(struct srv_storage *st, const struct srv_pull_query *pq,
                    srv_pull_fn fn, void *ctx, struct fld_err *err)
 {
-    struct walk w = {.fn.pull = fn, .ctx = ctx, .err = err};
+    struct srv_sq_walk w = {.fn.pull = fn, .ctx = ctx, .err = err};
     sqlite3_stmt *s;
     int rc;
 
@@ -900,7 +813,7 @@ static int sq_pull(struct srv_storage *st, const struct srv_pull_query *pq,
 static int sq_record_versions(struct srv_storage *st, const char *record,
                               srv_pull_fn fn, void *ctx, struct fld_err *err)
 {
-    struct walk w = {.fn.pull = fn, .ctx = ctx, .err = err};
+    struct srv_sq_walk w = {.fn.pull = fn, .ctx = ctx, .err = err};
     sqlite3_stmt *s;
     int rc;
 
@@ -908,6 +821,41 @@ static int sq_record_versions(struct srv_storage *st, const char *record,
         return rc;
     fld_db_bind_text(s, 1, record);
     return fld_db_walk(DB(st), s, pull_row, &w, "read record", err);
+}
+
+static int record_row(void *data, sqlite3_stmt *s)
+{
+    const struct srv_sq_walk *w = data;
+
+    return w->fn.record(w->ctx, fld_db_text(s, 0));
+}
+
+static int sq_each_record(struct srv_storage *st,
+                          const struct srv_record_query *q, srv_record_fn fn,
+                          void *ctx, struct fld_err *err)
+{
+    struct srv_sq_walk w = {.fn.record = fn, .ctx = ctx, .err = err};
+    struct fld_json *units = fld_json_array();
+    struct fld_buf text = FLD_BUF_INIT;
+    sqlite3_stmt *s;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < q->n_units; i++)
+        fld_json_append(units, fld_json_string(q->units[i]));
+    rc = fld_json_write(units, &text, err);
+    fld_json_free(units);
+    if (rc == FLD_OK)
+        rc = fld_db_stmt(DB(st), S_RECORDS, &s, err);
+    if (rc == FLD_OK) {
+        fld_db_bind_text(s, 1, fld_buf_str(&text));
+        sqlite3_bind_int(s, 2, q->n_units == 0);
+        fld_db_bind_text(s, 3, q->template_id);
+        sqlite3_bind_int64(s, 4, q->limit > 0 ? q->limit : -1);
+        rc = fld_db_walk(DB(st), s, record_row, &w, "list records", err);
+    }
+    fld_buf_free(&text);
+    return rc;
 }
 
 /* ---- quarantine -----------------------------------------------------------
@@ -1066,7 +1014,7 @@ static int sq_audit_add(struct srv_storage *st, const char *kind,
 
 static int audit_row(void *data, sqlite3_stmt *s)
 {
-    const struct walk *w = data;
+    const struct srv_sq_walk *w = data;
     struct srv_audit_row a;
 
     a.id = sqlite3_column_int64(s, 0);
@@ -1081,7 +1029,7 @@ static int audit_row(void *data, sqlite3_stmt *s)
 static int sq_each_audit(struct srv_storage *st, const char *kind,
                          srv_audit_fn fn, void *ctx, struct fld_err *err)
 {
-    struct walk w = {.fn.audit = fn, .ctx = ctx, .err = err};
+    struct srv_sq_walk w = {.fn.audit = fn, .ctx = ctx, .err = err};
     sqlite3_stmt *s;
     int rc;
 
@@ -1093,7 +1041,7 @@ static int sq_each_audit(struct srv_storage *st, const char *kind,
 
 static int alarm_row(void *data, sqlite3_stmt *s)
 {
-    const struct walk *w = data;
+    const struct srv_sq_walk *w = data;
     struct srv_chain_alarm a;
 
     a.kind = fld_db_text(s, 0);
@@ -1107,9 +1055,9 @@ static int alarm_row(void *data, sqlite3_stmt *s)
 static int sq_each_alarm(struct srv_storage *st, srv_alarm_fn fn, void *ctx,
                          struct fld_err *err)
 {
-    struct walk w = {.fn.alarm = fn, .ctx = ctx, .err = err};
+    struct srv_sq_walk w = {.fn.alarm = fn, .ctx = ctx, .err = err};
 
-    return walk(st, S_ALARMS, alarm_row, &w, "check chains");
+    return srv_sq_walk(st, S_ALARMS, alarm_row, &w, "check chains");
 }
 
 static int sq_counts(struct srv_storage *st, struct srv_counts *out,
@@ -1147,10 +1095,14 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .device_find = sq_device_find,
     .device_revoke = sq_device_revoke,
     .each_device = sq_each_device,
-    .unit_put = sq_unit_put,
-    .unit_exists = sq_unit_exists,
-    .each_unit = sq_each_unit,
-    .in_scope = sq_in_scope,
+    .unit_put = srv_sq_unit_put,
+    .unit_exists = srv_sq_unit_exists,
+    .each_unit = srv_sq_each_unit,
+    .in_scope = srv_sq_in_scope,
+    .unit_drop = srv_sq_unit_drop,
+    .units_on = srv_sq_units_on,
+    .target_put = srv_sq_target_put,
+    .each_target = srv_sq_each_target,
     .template_put = sq_template_put,
     .template_get = sq_template_get,
     .each_template = sq_each_template,
@@ -1159,6 +1111,7 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .chain_check = sq_chain_check,
     .max_seq = sq_max_seq,
     .pull = sq_pull,
+    .each_record = sq_each_record,
     .record_versions = sq_record_versions,
     .quarantine_put = sq_quarantine_put,
     .quarantine_unblock = sq_quarantine_unblock,
@@ -1168,7 +1121,7 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .each_audit = sq_each_audit,
     .each_alarm = sq_each_alarm,
     .counts = sq_counts,
-    .thresholds_put = srv_sqlite_thresholds_put,
-    .thresholds_each = srv_sqlite_thresholds_each,
-    .thresholds_max_seq = srv_sqlite_thresholds_max_seq,
+    .thresholds_put = srv_sq_thresholds_put,
+    .thresholds_each = srv_sq_thresholds_each,
+    .thresholds_max_seq = srv_sq_thresholds_max_seq,
 };

@@ -10,7 +10,7 @@
  * announces the newest seq in every sync answer. This file only keeps and
  * reads rows, as the rest of the backend does (storage_sqlite.c); its
  * statements are in that file's table, named by the ids of
- * storage_sqlite_int.h.
+ * storage_sqlite.h.
  *
  * seq is the table's INTEGER PRIMARY KEY: SQLite numbers rows as they are
  * written and rows are never deleted, so a number is never given twice and
@@ -22,20 +22,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "storage_sqlite_int.h"
+#include "storage_sqlite.h"
 #include "thresholds.h" /* the server's, which names libfield's */
 
-int srv_sqlite_thresholds_put(struct srv_storage *st,
-                              const struct fld_thresholds *r,
-                              int64_t received_ms, int64_t *seq,
-                              struct fld_err *err)
+int srv_sq_thresholds_put(struct srv_storage *st,
+                          const struct fld_thresholds *r, int64_t received_ms,
+                          int64_t *seq, struct fld_err *err)
 {
-    struct fld_db *d = srv_sqlite_db(st);
+    struct fld_db *d = srv_sq_db(st);
     sqlite3_stmt *s;
     int rc;
 
     *seq = 0;
-    if ((rc = fld_db_stmt(d, SRV_SQ_THR_INSERT, &s, err)) != FLD_OK)
+    if ((rc = fld_db_stmt(d, S_THR_INSERT, &s, err)) != FLD_OK)
         return rc;
     fld_db_bind_thresholds(s, r);
     sqlite3_bind_int64(s, 9, received_ms);
@@ -80,17 +79,16 @@ static int read_row(void *data, sqlite3_stmt *s)
     return w->fn(w->ctx, &r);
 }
 
-int srv_sqlite_thresholds_each(struct srv_storage *st, int64_t after,
-                               const char *template_hash, int64_t limit,
-                               srv_thresholds_fn fn, void *ctx,
-                               struct fld_err *err)
+int srv_sq_thresholds_each(struct srv_storage *st, int64_t after,
+                           const char *template_hash, int64_t limit,
+                           srv_thresholds_fn fn, void *ctx, struct fld_err *err)
 {
-    struct fld_db *d = srv_sqlite_db(st);
+    struct fld_db *d = srv_sq_db(st);
     struct walk w = {fn, ctx, err};
     sqlite3_stmt *s;
     int rc;
 
-    if ((rc = fld_db_stmt(d, SRV_SQ_THR_EACH, &s, err)) != FLD_OK)
+    if ((rc = fld_db_stmt(d, S_THR_EACH, &s, err)) != FLD_OK)
         return rc;
     sqlite3_bind_int64(s, 1, after);
     fld_db_bind_text(s, 2, template_hash);
@@ -98,9 +96,9 @@ int srv_sqlite_thresholds_each(struct srv_storage *st, int64_t after,
     return fld_db_walk(d, s, read_row, &w, "list threshold revisions", err);
 }
 
-int srv_sqlite_thresholds_max_seq(struct srv_storage *st, int64_t *out,
-                                  struct fld_err *err)
+int srv_sq_thresholds_max_seq(struct srv_storage *st, int64_t *out,
+                              struct fld_err *err)
 {
-    return fld_db_int64s(srv_sqlite_db(st), SRV_SQ_THR_MAX_SEQ, NULL, out, 1,
+    return fld_db_int64s(srv_sq_db(st), S_THR_MAX_SEQ, NULL, out, 1,
                          "read the newest threshold revision", err);
 }

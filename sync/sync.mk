@@ -18,7 +18,7 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 endif
 
 LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/merge.c \
-               sync/catalog.c
+               sync/merged_export.c sync/catalog.c
 LIBSYNC_OBJ := $(LIBSYNC_SRC:%.c=$(O)/%.o)
 LIBSYNC     := $(O)/libsync.a
 SYNC_LIBS   := $(call pkg_libs,$(SYNC_PKGS))

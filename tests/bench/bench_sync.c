@@ -999,6 +999,7 @@ int main(int argc, char **argv)
     size_t n = DEFAULT_VERSIONS, n_batches, gz_batches = 0, i;
     const struct fld_embedded *csv;
     struct communes cs;
+    struct fld_units_dest units_dest = {NULL, NULL, NULL, NULL};
     struct made m;
     struct phase ph[6];
     struct device d;
@@ -1033,9 +1034,10 @@ int main(int argc, char **argv)
     memset(ph, 0, sizeof ph);
 
     csv = fld_embedded_find(UNITS_CSV);
+    units_dest.put = add_commune;
+    units_dest.ctx = &cs;
     if (csv == NULL ||
-        fld_units_read(csv->data, csv->len, NULL, add_commune, &cs, &i, NULL) !=
-            FLD_OK ||
+        fld_units_read(csv->data, csv->len, &units_dest, &i, NULL) != FLD_OK ||
         cs.n == 0)
         die("no communes in %s", UNITS_CSV);
 

@@ -269,6 +269,9 @@ expect_status "an unknown template" 404 not_found
 req "$T/ann.key" GET /v1/units --accept-gzip
 expect_status "units" 200
 expect_match "... with Vietnamese names intact" "$(cat "$BODY")" "*Hà Tĩnh*"
+expect_eq "... each with its dates, kind, programme and merger" \
+    "$(json_get "$BODY" units.0.valid_from)/$(json_get "$BODY" units.0.valid_to)/$(json_get "$BODY" units.0.kind)/$(json_get "$BODY" units.0.level)/$(json_get "$BODY" units.0.in_programme)/$(json_get "$BODY" units.0.merged_into)" \
+    '"0000-01-01"/null/"tinh"/"tinh"/true/null'
 req - GET /v1/units
 expect_status "units need a signature" 401 unsigned
 req - GET /v1/health

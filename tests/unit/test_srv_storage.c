@@ -16,11 +16,14 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "db.h"
+#include "exports.h"
 #include "file.h"
 #include "push.h"
 #include "server.h"
 #include "storage.h"
 #include "store.h"
+#include "targets.h"
 #include "testutil.h"
 
 struct fx {
@@ -57,10 +60,11 @@ static int setup(void **state)
     struct srv_template_row row;
     const uint8_t *canon;
     size_t len;
-    struct srv_unit units[] = {{"42", "Hà Tĩnh", NULL, "province"},
-                               {"4201", "Một", "42", "commune"},
-                               {"420101", "Thôn", "4201", "village"},
-                               {"4202", "Hai", "42", "commune"}};
+    struct srv_unit units[] = {
+        {"42", "Hà Tĩnh", "tinh", NULL, "0000-01-01", NULL, true, NULL},
+        {"4201", "Một", "xa", "42", "0000-01-01", NULL, true, NULL},
+        {"420101", "Thôn", "thon", "4201", "0000-01-01", NULL, true, NULL},
+        {"4202", "Hai", "xa", "42", "0000-01-01", NULL, true, NULL}};
     size_t i;
 
     if (sodium_init() < 0)
@@ -356,6 +360,314 @@ static int count_pull(void *ctx, int64_t seq, const uint8_t *body, size_t len,
     return FLD_OK;
 }
 
+/* ---- dated units and targets ----------------------------------------------
+ */
+
+/* Kỳ Lợi (18814), outside the programme, under the district 447 until
+ * 30/6/2025, then merged into Kỳ Lạc (18838); its village 1881401 moved
+ * under Kỳ Lạc. */
+static void put_merger(struct fx *f)
+{
+    struct srv_unit units[] = {
+        {"447", "Huyện Kỳ Anh", "huyen", "42", "1991-10-01", "2025-06-30", true,
+         NULL},
+        {"18814", "Kỳ Lợi", "xa", "447", "1991-10-01", "2025-06-30", false,
+         "18838"},
+        {"1881401", "Thôn Một", "thon", "18814", "1991-10-01", "2025-06-30",
+         true, NULL},
+        {"1881401", "Thôn Một", "thon", "18838", "2025-07-01", NULL, true,
+         NULL},
+        {"18838", "Kỳ Lạc", "xa", "42", "2025-07-01", NULL, true, NULL}};
+    size_t i;
+
+    assert_int_equal(srv_storage_begin(f->st, NULL), FLD_OK);
+    for (i = 0; i < sizeof units / sizeof units[0]; i++)
+        assert_int_equal(srv_storage_unit_put(f->st, &units[i], NULL), FLD_OK);
+    assert_int_equal(srv_storage_commit(f->st, NULL), FLD_OK);
+}
+
+/* "code/parent[/no][/>merged]" of each unit, space separated. */
+static int list_unit(void *ctx, const struct srv_unit *u)
+{
+    struct fld_buf *b = ctx;
+
+    fld_buf_printf(b, "%s%s/%s%s%s%s", b->len ? " " : "", u->code,
+                   u->parent ? u->parent : "-", u->in_programme ? "" : "/no",
+                   u->merged_into ? "/>" : "",
+                   u->merged_into ? u->merged_into : "");
+    return FLD_OK;
+}
+
+static void expect_units_on(struct fx *f, const char *date, const char *want)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+
+    assert_int_equal(srv_storage_units_on(f->st, date, list_unit, &b, NULL),
+                     FLD_OK);
+    assert_string_equal(fld_buf_str(&b), want);
+    fld_buf_free(&b);
+}
+
+static void test_units_on_a_date(void **state)
+{
+    struct fx *f = *state;
+    struct fld_buf b = FLD_BUF_INIT;
+    struct fld_err err;
+
+    put_merger(f);
+    expect_units_on(f, "2025-06-30",
+                    "18814/447/no/>18838 1881401/18814 42/- 4201/42 "
+                    "420101/4201 4202/42 447/42");
+    expect_units_on(f, "2025-07-01",
+                    "1881401/18838 18838/42 42/- 4201/42 420101/4201 "
+                    "4202/42");
+    expect_units_on(f, "1991-09-30", "42/- 4201/42 420101/4201 4202/42");
+    assert_int_equal(
+        srv_storage_units_on(f->st, "2025-7-1", list_unit, &b, &err),
+        FLD_EINVAL);
+    assert_int_equal(b.len, 0);
+    /* every version, by code then start */
+    assert_int_equal(srv_storage_each_unit(f->st, list_unit, &b, NULL), FLD_OK);
+    assert_string_equal(fld_buf_str(&b),
+                        "18814/447/no/>18838 1881401/18814 1881401/18838 "
+                        "18838/42 42/- 4201/42 420101/4201 4202/42 447/42");
+    fld_buf_free(&b);
+    /* drop one version; the other stays */
+    assert_int_equal(srv_storage_begin(f->st, NULL), FLD_OK);
+    assert_int_equal(
+        srv_storage_unit_drop(f->st, "1881401", "1991-10-01", NULL), FLD_OK);
+    assert_int_equal(srv_storage_commit(f->st, NULL), FLD_OK);
+    expect_units_on(f, "2025-06-30",
+                    "18814/447/no/>18838 42/- 4201/42 420101/4201 4202/42 "
+                    "447/42");
+    expect_units_on(f, "2025-07-01",
+                    "1881401/18838 18838/42 42/- 4201/42 420101/4201 "
+                    "4202/42");
+}
+
+static bool in_scope(struct fx *f, const char *device, const char *subject)
+{
+    bool in = false;
+
+    assert_int_equal(srv_storage_in_scope(f->st, device, subject, &in, NULL),
+                     FLD_OK);
+    return in;
+}
+
+/* A scope walks every version, and from a merged unit to the one that
+ * took it over: a version whose subject has ended is still pulled. */
+static void test_scope_follows_mergers(void **state)
+{
+    struct fx *f = *state;
+    struct fld_key *new_commune = tu_key(21), *old_district = tu_key(22);
+    char k_new[65], k_old[65], admin[65], reason[SYN_REASON_MAX];
+    struct fld_version *v;
+    struct srv_pull_query q;
+    int n = 0;
+
+    put_merger(f);
+    assert_int_equal(srv_storage_begin(f->st, NULL), FLD_OK);
+    add_device(f->st, new_commune, "inspector", "18838");
+    add_device(f->st, old_district, "inspector", "447");
+    assert_int_equal(srv_storage_commit(f->st, NULL), FLD_OK);
+    fld_key_public_hex(new_commune, k_new);
+    fld_key_public_hex(old_district, k_old);
+    fld_key_public_hex(f->k, admin);
+    assert_true(in_scope(f, k_new, "18838"));
+    assert_true(in_scope(f, k_new, "18814"));   /* merged into it */
+    assert_true(in_scope(f, k_new, "1881401")); /* both parents */
+    assert_false(in_scope(f, k_new, "447"));
+    assert_false(in_scope(f, k_new, "4201"));
+    assert_true(in_scope(f, k_old, "18814"));
+    assert_true(in_scope(f, k_old, "1881401"));
+    assert_false(in_scope(f, k_old, "18838"));
+    /* a version of the ended commune reaches the new commune's inspector */
+    v = sign(f, f->k, "0193cccccccccccccccccccccccccccc", 1, NULL, NULL,
+             "18814");
+    assert_int_equal(push1(f, admin, v, reason), SYN_STORED);
+    memset(&q, 0, sizeof q);
+    q.device = k_new;
+    q.limit = 10;
+    assert_int_equal(srv_storage_pull(f->st, &q, count_pull, &n, NULL), FLD_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    q.device = k_old;
+    assert_int_equal(srv_storage_pull(f->st, &q, count_pull, &n, NULL), FLD_OK);
+    assert_int_equal(n, 1);
+    fld_version_free(v);
+    fld_key_free(new_commune);
+    fld_key_free(old_district);
+}
+
+/* "unit/tier/count/from/due" of each target, space separated. */
+static int list_target(void *ctx, const struct srv_target *g)
+{
+    struct fld_buf *b = ctx;
+
+    fld_buf_printf(b, "%s%s/%s/%lld/%s/%s%s", b->len ? " " : "", g->unit,
+                   g->tier, (long long)g->count, g->from, g->due ? g->due : "-",
+                   g->source ? "" : "/nosource");
+    return FLD_OK;
+}
+
+static int import_targets(struct fx *f, const char *csv, size_t *n,
+                          struct fld_err *err)
+{
+    int rc;
+
+    assert_int_equal(srv_storage_begin(f->st, NULL), FLD_OK);
+    rc =
+        srv_targets_import(f->st, (const uint8_t *)csv, strlen(csv), 7, n, err);
+    if (rc == FLD_OK)
+        assert_int_equal(srv_storage_commit(f->st, NULL), FLD_OK);
+    else
+        srv_storage_rollback(f->st);
+    return rc;
+}
+
+#define TARGETS "unit,tier,count,from,due,source\n"
+
+static void targets_refused(struct fx *f, const char *csv, const char *words)
+{
+    struct fld_buf before = FLD_BUF_INIT, after = FLD_BUF_INIT;
+    struct fld_err err;
+    size_t n = 99;
+
+    srv_storage_each_target(f->st, list_target, &before, NULL);
+    fld_err_clear(&err);
+    assert_int_equal(import_targets(f, csv, &n, &err), FLD_EINVAL);
+    assert_int_equal(n, 0);
+    if (strstr(err.msg, words) == NULL)
+        fail_msg("expected \"%s\" in \"%s\"", words, err.msg);
+    srv_storage_each_target(f->st, list_target, &after, NULL);
+    assert_string_equal(fld_buf_str(&after), fld_buf_str(&before));
+    fld_buf_free(&before);
+    fld_buf_free(&after);
+}
+
+static void test_targets(void **state)
+{
+    struct fx *f = *state;
+    struct fld_buf b = FLD_BUF_INIT;
+    size_t n;
+
+    assert_int_equal(
+        import_targets(f,
+                       TARGETS "42,xa-ntm-nang-cao,75,2025-01-01,2025-12-31,"
+                               "\"Kết luận, Hà Tĩnh\"\n"
+                               "42,xa-ntm-kieu-mau,22,2025-01-01,2025-12-31,"
+                               "Kết luận\n"
+                               "4201,kdc-kieu-mau,1,2025-01-01,,\n",
+                       &n, NULL),
+        FLD_OK);
+    assert_int_equal(n, 3);
+    /* the same unit, tier and from again: replaced, and now last */
+    assert_int_equal(import_targets(f,
+                                    "source,due,from,count,tier,unit\n"
+                                    ",,2025-01-01,80,xa-ntm-nang-cao,42\n",
+                                    &n, NULL),
+                     FLD_OK);
+    assert_int_equal(srv_storage_each_target(f->st, list_target, &b, NULL),
+                     FLD_OK);
+    assert_string_equal(fld_buf_str(&b),
+                        "42/xa-ntm-kieu-mau/22/2025-01-01/2025-12-31 "
+                        "4201/kdc-kieu-mau/1/2025-01-01/-/nosource "
+                        "42/xa-ntm-nang-cao/80/2025-01-01/-/nosource");
+    fld_buf_free(&b);
+    targets_refused(f, TARGETS "99,xa-ntm,1,2025-01-01,,\n",
+                    "line 2: unit 99 is not loaded");
+    targets_refused(f, TARGETS "42,xa-ntm,1,2025-01-01,,\n42,Xa,1,2025,,\n",
+                    "line 3: tier \"Xa\" is not a tier code");
+    targets_refused(f, TARGETS "42,xa-ntm,-1,2025-01-01,,\n",
+                    "line 2: count \"-1\" is not a whole number");
+    targets_refused(f, TARGETS "42,xa-ntm,1.5,2025-01-01,,\n", "line 2: count");
+    targets_refused(f, TARGETS "42,xa-ntm,,2025-01-01,,\n", "line 2: count");
+    targets_refused(f, TARGETS "42,xa-ntm,1,01/01/2025,,\n",
+                    "line 2: from \"01/01/2025\" is not a YYYY-MM-DD date");
+    targets_refused(f, TARGETS "42,xa-ntm,1,2025-01-01,2024-12-31,\n",
+                    "line 2: due \"2024-12-31\" is not a date on or after");
+    targets_refused(f, TARGETS "42,xa-ntm,1,2025-01-01,, x\n",
+                    "line 2: source must be NFC text");
+    targets_refused(f,
+                    TARGETS "42,xa-ntm,1,2025-01-01,,\n"
+                            "42,xa-ntm-nang-cao,1,2025-01-01,,\n"
+                            "42,xa-ntm,2,2025-01-01,,\n",
+                    "line 4: unit 42, tier xa-ntm from 2025-01-01 is already "
+                    "on line 2");
+    targets_refused(f, "unit,tier,count,from,due\n",
+                    "line 1: expected the header unit,tier,count,from,due,"
+                    "source (no column \"source\")");
+    targets_refused(f, TARGETS "42,xa-ntm,1,2025-01-01,\n",
+                    "line 2: expected 6 fields, got 5");
+}
+
+/* A database of the previous release (schema version 1: units without
+ * dates) opens migrated: each unit valid since ever, its level its kind,
+ * in the programme; scopes still walk; targets are empty. */
+extern const struct fld_embedded srv_schema_files[];
+
+/* The first row of sql gives want as text. */
+static void expect_text(sqlite3 *db, const char *sql, const char *want)
+{
+    sqlite3_stmt *s;
+
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+    sqlite3_finalize(s);
+}
+
+static void test_version_1_database_migrates(void **state)
+{
+    struct fx *f = *state;
+    char *old = fld_xasprintf("%s/old.db", f->dir);
+    const struct fld_embedded *e;
+    struct srv_storage *st;
+    struct fld_buf b = FLD_BUF_INIT;
+    char *sql;
+    sqlite3 *db;
+    bool in;
+
+    for (e = srv_schema_files; e->name && strcmp(e->name, "server.sql"); e++)
+        ;
+    assert_non_null(e->name);
+    sql = fld_xasprintf(
+        "%s PRAGMA application_id = %d; PRAGMA user_version = 1; "
+        "INSERT INTO units VALUES ('42', 'Hà Tĩnh', NULL, 'tinh'), "
+        "('4201', 'Xã Một', '42', 'xa'), ('420101', 'Thôn', '4201', ''); "
+        "INSERT INTO devices VALUES ('ab', 'An', 'inspector', 1, NULL); "
+        "INSERT INTO device_scope VALUES ('ab', '4201');",
+        (const char *)e->data, FLD_DB_APP_SERVER);
+    assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    free(sql);
+    assert_int_equal(srv_storage_open(old, false, &st, NULL), FLD_OK);
+    assert_int_equal(
+        srv_storage_units_on(st, "1900-01-01", list_unit, &b, NULL), FLD_OK);
+    assert_string_equal(fld_buf_str(&b), "42/- 4201/42 420101/4201");
+    assert_int_equal(srv_storage_in_scope(st, "ab", "420101", &in, NULL),
+                     FLD_OK);
+    assert_true(in);
+    fld_buf_reset(&b);
+    assert_int_equal(srv_storage_each_target(st, list_target, &b, NULL),
+                     FLD_OK);
+    assert_int_equal(b.len, 0);
+    srv_storage_close(st);
+    assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+    expect_text(db,
+                "SELECT kind || '|' || valid_from || '|' || "
+                "coalesce(valid_to, '-') || '|' || in_programme FROM units "
+                "WHERE code = '4201'",
+                "xa|0000-01-01|-|1");
+    /* every migration ran: units with dates (2), threshold revisions (3) */
+    expect_text(db, "PRAGMA user_version", "3");
+    expect_text(db, "SELECT count(*) FROM threshold_revisions", "0");
+    sqlite3_close(db);
+    fld_buf_free(&b);
+    free(old);
+}
+
 static void test_push_quarantine_pull(void **state)
 {
     struct fx *f = *state;
@@ -394,6 +706,97 @@ static void test_push_quarantine_pull(void **state)
     fld_version_free(v1);
     fld_version_free(v2);
     fld_version_free(again);
+}
+
+struct ids {
+    char v[4][33];
+    size_t n;
+};
+
+static int keep_id(void *ctx, const char *record)
+{
+    struct ids *ids = ctx;
+
+    assert_true(ids->n < 4);
+    snprintf(ids->v[ids->n++], sizeof ids->v[0], "%s", record);
+    return FLD_OK;
+}
+
+static void list(struct fx *f, const char *unit, const char *tpl, int64_t limit,
+                 struct ids *ids)
+{
+    struct srv_record_query q = {&unit, unit ? 1 : 0, tpl, limit};
+
+    memset(ids, 0, sizeof *ids);
+    assert_int_equal(srv_storage_each_record(f->st, &q, keep_id, ids, NULL),
+                     FLD_OK);
+}
+
+/* Records by unit (with the units below it), by template, in unit order,
+ * up to a limit; and the export built on them for a supervisor. */
+static void test_records_for_export(void **state)
+{
+    static const char *const ids_by_unit[3] = {
+        "0193cccccccccccccccccccccccccccc", "0193bbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    static const char *const units[3] = {"4201", "420101", "4202"};
+    struct fx *f = *state;
+    struct fld_version *v[3];
+    struct fld_key *sup = tu_key(11);
+    struct srv_device *d;
+    struct srv_export_query q;
+    struct fld_buf out = FLD_BUF_INIT;
+    char admin[65], key[65];
+    struct ids ids;
+    size_t i, n;
+
+    fld_key_public_hex(f->k, admin);
+    for (i = 0; i < 3; i++) {
+        /* pushed in another order than the units' */
+        v[i] = sign(f, f->k, ids_by_unit[2 - i], (int64_t)i + 1,
+                    i ? v[i - 1]->hash : NULL, NULL, units[2 - i]);
+        assert_int_equal(push1(f, admin, v[i], NULL), SYN_STORED);
+    }
+    list(f, NULL, NULL, 0, &ids);
+    assert_int_equal(ids.n, 3);
+    for (i = 0; i < 3; i++)
+        assert_string_equal(ids.v[i], ids_by_unit[i]);
+    list(f, "4201", NULL, 0, &ids);
+    assert_int_equal(ids.n, 2); /* the commune and its village */
+    assert_string_equal(ids.v[1], ids_by_unit[1]);
+    list(f, NULL, "field-demo", 2, &ids);
+    assert_int_equal(ids.n, 2);
+    list(f, NULL, "other", 0, &ids);
+    assert_int_equal(ids.n, 0);
+
+    add_device(f->st, sup, "supervisor", "4201");
+    fld_key_public_hex(sup, key);
+    assert_int_equal(srv_storage_device_get(f->st, key, &d, NULL), FLD_OK);
+    memset(&q, 0, sizeof q);
+    q.format = FLD_EXPORT_GEOJSON;
+    q.device = d;
+    assert_int_equal(srv_export(f->st, &q, &out, &n, NULL), FLD_OK);
+    assert_int_equal(n, 2); /* its scope's records, not 4202's */
+    assert_string_equal(fld_buf_str(&out),
+                        "{\"type\":\"FeatureCollection\",\"features\":[],"
+                        "\"without_position\":2}\n");
+    q.max_records = 1;
+    assert_int_equal(srv_export(f->st, &q, &out, NULL, NULL), FLD_ELIMIT);
+    q.max_records = 0;
+    q.status = "done";
+    assert_int_equal(srv_export(f->st, &q, &out, NULL, NULL), FLD_EUSAGE);
+    q.status = "final";
+    fld_buf_reset(&out);
+    assert_int_equal(srv_export(f->st, &q, &out, &n, NULL), FLD_OK);
+    assert_int_equal(n, 0); /* all are drafts */
+    q.status = NULL;
+    q.unit = "9999";
+    assert_int_equal(srv_export(f->st, &q, &out, NULL, NULL), FLD_NOTFOUND);
+    srv_device_free(d);
+    fld_buf_free(&out);
+    fld_key_free(sup);
+    for (i = 0; i < 3; i++)
+        fld_version_free(v[i]);
 }
 
 static int count_alarm(void *ctx, const struct srv_chain_alarm *a)
@@ -557,7 +960,15 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_push_quarantine_pull, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_records_for_export, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_forks_gaps_and_refusals, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_units_on_a_date, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scope_follows_mergers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_1_database_migrates, setup,
                                         teardown),
         cmocka_unit_test(test_cursor_and_replay),
         cmocka_unit_test_setup_teardown(test_api_without_http, setup, teardown),

@@ -218,9 +218,10 @@ static int setup(void **state)
     struct srv_template_row row;
     const uint8_t *canon;
     size_t len, i;
-    struct srv_unit units[] = {{"42", "Hà Tĩnh", NULL, "province"},
-                               {"4201", "Một", "42", "commune"},
-                               {"4202", "Hai", "42", "commune"}};
+    struct srv_unit units[] = {
+        {"42", "Hà Tĩnh", "tinh", NULL, "0000-01-01", NULL, true, NULL},
+        {"4201", "Một", "xa", "42", "0000-01-01", NULL, true, NULL},
+        {"4202", "Hai", "xa", "42", "0000-01-01", NULL, true, NULL}};
 
     if (sodium_init() < 0)
         return -1;

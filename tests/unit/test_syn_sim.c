@@ -576,9 +576,10 @@ static void make_server(struct sim *s)
     struct srv_template_row row;
     const uint8_t *canon;
     size_t len, i;
-    struct srv_unit units[] = {{"42", "Hà Tĩnh", NULL, "province"},
-                               {"4201", "Xã Một", "42", "commune"},
-                               {"4202", "Xã Hai", "42", "commune"}};
+    struct srv_unit units[] = {
+        {"42", "Hà Tĩnh", "tinh", NULL, "0000-01-01", NULL, true, NULL},
+        {"4201", "Xã Một", "xa", "42", "0000-01-01", NULL, true, NULL},
+        {"4202", "Xã Hai", "xa", "42", "0000-01-01", NULL, true, NULL}};
 
     s->dir = tu_mkdtemp();
     s->db = fld_xasprintf("%s/field.db", s->dir);
