@@ -10,7 +10,7 @@
 -- the exact bytes signed and never changed or deleted.
 --
 -- `seq` is the server order in which devices fetch revisions (GET
--- /v1/thresholds/after/{seq}); the greatest is announced in every sync
+-- /v1/thresholds?after=SEQ); the greatest is announced in every sync
 -- answer, so a device with nothing new asks nothing more. `received_ms`
 -- is when this server accepted it: the province's report chooses the
 -- revision in force among those received by its cut-off.

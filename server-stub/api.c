@@ -70,6 +70,7 @@
 #include "hlc.h"
 #include "protocol.h"
 #include "push.h"
+#include "query.h"
 #include "thresholds.h"
 
 void srv_response_free(struct srv_response *resp)
@@ -881,19 +882,20 @@ static void handle_export(struct srv *s, struct srv_storage *st,
     srv_export_answer(st, a->device, req->query, resp);
 }
 
-/* ---- GET /v1/thresholds, /v1/thresholds/after/{seq} -------------------------
+/* ---- GET /v1/thresholds?after=SEQ -------------------------------------------
  */
 
 /* The province's threshold revisions after a server sequence number (all
  * without one), a page at a time: devices fetch them when a sync answer
- * announces a newer one than they have seen. The number is in the path,
- * not a query string, so that the request signature covers it. */
+ * announces a newer one than they have seen. The query is signed with the
+ * path (query.h), so nobody on the way can change what is asked. */
 static void handle_thresholds(struct srv *s, struct srv_storage *st,
                               const struct srv_request *req, struct authed *a,
                               struct srv_response *resp)
 {
-    const char *prefix = SYN_THRESHOLDS_PATH "/after/";
-    const char *arg = req->path + strlen(SYN_THRESHOLDS_PATH);
+    static const char *const params[] = {"after", NULL};
+    struct srv_query q;
+    const char *arg;
     int64_t after = 0;
     struct fld_err err;
     char *end = NULL;
@@ -901,20 +903,24 @@ static void handle_thresholds(struct srv *s, struct srv_storage *st,
 
     (void)s;
     (void)a;
-    if (strncmp(req->path, prefix, strlen(prefix)) == 0) {
-        arg = req->path + strlen(prefix);
+    fld_err_clear(&err);
+    if (srv_query_parse(req->query, params, &q, &err) != FLD_OK) {
+        srv_api_error(resp, 400, "bad_request", err.msg, -1);
+        srv_query_free(&q);
+        return;
+    }
+    if ((arg = srv_query_get(&q, "after")) != NULL) {
         if (arg[0] >= '0' && arg[0] <= '9' && strlen(arg) <= 16)
             after = strtoll(arg, &end, 10);
         if (end == NULL || *end != '\0') {
-            srv_api_error(resp, 404, "not_found",
-                          "give the sequence number after which to list", -1);
+            srv_api_error(resp, 400, "bad_request",
+                          "\"after\" must be a sequence number (0 or more)",
+                          -1);
+            srv_query_free(&q);
             return;
         }
-    } else if (arg[0] != '\0') {
-        srv_api_error(resp, 404, "not_found", "no such endpoint", -1);
-        return;
     }
-    fld_err_clear(&err);
+    srv_query_free(&q);
     if ((rc = srv_thresholds_page(st, after, ok_body(resp), &err)) != FLD_OK)
         internal_error(resp, rc, &err);
 }
@@ -987,8 +993,6 @@ static const struct route {
     {"/v1/templates/", SRV_ROUTE_TEMPLATE, "GET", ENROLLED, handle_template},
     {"/v1/units", SRV_ROUTE_UNITS, "GET", ENROLLED, handle_units},
     {"/v1/thresholds", SRV_ROUTE_THRESHOLDS, "GET", ENROLLED,
-     handle_thresholds},
-    {"/v1/thresholds/", SRV_ROUTE_THRESHOLDS, "GET", ENROLLED,
      handle_thresholds},
     {"/v1/export", SRV_ROUTE_EXPORT, "GET", ENROLLED, handle_export},
     {"/v1/health", SRV_ROUTE_HEALTH, "GET", OPEN, handle_health},

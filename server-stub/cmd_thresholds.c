@@ -7,7 +7,7 @@
  *
  * An administrator signs a revision on a device enrolled as admin (`field
  * thresholds sign`) and the server's operator adds the file here; every
- * device gets it with its next sync (GET /v1/thresholds/after/{seq}), and
+ * device gets it with its next sync (GET /v1/thresholds?after=SEQ), and
  * the province's report evaluates with it. What makes a revision
  * acceptable (the signature, the author's role, the template, the values,
  * a greater revision number) is decided by thresholds.c; this file reads

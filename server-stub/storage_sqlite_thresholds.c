@@ -6,7 +6,7 @@
  * Where it sits: server-stub/thresholds.c decides whether a revision may
  * be stored (signature, the author's role, the template, a revision number
  * greater than any before) and which one is in force for a report; the
- * API pages them out to devices (GET /v1/thresholds/after/{seq}) and
+ * API pages them out to devices (GET /v1/thresholds?after=SEQ) and
  * announces the newest seq in every sync answer. This file only keeps and
  * reads rows, as the rest of the backend does (storage_sqlite.c); its
  * statements are in that file's table, named by the ids of

@@ -5,7 +5,7 @@
  *
  * Where it sits: `field-server thresholds add` (cmd_thresholds.c) hands a
  * signed file to srv_thresholds_add(); the API (api.c) answers GET
- * /v1/thresholds/after/{seq} with srv_thresholds_page() and announces the
+ * /v1/thresholds?after=SEQ with srv_thresholds_page() and announces the
  * newest seq in every sync answer; the province's report applies the
  * revision in force to each template before it evaluates records
  * (srv_thresholds_apply). Storage keeps rows (storage.h); every decision

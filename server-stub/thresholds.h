@@ -7,7 +7,7 @@
  * province uses for a template's thresholds; `field-server thresholds add`
  * accepts the revision here (srv_thresholds_add) only when it is what it
  * claims and who signed it may set thresholds. Devices fetch the stored
- * revisions when they sync (GET /v1/thresholds/after/{seq}, the page built
+ * revisions when they sync (GET /v1/thresholds?after=SEQ, the page built
  * by srv_thresholds_page), and the province's report evaluates each record
  * with the revision that was in force (srv_thresholds_apply).
  */
@@ -67,7 +67,7 @@ int srv_thresholds_apply(struct srv_storage *st, struct fld_template *t,
                          int64_t cutoff_ms, const char *as_of,
                          struct fld_err *err);
 
-/* The answer of GET /v1/thresholds/after/{after}: at most
+/* The answer of GET /v1/thresholds?after=SEQ: at most
  * SYN_THRESHOLDS_PAGE revisions after server sequence number after, as
  * JSON appended to out (sync/protocol.h). */
 int srv_thresholds_page(struct srv_storage *st, int64_t after,

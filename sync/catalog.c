@@ -143,7 +143,7 @@ static int fetch_all(struct fld_store *st, syn_get_fn get, void *ctx,
 
     memset(&resp, 0, sizeof resp);
     while (more && rc == FLD_OK) {
-        snprintf(path, sizeof path, "%s/after/%" PRId64, SYN_THRESHOLDS_PATH,
+        snprintf(path, sizeof path, "%s?after=%" PRId64, SYN_THRESHOLDS_PATH,
                  *after);
         syn_http_response_reset(&resp);
         if ((rc = get(ctx, path, &resp, err)) != FLD_OK)

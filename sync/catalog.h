@@ -7,7 +7,7 @@
  * ("thresholds" in POST /v1/sync, docs/PROTOCOL.md). The device remembers
  * the last one it has seen (SYN_META_THRESHOLDS) and only when the server's
  * is greater does it ask for the revisions after it (GET
- * /v1/thresholds/after/{seq}), so a sync with nothing new stays one
+ * /v1/thresholds?after=SEQ), so a sync with nothing new stays one
  * request. Each revision fetched is verified (canonical bytes, hash, the
  * author's signature) and checked against its template before anything is
  * written; one for a template this device does not hold is skipped but

@@ -165,7 +165,7 @@ void syn_sync_response_free(struct syn_sync_response *r);
 
 const char *syn_push_status_name(enum syn_push_status s);
 
-/* ---- GET /v1/thresholds/after/{seq} -------------------------------------
+/* ---- GET /v1/thresholds?after=SEQ -------------------------------------
  *
  * The province's threshold revisions (field/thresholds.h) after a server
  * sequence number, in server order: {"thresholds": [{"seq": N, "body":

@@ -9,7 +9,7 @@
 # revision signed by an inspector's device, one with a value of the wrong
 # type, one naming a threshold the template lacks, one whose revision
 # number is not greater, a tampered one and the same one twice. Devices
-# fetch revisions with a signed GET whose sequence number is in the path.
+# fetch revisions with a signed GET /v1/thresholds?after=SEQ.
 . "$(dirname "$0")/server_lib.sh"
 
 start_server main --quiet
@@ -219,19 +219,21 @@ json.dump(d, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
 EOF
 refused "a tampered revision" "$T/tampered.json" "does not verify"
 
-# --- GET /v1/thresholds/after/{seq} ---------------------------------------------
+# --- GET /v1/thresholds?after=SEQ -----------------------------------------------
 
-req "$T/ctl.key" GET /v1/thresholds/after/0
-expect_status "GET /v1/thresholds/after/0 answers" 200
+req "$T/ctl.key" GET "/v1/thresholds?after=0"
+expect_status "GET /v1/thresholds?after=0 answers" 200
 expect_eq "... with revision 1 at seq 1, signed" \
     "$(json_get "$BODY" thresholds.0.seq) $(json_get "$BODY" more)" "1 false"
-req "$T/ctl.key" GET /v1/thresholds/after/1
-expect_status "GET /v1/thresholds/after/1 answers" 200
+req "$T/ctl.key" GET "/v1/thresholds?after=1"
+expect_status "GET /v1/thresholds?after=1 answers" 200
 expect_eq "... an empty page" "$(json_get "$BODY" thresholds)" "[]"
 req "$T/ctl.key" GET /v1/thresholds
 expect_status "GET /v1/thresholds lists them all" 200
-req "$T/ctl.key" GET /v1/thresholds/after/x
-expect_status "a sequence number that is not one" 404 not_found
+req "$T/ctl.key" GET "/v1/thresholds?after=x"
+expect_status "a sequence number that is not one" 400 bad_request
+req "$T/ctl.key" GET "/v1/thresholds?since=0"
+expect_status "a parameter it does not know" 400 bad_request
 req "$T/ctl.key" POST /v1/thresholds --body "$T/signed.json"
 expect_status "revisions are not pushed by devices" 405 method_not_allowed
 

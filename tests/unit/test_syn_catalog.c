@@ -1,7 +1,7 @@
 /*
  * test_syn_catalog.c - threshold revisions fetched during a sync
  * (sync/catalog.h), against a server played by a function that answers
- * GET /v1/thresholds/after/{seq} from a list: nothing is asked when the
+ * GET /v1/thresholds?after=SEQ from a list: nothing is asked when the
  * sync answer announces nothing new; revisions are verified, checked
  * against their template and stored with the number seen in one go; one
  * of a template the device lacks is skipped but seen; a page that does
@@ -55,7 +55,7 @@ static int fake_get(void *ctx, const char *path, struct syn_http_response *resp,
 
     (void)err;
     f->requests++;
-    assert_int_equal(sscanf(path, "/v1/thresholds/after/%" SCNd64, &after), 1);
+    assert_int_equal(sscanf(path, "/v1/thresholds?after=%" SCNd64, &after), 1);
     memset(&p, 0, sizeof p);
     p.items = fld_xcalloc(MAX_ITEMS, sizeof *p.items);
     for (i = 0; i < f->n; i++) {

@@ -275,7 +275,7 @@ static void test_sync_response_round_trip(void **state)
     fld_buf_free(&out);
 }
 
-/* GET /v1/thresholds/after/{seq}: items with their seq, and "more". */
+/* GET /v1/thresholds?after=SEQ: items with their seq, and "more". */
 static void test_thresholds_page_round_trip(void **state)
 {
     struct syn_thresholds_page p, *back = NULL;
