@@ -164,6 +164,24 @@ const struct cmd cmd_table[] = {
      "List the installed checklist templates: id, version, hash, number of\n"
      "questions and criteria, title, and the official criteria set each\n"
      "follows."},
+    {"thresholds", cmd_thresholds,
+     "[list] [--json] | draft TEMPLATE [--output FILE] | sign FILE "
+     "[--output FILE]",
+     "Ngưỡng của tỉnh: the province's values for a template's thresholds,\n"
+     "signed by its administrator (docs/TEMPLATES.md, \"Thresholds as data\").\n"
+     "Records are evaluated with the revision in force: the greatest one\n"
+     "whose valid_from is not after today; a threshold it leaves null stays\n"
+     "unknown.\n\n"
+     "  list            the revisions this device holds (they come with\n"
+     "                  'field sync'), the one in force marked\n"
+     "  draft TEMPLATE  print a revision to fill in: every threshold of the\n"
+     "                  template with the value in force, the next revision\n"
+     "                  number, today as valid_from; write the decision in\n"
+     "                  \"source\", delete what it does not set\n"
+     "  sign FILE       sign the filled-in draft with this device's key (the\n"
+     "                  device must be enrolled as admin) and print the\n"
+     "                  signed revision, for 'field-server thresholds add'\n"
+     "  --output FILE   write to FILE (created; refused if it exists)"},
     {"units", cmd_units, "[--json] [--on DATE | --all] | import FILE.csv",
      "List the administrative units valid today (or on DATE, or all with\n"
      "their validity), or import units from CSV with the header\n"

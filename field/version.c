@@ -193,7 +193,7 @@ static bool has_only(const struct fld_json *o, const char *const *keys)
     return true;
 }
 
-static bool is_date(const char *s)
+int fld_is_date(const char *s)
 {
     char *norm = NULL;
     bool ok = s != NULL && strlen(s) == 10 &&
@@ -230,7 +230,7 @@ static int check_review(struct fld_version *v, struct fld_err *err)
     if (rec->type != FLD_JSON_OBJECT || rec->n != 2 ||
         !has_only(rec, recognition_keys) ||
         !optional_text(rec, "number", 100, &text) || text == NULL ||
-        !is_date(fld_json_get_string(rec, "date")))
+        !fld_is_date(fld_json_get_string(rec, "date")))
         return fld_err_set(
             err, FLD_EINVAL,
             "version: \"recognition\" is not {number, date YYYY-MM-DD}");

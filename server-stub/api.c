@@ -70,6 +70,8 @@
 #include "hlc.h"
 #include "protocol.h"
 #include "push.h"
+#include "query.h"
+#include "thresholds.h"
 
 void srv_response_free(struct srv_response *resp)
 {
@@ -712,6 +714,9 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     rc = srv_push(s, st, a->device, sr->push, sr->n_push, out.results, &err);
     if (rc == FLD_OK)
         rc = pull_page(st, a->device, sr->limit, &cur, &out, &err);
+    /* the newest threshold revision: a device fetches only when it moved */
+    if (rc == FLD_OK)
+        rc = srv_storage_thresholds_max_seq(st, &out.thresholds, &err);
     if (rc != FLD_OK) {
         internal_error(resp, rc, &err);
         goto out;
@@ -877,6 +882,49 @@ static void handle_export(struct srv *s, struct srv_storage *st,
     srv_export_answer(st, a->device, req->query, resp);
 }
 
+/* ---- GET /v1/thresholds?after=SEQ -------------------------------------------
+ */
+
+/* The province's threshold revisions after a server sequence number (all
+ * without one), a page at a time: devices fetch them when a sync answer
+ * announces a newer one than they have seen. The query is signed with the
+ * path (query.h), so nobody on the way can change what is asked. */
+static void handle_thresholds(struct srv *s, struct srv_storage *st,
+                              const struct srv_request *req, struct authed *a,
+                              struct srv_response *resp)
+{
+    static const char *const params[] = {"after", NULL};
+    struct srv_query q;
+    const char *arg;
+    int64_t after = 0;
+    struct fld_err err;
+    char *end = NULL;
+    int rc;
+
+    (void)s;
+    (void)a;
+    fld_err_clear(&err);
+    if (srv_query_parse(req->query, params, &q, &err) != FLD_OK) {
+        srv_api_error(resp, 400, "bad_request", err.msg, -1);
+        srv_query_free(&q);
+        return;
+    }
+    if ((arg = srv_query_get(&q, "after")) != NULL) {
+        if (arg[0] >= '0' && arg[0] <= '9' && strlen(arg) <= 16)
+            after = strtoll(arg, &end, 10);
+        if (end == NULL || *end != '\0') {
+            srv_api_error(resp, 400, "bad_request",
+                          "\"after\" must be a sequence number (0 or more)",
+                          -1);
+            srv_query_free(&q);
+            return;
+        }
+    }
+    srv_query_free(&q);
+    if ((rc = srv_thresholds_page(st, after, ok_body(resp), &err)) != FLD_OK)
+        internal_error(resp, rc, &err);
+}
+
 /* ---- GET /v1/health, /metrics -----------------------------------------------
  */
 
@@ -944,6 +992,8 @@ static const struct route {
     {"/v1/templates", SRV_ROUTE_TEMPLATES, "GET", ENROLLED, handle_templates},
     {"/v1/templates/", SRV_ROUTE_TEMPLATE, "GET", ENROLLED, handle_template},
     {"/v1/units", SRV_ROUTE_UNITS, "GET", ENROLLED, handle_units},
+    {"/v1/thresholds", SRV_ROUTE_THRESHOLDS, "GET", ENROLLED,
+     handle_thresholds},
     {"/v1/export", SRV_ROUTE_EXPORT, "GET", ENROLLED, handle_export},
     {"/v1/health", SRV_ROUTE_HEALTH, "GET", OPEN, handle_health},
     {"/metrics", SRV_ROUTE_METRICS, "GET", OPEN, handle_metrics},

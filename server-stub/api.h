@@ -9,6 +9,7 @@
  *   GET  /v1/templates/{hash}  one template's canonical JSON
  *   GET  /v1/units             the administrative units
  *   GET  /v1/export?format=... records for an office or a map (exports.h)
+ *   GET  /v1/thresholds?after=SEQ  the province's threshold revisions
  *   GET  /v1/health            liveness, unauthenticated
  *   GET  /metrics              Prometheus text, unauthenticated
  *

@@ -93,6 +93,16 @@ const struct srv_cmd srv_cmd_table[] = {
     {"templates", srv_cmd_templates, "[list] [--json] | add FILE",
      "List the installed checklist templates, or add one from a JSON file.\n"
      "Versions quarantined for want of the template are stored then."},
+    {"thresholds", srv_cmd_thresholds, "[list] [--json] | add SIGNED.json",
+     "Ngưỡng của tỉnh: list the province's threshold revisions, or add one\n"
+     "signed with 'field thresholds sign'. It is stored only when its\n"
+     "signature verifies, its author is an enrolled, unrevoked admin\n"
+     "device, its template is installed here, its values fit the template\n"
+     "and its revision number is greater than every one stored for that\n"
+     "template; otherwise one line says what is wrong and nothing is\n"
+     "stored. Devices receive it with their next sync, and evaluate\n"
+     "records with the revision in force (the greatest whose valid_from\n"
+     "has come)."},
     {"units", srv_cmd_units,
      "[list] [--json] [--on DATE | --all] | import FILE.csv",
      "List the administrative units valid today, or import them from CSV\n"

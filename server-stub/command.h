@@ -54,6 +54,7 @@ int srv_cmd_enroll_code(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_export(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_devices(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_templates(struct srv_cmd_ctx *ctx, int argc, char **argv);
+int srv_cmd_thresholds(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_targets(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_audit(struct srv_cmd_ctx *ctx, int argc, char **argv);

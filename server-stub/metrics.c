@@ -22,7 +22,7 @@ static const char *const route_names[SRV_N_ROUTES] = {
     [SRV_ROUTE_TEMPLATES] = "templates", [SRV_ROUTE_TEMPLATE] = "template",
     [SRV_ROUTE_UNITS] = "units",         [SRV_ROUTE_HEALTH] = "health",
     [SRV_ROUTE_METRICS] = "metrics",     [SRV_ROUTE_EXPORT] = "export",
-    [SRV_ROUTE_OTHER] = "other",
+    [SRV_ROUTE_OTHER] = "other",         [SRV_ROUTE_THRESHOLDS] = "thresholds",
 };
 
 struct labeled {

@@ -318,3 +318,26 @@ void srv_enroll_code_free(struct srv_enroll_code *c)
     free(c->scope);
     free(c);
 }
+
+int srv_storage_thresholds_put(struct srv_storage *st,
+                               const struct fld_thresholds *r,
+                               int64_t received_ms, int64_t *seq,
+                               struct fld_err *err)
+{
+    return st->ops->thresholds_put(st, r, received_ms, seq, err);
+}
+
+int srv_storage_thresholds_each(struct srv_storage *st, int64_t after,
+                                const char *template_hash, int64_t limit,
+                                srv_thresholds_fn fn, void *ctx,
+                                struct fld_err *err)
+{
+    return st->ops->thresholds_each(st, after, template_hash, limit, fn, ctx,
+                                    err);
+}
+
+int srv_storage_thresholds_max_seq(struct srv_storage *st, int64_t *out,
+                                   struct fld_err *err)
+{
+    return st->ops->thresholds_max_seq(st, out, err);
+}

@@ -128,6 +128,23 @@ struct srv_counts {
     int64_t flagged;
 };
 
+struct fld_thresholds; /* a verified revision: field/thresholds.h */
+
+/* A stored threshold revision (field/thresholds.h), by server order. */
+struct srv_thresholds_row {
+    int64_t seq; /* server order */
+    const char *hash;
+    const char *template_id;
+    const char *template_hash;
+    int64_t revision;
+    const char *valid_from;
+    const char *author;
+    const uint8_t *body;
+    size_t body_len;
+    const uint8_t *sig; /* FLD_SIG_LEN bytes */
+    int64_t received_ms;
+};
+
 /* What a version's hash is known as here. */
 enum srv_version_state { SRV_ABSENT, SRV_PRESENT, SRV_IN_QUARANTINE };
 
@@ -141,6 +158,7 @@ typedef int (*srv_alarm_fn)(void *ctx, const struct srv_chain_alarm *a);
 typedef int (*srv_quarantine_fn)(void *ctx, const struct srv_quarantined *q);
 typedef int (*srv_pull_fn)(void *ctx, int64_t seq, const uint8_t *body,
                            size_t body_len, const uint8_t *sig);
+typedef int (*srv_thresholds_fn)(void *ctx, const struct srv_thresholds_row *r);
 
 /* Records to export: those with a version about one of units or a unit
  * below one (any unit when n_units is 0) and of template template_id (any
@@ -254,6 +272,15 @@ struct srv_storage_ops {
                       struct fld_err *err);
     int (*counts)(struct srv_storage *st, struct srv_counts *out,
                   struct fld_err *err);
+    int (*thresholds_put)(struct srv_storage *st,
+                          const struct fld_thresholds *r, int64_t received_ms,
+                          int64_t *seq, struct fld_err *err);
+    int (*thresholds_each)(struct srv_storage *st, int64_t after,
+                           const char *template_hash, int64_t limit,
+                           srv_thresholds_fn fn, void *ctx,
+                           struct fld_err *err);
+    int (*thresholds_max_seq)(struct srv_storage *st, int64_t *out,
+                              struct fld_err *err);
 };
 
 /* Every backend handle starts with this. */
@@ -426,5 +453,23 @@ int srv_storage_each_alarm(struct srv_storage *st, srv_alarm_fn fn, void *ctx,
                            struct fld_err *err);
 int srv_storage_counts(struct srv_storage *st, struct srv_counts *out,
                        struct fld_err *err);
+
+/* Threshold revisions (schema/server-003.sql; the rules are checked by
+ * server-stub/thresholds.c, not here). put: store the verified revision r
+ * (field/thresholds.h), received at received_ms, *seq its server order;
+ * FLD_EXISTS when its hash, or its revision number for its template hash, is
+ * stored already. each: the revisions after seq `after` in server order, of one
+ * template hash (NULL: all), at most limit (0: all). max_seq: the greatest seq,
+ * 0 when none. */
+int srv_storage_thresholds_put(struct srv_storage *st,
+                               const struct fld_thresholds *r,
+                               int64_t received_ms, int64_t *seq,
+                               struct fld_err *err);
+int srv_storage_thresholds_each(struct srv_storage *st, int64_t after,
+                                const char *template_hash, int64_t limit,
+                                srv_thresholds_fn fn, void *ctx,
+                                struct fld_err *err);
+int srv_storage_thresholds_max_seq(struct srv_storage *st, int64_t *out,
+                                   struct fld_err *err);
 
 #endif

@@ -90,6 +90,16 @@
     "merged_into"
 
 static const char *const sql_text[N_STMTS] = {
+    /* threshold revisions (storage_sqlite_thresholds.c) */
+    [S_THR_INSERT] =
+        "INSERT INTO threshold_revisions (" FLD_DB_THRESHOLDS_COLUMNS
+        ", received_ms) VALUES (" FLD_DB_THRESHOLDS_PARAMS ", ?9)",
+    [S_THR_EACH] =
+        "SELECT seq, hash, template_id, template_hash, revision, valid_from, "
+        "author, body, sig, received_ms FROM threshold_revisions "
+        "WHERE seq > ?1 AND (?2 IS NULL OR template_hash = ?2) "
+        "ORDER BY seq LIMIT ?3",
+    [S_THR_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM threshold_revisions",
     [S_RECORD_VERSIONS] =
         "SELECT seq, body, sig FROM versions WHERE record = ?1 "
         "ORDER BY seq",
@@ -255,7 +265,8 @@ static const char *const sql_text[N_STMTS] = {
 extern const struct fld_embedded srv_schema_files[];
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"server.sql", "server-002.sql"};
+static const char *const migration[] = {"server.sql", "server-002.sql",
+                                        "server-003.sql"};
 
 static const struct fld_db_kind server_database = {
     .name = "field-server database",
@@ -1110,4 +1121,7 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .each_audit = sq_each_audit,
     .each_alarm = sq_each_alarm,
     .counts = sq_counts,
+    .thresholds_put = srv_sq_thresholds_put,
+    .thresholds_each = srv_sq_thresholds_each,
+    .thresholds_max_seq = srv_sq_thresholds_max_seq,
 };

@@ -9,6 +9,7 @@
  *                           quarantine, audit; the table of operations
  *   storage_sqlite_units.c  units and targets: what the province's
  *                           reports count by, and what scopes walk
+ *   storage_sqlite_thresholds.c  the province's threshold revisions
  */
 #ifndef SRV_STORAGE_SQLITE_H
 #define SRV_STORAGE_SQLITE_H
@@ -65,6 +66,9 @@ enum srv_sq_stmt {
     S_COUNTS,
     S_RECORD_VERSIONS,
     S_RECORDS,
+    S_THR_INSERT,
+    S_THR_EACH,
+    S_THR_MAX_SEQ,
     N_STMTS
 };
 
@@ -118,5 +122,16 @@ int srv_sq_target_put(struct srv_storage *st, const struct srv_target *g,
                       struct fld_err *err);
 int srv_sq_each_target(struct srv_storage *st, srv_target_fn fn, void *ctx,
                        struct fld_err *err);
+
+/* The operations of storage_sqlite_thresholds.c (contracts in storage.h). */
+int srv_sq_thresholds_put(struct srv_storage *st,
+                          const struct fld_thresholds *r, int64_t received_ms,
+                          int64_t *seq, struct fld_err *err);
+int srv_sq_thresholds_each(struct srv_storage *st, int64_t after,
+                           const char *template_hash, int64_t limit,
+                           srv_thresholds_fn fn, void *ctx,
+                           struct fld_err *err);
+int srv_sq_thresholds_max_seq(struct srv_storage *st, int64_t *out,
+                              struct fld_err *err);
 
 #endif

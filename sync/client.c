@@ -49,6 +49,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "catalog.h"
 #include "gzip.h"
 #include "hlc.h"
 
@@ -797,6 +798,7 @@ static int round_trip(struct run *r, struct queue *q, char **cursor, bool *more,
     *cursor = fld_xstrdup(t.resp->cursor);
     *more = t.resp->more;
     *reset = t.resp->reset;
+    r->thresholds = t.resp->thresholds;
 done:
     syn_http_response_reset(&resp);
     fld_buf_free(&body);
@@ -884,6 +886,13 @@ done:
     return rc;
 }
 
+/* A signed GET through syn_client_exchange(), for catalog.c. */
+static int get_signed(void *ctx, const char *path,
+                      struct syn_http_response *resp, struct fld_err *err)
+{
+    return syn_client_exchange(ctx, "GET", path, NULL, resp, err);
+}
+
 int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
              struct fld_err *err)
 {
@@ -903,6 +912,9 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
         return rc;
     r.url = url;
     rc = sync_loop(&r, full, err);
+    if (rc == FLD_OK) /* the province's threshold revisions, when new */
+        rc = syn_catalog_thresholds(c->st, r.thresholds, full || stats->reset,
+                                    get_signed, &r, &stats->thresholds, err);
     stats->elapsed_ms = fld_now_ms() - stats->started_ms;
     note_outcome(c->st, rc, err);
     free(url);

@@ -39,6 +39,7 @@ struct run {
     int64_t answered_ms;       /* local wall clock when it arrived */
     bool maybe_delivered;      /* a request may have been acted on unanswered */
     char code[SYN_REASON_MAX]; /* error code of the last refusal */
+    int64_t thresholds;        /* newest threshold revision, as answers say */
 };
 
 /* ---- client.c --------------------------------------------------------- */

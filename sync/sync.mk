@@ -20,7 +20,7 @@ endif
 LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/client_queue.c \
                sync/client_enroll.c sync/merge.c \
                sync/merge_dag.c sync/merge_paths.c sync/merge_result.c \
-               sync/merged_export.c
+               sync/merged_export.c sync/catalog.c
 LIBSYNC_OBJ := $(LIBSYNC_SRC:%.c=$(O)/%.o)
 LIBSYNC     := $(O)/libsync.a
 SYNC_LIBS   := $(call pkg_libs,$(SYNC_PKGS))
