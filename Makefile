@@ -54,6 +54,11 @@ deb_xlsxwriter    := libxlsxwriter-dev
 
 FIELD_PKGS := sqlite3 libsodium libutf8proc zlib
 TEST_PKGS  := cmocka
+# libxlsxwriter writes the export's workbooks (field/export_xlsx.c). That
+# module is in libfield, but a static archive gives a program only the
+# members it calls: only the programs that export (field, field-server)
+# and the export's own test pull it in, and only they link the library.
+XLSX_PKGS  := xlsxwriter
 
 # Goals that must work before the libraries are installed.
 NODEPS_GOALS := deps clean demo help distclean format format-check
@@ -61,7 +66,7 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
   ifeq ($(shell command -v $(PKG_CONFIG) 2>/dev/null),)
     $(error pkg-config not found: install the Debian package pkg-config (or run: make deps))
   endif
-  $(foreach p,$(FIELD_PKGS) $(TEST_PKGS),\
+  $(foreach p,$(FIELD_PKGS) $(TEST_PKGS) $(XLSX_PKGS),\
     $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
@@ -76,11 +81,12 @@ ALL_CFLAGS   := -std=c11 $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -MMD -MP \
 ALL_LDFLAGS  := $(SANFLAGS) $(LDFLAGS)
 FIELD_LIBS   := $(call pkg_libs,$(FIELD_PKGS)) -lm
 TEST_LIBS    := $(call pkg_libs,$(TEST_PKGS))
+XLSX_LIBS    := $(call pkg_libs,$(XLSX_PKGS))
 
 # ---- sources -------------------------------------------------------------
 
 # libfield: every field/*.c but the program's own files.
-FIELD_PROG_SRC := field/main.c $(wildcard field/cmd_*.c)
+FIELD_PROG_SRC := field/main.c field/program.c $(wildcard field/cmd_*.c)
 LIBFIELD_SRC   := $(filter-out $(FIELD_PROG_SRC),$(wildcard field/*.c))
 EMBED_INPUTS   := $(sort $(wildcard schema/field*.sql)) \
                   $(sort $(wildcard schema/templates/*.json)) \
@@ -133,13 +139,27 @@ $(LIBFIELD): $(LIBFIELD_OBJ)
 
 # The field program: its command files, then libsync (merge, protocol,
 # client), then libfield; FIELD_PROG_LIBS is for libraries only the program
-# links (libcurl, added by sync/sync.mk).
+# links (libcurl, added by sync/sync.mk; libxlsxwriter, for field export).
+FIELD_PROG_LIBS += $(XLSX_LIBS)
+$(O)/field/export_xlsx.o: ALL_CFLAGS += $(call pkg_cflags,$(XLSX_PKGS))
+
 $(O)/bin/field: $(FIELD_PROG_OBJ) $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(FIELD_PROG_OBJ) $(LIBSYNC) $(LIBFIELD) \
 		$(SYNC_LIBS) $(FIELD_PROG_LIBS) $(FIELD_LIBS)
 
 $(O)/tests/%: $(O)/tests/unit/%.o $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(FIELD_LIBS)
+
+# The export's test writes workbooks: it links libxlsxwriter too.
+$(O)/tests/test_export: $(O)/tests/unit/test_export.o $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(XLSX_LIBS) $(FIELD_LIBS)
+
+# The front of both programs' main() is compiled into the programs only.
+$(O)/tests/test_program: $(O)/tests/unit/test_program.o $(O)/field/program.o \
+		$(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(FIELD_LIBS)
 

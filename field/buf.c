@@ -5,6 +5,7 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,24 +64,6 @@ char *fld_xstrndup(const char *s, size_t len)
     return p;
 }
 
-char *fld_xasprintf(const char *fmt, ...)
-{
-    struct fld_buf b = FLD_BUF_INIT;
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        oom(0);
-    b.data = fld_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf((char *)b.data, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return (char *)b.data;
-}
-
 static void reserve(struct fld_buf *b, size_t more)
 {
     size_t need;
@@ -118,21 +101,48 @@ void fld_buf_putc(struct fld_buf *b, int c)
     fld_buf_append(b, &ch, 1);
 }
 
+/* Append the formatted text to b: measured first, then written in place.
+ * False, b unchanged, when vsnprintf refuses the format. */
+static bool buf_vprintf(struct fld_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static bool buf_vprintf(struct fld_buf *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    int n;
+
+    va_copy(again, ap);
+    n = vsnprintf(NULL, 0, fmt, again);
+    va_end(again);
+    if (n < 0)
+        return false;
+    reserve(b, (size_t)n);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return true;
+}
+
 void fld_buf_printf(struct fld_buf *b, const char *fmt, ...)
 {
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    reserve(b, (size_t)n);
+}
+
+char *fld_xasprintf(const char *fmt, ...)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    va_list ap;
+    bool ok;
+
     va_start(ap, fmt);
-    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    ok = buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    b->len += (size_t)n;
+    if (!ok)
+        oom(0);
+    return (char *)b.data;
 }
 
 void fld_buf_hex(struct fld_buf *b, const uint8_t *p, size_t len)

@@ -21,6 +21,7 @@
 #include "key.h"
 #include "store.h"
 #include "template.h"
+#include "thresholds.h"
 
 struct cmd_ctx {
     const struct cmd *cmd; /* the command being run */
@@ -63,6 +64,7 @@ int cmd_show(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_template(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_templates(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_thresholds(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_units(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
 
@@ -168,9 +170,19 @@ const char *cmd_edit_status(const char *status);
 
 /* Resolve a record prefix to its id. */
 int cmd_find_record(struct cmd_ctx *ctx, const char *prefix, char out[33]);
-/* Load the installed template of that id or hash. */
+/* Load the installed template of that id or hash, with the province's
+ * threshold revision in force today set on it (cmd_thresholds_apply). */
 int cmd_load_template(struct cmd_ctx *ctx, const char *id_or_hash,
                       struct fld_template **out);
+
+/* The threshold revision in force today for the template of this hash
+ * (field/cmd_thresholds.c): the greatest stored revision whose valid_from
+ * is not after today, verified; *out NULL when there is none. Freed with
+ * fld_thresholds_free(). FLD_ECORRUPT when the stored one does not verify. */
+int cmd_thresholds_in_force(struct cmd_ctx *ctx, const char *template_hash,
+                            struct fld_thresholds **out);
+/* Set the revision in force on t, if any, for its rules to use. */
+int cmd_thresholds_apply(struct cmd_ctx *ctx, struct fld_template *t);
 
 /* --status, --subject, --template: filling a struct fld_record_filter.
  * A command with more options of its own lists these ids among them. */

@@ -263,7 +263,11 @@ int cmd_load_template(struct cmd_ctx *ctx, const char *id_or_hash,
     if (rc != FLD_OK)
         return fld_err_set(&ctx->err, FLD_ECORRUPT, "installed template %s: %s",
                            id_or_hash, ctx->err.msg);
-    return FLD_OK;
+    if ((rc = cmd_thresholds_apply(ctx, *out)) != FLD_OK) {
+        fld_template_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int cmd_print_json(struct cmd_ctx *ctx, const struct fld_json *v)

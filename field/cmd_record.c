@@ -138,12 +138,7 @@ int cmd_check_unit(struct cmd_ctx *ctx, const struct fld_template *t,
 /* Subjects are unit codes: 1..64 printable ASCII characters, no spaces. */
 int cmd_check_subject(struct cmd_ctx *ctx, const char *s)
 {
-    size_t i;
-
-    for (i = 0; s[i]; i++)
-        if (s[i] <= ' ' || s[i] > '~' || i >= 64)
-            break;
-    if (i == 0 || s[i] != '\0')
+    if (!fld_is_code(s))
         return fld_err_set(
             &ctx->err, FLD_EINVAL,
             "--subject '%s' is not a unit code (1 to 64 letters, "

@@ -355,7 +355,7 @@ int cmd_review(struct cmd_ctx *ctx, int argc, char **argv)
         rc = consider(&in, &cache, scope, in.ids[i]);
     if (rc != FLD_OK)
         goto out;
-    if (in.n > 1)
+    if (in.n > 1) /* qsort wants a non-null base even for none */
         qsort(in.w, in.n, sizeof *in.w, cmp_waiting);
     if (ctx->json) {
         struct fld_json *arr = fld_json_array();

@@ -181,8 +181,22 @@ static void print_conflict(struct cmd_ctx *ctx, const struct syn_conflict *c)
     fld_buf_free(&b);
 }
 
+/* The province's threshold revision the criteria were decided with. */
+static struct fld_json *revision_json(const struct fld_thresholds *r)
+{
+    struct fld_json *o = fld_json_object();
+
+    fld_json_set(o, "hash", fld_json_string(r->hash));
+    fld_json_set(o, "revision", fld_json_int(r->revision));
+    fld_json_set(o, "valid_from", fld_json_string(r->valid_from));
+    fld_json_set(o, "source", fld_json_string(r->source));
+    fld_json_set(o, "author", fld_json_string(r->author));
+    return o;
+}
+
 static int show_json(struct cmd_ctx *ctx, const struct syn_merged *m,
-                     const struct fld_template *t, struct fld_form *f)
+                     const struct fld_template *t, struct fld_form *f,
+                     const struct fld_thresholds *rev)
 {
     const struct fld_version *v = m->newest;
     struct fld_json *o = version_json(v);
@@ -209,6 +223,7 @@ static int show_json(struct cmd_ctx *ctx, const struct syn_merged *m,
         fld_json_append(conflicts, conflict_json(&m->conflicts[i]));
     fld_json_set(o, "conflicts", conflicts);
     fld_json_set(o, "criteria", criteria_json(f, t));
+    fld_json_set(o, "thresholds", rev ? revision_json(rev) : fld_json_null());
     fld_json_set(
         o, "tier",
         fld_json_string(fld_status_name(fld_form_tier(f), FLD_LANG_EN)));
@@ -289,7 +304,8 @@ static void show_answers(struct cmd_ctx *ctx, struct fld_form *f,
 }
 
 static void show_criteria(struct cmd_ctx *ctx, struct fld_form *f,
-                          const struct fld_template *t)
+                          const struct fld_template *t,
+                          const struct fld_thresholds *rev)
 {
     const struct fld_text *tier_label;
     size_t i, j, requires, count[3] = {0, 0, 0};
@@ -317,6 +333,14 @@ static void show_criteria(struct cmd_ctx *ctx, struct fld_form *f,
                    d->provenance.verified ? "" : unverified_mark(ctx->lang));
         }
     }
+    if (rev != NULL)
+        printf("  %s %lld%s %s, %s %s\n",
+               ctx->lang == FLD_LANG_EN ? "thresholds: the province's revision"
+                                        : "ngưỡng: bản",
+               (long long)rev->revision,
+               ctx->lang == FLD_LANG_EN ? "," : " của tỉnh,", rev->source,
+               ctx->lang == FLD_LANG_EN ? "valid from" : "hiệu lực từ",
+               rev->valid_from);
     for (i = 0; i < fld_template_n_thresholds(t); i++) {
         const struct fld_threshold *th = fld_template_threshold_at(t, i);
         char *value = fld_form_threshold(f, th);
@@ -344,7 +368,8 @@ static void show_criteria(struct cmd_ctx *ctx, struct fld_form *f,
 }
 
 static void show_text(struct cmd_ctx *ctx, const struct syn_merged *m,
-                      const struct fld_template *t, struct fld_form *f)
+                      const struct fld_template *t, struct fld_form *f,
+                      const struct fld_thresholds *rev)
 {
     const struct fld_version *v = m->newest;
     size_t i;
@@ -386,13 +411,14 @@ static void show_text(struct cmd_ctx *ctx, const struct syn_merged *m,
             print_conflict(ctx, &m->conflicts[i]);
     }
     show_answers(ctx, f, t);
-    show_criteria(ctx, f, t);
+    show_criteria(ctx, f, t, rev);
 }
 
 int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct cmd_record r;
     struct fld_form *f = NULL;
+    struct fld_thresholds *rev = NULL;
     char today[11];
     int rc, first;
 
@@ -406,14 +432,19 @@ int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
         goto out;
     if ((rc = cmd_record_load(ctx, argv[first], &r)) != FLD_OK)
         goto out;
-    rc = fld_form_eval(r.t, r.merged->answers, today, &f, &ctx->err);
+    /* r.t has the revision in force set already (cmd_load_template): this
+     * only says which one it is */
+    rc = cmd_thresholds_in_force(ctx, fld_template_hash(r.t), &rev);
+    if (rc == FLD_OK)
+        rc = fld_form_eval(r.t, r.merged->answers, today, &f, &ctx->err);
     if (rc != FLD_OK)
         goto out;
     if (ctx->json)
-        rc = show_json(ctx, r.merged, r.t, f);
+        rc = show_json(ctx, r.merged, r.t, f, rev);
     else
-        show_text(ctx, r.merged, r.t, f);
+        show_text(ctx, r.merged, r.t, f, rev);
 out:
+    fld_thresholds_free(rev);
     fld_form_free(f);
     cmd_record_free(&r);
     return rc;

@@ -282,6 +282,7 @@ static void print_summary(struct cmd_ctx *ctx, const char *url,
         fld_json_set(o, "clock_corrections",
                      fld_json_int(s->clock_corrections));
         fld_json_set(o, "reset", fld_json_bool(s->reset));
+        fld_json_set(o, "thresholds", fld_json_int(s->thresholds));
         fld_json_set(o, "milliseconds", fld_json_int(s->elapsed_ms));
         /* Our JSON writer is the canonical one, integers only; seconds are
          * for people reading the summary, so add them as a plain number. */
@@ -308,6 +309,10 @@ static void print_summary(struct cmd_ctx *ctx, const char *url,
            up, down, (double)s->elapsed_ms / 1e3,
            s->refused ? "; see 'field sync status' for the refused versions"
                       : "");
+    if (s->thresholds > 0)
+        printf("ngưỡng mới của tỉnh / new threshold revisions: %" PRId64
+               " (field thresholds)\n",
+               s->thresholds);
     fflush(stdout);
 }
 

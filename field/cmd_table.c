@@ -45,18 +45,25 @@ const struct cmd cmd_table[] = {
      "lost but the server enrolled the key, running enroll again notices it.\n"
      "Exit 1 when the server cannot be reached, 4 when it refuses the code."},
     {"export", cmd_export,
-     "--format json|csv [--template ID] [--status S] [--subject CODE] "
-     "[--output FILE]",
+     "--format json|csv|xlsx|geojson [--lang vi|en] [--template ID] "
+     "[--status S] [--subject CODE] [--output FILE]",
      "Write records for other tools.\n\n"
-     "  --format json  every record with its current answers and all its\n"
-     "                 signed versions (hash, signature and the exact signed\n"
-     "                 body), so the export can be verified elsewhere\n"
-     "  --format csv   one row per record, one column per question of the\n"
-     "                 template (RFC 4180; --template is needed when records\n"
-     "                 of several templates match)\n"
+     "  --format json     every record with its current answers and all its\n"
+     "                    signed versions (hash, signature and the exact\n"
+     "                    signed body), so the export can be verified elsewhere\n"
+     "  --format csv      one row per record, one column per question of the\n"
+     "                    template (RFC 4180; --template is needed when records\n"
+     "                    of several templates match)\n"
+     "  --format xlsx     a workbook for a spreadsheet: a sheet per template,\n"
+     "                    a row per record, repeat groups on their own sheets,\n"
+     "                    labels in Vietnamese (--lang en: English); needs\n"
+     "                    --output\n"
+     "  --format geojson  each record's position as a point (unit, template,\n"
+     "                    status, tier result) for QGIS; records without a\n"
+     "                    position are left out and counted on stderr\n"
      "  --template, --status, --subject  export only matching records\n"
-     "  --output FILE  write to FILE (created; refused if it exists) rather\n"
-     "                 than to standard output"},
+     "  --output FILE     write to FILE (created; refused if it exists) rather\n"
+     "                    than to standard output"},
     {"fill", cmd_fill, "[--lang vi|en] RECORD",
      "Walk through a draft record's checklist in the terminal, section by\n"
      "section: each relevant question with its label, hint and current\n"
@@ -166,6 +173,24 @@ const struct cmd cmd_table[] = {
      "List the installed checklist templates: id, version, hash, number of\n"
      "questions and criteria, title, and the official criteria set each\n"
      "follows."},
+    {"thresholds", cmd_thresholds,
+     "[list] [--json] | draft TEMPLATE [--output FILE] | sign FILE "
+     "[--output FILE]",
+     "Ngưỡng của tỉnh: the province's values for a template's thresholds,\n"
+     "signed by its administrator (docs/TEMPLATES.md, \"Thresholds as data\").\n"
+     "Records are evaluated with the revision in force: the greatest one\n"
+     "whose valid_from is not after today; a threshold it leaves null stays\n"
+     "unknown.\n\n"
+     "  list            the revisions this device holds (they come with\n"
+     "                  'field sync'), the one in force marked\n"
+     "  draft TEMPLATE  print a revision to fill in: every threshold of the\n"
+     "                  template with the value in force, the next revision\n"
+     "                  number, today as valid_from; write the decision in\n"
+     "                  \"source\", delete what it does not set\n"
+     "  sign FILE       sign the filled-in draft with this device's key (the\n"
+     "                  device must be enrolled as admin) and print the\n"
+     "                  signed revision, for 'field-server thresholds add'\n"
+     "  --output FILE   write to FILE (created; refused if it exists)"},
     {"units", cmd_units, "[--json] [--on DATE | --all] | import FILE.csv",
      "List the administrative units valid today (or on DATE, or all with\n"
      "their validity), or import units from CSV with the header\n"

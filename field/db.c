@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "thresholds.h"
 
 int fld_db_map(sqlite3 *db, int rc, const char *what, struct fld_err *err)
 {
@@ -693,6 +694,18 @@ void fld_db_bind_version(sqlite3_stmt *s, const struct fld_version *v)
     fld_db_bind_text(s, 11, v->status);
     sqlite3_bind_blob(s, 12, v->body, (int)v->body_len, SQLITE_STATIC);
     sqlite3_bind_blob(s, 13, v->sig, FLD_SIG_LEN, SQLITE_STATIC);
+}
+
+void fld_db_bind_thresholds(sqlite3_stmt *s, const struct fld_thresholds *r)
+{
+    fld_db_bind_text(s, 1, r->hash);
+    fld_db_bind_text(s, 2, r->template_id);
+    fld_db_bind_text(s, 3, r->template_hash);
+    sqlite3_bind_int64(s, 4, r->revision);
+    fld_db_bind_text(s, 5, r->valid_from);
+    fld_db_bind_text(s, 6, r->author);
+    sqlite3_bind_blob(s, 7, r->body, (int)r->body_len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 8, r->sig, FLD_SIG_LEN, SQLITE_STATIC);
 }
 
 int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,

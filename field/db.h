@@ -218,6 +218,22 @@ struct fld_db_heads {
 int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,
                      const struct fld_version *v, struct fld_err *err);
 
+/* ---- threshold revisions ---------------------------------------------------
+ *
+ * Both stores keep a threshold revision (thresholds.h) the same way too:
+ * its signed bytes and the fields that choose it as columns.
+ */
+
+/* The columns fld_db_bind_thresholds() binds to ?1 .. ?8 of an INSERT
+ * INTO threshold_revisions; the store's own columns follow from ?9. */
+#define FLD_DB_THRESHOLDS_COLUMNS                                              \
+    "hash, template_id, template_hash, revision, valid_from, author, body, "   \
+    "sig"
+#define FLD_DB_THRESHOLDS_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+struct fld_thresholds;
+/* Bind r (which must outlive the statement's use) to ?1 .. ?8. */
+void fld_db_bind_thresholds(sqlite3_stmt *s, const struct fld_thresholds *r);
+
 /* ---- values ------------------------------------------------------------- */
 
 /* Bind text v to parameter i (NULL binds NULL). The text must stay valid

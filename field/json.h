@@ -18,7 +18,7 @@
  * allowed) but refuses anything outside that subset: duplicate keys,
  * non-ASCII keys, invalid UTF-8 (including lone surrogates in \u escapes),
  * fractions, exponents, integers out of range, "-0", nesting deeper than
- * FLD_JSON_MAX_DEPTH, trailing bytes. fld_json_is_canonical() then tells
+ * FLD_JSON_MAX_DEPTH, trailing bytes. fld_json_check_canonical() then tells
  * whether the bytes were exactly what the writer would produce, which is how
  * an imported signed body is checked.
  *

@@ -133,7 +133,10 @@ static void secrets_free(struct secrets *s)
 
 /* ---- making keys -------------------------------------------------------- */
 
-int fld_key_generate(struct fld_key **out, struct fld_err *err)
+/* A new key pair in guarded memory: from seed, or random when seed is
+ * NULL. */
+static int make_key(const uint8_t *seed, struct fld_key **out,
+                    struct fld_err *err)
 {
     struct fld_key *k;
     int rc;
@@ -143,27 +146,24 @@ int fld_key_generate(struct fld_key **out, struct fld_err *err)
     if (rc != FLD_OK)
         return rc;
     k = secure_alloc(sizeof *k);
-    crypto_sign_keypair(k->pk, k->sk);
+    if (seed != NULL)
+        crypto_sign_seed_keypair(k->pk, k->sk, seed);
+    else
+        crypto_sign_keypair(k->pk, k->sk);
     sodium_mprotect_readonly(k);
     *out = k;
     return FLD_OK;
 }
 
+int fld_key_generate(struct fld_key **out, struct fld_err *err)
+{
+    return make_key(NULL, out, err);
+}
+
 int fld_key_from_seed(const uint8_t seed[FLD_KEY_SEED_LEN],
                       struct fld_key **out, struct fld_err *err)
 {
-    struct fld_key *k;
-    int rc;
-
-    *out = NULL;
-    rc = need_sodium(err);
-    if (rc != FLD_OK)
-        return rc;
-    k = secure_alloc(sizeof *k);
-    crypto_sign_seed_keypair(k->pk, k->sk, seed);
-    sodium_mprotect_readonly(k);
-    *out = k;
-    return FLD_OK;
+    return make_key(seed, out, err);
 }
 
 void fld_key_free(struct fld_key *k)
@@ -220,6 +220,23 @@ int fld_sig_verify(const uint8_t pub[FLD_KEY_PUBLIC_LEN], const uint8_t *msg,
 
 /* ---- writing key files -------------------------------------------------- */
 
+/* The key that seals the secret key: Argon2id of the passphrase with the
+ * file's salt and cost, into s->box_key. Saving and loading derive it
+ * alike, or no file would open again. */
+static int derive_box_key(struct secrets *s, const char *passphrase,
+                          const uint8_t salt[SALT_LEN], unsigned long long ops,
+                          size_t mem, const char *path, struct fld_err *err)
+{
+    if (crypto_pwhash(s->box_key, sizeof s->box_key, passphrase,
+                      strlen(passphrase), salt, ops, mem,
+                      crypto_pwhash_ALG_ARGON2ID13) == 0)
+        return FLD_OK;
+    return fld_err_set(err, FLD_EIO,
+                       "cannot derive a key from the passphrase for %s "
+                       "(out of memory?)",
+                       path);
+}
+
 int fld_key_save(const struct fld_key *k, const char *path,
                  const char *passphrase, struct fld_err *err)
 {
@@ -245,15 +262,9 @@ int fld_key_save(const struct fld_key *k, const char *path,
     } else {
         randombytes_buf(salt, sizeof salt);
         randombytes_buf(nonce, sizeof nonce);
-        if (crypto_pwhash(s->box_key, sizeof s->box_key, passphrase,
-                          strlen(passphrase), salt, kdf_ops, kdf_mem,
-                          crypto_pwhash_ALG_ARGON2ID13) != 0) {
-            rc = fld_err_set(err, FLD_EIO,
-                             "cannot derive a key from the passphrase for %s "
-                             "(out of memory?)",
-                             path);
+        rc = derive_box_key(s, passphrase, salt, kdf_ops, kdf_mem, path, err);
+        if (rc != FLD_OK)
             goto done;
-        }
         crypto_secretbox_easy(sealed, k->sk, SECRET_LEN, nonce, s->box_key);
         fld_hex_encode(salt, sizeof salt, salt_hex);
         fld_hex_encode(nonce, sizeof nonce, nonce_hex);
@@ -481,15 +492,9 @@ int fld_key_load(const char *path, const char *passphrase, struct fld_key **out,
                              path);
             goto done;
         }
-        if (crypto_pwhash(s->box_key, sizeof s->box_key, passphrase,
-                          strlen(passphrase), f.salt, f.ops, f.mem,
-                          crypto_pwhash_ALG_ARGON2ID13) != 0) {
-            rc = fld_err_set(err, FLD_EIO,
-                             "cannot derive a key from the passphrase for %s "
-                             "(out of memory?)",
-                             path);
+        rc = derive_box_key(s, passphrase, f.salt, f.ops, f.mem, path, err);
+        if (rc != FLD_OK)
             goto done;
-        }
         /* A wrong passphrase and a damaged seal look the same here. */
         if (crypto_secretbox_open_easy(s->plain, f.sealed, sizeof f.sealed,
                                        f.nonce, s->box_key) != 0) {
@@ -510,8 +515,8 @@ int fld_key_load(const char *path, const char *passphrase, struct fld_key **out,
         memcpy(s->seed, s->plain, FLD_KEY_SEED_LEN);
     }
 
-    k = secure_alloc(sizeof *k);
-    crypto_sign_seed_keypair(k->pk, k->sk, s->seed);
+    if ((rc = make_key(s->seed, &k, err)) != FLD_OK)
+        goto done;
     if (sodium_memcmp(k->pk, f.pk, FLD_KEY_PUBLIC_LEN) != 0) {
         rc = fld_err_set(err, FLD_ECORRUPT,
                          "key file %s is damaged: its secret key does not "
@@ -519,7 +524,6 @@ int fld_key_load(const char *path, const char *passphrase, struct fld_key **out,
                          path);
         goto done;
     }
-    sodium_mprotect_readonly(k);
     *out = k;
     k = NULL;
     rc = FLD_OK;

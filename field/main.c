@@ -7,12 +7,11 @@
  * Commands live in the table of cmd_table.c, one handler per command in
  * the cmd_*.c files. A unique prefix of a command name is accepted.
  */
-#include <locale.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "program.h"
 
 #define FIELD_VERSION "0.1.0"
 
@@ -33,63 +32,26 @@ static void usage(FILE *out)
             "'field <command> --help' explains a command.\n");
 }
 
-static int run_help(int argc, char **argv, struct fld_err *err)
+static void print_help(const void *cmd, FILE *out)
 {
-    const struct cmd *c;
-
-    if (argc < 3) {
-        usage(stdout);
-        return FLD_OK;
-    }
-    if ((c = cmd_find(argv[2], err)) == NULL)
-        return FLD_EUSAGE;
-    cmd_print_help(c, stdout);
-    return FLD_OK;
+    cmd_print_help(cmd, out);
 }
+
+static const struct fld_program field = {
+    "field", FIELD_VERSION, cmd_table, sizeof *cmd_table, usage, print_help,
+};
 
 int main(int argc, char **argv)
 {
     struct cmd_ctx ctx;
-    const struct cmd *c;
-    int rc;
+    int status, rc;
 
-    setlocale(LC_CTYPE, "");
     memset(&ctx, 0, sizeof ctx);
-    if (sodium_init() < 0) {
-        fputs("field: cannot initialise libsodium\n", stderr);
-        return FLD_EXIT_FAIL;
-    }
-    if (argc < 2) {
-        usage(stderr);
-        return FLD_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        rc = run_help(argc, argv, &ctx.err);
-        if (rc != FLD_OK)
-            fprintf(stderr, "field: %s\n", ctx.err.msg);
-        return fld_exit_status(rc);
-    }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("field %s\n", FIELD_VERSION);
-        return FLD_EXIT_OK;
-    }
-    if (argv[1][0] == '-') {
-        fprintf(stderr, "field: unknown option '%s'; see 'field --help'\n",
-                argv[1]);
-        return FLD_EXIT_USAGE;
-    }
-    if ((c = cmd_find(argv[1], &ctx.err)) == NULL) {
-        fprintf(stderr, "field: %s\n", ctx.err.msg);
-        return FLD_EXIT_USAGE;
-    }
-    ctx.cmd = c;
-    rc = c->run(&ctx, argc - 1, argv + 1);
-    if (rc == -1) /* --help was shown */
-        rc = FLD_OK;
-    if (rc != FLD_OK)
-        fprintf(stderr, "field: %s: %s\n", c->name,
-                ctx.err.msg[0] ? ctx.err.msg : fld_strerror(rc));
+    ctx.cmd = fld_program_start(&field, argc, argv, &status);
+    if (ctx.cmd == NULL)
+        return status;
+    rc = ctx.cmd->run(&ctx, argc - 1, argv + 1);
+    status = fld_program_finish(&field, ctx.cmd->name, rc, &ctx.err);
     cmd_ctx_close(&ctx);
-    return fld_exit_status(rc);
+    return status;
 }

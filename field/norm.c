@@ -285,22 +285,35 @@ int fld_norm_text(const char *in, char **out, struct fld_err *err)
 
 /* ---- integers ----------------------------------------------------------- */
 
+/*
+ * Where a typed number starts: white space trimmed ([*start, *end) is the
+ * text messages show), an optional sign read (*is_neg), *i at what follows
+ * the sign. FLD_EINVAL when nothing but white space was typed.
+ */
+static int number_start(const char *in, size_t *start, size_t *end, size_t *i,
+                        bool *is_neg, struct fld_err *err)
+{
+    trim(in, strlen(in), start, end);
+    if (*start == *end)
+        return fld_err_set(err, FLD_EINVAL, "no number given");
+    *i = *start;
+    *is_neg = in[*i] == '-';
+    if (in[*i] == '+' || in[*i] == '-')
+        (*i)++;
+    return FLD_OK;
+}
+
 int fld_norm_integer(const char *in, int64_t *out, struct fld_err *err)
 {
-    size_t len = strlen(in), start, end, i;
+    size_t start, end, i;
     char shown[SHOW_MAX];
     uint64_t mag = 0;
-    bool is_neg = false;
+    bool is_neg;
+    int rc;
 
     *out = 0;
-    trim(in, len, &start, &end);
-    if (start == end)
-        return fld_err_set(err, FLD_EINVAL, "no number given");
-    i = start;
-    if (in[i] == '+' || in[i] == '-') {
-        is_neg = in[i] == '-';
-        i++;
-    }
+    if ((rc = number_start(in, &start, &end, &i, &is_neg, err)) != FLD_OK)
+        return rc;
     if (i == end)
         goto malformed;
     for (; i < end; i++) {
@@ -328,21 +341,16 @@ malformed:
 
 int fld_norm_decimal(const char *in, char **out, struct fld_err *err)
 {
-    size_t len = strlen(in), start, end, i;
+    size_t start, end, i;
     size_t int_at, int_len, frac_at, frac_len;
     struct fld_buf b = FLD_BUF_INIT;
     char shown[SHOW_MAX];
-    bool is_neg = false;
+    bool is_neg;
+    int rc;
 
     *out = NULL;
-    trim(in, len, &start, &end);
-    if (start == end)
-        return fld_err_set(err, FLD_EINVAL, "no number given");
-    i = start;
-    if (in[i] == '+' || in[i] == '-') {
-        is_neg = in[i] == '-';
-        i++;
-    }
+    if ((rc = number_start(in, &start, &end, &i, &is_neg, err)) != FLD_OK)
+        return rc;
     int_at = i;
     while (i < end && is_digit(in[i]))
         i++;

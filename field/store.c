@@ -58,6 +58,9 @@ enum stmt_id {
     S_SYNC_FORGET_REFUSED,
     S_SYNC_REFUSED,
     S_SYNC_COUNTS,
+    S_THR_INSERT,
+    S_THR_IN_FORCE,
+    S_THR_EACH,
     N_STMTS
 };
 
@@ -170,6 +173,19 @@ static const char *const sql_text[N_STMTS] = {
         "ON v.hash = r.hash ORDER BY r.at_ms, v.seq",
     [S_SYNC_COUNTS] = "SELECT (SELECT count(*) FROM sync_known), "
                       "(SELECT count(*) FROM sync_refused)",
+    [S_THR_INSERT] =
+        "INSERT INTO threshold_revisions (" FLD_DB_THRESHOLDS_COLUMNS
+        ", seq, stored_ms) VALUES (" FLD_DB_THRESHOLDS_PARAMS ", ?9, ?10)",
+    /* The revision in force on a date: the greatest whose valid_from is
+     * not after it (the hash breaks a tie the server never lets happen). */
+    [S_THR_IN_FORCE] =
+        "SELECT body, sig FROM threshold_revisions WHERE template_hash = ?1 "
+        "AND (?2 IS NULL OR valid_from <= ?2) "
+        "ORDER BY revision DESC, hash DESC LIMIT 1",
+    [S_THR_EACH] = "SELECT hash, template_id, template_hash, revision, "
+                   "valid_from, author, seq, stored_ms, body, sig "
+                   "FROM threshold_revisions "
+                   "ORDER BY template_id, template_hash, revision, hash",
 };
 
 struct fld_store {
@@ -178,7 +194,8 @@ struct fld_store {
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {"field.sql", "field-002.sql",
-                                        "field-003.sql", "field-004.sql"};
+                                        "field-003.sql", "field-004.sql",
+                                        "field-005.sql"};
 
 static const struct fld_db_kind device_store = {
     .name = "field device store",
@@ -309,6 +326,23 @@ int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
     return fld_db_heads_add(st->d, &heads, v, err);
 }
 
+/* Columns 0 and 1 of the row s was stepped to, a signed body and its
+ * signature, copied out (*body new, free()); s is reset either way. False,
+ * with nothing copied, when a column is missing or the wrong size. */
+static bool take_signed(sqlite3_stmt *s, uint8_t **body, size_t *len,
+                        uint8_t sig[FLD_SIG_LEN])
+{
+    bool ok = sqlite3_column_blob(s, 0) != NULL &&
+              sqlite3_column_bytes(s, 1) == FLD_SIG_LEN;
+
+    if (ok) {
+        *body = fld_db_blob_dup(s, 0, len);
+        memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
+    }
+    fld_db_reset(s);
+    return ok;
+}
+
 int fld_store_version_raw(struct fld_store *st, const char *hash,
                           uint8_t **body, size_t *len, uint8_t sig[FLD_SIG_LEN],
                           struct fld_err *err)
@@ -325,16 +359,10 @@ int fld_store_version_raw(struct fld_store *st, const char *hash,
         return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found", hash);
     if (rc != FLD_OK)
         return rc;
-    if (sqlite3_column_blob(s, 0) == NULL ||
-        sqlite3_column_bytes(s, 1) != FLD_SIG_LEN) {
-        fld_db_reset(s);
+    if (!take_signed(s, body, len, sig))
         return fld_err_set(err, FLD_ECORRUPT,
                            "version %.16s: stored body or signature is damaged",
                            hash);
-    }
-    *body = fld_db_blob_dup(s, 0, len);
-    memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
-    fld_db_reset(s);
     /* The hash is the version's name: bytes that no longer give it were
      * changed behind the program's back. */
     fld_version_hash(*body, *len, actual);
@@ -420,6 +448,7 @@ struct walk {
         fld_unit_fn unit;
         fld_store_pending_fn pending;
         fld_store_refused_fn refused;
+        fld_store_thresholds_fn thresholds;
     } fn;
     void *ctx;
     struct fld_err *err;
@@ -823,4 +852,85 @@ int fld_store_sync_counts(struct fld_store *st, int64_t *known,
     *known = v[0];
     *refused = v[1];
     return rc;
+}
+
+/* ---- threshold revisions ---------------------------------------------------
+ */
+
+int fld_store_thresholds_put(struct fld_store *st,
+                             const struct fld_thresholds *r, int64_t seq,
+                             struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = fld_db_stmt(st->d, S_THR_INSERT, &s, err)) != FLD_OK)
+        return rc;
+    fld_db_bind_thresholds(s, r);
+    if (seq > 0)
+        sqlite3_bind_int64(s, 9, seq);
+    sqlite3_bind_int64(s, 10, fld_now_ms());
+    rc = fld_db_done(st->d, s, "store threshold revision", err);
+    if (rc == FLD_EXISTS)
+        return fld_err_set(err, FLD_EXISTS,
+                           "threshold revision %.16s already stored", r->hash);
+    return rc;
+}
+
+int fld_store_thresholds_in_force(struct fld_store *st,
+                                  const char *template_hash, const char *as_of,
+                                  uint8_t **body, size_t *len,
+                                  uint8_t sig[FLD_SIG_LEN], struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int rc;
+
+    *body = NULL;
+    *len = 0;
+    rc = fld_db_lookup(st->d, S_THR_IN_FORCE, template_hash, as_of, &s,
+                       "read threshold revision", err);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND,
+                           "no threshold revision for template %.16s",
+                           template_hash);
+    if (rc != FLD_OK)
+        return rc;
+    if (!take_signed(s, body, len, sig))
+        return fld_err_set(err, FLD_ECORRUPT,
+                           "a threshold revision of template %.16s is damaged",
+                           template_hash);
+    return FLD_OK;
+}
+
+static int thresholds_row(void *data, sqlite3_stmt *s)
+{
+    const struct walk *w = data;
+    struct fld_store_thresholds_row r;
+
+    r.hash = col_text(s, 0);
+    r.template_id = col_text(s, 1);
+    r.template_hash = col_text(s, 2);
+    r.revision = sqlite3_column_int64(s, 3);
+    r.valid_from = col_text(s, 4);
+    r.author = col_text(s, 5);
+    r.seq = sqlite3_column_int64(s, 6); /* 0 for NULL */
+    r.stored_ms = sqlite3_column_int64(s, 7);
+    r.body = sqlite3_column_blob(s, 8);
+    r.body_len = (size_t)sqlite3_column_bytes(s, 8);
+    r.sig = sqlite3_column_blob(s, 9);
+    if (!r.hash || !r.template_id || !r.template_hash || !r.valid_from ||
+        !r.author || !r.body || !r.sig ||
+        sqlite3_column_bytes(s, 9) != FLD_SIG_LEN)
+        return fld_err_set(w->err, FLD_ECORRUPT,
+                           "a threshold revision row has empty columns");
+    return w->fn.thresholds(w->ctx, &r);
+}
+
+int fld_store_each_thresholds(struct fld_store *st, fld_store_thresholds_fn fn,
+                              void *ctx, struct fld_err *err)
+{
+    struct walk w = {.fn.thresholds = fn, .ctx = ctx, .err = err};
+
+    return walk(st, S_THR_EACH, NULL, thresholds_row, &w,
+                "list threshold revisions");
 }

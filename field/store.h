@@ -26,12 +26,13 @@
 #include "err.h"
 #include "hlc.h"
 #include "key.h"
+#include "thresholds.h"
 #include "version.h"
 
 struct fld_store;
 
 /* The schema version this program writes. */
-#define FLD_STORE_SCHEMA_VERSION 4
+#define FLD_STORE_SCHEMA_VERSION 5
 
 enum fld_store_mode {
     FLD_STORE_OPEN,  /* the file must exist */
@@ -293,4 +294,47 @@ int fld_store_sync_each_refused(struct fld_store *st, fld_store_refused_fn fn,
 int fld_store_sync_counts(struct fld_store *st, int64_t *known,
                           int64_t *refused, struct fld_err *err);
 
+/* ---- threshold revisions (schema/field-005.sql) ---------------------------
+ *
+ * The province's threshold revisions (thresholds.h) for the templates this
+ * device holds, verified and checked against their template before they
+ * are stored (sync/catalog.c), kept as the exact bytes signed.
+ */
+
+/* Keep the verified revision r; seq is the server's sequence number for it
+ * (0: none). FLD_EXISTS when it is stored already. Inside a transaction. */
+int fld_store_thresholds_put(struct fld_store *st,
+                             const struct fld_thresholds *r, int64_t seq,
+                             struct fld_err *err);
+/*
+ * The revision in force for the template of this hash on date as_of
+ * (YYYY-MM-DD; NULL: whatever its date): the greatest revision whose
+ * valid_from is not after as_of. Its body (*len bytes, NUL-terminated,
+ * free()) and signature, not verified here: open them with
+ * fld_thresholds_open(). FLD_NOTFOUND when there is none.
+ */
+int fld_store_thresholds_in_force(struct fld_store *st,
+                                  const char *template_hash, const char *as_of,
+                                  uint8_t **body, size_t *len,
+                                  uint8_t sig[FLD_SIG_LEN],
+                                  struct fld_err *err);
+/* A stored revision as listed; borrowed for the callback's duration. */
+struct fld_store_thresholds_row {
+    const char *hash;
+    const char *template_id;
+    const char *template_hash;
+    int64_t revision;
+    const char *valid_from;
+    const char *author;
+    int64_t seq; /* the server's; 0 when none */
+    int64_t stored_ms;
+    const uint8_t *body; /* as signed, not verified here */
+    size_t body_len;
+    const uint8_t *sig; /* FLD_SIG_LEN bytes */
+};
+typedef int (*fld_store_thresholds_fn)(
+    void *ctx, const struct fld_store_thresholds_row *r);
+/* Every stored revision, by template id, template hash and revision. */
+int fld_store_each_thresholds(struct fld_store *st, fld_store_thresholds_fn fn,
+                              void *ctx, struct fld_err *err);
 #endif

@@ -698,12 +698,86 @@ static void load_criteria(struct loader *l)
     }
 }
 
+/* Tier codes: 1..MAX_NAME of a-z, 0-9 and '-' ("xa-ntm-nang-cao"). They
+ * name programme tiers across templates (the province's report counts
+ * units by them), so their spelling is narrower than a question's name. */
+static bool is_tier_code(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && s[i] != '\0'; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+              s[i] == '-') ||
+            i >= MAX_NAME)
+            return false;
+    return s != NULL && i > 0;
+}
+
+/*
+ * The tier's "code" (the programme tier this template decides) and
+ * "implies" (the tiers a unit meeting it meets too: a model commune is an
+ * advanced one, an advanced one meets NTM). implies needs a code, may not
+ * name it, and names each tier once.
+ */
+static void load_tier_code(struct loader *l, const struct fld_json *tier)
+{
+    struct fld_template *t = l->t;
+    const struct fld_json *code = fld_json_get(tier, "code");
+    const struct fld_json *imp = fld_json_get(tier, "implies");
+    size_t i, k;
+
+    if (code != NULL &&
+        (code->type != FLD_JSON_STRING || !is_tier_code(code->s)))
+        fld_template_problem(l,
+                             "tier.code: expected a tier code of 1 to %d "
+                             "characters a-z, 0-9, -",
+                             MAX_NAME);
+    else if (code != NULL)
+        t->tier_code = code->s;
+    if (imp == NULL)
+        return;
+    if (code == NULL) {
+        fld_template_problem(l, "tier.implies: needs a \"code\" (the tier "
+                                "that implies them)");
+        return;
+    }
+    if (imp->type != FLD_JSON_ARRAY) {
+        fld_template_problem(l, "tier.implies: expected a list of tier codes");
+        return;
+    }
+    t->tier_implies = fld_xcalloc(imp->n ? imp->n : 1, sizeof *t->tier_implies);
+    for (i = 0; i < imp->n; i++) {
+        const struct fld_json *c = imp->items[i];
+
+        if (c->type != FLD_JSON_STRING || !is_tier_code(c->s)) {
+            fld_template_problem(l, "tier.implies[%zu]: not a tier code", i);
+            continue;
+        }
+        if (t->tier_code != NULL && strcmp(c->s, t->tier_code) == 0) {
+            fld_template_problem(l,
+                                 "tier.implies[%zu]: \"%s\" is this tier "
+                                 "itself",
+                                 i, c->s);
+            continue;
+        }
+        for (k = 0; k < t->n_tier_implies; k++)
+            if (strcmp(t->tier_implies[k], c->s) == 0)
+                break;
+        if (k < t->n_tier_implies)
+            fld_template_problem(l, "tier.implies[%zu]: \"%s\" given twice", i,
+                                 c->s);
+        else
+            t->tier_implies[t->n_tier_implies++] = c->s;
+    }
+}
+
 /* The tier: met when all criteria are ("requires": "all", kept as 0), or
  * when at least N are (1 <= N <= the number of criteria). Loaded after the
  * criteria, to know how many there are. */
 static void load_tier(struct loader *l)
 {
-    static const char *const keys[] = {"label", "requires", NULL};
+    static const char *const keys[] = {"label", "requires", "code", "implies",
+                                       NULL};
     struct fld_template *t = l->t;
     const struct fld_json *tier = fld_json_get(t->json, "tier"), *req;
 
@@ -711,6 +785,7 @@ static void load_tier(struct loader *l)
         return;
     known_keys(l, tier, keys, "tier");
     get_text(l, tier, "label", true, &t->tier_label, "tier");
+    load_tier_code(l, tier);
     req = fld_json_get(tier, "requires");
     t->has_tier = true;
     if (req != NULL && req->type == FLD_JSON_STRING &&
@@ -929,6 +1004,12 @@ void fld_template_free(struct fld_template *t)
     free(t->questions);
     free(t->by_name);
     free(t->kinds);
+    free(t->tier_implies);
+    for (i = 0; i < t->n_revised; i++) {
+        fld_json_free(t->revised[i].json);
+        free(t->revised[i].source);
+    }
+    free(t->revised);
     free(t->canon);
     fld_json_free(t->json);
     free(t);
@@ -1071,4 +1152,19 @@ bool fld_template_tier(const struct fld_template *t,
     *label = &t->tier_label;
     *requires = t->tier_requires;
     return t->has_tier;
+}
+
+const char *fld_template_tier_code(const struct fld_template *t)
+{
+    return t->tier_code;
+}
+
+size_t fld_template_n_tier_implies(const struct fld_template *t)
+{
+    return t->n_tier_implies;
+}
+
+const char *fld_template_tier_implies(const struct fld_template *t, size_t i)
+{
+    return i < t->n_tier_implies ? t->tier_implies[i] : NULL;
 }

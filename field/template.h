@@ -190,6 +190,35 @@ const struct fld_criterion *fld_template_criterion(const struct fld_template *t,
  * tier. */
 bool fld_template_tier(const struct fld_template *t,
                        const struct fld_text **label, size_t *requires);
+/*
+ * The programme tier the template decides ("xa-ntm", "xa-ntm-nang-cao",
+ * "xa-ntm-kieu-mau", "kdc-kieu-mau"; docs/TEMPLATES.md), NULL when its tier
+ * has no code; and the tier codes a unit meeting it meets too ("implies":
+ * a model commune is an advanced one). Borrowed from the template.
+ */
+const char *fld_template_tier_code(const struct fld_template *t);
+size_t fld_template_n_tier_implies(const struct fld_template *t);
+const char *fld_template_tier_implies(const struct fld_template *t, size_t i);
+
+/*
+ * Thresholds given as data after loading (docs/TEMPLATES.md "Thresholds as
+ * data"): thresholds is an object {NAME: {"value": V}} or {NAME:
+ * {"values": {KEY: V, ...}}}, V an integer, a decimal string in normal
+ * form ("54.78") or null (unknown). check: FLD_OK, or FLD_EINVAL naming
+ * the first problem's place ("thresholds.x.values[\"2025\"]: not a
+ * number"). set: the same check, then each listed threshold's value or
+ * table is replaced whole (a key left out of a table is unknown) and, when
+ * prov is given, its provenance too; the others keep the template's. The
+ * form engine then evaluates with the new values; the template's hash
+ * does not change. Nothing changes when it fails. thresholds is copied.
+ */
+int fld_template_check_thresholds(const struct fld_template *t,
+                                  const struct fld_json *thresholds,
+                                  struct fld_err *err);
+int fld_template_set_thresholds(struct fld_template *t,
+                                const struct fld_json *thresholds,
+                                const struct fld_provenance *prov,
+                                struct fld_err *err);
 
 /* The text in lang, falling back to Vietnamese. */
 const char *fld_text_get(const struct fld_text *text, enum fld_lang lang);

@@ -30,51 +30,58 @@
 
 /* Each key of a threshold table names values its parameters can take:
  * a typo ("bac_trung_b0") would otherwise leave a threshold unknown
- * silently. */
+ * silently. A key is checked part by part with the normaliser of a typed
+ * answer, so it matches exactly what the form engine builds from a
+ * record's parameters (form.c). The words, without the key's place, go to
+ * msg; true when the key is good. */
+bool fld_template_key_ok(const struct fld_template *t,
+                         const struct fld_threshold *th, const char *key,
+                         char *msg, size_t len)
+{
+    const char *part = key;
+    size_t k;
+
+    for (k = 0; k < th->n_by; k++) {
+        const struct fld_question *p = fld_template_question(t, th->by[k]);
+        size_t n = strcspn(part, "/");
+        char *value = fld_xstrndup(part, n);
+        struct fld_json *v = NULL;
+        struct fld_err err;
+        bool ok = fld_template_answer(p, value, &v, &err) == FLD_OK && v;
+
+        if (!ok)
+            snprintf(msg, len, "\"%s\" is not a value of parameter %s", value,
+                     p->name);
+        fld_json_free(v);
+        free(value);
+        if (!ok)
+            return false;
+        part += n;
+        if (*part == '/') {
+            part++;
+        } else if (k + 1 < th->n_by) {
+            snprintf(msg, len, "needs %zu parts joined by '/'", th->n_by);
+            return false;
+        }
+    }
+    if (*part != '\0') {
+        snprintf(msg, len, "has more than %zu parts", th->n_by);
+        return false;
+    }
+    return true;
+}
+
 void fld_template_check_keys(struct loader *l, const struct fld_threshold *th,
                              const char *where)
 {
-    size_t i, k;
+    char msg[FLD_ERR_MSG_MAX];
+    size_t i;
 
-    for (i = 0; i < th->values->n; i++) {
-        const char *key = th->values->members[i].key, *part = key;
-
-        for (k = 0; k < th->n_by; k++) {
-            const struct fld_question *p =
-                fld_template_question(l->t, th->by[k]);
-            size_t len = strcspn(part, "/");
-            char *value = fld_xstrndup(part, len);
-            struct fld_json *v = NULL;
-            struct fld_err err;
-
-            if (fld_template_answer(p, value, &v, &err) != FLD_OK ||
-                v == NULL) {
-                fld_template_problem(
-                    l,
-                    "%s.values: key \"%s\": \"%s\" is not a value of "
-                    "parameter %s",
-                    where, key, value, p->name);
-                fld_json_free(v);
-                free(value);
-                break;
-            }
-            fld_json_free(v);
-            free(value);
-            part += len;
-            if (*part == '/')
-                part++;
-            else if (k + 1 < th->n_by) {
-                fld_template_problem(
-                    l, "%s.values: key \"%s\" needs %zu parts joined by '/'",
-                    where, key, th->n_by);
-                break;
-            }
-        }
-        if (k == th->n_by && *part != '\0')
-            fld_template_problem(
-                l, "%s.values: key \"%s\" has more than %zu parts", where, key,
-                th->n_by);
-    }
+    for (i = 0; i < th->values->n; i++)
+        if (!fld_template_key_ok(l->t, th, th->values->members[i].key, msg,
+                                 sizeof msg))
+            fld_template_problem(l, "%s.values: key \"%s\": %s", where,
+                                 th->values->members[i].key, msg);
 }
 
 /* Every name an expression reads must exist, so that a typo in a rule is

@@ -9,6 +9,8 @@
  *                     references of rules, calculation cycles, the keys of
  *                     threshold tables
  *   template_answer.c typed text to answers, and answers back to text
+ *   template_thresholds.c  thresholds given as data after loading (a
+ *                     province's signed revision, thresholds.h)
  */
 #ifndef FLD_TEMPLATE_INT_H
 #define FLD_TEMPLATE_INT_H
@@ -20,6 +22,13 @@
 #include "err.h"
 #include "json.h"
 #include "template.h"
+
+/* Thresholds given after loading (template_thresholds.c): the copies that
+ * the replaced thresholds' value, values and provenance point into. */
+struct revised {
+    struct fld_json *json;
+    char *source;
+};
 
 struct choice_list {
     const char *name;
@@ -60,6 +69,11 @@ struct fld_template {
     bool has_tier;
     struct fld_text tier_label;
     size_t tier_requires;
+    const char *tier_code;     /* NULL when the tier has none */
+    const char **tier_implies; /* codes, borrowed from json */
+    size_t n_tier_implies;
+    struct revised *revised; /* owned; NULL until thresholds are set */
+    size_t n_revised;
 };
 
 /*
@@ -90,9 +104,15 @@ static inline bool is_parameter(const struct fld_template *t, const char *name)
 
 /* ---- template_check.c ----------------------------------------------- */
 
-/* Each key of th's table, split at '/', must name a value of each of its
- * parameters (th->by, all of them parameters). where is the threshold's
- * place. */
+/* Whether key, split at '/', names a value of each of th's parameters
+ * (th->by, all of them parameters); when not, msg says why (without the
+ * key's place). Templates and threshold revisions share it. */
+bool fld_template_key_ok(const struct fld_template *t,
+                         const struct fld_threshold *th, const char *key,
+                         char *msg, size_t len);
+
+/* Each key of th's table must be one fld_template_key_ok() accepts. where
+ * is the threshold's place. */
 void fld_template_check_keys(struct loader *l, const struct fld_threshold *th,
                              const char *where);
 

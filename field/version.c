@@ -30,8 +30,7 @@ int fld_is_hex(const char *s, size_t n)
     return s[n] == '\0';
 }
 
-/* 1..MAX_CODE printable ASCII characters without spaces: ids and codes. */
-static int is_code(const char *s)
+int fld_is_code(const char *s)
 {
     size_t i;
 
@@ -194,7 +193,7 @@ static bool has_only(const struct fld_json *o, const char *const *keys)
     return true;
 }
 
-static bool is_date(const char *s)
+int fld_is_date(const char *s)
 {
     char *norm = NULL;
     bool ok = s != NULL && strlen(s) == 10 &&
@@ -231,7 +230,7 @@ static int check_review(struct fld_version *v, struct fld_err *err)
     if (rec->type != FLD_JSON_OBJECT || rec->n != 2 ||
         !has_only(rec, recognition_keys) ||
         !optional_text(rec, "number", 100, &text) || text == NULL ||
-        !is_date(fld_json_get_string(rec, "date")))
+        !fld_is_date(fld_json_get_string(rec, "date")))
         return fld_err_set(
             err, FLD_EINVAL,
             "version: \"recognition\" is not {number, date YYYY-MM-DD}");
@@ -280,7 +279,7 @@ static int check_body(struct fld_version *v, struct fld_err *err)
         rc = need_string(b, "status", &v->status, err);
     if (rc != FLD_OK)
         return rc;
-    if (!is_code(v->subject))
+    if (!fld_is_code(v->subject))
         return fld_err_set(err, FLD_EINVAL,
                            "version: \"subject\" is not a unit code");
     if (!is_status(v->status))
@@ -304,7 +303,7 @@ static int check_body(struct fld_version *v, struct fld_err *err)
     if (tmpl == NULL || tmpl->type != FLD_JSON_OBJECT || tmpl->n != 2 ||
         need_string(tmpl, "id", &v->template_id, NULL) ||
         need_hex(tmpl, "hash", FLD_HASH_HEX_LEN, &v->template_hash, NULL) ||
-        !is_code(v->template_id))
+        !fld_is_code(v->template_id))
         return fld_err_set(err, FLD_EINVAL,
                            "version: \"template\" is not {id, hash}");
     v->parents = fld_json_get(b, "parents");

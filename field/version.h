@@ -157,4 +157,11 @@ int fld_status_is_decision(const char *status);
 /* True when s is exactly n lowercase hex digits. */
 int fld_is_hex(const char *s, size_t n);
 
+/* True when s is a calendar date written YYYY-MM-DD, as norm.h writes it. */
+int fld_is_date(const char *s);
+
+/* True when s is a code as a version holds one (a unit code as subject, a
+ * template id): 1..64 printable ASCII characters without spaces. */
+int fld_is_code(const char *s);
+
 #endif

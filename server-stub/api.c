@@ -28,6 +28,9 @@
  *                               bad_request
  *
  * Decisions:
+ *   - The signature covers the path and its query (in the one encoded
+ *     form of query.h, which http.c rebuilds from libmicrohttpd's decoded
+ *     parameters), so nobody can change what a GET asks for.
  *   - The signature covers the body as received, so a request is
  *     authenticated before it is inflated: an unknown client cannot make
  *     the server spend time on a decompression bomb.
@@ -62,10 +65,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "exports.h"
 #include "gzip.h"
 #include "hlc.h"
 #include "protocol.h"
 #include "push.h"
+#include "query.h"
+#include "thresholds.h"
 
 void srv_response_free(struct srv_response *resp)
 {
@@ -94,6 +100,12 @@ static void internal_error(struct srv_response *resp, int rc,
     else
         srv_api_error(resp, 500, "internal",
                       err && err->msg[0] ? err->msg : fld_strerror(rc), -1);
+}
+
+void srv_api_failure(struct srv_response *resp, int rc,
+                     const struct fld_err *err)
+{
+    internal_error(resp, rc, err);
 }
 
 /* A 200 JSON answer: the body, emptied, for the caller to write into. */
@@ -247,6 +259,24 @@ static int check_media(const struct srv_request *req, bool *gz,
     return 0;
 }
 
+/* The signature over the request target: the path, and "?" and the query
+ * when there is one, so that nobody can change what a GET asks for. */
+static int verify_target(const struct authed *a, const struct srv_request *req,
+                         struct fld_err *err)
+{
+    char *target;
+    int rc;
+
+    if (req->query == NULL)
+        return syn_request_verify(&a->auth, req->method, req->path, req->body,
+                                  req->body_len, err);
+    target = fld_xasprintf("%s?%s", req->path, req->query);
+    rc = syn_request_verify(&a->auth, req->method, target, req->body,
+                            req->body_len, err);
+    free(target);
+    return rc;
+}
+
 /*
  * Who signed req, and whether they may: the X-Field headers, the clock,
  * the device (unless enrolling), the signature over the body as received,
@@ -292,8 +322,7 @@ static int check_signer(struct srv *s, struct srv_storage *st,
             return -1;
         }
     }
-    if (syn_request_verify(&a->auth, req->method, req->path, req->body,
-                           req->body_len, &err) != FLD_OK) {
+    if (verify_target(a, req, &err) != FLD_OK) {
         srv_api_error(resp, 401, "bad_signature", err.msg, -1);
         return -1;
     }
@@ -685,6 +714,9 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     rc = srv_push(s, st, a->device, sr->push, sr->n_push, out.results, &err);
     if (rc == FLD_OK)
         rc = pull_page(st, a->device, sr->limit, &cur, &out, &err);
+    /* the newest threshold revision: a device fetches only when it moved */
+    if (rc == FLD_OK)
+        rc = srv_storage_thresholds_max_seq(st, &out.thresholds, &err);
     if (rc != FLD_OK) {
         internal_error(resp, rc, &err);
         goto out;
@@ -839,6 +871,60 @@ static void handle_units(struct srv *s, struct srv_storage *st,
     list_ok(st, resp, "units", walk_units);
 }
 
+/* ---- GET /v1/export ---------------------------------------------------------
+ */
+
+static void handle_export(struct srv *s, struct srv_storage *st,
+                          const struct srv_request *req, struct authed *a,
+                          struct srv_response *resp)
+{
+    (void)s;
+    srv_export_answer(st, a->device, req->query, resp);
+}
+
+/* ---- GET /v1/thresholds?after=SEQ -------------------------------------------
+ */
+
+/* The province's threshold revisions after a server sequence number (all
+ * without one), a page at a time: devices fetch them when a sync answer
+ * announces a newer one than they have seen. The query is signed with the
+ * path (query.h), so nobody on the way can change what is asked. */
+static void handle_thresholds(struct srv *s, struct srv_storage *st,
+                              const struct srv_request *req, struct authed *a,
+                              struct srv_response *resp)
+{
+    static const char *const params[] = {"after", NULL};
+    struct srv_query q;
+    const char *arg;
+    int64_t after = 0;
+    struct fld_err err;
+    char *end = NULL;
+    int rc;
+
+    (void)s;
+    (void)a;
+    fld_err_clear(&err);
+    if (srv_query_parse(req->query, params, &q, &err) != FLD_OK) {
+        srv_api_error(resp, 400, "bad_request", err.msg, -1);
+        srv_query_free(&q);
+        return;
+    }
+    if ((arg = srv_query_get(&q, "after")) != NULL) {
+        if (arg[0] >= '0' && arg[0] <= '9' && strlen(arg) <= 16)
+            after = strtoll(arg, &end, 10);
+        if (end == NULL || *end != '\0') {
+            srv_api_error(resp, 400, "bad_request",
+                          "\"after\" must be a sequence number (0 or more)",
+                          -1);
+            srv_query_free(&q);
+            return;
+        }
+    }
+    srv_query_free(&q);
+    if ((rc = srv_thresholds_page(st, after, ok_body(resp), &err)) != FLD_OK)
+        internal_error(resp, rc, &err);
+}
+
 /* ---- GET /v1/health, /metrics -----------------------------------------------
  */
 
@@ -906,6 +992,9 @@ static const struct route {
     {"/v1/templates", SRV_ROUTE_TEMPLATES, "GET", ENROLLED, handle_templates},
     {"/v1/templates/", SRV_ROUTE_TEMPLATE, "GET", ENROLLED, handle_template},
     {"/v1/units", SRV_ROUTE_UNITS, "GET", ENROLLED, handle_units},
+    {"/v1/thresholds", SRV_ROUTE_THRESHOLDS, "GET", ENROLLED,
+     handle_thresholds},
+    {"/v1/export", SRV_ROUTE_EXPORT, "GET", ENROLLED, handle_export},
     {"/v1/health", SRV_ROUTE_HEALTH, "GET", OPEN, handle_health},
     {"/metrics", SRV_ROUTE_METRICS, "GET", OPEN, handle_metrics},
 };

@@ -8,6 +8,8 @@
  *   GET  /v1/templates         the installed templates
  *   GET  /v1/templates/{hash}  one template's canonical JSON
  *   GET  /v1/units             the administrative units
+ *   GET  /v1/export?format=... records for an office or a map (exports.h)
+ *   GET  /v1/thresholds?after=SEQ  the province's threshold revisions
  *   GET  /v1/health            liveness, unauthenticated
  *   GET  /metrics              Prometheus text, unauthenticated
  *
@@ -36,6 +38,9 @@ struct srv_request {
     const char *signature;
     const uint8_t *body; /* exactly as received (still gzipped if it was) */
     size_t body_len;
+    /* The query in its signed form (query.h), without "?"; NULL when the
+     * request has none. The signature covers path "?" query. */
+    const char *query;
 };
 
 struct srv_response {
@@ -67,6 +72,11 @@ cJSON *srv_api_unit_json(const struct srv_unit *u);
 
 /* Whether s contains word, ignoring ASCII case (header values). */
 int srv_contains_nocase(const char *s, const char *word);
+
+/* Fill resp with the answer to a failure of the server itself (storage):
+ * 503 busy, 507 storage_full or 500 internal, by rc. */
+void srv_api_failure(struct srv_response *resp, int rc,
+                     const struct fld_err *err);
 
 /* Fill resp with a JSON error (also used by http.c for its own refusals). */
 void srv_api_error(struct srv_response *resp, int status, const char *code,

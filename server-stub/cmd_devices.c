@@ -46,7 +46,6 @@
 #include "version.h"
 
 #define MAX_NAME 200
-#define MAX_CODE_LEN 64
 
 /* Crockford's base 32: no I, L, O or U to misread. */
 static const char code_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -90,17 +89,6 @@ static int on_enroll_option(struct srv_cmd_ctx *ctx, int opt, const char *arg,
     return FLD_OK;
 }
 
-/* 1..64 printable ASCII characters without spaces: a unit code. */
-static int is_code(const char *s)
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0'; i++)
-        if (s[i] <= ' ' || s[i] > '~' || i >= MAX_CODE_LEN)
-            return 0;
-    return i > 0;
-}
-
 /* The name, the role, and a scope unless for an admin. */
 static int check_enroll_opts(struct srv_cmd_ctx *ctx,
                              const struct enroll_opts *o)
@@ -139,7 +127,7 @@ static int check_scope(struct srv_cmd_ctx *ctx, const struct enroll_opts *o,
     for (i = 0; i < o->n_scope; i++) {
         bool known = true;
 
-        if (!is_code(o->scope[i]))
+        if (!fld_is_code(o->scope[i]))
             return fld_err_set(&ctx->err, FLD_EUSAGE,
                                "scope: \"%s\" is not a unit code", o->scope[i]);
         if (counts.units > 0) {

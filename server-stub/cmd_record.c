@@ -19,34 +19,12 @@
 #include "command.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "json.h"
 #include "merge.h"
-#include "version.h"
-
-struct record_versions {
-    struct fld_version **v;
-    size_t n;
-    struct fld_err *err;
-};
-
-static int keep_version(void *ctx, int64_t seq, const uint8_t *body, size_t len,
-                        const uint8_t *sig)
-{
-    struct record_versions *rv = ctx;
-    struct fld_version *v;
-    int rc;
-
-    (void)seq;
-    if ((rc = fld_version_open(body, len, sig, &v, rv->err)) != FLD_OK)
-        return fld_err_set(rv->err, FLD_ECORRUPT,
-                           "a stored version does not verify: %s",
-                           rv->err->msg);
-    rv->v = fld_xreallocarray(rv->v, rv->n + 1, sizeof *rv->v);
-    rv->v[rv->n++] = v;
-    return FLD_OK;
-}
+#include "record.h"
 
 static void print_record(const struct syn_merged *m, bool json)
 {
@@ -102,11 +80,10 @@ static void print_record(const struct syn_merged *m, bool json)
 int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;
-    struct record_versions rv = {NULL, 0, err};
-    struct syn_merged *m = NULL;
-    size_t i;
+    struct srv_record r;
     int rc, first;
 
+    memset(&r, 0, sizeof r);
     if ((rc = srv_cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) !=
         FLD_OK)
         goto out;
@@ -116,21 +93,9 @@ int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv)
     }
     if ((rc = srv_cmd_open(ctx)) != FLD_OK)
         goto out;
-    rc = srv_storage_record_versions(ctx->st, argv[first], keep_version, &rv,
-                                     err);
-    if (rc != FLD_OK)
-        goto out;
-    if (rv.n == 0) {
-        rc = fld_err_set(err, FLD_NOTFOUND, "no record %s (give its full id)",
-                         argv[first]);
-        goto out;
-    }
-    if ((rc = syn_merge(rv.v, rv.n, &m, err)) == FLD_OK)
-        print_record(m, ctx->json);
+    if ((rc = srv_record_load(ctx->st, argv[first], &r, err)) == FLD_OK)
+        print_record(r.merged, ctx->json);
 out:
-    syn_merged_free(m);
-    for (i = 0; i < rv.n; i++)
-        fld_version_free(rv.v[i]);
-    free(rv.v);
+    srv_record_free(&r);
     return rc;
 }

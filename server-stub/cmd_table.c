@@ -41,6 +41,21 @@ const struct srv_cmd srv_cmd_table[] = {
      "  --scope UNIT...        unit codes, required but for an admin; once\n"
      "                         units are imported, each must be one of them\n"
      "  --ttl HOURS            the code expires after HOURS (default 72)"},
+    {"export", srv_cmd_export,
+     "--format json|csv|xlsx|geojson [--lang vi|en] [--template ID] "
+     "[--status S] [--unit CODE] [--output FILE]",
+     "Write the records the server holds for an office or a map, each as\n"
+     "the merge of its versions: the formats of 'field export' (json with\n"
+     "every signed version, csv of one template, an xlsx workbook with a\n"
+     "sheet per template and per repeat group, geojson points with unit,\n"
+     "status and tier). Devices of supervisors ask GET /v1/export.\n\n"
+     "  --format F             json, csv, xlsx or geojson\n"
+     "  --lang vi|en           labels of the workbook and the map (vi)\n"
+     "  --template ID          only records of this template\n"
+     "  --status S             only records whose merged status is S\n"
+     "  --unit CODE            only records of this unit and those below\n"
+     "  --output FILE          write FILE (created; refused if it exists);\n"
+     "                         needed for xlsx"},
     {"init", srv_cmd_init, "",
      "Create the database (schema/server.sql, WAL), give it an epoch and\n"
      "install the built-in checklist templates."},
@@ -78,6 +93,16 @@ const struct srv_cmd srv_cmd_table[] = {
     {"templates", srv_cmd_templates, "[list] [--json] | add FILE",
      "List the installed checklist templates, or add one from a JSON file.\n"
      "Versions quarantined for want of the template are stored then."},
+    {"thresholds", srv_cmd_thresholds, "[list] [--json] | add SIGNED.json",
+     "Ngưỡng của tỉnh: list the province's threshold revisions, or add one\n"
+     "signed with 'field thresholds sign'. It is stored only when its\n"
+     "signature verifies, its author is an enrolled, unrevoked admin\n"
+     "device, its template is installed here, its values fit the template\n"
+     "and its revision number is greater than every one stored for that\n"
+     "template; otherwise one line says what is wrong and nothing is\n"
+     "stored. Devices receive it with their next sync, and evaluate\n"
+     "records with the revision in force (the greatest whose valid_from\n"
+     "has come)."},
     {"units", srv_cmd_units,
      "[list] [--json] [--on DATE | --all] | import FILE.csv",
      "List the administrative units valid today, or import them from CSV\n"

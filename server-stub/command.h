@@ -51,8 +51,10 @@ struct srv_cmd {
 int srv_cmd_init(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_backup(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_enroll_code(struct srv_cmd_ctx *ctx, int argc, char **argv);
+int srv_cmd_export(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_devices(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_templates(struct srv_cmd_ctx *ctx, int argc, char **argv);
+int srv_cmd_thresholds(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_targets(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_audit(struct srv_cmd_ctx *ctx, int argc, char **argv);

@@ -39,6 +39,7 @@
 #include "hlc.h"
 #include "metrics.h"
 #include "protocol.h"
+#include "query.h"
 
 /* Responses smaller than this are not worth compressing. */
 #define GZIP_MIN 1024
@@ -214,6 +215,23 @@ static const char *header(struct MHD_Connection *c, const char *name)
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
+static enum MHD_Result add_argument(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, size_t key_size,
+                                    const char *value, size_t value_size)
+{
+    (void)kind;
+    srv_query_add(cls, key, key_size, value, value_size);
+    return MHD_YES;
+}
+
+/* The query as signed (query.h): libmicrohttpd keeps the parameters in the
+ * order they came, decoded; they are encoded again in the one form a
+ * client signs. Empty when the request has none. */
+static void signed_query(struct MHD_Connection *c, struct fld_buf *q)
+{
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, add_argument, q);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -223,6 +241,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     struct req *rq = *con_cls;
     struct srv_request req;
     struct srv_response resp;
+    struct fld_buf query = FLD_BUF_INIT;
     const char *cl;
     enum MHD_Result ok;
     double limit = (double)h->s->cfg.request_timeout_s;
@@ -280,7 +299,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         req.signature = header(c, SYN_HDR_SIGNATURE);
         req.body = rq->body.data ? rq->body.data : (const uint8_t *)"";
         req.body_len = rq->body.len;
+        signed_query(c, &query);
+        req.query = query.len > 0 ? fld_buf_str(&query) : NULL;
         srv_api_handle(h->s, &req, &resp);
+        fld_buf_free(&query);
     }
     finish_metrics(h, method, url, rq, &resp);
     ok = send_response(c, &resp, strcmp(method, "HEAD") == 0);

@@ -11,13 +11,11 @@
  * has the same layout, and errors map to the same exit statuses
  * (field/cmdline.h).
  */
-#include <locale.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cmdline.h"
 #include "command.h"
+#include "program.h"
 
 #define SERVER_VERSION "0.1.0"
 
@@ -41,65 +39,27 @@ static void usage(FILE *out)
                  "'field-server <command> --help'\nexplains a command.\n");
 }
 
-static int run_help(int argc, char **argv, struct fld_err *err)
+static void print_help(const void *cmd, FILE *out)
 {
-    const struct srv_cmd *c;
-
-    if (argc < 3) {
-        usage(stdout);
-        return FLD_OK;
-    }
-    if ((c = srv_cmd_find(argv[2], err)) == NULL)
-        return FLD_EUSAGE;
-    srv_cmd_print_help(c, stdout);
-    return FLD_OK;
+    srv_cmd_print_help(cmd, out);
 }
+
+static const struct fld_program server = {
+    "field-server",        SERVER_VERSION, srv_cmd_table,
+    sizeof *srv_cmd_table, usage,          print_help,
+};
 
 int main(int argc, char **argv)
 {
     struct srv_cmd_ctx ctx;
-    const struct srv_cmd *c;
-    int rc;
+    int status, rc;
 
-    setlocale(LC_CTYPE, "");
     memset(&ctx, 0, sizeof ctx);
-    if (sodium_init() < 0) {
-        fputs("field-server: cannot initialise libsodium\n", stderr);
-        return FLD_EXIT_FAIL;
-    }
-    if (argc < 2) {
-        usage(stderr);
-        return FLD_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        rc = run_help(argc, argv, &ctx.err);
-        if (rc != FLD_OK)
-            fprintf(stderr, "field-server: %s\n", ctx.err.msg);
-        return fld_exit_status(rc);
-    }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("field-server %s\n", SERVER_VERSION);
-        return FLD_EXIT_OK;
-    }
-    if (argv[1][0] == '-') {
-        fprintf(
-            stderr,
-            "field-server: unknown option '%s'; see 'field-server --help'\n",
-            argv[1]);
-        return FLD_EXIT_USAGE;
-    }
-    if ((c = srv_cmd_find(argv[1], &ctx.err)) == NULL) {
-        fprintf(stderr, "field-server: %s\n", ctx.err.msg);
-        return FLD_EXIT_USAGE;
-    }
-    ctx.cmd = c;
-    rc = c->run(&ctx, argc - 1, argv + 1);
-    if (rc == -1) /* --help was shown */
-        rc = FLD_OK;
-    if (rc != FLD_OK)
-        fprintf(stderr, "field-server: %s: %s\n", c->name,
-                ctx.err.msg[0] ? ctx.err.msg : fld_strerror(rc));
+    ctx.cmd = fld_program_start(&server, argc, argv, &status);
+    if (ctx.cmd == NULL)
+        return status;
+    rc = ctx.cmd->run(&ctx, argc - 1, argv + 1);
+    status = fld_program_finish(&server, ctx.cmd->name, rc, &ctx.err);
     srv_cmd_ctx_close(&ctx);
-    return fld_exit_status(rc);
+    return status;
 }

@@ -21,7 +21,8 @@ static const char *const route_names[SRV_N_ROUTES] = {
     [SRV_ROUTE_ENROLL] = "enroll",       [SRV_ROUTE_SYNC] = "sync",
     [SRV_ROUTE_TEMPLATES] = "templates", [SRV_ROUTE_TEMPLATE] = "template",
     [SRV_ROUTE_UNITS] = "units",         [SRV_ROUTE_HEALTH] = "health",
-    [SRV_ROUTE_METRICS] = "metrics",     [SRV_ROUTE_OTHER] = "other",
+    [SRV_ROUTE_METRICS] = "metrics",     [SRV_ROUTE_EXPORT] = "export",
+    [SRV_ROUTE_OTHER] = "other",         [SRV_ROUTE_THRESHOLDS] = "thresholds",
 };
 
 struct labeled {
@@ -125,19 +126,30 @@ void srv_metrics_pushed(struct srv_metrics *m, const char *result, int64_t n)
     pthread_mutex_unlock(&m->lock);
 }
 
-void srv_metrics_write(struct srv_metrics *m, const struct srv_counts *c,
-                       struct fld_buf *out)
+/* A counter family: its HELP and TYPE lines, then one series per entry
+ * of t, labelled label_a (and label_b, unless NULL). */
+static void write_counter(struct fld_buf *out, const char *name,
+                          const char *help, const char *label_a,
+                          const char *label_b, const struct labeled *t,
+                          size_t n)
+{
+    size_t i;
+
+    fld_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (i = 0; i < n; i++) {
+        fld_buf_printf(out, "%s{%s=\"%s\"", name, label_a, t[i].a);
+        if (label_b != NULL)
+            fld_buf_printf(out, ",%s=\"%s\"", label_b, t[i].b);
+        fld_buf_printf(out, "} %lld\n", (long long)t[i].n);
+    }
+}
+
+/* The latency histogram, one set of cumulative buckets per route that
+ * answered at least once. */
+static void write_latency(const struct srv_metrics *m, struct fld_buf *out)
 {
     size_t i, r;
 
-    pthread_mutex_lock(&m->lock);
-    fld_buf_puts(out, "# HELP field_requests_total HTTP requests answered, by "
-                      "route and status.\n"
-                      "# TYPE field_requests_total counter\n");
-    for (i = 0; i < m->n_requests; i++)
-        fld_buf_printf(
-            out, "field_requests_total{route=\"%s\",status=\"%s\"} %lld\n",
-            m->requests[i].a, m->requests[i].b, (long long)m->requests[i].n);
     fld_buf_puts(out, "# HELP field_request_duration_seconds Time to answer a "
                       "request, from its first byte.\n"
                       "# TYPE field_request_duration_seconds histogram\n");
@@ -163,19 +175,22 @@ void srv_metrics_write(struct srv_metrics *m, const struct srv_counts *c,
             route_names[r], (long long)h->count, route_names[r], h->sum,
             route_names[r], (long long)h->count);
     }
-    fld_buf_puts(out, "# HELP field_pushed_versions_total Pushed versions, by "
-                      "result.\n"
-                      "# TYPE field_pushed_versions_total counter\n");
-    for (i = 0; i < m->n_pushed; i++)
-        fld_buf_printf(out, "field_pushed_versions_total{result=\"%s\"} %lld\n",
-                       m->pushed[i].a, (long long)m->pushed[i].n);
-    fld_buf_puts(out, "# HELP field_refusals_total Refused requests and "
-                      "versions, by reason.\n"
-                      "# TYPE field_refusals_total counter\n");
-    for (i = 0; i < m->n_refusals; i++)
-        fld_buf_printf(
-            out, "field_refusals_total{what=\"%s\",reason=\"%s\"} %lld\n",
-            m->refusals[i].a, m->refusals[i].b, (long long)m->refusals[i].n);
+}
+
+void srv_metrics_write(struct srv_metrics *m, const struct srv_counts *c,
+                       struct fld_buf *out)
+{
+    pthread_mutex_lock(&m->lock);
+    write_counter(out, "field_requests_total",
+                  "HTTP requests answered, by route and status.", "route",
+                  "status", m->requests, m->n_requests);
+    write_latency(m, out);
+    write_counter(out, "field_pushed_versions_total",
+                  "Pushed versions, by result.", "result", NULL, m->pushed,
+                  m->n_pushed);
+    write_counter(out, "field_refusals_total",
+                  "Refused requests and versions, by reason.", "what", "reason",
+                  m->refusals, m->n_refusals);
     pthread_mutex_unlock(&m->lock);
     if (c == NULL)
         return;

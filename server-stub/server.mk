@@ -21,10 +21,16 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/storage_sqlite_units.c server-stub/targets.c \
                  server-stub/server.c server-stub/config.c \
                  server-stub/metrics.c server-stub/push.c server-stub/api.c \
-                 server-stub/http.c server-stub/report_out.c
+                 server-stub/http.c server-stub/report_out.c \
+                 server-stub/record.c server-stub/query.c \
+                 server-stub/exports.c \
+                 server-stub/storage_sqlite_thresholds.c \
+                 server-stub/storage_sqlite_report.c \
+                 server-stub/thresholds.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
 # The program: main.c and one file per group of commands.
-SERVER_PROG_SRC := server-stub/main.c $(wildcard server-stub/cmd_*.c)
+SERVER_PROG_SRC := server-stub/main.c field/program.c \
+                   $(wildcard server-stub/cmd_*.c)
 SERVER_PROG_OBJ := $(SERVER_PROG_SRC:%.c=$(O)/%.o)
 LIBSERVER     := $(O)/libserver.a
 SERVER_LIBS   := $(call pkg_libs,$(SERVER_PKGS)) -lpthread

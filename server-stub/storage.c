@@ -285,6 +285,13 @@ int srv_storage_record_versions(struct srv_storage *st, const char *record,
     return st->ops->record_versions(st, record, fn, ctx, err);
 }
 
+int srv_storage_each_record(struct srv_storage *st,
+                            const struct srv_record_query *q, srv_record_fn fn,
+                            void *ctx, struct fld_err *err)
+{
+    return st->ops->each_record(st, q, fn, ctx, err);
+}
+
 int srv_storage_quarantine_put(struct srv_storage *st,
                                const struct srv_quarantined *q,
                                const char *const *waits, size_t n_waits,
@@ -360,4 +367,27 @@ void srv_enroll_code_free(struct srv_enroll_code *c)
     free(c->role);
     free(c->scope);
     free(c);
+}
+
+int srv_storage_thresholds_put(struct srv_storage *st,
+                               const struct fld_thresholds *r,
+                               int64_t received_ms, int64_t *seq,
+                               struct fld_err *err)
+{
+    return st->ops->thresholds_put(st, r, received_ms, seq, err);
+}
+
+int srv_storage_thresholds_each(struct srv_storage *st, int64_t after,
+                                const char *template_hash, int64_t limit,
+                                srv_thresholds_fn fn, void *ctx,
+                                struct fld_err *err)
+{
+    return st->ops->thresholds_each(st, after, template_hash, limit, fn, ctx,
+                                    err);
+}
+
+int srv_storage_thresholds_max_seq(struct srv_storage *st, int64_t *out,
+                                   struct fld_err *err)
+{
+    return st->ops->thresholds_max_seq(st, out, err);
 }

@@ -128,6 +128,23 @@ struct srv_counts {
     int64_t flagged;
 };
 
+struct fld_thresholds; /* a verified revision: field/thresholds.h */
+
+/* A stored threshold revision (field/thresholds.h), by server order. */
+struct srv_thresholds_row {
+    int64_t seq; /* server order */
+    const char *hash;
+    const char *template_id;
+    const char *template_hash;
+    int64_t revision;
+    const char *valid_from;
+    const char *author;
+    const uint8_t *body;
+    size_t body_len;
+    const uint8_t *sig; /* FLD_SIG_LEN bytes */
+    int64_t received_ms;
+};
+
 /* What a version's hash is known as here. */
 enum srv_version_state { SRV_ABSENT, SRV_PRESENT, SRV_IN_QUARANTINE };
 
@@ -141,6 +158,18 @@ typedef int (*srv_alarm_fn)(void *ctx, const struct srv_chain_alarm *a);
 typedef int (*srv_quarantine_fn)(void *ctx, const struct srv_quarantined *q);
 typedef int (*srv_pull_fn)(void *ctx, int64_t seq, const uint8_t *body,
                            size_t body_len, const uint8_t *sig);
+typedef int (*srv_thresholds_fn)(void *ctx, const struct srv_thresholds_row *r);
+
+/* Records to export: those with a version about one of units or a unit
+ * below one (any unit when n_units is 0) and of template template_id (any
+ * when NULL), ordered by unit then id, at most limit (0: no limit). */
+struct srv_record_query {
+    const char *const *units;
+    size_t n_units;
+    const char *template_id;
+    int64_t limit;
+};
+typedef int (*srv_record_fn)(void *ctx, const char *record);
 
 /* A version as the report reads it: its columns, not its body. Strings
  * are borrowed for the callback's duration (srv_report_version_copy keeps
@@ -245,6 +274,8 @@ struct srv_storage_ops {
     int (*version_body)(struct srv_storage *st, const char *hash,
                         uint8_t **body, size_t *len, uint8_t sig[FLD_SIG_LEN],
                         struct fld_err *err);
+    int (*each_record)(struct srv_storage *st, const struct srv_record_query *q,
+                       srv_record_fn fn, void *ctx, struct fld_err *err);
     int (*quarantine_put)(struct srv_storage *st,
                           const struct srv_quarantined *q,
                           const char *const *waits, size_t n_waits,
@@ -266,6 +297,15 @@ struct srv_storage_ops {
                       struct fld_err *err);
     int (*counts)(struct srv_storage *st, struct srv_counts *out,
                   struct fld_err *err);
+    int (*thresholds_put)(struct srv_storage *st,
+                          const struct fld_thresholds *r, int64_t received_ms,
+                          int64_t *seq, struct fld_err *err);
+    int (*thresholds_each)(struct srv_storage *st, int64_t after,
+                           const char *template_hash, int64_t limit,
+                           srv_thresholds_fn fn, void *ctx,
+                           struct fld_err *err);
+    int (*thresholds_max_seq)(struct srv_storage *st, int64_t *out,
+                              struct fld_err *err);
 };
 
 /* Every backend handle starts with this. */
@@ -402,7 +442,6 @@ int srv_storage_max_seq(struct srv_storage *st, int64_t *out,
                         struct fld_err *err);
 int srv_storage_pull(struct srv_storage *st, const struct srv_pull_query *q,
                      srv_pull_fn fn, void *ctx, struct fld_err *err);
-/* Every stored version of one record, in server order. */
 /*
  * Every version received at or before cutoff_ms, grouped by record (in
  * record order, then server order within a record), with its parents.
@@ -419,6 +458,10 @@ int srv_storage_version_get(struct srv_storage *st, const char *hash,
                             struct fld_version **out, struct fld_err *err);
 int srv_storage_record_versions(struct srv_storage *st, const char *record,
                                 srv_pull_fn fn, void *ctx, struct fld_err *err);
+/* The ids of the records q asks for (see struct srv_record_query). */
+int srv_storage_each_record(struct srv_storage *st,
+                            const struct srv_record_query *q, srv_record_fn fn,
+                            void *ctx, struct fld_err *err);
 
 /* Quarantine. put: waits lists the parents it waits for (none for other
  * reasons); FLD_EXISTS when there already. unblock: parent has arrived;
@@ -448,5 +491,23 @@ int srv_storage_each_alarm(struct srv_storage *st, srv_alarm_fn fn, void *ctx,
                            struct fld_err *err);
 int srv_storage_counts(struct srv_storage *st, struct srv_counts *out,
                        struct fld_err *err);
+
+/* Threshold revisions (schema/server-003.sql; the rules are checked by
+ * server-stub/thresholds.c, not here). put: store the verified revision r
+ * (field/thresholds.h), received at received_ms, *seq its server order;
+ * FLD_EXISTS when its hash, or its revision number for its template hash, is
+ * stored already. each: the revisions after seq `after` in server order, of one
+ * template hash (NULL: all), at most limit (0: all). max_seq: the greatest seq,
+ * 0 when none. */
+int srv_storage_thresholds_put(struct srv_storage *st,
+                               const struct fld_thresholds *r,
+                               int64_t received_ms, int64_t *seq,
+                               struct fld_err *err);
+int srv_storage_thresholds_each(struct srv_storage *st, int64_t after,
+                                const char *template_hash, int64_t limit,
+                                srv_thresholds_fn fn, void *ctx,
+                                struct fld_err *err);
+int srv_storage_thresholds_max_seq(struct srv_storage *st, int64_t *out,
+                                   struct fld_err *err);
 
 #endif

@@ -81,6 +81,7 @@
 #include "db.h"
 #include "embedded.h"
 #include "hlc.h"
+#include "json.h"
 #include "storage_sqlite.h"
 
 /* The columns of a unit, in the order storage_sqlite_units.c reads them. */
@@ -97,9 +98,27 @@ static const char *const sql_text[N_STMTS] = {
         "WHERE p.child = v.hash) FROM versions v INDEXED BY versions_record "
         "WHERE v.received_ms <= ?1 ORDER BY v.record, v.seq",
     [S_VERSION_BODY] = "SELECT body, sig FROM versions WHERE hash = ?1",
+    /* threshold revisions (storage_sqlite_thresholds.c) */
+    [S_THR_INSERT] =
+        "INSERT INTO threshold_revisions (" FLD_DB_THRESHOLDS_COLUMNS
+        ", received_ms) VALUES (" FLD_DB_THRESHOLDS_PARAMS ", ?9)",
+    [S_THR_EACH] =
+        "SELECT seq, hash, template_id, template_hash, revision, valid_from, "
+        "author, body, sig, received_ms FROM threshold_revisions "
+        "WHERE seq > ?1 AND (?2 IS NULL OR template_hash = ?2) "
+        "ORDER BY seq LIMIT ?3",
+    [S_THR_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM threshold_revisions",
     [S_RECORD_VERSIONS] =
         "SELECT seq, body, sig FROM versions WHERE record = ?1 "
         "ORDER BY seq",
+    /* The units asked for come as a JSON array (json_each), so that one
+     * prepared statement takes any number of them. */
+    [S_RECORDS] =
+        "WITH RECURSIVE down(code) AS (SELECT value FROM json_each(?1) UNION "
+        "  SELECT u.code FROM units u JOIN down ON u.parent = down.code) "
+        "SELECT record FROM versions WHERE (?2 OR subject IN (SELECT code "
+        "FROM down)) AND (?3 IS NULL OR template_id = ?3) GROUP BY record "
+        "ORDER BY max(subject), record LIMIT ?4",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -254,7 +273,8 @@ static const char *const sql_text[N_STMTS] = {
 extern const struct fld_embedded srv_schema_files[];
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"server.sql", "server-002.sql"};
+static const char *const migration[] = {"server.sql", "server-002.sql",
+                                        "server-003.sql"};
 
 static const struct fld_db_kind server_database = {
     .name = "field-server database",
@@ -811,66 +831,38 @@ static int sq_record_versions(struct srv_storage *st, const char *record,
     return fld_db_walk(DB(st), s, pull_row, &w, "read record", err);
 }
 
-struct report_walk {
-    srv_report_version_fn fn;
-    void *ctx;
-};
-
-static int report_row(void *data, sqlite3_stmt *s)
+static int record_row(void *data, sqlite3_stmt *s)
 {
-    const struct report_walk *w = data;
-    struct srv_report_version v;
+    const struct srv_sq_walk *w = data;
 
-    v.record = (const char *)sqlite3_column_text(s, 0);
-    v.hash = (const char *)sqlite3_column_text(s, 1);
-    v.subject = (const char *)sqlite3_column_text(s, 2);
-    v.status = (const char *)sqlite3_column_text(s, 3);
-    v.template_hash = (const char *)sqlite3_column_text(s, 4);
-    v.received_ms = sqlite3_column_int64(s, 5);
-    v.parents = (const char *)sqlite3_column_text(s, 6);
-    if (v.parents == NULL)
-        v.parents = "";
-    return w->fn(w->ctx, &v);
+    return w->fn.record(w->ctx, fld_db_text(s, 0));
 }
 
-static int sq_each_version_until(struct srv_storage *st, int64_t cutoff_ms,
-                                 srv_report_version_fn fn, void *ctx,
-                                 struct fld_err *err)
+static int sq_each_record(struct srv_storage *st,
+                          const struct srv_record_query *q, srv_record_fn fn,
+                          void *ctx, struct fld_err *err)
 {
-    struct report_walk w = {fn, ctx};
+    struct srv_sq_walk w = {.fn.record = fn, .ctx = ctx, .err = err};
+    struct fld_json *units = fld_json_array();
+    struct fld_buf text = FLD_BUF_INIT;
     sqlite3_stmt *s;
+    size_t i;
     int rc;
 
-    if ((rc = fld_db_stmt(DB(st), S_VERSIONS_UNTIL, &s, err)) != FLD_OK)
-        return rc;
-    sqlite3_bind_int64(s, 1, cutoff_ms);
-    return fld_db_walk(DB(st), s, report_row, &w, "read versions", err);
-}
-
-static int sq_version_body(struct srv_storage *st, const char *hash,
-                           uint8_t **body, size_t *len,
-                           uint8_t sig[FLD_SIG_LEN], struct fld_err *err)
-{
-    sqlite3_stmt *s;
-    int rc;
-
-    *body = NULL;
-    *len = 0;
-    rc = fld_db_lookup(DB(st), S_VERSION_BODY, hash, NULL, &s, "read version",
-                       err);
-    if (rc == FLD_NOTFOUND)
-        return fld_err_set(err, FLD_NOTFOUND, "no version %.16s", hash);
-    if (rc != FLD_OK)
-        return rc;
-    if (sqlite3_column_bytes(s, 1) != FLD_SIG_LEN)
-        rc = fld_err_set(err, FLD_ECORRUPT, "a stored signature is damaged");
+    for (i = 0; i < q->n_units; i++)
+        fld_json_append(units, fld_json_string(q->units[i]));
+    rc = fld_json_write(units, &text, err);
+    fld_json_free(units);
+    if (rc == FLD_OK)
+        rc = fld_db_stmt(DB(st), S_RECORDS, &s, err);
     if (rc == FLD_OK) {
-        *len = (size_t)sqlite3_column_bytes(s, 0);
-        *body = fld_xmalloc(*len + 1);
-        memcpy(*body, sqlite3_column_blob(s, 0), *len);
-        memcpy(sig, sqlite3_column_blob(s, 1), FLD_SIG_LEN);
+        fld_db_bind_text(s, 1, fld_buf_str(&text));
+        sqlite3_bind_int(s, 2, q->n_units == 0);
+        fld_db_bind_text(s, 3, q->template_id);
+        sqlite3_bind_int64(s, 4, q->limit > 0 ? q->limit : -1);
+        rc = fld_db_walk(DB(st), s, record_row, &w, "list records", err);
     }
-    fld_db_reset(s);
+    fld_buf_free(&text);
     return rc;
 }
 
@@ -1127,9 +1119,10 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .chain_check = sq_chain_check,
     .max_seq = sq_max_seq,
     .pull = sq_pull,
+    .each_record = sq_each_record,
     .record_versions = sq_record_versions,
-    .each_version_until = sq_each_version_until,
-    .version_body = sq_version_body,
+    .each_version_until = srv_sq_each_version_until,
+    .version_body = srv_sq_version_body,
     .quarantine_put = sq_quarantine_put,
     .quarantine_unblock = sq_quarantine_unblock,
     .quarantine_each = sq_quarantine_each,
@@ -1138,4 +1131,7 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .each_audit = sq_each_audit,
     .each_alarm = sq_each_alarm,
     .counts = sq_counts,
+    .thresholds_put = srv_sq_thresholds_put,
+    .thresholds_each = srv_sq_thresholds_each,
+    .thresholds_max_seq = srv_sq_thresholds_max_seq,
 };

@@ -9,6 +9,7 @@
  *                           quarantine, audit; the table of operations
  *   storage_sqlite_units.c  units and targets: what the province's
  *                           reports count by, and what scopes walk
+ *   storage_sqlite_thresholds.c  the province's threshold revisions
  */
 #ifndef SRV_STORAGE_SQLITE_H
 #define SRV_STORAGE_SQLITE_H
@@ -66,6 +67,10 @@ enum srv_sq_stmt {
     S_RECORD_VERSIONS,
     S_VERSIONS_UNTIL,
     S_VERSION_BODY,
+    S_RECORDS,
+    S_THR_INSERT,
+    S_THR_EACH,
+    S_THR_MAX_SEQ,
     N_STMTS
 };
 
@@ -92,6 +97,7 @@ struct srv_sq_walk {
         srv_pull_fn pull;
         srv_audit_fn audit;
         srv_alarm_fn alarm;
+        srv_record_fn record;
     } fn;
     void *ctx;
     struct fld_err *err;
@@ -118,5 +124,24 @@ int srv_sq_target_put(struct srv_storage *st, const struct srv_target *g,
                       struct fld_err *err);
 int srv_sq_each_target(struct srv_storage *st, srv_target_fn fn, void *ctx,
                        struct fld_err *err);
+
+/* The report's reads (storage_sqlite_report.c), as storage.h says. */
+int srv_sq_each_version_until(struct srv_storage *st, int64_t cutoff_ms,
+                              srv_report_version_fn fn, void *ctx,
+                              struct fld_err *err);
+int srv_sq_version_body(struct srv_storage *st, const char *hash,
+                        uint8_t **body, size_t *len, uint8_t sig[FLD_SIG_LEN],
+                        struct fld_err *err);
+
+/* The operations of storage_sqlite_thresholds.c (contracts in storage.h). */
+int srv_sq_thresholds_put(struct srv_storage *st,
+                          const struct fld_thresholds *r, int64_t received_ms,
+                          int64_t *seq, struct fld_err *err);
+int srv_sq_thresholds_each(struct srv_storage *st, int64_t after,
+                           const char *template_hash, int64_t limit,
+                           srv_thresholds_fn fn, void *ctx,
+                           struct fld_err *err);
+int srv_sq_thresholds_max_seq(struct srv_storage *st, int64_t *out,
+                              struct fld_err *err);
 
 #endif

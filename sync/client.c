@@ -7,10 +7,10 @@
  *   1. The queue: every pending version (the store's sync_known and
  *      sync_refused tables say which), ordered so that parents go before
  *      children and each author's versions go in dseq order, arrival
- *      order breaking ties (queue_order(): Kahn's algorithm with a heap).
- *   2. A loop of round trips (exchange()): a batch from the queue, capped
- *      by count and by bytes, plus the pull cursor. An empty batch is
- *      fine: a sync with nothing to push is one request that pulls.
+ *      order breaking ties (client_queue.c: Kahn's algorithm with a heap).
+ *   2. A loop of round trips (round_trip()): a batch from the queue,
+ *      capped by count and by bytes, plus the pull cursor. An empty batch
+ *      is fine: a sync with nothing to push is one request that pulls.
  *   3. Each answer is checked before anything is written (one result per
  *      pushed version, hash by hash; every pulled version verified by
  *      fld_version_open()), then applied in one transaction (apply()):
@@ -33,8 +33,12 @@
  * whose upstream is down). Refusals (4xx) are final, except clock skew,
  * which is corrected once, and a replay refusal, which a new signature
  * answers.
+ *
+ * This file makes the requests and runs the sync; the queue of step 1 is
+ * client_queue.c, enrollment is client_enroll.c, and what they share is
+ * client_int.h.
  */
-#include "client.h"
+#include "client_int.h"
 
 #include <inttypes.h>
 #include <sodium.h>
@@ -44,16 +48,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "buf.h"
 #include "capture.h"
+#include "catalog.h"
 #include "gzip.h"
 #include "hlc.h"
-#include "protocol.h"
-#include "version.h"
 
-#define SYNC_PATH "/v1/sync"
-#define ENROLL_PATH "/v1/enroll"
-#define MAX_URL 1024
 /* A correction of the clock offset smaller than this is noise. */
 #define CLOCK_SLACK_MS 2000
 /* However large the server's Retry-After, wait at most this long. */
@@ -72,73 +71,10 @@ void syn_http_response_reset(struct syn_http_response *resp)
     resp->retry_after_s = -1;
 }
 
-void syn_enrollment_free(struct syn_enrollment *e)
-{
-    if (e == NULL)
-        return;
-    free(e->url);
-    free(e->role);
-    free(e->scope);
-    free(e->inspector);
-    memset(e, 0, sizeof *e);
-}
+/* ---- one sync or enrollment in progress -------------------------------- */
 
-/* ---- URLs -----------------------------------------------------------------
- */
-
-int syn_url_normalise(const char *url, char **out, struct fld_err *err)
-{
-    size_t n = strlen(url), start, i;
-
-    *out = NULL;
-    if (strncasecmp(url, "https://", 8) == 0)
-        start = 8;
-    else if (strncasecmp(url, "http://", 7) == 0)
-        start = 7;
-    else
-        return fld_err_set(
-            err, FLD_EUSAGE,
-            "the server URL must start with https:// (or http://): "
-            "'%.200s'",
-            url);
-    if (n > MAX_URL)
-        return fld_err_set(err, FLD_EUSAGE, "the server URL is too long");
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)url[i];
-
-        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '\\' ||
-            ch == '@')
-            return fld_err_set(err, FLD_EUSAGE,
-                               "the server URL may not contain '%c' or spaces "
-                               "(give scheme, host, port and path only)",
-                               ch > 0x20 && ch < 0x7f ? (int)ch : '?');
-    }
-    if (url[start] == '\0' || url[start] == '/' || url[start] == ':')
-        return fld_err_set(err, FLD_EUSAGE,
-                           "the server URL has no host: '%.200s'", url);
-    while (n > start && url[n - 1] == '/')
-        n--;
-    *out = fld_xstrndup(url, n);
-    return FLD_OK;
-}
-
-/* ---- one sync or enrollment in progress ------------------------------------
- */
-
-struct run {
-    struct syn_client cfg; /* the caller's, with defaults filled in */
-    const char *url;
-    struct syn_stats *stats;
-    int64_t offset_ms;         /* the device's clock correction */
-    int64_t last_time;         /* X-Field-Time of the last request signed */
-    int64_t rtt_ms;            /* of the last answer */
-    int64_t answered_ms;       /* local wall clock when it arrived */
-    bool maybe_delivered;      /* a request may have been acted on unanswered */
-    char code[SYN_REASON_MAX]; /* error code of the last refusal */
-};
-
-static void run_init(struct run *r, const struct syn_client *c,
-                     struct syn_stats *stats)
+void syn_client_run_init(struct run *r, const struct syn_client *c,
+                         struct syn_stats *stats)
 {
     memset(r, 0, sizeof *r);
     r->cfg = *c;
@@ -237,7 +173,7 @@ static int not_ours(const struct run *r, const struct syn_http_response *resp,
 
 /* Correct the clock offset so that our time reads as the server's did
  * when it answered (half a round trip ago). */
-static int64_t offset_from(const struct run *r, int64_t server_time)
+int64_t syn_client_offset_from(const struct run *r, int64_t server_time)
 {
     return server_time + r->rtt_ms / 2 - r->answered_ms;
 }
@@ -260,155 +196,219 @@ static int save_offset(struct run *r, int64_t offset, struct fld_err *err)
     return rc;
 }
 
+/* ---- one request, with retries ---------------------------------------- */
+
+/* A request as it goes out on every attempt. */
+struct outgoing {
+    const char *method, *path;
+    const uint8_t *body; /* gzipped when that made it smaller */
+    size_t len;
+    bool is_gzipped;
+};
+
+/* What one exchange remembers from attempt to attempt. */
+struct attempts {
+    int n; /* attempts that count against max_attempts */
+    bool is_skew_fixed, is_replay_retried;
+    bool is_last_not_ours;     /* the last failure was not our server's */
+    int64_t retry_after_s;     /* the server's Retry-After, -1 when none */
+    char why[FLD_ERR_MSG_MAX]; /* the last failure that may pass */
+};
+
+/* What became of one attempt (see judge()). */
+enum outcome {
+    O_DONE,  /* the answer, or a failure no retry mends: rc says which */
+    O_RETRY, /* a failure that may pass: why says what it was */
+    O_AGAIN  /* sign and send again at once (a clock corrected, a replay) */
+};
+
 /*
- * One request to the server, signed, with retries. Returns FLD_OK when
- * resp holds a 200 answer with a JSON body. A refusal by our server is
- * FLD_EINVAL with its code in r->code and its message in err; an answer
- * that is not ours is FLD_EPROTO; no usable answer after the retries is
- * FLD_ENET (FLD_EPROTO when the last one was not ours).
+ * One attempt: the request signed with a time of its own, and sent.
+ * Counts the request and its bytes, and times the answer (r->rtt_ms,
+ * r->answered_ms), which the clock correction needs.
  */
-static int exchange(struct run *r, const char *method, const char *path,
-                    const struct fld_buf *plain, struct syn_http_response *resp,
-                    struct fld_err *err)
+static int send_once(struct run *r, const struct outgoing *o,
+                     struct syn_http_response *resp, struct fld_err *err)
+{
+    struct syn_auth a;
+    struct syn_header h[5];
+    struct syn_http_request req;
+    char sig[2 * FLD_SIG_LEN + 1], time_text[24];
+    int64_t t0 = fld_now_ms(), t = t0 + r->offset_ms;
+    size_t nh = 0;
+    int rc;
+
+    /* Two requests never share a time, hence never a signature. */
+    if (t <= r->last_time)
+        t = r->last_time + 1;
+    r->last_time = t;
+    syn_request_sign(r->cfg.key, o->method, o->path, t, o->body, o->len, &a);
+    syn_auth_sig_hex(&a, sig);
+    snprintf(time_text, sizeof time_text, "%" PRId64, t);
+    h[nh++] = (struct syn_header){SYN_HDR_DEVICE, a.device};
+    h[nh++] = (struct syn_header){SYN_HDR_TIME, time_text};
+    h[nh++] = (struct syn_header){SYN_HDR_SIGNATURE, sig};
+    if (strcmp(o->method, "POST") == 0)
+        h[nh++] = (struct syn_header){"Content-Type", SYN_CONTENT_TYPE};
+    if (o->is_gzipped)
+        h[nh++] = (struct syn_header){"Content-Encoding", "gzip"};
+    req = (struct syn_http_request){r->url, o->method, o->path, h,
+                                    nh,     o->body,   o->len};
+
+    syn_http_response_reset(resp);
+    r->stats->requests++;
+    rc = r->cfg.transport->ops->perform(r->cfg.transport, &req, resp, err);
+    r->stats->bytes_up += (int64_t)resp->wire_up;
+    r->stats->bytes_down += (int64_t)resp->wire_down;
+    r->answered_ms = fld_now_ms();
+    r->rtt_ms = r->answered_ms - t0;
+    return rc;
+}
+
+/*
+ * A JSON answer other than 200: our server's error (or a proxy's JSON).
+ * 5xx, 429 and 408 may pass; a clock-skew refusal is mended once by
+ * correcting the clock, a replay refusal once by a new signature; every
+ * other refusal is final, its code left in r->code.
+ */
+static enum outcome judge_error(struct run *r, struct attempts *at,
+                                const struct syn_http_response *resp, int *rc,
+                                struct fld_err *err)
+{
+    char code[SYN_REASON_MAX], msg[256];
+    int64_t server_time = -1;
+
+    if (syn_error_decode(resp->body.data, resp->body.len, code, msg, sizeof msg,
+                         &server_time) != FLD_OK) {
+        snprintf(code, sizeof code, "?");
+        snprintf(msg, sizeof msg, "an answer that is not a field error");
+    }
+    if (resp->status >= 500 || resp->status == 429 || resp->status == 408) {
+        if (resp->status >= 500)
+            r->maybe_delivered = true;
+        snprintf(at->why, sizeof at->why, "HTTP %d %s: %s", resp->status, code,
+                 msg);
+        at->retry_after_s = resp->retry_after_s;
+        return O_RETRY;
+    }
+    if (strcmp(code, "clock_skew") == 0 && server_time > 0 &&
+        !at->is_skew_fixed) {
+        at->is_skew_fixed = true;
+        *rc = save_offset(r, syn_client_offset_from(r, server_time), err);
+        if (*rc != FLD_OK)
+            return O_DONE;
+        /* Request times only move forward; the refused time came from
+         * the wrong clock and never entered the server's replay cache,
+         * so forget it or the retry repeats it. */
+        r->last_time = 0;
+        at->n--; /* a corrected clock is not a failed try */
+        return O_AGAIN;
+    }
+    if (strcmp(code, "replayed") == 0 && !at->is_replay_retried) {
+        at->is_replay_retried = true; /* a new time makes a new signature */
+        return O_AGAIN;
+    }
+    if (strcmp(code, "?") == 0) {
+        *rc = fld_err_set(err, FLD_EPROTO,
+                          "the server at %s answered HTTP %d with JSON that "
+                          "is not the sync protocol — a proxy?",
+                          r->url, resp->status);
+        return O_DONE;
+    }
+    snprintf(r->code, sizeof r->code, "%s", code);
+    *rc = fld_err_set(err, FLD_EINVAL, "the server at %s refused: %s (%s)",
+                      r->url, msg, code);
+    return O_DONE;
+}
+
+/*
+ * What to make of one attempt, given *rc, what the transport returned.
+ * Only failures that may pass are retried: no answer, a 5xx, a 429, a
+ * 408, an answer that is not ours with a 5xx status (a proxy whose
+ * upstream is down). On O_DONE *rc is what the exchange returns.
+ */
+static enum outcome judge(struct run *r, struct attempts *at,
+                          const struct syn_http_response *resp, int *rc,
+                          struct fld_err *err)
+{
+    at->is_last_not_ours = false;
+    at->retry_after_s = -1;
+    if (*rc == FLD_ENET) {
+        /* The request may have arrived and been acted on. */
+        r->maybe_delivered = true;
+        if (stopped(r))
+            return O_DONE;
+        snprintf(at->why, sizeof at->why, "%s", err ? err->msg : "no answer");
+        return O_RETRY;
+    }
+    if (*rc != FLD_OK) {
+        /* Too large, broken gzip, an unverifiable TLS peer: final. */
+        fld_err_prefix(err, "the server at %s", r->url);
+        return O_DONE;
+    }
+    if (!is_json_type(resp->content_type)) {
+        if (resp->status < 500 && resp->status != 429) {
+            *rc = not_ours(r, resp, err);
+            return O_DONE;
+        }
+        r->maybe_delivered = true;
+        not_ours(r, resp, err);
+        snprintf(at->why, sizeof at->why, "%s", err ? err->msg : "");
+        at->is_last_not_ours = true;
+        return O_RETRY;
+    }
+    if (resp->status == 200)
+        return O_DONE;
+    return judge_error(r, at, resp, rc, err);
+}
+
+/* The contract is in client_int.h. The body is gzipped once, for every
+ * attempt; each attempt is signed anew, so a retry is never a replay. */
+int syn_client_exchange(struct run *r, const char *method, const char *path,
+                        const struct fld_buf *plain,
+                        struct syn_http_response *resp, struct fld_err *err)
 {
     struct fld_buf gz = FLD_BUF_INIT;
-    const uint8_t *body = plain ? plain->data : NULL;
-    size_t len = plain ? plain->len : 0;
-    bool gzipped = false, skew_fixed = false, replay_retried = false;
-    bool last_not_ours = false;
-    char why[FLD_ERR_MSG_MAX] = "";
-    int attempt = 0, rc = FLD_OK;
+    struct outgoing o = {method, path, plain ? plain->data : NULL,
+                         plain ? plain->len : 0, false};
+    struct attempts at = {0, false, false, false, -1, ""};
+    int rc = FLD_OK;
 
     r->code[0] = '\0';
-    if (len >= SYN_GZIP_MIN) {
-        syn_gzip(body, len, &gz);
-        if (gz.len < len) {
-            body = gz.data;
-            len = gz.len;
-            gzipped = true;
+    if (o.len >= SYN_GZIP_MIN) {
+        syn_gzip(o.body, o.len, &gz);
+        if (gz.len < o.len) {
+            o.body = gz.data;
+            o.len = gz.len;
+            o.is_gzipped = true;
         }
     }
     for (;;) {
-        struct syn_auth a;
-        struct syn_header h[5];
-        struct syn_http_request req;
-        char sig[2 * FLD_SIG_LEN + 1], time_text[24];
-        int64_t t0 = fld_now_ms(), t = t0 + r->offset_ms, retry_after = -1;
-        size_t nh = 0;
+        enum outcome what;
 
         if (stopped(r)) {
             rc = fld_err_set(err, FLD_ENET, "interrupted");
             break;
         }
-        /* Two requests never share a time, hence never a signature. */
-        if (t <= r->last_time)
-            t = r->last_time + 1;
-        r->last_time = t;
-        syn_request_sign(r->cfg.key, method, path, t, body, len, &a);
-        syn_auth_sig_hex(&a, sig);
-        snprintf(time_text, sizeof time_text, "%" PRId64, t);
-        h[nh++] = (struct syn_header){SYN_HDR_DEVICE, a.device};
-        h[nh++] = (struct syn_header){SYN_HDR_TIME, time_text};
-        h[nh++] = (struct syn_header){SYN_HDR_SIGNATURE, sig};
-        if (strcmp(method, "POST") == 0)
-            h[nh++] = (struct syn_header){"Content-Type", SYN_CONTENT_TYPE};
-        if (gzipped)
-            h[nh++] = (struct syn_header){"Content-Encoding", "gzip"};
-        req = (struct syn_http_request){r->url, method, path, h, nh, body, len};
-
-        syn_http_response_reset(resp);
-        r->stats->requests++;
-        if (attempt > 0)
+        if (at.n > 0)
             r->stats->retries++;
-        attempt++;
-        rc = r->cfg.transport->ops->perform(r->cfg.transport, &req, resp, err);
-        r->stats->bytes_up += (int64_t)resp->wire_up;
-        r->stats->bytes_down += (int64_t)resp->wire_down;
-        r->answered_ms = fld_now_ms();
-        r->rtt_ms = r->answered_ms - t0;
-        last_not_ours = false;
-
-        if (rc == FLD_ENET) {
-            /* The request may have arrived and been acted on. */
-            r->maybe_delivered = true;
-            if (stopped(r))
-                break;
-            snprintf(why, sizeof why, "%s", err ? err->msg : "no answer");
-        } else if (rc != FLD_OK) {
-            /* Too large, broken gzip, an unverifiable TLS peer: final. */
-            fld_err_prefix(err, "the server at %s", r->url);
+        at.n++;
+        rc = send_once(r, &o, resp, err);
+        what = judge(r, &at, resp, &rc, err);
+        if (what == O_DONE)
             break;
-        } else if (!is_json_type(resp->content_type)) {
-            if (resp->status >= 500 || resp->status == 429) {
-                r->maybe_delivered = true;
-                not_ours(r, resp, err);
-                snprintf(why, sizeof why, "%s", err ? err->msg : "");
-                last_not_ours = true;
-            } else {
-                rc = not_ours(r, resp, err);
-                break;
-            }
-        } else if (resp->status == 200) {
-            rc = FLD_OK;
-            break;
-        } else {
-            char code[SYN_REASON_MAX], msg[256];
-            int64_t server_time = -1;
-
-            if (syn_error_decode(resp->body.data, resp->body.len, code, msg,
-                                 sizeof msg, &server_time) != FLD_OK) {
-                snprintf(code, sizeof code, "?");
-                snprintf(msg, sizeof msg,
-                         "an answer that is not a field error");
-            }
-            if (resp->status >= 500 || resp->status == 429 ||
-                resp->status == 408) {
-                if (resp->status >= 500)
-                    r->maybe_delivered = true;
-                snprintf(why, sizeof why, "HTTP %d %s: %s", resp->status, code,
-                         msg);
-                retry_after = resp->retry_after_s;
-            } else if (strcmp(code, "clock_skew") == 0 && server_time > 0 &&
-                       !skew_fixed) {
-                skew_fixed = true;
-                if ((rc = save_offset(r, offset_from(r, server_time), err)) !=
-                    FLD_OK)
-                    break;
-                /* Request times only move forward; the refused time came
-                 * from the wrong clock and never entered the server's
-                 * replay cache, so forget it or the retry repeats it. */
-                r->last_time = 0;
-                attempt--; /* a corrected clock is not a failed try */
-                continue;
-            } else if (strcmp(code, "replayed") == 0 && !replay_retried) {
-                replay_retried = true; /* a new time makes a new signature */
-                continue;
-            } else if (strcmp(code, "?") == 0) {
-                rc = fld_err_set(
-                    err, FLD_EPROTO,
-                    "the server at %s answered HTTP %d with JSON that is "
-                    "not the sync protocol — a proxy?",
-                    r->url, resp->status);
-                break;
-            } else {
-                snprintf(r->code, sizeof r->code, "%s", code);
-                rc = fld_err_set(err, FLD_EINVAL,
-                                 "the server at %s refused: %s (%s)", r->url,
-                                 msg, code);
-                break;
-            }
-        }
-        /* Only the failures that may pass get here. */
-        if (attempt >= r->cfg.max_attempts) {
-            if (last_not_ours)
-                rc = fld_err_set(err, FLD_EPROTO, "%s", why);
+        if (what == O_AGAIN)
+            continue;
+        if (at.n >= r->cfg.max_attempts) {
+            if (at.is_last_not_ours)
+                rc = fld_err_set(err, FLD_EPROTO, "%s", at.why);
             else
                 rc = fld_err_set(err, FLD_ENET,
                                  "cannot reach the server at %s: %s (%d tries)",
-                                 r->url, why, attempt);
+                                 r->url, at.why, at.n);
             break;
         }
-        retry_wait(r, attempt, retry_after);
+        retry_wait(r, at.n, at.retry_after_s);
     }
     if (rc == FLD_ENET && stopped(r))
         rc = fld_err_set(err, FLD_ENET, "interrupted");
@@ -417,7 +417,7 @@ static int exchange(struct run *r, const char *method, const char *path,
 }
 
 /* A decoder refused the answer (its message is in err): say whose. */
-static int malformed(const struct run *r, struct fld_err *err)
+int syn_client_malformed(const struct run *r, struct fld_err *err)
 {
     char why[FLD_ERR_MSG_MAX];
 
@@ -427,252 +427,11 @@ static int malformed(const struct run *r, struct fld_err *err)
                        why);
 }
 
-/* ---- the queue of versions to push ------------------------------------------
- */
-
-struct pending {
-    char hash[FLD_HASH_HEX_LEN + 1];
-    char *author;
-    int64_t dseq;
-    size_t len;
-};
-
-struct queue {
-    struct pending *v; /* in arrival order */
-    size_t n, cap;
-    size_t *order;   /* indices into v: the order to push in */
-    size_t next;     /* position in order of the next to push */
-    size_t *by_hash; /* indices into v sorted by hash, for look-ups */
-    struct edge *edges;
-    size_t n_edges, cap_edges;
-};
-
-struct edge {
-    size_t from, to;
-};
-
-static void queue_free(struct queue *q)
-{
-    size_t i;
-
-    for (i = 0; i < q->n; i++)
-        free(q->v[i].author);
-    free(q->v);
-    free(q->order);
-    free(q->by_hash);
-    free(q->edges);
-    memset(q, 0, sizeof *q);
-}
-
-static int on_pending(void *ctx, const struct fld_store_pending *p)
-{
-    struct queue *q = ctx;
-    struct pending *e;
-
-    if (q->n == q->cap) {
-        q->cap = q->cap ? 2 * q->cap : 64;
-        q->v = fld_xreallocarray(q->v, q->cap, sizeof *q->v);
-    }
-    e = &q->v[q->n++];
-    snprintf(e->hash, sizeof e->hash, "%s", p->hash);
-    e->author = fld_xstrdup(p->author);
-    e->dseq = p->dseq;
-    e->len = p->body_len;
-    return FLD_OK;
-}
-
-static const struct queue *sort_q; /* qsort has no context argument */
-
-static int cmp_hash(const void *a, const void *b)
-{
-    return strcmp(sort_q->v[*(const size_t *)a].hash,
-                  sort_q->v[*(const size_t *)b].hash);
-}
-
-/* By author, then dseq, then arrival. */
-static int cmp_chain(const void *a, const void *b)
-{
-    size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    int c = strcmp(sort_q->v[i].author, sort_q->v[j].author);
-
-    if (c != 0)
-        return c;
-    if (sort_q->v[i].dseq != sort_q->v[j].dseq)
-        return sort_q->v[i].dseq < sort_q->v[j].dseq ? -1 : 1;
-    return i < j ? -1 : i > j;
-}
-
-static int cmp_edge(const void *a, const void *b)
-{
-    const struct edge *x = a, *y = b;
-
-    if (x->from != y->from)
-        return x->from < y->from ? -1 : 1;
-    return x->to < y->to ? -1 : x->to > y->to;
-}
-
-static bool find_hash(const struct queue *q, const char *hash, size_t *out)
-{
-    size_t lo = 0, hi = q->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(q->v[q->by_hash[mid]].hash, hash);
-
-        if (c == 0) {
-            *out = q->by_hash[mid];
-            return true;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
-}
-
-static void add_edge(struct queue *q, size_t from, size_t to)
-{
-    if (q->n_edges == q->cap_edges) {
-        q->cap_edges = q->cap_edges ? 2 * q->cap_edges : 64;
-        q->edges = fld_xreallocarray(q->edges, q->cap_edges, sizeof *q->edges);
-    }
-    q->edges[q->n_edges++] = (struct edge){from, to};
-}
-
-static int on_pending_edge(void *ctx, const char *child, const char *parent)
-{
-    struct queue *q = ctx;
-    size_t c, p;
-
-    if (find_hash(q, child, &c) && find_hash(q, parent, &p) && c != p)
-        add_edge(q, p, c);
-    return FLD_OK;
-}
-
-/* A binary min-heap of indices (smaller index = arrived earlier). */
-static void heap_push(size_t *h, size_t *n, size_t v)
-{
-    size_t i = (*n)++;
-
-    while (i > 0 && h[(i - 1) / 2] > v) {
-        h[i] = h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h[i] = v;
-}
-
-static size_t heap_pop(size_t *h, size_t *n)
-{
-    size_t top = h[0], v = h[--(*n)], i = 0;
-
-    for (;;) {
-        size_t c = 2 * i + 1;
-
-        if (c >= *n)
-            break;
-        if (c + 1 < *n && h[c + 1] < h[c])
-            c++;
-        if (h[c] >= v)
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    if (*n > 0)
-        h[i] = v;
-    return top;
-}
-
-/*
- * Order the queue: parents before children (edges from the store's
- * parents table, both ends pending) and each author's versions by dseq,
- * otherwise in arrival order, which already satisfies both for versions
- * captured here. Kahn's algorithm, always taking the earliest-arrived
- * version that is ready. Signed data cannot form a cycle through parents
- * (a hash names what existed before it), but a misbehaving device could
- * sign dseq against its parents; whatever is left in a cycle is pushed
- * last, in arrival order, and the server sorts it out (quarantine).
- */
-static int queue_order(struct run *r, struct queue *q, struct fld_err *err)
-{
-    size_t *chain, *start, *indeg, *heap, n_heap = 0, n_out = 0, i;
-    bool *done;
-    int rc;
-
-    q->order = fld_xcalloc(q->n ? q->n : 1, sizeof *q->order);
-    q->by_hash = fld_xcalloc(q->n ? q->n : 1, sizeof *q->by_hash);
-    if (q->n == 0)
-        return FLD_OK;
-    for (i = 0; i < q->n; i++)
-        q->by_hash[i] = i;
-    sort_q = q;
-    qsort(q->by_hash, q->n, sizeof *q->by_hash, cmp_hash);
-    rc = fld_store_sync_pending_edges(r->cfg.st, on_pending_edge, q, err);
-    if (rc != FLD_OK)
-        return rc;
-    chain = fld_xcalloc(q->n, sizeof *chain);
-    for (i = 0; i < q->n; i++)
-        chain[i] = i;
-    qsort(chain, q->n, sizeof *chain, cmp_chain);
-    for (i = 1; i < q->n; i++)
-        if (strcmp(q->v[chain[i - 1]].author, q->v[chain[i]].author) == 0)
-            add_edge(q, chain[i - 1], chain[i]);
-    free(chain);
-    if (q->n_edges > 1)
-        qsort(q->edges, q->n_edges, sizeof *q->edges, cmp_edge);
-
-    start = fld_xcalloc(q->n + 1, sizeof *start);
-    indeg = fld_xcalloc(q->n, sizeof *indeg);
-    heap = fld_xcalloc(q->n, sizeof *heap);
-    done = fld_xcalloc(q->n, sizeof *done);
-    for (i = 0; i < q->n_edges; i++) {
-        start[q->edges[i].from + 1]++;
-        indeg[q->edges[i].to]++;
-    }
-    for (i = 0; i < q->n; i++)
-        start[i + 1] += start[i];
-    for (i = 0; i < q->n; i++)
-        if (indeg[i] == 0)
-            heap_push(heap, &n_heap, i);
-    while (n_heap > 0) {
-        size_t v = heap_pop(heap, &n_heap), e;
-
-        q->order[n_out++] = v;
-        done[v] = true;
-        for (e = start[v]; e < start[v + 1]; e++)
-            if (--indeg[q->edges[e].to] == 0)
-                heap_push(heap, &n_heap, q->edges[e].to);
-    }
-    for (i = 0; i < q->n && n_out < q->n; i++)
-        if (!done[i])
-            q->order[n_out++] = i;
-    sort_q = NULL;
-    free(start);
-    free(indeg);
-    free(heap);
-    free(done);
-    return FLD_OK;
-}
-
-static int queue_load(struct run *r, struct queue *q, struct fld_err *err)
-{
-    int rc;
-
-    queue_free(q);
-    rc = fld_store_sync_each_pending(r->cfg.st, on_pending, q, err);
-    if (rc == FLD_OK)
-        rc = queue_order(r, q, err);
-    r->stats->to_push = (int64_t)q->n;
-    r->stats->pending = (int64_t)q->n;
-    return rc;
-}
-
-/* ---- store helpers
- * ----------------------------------------------------------- */
+/* ---- store helpers ---------------------------------------------------- */
 
 /* A meta setting, or "" when unset (new string, free()). */
-static int meta_text(struct fld_store *st, const char *key, char **out,
-                     struct fld_err *err)
+int syn_client_meta_text(struct fld_store *st, const char *key, char **out,
+                         struct fld_err *err)
 {
     int rc = fld_store_meta_get(st, key, out, err);
 
@@ -683,8 +442,8 @@ static int meta_text(struct fld_store *st, const char *key, char **out,
     return rc;
 }
 
-static int meta_int(struct fld_store *st, const char *key, int64_t *out,
-                    struct fld_err *err)
+int syn_client_meta_int(struct fld_store *st, const char *key, int64_t *out,
+                        struct fld_err *err)
 {
     int rc = fld_store_meta_get_int(st, key, out, err);
 
@@ -718,8 +477,7 @@ static void note_outcome(struct fld_store *st, int rc,
     fld_store_commit(st, NULL);
 }
 
-/* ---- one round trip of sync
- * --------------------------------------------------- */
+/* ---- one round trip of sync ------------------------------------------- */
 
 /* What one round trip sends, and the verified versions it brought. */
 struct trip {
@@ -852,29 +610,15 @@ static int check_answer(struct run *r, struct trip *t, struct fld_err *err)
     return FLD_OK;
 }
 
-/*
- * Apply a checked answer: everything it proves, in one transaction. On a
- * cursor reset the device first forgets what the server was known to
- * hold: the server may be a restored backup missing some of it, so
- * everything is pushed again (the answers say "duplicate" for what it
- * has) and pulled from the beginning (the answer's page is the first).
- */
-static int apply(struct run *r, struct trip *t, struct fld_err *err)
+/* The server's result for every version pushed: known to the server, or
+ * refused onto the dead-letter list. Part of apply()'s transaction. */
+static int record_results(struct fld_store *st,
+                          const struct syn_sync_response *a,
+                          struct fld_err *err)
 {
-    const struct syn_sync_response *a = t->resp;
-    struct fld_store *st = r->cfg.st;
-    struct fld_hlc clock, before;
-    int64_t bound = a->server_time + FLD_HLC_MAX_AHEAD_MS, offset;
     size_t i;
     int rc;
 
-    if ((rc = fld_store_begin(st, err)) != FLD_OK)
-        return rc;
-    if (a->reset) {
-        rc = fld_store_sync_forget(st, err);
-        if (rc != FLD_OK)
-            goto fail;
-    }
     for (i = 0; i < a->n_results; i++) {
         const struct syn_result *res = &a->results[i];
 
@@ -886,12 +630,30 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
             rc = fld_store_sync_known(st, res->hash,
                                       syn_push_status_name(res->status), err);
         if (rc != FLD_OK)
-            goto fail;
+            return rc;
     }
-    if ((rc = meta_int(st, FLD_META_HLC_MS, &clock.ms, err)) != FLD_OK)
-        goto fail;
-    if ((rc = meta_int(st, FLD_META_HLC_COUNT, &clock.count, err)) != FLD_OK)
-        goto fail;
+    return FLD_OK;
+}
+
+/* Store the pulled versions (verified by check_answer()) and let them
+ * advance the hybrid logical clock, never past the server's time plus
+ * FLD_HLC_MAX_AHEAD_MS. Part of apply()'s transaction. */
+static int store_pulled(struct run *r, const struct trip *t,
+                        struct fld_err *err)
+{
+    const struct syn_sync_response *a = t->resp;
+    struct fld_store *st = r->cfg.st;
+    struct fld_hlc clock, before;
+    int64_t bound = a->server_time + FLD_HLC_MAX_AHEAD_MS;
+    size_t i;
+    int rc;
+
+    rc = syn_client_meta_int(st, FLD_META_HLC_MS, &clock.ms, err);
+    if (rc != FLD_OK)
+        return rc;
+    rc = syn_client_meta_int(st, FLD_META_HLC_COUNT, &clock.count, err);
+    if (rc != FLD_OK)
+        return rc;
     before = clock;
     for (i = 0; i < a->n_pull; i++) {
         const struct fld_version *v = t->pulled[i];
@@ -900,40 +662,46 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
         if (rc == FLD_OK)
             r->stats->pulled_new++;
         else if (rc != FLD_EXISTS)
-            goto fail;
+            return rc;
         if ((rc = fld_store_sync_known(st, v->hash, "pulled", err)) != FLD_OK)
-            goto fail;
+            return rc;
         /* A tablet whose clock says 2030 must not drag us there. */
         if (a->server_time > 0)
             fld_hlc_observe(&clock, &v->hlc, bound);
     }
-    if (fld_hlc_cmp(&clock, &before) != 0) {
-        rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, clock.ms, err);
-        if (rc != FLD_OK)
-            goto fail;
+    if (fld_hlc_cmp(&clock, &before) == 0)
+        return FLD_OK;
+    rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, clock.ms, err);
+    if (rc == FLD_OK)
         rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, clock.count, err);
-        if (rc != FLD_OK)
-            goto fail;
+    return rc;
+}
+
+/*
+ * Every answer carries the server's time: keep our clock near it. *offset
+ * is the offset to use from now on, written to the store when it differs
+ * from ours by more than a round trip's noise. Part of apply()'s
+ * transaction; r->offset_ms changes only once that commits.
+ */
+static int correct_offset(struct run *r, const struct syn_sync_response *a,
+                          int64_t *offset, struct fld_err *err)
+{
+    int64_t slack = r->rtt_ms > CLOCK_SLACK_MS ? r->rtt_ms : CLOCK_SLACK_MS;
+
+    *offset = a->server_time > 0 ? syn_client_offset_from(r, a->server_time)
+                                 : r->offset_ms;
+    if (llabs(*offset - r->offset_ms) <= slack) {
+        *offset = r->offset_ms;
+        return FLD_OK;
     }
-    if ((rc = fld_store_meta_set(st, SYN_META_CURSOR, a->cursor, err)) !=
-        FLD_OK)
-        goto fail;
-    /* Every answer carries the server's time: keep our clock near it. */
-    offset = a->server_time > 0 ? offset_from(r, a->server_time) : r->offset_ms;
-    if (llabs(offset - r->offset_ms) >
-        (r->rtt_ms > CLOCK_SLACK_MS ? r->rtt_ms : CLOCK_SLACK_MS)) {
-        if ((rc = fld_store_meta_set_int(st, FLD_META_OFFSET, offset, err)) !=
-            FLD_OK)
-            goto fail;
-    } else {
-        offset = r->offset_ms;
-    }
-    if ((rc = fld_store_commit(st, err)) != FLD_OK)
-        return rc;
-    if (offset != r->offset_ms) {
-        r->offset_ms = offset;
-        r->stats->clock_corrections++;
-    }
+    return fld_store_meta_set_int(r->cfg.st, FLD_META_OFFSET, *offset, err);
+}
+
+/* Count what a committed answer did, for struct syn_stats. */
+static void count_results(struct run *r, const struct syn_sync_response *a)
+{
+    size_t i;
+
     for (i = 0; i < a->n_results; i++) {
         switch (a->results[i].status) {
         case SYN_STORED:
@@ -952,6 +720,45 @@ static int apply(struct run *r, struct trip *t, struct fld_err *err)
     }
     r->stats->pushed += (int64_t)a->n_results;
     r->stats->pulled += (int64_t)a->n_pull;
+}
+
+/*
+ * Apply a checked answer: everything it proves, in one transaction. On a
+ * cursor reset the device first forgets what the server was known to
+ * hold: the server may be a restored backup missing some of it, so
+ * everything is pushed again (the answers say "duplicate" for what it
+ * has) and pulled from the beginning (the answer's page is the first).
+ */
+static int apply(struct run *r, struct trip *t, struct fld_err *err)
+{
+    const struct syn_sync_response *a = t->resp;
+    struct fld_store *st = r->cfg.st;
+    int64_t offset;
+    int rc;
+
+    if ((rc = fld_store_begin(st, err)) != FLD_OK)
+        return rc;
+    if (a->reset) {
+        rc = fld_store_sync_forget(st, err);
+        if (rc != FLD_OK)
+            goto fail;
+    }
+    if ((rc = record_results(st, a, err)) != FLD_OK)
+        goto fail;
+    if ((rc = store_pulled(r, t, err)) != FLD_OK)
+        goto fail;
+    if ((rc = fld_store_meta_set(st, SYN_META_CURSOR, a->cursor, err)) !=
+        FLD_OK)
+        goto fail;
+    if ((rc = correct_offset(r, a, &offset, err)) != FLD_OK)
+        goto fail;
+    if ((rc = fld_store_commit(st, err)) != FLD_OK)
+        return rc;
+    if (offset != r->offset_ms) {
+        r->offset_ms = offset;
+        r->stats->clock_corrections++;
+    }
+    count_results(r, a);
     return FLD_OK;
 fail:
     fld_store_rollback(st);
@@ -975,11 +782,12 @@ static int round_trip(struct run *r, struct queue *q, char **cursor, bool *more,
     t.req.limit = r->cfg.page_limit;
     syn_sync_request_encode(&t.req, &body);
     t.req.cursor = NULL; /* borrowed */
-    if ((rc = exchange(r, "POST", SYNC_PATH, &body, &resp, err)) != FLD_OK)
+    if ((rc = syn_client_exchange(r, "POST", SYNC_PATH, &body, &resp, err)) !=
+        FLD_OK)
         goto done;
     if ((rc = syn_sync_response_decode(resp.body.data, resp.body.len, &t.resp,
                                        err)) != FLD_OK) {
-        rc = malformed(r, err);
+        rc = syn_client_malformed(r, err);
         goto done;
     }
     if ((rc = check_answer(r, &t, err)) != FLD_OK)
@@ -990,6 +798,7 @@ static int round_trip(struct run *r, struct queue *q, char **cursor, bool *more,
     *cursor = fld_xstrdup(t.resp->cursor);
     *more = t.resp->more;
     *reset = t.resp->reset;
+    r->thresholds = t.resp->thresholds;
 done:
     syn_http_response_reset(&resp);
     fld_buf_free(&body);
@@ -1027,12 +836,13 @@ static int sync_loop(struct run *r, bool full, struct fld_err *err)
         if (rc != FLD_OK)
             return rc;
     }
-    if ((rc = meta_text(r->cfg.st, SYN_META_CURSOR, &cursor, err)) != FLD_OK)
+    if ((rc = syn_client_meta_text(r->cfg.st, SYN_META_CURSOR, &cursor, err)) !=
+        FLD_OK)
         goto done;
-    rc = meta_int(r->cfg.st, FLD_META_OFFSET, &r->offset_ms, err);
+    rc = syn_client_meta_int(r->cfg.st, FLD_META_OFFSET, &r->offset_ms, err);
     if (rc != FLD_OK)
         goto done;
-    if ((rc = queue_load(r, &q, err)) != FLD_OK)
+    if ((rc = syn_client_queue_load(r, &q, err)) != FLD_OK)
         goto done;
     if (r->cfg.progress) /* what there is to push */
         r->cfg.progress(r->cfg.progress_ctx, r->stats);
@@ -1056,7 +866,7 @@ static int sync_loop(struct run *r, bool full, struct fld_err *err)
                 break;
             }
             r->stats->reset = true;
-            if ((rc = queue_load(r, &q, err)) != FLD_OK)
+            if ((rc = syn_client_queue_load(r, &q, err)) != FLD_OK)
                 break;
         }
         r->stats->pending = (int64_t)(q.n - q.next);
@@ -1072,8 +882,15 @@ static int sync_loop(struct run *r, bool full, struct fld_err *err)
     }
 done:
     free(cursor);
-    queue_free(&q);
+    syn_client_queue_free(&q);
     return rc;
+}
+
+/* A signed GET through syn_client_exchange(), for catalog.c. */
+static int get_signed(void *ctx, const char *path,
+                      struct syn_http_response *resp, struct fld_err *err)
+{
+    return syn_client_exchange(ctx, "GET", path, NULL, resp, err);
 }
 
 int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
@@ -1083,7 +900,7 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
     char *url = NULL;
     int rc;
 
-    run_init(&r, c, stats);
+    syn_client_run_init(&r, c, stats);
     rc = fld_store_meta_get(c->st, SYN_META_URL, &url, err);
     if (rc == FLD_NOTFOUND || (rc == FLD_OK && url[0] == '\0')) {
         free(url);
@@ -1095,174 +912,11 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
         return rc;
     r.url = url;
     rc = sync_loop(&r, full, err);
+    if (rc == FLD_OK) /* the province's threshold revisions, when new */
+        rc = syn_catalog_thresholds(c->st, r.thresholds, full || stats->reset,
+                                    get_signed, &r, &stats->thresholds, err);
     stats->elapsed_ms = fld_now_ms() - stats->started_ms;
     note_outcome(c->st, rc, err);
     free(url);
-    return rc;
-}
-
-/* ---- enrollment
- * --------------------------------------------------------------- */
-
-/* A signed sync request that asks for one version and pushes none: it
- * answers 200 only if this key is enrolled at the server. */
-static int probe_enrolled(struct run *r, struct fld_err *err)
-{
-    struct syn_sync_request req;
-    struct fld_buf body = FLD_BUF_INIT;
-    struct syn_http_response resp;
-    int rc;
-
-    memset(&req, 0, sizeof req);
-    memset(&resp, 0, sizeof resp);
-    req.limit = 1;
-    syn_sync_request_encode(&req, &body);
-    rc = exchange(r, "POST", SYNC_PATH, &body, &resp, err);
-    syn_http_response_reset(&resp);
-    fld_buf_free(&body);
-    return rc;
-}
-
-static int record_enrollment(struct run *r, const struct syn_enrollment *e,
-                             bool new_server, const char *cacert,
-                             const char *pinned, int64_t server_time,
-                             struct fld_err *err)
-{
-    struct fld_store *st = r->cfg.st;
-    const struct {
-        const char *key, *value;
-    } texts[] = {
-        {SYN_META_URL, e->url},
-        {SYN_META_ROLE, e->role ? e->role : ""},
-        {SYN_META_SCOPE, e->scope ? e->scope : ""},
-        {SYN_META_INSPECTOR, e->inspector ? e->inspector : ""},
-        {SYN_META_CACERT, cacert ? cacert : ""},
-        {SYN_META_PINNED, pinned ? pinned : ""},
-    };
-    size_t i;
-    int rc;
-
-    if ((rc = fld_store_begin(st, err)) != FLD_OK)
-        return rc;
-    /* Versions known to another server say nothing of this one. */
-    if (new_server) {
-        rc = fld_store_sync_forget(st, err);
-        if (rc == FLD_OK)
-            rc = fld_store_meta_set(st, SYN_META_CURSOR, "", err);
-    }
-    for (i = 0; rc == FLD_OK && i < sizeof texts / sizeof texts[0]; i++)
-        rc = fld_store_meta_set(st, texts[i].key, texts[i].value, err);
-    if (rc == FLD_OK)
-        rc = fld_store_meta_set_int(st, SYN_META_ENROLLED, fld_now_ms(), err);
-    if (rc == FLD_OK && server_time > 0)
-        rc = fld_store_meta_set_int(st, FLD_META_OFFSET,
-                                    offset_from(r, server_time), err);
-    if (rc != FLD_OK) {
-        fld_store_rollback(st);
-        return rc;
-    }
-    return fld_store_commit(st, err);
-}
-
-int syn_enroll(const struct syn_client *c, const char *url, const char *code,
-               const char *cacert, const char *pinned,
-               struct syn_enrollment *out, struct fld_err *err)
-{
-    struct syn_stats stats;
-    struct run r;
-    struct syn_enroll_request req;
-    struct syn_enroll_response *ans = NULL;
-    struct syn_http_response resp;
-    struct fld_buf body = FLD_BUF_INIT;
-    char *have = NULL, pub[FLD_HASH_HEX_LEN + 1];
-    int64_t server_time = 0;
-    size_t i;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    memset(&resp, 0, sizeof resp);
-    run_init(&r, c, &stats);
-    if ((rc = syn_url_normalise(url, &out->url, err)) != FLD_OK)
-        return rc;
-    if (strlen(code) == 0 || strlen(code) > SYN_MAX_CODE)
-        return fld_err_set(err, FLD_EUSAGE,
-                           "the enrollment code must be 1 to %d "
-                           "characters",
-                           SYN_MAX_CODE);
-    r.url = out->url;
-    if ((rc = meta_text(c->st, SYN_META_URL, &have, err)) != FLD_OK)
-        goto done;
-    if ((rc = meta_int(c->st, FLD_META_OFFSET, &r.offset_ms, err)) != FLD_OK)
-        goto done;
-    if (strcmp(have, out->url) == 0) {
-        rc = fld_err_set(err, FLD_EXISTS,
-                         "this device is already enrolled at %s; 'field sync' "
-                         "syncs with it",
-                         out->url);
-        goto done;
-    }
-    memset(&req, 0, sizeof req);
-    snprintf(req.code, sizeof req.code, "%s", code);
-    fld_key_public_hex(c->key, pub);
-    memcpy(req.public_key, pub, sizeof req.public_key);
-    syn_enroll_request_encode(&req, &body);
-    rc = exchange(&r, "POST", ENROLL_PATH, &body, &resp, err);
-    if (rc == FLD_OK) {
-        rc = syn_enroll_response_decode(resp.body.data, resp.body.len, &ans,
-                                        err);
-        if (rc != FLD_OK) {
-            rc = malformed(&r, err);
-            goto done;
-        }
-        if (strcmp(ans->device, pub) != 0) {
-            rc = fld_err_set(err, FLD_EPROTO,
-                             "the server at %s enrolled another key (%.16s)",
-                             r.url, ans->device);
-            goto done;
-        }
-        out->role = fld_xstrdup(ans->role ? ans->role : "");
-        out->inspector = fld_xstrdup(ans->inspector ? ans->inspector : "");
-        {
-            struct fld_buf s = FLD_BUF_INIT;
-
-            for (i = 0; i < ans->n_scope; i++) {
-                if (i)
-                    fld_buf_putc(&s, ' ');
-                fld_buf_puts(&s, ans->scope[i]);
-            }
-            out->scope = fld_xstrdup(fld_buf_str(&s));
-            fld_buf_free(&s);
-        }
-        server_time = ans->server_time;
-    } else if (rc == FLD_EINVAL &&
-               (strcmp(r.code, "already_enrolled") == 0 ||
-                (strcmp(r.code, "invalid_code") == 0 && r.maybe_delivered))) {
-        /* already_enrolled: the server checked our signature, so it is our
-         * key that is enrolled. invalid_code after an attempt whose answer
-         * was lost: perhaps ours used it. Ask. */
-        struct fld_err first = err ? *err : (struct fld_err){0, ""};
-
-        rc = probe_enrolled(&r, err);
-        if (rc == FLD_EINVAL && strcmp(r.code, "unknown_device") == 0) {
-            if (err)
-                *err = first;
-            rc = FLD_EINVAL;
-            goto done;
-        }
-        if (rc != FLD_OK)
-            goto done;
-        out->was_enrolled = true;
-    } else {
-        goto done;
-    }
-    rc = record_enrollment(&r, out, have[0] != '\0', cacert, pinned,
-                           server_time, err);
-done:
-    if (rc != FLD_OK)
-        syn_enrollment_free(out);
-    syn_enroll_response_free(ans);
-    syn_http_response_reset(&resp);
-    fld_buf_free(&body);
-    free(have);
     return rc;
 }

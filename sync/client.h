@@ -80,7 +80,8 @@ struct syn_stats {
     int64_t to_push; /* versions pending when the push began */
     int64_t pending; /* versions still to push */
     int64_t clock_corrections;
-    bool reset; /* the server's cursor reset forced a reconcile */
+    bool reset;         /* the server's cursor reset forced a reconcile */
+    int64_t thresholds; /* threshold revisions new here (sync/catalog.c) */
     int64_t started_ms;
     int64_t elapsed_ms;
 };

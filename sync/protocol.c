@@ -503,6 +503,8 @@ void syn_sync_response_encode(const struct syn_sync_response *r,
     add_bool(root, "more", r->more);
     add_bool(root, "reset", r->reset);
     add_int(root, "server_time", r->server_time);
+    if (r->thresholds >= 0)
+        add_int(root, "thresholds", r->thresholds);
     print(root, out);
     cJSON_Delete(root);
 }
@@ -590,6 +592,10 @@ int syn_sync_response_decode(const uint8_t *p, size_t len,
     if (rc == FLD_OK || rc == FLD_NOTFOUND)
         rc = get_int(root, "server_time", "", 0, FLD_JSON_MAX_INT,
                      &r->server_time, err);
+    r->thresholds = -1; /* a server that does not say */
+    if (rc == FLD_OK || rc == FLD_NOTFOUND)
+        rc = get_int(root, "thresholds", "", 0, FLD_JSON_MAX_INT,
+                     &r->thresholds, err);
     cJSON_Delete(root);
     if (rc != FLD_OK && rc != FLD_NOTFOUND) {
         syn_sync_response_free(r);
@@ -597,6 +603,53 @@ int syn_sync_response_decode(const uint8_t *p, size_t len,
     }
     *out = r;
     return FLD_OK;
+}
+
+void syn_thresholds_page_encode(const struct syn_thresholds_page *p,
+                                struct fld_buf *out)
+{
+    cJSON *root = need(cJSON_CreateObject());
+    cJSON *arr = need(cJSON_AddArrayToObject(root, "thresholds"));
+    size_t i;
+
+    for (i = 0; i < p->n; i++)
+        cJSON_AddItemToArray(arr, item_json(&p->items[i], true));
+    add_bool(root, "more", p->more);
+    print(root, out);
+    cJSON_Delete(root);
+}
+
+int syn_thresholds_page_decode(const uint8_t *p, size_t len,
+                               struct syn_thresholds_page **out,
+                               struct fld_err *err)
+{
+    cJSON *root = parse(p, len, err);
+    struct syn_thresholds_page *r;
+    int rc;
+
+    *out = NULL;
+    if (root == NULL)
+        return err ? err->code : FLD_EINVAL;
+    r = fld_xcalloc(1, sizeof *r);
+    rc = items_read(root, "thresholds", SYN_THRESHOLDS_PAGE, &r->items, &r->n,
+                    err);
+    if (rc == FLD_OK)
+        rc = get_bool(root, "more", &r->more, err);
+    cJSON_Delete(root);
+    if (rc != FLD_OK && rc != FLD_NOTFOUND) {
+        syn_thresholds_page_free(r);
+        return rc;
+    }
+    *out = r;
+    return FLD_OK;
+}
+
+void syn_thresholds_page_free(struct syn_thresholds_page *p)
+{
+    if (p == NULL)
+        return;
+    items_free(p->items, p->n);
+    free(p);
 }
 
 void syn_sync_response_free(struct syn_sync_response *r)

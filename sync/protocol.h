@@ -139,6 +139,9 @@ struct syn_sync_response {
     bool reset;          /* the cursor sent was of another epoch or
                             scope: reconcile, then pull from here */
     int64_t server_time; /* Unix ms */
+    /* The server's newest threshold revision sequence number (0: none);
+     * -1 when the answer does not say (a server before them). */
+    int64_t thresholds;
 };
 
 /* Copy body and signature into a new item slot (used when building). */
@@ -161,6 +164,29 @@ int syn_sync_response_decode(const uint8_t *p, size_t len,
 void syn_sync_response_free(struct syn_sync_response *r);
 
 const char *syn_push_status_name(enum syn_push_status s);
+
+/* ---- GET /v1/thresholds?after=SEQ -------------------------------------
+ *
+ * The province's threshold revisions (field/thresholds.h) after a server
+ * sequence number, in server order: {"thresholds": [{"seq": N, "body":
+ * "...", "sig": "..."}, ...], "more": bool}. A page holds at most
+ * SYN_THRESHOLDS_PAGE; "more" says another waits after its last seq.
+ */
+#define SYN_THRESHOLDS_PATH "/v1/thresholds"
+#define SYN_THRESHOLDS_PAGE 100
+
+struct syn_thresholds_page {
+    struct syn_item *items; /* seq set on each */
+    size_t n;
+    bool more;
+};
+
+void syn_thresholds_page_encode(const struct syn_thresholds_page *p,
+                                struct fld_buf *out);
+int syn_thresholds_page_decode(const uint8_t *p, size_t len,
+                               struct syn_thresholds_page **out,
+                               struct fld_err *err);
+void syn_thresholds_page_free(struct syn_thresholds_page *p);
 
 /* ---- POST /v1/enroll ---------------------------------------------------- */
 

@@ -1,6 +1,6 @@
 # sync.mk - libsync: the wire protocol shared by the field client and
-# field-server (sync/protocol.c, sync/gzip.c) and the device's sync client
-# (sync/client.c); plus the libcurl transport (sync/transport_curl.c),
+# field-server (sync/protocol.c, sync/gzip.c), the merge (sync/merge*.c)
+# and the device's sync client (sync/client*.c); plus the libcurl transport (sync/transport_curl.c),
 # which only the field program links. Included by the Makefile before its
 # rules; the generic rule $(O)/%.o: %.c compiles the sources.
 #
@@ -17,7 +17,10 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
 
-LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/merge.c
+LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/client_queue.c \
+               sync/client_enroll.c sync/merge.c \
+               sync/merge_dag.c sync/merge_paths.c sync/merge_result.c \
+               sync/merged_export.c sync/catalog.c
 LIBSYNC_OBJ := $(LIBSYNC_SRC:%.c=$(O)/%.o)
 LIBSYNC     := $(O)/libsync.a
 SYNC_LIBS   := $(call pkg_libs,$(SYNC_PKGS))

@@ -137,24 +137,12 @@ static bool is_tls_refusal(CURLcode cc)
     }
 }
 
-static int curl_perform(struct syn_transport *base,
-                        const struct syn_http_request *req,
-                        struct syn_http_response *resp, struct fld_err *err)
+/* The request's headers, plus ours: gzip accepted, no 100-continue. */
+static struct curl_slist *request_headers(const struct syn_http_request *req)
 {
-    struct curl_transport *t = (struct curl_transport *)base;
     struct curl_slist *hdrs = NULL;
-    struct transfer x;
-    char *url = fld_xasprintf("%s%s", req->base_url, req->path);
-    const char *ct = NULL;
-    curl_off_t up = 0, down = 0;
-    long status = 0, req_size = 0, hdr_size = 0;
-    CURLcode cc;
     size_t i;
-    int rc = FLD_OK;
 
-    memset(&x, 0, sizeof x);
-    x.retry_after_s = -1;
-    x.opt = &t->opt;
     for (i = 0; i < req->n_headers; i++) {
         char *line = fld_xasprintf("%s: %s", req->headers[i].name,
                                    req->headers[i].value);
@@ -166,7 +154,15 @@ static int curl_perform(struct syn_transport *base,
     hdrs = curl_slist_append(hdrs, "Expect:");
     if (hdrs == NULL)
         abort(); /* out of memory */
+    return hdrs;
+}
 
+/* Point the easy handle at this request, collecting into x. What stays
+ * set from one request to the next is syn_transport_curl_new()'s. */
+static void set_request(struct curl_transport *t,
+                        const struct syn_http_request *req, const char *url,
+                        struct curl_slist *hdrs, struct transfer *x)
+{
     curl_easy_setopt(t->easy, CURLOPT_URL, url);
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, hdrs);
     if (strcmp(req->method, "POST") == 0) {
@@ -179,14 +175,22 @@ static int curl_perform(struct syn_transport *base,
         curl_easy_setopt(t->easy, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(t->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(t->easy, CURLOPT_XFERINFODATA, &x);
+    curl_easy_setopt(t->easy, CURLOPT_XFERINFODATA, x);
     t->errbuf[0] = '\0';
+}
 
-    cc = curl_easy_perform(t->easy);
+/* The bytes that crossed the wire each way, headers included, whether or
+ * not the transfer succeeded. */
+static void count_wire(struct curl_transport *t,
+                       const struct syn_http_request *req,
+                       struct syn_http_response *resp)
+{
+    curl_off_t up = 0, down = 0;
+    long req_size = 0, hdr_size = 0;
 
     curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &req_size);
     curl_easy_getinfo(t->easy, CURLINFO_HEADER_SIZE, &hdr_size);
@@ -198,51 +202,85 @@ static int curl_perform(struct syn_transport *base,
                         ? (size_t)req_size
                         : (size_t)req_size + (size_t)up;
     resp->wire_down = (size_t)hdr_size + (size_t)down;
-    if (cc != CURLE_OK) {
-        if (x.too_large)
-            rc = fld_err_set(err, FLD_ELIMIT,
-                             "the answer is larger than %u bytes",
-                             SYN_MAX_RESPONSE);
-        else if (cc == CURLE_ABORTED_BY_CALLBACK)
-            rc = fld_err_set(err, FLD_ENET, "interrupted");
-        else if (is_tls_refusal(cc))
-            rc =
-                fld_err_set(err, FLD_EPROTO,
-                            "cannot verify its TLS identity: %s — a captive "
-                            "portal or proxy intercepting the connection, or a "
-                            "private CA (see --cacert)",
-                            t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
-        else
-            rc = fld_err_set(err, FLD_ENET, "%s",
-                             t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
-        goto done;
-    }
+}
+
+/* A transfer that libcurl failed, as our result code and words. */
+static int transfer_error(const struct curl_transport *t,
+                          const struct transfer *x, CURLcode cc,
+                          struct fld_err *err)
+{
+    const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc);
+
+    if (x->too_large)
+        return fld_err_set(err, FLD_ELIMIT,
+                           "the answer is larger than %u bytes",
+                           SYN_MAX_RESPONSE);
+    if (cc == CURLE_ABORTED_BY_CALLBACK)
+        return fld_err_set(err, FLD_ENET, "interrupted");
+    if (is_tls_refusal(cc))
+        return fld_err_set(err, FLD_EPROTO,
+                           "cannot verify its TLS identity: %s — a captive "
+                           "portal or proxy intercepting the connection, or a "
+                           "private CA (see --cacert)",
+                           why);
+    return fld_err_set(err, FLD_ENET, "%s", why);
+}
+
+/* The answer of a transfer libcurl finished into resp: status, content
+ * type, Retry-After, and the body, inflated under SYN_MAX_RESPONSE when it
+ * came gzipped. */
+static int take_answer(struct curl_transport *t, const struct transfer *x,
+                       struct syn_http_response *resp, struct fld_err *err)
+{
+    const char *ct = NULL;
+    long status = 0;
+
     /* libcurl accepts an answer whose connection closed in the middle of
      * its headers as complete; it is not. */
-    if (!x.headers_done) {
-        rc = fld_err_set(err, FLD_ENET,
-                         "the connection closed in the middle "
-                         "of the answer's headers");
-        goto done;
-    }
+    if (!x->headers_done)
+        return fld_err_set(err, FLD_ENET,
+                           "the connection closed in the middle "
+                           "of the answer's headers");
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
     resp->status = (int)status;
     snprintf(resp->content_type, sizeof resp->content_type, "%s", ct ? ct : "");
-    resp->retry_after_s = x.retry_after_s;
-    if (x.gzipped && x.raw.len > 0) {
-        if (syn_gunzip(x.raw.data, x.raw.len, SYN_MAX_RESPONSE, &resp->body,
-                       err) != FLD_OK) {
-            rc = err && err->code == FLD_ELIMIT
-                     ? FLD_ELIMIT
-                     : fld_err_set(err, FLD_EPROTO,
-                                   "the gzipped answer is broken");
-            goto done;
-        }
-    } else if (x.raw.len > 0) {
-        fld_buf_append(&resp->body, x.raw.data, x.raw.len);
+    resp->retry_after_s = x->retry_after_s;
+    if (x->raw.len == 0)
+        return FLD_OK;
+    if (!x->gzipped) {
+        fld_buf_append(&resp->body, x->raw.data, x->raw.len);
+        return FLD_OK;
     }
-done:
+    if (syn_gunzip(x->raw.data, x->raw.len, SYN_MAX_RESPONSE, &resp->body,
+                   err) == FLD_OK)
+        return FLD_OK;
+    if (err && err->code == FLD_ELIMIT)
+        return FLD_ELIMIT;
+    return fld_err_set(err, FLD_EPROTO, "the gzipped answer is broken");
+}
+
+static int curl_perform(struct syn_transport *base,
+                        const struct syn_http_request *req,
+                        struct syn_http_response *resp, struct fld_err *err)
+{
+    struct curl_transport *t = (struct curl_transport *)base;
+    struct curl_slist *hdrs = request_headers(req);
+    struct transfer x;
+    char *url = fld_xasprintf("%s%s", req->base_url, req->path);
+    CURLcode cc;
+    int rc;
+
+    memset(&x, 0, sizeof x);
+    x.retry_after_s = -1;
+    x.opt = &t->opt;
+    set_request(t, req, url, hdrs, &x);
+    cc = curl_easy_perform(t->easy);
+    count_wire(t, req, resp);
+    if (cc != CURLE_OK)
+        rc = transfer_error(t, &x, cc, err);
+    else
+        rc = take_answer(t, &x, resp, err);
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
     fld_buf_free(&x.raw);

@@ -1,6 +1,7 @@
 /*
  * fuzz_json.c - libFuzzer harness for the canonical JSON reader and writer
- * (field/json.c), the parser that every signed body from outside meets.
+ * (field/json_parse.c, field/json.c), the parser that every signed body from
+ * outside meets.
  *
  * For any input: parsing must not crash, leak or overrun (the sanitizers
  * watch that). When it parses, the tree's canonical bytes must read back to
@@ -12,7 +13,8 @@
  *
  * Built by clang apart from the normal build:
  *   clang -fsanitize=fuzzer,address,undefined -Ifield field/json.c \
- *         field/utf8.c field/buf.c field/err.c tests/fuzz/fuzz_json.c
+ *         field/json_parse.c field/utf8.c field/buf.c field/err.c \
+ *         tests/fuzz/fuzz_json.c
  */
 #include <stdint.h>
 #include <stdio.h>

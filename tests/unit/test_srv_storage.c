@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "db.h"
+#include "exports.h"
 #include "file.h"
 #include "push.h"
 #include "server.h"
@@ -659,7 +660,9 @@ static void test_version_1_database_migrates(void **state)
                 "coalesce(valid_to, '-') || '|' || in_programme FROM units "
                 "WHERE code = '4201'",
                 "xa|0000-01-01|-|1");
-    expect_text(db, "PRAGMA user_version", "2");
+    /* every migration ran: units with dates (2), threshold revisions (3) */
+    expect_text(db, "PRAGMA user_version", "3");
+    expect_text(db, "SELECT count(*) FROM threshold_revisions", "0");
     sqlite3_close(db);
     fld_buf_free(&b);
     free(old);
@@ -703,6 +706,97 @@ static void test_push_quarantine_pull(void **state)
     fld_version_free(v1);
     fld_version_free(v2);
     fld_version_free(again);
+}
+
+struct ids {
+    char v[4][33];
+    size_t n;
+};
+
+static int keep_id(void *ctx, const char *record)
+{
+    struct ids *ids = ctx;
+
+    assert_true(ids->n < 4);
+    snprintf(ids->v[ids->n++], sizeof ids->v[0], "%s", record);
+    return FLD_OK;
+}
+
+static void list(struct fx *f, const char *unit, const char *tpl, int64_t limit,
+                 struct ids *ids)
+{
+    struct srv_record_query q = {&unit, unit ? 1 : 0, tpl, limit};
+
+    memset(ids, 0, sizeof *ids);
+    assert_int_equal(srv_storage_each_record(f->st, &q, keep_id, ids, NULL),
+                     FLD_OK);
+}
+
+/* Records by unit (with the units below it), by template, in unit order,
+ * up to a limit; and the export built on them for a supervisor. */
+static void test_records_for_export(void **state)
+{
+    static const char *const ids_by_unit[3] = {
+        "0193cccccccccccccccccccccccccccc", "0193bbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    static const char *const units[3] = {"4201", "420101", "4202"};
+    struct fx *f = *state;
+    struct fld_version *v[3];
+    struct fld_key *sup = tu_key(11);
+    struct srv_device *d;
+    struct srv_export_query q;
+    struct fld_buf out = FLD_BUF_INIT;
+    char admin[65], key[65];
+    struct ids ids;
+    size_t i, n;
+
+    fld_key_public_hex(f->k, admin);
+    for (i = 0; i < 3; i++) {
+        /* pushed in another order than the units' */
+        v[i] = sign(f, f->k, ids_by_unit[2 - i], (int64_t)i + 1,
+                    i ? v[i - 1]->hash : NULL, NULL, units[2 - i]);
+        assert_int_equal(push1(f, admin, v[i], NULL), SYN_STORED);
+    }
+    list(f, NULL, NULL, 0, &ids);
+    assert_int_equal(ids.n, 3);
+    for (i = 0; i < 3; i++)
+        assert_string_equal(ids.v[i], ids_by_unit[i]);
+    list(f, "4201", NULL, 0, &ids);
+    assert_int_equal(ids.n, 2); /* the commune and its village */
+    assert_string_equal(ids.v[1], ids_by_unit[1]);
+    list(f, NULL, "field-demo", 2, &ids);
+    assert_int_equal(ids.n, 2);
+    list(f, NULL, "other", 0, &ids);
+    assert_int_equal(ids.n, 0);
+
+    add_device(f->st, sup, "supervisor", "4201");
+    fld_key_public_hex(sup, key);
+    assert_int_equal(srv_storage_device_get(f->st, key, &d, NULL), FLD_OK);
+    memset(&q, 0, sizeof q);
+    q.format = FLD_EXPORT_GEOJSON;
+    q.device = d;
+    assert_int_equal(srv_export(f->st, &q, &out, &n, NULL), FLD_OK);
+    assert_int_equal(n, 2); /* its scope's records, not 4202's */
+    assert_string_equal(fld_buf_str(&out),
+                        "{\"type\":\"FeatureCollection\",\"features\":[],"
+                        "\"without_position\":2}\n");
+    q.max_records = 1;
+    assert_int_equal(srv_export(f->st, &q, &out, NULL, NULL), FLD_ELIMIT);
+    q.max_records = 0;
+    q.status = "done";
+    assert_int_equal(srv_export(f->st, &q, &out, NULL, NULL), FLD_EUSAGE);
+    q.status = "final";
+    fld_buf_reset(&out);
+    assert_int_equal(srv_export(f->st, &q, &out, &n, NULL), FLD_OK);
+    assert_int_equal(n, 0); /* all are drafts */
+    q.status = NULL;
+    q.unit = "9999";
+    assert_int_equal(srv_export(f->st, &q, &out, NULL, NULL), FLD_NOTFOUND);
+    srv_device_free(d);
+    fld_buf_free(&out);
+    fld_key_free(sup);
+    for (i = 0; i < 3; i++)
+        fld_version_free(v[i]);
 }
 
 static int count_alarm(void *ctx, const struct srv_chain_alarm *a)
@@ -865,6 +959,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scope_walks_the_unit_tree, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_push_quarantine_pull, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_records_for_export, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_forks_gaps_and_refusals, setup,
                                         teardown),

@@ -425,6 +425,106 @@ static void test_meta_values(void **state)
     assert_null(s);
 }
 
+/* A revision of the village template, signed by the store's device. */
+static struct fld_thresholds *kdc_revision(struct tu_device *f,
+                                           const struct fld_template *t,
+                                           int64_t revision,
+                                           const char *valid_from)
+{
+    char *text = fld_xasprintf(
+        "{\"template\":\"ha-tinh-kdc-kieu-mau\",\"revision\":%lld,"
+        "\"valid_from\":\"%s\",\"source\":\"QĐ %lld/QĐ-UBND\","
+        "\"thresholds\":{\"house_ok_pct\":{\"value\":%lld}}}",
+        (long long)revision, valid_from, (long long)revision,
+        (long long)(70 + revision));
+    struct fld_json *d = NULL;
+    struct fld_thresholds *r = NULL;
+
+    assert_int_equal(
+        fld_json_parse((const uint8_t *)text, strlen(text), &d, NULL), FLD_OK);
+    assert_int_equal(fld_thresholds_sign(d, t, f->key, 1000, &r, NULL), FLD_OK);
+    fld_json_free(d);
+    free(text);
+    return r;
+}
+
+static int count_revision(void *ctx, const struct fld_store_thresholds_row *r)
+{
+    int64_t *n = ctx;
+
+    assert_int_equal(r->revision, *n + 1);
+    assert_string_equal(r->template_id, "ha-tinh-kdc-kieu-mau");
+    (*n)++;
+    return FLD_OK;
+}
+
+/* The hash of the revision of t in force on date (NULL: any), verified
+ * again, or "" when there is none. */
+static char *in_force(struct tu_device *f, const struct fld_template *t,
+                      const char *date)
+{
+    uint8_t *body, sig[FLD_SIG_LEN];
+    struct fld_thresholds *got;
+    size_t len;
+    char *hash;
+    int rc = fld_store_thresholds_in_force(f->st, fld_template_hash(t), date,
+                                           &body, &len, sig, NULL);
+
+    if (rc == FLD_NOTFOUND) {
+        assert_null(body);
+        return fld_xstrdup("");
+    }
+    assert_int_equal(rc, FLD_OK);
+    assert_int_equal(fld_thresholds_open(body, len, sig, &got, NULL), FLD_OK);
+    hash = fld_xstrdup(got->hash);
+    fld_thresholds_free(got);
+    free(body);
+    return hash;
+}
+
+static void expect_in_force(struct tu_device *f, const struct fld_template *t,
+                            const char *date, const char *want)
+{
+    char *hash = in_force(f, t, date);
+
+    assert_string_equal(hash, want);
+    free(hash);
+}
+
+/* Revisions are kept by hash; the one in force on a date is the greatest
+ * whose valid_from is not after it. */
+static void test_threshold_revisions(void **state)
+{
+    struct tu_device *f = *state;
+    const struct fld_embedded *e =
+        fld_embedded_find("ha-tinh-kdc-kieu-mau.json");
+    struct fld_template *t = NULL;
+    struct fld_thresholds *r1, *r2;
+    int64_t n = 0;
+    struct fld_err err;
+
+    assert_int_equal(fld_template_parse(e->data, e->len, &t, NULL), FLD_OK);
+    r1 = kdc_revision(f, t, 1, "2025-01-01");
+    r2 = kdc_revision(f, t, 2, "2026-01-01");
+    expect_in_force(f, t, NULL, "");
+    assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
+    assert_int_equal(fld_store_thresholds_put(f->st, r2, 7, NULL), FLD_OK);
+    assert_int_equal(fld_store_thresholds_put(f->st, r1, 0, NULL), FLD_OK);
+    assert_int_equal(fld_store_thresholds_put(f->st, r1, 0, &err), FLD_EXISTS);
+    assert_int_equal(fld_store_commit(f->st, NULL), FLD_OK);
+
+    expect_in_force(f, t, "2025-12-31", r1->hash);
+    expect_in_force(f, t, "2026-01-01", r2->hash);
+    expect_in_force(f, t, NULL, r2->hash);
+    expect_in_force(f, t, "2024-12-31", "");
+    assert_int_equal(fld_store_each_thresholds(f->st, count_revision, &n, NULL),
+                     FLD_OK);
+    assert_int_equal(n, 2);
+    fld_thresholds_free(r1);
+    fld_thresholds_free(r2);
+    fld_template_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +554,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_locked_database_is_busy, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_meta_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threshold_revisions, setup,
+                                        teardown),
     };
     if (sodium_init() < 0)
         return 1;

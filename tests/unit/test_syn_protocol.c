@@ -252,8 +252,64 @@ static void test_sync_response_round_trip(void **state)
     assert_true(back->more);
     assert_false(back->reset);
     assert_int_equal(back->server_time, 1764288000123LL);
+    assert_int_equal(back->thresholds, 0); /* announced: none yet */
+    syn_sync_response_free(back);
+    /* the newest threshold revision, and an answer that does not say */
+    r.thresholds = 17;
+    fld_buf_reset(&out);
+    syn_sync_response_encode(&r, &out);
+    assert_non_null(strstr(fld_buf_str(&out), "\"thresholds\":17"));
+    assert_int_equal(syn_sync_response_decode(out.data, out.len, &back, NULL),
+                     FLD_OK);
+    assert_int_equal(back->thresholds, 17);
+    syn_sync_response_free(back);
+    r.thresholds = -1;
+    fld_buf_reset(&out);
+    syn_sync_response_encode(&r, &out);
+    assert_null(strstr(fld_buf_str(&out), "thresholds"));
+    assert_int_equal(syn_sync_response_decode(out.data, out.len, &back, NULL),
+                     FLD_OK);
+    assert_int_equal(back->thresholds, -1);
     syn_sync_response_free(back);
     free(pulled.body);
+    fld_buf_free(&out);
+}
+
+/* GET /v1/thresholds?after=SEQ: items with their seq, and "more". */
+static void test_thresholds_page_round_trip(void **state)
+{
+    struct syn_thresholds_page p, *back = NULL;
+    struct syn_item it[2];
+    struct fld_buf out = FLD_BUF_INIT;
+    struct fld_err err;
+    uint8_t sig[64];
+    const char *bad = "{\"thresholds\":[{\"body\":\"{}\",\"sig\":\"00\"}]}";
+
+    (void)state;
+    memset(sig, 2, sizeof sig);
+    syn_item_set(&it[0], (const uint8_t *)"{\"a\":1}", 7, sig);
+    syn_item_set(&it[1], (const uint8_t *)"{\"b\":2}", 7, sig);
+    it[0].seq = 4;
+    it[1].seq = 9;
+    p.items = it;
+    p.n = 2;
+    p.more = true;
+    syn_thresholds_page_encode(&p, &out);
+    assert_int_equal(syn_thresholds_page_decode(out.data, out.len, &back, NULL),
+                     FLD_OK);
+    assert_int_equal(back->n, 2);
+    assert_int_equal(back->items[1].seq, 9);
+    assert_memory_equal(back->items[1].body, "{\"b\":2}", 7);
+    assert_memory_equal(back->items[1].sig, sig, 64);
+    assert_true(back->more);
+    syn_thresholds_page_free(back);
+    assert_int_equal(syn_thresholds_page_decode((const uint8_t *)bad,
+                                                strlen(bad), &back, &err),
+                     FLD_EINVAL);
+    assert_null(back);
+    assert_non_null(strstr(err.msg, "thresholds[0]"));
+    free(it[0].body);
+    free(it[1].body);
     fld_buf_free(&out);
 }
 
@@ -356,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_sync_request_round_trip),
         cmocka_unit_test(test_sync_request_refusals),
         cmocka_unit_test(test_sync_response_round_trip),
+        cmocka_unit_test(test_thresholds_page_round_trip),
         cmocka_unit_test(test_enroll_and_error_messages),
         cmocka_unit_test(test_gzip_round_trip_and_limits),
     };

@@ -166,9 +166,9 @@ static void test_threshold_tables_are_checked(void **state)
     refused(THRESHOLD(",\"by\":[\"q\"],\"values\":{}"),
             "thresholds.x.by[0]: not a parameter of this template");
     refused(THRESHOLD(",\"by\":[\"y\",\"y\"],\"values\":{\"2025\":1}"),
-            "thresholds.x.values: key \"2025\" needs 2 parts joined by '/'");
+            "thresholds.x.values: key \"2025\": needs 2 parts joined by '/'");
     refused(THRESHOLD(",\"by\":[\"y\"],\"values\":{\"2025/1\":1}"),
-            "thresholds.x.values: key \"2025/1\" has more than 1 parts");
+            "thresholds.x.values: key \"2025/1\": has more than 1 parts");
     refused(THRESHOLD(",\"by\":[\"y\"],\"values\":{\"20x5\":1}"),
             "thresholds.x.values: key \"20x5\": \"20x5\" is not a value of "
             "parameter y");
@@ -473,6 +473,65 @@ static void test_kieu_mau_four_conditions(void **state)
     fld_template_free(t);
 }
 
+/* A template with a tier whose members other than the label are given. */
+#define TIERED(members)                                                        \
+    HEAD "\"tier\":{\"label\":{\"vi\":\"T\"},\"requires\":\"all\"" members     \
+         "}," SEC(Q(",\"type\":\"text\""))
+
+/* The programme tier a template decides, and the tiers it implies: the
+ * province's report counts units by these codes. */
+static void test_tier_codes(void **state)
+{
+    static const struct {
+        const char *file, *code, *implies;
+    } want[] = {
+        {"ntm-xa-2021.json", "xa-ntm", NULL},
+        {"ntm-xa-2026.json", "xa-ntm", NULL},
+        {"ntm-xa-nang-cao-2021.json", "xa-ntm-nang-cao", "xa-ntm"},
+        {"ntm-xa-kieu-mau-2021.json", "xa-ntm-kieu-mau", "xa-ntm-nang-cao"},
+        {"ha-tinh-kdc-kieu-mau.json", "kdc-kieu-mau", NULL},
+        {"ha-tinh-vuon-mau.json", NULL, NULL},
+    };
+    struct fld_template *t;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof want / sizeof want[0]; i++) {
+        t = builtin(want[i].file, NULL, NULL, NULL);
+        if (want[i].code == NULL)
+            assert_null(fld_template_tier_code(t));
+        else
+            assert_string_equal(fld_template_tier_code(t), want[i].code);
+        assert_int_equal(fld_template_n_tier_implies(t),
+                         want[i].implies ? 1 : 0);
+        if (want[i].implies)
+            assert_string_equal(fld_template_tier_implies(t, 0),
+                                want[i].implies);
+        assert_null(fld_template_tier_implies(t, 1));
+        fld_template_free(t);
+    }
+    accepted(TIERED(",\"code\":\"xa-ntm-2\",\"implies\":[\"a\",\"b-1\"]"));
+    accepted(TIERED(",\"code\":\"x\",\"implies\":[]"));
+    refused(TIERED(",\"code\":\"Xa\""), "tier.code: expected a tier code");
+    refused(TIERED(",\"code\":\"xa_ntm\""), "tier.code");
+    refused(TIERED(",\"code\":\"\""), "tier.code");
+    refused(TIERED(",\"code\":7"), "tier.code");
+    refused(TIERED(",\"code\":\"a12345678901234567890123456789012345678901234"
+                   "56789012345678901234\""),
+            "tier.code");
+    refused(TIERED(",\"implies\":[\"xa-ntm\"]"),
+            "tier.implies: needs a \"code\"");
+    refused(TIERED(",\"code\":\"a\",\"implies\":\"b\""),
+            "tier.implies: expected a list of tier codes");
+    refused(TIERED(",\"code\":\"a\",\"implies\":[\"b\",\"B\"]"),
+            "tier.implies[1]: not a tier code");
+    refused(TIERED(",\"code\":\"a\",\"implies\":[\"b\",\"a\"]"),
+            "tier.implies[1]: \"a\" is this tier itself");
+    refused(TIERED(",\"code\":\"a\",\"implies\":[\"b\",\"b\"]"),
+            "tier.implies[1]: \"b\" given twice");
+    refused(TIERED(",\"kode\":\"a\""), "tier: unknown key \"kode\"");
+}
+
 /* A recognition under the 2021-2025 set cannot predate QĐ 318/QĐ-TTg. */
 static void test_kieu_mau_refuses_an_old_recognition(void **state)
 {
@@ -506,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_commune_tier_templates_load),
         cmocka_unit_test(test_kieu_mau_four_conditions),
         cmocka_unit_test(test_kieu_mau_refuses_an_old_recognition),
+        cmocka_unit_test(test_tier_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,237 @@
+/*
+ * client_queue.c - the queue of versions a sync pushes (step 1 of the
+ * flow in client.c's file comment).
+ *
+ * Where it sits: the store says which versions are pending (its
+ * sync_known and sync_refused tables) and which of them are parents of
+ * which; this file puts them in the order to push: parents before
+ * children, each author's versions in dseq order, arrival order breaking
+ * ties (Kahn's algorithm with a heap). client.c then takes batches from
+ * the front of the queue, round trip after round trip, and loads it again
+ * when the server resets the cursor.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_int.h"
+
+struct edge {
+    size_t from, to;
+};
+
+void syn_client_queue_free(struct queue *q)
+{
+    size_t i;
+
+    for (i = 0; i < q->n; i++)
+        free(q->v[i].author);
+    free(q->v);
+    free(q->order);
+    free(q->by_hash);
+    free(q->edges);
+    memset(q, 0, sizeof *q);
+}
+
+static int on_pending(void *ctx, const struct fld_store_pending *p)
+{
+    struct queue *q = ctx;
+    struct pending *e;
+
+    if (q->n == q->cap) {
+        q->cap = q->cap ? 2 * q->cap : 64;
+        q->v = fld_xreallocarray(q->v, q->cap, sizeof *q->v);
+    }
+    e = &q->v[q->n++];
+    snprintf(e->hash, sizeof e->hash, "%s", p->hash);
+    e->author = fld_xstrdup(p->author);
+    e->dseq = p->dseq;
+    e->len = p->body_len;
+    return FLD_OK;
+}
+
+static const struct queue *sort_q; /* qsort has no context argument */
+
+static int cmp_hash(const void *a, const void *b)
+{
+    return strcmp(sort_q->v[*(const size_t *)a].hash,
+                  sort_q->v[*(const size_t *)b].hash);
+}
+
+/* By author, then dseq, then arrival. */
+static int cmp_chain(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    int c = strcmp(sort_q->v[i].author, sort_q->v[j].author);
+
+    if (c != 0)
+        return c;
+    if (sort_q->v[i].dseq != sort_q->v[j].dseq)
+        return sort_q->v[i].dseq < sort_q->v[j].dseq ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+static int cmp_edge(const void *a, const void *b)
+{
+    const struct edge *x = a, *y = b;
+
+    if (x->from != y->from)
+        return x->from < y->from ? -1 : 1;
+    return x->to < y->to ? -1 : x->to > y->to;
+}
+
+static bool find_hash(const struct queue *q, const char *hash, size_t *out)
+{
+    size_t lo = 0, hi = q->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(q->v[q->by_hash[mid]].hash, hash);
+
+        if (c == 0) {
+            *out = q->by_hash[mid];
+            return true;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void add_edge(struct queue *q, size_t from, size_t to)
+{
+    if (q->n_edges == q->cap_edges) {
+        q->cap_edges = q->cap_edges ? 2 * q->cap_edges : 64;
+        q->edges = fld_xreallocarray(q->edges, q->cap_edges, sizeof *q->edges);
+    }
+    q->edges[q->n_edges++] = (struct edge){from, to};
+}
+
+static int on_pending_edge(void *ctx, const char *child, const char *parent)
+{
+    struct queue *q = ctx;
+    size_t c, p;
+
+    if (find_hash(q, child, &c) && find_hash(q, parent, &p) && c != p)
+        add_edge(q, p, c);
+    return FLD_OK;
+}
+
+/* A binary min-heap of indices (smaller index = arrived earlier). */
+static void heap_push(size_t *h, size_t *n, size_t v)
+{
+    size_t i = (*n)++;
+
+    while (i > 0 && h[(i - 1) / 2] > v) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = v;
+}
+
+static size_t heap_pop(size_t *h, size_t *n)
+{
+    size_t top = h[0], v = h[--(*n)], i = 0;
+
+    for (;;) {
+        size_t c = 2 * i + 1;
+
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n > 0)
+        h[i] = v;
+    return top;
+}
+
+/*
+ * Order the queue: parents before children (edges from the store's
+ * parents table, both ends pending) and each author's versions by dseq,
+ * otherwise in arrival order, which already satisfies both for versions
+ * captured here. Kahn's algorithm, always taking the earliest-arrived
+ * version that is ready. Signed data cannot form a cycle through parents
+ * (a hash names what existed before it), but a misbehaving device could
+ * sign dseq against its parents; whatever is left in a cycle is pushed
+ * last, in arrival order, and the server sorts it out (quarantine).
+ */
+static int queue_order(struct run *r, struct queue *q, struct fld_err *err)
+{
+    size_t *chain, *start, *indeg, *heap, n_heap = 0, n_out = 0, i;
+    bool *done;
+    int rc;
+
+    q->order = fld_xcalloc(q->n ? q->n : 1, sizeof *q->order);
+    q->by_hash = fld_xcalloc(q->n ? q->n : 1, sizeof *q->by_hash);
+    if (q->n == 0)
+        return FLD_OK;
+    for (i = 0; i < q->n; i++)
+        q->by_hash[i] = i;
+    sort_q = q;
+    qsort(q->by_hash, q->n, sizeof *q->by_hash, cmp_hash);
+    rc = fld_store_sync_pending_edges(r->cfg.st, on_pending_edge, q, err);
+    if (rc != FLD_OK)
+        return rc;
+    chain = fld_xcalloc(q->n, sizeof *chain);
+    for (i = 0; i < q->n; i++)
+        chain[i] = i;
+    qsort(chain, q->n, sizeof *chain, cmp_chain);
+    for (i = 1; i < q->n; i++)
+        if (strcmp(q->v[chain[i - 1]].author, q->v[chain[i]].author) == 0)
+            add_edge(q, chain[i - 1], chain[i]);
+    free(chain);
+    if (q->n_edges > 1)
+        qsort(q->edges, q->n_edges, sizeof *q->edges, cmp_edge);
+
+    start = fld_xcalloc(q->n + 1, sizeof *start);
+    indeg = fld_xcalloc(q->n, sizeof *indeg);
+    heap = fld_xcalloc(q->n, sizeof *heap);
+    done = fld_xcalloc(q->n, sizeof *done);
+    for (i = 0; i < q->n_edges; i++) {
+        start[q->edges[i].from + 1]++;
+        indeg[q->edges[i].to]++;
+    }
+    for (i = 0; i < q->n; i++)
+        start[i + 1] += start[i];
+    for (i = 0; i < q->n; i++)
+        if (indeg[i] == 0)
+            heap_push(heap, &n_heap, i);
+    while (n_heap > 0) {
+        size_t v = heap_pop(heap, &n_heap), e;
+
+        q->order[n_out++] = v;
+        done[v] = true;
+        for (e = start[v]; e < start[v + 1]; e++)
+            if (--indeg[q->edges[e].to] == 0)
+                heap_push(heap, &n_heap, q->edges[e].to);
+    }
+    for (i = 0; i < q->n && n_out < q->n; i++)
+        if (!done[i])
+            q->order[n_out++] = i;
+    sort_q = NULL;
+    free(start);
+    free(indeg);
+    free(heap);
+    free(done);
+    return FLD_OK;
+}
+
+int syn_client_queue_load(struct run *r, struct queue *q, struct fld_err *err)
+{
+    int rc;
+
+    syn_client_queue_free(q);
+    rc = fld_store_sync_each_pending(r->cfg.st, on_pending, q, err);
+    if (rc == FLD_OK)
+        rc = queue_order(r, q, err);
+    r->stats->to_push = (int64_t)q->n;
+    r->stats->pending = (int64_t)q->n;
+    return rc;
+}

@@ -1,0 +1,355 @@
+/*
+ * test_export.c - the export module (field/export.h) on a small template
+ * with a geopoint, a tier, a note and a repeat group: the GeoJSON byte for
+ * byte, the CSV row and its quoting, the JSON document, the workbook's
+ * temporary file (made and removed), and the formats' names. The workbook's
+ * sheets and cells are read back by tests/integration/test_export_office.sh
+ * with python3's zipfile.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "export.h"
+#include "json.h"
+#include "testutil.h"
+
+static const char *const tmpl =
+    "{\"id\": \"t-export\", \"version\": \"1\", \"title\": {\"vi\": \"Xuất\"},"
+    " \"choices\": {\"yn\": ["
+    "  {\"name\": \"yes\", \"label\": {\"vi\": \"Có\", \"en\": \"Yes\"}},"
+    "  {\"name\": \"no\", \"label\": {\"vi\": \"Không\", \"en\": \"No\"}}]},"
+    " \"sections\": ["
+    "  {\"name\": \"s\", \"label\": {\"vi\": \"Chung\"}, \"questions\": ["
+    "   {\"name\": \"about\", \"type\": \"note\", \"label\": {\"vi\": \"Ghi\"}},"
+    "   {\"name\": \"n\", \"type\": \"integer\", \"label\": {\"vi\": \"Số hộ\"}},"
+    "   {\"name\": \"ok\", \"type\": \"select_one\", \"choices\": \"yn\","
+    "    \"label\": {\"vi\": \"Đạt?\"}},"
+    "   {\"name\": \"where\", \"type\": \"geopoint\","
+    "    \"label\": {\"vi\": \"Vị trí\"}},"
+    "   {\"name\": \"remark\", \"type\": \"text\","
+    "    \"label\": {\"vi\": \"Nhận xét\"}}]},"
+    "  {\"name\": \"hh\", \"label\": {\"vi\": \"Hộ\"}, \"repeat\": true,"
+    "   \"questions\": [{\"name\": \"hh_name\", \"type\": \"text\","
+    "    \"label\": {\"vi\": \"Tên\"}}]}],"
+    " \"criteria\": [{\"code\": \"1\", \"name\": {\"vi\": \"Đủ hộ\"},"
+    "  \"indicators\": [{\"code\": \"1.1\", \"text\": {\"vi\": \"trên 5\"},"
+    "   \"met\": \"${n} > 5\"}]}],"
+    " \"tier\": {\"label\": {\"vi\": \"Đạt chuẩn\", \"en\": \"Meets\"},"
+    "  \"requires\": \"all\"}}";
+
+#define R1 "0193000000000000000000000000000a"
+#define R2 "0193000000000000000000000000000b"
+#define R3 "0193000000000000000000000000000c"
+#define MS 1764288000000 /* 2025-11-28T00:00:00Z */
+
+struct fixture {
+    struct fld_template *t;
+    struct fld_key *key;
+    struct fld_version *v[3];
+    char *head[3];
+    struct fld_export_record r[3];
+};
+
+/* Each record's first version (dseq 1: the records stand alone here). */
+static struct fld_version *sign(struct fixture *f, const char *record,
+                                const char *answers)
+{
+    struct fld_version_draft d;
+    struct fld_version *v = NULL;
+    struct fld_json *a = NULL;
+    struct fld_err err;
+
+    assert_int_equal(
+        fld_json_parse((const uint8_t *)answers, strlen(answers), &a, NULL),
+        FLD_OK);
+    memset(&d, 0, sizeof d);
+    d.record = record;
+    d.dseq = 1;
+    d.hlc.ms = MS;
+    d.template_id = fld_template_id(f->t);
+    d.template_hash = fld_template_hash(f->t);
+    d.subject = "4201";
+    d.status = "final";
+    d.inspector = "Chị Lan";
+    d.answers = a;
+    if (fld_version_sign(&d, f->key, &v, &err) != FLD_OK)
+        fail_msg("%s", err.msg);
+    fld_json_free(a);
+    return v;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = fld_xcalloc(1, sizeof *f);
+    static const char *const answers[3] = {
+        "{\"hh\":{\"00000000000000a1\":{\"hh_name\":\"An\"},"
+        "\"00000000000000a2\":{\"hh_name\":\"Bình\"}},\"n\":10,\"ok\":\"yes\","
+        "\"remark\":\"=x\",\"where\":\"21.028500 105.854200 12.0 5.0\"}",
+        "{\"n\":3,\"ok\":\"no\"}",
+        /* not a geopoint a conforming device writes: left off the map */
+        "{\"n\":7,\"where\":\"91.000000 105.000000\"}"};
+    size_t i;
+
+    assert_int_equal(
+        fld_template_parse((const uint8_t *)tmpl, strlen(tmpl), &f->t, NULL),
+        FLD_OK);
+    f->key = tu_key(7);
+    for (i = 0; i < 3; i++) {
+        f->v[i] = sign(f, i == 0 ? R1 : i == 1 ? R2 : R3, answers[i]);
+        f->r[i].newest = f->v[i];
+        f->r[i].tmpl = f->t;
+        f->r[i].answers = f->v[i]->answers;
+        f->r[i].status = f->v[i]->status;
+        f->head[i] = f->v[i]->hash;
+        f->r[i].heads = &f->head[i];
+        f->r[i].n_heads = 1;
+        f->r[i].unit_name = i == 0 ? "Xã Một" : NULL;
+        f->r[i].versions = &f->v[i];
+        f->r[i].n_versions = 1;
+    }
+    /* the CSV's times are local: make them the same everywhere */
+    setenv("TZ", "UTC", 1);
+    tzset();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    size_t i;
+
+    for (i = 0; i < 3; i++)
+        fld_version_free(f->v[i]);
+    fld_key_free(f->key);
+    fld_template_free(f->t);
+    free(f);
+    return 0;
+}
+
+/* Export records from..to-1 of f in format with opts; the bytes, new. */
+static char *export(struct fixture *f, enum fld_export_format format,
+                    const struct fld_export_opts *opts, size_t from, size_t to,
+                    size_t *n_without)
+{
+    struct fld_export *x = NULL;
+    struct fld_buf out = FLD_BUF_INIT;
+    size_t i;
+
+    assert_int_equal(fld_export_new(format, opts, &x, NULL), FLD_OK);
+    for (i = from; i < to; i++)
+        assert_int_equal(fld_export_add(x, &f->r[i], NULL), FLD_OK);
+    assert_int_equal(fld_export_n_records(x), to - from);
+    assert_int_equal(fld_export_finish(x, &out, NULL), FLD_OK);
+    if (n_without)
+        *n_without = fld_export_n_without_position(x);
+    fld_export_free(x);
+    if (out.data == NULL)
+        fld_buf_puts(&out, "");
+    return fld_buf_detach(&out, NULL);
+}
+
+static void test_geojson(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_export_opts o = {FLD_LANG_VI, "2026-01-01", NULL, NULL};
+    size_t n_without;
+    char *got = export(f, FLD_EXPORT_GEOJSON, &o, 0, 3, &n_without);
+
+    assert_string_equal(
+        got,
+        "{\"type\":\"FeatureCollection\",\"features\":[\n"
+        "{\"type\":\"Feature\",\"id\":\"" R1 "\",\"geometry\":{\"type\":"
+        "\"Point\",\"coordinates\":[105.854200,21.028500]},\"properties\":{"
+        "\"record\":\"" R1 "\",\"unit\":\"4201\",\"unit_name\":\"Xã Một\","
+        "\"template\":\"t-export\",\"status\":\"final\",\"status_label\":"
+        "\"Hoàn thành\",\"tier\":\"met\",\"tier_label\":\"đạt\","
+        "\"inspector\":\"Chị Lan\",\"time\":\"2025-11-28T00:00:00Z\","
+        "\"position\":\"where\"}}\n"
+        "],\"without_position\":2}\n");
+    assert_int_equal(n_without, 2);
+    free(got);
+}
+
+static void test_geojson_empty_english(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_export_opts o = {FLD_LANG_EN, "2026-01-01", NULL, NULL};
+    char *got = export(f, FLD_EXPORT_GEOJSON, &o, 1, 2, NULL);
+
+    assert_string_equal(got, "{\"type\":\"FeatureCollection\",\"features\":"
+                             "[],\"without_position\":1}\n");
+    free(got);
+    got = export(f, FLD_EXPORT_GEOJSON, &o, 0, 1, NULL);
+    assert_non_null(strstr(got, "\"status_label\":\"Final\",\"tier\":\"met\","
+                                "\"tier_label\":\"met\""));
+    free(got);
+}
+
+static void test_csv(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_export_opts o = {FLD_LANG_VI, NULL, NULL, NULL};
+    char *got = export(f, FLD_EXPORT_CSV, &o, 0, 2, NULL);
+    char *want = fld_xasprintf(
+        "record,subject,template,status,updated,heads,author,inspector,n,ok,"
+        "where,remark\r\n"
+        "%s,4201,t-export,final,2025-11-28 00:00:00,1,%s,Chị Lan,10,yes,"
+        "21.028500 105.854200 12.0 5.0,'=x\r\n"
+        "%s,4201,t-export,final,2025-11-28 00:00:00,1,%s,Chị Lan,3,no,,\r\n",
+        R1, f->v[0]->author, R2, f->v[1]->author);
+
+    /* the repeat group's question has its own rows, not a column here */
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+}
+
+static void test_csv_one_template(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_export_opts o = {FLD_LANG_VI, NULL, "other", NULL};
+    struct fld_export *x = NULL;
+    struct fld_err err;
+
+    assert_int_equal(fld_export_new(FLD_EXPORT_CSV, &o, &x, NULL), FLD_OK);
+    assert_int_equal(fld_export_add(x, &f->r[0], &err), FLD_EUSAGE);
+    assert_non_null(strstr(err.msg, "several templates (other, t-export)"));
+    fld_export_free(x);
+}
+
+static void test_json(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_export_opts o = {FLD_LANG_VI, NULL, NULL, NULL};
+    char *got = export(f, FLD_EXPORT_JSON, &o, 0, 2, NULL);
+    struct fld_json *doc = NULL;
+    const struct fld_json *recs, *v;
+    size_t len = strlen(got);
+
+    /* one canonical document, then a newline */
+    assert_int_equal(got[len - 1], '\n');
+    assert_int_equal(
+        fld_json_check_canonical((const uint8_t *)got, len - 1, NULL), FLD_OK);
+    assert_int_equal(fld_json_parse((const uint8_t *)got, len - 1, &doc, NULL),
+                     FLD_OK);
+    assert_string_equal(fld_json_get_string(doc, "format"), "field-export-v1");
+    recs = fld_json_get(doc, "records");
+    assert_int_equal(recs->n, 2);
+    assert_string_equal(fld_json_get_string(recs->items[0], "record"), R1);
+    v = fld_json_get(recs->items[0], "versions")->items[0];
+    assert_string_equal(fld_json_get_string(v, "hash"), f->v[0]->hash);
+    assert_memory_equal(fld_json_get_string(v, "body"), f->v[0]->body,
+                        f->v[0]->body_len);
+    fld_json_free(doc);
+    free(got);
+}
+
+static size_t n_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_xlsx_temporary_file(void **state)
+{
+    struct fixture *f = *state;
+    char *dir = tu_mkdtemp();
+    struct fld_export_opts o = {FLD_LANG_VI, "2026-01-01", NULL, dir};
+    struct fld_export *x = NULL;
+    struct fld_buf out = FLD_BUF_INIT;
+    size_t i;
+
+    assert_int_equal(fld_export_new(FLD_EXPORT_XLSX, &o, &x, NULL), FLD_OK);
+    assert_int_equal(n_files(dir), 1); /* the workbook being built */
+    for (i = 0; i < 3; i++)
+        assert_int_equal(fld_export_add(x, &f->r[i], NULL), FLD_OK);
+    assert_int_equal(fld_export_finish(x, &out, NULL), FLD_OK);
+    fld_export_free(x);
+    assert_int_equal(n_files(dir), 0); /* read back and removed */
+    assert_true(out.len > 1000);
+    assert_memory_equal(out.data, "PK\3\4", 4); /* a zip archive */
+    fld_buf_free(&out);
+
+    /* given up before the end: nothing left behind either */
+    assert_int_equal(fld_export_new(FLD_EXPORT_XLSX, &o, &x, NULL), FLD_OK);
+    assert_int_equal(fld_export_add(x, &f->r[0], NULL), FLD_OK);
+    fld_export_free(x);
+    assert_int_equal(n_files(dir), 0);
+
+    /* no records still makes a workbook a spreadsheet opens */
+    assert_int_equal(fld_export_new(FLD_EXPORT_XLSX, &o, &x, NULL), FLD_OK);
+    assert_int_equal(fld_export_finish(x, &out, NULL), FLD_OK);
+    fld_export_free(x);
+    assert_memory_equal(out.data, "PK\3\4", 4);
+    fld_buf_free(&out);
+    tu_rmdir(dir);
+}
+
+static void test_xlsx_no_tmpdir(void **state)
+{
+    struct fld_export_opts o = {FLD_LANG_VI, NULL, NULL, "/nonexistent/dir"};
+    struct fld_export *x = NULL;
+    struct fld_err err;
+
+    (void)state;
+    assert_int_equal(fld_export_new(FLD_EXPORT_XLSX, &o, &x, &err), FLD_EIO);
+    assert_null(x);
+    assert_non_null(strstr(err.msg, "/nonexistent/dir"));
+}
+
+static void test_formats(void **state)
+{
+    static const char *const names[] = {"json", "csv", "xlsx", "geojson"};
+    enum fld_export_format fm;
+    struct fld_err err;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(fld_export_format_parse(names[i], &fm, NULL), FLD_OK);
+        assert_string_equal(fld_export_format_name(fm), names[i]);
+    }
+    assert_int_equal(fld_export_format_parse("xls", &fm, &err), FLD_EUSAGE);
+    assert_non_null(strstr(err.msg, "json, csv, xlsx or geojson"));
+    assert_string_equal(fld_export_media_type(FLD_EXPORT_GEOJSON),
+                        "application/geo+json");
+    assert_string_equal(fld_export_status_label("approved", FLD_LANG_VI),
+                        "Đã duyệt");
+    assert_string_equal(fld_export_status_label("returned", FLD_LANG_EN),
+                        "Returned");
+    assert_string_equal(fld_export_status_label("odd", FLD_LANG_VI), "odd");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_geojson, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_geojson_empty_english, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_one_template, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xlsx_temporary_file, setup,
+                                        teardown),
+        cmocka_unit_test(test_xlsx_no_tmpdir),
+        cmocka_unit_test(test_formats),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
