@@ -1,8 +1,10 @@
 #!/bin/sh
 # deps.sh - install the Debian packages that building and testing field
-# need. python3-cryptography is for tests only: an independent Ed25519
-# implementation that re-signs versions in the tampering test. Idempotent: installs only what is missing, and does nothing (not
-# even apt-get update) when everything is there.
+# need. python3-cryptography and faketime are for tests only: an
+# independent Ed25519 implementation that re-signs versions in the
+# tampering test, and the clock the province report's test runs under.
+# Idempotent: installs only what is missing, and does nothing (not even
+# apt-get update) when everything is there.
 #
 #   scripts/deps.sh            build and test dependencies
 #   FIELD_DEPS_EXTRA="clang-format"   also install these (CI adds its tools)
@@ -11,7 +13,7 @@ set -eu
 PACKAGES="build-essential pkg-config sqlite3 libsqlite3-dev libcurl4-openssl-dev
 libcjson-dev libsodium-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev
 libxlsxwriter-dev
-libutf8proc-dev python3 python3-cryptography ${FIELD_DEPS_EXTRA:-}"
+libutf8proc-dev python3 python3-cryptography faketime ${FIELD_DEPS_EXTRA:-}"
 
 missing=""
 for p in $PACKAGES; do

@@ -831,6 +831,41 @@ static void add_text_or_null(cJSON *o, const char *key, const char *v)
         abort();
 }
 
+/* The contract is in api.h. */
+int srv_api_check_scope(struct srv_storage *st, const struct srv_device *d,
+                        const char *unit, struct srv_response *resp)
+{
+    struct fld_err err;
+    bool exists, in = false;
+    char msg[160];
+    int rc;
+
+    fld_err_clear(&err);
+    if (unit == NULL || strcmp(d->role, "admin") == 0)
+        return 0;
+    rc = srv_storage_unit_exists(st, unit, &exists, &err);
+    if (rc == FLD_OK && exists)
+        rc = srv_storage_in_scope(st, d->pubkey, unit, &in, &err);
+    if (rc != FLD_OK) {
+        srv_api_failure(resp, rc, &err);
+        return -1;
+    }
+    if (!exists) {
+        snprintf(msg, sizeof msg, "no unit %.64s", unit);
+        srv_api_error(resp, 404, "unknown_unit", msg, -1);
+        return -1;
+    }
+    if (!in) {
+        snprintf(msg, sizeof msg,
+                 "unit %.64s is outside the scope this device was enrolled "
+                 "for",
+                 unit);
+        srv_api_error(resp, 403, "out_of_scope", msg, -1);
+        return -1;
+    }
+    return 0;
+}
+
 cJSON *srv_api_unit_json(const struct srv_unit *u)
 {
     cJSON *o = cJSON_CreateObject();
@@ -880,6 +915,17 @@ static void handle_export(struct srv *s, struct srv_storage *st,
 {
     (void)s;
     srv_export_answer(st, a->device, req->query, resp);
+}
+
+/* ---- GET /v1/report (api_report.c) ---------------------------------------
+ */
+
+static void handle_report(struct srv *s, struct srv_storage *st,
+                          const struct srv_request *req, struct authed *a,
+                          struct srv_response *resp)
+{
+    (void)s;
+    srv_api_report(st, a->device, req->query, resp);
 }
 
 /* ---- GET /v1/thresholds?after=SEQ -------------------------------------------
@@ -995,6 +1041,7 @@ static const struct route {
     {"/v1/thresholds", SRV_ROUTE_THRESHOLDS, "GET", ENROLLED,
      handle_thresholds},
     {"/v1/export", SRV_ROUTE_EXPORT, "GET", ENROLLED, handle_export},
+    {"/v1/report", SRV_ROUTE_REPORT, "GET", ENROLLED, handle_report},
     {"/v1/health", SRV_ROUTE_HEALTH, "GET", OPEN, handle_health},
     {"/metrics", SRV_ROUTE_METRICS, "GET", OPEN, handle_metrics},
 };

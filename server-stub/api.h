@@ -60,6 +60,24 @@ void srv_api_handle(struct srv *s, const struct srv_request *req,
                     struct srv_response *resp);
 void srv_response_free(struct srv_response *resp);
 
+struct srv_device;
+/*
+ * GET /v1/report for dev, whose signature (covering the query) the gate
+ * checked: the query (unit, as_of, format json|csv|xlsx, lang vi|en, each
+ * optional) is answered with the report or a JSON error (api_report.c).
+ */
+void srv_api_report(struct srv_storage *st, const struct srv_device *dev,
+                    const char *query, struct srv_response *resp);
+
+/*
+ * Whether d may read about unit (NULL: the caller's whole scope): an
+ * admin may read any; another device a unit that exists and its scope
+ * holds. 0, or -1 with the refusal (404 unknown_unit, 403 out_of_scope)
+ * or the storage's failure in resp.
+ */
+int srv_api_check_scope(struct srv_storage *st, const struct srv_device *d,
+                        const char *unit, struct srv_response *resp);
+
 /* A new JSON object {"key": []} as the list endpoints answer (and the
  * administration commands print with --json); *arr is its array. Out of
  * memory aborts. Free with cJSON_Delete. */

@@ -64,6 +64,22 @@ const struct srv_cmd srv_cmd_table[] = {
      "every version stored here (the same state every device holding these\n"
      "versions shows), with its status, heads and each unresolved conflict\n"
      "with every value and its author. Every version is verified again."},
+    {"report", srv_cmd_report,
+     "[--unit CODE] [--as-of DATE] [--lang vi|en] [--json | --csv | --xlsx "
+     "FILE]",
+     "The progress report of a unit (the province by default) as of a date\n"
+     "(today by default), from approved assessments only: units meeting\n"
+     "each tier, count / total and share, with the targets and the distance\n"
+     "to them; the same per locality; per criterion how many units meet it,\n"
+     "do not or are unknown; the units that miss a tier and the criteria\n"
+     "they miss. 'As of' counts what the server received by the end of that\n"
+     "day, never a device's clock. Definitions: docs/REPORTS.md.\n\n"
+     "  --unit CODE    the unit reported on, with everything below it\n"
+     "  --as-of DATE   YYYY-MM-DD or DD/MM/YYYY\n"
+     "  --lang vi|en   labels and number format (Vietnamese by default)\n"
+     "  --json         one JSON document\n"
+     "  --csv          one CSV table (RFC 4180)\n"
+     "  --xlsx FILE    a spreadsheet for the office (a new file)"},
     {"serve", srv_cmd_serve,
      "[--listen ADDR] [--port N] [--tls-cert PEM --tls-key PEM] [...]",
      "Serve the API until SIGTERM or SIGINT, then stop accepting, let the\n"

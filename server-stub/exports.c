@@ -302,41 +302,6 @@ static int read_params(const struct srv_query *pq, struct srv_export_query *q,
     return 0;
 }
 
-/* Whether d may see q's unit; 0, or -1 with the refusal in resp. */
-static int check_scope(struct srv_storage *st, const struct srv_device *d,
-                       const char *unit, struct srv_response *resp)
-{
-    struct fld_err err;
-    bool exists, in = false;
-    char msg[160];
-    int rc;
-
-    fld_err_clear(&err);
-    if (unit == NULL || strcmp(d->role, "admin") == 0)
-        return 0;
-    rc = srv_storage_unit_exists(st, unit, &exists, &err);
-    if (rc == FLD_OK && exists)
-        rc = srv_storage_in_scope(st, d->pubkey, unit, &in, &err);
-    if (rc != FLD_OK) {
-        srv_api_failure(resp, rc, &err);
-        return -1;
-    }
-    if (!exists) {
-        snprintf(msg, sizeof msg, "no unit %.64s", unit);
-        srv_api_error(resp, 404, "unknown_unit", msg, -1);
-        return -1;
-    }
-    if (!in) {
-        snprintf(msg, sizeof msg,
-                 "unit %.64s is outside the scope this device was enrolled "
-                 "for",
-                 unit);
-        srv_api_error(resp, 403, "out_of_scope", msg, -1);
-        return -1;
-    }
-    return 0;
-}
-
 void srv_export_answer(struct srv_storage *st, const struct srv_device *d,
                        const char *query, struct srv_response *resp)
 {
@@ -359,7 +324,7 @@ void srv_export_answer(struct srv_storage *st, const struct srv_device *d,
     if (srv_query_parse(query, params, &pq, &err) != FLD_OK) {
         srv_api_error(resp, 400, "bad_request", err.msg, -1);
     } else if (read_params(&pq, &q, resp) == 0 &&
-               check_scope(st, d, q.unit, resp) == 0) {
+               srv_api_check_scope(st, d, q.unit, resp) == 0) {
         q.device = d;
         q.max_records = SRV_EXPORT_MAX_RECORDS;
         fld_buf_reset(&resp->body);

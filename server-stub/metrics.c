@@ -23,6 +23,7 @@ static const char *const route_names[SRV_N_ROUTES] = {
     [SRV_ROUTE_UNITS] = "units",         [SRV_ROUTE_HEALTH] = "health",
     [SRV_ROUTE_METRICS] = "metrics",     [SRV_ROUTE_EXPORT] = "export",
     [SRV_ROUTE_OTHER] = "other",         [SRV_ROUTE_THRESHOLDS] = "thresholds",
+    [SRV_ROUTE_REPORT] = "report",
 };
 
 struct labeled {

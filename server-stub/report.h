@@ -113,6 +113,9 @@ int srv_report_build(struct srv_storage *st, const char *unit,
                      struct fld_err *err);
 void srv_report_free(struct srv_report *r);
 
+/* Today in the server's local time, YYYY-MM-DD: a report's default date. */
+void srv_report_today(char out[11]);
+
 /* "met", "not met", "unknown", "not assessed" (or in Vietnamese). */
 const char *srv_tier_state_name(enum srv_tier_state s, enum fld_lang lang);
 

@@ -64,6 +64,22 @@ start_server() {
     URL="http://127.0.0.1:$PORT"
 }
 
+# restart_server - serve the same database on the same port again, as a
+# service manager would, once the last server has exited (or been killed).
+restart_server() {
+    wait "$SPID" 2>/dev/null
+    "$S" serve --db "$DBS" --listen 127.0.0.1 --port "$PORT" --quiet \
+        2>>"$T/restart.log" &
+    SPID=$!
+    _spids="$_spids $SPID"
+    _i=0
+    until "$C" request - GET "$URL/v1/health" >/dev/null 2>&1; do
+        _i=$((_i + 1))
+        [ "$_i" -lt 100 ] || { fail "server restarts" "$(cat "$T/restart.log")"; finish; }
+        sleep 0.05
+    done
+}
+
 # stop_server - SIGTERM, then wait; RC is the server's exit status.
 stop_server() {
     kill -TERM "$SPID" 2>/dev/null

@@ -19,20 +19,6 @@ capture() { # N - N new records of one version each
     done
 }
 
-restart_server() { # the same database and port, as a service manager would
-    wait "$SPID" 2>/dev/null
-    "$S" serve --db "$DBS" --listen 127.0.0.1 --port "$PORT" --quiet \
-        2>>"$T/restart.log" &
-    SPID=$!
-    _spids="$_spids $SPID"
-    _i=0
-    until "$C" request - GET "$URL/v1/health" >/dev/null 2>&1; do
-        _i=$((_i + 1))
-        [ "$_i" -lt 100 ] || { fail "server restarts" "$(cat "$T/restart.log")"; finish; }
-        sleep 0.05
-    done
-}
-
 server_count() {
     sqlite3 -batch "$DBS" "SELECT count(*) || ' ' || count(DISTINCT hash) FROM versions;"
 }
