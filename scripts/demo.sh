@@ -7,7 +7,10 @@
 #      devices enrolled; an inspection captured and synced; the same
 #      inspection edited on both devices while "offline"; both sync; the
 #      merged result shows the one conflict a person must resolve; the
-#      resolution; everyone converged.
+#      resolution; everyone converged;
+#   3. a supervisor's review (one village returned with a reason, one
+#      approved) and the province's progress report computed by the server
+#      from the approved records only.
 set -eu
 O=${1:-build}
 BIN=$(cd "$O" && pwd)/bin
@@ -132,6 +135,59 @@ print("conflicts left:", len(a["conflicts"]), "| heads:", len(a["heads"]),
 sys.exit(0 if same and not a["conflicts"] else 1)' "$D/a.json" "$D/b.json"
 run env FIELD_HOME="$A" "$FIELD" verify
 run env FIELD_HOME="$BB" "$FIELD" verify
+
+title "3. A supervisor's review, and the province's report"
+cat >"$D/thon.csv" <<'CSV'
+code,name,kind,parent_code,valid_from,valid_to
+1813301,Thôn Trung Thành,thon,18133,2025-07-01,
+1813302,Thôn Tân Hương,thon,18133,2025-07-01,
+CSV
+run "$SERVER" units --db "$DB" import "$D/thon.csv"
+FIELD_HOME=$A "$FIELD" units import "$D/thon.csv" >/dev/null
+CODE_S=$("$SERVER" enroll-code --db "$DB" --inspector "Phạm Thị Dung" \
+    --role supervisor --scope 18133)
+S=$D/dung
+say "field init; field enroll $URL $CODE_S    (the commune's supervisor)"
+FIELD_HOME=$S "$FIELD" init --inspector "Phạm Thị Dung" >/dev/null
+FIELD_HOME=$S "$FIELD" enroll "$URL" "$CODE_S"
+
+village() { # CODE - An inspects a village as a model residential area
+    FIELD_HOME=$A "$FIELD" new ha-tinh-kdc-kieu-mau --subject "$1" \
+        inspection_date=02/12/2026 "location=18.52 105.41" households_total=120 \
+        households_house_ok=118 households_garden_ok=110 \
+        livestock_households=40 livestock_ok=39 hedge_total_m=2000 \
+        hedge_green_m=1800 road_total_m=3500 road_hard_m=3500 \
+        culture_house=yes sports_ground=yes households_power_safe=120 \
+        cultural_village=yes households_cultural=115 \
+        households_sanitation=118 households_waste=120 no_dumping=yes \
+        politics_security=yes law_compliance=yes \
+        'ho_kiem_tra[+].hh_head=Lê Văn Hải' 'ho_kiem_tra[+].hh_house=yes' \
+        'ho_kiem_tra[+].hh_garden=yes' 'ho_kiem_tra[+].hh_hedge=yes' \
+        'ho_kiem_tra[+].hh_latrine=yes'
+}
+say "An: field new ha-tinh-kdc-kieu-mau --subject 1813301 ...; field finalize; (and 1813302)"
+V1=$(village 1813301)
+V2=$(village 1813302)
+FIELD_HOME=$A "$FIELD" finalize "$V1" >/dev/null
+FIELD_HOME=$A "$FIELD" finalize "$V2" >/dev/null
+say "An: field sync";   FIELD_HOME=$A "$FIELD" sync
+say "Dung: field sync"; FIELD_HOME=$S "$FIELD" sync
+say "Dung: field review"
+FIELD_HOME=$S "$FIELD" review
+say "Dung: field approve $V1 --note \"Đạt, đã kiểm tra thực địa\""
+FIELD_HOME=$S "$FIELD" approve "$V1" --note "Đạt, đã kiểm tra thực địa"
+say "Dung: field return $V2 --reason \"Thiếu ảnh nhà văn hóa\""
+FIELD_HOME=$S "$FIELD" return "$V2" --reason "Thiếu ảnh nhà văn hóa"
+say "Dung: field sync"; FIELD_HOME=$S "$FIELD" sync
+say "An: field sync";   FIELD_HOME=$A "$FIELD" sync
+say "An: field list --status returned"
+FIELD_HOME=$A "$FIELD" list --status returned
+say "An: field history $V2"
+FIELD_HOME=$A "$FIELD" history "$V2"
+
+echo
+echo "(the report counts approved records only, by the time the server received them)"
+run "$SERVER" report --db "$DB" --unit 18133
 say "$SERVER audit --db $DB"
 "$SERVER" audit --db "$DB" | tail -n 5 || true
-printf '\ndemo: done — captured, synced, merged, resolved, converged.\n'
+printf '\ndemo: done — captured, synced, merged, resolved, converged, reviewed, reported.\n'

@@ -424,8 +424,14 @@ static void text_criteria(const struct srv_report *r, enum fld_lang lang,
             w = cw > w ? cw : w;
         }
         pad(out, "", w, false);
-        fprintf(out, "  %9s  %9s  %9s\n", tr(lang, "đạt", "met"),
-                tr(lang, "không", "not met"), tr(lang, "chưa rõ", "unknown"));
+        /* pad() counts display columns: printf's %9s counts UTF-8 bytes */
+        fputs("  ", out);
+        pad(out, tr(lang, "đạt", "met"), 9, true);
+        fputs("  ", out);
+        pad(out, tr(lang, "không đạt", "not met"), 9, true);
+        fputs("  ", out);
+        pad(out, tr(lang, "chưa rõ", "unknown"), 9, true);
+        fputc('\n', out);
         for (k = 0; k < c->n; k++) {
             struct fld_buf b = FLD_BUF_INIT;
 

@@ -314,4 +314,6 @@ expect_eq "a report as of 30 June does not move" \
 srv report --unit 90 --as-of 2025-07-05 --json
 expect_eq "a report as of 5 July counts it" \
     "$("$PY" -c 'import json,sys; print([t["met"] for t in json.load(open(sys.argv[1]))["tiers"] if t["code"] == "xa-ntm-nang-cao"])' "$OUT")" "[70]"
+stop_server
+expect_rc "the server stops cleanly" 0
 finish
