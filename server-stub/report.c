@@ -93,22 +93,20 @@ static int cmp_unit_code(const void *a, const void *b)
                   ((const struct unit *)b)->code);
 }
 
+static int cmp_code_key(const void *code, const void *elem)
+{
+    return strcmp(code, ((const struct unit *)elem)->code);
+}
+
+/* The index of code in the table sorted by code, or NONE. */
 static size_t find_unit(const struct units *us, const char *code)
 {
-    size_t lo = 0, hi = us->n;
+    const struct unit *u;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(us->u[mid].code, code);
-
-        if (c == 0)
-            return mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NONE;
+    if (us->n == 0) /* bsearch's base may be NULL only with none: skip it */
+        return NONE;
+    u = bsearch(code, us->u, us->n, sizeof *us->u, cmp_code_key);
+    return u == NULL ? NONE : (size_t)(u - us->u);
 }
 
 /*
@@ -723,7 +721,13 @@ static int prepare(struct build *bd, const char *unit)
                               bd->err);
     if (rc != FLD_OK)
         return rc;
-    qsort(bd->units.u, bd->units.n, sizeof *bd->units.u, cmp_unit_code);
+    if (bd->units.n == 0)
+        return fld_err_set(bd->err, FLD_NOTFOUND,
+                           "no units are valid on %s; import the province's "
+                           "with 'field-server units import FILE.csv'",
+                           bd->r->as_of);
+    if (bd->units.n > 1) /* qsort wants a non-null base even for one */
+        qsort(bd->units.u, bd->units.n, sizeof *bd->units.u, cmp_unit_code);
     for (i = 0; i < bd->units.n; i++)
         if (bd->units.u[i].parent != NULL)
             bd->units.u[i].parent_at =

@@ -298,6 +298,10 @@ srv report --unit 4242 --as-of 2025-06-30
 expect_rc "an unknown unit exits 3" 3
 srv report --unit 90 --json --csv
 expect_rc "two formats at once is a usage error" 2
+run "$S" init --db "$T/empty.db"
+run "$S" report --db "$T/empty.db"
+expect_rc "a server without units has no report: exit 3" 3
+expect_stderr_contains "... and says how to load them" "units import"
 
 # --- approved after the date ------------------------------------------------------
 
