@@ -89,6 +89,12 @@ $(O)/bench/bench_server: $(O)/tests/bench/bench_server.o $(LIBSERVER) $(LIBSYNC)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(FIELD_LIBS)
 
+# The report benchmark writes a province through the storage interface and
+# times srv_report_build() in-process.
+$(O)/bench/bench_report: $(O)/tests/bench/bench_report.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(FIELD_LIBS)
+
 all: $(FIELDCTL)
 
 lint: $(LIBSERVER)
