@@ -138,6 +138,12 @@ int cmd_open_store(struct cmd_ctx *ctx)
         return fld_err_set(&ctx->err, FLD_NOTFOUND,
                            "%s is not set up; run 'field init' first",
                            ctx->home);
+    /* A data directory that cannot be written (a read-only mount, a copy
+     * handed over for inspection) still serves every command that only
+     * reads; one that writes says why it cannot (fld_db_begin). */
+    if (access(ctx->home, W_OK) != 0 || access(ctx->db_path, W_OK) != 0)
+        return fld_store_open(ctx->db_path, FLD_STORE_READONLY, &ctx->st,
+                              &ctx->err);
     return fld_store_open(ctx->db_path, FLD_STORE_OPEN, &ctx->st, &ctx->err);
 }
 

@@ -213,9 +213,10 @@ int fld_store_open(const char *path, enum fld_store_mode mode,
                    struct fld_store **out, struct fld_err *err)
 {
     struct fld_store *st = fld_xcalloc(1, sizeof *st);
-    int rc =
-        fld_db_open(path, &device_store,
-                    mode == FLD_STORE_CREATE ? FLD_DB_CREATE : 0, &st->d, err);
+    int flags = mode == FLD_STORE_CREATE     ? FLD_DB_CREATE
+                : mode == FLD_STORE_READONLY ? FLD_DB_READONLY
+                                             : 0;
+    int rc = fld_db_open(path, &device_store, flags, &st->d, err);
 
     *out = NULL;
     if (rc != FLD_OK) {

@@ -35,8 +35,11 @@ struct fld_store;
 #define FLD_STORE_SCHEMA_VERSION 5
 
 enum fld_store_mode {
-    FLD_STORE_OPEN,  /* the file must exist */
-    FLD_STORE_CREATE /* create it if missing */
+    FLD_STORE_OPEN,    /* the file must exist */
+    FLD_STORE_CREATE,  /* create it if missing */
+    FLD_STORE_READONLY /* the file must exist; open it for reading only (a
+                          read-only data directory): every write fails
+                          with "the data directory ... is read-only" */
 };
 
 /*
