@@ -98,7 +98,9 @@ static char *checklist_flag(const struct fld_template *t,
 {
     static const char *const kinds[] = {
         "required question unanswered", "answer breaks its constraint",
-        "answer of the wrong type", "choice not offered"};
+        "answer of the wrong type or not in normal form (NFC, trimmed, "
+        "at most 4096 bytes)",
+        "choice not offered"};
     struct fld_form *f = NULL;
     struct fld_err e;
     char today[11];
@@ -224,6 +226,18 @@ static int store(struct srv *s, struct srv_storage *st,
     return rc;
 }
 
+/* The audit's words for a quarantine reason. */
+static const char *quarantine_why(const char *reason)
+{
+    if (strcmp(reason, "missing_parents") == 0)
+        return "waiting for its parents";
+    if (strcmp(reason, "revoked_author") == 0)
+        return "its author is revoked";
+    if (strcmp(reason, "template_mismatch") == 0)
+        return "its template id does not match its template hash";
+    return "its template is not installed";
+}
+
 /*
  * Place a verified version whose pusher is allowed to push it: quarantine
  * it, or store it. author_revoked: the author's revocation time (0: not
@@ -250,6 +264,11 @@ static int place(struct srv *s, struct srv_storage *st,
         rc = FLD_OK;
     } else if (rc != FLD_OK) {
         return rc;
+    } else if (strcmp(fld_template_id(t), v->template_id) != 0) {
+        /* The hash names the exact template; an id that disagrees with it
+         * comes from no conforming device. Kept as signed evidence, never
+         * stored as a version: reports group by template id. */
+        reason = "template_mismatch";
     } else {
         waits = fld_xcalloc(v->parents->n + 1, sizeof *waits);
         for (i = 0; i < v->parents->n && rc == FLD_OK; i++) {
@@ -267,12 +286,13 @@ static int place(struct srv *s, struct srv_storage *st,
 
         rc = srv_storage_quarantine_put(st, &q, waits, n_waits, err);
         if (rc == FLD_OK)
-            rc =
-                audit(st, "quarantined", pusher, v->hash, err, "%s: %s", reason,
-                      n_waits          ? "waiting for its parents"
-                      : author_revoked ? "its author is revoked"
-                                       : "its template is not installed");
-        if (res && n_waits > 0)
+            rc = audit(st, "quarantined", pusher, v->hash, err, "%s: %s",
+                       reason, quarantine_why(reason));
+        if (res && strcmp(reason, "template_mismatch") == 0)
+            set_result(res, SYN_QUARANTINED, reason,
+                       "template id %s does not match its template %.16s (%s)",
+                       v->template_id, v->template_hash, fld_template_id(t));
+        else if (res && n_waits > 0)
             set_result(res, SYN_QUARANTINED, reason,
                        "kept until its parents arrive");
         else if (res && author_revoked)
