@@ -56,6 +56,7 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_reject(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_repair(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_return(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_review(struct cmd_ctx *ctx, int argc, char **argv);
@@ -101,6 +102,11 @@ const struct cmd *cmd_find(const char *name, struct fld_err *err);
 /* Locate the data directory: $FIELD_HOME, else $XDG_DATA_HOME/field, else
  * ~/.local/share/field. */
 int cmd_locate_home(struct cmd_ctx *ctx);
+/* Install the built-in templates and units into ctx->st (cmd_init.c; used
+ * by `field repair` too), counting them; FLD_EXISTS rows are not errors
+ * for units. */
+int cmd_install_templates(struct cmd_ctx *ctx, int *n_installed);
+int cmd_install_units(struct cmd_ctx *ctx, int *n_installed);
 /* Open the store of an initialised data directory. */
 int cmd_open_store(struct cmd_ctx *ctx);
 /* Load the device key, asking for its passphrase when protected. */

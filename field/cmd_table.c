@@ -107,6 +107,12 @@ const struct cmd cmd_table[] = {
      "A supervisor's rejection of final records, with the reason: one\n"
      "signed version per record. A rejected record is closed; start a new\n"
      "inspection to assess the unit again."},
+    {"repair", cmd_repair, "",
+     "Rebuild a damaged store (see 'field verify'): every version that still\n"
+     "reads and verifies, the settings and the templates are copied into a\n"
+     "fresh store; the damaged file is kept as field.db.damaged-TIMESTAMP.\n"
+     "The next 'field sync' fetches again everything the server holds, so\n"
+     "nothing that was synced is lost. (Sửa kho dữ liệu bị hỏng.)"},
     {"resolve", cmd_resolve, "RECORD [NAME=VALUE...]",
      "Settle a record's concurrent versions: one signed version whose parents\n"
      "are all of them, keeping each conflict's shown value unless NAME=VALUE\n"
