@@ -107,6 +107,10 @@ int cmd_locate_home(struct cmd_ctx *ctx);
  * for units. */
 int cmd_install_templates(struct cmd_ctx *ctx, int *n_installed);
 int cmd_install_units(struct cmd_ctx *ctx, int *n_installed);
+/* The bound beyond which a version's stamp is not believed in a merge
+ * (syn_merge_at): this device's clock, corrected by the server's time it
+ * last learnt, plus FLD_HLC_MAX_AHEAD_MS. Needs ctx->st open. */
+int64_t cmd_trusted_bound(struct cmd_ctx *ctx);
 /* Open the store of an initialised data directory. */
 int cmd_open_store(struct cmd_ctx *ctx);
 /* Load the device key, asking for its passphrase when protected. */

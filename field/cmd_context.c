@@ -336,6 +336,17 @@ static int collect_version(void *data, const struct fld_store_row *row)
     return FLD_OK;
 }
 
+int64_t cmd_trusted_bound(struct cmd_ctx *ctx)
+{
+    int64_t offset = 0;
+    struct fld_err e;
+
+    /* the offset the server's time taught (capture.h); none: 0 */
+    if (fld_store_meta_get_int(ctx->st, FLD_META_OFFSET, &offset, &e) != FLD_OK)
+        offset = 0;
+    return fld_now_ms() + offset + FLD_HLC_MAX_AHEAD_MS;
+}
+
 int cmd_record_read(struct cmd_ctx *ctx, const char *id, struct cmd_record *r)
 {
     int rc;
@@ -351,7 +362,8 @@ int cmd_record_read(struct cmd_ctx *ctx, const char *id, struct cmd_record *r)
             r->id);
     if (rc != FLD_OK)
         return rc;
-    return syn_merge(r->versions, r->n_versions, &r->merged, &ctx->err);
+    return syn_merge_at(r->versions, r->n_versions, cmd_trusted_bound(ctx),
+                        &r->merged, &ctx->err);
 }
 
 int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,
