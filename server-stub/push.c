@@ -193,7 +193,6 @@ static int store(struct srv *s, struct srv_storage *st,
     int64_t seq;
     int rc;
 
-    (void)s;
     if ((rc = srv_storage_chain_check(st, v, fork_with, &prev_missing, err)) !=
         FLD_OK)
         return rc;
@@ -216,9 +215,18 @@ static int store(struct srv *s, struct srv_storage *st,
     in.pusher = pusher;
     in.received_ms = received_ms;
     in.flag = flag;
+    /* Clocks from the future (docs/SYNC.md): kept, for it is signed
+     * evidence, but marked, so that its stamp is never believed. */
+    in.ahead_ms =
+        v->hlc.ms > received_ms + s->cfg.skew_ms ? v->hlc.ms - received_ms : 0;
     rc = srv_storage_version_put(st, &in, &seq, err);
     if (rc == FLD_OK && flag)
         rc = audit(st, "flagged", v->author, v->hash, err, "%s", flag);
+    if (rc == FLD_OK && in.ahead_ms > 0)
+        rc = audit(st, "clock_ahead", v->author, v->hash, err,
+                   "stamped %lld ms (%lld days) after it was received; its "
+                   "time is not used to order values",
+                   (long long)in.ahead_ms, (long long)(in.ahead_ms / 86400000));
     free(flag);
     if (rc == FLD_OK)
         rc = srv_storage_quarantine_unblock(st, v->hash, collect_released, w,
