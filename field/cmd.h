@@ -111,6 +111,9 @@ int cmd_install_units(struct cmd_ctx *ctx, int *n_installed);
  * (syn_merge_at): this device's clock, corrected by the server's time it
  * last learnt, plus FLD_HLC_MAX_AHEAD_MS. Needs ctx->st open. */
 int64_t cmd_trusted_bound(struct cmd_ctx *ctx);
+/* Locate the data directory and check that its store exists (FLD_NOTFOUND:
+ * "... is not set up; run 'field init' first"), without opening it. */
+int cmd_locate_store(struct cmd_ctx *ctx);
 /* Open the store of an initialised data directory. */
 int cmd_open_store(struct cmd_ctx *ctx);
 /* Load the device key, asking for its passphrase when protected. */

@@ -127,7 +127,7 @@ int cmd_locate_home(struct cmd_ctx *ctx)
     return FLD_OK;
 }
 
-int cmd_open_store(struct cmd_ctx *ctx)
+int cmd_locate_store(struct cmd_ctx *ctx)
 {
     struct stat sb;
     int rc;
@@ -138,6 +138,15 @@ int cmd_open_store(struct cmd_ctx *ctx)
         return fld_err_set(&ctx->err, FLD_NOTFOUND,
                            "%s is not set up; run 'field init' first",
                            ctx->home);
+    return FLD_OK;
+}
+
+int cmd_open_store(struct cmd_ctx *ctx)
+{
+    int rc;
+
+    if ((rc = cmd_locate_store(ctx)) != FLD_OK)
+        return rc;
     /* A data directory that cannot be written (a read-only mount, a copy
      * handed over for inspection) still serves every command that only
      * reads; one that writes says why it cannot (fld_db_begin). */

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -148,7 +147,6 @@ int cmd_repair(struct cmd_ctx *ctx, int argc, char **argv)
     char *fresh = NULL, *aside = NULL, stamp[32];
     int64_t n_failures = 0;
     time_t now = time(NULL);
-    struct stat sb;
     struct tm tm;
     int rc, first, n_units;
 
@@ -157,12 +155,8 @@ int cmd_repair(struct cmd_ctx *ctx, int argc, char **argv)
     if (first != argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE, "unexpected argument '%s'",
                            argv[first]);
-    if ((rc = cmd_locate_home(ctx)) != FLD_OK)
+    if ((rc = cmd_locate_store(ctx)) != FLD_OK)
         return rc;
-    if (stat(ctx->db_path, &sb) != 0)
-        return fld_err_set(&ctx->err, FLD_NOTFOUND,
-                           "%s is not set up; run 'field init' first",
-                           ctx->home);
     fresh = fld_xasprintf("%s.repair", ctx->db_path);
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);

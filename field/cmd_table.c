@@ -205,8 +205,10 @@ const struct cmd cmd_table[] = {
      "checked whole against the stored units. When units are loaded,\n"
      "'field new' accepts only a subject that is a unit valid today."},
     {"verify", cmd_verify, "[--json]",
-     "Re-check the whole store: every hash, every signature, that stored\n"
-     "columns match the signed bodies, device chains (gaps, forks),\n"
-     "parents and heads. Names each fault; exits 5 when any is found."},
+     "Re-check the whole store: the database file itself (SQLite's\n"
+     "integrity and foreign key checks), every hash, every signature, that\n"
+     "stored columns match the signed bodies, device chains (gaps, forks),\n"
+     "parents and heads. Names each fault; exits 5 when any is found and\n"
+     "then says how to recover ('field repair')."},
     {NULL, NULL, NULL, NULL},
 };

@@ -10,11 +10,8 @@
 # unbroken. Stamps beyond 2^53-1 ms or a huge counter are flagged too.
 . "$(dirname "$0")/server_lib.sh"
 
-FAKE_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-for _l in "$FAKE_LIB" /usr/lib/*/faketime/libfaketime.so.1; do
-    [ -e "$_l" ] && FAKE_LIB=$_l && break
-done
-if [ ! -e "$FAKE_LIB" ]; then
+FAKE_LIB=$(faketime_lib)
+if [ -z "$FAKE_LIB" ]; then
     skip "clocks from the future (libfaketime not installed: apt-get install faketime)"
     finish
 fi
