@@ -1085,8 +1085,8 @@ int fld_store_salvage_versions(struct fld_store *st, fld_store_row_fn fn,
         rc = fld_db_walk(st->d, s, salvage_row, &v, "read versions", &e);
         if (rc == FLD_OK)
             return FLD_OK;
-        if (v.is_stopped)
-            return fld_err_set(err, rc, "%s", e.msg);
+        if (v.is_stopped) /* fn's own failure: its message is its own */
+            return rc;
         (*n_failures)++;
         if (v.last > base) {
             base = v.last;
