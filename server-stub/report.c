@@ -49,6 +49,15 @@
 
 /* ---- units -------------------------------------------------------------- */
 
+/* A unit's latest approved assessment for one tier. */
+struct assessment {
+    int64_t approved_ms; /* receipt time of the approval; 0: none */
+    char record[FLD_RECORD_HEX_LEN + 1];
+    struct tmpl *tmpl;
+    enum fld_status tier;
+    enum fld_status *criteria; /* per criterion of tmpl */
+};
+
 struct unit {
     char *code, *name, *kind, *parent;
     bool in_programme;
@@ -140,11 +149,14 @@ static void link_units(struct units *us, size_t top)
     }
 }
 
-static void units_free(struct units *us)
+/* n_tiers: the length of each unit's best[] (the tiers are known later). */
+static void units_free(struct units *us, size_t n_tiers)
 {
-    size_t i;
+    size_t i, k;
 
     for (i = 0; i < us->n; i++) {
+        for (k = 0; us->u[i].best != NULL && k < n_tiers; k++)
+            free(us->u[i].best[k].criteria);
         free(us->u[i].code);
         free(us->u[i].name);
         free(us->u[i].kind);
@@ -282,15 +294,6 @@ static bool implies(const struct build *bd, size_t a, size_t b, int depth)
 }
 
 /* ---- assessments -------------------------------------------------------- */
-
-/* A unit's latest approved assessment for one tier. */
-struct assessment {
-    int64_t approved_ms; /* receipt time of the approval; 0: none */
-    char record[FLD_RECORD_HEX_LEN + 1];
-    struct tmpl *tmpl;
-    enum fld_status tier;
-    enum fld_status *criteria; /* per criterion of tmpl */
-};
 
 /* The versions of one record received by the cutoff. */
 struct rec {
@@ -759,7 +762,7 @@ static void build_free(struct build *bd)
 {
     size_t i;
 
-    units_free(&bd->units);
+    units_free(&bd->units, bd->r->n_tiers);
     for (i = 0; i < bd->r->n_tiers && bd->implies; i++)
         free(bd->implies[i]);
     free(bd->implies);
