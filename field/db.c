@@ -33,7 +33,7 @@ int fld_db_map(sqlite3 *db, int rc, const char *what, struct fld_err *err)
          (rc & 0xff) == SQLITE_CANTOPEN))
         rc = SQLITE_FULL;
     /* Past the process's file size limit (ulimit -f) a write fails with
-     * EFBIG once SIGXFSZ is ignored (both programs' main() do). */
+     * EFBIG once SIGXFSZ is ignored (field/main.c does). */
     if (db && sqlite3_system_errno(db) == EFBIG && (rc & 0xff) == SQLITE_IOERR)
         return fld_err_set(err, FLD_EIO,
                            "%s: write failed: the file size limit (ulimit -f) "
