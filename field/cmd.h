@@ -56,6 +56,7 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_reject(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_repair(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_return(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_review(struct cmd_ctx *ctx, int argc, char **argv);
@@ -101,6 +102,18 @@ const struct cmd *cmd_find(const char *name, struct fld_err *err);
 /* Locate the data directory: $FIELD_HOME, else $XDG_DATA_HOME/field, else
  * ~/.local/share/field. */
 int cmd_locate_home(struct cmd_ctx *ctx);
+/* Install the built-in templates and units into ctx->st (cmd_init.c; used
+ * by `field repair` too), counting them; FLD_EXISTS rows are not errors
+ * for units. */
+int cmd_install_templates(struct cmd_ctx *ctx, int *n_installed);
+int cmd_install_units(struct cmd_ctx *ctx, int *n_installed);
+/* The bound beyond which a version's stamp is not believed in a merge
+ * (syn_merge_at): this device's clock, corrected by the server's time it
+ * last learnt, plus FLD_HLC_MAX_AHEAD_MS. Needs ctx->st open. */
+int64_t cmd_trusted_bound(struct cmd_ctx *ctx);
+/* Locate the data directory and check that its store exists (FLD_NOTFOUND:
+ * "... is not set up; run 'field init' first"), without opening it. */
+int cmd_locate_store(struct cmd_ctx *ctx);
 /* Open the store of an initialised data directory. */
 int cmd_open_store(struct cmd_ctx *ctx);
 /* Load the device key, asking for its passphrase when protected. */

@@ -127,7 +127,7 @@ int cmd_locate_home(struct cmd_ctx *ctx)
     return FLD_OK;
 }
 
-int cmd_open_store(struct cmd_ctx *ctx)
+int cmd_locate_store(struct cmd_ctx *ctx)
 {
     struct stat sb;
     int rc;
@@ -138,6 +138,21 @@ int cmd_open_store(struct cmd_ctx *ctx)
         return fld_err_set(&ctx->err, FLD_NOTFOUND,
                            "%s is not set up; run 'field init' first",
                            ctx->home);
+    return FLD_OK;
+}
+
+int cmd_open_store(struct cmd_ctx *ctx)
+{
+    int rc;
+
+    if ((rc = cmd_locate_store(ctx)) != FLD_OK)
+        return rc;
+    /* A data directory that cannot be written (a read-only mount, a copy
+     * handed over for inspection) still serves every command that only
+     * reads; one that writes says why it cannot (fld_db_begin). */
+    if (access(ctx->home, W_OK) != 0 || access(ctx->db_path, W_OK) != 0)
+        return fld_store_open(ctx->db_path, FLD_STORE_READONLY, &ctx->st,
+                              &ctx->err);
     return fld_store_open(ctx->db_path, FLD_STORE_OPEN, &ctx->st, &ctx->err);
 }
 
@@ -330,6 +345,17 @@ static int collect_version(void *data, const struct fld_store_row *row)
     return FLD_OK;
 }
 
+int64_t cmd_trusted_bound(struct cmd_ctx *ctx)
+{
+    int64_t offset = 0;
+    struct fld_err e;
+
+    /* the offset the server's time taught (capture.h); none: 0 */
+    if (fld_store_meta_get_int(ctx->st, FLD_META_OFFSET, &offset, &e) != FLD_OK)
+        offset = 0;
+    return fld_now_ms() + offset + FLD_HLC_MAX_AHEAD_MS;
+}
+
 int cmd_record_read(struct cmd_ctx *ctx, const char *id, struct cmd_record *r)
 {
     int rc;
@@ -345,7 +371,8 @@ int cmd_record_read(struct cmd_ctx *ctx, const char *id, struct cmd_record *r)
             r->id);
     if (rc != FLD_OK)
         return rc;
-    return syn_merge(r->versions, r->n_versions, &r->merged, &ctx->err);
+    return syn_merge_at(r->versions, r->n_versions, cmd_trusted_bound(ctx),
+                        &r->merged, &ctx->err);
 }
 
 int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,

@@ -67,7 +67,7 @@ static int make_home(struct cmd_ctx *ctx)
 }
 
 /* The units shipped with the program (the CSV files of schema/units). */
-static int install_units(struct cmd_ctx *ctx, int *n_installed)
+int cmd_install_units(struct cmd_ctx *ctx, int *n_installed)
 {
     const struct fld_embedded *e;
     size_t len, n;
@@ -86,7 +86,7 @@ static int install_units(struct cmd_ctx *ctx, int *n_installed)
     return rc;
 }
 
-static int install_templates(struct cmd_ctx *ctx, int *n_installed)
+int cmd_install_templates(struct cmd_ctx *ctx, int *n_installed)
 {
     const struct fld_embedded *e;
     struct fld_template *t;
@@ -140,13 +140,13 @@ static int create_all(struct cmd_ctx *ctx, const struct init_opts *o,
         return rc;
     if ((rc = fld_store_begin(ctx->st, &ctx->err)) != FLD_OK)
         return rc;
-    if ((rc = install_templates(ctx, n_templates)) != FLD_OK) {
+    if ((rc = cmd_install_templates(ctx, n_templates)) != FLD_OK) {
         fld_store_rollback(ctx->st);
         return rc;
     }
     if ((rc = fld_store_commit(ctx->st, &ctx->err)) != FLD_OK)
         return rc;
-    return install_units(ctx, n_units);
+    return cmd_install_units(ctx, n_units);
 }
 
 static void remove_created(struct cmd_ctx *ctx)

@@ -107,6 +107,12 @@ const struct cmd cmd_table[] = {
      "A supervisor's rejection of final records, with the reason: one\n"
      "signed version per record. A rejected record is closed; start a new\n"
      "inspection to assess the unit again."},
+    {"repair", cmd_repair, "",
+     "Rebuild a damaged store (see 'field verify'): every version that still\n"
+     "reads and verifies, the settings and the templates are copied into a\n"
+     "fresh store; the damaged file is kept as field.db.damaged-TIMESTAMP.\n"
+     "The next 'field sync' fetches again everything the server holds, so\n"
+     "nothing that was synced is lost. (Sửa kho dữ liệu bị hỏng.)"},
     {"resolve", cmd_resolve, "RECORD [NAME=VALUE...]",
      "Settle a record's concurrent versions: one signed version whose parents\n"
      "are all of them, keeping each conflict's shown value unless NAME=VALUE\n"
@@ -199,8 +205,10 @@ const struct cmd cmd_table[] = {
      "checked whole against the stored units. When units are loaded,\n"
      "'field new' accepts only a subject that is a unit valid today."},
     {"verify", cmd_verify, "[--json]",
-     "Re-check the whole store: every hash, every signature, that stored\n"
-     "columns match the signed bodies, device chains (gaps, forks),\n"
-     "parents and heads. Names each fault; exits 5 when any is found."},
+     "Re-check the whole store: the database file itself (SQLite's\n"
+     "integrity and foreign key checks), every hash, every signature, that\n"
+     "stored columns match the signed bodies, device chains (gaps, forks),\n"
+     "parents and heads. Names each fault; exits 5 when any is found and\n"
+     "then says how to recover ('field repair')."},
     {NULL, NULL, NULL, NULL},
 };

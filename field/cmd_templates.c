@@ -5,6 +5,7 @@
  *   field template check FILE...              every problem of a template
  *   field template add FILE                   install a template
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,8 +118,43 @@ static int template_check(struct cmd_ctx *ctx, int argc, char **argv)
     return FLD_OK;
 }
 
+/* An installed template that template_add's candidate would shadow. */
+struct clash {
+    struct cmd_ctx *ctx;
+    const struct fld_template *t;    /* the candidate */
+    char hash[FLD_HASH_HEX_LEN + 1]; /* the installed one's, "" if none */
+};
+
+static int find_clash(void *data, const char *hash, const char *id,
+                      const uint8_t *body, size_t len, int64_t added_ms)
+{
+    struct clash *c = data;
+    struct fld_template *old;
+    struct fld_err e;
+
+    (void)added_ms;
+    if (c->hash[0] != '\0' || strcmp(id, fld_template_id(c->t)) != 0 ||
+        strcmp(hash, fld_template_hash(c->t)) == 0)
+        return FLD_OK;
+    if (fld_template_parse(body, len, &old, &e) != FLD_OK)
+        return FLD_OK; /* field verify reports an unreadable template */
+    if (strcmp(fld_template_version(old), fld_template_version(c->t)) == 0)
+        snprintf(c->hash, sizeof c->hash, "%s", hash);
+    fld_template_free(old);
+    return FLD_OK;
+}
+
+/*
+ * A template is named by its id and version in every form, report and
+ * conversation; versions name it by hash. Two different templates under
+ * one id and version (a built-in one re-edited locally, say) would make
+ * `field new ID` pick one silently and the people reading the result
+ * believe it was the other. So a changed template must carry a new
+ * version: the same id and version with other content is refused here.
+ */
 static int template_add(struct cmd_ctx *ctx, const char *path)
 {
+    struct clash c = {ctx, NULL, ""};
     struct fld_template *t = NULL;
     const uint8_t *canon;
     uint8_t *data;
@@ -134,6 +170,19 @@ static int template_add(struct cmd_ctx *ctx, const char *path)
     free(data);
     if (rc != FLD_OK)
         return fld_err_prefix(&ctx->err, "%s", path);
+    c.t = t;
+    rc = fld_store_each_template(ctx->st, find_clash, &c, &ctx->err);
+    if (rc == FLD_OK && c.hash[0] != '\0')
+        rc = fld_err_set(&ctx->err, FLD_EXISTS,
+                         "%s: template %s version %s is already installed with "
+                         "other content (%.12s); give the changed template a "
+                         "new \"version\"",
+                         path, fld_template_id(t), fld_template_version(t),
+                         c.hash);
+    if (rc != FLD_OK) {
+        fld_template_free(t);
+        return rc;
+    }
     canon = fld_template_canonical(t, &len);
     rc = fld_store_template_put(ctx->st, fld_template_hash(t),
                                 fld_template_id(t), canon, len, &ctx->err);

@@ -4,8 +4,12 @@
  *
  *   field verify [--json]
  *
- * Exit status 0 when the store is sound, 5 when a fault was found.
+ * It checks the database file itself (SQLite's integrity and foreign key
+ * checks), then every hash, signature, chain and head (verify.h). Exit
+ * status 0, and "OK", only when all of it passed; 5 when anything failed,
+ * with the way back: `field repair`, then `field sync --full`.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cmd.h"
@@ -34,17 +38,55 @@ static void on_fault(void *data, const char *kind, const char *subject,
             message);
 }
 
+static void on_problem(void *data, const char *problem)
+{
+    on_fault(data, "database", NULL, problem);
+}
+
+/* A damaged store is not the end: say how to get it back. */
+static int damaged(struct cmd_ctx *ctx)
+{
+    char was[FLD_ERR_MSG_MAX];
+
+    snprintf(was, sizeof was, "%s", ctx->err.msg);
+    return fld_err_set(&ctx->err, FLD_ECORRUPT,
+                       "%s; the store is damaged: 'field repair' rebuilds it "
+                       "from what still verifies, then 'field sync' fetches "
+                       "the rest from the server",
+                       was);
+}
+
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct report r = {ctx, NULL};
     struct fld_verify_stats stats;
+    int64_t n_file;
     int rc;
 
-    if ((rc = cmd_parse_and_open(ctx, argc, argv, NULL, NULL, NULL)) != FLD_OK)
+    rc = cmd_parse_and_open(ctx, argc, argv, NULL, NULL, NULL);
+    if (rc == FLD_ECORRUPT)
+        return damaged(ctx);
+    if (rc != FLD_OK)
         return rc;
     if (ctx->json)
         r.faults = fld_json_array();
+    /* The file first: a damaged index or page can hide rows from the walk
+     * below, which then finds "nothing wrong" in what it could see. */
+    n_file = fld_store_check_file(ctx->st, on_problem, &r);
     rc = fld_verify_store(ctx->st, on_fault, &r, &stats, &ctx->err);
+    if (rc != FLD_OK && stats.n_faults == 0 &&
+        (rc == FLD_ECORRUPT || n_file > 0)) {
+        /* the walk itself hit the damage: one more fault, not the end */
+        on_fault(&r, "database", NULL, ctx->err.msg);
+        n_file++;
+        rc = FLD_ECORRUPT;
+    }
+    if (n_file > 0 || rc == FLD_ECORRUPT) {
+        stats.n_faults += n_file;
+        fld_err_set(&ctx->err, FLD_ECORRUPT, "%lld fault%s found",
+                    (long long)stats.n_faults, stats.n_faults == 1 ? "" : "s");
+        rc = FLD_ECORRUPT;
+    }
     if (rc == FLD_OK || rc == FLD_ECORRUPT) {
         if (r.faults != NULL) {
             struct fld_json *o = fld_json_object();
@@ -57,7 +99,7 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
             r.faults = NULL;
             cmd_print_json(ctx, o);
             fld_json_free(o);
-        } else if (stats.n_faults == 0) {
+        } else if (rc == FLD_OK) {
             printf(
                 "OK: %lld version%s of %lld record%s by %lld device%s verified\n",
                 (long long)stats.n_versions, stats.n_versions == 1 ? "" : "s",
@@ -66,5 +108,7 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
         }
     }
     fld_json_free(r.faults);
+    if (rc == FLD_ECORRUPT)
+        return damaged(ctx);
     return rc;
 }

@@ -32,6 +32,18 @@ int fld_db_map(sqlite3 *db, int rc, const char *what, struct fld_err *err)
         ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL ||
          (rc & 0xff) == SQLITE_CANTOPEN))
         rc = SQLITE_FULL;
+    /* Past the process's file size limit (ulimit -f) a write fails with
+     * EFBIG once SIGXFSZ is ignored (field/main.c does). */
+    if (db && sqlite3_system_errno(db) == EFBIG && (rc & 0xff) == SQLITE_IOERR)
+        return fld_err_set(err, FLD_EIO,
+                           "%s: write failed: the file size limit (ulimit -f) "
+                           "was reached",
+                           what);
+    if ((rc & 0xff) == SQLITE_READONLY)
+        return fld_err_set(err, FLD_EIO,
+                           "%s: the database cannot be written (read-only "
+                           "file or directory)",
+                           what);
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:
@@ -367,6 +379,63 @@ static int configure(struct fld_db *d, struct fld_err *err)
     return rc;
 }
 
+/*
+ * The URI that opens path for reading only. A WAL database normally needs
+ * its -shm file, which cannot be created in a read-only directory; when
+ * there is no -wal file either, nothing is in flight and the file is
+ * opened "immutable" (no locks, no -shm). With a -wal file, its content
+ * must be read, so only mode=ro is asked for. The path is percent-encoded
+ * where a URI would misread it.
+ */
+static char *readonly_uri(const char *path)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    char *wal = fld_xasprintf("%s-wal", path);
+    struct stat sb;
+    const char *p;
+
+    fld_buf_puts(&b, "file:");
+    for (p = path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#')
+            fld_buf_printf(&b, "%%%02X", (unsigned)(unsigned char)*p);
+        else
+            fld_buf_putc(&b, *p);
+    }
+    fld_buf_puts(&b, stat(wal, &sb) == 0 ? "?mode=ro" : "?mode=ro&immutable=1");
+    free(wal);
+    return fld_buf_detach(&b, NULL);
+}
+
+/* Open a database that cannot be written: nothing is configured, stamped
+ * or migrated, so a file that would need it is refused. */
+static int open_readonly(struct fld_db *d, struct fld_err *err)
+{
+    char *uri = readonly_uri(d->path);
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOFOLLOW |
+                d->kind->open_flags;
+    bool is_unstamped;
+    int64_t version;
+    int r, rc;
+
+    r = sqlite3_open_v2(uri, &d->db, flags, NULL);
+    free(uri);
+    if (r != SQLITE_OK)
+        return fld_db_map(d->db, r, d->path, err);
+    sqlite3_extended_result_codes(d->db, 1);
+    if ((rc = check_kind(d, 0, &is_unstamped, err)) != FLD_OK)
+        return rc;
+    rc = pragma_int(d->db, "PRAGMA user_version", &version, err);
+    if (rc == FLD_OK &&
+        (is_unstamped || version < (int64_t)d->kind->n_migrations))
+        rc = fld_err_set(err, FLD_EIO,
+                         "%s must be upgraded by this version of %s, but it "
+                         "cannot be written (read-only)",
+                         d->path, d->kind->program);
+    if (rc == FLD_OK)
+        rc = fld_db_exec(d->db, "PRAGMA foreign_keys = ON", "open", err);
+    return rc;
+}
+
 int fld_db_open(const char *path, const struct fld_db_kind *kind, int mode,
                 struct fld_db **out, struct fld_err *err)
 {
@@ -386,6 +455,12 @@ int fld_db_open(const char *path, const struct fld_db_kind *kind, int mode,
     d->path = fld_xstrdup(path);
     d->kind = kind;
     d->stmt = fld_xcalloc(kind->n_stmts, sizeof *d->stmt);
+    if (mode & FLD_DB_READONLY) {
+        if ((rc = open_readonly(d, err)) != FLD_OK)
+            goto fail;
+        *out = d;
+        return FLD_OK;
+    }
     r = sqlite3_open_v2(path, &d->db, flags, NULL);
     if (r != SQLITE_OK) {
         rc = fld_db_map(d->db, r, path, err);
@@ -431,6 +506,15 @@ void fld_db_close(struct fld_db *d)
 
 int fld_db_begin(struct fld_db *d, struct fld_err *err)
 {
+    if (sqlite3_db_readonly(d->db, "main") == 1) {
+        const char *slash = strrchr(d->path, '/');
+        int n = slash == NULL ? 1 : (int)(slash - d->path);
+
+        return fld_err_set(err, FLD_EIO,
+                           "the data directory %.*s is read-only: this "
+                           "command writes to it (read-only commands work)",
+                           n, slash == NULL ? "." : d->path);
+    }
     return fld_db_exec(d->db, "BEGIN IMMEDIATE", "begin", err);
 }
 

@@ -59,8 +59,12 @@ struct fld_db_kind {
 
 /* How fld_db_open() treats a missing or empty file. */
 enum {
-    FLD_DB_CREATE = 1,    /* create a missing file (and make it a database) */
-    FLD_DB_INIT_EMPTY = 2 /* make an existing empty file a database */
+    FLD_DB_CREATE = 1,     /* create a missing file (and make it a database) */
+    FLD_DB_INIT_EMPTY = 2, /* make an existing empty file a database */
+    /* Open for reading only, writing nothing (no journal mode, stamp or
+     * migration): for a file or directory that cannot be written. A write
+     * then fails with a message saying the directory is read-only. */
+    FLD_DB_READONLY = 4
 };
 
 /* A database handle with its statement table. The fields are read by the
@@ -90,7 +94,8 @@ int fld_db_open(const char *path, const struct fld_db_kind *kind, int mode,
 void fld_db_close(struct fld_db *d);
 
 /* BEGIN IMMEDIATE: a second writer waits for the busy timeout, then gets
- * FLD_EBUSY. */
+ * FLD_EBUSY. On a handle opened FLD_DB_READONLY: FLD_EIO, "the data
+ * directory DIR is read-only: ...". */
 int fld_db_begin(struct fld_db *d, struct fld_err *err);
 /* COMMIT; on failure the transaction is rolled back. */
 int fld_db_commit(struct fld_db *d, struct fld_err *err);

@@ -7,6 +7,14 @@
 
 struct fld_hlc fld_hlc_tick(struct fld_hlc *clock, int64_t now_ms)
 {
+    /* A clock further ahead of trusted time than any observation may pull
+     * it (fld_hlc_observe's bound) was set by a wrong wall clock: it comes
+     * back to real time, or the device would stamp the future forever. */
+    if (clock->ms > now_ms + FLD_HLC_MAX_AHEAD_MS) {
+        clock->ms = now_ms;
+        clock->count = 0;
+        return *clock;
+    }
     if (now_ms > clock->ms) {
         clock->ms = now_ms;
         clock->count = 0;

@@ -7,6 +7,7 @@
  * Commands live in the table of cmd_table.c, one handler per command in
  * the cmd_*.c files. A unique prefix of a command name is accepted.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +47,10 @@ int main(int argc, char **argv)
     struct cmd_ctx ctx;
     int status, rc;
 
+    /* Past a file size limit (ulimit -f) the kernel would kill us with
+     * SIGXFSZ, silently; ignored, the write fails with EFBIG instead and
+     * the command reports it in one line like any other write error. */
+    signal(SIGXFSZ, SIG_IGN);
     memset(&ctx, 0, sizeof ctx);
     ctx.cmd = fld_program_start(&field, argc, argv, &status);
     if (ctx.cmd == NULL)

@@ -61,6 +61,10 @@ enum stmt_id {
     S_THR_INSERT,
     S_THR_IN_FORCE,
     S_THR_EACH,
+    S_INTEGRITY,
+    S_FK_CHECK,
+    S_META_EACH,
+    S_SALVAGE_FROM,
     N_STMTS
 };
 
@@ -182,6 +186,14 @@ static const char *const sql_text[N_STMTS] = {
         "SELECT body, sig FROM threshold_revisions WHERE template_hash = ?1 "
         "AND (?2 IS NULL OR valid_from <= ?2) "
         "ORDER BY revision DESC, hash DESC LIMIT 1",
+    /* At most 100 problems: enough to say what is wrong, bounded. */
+    [S_INTEGRITY] = "PRAGMA integrity_check(100)",
+    [S_FK_CHECK] = "PRAGMA foreign_key_check",
+    [S_META_EACH] = "SELECT key, value FROM meta ORDER BY key",
+    /* By the table's own key, never an index: a damaged index must not
+     * hide the rows that still read (fld_store_salvage_versions). */
+    [S_SALVAGE_FROM] = "SELECT " VERSION_COLUMNS
+                       " FROM versions NOT INDEXED WHERE seq > ?1 ORDER BY seq",
     [S_THR_EACH] = "SELECT hash, template_id, template_hash, revision, "
                    "valid_from, author, seq, stored_ms, body, sig "
                    "FROM threshold_revisions "
@@ -213,9 +225,10 @@ int fld_store_open(const char *path, enum fld_store_mode mode,
                    struct fld_store **out, struct fld_err *err)
 {
     struct fld_store *st = fld_xcalloc(1, sizeof *st);
-    int rc =
-        fld_db_open(path, &device_store,
-                    mode == FLD_STORE_CREATE ? FLD_DB_CREATE : 0, &st->d, err);
+    int flags = mode == FLD_STORE_CREATE     ? FLD_DB_CREATE
+                : mode == FLD_STORE_READONLY ? FLD_DB_READONLY
+                                             : 0;
+    int rc = fld_db_open(path, &device_store, flags, &st->d, err);
 
     *out = NULL;
     if (rc != FLD_OK) {
@@ -933,4 +946,156 @@ int fld_store_each_thresholds(struct fld_store *st, fld_store_thresholds_fn fn,
 
     return walk(st, S_THR_EACH, NULL, thresholds_row, &w,
                 "list threshold revisions");
+}
+
+/* ---- damage: checking the file itself, and saving what still reads ------ */
+
+struct problems {
+    fld_store_problem_fn fn;
+    void *ctx;
+    int64_t n;
+};
+
+static int integrity_row(void *data, sqlite3_stmt *s)
+{
+    struct problems *p = data;
+    const char *line = col_text(s, 0);
+
+    if (line != NULL && strcmp(line, "ok") == 0)
+        return FLD_OK;
+    p->n++;
+    p->fn(p->ctx, line ? line : "integrity check: unreadable answer");
+    return FLD_OK;
+}
+
+static int fk_row(void *data, sqlite3_stmt *s)
+{
+    struct problems *p = data;
+    char *line = fld_xasprintf("table %s row %lld names a missing row of %s",
+                               col_text(s, 0) ? col_text(s, 0) : "?",
+                               (long long)sqlite3_column_int64(s, 1),
+                               col_text(s, 2) ? col_text(s, 2) : "?");
+
+    p->n++;
+    p->fn(p->ctx, line);
+    free(line);
+    return FLD_OK;
+}
+
+/* Run one checking pragma; a failure to run it is itself a problem. */
+static void run_check(struct fld_store *st, enum stmt_id id, fld_db_row_fn read,
+                      struct problems *p)
+{
+    struct fld_err e;
+    sqlite3_stmt *s;
+    int rc;
+
+    fld_err_clear(&e);
+    rc = fld_db_stmt(st->d, id, &s, &e);
+    if (rc == FLD_OK)
+        rc = fld_db_walk(st->d, s, read, p, "check", &e);
+    if (rc != FLD_OK) {
+        p->n++;
+        p->fn(p->ctx, e.msg);
+    }
+}
+
+int64_t fld_store_check_file(struct fld_store *st, fld_store_problem_fn fn,
+                             void *ctx)
+{
+    struct problems p = {fn, ctx, 0};
+
+    run_check(st, S_INTEGRITY, integrity_row, &p);
+    run_check(st, S_FK_CHECK, fk_row, &p);
+    return p.n;
+}
+
+struct meta_walk {
+    fld_store_meta_fn fn;
+    void *ctx;
+};
+
+static int meta_row(void *data, sqlite3_stmt *s)
+{
+    struct meta_walk *m = data;
+
+    if (col_text(s, 0) == NULL || col_text(s, 1) == NULL)
+        return FLD_OK;
+    return m->fn(m->ctx, col_text(s, 0), col_text(s, 1));
+}
+
+int fld_store_each_meta(struct fld_store *st, fld_store_meta_fn fn, void *ctx,
+                        struct fld_err *err)
+{
+    struct meta_walk m = {fn, ctx};
+    sqlite3_stmt *s;
+    int rc;
+
+    if ((rc = fld_db_stmt(st->d, S_META_EACH, &s, err)) != FLD_OK)
+        return rc;
+    return fld_db_walk(st->d, s, meta_row, &m, "read settings", err);
+}
+
+struct salvage {
+    fld_store_row_fn fn;
+    void *ctx;
+    int64_t last;    /* seq of the last row handed over */
+    bool is_stopped; /* fn said stop */
+};
+
+static int salvage_row(void *data, sqlite3_stmt *s)
+{
+    struct salvage *v = data;
+    struct fld_store_row row;
+    int rc;
+
+    read_row(s, &row);
+    v->last = row.seq;
+    if (!row_complete(&row))
+        return FLD_OK; /* unreadable columns: skipped, not fatal */
+    rc = v->fn(v->ctx, &row);
+    v->is_stopped = rc != FLD_OK;
+    return rc;
+}
+
+/*
+ * Rows of a damaged b-tree page fail to read, and so may every later row
+ * of the same scan. After a failure the scan starts again past the last
+ * row read, skipping 1, 2, 4 ... sequence numbers, so that the rows behind
+ * a damaged page are still reached; 2^20 rows past the last good one it
+ * gives up (a store holds far fewer versions).
+ */
+int fld_store_salvage_versions(struct fld_store *st, fld_store_row_fn fn,
+                               void *ctx, int64_t *n_failures,
+                               struct fld_err *err)
+{
+    struct salvage v = {fn, ctx, 0, false};
+    int64_t base = 0, skip = 0; /* rows with seq <= base are behind us */
+    struct fld_err e;
+    sqlite3_stmt *s;
+    int rc;
+
+    *n_failures = 0;
+    for (;;) {
+        if ((rc = fld_db_stmt(st->d, S_SALVAGE_FROM, &s, err)) != FLD_OK)
+            return rc;
+        sqlite3_bind_int64(s, 1, base);
+        v.last = base;
+        fld_err_clear(&e);
+        rc = fld_db_walk(st->d, s, salvage_row, &v, "read versions", &e);
+        if (rc == FLD_OK)
+            return FLD_OK;
+        if (v.is_stopped) /* fn's own failure: its message is its own */
+            return rc;
+        (*n_failures)++;
+        if (v.last > base) {
+            base = v.last;
+            skip = 1;
+        } else {
+            skip = skip == 0 ? 1 : 2 * skip;
+        }
+        if (skip > ((int64_t)1 << 20))
+            return FLD_OK;
+        base += skip;
+    }
 }

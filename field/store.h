@@ -35,8 +35,11 @@ struct fld_store;
 #define FLD_STORE_SCHEMA_VERSION 5
 
 enum fld_store_mode {
-    FLD_STORE_OPEN,  /* the file must exist */
-    FLD_STORE_CREATE /* create it if missing */
+    FLD_STORE_OPEN,    /* the file must exist */
+    FLD_STORE_CREATE,  /* create it if missing */
+    FLD_STORE_READONLY /* the file must exist; open it for reading only (a
+                          read-only data directory): every write fails
+                          with "the data directory ... is read-only" */
 };
 
 /*
@@ -337,4 +340,33 @@ typedef int (*fld_store_thresholds_fn)(
 /* Every stored revision, by template id, template hash and revision. */
 int fld_store_each_thresholds(struct fld_store *st, fld_store_thresholds_fn fn,
                               void *ctx, struct fld_err *err);
+/* ---- damage ------------------------------------------------------------- */
+
+/* A problem found in the database file, in SQLite's words. */
+typedef void (*fld_store_problem_fn)(void *ctx, const char *problem);
+/*
+ * Check the file itself: PRAGMA integrity_check (pages, indexes, NOT NULL
+ * and the like) and PRAGMA foreign_key_check. Each problem goes to fn;
+ * returns how many (0: the file is sound). A check that cannot run at all
+ * counts as a problem.
+ */
+int64_t fld_store_check_file(struct fld_store *st, fld_store_problem_fn fn,
+                             void *ctx);
+
+/* Every setting (key, value), by key; strings borrowed for the call. */
+typedef int (*fld_store_meta_fn)(void *ctx, const char *key, const char *value);
+int fld_store_each_meta(struct fld_store *st, fld_store_meta_fn fn, void *ctx,
+                        struct fld_err *err);
+
+/*
+ * Every version row of a possibly damaged store that still reads, in
+ * arrival order, by the table itself (never an index), going on past rows
+ * that fail to read; *n_failures counts the read failures met. The rows
+ * are not verified (the caller verifies each). FLD_OK unless fn stopped
+ * the walk (its code is returned) or nothing could be asked at all.
+ */
+int fld_store_salvage_versions(struct fld_store *st, fld_store_row_fn fn,
+                               void *ctx, int64_t *n_failures,
+                               struct fld_err *err);
+
 #endif

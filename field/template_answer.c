@@ -169,11 +169,45 @@ int fld_template_answer(const struct fld_question *q, const char *text,
 }
 
 /*
- * Only the JSON type and, for selects, the choices are checked: a stored
+ * Only the JSON type, for selects the choices, and for other strings the
+ * text rules every entry applies (in_normal_form) are checked: a stored
  * answer is never normalised again (what was signed is what is kept, and
- * a change to norm.c must not make old versions wrong), so a string is
- * taken as its question's type was when it was typed.
+ * a change to a type's normaliser must not make old versions wrong), so a
+ * string is taken as its question's type was when it was typed.
  */
+/*
+ * Whether a stored text answer is in the form every text entry gives
+ * (norm.c): valid UTF-8, Unicode NFC, trimmed, no control characters, at
+ * most FLD_NORM_TEXT_MAX bytes. A device that follows the rules produces
+ * nothing else, so such text came from one that does not. Only these rules
+ * are checked, not the type's own normaliser (a date's or decimal's
+ * spelling): they are stable (NFC is, by Unicode's stability policy),
+ * while a type's normaliser may change and must not make old versions
+ * wrong. The answer is kept as signed and reported as a problem, so that
+ * the server flags it and a person looks at it.
+ */
+static int in_normal_form(const struct fld_question *q,
+                          const struct fld_json *value, struct fld_err *err)
+{
+    char *norm = NULL;
+    int same;
+
+    if (value->len > FLD_NORM_TEXT_MAX)
+        return fld_err_set(err, FLD_EINVAL,
+                           "%s: stored text of %zu bytes (at most %d)", q->name,
+                           value->len, FLD_NORM_TEXT_MAX);
+    same = strlen(value->s) == value->len &&
+           fld_norm_text(value->s, &norm, NULL) == FLD_OK &&
+           strcmp(norm, value->s) == 0;
+    free(norm);
+    if (!same)
+        return fld_err_set(err, FLD_EINVAL,
+                           "%s: stored text is not in normal form (Unicode "
+                           "NFC, trimmed, no control characters)",
+                           q->name);
+    return FLD_OK;
+}
+
 int fld_template_check_value(const struct fld_question *q,
                              const struct fld_json *value, struct fld_err *err)
 {
@@ -203,7 +237,7 @@ int fld_template_check_value(const struct fld_question *q,
         break;
     default:
         if (value->type == FLD_JSON_STRING)
-            return FLD_OK;
+            return in_normal_form(q, value, err);
         break;
     }
     return fld_err_set(err, FLD_EINVAL, "%s: stored answer is not a valid %s",

@@ -20,8 +20,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
+#include "hlc.h"
 #include "json.h"
 #include "merge.h"
 #include "record.h"
@@ -71,6 +73,33 @@ static void print_record(const struct syn_merged *m, bool json)
     fld_buf_free(&b);
 }
 
+/* The versions whose stamp is beyond the server's time plus its skew: they
+ * were flagged on arrival (push.c, "clock_ahead" in the audit) and take no
+ * part in deciding what is shown first (merge.h, syn_merge_at). */
+static void print_ahead(const struct srv_record *r, bool json)
+{
+    int64_t bound = fld_now_ms() + SRV_RECORD_SKEW_MS;
+    char when[32];
+    time_t t;
+    struct tm tm;
+    size_t i;
+
+    if (json)
+        return;
+    for (i = 0; i < r->n_versions; i++) {
+        const struct fld_version *v = r->versions[i];
+
+        if (v->hlc.ms <= bound)
+            continue;
+        t = (time_t)(v->hlc.ms / 1000);
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+        printf("ahead     %.16s by %.16s stamped %s UTC: clock ahead "
+               "(đồng hồ chạy trước), not used to order values\n",
+               v->hash, v->author, when);
+    }
+}
+
 /*
  * field-server record [--json] RECORD
  *
@@ -93,8 +122,10 @@ int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv)
     }
     if ((rc = srv_cmd_open(ctx)) != FLD_OK)
         goto out;
-    if ((rc = srv_record_load(ctx->st, argv[first], &r, err)) == FLD_OK)
+    if ((rc = srv_record_load(ctx->st, argv[first], &r, err)) == FLD_OK) {
         print_record(r.merged, ctx->json);
+        print_ahead(&r, ctx->json);
+    }
 out:
     srv_record_free(&r);
     return rc;

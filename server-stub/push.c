@@ -98,7 +98,9 @@ static char *checklist_flag(const struct fld_template *t,
 {
     static const char *const kinds[] = {
         "required question unanswered", "answer breaks its constraint",
-        "answer of the wrong type", "choice not offered"};
+        "answer of the wrong type or not in normal form (NFC, trimmed, "
+        "at most 4096 bytes)",
+        "choice not offered"};
     struct fld_form *f = NULL;
     struct fld_err e;
     char today[11];
@@ -191,7 +193,6 @@ static int store(struct srv *s, struct srv_storage *st,
     int64_t seq;
     int rc;
 
-    (void)s;
     if ((rc = srv_storage_chain_check(st, v, fork_with, &prev_missing, err)) !=
         FLD_OK)
         return rc;
@@ -214,14 +215,35 @@ static int store(struct srv *s, struct srv_storage *st,
     in.pusher = pusher;
     in.received_ms = received_ms;
     in.flag = flag;
+    /* Clocks from the future (docs/SYNC.md): kept, for it is signed
+     * evidence, but marked, so that its stamp is never believed. */
+    in.ahead_ms =
+        v->hlc.ms > received_ms + s->cfg.skew_ms ? v->hlc.ms - received_ms : 0;
     rc = srv_storage_version_put(st, &in, &seq, err);
     if (rc == FLD_OK && flag)
         rc = audit(st, "flagged", v->author, v->hash, err, "%s", flag);
+    if (rc == FLD_OK && in.ahead_ms > 0)
+        rc = audit(st, "clock_ahead", v->author, v->hash, err,
+                   "stamped %lld ms (%lld days) after it was received; its "
+                   "time is not used to order values",
+                   (long long)in.ahead_ms, (long long)(in.ahead_ms / 86400000));
     free(flag);
     if (rc == FLD_OK)
         rc = srv_storage_quarantine_unblock(st, v->hash, collect_released, w,
                                             err);
     return rc;
+}
+
+/* The audit's words for a quarantine reason. */
+static const char *quarantine_why(const char *reason)
+{
+    if (strcmp(reason, "missing_parents") == 0)
+        return "waiting for its parents";
+    if (strcmp(reason, "revoked_author") == 0)
+        return "its author is revoked";
+    if (strcmp(reason, "template_mismatch") == 0)
+        return "its template id does not match its template hash";
+    return "its template is not installed";
 }
 
 /*
@@ -250,6 +272,11 @@ static int place(struct srv *s, struct srv_storage *st,
         rc = FLD_OK;
     } else if (rc != FLD_OK) {
         return rc;
+    } else if (strcmp(fld_template_id(t), v->template_id) != 0) {
+        /* The hash names the exact template; an id that disagrees with it
+         * comes from no conforming device. Kept as signed evidence, never
+         * stored as a version: reports group by template id. */
+        reason = "template_mismatch";
     } else {
         waits = fld_xcalloc(v->parents->n + 1, sizeof *waits);
         for (i = 0; i < v->parents->n && rc == FLD_OK; i++) {
@@ -267,12 +294,13 @@ static int place(struct srv *s, struct srv_storage *st,
 
         rc = srv_storage_quarantine_put(st, &q, waits, n_waits, err);
         if (rc == FLD_OK)
-            rc =
-                audit(st, "quarantined", pusher, v->hash, err, "%s: %s", reason,
-                      n_waits          ? "waiting for its parents"
-                      : author_revoked ? "its author is revoked"
-                                       : "its template is not installed");
-        if (res && n_waits > 0)
+            rc = audit(st, "quarantined", pusher, v->hash, err, "%s: %s",
+                       reason, quarantine_why(reason));
+        if (res && strcmp(reason, "template_mismatch") == 0)
+            set_result(res, SYN_QUARANTINED, reason,
+                       "template id %s does not match its template %.16s (%s)",
+                       v->template_id, v->template_hash, fld_template_id(t));
+        else if (res && n_waits > 0)
             set_result(res, SYN_QUARANTINED, reason,
                        "kept until its parents arrive");
         else if (res && author_revoked)

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hlc.h"
+
 struct collect {
     struct srv_record *r;
     struct fld_err *err;
@@ -47,7 +49,10 @@ int srv_record_load(struct srv_storage *st, const char *id,
     if (out->n_versions == 0)
         return fld_err_set(err, FLD_NOTFOUND, "no record %s (give its full id)",
                            id);
-    return syn_merge(out->versions, out->n_versions, &out->merged, err);
+    /* Stamps beyond the server's time plus its skew are not believed
+     * (merge.h, syn_merge_at; push.c flags them on arrival). */
+    return syn_merge_at(out->versions, out->n_versions,
+                        fld_now_ms() + SRV_RECORD_SKEW_MS, &out->merged, err);
 }
 
 void srv_record_free(struct srv_record *r)

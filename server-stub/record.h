@@ -28,6 +28,10 @@ struct srv_record {
  * codes otherwise. *out is emptied first; srv_record_free() it whatever
  * the result.
  */
+/* The skew a merge on the server allows past its own time (the default
+ * request skew of config.c: a stamp beyond it was flagged on arrival). */
+#define SRV_RECORD_SKEW_MS (300 * 1000)
+
 int srv_record_load(struct srv_storage *st, const char *id,
                     struct srv_record *out, struct fld_err *err);
 void srv_record_free(struct srv_record *r);

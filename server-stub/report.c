@@ -41,6 +41,7 @@
 #include "date.h"
 #include "form.h"
 #include "merge.h"
+#include "record.h"
 #include "storage.h"
 #include "thresholds.h"
 #include "version.h"
@@ -363,7 +364,9 @@ static int approved_state(struct build *bd, const struct rec *rc,
             (*n_keep)++;
     }
     if (rc_ == FLD_OK)
-        rc_ = syn_merge(*keep, *n_keep, merged, bd->err);
+        /* as of the cut-off: a stamp beyond it plus the skew is ahead */
+        rc_ = syn_merge_at(*keep, *n_keep, bd->cutoff_ms + SRV_RECORD_SKEW_MS,
+                           merged, bd->err);
     if (rc_ == FLD_OK && strcmp((*merged)->status, "approved") == 0)
         *head = (*merged)->newest;
 out:

@@ -56,6 +56,8 @@ struct srv_version_in {
     const char *pusher;
     int64_t received_ms;
     const char *flag; /* why it breaks a checklist rule, or NULL */
+    int64_t ahead_ms; /* > 0: stamped this far beyond receipt plus skew
+                         (schema/server-004.sql); 0 otherwise */
 };
 
 /* A quarantined version as kept. */

@@ -194,8 +194,8 @@ static const char *const sql_text[N_STMTS] = {
                         "hash = ?1), 0)",
     [S_VERSION_INSERT] =
         "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
-        ", pusher, received_ms, flag) VALUES (" FLD_DB_VERSION_PARAMS
-        ", ?14, ?15, ?16)",
+        ", pusher, received_ms, flag, ahead_ms) VALUES (" FLD_DB_VERSION_PARAMS
+        ", ?14, ?15, ?16, ?17)",
     [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
     [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
     [S_HAS_CHILD] = FLD_DB_SQL_HAS_CHILD,
@@ -274,7 +274,7 @@ extern const struct fld_embedded srv_schema_files[];
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {"server.sql", "server-002.sql",
-                                        "server-003.sql"};
+                                        "server-003.sql", "server-004.sql"};
 
 static const struct fld_db_kind server_database = {
     .name = "field-server database",
@@ -732,6 +732,8 @@ static int sq_version_put(struct srv_storage *st,
     fld_db_bind_text(s, 14, in->pusher);
     sqlite3_bind_int64(s, 15, in->received_ms);
     fld_db_bind_text(s, 16, in->flag);
+    if (in->ahead_ms > 0)
+        sqlite3_bind_int64(s, 17, in->ahead_ms);
     rc = fld_db_done(DB(st), s, "store version", err);
     if (rc == FLD_EXISTS)
         return fld_err_set(err, FLD_EXISTS, "version %.16s already stored",

@@ -83,11 +83,25 @@ struct chunk {
 
 /* ---- small tools ------------------------------------------------------ */
 
+/*
+ * The order of concurrent versions: a stamp that is ahead (beyond
+ * m->trusted_ms) is treated as older than every stamp that is not, so a
+ * clock from the future never makes its value the one shown first, its
+ * head the newest or its decision the latest; among themselves ahead
+ * stamps keep their (hlc, hash) order, so the result stays a function of
+ * the set and the bound. Only concurrent versions meet here: the frontier
+ * already dropped every ancestor, so parents always beat clocks.
+ */
 int syn_merge_cmp_newer(const struct merge *m, uint32_t a, uint32_t b)
 {
     const struct fld_version *x = m->nodes[a].ver, *y = m->nodes[b].ver;
-    int c = fld_hlc_cmp(&x->hlc, &y->hlc);
+    bool x_ahead = x->hlc.ms > m->trusted_ms,
+         y_ahead = y->hlc.ms > m->trusted_ms;
+    int c;
 
+    if (x_ahead != y_ahead)
+        return x_ahead ? -1 : 1;
+    c = fld_hlc_cmp(&x->hlc, &y->hlc);
     return c != 0 ? c : strcmp(x->hash, y->hash);
 }
 
@@ -447,11 +461,19 @@ static void merge_free(struct merge *m)
 int syn_merge(struct fld_version *const *versions, size_t n,
               struct syn_merged **out, struct fld_err *err)
 {
+    return syn_merge_at(versions, n, INT64_MAX, out, err);
+}
+
+int syn_merge_at(struct fld_version *const *versions, size_t n,
+                 int64_t trusted_ms, struct syn_merged **out,
+                 struct fld_err *err)
+{
     struct merge m;
     int rc;
 
     *out = NULL;
     memset(&m, 0, sizeof m);
+    m.trusted_ms = trusted_ms;
     if (n == 0)
         return fld_err_set(err, FLD_EINVAL, "merge: no versions");
     if (n > SYN_MERGE_MAX_VERSIONS)

@@ -21,7 +21,8 @@
  * conflict its parents had there. The FRONTIER of a path is the set of its
  * writers that are not ancestors of another writer of it. One distinct
  * value on the frontier is the value; several are a conflict: the winner
- * (greatest hlc, then greatest hash) is shown, every other value is kept
+ * (greatest hlc not ahead of the trusted bound, then greatest hash; see
+ * syn_merge_at) is shown, every other value is kept
  * with its author and version until a person resolves it. Deleting an item
  * on one side while editing it on the other is a conflict on its existence.
  *
@@ -96,6 +97,26 @@ struct syn_merged {
  */
 int syn_merge(struct fld_version *const *versions, size_t n,
               struct syn_merged **out, struct fld_err *err);
+
+/*
+ * Clocks from the future. The same merge, with a bound on believable
+ * stamps: a version whose hlc.ms is beyond trusted_ms is "ahead" and,
+ * among concurrent versions, orders below every version that is not (as
+ * if it were the oldest), so it never decides which value is shown first,
+ * which head is newest or which decision is latest. Causality is
+ * untouched: a version still supersedes all its ancestors whatever the
+ * clocks say. The bound is passed in, never read from a clock here, so
+ * the merge stays a pure function of (versions, trusted_ms); callers pass
+ * their trusted time plus the allowed skew (a device: its clock corrected
+ * by the server's, plus FLD_HLC_MAX_AHEAD_MS; the server: its time plus
+ * its skew; a report: its cut-off plus the skew). Replicas with different
+ * bounds differ only on stamps between their bounds, which no correct
+ * clock writes. syn_merge() is syn_merge_at() with no bound (INT64_MAX):
+ * every stamp believed, for tests and tools that study the rules alone.
+ */
+int syn_merge_at(struct fld_version *const *versions, size_t n,
+                 int64_t trusted_ms, struct syn_merged **out,
+                 struct fld_err *err);
 void syn_merged_free(struct syn_merged *m);
 
 #endif

@@ -95,6 +95,9 @@ struct status_view {
 };
 
 struct merge {
+    /* Stamps with hlc.ms beyond this are "ahead": they order below every
+     * other (syn_merge_cmp_newer; merge.h, "Clocks from the future"). */
+    int64_t trusted_ms;
     struct node *nodes;
     size_t n, words;    /* versions; uint64_t words per bitset */
     uint64_t *anc;      /* n bitsets: strict ancestors */

@@ -335,3 +335,15 @@ if [ ! -x "$F" ]; then
     fail "program $F exists (build first: make all)"
     finish
 fi
+
+# faketime_lib - the path of libfaketime (Debian's faketime package), or
+# nothing when it is not installed.
+faketime_lib() {
+    for _l in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 \
+        /usr/lib/*/faketime/libfaketime.so.1; do
+        if [ -e "$_l" ]; then
+            echo "$_l"
+            return
+        fi
+    done
+}

@@ -15,11 +15,8 @@
 # own clocks never matter.
 . "$(dirname "$0")/server_lib.sh"
 
-FAKE_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-for _l in "$FAKE_LIB" /usr/lib/*/faketime/libfaketime.so.1; do
-    [ -e "$_l" ] && FAKE_LIB=$_l && break
-done
-if [ ! -e "$FAKE_LIB" ]; then
+FAKE_LIB=$(faketime_lib)
+if [ -z "$FAKE_LIB" ]; then
     skip "the province report (libfaketime not installed: apt-get install faketime)"
     finish
 fi

@@ -11,7 +11,7 @@
  *       item (body line, signature line) to stdout
  *       --record R --dseq N [--prev H] [--parent H]... --subject CODE
  *       --template-id ID --template-hash H [--status S] [--answers JSON]
- *       [--hlc MS]
+ *       [--answers-file FILE] [--hlc MS] [--hlc-counter N]
  *   fieldctl hash ITEMFILE                  the version hash of an item
  *   fieldctl sync-body [--cursor C] [--limit N] ITEMFILE...
  *   fieldctl enroll-body CODE KEYFILE
@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file.h"
 #include "gzip.h"
 #include "hlc.h"
 #include "json.h"
@@ -169,8 +170,12 @@ static int cmd_version(int argc, char **argv)
         {"template-hash", required_argument, NULL, 'H'},
         {"status", required_argument, NULL, 'S'},
         {"answers", required_argument, NULL, 'a'},
+        {"answers-file", required_argument, NULL, 'A'},
         {"hlc", required_argument, NULL, 'c'},
+        {"hlc-counter", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
+    uint8_t *file;
+    size_t file_len;
     struct fld_version_draft d;
     struct fld_version *v;
     struct fld_json *answers = NULL;
@@ -218,8 +223,19 @@ static int cmd_version(int argc, char **argv)
                                &answers, &err) != FLD_OK)
                 die("--answers: %s", err.msg);
             break;
+        case 'A': /* answers too long for one argument (128 KiB) */
+            if (fld_file_read(optarg, FLD_VERSION_MAX_BODY, &file, &file_len,
+                              &err) != FLD_OK)
+                die("--answers-file: %s", err.msg);
+            if (fld_json_parse(file, file_len, &answers, &err) != FLD_OK)
+                die("--answers-file: %s", err.msg);
+            free(file);
+            break;
         case 'c':
             d.hlc.ms = strtoll(optarg, NULL, 10);
+            break;
+        case 'C':
+            d.hlc.count = strtoll(optarg, NULL, 10);
             break;
         default:
             die("%s", "bad option to version");

@@ -61,12 +61,13 @@ static void test_chain_runs_across_records(void **state)
 static void test_clock_survives_reopen_and_backwards_wall_clock(void **state)
 {
     struct tu_device *f = *state;
-    struct fld_version *a, *b;
+    struct fld_version *a, *b, *c;
+    int64_t near = fld_now_ms() + 60000, before, after;
 
-    /* A clock persisted far in the future (a wall clock that went back). */
-    assert_int_equal(
-        fld_store_meta_set_int(f->st, FLD_META_HLC_MS, 4102444800000, NULL),
-        FLD_OK);
+    /* A clock persisted a minute ahead (a wall clock that went back a
+     * little): it survives reopening and stays monotonic. */
+    assert_int_equal(fld_store_meta_set_int(f->st, FLD_META_HLC_MS, near, NULL),
+                     FLD_OK);
     fld_store_close(f->st);
     assert_int_equal(fld_store_open(f->path, FLD_STORE_OPEN, &f->st, NULL),
                      FLD_OK);
@@ -74,11 +75,25 @@ static void test_clock_survives_reopen_and_backwards_wall_clock(void **state)
         fld_capture_new(f->st, f->key, f->t, "42001", NULL, &a, NULL), FLD_OK);
     assert_int_equal(
         fld_capture_new(f->st, f->key, f->t, "42001", NULL, &b, NULL), FLD_OK);
-    assert_int_equal(a->hlc.ms, 4102444800000);
+    assert_int_equal(a->hlc.ms, near);
     assert_int_equal(a->hlc.count, 1);
     assert_int_equal(b->hlc.count, 2);
+
+    /* A clock persisted in 2100 was set by a wall clock that ran ahead
+     * (issue 13): the next version returns to real time (hlc.h). */
+    assert_int_equal(
+        fld_store_meta_set_int(f->st, FLD_META_HLC_MS, 4102444800000, NULL),
+        FLD_OK);
+    before = fld_now_ms();
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &c, NULL), FLD_OK);
+    after = fld_now_ms();
+    assert_true(c->hlc.ms >= before && c->hlc.ms <= after);
+    assert_int_equal(c->hlc.count, 0);
+    assert_int_equal(c->dseq, b->dseq + 1); /* the chain goes on */
     fld_version_free(a);
     fld_version_free(b);
+    fld_version_free(c);
 }
 
 static void test_unchanged_save_writes_nothing(void **state)

@@ -1,6 +1,7 @@
 /*
  * test_hlc.c - the hybrid logical clock: monotonic under a wall clock that
- * jumps back, and bounded when it observes a clock from the future.
+ * jumps back, bounded when it observes a clock from the future, and back
+ * to real time after its own clock ran ahead.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,6 +67,35 @@ static void test_observe_clamps_a_clock_from_the_future(void **state)
     assert_int_equal(c.count, 0);
 }
 
+static void test_tick_returns_from_a_clock_that_ran_ahead(void **state)
+{
+    /* a tablet that stamped 2035 while offline, its clock since fixed */
+    int64_t now = 1764288000000;           /* 2025-11-28 */
+    struct fld_hlc c = {2064355200000, 3}; /* 2035-06-01 */
+    struct fld_hlc t, prev;
+
+    (void)state;
+    t = fld_hlc_tick(&c, now);
+    assert_int_equal(t.ms, now);
+    assert_int_equal(t.count, 0);
+    prev = t;
+    t = fld_hlc_tick(&c, now + 10);
+    assert_true(fld_hlc_cmp(&prev, &t) < 0); /* monotonic again from here */
+    assert_int_equal(t.ms, now + 10);
+}
+
+static void test_tick_keeps_a_clock_within_the_bound(void **state)
+{
+    /* a few minutes ahead is skew, not a wrong date: stay monotonic */
+    int64_t now = 1764288000000;
+    struct fld_hlc c = {now + FLD_HLC_MAX_AHEAD_MS, 0}, t;
+
+    (void)state;
+    t = fld_hlc_tick(&c, now);
+    assert_int_equal(t.ms, now + FLD_HLC_MAX_AHEAD_MS);
+    assert_int_equal(t.count, 1);
+}
+
 static void test_compare(void **state)
 {
     struct fld_hlc a = {1, 2}, b = {1, 3}, c = {2, 0};
@@ -85,6 +115,8 @@ int main(void)
         cmocka_unit_test(test_tick_is_monotonic_when_wall_clock_goes_back),
         cmocka_unit_test(test_observe_moves_forward_within_bound),
         cmocka_unit_test(test_observe_clamps_a_clock_from_the_future),
+        cmocka_unit_test(test_tick_returns_from_a_clock_that_ran_ahead),
+        cmocka_unit_test(test_tick_keeps_a_clock_within_the_bound),
         cmocka_unit_test(test_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -660,8 +660,10 @@ static void test_version_1_database_migrates(void **state)
                 "coalesce(valid_to, '-') || '|' || in_programme FROM units "
                 "WHERE code = '4201'",
                 "xa|0000-01-01|-|1");
-    /* every migration ran: units with dates (2), threshold revisions (3) */
-    expect_text(db, "PRAGMA user_version", "3");
+    /* every migration ran: units with dates (2), threshold revisions (3),
+     * clocks ahead (4) */
+    expect_text(db, "PRAGMA user_version", "4");
+    expect_text(db, "SELECT count(ahead_ms) FROM versions", "0");
     expect_text(db, "SELECT count(*) FROM threshold_revisions", "0");
     sqlite3_close(db);
     fld_buf_free(&b);

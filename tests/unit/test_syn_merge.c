@@ -520,6 +520,82 @@ static void test_candidates(void **state)
     hist_free(&h);
 }
 
+/*
+ * Clocks from the future (merge.h, syn_merge_at). A tablet whose clock ran
+ * ten years ahead edits concurrently with a correct one: with the bound,
+ * the correct value is shown first, the correct head is the newest and the
+ * correct decision the latest; without it (syn_merge) the 2035 stamp won,
+ * which is what the issue saw. Causality still beats every clock: an edit
+ * made after the wrong one, stamped at real time (earlier than 2035),
+ * supersedes it. And the result does not depend on delivery order.
+ */
+static void test_clock_from_the_future(void **state)
+{
+    const int64_t now = 1764288000000;    /* 2025-11-28 */
+    const int64_t future = 2079993600000; /* 2035-11-30 */
+    const int64_t bound = now + 300000;
+    struct fld_json *a = jq("{'a':'x'}"), *good = jq("{'a':'good'}"),
+                    *bad = jq("{'a':'from 2035'}"),
+                    *fixed = jq("{'a':'later'}");
+    struct fld_version *rev[4];
+    struct syn_merged *r;
+    struct hist h;
+    size_t root = 0, both[2] = {1, 2}, ahead = 2;
+
+    (void)state;
+    memset(&h, 0, sizeof h);
+    hist_add(&h, 0, NULL, 0, now - 5000, 0, "draft", a);
+    hist_add(&h, 1, &root, 1, now - 1000, 0, "final", good);
+    hist_add(&h, 2, &root, 1, future, 0, "final", bad);
+
+    assert_int_equal(syn_merge(h.v, h.n, &r, NULL), FLD_OK);
+    assert_string_equal(r->newest->hash, h.v[2]->hash); /* the old way */
+    syn_merged_free(r);
+
+    assert_int_equal(syn_merge_at(h.v, h.n, bound, &r, NULL), FLD_OK);
+    assert_int_equal(r->n_conflicts, 1);
+    assert_string_equal(fld_json_get(r->answers, "a")->s, "good");
+    assert_string_equal(r->conflicts[0].candidates[0].version, h.v[1]->hash);
+    assert_string_equal(r->conflicts[0].candidates[1].version, h.v[2]->hash);
+    assert_string_equal(r->newest->hash, h.v[1]->hash);
+    syn_merged_free(r);
+
+    /* the same set in another order: the same state */
+    rev[0] = h.v[2];
+    rev[1] = h.v[0];
+    rev[2] = h.v[1];
+    assert_int_equal(syn_merge_at(rev, 3, bound, &r, NULL), FLD_OK);
+    assert_string_equal(fld_json_get(r->answers, "a")->s, "good");
+    assert_string_equal(r->newest->hash, h.v[1]->hash);
+    syn_merged_free(r);
+
+    /* two decisions, one from the future: the correct one is the latest */
+    hist_add(&h, 3, both, 2, now, 0, "approved", good);
+    hist_add(&h, 4, both, 2, future + 1, 0, "rejected", good);
+    assert_int_equal(syn_merge_at(h.v, h.n, bound, &r, NULL), FLD_OK);
+    assert_non_null(r->review);
+    assert_string_equal(r->review->hash, h.v[3]->hash);
+    syn_merged_free(r);
+    h.n -= 2; /* set the decisions aside (freed with the history) */
+    fld_version_free(h.v[h.n]);
+    fld_version_free(h.v[h.n + 1]);
+
+    /* the tablet, its clock fixed, edits after its wrong version: a child
+     * stamped earlier than its parent still supersedes it */
+    hist_add(&h, 2, &ahead, 1, now + 1000, 0, "final", fixed);
+    assert_int_equal(syn_merge_at(h.v, h.n, bound, &r, NULL), FLD_OK);
+    assert_int_equal(r->n_conflicts, 1); /* "good" and "later" concurrent */
+    assert_string_equal(fld_json_get(r->answers, "a")->s, "later");
+    assert_string_equal(r->newest->hash, h.v[3]->hash);
+    syn_merged_free(r);
+
+    fld_json_free(a);
+    fld_json_free(good);
+    fld_json_free(bad);
+    fld_json_free(fixed);
+    hist_free(&h);
+}
+
 static void test_refusals(void **state)
 {
     struct hist h, other;
@@ -1774,6 +1850,7 @@ int main(void)
         cmocka_unit_test(test_matrix),
         cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_clock_from_the_future),
         cmocka_unit_test(test_naive_meets_table),
         cmocka_unit_test(test_five_hundred_versions),
         cmocka_unit_test(test_against_naive),
