@@ -18,14 +18,21 @@
  *
  *   content type and encoding   415 unsupported_media_type / _encoding
  *   the three X-Field headers   401 unsigned / bad_auth_header
- *   the clock                   401 clock_skew (with the server's time)
+ *   the clock                   401 clock_skew (with the server's time;
+ *                               also when signed before the server
+ *                               started, see check_claim)
  *   the device                  401 unknown_device
  *   the signature               401 bad_signature
- *   not seen before             401 replayed
+ *   not seen before             401 replayed (429 too_many_requests: an
+ *                               address's enrollment attempts)
  *   not revoked                 403 revoked
  *   gunzip under the cap        400 bad_gzip / 413 too_large
  *   UTF-8, nesting, JSON, types 400 bad_utf8 / too_deep / bad_json /
  *                               bad_request
+ *
+ * Before a body is read, srv_api_admit() runs the steps that need no body
+ * (route, media type, headers, clock, device, revocation), so that
+ * nobody unknown can make the server hold a body (docs/SECURITY.md).
  *
  * Decisions:
  *   - The signature covers the path and its query (in the one encoded
@@ -278,6 +285,128 @@ static int verify_target(const struct authed *a, const struct srv_request *req,
 }
 
 /*
+ * The X-Field headers and the clock: who claims to have signed req, and
+ * when. A request signed before this process started is refused like a
+ * wrong clock: the process before may have seen it, and its replay cache
+ * is gone (see "Replays" in docs/SECURITY.md for why this, and not a
+ * replay cache kept in the database that every GET would write to).
+ */
+static int check_claim(struct srv *s, const struct srv_request *req,
+                       struct srv_response *resp, struct syn_auth *auth)
+{
+    struct fld_err err;
+    int64_t now = fld_now_ms();
+    char msg[160];
+    int rc;
+
+    fld_err_clear(&err);
+    rc = syn_auth_parse(req->device, req->time, req->signature, auth, &err);
+    if (rc != FLD_OK) {
+        srv_api_error(resp, 401,
+                      rc == FLD_NOTFOUND ? "unsigned" : "bad_auth_header",
+                      err.msg, -1);
+        return -1;
+    }
+    snprintf(resp->device, sizeof resp->device, "%.16s", auth->device);
+    if (auth->time_ms > now + s->cfg.skew_ms ||
+        auth->time_ms < now - s->cfg.skew_ms) {
+        snprintf(msg, sizeof msg,
+                 "the request's time is %+" PRId64 " ms from the server's; "
+                 "correct the clock by server_time and retry",
+                 auth->time_ms - now);
+        srv_api_error(resp, 401, "clock_skew", msg, now);
+        return -1;
+    }
+    if (auth->time_ms < s->start_ms) {
+        srv_api_error(resp, 401, "clock_skew",
+                      "the request was signed before the server started; "
+                      "sign it again with server_time",
+                      now);
+        return -1;
+    }
+    return 0;
+}
+
+/* The enrolled device that auth names, into *out. */
+static int find_device(struct srv_storage *st, const struct syn_auth *auth,
+                       struct srv_response *resp, struct srv_device **out)
+{
+    struct fld_err err;
+    int rc;
+
+    fld_err_clear(&err);
+    rc = srv_storage_device_get(st, auth->device, out, &err);
+    if (rc == FLD_NOTFOUND) {
+        srv_api_error(resp, 401, "unknown_device",
+                      "this device is not enrolled", -1);
+        return -1;
+    }
+    if (rc != FLD_OK) {
+        internal_error(resp, rc, &err);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_revoked(const struct srv_device *d, struct srv_response *resp)
+{
+    if (d != NULL && d->revoked_ms) {
+        srv_api_error(resp, 403, "revoked", "this device has been revoked", -1);
+        return -1;
+    }
+    return 0;
+}
+
+/* A digest of the client's address, tagging its enrollment signatures. */
+static uint64_t client_tag(const char *client)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    static const uint8_t key[crypto_shorthash_KEYBYTES];
+    uint64_t v;
+
+    if (client == NULL)
+        client = "";
+    crypto_shorthash(h, (const unsigned char *)client, strlen(client), key);
+    memcpy(&v, h, sizeof v);
+    return v | 1; /* never 0, the untagged owner */
+}
+
+/* Not seen before: enrollment signatures go to their own cache, bounded
+ * per address (anyone can make a key and sign an attempt). */
+static int check_replay(struct srv *s, const struct srv_request *req,
+                        bool enrolling, struct srv_response *resp,
+                        const struct syn_auth *auth)
+{
+    int64_t now = fld_now_ms();
+    int rc;
+
+    if (enrolling)
+        rc = srv_replay_check_owned(
+            s->enroll_replay, auth->sig, auth->time_ms + s->cfg.skew_ms, now,
+            client_tag(req->client), s->cfg.enroll_per_ip);
+    else
+        rc = srv_replay_check(s->replay, auth->sig,
+                              auth->time_ms + s->cfg.skew_ms, now);
+    if (rc == FLD_EXISTS) {
+        srv_api_error(resp, 401, "replayed",
+                      "this exact request was received before", -1);
+        return -1;
+    }
+    if (rc == FLD_EBUSY) {
+        srv_api_error(resp, 429, "too_many_requests",
+                      "too many enrollment attempts from this address; "
+                      "retry later",
+                      -1);
+        return -1;
+    }
+    if (rc != FLD_OK) {
+        srv_api_error(resp, 503, "busy", "too many requests; retry", -1);
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Who signed req, and whether they may: the X-Field headers, the clock,
  * the device (unless enrolling), the signature over the body as received,
  * a replay, a revocation. Fills a->auth and a->device.
@@ -287,61 +416,19 @@ static int check_signer(struct srv *s, struct srv_storage *st,
                         struct srv_response *resp, struct authed *a)
 {
     struct fld_err err;
-    int64_t now = fld_now_ms();
-    int rc;
 
     fld_err_clear(&err);
-    rc = syn_auth_parse(req->device, req->time, req->signature, &a->auth, &err);
-    if (rc != FLD_OK) {
-        srv_api_error(resp, 401,
-                      rc == FLD_NOTFOUND ? "unsigned" : "bad_auth_header",
-                      err.msg, -1);
+    if (check_claim(s, req, resp, &a->auth) != 0)
         return -1;
-    }
-    snprintf(resp->device, sizeof resp->device, "%.16s", a->auth.device);
-    if (a->auth.time_ms > now + s->cfg.skew_ms ||
-        a->auth.time_ms < now - s->cfg.skew_ms) {
-        char msg[128];
-
-        snprintf(msg, sizeof msg,
-                 "the request's time is %+" PRId64 " ms from the server's; "
-                 "correct the clock by server_time and retry",
-                 a->auth.time_ms - now);
-        srv_api_error(resp, 401, "clock_skew", msg, now);
+    if (!enrolling && find_device(st, &a->auth, resp, &a->device) != 0)
         return -1;
-    }
-    if (!enrolling) {
-        rc = srv_storage_device_get(st, a->auth.device, &a->device, &err);
-        if (rc == FLD_NOTFOUND) {
-            srv_api_error(resp, 401, "unknown_device",
-                          "this device is not enrolled", -1);
-            return -1;
-        }
-        if (rc != FLD_OK) {
-            internal_error(resp, rc, &err);
-            return -1;
-        }
-    }
     if (verify_target(a, req, &err) != FLD_OK) {
         srv_api_error(resp, 401, "bad_signature", err.msg, -1);
         return -1;
     }
-    rc = srv_replay_check(s->replay, a->auth.sig,
-                          a->auth.time_ms + s->cfg.skew_ms, now);
-    if (rc == FLD_EXISTS) {
-        srv_api_error(resp, 401, "replayed",
-                      "this exact request was received before", -1);
+    if (check_replay(s, req, enrolling, resp, &a->auth) != 0)
         return -1;
-    }
-    if (rc != FLD_OK) {
-        srv_api_error(resp, 503, "busy", "too many requests; retry", -1);
-        return -1;
-    }
-    if (a->device && a->device->revoked_ms) {
-        srv_api_error(resp, 403, "revoked", "this device has been revoked", -1);
-        return -1;
-    }
-    return 0;
+    return check_revoked(a->device, resp);
 }
 
 /* The body under the caps into a->plain, inflated when gz; a POST's must
@@ -1077,29 +1164,80 @@ static bool method_allowed(const struct route *r, const char *method)
     return strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0;
 }
 
-void srv_api_handle(struct srv *s, const struct srv_request *req,
-                    struct srv_response *resp)
+/* The route of req, or NULL with the refusal (404, 405) in resp. */
+static const struct route *route_of(const struct srv_request *req,
+                                    struct srv_response *resp)
 {
     const struct route *r = find_route(req->path);
-    struct srv_storage *st = NULL;
-    struct authed a;
-    struct fld_err err;
-    int rc;
+    char msg[64];
 
     resp->route = r ? r->route : SRV_ROUTE_OTHER;
     resp->error[0] = '\0';
     resp->device[0] = '\0';
     if (r == NULL) {
         srv_api_error(resp, 404, "not_found", "no such endpoint", -1);
-        return;
+        return NULL;
     }
     if (!method_allowed(r, req->method)) {
-        char msg[64];
-
         snprintf(msg, sizeof msg, "use %s for %s", r->method, req->path);
         srv_api_error(resp, 405, "method_not_allowed", msg, -1);
-        return;
+        return NULL;
     }
+    return r;
+}
+
+int srv_api_admit(struct srv *s, const struct srv_request *req,
+                  size_t *max_body, struct srv_response *resp)
+{
+    const struct route *r = route_of(req, resp);
+    struct srv_storage *st = NULL;
+    struct srv_device *d = NULL;
+    struct syn_auth auth;
+    struct fld_err err;
+    bool gz;
+    int rc;
+
+    *max_body = 0;
+    if (r == NULL)
+        return -1;
+    if (strcmp(r->method, "POST") != 0)
+        return 0; /* a GET carries no body */
+    if (check_media(req, &gz, resp) != 0)
+        return -1;
+    if (check_claim(s, req, resp, &auth) != 0)
+        return -1;
+    if (r->access == ENROLLING) {
+        *max_body = s->cfg.max_body < SRV_ENROLL_MAX_BODY ? s->cfg.max_body
+                                                          : SRV_ENROLL_MAX_BODY;
+        return 0;
+    }
+    fld_err_clear(&err);
+    if ((rc = srv_acquire(s, &st, &err)) != FLD_OK) {
+        internal_error(resp, rc, &err);
+        return -1;
+    }
+    rc = find_device(st, &auth, resp, &d);
+    srv_release(s, st);
+    if (rc == 0)
+        rc = check_revoked(d, resp);
+    srv_device_free(d);
+    if (rc != 0)
+        return -1;
+    *max_body = s->cfg.max_body;
+    return 0;
+}
+
+void srv_api_handle(struct srv *s, const struct srv_request *req,
+                    struct srv_response *resp)
+{
+    const struct route *r = route_of(req, resp);
+    struct srv_storage *st = NULL;
+    struct authed a;
+    struct fld_err err;
+    int rc;
+
+    if (r == NULL)
+        return;
     fld_err_clear(&err);
     if ((rc = srv_acquire(s, &st, &err)) != FLD_OK) {
         internal_error(resp, rc, &err);

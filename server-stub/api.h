@@ -41,6 +41,9 @@ struct srv_request {
     /* The query in its signed form (query.h), without "?"; NULL when the
      * request has none. The signature covers path "?" query. */
     const char *query;
+    /* The client's numeric address (enrollment attempts are bounded per
+     * address); NULL when unknown (unit tests). */
+    const char *client;
 };
 
 struct srv_response {
@@ -59,6 +62,20 @@ enum srv_route srv_api_route(const char *path);
 void srv_api_handle(struct srv *s, const struct srv_request *req,
                     struct srv_response *resp);
 void srv_response_free(struct srv_response *resp);
+
+/*
+ * Before any byte of req's body is read (req->body is NULL): whether the
+ * body may come, from the headers alone. The signature covers the body,
+ * so it cannot be checked yet; what can is: the route and the method,
+ * the media type, the X-Field headers, the clock, and for a route of
+ * enrolled devices that the device is enrolled and not revoked. 0 with
+ * *max_body the most bytes this request may carry (0 for a GET, a few
+ * KiB for an enrollment, max-body for an enrolled device), or -1 with
+ * the refusal in resp. srv_api_handle() checks everything again.
+ */
+#define SRV_ENROLL_MAX_BODY (16 * 1024) /* a code, a key, a name */
+int srv_api_admit(struct srv *s, const struct srv_request *req,
+                  size_t *max_body, struct srv_response *resp);
 
 struct srv_device;
 /*

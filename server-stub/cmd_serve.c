@@ -44,6 +44,9 @@ static const struct option serve_options[] = {
     {"max-connections", required_argument, NULL, SRV_CMD_OPT_SETTING},
     {"per-ip-connections", required_argument, NULL, SRV_CMD_OPT_SETTING},
     {"shutdown-grace", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"header-timeout", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"max-buffered", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"enroll-per-ip", required_argument, NULL, SRV_CMD_OPT_SETTING},
     {"quiet", no_argument, NULL, SRV_CMD_OPT_SETTING},
     {NULL, 0, NULL, 0},
 };

@@ -96,7 +96,12 @@ const struct srv_cmd srv_cmd_table[] = {
      "  --request-timeout S    to receive a whole request (default 60)\n"
      "  --idle-timeout S       close idle connections (default 30)\n"
      "  --max-connections N    (default 1000)\n"
-     "  --per-ip-connections N (default 0: no limit)\n"
+     "  --per-ip-connections N (default 64; 0: no limit, behind a proxy)\n"
+     "  --header-timeout S     to receive a request's headers (default 10)\n"
+     "  --max-buffered SIZE    bodies held at once, all clients (default "
+     "256M)\n"
+     "  --enroll-per-ip N      enrolment attempts per address per skew\n"
+     "                         window (default 60; 0: no limit)\n"
      "  --shutdown-grace S     wait for requests in flight (default 30)\n"
      "  --quiet                no request log on standard error"},
     {"targets", srv_cmd_targets, "[list] [--json] | import FILE.csv",

@@ -29,8 +29,11 @@ void srv_config_defaults(struct srv_config *c)
     c->request_timeout_s = 60;
     c->idle_timeout_s = 30;
     c->max_connections = 1000;
-    c->per_ip_connections = 0;
+    c->per_ip_connections = 64;
     c->shutdown_grace_s = 30;
+    c->header_timeout_s = 10;
+    c->max_buffered = 256u * 1024 * 1024;
+    c->enroll_per_ip = 60;
 }
 
 void srv_config_free(struct srv_config *c)
@@ -99,6 +102,9 @@ static int set_number(struct srv_config *c, const char *name, const char *value,
         {"max-connections", 1, 100000, false},
         {"per-ip-connections", 0, 100000, false},
         {"shutdown-grace", 0, 3600, false},
+        {"header-timeout", 1, 3600, false},
+        {"max-buffered", 1024 * 1024, 1ULL << 40, true},
+        {"enroll-per-ip", 0, 100000, false},
     };
     unsigned long long v = 0;
     size_t i;
@@ -142,8 +148,17 @@ static int set_number(struct srv_config *c, const char *name, const char *value,
     case 8:
         c->per_ip_connections = (unsigned)v;
         break;
-    default:
+    case 9:
         c->shutdown_grace_s = (unsigned)v;
+        break;
+    case 10:
+        c->header_timeout_s = (unsigned)v;
+        break;
+    case 11:
+        c->max_buffered = (size_t)v;
+        break;
+    default:
+        c->enroll_per_ip = (unsigned)v;
         break;
     }
     return FLD_OK;

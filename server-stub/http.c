@@ -10,6 +10,23 @@
  * buffer for long. Workers are event driven (epoll), so a slow client
  * costs a connection slot, not a thread.
  *
+ * Nothing of a body is read before the headers say it may come:
+ * framing.c refuses ambiguous lengths (400), and srv_api_admit() checks,
+ * from the headers alone, the route, the X-Field headers, the clock and
+ * that the device is enrolled and not revoked, and says how many bytes
+ * this request may carry (413 beyond). Every body held counts against
+ * one ceiling for the whole server (max-buffered): a body that would
+ * pass it is refused with 503 and Retry-After, so that many clients
+ * sending big bodies at once slow each other down instead of exhausting
+ * the memory. A known length is allocated once, exactly.
+ *
+ * A client must send a request's headers within header-timeout of
+ * connecting (or of its previous request ending): libmicrohttpd's own
+ * timeout only counts silence, which a client sending one byte every few
+ * seconds never makes (slowloris). A watchdog thread shuts down the
+ * socket of a connection past its deadline; with the per-address cap
+ * (per-ip-connections) this keeps slots free for the clients that behave.
+ *
  * libmicrohttpd 0.9 only lets a handler answer before the body or after
  * all of it. To refuse in the middle of a body (the deadline passed, a
  * chunked body grew past the cap), a plain-HTTP connection gets the JSON
@@ -35,6 +52,7 @@
 
 #include "api.h"
 #include "file.h"
+#include "framing.h"
 #include "gzip.h"
 #include "hlc.h"
 #include "metrics.h"
@@ -46,6 +64,19 @@
 /* Memory per connection for headers and buffering: bounds header size. */
 #define CONN_MEMORY (64 * 1024)
 #define MAX_TLS_FILE (1024 * 1024)
+/* How often the watchdog looks for connections past their deadline. */
+#define WATCH_MS 200
+/* What a 503 tells a client to wait before retrying, seconds. */
+#define RETRY_AFTER "5"
+
+/* One connection, from accept to close (libmicrohttpd's socket context),
+ * in the list the watchdog walks. */
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    bool waiting; /* for a request's headers, until deadline */
+    struct timespec deadline;
+};
 
 struct srv_http {
     struct srv *s;
@@ -58,13 +89,22 @@ struct srv_http {
     pthread_cond_t idle;
     unsigned in_flight;
     bool stopping;
+
+    /* under lock: the connections, and the bytes of bodies held */
+    struct conn *conns;
+    size_t buffered;
+    pthread_t watchdog;
+    pthread_cond_t wake; /* the watchdog's sleep, cut short on stop */
+    bool watching;
 };
 
 /* One request, from its headers to its completion. */
 struct req {
     struct timespec start;
     struct fld_buf body;
-    bool answered; /* a response was queued or written */
+    size_t max_body; /* what srv_api_admit() allowed */
+    size_t charged;  /* bytes of h->buffered this request holds */
+    bool answered;   /* a response was queued or written */
 };
 
 static double seconds_since(const struct timespec *t0)
@@ -132,6 +172,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
     MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
     if (zipped)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    if (resp->status == 503)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER);
     ok = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -144,6 +186,8 @@ static const char *reason_phrase(int status)
         return "Request Timeout";
     case 413:
         return "Content Too Large";
+    case 503:
+        return "Service Unavailable";
     default:
         return "Error";
     }
@@ -172,9 +216,10 @@ static enum MHD_Result refuse_midway(struct srv_http *h,
     if (ci != NULL) {
         fld_buf_printf(&raw,
                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                       "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                       "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
                        status, reason_phrase(status), SYN_CONTENT_TYPE,
-                       resp.body.len);
+                       resp.body.len,
+                       status == 503 ? "Retry-After: " RETRY_AFTER "\r\n" : "");
         fld_buf_append(&raw, resp.body.data, resp.body.len);
         /* Best effort: the socket is non-blocking and the answer small. */
         if (send(ci->connect_fd, raw.data, raw.len,
@@ -232,6 +277,182 @@ static void signed_query(struct MHD_Connection *c, struct fld_buf *q)
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, add_argument, q);
 }
 
+static void now_plus(struct timespec *t, unsigned seconds)
+{
+    clock_gettime(CLOCK_MONOTONIC, t);
+    t->tv_sec += (time_t)seconds;
+}
+
+/* The connection's headers are in (waiting false) or it waits for the
+ * next request's (true, from now on for header-timeout). */
+static void conn_waiting(struct srv_http *h, struct MHD_Connection *c,
+                         bool waiting)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn *k = ci ? ci->socket_context : NULL;
+
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&h->lock);
+    k->waiting = waiting;
+    if (waiting)
+        now_plus(&k->deadline, h->s->cfg.header_timeout_s);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Take n more bytes of the server's body ceiling for rq; false when they
+ * would pass it. */
+static bool charge(struct srv_http *h, struct req *rq, size_t n)
+{
+    bool ok;
+
+    pthread_mutex_lock(&h->lock);
+    ok = n <= h->s->cfg.max_buffered - h->buffered;
+    if (ok) {
+        h->buffered += n;
+        rq->charged += n;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return ok;
+}
+
+static void uncharge(struct srv_http *h, struct req *rq)
+{
+    pthread_mutex_lock(&h->lock);
+    h->buffered -= rq->charged;
+    rq->charged = 0;
+    pthread_mutex_unlock(&h->lock);
+}
+
+static enum MHD_Result add_framing(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, size_t key_size,
+                                   const char *value, size_t value_size)
+{
+    (void)kind;
+    srv_framing_header(cls, key, key_size, value ? value : "",
+                       value ? value_size : 0);
+    return MHD_YES;
+}
+
+/* The client's numeric address into out ("" when unknown). */
+static void client_address(struct MHD_Connection *c, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    socklen_t sl = sizeof(struct sockaddr_in6);
+
+    out[0] = '\0';
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET)
+        sl = sizeof(struct sockaddr_in);
+    if (getnameinfo(sa, sl, out, (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
+        out[0] = '\0';
+}
+
+/* The request as api.c sees it, from c's headers (body and query apart). */
+static void request_of(struct MHD_Connection *c, const char *method,
+                       const char *url, const char *client,
+                       struct srv_request *req)
+{
+    memset(req, 0, sizeof *req);
+    req->method = method;
+    req->path = url;
+    req->content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+    req->content_encoding = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    req->device = header(c, SYN_HDR_DEVICE);
+    req->time = header(c, SYN_HDR_TIME);
+    req->signature = header(c, SYN_HDR_SIGNATURE);
+    req->client = client;
+}
+
+/*
+ * The first call, when the headers are in and no byte of the body has
+ * been read: frame the body, admit it from the headers, and charge its
+ * known length against the server's ceiling (see the top of the file).
+ */
+static enum MHD_Result on_headers(struct srv_http *h, struct MHD_Connection *c,
+                                  const char *method, const char *url,
+                                  struct req *rq)
+{
+    struct srv_framing f;
+    struct srv_request req;
+    struct srv_response resp;
+    char client[INET6_ADDRSTRLEN + 1];
+    const char *why;
+    uint64_t len;
+    bool chunked;
+    enum MHD_Result ok;
+
+    conn_waiting(h, c, false);
+    if (h->stopping)
+        return refuse_early(h, c, method, url, rq, 503, "shutting_down",
+                            "the server is stopping; retry later");
+    srv_framing_init(&f);
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, add_framing, &f);
+    if (srv_framing_check(&f, &len, &chunked, &why) != 0)
+        return refuse_early(h, c, method, url, rq, 400, "bad_request", why);
+    if (len == 0 && !chunked)
+        return MHD_YES; /* no body: the gate checks everything at once */
+    client_address(c, client, sizeof client);
+    request_of(c, method, url, client, &req);
+    memset(&resp, 0, sizeof resp);
+    if (srv_api_admit(h->s, &req, &rq->max_body, &resp) != 0) {
+        rq->answered = true;
+        if (resp.error[0])
+            srv_metrics_refusal(h->s->metrics, "request", resp.error);
+        finish_metrics(h, method, url, rq, &resp);
+        ok = send_response(c, &resp, false);
+        srv_response_free(&resp);
+        return ok;
+    }
+    srv_response_free(&resp);
+    if (len > rq->max_body)
+        return refuse_early(h, c, method, url, rq, 413, "too_large",
+                            "the body is larger than this request may carry");
+    if (chunked)
+        return MHD_YES; /* charged as it comes */
+    if (!charge(h, rq, (size_t)len + 1))
+        return refuse_early(h, c, method, url, rq, 503, "busy",
+                            "the server is receiving too much at once; "
+                            "retry later");
+    /* Allocated once, exactly: appending never copies or grows it. */
+    rq->body.data = fld_xmalloc((size_t)len + 1);
+    rq->body.data[0] = '\0';
+    rq->body.cap = (size_t)len + 1;
+    return MHD_YES;
+}
+
+/* A piece of the body: under the deadline, the request's cap and, when
+ * the buffer must grow (chunked), the server's ceiling. */
+static enum MHD_Result on_piece(struct srv_http *h, struct MHD_Connection *c,
+                                const char *method, const char *url,
+                                struct req *rq, const char *upload,
+                                size_t *upload_len)
+{
+    size_t need;
+
+    if (seconds_since(&rq->start) > (double)h->s->cfg.request_timeout_s)
+        return refuse_midway(h, c, method, url, rq, 408, "timeout",
+                             "the request took too long to arrive");
+    if (*upload_len > rq->max_body - rq->body.len)
+        return refuse_midway(h, c, method, url, rq, 413, "too_large",
+                             "the body is larger than this request may carry");
+    need = rq->body.len + *upload_len + 1;
+    /* fld_buf at most doubles what it needs: charge that before it grows */
+    if (need > rq->body.cap && !charge(h, rq, 2 * need - rq->charged)) {
+        fld_buf_free(&rq->body);
+        return refuse_midway(h, c, method, url, rq, 503, "busy",
+                             "the server is receiving too much at once; "
+                             "retry later");
+    }
+    fld_buf_append(&rq->body, upload, *upload_len);
+    *upload_len = 0;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -242,9 +463,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     struct srv_request req;
     struct srv_response resp;
     struct fld_buf query = FLD_BUF_INIT;
-    const char *cl;
+    char client[INET6_ADDRSTRLEN + 1];
     enum MHD_Result ok;
-    double limit = (double)h->s->cfg.request_timeout_s;
 
     (void)version;
     if (rq == NULL) {
@@ -254,49 +474,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         pthread_mutex_lock(&h->lock);
         h->in_flight++;
         pthread_mutex_unlock(&h->lock);
-        if (h->stopping)
-            return refuse_early(h, c, method, url, rq, 503, "shutting_down",
-                                "the server is stopping; retry later");
-        cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL &&
-            (strlen(cl) > 19 || strtoull(cl, NULL, 10) > h->s->cfg.max_body))
-            return refuse_early(h, c, method, url, rq, 413, "too_large",
-                                "the body is larger than this server accepts");
-        return MHD_YES;
+        return on_headers(h, c, method, url, rq);
     }
     if (rq->answered) { /* the rest of a body already refused */
         *upload_len = 0;
         return MHD_YES;
     }
-    if (*upload_len > 0) {
-        if (seconds_since(&rq->start) > limit)
-            return refuse_midway(h, c, method, url, rq, 408, "timeout",
-                                 "the request took too long to arrive");
-        if (*upload_len > h->s->cfg.max_body - rq->body.len)
-            return refuse_midway(h, c, method, url, rq, 413, "too_large",
-                                 "the body is larger than this server accepts");
-        fld_buf_append(&rq->body, upload, *upload_len);
-        *upload_len = 0;
-        return MHD_YES;
-    }
+    if (*upload_len > 0)
+        return on_piece(h, c, method, url, rq, upload, upload_len);
 
     /* The whole request is here. */
     memset(&resp, 0, sizeof resp);
     rq->answered = true;
-    if (seconds_since(&rq->start) > limit) {
+    if (seconds_since(&rq->start) > (double)h->s->cfg.request_timeout_s) {
         resp.route = srv_api_route(url);
         srv_api_error(&resp, 408, "timeout",
                       "the request took too long to arrive", -1);
         srv_metrics_refusal(h->s->metrics, "request", "timeout");
     } else {
-        memset(&req, 0, sizeof req);
-        req.method = method;
-        req.path = url;
-        req.content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
-        req.content_encoding = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
-        req.device = header(c, SYN_HDR_DEVICE);
-        req.time = header(c, SYN_HDR_TIME);
-        req.signature = header(c, SYN_HDR_SIGNATURE);
+        client_address(c, client, sizeof client);
+        request_of(c, method, url, client, &req);
         req.body = rq->body.data ? rq->body.data : (const uint8_t *)"";
         req.body_len = rq->body.len;
         signed_query(c, &query);
@@ -316,18 +513,105 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct srv_http *h = cls;
     struct req *rq = *con_cls;
 
-    (void)c;
     (void)toe;
     if (rq == NULL)
         return;
     fld_buf_free(&rq->body);
+    uncharge(h, rq);
     free(rq);
+    conn_waiting(h, c, true); /* the next request's headers */
     *con_cls = NULL;
     pthread_mutex_lock(&h->lock);
     h->in_flight--;
     if (h->in_flight == 0)
         pthread_cond_broadcast(&h->idle);
     pthread_mutex_unlock(&h->lock);
+}
+
+/* A connection opens (it waits for its first request's headers from now)
+ * or closes (libmicrohttpd closes the socket after this returns, so the
+ * watchdog never shuts down a descriptor reused by another connection). */
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct srv_http *h = cls;
+    const union MHD_ConnectionInfo *ci;
+    struct conn *k;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k = fld_xcalloc(1, sizeof *k);
+        k->fd = ci ? ci->connect_fd : -1;
+        k->waiting = true;
+        now_plus(&k->deadline, h->s->cfg.header_timeout_s);
+        pthread_mutex_lock(&h->lock);
+        k->next = h->conns;
+        if (h->conns)
+            h->conns->prev = k;
+        h->conns = k;
+        pthread_mutex_unlock(&h->lock);
+        *socket_context = k;
+        return;
+    }
+    k = *socket_context;
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&h->lock);
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        h->conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    pthread_mutex_unlock(&h->lock);
+    free(k);
+    *socket_context = NULL;
+}
+
+static bool passed(const struct timespec *now, const struct timespec *t)
+{
+    return now->tv_sec > t->tv_sec ||
+           (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
+}
+
+/*
+ * Shut down the sockets of connections that did not send a request's
+ * headers in time. libmicrohttpd then reads end-of-file and closes the
+ * connection in its own thread; the descriptor stays open until then.
+ */
+static void *watchdog(void *arg)
+{
+    struct srv_http *h = arg;
+    struct timespec now, wake;
+    struct conn *k;
+    unsigned cut;
+
+    pthread_mutex_lock(&h->lock);
+    while (h->watching) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        cut = 0;
+        for (k = h->conns; k != NULL; k = k->next)
+            if (k->waiting && k->fd >= 0 && passed(&now, &k->deadline)) {
+                shutdown(k->fd, SHUT_RDWR);
+                k->waiting = false;
+                cut++;
+            }
+        pthread_mutex_unlock(&h->lock);
+        while (cut-- > 0)
+            srv_metrics_refusal(h->s->metrics, "request", "header_timeout");
+        clock_gettime(CLOCK_MONOTONIC, &wake);
+        wake.tv_nsec += WATCH_MS * 1000000L;
+        if (wake.tv_nsec >= 1000000000L) {
+            wake.tv_sec++;
+            wake.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&h->lock);
+        if (h->watching)
+            pthread_cond_timedwait(&h->wake, &h->lock, &wake);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
 }
 
 /* Read a whole PEM file (bounded, a regular file) into a new string. A
@@ -359,12 +643,34 @@ static void wipe_free(char *p)
     }
 }
 
+/* The watchdog's condition runs on the monotonic clock, as its deadlines
+ * do: setting the wall clock must not stall or hurry it. */
+static void init_wake(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static void stop_watchdog(struct srv_http *h)
+{
+    pthread_mutex_lock(&h->lock);
+    h->watching = false;
+    pthread_cond_broadcast(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(h->watchdog, NULL);
+}
+
 static void http_free(struct srv_http *h)
 {
     wipe_free(h->cert);
     wipe_free(h->key);
     pthread_mutex_destroy(&h->lock);
     pthread_cond_destroy(&h->idle);
+    pthread_cond_destroy(&h->wake);
     free(h);
 }
 
@@ -405,6 +711,7 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
     h->s = s;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->idle, NULL);
+    init_wake(&h->wake);
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (s->cfg.tls_cert) {
@@ -432,6 +739,7 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
         s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         s->cfg.per_ip_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
         MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
     if (h->d == NULL) {
@@ -439,6 +747,13 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
             err, FLD_EIO,
             "cannot listen on %s port %d (in use, or bad TLS files?)",
             s->cfg.listen, s->cfg.port);
+        goto fail;
+    }
+    h->watching = true;
+    if (pthread_create(&h->watchdog, NULL, watchdog, h) != 0) {
+        h->watching = false;
+        MHD_stop_daemon(h->d);
+        rc = fld_err_set(err, FLD_EIO, "cannot start a thread");
         goto fail;
     }
     info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -449,6 +764,7 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
         rc = write_port_file(s->cfg.port_file, h->port, err);
     if (rc != FLD_OK) {
         MHD_stop_daemon(h->d);
+        stop_watchdog(h);
         goto fail;
     }
     *out = h;
@@ -488,6 +804,7 @@ int srv_http_stop(struct srv_http *h, unsigned grace_s)
     left = (int)h->in_flight;
     pthread_mutex_unlock(&h->lock);
     MHD_stop_daemon(h->d);
+    stop_watchdog(h);
     http_free(h);
     return left;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hlc.h"
 #include "metrics.h"
 
 struct srv_tpl_entry {
@@ -61,6 +62,8 @@ int srv_open(const struct srv_config *cfg, struct srv **out,
     pthread_mutex_init(&s->write_lock, NULL);
     pthread_mutex_init(&s->tpl_lock, NULL);
     s->replay = srv_replay_new(1u << 20);
+    s->enroll_replay = srv_replay_new(1u << 16);
+    s->start_ms = fld_now_ms();
     s->metrics = srv_metrics_new();
     srv_release(s, st);
     *out = s;
@@ -80,6 +83,7 @@ void srv_close(struct srv *s)
         fld_template_free(s->templates[i].t);
     free(s->templates);
     srv_replay_free(s->replay);
+    srv_replay_free(s->enroll_replay);
     srv_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->pool_lock);
     pthread_mutex_destroy(&s->write_lock);
@@ -167,6 +171,7 @@ int srv_template(struct srv *s, struct srv_storage *st, const char *hash,
 struct replay_slot {
     uint8_t sig[64];
     int64_t expires_ms; /* 0: never used */
+    uint64_t owner;     /* who sent it (0: not tagged) */
 };
 
 struct srv_replay {
@@ -206,7 +211,7 @@ static size_t slot_of(const uint8_t sig[64], size_t cap)
 
 static void replay_insert(struct replay_slot *slots, size_t cap,
                           const uint8_t sig[64], int64_t expires_ms,
-                          int64_t now_ms)
+                          uint64_t owner, int64_t now_ms)
 {
     size_t i = slot_of(sig, cap);
 
@@ -214,6 +219,19 @@ static void replay_insert(struct replay_slot *slots, size_t cap,
         i = (i + 1) & (cap - 1);
     memcpy(slots[i].sig, sig, 64);
     slots[i].expires_ms = expires_ms;
+    slots[i].owner = owner;
+}
+
+/* Live entries of owner (the caller holds the lock). */
+static size_t owned_by(const struct srv_replay *r, uint64_t owner,
+                       int64_t now_ms)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < r->cap; i++)
+        if (r->slots[i].expires_ms > now_ms && r->slots[i].owner == owner)
+            n++;
+    return n;
 }
 
 static void replay_grow(struct srv_replay *r, int64_t now_ms)
@@ -231,13 +249,20 @@ static void replay_grow(struct srv_replay *r, int64_t now_ms)
     for (i = 0; i < old_cap; i++)
         if (old[i].expires_ms > now_ms)
             replay_insert(r->slots, r->cap, old[i].sig, old[i].expires_ms,
-                          now_ms);
+                          old[i].owner, now_ms);
     r->used = live;
     free(old);
 }
 
 int srv_replay_check(struct srv_replay *r, const uint8_t sig[64],
                      int64_t expires_ms, int64_t now_ms)
+{
+    return srv_replay_check_owned(r, sig, expires_ms, now_ms, 0, 0);
+}
+
+int srv_replay_check_owned(struct srv_replay *r, const uint8_t sig[64],
+                           int64_t expires_ms, int64_t now_ms, uint64_t owner,
+                           size_t per_owner)
 {
     size_t i;
     int rc = FLD_OK;
@@ -252,6 +277,10 @@ int srv_replay_check(struct srv_replay *r, const uint8_t sig[64],
             rc = FLD_EXISTS;
             goto out;
         }
+    if (per_owner > 0 && owned_by(r, owner, now_ms) >= per_owner) {
+        rc = FLD_EBUSY;
+        goto out;
+    }
     if (r->used + 1 > r->cap / 2 || r->used + 1 > r->max) {
         replay_grow(r, now_ms);
         if (r->used + 1 > r->max) {
@@ -259,7 +288,7 @@ int srv_replay_check(struct srv_replay *r, const uint8_t sig[64],
             goto out;
         }
     }
-    replay_insert(r->slots, r->cap, sig, expires_ms, now_ms);
+    replay_insert(r->slots, r->cap, sig, expires_ms, owner, now_ms);
     r->used++;
 out:
     pthread_mutex_unlock(&r->lock);

@@ -37,6 +37,9 @@ struct srv_config {
     unsigned idle_timeout_s;    /* an idle connection is closed */
     unsigned max_connections;
     unsigned per_ip_connections; /* 0: no limit */
+    unsigned header_timeout_s;   /* to receive a request's headers */
+    size_t max_buffered;         /* request bodies held at once, bytes */
+    unsigned enroll_per_ip;      /* enrollment attempts per skew window */
     unsigned shutdown_grace_s;   /* wait for requests in flight */
     bool quiet;                  /* no request log on stderr */
 };
@@ -75,6 +78,14 @@ struct srv {
     size_t n_templates;
 
     struct srv_replay *replay;
+    /* Enrollment signatures are kept apart, tagged with the address they
+     * came from, so that anonymous attempts cannot fill the cache that
+     * enrolled devices need (bounded per address, docs/SECURITY.md). */
+    struct srv_replay *enroll_replay;
+    /* When this process started (Unix ms): a request signed before it
+     * may have been seen by the process before, whose replay cache is
+     * gone, so it is refused (docs/SECURITY.md, "Replays"). */
+    int64_t start_ms;
     struct srv_metrics *metrics;
 };
 
@@ -111,6 +122,15 @@ void srv_epoch_new(char out[17]);
 struct srv_replay *srv_replay_new(size_t max_entries);
 int srv_replay_check(struct srv_replay *r, const uint8_t sig[64],
                      int64_t expires_ms, int64_t now_ms);
+/*
+ * srv_replay_check() for a signature tagged with owner (a digest of the
+ * client's address): FLD_EBUSY, and nothing remembered, when per_owner
+ * live entries of that owner are there already (0: no bound). Counting
+ * scans the table, so it is meant for a small cache (enrollment).
+ */
+int srv_replay_check_owned(struct srv_replay *r, const uint8_t sig[64],
+                           int64_t expires_ms, int64_t now_ms, uint64_t owner,
+                           size_t per_owner);
 void srv_replay_free(struct srv_replay *r);
 
 #endif

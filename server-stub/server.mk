@@ -23,7 +23,7 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/metrics.c server-stub/push.c server-stub/api.c \
                  server-stub/http.c server-stub/report_out.c \
                  server-stub/record.c server-stub/query.c \
-                 server-stub/exports.c \
+                 server-stub/exports.c server-stub/framing.c \
                  server-stub/storage_sqlite_thresholds.c \
                  server-stub/storage_sqlite_report.c \
                  server-stub/thresholds.c \

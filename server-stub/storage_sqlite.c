@@ -70,6 +70,8 @@
  */
 #include "storage.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,17 +319,42 @@ static void sq_close(struct srv_storage *st)
     free(SQ(st));
 }
 
+/*
+ * Create path empty, readable by its owner only, unless it exists
+ * (FLD_EXISTS). The database holds the province's records and the
+ * devices' keys: SQLite would create it 0644 (less the umask), and its
+ * -wal and -shm files copy the database's mode, so creating the file
+ * first is enough for all three.
+ */
+static int create_private(const char *path, struct fld_err *err)
+{
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return errno == EEXIST
+                   ? fld_err_set(err, FLD_EXISTS, "%s: already exists", path)
+                   : fld_err_set(err, FLD_EIO, "%s: cannot create: %s", path,
+                                 strerror(errno));
+    close(fd);
+    return FLD_OK;
+}
+
 /* Without create, an existing empty file is still made a database: that
  * is what `field-server serve` did with one before. */
 static int sq_open(const char *path, bool create, struct srv_storage **out,
                    struct fld_err *err)
 {
-    struct srv_sq *q = fld_xcalloc(1, sizeof *q);
-    int rc =
-        fld_db_open(path, &server_database,
-                    create ? FLD_DB_CREATE : FLD_DB_INIT_EMPTY, &q->d, err);
+    struct srv_sq *q;
+    int rc;
 
     *out = NULL;
+    if (create && (rc = create_private(path, err)) != FLD_OK &&
+        rc != FLD_EXISTS)
+        return rc;
+    q = fld_xcalloc(1, sizeof *q);
+    rc = fld_db_open(path, &server_database,
+                     create ? FLD_DB_CREATE : FLD_DB_INIT_EMPTY, &q->d, err);
     if (rc != FLD_OK) {
         free(q);
         return rc;
@@ -360,13 +387,12 @@ static int sq_checkpoint(struct srv_storage *st, struct fld_err *err)
 static int sq_backup(struct srv_storage *st, const char *path,
                      struct fld_err *err)
 {
-    struct stat sb;
     sqlite3 *dst = NULL;
     sqlite3_backup *b;
     int r;
 
-    if (lstat(path, &sb) == 0)
-        return fld_err_set(err, FLD_EXISTS, "%s: already exists", path);
+    if ((r = create_private(path, err)) != FLD_OK)
+        return r;
     r = sqlite3_open_v2(path, &dst,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                             SQLITE_OPEN_NOFOLLOW,
