@@ -2,8 +2,9 @@
  * http.h - field-server's HTTP front end on libmicrohttpd: a pool of
  * worker threads on epoll, request headers under a deadline, request
  * bodies admitted from the headers and read incrementally under a cap, a
- * deadline and a ceiling for the whole server, gzip responses for clients that accept them, optional
- * TLS, and a graceful stop that lets requests in flight finish.
+ * deadline and a ceiling for the whole server, gzip responses for clients
+ * that accept them, optional TLS, and a graceful stop that lets requests in
+ * flight finish.
  */
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H

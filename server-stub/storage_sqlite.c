@@ -349,8 +349,9 @@ static int sq_open(const char *path, bool create, struct srv_storage **out,
     int rc;
 
     *out = NULL;
-    if (create && (rc = create_private(path, err)) != FLD_OK &&
-        rc != FLD_EXISTS)
+    /* An existing file is fld_db_open's to judge, as before. */
+    rc = create ? create_private(path, err) : FLD_OK;
+    if (rc != FLD_OK && rc != FLD_EXISTS)
         return rc;
     q = fld_xcalloc(1, sizeof *q);
     rc = fld_db_open(path, &server_database,
