@@ -115,8 +115,7 @@ void srv_api_failure(struct srv_response *resp, int rc,
     internal_error(resp, rc, err);
 }
 
-/* A 200 JSON answer: the body, emptied, for the caller to write into. */
-static struct fld_buf *ok_body(struct srv_response *resp)
+struct fld_buf *srv_api_ok_body(struct srv_response *resp)
 {
     fld_buf_reset(&resp->body);
     resp->status = 200;
@@ -130,7 +129,7 @@ static void json_ok(struct srv_response *resp, cJSON *root)
 
     if (text == NULL)
         abort(); /* out of memory */
-    fld_buf_puts(ok_body(resp), text);
+    fld_buf_puts(srv_api_ok_body(resp), text);
     cJSON_free(text);
     cJSON_Delete(root);
 }
@@ -510,9 +509,8 @@ static int gate(struct srv *s, struct srv_storage *st,
     return -1;
 }
 
-/* A decoder's refusal. */
-static void decode_error(struct srv_response *resp, int rc,
-                         const struct fld_err *err)
+void srv_api_decode_error(struct srv_response *resp, int rc,
+                          const struct fld_err *err)
 {
     if (rc == FLD_EPROTO)
         srv_api_error(resp, 400, "bad_json", err->msg, -1);
@@ -522,124 +520,15 @@ static void decode_error(struct srv_response *resp, int rc,
         srv_api_error(resp, 400, "bad_request", err->msg, -1);
 }
 
-/* ---- POST /v1/enroll --------------------------------------------------------
+/* ---- POST /v1/enroll (api_enroll.c) -------------------------------------
  */
 
-/* Codes are typed by people: compare them without dashes, spaces or case. */
-static void code_hash(const char *code, char out[FLD_HASH_HEX_LEN + 1])
-{
-    char norm[SYN_MAX_CODE + 1];
-    size_t n = 0;
-
-    for (; *code && n < SYN_MAX_CODE; code++)
-        if (*code != '-' && *code != ' ')
-            norm[n++] = (char)toupper((unsigned char)*code);
-    norm[n] = '\0';
-    fld_version_hash((const uint8_t *)norm, n, out);
-}
-
-/* Split "A B C" into a new array of strings. */
-static char **split_scope(const char *text, size_t *n)
-{
-    char **v = NULL, *copy = fld_xstrdup(text), *p = copy, *sp;
-    size_t cap = 0;
-
-    *n = 0;
-    while (*p) {
-        sp = strchr(p, ' ');
-        if (sp)
-            *sp = '\0';
-        if (*p) {
-            if (*n == cap) {
-                cap = cap ? 2 * cap : 4;
-                v = fld_xreallocarray(v, cap, sizeof *v);
-            }
-            v[(*n)++] = fld_xstrdup(p);
-        }
-        if (!sp)
-            break;
-        p = sp + 1;
-    }
-    free(copy);
-    return v;
-}
-
-/*
- * POST /v1/enroll: spend a one-time code (enroll-code) and enroll the key
- * that signed the request with the code's name, role and scope. The code
- * is spent and the device added in one transaction under the writer lock,
- * so two devices racing with one code cannot both win.
- */
 static void handle_enroll(struct srv *s, struct srv_storage *st,
                           const struct srv_request *req, struct authed *a,
                           struct srv_response *resp)
 {
-    struct syn_enroll_request er;
-    struct srv_enroll_code *code = NULL;
-    struct syn_enroll_response out;
-    struct srv_device d;
-    char hash[FLD_HASH_HEX_LEN + 1];
-    struct fld_err err;
-    size_t i;
-    int rc;
-
     (void)req;
-    fld_err_clear(&err);
-    rc = syn_enroll_request_decode(a->plain.data, a->plain.len, &er, &err);
-    if (rc != FLD_OK) {
-        decode_error(resp, rc, &err);
-        return;
-    }
-    if (strcmp(er.public_key, a->auth.device) != 0) {
-        srv_api_error(resp, 400, "key_mismatch",
-                      "public_key must be the key that signs the request", -1);
-        return;
-    }
-    code_hash(er.code, hash);
-    memset(&d, 0, sizeof d);
-    pthread_mutex_lock(&s->write_lock);
-    rc = srv_storage_begin(st, &err);
-    if (rc == FLD_OK)
-        rc = srv_storage_code_use(st, hash, fld_now_ms(), er.public_key, &code,
-                                  &err);
-    if (rc == FLD_OK) {
-        memcpy(d.pubkey, er.public_key, sizeof d.pubkey);
-        d.inspector = code->inspector;
-        d.role = code->role;
-        d.scope = split_scope(code->scope, &d.n_scope);
-        d.enrolled_ms = fld_now_ms();
-        rc = srv_storage_device_add(st, &d, &err);
-    }
-    if (rc == FLD_OK)
-        rc = srv_storage_audit_add(st, "enrolled", d.pubkey, code->scope,
-                                   code->inspector, &err);
-    if (rc == FLD_OK)
-        rc = srv_storage_commit(st, &err);
-    else
-        srv_storage_rollback(st);
-    pthread_mutex_unlock(&s->write_lock);
-    if (rc == FLD_NOTFOUND) {
-        srv_api_error(resp, 403, "invalid_code",
-                      "the enrollment code is unknown, used or expired", -1);
-    } else if (rc == FLD_EXISTS) {
-        srv_api_error(resp, 409, "already_enrolled",
-                      "this device key is enrolled already", -1);
-    } else if (rc != FLD_OK) {
-        internal_error(resp, rc, &err);
-    } else {
-        memset(&out, 0, sizeof out);
-        memcpy(out.device, d.pubkey, sizeof out.device);
-        out.inspector = code->inspector;
-        out.role = code->role;
-        out.scope = d.scope;
-        out.n_scope = d.n_scope;
-        out.server_time = fld_now_ms();
-        syn_enroll_response_encode(&out, ok_body(resp));
-    }
-    for (i = 0; i < d.n_scope; i++)
-        free(d.scope[i]);
-    free(d.scope);
-    srv_enroll_code_free(code);
+    srv_api_enroll(s, st, a->plain.data, a->plain.len, a->auth.device, resp);
 }
 
 /* ---- POST /v1/sync
@@ -791,7 +680,7 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     fld_err_clear(&err);
     rc = syn_sync_request_decode(a->plain.data, a->plain.len, &sr, &err);
     if (rc != FLD_OK) {
-        decode_error(resp, rc, &err);
+        srv_api_decode_error(resp, rc, &err);
         goto out;
     }
     if (start_cursor(s, st, sr->cursor, a->device, &cur, &out.reset, resp))
@@ -811,7 +700,7 @@ static void handle_sync(struct srv *s, struct srv_storage *st,
     srv_cursor_encode(&cur, text, sizeof text);
     out.cursor = text;
     out.server_time = fld_now_ms();
-    syn_sync_response_encode(&out, ok_body(resp));
+    syn_sync_response_encode(&out, srv_api_ok_body(resp));
     out.cursor = NULL;
 out:
     response_parts_free(&out);
@@ -905,7 +794,7 @@ static void handle_template(struct srv *s, struct srv_storage *st,
     } else if (rc != FLD_OK) {
         internal_error(resp, rc, &err);
     } else {
-        fld_buf_append(ok_body(resp), body, len);
+        fld_buf_append(srv_api_ok_body(resp), body, len);
         free(body);
     }
 }
@@ -1054,7 +943,8 @@ static void handle_thresholds(struct srv *s, struct srv_storage *st,
         }
     }
     srv_query_free(&q);
-    if ((rc = srv_thresholds_page(st, after, ok_body(resp), &err)) != FLD_OK)
+    if ((rc = srv_thresholds_page(st, after, srv_api_ok_body(resp), &err)) !=
+        FLD_OK)
         internal_error(resp, rc, &err);
 }
 

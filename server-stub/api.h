@@ -105,6 +105,21 @@ cJSON *srv_api_list_new(const char *key, cJSON **arr);
  * release. Out of memory aborts. Free with cJSON_Delete. */
 cJSON *srv_api_unit_json(const struct srv_unit *u);
 
+/*
+ * POST /v1/enroll, after the gate: body (the enrollment request, inflated)
+ * signed by signer, the key being enrolled (api_enroll.c).
+ */
+void srv_api_enroll(struct srv *s, struct srv_storage *st, const uint8_t *body,
+                    size_t len, const char *signer, struct srv_response *resp);
+
+/* A 200 JSON answer: resp's body, emptied, for the caller to write into. */
+struct fld_buf *srv_api_ok_body(struct srv_response *resp);
+
+/* Fill resp with a body decoder's refusal (sync/protocol.h): 400 bad_json,
+ * 413 too_large or 400 bad_request, by rc. */
+void srv_api_decode_error(struct srv_response *resp, int rc,
+                          const struct fld_err *err);
+
 /* Whether s contains word, ignoring ASCII case (header values). */
 int srv_contains_nocase(const char *s, const char *word);
 

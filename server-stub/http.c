@@ -684,15 +684,42 @@ static int write_port_file(const char *path, int port, struct fld_err *err)
     return fld_file_write(path, text, (size_t)n, 0644, 0, err);
 }
 
+/* The TLS certificate and key of h's configuration, read into memory for
+ * libmicrohttpd (wiped when the server stops). */
+static int load_tls(struct srv_http *h, struct fld_err *err)
+{
+    int rc;
+
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return fld_err_set(err, FLD_EUSAGE, "this libmicrohttpd has no TLS");
+    if ((rc = read_pem(h->s->cfg.tls_cert, &h->cert, err)) != FLD_OK)
+        return rc;
+    if ((rc = read_pem(h->s->cfg.tls_key, &h->key, err)) != FLD_OK)
+        return rc;
+    h->tls = true;
+    return FLD_OK;
+}
+
+/* Worker threads: as configured, or two per core (0); at least two. */
+static unsigned worker_count(unsigned configured)
+{
+    long ncpu;
+
+    if (configured == 0) {
+        ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        configured = ncpu > 0 ? (unsigned)(2 * ncpu) : 4;
+    }
+    return configured < 2 ? 2 : configured;
+}
+
 int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
 {
     struct srv_http *h;
     struct addrinfo hints, *ai = NULL;
     const union MHD_DaemonInfo *info;
-    unsigned threads = s->cfg.threads;
+    unsigned threads = worker_count(s->cfg.threads);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC;
     char port[8];
-    long ncpu;
     int rc = FLD_OK, g;
 
     *out = NULL;
@@ -714,24 +741,10 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
     init_wake(&h->wake);
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    if (s->cfg.tls_cert) {
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            rc = fld_err_set(err, FLD_EUSAGE, "this libmicrohttpd has no TLS");
-            goto fail;
-        }
-        if ((rc = read_pem(s->cfg.tls_cert, &h->cert, err)) != FLD_OK)
-            goto fail;
-        if ((rc = read_pem(s->cfg.tls_key, &h->key, err)) != FLD_OK)
-            goto fail;
+    if (s->cfg.tls_cert && (rc = load_tls(h, err)) != FLD_OK)
+        goto fail;
+    if (h->tls)
         flags |= MHD_USE_TLS;
-        h->tls = true;
-    }
-    if (threads == 0) {
-        ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = ncpu > 0 ? (unsigned)(2 * ncpu) : 4;
-    }
-    if (threads < 2)
-        threads = 2;
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
