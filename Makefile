@@ -11,7 +11,8 @@
 #                   assignments in conditions (STYLE.md)
 #   make format     lay out every C file as .clang-format says
 #   make format-check  fail, naming the files, where the layout differs
-#   make fuzz       build the libFuzzer harnesses with clang and run each briefly
+#   make fuzz       build the libFuzzer harnesses with clang and run each for
+#                   FUZZ_SECONDS (default 30) from its seeds
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -39,6 +40,13 @@ OPT  := -O2 -g
 ifeq ($(SAN),1)
 OPT  := -O1 -g -fno-omit-frame-pointer
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+# SAN=fuzz (with CC=clang, as `make fuzz` asks): the libraries instrumented
+# for libFuzzer once, in their own build directory; each harness links them.
+ifeq ($(SAN),fuzz)
+OPT  := -O1 -g -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all
 endif
 
 # Debian package for each pkg-config name, to name it when it is missing.
@@ -100,6 +108,9 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(O)/bench/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_O     := build/fuzz
+FUZZ_SECONDS ?= 30
 
 LIBFIELD := $(O)/libfield.a
 PROGRAMS := $(O)/bin/field
@@ -174,6 +185,12 @@ $(O)/bench/%: $(O)/tests/bench/%.o $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FIELD_LIBS)
 
+# A fuzz harness (SAN=fuzz builds only): libFuzzer's main, the harness,
+# and whichever members of the three libraries it calls.
+$(O)/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SERVER_LIBS) \
+		$(FIELD_LIBS)
+
 check: all
 	scripts/run-tests.sh $(O)
 
@@ -204,8 +221,15 @@ format:
 format-check:
 	scripts/format-check.sh $(C_FILES)
 
-fuzz: $(O)/gen/embedded_data.c
-	scripts/fuzz.sh $(FUZZ_SRC)
+# The libraries are compiled once (and again only where a source changed),
+# then every harness runs in turn; a crash, leak or undefined behaviour
+# fails the run.
+fuzz:
+	@command -v clang >/dev/null 2>&1 || { echo "fuzz: clang not found;" \
+		"install the Debian packages clang and libclang-rt-14-dev" >&2; \
+		exit 1; }
+	$(MAKE) O=$(FUZZ_O) SAN=fuzz CC=clang $(FUZZ_NAMES:%=$(FUZZ_O)/%)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_O) $(FUZZ_NAMES)
 
 install: $(O)/bin/field
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/field/templates
@@ -218,6 +242,6 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,19p' Makefile
+	@sed -n '3,20p' Makefile
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

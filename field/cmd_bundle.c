@@ -6,24 +6,22 @@
  *   field bundle import FILE
  *
  * A bundle is JSON: {"format":"field-bundle-v1","versions":[{"body":
- * "<the exact signed body>","sig":"<128 hex>"}...]}. Nothing in it is
- * trusted: import verifies every version (canonical bytes, hash, the
- * author's signature) before anything is stored, and stores the whole
- * bundle in one transaction or nothing. Imported versions are relayed:
- * whichever device syncs first delivers them to the server, which checks
- * them again. A bundle may hold versions signed by any device.
+ * "<the exact signed body>","sig":"<128 hex>"}...]} (bundle.h). Nothing in
+ * it is trusted: import has bundle.c verify every version (canonical
+ * bytes, hash, the author's signature) before anything is stored, and
+ * stores the whole bundle in one transaction or nothing. Imported versions are
+ * relayed: whichever device syncs first delivers them to the server, which
+ * checks them again. A bundle may hold versions signed by any device.
  */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "bundle.h"
 #include "capture.h"
 #include "cmd.h"
 #include "file.h"
-
-#define BUNDLE_FORMAT "field-bundle-v1"
-#define BUNDLE_MAX_BYTES (512 * 1024 * 1024)
 
 enum { OPT_SUBJECT = 1, OPT_RECORD };
 
@@ -53,8 +51,6 @@ static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
 static int add_version(void *data, const struct fld_store_row *r)
 {
     struct exporting *x = data;
-    struct fld_json *o;
-    char sig[2 * FLD_SIG_LEN + 1];
 
     if (x->o->subject && strcmp(r->subject, x->o->subject) != 0)
         return FLD_OK;
@@ -62,12 +58,8 @@ static int add_version(void *data, const struct fld_store_row *r)
         return FLD_OK;
     if (r->sig_len != FLD_SIG_LEN)
         return FLD_ECORRUPT;
-    fld_hex_encode(r->sig, FLD_SIG_LEN, sig);
-    o = fld_json_object();
-    fld_json_set(o, "body",
-                 fld_json_stringn((const char *)r->body, r->body_len));
-    fld_json_set(o, "sig", fld_json_string(sig));
-    fld_json_append(x->versions, o);
+    fld_json_append(x->versions,
+                    fld_bundle_entry(r->body, r->body_len, r->sig));
     return FLD_OK;
 }
 
@@ -90,7 +82,7 @@ static int bundle_export(struct cmd_ctx *ctx, const struct export_opts *o,
     if (rc == FLD_ECORRUPT)
         rc = fld_err_set(&ctx->err, FLD_ECORRUPT,
                          "a stored signature is damaged; run 'field verify'");
-    fld_json_set(doc, "format", fld_json_string(BUNDLE_FORMAT));
+    fld_json_set(doc, "format", fld_json_string(FLD_BUNDLE_FORMAT));
     fld_json_set(doc, "versions", x.versions);
     if (rc == FLD_OK)
         rc = fld_json_write(doc, &out, &ctx->err);
@@ -104,37 +96,6 @@ static int bundle_export(struct cmd_ctx *ctx, const struct export_opts *o,
     fld_buf_free(&out);
     fld_json_free(doc);
     return rc;
-}
-
-/* Every entry becomes a verified version, or the bundle is refused. */
-static int open_all(struct cmd_ctx *ctx, const struct fld_json *list,
-                    struct fld_version ***out, size_t *n)
-{
-    size_t i;
-
-    *out = fld_xcalloc(list->n + 1, sizeof **out);
-    *n = 0;
-    for (i = 0; i < list->n; i++) {
-        const char *body = fld_json_get_string(list->items[i], "body");
-        const char *sig_hex = fld_json_get_string(list->items[i], "sig");
-        uint8_t sig[FLD_SIG_LEN];
-        int rc;
-
-        if (body == NULL || sig_hex == NULL ||
-            strlen(sig_hex) != 2 * FLD_SIG_LEN ||
-            fld_hex_decode(sig_hex, sig, FLD_SIG_LEN) != 0)
-            return fld_err_set(
-                &ctx->err, FLD_EINVAL,
-                "versions[%zu]: expected {\"body\": text, \"sig\": 128 "
-                "hex digits}",
-                i);
-        rc = fld_version_open((const uint8_t *)body, strlen(body), sig,
-                              &(*out)[i], &ctx->err);
-        if (rc != FLD_OK)
-            return fld_err_prefix(&ctx->err, "versions[%zu]", i);
-        (*n)++;
-    }
-    return FLD_OK;
 }
 
 /* Store the verified versions, moving the clock no further than a few
@@ -187,41 +148,22 @@ fail:
 
 static int bundle_import(struct cmd_ctx *ctx, const char *path)
 {
-    struct fld_json *doc = NULL;
-    const struct fld_json *list;
-    struct fld_version **v = NULL;
+    struct fld_bundle *b = NULL;
     uint8_t *data = NULL;
-    size_t len, n = 0, n_new = 0, i;
+    size_t len, n_new = 0;
     int rc;
 
-    if ((rc = cmd_read_file(ctx, path, BUNDLE_MAX_BYTES, &data, &len)) !=
+    if ((rc = cmd_read_file(ctx, path, FLD_BUNDLE_MAX_BYTES, &data, &len)) !=
         FLD_OK)
         return rc;
-    if ((rc = fld_json_parse(data, len, &doc, &ctx->err)) != FLD_OK) {
-        fld_err_prefix(&ctx->err, "%s: not a bundle", path);
-        goto out;
-    }
-    list = fld_json_get(doc, "versions");
-    if (fld_json_get_string(doc, "format") == NULL ||
-        strcmp(fld_json_get_string(doc, "format"), BUNDLE_FORMAT) != 0 ||
-        list == NULL || list->type != FLD_JSON_ARRAY) {
-        rc = fld_err_set(&ctx->err, FLD_EINVAL, "%s: not a %s file", path,
-                         BUNDLE_FORMAT);
-        goto out;
-    }
-    if ((rc = open_all(ctx, list, &v, &n)) != FLD_OK) {
+    rc = fld_bundle_read(data, len, FLD_BUNDLE_MAX_VERSIONS, &b, &ctx->err);
+    if (rc != FLD_OK)
         fld_err_prefix(&ctx->err, "%s: refused, nothing imported", path);
-        goto out;
-    }
-    if ((rc = store_all(ctx, v, n, &n_new)) == FLD_OK)
+    else if ((rc = store_all(ctx, b->versions, b->n, &n_new)) == FLD_OK)
         printf("Imported %zu version%s from %s: %zu new, %zu already here; "
                "'field sync' relays them\n",
-               n, n == 1 ? "" : "s", path, n_new, n - n_new);
-out:
-    for (i = 0; v && i < n; i++)
-        fld_version_free(v[i]);
-    free(v);
-    fld_json_free(doc);
+               b->n, b->n == 1 ? "" : "s", path, n_new, b->n - n_new);
+    fld_bundle_free(b);
     free(data);
     return rc;
 }

@@ -54,7 +54,9 @@ const char *fld_strerror(int code);
 int fld_err_set(struct fld_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prefix the current message with "context: " (for callers that add where). */
+/* Prefix the current message with "context: " (for callers that add where).
+ * Returns err's code, but FLD_OK when err is NULL: a function that may be
+ * given no record must return its own code, not this. */
 int fld_err_prefix(struct fld_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

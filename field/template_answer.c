@@ -99,8 +99,11 @@ static int answer_string(int (*norm)(const char *, char **, struct fld_err *),
     char *v;
     int rc = norm(text, &v, err);
 
-    if (rc != FLD_OK)
-        return fld_err_prefix(err, "%s", q->name);
+    /* rc, not fld_err_prefix()'s result: that is FLD_OK when err is NULL */
+    if (rc != FLD_OK) {
+        fld_err_prefix(err, "%s", q->name);
+        return rc;
+    }
     *out = fld_json_string(v);
     free(v);
     return FLD_OK;
@@ -116,8 +119,10 @@ int fld_template_answer(const struct fld_question *q, const char *text,
     /* every type goes through the text rules first (valid UTF-8, NFC,
      * trimmed, no control characters), so blank means the same for all */
     *out = NULL;
-    if ((rc = fld_norm_text(text, &trimmed, err)) != FLD_OK)
-        return fld_err_prefix(err, "%s", q->name);
+    if ((rc = fld_norm_text(text, &trimmed, err)) != FLD_OK) {
+        fld_err_prefix(err, "%s", q->name);
+        return rc;
+    }
     if (trimmed[0] == '\0') {
         free(trimmed);
         return FLD_OK; /* blank: clear the answer */

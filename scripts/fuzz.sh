@@ -1,32 +1,50 @@
 #!/bin/sh
-# fuzz.sh HARNESS.c... - build each libFuzzer harness with clang (address
-# and undefined-behaviour sanitizers) and run it for FUZZ_SECONDS (default
-# 30) on a temporary corpus started from tests/fuzz/corpus/NAME/. A crash fails the run
-# and leaves the crashing input in build/fuzz/.
+# fuzz.sh BUILD_DIR NAME... - run each libFuzzer harness BUILD_DIR/NAME
+# (built by `make fuzz`: clang, address and undefined-behaviour
+# sanitizers, the libraries compiled once) for FUZZ_SECONDS (default 30)
+# on a temporary corpus started from the committed seeds in
+# tests/fuzz/corpus/NAME/, which are never changed.
+#
+# Each harness prints one line: its runs and the corpus it grew. A crash,
+# a leak, undefined behaviour, or one input that runs longer than
+# FUZZ_TIMEOUT seconds (default 25) fails the run: the harness's last
+# output is shown and the input that did it is left in BUILD_DIR
+# (crash-*, leak-*, timeout-*), to replay with `BUILD_DIR/NAME FILE`.
 set -eu
-SECONDS_EACH=${FUZZ_SECONDS:-30}
-if ! command -v clang >/dev/null 2>&1; then
-    echo "fuzz: clang not found; install clang and libclang-rt-14-dev" >&2
-    exit 1
+if [ $# -lt 1 ]; then
+    echo "usage: fuzz.sh BUILD_DIR NAME..." >&2
+    exit 2
 fi
-mkdir -p build/fuzz
-# The export module (field/export*.c) writes files and parses nothing from
-# outside; it needs libxlsxwriter, which no harness links.
-LIBSRC=$(ls field/*.c | grep -v -e '/main.c$' -e '/cmd_' -e '/export')
-for h in "$@"; do
-    name=$(basename "$h" .c)
-    echo "== $name ($SECONDS_EACH s)"
-    # shellcheck disable=SC2086
-    clang -g -O1 -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
-        -fsanitize=fuzzer,address,undefined -Ifield -Ibuild/gen \
-        $LIBSRC build/gen/embedded_data.c "$h" -o "build/fuzz/$name" \
-        $(pkg-config --cflags --libs sqlite3 libsodium libutf8proc) -lm
-    corpus=$(mktemp -d)
-    # start from the committed seeds, if any, without changing them
-    if [ -d "tests/fuzz/corpus/$name" ]; then
-        cp "tests/fuzz/corpus/$name"/* "$corpus"/
+dir=$1
+shift
+seconds=${FUZZ_SECONDS:-30}
+timeout=${FUZZ_TIMEOUT:-25}
+corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT INT TERM
+
+for name in "$@"; do
+    rm -rf "${corpus:?}"/*
+    seeds=tests/fuzz/corpus/$name
+    # Inputs as long as the longest seed, and at least 4 KiB: a seed cut
+    # short would lose what made it worth keeping (a whole signed bundle).
+    max_len=4096
+    if [ -d "$seeds" ]; then
+        cp "$seeds"/* "$corpus"/
+        longest=$(wc -c "$seeds"/* | sort -n | tail -n 2 | head -n 1 |
+            awk '{print $1}')
+        if [ "$longest" -gt "$max_len" ]; then
+            max_len=$longest
+        fi
     fi
-    (cd build/fuzz && "./$name" -max_total_time="$SECONDS_EACH" -max_len=4096 \
-        "$corpus") || { rm -rf "$corpus"; exit 1; }
-    rm -rf "$corpus"
+    log="$dir/$name.log"
+    if (cd "$dir" && "./$name" -max_total_time="$seconds" \
+        -timeout="$timeout" -max_len="$max_len" "$corpus") >"$log" 2>&1; then
+        runs=$(grep -E '^Done [0-9]+ runs' "$log" | sed 's/^Done \([0-9]*\) runs.*/\1/')
+        echo "fuzz: $name: ${runs:-?} runs in $seconds s, corpus" \
+            "$(ls "$corpus" | wc -l) inputs from $(ls "$seeds" 2>/dev/null | wc -l) seeds"
+    else
+        tail -n 60 "$log"
+        echo "fuzz: $name FAILED; its input is in $dir (see $log)" >&2
+        exit 1
+    fi
 done

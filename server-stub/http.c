@@ -116,14 +116,40 @@ static double seconds_since(const struct timespec *t0)
            (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* s for a line of the log: libmicrohttpd hands over the path decoded, so
+ * a "%0A" in a request would otherwise start a forged line of its own;
+ * control bytes are written back as %XX. */
+static void log_text(struct fld_buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    unsigned char c;
+
+    for (; *s != '\0'; s++) {
+        c = (unsigned char)*s;
+        if (c >= 0x20 && c != 0x7f) {
+            fld_buf_putc(out, c);
+            continue;
+        }
+        fld_buf_putc(out, '%');
+        fld_buf_putc(out, hex[c >> 4]);
+        fld_buf_putc(out, hex[c & 15]);
+    }
+}
+
 static void log_request(struct srv_http *h, const char *method, const char *url,
                         const struct srv_response *resp, double secs)
 {
+    struct fld_buf line = FLD_BUF_INIT;
+
     if (h->s->cfg.quiet)
         return;
-    fprintf(stderr, "field-server: %s %s %d %.1fms%s%s%s%s\n", method, url,
+    log_text(&line, method);
+    fld_buf_putc(&line, ' ');
+    log_text(&line, url);
+    fprintf(stderr, "field-server: %s %d %.1fms%s%s%s%s\n", line.data,
             resp->status, secs * 1000, resp->device[0] ? " device=" : "",
             resp->device, resp->error[0] ? " error=" : "", resp->error);
+    fld_buf_free(&line);
 }
 
 static void finish_metrics(struct srv_http *h, const char *method,

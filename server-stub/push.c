@@ -98,8 +98,9 @@ static char *checklist_flag(const struct fld_template *t,
 {
     static const char *const kinds[] = {
         "required question unanswered", "answer breaks its constraint",
-        "answer of the wrong type or not in normal form (NFC, trimmed, "
-        "at most 4096 bytes)",
+        /* in parentheses: one string on two lines, as clang asks */
+        ("answer of the wrong type or not in normal form (NFC, trimmed, "
+         "at most 4096 bytes)"),
         "choice not offered"};
     struct fld_form *f = NULL;
     struct fld_err e;

@@ -87,6 +87,25 @@ static char *decode(const char *s, size_t len)
     return fld_buf_detach(&b, NULL);
 }
 
+/* How a refusal shows a name: in its signed form (%XX for all but the
+ * unreserved bytes), cut to at most 40 bytes between escapes, so that
+ * the message is one line of ASCII whatever the name holds (a newline,
+ * half of a UTF-8 sequence). *len receives the length to print. */
+static char *shown(const char *name, int *len)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    size_t cut;
+
+    encode(&b, name, strlen(name));
+    cut = b.len < 40 ? b.len : 40;
+    if (cut < b.len && cut >= 1 && b.data[cut - 1] == '%')
+        cut -= 1;
+    else if (cut < b.len && cut >= 2 && b.data[cut - 2] == '%')
+        cut -= 2;
+    *len = (int)cut;
+    return fld_buf_detach(&b, NULL);
+}
+
 static int is_known(const char *const *known, const char *name)
 {
     for (; *known != NULL; known++)
@@ -101,18 +120,25 @@ static int parse_one(const char *p, size_t len, const char *const *known,
 {
     const char *eq = memchr(p, '=', len);
     size_t name_len = eq ? (size_t)(eq - p) : len;
-    char *name = decode(p, name_len), *value;
+    char *name = decode(p, name_len), *value, *show;
+    int show_len;
 
     if (name == NULL)
         return fld_err_set(err, FLD_EINVAL,
                            "a malformed %%-escape in the query");
     if (!is_known(known, name)) {
-        fld_err_set(err, FLD_EINVAL, "unknown query parameter '%.40s'", name);
+        show = shown(name, &show_len);
+        fld_err_set(err, FLD_EINVAL, "unknown query parameter '%.*s'", show_len,
+                    show);
+        free(show);
         free(name);
         return FLD_EINVAL;
     }
     if (srv_query_get(out, name) != NULL) {
-        fld_err_set(err, FLD_EINVAL, "query parameter '%s' given twice", name);
+        show = shown(name, &show_len);
+        fld_err_set(err, FLD_EINVAL, "query parameter '%.*s' given twice",
+                    show_len, show);
+        free(show);
         free(name);
         return FLD_EINVAL;
     }

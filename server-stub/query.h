@@ -35,7 +35,9 @@ struct srv_query {
  * Decode text (without the "?"; NULL or "" for none) into *out. FLD_EINVAL
  * naming the fault: a malformed %XX, a NUL byte, a parameter given twice,
  * or one not in known (a NULL-ended list of the names allowed), so that a
- * misspelled filter is refused rather than silently ignored. *out is
+ * misspelled filter is refused rather than silently ignored. A name in
+ * the message is shown in the signed form (cut to 40 bytes), so that the
+ * message is one line of ASCII whatever the name holds. *out is
  * emptied first; srv_query_free() it whatever the result.
  */
 int srv_query_parse(const char *text, const char *const *known,

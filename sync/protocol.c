@@ -142,6 +142,11 @@ int syn_json_precheck(const uint8_t *p, size_t len, int max_depth,
             continue;
         }
         if (in_string) {
+            /* cJSON would decode it into a NUL that ends the C string
+             * early: a pushed body would lose its tail unseen */
+            if (c == '\\' && len - i >= 6 && memcmp(p + i, "\\u0000", 6) == 0)
+                return fld_err_set(err, FLD_EINVAL,
+                                   "byte %zu: \\u0000 in a string", i);
             if (c == '\\')
                 i++; /* the escaped byte is never a quote that ends it */
             else if (c == '"')

@@ -91,7 +91,8 @@ int syn_request_verify(const struct syn_auth *a, const char *method,
 
 /*
  * Check a message before any JSON parser sees it: FLD_EINVAL when it is
- * not valid UTF-8 (or holds a NUL byte), FLD_ELIMIT when arrays and
+ * not valid UTF-8 (or holds a NUL byte, or the escape \u0000 in a
+ * string, which a decoder would turn into one), FLD_ELIMIT when arrays and
  * objects nest deeper than max_depth. Strings are skipped correctly, so
  * brackets inside them do not count.
  */

@@ -12,9 +12,8 @@
  * equal ones) and no Transfer-Encoding, or a single "chunked" and no
  * length, or neither.
  *
- * framing.c is pure and needs nothing else of the server, so it is
- * compiled in here; built by clang apart from the normal build
- * (scripts/fuzz.sh).
+ * Built by `make fuzz` (clang, against the libraries compiled once for
+ * fuzzing) and run by scripts/fuzz.sh.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../../server-stub/framing.c"
+#include "framing.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
  * replaces its stored twin, so a province can always load the same file
  * twice.
  *
- * Built by clang apart from the normal build (scripts/fuzz.sh).
+ * Built by clang apart from the normal build (make fuzz).
  */
 #include <stdint.h>
 #include <stdio.h>

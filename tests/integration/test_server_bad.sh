@@ -127,4 +127,25 @@ if grep -q -e Sanitizer -e "runtime error" "$T/main.log"; then
 else
     pass "no sanitizer report from the server"
 fi
+
+# --- the log --------------------------------------------------------------------------
+# libmicrohttpd hands the server the path decoded: a %0A in it must not
+# start a forged line of the server's log.
+start_server logged
+"$PY" - "$PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /v1/x%0Afield-server:%20FORGED HTTP/1.1\r\n"
+          b"Host: x\r\nConnection: close\r\n\r\n")
+while s.recv(4096):
+    pass
+EOF
+stop_server
+if grep -q "^field-server: FORGED" "$T/logged.log"; then
+    fail "a newline in a path forges no line of the log" "$(cat "$T/logged.log")"
+else
+    pass "a newline in a path forges no line of the log"
+fi
+expect_eq "... it is logged as it was sent" \
+    "$(grep -c '^field-server: GET /v1/x%0Afield-server: FORGED 404 ' "$T/logged.log")" 1
 finish

@@ -75,7 +75,8 @@ static void refused(const char *text, const char *why)
     struct fld_err err;
 
     assert_int_equal(srv_query_parse(text, known, &q, &err), FLD_EINVAL);
-    assert_non_null(strstr(err.msg, why));
+    if (strstr(err.msg, why) == NULL)
+        fail_msg("expected \"%s\" in \"%s\"", why, err.msg);
     srv_query_free(&q);
 }
 
@@ -88,6 +89,15 @@ static void test_refused(void **state)
     refused("unit=%G1", "malformed");
     refused("unit=a%00b", "malformed"); /* no NUL inside a C string */
     refused("%zz=1", "malformed");
+    /* a name is shown as it is written in a query, so that the message
+     * stays one line of ASCII: no newline, no half of a UTF-8 sequence */
+    refused("a%0Ab=1", "unknown query parameter 'a%0Ab'");
+    refused("x%20y=1&x%20y=2", "query parameter 'x%20y' given twice");
+    refused(
+        "%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87=1",
+        "unknown query parameter '%E1%BB%87%E1%BB%87%E1%BB%87%E1%BB%87%E1'");
+    refused("nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn%0A=1",
+            "'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn'");
 }
 
 int main(void)

@@ -128,10 +128,43 @@ static void test_precheck(void **state)
                      FLD_ELIMIT);
     assert_int_equal(syn_json_precheck((const uint8_t *)deep, 200, 100, NULL),
                      FLD_OK);
+    /* An escaped NUL would cut a decoded string short: refused; an
+     * escaped backslash before "u0000" is no escape of a NUL. */
+    assert_int_equal(syn_json_precheck((const uint8_t *)"{\"a\":\"x\\u0000y\"}",
+                                       16, 4, NULL),
+                     FLD_EINVAL);
+    assert_int_equal(
+        syn_json_precheck((const uint8_t *)"{\"a\":\"x\\\\u0000\"}", 16, 4,
+                          NULL),
+        FLD_OK);
+    assert_int_equal(
+        syn_json_precheck((const uint8_t *)"{\"a\":\"\\u0001\"}", 14, 4, NULL),
+        FLD_OK);
     /* Brackets and escaped quotes inside strings do not count. */
     assert_int_equal(
         syn_json_precheck((const uint8_t *)quoted, strlen(quoted), 1, NULL),
         FLD_OK);
+}
+
+/* A pushed body with an escaped NUL was decoded cut short at it (cJSON
+ * ends its C string there), and the rest was dropped unseen. */
+static void test_pushed_body_with_escaped_nul_refused(void **state)
+{
+    struct fld_buf m = FLD_BUF_INIT;
+    struct syn_sync_request *r = NULL;
+    struct fld_err err;
+    char sig[2 * FLD_SIG_LEN + 1];
+
+    (void)state;
+    memset(sig, '0', sizeof sig - 1);
+    sig[sizeof sig - 1] = '\0';
+    fld_buf_printf(
+        &m, "{\"push\":[{\"body\":\"{}\\u0000tail\",\"sig\":\"%s\"}]}", sig);
+    assert_int_equal(syn_sync_request_decode(m.data, m.len, &r, &err),
+                     FLD_EINVAL);
+    assert_null(r);
+    assert_non_null(strstr(err.msg, "\\u0000"));
+    fld_buf_free(&m);
 }
 
 static void test_sync_request_round_trip(void **state)
@@ -409,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_request_signature),
         cmocka_unit_test(test_auth_parse_refusals),
         cmocka_unit_test(test_precheck),
+        cmocka_unit_test(test_pushed_body_with_escaped_nul_refused),
         cmocka_unit_test(test_sync_request_round_trip),
         cmocka_unit_test(test_sync_request_refusals),
         cmocka_unit_test(test_sync_response_round_trip),

@@ -193,6 +193,11 @@ static struct fld_json *answer(const struct fld_template *t, const char *name,
         assert_null(v);
         assert_non_null(
             strstr(err.msg, name)); /* the message names the question */
+        /* refused the same without an error record to fill */
+        assert_int_equal(
+            fld_template_answer(fld_template_question(t, name), text, &v, NULL),
+            expect);
+        assert_null(v);
     }
     return v;
 }
