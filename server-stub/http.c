@@ -710,12 +710,14 @@ static int write_port_file(const char *path, int port, struct fld_err *err)
     return fld_file_write(path, text, (size_t)n, 0644, 0, err);
 }
 
-/* The TLS certificate and key of h's configuration, read into memory for
- * libmicrohttpd (wiped when the server stops). */
+/* The TLS certificate and key of h's configuration (when it has them), read
+ * into memory for libmicrohttpd (wiped when the server stops). */
 static int load_tls(struct srv_http *h, struct fld_err *err)
 {
     int rc;
 
+    if (h->s->cfg.tls_cert == NULL)
+        return FLD_OK; /* plain HTTP, as on loopback */
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
         return fld_err_set(err, FLD_EUSAGE, "this libmicrohttpd has no TLS");
     if ((rc = read_pem(h->s->cfg.tls_cert, &h->cert, err)) != FLD_OK)
@@ -767,7 +769,7 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
     init_wake(&h->wake);
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    if (s->cfg.tls_cert && (rc = load_tls(h, err)) != FLD_OK)
+    if ((rc = load_tls(h, err)) != FLD_OK)
         goto fail;
     if (h->tls)
         flags |= MHD_USE_TLS;
