@@ -72,13 +72,6 @@ enum stmt_id {
     "seq, hash, record, author, dseq, prev, hlc_ms, hlc_count, template_id, "  \
     "template_hash, subject, status, body, sig, stored_ms"
 
-/* A version (row alias a, or a hash expression h) the server is not known
- * to hold and has not refused. */
-#define PENDING_HASH(h)                                                        \
-    "NOT EXISTS (SELECT 1 FROM sync_known k WHERE k.hash = " #h ") AND "       \
-    "NOT EXISTS (SELECT 1 FROM sync_refused r WHERE r.hash = " #h ")"
-#define PENDING(a) PENDING_HASH(a.hash)
-
 static const char *const sql_text[N_STMTS] = {
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
@@ -149,18 +142,24 @@ static const char *const sql_text[N_STMTS] = {
     [S_UNITS] =
         "SELECT code, name, kind, parent_code, valid_from, valid_to, "
         "in_programme, merged_into FROM units ORDER BY code, valid_from",
-    /* Pending: neither known to the server nor refused by it. Both probes
-     * are primary-key look-ups; length() of a blob reads only its header. */
+    /* Pending: the rows of sync_pending (schema/field-006.sql), which its
+     * triggers keep equal to the versions neither known to the server nor
+     * refused by it; each costs a look-up by seq, so finding what to push
+     * costs what there is to push. length() of a blob reads only its
+     * header. */
     [S_SYNC_PENDING] = "SELECT v.seq, v.hash, v.author, v.dseq, length(v.body) "
-                       "FROM versions v WHERE " PENDING(v) " ORDER BY v.seq",
-    [S_SYNC_PENDING_EDGES] =
-        "SELECT p.child, p.parent FROM parents p "
-        "WHERE " PENDING_HASH(p.child) " AND " PENDING_HASH(
-            p.parent) " AND EXISTS (SELECT 1 FROM versions WHERE hash = p.parent) "
-                      "ORDER BY p.child, p.parent",
+                       "FROM sync_pending p JOIN versions v ON v.seq = p.seq "
+                       "ORDER BY p.seq",
+    /* The parents rows of each pending child whose parent is pending too. */
+    [S_SYNC_PENDING_EDGES] = "SELECT e.child, e.parent FROM sync_pending c "
+                             "JOIN versions vc ON vc.seq = c.seq "
+                             "JOIN parents e ON e.child = vc.hash "
+                             "JOIN versions vp ON vp.hash = e.parent "
+                             "JOIN sync_pending p ON p.seq = vp.seq "
+                             "ORDER BY e.child, e.parent",
     [S_SYNC_PENDING_COUNT] =
-        "SELECT count(*), coalesce(sum(length(v.body)), 0) FROM versions v "
-        "WHERE " PENDING(v),
+        "SELECT count(*), coalesce(sum(length(v.body)), 0) "
+        "FROM sync_pending p JOIN versions v ON v.seq = p.seq",
     [S_SYNC_KNOWN] = "INSERT INTO sync_known (hash, how, at_ms) "
                      "VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
     [S_SYNC_UNREFUSE] = "DELETE FROM sync_refused WHERE hash = ?1",
@@ -205,9 +204,9 @@ struct fld_store {
 };
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"field.sql", "field-002.sql",
+static const char *const migration[] = {"field.sql",     "field-002.sql",
                                         "field-003.sql", "field-004.sql",
-                                        "field-005.sql"};
+                                        "field-005.sql", "field-006.sql"};
 
 static const struct fld_db_kind device_store = {
     .name = "field device store",

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdio.h>
 
 #include "capture.h"
 #include "db.h"
@@ -525,6 +526,102 @@ static void test_threshold_revisions(void **state)
     fld_template_free(t);
 }
 
+/* The pending versions as the store lists them, as one string of hashes
+ * in arrival order, and what the definition says they are. */
+static int add_pending(void *ctx, const struct fld_store_pending *p)
+{
+    fld_buf_printf(ctx, "%s ", p->hash);
+    return FLD_OK;
+}
+
+static void expect_queue(struct tu_device *f, const char *want)
+{
+    struct fld_buf got = FLD_BUF_INIT;
+    int64_t n, bytes, by_definition;
+
+    assert_int_equal(
+        fld_store_sync_each_pending(f->st, add_pending, &got, NULL), FLD_OK);
+    assert_string_equal(fld_buf_str(&got), want);
+    assert_int_equal(fld_store_sync_pending_count(f->st, &n, &bytes, NULL),
+                     FLD_OK);
+    by_definition = count_rows(
+        f->path, "SELECT count(*) FROM versions v WHERE NOT EXISTS (SELECT 1 "
+                 "FROM sync_known k WHERE k.hash = v.hash) AND NOT EXISTS "
+                 "(SELECT 1 FROM sync_refused r WHERE r.hash = v.hash)");
+    assert_int_equal(n, by_definition);
+    fld_buf_free(&got);
+}
+
+/* sync_pending (schema/field-006.sql) follows every change of what the
+ * server is known to hold or has refused, and a store of schema version
+ * 5 gets it filled when it is migrated. */
+static void test_pending_queue(void **state)
+{
+    struct tu_device *f = *state;
+    struct fld_version *v[3];
+    char want[4 * (FLD_HASH_HEX_LEN + 1) + 1];
+    sqlite3 *db;
+    int i;
+
+    for (i = 0; i < 3; i++)
+        assert_int_equal(
+            fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v[i], NULL),
+            FLD_OK);
+    snprintf(want, sizeof want, "%s %s %s ", v[0]->hash, v[1]->hash,
+             v[2]->hash);
+    expect_queue(f, want);
+
+    assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
+    assert_int_equal(fld_store_sync_known(f->st, v[0]->hash, "stored", NULL),
+                     FLD_OK);
+    assert_int_equal(
+        fld_store_sync_refuse(f->st, v[1]->hash, "scope", "no", NULL), FLD_OK);
+    assert_int_equal(fld_store_commit(f->st, NULL), FLD_OK);
+    snprintf(want, sizeof want, "%s ", v[2]->hash);
+    expect_queue(f, want);
+
+    /* known after a refusal: off the dead-letter list, still not pending */
+    assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
+    assert_int_equal(fld_store_sync_known(f->st, v[1]->hash, "pulled", NULL),
+                     FLD_OK);
+    assert_int_equal(
+        fld_store_sync_refuse(f->st, v[2]->hash, "scope", NULL, NULL), FLD_OK);
+    assert_int_equal(fld_store_commit(f->st, NULL), FLD_OK);
+    expect_queue(f, "");
+
+    /* forgetting makes everything pending again, in arrival order */
+    assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
+    assert_int_equal(fld_store_sync_forget(f->st, NULL), FLD_OK);
+    assert_int_equal(fld_store_commit(f->st, NULL), FLD_OK);
+    snprintf(want, sizeof want, "%s %s %s ", v[0]->hash, v[1]->hash,
+             v[2]->hash);
+    expect_queue(f, want);
+
+    /* a store from before the queue: the migration fills it */
+    assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
+    assert_int_equal(fld_store_sync_known(f->st, v[1]->hash, "stored", NULL),
+                     FLD_OK);
+    assert_int_equal(fld_store_commit(f->st, NULL), FLD_OK);
+    fld_store_close(f->st);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "DROP TRIGGER sync_pending_stored; DROP TRIGGER "
+                     "sync_pending_known; DROP TRIGGER sync_pending_refused; "
+                     "DROP TRIGGER sync_pending_unknown; DROP TRIGGER "
+                     "sync_pending_unrefused; DROP TABLE sync_pending; "
+                     "PRAGMA user_version = 5",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(fld_store_open(f->path, FLD_STORE_OPEN, &f->st, NULL),
+                     FLD_OK);
+    snprintf(want, sizeof want, "%s %s ", v[0]->hash, v[2]->hash);
+    expect_queue(f, want);
+    for (i = 0; i < 3; i++)
+        fld_version_free(v[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +651,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_locked_database_is_busy, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_meta_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threshold_revisions, setup,
                                         teardown),
     };
