@@ -5,6 +5,7 @@
  */
 #include "gzip.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -13,33 +14,67 @@
 #define GZIP_WBITS (16 + MAX_WBITS)
 #define CHUNK 16384
 
-void syn_gzip(const uint8_t *p, size_t len, struct fld_buf *out)
-{
+struct syn_gzip_stream {
     z_stream z;
-    uint8_t chunk[CHUNK];
-    int r;
+};
 
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, GZIP_WBITS, 8,
+struct syn_gzip_stream *syn_gzip_begin(void)
+{
+    struct syn_gzip_stream *g = fld_xcalloc(1, sizeof *g);
+
+    if (deflateInit2(&g->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, GZIP_WBITS, 8,
                      Z_DEFAULT_STRATEGY) != Z_OK)
         abort(); /* only out of memory or a zlib bug */
+    return g;
+}
+
+/* Feed len bytes at p, finishing the member when finish is set. */
+static void feed(struct syn_gzip_stream *g, const uint8_t *p, size_t len,
+                 bool finish, struct fld_buf *out)
+{
+    uint8_t chunk[CHUNK];
+
     /* zlib's lengths are uInt; feed huge inputs in slices. */
     do {
         size_t slice = len > 0x40000000 ? 0x40000000 : len;
 
-        z.next_in = (Bytef *)(uintptr_t)p;
-        z.avail_in = (uInt)slice;
+        g->z.next_in = (Bytef *)(uintptr_t)p;
+        g->z.avail_in = (uInt)slice;
         p += slice;
         len -= slice;
         do {
-            z.next_out = chunk;
-            z.avail_out = sizeof chunk;
-            r = deflate(&z, len == 0 ? Z_FINISH : Z_NO_FLUSH);
-            fld_buf_append(out, chunk, sizeof chunk - z.avail_out);
-        } while (z.avail_out == 0);
+            g->z.next_out = chunk;
+            g->z.avail_out = sizeof chunk;
+            (void)deflate(&g->z, finish && len == 0 ? Z_FINISH : Z_NO_FLUSH);
+            fld_buf_append(out, chunk, sizeof chunk - g->z.avail_out);
+        } while (g->z.avail_out == 0);
     } while (len > 0);
-    (void)r;
-    deflateEnd(&z);
+}
+
+void syn_gzip_more(struct syn_gzip_stream *g, const uint8_t *p, size_t len,
+                   struct fld_buf *out)
+{
+    feed(g, p, len, false, out);
+}
+
+void syn_gzip_end(struct syn_gzip_stream *g, const uint8_t *p, size_t len,
+                  struct fld_buf *out)
+{
+    feed(g, p, len, true, out);
+    syn_gzip_abandon(g);
+}
+
+void syn_gzip_abandon(struct syn_gzip_stream *g)
+{
+    if (g == NULL)
+        return;
+    deflateEnd(&g->z);
+    free(g);
+}
+
+void syn_gzip(const uint8_t *p, size_t len, struct fld_buf *out)
+{
+    syn_gzip_end(syn_gzip_begin(), p, len, out);
 }
 
 int syn_gunzip(const uint8_t *p, size_t len, size_t cap, struct fld_buf *out,

@@ -21,6 +21,23 @@
 void syn_gzip(const uint8_t *p, size_t len, struct fld_buf *out);
 
 /*
+ * The same in pieces, for a body whose start is known before its end (a
+ * push is compressed while the request before it is on its way): begin,
+ * syn_gzip_more() any number of times, then syn_gzip_end() once, each
+ * appending what it produced to out; the pieces make one gzip member of
+ * their concatenation. syn_gzip_end() frees the stream;
+ * syn_gzip_abandon() frees one that is not to be finished (NULL is fine).
+ * A stream may pass from thread to thread, used by one at a time.
+ */
+struct syn_gzip_stream;
+struct syn_gzip_stream *syn_gzip_begin(void);
+void syn_gzip_more(struct syn_gzip_stream *g, const uint8_t *p, size_t len,
+                   struct fld_buf *out);
+void syn_gzip_end(struct syn_gzip_stream *g, const uint8_t *p, size_t len,
+                  struct fld_buf *out);
+void syn_gzip_abandon(struct syn_gzip_stream *g);
+
+/*
  * Inflate the single gzip member at p into out (appended). FLD_ELIMIT when
  * the output would pass cap bytes, FLD_EINVAL when the input is not one
  * complete, valid gzip member. On failure out is left as it was.

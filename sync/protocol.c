@@ -3,7 +3,9 @@
  * request signatures (see protocol.h and docs/PROTOCOL.md).
  *
  * The split of trust is the point of this file. cJSON reads and writes the
- * envelope: cursors, limits, flags, result lists. It never decides what a
+ * envelope: cursors, limits, flags, result lists (a sync request, the
+ * bulk of every push, is written directly: see
+ * syn_sync_request_encode_item()). It never decides what a
  * version is: the "body" strings are copied out byte for byte and handed to
  * fld_version_open() by whoever receives them, which insists on the exact
  * canonical bytes the author signed. Because cJSON accepts invalid UTF-8
@@ -420,22 +422,96 @@ const char *syn_push_status_name(enum syn_push_status s)
                : "unknown";
 }
 
+/*
+ * A JSON string of len bytes, escaped as cJSON escapes (the quote, the
+ * backslash and control characters; UTF-8 as it is), so that a request
+ * written here has the bytes cJSON would write for it. Runs that need no
+ * escape are copied whole: a version body is mostly such runs.
+ */
+static void put_json_string(struct fld_buf *out, const uint8_t *p, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+
+    fld_buf_putc(out, '"');
+    for (i = 0; i < len; i++) {
+        uint8_t c = p[i];
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t n = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        fld_buf_append(out, p + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"':
+        case '\\':
+            esc[1] = (char)c;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        fld_buf_append(out, esc, n);
+    }
+    fld_buf_append(out, p + run, len - run);
+    fld_buf_putc(out, '"');
+}
+
+/*
+ * Requests are written directly rather than through cJSON: a push is 500
+ * bodies of a few kilobytes, and building a cJSON tree of copies only to
+ * print it again cost more than gzipping the result. The push array comes
+ * first and the cursor last, so that a client can write (and compress)
+ * the versions before it knows the cursor they go with.
+ */
+void syn_sync_request_encode_item(const struct syn_item *it, bool first,
+                                  struct fld_buf *out)
+{
+    char sig[2 * FLD_SIG_LEN + 1];
+
+    fld_buf_puts(out, first ? "{\"push\":[{\"body\":" : ",{\"body\":");
+    put_json_string(out, it->body, it->body_len);
+    fld_hex_encode(it->sig, FLD_SIG_LEN, sig);
+    fld_buf_printf(out, ",\"sig\":\"%s\"}", sig);
+}
+
+void syn_sync_request_encode_end(const char *cursor, int64_t limit,
+                                 bool has_items, struct fld_buf *out)
+{
+    fld_buf_puts(out, has_items ? "],\"cursor\":" : "{\"push\":[],\"cursor\":");
+    if (cursor)
+        put_json_string(out, (const uint8_t *)cursor, strlen(cursor));
+    else
+        fld_buf_puts(out, "null");
+    fld_buf_printf(out, ",\"limit\":%" PRId64 "}", limit);
+}
+
 void syn_sync_request_encode(const struct syn_sync_request *r,
                              struct fld_buf *out)
 {
-    cJSON *root = need(cJSON_CreateObject());
-    cJSON *push = need(cJSON_AddArrayToObject(root, "push"));
     size_t i;
 
-    if (r->cursor)
-        add_string(root, "cursor", r->cursor);
-    else
-        need(cJSON_AddNullToObject(root, "cursor"));
-    add_int(root, "limit", r->limit);
     for (i = 0; i < r->n_push; i++)
-        cJSON_AddItemToArray(push, item_json(&r->push[i], false));
-    print(root, out);
-    cJSON_Delete(root);
+        syn_sync_request_encode_item(&r->push[i], i == 0, out);
+    syn_sync_request_encode_end(r->cursor, r->limit, r->n_push > 0, out);
 }
 
 int syn_sync_request_decode(const uint8_t *p, size_t len,

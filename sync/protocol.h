@@ -149,8 +149,20 @@ struct syn_sync_response {
 void syn_item_set(struct syn_item *it, const uint8_t *body, size_t len,
                   const uint8_t sig[FLD_SIG_LEN]);
 
+/* Append the request's JSON text to out: {"push":[...],"cursor":...,
+ * "limit":N}. */
 void syn_sync_request_encode(const struct syn_sync_request *r,
                              struct fld_buf *out);
+/*
+ * The same in pieces, so that the versions (nearly all of a push) can be
+ * written, and compressed, before the cursor they go with is known: each
+ * pushed item in order (first: the first of the request), then the end.
+ * has_items says whether any item was written before the end.
+ */
+void syn_sync_request_encode_item(const struct syn_item *it, bool first,
+                                  struct fld_buf *out);
+void syn_sync_request_encode_end(const char *cursor, int64_t limit,
+                                 bool has_items, struct fld_buf *out);
 /* FLD_EINVAL naming the field when malformed or of the wrong type,
  * FLD_ELIMIT when over a count limit. */
 int syn_sync_request_decode(const uint8_t *p, size_t len,

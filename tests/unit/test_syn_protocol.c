@@ -198,6 +198,60 @@ static void test_sync_request_round_trip(void **state)
     fld_buf_free(&out);
 }
 
+/* The request writer escapes every control character, the quote and the
+ * backslash, keeps UTF-8 as it is, and writes what cJSON reads back byte
+ * for byte; an empty push with no cursor reads as one. */
+static void test_sync_request_escapes(void **state)
+{
+    struct syn_sync_request r, *back;
+    struct syn_item item;
+    struct fld_buf out = FLD_BUF_INIT, pieces = FLD_BUF_INIT;
+    uint8_t sig[64], raw[64];
+    size_t n = 0;
+    int c;
+
+    (void)state;
+    for (c = 1; c < 0x20; c++)
+        raw[n++] = (uint8_t)c;
+    memcpy(raw + n, "\"\\/\xc3\xa1", 5);
+    n += 5;
+    memset(sig, 0xa5, sizeof sig);
+    syn_item_set(&item, raw, n, sig);
+    memset(&r, 0, sizeof r);
+    r.limit = 500;
+    r.push = &item;
+    r.n_push = 1;
+    syn_sync_request_encode(&r, &out);
+    assert_non_null(strstr(fld_buf_str(&out), "\\u001f\\\"\\\\/\xc3\xa1\""));
+    assert_int_equal(syn_sync_request_decode(out.data, out.len, &back, NULL),
+                     FLD_OK);
+    assert_null(back->cursor);
+    assert_int_equal(back->n_push, 1);
+    assert_int_equal(back->push[0].body_len, n);
+    assert_memory_equal(back->push[0].body, raw, n);
+    syn_sync_request_free(back);
+
+    /* in pieces: the same bytes */
+    syn_sync_request_encode_item(&item, true, &pieces);
+    syn_sync_request_encode_end(NULL, 500, true, &pieces);
+    assert_int_equal(pieces.len, out.len);
+    assert_memory_equal(pieces.data, out.data, out.len);
+
+    fld_buf_reset(&out);
+    r.n_push = 0;
+    r.cursor = (char *)"2.\"q\"";
+    syn_sync_request_encode(&r, &out);
+    assert_int_equal(syn_sync_request_decode(out.data, out.len, &back, NULL),
+                     FLD_OK);
+    assert_string_equal(back->cursor, "2.\"q\"");
+    assert_int_equal(back->n_push, 0);
+    assert_int_equal(back->limit, 500);
+    syn_sync_request_free(back);
+    free(item.body);
+    fld_buf_free(&out);
+    fld_buf_free(&pieces);
+}
+
 static void test_sync_request_refusals(void **state)
 {
     static const struct {
@@ -436,6 +490,26 @@ static void test_gzip_round_trip_and_limits(void **state)
     fld_buf_free(&back);
 }
 
+/* A member written in pieces inflates to the pieces joined. */
+static void test_gzip_in_pieces(void **state)
+{
+    struct fld_buf z = FLD_BUF_INIT, back = FLD_BUF_INIT;
+    struct syn_gzip_stream *g = syn_gzip_begin();
+    size_t half = (sizeof body - 1) / 2;
+
+    (void)state;
+    syn_gzip_more(g, body, half, &z);
+    syn_gzip_more(g, body, 0, &z);
+    syn_gzip_end(g, body + half, sizeof body - 1 - half, &z);
+    assert_int_equal(syn_gunzip(z.data, z.len, 1024, &back, NULL), FLD_OK);
+    assert_int_equal(back.len, sizeof body - 1);
+    assert_memory_equal(back.data, body, sizeof body - 1);
+    syn_gzip_abandon(syn_gzip_begin());
+    syn_gzip_abandon(NULL);
+    fld_buf_free(&z);
+    fld_buf_free(&back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,11 +518,13 @@ int main(void)
         cmocka_unit_test(test_precheck),
         cmocka_unit_test(test_pushed_body_with_escaped_nul_refused),
         cmocka_unit_test(test_sync_request_round_trip),
+        cmocka_unit_test(test_sync_request_escapes),
         cmocka_unit_test(test_sync_request_refusals),
         cmocka_unit_test(test_sync_response_round_trip),
         cmocka_unit_test(test_thresholds_page_round_trip),
         cmocka_unit_test(test_enroll_and_error_messages),
         cmocka_unit_test(test_gzip_round_trip_and_limits),
+        cmocka_unit_test(test_gzip_in_pieces),
     };
 
     return cmocka_run_group_tests(tests, setup, NULL);
