@@ -4,27 +4,39 @@
  *
  * The flow of one sync:
  *
- *   1. The queue: every pending version (the store's sync_known and
- *      sync_refused tables say which), ordered so that parents go before
- *      children and each author's versions go in dseq order, arrival
- *      order breaking ties (client_queue.c: Kahn's algorithm with a heap).
+ *   1. The queue: every pending version (the store's sync_pending table
+ *      lists them), ordered so that parents go before children and each
+ *      author's versions go in dseq order, arrival order breaking ties
+ *      (client_queue.c: Kahn's algorithm with a heap).
  *   2. A loop of round trips (round_trip()): a batch from the queue,
  *      capped by count and by bytes, plus the pull cursor. An empty batch
  *      is fine: a sync with nothing to push is one request that pulls.
  *   3. Each answer is checked before anything is written (one result per
  *      pushed version, hash by hash; every pulled version verified by
- *      fld_version_open()), then applied in one transaction (apply()):
- *      results, pulled versions, the hybrid logical clock, the cursor.
+ *      fld_version_open(), on several threads), then applied
+ *      (client_apply.c): results, pulled versions, the hybrid logical
+ *      clock, the cursor, all in one transaction.
  *   4. The loop ends when the queue is empty and the server says no more
  *      pages wait.
  *
+ * The round trips are pipelined: while a request is on the network (and
+ * the server works on it), a background job applies the answer before it
+ * and reads and compresses the batch after it (struct store_job); the
+ * store is the job's until it is joined, and the loop touches it only
+ * then. Answers that come fast share a transaction (client_apply.c says
+ * when one is committed). Requests themselves are never concurrent: the
+ * server stores a batch before it answers, so parents reach it before
+ * their children, as the protocol asks.
+ *
  * Why this is safe to kill at any moment: nothing is recorded before the
  * answer that proves it is applied, and everything one answer proves is
- * recorded together. If the answer is lost, the same versions are pushed
- * again (the server answers "duplicate") and the same page is pulled
- * again (the versions are already stored). Only the cost of a retry is
- * ever lost, never a version, and nothing is stored twice anywhere: both
- * sides key versions by their hash.
+ * recorded together, in one transaction with every answer before it that
+ * is not committed yet. If an answer is lost, or its transaction never
+ * commits, the same versions are pushed again (the server answers
+ * "duplicate") and the same pages are pulled again (the versions are
+ * already stored, or stored now). Only the cost of a retry is ever lost,
+ * never a version, and nothing is stored twice anywhere: both sides key
+ * versions by their hash.
  *
  * Retries (retry_wait()) back off exponentially with full jitter, so a
  * crowd of tablets coming back online at once does not hammer the server
@@ -34,9 +46,9 @@
  * which is corrected once, and a replay refusal, which a new signature
  * answers.
  *
- * This file makes the requests and runs the sync; the queue of step 1 is
- * client_queue.c, enrollment is client_enroll.c, and what they share is
- * client_int.h.
+ * This file makes the requests and runs the sync; the queue and the
+ * batches are client_queue.c, answers client_apply.c, enrollment
+ * client_enroll.c, and what they share is client_int.h.
  */
 #include "client_int.h"
 
@@ -52,9 +64,8 @@
 #include "catalog.h"
 #include "gzip.h"
 #include "hlc.h"
+#include "parallel.h"
 
-/* A correction of the clock offset smaller than this is noise. */
-#define CLOCK_SLACK_MS 2000
 /* However large the server's Retry-After, wait at most this long. */
 #define RETRY_AFTER_MAX_MS 120000
 
@@ -92,6 +103,7 @@ void syn_client_run_init(struct run *r, const struct syn_client *c,
         r->cfg.backoff_ms = SYN_BACKOFF_MS;
     if (r->cfg.backoff_max_ms <= 0)
         r->cfg.backoff_max_ms = SYN_BACKOFF_MAX_MS;
+    r->n_threads = r->cfg.verify_threads ? r->cfg.verify_threads : syn_cpus();
     r->stats = stats;
     memset(stats, 0, sizeof *stats);
     stats->started_ms = fld_now_ms();
@@ -178,10 +190,19 @@ int64_t syn_client_offset_from(const struct run *r, int64_t server_time)
     return server_time + r->rtt_ms / 2 - r->answered_ms;
 }
 
+/* Use offset from now on, and keep it in the store; while another thread
+ * holds the store (a sync's pipeline), the loop keeps it there once the
+ * store is back (r->is_offset_unsaved). */
 static int save_offset(struct run *r, int64_t offset, struct fld_err *err)
 {
     int rc;
 
+    if (r->is_store_busy) {
+        r->offset_ms = offset;
+        r->is_offset_unsaved = true;
+        r->stats->clock_corrections++;
+        return FLD_OK;
+    }
     if ((rc = fld_store_begin(r->cfg.st, err)) != FLD_OK)
         return rc;
     if ((rc = fld_store_meta_set_int(r->cfg.st, FLD_META_OFFSET, offset,
@@ -197,14 +218,6 @@ static int save_offset(struct run *r, int64_t offset, struct fld_err *err)
 }
 
 /* ---- one request, with retries ---------------------------------------- */
-
-/* A request as it goes out on every attempt. */
-struct outgoing {
-    const char *method, *path;
-    const uint8_t *body; /* gzipped when that made it smaller */
-    size_t len;
-    bool is_gzipped;
-};
 
 /* What one exchange remembers from attempt to attempt. */
 struct attempts {
@@ -362,27 +375,16 @@ static enum outcome judge(struct run *r, struct attempts *at,
     return judge_error(r, at, resp, rc, err);
 }
 
-/* The contract is in client_int.h. The body is gzipped once, for every
- * attempt; each attempt is signed anew, so a retry is never a replay. */
-int syn_client_exchange(struct run *r, const char *method, const char *path,
-                        const struct fld_buf *plain,
-                        struct syn_http_response *resp, struct fld_err *err)
+/* The contract is in client_int.h. Each attempt is signed anew, so a
+ * retry is never a replay. */
+int syn_client_exchange_ready(struct run *r, const struct outgoing *o,
+                              struct syn_http_response *resp,
+                              struct fld_err *err)
 {
-    struct fld_buf gz = FLD_BUF_INIT;
-    struct outgoing o = {method, path, plain ? plain->data : NULL,
-                         plain ? plain->len : 0, false};
     struct attempts at = {0, false, false, false, -1, ""};
     int rc = FLD_OK;
 
     r->code[0] = '\0';
-    if (o.len >= SYN_GZIP_MIN) {
-        syn_gzip(o.body, o.len, &gz);
-        if (gz.len < o.len) {
-            o.body = gz.data;
-            o.len = gz.len;
-            o.is_gzipped = true;
-        }
-    }
     for (;;) {
         enum outcome what;
 
@@ -393,7 +395,7 @@ int syn_client_exchange(struct run *r, const char *method, const char *path,
         if (at.n > 0)
             r->stats->retries++;
         at.n++;
-        rc = send_once(r, &o, resp, err);
+        rc = send_once(r, o, resp, err);
         what = judge(r, &at, resp, &rc, err);
         if (what == O_DONE)
             break;
@@ -412,6 +414,29 @@ int syn_client_exchange(struct run *r, const char *method, const char *path,
     }
     if (rc == FLD_ENET && stopped(r))
         rc = fld_err_set(err, FLD_ENET, "interrupted");
+    return rc;
+}
+
+/* The contract is in client_int.h. The body is gzipped once, for every
+ * attempt. */
+int syn_client_exchange(struct run *r, const char *method, const char *path,
+                        const struct fld_buf *plain,
+                        struct syn_http_response *resp, struct fld_err *err)
+{
+    struct fld_buf gz = FLD_BUF_INIT;
+    struct outgoing o = {method, path, plain ? plain->data : NULL,
+                         plain ? plain->len : 0, false};
+    int rc;
+
+    if (o.len >= SYN_GZIP_MIN) {
+        syn_gzip(o.body, o.len, &gz);
+        if (gz.len < o.len) {
+            o.body = gz.data;
+            o.len = gz.len;
+            o.is_gzipped = true;
+        }
+    }
+    rc = syn_client_exchange_ready(r, &o, resp, err);
     fld_buf_free(&gz);
     return rc;
 }
@@ -477,333 +502,263 @@ static void note_outcome(struct fld_store *st, int rc,
     fld_store_commit(st, NULL);
 }
 
-/* ---- one round trip of sync ------------------------------------------- */
+/* ---- the sync: round trips in a pipeline ------------------------------ */
 
-/* What one round trip sends, and the verified versions it brought. */
-struct trip {
-    struct syn_sync_request req;
-    size_t *pushed; /* queue indices of req.push[i] */
-    struct syn_sync_response *resp;
-    struct fld_version **pulled; /* verified, one per resp->pull[i] */
+/*
+ * What the background job does while a request is on the network: apply
+ * the answer before it (when there is one), commit when the keeper's
+ * transaction is due, then read and compress the batch after it. It
+ * holds the store, the keeper and the queue until joined, and touches
+ * nothing else: what it learns goes into the answer and into the job.
+ */
+struct store_job {
+    struct keeper *k;
+    struct queue *q;
+    struct batch_limits lim;
+    struct answer *apply; /* NULL: nothing to apply */
+    struct batch *next;   /* filled with the next batch */
+    int64_t commits;      /* how many commits it made (0 or 1) */
+    int rc;
+    struct fld_err err;
 };
 
-static void trip_free(struct trip *t)
+static void run_store_job(void *data)
 {
-    size_t i;
+    struct store_job *j = data;
 
-    for (i = 0; i < t->req.n_push; i++)
-        free(t->req.push[i].body);
-    free(t->req.push);
-    free(t->pushed);
-    if (t->resp != NULL && t->pulled != NULL)
-        for (i = 0; i < t->resp->n_pull; i++)
-            fld_version_free(t->pulled[i]);
-    free(t->pulled);
-    syn_sync_response_free(t->resp);
-    memset(t, 0, sizeof *t);
+    j->rc = FLD_OK;
+    j->commits = 0;
+    fld_err_clear(&j->err);
+    if (j->apply != NULL)
+        j->rc = syn_client_apply(j->k, j->apply, &j->err);
+    if (j->rc == FLD_OK && syn_keeper_due(j->k)) {
+        j->rc = syn_keeper_commit(j->k, &j->err);
+        j->commits++;
+    }
+    if (j->rc == FLD_OK)
+        j->rc = syn_client_batch_take(&j->lim, j->q, j->k, j->next, &j->err);
 }
 
-/* A stored version that no longer matches its hash cannot be pushed;
- * it goes on the dead-letter list at once, so it never blocks the rest
- * (`field verify` tells the whole story). */
-static int refuse_locally(struct run *r, const char *hash, const char *why,
-                          struct fld_err *err)
+/* One sync in progress: the store's side, the request on the network
+ * and the answers on their way to the store. */
+struct pipe {
+    struct run *r;
+    struct keeper k;
+    struct queue q;
+    struct batch_limits lim;
+    struct batch cur;   /* the batch of the request being sent */
+    struct batch next;  /* the one after it, being read meanwhile */
+    struct answer done; /* checked, waiting to be applied */
+    char *cursor;
+    /* Counts of answers applied but not yet committed: they reach
+     * r->stats when their transaction commits, so that the summary of a
+     * sync that failed says what it kept. */
+    struct syn_stats staged;
+    size_t staged_q_end; /* the queue's position they account for */
+    size_t acked_q_end;  /* ... and that of those committed */
+};
+
+/* Answers applied, then committed: their counts become the run's. */
+static void take_staged(struct pipe *p)
+{
+    struct syn_stats *s = p->r->stats;
+
+    s->pushed += p->staged.pushed;
+    s->stored += p->staged.stored;
+    s->duplicates += p->staged.duplicates;
+    s->quarantined += p->staged.quarantined;
+    s->refused += p->staged.refused;
+    s->pulled += p->staged.pulled;
+    s->pulled_new += p->staged.pulled_new;
+    memset(&p->staged, 0, sizeof p->staged);
+    p->acked_q_end = p->staged_q_end;
+}
+
+/* A clock-skew correction made while the store was busy: written now,
+ * in the keeper's transaction. */
+static int save_unsaved_offset(struct pipe *p, struct fld_err *err)
 {
     int rc;
 
-    if ((rc = fld_store_begin(r->cfg.st, err)) != FLD_OK)
-        return rc;
-    rc = fld_store_sync_refuse(r->cfg.st, hash, "local_corrupt", why, err);
-    if (rc == FLD_OK)
-        return fld_store_commit(r->cfg.st, err);
-    fld_store_rollback(r->cfg.st);
-    return rc;
-}
-
-/* Fill t->req with the next batch of the queue: at most batch_versions
- * versions and batch_bytes of bodies (but always at least one). */
-static int take_batch(struct run *r, struct queue *q, struct trip *t,
-                      struct fld_err *err)
-{
-    size_t bytes = 0, cap = r->cfg.batch_versions;
-    int rc;
-
-    t->req.push = fld_xcalloc(cap, sizeof *t->req.push);
-    t->pushed = fld_xcalloc(cap, sizeof *t->pushed);
-    while (q->next < q->n && t->req.n_push < cap) {
-        size_t i = q->order[q->next];
-        struct syn_item *it = &t->req.push[t->req.n_push];
-        uint8_t *body;
-        size_t len;
-        struct fld_err e;
-
-        if (t->req.n_push > 0 && bytes + q->v[i].len > r->cfg.batch_bytes)
-            break;
-        rc = fld_store_version_raw(r->cfg.st, q->v[i].hash, &body, &len,
-                                   it->sig, &e);
-        q->next++;
-        if (rc == FLD_ECORRUPT || rc == FLD_NOTFOUND) {
-            if ((rc = refuse_locally(r, q->v[i].hash, e.msg, err)) != FLD_OK)
-                return rc;
-            continue;
-        }
-        if (rc != FLD_OK) {
-            if (err)
-                *err = e;
-            return rc;
-        }
-        it->body = body;
-        it->body_len = len;
-        bytes += len;
-        t->pushed[t->req.n_push++] = i;
-    }
-    return FLD_OK;
-}
-
-/* Check the answer against what was sent, and verify every pulled version,
- * before a single byte of it is written. */
-static int check_answer(struct run *r, struct trip *t, struct fld_err *err)
-{
-    const struct syn_sync_response *a = t->resp;
-    size_t i;
-
-    if (a->n_results != t->req.n_push)
-        return fld_err_set(
-            err, FLD_EPROTO,
-            "the server at %s answered %zu results for %zu versions "
-            "pushed",
-            r->url, a->n_results, t->req.n_push);
-    for (i = 0; i < a->n_results; i++) {
-        char hash[FLD_HASH_HEX_LEN + 1];
-
-        fld_version_hash(t->req.push[i].body, t->req.push[i].body_len, hash);
-        if (strcmp(hash, a->results[i].hash) != 0)
-            return fld_err_set(
-                err, FLD_EPROTO,
-                "the server at %s answered for version %.16s where "
-                "%.16s was pushed",
-                r->url, a->results[i].hash, hash);
-    }
-    if (a->cursor == NULL || a->cursor[0] == '\0' ||
-        strlen(a->cursor) > SYN_MAX_CURSOR)
-        return fld_err_set(err, FLD_EPROTO,
-                           "the server at %s sent no usable cursor", r->url);
-    /* "more" with an empty page would have us loop for ever. */
-    if (a->more && a->n_pull == 0)
-        return fld_err_set(
-            err, FLD_EPROTO,
-            "the server at %s says more versions wait but sent none", r->url);
-    t->pulled = fld_xcalloc(a->n_pull ? a->n_pull : 1, sizeof *t->pulled);
-    for (i = 0; i < a->n_pull; i++) {
-        struct fld_err e;
-        int rc = fld_version_open(a->pull[i].body, a->pull[i].body_len,
-                                  a->pull[i].sig, &t->pulled[i], &e);
-
-        if (rc != FLD_OK)
-            return fld_err_set(
-                err, rc == FLD_EBADSIG ? FLD_EBADSIG : FLD_EPROTO,
-                "the server at %s sent a version (seq %" PRId64
-                ") that does not verify: %s; nothing of that page "
-                "was kept",
-                r->url, a->pull[i].seq, e.msg);
-    }
-    return FLD_OK;
-}
-
-/* The server's result for every version pushed: known to the server, or
- * refused onto the dead-letter list. Part of apply()'s transaction. */
-static int record_results(struct fld_store *st,
-                          const struct syn_sync_response *a,
-                          struct fld_err *err)
-{
-    size_t i;
-    int rc;
-
-    for (i = 0; i < a->n_results; i++) {
-        const struct syn_result *res = &a->results[i];
-
-        if (res->status == SYN_REFUSED)
-            rc = fld_store_sync_refuse(st, res->hash,
-                                       res->reason[0] ? res->reason : "refused",
-                                       res->message, err);
-        else
-            rc = fld_store_sync_known(st, res->hash,
-                                      syn_push_status_name(res->status), err);
-        if (rc != FLD_OK)
-            return rc;
-    }
-    return FLD_OK;
-}
-
-/* Store the pulled versions (verified by check_answer()) and let them
- * advance the hybrid logical clock, never past the server's time plus
- * FLD_HLC_MAX_AHEAD_MS. Part of apply()'s transaction. */
-static int store_pulled(struct run *r, const struct trip *t,
-                        struct fld_err *err)
-{
-    const struct syn_sync_response *a = t->resp;
-    struct fld_store *st = r->cfg.st;
-    struct fld_hlc clock, before;
-    int64_t bound = a->server_time + FLD_HLC_MAX_AHEAD_MS;
-    size_t i;
-    int rc;
-
-    rc = syn_client_meta_int(st, FLD_META_HLC_MS, &clock.ms, err);
-    if (rc != FLD_OK)
-        return rc;
-    rc = syn_client_meta_int(st, FLD_META_HLC_COUNT, &clock.count, err);
-    if (rc != FLD_OK)
-        return rc;
-    before = clock;
-    for (i = 0; i < a->n_pull; i++) {
-        const struct fld_version *v = t->pulled[i];
-
-        rc = fld_store_put_version(st, v, err);
-        if (rc == FLD_OK)
-            r->stats->pulled_new++;
-        else if (rc != FLD_EXISTS)
-            return rc;
-        if ((rc = fld_store_sync_known(st, v->hash, "pulled", err)) != FLD_OK)
-            return rc;
-        /* A tablet whose clock says 2030 must not drag us there. */
-        if (a->server_time > 0)
-            fld_hlc_observe(&clock, &v->hlc, bound);
-    }
-    if (fld_hlc_cmp(&clock, &before) == 0)
+    if (!p->r->is_offset_unsaved)
         return FLD_OK;
-    rc = fld_store_meta_set_int(st, FLD_META_HLC_MS, clock.ms, err);
+    p->r->is_offset_unsaved = false;
+    if ((rc = syn_keeper_begin(&p->k, err)) != FLD_OK)
+        return rc;
+    return fld_store_meta_set_int(p->k.st, FLD_META_OFFSET, p->r->offset_ms,
+                                  err);
+}
+
+/* Commit the keeper's transaction, then count what it held. */
+static int commit(struct pipe *p, struct fld_err *err)
+{
+    int rc = syn_keeper_commit(&p->k, err);
+
     if (rc == FLD_OK)
-        rc = fld_store_meta_set_int(st, FLD_META_HLC_COUNT, clock.count, err);
+        take_staged(p);
     return rc;
 }
 
 /*
- * Every answer carries the server's time: keep our clock near it. *offset
- * is the offset to use from now on, written to the store when it differs
- * from ours by more than a round trip's noise. Part of apply()'s
- * transaction; r->offset_ms changes only once that commits.
+ * The answer p->done has been applied (by the job or here): count it in
+ * the staged figures, take over the clock offset it settled on, and
+ * forget it. A correction made meanwhile by a clock-skew refusal is
+ * newer, and wins.
  */
-static int correct_offset(struct run *r, const struct syn_sync_response *a,
-                          int64_t *offset, struct fld_err *err)
+static void applied(struct pipe *p)
 {
-    int64_t slack = r->rtt_ms > CLOCK_SLACK_MS ? r->rtt_ms : CLOCK_SLACK_MS;
+    struct run *r = p->r;
+    const struct answer *a = &p->done;
 
-    *offset = a->server_time > 0 ? syn_client_offset_from(r, a->server_time)
-                                 : r->offset_ms;
-    if (llabs(*offset - r->offset_ms) <= slack) {
-        *offset = r->offset_ms;
-        return FLD_OK;
-    }
-    return fld_store_meta_set_int(r->cfg.st, FLD_META_OFFSET, *offset, err);
-}
-
-/* Count what a committed answer did, for struct syn_stats. */
-static void count_results(struct run *r, const struct syn_sync_response *a)
-{
-    size_t i;
-
-    for (i = 0; i < a->n_results; i++) {
-        switch (a->results[i].status) {
-        case SYN_STORED:
-            r->stats->stored++;
-            break;
-        case SYN_DUPLICATE:
-            r->stats->duplicates++;
-            break;
-        case SYN_QUARANTINED:
-            r->stats->quarantined++;
-            break;
-        default:
-            r->stats->refused++;
-            break;
-        }
-    }
-    r->stats->pushed += (int64_t)a->n_results;
-    r->stats->pulled += (int64_t)a->n_pull;
-}
-
-/*
- * Apply a checked answer: everything it proves, in one transaction. On a
- * cursor reset the device first forgets what the server was known to
- * hold: the server may be a restored backup missing some of it, so
- * everything is pushed again (the answers say "duplicate" for what it
- * has) and pulled from the beginning (the answer's page is the first).
- */
-static int apply(struct run *r, struct trip *t, struct fld_err *err)
-{
-    const struct syn_sync_response *a = t->resp;
-    struct fld_store *st = r->cfg.st;
-    int64_t offset;
-    int rc;
-
-    if ((rc = fld_store_begin(st, err)) != FLD_OK)
-        return rc;
-    if (a->reset) {
-        rc = fld_store_sync_forget(st, err);
-        if (rc != FLD_OK)
-            goto fail;
-    }
-    if ((rc = record_results(st, a, err)) != FLD_OK)
-        goto fail;
-    if ((rc = store_pulled(r, t, err)) != FLD_OK)
-        goto fail;
-    if ((rc = fld_store_meta_set(st, SYN_META_CURSOR, a->cursor, err)) !=
-        FLD_OK)
-        goto fail;
-    if ((rc = correct_offset(r, a, &offset, err)) != FLD_OK)
-        goto fail;
-    if ((rc = fld_store_commit(st, err)) != FLD_OK)
-        return rc;
-    if (offset != r->offset_ms) {
-        r->offset_ms = offset;
+    syn_client_count(&p->staged, a);
+    p->staged_q_end = a->q_end;
+    if (a->offset_out != a->offset_ms && !r->is_offset_unsaved) {
+        r->offset_ms = a->offset_out;
         r->stats->clock_corrections++;
     }
-    count_results(r, a);
-    return FLD_OK;
-fail:
-    fld_store_rollback(st);
-    return rc;
+    syn_client_answer_free(&p->done);
 }
 
-/* Push the next batch (possibly empty) and pull one page. */
-static int round_trip(struct run *r, struct queue *q, char **cursor, bool *more,
-                      bool *reset, struct fld_err *err)
+/*
+ * Apply p->done on this thread (nothing else holds the store). An answer
+ * whose application failed is dropped with the transaction it was in:
+ * applying it later without the answers rolled back with it would move
+ * the cursor past pages never stored.
+ */
+static int apply_here(struct pipe *p, struct fld_err *err)
 {
-    struct trip t;
-    struct fld_buf body = FLD_BUF_INIT;
+    int rc;
+
+    if (p->done.resp == NULL)
+        return FLD_OK;
+    if ((rc = syn_client_apply(&p->k, &p->done, err)) != FLD_OK) {
+        syn_client_answer_free(&p->done);
+        memset(&p->staged, 0, sizeof p->staged);
+        return rc;
+    }
+    applied(p);
+    return FLD_OK;
+}
+
+/* Send the current batch, decode the answer into *a and check it, while
+ * the job (started by the caller) works on the store. */
+static int send_batch(struct pipe *p, struct answer *a, struct fld_err *err)
+{
+    struct run *r = p->r;
+    struct outgoing o = {"POST", SYNC_PATH, NULL, 0, false};
     struct syn_http_response resp;
     int rc;
 
-    memset(&t, 0, sizeof t);
     memset(&resp, 0, sizeof resp);
-    if ((rc = take_batch(r, q, &t, err)) != FLD_OK)
-        goto done;
-    t.req.cursor = (*cursor)[0] ? *cursor : NULL;
-    t.req.limit = r->cfg.page_limit;
-    syn_sync_request_encode(&t.req, &body);
-    t.req.cursor = NULL; /* borrowed */
-    if ((rc = syn_client_exchange(r, "POST", SYNC_PATH, &body, &resp, err)) !=
-        FLD_OK)
-        goto done;
-    if ((rc = syn_sync_response_decode(resp.body.data, resp.body.len, &t.resp,
-                                       err)) != FLD_OK) {
+    syn_client_batch_finish(&p->cur, p->cursor[0] ? p->cursor : NULL,
+                            r->cfg.page_limit, &o);
+    rc = syn_client_exchange_ready(r, &o, &resp, err);
+    if (rc == FLD_OK && syn_sync_response_decode(resp.body.data, resp.body.len,
+                                                 &a->resp, err) != FLD_OK)
         rc = syn_client_malformed(r, err);
-        goto done;
-    }
-    if ((rc = check_answer(r, &t, err)) != FLD_OK)
-        goto done;
-    if ((rc = apply(r, &t, err)) != FLD_OK)
-        goto done;
-    free(*cursor);
-    *cursor = fld_xstrdup(t.resp->cursor);
-    *more = t.resp->more;
-    *reset = t.resp->reset;
-    r->thresholds = t.resp->thresholds;
-done:
+    a->rtt_ms = r->rtt_ms;
+    a->answered_ms = r->answered_ms;
+    a->offset_ms = r->offset_ms;
+    a->q_end = p->cur.q_end;
+    a->is_cursor_new =
+        a->resp != NULL &&
+        strcmp(a->resp->cursor ? a->resp->cursor : "", p->cursor) != 0;
+    if (rc == FLD_OK)
+        rc = syn_client_check(r, &p->q, &p->cur, a, err);
     syn_http_response_reset(&resp);
-    fld_buf_free(&body);
-    trip_free(&t);
     return rc;
+}
+
+/*
+ * One round trip: the current batch goes out while the job applies the
+ * answer before it and reads the next batch; then the new answer, once
+ * checked, waits in p->done for the next round trip's job. On return
+ * the job has been joined: the store is this thread's again.
+ */
+static int round_trip(struct pipe *p, struct fld_err *err)
+{
+    struct store_job job;
+    struct syn_job *bg;
+    struct answer fresh;
+    int rc;
+
+    memset(&fresh, 0, sizeof fresh);
+    memset(&job, 0, sizeof job);
+    job.k = &p->k;
+    job.q = &p->q;
+    job.lim = p->lim;
+    job.apply = p->done.resp != NULL ? &p->done : NULL;
+    job.next = &p->next;
+    p->r->is_store_busy = true;
+    bg = syn_job_start(run_store_job, &job);
+    rc = send_batch(p, &fresh, err);
+    syn_job_join(bg);
+    p->r->is_store_busy = false;
+    if (job.apply != NULL && job.apply->is_applied)
+        applied(p);
+    if (job.commits > 0 && job.rc == FLD_OK)
+        take_staged(p);
+    if (job.rc != FLD_OK && rc == FLD_OK) {
+        rc = job.rc;
+        if (err)
+            *err = job.err;
+    }
+    if (job.rc != FLD_OK) {
+        /* The transaction was rolled back with whatever was staged in
+         * it; an answer the job could not apply is dropped (see
+         * apply_here()). */
+        syn_client_answer_free(&p->done);
+        memset(&p->staged, 0, sizeof p->staged);
+    }
+    if (rc == FLD_OK)
+        rc = save_unsaved_offset(p, err);
+    if (rc != FLD_OK) {
+        syn_client_answer_free(&fresh);
+        return rc;
+    }
+    p->done = fresh;
+    free(p->cursor);
+    p->cursor = fld_xstrdup(fresh.resp->cursor);
+    p->r->thresholds = fresh.resp->thresholds;
+    syn_client_batch_free(&p->cur);
+    p->cur = p->next;
+    memset(&p->next, 0, sizeof p->next);
+    return FLD_OK;
+}
+
+/*
+ * The server's cursor reset: apply its answer (which forgets what the
+ * server was known to hold) and commit, then load the queue again and
+ * take its first batch; the batch read meanwhile came from the old queue.
+ */
+static int after_reset(struct pipe *p, struct fld_err *err)
+{
+    struct run *r = p->r;
+    int rc;
+
+    /* The answer carried a fresh cursor: a second reset in one sync
+     * means the server is not keeping its word. */
+    if (r->stats->reset) {
+        rc = apply_here(p, err);
+        if (rc == FLD_OK)
+            rc = commit(p, err);
+        if (rc != FLD_OK)
+            return rc;
+        return fld_err_set(err, FLD_EPROTO,
+                           "the server at %s reset the cursor it had just "
+                           "issued",
+                           r->url);
+    }
+    r->stats->reset = true;
+    if ((rc = apply_here(p, err)) != FLD_OK)
+        return rc;
+    if ((rc = commit(p, err)) != FLD_OK)
+        return rc;
+    syn_client_batch_free(&p->cur);
+    if ((rc = syn_client_queue_load(r, &p->q, err)) != FLD_OK)
+        return rc;
+    p->staged_q_end = p->acked_q_end = 0;
+    return syn_client_batch_take(&p->lim, &p->q, &p->k, &p->cur, err);
 }
 
 /* Forget the cursor and what the server was known to hold (--full). */
@@ -823,66 +778,84 @@ static int forget_all(struct fld_store *st, struct fld_err *err)
     return fld_store_commit(st, err);
 }
 
+static void progress(struct pipe *p)
+{
+    struct run *r = p->r;
+
+    r->stats->pending = (int64_t)(p->q.n - p->acked_q_end);
+    r->stats->elapsed_ms = fld_now_ms() - r->stats->started_ms;
+    if (r->cfg.progress)
+        r->cfg.progress(r->cfg.progress_ctx, r->stats);
+}
+
+/*
+ * The loop of round trips (see the file comment for the flow). It ends
+ * when no batch is left to send and the server says no page is left;
+ * whatever way it ends, every answer that was checked is applied and
+ * committed, as it would have been one by one.
+ */
 static int sync_loop(struct run *r, bool full, struct fld_err *err)
 {
-    struct queue q;
-    char *cursor = NULL;
-    bool more = false, reset = false;
-    int rc;
+    struct pipe p;
+    int rc, rc2;
 
-    memset(&q, 0, sizeof q);
-    if (full) {
-        rc = forget_all(r->cfg.st, err);
-        if (rc != FLD_OK)
-            return rc;
-    }
-    if ((rc = syn_client_meta_text(r->cfg.st, SYN_META_CURSOR, &cursor, err)) !=
-        FLD_OK)
+    memset(&p, 0, sizeof p);
+    p.r = r;
+    p.k.st = r->cfg.st;
+    p.lim.versions = r->cfg.batch_versions;
+    p.lim.bytes = r->cfg.batch_bytes;
+    rc = full ? forget_all(r->cfg.st, err) : FLD_OK;
+    if (rc != FLD_OK)
+        return rc;
+    if ((rc = syn_client_meta_text(r->cfg.st, SYN_META_CURSOR, &p.cursor,
+                                   err)) != FLD_OK)
         goto done;
     rc = syn_client_meta_int(r->cfg.st, FLD_META_OFFSET, &r->offset_ms, err);
     if (rc != FLD_OK)
         goto done;
-    if ((rc = syn_client_queue_load(r, &q, err)) != FLD_OK)
+    if ((rc = syn_client_queue_load(r, &p.q, err)) != FLD_OK)
         goto done;
     if (r->cfg.progress) /* what there is to push */
         r->cfg.progress(r->cfg.progress_ctx, r->stats);
+    if ((rc = syn_client_batch_take(&p.lim, &p.q, &p.k, &p.cur, err)) != FLD_OK)
+        goto done;
     for (;;) {
-        size_t at = q.next;
+        bool more;
 
-        rc = round_trip(r, &q, &cursor, &more, &reset, err);
-        if (rc != FLD_OK) {
-            q.next = at;
+        if ((rc = round_trip(&p, err)) != FLD_OK)
+            break;
+        more = p.done.resp->more;
+        rc = p.done.resp->reset ? after_reset(&p, err) : FLD_OK;
+        if (rc != FLD_OK)
+            break;
+        if (p.cur.n == 0 && !more) { /* nothing to send, nothing to pull */
+            if ((rc = apply_here(&p, err)) == FLD_OK)
+                rc = commit(&p, err);
+            progress(&p);
             break;
         }
-        if (reset) {
-            /* The answer carried a fresh cursor: a second reset in one
-             * sync means the server is not keeping its word. */
-            if (r->stats->reset) {
-                rc =
-                    fld_err_set(err, FLD_EPROTO,
-                                "the server at %s reset the cursor it had just "
-                                "issued",
-                                r->url);
-                break;
-            }
-            r->stats->reset = true;
-            if ((rc = syn_client_queue_load(r, &q, err)) != FLD_OK)
-                break;
-        }
-        r->stats->pending = (int64_t)(q.n - q.next);
-        r->stats->elapsed_ms = fld_now_ms() - r->stats->started_ms;
-        if (r->cfg.progress)
-            r->cfg.progress(r->cfg.progress_ctx, r->stats);
-        if (q.next >= q.n && !more)
-            break;
+        progress(&p);
         if (stopped(r)) {
             rc = fld_err_set(err, FLD_ENET, "interrupted");
             break;
         }
     }
 done:
-    free(cursor);
-    syn_client_queue_free(&q);
+    /* What was checked is proven: keep it, as a sync one answer at a
+     * time would have. */
+    rc2 = apply_here(&p, rc == FLD_OK ? err : NULL);
+    if (rc2 == FLD_OK)
+        rc2 = commit(&p, rc == FLD_OK ? err : NULL);
+    else
+        syn_keeper_rollback(&p.k);
+    if (rc == FLD_OK)
+        rc = rc2;
+    r->stats->pending = (int64_t)(p.q.n - p.acked_q_end);
+    syn_client_answer_free(&p.done);
+    syn_client_batch_free(&p.cur);
+    syn_client_batch_free(&p.next);
+    free(p.cursor);
+    syn_client_queue_free(&p.q);
     return rc;
 }
 

@@ -104,6 +104,7 @@ struct syn_client {
     int max_attempts;      /* tries of one request before giving up */
     int64_t backoff_ms;
     int64_t backoff_max_ms;
+    size_t verify_threads; /* verifying a pulled page; 0: one per processor */
 
     syn_progress_fn progress; /* before the first request and after every
                                  answer; may be NULL */

@@ -8,8 +8,11 @@
  * writes a subsystem as x.c, x.h and xInt.h:
  *
  *   client.c         requests (signing, retries, clock correction) and
- *                    the sync: round trips, checking and applying answers
- *   client_queue.c   the queue of versions to push, in the order to push
+ *                    the sync: the loop of round trips, pipelined
+ *   client_queue.c   the queue of versions to push, in the order to push,
+ *                    and the batches (request bodies) taken from it
+ *   client_apply.c   an answer: checked against its batch, its pulled
+ *                    versions verified (in parallel), applied to the store
  *   client_enroll.c  enrollment: the server's URL, the one-time code, and
  *                    what the device records of the server
  */
@@ -21,6 +24,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "gzip.h"
 #include "client.h"
 #include "protocol.h"
 #include "transport.h"
@@ -40,6 +44,20 @@ struct run {
     bool maybe_delivered;      /* a request may have been acted on unanswered */
     char code[SYN_REASON_MAX]; /* error code of the last refusal */
     int64_t thresholds;        /* newest threshold revision, as answers say */
+    size_t n_threads;          /* verifying a page: threads, ours included */
+    /* Another thread holds the store (client.c's pipeline): a clock-skew
+     * correction is kept in offset_ms, marked unsaved, and written by the
+     * loop once the store is back. */
+    bool is_store_busy;
+    bool is_offset_unsaved;
+};
+
+/* A request as it goes out on every attempt. */
+struct outgoing {
+    const char *method, *path;
+    const uint8_t *body; /* gzipped when that made it smaller */
+    size_t len;
+    bool is_gzipped;
 };
 
 /* ---- client.c --------------------------------------------------------- */
@@ -59,6 +77,12 @@ void syn_client_run_init(struct run *r, const struct syn_client *c,
 int syn_client_exchange(struct run *r, const char *method, const char *path,
                         const struct fld_buf *plain,
                         struct syn_http_response *resp, struct fld_err *err);
+
+/* The same with a body ready to go (o->method, o->path set): the batches
+ * of a sync are compressed as they are read (client_queue.c). */
+int syn_client_exchange_ready(struct run *r, const struct outgoing *o,
+                              struct syn_http_response *resp,
+                              struct fld_err *err);
 
 /* A decoder refused the answer (its message is in err): say whose.
  * Returns FLD_EPROTO. */
@@ -105,5 +129,101 @@ int syn_client_queue_load(struct run *r, struct queue *q, struct fld_err *err);
 
 /* Empty q; a zeroed queue is empty already. */
 void syn_client_queue_free(struct queue *q);
+
+/*
+ * Whoever holds the store during a sync, and the transaction it keeps
+ * open across answers (client_apply.c). Held by one thread at a time:
+ * the loop, or the background job it started and has not yet joined.
+ */
+struct keeper {
+    struct fld_store *st;
+    bool in_txn;
+    int64_t txn_start_ms;
+    int64_t txn_versions; /* results and pulled versions in it */
+};
+
+/* Begin the transaction unless one is open. */
+int syn_keeper_begin(struct keeper *k, struct fld_err *err);
+/* Commit the open transaction, if any (a failed commit leaves none). */
+int syn_keeper_commit(struct keeper *k, struct fld_err *err);
+void syn_keeper_rollback(struct keeper *k);
+/* Whether the open transaction has held enough, or long enough, that it
+ * is time to commit it. */
+bool syn_keeper_due(const struct keeper *k);
+
+/* How much one request may push (struct syn_client's tunables). */
+struct batch_limits {
+    size_t versions;
+    size_t bytes;
+};
+
+/* A request being built: the versions it pushes, and its body so far. */
+struct batch {
+    size_t *idx; /* queue indices of the versions, in the order written */
+    size_t n, cap;
+    size_t q_end;               /* the queue's position after this batch */
+    struct fld_buf plain;       /* the JSON text so far */
+    struct syn_gzip_stream *gz; /* the same being gzipped; NULL: no items */
+    struct fld_buf zipped;      /* what gz has produced so far */
+};
+
+/*
+ * Take the next batch from the front of q into b (which need not be
+ * initialised): at most lim->versions versions and lim->bytes of bodies,
+ * but always one when any is left. A stored version that no longer
+ * matches its hash goes on the dead-letter list (in k's transaction)
+ * instead. Reads the store: the caller holds k.
+ */
+int syn_client_batch_take(const struct batch_limits *lim, struct queue *q,
+                          struct keeper *k, struct batch *b,
+                          struct fld_err *err);
+/* End b's text with the cursor and the page limit, and point o's body
+ * at what is to be sent (borrowed from b until it is freed). */
+void syn_client_batch_finish(struct batch *b, const char *cursor, int64_t limit,
+                             struct outgoing *o);
+void syn_client_batch_free(struct batch *b);
+
+/* ---- client_apply.c --------------------------------------------------- */
+
+/* A page's verification outcome for one version. */
+struct verdict {
+    int rc;
+    char msg[FLD_ERR_MSG_MAX];
+};
+
+/* An answer to a batch, from decoding to being applied. */
+struct answer {
+    struct syn_sync_response *resp; /* each pull[i].body freed once verified */
+    /* verified, one per resp->pull[i], without their parsed answers
+     * (answers and review NULL: the body holds them) */
+    struct fld_version **pulled;
+    struct verdict *bad; /* per pulled version, while checking */
+    /* The exchange's figures, for the clock correction (taken when the
+     * answer arrived: the next exchange overwrites struct run's). */
+    int64_t rtt_ms, answered_ms, offset_ms;
+    size_t q_end;       /* the queue's position after the batch it answers */
+    bool is_cursor_new; /* its cursor differs from the one sent */
+    /* What applying it did (syn_client_count() takes them over). */
+    bool is_applied;
+    int64_t offset_out;
+    int64_t pulled_new;
+};
+
+/*
+ * Check a decoded answer against the batch b it answers (one result per
+ * version, hash by hash, a usable cursor) and verify every pulled version
+ * (fld_version_open(), on r->n_threads threads). FLD_EPROTO or
+ * FLD_EBADSIG naming the server and the first bad version. Reads r and q
+ * only.
+ */
+int syn_client_check(const struct run *r, const struct queue *q,
+                     const struct batch *b, struct answer *a,
+                     struct fld_err *err);
+/* Write what a checked answer proves in k's transaction (begun when none
+ * is open; rolled back on failure). Touches k and a only. */
+int syn_client_apply(struct keeper *k, struct answer *a, struct fld_err *err);
+/* Count what an applied answer did into s. */
+void syn_client_count(struct syn_stats *s, const struct answer *a);
+void syn_client_answer_free(struct answer *a);
 
 #endif

@@ -1,20 +1,28 @@
 /*
- * client_queue.c - the queue of versions a sync pushes (step 1 of the
- * flow in client.c's file comment).
+ * client_queue.c - the queue of versions a sync pushes, and the batches
+ * taken from it (steps 1 and 2 of the flow in client.c's file comment).
  *
  * Where it sits: the store says which versions are pending (its
- * sync_known and sync_refused tables) and which of them are parents of
- * which; this file puts them in the order to push: parents before
- * children, each author's versions in dseq order, arrival order breaking
- * ties (Kahn's algorithm with a heap). client.c then takes batches from
- * the front of the queue, round trip after round trip, and loads it again
- * when the server resets the cursor.
+ * sync_pending table) and which of them are parents of which; this file
+ * puts them in the order to push: parents before children, each author's
+ * versions in dseq order, arrival order breaking ties (Kahn's algorithm
+ * with a heap). client.c then takes batches from the front of the queue,
+ * round trip after round trip, and loads it again when the server resets
+ * the cursor.
+ *
+ * A batch is written as it is read: each version's body goes straight
+ * into the request's JSON text and through the gzip stream, so a batch
+ * keeps no copy of its bodies, and all that is left to write once the
+ * cursor is known (syn_client_batch_finish()) is the end of the text.
+ * Reading and compressing a batch is most of a push's own work: client.c
+ * does it for the next batch while the current one is on the network.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client_int.h"
+#include "gzip.h"
 
 struct edge {
     size_t from, to;
@@ -234,4 +242,124 @@ int syn_client_queue_load(struct run *r, struct queue *q, struct fld_err *err)
     r->stats->to_push = (int64_t)q->n;
     r->stats->pending = (int64_t)q->n;
     return rc;
+}
+
+/* ---- batches ---------------------------------------------------------- */
+
+void syn_client_batch_free(struct batch *b)
+{
+    free(b->idx);
+    fld_buf_free(&b->plain);
+    syn_gzip_abandon(b->gz);
+    fld_buf_free(&b->zipped);
+    memset(b, 0, sizeof *b);
+}
+
+/* A stored version that no longer matches its hash cannot be pushed;
+ * it goes on the dead-letter list at once (in the keeper's transaction),
+ * so it never blocks the rest (`field verify` tells the whole story). */
+static int refuse_locally(struct keeper *k, const char *hash, const char *why,
+                          struct fld_err *err)
+{
+    int rc;
+
+    if ((rc = syn_keeper_begin(k, err)) != FLD_OK)
+        return rc;
+    rc = fld_store_sync_refuse(k->st, hash, "local_corrupt", why, err);
+    if (rc != FLD_OK)
+        syn_keeper_rollback(k);
+    return rc;
+}
+
+/* One version into the batch: its JSON text, and through the gzip
+ * stream. */
+static void batch_add(struct batch *b, size_t i, const uint8_t *body,
+                      size_t len, const uint8_t sig[FLD_SIG_LEN])
+{
+    struct syn_item it;
+    size_t start = b->plain.len;
+
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 64;
+        b->idx = fld_xreallocarray(b->idx, b->cap, sizeof *b->idx);
+    }
+    b->idx[b->n] = i;
+    memset(&it, 0, sizeof it);
+    it.body = (uint8_t *)(uintptr_t)body; /* borrowed, only read */
+    it.body_len = len;
+    memcpy(it.sig, sig, FLD_SIG_LEN);
+    syn_sync_request_encode_item(&it, b->n == 0, &b->plain);
+    if (b->gz == NULL)
+        b->gz = syn_gzip_begin();
+    syn_gzip_more(b->gz, b->plain.data + start, b->plain.len - start,
+                  &b->zipped);
+    b->n++;
+}
+
+/*
+ * The contract is in client_int.h. Each body is read by its hash and
+ * checked against it (fld_store_version_raw), which is what lets the
+ * answer's hashes be compared with the queue's without hashing again.
+ */
+int syn_client_batch_take(const struct batch_limits *lim, struct queue *q,
+                          struct keeper *k, struct batch *b,
+                          struct fld_err *err)
+{
+    size_t bytes = 0;
+    int rc;
+
+    memset(b, 0, sizeof *b);
+    while (q->next < q->n && b->n < lim->versions) {
+        size_t i = q->order[q->next];
+        uint8_t *body, sig[FLD_SIG_LEN];
+        size_t len;
+        struct fld_err e;
+
+        if (b->n > 0 && bytes + q->v[i].len > lim->bytes)
+            break;
+        fld_err_clear(&e);
+        rc = fld_store_version_raw(k->st, q->v[i].hash, &body, &len, sig, &e);
+        q->next++;
+        if (rc == FLD_ECORRUPT || rc == FLD_NOTFOUND) {
+            if ((rc = refuse_locally(k, q->v[i].hash, e.msg, err)) != FLD_OK)
+                return rc;
+            continue;
+        }
+        if (rc != FLD_OK) {
+            if (err)
+                *err = e;
+            return rc;
+        }
+        batch_add(b, i, body, len, sig);
+        bytes += len;
+        free(body);
+    }
+    b->q_end = q->next;
+    return FLD_OK;
+}
+
+/*
+ * The rest of the request's text, and the body to send: gzipped when it
+ * is at least SYN_GZIP_MIN bytes and gzip made it smaller, as
+ * syn_client_exchange() decides for any other request.
+ */
+void syn_client_batch_finish(struct batch *b, const char *cursor, int64_t limit,
+                             struct outgoing *o)
+{
+    size_t start = b->plain.len;
+
+    syn_sync_request_encode_end(cursor, limit, b->n > 0, &b->plain);
+    o->body = b->plain.data;
+    o->len = b->plain.len;
+    o->is_gzipped = false;
+    if (b->gz == NULL)
+        return;
+    syn_gzip_end(b->gz, b->plain.data + start, b->plain.len - start,
+                 &b->zipped);
+    b->gz = NULL;
+    if (b->plain.len >= SYN_GZIP_MIN && b->zipped.len < b->plain.len) {
+        o->body = b->zipped.data;
+        o->len = b->zipped.len;
+        o->is_gzipped = true;
+    }
 }

@@ -18,12 +18,14 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 endif
 
 LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/client_queue.c \
-               sync/client_enroll.c sync/merge.c \
+               sync/client_enroll.c sync/client_apply.c sync/parallel.c \
+               sync/merge.c \
                sync/merge_dag.c sync/merge_paths.c sync/merge_result.c \
                sync/merged_export.c sync/catalog.c
 LIBSYNC_OBJ := $(LIBSYNC_SRC:%.c=$(O)/%.o)
 LIBSYNC     := $(O)/libsync.a
-SYNC_LIBS   := $(call pkg_libs,$(SYNC_PKGS))
+# -pthread: the client verifies pulled versions on several threads.
+SYNC_LIBS   := $(call pkg_libs,$(SYNC_PKGS)) -pthread
 CURL_LIBS   := $(call pkg_libs,$(CURL_PKGS))
 # Kept out of libsync.a, so that nothing but `field` can pull libcurl in.
 SYNC_CURL_OBJ := $(O)/sync/transport_curl.o

@@ -1,0 +1,99 @@
+/*
+ * test_syn_parallel.c - libsync's loop over several threads and its
+ * background job (sync/parallel.c): every index is visited exactly once
+ * whatever the number of threads (none, one, more than the indices, more
+ * than the cap), and a job's writes are visible once it is joined. `make
+ * tsan` runs it under ThreadSanitizer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parallel.h"
+
+#define N 10007
+
+/* Each index writes only its own slot, as the contract asks. */
+static void visit(void *ctx, size_t i)
+{
+    int *seen = ctx;
+
+    seen[i]++;
+}
+
+static void test_every_index_once(void **state)
+{
+    static const size_t threads[] = {0, 1, 2, 3, 8, 64};
+    int *seen = calloc(N, sizeof *seen);
+    size_t t, i;
+
+    (void)state;
+    assert_non_null(seen);
+    for (t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+        memset(seen, 0, N * sizeof *seen);
+        syn_parallel_for(N, threads[t], visit, seen);
+        for (i = 0; i < N; i++)
+            assert_int_equal(seen[i], 1);
+    }
+    /* nothing to do, and fewer indices than threads */
+    syn_parallel_for(0, 4, visit, seen);
+    memset(seen, 0, N * sizeof *seen);
+    syn_parallel_for(2, 8, visit, seen);
+    assert_int_equal(seen[0] + seen[1] + seen[2], 2);
+    free(seen);
+}
+
+struct work {
+    long sum;
+    int *data;
+};
+
+static void add_up(void *ctx)
+{
+    struct work *w = ctx;
+    size_t i;
+
+    for (i = 0; i < N; i++)
+        w->sum += w->data[i];
+}
+
+/* The caller writes its own data while the job runs, then reads the job's
+ * result once joined. */
+static void test_job(void **state)
+{
+    struct work w = {0, NULL};
+    int *mine = calloc(N, sizeof *mine);
+    struct syn_job *j;
+    size_t i;
+
+    (void)state;
+    w.data = calloc(N, sizeof *w.data);
+    assert_non_null(w.data);
+    assert_non_null(mine);
+    for (i = 0; i < N; i++)
+        w.data[i] = (int)i;
+    j = syn_job_start(add_up, &w);
+    for (i = 0; i < N; i++)
+        mine[i] = (int)(2 * i);
+    syn_job_join(j);
+    assert_int_equal(w.sum, (long)N * (N - 1) / 2);
+    assert_int_equal(mine[N - 1], 2 * (N - 1));
+    syn_job_join(NULL);
+    assert_true(syn_cpus() >= 1);
+    free(w.data);
+    free(mine);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_index_once),
+        cmocka_unit_test(test_job),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
