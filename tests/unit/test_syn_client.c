@@ -40,7 +40,8 @@ enum fault {
     F_BUSY_503,    /* our server's JSON 503, without acting */
     F_PROXY_502,   /* a proxy's HTML error page */
     F_PORTAL,      /* a captive portal's login page, 200 text/html */
-    F_TAMPER_PULL  /* one byte of the first pulled body changed */
+    F_TAMPER_PULL, /* one byte of the first pulled body changed */
+    F_FORGE_SIG    /* one hex digit of pulled version forge_at's sig */
 };
 
 struct inproc {
@@ -51,6 +52,8 @@ struct inproc {
     int n_performed; /* requests seen */
     int n_handled;   /* requests the server handled */
     int n_pushed;    /* versions pushed, summed over handled requests */
+    int forge_at;    /* F_FORGE_SIG: which pulled version (from 0) */
+    long forged_seq; /* F_FORGE_SIG: the seq of the version forged */
 };
 
 static const char *header(const struct syn_http_request *req, const char *name)
@@ -85,6 +88,24 @@ static void tamper(struct fld_buf *b)
         p += strlen("households_total\\\":");
         *p = *p == '9' ? '8' : (char)(*p + 1);
     }
+}
+
+/* Change one hex digit of the signature of pulled version at (from 0) and
+ * note its seq: the body is intact, the signature is no longer its
+ * author's. */
+static void forge_sig(struct fld_buf *b, int at, long *seq)
+{
+    char *p = strstr((char *)b->data, "\"pull\":[");
+    int i;
+
+    *seq = -1;
+    for (i = 0; p != NULL && i <= at; i++)
+        if ((p = strstr(p + 1, "\"sig\":\"")) == NULL)
+            return;
+    p += strlen("\"sig\":\"");
+    *p = *p == '0' ? '1' : '0';
+    if ((p = strstr(p, "\"seq\":")) != NULL)
+        *seq = strtol(p + strlen("\"seq\":"), NULL, 10);
 }
 
 static int count_pushed(const struct fld_buf *plain)
@@ -164,6 +185,8 @@ static int inproc_perform(struct syn_transport *base,
     }
     if (f == F_TAMPER_PULL)
         tamper(&out.body);
+    if (f == F_FORGE_SIG)
+        forge_sig(&out.body, t->forge_at, &t->forged_seq);
     resp->status = out.status;
     snprintf(resp->content_type, sizeof resp->content_type, "%s",
              out.content_type ? out.content_type : "");
@@ -864,6 +887,46 @@ static void test_tampered_page(void **state)
     assert_int_equal(s.pulled_new, 3);
 }
 
+/*
+ * One forged signature among 500 pulled versions, verified on several
+ * threads: the page is refused whole (docs/PROTOCOL.md: a client verifies
+ * every pulled version before keeping it), the error names that version
+ * by its seq, and nothing of the page is kept, not even the cursor.
+ */
+static void test_forged_among_500(void **state)
+{
+    struct fx *f = *state;
+    struct syn_client c;
+    struct syn_stats s;
+    struct fld_err err;
+    char want[64];
+    char *v;
+    int i;
+
+    enroll(f, f->a, "A", "inspector", "4201");
+    enroll(f, f->b, "B", "inspector", "4201");
+    for (i = 0; i < 250; i++)
+        capture(f->a, "4201", 2);
+    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
+    assert_int_equal(s.stored, 500);
+    c = client(f, f->b);
+    c.page_limit = 500;
+    c.verify_threads = 4;
+    f->t.forge_at = 316;
+    fail_next(&f->t, F_FORGE_SIG, 1);
+    assert_int_equal(syn_sync(&c, false, &s, &err), FLD_EBADSIG);
+    assert_true(f->t.forged_seq > 0);
+    snprintf(want, sizeof want, "(seq %ld)", f->t.forged_seq);
+    assert_non_null(strstr(err.msg, want));
+    assert_non_null(strstr(err.msg, "does not verify"));
+    assert_int_equal(count_versions(f->b), 0);
+    assert_int_equal(fld_store_meta_get(f->b->st, SYN_META_CURSOR, &v, NULL),
+                     FLD_NOTFOUND);
+    /* the same page unforged is kept whole */
+    assert_int_equal(syn_sync(&c, false, &s, &err), FLD_OK);
+    assert_int_equal(s.pulled_new, 500);
+}
+
 static void test_interrupted(void **state)
 {
     struct fx *f = *state;
@@ -1072,6 +1135,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_5xx_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_captive_portal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forged_among_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_enrolled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_skew_corrected, setup,
