@@ -23,6 +23,12 @@
  *   2. a fresh device B pulls them;
  *   3. A, then B, sync with nothing to do;
  *   4. A changes 100 records and syncs (push side), then B syncs (pull side).
+ * Each sync's peak resident set (from wait4), and the server's over the
+ * whole run, are measured too. Every figure the issue sets a target for
+ * (issue 11: push, pull, no-op and 100 changed by wall time, peak RSS)
+ * goes out at the end as one JSON line, with its target:
+ *   {"bench":"sync","figure":"noop_sync_wall_ms","value":12.3,"unit":"ms",
+ *    "target":"<= 15"}
  * Then, measured in the same run: the gzip size of the signed bodies
  * themselves (to compare with the bytes on the wire), this machine's
  * Ed25519 verifications per second and fld_version_open() (the full
@@ -53,6 +59,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +89,8 @@ static char tmpdir[] = "/tmp/field-bench-sync-XXXXXX";
 static char bindir[PATH_MAX + 16];
 static int janitor_fd = -1;
 static pid_t server_pid = -1;
+/* The peak resident set of the last program run() waited for (kB). */
+static long last_maxrss_kb;
 static int server_port;
 
 static double now_s(void)
@@ -212,20 +221,69 @@ static char *program(const char *name)
 }
 
 /*
+ * `bench_sync --measure FILE PROGRAM ARGS...`: run PROGRAM and write its
+ * peak resident set (kB) and wall time (s) to FILE; exit as it did.
+ * run() goes through this because Linux counts in a program's peak
+ * resident set the image of the process it was exec'd from: forked
+ * straight from this one (which holds 23 MB of bodies), every `field
+ * sync` would weigh at least that much. Here PROGRAM is forked from a
+ * freshly exec'd, small process.
+ */
+static int measure(const char *file, char *const *argv)
+{
+    struct rusage ru;
+    int status;
+    double t0 = now_s();
+    pid_t pid = fork();
+    FILE *f;
+
+    if (pid < 0)
+        return 127;
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &status, 0, &ru) < 0)
+        if (errno != EINTR)
+            return 127;
+    if ((f = fopen(file, "w")) != NULL) {
+        fprintf(f, "%ld %.6f\n", ru.ru_maxrss, now_s() - t0);
+        fclose(f);
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/*
  * Run argv (argv[0] a path) with FIELD_HOME=home when home is not NULL,
  * standard input from /dev/null, standard output into out when not NULL
- * (else discarded), standard error into $tmpdir/last.err. Returns the
- * exit status; *secs (when not NULL) is the wall time from fork to exit.
+ * (else discarded), standard error into $tmpdir/last.err, through
+ * measure() (last_maxrss_kb: its peak resident set). Returns the exit
+ * status; *secs (when not NULL) is its wall time from fork to exit.
  */
 static int run(const char *home, const char *const *argv, struct fld_buf *out,
                double *secs)
 {
-    char *errpath = tpath("last.err"), chunk[8192];
+    char *errpath = tpath("last.err"), *rsspath = tpath("last.rss");
+    char chunk[8192];
+    const char *wrapped[64];
+    FILE *f;
+    size_t k;
     int fds[2], status;
     pid_t pid;
     ssize_t n;
     double t0;
 
+    wrapped[0] = "/proc/self/exe";
+    wrapped[1] = "--measure";
+    wrapped[2] = rsspath;
+    for (k = 0; argv[k] != NULL && k + 4 < sizeof wrapped / sizeof *wrapped;
+         k++)
+        wrapped[k + 3] = argv[k];
+    wrapped[k + 3] = NULL;
+    remove(rsspath);
     if (pipe(fds) != 0)
         die("pipe: %s", strerror(errno));
     t0 = now_s();
@@ -244,7 +302,7 @@ static int run(const char *home, const char *const *argv, struct fld_buf *out,
         close(fds[0]);
         if (home != NULL)
             setenv("FIELD_HOME", home, 1);
-        execv(argv[0], (char *const *)argv);
+        execv("/proc/self/exe", (char *const *)wrapped);
         _exit(127);
     }
     close(fds[1]);
@@ -263,6 +321,16 @@ static int run(const char *home, const char *const *argv, struct fld_buf *out,
             die("waitpid: %s", strerror(errno));
     if (secs != NULL)
         *secs = now_s() - t0;
+    last_maxrss_kb = 0;
+    if ((f = fopen(rsspath, "r")) != NULL) {
+        double wall;
+
+        /* the program's own wall time, without measure()'s start */
+        if (fscanf(f, "%ld %lf", &last_maxrss_kb, &wall) == 2 && secs != NULL)
+            *secs = wall;
+        fclose(f);
+    }
+    free(rsspath);
     free(errpath);
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
@@ -396,11 +464,31 @@ static void start_server(void)
 }
 
 /* SIGTERM, as an administrator stops it; *secs how long it took to go. */
+/* The server's peak resident set (kB) so far: VmHWM counts its own
+ * memory since exec, unlike wait4's figure (see measure()). */
+static long server_hwm_kb(void)
+{
+    char path[64], line[256];
+    long kb = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)server_pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
 static int stop_server(double *secs)
 {
     int status = 0;
-    double t0 = now_s();
+    double t0;
 
+    last_maxrss_kb = server_hwm_kb();
+    t0 = now_s();
     kill(server_pid, SIGTERM);
     while (waitpid(server_pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -629,6 +717,7 @@ struct phase {
     int64_t versions; /* moved: pushed or pulled */
     int64_t requests, bytes_up, bytes_down, sync_ms;
     double wall, server;
+    double rss_mb; /* the `field sync` process's peak resident set */
 };
 
 /* The integer member key of the flat JSON summary in s (-1 if missing). */
@@ -655,6 +744,7 @@ static void sync_phase(const char *home, struct phase *ph, const char *name,
     int rc;
 
     rc = run(home, argv, &out, &ph->wall);
+    ph->rss_mb = (double)last_maxrss_kb / 1024.0;
     s = fld_buf_str(&out);
     if (rc != 0 || member(s, "pending") != 0 || member(s, "refused") != 0)
         die("%s: field sync exited %d: %s", name, rc, s);
@@ -756,6 +846,38 @@ static void kb(double bytes, char out[32])
         snprintf(out, 32, "%.2f MB", bytes / 1e6);
 }
 
+/* One figure as one JSON line (the shape every benchmark prints, so a
+ * script can read them); target NULL when there is none. */
+static void figure(const char *name, double value, const char *unit,
+                   const char *target)
+{
+    printf("{\"bench\":\"sync\",\"figure\":\"%s\",\"value\":%.6g,"
+           "\"unit\":\"%s\",\"target\":",
+           name, value, unit);
+    if (target != NULL)
+        printf("\"%s\"}\n", target);
+    else
+        printf("null}\n");
+}
+
+/* The figures of the issue's targets (issue 11, items 2, 3 and 5), and
+ * the bytes on the wire beside them. */
+static void figures(const struct phase *ph, double server_rss_mb)
+{
+    figure("initial_push_wall_s", ph[0].wall, "s", "<= 0.75");
+    figure("initial_push_server_s", ph[0].server, "s", NULL);
+    figure("initial_push_bytes_up", (double)ph[0].bytes_up, "B", NULL);
+    figure("initial_pull_wall_s", ph[1].wall, "s", "<= 0.75");
+    figure("initial_pull_bytes_down", (double)ph[1].bytes_down, "B", NULL);
+    figure("noop_sync_wall_ms", ph[2].wall * 1e3, "ms", "<= 15");
+    figure("noop_sync_pull_side_wall_ms", ph[3].wall * 1e3, "ms", "<= 15");
+    figure("changed_100_push_wall_ms", ph[4].wall * 1e3, "ms", "<= 40");
+    figure("changed_100_pull_wall_ms", ph[5].wall * 1e3, "ms", "<= 40");
+    figure("client_peak_rss_push_mb", ph[0].rss_mb, "MB", "<= 32");
+    figure("client_peak_rss_pull_mb", ph[1].rss_mb, "MB", "<= 32");
+    figure("server_peak_rss_mb", server_rss_mb, "MB", "<= 32");
+}
+
 static void print_phase(const struct phase *p)
 {
     char up[32], down[32], rate[32];
@@ -767,9 +889,9 @@ static void print_phase(const struct phase *p)
     else
         snprintf(rate, sizeof rate, "-");
     printf("| %-32s | %8lld | %8lld | %9s | %10s | %6.3f | %6.3f | %8.3f | "
-           "%10s |\n",
+           "%10s | %6.1f |\n",
            p->name, (long long)p->versions, (long long)p->requests, up, down,
-           p->wall, (double)p->sync_ms / 1e3, p->server, rate);
+           p->wall, (double)p->sync_ms / 1e3, p->server, rate, p->rss_mb);
 }
 
 int main(int argc, char **argv)
@@ -783,10 +905,12 @@ int main(int argc, char **argv)
     struct device d;
     char *home_a, *home_b, merge_line[256];
     char raw[32], gz_all[32], gz_b[32], floor_b[32], floor_c[32];
-    double t0, fill_s, ed, opened, stop_s, answers;
+    double t0, fill_s, ed, opened, stop_s, answers, server_rss_mb;
     size_t floor_bytes, floor_changed;
     int stop_rc;
 
+    if (argc > 3 && strcmp(argv[1], "--measure") == 0)
+        return measure(argv[2], argv + 3);
     if (argc > 1) {
         char *end;
         unsigned long v = strtoul(argv[1], &end, 10);
@@ -867,6 +991,7 @@ int main(int argc, char **argv)
                    flagged);
     }
     stop_rc = stop_server(&stop_s);
+    server_rss_mb = (double)last_maxrss_kb / 1024.0;
 
     /* What the machine can do, and what the bodies weigh. */
     ed = ed25519_per_second();
@@ -885,17 +1010,23 @@ int main(int argc, char **argv)
            "per version on average; captured in %.1f s (%.0f versions/s)\n\n",
            n, TEMPLATE, m.n_records, cs.n, answers, m.ends[n - 1] / n, fill_s,
            (double)n / fill_s);
-    printf("| %-32s | %8s | %8s | %9s | %10s | %6s | %6s | %8s | %10s |\n",
+    printf("| %-32s | %8s | %8s | %9s | %10s | %6s | %6s | %8s | %10s | %6s "
+           "|\n",
            "phase (`field sync --json`)", "versions", "requests", "bytes up",
-           "bytes down", "wall s", "sync s", "server s", "versions/s");
-    printf("| %-32s | %8s | %8s | %9s | %10s | %6s | %6s | %8s | %10s |\n",
-           "---",
-           "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:");
+           "bytes down", "wall s", "sync s", "server s", "versions/s",
+           "RSS MB");
+    printf("| %-32s | %8s | %8s | %9s | %10s | %6s | %6s | %8s | %10s | %6s "
+           "|\n",
+           "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:",
+           "---:", "---:");
     for (i = 0; i < 6; i++)
         print_phase(&ph[i]);
     printf("\nwall s: the whole `field sync` process; sync s: its own summary "
            "(milliseconds);\nserver s: the server's time answering /v1/sync "
-           "(its /metrics); versions/s: versions / wall s.\n\n");
+           "(its /metrics); versions/s: versions / wall s;\nRSS MB: the "
+           "`field sync` process's peak resident set; field-server's over the "
+           "whole run: %.1f MB.\n\n",
+           server_rss_mb);
 
     kb((double)m.ends[n - 1], raw);
     kb((double)gzip_size(&m, 0, n), gz_all);
@@ -925,6 +1056,7 @@ int main(int argc, char **argv)
            100.0 * (double)n / ph[0].server / opened);
     printf("%s\n", merge_line);
     printf("server stopped by SIGTERM in %.2f s (exit %d)\n", stop_s, stop_rc);
+    figures(ph, server_rss_mb);
 
     remove_tree(tmpdir);
     fld_buf_free(&m.bodies);
