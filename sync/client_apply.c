@@ -315,19 +315,23 @@ int syn_client_apply(struct keeper *k, struct answer *a, struct fld_err *err)
     }
     if ((rc = syn_keeper_begin(k, err)) != FLD_OK)
         return rc;
-    if (resp->reset && (rc = fld_store_sync_forget(k->st, err)) != FLD_OK)
+    rc = resp->reset ? fld_store_sync_forget(k->st, err) : FLD_OK;
+    if (rc != FLD_OK)
         goto fail;
     if ((rc = record_results(k->st, resp, err)) != FLD_OK)
         goto fail;
     if ((rc = store_pulled(k->st, a, err)) != FLD_OK)
         goto fail;
-    if (a->is_cursor_new &&
-        (rc = fld_store_meta_set(k->st, SYN_META_CURSOR, resp->cursor, err)) !=
-            FLD_OK)
+    rc = a->is_cursor_new
+             ? fld_store_meta_set(k->st, SYN_META_CURSOR, resp->cursor, err)
+             : FLD_OK;
+    if (rc != FLD_OK)
         goto fail;
-    if (a->offset_out != a->offset_ms &&
-        (rc = fld_store_meta_set_int(k->st, FLD_META_OFFSET, a->offset_out,
-                                     err)) != FLD_OK)
+    rc =
+        a->offset_out != a->offset_ms
+            ? fld_store_meta_set_int(k->st, FLD_META_OFFSET, a->offset_out, err)
+            : FLD_OK;
+    if (rc != FLD_OK)
         goto fail;
     k->txn_versions += (int64_t)(resp->n_results + resp->n_pull);
     a->is_applied = true;
