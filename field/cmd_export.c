@@ -171,10 +171,14 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
         return fld_err_set(&ctx->err, FLD_EUSAGE,
                            "a workbook is not for a terminal: give --output "
                            "FILE.xlsx");
-    if ((rc =
-             fld_store_each_record(ctx->st, &o.filter, collect, &c, &ctx->err)))
+    /* one snapshot, and one lock of the file for the whole walk instead of
+     * one per record (a tenth of an export's time, bench_walk) */
+    if ((rc = fld_store_begin_read(ctx->st, &ctx->err)) != FLD_OK)
         goto out;
-    rc = export_all(ctx, &o, &c, &out);
+    rc = fld_store_each_record(ctx->st, &o.filter, collect, &c, &ctx->err);
+    if (rc == FLD_OK)
+        rc = export_all(ctx, &o, &c, &out);
+    fld_store_rollback(ctx->st);
     /* a new file, never over an existing one, nothing half-written left;
      * mode 0600, as exports have always been written */
     if (rc == FLD_OK && o.output)
