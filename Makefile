@@ -87,7 +87,7 @@ ALL_CPPFLAGS := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 ALL_CFLAGS   := -std=c11 $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -MMD -MP \
                 $(call pkg_cflags,$(FIELD_PKGS)) $(CFLAGS)
 ALL_LDFLAGS  := $(SANFLAGS) $(LDFLAGS)
-FIELD_LIBS   := $(call pkg_libs,$(FIELD_PKGS)) -lm
+FIELD_LIBS   := $(call pkg_libs,$(FIELD_PKGS)) -lm -lpthread
 TEST_LIBS    := $(call pkg_libs,$(TEST_PKGS))
 XLSX_LIBS    := $(call pkg_libs,$(XLSX_PKGS))
 

@@ -33,6 +33,15 @@ struct cmd_ctx {
     bool json;            /* --json */
     enum fld_lang lang;   /* --lang */
     struct fld_err err;
+    /* The templates this command has asked for (cmd_load_template), held
+     * from the process's cache until cmd_ctx_close(). */
+    struct cmd_held_template *templates;
+    size_t n_templates;
+};
+
+struct cmd_held_template {
+    char *name; /* as asked for: an id or a hash */
+    const struct fld_template *t;
 };
 
 struct cmd {
@@ -139,7 +148,7 @@ struct cmd_record {
     struct fld_version **versions;
     size_t n_versions;
     struct syn_merged *merged;
-    struct fld_template *t; /* the template of the newest head */
+    const struct fld_template *t; /* the newest head's: cmd_load_template */
 };
 
 /* Load and merge the record named by prefix; cmd_record_free() after. */
@@ -183,10 +192,15 @@ const char *cmd_edit_status(const char *status);
 
 /* Resolve a record prefix to its id. */
 int cmd_find_record(struct cmd_ctx *ctx, const char *prefix, char out[33]);
-/* Load the installed template of that id or hash, with the province's
- * threshold revision in force today set on it (cmd_thresholds_apply). */
+/*
+ * The installed template of that id or hash, with the province's threshold
+ * revision in force today set on it, parsed once per process
+ * (field/template_cache.h). *out is borrowed until cmd_ctx_close() and
+ * shared: never changed. A name is looked up in the store once per
+ * command; asking again gives the same template.
+ */
 int cmd_load_template(struct cmd_ctx *ctx, const char *id_or_hash,
-                      struct fld_template **out);
+                      const struct fld_template **out);
 
 /* The threshold revision in force today for the template of this hash
  * (field/cmd_thresholds.c): the greatest stored revision whose valid_from
@@ -194,8 +208,6 @@ int cmd_load_template(struct cmd_ctx *ctx, const char *id_or_hash,
  * fld_thresholds_free(). FLD_ECORRUPT when the stored one does not verify. */
 int cmd_thresholds_in_force(struct cmd_ctx *ctx, const char *template_hash,
                             struct fld_thresholds **out);
-/* Set the revision in force on t, if any, for its rules to use. */
-int cmd_thresholds_apply(struct cmd_ctx *ctx, struct fld_template *t);
 
 /* --status, --subject, --template: filling a struct fld_record_filter.
  * A command with more options of its own lists these ids among them. */

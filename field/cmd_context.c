@@ -20,6 +20,7 @@
 #include "capture.h"
 #include "file.h"
 #include "merge.h"
+#include "template_cache.h"
 #include "version.h"
 
 #define PASSPHRASE_MAX 1024
@@ -243,6 +244,15 @@ int cmd_load_key(struct cmd_ctx *ctx)
 
 void cmd_ctx_close(struct cmd_ctx *ctx)
 {
+    size_t i;
+
+    for (i = 0; i < ctx->n_templates; i++) {
+        fld_template_cache_release(ctx->templates[i].t);
+        free(ctx->templates[i].name);
+    }
+    free(ctx->templates);
+    ctx->templates = NULL;
+    ctx->n_templates = 0;
     fld_store_close(ctx->st);
     fld_key_free(ctx->key);
     free(ctx->home);
@@ -258,31 +268,68 @@ int cmd_find_record(struct cmd_ctx *ctx, const char *prefix, char out[33])
     return fld_store_find_record(ctx->st, prefix, out, &ctx->err);
 }
 
-int cmd_load_template(struct cmd_ctx *ctx, const char *id_or_hash,
-                      struct fld_template **out)
-{
+/* What cmd_load_template() hands the cache to make a template on a miss:
+ * the installed body and the revision in force, if any. */
+struct template_source {
+    const char *name;
     uint8_t *body;
     size_t len;
-    int rc = fld_store_template_get(ctx->st, id_or_hash, &body, &len, NULL,
-                                    &ctx->err);
+    struct fld_thresholds *r;
+};
+
+static int parse_installed(void *data, struct fld_template **out,
+                           struct fld_err *err)
+{
+    const struct template_source *src = data;
+    int rc;
+
+    if ((rc = fld_template_parse(src->body, src->len, out, err)) != FLD_OK)
+        return fld_err_set(err, FLD_ECORRUPT, "installed template %s: %s",
+                           src->name, err->msg);
+    if (src->r == NULL)
+        return FLD_OK;
+    if (fld_thresholds_apply(src->r, *out, err) != FLD_OK) {
+        fld_err_prefix(err, "stored threshold revision %lld of %s",
+                       (long long)src->r->revision, src->r->template_id);
+        return err->code = FLD_ECORRUPT;
+    }
+    return FLD_OK;
+}
+
+int cmd_load_template(struct cmd_ctx *ctx, const char *id_or_hash,
+                      const struct fld_template **out)
+{
+    struct template_source src = {id_or_hash, NULL, 0, NULL};
+    char hash[FLD_HASH_HEX_LEN + 1];
+    size_t i;
+    int rc;
 
     *out = NULL;
+    for (i = 0; i < ctx->n_templates; i++)
+        if (strcmp(ctx->templates[i].name, id_or_hash) == 0) {
+            *out = ctx->templates[i].t;
+            return FLD_OK;
+        }
+    rc = fld_store_template_get(ctx->st, id_or_hash, &src.body, &src.len, hash,
+                                &ctx->err);
     if (rc == FLD_NOTFOUND)
         return fld_err_set(
             &ctx->err, FLD_NOTFOUND,
             "no template '%s' is installed; see 'field templates'", id_or_hash);
+    if (rc == FLD_OK)
+        rc = cmd_thresholds_in_force(ctx, hash, &src.r);
+    if (rc == FLD_OK)
+        rc = fld_template_cache_get(hash, src.r ? src.r->hash : NULL,
+                                    parse_installed, &src, out, &ctx->err);
+    free(src.body);
+    fld_thresholds_free(src.r);
     if (rc != FLD_OK)
         return rc;
-    rc = fld_template_parse(body, len, out, &ctx->err);
-    free(body);
-    if (rc != FLD_OK)
-        return fld_err_set(&ctx->err, FLD_ECORRUPT, "installed template %s: %s",
-                           id_or_hash, ctx->err.msg);
-    if ((rc = cmd_thresholds_apply(ctx, *out)) != FLD_OK) {
-        fld_template_free(*out);
-        *out = NULL;
-    }
-    return rc;
+    ctx->templates = fld_xreallocarray(ctx->templates, ctx->n_templates + 1,
+                                       sizeof *ctx->templates);
+    ctx->templates[ctx->n_templates].name = fld_xstrdup(id_or_hash);
+    ctx->templates[ctx->n_templates++].t = *out;
+    return FLD_OK;
 }
 
 int cmd_print_json(struct cmd_ctx *ctx, const struct fld_json *v)
@@ -397,7 +444,6 @@ void cmd_record_free(struct cmd_record *r)
     for (i = 0; i < r->n_versions; i++)
         fld_version_free(r->versions[i]);
     free(r->versions);
-    fld_template_free(r->t);
     memset(r, 0, sizeof *r);
 }
 

@@ -39,8 +39,8 @@ struct stop {
 
 struct walk {
     struct cmd_ctx *ctx;
-    struct fld_template *t;
-    struct fld_version *head; /* the record as last saved */
+    const struct fld_template *t; /* borrowed: cmd_load_template */
+    struct fld_version *head;     /* the record as last saved */
     struct fld_form *form;
     struct stop *stops;
     size_t n;
@@ -508,7 +508,6 @@ out:
     fld_form_free(w.form);
     free(w.stops);
     free(w.trail);
-    fld_template_free(w.t);
     fld_version_free(w.head);
     return rc;
 }

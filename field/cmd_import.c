@@ -26,7 +26,7 @@
  *     all, and the first bad line is named ("line 12: ..."). A half
  *     imported spreadsheet is worse than none: nobody knows where to
  *     resume.
- *   - Templates are loaded once per id.
+ *   - Templates are parsed once per process (cmd_load_template).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,39 +42,10 @@
 #define IMPORT_MAX_BYTES (512u * 1024 * 1024)
 #define MAX_LINE_ANSWERS 4096
 
-struct loaded {
-    char *id;
-    struct fld_template *t;
-};
-
 struct import {
     struct cmd_ctx *ctx;
-    struct loaded *templates;
-    size_t n_templates;
     size_t n_records;
 };
-
-static int template_of(struct import *im, const char *id,
-                       struct fld_template **out)
-{
-    struct fld_template *t;
-    size_t i;
-    int rc;
-
-    for (i = 0; i < im->n_templates; i++)
-        if (strcmp(im->templates[i].id, id) == 0) {
-            *out = im->templates[i].t;
-            return FLD_OK;
-        }
-    if ((rc = cmd_load_template(im->ctx, id, &t)) != FLD_OK)
-        return rc;
-    im->templates = fld_xreallocarray(im->templates, im->n_templates + 1,
-                                      sizeof *im->templates);
-    im->templates[im->n_templates].id = fld_xstrdup(id);
-    im->templates[im->n_templates++].t = t;
-    *out = t;
-    return FLD_OK;
-}
 
 /* The answers object as NAME=VALUE assignments (new strings in *out). */
 static int assignments(struct cmd_ctx *ctx, const struct fld_json *answers,
@@ -124,7 +95,7 @@ static int import_record(struct import *im, const struct fld_json *o)
     const char *tid = fld_json_get_string(o, "template");
     const char *subject = fld_json_get_string(o, "subject");
     const char *status = fld_json_get_string(o, "status");
-    struct fld_template *t;
+    const struct fld_template *t;
     struct fld_json *answers = NULL;
     struct fld_version *v = NULL;
     char **args = NULL;
@@ -141,7 +112,7 @@ static int import_record(struct import *im, const struct fld_json *o)
                            "\"status\" is draft or final, not \"%s\"", status);
     if ((rc = cmd_check_subject(ctx, subject)) != FLD_OK)
         return rc;
-    if ((rc = template_of(im, tid, &t)) != FLD_OK)
+    if ((rc = cmd_load_template(ctx, tid, &t)) != FLD_OK)
         return rc;
     if ((rc = cmd_check_unit(ctx, t, subject)) != FLD_OK)
         return rc;
@@ -199,7 +170,7 @@ int cmd_import(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct import im;
     uint8_t *data = NULL;
-    size_t len = 0, i;
+    size_t len = 0;
     int rc, first;
 
     memset(&im, 0, sizeof im);
@@ -232,11 +203,6 @@ int cmd_import(struct cmd_ctx *ctx, int argc, char **argv)
         printf("Imported %zu record%s\n", im.n_records,
                im.n_records == 1 ? "" : "s");
     }
-    for (i = 0; i < im.n_templates; i++) {
-        free(im.templates[i].id);
-        fld_template_free(im.templates[i].t);
-    }
-    free(im.templates);
     free(data);
     return rc;
 }

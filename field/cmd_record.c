@@ -162,7 +162,7 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
     static const struct option extra[] = {
         {"subject", required_argument, NULL, OPT_SUBJECT}, {NULL, 0, NULL, 0}};
     const char *subject = NULL;
-    struct fld_template *t = NULL;
+    const struct fld_template *t = NULL;
     struct fld_json *answers = NULL;
     struct fld_version *v = NULL;
     int rc, first;
@@ -195,7 +195,6 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
 out:
     fld_version_free(v);
     fld_json_free(answers);
-    fld_template_free(t);
     return rc;
 }
 

@@ -125,48 +125,6 @@ static int in_scope(struct cmd_ctx *ctx, const char *scope, const char *code,
 
 /* ---- the inbox --------------------------------------------------------- */
 
-/* Templates are read once per hash: an inbox of a hundred commune
- * inspections would otherwise parse the same 120 kB a hundred times. */
-struct template_cache {
-    char **hashes;
-    struct fld_template **t;
-    size_t n;
-};
-
-static int cached_template(struct cmd_ctx *ctx, struct template_cache *c,
-                           const char *hash, const struct fld_template **out)
-{
-    struct fld_template *t;
-    size_t i;
-    int rc;
-
-    for (i = 0; i < c->n; i++)
-        if (strcmp(c->hashes[i], hash) == 0) {
-            *out = c->t[i];
-            return FLD_OK;
-        }
-    if ((rc = cmd_load_template(ctx, hash, &t)) != FLD_OK)
-        return rc;
-    c->hashes = fld_xreallocarray(c->hashes, c->n + 1, sizeof *c->hashes);
-    c->t = fld_xreallocarray(c->t, c->n + 1, sizeof *c->t);
-    c->hashes[c->n] = fld_xstrdup(hash);
-    c->t[c->n++] = t;
-    *out = t;
-    return FLD_OK;
-}
-
-static void template_cache_free(struct template_cache *c)
-{
-    size_t i;
-
-    for (i = 0; i < c->n; i++) {
-        free(c->hashes[i]);
-        fld_template_free(c->t[i]);
-    }
-    free(c->hashes);
-    free(c->t);
-}
-
 /* One record waiting for a decision. */
 struct waiting {
     char id[FLD_RECORD_HEX_LEN + 1];
@@ -229,8 +187,7 @@ static int summarise(struct cmd_ctx *ctx, const struct cmd_record *r,
 }
 
 /* Add record id to the inbox when it is final and in scope. */
-static int consider(struct inbox *in, struct template_cache *cache,
-                    const char *scope, const char *id)
+static int consider(struct inbox *in, const char *scope, const char *id)
 {
     struct cmd_ctx *ctx = in->ctx;
     const struct fld_template *t;
@@ -248,7 +205,7 @@ static int consider(struct inbox *in, struct template_cache *cache,
     rc = in_scope(ctx, scope, r.merged->newest->subject, today, &ok);
     if (rc != FLD_OK || !ok)
         goto out;
-    rc = cached_template(ctx, cache, r.merged->newest->template_hash, &t);
+    rc = cmd_load_template(ctx, r.merged->newest->template_hash, &t);
     if (rc != FLD_OK)
         goto out;
     memset(&w, 0, sizeof w);
@@ -335,13 +292,11 @@ static void print_waiting(struct cmd_ctx *ctx, const struct waiting *w)
 int cmd_review(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct inbox in;
-    struct template_cache cache;
     char *scope = NULL;
     size_t i;
     int rc;
 
     memset(&in, 0, sizeof in);
-    memset(&cache, 0, sizeof cache);
     in.ctx = ctx;
     if ((rc = cmd_parse_and_open(ctx, argc, argv, NULL, NULL, NULL)) != FLD_OK)
         return rc;
@@ -352,7 +307,7 @@ int cmd_review(struct cmd_ctx *ctx, int argc, char **argv)
         return rc;
     rc = fld_store_each_record(ctx->st, NULL, collect_id, &in, &ctx->err);
     for (i = 0; rc == FLD_OK && i < in.n_ids; i++)
-        rc = consider(&in, &cache, scope, in.ids[i]);
+        rc = consider(&in, scope, in.ids[i]);
     if (rc != FLD_OK)
         goto out;
     if (in.n > 1) /* qsort wants a non-null base even for none */
@@ -375,7 +330,6 @@ int cmd_review(struct cmd_ctx *ctx, int argc, char **argv)
 out:
     free(scope);
     inbox_free(&in);
-    template_cache_free(&cache);
     return rc;
 }
 

@@ -12,8 +12,8 @@
  * gives the signed file to `field-server thresholds add`, which checks the
  * role and stores it. Every device then receives it when it syncs
  * (sync/catalog.c) and keeps it in its store; list shows what it holds.
- * cmd_thresholds_apply(), called by cmd_load_template() (cmd_context.c),
- * sets the revision in force on every template a command evaluates with,
+ * cmd_load_template() (cmd_context.c) sets the revision in force
+ * (cmd_thresholds_in_force) on every template a command evaluates with,
  * so that `field show`, `field review` and the rest decide criteria with
  * the province's values.
  *
@@ -60,22 +60,6 @@ int cmd_thresholds_in_force(struct cmd_ctx *ctx, const char *template_hash,
     fld_err_prefix(&ctx->err, "a stored threshold revision of template %.16s",
                    template_hash);
     return ctx->err.code = FLD_ECORRUPT;
-}
-
-int cmd_thresholds_apply(struct cmd_ctx *ctx, struct fld_template *t)
-{
-    struct fld_thresholds *r;
-    int rc = cmd_thresholds_in_force(ctx, fld_template_hash(t), &r);
-
-    if (rc != FLD_OK || r == NULL)
-        return rc;
-    if (fld_thresholds_apply(r, t, &ctx->err) != FLD_OK) {
-        fld_err_prefix(&ctx->err, "stored threshold revision %lld of %s",
-                       (long long)r->revision, r->template_id);
-        rc = ctx->err.code = FLD_ECORRUPT;
-    }
-    fld_thresholds_free(r);
-    return rc;
 }
 
 /* ---- list ---------------------------------------------------------------- */
@@ -212,7 +196,7 @@ static int newest_revision(void *data,
 static int thresholds_draft(struct cmd_ctx *ctx, const char *template,
                             const char *output)
 {
-    struct fld_template *t = NULL;
+    const struct fld_template *t = NULL;
     struct fld_buf b = FLD_BUF_INIT;
     struct newest newest = {NULL, 0};
     char today[11];
@@ -250,7 +234,6 @@ static int thresholds_draft(struct cmd_ctx *ctx, const char *template,
         fwrite(b.data, 1, b.len, stdout);
 out:
     fld_buf_free(&b);
-    fld_template_free(t);
     return rc;
 }
 
@@ -277,7 +260,7 @@ static int thresholds_sign(struct cmd_ctx *ctx, const char *path,
                            const char *output)
 {
     struct fld_json *draft = NULL;
-    struct fld_template *t = NULL;
+    const struct fld_template *t = NULL;
     struct fld_thresholds *r = NULL;
     struct fld_buf b = FLD_BUF_INIT;
     const char *name;
@@ -327,7 +310,6 @@ out:
         fld_err_prefix(&ctx->err, "%s", path);
     fld_buf_free(&b);
     fld_thresholds_free(r);
-    fld_template_free(t);
     fld_json_free(draft);
     free(data);
     return rc;

@@ -476,7 +476,13 @@ int fld_export_finish(struct fld_export *x, struct fld_buf *out,
         fld_buf_printf(&x->out, "%s],\"without_position\":%zu}\n",
                        x->n_records > x->n_without_position ? "\n" : "",
                        x->n_without_position);
-    if (x->out.len > 0)
+    if (out->len == 0) {
+        /* hand the file over rather than copy it: an export of ten
+         * thousand records is some 50 MB */
+        fld_buf_free(out);
+        *out = x->out;
+        memset(&x->out, 0, sizeof x->out);
+    } else if (x->out.len > 0)
         fld_buf_append(out, x->out.data, x->out.len);
     return FLD_OK;
 }

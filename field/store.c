@@ -266,6 +266,11 @@ void fld_store_rollback(struct fld_store *st)
     fld_db_rollback(st->d);
 }
 
+int fld_store_begin_read(struct fld_store *st, struct fld_err *err)
+{
+    return fld_db_exec(st->d->db, "BEGIN DEFERRED", "begin reading", err);
+}
+
 int fld_store_meta_get(struct fld_store *st, const char *key, char **value,
                        struct fld_err *err)
 {

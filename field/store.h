@@ -61,6 +61,15 @@ int fld_store_begin(struct fld_store *st, struct fld_err *err);
 int fld_store_commit(struct fld_store *st, struct fld_err *err);
 /* Roll back an open transaction; harmless when none is open. */
 void fld_store_rollback(struct fld_store *st);
+/*
+ * A read transaction, ended with fld_store_rollback(): every read until
+ * then sees one snapshot of the store, and the file is locked once rather
+ * than for each statement (a walk over ten thousand records would lock and
+ * unlock it, and re-read its header, ten thousand times). Works on a
+ * read-only store; writers in other processes go on (WAL). Not for
+ * writing: a writer uses fld_store_begin().
+ */
+int fld_store_begin_read(struct fld_store *st, struct fld_err *err);
 
 /* Small named settings. get: *value is new (free()), FLD_NOTFOUND if unset. */
 int fld_store_meta_get(struct fld_store *st, const char *key, char **value,

@@ -2,7 +2,8 @@
 # test_store_edges.sh - a device store at the edges (issue 13, finding 6):
 # a template that reuses the id and version of an installed one with other
 # content is refused (a changed template needs a new version), so `field
-# new` never picks one of two different templates silently; a read-only
+# new` never picks one of two different templates silently; a template kept
+# under a hash that is not its own is refused as damage; a read-only
 # data directory still serves the commands that only read, and a writing
 # command says the directory is read-only; a file size limit (ulimit -f)
 # is reported in one line, not by a silent SIGXFSZ.
@@ -34,6 +35,19 @@ V2=$(sed -n 's/.*(\([0-9a-f]*\)).*/\1/p' "$OUT")
 R=$(new_record 4201 inspection_date=2026-11-28)
 run "$F" show --json "$R"
 expect_stdout_contains "field new uses the newest version" "\"hash\":\"$V2"
+
+# --- a template kept under a hash that is not its own ------------------------------
+
+# A record names its template by hash; what the store keeps under that hash
+# must be that template, or the record would be shown against other rules.
+copy_home dev swapped
+sql "UPDATE templates SET body = replace(body, 'Phiếu đã sửa', 'Phiếu khác') WHERE hash LIKE '$V2%';"
+expect_eq "... (set up: the body changed)" \
+    "$(sql "SELECT instr(body, 'Phiếu khác') > 0 FROM templates WHERE hash LIKE '$V2%';")" 1
+run "$F" show "$R"
+expect_rc "a template whose body is not its hash's: show exits 5" 5
+expect_stderr_contains "... saying so" "has hash"
+home dev
 
 # --- a read-only data directory ---------------------------------------------------
 

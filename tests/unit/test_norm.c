@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "err.h"
 #include "norm.h"
@@ -672,11 +673,60 @@ static void test_messages_are_short(void **state)
     free(in);
 }
 
+/* The code points norm.c's nfc_already() takes as their own NFC without
+ * asking utf8proc: below U+0300 and U+1E00..U+1EFF, CR excepted. */
+static bool in_fast_set(uint32_t cp)
+{
+    return cp != 0 && cp != '\r' &&
+           (cp < 0x300 || (cp >= 0x1E00 && cp <= 0x1EFF));
+}
+
+static void assert_own_nfc(const uint32_t *cps, size_t n)
+{
+    uint8_t s[16];
+    uint8_t *nfc;
+    size_t len = 0, i;
+
+    for (i = 0; i < n; i++)
+        len += fld_utf8_encode(cps[i], s + len);
+    s[len] = '\0';
+    nfc = utf8proc_NFC(s);
+    assert_non_null(nfc);
+    if (strcmp((const char *)nfc, (const char *)s) != 0)
+        fail_msg("U+%04X U+%04X is not its own NFC", (unsigned)cps[0],
+                 (unsigned)cps[n - 1]);
+    free(nfc);
+}
+
+/* What the shortcut rests on, against utf8proc itself: every code point
+ * of the set, and every pair of them, is its own NFC (nothing in the set
+ * decomposes without composing back, or composes with what precedes). */
+static void test_text_fast_set_is_its_own_nfc(void **state)
+{
+    uint32_t set[0x300 + 0x100], pair[2];
+    size_t n = 0, i, j;
+    uint32_t cp;
+
+    (void)state;
+    for (cp = 0; cp <= 0x1EFF; cp++)
+        if (in_fast_set(cp))
+            set[n++] = cp;
+    for (i = 0; i < n; i++) {
+        assert_own_nfc(&set[i], 1);
+        for (j = 0; j < n; j++) {
+            pair[0] = set[i];
+            pair[1] = set[j];
+            assert_own_nfc(pair, 2);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_vietnamese_typed_either_way_is_one_string),
         cmocka_unit_test(test_text_nfc_not_nfkc),
+        cmocka_unit_test(test_text_fast_set_is_its_own_nfc),
         cmocka_unit_test(test_text_trims_and_keeps_inner_white_space),
         cmocka_unit_test(test_text_refuses_control_characters),
         cmocka_unit_test(test_text_refuses_invalid_utf8),

@@ -408,6 +408,43 @@ static void test_locked_database_is_busy(void **state)
     fld_store_close(second);
 }
 
+static int n_records(struct fld_store *st)
+{
+    struct listing l;
+
+    memset(&l, 0, sizeof l);
+    assert_int_equal(fld_store_each_record(st, NULL, count_record, &l, NULL),
+                     FLD_OK);
+    return l.n;
+}
+
+/* A read transaction sees one snapshot: a record another connection stores
+ * meanwhile is seen only once it ends, and that writer is not kept
+ * waiting (WAL). */
+static void test_read_transaction_is_one_snapshot(void **state)
+{
+    struct tu_device *f = *state;
+    struct fld_store *second = NULL;
+    struct fld_version *v1, *v2;
+
+    assert_int_equal(
+        fld_capture_new(f->st, f->key, f->t, "42001", NULL, &v1, NULL), FLD_OK);
+    assert_int_equal(fld_store_open(f->path, FLD_STORE_OPEN, &second, NULL),
+                     FLD_OK);
+    fld_store_set_busy_timeout(second, 50);
+    assert_int_equal(fld_store_begin_read(f->st, NULL), FLD_OK);
+    assert_int_equal(n_records(f->st), 1);
+    assert_int_equal(
+        fld_capture_new(second, f->key, f->t, "42001", NULL, &v2, NULL),
+        FLD_OK);
+    assert_int_equal(n_records(f->st), 1);
+    fld_store_rollback(f->st);
+    assert_int_equal(n_records(f->st), 2);
+    fld_store_close(second);
+    fld_version_free(v1);
+    fld_version_free(v2);
+}
+
 static void test_meta_values(void **state)
 {
     struct tu_device *f = *state;
@@ -650,6 +687,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked_database_is_busy, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_read_transaction_is_one_snapshot,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threshold_revisions, setup,
