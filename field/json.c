@@ -343,12 +343,7 @@ int fld_json_escape_byte(int letter)
     return -1;
 }
 
-/*
- * Append s as a canonical JSON string: the seven short escapes, \u00xx in
- * lowercase for the other bytes below 0x20, and every other byte as it is
- * (including '/', DEL and all of non-ASCII UTF-8). s must already be valid.
- */
-static void write_string(struct fld_buf *out, const char *s, size_t len)
+void fld_json_write_string(struct fld_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const uint8_t *p = (const uint8_t *)s;
@@ -399,7 +394,7 @@ void fld_json_quote_key(const char *key, char out[QUOTED_KEY_MAX])
 {
     struct fld_buf b = FLD_BUF_INIT;
 
-    write_string(&b, key, strlen(key));
+    fld_json_write_string(&b, key, strlen(key));
     if (b.len < QUOTED_KEY_MAX) {
         memcpy(out, b.data, b.len + 1);
     } else {
@@ -463,7 +458,7 @@ static int write_object(const struct fld_json *v, struct fld_buf *out,
         }
         if (i > 0)
             fld_buf_putc(out, ',');
-        write_string(out, key, strlen(key));
+        fld_json_write_string(out, key, strlen(key));
         fld_buf_putc(out, ':');
         rc = write_value(v->members[i].value, out, depth, err);
         if (rc != FLD_OK) {
@@ -502,7 +497,7 @@ static int write_value(const struct fld_json *v, struct fld_buf *out, int depth,
             return fld_err_set(err, FLD_EINVAL,
                                "string is not valid UTF-8 "
                                "or contains NUL");
-        write_string(out, v->s, v->len);
+        fld_json_write_string(out, v->s, v->len);
         return FLD_OK;
     case FLD_JSON_ARRAY:
     case FLD_JSON_OBJECT:

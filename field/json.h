@@ -79,6 +79,14 @@ int fld_json_parse(const uint8_t *p, size_t len, struct fld_json **out,
                    struct fld_err *err);
 
 /*
+ * Append s (len bytes, valid UTF-8) as a canonical JSON string: the seven
+ * short escapes, \u00xx in lowercase for the other bytes below 0x20, and
+ * every other byte as it is (including '/', DEL and non-ASCII UTF-8) -
+ * the same bytes cJSON writes for it.
+ */
+void fld_json_write_string(struct fld_buf *out, const char *s, size_t len);
+
+/*
  * Append the canonical bytes of v to out. Returns FLD_OK, or FLD_EINVAL if
  * the tree holds something the subset forbids (an integer out of range, a
  * string that is not valid UTF-8) - possible only for trees built by hand.

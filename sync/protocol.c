@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "utf8.h"
 
 /* ---- request authentication ------------------------------------------- */
@@ -423,59 +424,6 @@ const char *syn_push_status_name(enum syn_push_status s)
 }
 
 /*
- * A JSON string of len bytes, escaped as cJSON escapes (the quote, the
- * backslash and control characters; UTF-8 as it is), so that a request
- * written here has the bytes cJSON would write for it. Runs that need no
- * escape are copied whole: a version body is mostly such runs.
- */
-static void put_json_string(struct fld_buf *out, const uint8_t *p, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i, run = 0;
-
-    fld_buf_putc(out, '"');
-    for (i = 0; i < len; i++) {
-        uint8_t c = p[i];
-        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
-        size_t n = 2;
-
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        fld_buf_append(out, p + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"':
-        case '\\':
-            esc[1] = (char)c;
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        fld_buf_append(out, esc, n);
-    }
-    fld_buf_append(out, p + run, len - run);
-    fld_buf_putc(out, '"');
-}
-
-/*
  * Requests are written directly rather than through cJSON: a push is 500
  * bodies of a few kilobytes, and building a cJSON tree of copies only to
  * print it again cost more than gzipping the result. The push array comes
@@ -488,7 +436,7 @@ void syn_sync_request_encode_item(const struct syn_item *it, bool first,
     char sig[2 * FLD_SIG_LEN + 1];
 
     fld_buf_puts(out, first ? "{\"push\":[{\"body\":" : ",{\"body\":");
-    put_json_string(out, it->body, it->body_len);
+    fld_json_write_string(out, (const char *)it->body, it->body_len);
     fld_hex_encode(it->sig, FLD_SIG_LEN, sig);
     fld_buf_printf(out, ",\"sig\":\"%s\"}", sig);
 }
@@ -498,7 +446,7 @@ void syn_sync_request_encode_end(const char *cursor, int64_t limit,
 {
     fld_buf_puts(out, has_items ? "],\"cursor\":" : "{\"push\":[],\"cursor\":");
     if (cursor)
-        put_json_string(out, (const uint8_t *)cursor, strlen(cursor));
+        fld_json_write_string(out, cursor, strlen(cursor));
     else
         fld_buf_puts(out, "null");
     fld_buf_printf(out, ",\"limit\":%" PRId64 "}", limit);
