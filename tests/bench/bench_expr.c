@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "err.h"
 #include "expr.h"
 
@@ -42,14 +43,6 @@ static const char long_rule[] =
     "and regex(${phone}, '^0[0-9]{9}$') "
     "and date(${inspection_date}) <= today() "
     "and coalesce(${poor_pct}, 0) < threshold('poor_pct')";
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int lookup(void *ctx, const char *name, struct fld_value *out)
 {

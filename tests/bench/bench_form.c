@@ -11,17 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "embedded.h"
 #include "form.h"
 #include "template.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Answer every question with something its type accepts: choices get their
  * first choice, numbers 100 (totals) or 90 (parts), dates today. */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "buf.h"
 #include "merge.h"
 #include "version.h"
@@ -33,14 +34,6 @@ struct hist {
     struct fld_key *keys[N_DEVICES];
     uint64_t rng;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t pick(struct hist *h, size_t n)
 {

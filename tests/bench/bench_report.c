@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "date.h"
 #include "embedded.h"
 #include "report.h"
@@ -71,14 +72,6 @@ static void die(const char *fmt, ...)
 #define NTM_TEMPLATE TEMPLATE
 #define ntm_die die
 #include "ntm_answers.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* CPU time of this process, user and system: steadier than the wall
  * clock on a machine others share. */

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "buf.h"
 #include "embedded.h"
 #include "hlc.h"
@@ -41,14 +42,6 @@ struct client {
     int port;
     int failures;
 };
-
-static double now_s(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static double ed25519_per_second(void)
 {

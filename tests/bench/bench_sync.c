@@ -67,6 +67,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "bench_clock.h"
 #include "buf.h"
 #include "capture.h"
 #include "embedded.h"
@@ -92,14 +93,6 @@ static pid_t server_pid = -1;
 /* The peak resident set of the last program run() waited for (kB). */
 static long last_maxrss_kb;
 static int server_port;
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A path under the temporary directory, new (free()). */
 static char *tpath(const char *name)

@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "buf.h"
 #include "embedded.h"
 #include "file.h"
@@ -100,14 +101,6 @@ static void die(const char *fmt, ...)
 #define NTM_TEMPLATE TEMPLATE
 #define ntm_die die
 #include "ntm_answers.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static char *tpath(const char *name)
 {
