@@ -68,6 +68,7 @@
 #endif
 
 #include "bench_clock.h"
+#include "bench_figure.h"
 #include "buf.h"
 #include "capture.h"
 #include "embedded.h"
@@ -844,13 +845,7 @@ static void kb(double bytes, char out[32])
 static void figure(const char *name, double value, const char *unit,
                    const char *target)
 {
-    printf("{\"bench\":\"sync\",\"figure\":\"%s\",\"value\":%.6g,"
-           "\"unit\":\"%s\",\"target\":",
-           name, value, unit);
-    if (target != NULL)
-        printf("\"%s\"}\n", target);
-    else
-        printf("null}\n");
+    bench_figure("sync", name, value, unit, target);
 }
 
 /* The figures of the issue's targets (issue 11, items 2, 3 and 5), and

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_figure.h"
 #include "buf.h"
 #include "embedded.h"
 #include "file.h"
@@ -299,6 +300,7 @@ static void report(const char *what, const char *figure, struct ran *runs,
                    double per, const char *unit, const char *target)
 {
     double s[RUNS];
+    char name[96];
     long rss = 0;
     size_t i;
     double v;
@@ -313,16 +315,9 @@ static void report(const char *what, const char *figure, struct ran *runs,
     printf("%-34s %8.0f - %8.0f - %8.0f ms   %7.1f MB   %10.0f %s\n", what,
            1000 * s[0], 1000 * s[RUNS / 2], 1000 * s[RUNS - 1],
            (double)rss / 1024, v, unit);
-    printf("{\"bench\":\"walk\",\"figure\":\"%s\",\"value\":%.1f,"
-           "\"unit\":\"%s\",\"target\":",
-           figure, v, unit);
-    if (target != NULL)
-        printf("\"%s\"}\n", target);
-    else
-        printf("null}\n");
-    printf("{\"bench\":\"walk\",\"figure\":\"%s_rss_mb\",\"value\":%.1f,"
-           "\"unit\":\"MB\",\"target\":null}\n",
-           figure, (double)rss / 1024);
+    bench_figure("walk", figure, v, unit, target);
+    snprintf(name, sizeof name, "%s_rss_mb", figure);
+    bench_figure("walk", name, (double)rss / 1024, "MB", NULL);
 }
 
 /* One walking command, RUNS times over home; output to out. */
