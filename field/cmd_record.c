@@ -384,7 +384,7 @@ int cmd_check_complete(struct cmd_ctx *ctx, const struct fld_template *t,
     int rc;
 
     cmd_today(today);
-    if ((rc = fld_form_eval(t, answers, today, &f, &ctx->err)) != FLD_OK)
+    if ((rc = fld_form_check(t, answers, today, &f, &ctx->err)) != FLD_OK)
         return rc;
     n = fld_form_n_problems(f);
     for (i = 0; i < n; i++) {

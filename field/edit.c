@@ -271,7 +271,7 @@ int fld_edit_check(struct fld_edit *e, const char *today, enum fld_lang lang,
 {
     struct fld_form *f;
     size_t i;
-    int rc = fld_form_eval(e->t, e->answers, today, &f, err);
+    int rc = fld_form_check(e->t, e->answers, today, &f, err);
 
     for (i = 0; rc == FLD_OK && i < e->n_done; i++) {
         const struct fld_question *q = e->done[i].q;

@@ -639,8 +639,10 @@ static void setup_items(struct fld_form *f)
     }
 }
 
-int fld_form_eval(const struct fld_template *t, const struct fld_json *answers,
-                  const char *today, struct fld_form **out, struct fld_err *err)
+/* fld_form_eval(), or fld_form_check() when criteria is false. */
+static int evaluate(const struct fld_template *t,
+                    const struct fld_json *answers, const char *today,
+                    bool criteria, struct fld_form **out, struct fld_err *err)
 {
     struct fld_form *f = fld_xcalloc(1, sizeof *f);
     size_t i, j, n = fld_template_n_questions(t);
@@ -661,7 +663,10 @@ int fld_form_eval(const struct fld_template *t, const struct fld_json *answers,
     for (i = 0; i < n; i++)
         for (j = 0; j < n_slots(f, fld_template_question_at(t, i)); j++)
             check_question(f, i, j);
-    eval_criteria(f);
+    if (criteria)
+        eval_criteria(f);
+    else
+        f->tier = FLD_STATUS_UNKNOWN;
     if (f->rc != FLD_OK) {
         int rc = f->rc;
 
@@ -671,6 +676,19 @@ int fld_form_eval(const struct fld_template *t, const struct fld_json *answers,
     }
     *out = f;
     return FLD_OK;
+}
+
+int fld_form_eval(const struct fld_template *t, const struct fld_json *answers,
+                  const char *today, struct fld_form **out, struct fld_err *err)
+{
+    return evaluate(t, answers, today, true, out, err);
+}
+
+int fld_form_check(const struct fld_template *t, const struct fld_json *answers,
+                   const char *today, struct fld_form **out,
+                   struct fld_err *err)
+{
+    return evaluate(t, answers, today, false, out, err);
 }
 
 void fld_form_free(struct fld_form *f)
@@ -723,7 +741,8 @@ const struct fld_problem *fld_form_problem(const struct fld_form *f, size_t i)
 enum fld_status fld_form_indicator(const struct fld_form *f, size_t criterion,
                                    size_t indicator)
 {
-    if (criterion >= fld_template_n_criteria(f->t) ||
+    if (f->indicator == NULL || /* fld_form_check() */
+        criterion >= fld_template_n_criteria(f->t) ||
         indicator >= fld_template_criterion(f->t, criterion)->n_indicators)
         return FLD_STATUS_UNKNOWN;
     return f->indicator[f->first_indicator[criterion] + indicator];
@@ -731,8 +750,10 @@ enum fld_status fld_form_indicator(const struct fld_form *f, size_t criterion,
 
 enum fld_status fld_form_criterion(const struct fld_form *f, size_t criterion)
 {
-    return criterion < fld_template_n_criteria(f->t) ? f->criterion[criterion]
-                                                     : FLD_STATUS_UNKNOWN;
+    /* no criteria after fld_form_check() */
+    if (f->criterion == NULL || criterion >= fld_template_n_criteria(f->t))
+        return FLD_STATUS_UNKNOWN;
+    return f->criterion[criterion];
 }
 
 enum fld_status fld_form_tier(const struct fld_form *f)

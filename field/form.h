@@ -52,6 +52,16 @@ struct fld_form;
 int fld_form_eval(const struct fld_template *t, const struct fld_json *answers,
                   const char *today, struct fld_form **out,
                   struct fld_err *err);
+
+/*
+ * The same without the criteria: relevance, requirements, constraints,
+ * calculations and choice filters, for a caller that wants only the
+ * problems (a server flagging what it stores). The criteria and the tier
+ * of such a form read FLD_STATUS_UNKNOWN.
+ */
+int fld_form_check(const struct fld_template *t, const struct fld_json *answers,
+                   const char *today, struct fld_form **out,
+                   struct fld_err *err);
 void fld_form_free(struct fld_form *f);
 
 /* Items of a repeat section (0 for other sections) and their ids. */

@@ -188,6 +188,30 @@ static void test_threshold_by_parameter(void **state)
     fld_json_free(c);
 }
 
+/* fld_form_check: the same problems and values, and no criteria at all. */
+static void test_check_without_criteria(void **state)
+{
+    struct fixture *fx = *state;
+    struct fld_json *a =
+        edit(fx->t, NULL, FLD_OK, "grp=g1", "total=20", "part=15", NULL);
+    struct fld_form *full = eval(fx->t, a), *f = NULL;
+    size_t i;
+
+    assert_int_equal(fld_form_check(fx->t, a, "2026-11-28", &f, NULL), FLD_OK);
+    assert_int_equal(fld_form_n_problems(f), fld_form_n_problems(full));
+    for (i = 0; i < fld_form_n_problems(f); i++)
+        assert_ptr_equal(fld_form_problem(f, i)->question,
+                         fld_form_problem(full, i)->question);
+    assert_true(fld_form_value(f, qi(fx->t, "pct_calc"), 0)->num == 75.0);
+    assert_int_equal(fld_form_criterion(full, 0), FLD_STATUS_MET);
+    assert_int_equal(fld_form_criterion(f, 0), FLD_STATUS_UNKNOWN);
+    assert_int_equal(fld_form_indicator(f, 0, 0), FLD_STATUS_UNKNOWN);
+    assert_int_equal(fld_form_tier(f), FLD_STATUS_UNKNOWN);
+    fld_form_free(f);
+    fld_form_free(full);
+    fld_json_free(a);
+}
+
 static void test_required_expression_and_constraints(void **state)
 {
     struct fixture *fx = *state;
@@ -413,6 +437,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_blank_record),
         T(test_threshold_by_parameter),
+        T(test_check_without_criteria),
         T(test_required_expression_and_constraints),
         T(test_relevance),
         T(test_choice_filter),
