@@ -5,8 +5,12 @@
  *
  *   1. outside any lock, each body goes through fld_version_open(): size
  *      cap, strict parse, exact canonical bytes, rules, hash and the
- *      author's Ed25519 signature. This is the CPU-heavy part and runs in
- *      parallel on the server's worker threads.
+ *      author's Ed25519 signature; then each version is evaluated against
+ *      its checklist (the flag a version that breaks a rule is stored
+ *      with). This is the CPU-heavy part: the versions of one request are
+ *      spread over every core (syn_parallel_for), so that one device's
+ *      initial push uses the whole machine, and requests run side by side
+ *      on the server's worker threads.
  *   2. under the writer lock, in one BEGIN IMMEDIATE ... COMMIT, each
  *      surviving version is placed: duplicate, refused for scope or role,
  *      quarantined, or stored. Storing a version may release quarantined
@@ -31,6 +35,7 @@
 #include "form.h"
 #include "hlc.h"
 #include "metrics.h"
+#include "parallel.h"
 
 /* A version released from quarantine, waiting to be placed again. */
 struct released {
@@ -45,6 +50,23 @@ struct worklist {
     struct released *items;
     size_t n, cap;
 };
+
+/* What phase 1 found out about one pushed item, outside the lock. */
+struct checked {
+    struct fld_version *v;        /* NULL: refused, its result says why */
+    const struct fld_template *t; /* its template, if installed and agreeing */
+    char *flag;                   /* checklist_flag() against t, when t */
+};
+
+/* Today's date in UTC, as the checklist rules compare dates. */
+static void utc_today(char out[11])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
 
 static void set_result(struct syn_result *r, enum syn_push_status status,
                        const char *reason, const char *fmt, ...)
@@ -94,7 +116,7 @@ static int holds(struct srv_storage *st, const struct srv_device *d,
  * for its content, only flagged for a person to look at.
  */
 static char *checklist_flag(const struct fld_template *t,
-                            const struct fld_version *v)
+                            const struct fld_version *v, const char *today)
 {
     static const char *const kinds[] = {
         "required question unanswered", "answer breaks its constraint",
@@ -104,9 +126,6 @@ static char *checklist_flag(const struct fld_template *t,
         "choice not offered"};
     struct fld_form *f = NULL;
     struct fld_err e;
-    char today[11];
-    time_t now = time(NULL);
-    struct tm tm;
     char *flag = NULL;
     size_t i;
 
@@ -119,9 +138,7 @@ static char *checklist_flag(const struct fld_template *t,
             return fld_xasprintf("answer \"%s\": no such question in %s", name,
                                  fld_template_id(t));
     }
-    gmtime_r(&now, &tm);
-    strftime(today, sizeof today, "%Y-%m-%d", &tm);
-    if (fld_form_eval(t, v->answers, today, &f, &e) != FLD_OK)
+    if (fld_form_check(t, v->answers, today, &f, &e) != FLD_OK)
         return fld_xasprintf("checklist rules could not be evaluated: %s",
                              e.msg);
     for (i = 0; flag == NULL && i < fld_form_n_problems(f); i++) {
@@ -181,14 +198,15 @@ static void released_free(struct released *r)
 }
 
 /* Store v (all checks passed) and queue the quarantined versions that
- * waited only for it. */
+ * waited only for it. c: what phase 1 found out about v (NULL for a
+ * version released from quarantine). */
 static int store(struct srv *s, struct srv_storage *st,
                  const struct fld_version *v, const struct fld_template *t,
-                 const char *pusher, int64_t received_ms, struct worklist *w,
-                 struct fld_err *err)
+                 const struct checked *c, const char *pusher,
+                 int64_t received_ms, struct worklist *w, struct fld_err *err)
 {
     struct srv_version_in in;
-    char fork_with[FLD_HASH_HEX_LEN + 1];
+    char fork_with[FLD_HASH_HEX_LEN + 1], today[11];
     char *flag;
     bool prev_missing;
     int64_t seq;
@@ -211,7 +229,13 @@ static int store(struct srv *s, struct srv_storage *st,
         if (rc != FLD_OK)
             return rc;
     }
-    flag = checklist_flag(t, v);
+    /* evaluated in phase 1 unless the template arrived in between */
+    if (c != NULL && c->t == t) {
+        flag = c->flag ? fld_xstrdup(c->flag) : NULL;
+    } else {
+        utc_today(today);
+        flag = checklist_flag(t, v, today);
+    }
     in.v = v;
     in.pusher = pusher;
     in.received_ms = received_ms;
@@ -253,10 +277,10 @@ static const char *quarantine_why(const char *reason)
  * revoked).
  */
 static int place(struct srv *s, struct srv_storage *st,
-                 const struct fld_version *v, const char *pusher,
-                 int64_t author_revoked, int64_t received_ms,
-                 struct syn_result *res, struct worklist *w,
-                 struct fld_err *err)
+                 const struct fld_version *v, const struct checked *c,
+                 const char *pusher, int64_t author_revoked,
+                 int64_t received_ms, struct syn_result *res,
+                 struct worklist *w, struct fld_err *err)
 {
     const struct fld_template *t = NULL;
     const char **waits = NULL;
@@ -311,7 +335,7 @@ static int place(struct srv *s, struct srv_storage *st,
             set_result(res, SYN_QUARANTINED, reason,
                        "its template %.16s is not installed", v->template_hash);
     } else if (rc == FLD_OK) {
-        rc = store(s, st, v, t, pusher, received_ms, w, err);
+        rc = store(s, st, v, t, c, pusher, received_ms, w, err);
         if (res)
             set_result(res, SYN_STORED, NULL, NULL);
     }
@@ -343,8 +367,8 @@ static int drain(struct srv *s, struct srv_storage *st, struct worklist *w,
         if (rc == FLD_OK)
             rc = srv_storage_quarantine_remove(st, v->hash, err);
         if (rc == FLD_OK)
-            rc = place(s, st, v, r.pusher, author->revoked_ms, r.received_ms,
-                       NULL, w, err);
+            rc = place(s, st, v, NULL, r.pusher, author->revoked_ms,
+                       r.received_ms, NULL, w, err);
         if (rc == FLD_OK)
             rc = audit(st, "released", r.pusher, v->hash, err,
                        "left quarantine");
@@ -364,15 +388,69 @@ static void worklist_free(struct worklist *w)
     free(w->items);
 }
 
+/*
+ * The author of the last version admitted in this push, and whether the
+ * pusher's and the author's scopes hold its subject: versions come in
+ * runs of one record, so most of them ask again what the one before
+ * asked. Good for one transaction: devices and scopes change only under
+ * the writer lock, which the push holds throughout.
+ */
+struct seen {
+    struct srv_device *author; /* NULL: none yet, or not enrolled */
+    char *subject;             /* NULL: not judged for this author */
+    bool pusher_holds, author_holds;
+};
+
+static void seen_free(struct seen *m)
+{
+    srv_device_free(m->author);
+    free(m->subject);
+}
+
+/* m->author = the device enrolled as pubkey (FLD_NOTFOUND: none). */
+static int author_of(struct srv_storage *st, struct seen *m, const char *pubkey,
+                     struct fld_err *err)
+{
+    int rc;
+
+    if (m->author != NULL && strcmp(m->author->pubkey, pubkey) == 0)
+        return FLD_OK;
+    seen_free(m);
+    m->author = NULL;
+    m->subject = NULL;
+    rc = srv_storage_device_get(st, pubkey, &m->author, err);
+    if (rc != FLD_OK)
+        m->author = NULL;
+    return rc;
+}
+
+/* Judge subject against the pusher's and m->author's scopes. */
+static int judge_scope(struct srv_storage *st, struct seen *m,
+                       const struct srv_device *pusher, const char *subject,
+                       struct fld_err *err)
+{
+    int rc;
+
+    if (m->subject != NULL && strcmp(m->subject, subject) == 0)
+        return FLD_OK;
+    free(m->subject);
+    m->subject = NULL;
+    if ((rc = holds(st, pusher, subject, &m->pusher_holds, err)) != FLD_OK)
+        return rc;
+    if ((rc = holds(st, m->author, subject, &m->author_holds, err)) != FLD_OK)
+        return rc;
+    m->subject = fld_xstrdup(subject);
+    return FLD_OK;
+}
+
 /* Phase 2 for one verified version. */
 static int admit(struct srv *s, struct srv_storage *st,
-                 const struct srv_device *pusher, const struct fld_version *v,
-                 int64_t now, struct syn_result *res, struct worklist *w,
-                 struct fld_err *err)
+                 const struct srv_device *pusher, const struct checked *c,
+                 int64_t now, struct seen *m, struct syn_result *res,
+                 struct worklist *w, struct fld_err *err)
 {
-    struct srv_device *author = NULL;
+    const struct fld_version *v = c->v;
     enum srv_version_state state;
-    bool ok;
     int rc;
 
     if ((rc = srv_storage_version_state(st, v->hash, &state, err)) != FLD_OK)
@@ -386,7 +464,7 @@ static int admit(struct srv *s, struct srv_storage *st,
                    "already held in quarantine");
         return FLD_OK;
     }
-    rc = srv_storage_device_get(st, v->author, &author, err);
+    rc = author_of(st, m, v->author, err);
     if (rc == FLD_NOTFOUND) {
         set_result(res, SYN_REFUSED, "unknown_author",
                    "signed by %.16s, which was never enrolled here", v->author);
@@ -394,68 +472,128 @@ static int admit(struct srv *s, struct srv_storage *st,
     }
     if (rc != FLD_OK)
         return rc;
-    if ((rc = holds(st, pusher, v->subject, &ok, err)) != FLD_OK)
-        goto out;
-    if (!ok) {
+    if ((rc = judge_scope(st, m, pusher, v->subject, err)) != FLD_OK)
+        return rc;
+    if (!m->pusher_holds) {
         set_result(res, SYN_REFUSED, "out_of_scope",
                    "unit %s is outside this device's scope", v->subject);
-        goto out;
+        return FLD_OK;
     }
     /* A relay carries what its author may write, and nothing more: a
      * version is judged by its signer's scope as well as by the pusher's. */
-    if ((rc = holds(st, author, v->subject, &ok, err)) != FLD_OK)
-        goto out;
-    if (!ok) {
+    if (!m->author_holds) {
         set_result(res, SYN_REFUSED, "out_of_scope",
                    "unit %s is outside the scope of the device that signed "
                    "it (%.16s)",
                    v->subject, v->author);
-        goto out;
+        return FLD_OK;
     }
-    if (!srv_role_may_set(author->role, v->status)) {
+    if (!srv_role_may_set(m->author->role, v->status)) {
         set_result(res, SYN_REFUSED, "role",
-                   "an %s may not sign a version with status %s", author->role,
-                   v->status);
-        goto out;
+                   "an %s may not sign a version with status %s",
+                   m->author->role, v->status);
+        return FLD_OK;
     }
-    rc = place(s, st, v, pusher->pubkey, author->revoked_ms, now, res, w, err);
+    rc = place(s, st, v, c, pusher->pubkey, m->author->revoked_ms, now, res, w,
+               err);
     if (rc == FLD_OK)
         rc = drain(s, st, w, err);
-out:
-    srv_device_free(author);
     return rc;
+}
+
+/* Phase 1's shared state: item i's thread writes only c[i], results[i]. */
+struct phase1 {
+    const struct syn_item *items;
+    struct syn_result *results;
+    struct checked *c;
+    char today[11];
+};
+
+/* Verify item i: everything fld_version_open() checks. */
+static void open_item(void *ctx, size_t i)
+{
+    struct phase1 *p = ctx;
+    const struct syn_item *it = &p->items[i];
+    struct fld_err e;
+    int rc;
+
+    fld_version_hash(it->body, it->body_len, p->results[i].hash);
+    fld_err_clear(&e);
+    rc = fld_version_open(it->body, it->body_len, it->sig, &p->c[i].v, &e);
+    if (rc == FLD_EBADSIG)
+        set_result(&p->results[i], SYN_REFUSED, "bad_signature", "%s", e.msg);
+    else if (rc != FLD_OK)
+        set_result(&p->results[i], SYN_REFUSED, "malformed", "%s", e.msg);
+}
+
+/* Evaluate item i against its checklist, when its template is known. */
+static void judge_item(void *ctx, size_t i)
+{
+    struct phase1 *p = ctx;
+
+    if (p->c[i].t != NULL)
+        p->c[i].flag = checklist_flag(p->c[i].t, p->c[i].v, p->today);
+}
+
+/*
+ * The template of each verified version, from the server's cache (one
+ * lookup per run of versions of the same template), when it is installed
+ * and its id agrees; anything else is left to phase 2, which decides
+ * under the lock and reports storage errors.
+ */
+static void find_templates(struct srv *s, struct srv_storage *st,
+                           struct checked *c, size_t n)
+{
+    const struct fld_template *t = NULL;
+    const char *hash = NULL;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (c[i].v == NULL)
+            continue;
+        if (hash == NULL || strcmp(hash, c[i].v->template_hash) != 0) {
+            hash = c[i].v->template_hash;
+            if (srv_template(s, st, hash, &t, NULL) != FLD_OK)
+                t = NULL;
+        }
+        if (t != NULL && strcmp(fld_template_id(t), c[i].v->template_id) == 0)
+            c[i].t = t;
+    }
+}
+
+/* Phase 1 over every core: a request of one version stays on its own. */
+static void check_items(struct srv *s, struct srv_storage *st, struct phase1 *p,
+                        size_t n)
+{
+    size_t threads = n >= 8 ? syn_cpus() : 1;
+
+    syn_parallel_for(n, threads, open_item, p);
+    find_templates(s, st, p->c, n);
+    syn_parallel_for(n, threads, judge_item, p);
 }
 
 int srv_push(struct srv *s, struct srv_storage *st,
              const struct srv_device *pusher, const struct syn_item *items,
              size_t n, struct syn_result *results, struct fld_err *err)
 {
-    struct fld_version **v = fld_xcalloc(n ? n : 1, sizeof *v);
+    struct phase1 p = {items, results, NULL, ""};
     struct worklist w = {NULL, 0, 0};
+    struct seen m = {NULL, NULL, false, false};
     int64_t now = fld_now_ms();
-    struct fld_err e;
     size_t i;
-    int rc = FLD_OK;
+    int rc;
 
-    /* 1. Verify, outside the lock. */
-    for (i = 0; i < n; i++) {
-        fld_version_hash(items[i].body, items[i].body_len, results[i].hash);
-        fld_err_clear(&e);
-        rc = fld_version_open(items[i].body, items[i].body_len, items[i].sig,
-                              &v[i], &e);
-        if (rc == FLD_EBADSIG)
-            set_result(&results[i], SYN_REFUSED, "bad_signature", "%s", e.msg);
-        else if (rc != FLD_OK)
-            set_result(&results[i], SYN_REFUSED, "malformed", "%s", e.msg);
-    }
-    rc = FLD_OK;
+    /* 1. Verify and evaluate, outside the lock. */
+    p.c = fld_xcalloc(n ? n : 1, sizeof *p.c);
+    utc_today(p.today);
+    check_items(s, st, &p, n);
 
     /* 2. Place, in one transaction under the writer lock. */
     pthread_mutex_lock(&s->write_lock);
     rc = srv_storage_begin(st, err);
     for (i = 0; i < n && rc == FLD_OK; i++) {
-        if (v[i] != NULL)
-            rc = admit(s, st, pusher, v[i], now, &results[i], &w, err);
+        if (p.c[i].v != NULL)
+            rc = admit(s, st, pusher, &p.c[i], now, &m, &results[i], &w, err);
         if (rc == FLD_OK && results[i].status == SYN_REFUSED)
             rc = audit(st, "refused", pusher->pubkey, results[i].hash, err,
                        "%s: %s", results[i].reason,
@@ -466,6 +604,7 @@ int srv_push(struct srv *s, struct srv_storage *st,
     else
         srv_storage_rollback(st);
     pthread_mutex_unlock(&s->write_lock);
+    seen_free(&m);
 
     if (rc == FLD_OK) {
         for (i = 0; i < n; i++) {
@@ -475,9 +614,11 @@ int srv_push(struct srv *s, struct srv_storage *st,
                 srv_metrics_refusal(s->metrics, "version", results[i].reason);
         }
     }
-    for (i = 0; i < n; i++)
-        fld_version_free(v[i]);
-    free(v);
+    for (i = 0; i < n; i++) {
+        fld_version_free(p.c[i].v);
+        free(p.c[i].flag);
+    }
+    free(p.c);
     worklist_free(&w);
     return rc;
 }

@@ -4,9 +4,10 @@
  *
  * SQLite handles are not shared between threads; a request takes one from
  * the pool and gives it back, and the pool opens another when all are in
- * use. Templates are immutable by hash, so a parsed template is cached for
- * the life of the process: parsing one per pushed version would cost more
- * than verifying its signature.
+ * use. Each handle leaves folding its log to the checkpointer's thread
+ * (checkpointer.h). Templates are immutable by hash, so a parsed template is
+ * cached for the life of the process: parsing one per pushed version would cost
+ * more than verifying its signature.
  */
 #include "server.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "checkpointer.h"
 #include "hlc.h"
 #include "metrics.h"
 
@@ -65,6 +67,9 @@ int srv_open(const struct srv_config *cfg, struct srv **out,
     s->enroll_replay = srv_replay_new(1u << 16);
     s->start_ms = fld_now_ms();
     s->metrics = srv_metrics_new();
+    s->checkpointer = srv_checkpointer_new(s);
+    srv_storage_checkpoint_elsewhere(st, srv_checkpointer_want,
+                                     s->checkpointer);
     srv_release(s, st);
     *out = s;
     return FLD_OK;
@@ -76,6 +81,7 @@ void srv_close(struct srv *s)
 
     if (s == NULL)
         return;
+    srv_checkpointer_free(s->checkpointer); /* it uses the pool */
     for (i = 0; i < s->n_free; i++)
         srv_storage_close(s->free_handles[i]);
     free(s->free_handles);
@@ -93,6 +99,8 @@ void srv_close(struct srv *s)
 
 int srv_acquire(struct srv *s, struct srv_storage **out, struct fld_err *err)
 {
+    int rc;
+
     pthread_mutex_lock(&s->pool_lock);
     if (s->n_free > 0) {
         *out = s->free_handles[--s->n_free];
@@ -100,7 +108,11 @@ int srv_acquire(struct srv *s, struct srv_storage **out, struct fld_err *err)
         return FLD_OK;
     }
     pthread_mutex_unlock(&s->pool_lock);
-    return srv_storage_open(s->cfg.db, false, out, err);
+    if ((rc = srv_storage_open(s->cfg.db, false, out, err)) != FLD_OK)
+        return rc;
+    srv_storage_checkpoint_elsewhere(*out, srv_checkpointer_want,
+                                     s->checkpointer);
+    return FLD_OK;
 }
 
 void srv_release(struct srv *s, struct srv_storage *st)

@@ -58,6 +58,7 @@ int srv_config_set(struct srv_config *c, const char *name, const char *value,
 int srv_config_load(struct srv_config *c, const char *path,
                     struct fld_err *err);
 
+struct srv_checkpointer;
 struct srv_metrics;
 struct srv_replay;
 
@@ -87,6 +88,7 @@ struct srv {
      * gone, so it is refused (docs/SECURITY.md, "Replays"). */
     int64_t start_ms;
     struct srv_metrics *metrics;
+    struct srv_checkpointer *checkpointer;
 };
 
 /* Open the storage (which must exist and be initialised) and set up the

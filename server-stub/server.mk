@@ -18,6 +18,7 @@ endif
 # libserver: storage, verification, push, the API, HTTP, settings and
 # metrics. Nothing in it parses a command line or prints for people.
 LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
+                 server-stub/checkpointer.c \
                  server-stub/storage_sqlite_units.c server-stub/targets.c \
                  server-stub/server.c server-stub/config.c \
                  server-stub/metrics.c server-stub/push.c server-stub/api.c \
@@ -99,3 +100,17 @@ $(O)/bench/bench_report: $(O)/tests/bench/bench_report.o $(LIBSERVER) $(LIBSYNC)
 all: $(FIELDCTL)
 
 lint: $(LIBSERVER)
+
+# `make tsan` (see sync/sync.mk) also runs the server's storage and push
+# tests under ThreadSanitizer: a push verifies and checks its versions on
+# several threads, and the checkpointer folds the log on a thread of its
+# own while requests go on.
+TSAN_SERVER_TESTS := test_srv_storage
+.PHONY: tsan-server
+tsan: tsan-server
+tsan-server:
+	$(MAKE) O=build/tsan OPT='-O1 -g -fno-omit-frame-pointer' \
+		SANFLAGS=-fsanitize=thread \
+		$(TSAN_SERVER_TESTS:%=build/tsan/tests/%)
+	set -e; for t in $(TSAN_SERVER_TESTS); do \
+		TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done

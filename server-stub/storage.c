@@ -61,6 +61,17 @@ int srv_storage_checkpoint(struct srv_storage *st, struct fld_err *err)
     return st->ops->checkpoint(st, err);
 }
 
+void srv_storage_checkpoint_elsewhere(struct srv_storage *st,
+                                      void (*want)(void *ctx), void *ctx)
+{
+    st->ops->checkpoint_elsewhere(st, want, ctx);
+}
+
+int srv_storage_checkpoint_passive(struct srv_storage *st, struct fld_err *err)
+{
+    return st->ops->checkpoint_passive(st, err);
+}
+
 int srv_storage_backup(struct srv_storage *st, const char *path,
                        struct fld_err *err)
 {

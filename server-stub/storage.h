@@ -214,6 +214,9 @@ struct srv_storage_ops {
     int (*commit)(struct srv_storage *st, struct fld_err *err);
     void (*rollback)(struct srv_storage *st);
     int (*checkpoint)(struct srv_storage *st, struct fld_err *err);
+    void (*checkpoint_elsewhere)(struct srv_storage *st,
+                                 void (*want)(void *ctx), void *ctx);
+    int (*checkpoint_passive)(struct srv_storage *st, struct fld_err *err);
     int (*backup)(struct srv_storage *st, const char *path,
                   struct fld_err *err);
     int (*meta_get)(struct srv_storage *st, const char *key, char **value,
@@ -340,6 +343,20 @@ int srv_storage_commit(struct srv_storage *st, struct fld_err *err);
 void srv_storage_rollback(struct srv_storage *st);
 /* Fold the write-ahead log into the database (at shutdown). */
 int srv_storage_checkpoint(struct srv_storage *st, struct fld_err *err);
+/*
+ * Leave folding the log to another thread instead of doing it inside
+ * this handle's commits (which hold the writer lock): want(ctx) is called
+ * after a commit that left enough in the log to fold; that thread then
+ * calls srv_storage_checkpoint_passive() on a handle of its own. A
+ * commit still folds by itself once the log passes a hard limit, so a
+ * folder that falls behind never lets it grow without bound. A back end
+ * without such a log never calls want.
+ */
+void srv_storage_checkpoint_elsewhere(struct srv_storage *st,
+                                      void (*want)(void *ctx), void *ctx);
+/* Fold as much of the log as can be folded without waiting for readers
+ * or the writer. */
+int srv_storage_checkpoint_passive(struct srv_storage *st, struct fld_err *err);
 /* A consistent copy at path (which must not exist), taken while others
  * keep reading and writing. */
 int srv_storage_backup(struct srv_storage *st, const char *path,

@@ -385,6 +385,41 @@ static int sq_checkpoint(struct srv_storage *st, struct fld_err *err)
     return exec(st, "PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint", err);
 }
 
+/* SQLite folds the log after a commit that leaves this many pages in it
+ * (its default): from here on, the folding thread is asked to. */
+#define WAL_WANT_PAGES 1000
+/* ... and past this many (64 MB of 4 kB pages) the commit folds anyway. */
+#define WAL_MAX_PAGES 16000
+
+/* SQLite's hook after each commit, in place of its automatic checkpoint
+ * (setting a hook turns that off). */
+static int wal_grew(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    struct srv_sq *q = ctx;
+
+    if (pages >= WAL_MAX_PAGES)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                  NULL);
+    else if (pages >= WAL_WANT_PAGES)
+        q->want_checkpoint(q->want_ctx);
+    return SQLITE_OK;
+}
+
+static void sq_checkpoint_elsewhere(struct srv_storage *st,
+                                    void (*want)(void *ctx), void *ctx)
+{
+    struct srv_sq *q = (struct srv_sq *)st;
+
+    q->want_checkpoint = want;
+    q->want_ctx = ctx;
+    sqlite3_wal_hook(DB(st)->db, wal_grew, q);
+}
+
+static int sq_checkpoint_passive(struct srv_storage *st, struct fld_err *err)
+{
+    return exec(st, "PRAGMA wal_checkpoint(PASSIVE)", "checkpoint", err);
+}
+
 static int sq_backup(struct srv_storage *st, const char *path,
                      struct fld_err *err)
 {
@@ -1122,6 +1157,8 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .checkpoint = sq_checkpoint,
+    .checkpoint_elsewhere = sq_checkpoint_elsewhere,
+    .checkpoint_passive = sq_checkpoint_passive,
     .backup = sq_backup,
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,

@@ -78,6 +78,8 @@ enum srv_sq_stmt {
 struct srv_sq {
     struct srv_storage base; /* first: a srv_sq * is a srv_storage * */
     struct fld_db *d;
+    void (*want_checkpoint)(void *ctx); /* srv_storage_checkpoint_elsewhere */
+    void *want_ctx;
 };
 
 static inline struct fld_db *srv_sq_db(struct srv_storage *st)

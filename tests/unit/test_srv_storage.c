@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -113,15 +114,15 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Sign a version of record by key. */
-static struct fld_version *sign(const struct fx *f, const struct fld_key *k,
-                                const char *record, int64_t dseq,
-                                const char *prev, const char *parent,
-                                const char *subject)
+/* Sign a version of record by key, with these answers (NULL: none). */
+static struct fld_version *
+sign_answers(const struct fx *f, const struct fld_key *k, const char *record,
+             int64_t dseq, const char *prev, const char *parent,
+             const char *subject, const struct fld_json *answers)
 {
     struct fld_version_draft d;
     struct fld_version *v;
-    struct fld_json *answers = fld_json_object();
+    struct fld_json *none = fld_json_object();
     const char *parents[1] = {parent};
 
     memset(&d, 0, sizeof d);
@@ -135,10 +136,19 @@ static struct fld_version *sign(const struct fx *f, const struct fld_key *k,
     d.template_hash = f->tpl;
     d.subject = subject;
     d.status = "draft";
-    d.answers = answers;
+    d.answers = answers ? answers : none;
     assert_int_equal(fld_version_sign(&d, k, &v, NULL), FLD_OK);
-    fld_json_free(answers);
+    fld_json_free(none);
     return v;
+}
+
+/* Sign a version of record by key. */
+static struct fld_version *sign(const struct fx *f, const struct fld_key *k,
+                                const char *record, int64_t dseq,
+                                const char *prev, const char *parent,
+                                const char *subject)
+{
+    return sign_answers(f, k, record, dseq, prev, parent, subject, NULL);
 }
 
 static enum syn_push_status push1(struct fx *f, const char *pusher,
@@ -947,6 +957,148 @@ static void test_api_without_http(void **state)
     srv_response_free(&resp);
 }
 
+/*
+ * One push of 64 versions, verified on several threads: records of four
+ * versions by an inspector of commune 4201. Version 17 carries a forged
+ * signature: it alone is refused, naming it, and the two after it in its
+ * record wait in quarantine for it; the record at 40 is in another
+ * commune and refused; two versions break a checklist rule and are
+ * stored with a flag; everything else is stored, in one transaction.
+ */
+static void test_push_batch_in_parallel(void **state)
+{
+    enum { N = 64 };
+    struct fx *f = *state;
+    struct fld_key *insp = tu_key(9);
+    struct fld_json *bad = fld_json_object();
+    struct fld_version *v[N];
+    struct syn_item items[N];
+    struct syn_result res[N];
+    struct srv_device *d;
+    struct srv_counts c;
+    char pub[65], record[FLD_RECORD_HEX_LEN + 1], named[17];
+    size_t i, stored = 0;
+
+    fld_key_public_hex(insp, pub);
+    assert_int_equal(srv_storage_begin(f->st, NULL), FLD_OK);
+    add_device(f->st, insp, "inspector", "4201");
+    assert_int_equal(srv_storage_commit(f->st, NULL), FLD_OK);
+    fld_json_set(bad, "households_total", fld_json_int(0)); /* . > 0 */
+    for (i = 0; i < N; i++) {
+        bool first = i % 4 == 0;
+
+        if (first)
+            fld_record_id_new(record);
+        v[i] = sign_answers(
+            f, insp, record, (int64_t)i + 1, i ? v[i - 1]->hash : NULL,
+            first ? NULL : v[i - 1]->hash, i >= 40 && i < 44 ? "4202" : "4201",
+            i == 5 || i == 50 ? bad : NULL);
+        syn_item_set(&items[i], v[i]->body, v[i]->body_len, v[i]->sig);
+    }
+    items[17].sig[3] ^= 0x40;
+    memset(res, 0, sizeof res);
+    assert_int_equal(srv_storage_device_get(f->st, pub, &d, NULL), FLD_OK);
+    assert_int_equal(srv_push(f->s, f->st, d, items, N, res, NULL), FLD_OK);
+    for (i = 0; i < N; i++) {
+        assert_string_equal(res[i].hash, v[i]->hash);
+        if (i == 17) {
+            assert_int_equal(res[i].status, SYN_REFUSED);
+            assert_string_equal(res[i].reason, "bad_signature");
+            snprintf(named, sizeof named, "%.16s", v[i]->hash);
+            assert_non_null(strstr(res[i].message, named));
+        } else if (i == 18 || i == 19) {
+            assert_int_equal(res[i].status, SYN_QUARANTINED);
+            assert_string_equal(res[i].reason, "missing_parents");
+        } else if (i >= 40 && i < 44) {
+            assert_int_equal(res[i].status, SYN_REFUSED);
+            assert_string_equal(res[i].reason, "out_of_scope");
+        } else {
+            assert_int_equal(res[i].status, SYN_STORED);
+            stored++;
+        }
+    }
+    assert_int_equal(srv_storage_counts(f->st, &c, NULL), FLD_OK);
+    assert_int_equal(c.versions, (int64_t)stored);
+    assert_int_equal(c.quarantined, 2);
+    assert_int_equal(c.flagged, 2);
+    for (i = 0; i < N; i++) {
+        free(res[i].message);
+        free(items[i].body);
+        fld_version_free(v[i]);
+    }
+    srv_device_free(d);
+    fld_json_free(bad);
+    fld_key_free(insp);
+}
+
+/* A megabyte-sized meta value, to fill the log. */
+static char *filler(size_t mb)
+{
+    char *s = fld_xmalloc((mb << 20) + 1);
+
+    memset(s, 'x', mb << 20);
+    s[mb << 20] = '\0';
+    return s;
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+
+    assert_int_equal(stat(path, &sb), 0);
+    return sb.st_size;
+}
+
+static void count_want(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
+/*
+ * A handle that leaves folding the log elsewhere: a commit that leaves
+ * more than SQLite's usual checkpoint size in the log calls want() and
+ * leaves the database file as it was; a passive checkpoint folds it.
+ */
+static void test_log_folded_elsewhere(void **state)
+{
+    struct fx *f = *state;
+    struct srv_storage *st;
+    char *six = filler(6);
+    int wanted = 0;
+
+    assert_int_equal(srv_storage_open(f->path, false, &st, NULL), FLD_OK);
+    srv_storage_checkpoint_elsewhere(st, count_want, &wanted);
+    assert_true(file_size(f->path) < (6 << 20));
+    assert_int_equal(srv_storage_begin(st, NULL), FLD_OK);
+    assert_int_equal(srv_storage_meta_set(st, "filler", six, NULL), FLD_OK);
+    assert_int_equal(srv_storage_commit(st, NULL), FLD_OK);
+    assert_int_equal(wanted, 1);
+    assert_true(file_size(f->path) < (6 << 20));
+    assert_int_equal(srv_storage_checkpoint_passive(st, NULL), FLD_OK);
+    assert_true(file_size(f->path) >= (6 << 20));
+    srv_storage_close(st);
+    free(six);
+}
+
+/* The server's handles are folded by the checkpointer's thread, soon
+ * after the commit that asked. */
+static void test_log_folded_in_background(void **state)
+{
+    struct fx *f = *state;
+    char *six = filler(6);
+    int waited_ms = 0;
+
+    assert_int_equal(srv_storage_begin(f->st, NULL), FLD_OK);
+    assert_int_equal(srv_storage_meta_set(f->st, "filler", six, NULL), FLD_OK);
+    assert_int_equal(srv_storage_commit(f->st, NULL), FLD_OK);
+    while (file_size(f->path) < (6 << 20) && waited_ms < 10000) {
+        usleep(10000);
+        waited_ms += 10;
+    }
+    assert_true(file_size(f->path) >= (6 << 20));
+    free(six);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -961,6 +1113,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scope_walks_the_unit_tree, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_push_quarantine_pull, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_push_batch_in_parallel, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_log_folded_elsewhere, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_log_folded_in_background, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_records_for_export, setup,
                                         teardown),
