@@ -58,25 +58,53 @@ static int on_pending(void *ctx, const struct fld_store_pending *p)
     return FLD_OK;
 }
 
-static const struct queue *sort_q; /* qsort has no context argument */
+/*
+ * What the queue's sorts compare, with the index it stands for. qsort has
+ * no context argument, and a global one would let two syncs in one
+ * process (two threads, as the load benchmark runs) sort with each
+ * other's queue.
+ */
+struct sort_key {
+    const struct pending *p;
+    size_t i;
+};
 
 static int cmp_hash(const void *a, const void *b)
 {
-    return strcmp(sort_q->v[*(const size_t *)a].hash,
-                  sort_q->v[*(const size_t *)b].hash);
+    const struct sort_key *x = a, *y = b;
+
+    return strcmp(x->p->hash, y->p->hash);
 }
 
 /* By author, then dseq, then arrival. */
 static int cmp_chain(const void *a, const void *b)
 {
-    size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    int c = strcmp(sort_q->v[i].author, sort_q->v[j].author);
+    const struct sort_key *x = a, *y = b;
+    int c = strcmp(x->p->author, y->p->author);
 
     if (c != 0)
         return c;
-    if (sort_q->v[i].dseq != sort_q->v[j].dseq)
-        return sort_q->v[i].dseq < sort_q->v[j].dseq ? -1 : 1;
-    return i < j ? -1 : i > j;
+    if (x->p->dseq != y->p->dseq)
+        return x->p->dseq < y->p->dseq ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The indices of q's versions in the order cmp sorts them (new). */
+static size_t *sorted(const struct queue *q,
+                      int (*cmp)(const void *a, const void *b))
+{
+    struct sort_key *k = fld_xcalloc(q->n ? q->n : 1, sizeof *k);
+    size_t *out = fld_xcalloc(q->n ? q->n : 1, sizeof *out), i;
+
+    for (i = 0; i < q->n; i++) {
+        k[i].p = &q->v[i];
+        k[i].i = i;
+    }
+    qsort(k, q->n, sizeof *k, cmp);
+    for (i = 0; i < q->n; i++)
+        out[i] = k[i].i;
+    free(k);
+    return out;
 }
 
 static int cmp_edge(const void *a, const void *b)
@@ -177,20 +205,13 @@ static int queue_order(struct run *r, struct queue *q, struct fld_err *err)
     int rc;
 
     q->order = fld_xcalloc(q->n ? q->n : 1, sizeof *q->order);
-    q->by_hash = fld_xcalloc(q->n ? q->n : 1, sizeof *q->by_hash);
+    q->by_hash = sorted(q, cmp_hash);
     if (q->n == 0)
         return FLD_OK;
-    for (i = 0; i < q->n; i++)
-        q->by_hash[i] = i;
-    sort_q = q;
-    qsort(q->by_hash, q->n, sizeof *q->by_hash, cmp_hash);
     rc = fld_store_sync_pending_edges(r->cfg.st, on_pending_edge, q, err);
     if (rc != FLD_OK)
         return rc;
-    chain = fld_xcalloc(q->n, sizeof *chain);
-    for (i = 0; i < q->n; i++)
-        chain[i] = i;
-    qsort(chain, q->n, sizeof *chain, cmp_chain);
+    chain = sorted(q, cmp_chain);
     for (i = 1; i < q->n; i++)
         if (strcmp(q->v[chain[i - 1]].author, q->v[chain[i]].author) == 0)
             add_edge(q, chain[i - 1], chain[i]);
@@ -223,7 +244,6 @@ static int queue_order(struct run *r, struct queue *q, struct fld_err *err)
     for (i = 0; i < q->n && n_out < q->n; i++)
         if (!done[i])
             q->order[n_out++] = i;
-    sort_q = NULL;
     free(start);
     free(indeg);
     free(heap);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 #include <strings.h>
@@ -602,6 +603,70 @@ static void test_two_devices_converge(void **state)
     assert_int_equal(pending(f->b), 0);
 }
 
+/* A sync on a thread of its own, over its own copy of the transport. */
+struct concurrent {
+    struct syn_client c;
+    struct inproc t;
+    struct syn_stats s;
+    struct fld_err err;
+    int rc;
+};
+
+static void *sync_thread(void *arg)
+{
+    struct concurrent *x = arg;
+
+    x->rc = syn_sync(&x->c, false, &x->s, &x->err);
+    return NULL;
+}
+
+/*
+ * Two devices of one process syncing at the same moment (a web UI
+ * serving two people, the load benchmark): nothing one sync keeps may be
+ * another's (make tsan runs this), and both end with every version.
+ */
+static void test_two_syncs_at_once(void **state)
+{
+    struct fx *f = *state;
+    struct concurrent x[2];
+    struct tu_device *d[2] = {f->a, f->b};
+    pthread_t th[2];
+    struct syn_stats s;
+    struct fld_err err;
+    char *ha, *hb;
+    int i;
+
+    enroll(f, f->a, "A", "inspector", "4201");
+    enroll(f, f->b, "B", "inspector", "4201");
+    for (i = 0; i < 3; i++) {
+        capture(f->a, "4201", 10);
+        capture(f->b, "4201", 10);
+    }
+    for (i = 0; i < 2; i++) {
+        memset(&x[i], 0, sizeof x[i]);
+        x[i].t = f->t;
+        x[i].c = client(f, d[i]);
+        x[i].c.transport = &x[i].t.base;
+        x[i].c.sleep_ms = NULL; /* the fixture's counter is not shared */
+        assert_int_equal(pthread_create(&th[i], NULL, sync_thread, &x[i]), 0);
+    }
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(x[i].rc, FLD_OK);
+        assert_int_equal(x[i].s.stored, 30);
+    }
+    /* what each pushed while the other pulled comes now */
+    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
+    assert_int_equal(sync_dev(f, f->b, false, &s, &err), FLD_OK);
+    assert_int_equal(count_versions(f->a), 60);
+    assert_int_equal(count_versions(f->b), 60);
+    ha = hashes_of(f->a);
+    hb = hashes_of(f->b);
+    assert_string_equal(ha, hb);
+    free(ha);
+    free(hb);
+}
+
 static void test_batches_and_pages(void **state)
 {
     struct fx *f = *state;
@@ -1121,6 +1186,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enroll_answer_lost, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_two_devices_converge, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_two_syncs_at_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_pages, setup,
                                         teardown),
