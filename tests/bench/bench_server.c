@@ -462,10 +462,10 @@ int main(void)
 
     bench_figure("server", "verify_all_cores_per_s", crypto, "versions/s",
                  NULL);
-    bench_figure("server", "version_open_all_cores_per_s", whole,
-                 "versions/s", NULL);
-    bench_figure("server", "ingest_one_device_per_s", ingest_one,
-                 "versions/s", NULL);
+    bench_figure("server", "version_open_all_cores_per_s", whole, "versions/s",
+                 NULL);
+    bench_figure("server", "ingest_one_device_per_s", ingest_one, "versions/s",
+                 NULL);
     bench_figure("server", "ingest_four_devices_per_s", ingest_many,
                  "versions/s", NULL);
     bench_figure("server", "ingest_one_device_share_of_verify",

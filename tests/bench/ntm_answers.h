@@ -16,13 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "commune.h"
 #include "json.h"
 #include "template.h"
-
-struct commune {
-    char code[16];
-    char name[96];
-};
 
 static uint64_t rng_state = 20251128;
 
