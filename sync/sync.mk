@@ -78,10 +78,20 @@ $(O)/bench/bench_merge: $(O)/tests/bench/bench_merge.o $(LIBSYNC) $(LIBFIELD)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYNC_LIBS) $(FIELD_LIBS)
 
 # The sync benchmark gzips with libsync and runs the real field and
-# field-server programs (tests/bench/bench_sync.c).
-$(O)/bench/bench_sync: $(O)/tests/bench/bench_sync.o $(LIBSYNC) $(LIBFIELD)
+# field-server programs (tests/bench/bench_sync.c, with harness.c).
+$(O)/bench/bench_sync: $(O)/tests/bench/bench_sync.o \
+		$(O)/tests/bench/harness.o $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYNC_LIBS) $(FIELD_LIBS)
+
+# The load benchmark drives the device's client library (with its libcurl
+# transport) from many threads against the real field-server, some of them
+# through the fault proxy's slow link (tests/bench/bench_load.c).
+$(O)/bench/bench_load: $(O)/tests/bench/bench_load.o \
+		$(O)/tests/bench/harness.o $(SYNC_CURL_OBJ) $(LIBSYNC) \
+		$(LIBFIELD) | $(FAULTPROXY)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYNC_LIBS) $(CURL_LIBS) $(FIELD_LIBS)
 
 # `make soak`: the convergence simulation of tests/unit/test_syn_sim.c over
 # far more seeds than `make check` runs (SOAK_SEEDS=n to change; a failing

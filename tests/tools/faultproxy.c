@@ -4,7 +4,7 @@
  * Not installed.
  *
  *   faultproxy --port-file FILE --to PORT --plan ACTION[,ACTION...]
- *              [--mark FILE]
+ *              [--mark FILE] [--rate BYTES_PER_SECOND]
  *
  * It listens on a free loopback port (written to FILE once listening) and
  * forwards each connection to 127.0.0.1:PORT. The n-th connection gets the
@@ -27,6 +27,8 @@
  *
  * With --mark, each time a fault is applied its name is appended to FILE
  * as a line ("drop-answer"), so a test knows that the server has acted.
+ * With --rate, every connection carries at most that many bytes per
+ * second each way: a slow link (tests/bench/bench_load.c).
  *
  * Each connection is served by its own child process (fork), which ends
  * when either side closes, or after 60 seconds whatever happens, so a
@@ -50,6 +52,9 @@
 
 #define CHILD_LIFE_S 60
 #define TRUNCATE_BYTES 20
+
+/* --rate: bytes per second each way, 0 for as fast as it goes. */
+static long rate;
 
 static void die(const char *what)
 {
@@ -110,6 +115,21 @@ static void nap_ms(long ms)
         ;
 }
 
+/* How much to read at a time: a tenth of a second's worth under --rate. */
+static size_t chunk_size(size_t max)
+{
+    if (rate <= 0 || (size_t)rate / 10 >= max)
+        return max;
+    return rate >= 10 ? (size_t)rate / 10 : 1;
+}
+
+/* Under --rate, the time n bytes take on the slow link. */
+static void throttle(ssize_t n)
+{
+    if (rate > 0 && n > 0)
+        nap_ms((long)(n * 1000 / rate));
+}
+
 /* Serve one client connection c according to action; never returns. */
 static void serve(int c, int port, const char *action, const char *mark_path)
 {
@@ -142,9 +162,10 @@ static void serve(int c, int port, const char *action, const char *mark_path)
             _exit(1);
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            n = read(c, buf, sizeof buf);
+            n = read(c, buf, chunk_size(sizeof buf));
             if (n <= 0)
                 break;
+            throttle(n);
             if (write_all(u, buf, (size_t)n) != 0)
                 break;
             if (dup_fd >= 0) {
@@ -160,9 +181,10 @@ static void serve(int c, int port, const char *action, const char *mark_path)
             }
         }
         if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-            n = read(u, buf, sizeof buf);
+            n = read(u, buf, chunk_size(sizeof buf));
             if (n <= 0)
                 break;
+            throttle(n);
             if (!answered && strcmp(action, "drop-answer") == 0) {
                 mark(mark_path, action);
                 break;
@@ -208,7 +230,7 @@ static void usage(void)
 {
     fputs(
         "usage: faultproxy --port-file FILE --to PORT --plan ACTION[,ACTION...] "
-        "[--mark FILE]\n",
+        "[--mark FILE] [--rate BYTES_PER_SECOND]\n",
         stderr);
     exit(2);
 }
@@ -232,6 +254,8 @@ int main(int argc, char **argv)
             plan = argv[i + 1];
         else if (strcmp(argv[i], "--mark") == 0)
             mark_path = argv[i + 1];
+        else if (strcmp(argv[i], "--rate") == 0)
+            rate = strtol(argv[i + 1], NULL, 10);
         else
             usage();
     }
