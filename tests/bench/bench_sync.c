@@ -367,7 +367,7 @@ int main(int argc, char **argv)
 
     cs.n = bench_communes(cs.c, MAX_COMMUNES);
 
-    bench_start_server();
+    bench_start_server(NULL);
     home_a = bench_new_device("a", "Nguyễn Văn An", PROVINCE);
     printf("server on 127.0.0.1:%d; capturing %zu versions of %s on device A "
            "(libfield, one transaction each) ...\n",

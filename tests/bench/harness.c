@@ -201,8 +201,7 @@ static int measure(const char *file, char *const *argv)
  * processes setting up devices side by side do not mix them. */
 static char *last_file(const char *what)
 {
-    return fld_xasprintf("%s/last-%ld.%s", bench_tmpdir, (long)getpid(),
-                         what);
+    return fld_xasprintf("%s/last-%ld.%s", bench_tmpdir, (long)getpid(), what);
 }
 
 /*
@@ -213,7 +212,7 @@ static char *last_file(const char *what)
  * status; *secs (when not NULL) is its wall time from fork to exit.
  */
 int bench_run(const char *home, const char *const *argv, struct fld_buf *out,
-               double *secs)
+              double *secs)
 {
     char *errpath = last_file("err"), *rsspath = last_file("rss");
     char chunk[8192];
@@ -275,7 +274,8 @@ int bench_run(const char *home, const char *const *argv, struct fld_buf *out,
         double wall;
 
         /* the program's own wall time, without measure()'s start */
-        if (fscanf(f, "%ld %lf", &bench_last_maxrss_kb, &wall) == 2 && secs != NULL)
+        if (fscanf(f, "%ld %lf", &bench_last_maxrss_kb, &wall) == 2 &&
+            secs != NULL)
             *secs = wall;
         fclose(f);
     }
@@ -345,11 +345,12 @@ void bench_write_file(const char *path, const void *p, size_t len)
  * Hà Tĩnh, then `field-server serve` on a free loopback port. The server
  * is our child; the janitor knows its pid.
  */
-void bench_start_server(void)
+void bench_start_server(const char *const *extra)
 {
     const struct fld_embedded *csv = fld_embedded_find(BENCH_UNITS_CSV);
     char *srv = bench_program("field-server"), *db = bench_tpath("server.db");
-    char *units = bench_tpath("units.csv"), *portfile = bench_tpath("server.port");
+    char *units = bench_tpath("units.csv"),
+         *portfile = bench_tpath("server.port");
     char *log = bench_tpath("server.log");
     pid_t parent = getpid();
     int i;
@@ -368,11 +369,16 @@ void bench_start_server(void)
     if (server_pid < 0)
         bench_die("fork: %s", strerror(errno));
     if (server_pid == 0) {
-        const char *serve[] = {srv,           "serve",     "--db",    db,
-                               "--listen",    "127.0.0.1", "--port",  "0",
-                               "--port-file", portfile,    "--quiet", NULL};
+        const char *serve[32] = {srv,           "serve",     "--db",   db,
+                                 "--listen",    "127.0.0.1", "--port", "0",
+                                 "--port-file", portfile,    "--quiet"};
+        size_t k = 11;
         int in = open("/dev/null", O_RDONLY);
         int err = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        for (; extra != NULL && *extra != NULL && k + 1 < 32; extra++)
+            serve[k++] = *extra;
+        serve[k] = NULL;
 
 #ifdef __linux__
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -429,6 +435,30 @@ long bench_server_hwm_kb(void)
             kb = strtol(line + 6, NULL, 10);
     fclose(f);
     return kb;
+}
+
+double bench_server_cpu_s(void)
+{
+    char path[64], line[1024], *p;
+    unsigned long long utime = 0, stime = 0;
+    FILE *f;
+    int field;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)server_pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    p = fgets(line, sizeof line, f);
+    fclose(f);
+    /* after "pid (comm) ": state is field 3, utime 14, stime 15; comm may
+     * hold spaces, so count from its closing parenthesis */
+    if (p == NULL || (p = strrchr(line, ')')) == NULL)
+        return 0;
+    for (field = 2; *p != '\0' && field < 14; p++)
+        if (*p == ' ')
+            field++;
+    if (sscanf(p, "%llu %llu", &utime, &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 int bench_stop_server(double *secs)
@@ -491,7 +521,6 @@ double bench_metric(const char *name)
     return v;
 }
 
-
 /* ---- devices ------------------------------------------------------------- */
 
 /* A data directory set up with `field init` and enrolled for scope. */
@@ -525,7 +554,6 @@ char *bench_new_device(const char *name, const char *inspector,
     free(field);
     return home;
 }
-
 
 void bench_harness_start(const char *name, const char *argv0)
 {

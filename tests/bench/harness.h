@@ -62,13 +62,15 @@ char *bench_program(const char *name);
 int bench_run(const char *home, const char *const *argv, struct fld_buf *out,
               double *secs);
 /* bench_run(), and die with the program's stderr when it fails. */
-void bench_must(const char *home, const char *const *argv,
-                struct fld_buf *out);
+void bench_must(const char *home, const char *const *argv, struct fld_buf *out);
 
-/* init, import the units, serve on a free loopback port (quiet). */
-void bench_start_server(void);
+/* init, import the units, serve on a free loopback port (quiet), with
+ * the extra settings of serve (NULL-terminated; NULL for none). */
+void bench_start_server(const char *const *extra);
 /* The server's peak resident set so far (kB). */
 long bench_server_hwm_kb(void);
+/* The processor time the server has used so far (user + system, s). */
+double bench_server_cpu_s(void);
 /* SIGTERM, as an administrator stops it; *secs how long it took to go;
  * bench_last_maxrss_kb its peak resident set. Returns its exit status. */
 int bench_stop_server(double *secs);
