@@ -80,19 +80,25 @@ void srv_checkpointer_want(void *ctx)
     pthread_mutex_unlock(&c->lock);
 }
 
-void srv_checkpointer_free(struct srv_checkpointer *c)
+void srv_checkpointer_stop(struct srv_checkpointer *c)
 {
     bool started;
 
-    if (c == NULL)
-        return;
     pthread_mutex_lock(&c->lock);
     c->stop = true;
     started = c->started;
+    c->started = false;
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
     if (started)
         pthread_join(c->thread, NULL);
+}
+
+void srv_checkpointer_free(struct srv_checkpointer *c)
+{
+    if (c == NULL)
+        return;
+    srv_checkpointer_stop(c);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
     free(c);

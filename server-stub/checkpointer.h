@@ -28,8 +28,12 @@ struct srv_checkpointer *srv_checkpointer_new(struct srv *s);
  * any thread; ctx is the checkpointer. */
 void srv_checkpointer_want(void *ctx);
 
-/* Stop the thread (after the checkpoint under way, if any) and free. NULL
- * is fine. */
+/* Stop the thread after the checkpoint under way, if any; later asks are
+ * ignored (a server stopping folds the whole log itself, and a passive
+ * checkpoint running beside that would leave it half done). */
+void srv_checkpointer_stop(struct srv_checkpointer *c);
+
+/* Stop and free. NULL is fine. */
 void srv_checkpointer_free(struct srv_checkpointer *c);
 
 #endif

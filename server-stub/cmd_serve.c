@@ -30,6 +30,7 @@
 #include <malloc.h>
 #endif
 
+#include "checkpointer.h"
 #include "http.h"
 #include "parallel.h"
 
@@ -107,6 +108,7 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
     if (left > 0)
         fprintf(stderr, "field-server: %d request%s cut off after %us\n", left,
                 left == 1 ? "" : "s", ctx->cfg.shutdown_grace_s);
+    srv_checkpointer_stop(ctx->s->checkpointer);
     if ((rc = srv_acquire(ctx->s, &ctx->st, err)) == FLD_OK)
         rc = srv_storage_checkpoint(ctx->st, err);
     if (rc == FLD_OK)
