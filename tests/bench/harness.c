@@ -78,6 +78,10 @@ void bench_die(const char *fmt, ...)
 /* rm -rf path, without following symbolic links. */
 void bench_remove_tree(const char *path)
 {
+    if (strcmp(path, bench_tmpdir) == 0 && getenv("BENCH_KEEP") != NULL) {
+        fprintf(stderr, "%s: kept %s (BENCH_KEEP)\n", who, path);
+        return;
+    }
     struct stat sb;
     DIR *d;
     struct dirent *e;
@@ -139,7 +143,8 @@ static void start_janitor(void)
             kill(server, SIGKILL);
             usleep(200000); /* let it go before its files do */
         }
-        bench_remove_tree(bench_tmpdir);
+        if (getenv("BENCH_KEEP") == NULL)
+            bench_remove_tree(bench_tmpdir);
         _exit(0);
     }
     close(fds[0]);

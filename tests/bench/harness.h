@@ -9,8 +9,10 @@
  * bench_harness_start(), waits for the benchmark to end however it ends
  * (a failure, ^C, kill -9), then kills the server and removes the
  * temporary directory; on Linux the server is also told to die with us
- * (PR_SET_PDEATHSIG). The programs are looked for in ../bin beside the
- * benchmark, or in $FIELD_BUILD/bin when FIELD_BUILD is set.
+ * (PR_SET_PDEATHSIG); with BENCH_KEEP set in the environment the
+ * directory is kept, for perf or a second look. The programs are looked
+ * for in ../bin beside the benchmark, or in $FIELD_BUILD/bin when
+ * FIELD_BUILD is set.
  */
 #ifndef BENCH_HARNESS_H
 #define BENCH_HARNESS_H
