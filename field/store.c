@@ -149,7 +149,7 @@ static const char *const sql_text[N_STMTS] = {
      * header. */
     [S_SYNC_PENDING] = "SELECT v.seq, v.hash, v.author, v.dseq, length(v.body) "
                        "FROM sync_pending p JOIN versions v ON v.seq = p.seq "
-                       "ORDER BY p.seq",
+                       "ORDER BY p.seq LIMIT ?1",
     /* The parents rows of each pending child whose parent is pending too.
      * CROSS JOIN fixes the order, from the few pending rows out: left to
      * itself (no ANALYZE), SQLite walked every row of parents, whose key
@@ -159,6 +159,7 @@ static const char *const sql_text[N_STMTS] = {
                              "CROSS JOIN parents e ON e.child = vc.hash "
                              "CROSS JOIN versions vp ON vp.hash = e.parent "
                              "CROSS JOIN sync_pending p ON p.seq = vp.seq "
+                             "WHERE c.seq <= ?1 AND p.seq <= ?1 "
                              "ORDER BY e.child, e.parent",
     [S_SYNC_PENDING_COUNT] =
         "SELECT count(*), coalesce(sum(length(v.body)), 0) "
@@ -760,22 +761,32 @@ static int pending_row(void *data, sqlite3_stmt *s)
     return w->fn.pending(w->ctx, &p);
 }
 
-int fld_store_sync_each_pending(struct fld_store *st, fld_store_pending_fn fn,
-                                void *ctx, struct fld_err *err)
+int fld_store_sync_each_pending(struct fld_store *st, size_t limit,
+                                fld_store_pending_fn fn, void *ctx,
+                                struct fld_err *err)
 {
     struct walk w = {.fn.pending = fn, .ctx = ctx, .err = err};
+    sqlite3_stmt *s;
+    int rc;
 
-    return walk(st, S_SYNC_PENDING, NULL, pending_row, &w,
-                "list pending versions");
+    if ((rc = fld_db_stmt(st->d, S_SYNC_PENDING, &s, err)) != FLD_OK)
+        return rc;
+    sqlite3_bind_int64(s, 1, limit > 0 ? (int64_t)limit : -1); /* -1: all */
+    return fld_db_walk(st->d, s, pending_row, &w, "list pending versions", err);
 }
 
-int fld_store_sync_pending_edges(struct fld_store *st, fld_store_edge_fn fn,
-                                 void *ctx, struct fld_err *err)
+int fld_store_sync_pending_edges(struct fld_store *st, int64_t max_seq,
+                                 fld_store_edge_fn fn, void *ctx,
+                                 struct fld_err *err)
 {
     struct walk w = {.fn.edge = fn, .ctx = ctx, .err = err};
+    sqlite3_stmt *s;
+    int rc;
 
-    return walk(st, S_SYNC_PENDING_EDGES, NULL, edge_row, &w,
-                "list pending parents");
+    if ((rc = fld_db_stmt(st->d, S_SYNC_PENDING_EDGES, &s, err)) != FLD_OK)
+        return rc;
+    sqlite3_bind_int64(s, 1, max_seq > 0 ? max_seq : INT64_MAX);
+    return fld_db_walk(st->d, s, edge_row, &w, "list pending parents", err);
 }
 
 int fld_store_sync_pending_count(struct fld_store *st, int64_t *n,

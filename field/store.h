@@ -249,12 +249,16 @@ struct fld_store_pending {
 typedef int (*fld_store_pending_fn)(void *ctx,
                                     const struct fld_store_pending *p);
 
-/* The pending versions: not known to the server, not refused; by seq. */
-int fld_store_sync_each_pending(struct fld_store *st, fld_store_pending_fn fn,
-                                void *ctx, struct fld_err *err);
-/* The (child, parent) edges whose two ends are both pending. */
-int fld_store_sync_pending_edges(struct fld_store *st, fld_store_edge_fn fn,
-                                 void *ctx, struct fld_err *err);
+/* The pending versions: not known to the server, not refused; by seq;
+ * the first limit of them (0: all). */
+int fld_store_sync_each_pending(struct fld_store *st, size_t limit,
+                                fld_store_pending_fn fn, void *ctx,
+                                struct fld_err *err);
+/* The (child, parent) edges whose two ends are both pending, with seq at
+ * most max_seq (0: any). */
+int fld_store_sync_pending_edges(struct fld_store *st, int64_t max_seq,
+                                 fld_store_edge_fn fn, void *ctx,
+                                 struct fld_err *err);
 /* How many versions are pending, and their body bytes. */
 int fld_store_sync_pending_count(struct fld_store *st, int64_t *n,
                                  int64_t *bytes, struct fld_err *err);

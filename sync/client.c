@@ -97,6 +97,8 @@ void syn_client_run_init(struct run *r, const struct syn_client *c,
     if (r->cfg.page_limit <= 0 || r->cfg.page_limit > SYN_MAX_LIMIT)
         r->cfg.page_limit =
             r->cfg.page_limit > 0 ? SYN_MAX_LIMIT : SYN_PAGE_LIMIT;
+    if (r->cfg.queue_window == 0)
+        r->cfg.queue_window = SYN_QUEUE_WINDOW;
     if (r->cfg.max_attempts <= 0)
         r->cfg.max_attempts = SYN_ATTEMPTS;
     if (r->cfg.backoff_ms <= 0)
@@ -778,11 +780,31 @@ static int forget_all(struct fld_store *st, struct fld_err *err)
     return fld_store_commit(st, err);
 }
 
+/*
+ * Every version of a full window was answered: commit, load the next
+ * window and take its first batch (p->cur, empty when nothing is left).
+ * Nothing is in flight: the batch just answered was the window's last.
+ */
+static int next_window(struct pipe *p, struct fld_err *err)
+{
+    int rc;
+
+    if ((rc = apply_here(p, err)) != FLD_OK)
+        return rc;
+    if ((rc = commit(p, err)) != FLD_OK)
+        return rc;
+    syn_client_batch_free(&p->cur);
+    if ((rc = syn_client_queue_next_window(p->r, &p->q, err)) != FLD_OK)
+        return rc;
+    p->staged_q_end = p->acked_q_end = 0;
+    return syn_client_batch_take(&p->lim, &p->q, &p->k, &p->cur, err);
+}
+
 static void progress(struct pipe *p)
 {
     struct run *r = p->r;
 
-    r->stats->pending = (int64_t)(p->q.n - p->acked_q_end);
+    r->stats->pending = (int64_t)(p->q.n - p->acked_q_end) + p->q.beyond;
     r->stats->elapsed_ms = fld_now_ms() - r->stats->started_ms;
     if (r->cfg.progress)
         r->cfg.progress(r->cfg.progress_ctx, r->stats);
@@ -826,6 +848,8 @@ static int sync_loop(struct run *r, bool full, struct fld_err *err)
             break;
         more = p.done.resp->more;
         rc = p.done.resp->reset ? after_reset(&p, err) : FLD_OK;
+        if (rc == FLD_OK && p.cur.n == 0 && p.q.full)
+            rc = next_window(&p, err);
         if (rc != FLD_OK)
             break;
         if (p.cur.n == 0 && !more) { /* nothing to send, nothing to pull */
@@ -850,7 +874,7 @@ done:
         syn_keeper_rollback(&p.k);
     if (rc == FLD_OK)
         rc = rc2;
-    r->stats->pending = (int64_t)(p.q.n - p.acked_q_end);
+    r->stats->pending = (int64_t)(p.q.n - p.acked_q_end) + p.q.beyond;
     syn_client_answer_free(&p.done);
     syn_client_batch_free(&p.cur);
     syn_client_batch_free(&p.next);

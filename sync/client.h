@@ -58,6 +58,9 @@
 #define SYN_BATCH_VERSIONS 500
 #define SYN_BATCH_BYTES (4u * 1024 * 1024) /* of version bodies per push */
 #define SYN_PAGE_LIMIT 500
+/* Pending versions held in memory at once: a device with more pushes them
+ * a window at a time, so that a sync's memory does not grow with them. */
+#define SYN_QUEUE_WINDOW 20000
 #define SYN_ATTEMPTS 6           /* tries of one request: ~30 s of backoff */
 #define SYN_BACKOFF_MS 500       /* first retry delay, doubled each time ... */
 #define SYN_BACKOFF_MAX_MS 30000 /* ... up to this */
@@ -105,6 +108,7 @@ struct syn_client {
     int64_t backoff_ms;
     int64_t backoff_max_ms;
     size_t verify_threads; /* verifying a pulled page; 0: one per processor */
+    size_t queue_window;   /* pending versions in memory at once */
 
     syn_progress_fn progress; /* before the first request and after every
                                  answer; may be NULL */

@@ -115,6 +115,12 @@ struct edge; /* a version that must go before another (client_queue.c) */
 struct queue {
     struct pending *v; /* in arrival order */
     size_t n, cap;
+    /* The queue holds a window of the pending versions: the first
+     * queue_window by arrival. full: there may be more behind it, loaded
+     * once these are answered; beyond: how many (for progress). */
+    bool full;
+    int64_t last_seq; /* the newest arrival in the window */
+    int64_t beyond;
     size_t *order;   /* indices into v: the order to push in */
     size_t next;     /* position in order of the next to push */
     size_t *by_hash; /* indices into v sorted by hash, for look-ups */
@@ -122,10 +128,16 @@ struct queue {
     size_t n_edges, cap_edges;
 };
 
-/* (Re)load q with every pending version of the store, ordered: parents
- * before children, each author's in dseq order. Sets the counts of
- * r->stats that say what there is to push. */
+/* (Re)load q with the store's pending versions, the first
+ * r->cfg.queue_window of them by arrival, ordered: parents before
+ * children, each author's in dseq order. Sets the counts of r->stats
+ * that say what there is to push. */
 int syn_client_queue_load(struct run *r, struct queue *q, struct fld_err *err);
+
+/* Load the next window once every version of a full one was answered
+ * (they are no longer pending); r->stats->to_push stays. */
+int syn_client_queue_next_window(struct run *r, struct queue *q,
+                                 struct fld_err *err);
 
 /* Empty q; a zeroed queue is empty already. */
 void syn_client_queue_free(struct queue *q);

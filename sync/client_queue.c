@@ -51,6 +51,7 @@ static int on_pending(void *ctx, const struct fld_store_pending *p)
         q->v = fld_xreallocarray(q->v, q->cap, sizeof *q->v);
     }
     e = &q->v[q->n++];
+    q->last_seq = p->seq;
     snprintf(e->hash, sizeof e->hash, "%s", p->hash);
     e->author = fld_xstrdup(p->author);
     e->dseq = p->dseq;
@@ -208,7 +209,8 @@ static int queue_order(struct run *r, struct queue *q, struct fld_err *err)
     q->by_hash = sorted(q, cmp_hash);
     if (q->n == 0)
         return FLD_OK;
-    rc = fld_store_sync_pending_edges(r->cfg.st, on_pending_edge, q, err);
+    rc = fld_store_sync_pending_edges(r->cfg.st, q->last_seq, on_pending_edge,
+                                      q, err);
     if (rc != FLD_OK)
         return rc;
     chain = sorted(q, cmp_chain);
@@ -251,17 +253,43 @@ static int queue_order(struct run *r, struct queue *q, struct fld_err *err)
     return FLD_OK;
 }
 
-int syn_client_queue_load(struct run *r, struct queue *q, struct fld_err *err)
+/* Load the first window of pending versions into q, ordered. */
+static int load_window(struct run *r, struct queue *q, struct fld_err *err)
 {
+    int64_t total, bytes;
     int rc;
 
     syn_client_queue_free(q);
-    rc = fld_store_sync_each_pending(r->cfg.st, on_pending, q, err);
+    rc = fld_store_sync_each_pending(r->cfg.st, r->cfg.queue_window, on_pending,
+                                     q, err);
     if (rc == FLD_OK)
         rc = queue_order(r, q, err);
-    r->stats->to_push = (int64_t)q->n;
-    r->stats->pending = (int64_t)q->n;
+    if (rc != FLD_OK)
+        return rc;
+    q->full = q->n == r->cfg.queue_window;
+    /* counting them all walks them: only when there are more */
+    if (q->full) {
+        rc = fld_store_sync_pending_count(r->cfg.st, &total, &bytes, err);
+        if (rc != FLD_OK)
+            return rc;
+        q->beyond = total - (int64_t)q->n;
+    }
+    r->stats->pending = (int64_t)q->n + q->beyond;
+    return FLD_OK;
+}
+
+int syn_client_queue_load(struct run *r, struct queue *q, struct fld_err *err)
+{
+    int rc = load_window(r, q, err);
+
+    r->stats->to_push = r->stats->pending;
     return rc;
+}
+
+int syn_client_queue_next_window(struct run *r, struct queue *q,
+                                 struct fld_err *err)
+{
+    return load_window(r, q, err);
 }
 
 /* ---- batches ---------------------------------------------------------- */

@@ -577,7 +577,7 @@ static void expect_queue(struct tu_device *f, const char *want)
     int64_t n, bytes, by_definition;
 
     assert_int_equal(
-        fld_store_sync_each_pending(f->st, add_pending, &got, NULL), FLD_OK);
+        fld_store_sync_each_pending(f->st, 0, add_pending, &got, NULL), FLD_OK);
     assert_string_equal(fld_buf_str(&got), want);
     assert_int_equal(fld_store_sync_pending_count(f->st, &n, &bytes, NULL),
                      FLD_OK);

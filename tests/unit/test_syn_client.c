@@ -667,6 +667,38 @@ static void test_two_syncs_at_once(void **state)
     free(hb);
 }
 
+/*
+ * More pending versions than the queue holds at once: they go a window
+ * at a time (7 here, in batches of 3), parents before children across
+ * windows, and the counts cover them all.
+ */
+static void test_queue_in_windows(void **state)
+{
+    struct fx *f = *state;
+    struct syn_client c;
+    struct syn_stats s;
+    struct fld_err err;
+
+    enroll(f, f->a, "A", "inspector", "4201");
+    capture(f->a, "4201", 10);
+    capture(f->a, "4201", 10);
+    capture(f->a, "4201", 10);
+    c = client(f, f->a);
+    c.queue_window = 7;
+    c.batch_versions = 3;
+    assert_int_equal(syn_sync(&c, false, &s, &err), FLD_OK);
+    /* windows of 7, 7, 7, 7 and 2, each in batches of 3, 3 and 1 */
+    assert_int_equal(s.requests, 13);
+    assert_int_equal(s.to_push, 30);
+    assert_int_equal(s.stored, 30);
+    assert_int_equal(s.quarantined, 0); /* no child before its parent */
+    assert_int_equal(s.pending, 0);
+    assert_int_equal(pending(f->a), 0);
+    assert_int_equal(server_versions(f), 30);
+    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
+    assert_int_equal(s.pushed, 0);
+}
+
 static void test_batches_and_pages(void **state)
 {
     struct fx *f = *state;
@@ -1189,6 +1221,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_two_syncs_at_once, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_queue_in_windows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_pages, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_relay_parents_first, setup,
