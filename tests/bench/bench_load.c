@@ -127,7 +127,7 @@ static void capture(struct dev *d, size_t n)
 static void set_up_share(struct dev *devs, size_t n, size_t k)
 {
     for (size_t i = k; i < n; i += SETUP_WORKERS) {
-        char name[16], inspector[64];
+        char name[32], inspector[64];
 
         snprintf(name, sizeof name, "d%04zu", i);
         snprintf(inspector, sizeof inspector, "Cán bộ %zu", i + 1);
@@ -143,7 +143,7 @@ static void set_up(struct dev *devs, size_t n, const struct commune *communes)
     size_t i, k;
 
     for (i = 0; i < n; i++) {
-        char name[16];
+        char name[32];
 
         snprintf(name, sizeof name, "d%04zu", i);
         devs[i].home = bench_tpath(name);
