@@ -21,8 +21,8 @@ outdir=$5
 manbindir=$6
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-# Every file's time is the changelog's (dpkg-deb clamps to it): the same
-# programs give the same package.
+# Every file is dated by the changelog, and dpkg-deb dates the archive so:
+# the same programs give the same package, byte for byte.
 SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l "$here/changelog" -S Timestamp)
 export SOURCE_DATE_EPOCH
 

@@ -11,7 +11,8 @@
 # must find the edit), lists and verifies its records; the server
 # database migrates, audits clean and verifies every version again; the
 # migrated server serves the migrated device, which pushes its edit, and a
-# new device enrolled there pulls both records.
+# new device enrolled there pulls both records; the migrated device also
+# enrolls with a new server and pushes what it holds.
 . "$(dirname "$0")/server_lib.sh"
 
 FX="$(dirname "$0")/../data/upgrade"
@@ -81,6 +82,22 @@ expect_eq "... with the edit made before the upgrade" \
     "$(json_get "$OUT" answers.households_total)" 42
 stop_server
 expect_eq "the migrated server stops cleanly" "$RC" 0
+
+# --- the migrated device syncs with a new server ---------------------------
+
+unpack moved
+start_server new --quiet
+province 4201
+run "$F" enroll "$URL" "$("$S" enroll-code --db "$DBS" \
+    --inspector "Nguyễn Văn An" --role inspector --scope 4201)"
+expect_rc "the migrated device enrolls with a new server" 0
+run "$F" sync --json --retries 0
+expect_rc "... and syncs" 0
+expect_eq "... pushing every version it holds" "$(json_get "$OUT" pushed)" 6
+expect_eq "... its own and the pulled ones stored" "$(json_get "$OUT" stored)" 5
+expect_eq "... the approval refused: its supervisor is not enrolled there" \
+    "$(json_get "$OUT" refused)" 1
+stop_server
 
 # --- a newer release's files are refused, untouched ------------------------
 
