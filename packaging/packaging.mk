@@ -12,7 +12,9 @@
 #                               the packages to hand out
 #   make check-deb              build them, lint them, install them into a
 #                               throwaway root and try them
-#                               (tests/deb/test_packages.sh)
+#                               (tests/deb/test_packages.sh); packages
+#                               of this machine's architecture only, since
+#                               their programs run there
 #
 # DEB_VERSION is the top entry of packaging/changelog (keep it equal to
 # the programs' --version). Manual pages are made from the help texts of
