@@ -13,6 +13,7 @@
 #   make format-check  fail, naming the files, where the layout differs
 #   make fuzz       build the libFuzzer harnesses with clang and run each for
 #                   FUZZ_SECONDS (default 30) from its seeds
+#   make deb        Debian packages of field and field-server (packaging/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -119,6 +120,8 @@ PROGRAMS := $(O)/bin/field
 # programs and tests in their own fragments, included here so that the
 # whole project stays one make graph.
 -include sync/sync.mk server-stub/server.mk
+# make deb, make check-deb: the Debian packages (packaging/).
+-include packaging/packaging.mk
 
 # ---- rules ---------------------------------------------------------------
 
@@ -242,6 +245,6 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,20p' Makefile
+	@sed -n '3,21p' Makefile
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f 2>/dev/null)
