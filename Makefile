@@ -29,6 +29,9 @@ BINDIR  ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share
 WERROR  ?= -Werror
 CC      ?= cc
+# The build-time tool (scripts/embed.c) runs on this machine, even when CC
+# cross-compiles the programs (scripts/static.mk).
+HOSTCC  ?= $(CC)
 PKG_CONFIG ?= pkg-config
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -142,7 +145,7 @@ $(O)/gen/embedded_data.c: $(O)/embed $(EMBED_INPUTS)
 
 $(O)/embed: scripts/embed.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O1 $(WARN) $(WERROR) -o $@ $<
+	$(HOSTCC) -std=c11 -O1 $(WARN) $(WERROR) -o $@ $<
 
 $(LIBFIELD): $(LIBFIELD_OBJ)
 	@rm -f $@
@@ -244,4 +247,6 @@ clean:
 help:
 	@sed -n '3,20p' Makefile
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# (build/static holds unpacked source packages: not ours to read.)
+-include $(shell find $(O) -path $(O)/static -prune -o -name '*.d' -type f \
+           -print 2>/dev/null)
