@@ -263,6 +263,17 @@ home a
 expect_error "the server gone" 1 sync "$F" sync --retries 1
 expect_stderr_contains "... names the server" "cannot reach the server at $URL"
 
+# --- no CA store: an https URL says what to do ------------------------------------------
+# (SSL_CERT_FILE naming no file stands for a system without a CA store:
+# the check comes before any connection, so no server is needed.)
+
+new_device noca "Fri"
+run env SSL_CERT_FILE="$T/no-such-bundle.pem" "$F" enroll "https://127.0.0.1:1" "$(code Fri)"
+expect_rc "no CA store and an https URL: refused" 1
+expect_stderr_contains "... saying there is no CA store" "no CA certificate store on this system"
+expect_stderr_contains "... and naming --cacert" "with --cacert FILE"
+expect_eq "... in one line" "$(wc -l <"$ERR")" 1
+
 # --- TLS: verification on, --cacert, --pinned-pubkey ---------------------------------------
 
 if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
