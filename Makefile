@@ -13,6 +13,8 @@
 #   make format-check  fail, naming the files, where the layout differs
 #   make fuzz       build the libFuzzer harnesses with clang and run each for
 #                   FUZZ_SECONDS (default 30) from its seeds
+#   make static     fully static field and field-server (scripts/static.mk;
+#                   also static-arm64, check-arm64, static-deps)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -73,6 +75,7 @@ XLSX_PKGS  := xlsxwriter
 
 # Goals that must work before the libraries are installed.
 NODEPS_GOALS := deps clean demo help distclean format format-check
+NODEPS_GOALS += static static-arm64 static-deps
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
   ifeq ($(shell command -v $(PKG_CONFIG) 2>/dev/null),)
     $(error pkg-config not found: install the Debian package pkg-config (or run: make deps))
@@ -122,6 +125,7 @@ PROGRAMS := $(O)/bin/field
 # programs and tests in their own fragments, included here so that the
 # whole project stays one make graph.
 -include sync/sync.mk server-stub/server.mk
+-include scripts/static.mk
 
 # ---- rules ---------------------------------------------------------------
 
