@@ -14,7 +14,7 @@
 #   make fuzz       build the libFuzzer harnesses with clang and run each for
 #                   FUZZ_SECONDS (default 30) from its seeds
 #   make static     fully static field and field-server (scripts/static.mk;
-#                   also static-arm64, check-arm64, static-deps)
+#                   also static-arm64, check-arm64, check-static, static-deps)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #
