@@ -143,16 +143,23 @@ host_flag() {
     fi
 }
 
-build_curl() {
-    s=$(srcdir curl)
-    b=$DIR/curl
+# configure_fresh NAME PACKAGE OPTION...: the source package PACKAGE
+# configured afresh in $DIR/NAME (now $b) for a static library in $PREFIX.
+configure_fresh() {
+    b=$DIR/$1
+    s=$(srcdir "$2")
+    shift 2
     rm -rf "$b"
     mkdir -p "$b"
     # shellcheck disable=SC2046
-    (cd "$b" && "$s/configure" -q $(host_flag) CC="$CC" AR="$AR" RANLIB="$RANLIB" \
-        CFLAGS="$LIB_CFLAGS" PKG_CONFIG="$DIR/pkg-config" \
-        --prefix="$PREFIX" --disable-shared --enable-static \
-        --disable-dependency-tracking --with-"$TLS" --enable-ares \
+    (cd "$b" && "$s/configure" -q $(host_flag) CC="$CC" AR="$AR" \
+        RANLIB="$RANLIB" CFLAGS="$LIB_CFLAGS" --prefix="$PREFIX" \
+        --disable-shared --enable-static --disable-dependency-tracking "$@")
+}
+
+build_curl() {
+    configure_fresh curl curl PKG_CONFIG="$DIR/pkg-config" \
+        --with-"$TLS" --enable-ares \
         --with-zlib --without-ca-bundle --without-ca-path \
         --without-ca-fallback --disable-ftp --disable-file --disable-ldap \
         --disable-ldaps --disable-rtsp --disable-dict --disable-telnet \
@@ -164,7 +171,7 @@ build_curl() {
         --without-libpsl --without-libidn2 --without-brotli --without-zstd \
         --without-nghttp2 --without-nghttp3 --without-ngtcp2 \
         --without-libssh2 --without-libssh --without-librtmp \
-        --without-gssapi --without-hyper --without-libgsasl)
+        --without-gssapi --without-hyper --without-libgsasl
     make -s -C "$b/lib" -j"$JOBS"
     make -s -C "$b/lib" install >/dev/null
     make -s -C "$b/include" install >/dev/null
@@ -172,22 +179,13 @@ build_curl() {
 }
 
 build_microhttpd() {
-    s=$(srcdir libmicrohttpd)
-    b=$DIR/microhttpd
-    rm -rf "$b"
-    mkdir -p "$b"
-    # shellcheck disable=SC2046
-    (cd "$b" && "$s/configure" -q $(host_flag) CC="$CC" AR="$AR" RANLIB="$RANLIB" \
-        CFLAGS="$LIB_CFLAGS" --prefix="$PREFIX" --disable-shared \
-        --enable-static --disable-dependency-tracking --disable-https \
-        --without-gnutls --disable-doc --disable-examples --disable-curl \
-        --disable-dauth)
+    configure_fresh microhttpd libmicrohttpd --disable-https --without-gnutls \
+        --disable-doc --disable-examples --disable-curl --disable-dauth
     make -s -C "$b/src/microhttpd" -j"$JOBS" install >/dev/null
     make -s -C "$b/src/include" install >/dev/null
     make -s -C "$b" install-pkgconfigDATA >/dev/null
 }
 
-# cJSON is one file; built as Debian builds it, without its utilities.
 # SQLite from its Debian source package rather than Debian's archive: that
 # one carries FTS3/4/5, R-Tree, the math functions (and with them half of
 # libm) and extension loading (and with it glibc's dlopen), 0.6 MB that no
@@ -220,6 +218,7 @@ build_sqlite() {
     pc sqlite3 "-lsqlite3" "-lm -lpthread"
 }
 
+# cJSON is one file; built as Debian builds it, without its utilities.
 build_cjson() {
     s=$(srcdir cjson)
     b=$DIR/cjson
