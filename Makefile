@@ -14,6 +14,8 @@
 #   make fuzz       build the libFuzzer harnesses with clang and run each for
 #                   FUZZ_SECONDS (default 30) from its seeds
 #   make deb        Debian packages of field and field-server (packaging/)
+#   make static     fully static field and field-server (scripts/static.mk;
+#                   also static-arm64, check-arm64, check-static, static-deps)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -30,6 +32,9 @@ BINDIR  ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share
 WERROR  ?= -Werror
 CC      ?= cc
+# The build-time tool (scripts/embed.c) runs on this machine, even when CC
+# cross-compiles the programs (scripts/static.mk).
+HOSTCC  ?= $(CC)
 PKG_CONFIG ?= pkg-config
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -71,6 +76,7 @@ XLSX_PKGS  := xlsxwriter
 
 # Goals that must work before the libraries are installed.
 NODEPS_GOALS := deps clean demo help distclean format format-check
+NODEPS_GOALS += static static-arm64 static-deps
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
   ifeq ($(shell command -v $(PKG_CONFIG) 2>/dev/null),)
     $(error pkg-config not found: install the Debian package pkg-config (or run: make deps))
@@ -122,6 +128,7 @@ PROGRAMS := $(O)/bin/field
 -include sync/sync.mk server-stub/server.mk
 # make deb, make check-deb: the Debian packages (packaging/).
 -include packaging/packaging.mk
+-include scripts/static.mk
 
 # ---- rules ---------------------------------------------------------------
 
@@ -145,7 +152,7 @@ $(O)/gen/embedded_data.c: $(O)/embed $(EMBED_INPUTS)
 
 $(O)/embed: scripts/embed.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O1 $(WARN) $(WERROR) -o $@ $<
+	$(HOSTCC) -std=c11 -O1 $(WARN) $(WERROR) -o $@ $<
 
 $(LIBFIELD): $(LIBFIELD_OBJ)
 	@rm -f $@
@@ -245,6 +252,8 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,21p' Makefile
+	@sed -n '3,23p' Makefile
 
--include $(shell find $(O) -name '*.d' -type f 2>/dev/null)
+# (build/static holds unpacked source packages: not ours to read.)
+-include $(shell find $(O) -path $(O)/static -prune -o -name '*.d' -type f \
+           -print 2>/dev/null)

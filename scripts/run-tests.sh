@@ -1,6 +1,7 @@
 #!/bin/sh
-# run-tests.sh BUILD_DIR - run every test of the project against the
-# binaries in BUILD_DIR and end with one line "N passed, N failed".
+# run-tests.sh BUILD_DIR [TEST...] - run every test of the project (or
+# only those named, as test_sync or test_version) against the binaries in
+# BUILD_DIR and end with one line "N passed, N failed".
 #
 # Unit tests are the cmocka programs in BUILD_DIR/tests; integration tests
 # are the scripts tests/integration/test_*.sh, which drive the real
@@ -10,6 +11,8 @@
 set -u
 O=${1:-build}
 O=$(cd "$O" && pwd)
+[ $# -gt 0 ] && shift
+ONLY=" $* "
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 passed=0
 failed=0
@@ -32,17 +35,26 @@ count() { # $1 = name, $2 = log file, $3 = exit status
     fi
 }
 
+wanted() { # NAME: no test named on the command line, or NAME among them
+    case $ONLY in
+    "  " | *" $1 "*) return 0 ;;
+    *) return 1 ;;
+    esac
+}
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT INT TERM
 
 for t in "$O"/tests/test_*; do
     [ -x "$t" ] || continue
+    wanted "$(basename "$t")" || continue
     (cd "$ROOT" && "$t") >"$log" 2>&1
     count "$(basename "$t")" "$log" $?
 done
 
 for t in "$ROOT"/tests/integration/test_*.sh; do
     [ -f "$t" ] || continue
+    wanted "$(basename "$t" .sh)" || continue
     (cd "$ROOT" && FIELD_BUILD="$O" sh "$t") >"$log" 2>&1
     count "$(basename "$t")" "$log" $?
 done

@@ -718,8 +718,14 @@ static int load_tls(struct srv_http *h, struct fld_err *err)
 
     if (h->s->cfg.tls_cert == NULL)
         return FLD_OK; /* plain HTTP, as on loopback */
+    /* The static build links a libmicrohttpd without GnuTLS
+     * (scripts/static.sh says why). */
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-        return fld_err_set(err, FLD_EUSAGE, "this libmicrohttpd has no TLS");
+        return fld_err_set(err, FLD_EUSAGE,
+                           "this field-server was built without TLS (the "
+                           "static build): serve plain HTTP behind a reverse "
+                           "proxy that holds the certificate, or install the "
+                           "packaged field-server");
     if ((rc = read_pem(h->s->cfg.tls_cert, &h->cert, err)) != FLD_OK)
         return rc;
     if ((rc = read_pem(h->s->cfg.tls_key, &h->key, err)) != FLD_OK)

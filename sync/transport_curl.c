@@ -23,6 +23,10 @@
  *   - TLS verification of peer and host name is never turned off; a
  *     private CA is given with --cacert, and --pinned-pubkey additionally
  *     requires the server's public key to match.
+ *   - Without --cacert, the system's CA store is looked for where the
+ *     distributions keep it (ca_store.h) rather than where this libcurl
+ *     was built to look: the static `field` runs on systems it was not
+ *     built on. With none, an https request fails at once, saying so.
  */
 #include "transport.h"
 
@@ -33,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ca_store.h"
 #include "gzip.h"
 
 #define USER_AGENT "field-sync/1"
@@ -43,6 +48,7 @@ struct curl_transport {
     struct syn_curl_options opt;
     char *cacert;
     char *pinned;
+    bool has_no_ca; /* neither --cacert nor a system CA store */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -271,6 +277,15 @@ static int curl_perform(struct syn_transport *base,
     CURLcode cc;
     int rc;
 
+    if (t->has_no_ca && strncasecmp(url, "https:", 6) == 0) {
+        rc = fld_err_set(err, FLD_EPROTO,
+                         "no CA certificate store on this system (looked "
+                         "for " SYN_CA_STORE_PLACES "): give the server's "
+                         "CA certificate with --cacert FILE");
+        curl_slist_free_all(hdrs);
+        free(url);
+        return rc;
+    }
     memset(&x, 0, sizeof x);
     x.retry_after_s = -1;
     x.opt = &t->opt;
@@ -349,9 +364,14 @@ int syn_transport_curl_new(const struct syn_curl_options *opt,
     cc = curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS,
                           (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    if (cc == CURLE_OK && t->opt.cacert) {
-        t->cacert = fld_xstrdup(t->opt.cacert);
-        cc = curl_easy_setopt(t->easy, CURLOPT_CAINFO, t->cacert);
+    if (cc == CURLE_OK) {
+        const char *ca = t->opt.cacert ? t->opt.cacert : syn_ca_store_find();
+
+        t->has_no_ca = ca == NULL;
+        if (ca != NULL) {
+            t->cacert = fld_xstrdup(ca);
+            cc = curl_easy_setopt(t->easy, CURLOPT_CAINFO, t->cacert);
+        }
     }
     if (cc == CURLE_OK && t->opt.pinned_pubkey) {
         t->pinned = fld_xstrdup(t->opt.pinned_pubkey);
