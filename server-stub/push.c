@@ -207,7 +207,8 @@ static int store(struct srv *s, struct srv_storage *st,
 {
     struct srv_version_in in;
     char fork_with[FLD_HASH_HEX_LEN + 1], today[11];
-    char *flag;
+    char *own = NULL; /* a flag worked out here, freed here */
+    const char *flag;
     bool prev_missing;
     int64_t seq;
     int rc;
@@ -231,10 +232,10 @@ static int store(struct srv *s, struct srv_storage *st,
     }
     /* evaluated in phase 1 unless the template arrived in between */
     if (c != NULL && c->t == t) {
-        flag = c->flag ? fld_xstrdup(c->flag) : NULL;
+        flag = c->flag;
     } else {
         utc_today(today);
-        flag = checklist_flag(t, v, today);
+        flag = own = checklist_flag(t, v, today);
     }
     in.v = v;
     in.pusher = pusher;
@@ -252,7 +253,7 @@ static int store(struct srv *s, struct srv_storage *st,
                    "stamped %lld ms (%lld days) after it was received; its "
                    "time is not used to order values",
                    (long long)in.ahead_ms, (long long)(in.ahead_ms / 86400000));
-    free(flag);
+    free(own);
     if (rc == FLD_OK)
         rc = srv_storage_quarantine_unblock(st, v->hash, collect_released, w,
                                             err);

@@ -9,12 +9,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Debian, Ubuntu, Alpine and Arch; Fedora, RHEL and SUSE's compatibility
- * link; the BSDs and macOS. */
 static const char *const places[] = {
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/cert.pem",
+    SYN_CA_STORE_DEBIAN,
+    SYN_CA_STORE_FEDORA,
+    SYN_CA_STORE_BSD,
 };
 
 const char *syn_ca_store_find(void)

@@ -11,10 +11,16 @@
 #ifndef SYN_CA_STORE_H
 #define SYN_CA_STORE_H
 
+/* The usual places: Debian, Ubuntu, Alpine and Arch; Fedora, RHEL and
+ * SUSE's compatibility link; the BSDs and macOS. */
+#define SYN_CA_STORE_DEBIAN "/etc/ssl/certs/ca-certificates.crt"
+#define SYN_CA_STORE_FEDORA "/etc/pki/tls/certs/ca-bundle.crt"
+#define SYN_CA_STORE_BSD "/etc/ssl/cert.pem"
+
 /* The places searched, in order, for messages that must name them. */
 #define SYN_CA_STORE_PLACES                                                    \
-    "$SSL_CERT_FILE, /etc/ssl/certs/ca-certificates.crt, "                     \
-    "/etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/cert.pem"
+    "$SSL_CERT_FILE, " SYN_CA_STORE_DEBIAN ", " SYN_CA_STORE_FEDORA            \
+    ", " SYN_CA_STORE_BSD
 
 /*
  * The PEM bundle to trust when the user gave none: $SSL_CERT_FILE when it

@@ -729,10 +729,32 @@ static int round_trip(struct pipe *p, struct fld_err *err)
 }
 
 /*
- * The server's cursor reset: apply its answer (which forgets what the
- * server was known to hold) and commit, then load the queue again and
- * take its first batch; the batch read meanwhile came from the old queue.
+ * Apply and commit what was answered, then load the queue with load and
+ * take its first batch (p->cur, empty when nothing is left): after the
+ * server's cursor reset (the batch read meanwhile came from the old
+ * queue), and when every version of a full window was answered (nothing
+ * is in flight then: the batch just answered was the window's last).
  */
+static int requeue(struct pipe *p,
+                   int (*load)(struct run *r, struct queue *q,
+                               struct fld_err *err),
+                   struct fld_err *err)
+{
+    int rc;
+
+    if ((rc = apply_here(p, err)) != FLD_OK)
+        return rc;
+    if ((rc = commit(p, err)) != FLD_OK)
+        return rc;
+    syn_client_batch_free(&p->cur);
+    if ((rc = load(p->r, &p->q, err)) != FLD_OK)
+        return rc;
+    p->staged_q_end = p->acked_q_end = 0;
+    return syn_client_batch_take(&p->lim, &p->q, &p->k, &p->cur, err);
+}
+
+/* The server's cursor reset: its answer forgets what the server was known
+ * to hold; the queue is loaded again, to push everything it lacks. */
 static int after_reset(struct pipe *p, struct fld_err *err)
 {
     struct run *r = p->r;
@@ -752,15 +774,7 @@ static int after_reset(struct pipe *p, struct fld_err *err)
                            r->url);
     }
     r->stats->reset = true;
-    if ((rc = apply_here(p, err)) != FLD_OK)
-        return rc;
-    if ((rc = commit(p, err)) != FLD_OK)
-        return rc;
-    syn_client_batch_free(&p->cur);
-    if ((rc = syn_client_queue_load(r, &p->q, err)) != FLD_OK)
-        return rc;
-    p->staged_q_end = p->acked_q_end = 0;
-    return syn_client_batch_take(&p->lim, &p->q, &p->k, &p->cur, err);
+    return requeue(p, syn_client_queue_load, err);
 }
 
 /* Forget the cursor and what the server was known to hold (--full). */
@@ -778,26 +792,6 @@ static int forget_all(struct fld_store *st, struct fld_err *err)
         return rc;
     }
     return fld_store_commit(st, err);
-}
-
-/*
- * Every version of a full window was answered: commit, load the next
- * window and take its first batch (p->cur, empty when nothing is left).
- * Nothing is in flight: the batch just answered was the window's last.
- */
-static int next_window(struct pipe *p, struct fld_err *err)
-{
-    int rc;
-
-    if ((rc = apply_here(p, err)) != FLD_OK)
-        return rc;
-    if ((rc = commit(p, err)) != FLD_OK)
-        return rc;
-    syn_client_batch_free(&p->cur);
-    if ((rc = syn_client_queue_next_window(p->r, &p->q, err)) != FLD_OK)
-        return rc;
-    p->staged_q_end = p->acked_q_end = 0;
-    return syn_client_batch_take(&p->lim, &p->q, &p->k, &p->cur, err);
 }
 
 static void progress(struct pipe *p)
@@ -848,8 +842,8 @@ static int sync_loop(struct run *r, bool full, struct fld_err *err)
             break;
         more = p.done.resp->more;
         rc = p.done.resp->reset ? after_reset(&p, err) : FLD_OK;
-        if (rc == FLD_OK && p.cur.n == 0 && p.q.full)
-            rc = next_window(&p, err);
+        if (rc == FLD_OK && p.cur.n == 0 && p.q.beyond > 0)
+            rc = requeue(&p, syn_client_queue_next_window, err);
         if (rc != FLD_OK)
             break;
         if (p.cur.n == 0 && !more) { /* nothing to send, nothing to pull */

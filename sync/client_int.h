@@ -116,9 +116,8 @@ struct queue {
     struct pending *v; /* in arrival order */
     size_t n, cap;
     /* The queue holds a window of the pending versions: the first
-     * queue_window by arrival. full: there may be more behind it, loaded
-     * once these are answered; beyond: how many (for progress). */
-    bool full;
+     * queue_window by arrival; beyond: how many more were pending when it
+     * was loaded, to load once these are answered. */
     int64_t last_seq; /* the newest arrival in the window */
     int64_t beyond;
     size_t *order;   /* indices into v: the order to push in */

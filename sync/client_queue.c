@@ -266,9 +266,8 @@ static int load_window(struct run *r, struct queue *q, struct fld_err *err)
         rc = queue_order(r, q, err);
     if (rc != FLD_OK)
         return rc;
-    q->full = q->n == r->cfg.queue_window;
-    /* counting them all walks them: only when there are more */
-    if (q->full) {
+    /* counting them all walks them: only when there may be more */
+    if (q->n == r->cfg.queue_window) {
         rc = fld_store_sync_pending_count(r->cfg.st, &total, &bytes, err);
         if (rc != FLD_OK)
             return rc;

@@ -181,7 +181,7 @@ static void *sync_device(void *arg)
     struct fld_err err;
     double t0;
 
-    bench_device_open(d->home, TEMPLATE, &bd);
+    bench_device_open(d->home, NULL, &bd);
     memset(&co, 0, sizeof co);
     memset(&c, 0, sizeof c);
     memset(&stats, 0, sizeof stats);
@@ -331,7 +331,7 @@ static void set_url(struct dev *d, const char *url)
     struct bench_device bd;
     struct fld_err err;
 
-    bench_device_open(d->home, TEMPLATE, &bd);
+    bench_device_open(d->home, NULL, &bd);
     if (fld_store_meta_set(bd.st, SYN_META_URL, url, &err) != FLD_OK)
         bench_die("%s: %s", d->home, err.msg);
     bench_device_close(&bd);

@@ -625,16 +625,20 @@ void bench_device_open(const char *home, const char *template_id,
     size_t len;
     struct fld_err err;
 
+    d->t = NULL;
     if (fld_store_open(db, FLD_STORE_OPEN, &d->st, &err) != FLD_OK ||
-        fld_key_load(key, NULL, &d->key, &err) != FLD_OK ||
-        fld_store_template_get(d->st, template_id, &body, &len, NULL, &err) !=
-            FLD_OK)
+        fld_key_load(key, NULL, &d->key, &err) != FLD_OK)
+        bench_die("device %s: %s", home, err.msg);
+    free(db);
+    free(key);
+    if (template_id == NULL)
+        return;
+    if (fld_store_template_get(d->st, template_id, &body, &len, NULL, &err) !=
+        FLD_OK)
         bench_die("device %s: %s", home, err.msg);
     if (fld_template_parse(body, len, &d->t, &err) != FLD_OK)
         bench_die("template %s: %s", template_id, err.msg);
     free(body);
-    free(db);
-    free(key);
 }
 
 void bench_device_close(struct bench_device *d)

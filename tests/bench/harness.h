@@ -96,6 +96,8 @@ struct bench_device {
     struct fld_template *t;
 };
 
+/* template_id NULL: no checklist (d->t NULL), for a sync, which needs
+ * none. */
 void bench_device_open(const char *home, const char *template_id,
                        struct bench_device *d);
 void bench_device_close(struct bench_device *d);
