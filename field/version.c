@@ -9,6 +9,7 @@
  */
 #include "version.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,101 @@ static int check_review(struct fld_version *v, struct fld_err *err)
     return FLD_OK;
 }
 
+int fld_is_timestamp(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    char date[11];
+    size_t i;
+
+    if (s == NULL || strlen(s) != sizeof shape - 1)
+        return 0;
+    for (i = 0; shape[i] != '\0'; i++)
+        if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+            return 0;
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    return fld_is_date(date) && (s[11] - '0') * 10 + (s[12] - '0') < 24 &&
+           s[14] < '6' && s[17] < '6';
+}
+
+static bool is_geopoint(const char *s)
+{
+    char *norm = NULL;
+    bool ok = s != NULL && strlen(s) <= 64 &&
+              fld_norm_geopoint(s, &norm, NULL) == FLD_OK &&
+              strcmp(norm, s) == 0;
+
+    free(norm);
+    return ok;
+}
+
+/* One entry of "attachments": {bytes, type, taken?, position?}. */
+static bool is_attachment(const struct fld_json_member *m)
+{
+    static const char *const keys[] = {"bytes", "type", "taken", "position",
+                                       NULL};
+    const struct fld_json *a = m->value;
+    const struct fld_json *taken, *position;
+    const char *type;
+    int64_t bytes;
+
+    if (!fld_is_hex(m->key, FLD_HASH_HEX_LEN) || a->type != FLD_JSON_OBJECT ||
+        !has_only(a, keys) || !fld_json_get_int(a, "bytes", &bytes) ||
+        bytes < 1 || bytes > FLD_ATTACH_MAX_BYTES)
+        return false;
+    type = fld_json_get_string(a, "type");
+    if (type == NULL ||
+        (strcmp(type, "image/jpeg") != 0 && strcmp(type, "image/png") != 0))
+        return false;
+    taken = fld_json_get(a, "taken");
+    position = fld_json_get(a, "position");
+    return (taken == NULL ||
+            fld_is_timestamp(fld_json_get_string(a, "taken"))) &&
+           (position == NULL ||
+            is_geopoint(fld_json_get_string(a, "position")));
+}
+
+/* The "attachments" member (version.h). */
+static int check_attachments(struct fld_version *v, struct fld_err *err)
+{
+    const struct fld_json *att = fld_json_get(v->json, "attachments");
+    size_t i;
+
+    v->attachments = att;
+    if (att == NULL)
+        return FLD_OK;
+    if (att->type != FLD_JSON_OBJECT || att->n == 0 ||
+        att->n > FLD_ATTACH_MAX_PER_VERSION)
+        return fld_err_set(err, FLD_EINVAL,
+                           "version: \"attachments\" is not an object of "
+                           "1..%d attachments",
+                           FLD_ATTACH_MAX_PER_VERSION);
+    for (i = 0; i < att->n; i++)
+        if (!is_attachment(&att->members[i]))
+            return fld_err_set(err, FLD_EINVAL,
+                               "version: attachment %.16s is not {bytes, "
+                               "type, taken, position}",
+                               att->members[i].key);
+    return FLD_OK;
+}
+
+size_t fld_version_n_attachments(const struct fld_version *v)
+{
+    return v->attachments != NULL ? v->attachments->n : 0;
+}
+
+void fld_version_attachment(const struct fld_version *v, size_t i,
+                            struct fld_version_attachment *out)
+{
+    const struct fld_json_member *m = &v->attachments->members[i];
+
+    out->hash = m->key;
+    fld_json_get_int(m->value, "bytes", &out->bytes);
+    out->type = fld_json_get_string(m->value, "type");
+    out->taken = fld_json_get_string(m->value, "taken");
+    out->position = fld_json_get_string(m->value, "position");
+}
+
 static int check_known_keys(const struct fld_json *body, struct fld_err *err)
 {
     static const char *const known[] = {
@@ -260,7 +356,7 @@ static int check_known_keys(const struct fld_json *body, struct fld_err *err)
 static int check_body(struct fld_version *v, struct fld_err *err)
 {
     const struct fld_json *b = v->json;
-    const struct fld_json *tmpl, *att;
+    const struct fld_json *tmpl;
     int64_t ver;
     int rc;
 
@@ -317,10 +413,8 @@ static int check_body(struct fld_version *v, struct fld_err *err)
         (v->inspector == NULL || strlen(v->inspector) > MAX_INSPECTOR))
         return fld_err_set(err, FLD_EINVAL,
                            "version: \"inspector\" is not a name");
-    att = fld_json_get(b, "attachments");
-    if (att != NULL && att->type != FLD_JSON_OBJECT)
-        return fld_err_set(err, FLD_EINVAL,
-                           "version: \"attachments\" is not an object");
+    if ((rc = check_attachments(v, err)))
+        return rc;
     return check_review(v, err);
 }
 
@@ -398,6 +492,8 @@ static struct fld_json *draft_body(const struct fld_version_draft *d,
         fld_json_set(b, "inspector", fld_json_string(d->inspector));
     if (d->review != NULL)
         fld_json_set(b, "review", fld_json_clone(d->review));
+    if (d->attachments != NULL && d->attachments->n > 0)
+        fld_json_set(b, "attachments", fld_json_clone(d->attachments));
     return b;
 }
 

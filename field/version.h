@@ -32,7 +32,15 @@
  *              a repeat group is an object of items by item id, each an
  *              object of such values
  *   inspector  optional, the name the device was set up with (<= 200 bytes)
- *   attachments optional object (attachments arrive with the checklist engine)
+ *   attachments optional object of at most FLD_ATTACH_MAX_PER_VERSION
+ *              entries, keyed by the attachment's content hash (64 hex
+ *              digits, BLAKE2b-256 of the file's bytes), each
+ *              {"bytes": 1..FLD_ATTACH_MAX_BYTES, "type": "image/jpeg" |
+ *              "image/png", "taken": optional "YYYY-MM-DDTHH:MM:SS" (the
+ *              camera's clock, as EXIF keeps it: no zone), "position":
+ *              optional geopoint "lat lon" as norm.h writes it}: the
+ *              photos this version's answers name, so the signature covers
+ *              their size, type and where and when they were taken
  *   review     optional, only with a decision (approved, rejected,
  *              returned): {"note": text of 1..FLD_REVIEW_MAX_NOTE bytes,
  *              "recognition": {"number": text of 1..100 bytes,
@@ -62,6 +70,11 @@
 #define FLD_RECORD_HEX_LEN 32
 #define FLD_SIGN_PREFIX "field-version-v1"
 #define FLD_REVIEW_MAX_NOTE 2000
+/* Attachments (photos): the most one file may be, whatever a device's own
+ * limit says (a device's default is lower: attachment.h), and the most
+ * one version names. */
+#define FLD_ATTACH_MAX_BYTES ((int64_t)1 << 30)
+#define FLD_ATTACH_MAX_PER_VERSION 500
 
 /* A verified version. Every pointer is owned by the version; the string
  * fields point into json and live as long as it does. */
@@ -85,6 +98,8 @@ struct fld_version {
     const struct fld_json *parents; /* array of hash strings */
     const struct fld_json *answers; /* object */
     const struct fld_json *review;  /* object, NULL when absent */
+    /* object of attachments by hash, NULL when absent */
+    const struct fld_json *attachments;
 };
 
 /* What a device fills in to make a new version (all borrowed). */
@@ -102,6 +117,8 @@ struct fld_version_draft {
     const char *inspector;          /* may be NULL */
     const struct fld_json *answers; /* copied */
     const struct fld_json *review;  /* copied; NULL for none */
+    /* copied; NULL or an empty object for none (then absent from the body) */
+    const struct fld_json *attachments;
 };
 
 /*
@@ -153,6 +170,26 @@ void fld_record_id_new(char out[FLD_RECORD_HEX_LEN + 1]);
 /* True for the statuses that are a supervisor's decision: approved,
  * rejected, returned. */
 int fld_status_is_decision(const char *status);
+
+/*
+ * An attachment as a version names it (version.h's rules): its hash and
+ * what the author signed about it. The strings point into the version.
+ */
+struct fld_version_attachment {
+    const char *hash;
+    int64_t bytes;
+    const char *type;     /* "image/jpeg" or "image/png" */
+    const char *taken;    /* NULL when the photo had no time */
+    const char *position; /* NULL when the photo had no position */
+};
+
+/* The number of attachments v names, and the i-th of them in hash order. */
+size_t fld_version_n_attachments(const struct fld_version *v);
+void fld_version_attachment(const struct fld_version *v, size_t i,
+                            struct fld_version_attachment *out);
+
+/* True for "YYYY-MM-DDTHH:MM:SS" with a real date and time of day. */
+int fld_is_timestamp(const char *s);
 
 /* True when s is exactly n lowercase hex digits. */
 int fld_is_hex(const char *s, size_t n);

@@ -405,6 +405,105 @@ static void test_review_rules(void **state)
     assert_int_equal(sign_review("returned", big, msg), FLD_EINVAL);
 }
 
+/* Sign the fixed draft with these attachments (JSON text); on success the
+ * version opens again and names them through fld_version_attachment(). */
+static int sign_attachments(const char *attachments, char *msg)
+{
+    struct fld_key *k = seeded_key(0);
+    struct fld_json *answers = fixed_answers(), *a = NULL;
+    struct fld_version_draft d;
+    struct fld_version *v = NULL, *back = NULL;
+    struct fld_version_attachment one;
+    struct fld_err err;
+    int rc;
+
+    fixed_draft(&d, answers);
+    assert_int_equal(fld_json_parse((const uint8_t *)attachments,
+                                    strlen(attachments), &a, NULL),
+                     FLD_OK);
+    d.attachments = a;
+    fld_err_clear(&err);
+    rc = fld_version_sign(&d, k, &v, &err);
+    snprintf(msg, FLD_ERR_MSG_MAX, "%s", err.msg);
+    if (rc == FLD_OK) {
+        assert_int_equal(
+            fld_version_open(v->body, v->body_len, v->sig, &back, NULL),
+            FLD_OK);
+        assert_int_equal(fld_version_n_attachments(back), a->n);
+        if (a->n > 0) {
+            fld_version_attachment(back, 0, &one);
+            assert_string_equal(one.hash, a->members[0].key);
+            assert_true(one.bytes > 0);
+        }
+    }
+    fld_version_free(back);
+    fld_version_free(v);
+    fld_json_free(a);
+    fld_json_free(answers);
+    fld_key_free(k);
+    return rc;
+}
+
+#define PHOTO                                                                  \
+    "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\""
+
+static void test_attachment_rules(void **state)
+{
+    char msg[FLD_ERR_MSG_MAX];
+
+    (void)state;
+    assert_int_equal(sign_attachments("{}", msg), FLD_OK); /* left out */
+    assert_int_equal(
+        sign_attachments("{" PHOTO ":{\"bytes\":2048,\"type\":\"image/jpeg\","
+                         "\"taken\":\"2026-12-05T09:30:00\","
+                         "\"position\":\"18.340000 105.900000\"}}",
+                         msg),
+        FLD_OK);
+    assert_int_equal(sign_attachments("{" PHOTO
+                                      ":{\"bytes\":1,\"type\":\"image/png\"}}",
+                                      msg),
+                     FLD_OK);
+    /* each rule broken once: type, size, time, position, key, extra member */
+    assert_int_equal(sign_attachments("{" PHOTO
+                                      ":{\"bytes\":1,\"type\":\"image/gif\"}}",
+                                      msg),
+                     FLD_EINVAL);
+    assert_string_equal(msg, "version: attachment 0123456789abcdef is not "
+                             "{bytes, type, taken, position}");
+    assert_int_equal(sign_attachments("{" PHOTO
+                                      ":{\"bytes\":0,\"type\":\"image/png\"}}",
+                                      msg),
+                     FLD_EINVAL);
+    assert_int_equal(sign_attachments("{" PHOTO
+                                      ":{\"bytes\":1,\"type\":\"image/png\","
+                                      "\"taken\":\"2026-12-05 09:30:00\"}}",
+                                      msg),
+                     FLD_EINVAL);
+    assert_int_equal(sign_attachments("{" PHOTO
+                                      ":{\"bytes\":1,\"type\":\"image/png\","
+                                      "\"taken\":\"2026-12-05T24:00:00\"}}",
+                                      msg),
+                     FLD_EINVAL);
+    assert_int_equal(sign_attachments("{" PHOTO
+                                      ":{\"bytes\":1,\"type\":\"image/png\","
+                                      "\"position\":\"18.34 105.9\"}}",
+                                      msg),
+                     FLD_EINVAL);
+    assert_int_equal(
+        sign_attachments("{\"ABCDEF\":{\"bytes\":1,\"type\":\"image/png\"}}",
+                         msg),
+        FLD_EINVAL);
+    assert_int_equal(sign_attachments("{" PHOTO
+                                      ":{\"bytes\":1,\"type\":\"image/png\","
+                                      "\"name\":\"a.png\"}}",
+                                      msg),
+                     FLD_EINVAL);
+    assert_true(fld_is_timestamp("2024-02-29T23:59:59"));
+    assert_false(fld_is_timestamp("2023-02-29T12:00:00"));
+    assert_false(fld_is_timestamp("2023-01-01T12:60:00"));
+    assert_false(fld_is_timestamp("2023-01-01T12:00:0"));
+}
+
 static void test_duplicate_parents_collapse(void **state)
 {
     static const char *parents[3];
@@ -452,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_oversized_body_refused),
         cmocka_unit_test(test_draft_rules),
         cmocka_unit_test(test_review_rules),
+        cmocka_unit_test(test_attachment_rules),
         cmocka_unit_test(test_duplicate_parents_collapse),
         cmocka_unit_test(test_record_ids_are_time_ordered),
     };
