@@ -38,13 +38,12 @@
  * never a version, and nothing is stored twice anywhere: both sides key
  * versions by their hash.
  *
- * Retries (retry_wait()) back off exponentially with full jitter, so a
- * crowd of tablets coming back online at once does not hammer the server
- * in lockstep. Only failures that may pass are retried: no answer, a 5xx,
- * a 429, a 408, an answer that is not ours with a 5xx status (a proxy
- * whose upstream is down). Refusals (4xx) are final, except clock skew,
- * which is corrected once, and a replay refusal, which a new signature
- * answers.
+ * Retries (syn_client_retry_wait()) back off exponentially with full jitter, so
+ * a crowd of tablets coming back online at once does not hammer the server in
+ * lockstep. Only failures that may pass are retried: no answer, a 5xx, a 429, a
+ * 408, an answer that is not ours with a 5xx status (a proxy whose upstream is
+ * down). Refusals (4xx) are final, except clock skew, which is corrected once,
+ * and a replay refusal, which a new signature answers.
  *
  * This file makes the requests and runs the sync; the queue and the
  * batches are client_queue.c, answers client_apply.c, enrollment
@@ -111,7 +110,7 @@ void syn_client_run_init(struct run *r, const struct syn_client *c,
     stats->started_ms = fld_now_ms();
 }
 
-static bool stopped(const struct run *r)
+bool syn_client_stopped(const struct run *r)
 {
     return r->cfg.stop != NULL && *r->cfg.stop != 0;
 }
@@ -123,7 +122,7 @@ static void wait_ms(struct run *r, int64_t ms)
         r->cfg.sleep_ms(r->cfg.sleep_ctx, ms);
         return;
     }
-    while (ms > 0 && !stopped(r)) {
+    while (ms > 0 && !syn_client_stopped(r)) {
         int64_t slice = ms < 100 ? ms : 100;
         struct timespec ts = {0, (long)slice * 1000000L};
 
@@ -137,7 +136,7 @@ static void wait_ms(struct run *r, int64_t ms)
  * full jitter, somewhere in [d/2, d] for d = backoff * 2^(attempt-1),
  * capped; a Retry-After from the server is honoured (within reason).
  */
-static void retry_wait(struct run *r, int attempt, int64_t retry_after_s)
+void syn_client_retry_wait(struct run *r, int attempt, int64_t retry_after_s)
 {
     int64_t d = r->cfg.backoff_ms;
     int i;
@@ -263,12 +262,14 @@ static int send_once(struct run *r, const struct outgoing *o,
     h[nh++] = (struct syn_header){SYN_HDR_DEVICE, a.device};
     h[nh++] = (struct syn_header){SYN_HDR_TIME, time_text};
     h[nh++] = (struct syn_header){SYN_HDR_SIGNATURE, sig};
-    if (strcmp(o->method, "POST") == 0)
+    if (o->content_type != NULL)
+        h[nh++] = (struct syn_header){"Content-Type", o->content_type};
+    else if (strcmp(o->method, "POST") == 0)
         h[nh++] = (struct syn_header){"Content-Type", SYN_CONTENT_TYPE};
     if (o->is_gzipped)
         h[nh++] = (struct syn_header){"Content-Encoding", "gzip"};
-    req = (struct syn_http_request){r->url, o->method, o->path, h,
-                                    nh,     o->body,   o->len};
+    req = (struct syn_http_request){r->url,  o->method, o->path, h,          nh,
+                                    o->body, o->len,    o->sink, o->sink_ctx};
 
     syn_http_response_reset(resp);
     r->stats->requests++;
@@ -343,6 +344,7 @@ static enum outcome judge_error(struct run *r, struct attempts *at,
  * upstream is down). On O_DONE *rc is what the exchange returns.
  */
 static enum outcome judge(struct run *r, struct attempts *at,
+                          const struct outgoing *o,
                           const struct syn_http_response *resp, int *rc,
                           struct fld_err *err)
 {
@@ -351,7 +353,7 @@ static enum outcome judge(struct run *r, struct attempts *at,
     if (*rc == FLD_ENET) {
         /* The request may have arrived and been acted on. */
         r->maybe_delivered = true;
-        if (stopped(r))
+        if (syn_client_stopped(r))
             return O_DONE;
         snprintf(at->why, sizeof at->why, "%s", err ? err->msg : "no answer");
         return O_RETRY;
@@ -361,6 +363,8 @@ static enum outcome judge(struct run *r, struct attempts *at,
         fld_err_prefix(err, "the server at %s", r->url);
         return O_DONE;
     }
+    if (o->sink != NULL && (resp->status == 200 || resp->status == 206))
+        return O_DONE; /* the body is in the sink */
     if (!is_json_type(resp->content_type)) {
         if (resp->status < 500 && resp->status != 429) {
             *rc = not_ours(r, resp, err);
@@ -390,7 +394,7 @@ int syn_client_exchange_ready(struct run *r, const struct outgoing *o,
     for (;;) {
         enum outcome what;
 
-        if (stopped(r)) {
+        if (syn_client_stopped(r)) {
             rc = fld_err_set(err, FLD_ENET, "interrupted");
             break;
         }
@@ -398,7 +402,7 @@ int syn_client_exchange_ready(struct run *r, const struct outgoing *o,
             r->stats->retries++;
         at.n++;
         rc = send_once(r, o, resp, err);
-        what = judge(r, &at, resp, &rc, err);
+        what = judge(r, &at, o, resp, &rc, err);
         if (what == O_DONE)
             break;
         if (what == O_AGAIN)
@@ -412,9 +416,9 @@ int syn_client_exchange_ready(struct run *r, const struct outgoing *o,
                                  r->url, at.why, at.n);
             break;
         }
-        retry_wait(r, at.n, at.retry_after_s);
+        syn_client_retry_wait(r, at.n, at.retry_after_s);
     }
-    if (rc == FLD_ENET && stopped(r))
+    if (rc == FLD_ENET && syn_client_stopped(r))
         rc = fld_err_set(err, FLD_ENET, "interrupted");
     return rc;
 }
@@ -426,8 +430,14 @@ int syn_client_exchange(struct run *r, const char *method, const char *path,
                         struct syn_http_response *resp, struct fld_err *err)
 {
     struct fld_buf gz = FLD_BUF_INIT;
-    struct outgoing o = {method, path, plain ? plain->data : NULL,
-                         plain ? plain->len : 0, false};
+    struct outgoing o = {method,
+                         path,
+                         plain ? plain->data : NULL,
+                         plain ? plain->len : 0,
+                         false,
+                         NULL,
+                         NULL,
+                         NULL};
     int rc;
 
     if (o.len >= SYN_GZIP_MIN) {
@@ -647,7 +657,7 @@ static int apply_here(struct pipe *p, struct fld_err *err)
 static int send_batch(struct pipe *p, struct answer *a, struct fld_err *err)
 {
     struct run *r = p->r;
-    struct outgoing o = {"POST", SYNC_PATH, NULL, 0, false};
+    struct outgoing o = {"POST", SYNC_PATH, NULL, 0, false, NULL, NULL, NULL};
     struct syn_http_response resp;
     int rc;
 
@@ -853,7 +863,7 @@ static int sync_loop(struct run *r, bool full, struct fld_err *err)
             break;
         }
         progress(&p);
-        if (stopped(r)) {
+        if (syn_client_stopped(r)) {
             rc = fld_err_set(err, FLD_ENET, "interrupted");
             break;
         }

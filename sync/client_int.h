@@ -58,6 +58,13 @@ struct outgoing {
     const uint8_t *body; /* gzipped when that made it smaller */
     size_t len;
     bool is_gzipped;
+    /* NULL: JSON for a POST, none for a GET; "application/octet-stream"
+     * for an attachment's chunk (client_attach.c) */
+    const char *content_type;
+    /* A streamed answer (transport.h): a 200 or 206 of any media type is
+     * then the answer sought, its body already in the sink. */
+    syn_sink_fn sink;
+    void *sink_ctx;
 };
 
 /* ---- client.c --------------------------------------------------------- */
@@ -83,6 +90,13 @@ int syn_client_exchange(struct run *r, const char *method, const char *path,
 int syn_client_exchange_ready(struct run *r, const struct outgoing *o,
                               struct syn_http_response *resp,
                               struct fld_err *err);
+
+/* Whether the caller asked the run to stop (client.h, stop). */
+bool syn_client_stopped(const struct run *r);
+
+/* Wait before retry number attempt (1, 2, ...): exponential backoff with
+ * full jitter, or the server's Retry-After (-1: none), watching stop. */
+void syn_client_retry_wait(struct run *r, int attempt, int64_t retry_after_s);
 
 /* A decoder refused the answer (its message is in err): say whose.
  * Returns FLD_EPROTO. */

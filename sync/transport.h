@@ -40,14 +40,25 @@ struct syn_header {
     const char *value;
 };
 
+/* Where a streamed answer's body goes (see syn_http_request.sink). */
+typedef int (*syn_sink_fn)(void *ctx, const uint8_t *p, size_t len);
+
 struct syn_http_request {
     const char *base_url; /* "https://host:port", no trailing slash */
-    const char *method;   /* "GET" or "POST" */
+    const char *method;   /* "GET", "POST" or "PUT" */
     const char *path;     /* "/v1/sync" */
     const struct syn_header *headers;
     size_t n_headers;
     const uint8_t *body; /* exactly the bytes to send (signed as such) */
     size_t body_len;
+    /* When set, the body of a 200 or 206 answer is handed to sink as it
+     * arrives, not kept in resp->body, and not held to SYN_MAX_RESPONSE:
+     * a photo of many megabytes is never held in memory, and the sink
+     * decides how much it takes (a non-zero return stops the transfer:
+     * FLD_EIO, the sink keeping its own reason). Any other answer (an
+     * error's JSON) still lands in resp->body. */
+    syn_sink_fn sink;
+    void *sink_ctx;
 };
 
 struct syn_http_response {

@@ -55,6 +55,9 @@ struct curl_transport {
 /* What one transfer collects as it runs. */
 struct transfer {
     struct fld_buf raw;
+    CURL *easy;
+    const struct syn_http_request *req;
+    bool sink_refused; /* the request's sink said no */
     bool too_large;
     bool gzipped;
     bool headers_done; /* the blank line that ends the headers arrived */
@@ -62,11 +65,29 @@ struct transfer {
     const struct syn_curl_options *opt;
 };
 
+/* Whether this answer's body goes to the request's sink: a success, not
+ * an error's JSON, and never a gzipped one (a photo is not compressed). */
+static bool to_sink(const struct transfer *x)
+{
+    long status = 0;
+
+    if (x->req->sink == NULL || x->gzipped)
+        return false;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    return status == 200 || status == 206;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *data)
 {
     struct transfer *x = data;
     size_t len = size * n;
 
+    if (to_sink(x)) {
+        if (x->req->sink(x->req->sink_ctx, (const uint8_t *)p, len) == 0)
+            return len;
+        x->sink_refused = true;
+        return 0; /* CURLE_WRITE_ERROR */
+    }
     if (x->raw.len + len > SYN_MAX_RESPONSE) {
         x->too_large = true;
         return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
@@ -171,7 +192,13 @@ static void set_request(struct curl_transport *t,
 {
     curl_easy_setopt(t->easy, CURLOPT_URL, url);
     curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, hdrs);
-    if (strcmp(req->method, "POST") == 0) {
+    /* A PUT is sent as a POST of its bytes under another name: the body
+     * comes from memory either way. */
+    curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST,
+                     strcmp(req->method, "PUT") == 0 ? "PUT" : NULL);
+    curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t)(req->sink ? 0 : SYN_MAX_RESPONSE));
+    if (strcmp(req->method, "GET") != 0) {
         curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
         curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS,
                          req->body_len ? (const char *)req->body : "");
@@ -223,6 +250,8 @@ static int transfer_error(const struct curl_transport *t,
                            SYN_MAX_RESPONSE);
     if (cc == CURLE_ABORTED_BY_CALLBACK)
         return fld_err_set(err, FLD_ENET, "interrupted");
+    if (x->sink_refused)
+        return fld_err_set(err, FLD_EIO, "the answer's body could not be kept");
     if (is_tls_refusal(cc))
         return fld_err_set(err, FLD_EPROTO,
                            "cannot verify its TLS identity: %s — a captive "
@@ -287,6 +316,8 @@ static int curl_perform(struct syn_transport *base,
         return rc;
     }
     memset(&x, 0, sizeof x);
+    x.easy = t->easy;
+    x.req = req;
     x.retry_after_s = -1;
     x.opt = &t->opt;
     set_request(t, req, url, hdrs, &x);

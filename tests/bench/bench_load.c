@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,44 +284,14 @@ static void check_teams(const struct dev *devs, size_t n, int captures)
 
 /* ---- the slow link ------------------------------------------------------- */
 
-/* faultproxy in front of the server at SLOW_RATE; its port. It dies with
- * us (PR_SET_PDEATHSIG) however we end. */
+/* faultproxy in front of the server at SLOW_RATE; its port. */
 static int start_slow_link(pid_t *pid)
 {
-    char *proxy = bench_program("../tests/tools/faultproxy");
-    char *portfile = bench_tpath("slow.port"), to[16], rate[16];
-    pid_t parent = getpid();
-    int port = 0;
+    char rate[16];
+    const char *args[] = {"--rate", rate, NULL};
 
-    snprintf(to, sizeof to, "%d", bench_server_port);
     snprintf(rate, sizeof rate, "%d", SLOW_RATE);
-    *pid = fork();
-    if (*pid < 0)
-        bench_die("fork failed");
-    if (*pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        execl(proxy, proxy, "--port-file", portfile, "--to", to, "--plan", "",
-              "--rate", rate, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200 && port == 0; i++) {
-        FILE *f = fopen(portfile, "r");
-
-        if (f != NULL) {
-            if (fscanf(f, "%d", &port) != 1)
-                port = 0;
-            fclose(f);
-        }
-        if (port == 0)
-            usleep(50000);
-    }
-    if (port == 0)
-        bench_die("faultproxy (%s) wrote no port file", proxy);
-    free(proxy);
-    free(portfile);
-    return port;
+    return bench_start_proxy(args, pid);
 }
 
 /* Point device d at url (what `field enroll` would have recorded). */

@@ -28,6 +28,9 @@
 #include <sys/prctl.h>
 #endif
 
+/* Proxies started, to give each its own port file. */
+static int n_proxies;
+
 #include "bench_clock.h"
 #include "embedded.h"
 #include "key.h"
@@ -646,4 +649,54 @@ void bench_device_close(struct bench_device *d)
     fld_template_free(d->t);
     fld_key_free(d->key);
     fld_store_close(d->st);
+}
+
+int bench_start_proxy(const char *const *args, pid_t *pid)
+{
+    char *proxy = bench_program("../tests/tools/faultproxy");
+    char *portfile, to[16], name[32];
+    const char *argv[32];
+    pid_t parent = getpid();
+    size_t n = 0;
+    int port = 0;
+
+    snprintf(name, sizeof name, "proxy-%d.port", ++n_proxies);
+    portfile = bench_tpath(name);
+    snprintf(to, sizeof to, "%d", bench_server_port);
+    argv[n++] = proxy;
+    argv[n++] = "--port-file";
+    argv[n++] = portfile;
+    argv[n++] = "--to";
+    argv[n++] = to;
+    argv[n++] = "--plan";
+    argv[n++] = "";
+    for (; args != NULL && *args != NULL && n < 31; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    *pid = fork();
+    if (*pid < 0)
+        bench_die("fork failed");
+    if (*pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        execv(proxy, (char *const *)argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && port == 0; i++) {
+        FILE *f = fopen(portfile, "r");
+
+        if (f != NULL) {
+            if (fscanf(f, "%d", &port) != 1)
+                port = 0;
+            fclose(f);
+        }
+        if (port == 0)
+            usleep(50000);
+    }
+    if (port == 0)
+        bench_die("faultproxy (%s) wrote no port file", proxy);
+    free(proxy);
+    free(portfile);
+    return port;
 }

@@ -79,6 +79,14 @@ int bench_stop_server(double *secs);
 /* The value of the server's /metrics line that starts with name (0: none). */
 double bench_metric(const char *name);
 
+/*
+ * tests/tools/faultproxy in front of the server, with the misbehaviour
+ * of args (NULL-terminated: "--rate", "1000", ...; the plan is to pass
+ * everything); its port, and its pid in *pid. It dies with us however we
+ * end; kill it (SIGTERM) to stop it earlier.
+ */
+int bench_start_proxy(const char *const *args, pid_t *pid);
+
 /* A data directory $tmpdir/name set up with `field init` and enrolled
  * with a code for an inspector of scope (unit codes). New (free()). */
 char *bench_new_device(const char *name, const char *inspector,

@@ -30,6 +30,14 @@
  * With --rate, every connection carries at most that many bytes per
  * second each way: a slow link (tests/bench/bench_load.c).
  *
+ * With --cut MIN:MAX, every connection is cut after a random number of
+ * bytes from the client, between MIN and MAX (a mobile link that drops
+ * every few megabytes: tests/integration/test_attach_faults.sh); with
+ * --stall-percent P as well, P in a hundred of those cuts first hold the
+ * connection silent for STALL_MS. With --count FILE, each connection
+ * appends to FILE, when it ends, the number of bytes it carried from the
+ * client to the server, one line each: what crossed the link.
+ *
  * Each connection is served by its own child process (fork), which ends
  * when either side closes, or after 60 seconds whatever happens, so a
  * stalled connection cannot outlive a test run. The parent runs until it
@@ -52,9 +60,14 @@
 
 #define CHILD_LIFE_S 60
 #define TRUNCATE_BYTES 20
+#define STALL_MS 3000
 
 /* --rate: bytes per second each way, 0 for as fast as it goes. */
 static long rate;
+/* --cut, --stall-percent, --count */
+static long long cut_min, cut_max;
+static long stall_percent;
+static const char *count_path;
 
 static void die(const char *what)
 {
@@ -130,12 +143,39 @@ static void throttle(ssize_t n)
         nap_ms((long)(n * 1000 / rate));
 }
 
+/* --count: what this connection carried upstream, as one line. */
+static void count(long long up)
+{
+    char line[32];
+    int fd, len;
+
+    if (count_path == NULL)
+        return;
+    len = snprintf(line, sizeof line, "%lld\n", up);
+    if ((fd = open(count_path, O_WRONLY | O_APPEND | O_CREAT, 0600)) >= 0) {
+        if (write(fd, line, (size_t)len) != len)
+            fputs("faultproxy: --count: short write\n", stderr);
+        close(fd);
+    }
+}
+
+/* --cut: where this connection is cut, in bytes from the client; -1 for
+ * never. */
+static long long cut_point(void)
+{
+    if (cut_max <= 0)
+        return -1;
+    srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+    return cut_min + (long long)(random() % (cut_max - cut_min + 1));
+}
+
 /* Serve one client connection c according to action; never returns. */
 static void serve(int c, int port, const char *action, const char *mark_path)
 {
     struct pollfd p[3];
     char buf[65536];
     int u, dup_fd = -1, answered = 0;
+    long long up = 0, cut_at = cut_point();
 
     alarm(CHILD_LIFE_S);
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* the test killed the proxy: go too */
@@ -166,6 +206,15 @@ static void serve(int c, int port, const char *action, const char *mark_path)
             if (n <= 0)
                 break;
             throttle(n);
+            if (cut_at >= 0 && up + n > cut_at) {
+                write_all(u, buf, (size_t)(cut_at - up));
+                up = cut_at;
+                mark(mark_path, "cut");
+                if ((long)(random() % 100) < stall_percent)
+                    nap_ms(STALL_MS);
+                break;
+            }
+            up += n;
             if (write_all(u, buf, (size_t)n) != 0)
                 break;
             if (dup_fd >= 0) {
@@ -221,6 +270,7 @@ static void serve(int c, int port, const char *action, const char *mark_path)
                 break;
         }
     }
+    count(up);
     close(c);
     close(u);
     _exit(0);
@@ -230,7 +280,8 @@ static void usage(void)
 {
     fputs(
         "usage: faultproxy --port-file FILE --to PORT --plan ACTION[,ACTION...] "
-        "[--mark FILE] [--rate BYTES_PER_SECOND]\n",
+        "[--mark FILE] [--rate BYTES_PER_SECOND] [--cut MIN:MAX] "
+        "[--stall-percent P] [--count FILE]\n",
         stderr);
     exit(2);
 }
@@ -256,6 +307,14 @@ int main(int argc, char **argv)
             mark_path = argv[i + 1];
         else if (strcmp(argv[i], "--rate") == 0)
             rate = strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--cut") == 0) {
+            if (sscanf(argv[i + 1], "%lld:%lld", &cut_min, &cut_max) != 2 ||
+                cut_min < 1 || cut_max < cut_min)
+                usage();
+        } else if (strcmp(argv[i], "--stall-percent") == 0)
+            stall_percent = strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--count") == 0)
+            count_path = argv[i + 1];
         else
             usage();
     }
