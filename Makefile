@@ -65,6 +65,7 @@ deb_libcurl       := libcurl4-openssl-dev
 deb_libcjson      := libcjson-dev
 deb_libmicrohttpd := libmicrohttpd-dev
 deb_xlsxwriter    := libxlsxwriter-dev
+deb_libexif       := libexif-dev
 
 FIELD_PKGS := sqlite3 libsodium libutf8proc zlib
 TEST_PKGS  := cmocka
@@ -73,6 +74,10 @@ TEST_PKGS  := cmocka
 # members it calls: only the programs that export (field, field-server)
 # and the export's own test pull it in, and only they link the library.
 XLSX_PKGS  := xlsxwriter
+# libexif reads a photo's time and position (field/photo.c), in libfield
+# too: only what adds photos (field, via field/attachment_add.c) and
+# photo.c's own tests and fuzz harness link it.
+EXIF_PKGS  := libexif
 
 # Goals that must work before the libraries are installed.
 NODEPS_GOALS := deps clean demo help distclean format format-check
@@ -81,7 +86,7 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
   ifeq ($(shell command -v $(PKG_CONFIG) 2>/dev/null),)
     $(error pkg-config not found: install the Debian package pkg-config (or run: make deps))
   endif
-  $(foreach p,$(FIELD_PKGS) $(TEST_PKGS) $(XLSX_PKGS),\
+  $(foreach p,$(FIELD_PKGS) $(TEST_PKGS) $(XLSX_PKGS) $(EXIF_PKGS),\
     $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
@@ -97,6 +102,7 @@ ALL_LDFLAGS  := $(SANFLAGS) $(LDFLAGS)
 FIELD_LIBS   := $(call pkg_libs,$(FIELD_PKGS)) -lm -lpthread
 TEST_LIBS    := $(call pkg_libs,$(TEST_PKGS))
 XLSX_LIBS    := $(call pkg_libs,$(XLSX_PKGS))
+EXIF_LIBS    := $(call pkg_libs,$(EXIF_PKGS))
 
 # ---- sources -------------------------------------------------------------
 
@@ -161,8 +167,9 @@ $(LIBFIELD): $(LIBFIELD_OBJ)
 # The field program: its command files, then libsync (merge, protocol,
 # client), then libfield; FIELD_PROG_LIBS is for libraries only the program
 # links (libcurl, added by sync/sync.mk; libxlsxwriter, for field export).
-FIELD_PROG_LIBS += $(XLSX_LIBS)
+FIELD_PROG_LIBS += $(XLSX_LIBS) $(EXIF_LIBS)
 $(O)/field/export_xlsx.o: ALL_CFLAGS += $(call pkg_cflags,$(XLSX_PKGS))
+$(O)/field/photo.o: ALL_CFLAGS += $(call pkg_cflags,$(EXIF_PKGS))
 
 $(O)/bin/field: $(FIELD_PROG_OBJ) $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
@@ -177,6 +184,14 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(LIBFIELD)
 $(O)/tests/test_export: $(O)/tests/unit/test_export.o $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(XLSX_LIBS) $(FIELD_LIBS)
+
+# The photo and attachment tests read EXIF, and build photos with it.
+$(O)/tests/test_photo $(O)/tests/test_attachment: $(O)/tests/%: \
+		$(O)/tests/unit/%.o $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(EXIF_LIBS) $(FIELD_LIBS)
+$(O)/tests/unit/test_photo.o $(O)/tests/unit/test_attachment.o: \
+	ALL_CFLAGS += $(call pkg_cflags,$(EXIF_PKGS))
 
 # The front of both programs' main() is compiled into the programs only.
 $(O)/tests/test_program: $(O)/tests/unit/test_program.o $(O)/field/program.o \
@@ -200,6 +215,9 @@ $(O)/bench/%: $(O)/tests/bench/%.o $(LIBFIELD)
 $(O)/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SERVER_LIBS) \
 		$(FIELD_LIBS)
+
+$(O)/fuzz_photo: $(O)/tests/fuzz/fuzz_photo.o $(LIBFIELD)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(EXIF_LIBS) $(FIELD_LIBS)
 
 check: all
 	scripts/run-tests.sh $(O)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attachment.h"
 #include "buf.h"
 
 int fld_capture_setup(struct fld_store *st, const struct fld_key *key,
@@ -100,15 +101,25 @@ static int read_state(struct fld_store *st, const struct fld_key *key,
 }
 
 /* Sign draft as the device's next version, store it, advance the chain.
- * Runs inside the caller's transaction. */
+ * Runs inside the caller's transaction. Every version a device signs
+ * passes here, whoever built its answers: so here, and only here, the
+ * draft gets the attachments its photo answers name (attachment.h). */
 static int append(struct fld_store *st, const struct fld_key *key,
                   struct fld_version_draft *d, struct fld_version **out,
                   struct fld_err *err)
 {
     struct device_state s;
     struct fld_version *v = NULL;
+    struct fld_json *attachments = NULL;
     int rc;
 
+    memset(&s, 0, sizeof s);
+    if (d->attachments == NULL) {
+        rc = fld_attachment_entries(st, d->answers, &attachments, err);
+        if (rc != FLD_OK)
+            goto done;
+        d->attachments = attachments;
+    }
     if ((rc = read_state(st, key, &s, err)) != FLD_OK)
         goto done;
     d->dseq = s.dseq + 1;
@@ -132,6 +143,9 @@ static int append(struct fld_store *st, const struct fld_key *key,
     *out = v;
     v = NULL;
 done:
+    if (attachments != NULL)
+        d->attachments = NULL; /* it was ours, and is freed now */
+    fld_json_free(attachments);
     fld_version_free(v);
     state_free(&s);
     return rc;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attachment.h"
 #include "buf.h"
 #include "db.h"
 #include "embedded.h"
@@ -65,6 +66,16 @@ enum stmt_id {
     S_FK_CHECK,
     S_META_EACH,
     S_SALVAGE_FROM,
+    S_ATT_NAMED,
+    S_ATT_LEARN,
+    S_ATT_HOLD,
+    S_ATT_KNOWN,
+    S_ATT_SIGNED,
+    S_ATT_SET_HELD,
+    S_ATT_UPLOADED,
+    S_ATT_TO_UPLOAD,
+    S_ATT_TO_DOWNLOAD,
+    S_ATT_HELD,
     N_STMTS
 };
 
@@ -201,6 +212,44 @@ static const char *const sql_text[N_STMTS] = {
                    "valid_from, author, seq, stored_ms, body, sig "
                    "FROM threshold_revisions "
                    "ORDER BY template_id, template_hash, revision, hash",
+    /* Attachments (schema/field-007.sql). What a version signed about each
+     * attachment it names, and the device's row for the file, learnt from
+     * the first version that names it unless the file was added here. */
+    [S_ATT_NAMED] = "INSERT INTO version_attachments (seq, hash, bytes, type, "
+                    "taken, position) VALUES ((SELECT seq FROM versions "
+                    "WHERE hash = ?1), ?2, ?3, ?4, ?5, ?6)",
+    [S_ATT_LEARN] = "INSERT INTO attachments (hash, bytes, type, taken, "
+                    "position, added_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                    "ON CONFLICT (hash) DO NOTHING",
+    [S_ATT_HOLD] = "INSERT INTO attachments (hash, bytes, type, taken, "
+                   "position, added_ms, held) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                   "1) ON CONFLICT (hash) DO UPDATE SET held = 1",
+    [S_ATT_KNOWN] = "SELECT hash, bytes, type, taken, position, held "
+                    "FROM attachments WHERE hash = ?1",
+    /* The first stored version's word for it: what was signed first. */
+    [S_ATT_SIGNED] =
+        "SELECT va.hash, va.bytes, va.type, va.taken, va.position, "
+        "coalesce(a.held, 0) FROM version_attachments va "
+        "LEFT JOIN attachments a ON a.hash = va.hash "
+        "WHERE va.hash = ?1 ORDER BY va.seq LIMIT 1",
+    [S_ATT_SET_HELD] = "UPDATE attachments SET held = ?2 WHERE hash = ?1",
+    [S_ATT_UPLOADED] = "UPDATE attachments SET uploaded = 1 WHERE hash = ?1",
+    [S_ATT_TO_UPLOAD] =
+        "SELECT a.hash, a.bytes, a.type, a.taken, a.position, a.held "
+        "FROM attachments a WHERE a.held = 1 AND a.uploaded = 0 "
+        "AND EXISTS (SELECT 1 FROM version_attachments va "
+        "  JOIN versions v ON v.seq = va.seq "
+        "  JOIN sync_known k ON k.hash = v.hash WHERE va.hash = a.hash) "
+        "ORDER BY a.id LIMIT ?1",
+    [S_ATT_TO_DOWNLOAD] =
+        "SELECT a.hash, a.bytes, a.type, a.taken, a.position, a.held "
+        "FROM attachments a WHERE a.held = 0 "
+        "AND EXISTS (SELECT 1 FROM version_attachments va "
+        "  JOIN versions v ON v.seq = va.seq WHERE va.hash = a.hash "
+        "  AND (?2 IS NULL OR v.record = ?2)) "
+        "ORDER BY a.id LIMIT ?1",
+    [S_ATT_HELD] = "SELECT hash, bytes, type, taken, position, held "
+                   "FROM attachments WHERE held = 1 ORDER BY id LIMIT ?1",
 };
 
 struct fld_store {
@@ -208,9 +257,9 @@ struct fld_store {
 };
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"field.sql",     "field-002.sql",
-                                        "field-003.sql", "field-004.sql",
-                                        "field-005.sql", "field-006.sql"};
+static const char *const migration[] = {
+    "field.sql",     "field-002.sql", "field-003.sql", "field-004.sql",
+    "field-005.sql", "field-006.sql", "field-007.sql"};
 
 static const struct fld_db_kind device_store = {
     .name = "field device store",
@@ -317,6 +366,48 @@ int fld_store_meta_set_int(struct fld_store *st, const char *key, int64_t value,
     return fld_store_meta_set(st, key, text, err);
 }
 
+/* Bind an attachment's columns from ?first on: hash, bytes, type, taken,
+ * position (NULL when unknown), then the time it was learnt. */
+static void bind_attachment(sqlite3_stmt *s, int first, const char *hash,
+                            int64_t bytes, const char *type, const char *taken,
+                            const char *position)
+{
+    fld_db_bind_text(s, first, hash);
+    sqlite3_bind_int64(s, first + 1, bytes);
+    fld_db_bind_text(s, first + 2, type);
+    fld_db_bind_text(s, first + 3, taken && taken[0] ? taken : NULL);
+    fld_db_bind_text(s, first + 4, position && position[0] ? position : NULL);
+    if (first == 1)
+        sqlite3_bind_int64(s, 6, fld_now_ms());
+}
+
+/* The attachments v names (its signed "attachments" member): what it
+ * signed about each, and a row for each file the device did not know. */
+static int put_attachments(struct fld_store *st, const struct fld_version *v,
+                           struct fld_err *err)
+{
+    size_t i, n = fld_version_n_attachments(v);
+    sqlite3_stmt *s;
+    int rc = FLD_OK;
+
+    for (i = 0; i < n && rc == FLD_OK; i++) {
+        struct fld_version_attachment a;
+
+        fld_version_attachment(v, i, &a);
+        if ((rc = fld_db_stmt(st->d, S_ATT_NAMED, &s, err)) != FLD_OK)
+            break;
+        fld_db_bind_text(s, 1, v->hash);
+        bind_attachment(s, 2, a.hash, a.bytes, a.type, a.taken, a.position);
+        if ((rc = fld_db_done(st->d, s, "store attachment", err)) != FLD_OK)
+            break;
+        if ((rc = fld_db_stmt(st->d, S_ATT_LEARN, &s, err)) != FLD_OK)
+            break;
+        bind_attachment(s, 1, a.hash, a.bytes, a.type, a.taken, a.position);
+        rc = fld_db_done(st->d, s, "store attachment", err);
+    }
+    return rc;
+}
+
 /*
  * A new version replaces its parents as heads of the record. It becomes a
  * head itself unless a stored version already names it as a parent (a
@@ -343,6 +434,8 @@ int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
     fld_db_bind_version(s, v);
     sqlite3_bind_int64(s, 14, fld_now_ms());
     if ((rc = fld_db_done(st->d, s, "store version", err)) != FLD_OK)
+        return rc;
+    if ((rc = put_attachments(st, v, err)) != FLD_OK)
         return rc;
     return fld_db_heads_add(st->d, &heads, v, err);
 }
@@ -1116,4 +1209,127 @@ int fld_store_salvage_versions(struct fld_store *st, fld_store_row_fn fn,
             return FLD_OK;
         base += skip;
     }
+}
+
+/* ---- attachments (schema/field-007.sql) ---------------------------------- */
+
+int fld_store_attach_hold(struct fld_store *st, const struct fld_attachment *a,
+                          struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int rc = fld_db_stmt(st->d, S_ATT_HOLD, &s, err);
+
+    if (rc != FLD_OK)
+        return rc;
+    bind_attachment(s, 1, a->hash, a->bytes, a->type, a->taken, a->position);
+    return fld_db_done(st->d, s, "record attachment", err);
+}
+
+/* Columns 0..5 of an attachment row into *out and *held. */
+static void read_attachment(sqlite3_stmt *s, struct fld_attachment *out,
+                            bool *held)
+{
+    const char *t;
+
+    memset(out, 0, sizeof *out);
+    snprintf(out->hash, sizeof out->hash, "%s", (t = col_text(s, 0)) ? t : "");
+    out->bytes = sqlite3_column_int64(s, 1);
+    snprintf(out->type, sizeof out->type, "%s", (t = col_text(s, 2)) ? t : "");
+    snprintf(out->taken, sizeof out->taken, "%s",
+             (t = col_text(s, 3)) ? t : "");
+    snprintf(out->position, sizeof out->position, "%s",
+             (t = col_text(s, 4)) ? t : "");
+    if (held)
+        *held = sqlite3_column_int(s, 5) != 0;
+}
+
+static int attach_lookup(struct fld_store *st, enum stmt_id id,
+                         const char *hash, struct fld_attachment *out,
+                         bool *held, struct fld_err *err)
+{
+    sqlite3_stmt *s;
+    int rc = fld_db_lookup(st->d, id, hash, NULL, &s, "read attachment", err);
+
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "no attachment %.16s", hash);
+    if (rc != FLD_OK)
+        return rc;
+    read_attachment(s, out, held);
+    fld_db_reset(s);
+    return FLD_OK;
+}
+
+int fld_store_attach_known(struct fld_store *st, const char *hash,
+                           struct fld_attachment *out, bool *held,
+                           struct fld_err *err)
+{
+    return attach_lookup(st, S_ATT_KNOWN, hash, out, held, err);
+}
+
+int fld_store_attach_signed(struct fld_store *st, const char *hash,
+                            struct fld_attachment *out, bool *held,
+                            struct fld_err *err)
+{
+    return attach_lookup(st, S_ATT_SIGNED, hash, out, held, err);
+}
+
+int fld_store_attach_set_held(struct fld_store *st, const char *hash, bool held,
+                              struct fld_err *err)
+{
+    return fld_db_run(st->d, S_ATT_SET_HELD, hash, held ? "1" : "0",
+                      "record attachment", err);
+}
+
+int fld_store_attach_uploaded(struct fld_store *st, const char *hash,
+                              struct fld_err *err)
+{
+    return fld_db_run(st->d, S_ATT_UPLOADED, hash, NULL, "record attachment",
+                      err);
+}
+
+struct attach_list {
+    struct fld_attachment *v;
+    size_t n, cap;
+};
+
+static int attach_row(void *data, sqlite3_stmt *s)
+{
+    struct attach_list *l = data;
+
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->v = fld_xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    read_attachment(s, &l->v[l->n++], NULL);
+    return FLD_OK;
+}
+
+int fld_store_attach_list(struct fld_store *st, enum fld_store_attach_which w,
+                          const char *record, size_t max,
+                          struct fld_attachment **out, size_t *n,
+                          struct fld_err *err)
+{
+    static const enum stmt_id ids[] = {[FLD_ATTACH_TO_UPLOAD] = S_ATT_TO_UPLOAD,
+                                       [FLD_ATTACH_TO_DOWNLOAD] =
+                                           S_ATT_TO_DOWNLOAD,
+                                       [FLD_ATTACH_HELD] = S_ATT_HELD};
+    struct attach_list l = {NULL, 0, 0};
+    sqlite3_stmt *s;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = fld_db_stmt(st->d, ids[w], &s, err)) != FLD_OK)
+        return rc;
+    sqlite3_bind_int64(s, 1, max > 0 ? (int64_t)max : -1); /* -1: all */
+    if (w == FLD_ATTACH_TO_DOWNLOAD)
+        fld_db_bind_text(s, 2, record);
+    rc = fld_db_walk(st->d, s, attach_row, &l, "list attachments", err);
+    if (rc != FLD_OK) {
+        free(l.v);
+        return rc;
+    }
+    *out = l.v;
+    *n = l.n;
+    return FLD_OK;
 }

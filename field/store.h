@@ -32,7 +32,7 @@
 struct fld_store;
 
 /* The schema version this program writes. */
-#define FLD_STORE_SCHEMA_VERSION 6
+#define FLD_STORE_SCHEMA_VERSION 7
 
 enum fld_store_mode {
     FLD_STORE_OPEN,    /* the file must exist */
@@ -353,6 +353,45 @@ typedef int (*fld_store_thresholds_fn)(
 /* Every stored revision, by template id, template hash and revision. */
 int fld_store_each_thresholds(struct fld_store *st, fld_store_thresholds_fn fn,
                               void *ctx, struct fld_err *err);
+/* ---- attachments (schema/field-007.sql) -----------------------------------
+ *
+ * The rows behind field/attachment.h, which is what callers use: it keeps
+ * the files these rows describe. fld_store_put_version() records what each
+ * version signs about the attachments it names, and learns of each file
+ * it did not know (not held, not uploaded).
+ */
+struct fld_attachment; /* attachment.h */
+
+/* The device holds a's file: record it (learnt now if unknown). */
+int fld_store_attach_hold(struct fld_store *st, const struct fld_attachment *a,
+                          struct fld_err *err);
+/* The device's row for hash (*held: whether it holds the file);
+ * FLD_NOTFOUND when it knows nothing of it. held may be NULL. */
+int fld_store_attach_known(struct fld_store *st, const char *hash,
+                           struct fld_attachment *out, bool *held,
+                           struct fld_err *err);
+/* What the first stored version naming hash signed about it;
+ * FLD_NOTFOUND when no stored version names it. held may be NULL. */
+int fld_store_attach_signed(struct fld_store *st, const char *hash,
+                            struct fld_attachment *out, bool *held,
+                            struct fld_err *err);
+int fld_store_attach_set_held(struct fld_store *st, const char *hash, bool held,
+                              struct fld_err *err);
+int fld_store_attach_uploaded(struct fld_store *st, const char *hash,
+                              struct fld_err *err);
+enum fld_store_attach_which {
+    FLD_ATTACH_TO_UPLOAD,   /* held, not uploaded, named by a version the
+                               server holds */
+    FLD_ATTACH_TO_DOWNLOAD, /* not held, named by a version (of record) */
+    FLD_ATTACH_HELD         /* every file held */
+};
+/* Those rows, in the order the device learnt of them, at most max (0: all);
+ * record only for FLD_ATTACH_TO_DOWNLOAD (NULL: any). *out: free(). */
+int fld_store_attach_list(struct fld_store *st, enum fld_store_attach_which w,
+                          const char *record, size_t max,
+                          struct fld_attachment **out, size_t *n,
+                          struct fld_err *err);
+
 /* ---- damage ------------------------------------------------------------- */
 
 /* A problem found in the database file, in SQLite's words. */

@@ -647,7 +647,8 @@ static void test_pending_queue(void **state)
                      "sync_pending_known; DROP TRIGGER sync_pending_refused; "
                      "DROP TRIGGER sync_pending_unknown; DROP TRIGGER "
                      "sync_pending_unrefused; DROP TABLE sync_pending; "
-                     "PRAGMA user_version = 5",
+                     "DROP TABLE version_attachments; "
+                     "DROP TABLE attachments; PRAGMA user_version = 5",
                      NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close(db);
