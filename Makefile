@@ -193,6 +193,14 @@ $(O)/tests/test_photo $(O)/tests/test_attachment: $(O)/tests/%: \
 $(O)/tests/unit/test_photo.o $(O)/tests/unit/test_attachment.o: \
 	ALL_CFLAGS += $(call pkg_cflags,$(EXIF_PKGS))
 
+# The test tool that writes photos (tests/integration/test_attach.sh).
+MKPHOTO := $(O)/tests/tools/mkphoto
+$(MKPHOTO): $(O)/tests/tools/mkphoto.o $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EXIF_LIBS) $(FIELD_LIBS)
+$(O)/tests/tools/mkphoto.o: ALL_CFLAGS += $(call pkg_cflags,$(EXIF_PKGS))
+all: $(MKPHOTO)
+
 # The front of both programs' main() is compiled into the programs only.
 $(O)/tests/test_program: $(O)/tests/unit/test_program.o $(O)/field/program.o \
 		$(LIBFIELD)

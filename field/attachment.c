@@ -201,15 +201,16 @@ int fld_attachment_receive(struct fld_store *st, const char *home,
     return fld_store_attach_hold(st, a, err);
 }
 
-int fld_attachment_verify_files(struct fld_store *st, const char *home,
-                                size_t *n_checked, struct fld_err *err)
+int fld_attachment_check_files(struct fld_store *st, const char *home,
+                               fld_attachment_fault_fn fn, void *ctx,
+                               size_t *n_checked, size_t *n_bad,
+                               struct fld_err *err)
 {
     struct fld_attachment *held;
-    size_t n, i, n_bad = 0;
-    char first[FLD_ERR_MSG_MAX] = "";
+    size_t n, i;
     int rc;
 
-    *n_checked = 0;
+    *n_checked = *n_bad = 0;
     rc = fld_store_attach_list(st, FLD_ATTACH_HELD, NULL, 0, &held, &n, err);
     if (rc != FLD_OK)
         return rc;
@@ -221,28 +222,55 @@ int fld_attachment_verify_files(struct fld_store *st, const char *home,
         int fd = open(path, O_RDONLY | O_NOFOLLOW);
 
         fld_err_clear(&e);
-        if (fd < 0) {
+        if (fd < 0)
             fld_err_set(&e, FLD_ECORRUPT, "attachment %s: the file is missing",
                         path);
-        } else if (hash_fd(fd, path, &len, hex, &e) == FLD_OK &&
-                   strcmp(hex, held[i].hash) != 0) {
+        else if (hash_fd(fd, path, &len, hex, &e) == FLD_OK &&
+                 strcmp(hex, held[i].hash) != 0)
             fld_err_set(&e, FLD_ECORRUPT,
                         "attachment %s: the file does not hash to its name "
                         "(changed or replaced)",
                         path);
-        }
         if (fd >= 0)
             close(fd);
         (*n_checked)++;
-        if (e.code != FLD_OK && n_bad++ == 0)
-            snprintf(first, sizeof first, "%s", e.msg);
+        if (e.code != FLD_OK) {
+            (*n_bad)++;
+            fn(ctx, held[i].hash, e.msg);
+        }
         free(path);
     }
     free(held);
+    return FLD_OK;
+}
+
+struct first_bad {
+    char msg[FLD_ERR_MSG_MAX];
+};
+
+static void keep_first(void *ctx, const char *hash, const char *message)
+{
+    struct first_bad *f = ctx;
+
+    (void)hash;
+    if (f->msg[0] == '\0')
+        snprintf(f->msg, sizeof f->msg, "%s", message);
+}
+
+int fld_attachment_verify_files(struct fld_store *st, const char *home,
+                                size_t *n_checked, struct fld_err *err)
+{
+    struct first_bad first = {""};
+    size_t n_bad;
+    int rc = fld_attachment_check_files(st, home, keep_first, &first, n_checked,
+                                        &n_bad, err);
+
+    if (rc != FLD_OK)
+        return rc;
     if (n_bad == 1)
-        return fld_err_set(err, FLD_ECORRUPT, "%s", first);
+        return fld_err_set(err, FLD_ECORRUPT, "%s", first.msg);
     if (n_bad > 1)
-        return fld_err_set(err, FLD_ECORRUPT, "%s (and %zu more)", first,
+        return fld_err_set(err, FLD_ECORRUPT, "%s (and %zu more)", first.msg,
                            n_bad - 1);
     return FLD_OK;
 }
@@ -295,7 +323,8 @@ int fld_attachment_entries(struct fld_store *st, const struct fld_json *answers,
     if (answers == NULL)
         return FLD_OK;
     o = fld_json_object();
-    if ((rc = collect(st, answers, o, err)) != FLD_OK || o->n == 0) {
+    rc = collect(st, answers, o, err);
+    if (rc != FLD_OK || o->n == 0) {
         fld_json_free(o);
         return rc;
     }

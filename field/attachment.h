@@ -126,6 +126,16 @@ int fld_attachment_entries(struct fld_store *st, const struct fld_json *answers,
 int fld_attachment_place(const char *home, const char *hash,
                          const char *tmp_path, struct fld_err *err);
 
+/* The same, each bad file given to fn (its hash, a one-line message:
+ * missing, or not hashing to its name) and counted in *n_bad; FLD_OK
+ * unless the check could not run. */
+typedef void (*fld_attachment_fault_fn)(void *ctx, const char *hash,
+                                        const char *message);
+int fld_attachment_check_files(struct fld_store *st, const char *home,
+                               fld_attachment_fault_fn fn, void *ctx,
+                               size_t *n_checked, size_t *n_bad,
+                               struct fld_err *err);
+
 /* Whether home holds a file named hash (not whether it is right). */
 bool fld_attachment_exists(const char *home, const char *hash);
 

@@ -230,11 +230,13 @@ static int check_heads(struct fld_store *st, const char *record,
     return rc;
 }
 
-static int save_heads(struct fld_store *st, const struct fld_key *key,
-                      const struct fld_version *like, const char *const *heads,
-                      size_t n_heads, const struct fld_json *answers,
-                      const char *status, const struct fld_json *review,
-                      struct fld_version **out, struct fld_err *err)
+/* The new version on heads, inside the caller's transaction. */
+static int append_heads(struct fld_store *st, const struct fld_key *key,
+                        const struct fld_version *like,
+                        const char *const *heads, size_t n_heads,
+                        const struct fld_json *answers, const char *status,
+                        const struct fld_json *review, struct fld_version **out,
+                        struct fld_err *err)
 {
     struct fld_version_draft d;
     int rc;
@@ -250,12 +252,42 @@ static int save_heads(struct fld_store *st, const struct fld_key *key,
     d.status = status;
     d.answers = answers;
     d.review = review;
-    if ((rc = fld_store_begin(st, err)) != FLD_OK)
-        return rc;
     rc = check_heads(st, like->record, heads, n_heads, err);
     if (rc == FLD_OK)
         rc = append(st, key, &d, out, err);
+    return rc;
+}
+
+static int save_heads(struct fld_store *st, const struct fld_key *key,
+                      const struct fld_version *like, const char *const *heads,
+                      size_t n_heads, const struct fld_json *answers,
+                      const char *status, const struct fld_json *review,
+                      struct fld_version **out, struct fld_err *err)
+{
+    int rc;
+
+    *out = NULL;
+    if ((rc = fld_store_begin(st, err)) != FLD_OK)
+        return rc;
+    rc = append_heads(st, key, like, heads, n_heads, answers, status, review,
+                      out, err);
     return finish_tx(st, rc, out, err);
+}
+
+int fld_capture_append_heads(struct fld_store *st, const struct fld_key *key,
+                             const struct fld_version *like,
+                             const char *const *heads, size_t n_heads,
+                             const struct fld_json *answers, const char *status,
+                             struct fld_version **out, struct fld_err *err)
+{
+    int rc = append_heads(st, key, like, heads, n_heads, answers, status, NULL,
+                          out, err);
+
+    if (rc != FLD_OK) {
+        fld_version_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int fld_capture_save_heads(struct fld_store *st, const struct fld_key *key,

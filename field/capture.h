@@ -78,6 +78,17 @@ int fld_capture_save_heads(struct fld_store *st, const struct fld_key *key,
                            struct fld_version **out, struct fld_err *err);
 
 /*
+ * The same inside the caller's transaction (fld_store_begin ... commit):
+ * `field attach` adds its files and the version that answers with them in
+ * one transaction, so that both are kept or neither.
+ */
+int fld_capture_append_heads(struct fld_store *st, const struct fld_key *key,
+                             const struct fld_version *like,
+                             const char *const *heads, size_t n_heads,
+                             const struct fld_json *answers, const char *status,
+                             struct fld_version **out, struct fld_err *err);
+
+/*
  * A supervisor's decision on the record: like fld_capture_save_heads, with
  * status decision ("approved", "rejected" or "returned") and review (the
  * note and recognition of version.h; NULL for none). The caller decides

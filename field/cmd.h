@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "attachment.h"
 #include "cmdline.h"
 #include "err.h"
 #include "json.h"
@@ -53,6 +54,7 @@ struct cmd {
 
 /* The handlers, one per command (cmd_*.c). */
 int cmd_approve(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_attach(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_bundle(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_conflicts(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv);
@@ -158,6 +160,15 @@ int cmd_record_load(struct cmd_ctx *ctx, const char *prefix,
  * NULL): for commands that walk many records and keep their templates. */
 int cmd_record_read(struct cmd_ctx *ctx, const char *id, struct cmd_record *r);
 void cmd_record_free(struct cmd_record *r);
+/* Open the store and load the record named by prefix for an edit
+ * (cmd_record.c): refused while it has unresolved conflicts (except for
+ * `field resolve`) or is closed (approved, rejected). */
+int cmd_record_edit(struct cmd_ctx *ctx, const char *prefix,
+                    struct cmd_record *r);
+/* Add the photo file at path to the device in a transaction of its own
+ * (cmd_attach.c; `field fill`): *a is what was added. limit in bytes. */
+int cmd_add_photo(struct cmd_ctx *ctx, const char *path, int64_t limit,
+                  struct fld_attachment *a);
 /* Sign answers and status as a new version on all of r's heads. When r
  * has one head and nothing changes, nothing is written (FLD_EXISTS). */
 int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,
@@ -214,6 +225,17 @@ int cmd_thresholds_in_force(struct cmd_ctx *ctx, const char *template_hash,
 enum { CMD_OPT_STATUS = 1, CMD_OPT_SUBJECT, CMD_OPT_TEMPLATE };
 extern const struct option cmd_filter_options[];
 int cmd_on_filter(struct cmd_ctx *ctx, int opt, const char *arg, void *data);
+
+/* A record's photo answers (cmd_photos.c), each with what the versions
+ * signed about it, whether this device holds its file, and its warnings
+ * ("far" from the record's position, taken on an "other_day"); a JSON
+ * array, fld_json_free(). f is the form of r's answers. */
+struct fld_form;
+struct fld_json *cmd_photos_json(struct cmd_ctx *ctx,
+                                 const struct cmd_record *r,
+                                 struct fld_form *f);
+/* The same for a person, under `field show`'s answers. */
+void cmd_photos_print(struct cmd_ctx *ctx, const struct fld_json *photos);
 
 /* Print v as compact JSON and a newline on stdout. */
 int cmd_print_json(struct cmd_ctx *ctx, const struct fld_json *v);

@@ -17,6 +17,8 @@
  *
  * Repeat groups: after a group's items, "add an item?"; a new item's
  * questions are asked in turn and saved together when the last is done.
+ *
+ * A photo question takes the path of the photo's file (attachment.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +233,34 @@ static char *assignment(const struct walk *w, const struct stop *s,
 }
 
 /*
+ * A photo question takes the path of the photo's file, as an inspector
+ * types it (or a hash already known): the file is added to the device and
+ * the answer is its hash. *value is new, NULL when typed is kept as it is;
+ * FLD_EINVAL (message printed) when the file is refused.
+ */
+static int photo_value(struct walk *w, const struct fld_question *q,
+                       const char *typed, char **value)
+{
+    struct fld_attachment a;
+    int rc;
+
+    *value = NULL;
+    if (q->type != FLD_Q_PHOTO || typed[0] == '\0' ||
+        fld_is_hex(typed, FLD_HASH_HEX_LEN))
+        return FLD_OK;
+    rc = cmd_add_photo(w->ctx, typed, FLD_ATTACH_DEFAULT_LIMIT, &a);
+    if (rc == FLD_OK) {
+        printf("    %s %.12s (%.1f KB%s%s)\n", tr(w, "ảnh", "photo"), a.hash,
+               (double)a.bytes / 1024, a.taken[0] ? ", " : "", a.taken);
+        *value = fld_xstrdup(a.hash);
+        return FLD_OK;
+    }
+    printf("    ! %s\n", w->ctx->err.msg);
+    return rc == FLD_EBUSY || rc == FLD_EFULL || rc == FLD_EIO ? rc
+                                                               : FLD_EINVAL;
+}
+
+/*
  * Try to store value for the stop. Returns FLD_OK when saved, FLD_EINVAL
  * (message printed) when the value is refused and should be asked again,
  * or another code on failure.
@@ -239,10 +269,13 @@ static int answer(struct walk *w, const struct stop *s, const char *typed)
 {
     const struct fld_question *q = fld_template_question_at(w->t, s->question);
     char *numbered = NULL, *a;
-    struct fld_edit *e = fld_edit_new(w->t, w->head->answers);
+    struct fld_edit *e;
     struct fld_err err;
     int rc;
 
+    if ((rc = photo_value(w, q, typed, &numbered)) != FLD_OK)
+        return rc;
+    e = fld_edit_new(w->t, w->head->answers);
     if (q->n_choices > 0 && typed[0] >= '0' && typed[0] <= '9')
         numbered = choices_by_number(q, typed);
     a = assignment(w, s, numbered ? numbered : typed, NULL);
@@ -347,6 +380,14 @@ static int add_item(struct walk *w, const struct stop *s)
             break;
         if (q->n_choices > 0 && line[0] >= '0' && line[0] <= '9')
             numbered = choices_by_number(q, line);
+        else if ((rc = photo_value(w, q, line, &numbered)) != FLD_OK) {
+            free(line);
+            if (rc != FLD_EINVAL)
+                break;
+            rc = FLD_OK;
+            qi--; /* ask again */
+            continue;
+        }
         a = assignment(w, &one, numbered ? numbered : line, id);
         if (fld_edit_assign(e, a, &err) != FLD_OK) {
             printf("    ! %s\n", err.msg);
@@ -355,6 +396,10 @@ static int add_item(struct walk *w, const struct stop *s)
         free(a);
         free(numbered);
         free(line);
+    }
+    if (rc != FLD_OK) { /* the disk or the store failed */
+        fld_edit_free(e);
+        return rc;
     }
     rc = fld_edit_check(e, w->today, w->ctx->lang, &w->ctx->err);
     if (rc == FLD_OK)

@@ -207,17 +207,24 @@ out:
 static int open_record(struct cmd_ctx *ctx, int argc, char **argv, int first,
                        struct cmd_record *r)
 {
-    const struct syn_merged *m;
-    int rc;
-
     memset(r, 0, sizeof *r);
     if (first >= argc)
         return fld_err_set(&ctx->err, FLD_EUSAGE,
                            "which record? see 'field %s --help'",
                            ctx->cmd->name);
+    return cmd_record_edit(ctx, argv[first], r);
+}
+
+int cmd_record_edit(struct cmd_ctx *ctx, const char *prefix,
+                    struct cmd_record *r)
+{
+    const struct syn_merged *m;
+    int rc;
+
+    memset(r, 0, sizeof *r);
     if ((rc = cmd_open_store(ctx)) != FLD_OK)
         return rc;
-    if ((rc = cmd_record_load(ctx, argv[first], r)) != FLD_OK)
+    if ((rc = cmd_record_load(ctx, prefix, r)) != FLD_OK)
         return rc;
     m = r->merged;
     if (strcmp(ctx->cmd->name, "resolve") != 0 && m->n_conflicts > 0)

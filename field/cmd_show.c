@@ -196,7 +196,8 @@ static struct fld_json *revision_json(const struct fld_thresholds *r)
 
 static int show_json(struct cmd_ctx *ctx, const struct syn_merged *m,
                      const struct fld_template *t, struct fld_form *f,
-                     const struct fld_thresholds *rev)
+                     const struct fld_thresholds *rev,
+                     const struct fld_json *photos)
 {
     const struct fld_version *v = m->newest;
     struct fld_json *o = version_json(v);
@@ -231,6 +232,7 @@ static int show_json(struct cmd_ctx *ctx, const struct syn_merged *m,
         fld_json_append(
             problems, fld_json_string(fld_form_problem(f, i)->question->name));
     fld_json_set(o, "problems", problems);
+    fld_json_set(o, "photos", fld_json_clone(photos));
     rc = cmd_print_json(ctx, o);
     fld_json_free(o);
     return rc;
@@ -369,7 +371,8 @@ static void show_criteria(struct cmd_ctx *ctx, struct fld_form *f,
 
 static void show_text(struct cmd_ctx *ctx, const struct syn_merged *m,
                       const struct fld_template *t, struct fld_form *f,
-                      const struct fld_thresholds *rev)
+                      const struct fld_thresholds *rev,
+                      const struct fld_json *photos)
 {
     const struct fld_version *v = m->newest;
     size_t i;
@@ -411,6 +414,7 @@ static void show_text(struct cmd_ctx *ctx, const struct syn_merged *m,
             print_conflict(ctx, &m->conflicts[i]);
     }
     show_answers(ctx, f, t);
+    cmd_photos_print(ctx, photos);
     show_criteria(ctx, f, t, rev);
 }
 
@@ -419,6 +423,7 @@ int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
     struct cmd_record r;
     struct fld_form *f = NULL;
     struct fld_thresholds *rev = NULL;
+    struct fld_json *photos = NULL;
     char today[11];
     int rc, first;
 
@@ -439,11 +444,13 @@ int cmd_show(struct cmd_ctx *ctx, int argc, char **argv)
         rc = fld_form_eval(r.t, r.merged->answers, today, &f, &ctx->err);
     if (rc != FLD_OK)
         goto out;
+    photos = cmd_photos_json(ctx, &r, f);
     if (ctx->json)
-        rc = show_json(ctx, r.merged, r.t, f, rev);
+        rc = show_json(ctx, r.merged, r.t, f, rev, photos);
     else
-        show_text(ctx, r.merged, r.t, f, rev);
+        show_text(ctx, r.merged, r.t, f, rev, photos);
 out:
+    fld_json_free(photos);
     fld_thresholds_free(rev);
     fld_form_free(f);
     cmd_record_free(&r);

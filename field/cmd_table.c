@@ -18,6 +18,18 @@ const struct cmd cmd_table[] = {
      "  --decision-number N     the official decision that recognised the\n"
      "  --decision-date DATE    unit's tier (e.g. 1234/QĐ-UBND, 30/06/2025);\n"
      "                          the two go together"},
+    {"attach", cmd_attach, "[--limit MB] [--json] RECORD QUESTION FILE...",
+     "Add evidence photos to a record: each FILE (a JPEG or PNG photo, at\n"
+     "most 20 MB unless --limit says otherwise) is checked, copied into the\n"
+     "data directory under its hash, and one signed version answers the\n"
+     "photo question QUESTION with it. The version signs each photo's size,\n"
+     "type, and the time and GPS position its camera wrote (EXIF). QUESTION\n"
+     "is NAME for a question outside repeat groups (one file), GROUP[ID].NAME\n"
+     "for an existing item (one file), or GROUP[+].NAME for one new item per\n"
+     "file. A file that is not a whole JPEG or PNG, is empty or is too large\n"
+     "is refused, and nothing is written. 'field show' lists a record's\n"
+     "photos and warns of one taken far away or on another day.\n\n"
+     "  --limit MB   the most one file may be (default 20)"},
     {"bundle", cmd_bundle,
      "export [--subject CODE] [--record RECORD] FILE | import FILE",
      "Carry signed versions without a network (a USB stick from a village\n"

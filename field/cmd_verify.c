@@ -5,7 +5,10 @@
  *   field verify [--json]
  *
  * It checks the database file itself (SQLite's integrity and foreign key
- * checks), then every hash, signature, chain and head (verify.h). Exit
+ * checks), then every hash, signature, chain and head (verify.h), then
+ * every photo file the device holds against its name (attachment.h: a
+ * changed or swapped photo is tampering too; a photo the device does not
+ * hold is not a fault, photos are fetched on request). Exit
  * status 0, and "OK", only when all of it passed; 5 when anything failed,
  * with the way back: `field repair`, then `field sync --full`.
  */
@@ -38,6 +41,11 @@ static void on_fault(void *data, const char *kind, const char *subject,
             message);
 }
 
+static void on_bad_photo(void *data, const char *hash, const char *message)
+{
+    on_fault(data, "attachment", hash, message);
+}
+
 static void on_problem(void *data, const char *problem)
 {
     on_fault(data, "database", NULL, problem);
@@ -61,6 +69,8 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
     struct report r = {ctx, NULL};
     struct fld_verify_stats stats;
     int64_t n_file;
+    size_t n_photos = 0, n_bad_photos = 0;
+    bool photos_only = false;
     int rc;
 
     rc = cmd_parse_and_open(ctx, argc, argv, NULL, NULL, NULL);
@@ -81,7 +91,29 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
         n_file++;
         rc = FLD_ECORRUPT;
     }
-    if (n_file > 0 || rc == FLD_ECORRUPT) {
+    if (rc == FLD_OK || rc == FLD_ECORRUPT) {
+        struct fld_err e;
+
+        if (fld_attachment_check_files(ctx->st, ctx->home, on_bad_photo, &r,
+                                       &n_photos, &n_bad_photos,
+                                       &e) != FLD_OK) {
+            on_fault(&r, "attachment", NULL, e.msg);
+            n_bad_photos++;
+        }
+        if (n_bad_photos > 0 && rc == FLD_OK && n_file == 0 &&
+            stats.n_faults == 0) {
+            /* the store is sound: only photos were changed */
+            stats.n_faults = (int64_t)n_bad_photos;
+            rc = fld_err_set(&ctx->err, FLD_ECORRUPT,
+                             "%zu photo file%s changed, replaced or missing "
+                             "(see FAULT lines)",
+                             n_bad_photos, n_bad_photos == 1 ? "" : "s");
+            photos_only = true;
+        } else {
+            stats.n_faults += (int64_t)n_bad_photos;
+        }
+    }
+    if (!photos_only && (n_file > 0 || rc == FLD_ECORRUPT)) {
         stats.n_faults += n_file;
         fld_err_set(&ctx->err, FLD_ECORRUPT, "%lld fault%s found",
                     (long long)stats.n_faults, stats.n_faults == 1 ? "" : "s");
@@ -95,20 +127,25 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
             fld_json_set(o, "versions", fld_json_int(stats.n_versions));
             fld_json_set(o, "records", fld_json_int(stats.n_records));
             fld_json_set(o, "devices", fld_json_int(stats.n_devices));
+            fld_json_set(o, "photos", fld_json_int((int64_t)n_photos));
             fld_json_set(o, "faults", r.faults);
             r.faults = NULL;
             cmd_print_json(ctx, o);
             fld_json_free(o);
         } else if (rc == FLD_OK) {
             printf(
-                "OK: %lld version%s of %lld record%s by %lld device%s verified\n",
+                "OK: %lld version%s of %lld record%s by %lld device%s verified",
                 (long long)stats.n_versions, stats.n_versions == 1 ? "" : "s",
                 (long long)stats.n_records, stats.n_records == 1 ? "" : "s",
                 (long long)stats.n_devices, stats.n_devices == 1 ? "" : "s");
+            if (n_photos > 0)
+                printf(", %zu photo file%s", n_photos,
+                       n_photos == 1 ? "" : "s");
+            putchar('\n');
         }
     }
     fld_json_free(r.faults);
-    if (rc == FLD_ECORRUPT)
+    if (rc == FLD_ECORRUPT && !photos_only)
         return damaged(ctx);
     return rc;
 }

@@ -323,7 +323,7 @@ expect_match "verify says OK" "$(cat "$OUT")" "OK: $N versions of 2 records *"
 run "$F" verify --json
 expect_rc "verify --json exits 0" 0
 expect_eq "verify --json" "$(json_get "$OUT" "")" \
-    "{\"devices\":1,\"faults\":[],\"ok\":true,\"records\":2,\"versions\":$N}"
+    "{\"devices\":1,\"faults\":[],\"ok\":true,\"photos\":0,\"records\":2,\"versions\":$N}"
 
 # --- export -------------------------------------------------------------------------
 

@@ -219,6 +219,6 @@ home orig
 run "$F" verify --json
 expect_rc "the untouched original still verifies" 0
 expect_eq "verify --json of the original" "$(json_get "$OUT" "")" \
-    '{"devices":1,"faults":[],"ok":true,"records":2,"versions":5}'
+    '{"devices":1,"faults":[],"ok":true,"photos":0,"records":2,"versions":5}'
 
 finish
