@@ -244,6 +244,36 @@ int fld_attachment_check_files(struct fld_store *st, const char *home,
     return FLD_OK;
 }
 
+int fld_attachment_rescan(struct fld_store *st, const char *home,
+                          size_t *n_held, struct fld_err *err)
+{
+    struct fld_attachment *l;
+    size_t n, i;
+    int rc;
+
+    *n_held = 0;
+    rc =
+        fld_store_attach_list(st, FLD_ATTACH_TO_DOWNLOAD, NULL, 0, &l, &n, err);
+    for (i = 0; i < n && rc == FLD_OK; i++) {
+        char *path = fld_attachment_path(home, l[i].hash);
+        char hex[FLD_HASH_HEX_LEN + 1];
+        int64_t len;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW);
+
+        /* only a file that still is what its name says is held again */
+        if (fd >= 0 && hash_fd(fd, path, &len, hex, NULL) == FLD_OK &&
+            strcmp(hex, l[i].hash) == 0) {
+            rc = fld_store_attach_set_held(st, l[i].hash, true, err);
+            (*n_held)++;
+        }
+        if (fd >= 0)
+            close(fd);
+        free(path);
+    }
+    free(l);
+    return rc;
+}
+
 struct first_bad {
     char msg[FLD_ERR_MSG_MAX];
 };

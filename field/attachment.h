@@ -136,6 +136,12 @@ int fld_attachment_check_files(struct fld_store *st, const char *home,
                                size_t *n_checked, size_t *n_bad,
                                struct fld_err *err);
 
+/* Mark held again every file in home that a stored version names and
+ * that still hashes to its name (`field repair` builds a fresh store, whose
+ * rows know of no file); *n_held counts them. Inside a transaction. */
+int fld_attachment_rescan(struct fld_store *st, const char *home,
+                          size_t *n_held, struct fld_err *err);
+
 /* Whether home holds a file named hash (not whether it is right). */
 bool fld_attachment_exists(const char *home, const char *hash);
 

@@ -96,6 +96,7 @@ static int fill(struct cmd_ctx *ctx, struct fld_store *old, struct copy *c,
                 int64_t *n_failures)
 {
     struct fld_err e;
+    size_t n_photos;
     int n, rc;
 
     *n_failures = 0;
@@ -111,8 +112,12 @@ static int fill(struct cmd_ctx *ctx, struct fld_store *old, struct copy *c,
     rc = fld_store_each_template(old, copy_template, c, &e);
     if (rc != FLD_OK && ctx->err.code != FLD_OK)
         return ctx->err.code;
-    return fld_store_salvage_versions(old, copy_version, c, n_failures,
-                                      &ctx->err);
+    rc =
+        fld_store_salvage_versions(old, copy_version, c, n_failures, &ctx->err);
+    /* the photo files stay where they are: the fresh rows hold them again */
+    if (rc == FLD_OK)
+        rc = fld_attachment_rescan(ctx->st, ctx->home, &n_photos, &ctx->err);
+    return rc;
 }
 
 /* Move path to to, and path-wal to to-wal (the log belongs to the damaged

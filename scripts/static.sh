@@ -12,7 +12,7 @@
 # and ARCH/bin (the stripped programs). Nothing fetched is committed.
 #
 # Where each library comes from, and why:
-#   - SQLite, libsodium, utf8proc, zlib, mbedTLS, c-ares: Debian's own
+#   - SQLite, libsodium, utf8proc, zlib, libexif, mbedTLS, c-ares: Debian's own
 #     static archives (the -dev packages, :arm64 ones through multiarch).
 #   - libcurl: its Debian source package, configured for HTTP and HTTPS
 #     only, mbedTLS for TLS and c-ares for names. mbedTLS because the size
@@ -88,7 +88,7 @@ deps() {
     if [ -n "$CROSS" ]; then
         pkgs="$pkgs crossbuild-essential-$ARCH qemu-user"
         for p in libsqlite3-dev libsodium-dev libutf8proc-dev zlib1g-dev \
-            libcmocka-dev libmbedtls-dev libc-ares-dev; do
+            libexif-dev libcmocka-dev libmbedtls-dev libc-ares-dev; do
             pkgs="$pkgs $p:$ARCH"
         done
     fi

@@ -150,6 +150,13 @@ cp "$T/orig" "$FILE"
 run "$F" verify
 expect_rc "the original back: verify passes" 0
 
+# A repaired store knows the photo files again.
+run "$F" repair
+expect_rc "repair" 0
+run "$F" verify
+expect_rc "... verify passes after it" 0
+expect_stdout_contains "... the photo files held again" "4 photo files"
+
 # A version naming a photo this device does not hold is not a fault.
 copy_home attach other
 rm -rf "$FIELD_HOME/attachments"
