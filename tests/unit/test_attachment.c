@@ -181,6 +181,36 @@ static void test_answer_cleared_drops_attachment(void **state)
     fld_buf_free(&b);
 }
 
+/* Every path that signs answers carries their photos: a merge of heads
+ * (resolve) and a supervisor's decision too, not only `field attach`. */
+static void test_every_signing_path_carries(void **state)
+{
+    struct tu_device *f = *state;
+    struct fld_buf b = FLD_BUF_INIT;
+    struct fld_attachment a;
+    struct fld_version *v, *w, *d;
+    char *path = put_photo(f, "a.jpg", NULL, 0, &b);
+    const char *head;
+
+    assert_int_equal(add(f, path, 0, &a, NULL), FLD_OK);
+    v = capture_naming(f, a.hash);
+    head = v->hash;
+    assert_int_equal(fld_capture_save_heads(f->st, f->key, v, &head, 1,
+                                            v->answers, "final", &w, NULL),
+                     FLD_OK);
+    assert_int_equal(fld_version_n_attachments(w), 1);
+    head = w->hash;
+    assert_int_equal(fld_capture_decide(f->st, f->key, w, &head, 1, w->answers,
+                                        "approved", NULL, &d, NULL),
+                     FLD_OK);
+    assert_int_equal(fld_version_n_attachments(d), 1);
+    fld_version_free(v);
+    fld_version_free(w);
+    fld_version_free(d);
+    free(path);
+    fld_buf_free(&b);
+}
+
 /* Nothing is left behind by a refusal: no file, no row. */
 static void expect_nothing_held(struct tu_device *f)
 {
@@ -401,6 +431,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_cleared_drops_attachment,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_signing_path_carries, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_download_and_receive, setup,
