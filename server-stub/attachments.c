@@ -242,13 +242,16 @@ int srv_attach_write(struct srv_attach *a, const char *hash, int64_t at,
         /* bytes written but never acknowledged (a server killed before
          * its commit): the client sends them again from `at` */
         rc = io_error(err, errno, "cannot truncate", path);
-    } else if ((e = write_all(fd, p, len, (off_t)at)) != 0 ||
-               fdatasync(fd) != 0) {
-        e = e ? e : errno;
-        /* Nothing of this chunk is acknowledged: leave no half of it. */
-        if (ftruncate(fd, (off_t)at) == 0)
-            (void)fdatasync(fd);
-        rc = io_error(err, e, "cannot write", path);
+    } else {
+        e = write_all(fd, p, len, (off_t)at);
+        if (e == 0 && fdatasync(fd) != 0)
+            e = errno;
+        if (e != 0) {
+            /* Nothing of this chunk is acknowledged: leave no half of it. */
+            if (ftruncate(fd, (off_t)at) == 0)
+                (void)fdatasync(fd);
+            rc = io_error(err, e, "cannot write", path);
+        }
     }
     close(fd);
     if (rc == FLD_OK && made) {
@@ -566,7 +569,9 @@ static int copy_fan(const char *from, const char *to, size_t *n, int64_t *bytes,
     if (d == NULL)
         return io_error(err, errno, "cannot open", from);
     rc = make_dir(to, NULL, err);
-    while (rc == FLD_OK && (e = readdir(d)) != NULL) {
+    while (rc == FLD_OK) {
+        if ((e = readdir(d)) == NULL)
+            break;
         if (strlen(e->d_name) != FLD_HASH_HEX_LEN ||
             !fld_is_hex(e->d_name, FLD_HASH_HEX_LEN))
             continue;
@@ -605,7 +610,9 @@ int srv_attach_copy(const char *from_dir, const char *to_dir, size_t *n,
         rc = io_error(err, errno, "cannot open", from_dir);
     } else {
         rc = FLD_OK;
-        while (rc == FLD_OK && (e = readdir(d)) != NULL) {
+        while (rc == FLD_OK) {
+            if ((e = readdir(d)) == NULL)
+                break;
             if (strlen(e->d_name) != 2 || !fld_is_hex(e->d_name, 2))
                 continue;
             src = fld_xasprintf("%s/%s", from_dir, e->d_name);
