@@ -144,7 +144,8 @@ chunk "$T/second.png" 0 100000 "$T/s0"
 chunk "$T/second.png" 100000 100000 "$T/s1"
 put ann "$H2" 0 "$T/s0"
 expect_status "half of the second photo" 200
-printf 'garbage' >>"$T/attachments/partial/$H2" # written, never acknowledged
+# written, never acknowledged, and longer than the rest of the photo
+head -c 150000 /dev/urandom >>"$T/attachments/partial/$H2"
 kill -9 "$SPID"
 restart_server
 expect_eq "after kill -9, the acknowledged offset" "$(state ann "$H2")" "partial/100000"

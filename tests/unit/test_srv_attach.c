@@ -560,12 +560,14 @@ static void test_restart_resumes_and_truncates(void **state)
 
     push_photo(f);
     assert_int_equal(put_ok(f, 0, CHUNK), 200);
-    /* A server killed after it wrote the next chunk, before it
-     * acknowledged it: garbage beyond the acknowledged bytes. */
+    /* A server killed after it wrote chunks, before it acknowledged them:
+     * more bytes beyond the acknowledged ones than the rest of the photo,
+     * so that writing over them would not be enough. */
     path = partial_path(f);
     fd = open(path, O_WRONLY | O_APPEND);
     assert_true(fd >= 0);
-    assert_int_equal(write(fd, "garbage!", 8), 8);
+    assert_int_equal(write(fd, f->other, 1000), 1000);
+    assert_int_equal(write(fd, f->photo, SIZE), SIZE);
     close(fd);
     free(path);
     srv_close(f->s);
