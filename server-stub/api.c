@@ -71,7 +71,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "attachments.h"
 #include "exports.h"
 #include "gzip.h"
 #include "hlc.h"
@@ -83,6 +85,9 @@
 void srv_response_free(struct srv_response *resp)
 {
     fld_buf_free(&resp->body);
+    if (resp->has_file)
+        close(resp->fd);
+    resp->has_file = false;
 }
 
 void srv_api_error(struct srv_response *resp, int status, const char *code,
@@ -239,11 +244,44 @@ struct authed {
     struct fld_buf plain; /* the body, inflated when it was gzipped */
 };
 
+/* "application/octet-stream", optionally with parameters. */
+static int is_octet_type(const char *ct)
+{
+    static const char octets[] = "application/octet-stream";
+    size_t n = sizeof octets - 1;
+
+    if (ct == NULL || strncasecmp(ct, octets, n) != 0)
+        return 0;
+    ct += n;
+    while (*ct == ' ')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+/* A PUT's (a chunk of a photo, docs/PROTOCOL.md): raw bytes, never
+ * gzipped (photos do not compress, and the offset counts raw bytes). */
+static int check_octets(const struct srv_request *req,
+                        struct srv_response *resp)
+{
+    if (!is_octet_type(req->content_type) ||
+        (req->content_encoding != NULL && req->content_encoding[0] != '\0' &&
+         strcasecmp(req->content_encoding, "identity") != 0)) {
+        srv_api_error(resp, 415, "bad_content_type",
+                      "a chunk must be application/octet-stream, not "
+                      "compressed",
+                      -1);
+        return -1;
+    }
+    return 0;
+}
+
 /* A POST's content type and encoding (*gz: the body is gzipped). */
 static int check_media(const struct srv_request *req, bool *gz,
                        struct srv_response *resp)
 {
     *gz = false;
+    if (strcmp(req->method, "PUT") == 0)
+        return check_octets(req, resp);
     if (strcmp(req->method, "POST") != 0)
         return 0;
     if (!is_json_type(req->content_type)) {
@@ -443,6 +481,10 @@ static int read_body(struct srv *s, const struct srv_request *req, bool gz,
         srv_api_error(resp, 413, "too_large", "the body is too large", -1);
         return -1;
     }
+    /* A chunk of a photo is written from where it was received: a copy
+     * would double what a 8 MiB chunk holds in memory. */
+    if (strcmp(req->method, "PUT") == 0)
+        return 0;
     if (gz) {
         rc = syn_gunzip(req->body, req->body_len, s->cfg.max_inflated,
                         &a->plain, &err);
@@ -948,6 +990,31 @@ static void handle_thresholds(struct srv *s, struct srv_storage *st,
         internal_error(resp, rc, &err);
 }
 
+/* ---- /v1/attachments (api_attach.c) ----------------------------------------
+ */
+
+static void handle_attach_state(struct srv *s, struct srv_storage *st,
+                                const struct srv_request *req, struct authed *a,
+                                struct srv_response *resp)
+{
+    (void)req;
+    srv_api_attach_state(s, st, a->device, a->plain.data, a->plain.len, resp);
+}
+
+static void handle_attach_put(struct srv *s, struct srv_storage *st,
+                              const struct srv_request *req, struct authed *a,
+                              struct srv_response *resp)
+{
+    srv_api_attach_put(s, st, a->device, req, resp);
+}
+
+static void handle_attach_get(struct srv *s, struct srv_storage *st,
+                              const struct srv_request *req, struct authed *a,
+                              struct srv_response *resp)
+{
+    srv_api_attach_get(s, st, a->device, req, resp);
+}
+
 /* ---- GET /v1/health, /metrics -----------------------------------------------
  */
 
@@ -1019,33 +1086,17 @@ static const struct route {
      handle_thresholds},
     {"/v1/export", SRV_ROUTE_EXPORT, "GET", ENROLLED, handle_export},
     {"/v1/report", SRV_ROUTE_REPORT, "GET", ENROLLED, handle_report},
+    /* the exact path before the prefix it falls under */
+    {"/v1/attachments/state", SRV_ROUTE_ATTACH_STATE, "POST", ENROLLED,
+     handle_attach_state},
+    {"/v1/attachments/", SRV_ROUTE_ATTACHMENT, "PUT", ENROLLED,
+     handle_attach_put},
+    {"/v1/attachments/", SRV_ROUTE_ATTACHMENT, "GET", ENROLLED,
+     handle_attach_get},
     {"/v1/health", SRV_ROUTE_HEALTH, "GET", OPEN, handle_health},
     {"/metrics", SRV_ROUTE_METRICS, "GET", OPEN, handle_metrics},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
-
-static const struct route *find_route(const char *path)
-{
-    size_t i, len;
-
-    for (i = 0; i < N_ROUTES; i++) {
-        len = strlen(routes[i].path);
-        if (routes[i].path[len - 1] == '/') {
-            if (strncmp(path, routes[i].path, len) == 0)
-                return &routes[i];
-        } else if (strcmp(path, routes[i].path) == 0) {
-            return &routes[i];
-        }
-    }
-    return NULL;
-}
-
-enum srv_route srv_api_route(const char *path)
-{
-    const struct route *r = find_route(path);
-
-    return r ? r->route : SRV_ROUTE_OTHER;
-}
 
 static bool method_allowed(const struct route *r, const char *method)
 {
@@ -1054,11 +1105,46 @@ static bool method_allowed(const struct route *r, const char *method)
     return strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0;
 }
 
+static bool path_matches(const struct route *r, const char *path)
+{
+    size_t len = strlen(r->path);
+
+    if (r->path[len - 1] == '/')
+        return strncmp(path, r->path, len) == 0;
+    return strcmp(path, r->path) == 0;
+}
+
+/* The route of path: the first one taking method (NULL: any), else the
+ * first of that path (which then answers 405). A path served by two
+ * methods has two entries. */
+static const struct route *find_route(const char *path, const char *method)
+{
+    const struct route *first = NULL;
+    size_t i;
+
+    for (i = 0; i < N_ROUTES; i++) {
+        if (!path_matches(&routes[i], path))
+            continue;
+        if (method == NULL || method_allowed(&routes[i], method))
+            return &routes[i];
+        if (first == NULL)
+            first = &routes[i];
+    }
+    return first;
+}
+
+enum srv_route srv_api_route(const char *path)
+{
+    const struct route *r = find_route(path, NULL);
+
+    return r ? r->route : SRV_ROUTE_OTHER;
+}
+
 /* The route of req, or NULL with the refusal (404, 405) in resp. */
 static const struct route *route_of(const struct srv_request *req,
                                     struct srv_response *resp)
 {
-    const struct route *r = find_route(req->path);
+    const struct route *r = find_route(req->path, req->method);
     char msg[64];
 
     resp->route = r ? r->route : SRV_ROUTE_OTHER;
@@ -1090,7 +1176,7 @@ int srv_api_admit(struct srv *s, const struct srv_request *req,
     *max_body = 0;
     if (r == NULL)
         return -1;
-    if (strcmp(r->method, "POST") != 0)
+    if (strcmp(r->method, "GET") == 0)
         return 0; /* a GET carries no body */
     if (check_media(req, &gz, resp) != 0)
         return -1;
@@ -1114,6 +1200,9 @@ int srv_api_admit(struct srv *s, const struct srv_request *req,
     if (rc != 0)
         return -1;
     *max_body = s->cfg.max_body;
+    /* a chunk of a photo: at most 8 MiB held (docs/PROTOCOL.md) */
+    if (strcmp(r->method, "PUT") == 0)
+        *max_body = SRV_ATTACH_MAX_CHUNK;
     return 0;
 }
 

@@ -10,10 +10,14 @@
  *   GET  /v1/units             the administrative units
  *   GET  /v1/export?format=... records for an office or a map (exports.h)
  *   GET  /v1/thresholds?after=SEQ  the province's threshold revisions
+ *   POST /v1/attachments/state          which photos the server holds
+ *   PUT  /v1/attachments/{hash}?offset=N  one chunk of a photo
+ *   GET  /v1/attachments/{hash}?offset=N  a photo, from offset on
  *   GET  /v1/health            liveness, unauthenticated
  *   GET  /metrics              Prometheus text, unauthenticated
  *
- * Every answer but /metrics and a template body is JSON; every refusal is
+ * Every answer but /metrics, a template body and a photo is JSON; every refusal
+ * is
  * {"error":{"code":"...","message":"..."}} with a 4xx status (5xx only for
  * the server's own failures).
  */
@@ -21,6 +25,7 @@
 #define SRV_API_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,7 +58,22 @@ struct srv_response {
     enum srv_route route;
     char error[32];  /* the error code, "" on success */
     char device[17]; /* first digits of the signer, for the log */
+    /*
+     * A file instead of body (GET /v1/attachments/{hash}): file_len bytes
+     * of fd from file_offset, which http.c hands to libmicrohttpd to send
+     * without reading them into memory, never gzipped. The response owns
+     * fd: http.c takes it (has_file becomes false), else
+     * srv_response_free() closes it. attachment_bytes > 0 is sent as
+     * X-Field-Attachment-Bytes; content_type may point at file_type.
+     */
+    bool has_file;
+    int fd;
+    uint64_t file_offset, file_len;
+    int64_t attachment_bytes;
+    char file_type[32];
 };
+
+#define SRV_HDR_ATTACHMENT_BYTES "X-Field-Attachment-Bytes"
 
 /* The route of a path (for metrics even when the request is refused). */
 enum srv_route srv_api_route(const char *path);
@@ -111,6 +131,23 @@ cJSON *srv_api_unit_json(const struct srv_unit *u);
  */
 void srv_api_enroll(struct srv *s, struct srv_storage *st, const uint8_t *body,
                     size_t len, const char *signer, struct srv_response *resp);
+
+/*
+ * The attachment endpoints (api_attach.c, docs/PROTOCOL.md "Attachments
+ * (photos)"), after the gate: dev signed the request, whose path, query
+ * and body (as received: a PUT's is the chunk, never copied) are in req.
+ */
+void srv_api_attach_state(struct srv *s, struct srv_storage *st,
+                          const struct srv_device *dev, const uint8_t *body,
+                          size_t len, struct srv_response *resp);
+void srv_api_attach_put(struct srv *s, struct srv_storage *st,
+                        const struct srv_device *dev,
+                        const struct srv_request *req,
+                        struct srv_response *resp);
+void srv_api_attach_get(struct srv *s, struct srv_storage *st,
+                        const struct srv_device *dev,
+                        const struct srv_request *req,
+                        struct srv_response *resp);
 
 /* A 200 JSON answer: resp's body, emptied, for the caller to write into. */
 struct fld_buf *srv_api_ok_body(struct srv_response *resp);

@@ -8,12 +8,18 @@
  * answered by the next run. A failed checkpoint (the database busy with
  * a backup, say) is simply tried again on the next ask: the log is still
  * bounded by the commits' own hard limit (storage.h).
+ *
+ * The same thread runs the server's periodic chores (srv_checkpointer_every:
+ * the expiry of unfinished attachment uploads), so that the server keeps
+ * one background thread, not one per chore. Its waits are on the
+ * monotonic clock: setting the wall clock neither stalls nor hurries them.
  */
 #include "checkpointer.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "buf.h"
 #include "server.h"
@@ -25,7 +31,44 @@ struct srv_checkpointer {
     pthread_cond_t wake;
     pthread_t thread;
     bool started, wanted, stop;
+    /* the periodic chore, NULL when none */
+    void (*chore)(void *ctx);
+    void *chore_ctx;
+    int64_t every_ms;
+    struct timespec due;
 };
+
+static void init_wake(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static void set_due(struct srv_checkpointer *c)
+{
+    clock_gettime(CLOCK_MONOTONIC, &c->due);
+    c->due.tv_sec += (time_t)(c->every_ms / 1000);
+    c->due.tv_nsec += (long)(c->every_ms % 1000) * 1000000L;
+    if (c->due.tv_nsec >= 1000000000L) {
+        c->due.tv_sec++;
+        c->due.tv_nsec -= 1000000000L;
+    }
+}
+
+static bool is_due(const struct srv_checkpointer *c)
+{
+    struct timespec now;
+
+    if (c->chore == NULL)
+        return false;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > c->due.tv_sec ||
+           (now.tv_sec == c->due.tv_sec && now.tv_nsec >= c->due.tv_nsec);
+}
 
 struct srv_checkpointer *srv_checkpointer_new(struct srv *s)
 {
@@ -33,7 +76,7 @@ struct srv_checkpointer *srv_checkpointer_new(struct srv *s)
 
     c->s = s;
     pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->wake, NULL);
+    init_wake(&c->wake);
     return c;
 }
 
@@ -52,15 +95,28 @@ static void *run(void *arg)
 {
     struct srv_checkpointer *c = arg;
 
+    bool chore, wanted;
+
     pthread_mutex_lock(&c->lock);
     for (;;) {
-        while (!c->wanted && !c->stop)
-            pthread_cond_wait(&c->wake, &c->lock);
+        while (!c->wanted && !c->stop && !is_due(c)) {
+            if (c->chore != NULL)
+                pthread_cond_timedwait(&c->wake, &c->lock, &c->due);
+            else
+                pthread_cond_wait(&c->wake, &c->lock);
+        }
         if (c->stop)
             break;
+        wanted = c->wanted;
+        chore = is_due(c);
         c->wanted = false;
+        if (chore)
+            set_due(c);
         pthread_mutex_unlock(&c->lock);
-        fold(c);
+        if (wanted)
+            fold(c);
+        if (chore)
+            c->chore(c->chore_ctx);
         pthread_mutex_lock(&c->lock);
     }
     pthread_mutex_unlock(&c->lock);
@@ -76,6 +132,20 @@ void srv_checkpointer_want(void *ctx)
     if (!c->started && !c->stop)
         c->started = pthread_create(&c->thread, NULL, run, c) == 0;
     c->wanted = true;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void srv_checkpointer_every(struct srv_checkpointer *c, int64_t every_ms,
+                            void (*chore)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&c->lock);
+    c->chore = chore;
+    c->chore_ctx = ctx;
+    c->every_ms = every_ms;
+    set_due(c);
+    if (!c->started && !c->stop)
+        c->started = pthread_create(&c->thread, NULL, run, c) == 0;
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
 }

@@ -18,6 +18,8 @@
 #ifndef SRV_CHECKPOINTER_H
 #define SRV_CHECKPOINTER_H
 
+#include <stdint.h>
+
 struct srv;
 struct srv_checkpointer;
 
@@ -27,6 +29,15 @@ struct srv_checkpointer *srv_checkpointer_new(struct srv *s);
 /* Ask for a checkpoint soon (many asks before it runs make one). Safe from
  * any thread; ctx is the checkpointer. */
 void srv_checkpointer_want(void *ctx);
+
+/*
+ * Run chore(ctx) on the same thread every every_ms milliseconds from now
+ * (one chore; a second call replaces it), starting the thread. A chore
+ * must not stop the checkpointer. field-server serve expires unfinished
+ * attachment uploads this way (srv_expire_partials).
+ */
+void srv_checkpointer_every(struct srv_checkpointer *c, int64_t every_ms,
+                            void (*chore)(void *ctx), void *ctx);
 
 /* Stop the thread after the checkpoint under way, if any; later asks are
  * ignored (a server stopping folds the whole log itself, and a passive

@@ -20,12 +20,20 @@
  *     than reinitialising it: that would change the epoch under devices.
  *   - backup uses SQLite's online backup, so it runs beside `serve`, and
  *     then checkpoints the copy so that it is one self-contained file.
+ *   - The photos are files beside the database (attachments.h), not in
+ *     it: backup copies the whole ones to FILE.attachments/ (same layout)
+ *     after the database, so every attachment the copy calls stored is
+ *     there (a file is in place before its row says so); a file stored
+ *     meanwhile is copied too and harmless. Unfinished uploads are not
+ *     copied: their clients resume from the state the copy gives.
+ *     docs/SERVER.md says how to restore both.
  */
 #include "command.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "attachments.h"
 #include "embedded.h"
 #include "hlc.h"
 
@@ -110,14 +118,17 @@ out:
  *
  * Copy the live database to FILE (an existing FILE is refused, exit 4),
  * then give the copy its own epoch, noted in the copy's audit log with
- * the epoch it was taken from.
+ * the epoch it was taken from, and copy the whole attachment files to
+ * FILE.attachments/.
  */
 int srv_cmd_backup(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;
     struct srv_storage *copy = NULL;
-    char epoch[17];
+    char epoch[17], *files = NULL;
     const char *path;
+    size_t n = 0;
+    int64_t bytes = 0;
     int rc, first;
 
     if ((rc = srv_cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)) !=
@@ -145,11 +156,19 @@ int srv_cmd_backup(struct srv_cmd_ctx *ctx, int argc, char **argv)
     if (rc == FLD_OK)
         rc = srv_storage_checkpoint(copy, err);
     if (rc == FLD_OK) {
+        files = fld_xasprintf("%s.attachments", path);
+        rc = srv_attach_copy(srv_attach_path(ctx->s->attach), files, &n, &bytes,
+                             err);
+    }
+    if (rc == FLD_OK) {
         srv_storage_close(copy);
         copy = NULL;
-        printf("backed up to %s (epoch %s once restored)\n", path, epoch);
+        printf("backed up to %s (epoch %s once restored), %zu attachment%s "
+               "(%lld bytes) to %s\n",
+               path, epoch, n, n == 1 ? "" : "s", (long long)bytes, files);
     }
 out:
+    free(files);
     srv_storage_close(copy);
     return rc;
 }

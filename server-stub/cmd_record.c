@@ -15,6 +15,9 @@
  *     that does not verify is an integrity failure (exit 5).
  *   - The record is named by its full id: the server holds every device's
  *     records, and a prefix that is unique today may not be tomorrow.
+ *   - The photos its versions name are listed with what the versions
+ *     signed about them (size, type, when and where taken) and whether the
+ *     server holds the file whole ("stored"), part of it, or none.
  */
 #include "command.h"
 
@@ -28,7 +31,57 @@
 #include "merge.h"
 #include "record.h"
 
-static void print_record(const struct syn_merged *m, bool json)
+/* The record's photos (storage.h, srv_storage_record_attachments) as
+ * `record --json` gives them. */
+static int add_photo(void *ctx, size_t i, const struct srv_attachment *a)
+{
+    struct fld_json *o = fld_json_object();
+
+    (void)i;
+    fld_json_set(o, "hash", fld_json_string(a->hash));
+    fld_json_set(o, "bytes", fld_json_int(a->bytes));
+    fld_json_set(o, "type", fld_json_string(a->type));
+    fld_json_set(o, "taken",
+                 a->taken ? fld_json_string(a->taken) : fld_json_null());
+    fld_json_set(o, "position",
+                 a->position ? fld_json_string(a->position) : fld_json_null());
+    fld_json_set(o, "stored", fld_json_bool(a->stored_ms > 0));
+    fld_json_set(o, "received", fld_json_int(a->acked));
+    fld_json_append(ctx, o);
+    return FLD_OK;
+}
+
+static void print_photos(const struct fld_json *photos)
+{
+    const char *taken, *position;
+    int64_t bytes = 0, received = 0;
+    size_t i;
+
+    for (i = 0; i < photos->n; i++) {
+        const struct fld_json *p = photos->items[i];
+        const struct fld_json *stored = fld_json_get(p, "stored");
+
+        fld_json_get_int(p, "bytes", &bytes);
+        fld_json_get_int(p, "received", &received);
+        taken = fld_json_get_string(p, "taken");
+        position = fld_json_get_string(p, "position");
+        printf("photo     %s %lld bytes %s", fld_json_get_string(p, "hash"),
+               (long long)bytes, fld_json_get_string(p, "type"));
+        if (taken)
+            printf(" taken %s", taken);
+        if (position)
+            printf(" at %s", position);
+        if (stored && stored->type == FLD_JSON_TRUE)
+            printf(", stored\n");
+        else if (received > 0)
+            printf(", partial (%lld bytes received)\n", (long long)received);
+        else
+            printf(", not received\n");
+    }
+}
+
+static void print_record(const struct syn_merged *m, struct fld_json *photos,
+                         bool json)
 {
     struct fld_buf b = FLD_BUF_INIT;
     size_t i, j;
@@ -44,6 +97,7 @@ static void print_record(const struct syn_merged *m, bool json)
         fld_json_set(o, "heads", fld_json_int((int64_t)m->n_heads));
         fld_json_set(o, "conflicts", fld_json_int((int64_t)m->n_conflicts));
         fld_json_set(o, "answers", fld_json_clone(m->answers));
+        fld_json_set(o, "attachments", fld_json_clone(photos));
         fld_json_write(o, &b, NULL);
         fld_json_free(o);
         printf("%s\n", fld_buf_str(&b));
@@ -70,6 +124,7 @@ static void print_record(const struct syn_merged *m, bool json)
         }
         putchar('\n');
     }
+    print_photos(photos);
     fld_buf_free(&b);
 }
 
@@ -110,6 +165,7 @@ int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;
     struct srv_record r;
+    struct fld_json *photos = fld_json_array();
     int rc, first;
 
     memset(&r, 0, sizeof r);
@@ -122,11 +178,16 @@ int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv)
     }
     if ((rc = srv_cmd_open(ctx)) != FLD_OK)
         goto out;
-    if ((rc = srv_record_load(ctx->st, argv[first], &r, err)) == FLD_OK) {
-        print_record(r.merged, ctx->json);
+    rc = srv_record_load(ctx->st, argv[first], &r, err);
+    if (rc == FLD_OK)
+        rc = srv_storage_record_attachments(ctx->st, argv[first], add_photo,
+                                            photos, err);
+    if (rc == FLD_OK) {
+        print_record(r.merged, photos, ctx->json);
         print_ahead(&r, ctx->json);
     }
 out:
+    fld_json_free(photos);
     srv_record_free(&r);
     return rc;
 }

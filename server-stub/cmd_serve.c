@@ -52,6 +52,7 @@ static const struct option serve_options[] = {
     {"header-timeout", required_argument, NULL, SRV_CMD_OPT_SETTING},
     {"max-buffered", required_argument, NULL, SRV_CMD_OPT_SETTING},
     {"enroll-per-ip", required_argument, NULL, SRV_CMD_OPT_SETTING},
+    {"partial-days", required_argument, NULL, SRV_CMD_OPT_SETTING},
     {"quiet", no_argument, NULL, SRV_CMD_OPT_SETTING},
     {NULL, 0, NULL, 0},
 };
@@ -68,6 +69,24 @@ static void limit_heaps(void)
 #ifdef M_ARENA_MAX
     mallopt(M_ARENA_MAX, (int)syn_cpus());
 #endif
+}
+
+/* The hourly chore: unfinished uploads past --partial-days go. */
+static void expire_partials(void *ctx)
+{
+    struct srv *s = ctx;
+    struct fld_err err;
+    size_t n = 0;
+
+    fld_err_clear(&err);
+    if (srv_expire_partials(s, &n, &err) != FLD_OK)
+        fprintf(stderr, "field-server: expiring partial uploads: %s\n",
+                err.msg);
+    else if (n > 0 && !s->cfg.quiet)
+        fprintf(stderr,
+                "field-server: deleted %zu unfinished upload%s older than "
+                "%u days\n",
+                n, n == 1 ? "" : "s", s->cfg.partial_days);
 }
 
 /*
@@ -95,6 +114,10 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
     limit_heaps();
     if ((rc = srv_open(&ctx->cfg, &ctx->s, err)) != FLD_OK)
         goto out;
+    /* Once now (a server that was down for a week), then every hour. */
+    expire_partials(ctx->s);
+    srv_checkpointer_every(ctx->s->checkpointer, 3600 * 1000, expire_partials,
+                           ctx->s);
     if ((rc = srv_http_start(ctx->s, &h, err)) != FLD_OK)
         goto out;
     fprintf(stderr, "field-server: serving %s on %s%s:%d (epoch %s)\n",

@@ -103,6 +103,8 @@ const struct srv_cmd srv_cmd_table[] = {
      "  --enroll-per-ip N      enrolment attempts per address per skew\n"
      "                         window (default 60; 0: no limit)\n"
      "  --shutdown-grace S     wait for requests in flight (default 30)\n"
+     "  --partial-days N       keep unfinished attachment uploads N days\n"
+     "                         (default 7)\n"
      "  --quiet                no request log on standard error"},
     {"targets", srv_cmd_targets, "[list] [--json] | import FILE.csv",
      "List the targets the province set, in the order they were loaded, or\n"

@@ -34,6 +34,7 @@ void srv_config_defaults(struct srv_config *c)
     c->header_timeout_s = 10;
     c->max_buffered = 256u * 1024 * 1024;
     c->enroll_per_ip = 60;
+    c->partial_days = 7;
 }
 
 void srv_config_free(struct srv_config *c)
@@ -105,6 +106,7 @@ static int set_number(struct srv_config *c, const char *name, const char *value,
         {"header-timeout", 1, 3600, false},
         {"max-buffered", 1024 * 1024, 1ULL << 40, true},
         {"enroll-per-ip", 0, 100000, false},
+        {"partial-days", 1, 3650, false},
     };
     unsigned long long v = 0;
     size_t i;
@@ -157,8 +159,11 @@ static int set_number(struct srv_config *c, const char *name, const char *value,
     case 11:
         c->max_buffered = (size_t)v;
         break;
-    default:
+    case 12:
         c->enroll_per_ip = (unsigned)v;
+        break;
+    default:
+        c->partial_days = (unsigned)v;
         break;
     }
     return FLD_OK;

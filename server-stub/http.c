@@ -162,6 +162,36 @@ static void finish_metrics(struct srv_http *h, const char *method,
     log_request(h, method, url, resp, secs);
 }
 
+/*
+ * Queue resp's file on c: libmicrohttpd reads it from the descriptor as
+ * the socket takes it (sendfile on plain HTTP), so a 100 MB photo is never
+ * in memory; it owns the descriptor from here on.
+ */
+static enum MHD_Result send_file(struct MHD_Connection *c,
+                                 struct srv_response *resp)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+    char bytes[24];
+
+    r = MHD_create_response_from_fd_at_offset64(resp->file_len, resp->fd,
+                                                resp->file_offset);
+    if (r == NULL)
+        return MHD_NO; /* srv_response_free() closes the descriptor */
+    resp->has_file = false;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            resp->content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (resp->attachment_bytes > 0) {
+        snprintf(bytes, sizeof bytes, "%lld",
+                 (long long)resp->attachment_bytes);
+        MHD_add_response_header(r, SRV_HDR_ATTACHMENT_BYTES, bytes);
+    }
+    ok = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 /* Queue resp on c (gzipped when the client accepts it). */
 static enum MHD_Result send_response(struct MHD_Connection *c,
                                      struct srv_response *resp, bool head)
@@ -175,6 +205,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
     size_t len;
     char *data;
 
+    if (resp->has_file)
+        return send_file(c, resp);
     if (accept && srv_contains_nocase(accept, "gzip") &&
         resp->body.len >= GZIP_MIN && !head) {
         syn_gzip(resp->body.data, resp->body.len, &gz);

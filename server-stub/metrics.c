@@ -18,12 +18,19 @@ static const double bucket_le[N_BUCKETS] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 
 static const char *const route_names[SRV_N_ROUTES] = {
-    [SRV_ROUTE_ENROLL] = "enroll",       [SRV_ROUTE_SYNC] = "sync",
-    [SRV_ROUTE_TEMPLATES] = "templates", [SRV_ROUTE_TEMPLATE] = "template",
-    [SRV_ROUTE_UNITS] = "units",         [SRV_ROUTE_HEALTH] = "health",
-    [SRV_ROUTE_METRICS] = "metrics",     [SRV_ROUTE_EXPORT] = "export",
-    [SRV_ROUTE_OTHER] = "other",         [SRV_ROUTE_THRESHOLDS] = "thresholds",
+    [SRV_ROUTE_ENROLL] = "enroll",
+    [SRV_ROUTE_SYNC] = "sync",
+    [SRV_ROUTE_TEMPLATES] = "templates",
+    [SRV_ROUTE_TEMPLATE] = "template",
+    [SRV_ROUTE_UNITS] = "units",
+    [SRV_ROUTE_HEALTH] = "health",
+    [SRV_ROUTE_METRICS] = "metrics",
+    [SRV_ROUTE_EXPORT] = "export",
+    [SRV_ROUTE_OTHER] = "other",
+    [SRV_ROUTE_THRESHOLDS] = "thresholds",
     [SRV_ROUTE_REPORT] = "report",
+    [SRV_ROUTE_ATTACH_STATE] = "attachment_state",
+    [SRV_ROUTE_ATTACHMENT] = "attachment",
 };
 
 struct labeled {
@@ -47,6 +54,7 @@ struct srv_metrics {
     struct labeled pushed[MAX_LABELED]; /* result */
     size_t n_pushed;
     struct histogram latency[SRV_N_ROUTES];
+    int64_t attach_received, attach_sent; /* bytes */
 };
 
 const char *srv_route_name(enum srv_route r)
@@ -127,6 +135,15 @@ void srv_metrics_pushed(struct srv_metrics *m, const char *result, int64_t n)
     pthread_mutex_unlock(&m->lock);
 }
 
+void srv_metrics_attachment_bytes(struct srv_metrics *m, int64_t received,
+                                  int64_t sent)
+{
+    pthread_mutex_lock(&m->lock);
+    m->attach_received += received;
+    m->attach_sent += sent;
+    pthread_mutex_unlock(&m->lock);
+}
+
 /* A counter family: its HELP and TYPE lines, then one series per entry
  * of t, labelled label_a (and label_b, unless NULL). */
 static void write_counter(struct fld_buf *out, const char *name,
@@ -192,6 +209,14 @@ void srv_metrics_write(struct srv_metrics *m, const struct srv_counts *c,
     write_counter(out, "field_refusals_total",
                   "Refused requests and versions, by reason.", "what", "reason",
                   m->refusals, m->n_refusals);
+    fld_buf_printf(out,
+                   "# HELP field_attachment_bytes_total Attachment bytes "
+                   "acknowledged to uploaders, and handed out to be sent.\n"
+                   "# TYPE field_attachment_bytes_total counter\n"
+                   "field_attachment_bytes_total{direction=\"received\"} "
+                   "%lld\n"
+                   "field_attachment_bytes_total{direction=\"sent\"} %lld\n",
+                   (long long)m->attach_received, (long long)m->attach_sent);
     pthread_mutex_unlock(&m->lock);
     if (c == NULL)
         return;

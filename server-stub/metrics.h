@@ -25,6 +25,8 @@ enum srv_route {
     SRV_ROUTE_HEALTH,
     SRV_ROUTE_METRICS,
     SRV_ROUTE_EXPORT,
+    SRV_ROUTE_ATTACH_STATE,
+    SRV_ROUTE_ATTACHMENT,
     SRV_ROUTE_OTHER,
     SRV_N_ROUTES
 };
@@ -44,6 +46,10 @@ void srv_metrics_refusal(struct srv_metrics *m, const char *what,
                          const char *reason);
 /* n pushed versions with this result ("stored", "duplicate", ...). */
 void srv_metrics_pushed(struct srv_metrics *m, const char *result, int64_t n);
+
+/* Attachment bytes acknowledged (received) or handed out to be sent. */
+void srv_metrics_attachment_bytes(struct srv_metrics *m, int64_t received,
+                                  int64_t sent);
 
 /* The whole exposition; counts may be NULL when the storage was not read. */
 void srv_metrics_write(struct srv_metrics *m, const struct srv_counts *counts,

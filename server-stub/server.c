@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attachments.h"
 #include "buf.h"
 #include "checkpointer.h"
 #include "hlc.h"
@@ -38,7 +39,8 @@ int srv_open(const struct srv_config *cfg, struct srv **out,
 {
     struct srv *s;
     struct srv_storage *st;
-    char *epoch = NULL;
+    struct srv_attach *attach = NULL;
+    char *epoch = NULL, *dir;
     int rc;
 
     *out = NULL;
@@ -51,12 +53,18 @@ int srv_open(const struct srv_config *cfg, struct srv **out,
                         "%s: not initialised (run field-server init)", cfg->db);
     if (rc == FLD_OK && (strlen(epoch) != 16 || !fld_is_hex(epoch, 16)))
         rc = fld_err_set(err, FLD_ECORRUPT, "%s: damaged epoch", cfg->db);
+    if (rc == FLD_OK) {
+        dir = srv_attach_dir_of(cfg->db);
+        rc = srv_attach_open(dir, &attach, err);
+        free(dir);
+    }
     if (rc != FLD_OK) {
         free(epoch);
         srv_storage_close(st);
         return rc;
     }
     s = fld_xcalloc(1, sizeof *s);
+    s->attach = attach;
     s->cfg = *cfg; /* strings stay owned by the caller's config */
     memcpy(s->epoch, epoch, 17);
     free(epoch);
@@ -82,6 +90,7 @@ void srv_close(struct srv *s)
     if (s == NULL)
         return;
     srv_checkpointer_free(s->checkpointer); /* it uses the pool */
+    srv_attach_close(s->attach);
     for (i = 0; i < s->n_free; i++)
         srv_storage_close(s->free_handles[i]);
     free(s->free_handles);
@@ -128,6 +137,21 @@ void srv_release(struct srv *s, struct srv_storage *st)
     }
     s->free_handles[s->n_free++] = st;
     pthread_mutex_unlock(&s->pool_lock);
+}
+
+int srv_expire_partials(struct srv *s, size_t *n, struct fld_err *err)
+{
+    struct srv_storage *st;
+    int64_t before = fld_now_ms() - (int64_t)s->cfg.partial_days * 86400000;
+    int rc;
+
+    if (n)
+        *n = 0;
+    if ((rc = srv_acquire(s, &st, err)) != FLD_OK)
+        return rc;
+    rc = srv_attach_expire(s->attach, st, &s->write_lock, before, n, err);
+    srv_release(s, st);
+    return rc;
 }
 
 int srv_template(struct srv *s, struct srv_storage *st, const char *hash,

@@ -41,6 +41,7 @@ struct srv_config {
     size_t max_buffered;         /* request bodies held at once, bytes */
     unsigned enroll_per_ip;      /* enrollment attempts per skew window */
     unsigned shutdown_grace_s;   /* wait for requests in flight */
+    unsigned partial_days;       /* unfinished uploads are kept so long */
     bool quiet;                  /* no request log on stderr */
 };
 
@@ -58,6 +59,7 @@ int srv_config_set(struct srv_config *c, const char *name, const char *value,
 int srv_config_load(struct srv_config *c, const char *path,
                     struct fld_err *err);
 
+struct srv_attach;
 struct srv_checkpointer;
 struct srv_metrics;
 struct srv_replay;
@@ -89,6 +91,8 @@ struct srv {
     int64_t start_ms;
     struct srv_metrics *metrics;
     struct srv_checkpointer *checkpointer;
+    /* The attachments' files (attachments.h), beside the database. */
+    struct srv_attach *attach;
 };
 
 /* Open the storage (which must exist and be initialised) and set up the
@@ -108,6 +112,11 @@ void srv_release(struct srv *s, struct srv_storage *st);
  */
 int srv_template(struct srv *s, struct srv_storage *st, const char *hash,
                  const struct fld_template **out, struct fld_err *err);
+
+/* Delete the attachment uploads left unfinished for cfg.partial_days
+ * (attachments.h); *n (may be NULL) counts them. The server runs it when
+ * it starts and then every hour (checkpointer.h). */
+int srv_expire_partials(struct srv *s, size_t *n, struct fld_err *err);
 
 /* A new random epoch: 16 lowercase hex digits. */
 void srv_epoch_new(char out[17]);

@@ -29,7 +29,8 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/storage_sqlite_report.c \
                  server-stub/thresholds.c \
                  server-stub/report.c server-stub/api_report.c \
-                 server-stub/api_enroll.c
+                 server-stub/api_enroll.c server-stub/api_attach.c \
+                 server-stub/storage_sqlite_attach.c server-stub/attachments.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
 # The program: main.c and one file per group of commands.
 SERVER_PROG_SRC := server-stub/main.c field/program.c \

@@ -402,3 +402,45 @@ int srv_storage_thresholds_max_seq(struct srv_storage *st, int64_t *out,
 {
     return st->ops->thresholds_max_seq(st, out, err);
 }
+
+int srv_storage_attachments_seen(struct srv_storage *st, const char *device,
+                                 bool all_units, const char *const *hashes,
+                                 size_t n, srv_attachment_fn fn, void *ctx,
+                                 struct fld_err *err)
+{
+    return st->ops->attachments_seen(st, device, all_units, hashes, n, fn, ctx,
+                                     err);
+}
+
+int srv_storage_attachment_ack(struct srv_storage *st, const char *hash,
+                               int64_t from, int64_t to, int64_t now_ms,
+                               struct fld_err *err)
+{
+    return st->ops->attachment_ack(st, hash, from, to, now_ms, err);
+}
+
+int srv_storage_attachment_stored(struct srv_storage *st, const char *hash,
+                                  int64_t now_ms, struct fld_err *err)
+{
+    return st->ops->attachment_stored(st, hash, now_ms, err);
+}
+
+int srv_storage_attachment_reset(struct srv_storage *st, const char *hash,
+                                 struct fld_err *err)
+{
+    return st->ops->attachment_reset(st, hash, err);
+}
+
+int srv_storage_attachments_stale(struct srv_storage *st, int64_t before_ms,
+                                  srv_attachment_fn fn, void *ctx,
+                                  struct fld_err *err)
+{
+    return st->ops->attachments_stale(st, before_ms, fn, ctx, err);
+}
+
+int srv_storage_record_attachments(struct srv_storage *st, const char *record,
+                                   srv_attachment_fn fn, void *ctx,
+                                   struct fld_err *err)
+{
+    return st->ops->record_attachments(st, record, fn, ctx, err);
+}

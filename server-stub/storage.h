@@ -147,6 +147,20 @@ struct srv_thresholds_row {
     int64_t received_ms;
 };
 
+/* An attachment (schema/server-005.sql): what the stored versions signed
+ * about it and how far its upload has come. taken and position are those
+ * of one version naming it (record_attachments), NULL otherwise. */
+struct srv_attachment {
+    const char *hash;
+    int64_t bytes;         /* the signed size */
+    const char *type;      /* the signed media type */
+    int64_t acked;         /* bytes acknowledged (durable on disk) */
+    int64_t last_chunk_ms; /* 0: no chunk yet */
+    int64_t stored_ms;     /* 0: not whole yet */
+    const char *taken;
+    const char *position;
+};
+
 /* What a version's hash is known as here. */
 enum srv_version_state { SRV_ABSENT, SRV_PRESENT, SRV_IN_QUARANTINE };
 
@@ -161,6 +175,9 @@ typedef int (*srv_quarantine_fn)(void *ctx, const struct srv_quarantined *q);
 typedef int (*srv_pull_fn)(void *ctx, int64_t seq, const uint8_t *body,
                            size_t body_len, const uint8_t *sig);
 typedef int (*srv_thresholds_fn)(void *ctx, const struct srv_thresholds_row *r);
+/* i: the index of the hash asked for (attachments_seen), else a count. */
+typedef int (*srv_attachment_fn)(void *ctx, size_t i,
+                                 const struct srv_attachment *a);
 
 /* Records to export: those with a version about one of units or a unit
  * below one (any unit when n_units is 0) and of template template_id (any
@@ -311,6 +328,23 @@ struct srv_storage_ops {
                            struct fld_err *err);
     int (*thresholds_max_seq)(struct srv_storage *st, int64_t *out,
                               struct fld_err *err);
+    int (*attachments_seen)(struct srv_storage *st, const char *device,
+                            bool all_units, const char *const *hashes, size_t n,
+                            srv_attachment_fn fn, void *ctx,
+                            struct fld_err *err);
+    int (*attachment_ack)(struct srv_storage *st, const char *hash,
+                          int64_t from, int64_t to, int64_t now_ms,
+                          struct fld_err *err);
+    int (*attachment_stored)(struct srv_storage *st, const char *hash,
+                             int64_t now_ms, struct fld_err *err);
+    int (*attachment_reset)(struct srv_storage *st, const char *hash,
+                            struct fld_err *err);
+    int (*attachments_stale)(struct srv_storage *st, int64_t before_ms,
+                             srv_attachment_fn fn, void *ctx,
+                             struct fld_err *err);
+    int (*record_attachments)(struct srv_storage *st, const char *record,
+                              srv_attachment_fn fn, void *ctx,
+                              struct fld_err *err);
 };
 
 /* Every backend handle starts with this. */
@@ -321,7 +355,7 @@ struct srv_storage {
 extern const struct srv_storage_ops srv_storage_sqlite;
 
 /* The schema version the SQLite backend writes. */
-#define SRV_SCHEMA_VERSION 2
+#define SRV_SCHEMA_VERSION 5
 
 /* ---- the interface --------------------------------------------------------
  */
@@ -527,6 +561,47 @@ int srv_storage_thresholds_each(struct srv_storage *st, int64_t after,
                                 srv_thresholds_fn fn, void *ctx,
                                 struct fld_err *err);
 int srv_storage_thresholds_max_seq(struct srv_storage *st, int64_t *out,
+                                   struct fld_err *err);
+
+/*
+ * Attachments (schema/server-005.sql, server-stub/attachments.h for the
+ * files). Storing a version (version_put) records the attachments it
+ * names, in the same transaction; nothing else adds one.
+ *
+ * seen: of the n hashes asked, those that a stored version names which
+ * `device` may pull (the scope of srv_storage_pull: a version whose
+ * subject is one of its units or below one; every version when
+ * all_units): fn gets each with i its index in hashes, in no particular
+ * order; a hash not given to fn is unknown to this device. At most 1000
+ * hashes.
+ * ack: the upload of hash now has `to` bytes acknowledged, at now_ms:
+ * FLD_CONFLICT when its acknowledged bytes were not `from` (another
+ * request moved them), FLD_NOTFOUND when no version names it.
+ * stored: the whole file is in place, verified (acked becomes bytes).
+ * reset: nothing of the upload is kept any more (acked 0, no chunk time);
+ * a stored attachment stays stored.
+ * stale: the partial uploads whose last chunk is before before_ms, oldest
+ * first (i counts from 0).
+ * record_attachments: the attachments the record's stored versions name,
+ * each once, in the order they were first named, with the taken and
+ * position of the first version naming it (i counts from 0).
+ */
+int srv_storage_attachments_seen(struct srv_storage *st, const char *device,
+                                 bool all_units, const char *const *hashes,
+                                 size_t n, srv_attachment_fn fn, void *ctx,
+                                 struct fld_err *err);
+int srv_storage_attachment_ack(struct srv_storage *st, const char *hash,
+                               int64_t from, int64_t to, int64_t now_ms,
+                               struct fld_err *err);
+int srv_storage_attachment_stored(struct srv_storage *st, const char *hash,
+                                  int64_t now_ms, struct fld_err *err);
+int srv_storage_attachment_reset(struct srv_storage *st, const char *hash,
+                                 struct fld_err *err);
+int srv_storage_attachments_stale(struct srv_storage *st, int64_t before_ms,
+                                  srv_attachment_fn fn, void *ctx,
+                                  struct fld_err *err);
+int srv_storage_record_attachments(struct srv_storage *st, const char *record,
+                                   srv_attachment_fn fn, void *ctx,
                                    struct fld_err *err);
 
 #endif

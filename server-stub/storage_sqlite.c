@@ -110,6 +110,49 @@ static const char *const sql_text[N_STMTS] = {
         "WHERE seq > ?1 AND (?2 IS NULL OR template_hash = ?2) "
         "ORDER BY seq LIMIT ?3",
     [S_THR_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM threshold_revisions",
+    /* attachments (storage_sqlite_attach.c, schema/server-005.sql) */
+    [S_ATT_REF_INSERT] =
+        "INSERT OR IGNORE INTO attachment_refs (hash, seq, bytes, type, "
+        "taken, position) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* The first version to name a hash gives the size an upload is held
+     * to; the hash decides which one was right. */
+    [S_ATT_INSERT] = "INSERT OR IGNORE INTO attachments (hash, bytes, type) "
+                     "VALUES (?1, ?2, ?3)",
+    /* Exactly the scope of S_PULL (the device's units, all below them
+     * and what merged into them; every version with ?3), asked of the
+     * versions naming each hash: an attachment is seen when one of them
+     * could be pulled. The hashes come as a JSON array, so one prepared
+     * statement takes any number of them. */
+    [S_ATT_SEEN] =
+        "WITH RECURSIVE down(code) AS ("
+        "  SELECT unit FROM device_scope WHERE device = ?1 "
+        "  UNION SELECT u.code FROM units u JOIN down ON u.parent = down.code "
+        "  UNION SELECT u.code FROM units u JOIN down "
+        "  ON u.merged_into = down.code) "
+        "SELECT q.key, a.hash, a.bytes, a.type, a.acked, a.last_chunk_ms, "
+        "a.stored_ms FROM json_each(?2) q JOIN attachments a "
+        "ON a.hash = q.value WHERE EXISTS (SELECT 1 FROM attachment_refs r "
+        "JOIN versions v ON v.seq = r.seq WHERE r.hash = a.hash "
+        "AND (?3 OR v.subject IN (SELECT code FROM down)))",
+    [S_ATT_ACK] = "UPDATE attachments SET acked = ?3, last_chunk_ms = ?4 "
+                  "WHERE hash = ?1 AND acked = ?2 AND stored_ms IS NULL",
+    [S_ATT_STORED] = "UPDATE attachments SET acked = bytes, stored_ms = ?2, "
+                     "last_chunk_ms = coalesce(last_chunk_ms, ?2) "
+                     "WHERE hash = ?1",
+    [S_ATT_RESET] = "UPDATE attachments SET acked = 0, last_chunk_ms = NULL "
+                    "WHERE hash = ?1 AND stored_ms IS NULL",
+    [S_ATT_STALE] =
+        "SELECT hash, bytes, type, acked, last_chunk_ms, stored_ms "
+        "FROM attachments WHERE stored_ms IS NULL AND last_chunk_ms IS NOT "
+        "NULL AND last_chunk_ms < ?1 ORDER BY last_chunk_ms",
+    /* min(): SQLite takes the bare columns from the row of the first
+     * version that named the hash. */
+    [S_ATT_RECORD] =
+        "SELECT r.hash, r.bytes, r.type, coalesce(a.acked, 0), "
+        "a.last_chunk_ms, a.stored_ms, r.taken, r.position, min(r.seq) "
+        "FROM versions v JOIN attachment_refs r ON r.seq = v.seq "
+        "LEFT JOIN attachments a ON a.hash = r.hash WHERE v.record = ?1 "
+        "GROUP BY r.hash ORDER BY min(r.seq), r.hash",
     [S_RECORD_VERSIONS] =
         "SELECT seq, body, sig FROM versions WHERE record = ?1 "
         "ORDER BY seq",
@@ -276,7 +319,8 @@ extern const struct fld_embedded srv_schema_files[];
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {"server.sql", "server-002.sql",
-                                        "server-003.sql", "server-004.sql"};
+                                        "server-003.sql", "server-004.sql",
+                                        "server-005.sql"};
 
 static const struct fld_db_kind server_database = {
     .name = "field-server database",
@@ -803,6 +847,10 @@ static int sq_version_put(struct srv_storage *st,
     if (rc != FLD_OK)
         return rc;
     *seq = sqlite3_last_insert_rowid(DB(st)->db);
+    /* The photos it names, in the same transaction: from now on a device
+     * that may pull it may upload and fetch them. */
+    if ((rc = srv_sq_attachments_name(st, *seq, in->v, err)) != FLD_OK)
+        return rc;
     /* A child may have arrived first (relayed out of order is possible
      * only through quarantine, but keep heads exact regardless). */
     return fld_db_heads_add(DB(st), &heads, in->v, err);
@@ -1200,4 +1248,10 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .thresholds_put = srv_sq_thresholds_put,
     .thresholds_each = srv_sq_thresholds_each,
     .thresholds_max_seq = srv_sq_thresholds_max_seq,
+    .attachments_seen = srv_sq_attachments_seen,
+    .attachment_ack = srv_sq_attachment_ack,
+    .attachment_stored = srv_sq_attachment_stored,
+    .attachment_reset = srv_sq_attachment_reset,
+    .attachments_stale = srv_sq_attachments_stale,
+    .record_attachments = srv_sq_record_attachments,
 };

@@ -71,6 +71,14 @@ enum srv_sq_stmt {
     S_THR_INSERT,
     S_THR_EACH,
     S_THR_MAX_SEQ,
+    S_ATT_REF_INSERT,
+    S_ATT_INSERT,
+    S_ATT_SEEN,
+    S_ATT_ACK,
+    S_ATT_STORED,
+    S_ATT_RESET,
+    S_ATT_STALE,
+    S_ATT_RECORD,
     N_STMTS
 };
 
@@ -100,6 +108,7 @@ struct srv_sq_walk {
         srv_audit_fn audit;
         srv_alarm_fn alarm;
         srv_record_fn record;
+        srv_attachment_fn attachment;
     } fn;
     void *ctx;
     struct fld_err *err;
@@ -144,6 +153,27 @@ int srv_sq_thresholds_each(struct srv_storage *st, int64_t after,
                            srv_thresholds_fn fn, void *ctx,
                            struct fld_err *err);
 int srv_sq_thresholds_max_seq(struct srv_storage *st, int64_t *out,
+                              struct fld_err *err);
+
+/* The attachments of schema/server-005.sql (storage_sqlite_attach.c). */
+int srv_sq_attachments_name(struct srv_storage *st, int64_t seq,
+                            const struct fld_version *v, struct fld_err *err);
+int srv_sq_attachments_seen(struct srv_storage *st, const char *device,
+                            bool all_units, const char *const *hashes, size_t n,
+                            srv_attachment_fn fn, void *ctx,
+                            struct fld_err *err);
+int srv_sq_attachment_ack(struct srv_storage *st, const char *hash,
+                          int64_t from, int64_t to, int64_t now_ms,
+                          struct fld_err *err);
+int srv_sq_attachment_stored(struct srv_storage *st, const char *hash,
+                             int64_t now_ms, struct fld_err *err);
+int srv_sq_attachment_reset(struct srv_storage *st, const char *hash,
+                            struct fld_err *err);
+int srv_sq_attachments_stale(struct srv_storage *st, int64_t before_ms,
+                             srv_attachment_fn fn, void *ctx,
+                             struct fld_err *err);
+int srv_sq_record_attachments(struct srv_storage *st, const char *record,
+                              srv_attachment_fn fn, void *ctx,
                               struct fld_err *err);
 
 #endif

@@ -12,6 +12,7 @@
  *       --record R --dseq N [--prev H] [--parent H]... --subject CODE
  *       --template-id ID --template-hash H [--status S] [--answers JSON]
  *       [--answers-file FILE] [--hlc MS] [--hlc-counter N]
+ *       [--attachments JSON]   the signed attachments member (version.h)
  *   fieldctl hash ITEMFILE                  the version hash of an item
  *   fieldctl sync-body [--cursor C] [--limit N] ITEMFILE...
  *   fieldctl enroll-body CODE KEYFILE
@@ -29,6 +30,9 @@
  *       --trickle MS         send the body one byte every MS ms
  *       --pause-after N --pause-ms MS [--started FILE]
  *                            send N body bytes, touch FILE, wait, go on
+ *       --output FILE        write the response body to FILE, exactly
+ *                            (a photo), instead of after the status
+ *       --dump-headers FILE  write the response headers to FILE
  *   fieldctl send URL FILE                  send raw request bytes
  *
  * request and send print the status code on the first line of stdout and
@@ -173,7 +177,9 @@ static int cmd_version(int argc, char **argv)
         {"answers-file", required_argument, NULL, 'A'},
         {"hlc", required_argument, NULL, 'c'},
         {"hlc-counter", required_argument, NULL, 'C'},
+        {"attachments", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
+    struct fld_json *attachments = NULL;
     uint8_t *file;
     size_t file_len;
     struct fld_version_draft d;
@@ -237,6 +243,12 @@ static int cmd_version(int argc, char **argv)
         case 'C':
             d.hlc.count = strtoll(optarg, NULL, 10);
             break;
+        case 'T':
+            if (fld_json_parse((const uint8_t *)optarg, strlen(optarg),
+                               &attachments, &err) != FLD_OK)
+                die("--attachments: %s", err.msg);
+            d.attachments = attachments;
+            break;
         default:
             die("%s", "bad option to version");
         }
@@ -254,6 +266,7 @@ static int cmd_version(int argc, char **argv)
     printf("\n%s\n", sig);
     fld_version_free(v);
     fld_json_free(answers);
+    fld_json_free(attachments);
     fld_key_free(k);
     return 0;
 }
@@ -407,6 +420,17 @@ static void sleep_ms(int ms)
 }
 
 /* Read the whole answer (the request said Connection: close), print it. */
+/* request's --output and --dump-headers (NULL: not asked) */
+static const char *output_file, *headers_file;
+
+static void write_file(const char *path, const void *p, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+
+    if (f == NULL || fwrite(p, 1, len, f) != len || fclose(f) != 0)
+        die("cannot write %s", path);
+}
+
 static int read_answer(int fd)
 {
     struct fld_buf in = FLD_BUF_INIT, plain = FLD_BUF_INIT;
@@ -427,6 +451,8 @@ static int read_answer(int fd)
     }
     *hdr_end = '\0';
     hlen = (size_t)(hdr_end - (char *)in.data) + 4;
+    if (headers_file)
+        write_file(headers_file, in.data, strlen((char *)in.data));
     sscanf((char *)in.data, "HTTP/1.%*d %d", &status);
     for (line = strstr((char *)in.data, "\r\n"); line;
          line = strstr(line + 2, "\r\n")) {
@@ -463,6 +489,9 @@ static int read_answer(int fd)
             die("bad gzip answer: %s", err.msg);
         fwrite(out.data ? out.data : (uint8_t *)"", 1, out.len, stdout);
         fld_buf_free(&out);
+    } else if (output_file) {
+        write_file(output_file, plain.data ? plain.data : (uint8_t *)"",
+                   plain.len);
     } else {
         fwrite(plain.data ? plain.data : (uint8_t *)"", 1, plain.len, stdout);
     }
@@ -488,6 +517,8 @@ static int cmd_request(int argc, char **argv)
         {"pause-after", required_argument, NULL, 'n'},
         {"pause-ms", required_argument, NULL, 'm'},
         {"started", required_argument, NULL, 'S'},
+        {"output", required_argument, NULL, 'O'},
+        {"dump-headers", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
     const char *body_file = NULL, *encoding = NULL, *ctype = NULL, *save = NULL;
     const char *started = NULL;
@@ -542,6 +573,12 @@ static int cmd_request(int argc, char **argv)
             break;
         case 'S':
             started = optarg;
+            break;
+        case 'O':
+            output_file = optarg;
+            break;
+        case 'D':
+            headers_file = optarg;
             break;
         default:
             die("%s", "bad option to request");

@@ -671,8 +671,8 @@ static void test_version_1_database_migrates(void **state)
                 "WHERE code = '4201'",
                 "xa|0000-01-01|-|1");
     /* every migration ran: units with dates (2), threshold revisions (3),
-     * clocks ahead (4) */
-    expect_text(db, "PRAGMA user_version", "4");
+     * clocks ahead (4), attachments (5) */
+    expect_text(db, "PRAGMA user_version", "5");
     expect_text(db, "SELECT count(ahead_ms) FROM versions", "0");
     expect_text(db, "SELECT count(*) FROM threshold_revisions", "0");
     sqlite3_close(db);

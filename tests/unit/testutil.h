@@ -43,6 +43,15 @@ static inline void tu_rmdir(char *dir)
         unlink(p);
         free(p);
     }
+    /* the server's attachments directory, when a test left it empty */
+    {
+        char *p = fld_xasprintf("%s/attachments/partial", dir);
+        rmdir(p);
+        free(p);
+        p = fld_xasprintf("%s/attachments", dir);
+        rmdir(p);
+        free(p);
+    }
     rmdir(dir);
     free(dir);
 }
