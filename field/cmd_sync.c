@@ -5,7 +5,8 @@
  *
  *   field enroll [--cacert FILE] [--pinned-pubkey SPEC] URL CODE
  *   field sync [--json] [--full] [--retries N] [--cacert FILE]
- *              [--pinned-pubkey SPEC]
+ *              [--pinned-pubkey SPEC] [--no-attachments | --attachments
+ *              | --attachments-of RECORD]
  *   field sync --watch [--interval SECONDS] [--json] ...
  *   field sync status [--json]
  *
@@ -13,6 +14,11 @@
  * progress line on stderr only when stderr is a terminal; errors as one
  * line through main(). A failure to reach the server is exit status 1
  * with a message naming the server; a refusal by the server is 4.
+ *
+ * Photos go after the versions (sync/client_attach.c): a slow or failed
+ * upload never holds back the answers, which are already on the server
+ * when the photos start. A failure there still prints the summary of the
+ * versions, then the error.
  *
  * Only one `field sync` runs at a time per data directory (a lock file,
  * sync.lock, held with flock): two would push the same versions and race
@@ -48,7 +54,10 @@ enum {
     OPT_FULL,
     OPT_WATCH,
     OPT_INTERVAL,
-    OPT_RETRIES
+    OPT_RETRIES,
+    OPT_NO_ATTACHMENTS,
+    OPT_ATTACHMENTS,
+    OPT_ATTACHMENTS_OF
 };
 
 struct sync_opts {
@@ -58,6 +67,9 @@ struct sync_opts {
     bool watch;
     long interval_s;
     long retries; /* -1: the default */
+    bool no_attachments;  /* send no photo (a metered link) */
+    bool attachments;     /* also fetch the photos this device lacks */
+    const char *of_record; /* ... of this record only */
 };
 
 static const struct option tls_options[] = {
@@ -72,6 +84,9 @@ static const struct option sync_options[] = {
     {"watch", no_argument, NULL, OPT_WATCH},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"retries", required_argument, NULL, OPT_RETRIES},
+    {"no-attachments", no_argument, NULL, OPT_NO_ATTACHMENTS},
+    {"attachments", no_argument, NULL, OPT_ATTACHMENTS},
+    {"attachments-of", required_argument, NULL, OPT_ATTACHMENTS_OF},
     {NULL, 0, NULL, 0}};
 
 static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
@@ -100,6 +115,16 @@ static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
             return fld_err_set(
                 &ctx->err, FLD_EUSAGE,
                 "--interval must be 1 to 86400 seconds, not '%s'", arg);
+        break;
+    case OPT_NO_ATTACHMENTS:
+        o->no_attachments = true;
+        break;
+    case OPT_ATTACHMENTS:
+        o->attachments = true;
+        break;
+    case OPT_ATTACHMENTS_OF:
+        o->attachments = true;
+        o->of_record = arg;
         break;
     case OPT_RETRIES:
         errno = 0;
@@ -201,6 +226,26 @@ struct progress {
     int64_t flight_up, flight_down;
 };
 
+/* The progress line while photos move: files and bytes each way. */
+static void draw_photos(struct progress *p, int64_t elapsed)
+{
+    char up[32], down[32], rate[32];
+    const struct syn_stats *s = &p->s;
+    int64_t bytes = s->att_bytes_up + p->flight_up + s->att_bytes_down +
+                    p->flight_down;
+
+    human_bytes(s->att_bytes_up + p->flight_up, up);
+    human_bytes(s->att_bytes_down + p->flight_down, down);
+    human_bytes(bytes * 1000 / (elapsed > 0 ? elapsed : 1), rate);
+    fprintf(stderr,
+            "\rsync: photos up %" PRId64 "/%" PRId64 " (%s), down %" PRId64
+            "/%" PRId64 " (%s), %s/s\033[K",
+            s->att_uploaded + s->att_already, s->att_to_upload, up,
+            s->att_downloaded, s->att_to_download, down, rate);
+    fflush(stderr);
+    p->drawn = true;
+}
+
 static void draw(struct progress *p)
 {
     char up[32], down[32], rate[32];
@@ -212,6 +257,10 @@ static void draw(struct progress *p)
     if (!p->on || p->s.started_ms == 0 || now - p->last_ms < 200)
         return;
     p->last_ms = now;
+    if (p->s.att_to_upload > 0 || p->s.att_to_download > 0) {
+        draw_photos(p, elapsed);
+        return;
+    }
     human_bytes(bytes_up, up);
     human_bytes(bytes_down, down);
     human_bytes((bytes_up + bytes_down) * 1000 / (elapsed > 0 ? elapsed : 1),
@@ -257,6 +306,39 @@ static void clear_progress(struct progress *p)
     p->drawn = false;
 }
 
+/* --json: what became of the photos. */
+static struct fld_json *attachment_counts(const struct syn_stats *s)
+{
+    struct fld_json *a = fld_json_object();
+
+    fld_json_set(a, "to_upload", fld_json_int(s->att_to_upload));
+    fld_json_set(a, "uploaded", fld_json_int(s->att_uploaded));
+    fld_json_set(a, "already_there", fld_json_int(s->att_already));
+    fld_json_set(a, "waiting", fld_json_int(s->att_waiting));
+    fld_json_set(a, "failed", fld_json_int(s->att_failed));
+    fld_json_set(a, "bytes_up", fld_json_int(s->att_bytes_up));
+    fld_json_set(a, "to_download", fld_json_int(s->att_to_download));
+    fld_json_set(a, "downloaded", fld_json_int(s->att_downloaded));
+    fld_json_set(a, "bytes_down", fld_json_int(s->att_bytes_down));
+    return a;
+}
+
+/* The photos' line of the summary, when any moved or wait. */
+static void print_photos(const struct syn_stats *s)
+{
+    char up[32], down[32];
+
+    if (s->att_to_upload == 0 && s->att_to_download == 0)
+        return;
+    human_bytes(s->att_bytes_up, up);
+    human_bytes(s->att_bytes_down, down);
+    printf("ảnh / photos: %" PRId64 " sent (%s), %" PRId64
+           " already on the server, %" PRId64 " waiting, %" PRId64
+           " failed; %" PRId64 " of %" PRId64 " received (%s)\n",
+           s->att_uploaded, up, s->att_already, s->att_waiting, s->att_failed,
+           s->att_downloaded, s->att_to_download, down);
+}
+
 static void print_summary(struct cmd_ctx *ctx, const char *url,
                           const struct syn_stats *s)
 {
@@ -283,6 +365,7 @@ static void print_summary(struct cmd_ctx *ctx, const char *url,
                      fld_json_int(s->clock_corrections));
         fld_json_set(o, "reset", fld_json_bool(s->reset));
         fld_json_set(o, "thresholds", fld_json_int(s->thresholds));
+        fld_json_set(o, "attachments", attachment_counts(s));
         fld_json_set(o, "milliseconds", fld_json_int(s->elapsed_ms));
         /* Our JSON writer is the canonical one, integers only; seconds are
          * for people reading the summary, so add them as a plain number. */
@@ -313,6 +396,7 @@ static void print_summary(struct cmd_ctx *ctx, const char *url,
         printf("ngưỡng mới của tỉnh / new threshold revisions: %" PRId64
                " (field thresholds)\n",
                s->thresholds);
+    print_photos(s);
     fflush(stdout);
 }
 
@@ -556,6 +640,30 @@ static int take_lock(struct cmd_ctx *ctx, int *fd)
     return FLD_OK;
 }
 
+/*
+ * One sync: the versions, then (unless o->no_attachments) the photos.
+ * *versions_done says whether the versions were synced: when only the
+ * photos failed, the caller prints what was done before the error.
+ */
+static int sync_once(struct cmd_ctx *ctx, struct syn_client *c,
+                     const struct sync_opts *o, bool full, struct syn_stats *s,
+                     bool *versions_done)
+{
+    char record[FLD_RECORD_HEX_LEN + 1];
+    int rc = syn_sync(c, full, s, &ctx->err);
+
+    *versions_done = rc == FLD_OK;
+    if (rc != FLD_OK || o->no_attachments)
+        return rc;
+    if (o->of_record != NULL &&
+        (rc = fld_store_find_record(ctx->st, o->of_record, record,
+                                    &ctx->err)) != FLD_OK)
+        return rc;
+    c->home = ctx->home;
+    return syn_sync_attachments(c, true, o->attachments,
+                                o->of_record ? record : NULL, s, &ctx->err);
+}
+
 /* Sleep up to s seconds, waking early when asked to stop. */
 static void nap(int64_t ms)
 {
@@ -591,7 +699,7 @@ static int watch(struct cmd_ctx *ctx, struct syn_client *c, const char *url,
         (o->interval_s ? o->interval_s : WATCH_INTERVAL_S) * 1000;
     int64_t offline_max = interval * 10, offline = WATCH_OFFLINE_FIRST_S * 1000;
     char last_error[FLD_ERR_MSG_MAX] = "";
-    bool first = true;
+    bool first = true, versions_done;
     int rc = FLD_OK;
 
     if (offline_max > WATCH_OFFLINE_MAX_S * 1000)
@@ -612,13 +720,14 @@ static int watch(struct cmd_ctx *ctx, struct syn_client *c, const char *url,
         struct syn_stats s;
         int64_t wait;
 
-        rc = syn_sync(c, first && o->full, &s, &ctx->err);
+        rc = sync_once(ctx, c, o, first && o->full, &s, &versions_done);
         clear_progress(p);
         if (stop_requested)
             break;
         if (rc == FLD_OK) {
             first = false;
-            if (s.pushed || s.pulled || ctx->json)
+            if (s.pushed || s.pulled || s.att_to_upload || s.att_to_download ||
+                ctx->json)
                 print_summary(ctx, url, &s);
             if (last_error[0])
                 fprintf(stderr, "field: sync: the server answers again\n");
@@ -654,6 +763,7 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
     struct syn_stats s;
     struct progress p;
     char *cacert = NULL, *pinned = NULL, *url = NULL;
+    bool versions_done;
     int rc, first, lock = -1;
 
     memset(&o, 0, sizeof o);
@@ -662,7 +772,8 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
         return rc;
     if (first < argc && strcmp(argv[first], "status") == 0) {
         if (first + 1 != argc || o.full || o.watch || o.cacert || o.pinned ||
-            o.interval_s || o.retries >= 0)
+            o.interval_s || o.retries >= 0 || o.no_attachments ||
+            o.attachments)
             return fld_err_set(&ctx->err, FLD_EUSAGE,
                                "usage: field sync status [--json]");
         if ((rc = cmd_open_store(ctx)) != FLD_OK)
@@ -675,6 +786,10 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
     if (o.interval_s && !o.watch)
         return fld_err_set(&ctx->err, FLD_EUSAGE,
                            "--interval goes with --watch");
+    if (o.no_attachments && o.attachments)
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "--no-attachments and --attachments exclude each "
+                           "other");
     if ((rc = cmd_open_store(ctx)) != FLD_OK)
         return rc;
     if (fld_store_meta_get(ctx->st, SYN_META_URL, &url, NULL) != FLD_OK ||
@@ -707,9 +822,9 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
         rc = watch(ctx, &c, url, &o, &p);
         goto done;
     }
-    rc = syn_sync(&c, o.full, &s, &ctx->err);
+    rc = sync_once(ctx, &c, &o, o.full, &s, &versions_done);
     clear_progress(&p);
-    if (rc == FLD_OK)
+    if (versions_done)
         print_summary(ctx, url, &s);
 done:
     syn_transport_free(t);

@@ -10,7 +10,10 @@
 #      resolution; everyone converged;
 #   3. a supervisor's review (one village returned with a reason, one
 #      approved) and the province's progress report computed by the server
-#      from the approved records only.
+#      from the approved records only;
+#   4. the photo the supervisor asked for: attached by the inspector (its
+#      EXIF time and place checked against the inspection), carried to the
+#      server after the versions, and fetched by the supervisor's device.
 set -eu
 O=${1:-build}
 BIN=$(cd "$O" && pwd)/bin
@@ -185,9 +188,27 @@ FIELD_HOME=$A "$FIELD" list --status returned
 say "An: field history $V2"
 FIELD_HOME=$A "$FIELD" history "$V2"
 
+title "4. Evidence: the photo the supervisor asked for"
+MKPHOTO=$(cd "$O" && pwd)/tests/tools/mkphoto
+say "(a camera's photo of the cultural house: JPEG, 1.5 MB, EXIF time and GPS)"
+"$MKPHOTO" --size 1500000 --taken "2026:12:02 10:15:00" --gps 18.5203,105.4107 \
+    "$D/nha-van-hoa.jpg"
+say "An: field attach $V2 culture_house_photo nha-van-hoa.jpg"
+FIELD_HOME=$A "$FIELD" attach "$V2" culture_house_photo "$D/nha-van-hoa.jpg"
+say "An: field sync     (the versions first, then the photo)"
+FIELD_HOME=$A "$FIELD" sync
+say "Dung: field sync --attachments-of $V2"
+FIELD_HOME=$S "$FIELD" sync --attachments-of "$V2"
+say "Dung: field show $V2   (the photo, its time and place, held on this device)"
+FIELD_HOME=$S "$FIELD" show --lang en "$V2" | sed -n '/^\[Photos\]/,/^$/p'
+say "cmp: the photo on Dung's device is An's, byte for byte"
+H=$(b2sum -l 256 "$D/nha-van-hoa.jpg" | cut -d' ' -f1)
+cmp "$D/nha-van-hoa.jpg" "$S/attachments/$(echo "$H" | cut -c1-2)/$H" &&
+    echo "identical ($H)"
+
 echo
 echo "(the report counts approved records only, by the time the server received them)"
 run "$SERVER" report --db "$DB" --unit 18133
 say "$SERVER audit --db $DB"
 "$SERVER" audit --db "$DB" | tail -n 5 || true
-printf '\ndemo: done — captured, synced, merged, resolved, converged, reviewed, reported.\n'
+printf '\ndemo: done — captured, synced, merged, resolved, converged, reviewed, photographed, reported.\n'

@@ -51,6 +51,9 @@
 #define SYN_META_CURSOR "sync.cursor" /* "" before the first pull */
 #define SYN_META_LAST_OK "sync.last_ok_ms"
 #define SYN_META_LAST_TRY "sync.last_attempt_ms"
+/* Mean bytes the link carried between cuts, for sizing photo chunks
+ * (client_attach.c); absent until a cut was seen */
+#define SYN_META_BETWEEN "sync.attach_between"
 /* "" when the last one worked */
 #define SYN_META_LAST_ERROR "sync.last_error"
 
@@ -84,6 +87,19 @@ struct syn_stats {
     int64_t pending; /* versions still to push */
     int64_t clock_corrections;
     bool reset;         /* the server's cursor reset forced a reconcile */
+    /* Attachments (syn_sync_attachments): files the server now holds that
+     * this sync sent or found there already, files still to send (their
+     * versions not on the server yet, or a failure), files received, and
+     * the file bytes moved each way (chunks resent after a cut included) */
+    int64_t att_to_upload;
+    int64_t att_uploaded;
+    int64_t att_already;
+    int64_t att_waiting;
+    int64_t att_failed;
+    int64_t att_bytes_up;
+    int64_t att_to_download;
+    int64_t att_downloaded;
+    int64_t att_bytes_down;
     int64_t thresholds; /* threshold revisions new here (sync/catalog.c) */
     int64_t started_ms;
     int64_t elapsed_ms;
@@ -109,6 +125,9 @@ struct syn_client {
     int64_t backoff_max_ms;
     size_t verify_threads; /* verifying a pulled page; 0: one per processor */
     size_t queue_window;   /* pending versions in memory at once */
+    /* The data directory, where attachments' files live (attachment.h);
+     * needed by syn_sync_attachments() only. */
+    const char *home;
 
     syn_progress_fn progress; /* before the first request and after every
                                  answer; may be NULL */
@@ -180,5 +199,28 @@ int syn_enroll(const struct syn_client *c, const char *url, const char *code,
  */
 int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
              struct fld_err *err);
+
+/*
+ * Photos, after the versions (docs/PROTOCOL.md "Attachments"): upload
+ * every attachment this device holds whose version the server holds and
+ * whose bytes it does not (upload), then, when download is set, fetch the
+ * files of the attachments the store's versions name (of record only, when
+ * not NULL) that this device does not hold. Uploads go in chunks that
+ * grow while the link is fast and shrink after a failure; after a cut,
+ * the next chunk starts at the server's acknowledged offset, so no
+ * acknowledged byte is ever sent twice. A download resumes from the
+ * length of its partial file and is kept only once its hash is checked.
+ * The counts go to stats->att_*; stats is not cleared (it follows a
+ * syn_sync() in the same struct).
+ *
+ * FLD_OK also when some files wait (their versions not yet on the
+ * server: att_waiting) or are refused (att_failed, err naming the last);
+ * FLD_ENET when the server could not be reached after the retries (what
+ * was acknowledged stays; the next sync continues from there); store and
+ * file failures as they come.
+ */
+int syn_sync_attachments(const struct syn_client *c, bool upload,
+                         bool download, const char *record,
+                         struct syn_stats *stats, struct fld_err *err);
 
 #endif

@@ -18,6 +18,7 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 endif
 
 LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/client_queue.c \
+               sync/client_attach.c \
                sync/client_enroll.c sync/client_apply.c sync/parallel.c \
                sync/merge.c \
                sync/merge_dag.c sync/merge_paths.c sync/merge_result.c \
@@ -56,9 +57,12 @@ $(filter-out $(SYNC_CLIENT_TEST),$(SYNC_TEST_BIN)): $(O)/tests/%: $(O)/tests/uni
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SYNC_LIBS) $(FIELD_LIBS)
 
 # (server.mk is read after this file, so libserver is named here by path.)
+# The client's test attaches photos (made with libexif, tests/unit/phototest.h).
 $(SYNC_CLIENT_TEST): $(O)/tests/%: $(O)/tests/unit/%.o $(O)/libserver.a $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(FIELD_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS) $(EXIF_LIBS) \
+		$(FIELD_LIBS)
+$(O)/tests/unit/test_syn_client.o: ALL_CFLAGS += $(call pkg_cflags,$(EXIF_PKGS))
 
 # The fault-injecting TCP proxy of the sync tests (not installed).
 FAULTPROXY := $(O)/tests/tools/faultproxy
@@ -92,6 +96,13 @@ $(O)/bench/bench_load: $(O)/tests/bench/bench_load.o \
 		$(LIBFIELD) | $(FAULTPROXY)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYNC_LIBS) $(CURL_LIBS) $(FIELD_LIBS)
+
+# The photo benchmark runs the real programs, curl and the fault proxy
+# (tests/bench/bench_attach.c, with harness.c).
+$(O)/bench/bench_attach: $(O)/tests/bench/bench_attach.o \
+		$(O)/tests/bench/harness.o $(LIBSYNC) $(LIBFIELD) | $(FAULTPROXY)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -pthread $(SYNC_LIBS) $(FIELD_LIBS)
 
 # `make soak`: the convergence simulation of tests/unit/test_syn_sim.c over
 # far more seeds than `make check` runs (SOAK_SEEDS=n to change; a failing

@@ -25,6 +25,7 @@
 #define SYN_TRANSPORT_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,12 @@ struct syn_http_response {
     int64_t retry_after_s;  /* Retry-After in seconds, -1 when absent */
     size_t wire_up;         /* bytes sent: request line, headers, body */
     size_t wire_down;       /* bytes received: status, headers, body */
+    /* The request needed a new connection although one was open: the
+     * link dropped it, perhaps while the request was going out, in which
+     * case the transport sent it again on the new one (libcurl does, up to
+     * five times, for a request that got no answer). Chunked uploads
+     * size their chunks by such cuts (sync/client_attach.c). */
+    bool is_reconnected;
 };
 
 struct syn_transport;

@@ -49,6 +49,7 @@ struct curl_transport {
     char *cacert;
     char *pinned;
     bool has_no_ca; /* neither --cacert nor a system CA store */
+    bool is_connected; /* a connection was made: later ones are reconnects */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -237,6 +238,18 @@ static void count_wire(struct curl_transport *t,
     resp->wire_down = (size_t)hdr_size + (size_t)down;
 }
 
+/* Whether this transfer had to connect again (transport.h). */
+static void note_connects(struct curl_transport *t,
+                          struct syn_http_response *resp)
+{
+    long n = 0;
+
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &n);
+    resp->is_reconnected = n > 0 && t->is_connected;
+    if (n > 0)
+        t->is_connected = true;
+}
+
 /* A transfer that libcurl failed, as our result code and words. */
 static int transfer_error(const struct curl_transport *t,
                           const struct transfer *x, CURLcode cc,
@@ -323,6 +336,7 @@ static int curl_perform(struct syn_transport *base,
     set_request(t, req, url, hdrs, &x);
     cc = curl_easy_perform(t->easy);
     count_wire(t, req, resp);
+    note_connects(t, resp);
     if (cc != CURLE_OK)
         rc = transfer_error(t, &x, cc, err);
     else

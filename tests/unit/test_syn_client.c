@@ -5,7 +5,9 @@
  * batching and order, the dead-letter list, cursor resets and --full,
  * clock correction, the hybrid clock's bound; and, through a transport
  * that fails on purpose, answers lost after the server acted on them,
- * 5xx and proxies, captive portals, tampered pages and interruption.
+ * 5xx and proxies, captive portals, tampered pages and interruption; and
+ * photos (client_attach.c): uploaded in chunks through lost answers and
+ * cuts, fetched by another device through the streaming sink.
  *
  * Each test gets a fresh server database and fresh device stores.
  */
@@ -22,11 +24,14 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "attachment.h"
 #include "client.h"
+#include "file.h"
 #include "gzip.h"
 #include "protocol.h"
 #include "server.h"
 #include "storage.h"
+#include "phototest.h"
 #include "testutil.h"
 
 #define URL "https://field.example"
@@ -54,6 +59,9 @@ struct inproc {
     int n_handled;   /* requests the server handled */
     int n_pushed;    /* versions pushed, summed over handled requests */
     int forge_at;    /* F_FORGE_SIG: which pulled version (from 0) */
+    /* Faults apply only to requests of this method when set ("PUT") */
+    const char *fault_method;
+    int n_puts; /* chunks the server handled */
     long forged_seq; /* F_FORGE_SIG: the seq of the version forged */
 };
 
@@ -131,7 +139,8 @@ static int inproc_perform(struct syn_transport *base,
     enum fault f = F_NONE;
 
     t->n_performed++;
-    if (t->n_faults != 0) {
+    if (t->n_faults != 0 &&
+        (t->fault_method == NULL || strcmp(t->fault_method, req->method) == 0)) {
         f = t->fault;
         if (t->n_faults > 0)
             t->n_faults--;
@@ -167,8 +176,29 @@ static int inproc_perform(struct syn_transport *base,
     sr.signature = header(req, SYN_HDR_SIGNATURE);
     sr.body = req->body;
     sr.body_len = req->body_len;
+    if (strchr(req->path, '?') != NULL) { /* the signed query, as http.c */
+        static char path[512];
+        size_t n = (size_t)(strchr(req->path, '?') - req->path);
+
+        snprintf(path, sizeof path, "%.*s", (int)n, req->path);
+        sr.path = path;
+        sr.query = req->path + n + 1;
+    }
     srv_api_handle(t->s, &sr, &out);
     t->n_handled++;
+    if (strcmp(req->method, "PUT") == 0)
+        t->n_puts++;
+    if (out.has_file) { /* a photo: read from its file, as http.c sends it */
+        uint8_t *p = fld_xmalloc(out.file_len + 1);
+
+        assert_int_equal(pread(out.fd, p, out.file_len, (off_t)out.file_offset),
+                         (ssize_t)out.file_len);
+        if (req->sink != NULL && out.status == 200)
+            assert_int_equal(req->sink(req->sink_ctx, p, out.file_len), 0);
+        else
+            fld_buf_append(&out.body, p, out.file_len);
+        free(p);
+    }
     if (strcmp(req->path, "/v1/sync") == 0 && out.status == 200) {
         struct fld_buf plain = FLD_BUF_INIT;
 
@@ -209,6 +239,7 @@ static void fail_next(struct inproc *t, enum fault f, int n)
 {
     t->fault = f;
     t->n_faults = n;
+    t->fault_method = NULL;
 }
 
 /* ---- fixture: a server and up to three devices
@@ -1208,6 +1239,134 @@ static void test_large_push_gzipped(void **state)
     assert_int_equal(s.requests, 1);
 }
 
+
+/* ---- photos ------------------------------------------------------------ */
+
+/* Device d attaches a JPEG of size bytes and names it in a new record of
+ * 4201 (the demo template has no photo question; the store needs none):
+ * the photo's bytes into b, its hash into hash. */
+static void attach_photo(struct tu_device *d, size_t size, struct fld_buf *b,
+                         char hash[65])
+{
+    char *path = fld_xasprintf("%s/in.jpg", d->dir);
+    struct fld_attachment a;
+    struct fld_json *answers = fld_json_object();
+    struct fld_version *v = NULL;
+
+    pt_jpeg(b, NULL, size);
+    assert_int_equal(fld_file_write(path, b->data, b->len, 0600, 0, NULL),
+                     FLD_OK);
+    assert_int_equal(fld_store_begin(d->st, NULL), FLD_OK);
+    assert_int_equal(fld_attachment_add(d->st, d->dir, path,
+                                        FLD_ATTACH_DEFAULT_LIMIT, &a, NULL),
+                     FLD_OK);
+    assert_int_equal(fld_store_commit(d->st, NULL), FLD_OK);
+    snprintf(hash, 65, "%s", a.hash);
+    fld_json_set(answers, "remarks", fld_json_string(a.hash));
+    assert_int_equal(
+        fld_capture_new(d->st, d->key, d->t, "4201", answers, &v, NULL),
+        FLD_OK);
+    assert_int_equal(fld_version_n_attachments(v), 1);
+    fld_version_free(v);
+    fld_json_free(answers);
+    free(path);
+}
+
+/* Whether file path holds exactly b's bytes. */
+static bool file_is(const char *path, const struct fld_buf *b)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    bool same = fld_file_read(path, 64u << 20, &data, &len, NULL) == FLD_OK &&
+                len == b->len && memcmp(data, b->data, len) == 0;
+
+    free(data);
+    return same;
+}
+
+static int sync_photos(struct fx *f, struct tu_device *d, bool download,
+                       struct syn_stats *s, struct fld_err *err)
+{
+    struct syn_client c = client(f, d);
+
+    c.home = d->dir;
+    memset(s, 0, sizeof *s);
+    return syn_sync_attachments(&c, true, download, NULL, s, err);
+}
+
+static void test_photo_up_through_faults_and_down(void **state)
+{
+    struct fx *f = *state;
+    struct fld_buf photo = FLD_BUF_INIT;
+    struct syn_stats s;
+    struct fld_err err;
+    char hash[65], *on_server, *on_b;
+
+    enroll(f, f->a, "PHOT-OAAA", "inspector", "4201");
+    enroll(f, f->b, "PHOT-OBBB", "inspector", "4201");
+    attach_photo(f->a, 3u << 20, &photo, hash);
+    on_server = fld_xasprintf("%s/attachments/%.2s/%s", f->dir, hash, hash);
+    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
+
+    /* The first chunk's answer is lost after the server kept it, then the
+     * link is down for the next two tries: the upload goes on from the
+     * server's offset, and never sends an acknowledged byte again. */
+    fail_next(&f->t, F_DROP_ANSWER, 1);
+    f->t.fault_method = "PUT";
+    assert_int_equal(sync_photos(f, f->a, false, &s, &err), FLD_OK);
+    assert_int_equal(s.att_uploaded, 1);
+    assert_int_equal(s.att_failed, 0);
+    assert_true(file_is(on_server, &photo));
+    fail_next(&f->t, F_DOWN, 2);
+    f->t.fault_method = "PUT";
+    assert_int_equal(sync_photos(f, f->a, false, &s, &err), FLD_OK);
+    assert_int_equal(s.att_to_upload, 0); /* known to be there: not asked */
+
+    /* Device b gets the version, and the photo only when it asks. */
+    assert_int_equal(sync_dev(f, f->b, false, &s, &err), FLD_OK);
+    assert_int_equal(sync_photos(f, f->b, false, &s, &err), FLD_OK);
+    assert_int_equal(s.att_to_download, 0);
+    assert_int_equal(sync_photos(f, f->b, true, &s, &err), FLD_OK);
+    assert_int_equal(s.att_downloaded, 1);
+    assert_int_equal(s.att_bytes_down, (int64_t)photo.len);
+    on_b = fld_attachment_path(f->b->dir, hash);
+    assert_true(file_is(on_b, &photo));
+    assert_int_equal(sync_photos(f, f->b, true, &s, &err), FLD_OK);
+    assert_int_equal(s.att_to_download, 0);
+    free(on_b);
+    free(on_server);
+    fld_buf_free(&photo);
+}
+
+/* A photo whose version the server does not hold yet waits; a photo file
+ * changed on the device is never sent, and counted as failed. */
+static void test_photo_waits_for_its_version(void **state)
+{
+    struct fx *f = *state;
+    struct fld_buf photo = FLD_BUF_INIT;
+    struct syn_stats s;
+    struct fld_err err;
+    char hash[65], *mine;
+    int puts;
+
+    enroll(f, f->a, "WAIT-AAAA", "inspector", "4201");
+    attach_photo(f->a, 200000, &photo, hash);
+    assert_int_equal(sync_photos(f, f->a, false, &s, &err), FLD_OK);
+    assert_int_equal(s.att_to_upload, 0); /* its version is not there */
+    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
+    mine = fld_attachment_path(f->a->dir, hash);
+    photo.data[photo.len / 2] ^= 1;
+    assert_int_equal(fld_file_write(mine, photo.data, photo.len, 0600, 0, NULL),
+                     FLD_OK);
+    puts = f->t.n_puts;
+    assert_int_equal(sync_photos(f, f->a, false, &s, &err), FLD_OK);
+    assert_int_equal(s.att_failed, 1);
+    assert_int_equal(s.att_uploaded, 0);
+    assert_true(f->t.n_puts - puts >= 1); /* sent, and refused whole */
+    free(mine);
+    fld_buf_free(&photo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1245,6 +1404,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_cursor_reset_refills_a_restored_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_photo_up_through_faults_and_down,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_photo_waits_for_its_version, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_large_push_gzipped, setup,
                                         teardown),
     };
