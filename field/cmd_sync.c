@@ -66,9 +66,9 @@ struct sync_opts {
     bool full;
     bool watch;
     long interval_s;
-    long retries; /* -1: the default */
-    bool no_attachments;  /* send no photo (a metered link) */
-    bool attachments;     /* also fetch the photos this device lacks */
+    long retries;          /* -1: the default */
+    bool no_attachments;   /* send no photo (a metered link) */
+    bool attachments;      /* also fetch the photos this device lacks */
     const char *of_record; /* ... of this record only */
 };
 
@@ -231,8 +231,8 @@ static void draw_photos(struct progress *p, int64_t elapsed)
 {
     char up[32], down[32], rate[32];
     const struct syn_stats *s = &p->s;
-    int64_t bytes = s->att_bytes_up + p->flight_up + s->att_bytes_down +
-                    p->flight_down;
+    int64_t bytes =
+        s->att_bytes_up + p->flight_up + s->att_bytes_down + p->flight_down;
 
     human_bytes(s->att_bytes_up + p->flight_up, up);
     human_bytes(s->att_bytes_down + p->flight_down, down);
@@ -655,10 +655,12 @@ static int sync_once(struct cmd_ctx *ctx, struct syn_client *c,
     *versions_done = rc == FLD_OK;
     if (rc != FLD_OK || o->no_attachments)
         return rc;
-    if (o->of_record != NULL &&
-        (rc = fld_store_find_record(ctx->st, o->of_record, record,
-                                    &ctx->err)) != FLD_OK)
-        return rc;
+    /* Looked up after the versions: the record may just have arrived. */
+    if (o->of_record != NULL) {
+        rc = fld_store_find_record(ctx->st, o->of_record, record, &ctx->err);
+        if (rc != FLD_OK)
+            return rc;
+    }
     c->home = ctx->home;
     return syn_sync_attachments(c, true, o->attachments,
                                 o->of_record ? record : NULL, s, &ctx->err);
@@ -772,8 +774,7 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
         return rc;
     if (first < argc && strcmp(argv[first], "status") == 0) {
         if (first + 1 != argc || o.full || o.watch || o.cacert || o.pinned ||
-            o.interval_s || o.retries >= 0 || o.no_attachments ||
-            o.attachments)
+            o.interval_s || o.retries >= 0 || o.no_attachments || o.attachments)
             return fld_err_set(&ctx->err, FLD_EUSAGE,
                                "usage: field sync status [--json]");
         if ((rc = cmd_open_store(ctx)) != FLD_OK)

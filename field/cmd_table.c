@@ -160,6 +160,7 @@ const struct cmd cmd_table[] = {
      "thresholds are marked."},
     {"sync", cmd_sync,
      "[--json] [--full] [--retries N] [--watch [--interval S]] "
+     "[--no-attachments | --attachments | --attachments-of RECORD] "
      "[--cacert FILE] [--pinned-pubkey SPEC] | status [--json]",
      "Send the server every version it does not have yet and fetch every\n"
      "version in this device's scope it does not have, in batches, until\n"
@@ -169,8 +170,15 @@ const struct cmd cmd_table[] = {
      "server refuses go on a dead-letter list and never hold up the rest.\n"
      "Prints one summary line (or, with --json, pushed, stored, duplicates,\n"
      "quarantined, refused, pulled, new, pending, bytes_up, bytes_down,\n"
-     "requests, retries, seconds). A progress line appears on standard error\n"
-     "when it is a terminal.\n\n"
+     "requests, retries, attachments, seconds). A progress line appears on\n"
+     "standard error when it is a terminal.\n\n"
+     "Photos go after the versions, which never wait for them: every photo\n"
+     "the server does not hold is uploaded in chunks, and a cut upload goes\n"
+     "on from the last byte the server acknowledged.\n\n"
+     "  --no-attachments   send no photo (a metered link); they wait\n"
+     "  --attachments      also fetch the photos of the records on this device\n"
+     "                     that it does not hold\n"
+     "  --attachments-of RECORD  only that record's photos\n"
      "  --full             push everything again and pull from the start (for\n"
      "                     when the server was restored or the scope changed)\n"
      "  --retries N        retry a failed request N times (default 5, with\n"

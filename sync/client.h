@@ -86,7 +86,7 @@ struct syn_stats {
     int64_t to_push; /* versions pending when the push began */
     int64_t pending; /* versions still to push */
     int64_t clock_corrections;
-    bool reset;         /* the server's cursor reset forced a reconcile */
+    bool reset; /* the server's cursor reset forced a reconcile */
     /* Attachments (syn_sync_attachments): files the server now holds that
      * this sync sent or found there already, files still to send (their
      * versions not on the server yet, or a failure), files received, and
@@ -219,8 +219,8 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
  * was acknowledged stays; the next sync continues from there); store and
  * file failures as they come.
  */
-int syn_sync_attachments(const struct syn_client *c, bool upload,
-                         bool download, const char *record,
-                         struct syn_stats *stats, struct fld_err *err);
+int syn_sync_attachments(const struct syn_client *c, bool upload, bool download,
+                         const char *record, struct syn_stats *stats,
+                         struct fld_err *err);
 
 #endif

@@ -15,9 +15,9 @@
  * next PUT names the same offset; if the lost answer had been
  * acknowledged, the server says 409 with its offset and the upload
  * continues from there. Chunks are sized by struct pace: big on a fast
- * link, small on one that keeps being cut, so that a cut loses little. The acknowledged bytes are durable
- * on the server, so a killed client or server loses only the chunk in
- * flight.
+ * link, small on one that keeps being cut, so that a cut loses little. The
+ * acknowledged bytes are durable on the server, so a killed client or server
+ * loses only the chunk in flight.
  *
  * Downloading. Each file is fetched into a partial file of its own, from
  * its current length on (GET ?offset=), the body streamed to disk through
@@ -194,8 +194,7 @@ static int put_chunk(struct run *r, const char *hash, int64_t offset,
     int max_attempts = r->cfg.max_attempts, rc;
     cJSON *root;
 
-    snprintf(path, sizeof path, ATTACH_PATH "%s?offset=%" PRId64, hash,
-             offset);
+    snprintf(path, sizeof path, ATTACH_PATH "%s?offset=%" PRId64, hash, offset);
     memset(&resp, 0, sizeof resp);
     r->cfg.max_attempts = 1;
     rc = syn_client_exchange_ready(r, &o, &resp, err);
@@ -203,8 +202,8 @@ static int put_chunk(struct run *r, const char *hash, int64_t offset,
     ans->is_stored = false;
     ans->is_reconnected = resp.is_reconnected;
     if (rc == FLD_OK) {
-        root = cJSON_ParseWithLength((const char *)resp.body.data,
-                                     resp.body.len);
+        root =
+            cJSON_ParseWithLength((const char *)resp.body.data, resp.body.len);
         ans->is_stored =
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stored"));
         cJSON_Delete(root);
@@ -286,8 +285,8 @@ static void keep_pace(struct run *r, struct pace *p)
 {
     if (!p->is_changed || fld_store_begin(r->cfg.st, NULL) != FLD_OK)
         return;
-    if (fld_store_meta_set_int(r->cfg.st, SYN_META_BETWEEN, p->between,
-                               NULL) == FLD_OK &&
+    if (fld_store_meta_set_int(r->cfg.st, SYN_META_BETWEEN, p->between, NULL) ==
+            FLD_OK &&
         fld_store_commit(r->cfg.st, NULL) == FLD_OK)
         p->is_changed = false;
     else
@@ -321,9 +320,11 @@ static int read_at(int fd, uint8_t *p, size_t len, int64_t offset,
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return fld_err_set(err, FLD_EIO, "attachment %.16s: cannot read: %s",
-                               hash, n < 0 ? strerror(errno) : "shorter than "
-                                                               "signed");
+            return fld_err_set(err, FLD_EIO,
+                               "attachment %.16s: cannot read: %s", hash,
+                               n < 0 ? strerror(errno)
+                                     : "shorter than "
+                                       "signed");
         got += (size_t)n;
     }
     return FLD_OK;
@@ -567,10 +568,10 @@ static int open_partial(struct run *r, const struct fld_attachment *a,
     free(dir);
     free(parts);
     if (!is_made)
-        return fld_err_set(err, errno == ENOSPC ? FLD_EFULL : FLD_EIO,
-                           "%s: %s", partial, strerror(errno));
-    k->fd = open(partial, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-                 0600);
+        return fld_err_set(err, errno == ENOSPC ? FLD_EFULL : FLD_EIO, "%s: %s",
+                           partial, strerror(errno));
+    k->fd = open(partial,
+                 O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (k->fd < 0 || fstat(k->fd, &sb) != 0)
         return fld_err_set(err, FLD_EIO, "%s: %s", partial, strerror(errno));
     k->have = sb.st_size;
@@ -630,13 +631,12 @@ done:
     return rc;
 }
 
-static int download_all(struct run *r, const char *record,
-                        struct fld_err *err)
+static int download_all(struct run *r, const char *record, struct fld_err *err)
 {
     struct fld_attachment *list = NULL;
     size_t n = 0, i;
-    int rc = fld_attachment_to_download(r->cfg.st, record, SIZE_MAX, &list,
-                                        &n, err);
+    int rc =
+        fld_attachment_to_download(r->cfg.st, record, SIZE_MAX, &list, &n, err);
 
     r->stats->att_to_download = (int64_t)n;
     for (i = 0; rc == FLD_OK && i < n; i++) {
@@ -654,9 +654,9 @@ static int download_all(struct run *r, const char *record,
     return rc;
 }
 
-int syn_sync_attachments(const struct syn_client *c, bool upload,
-                         bool download, const char *record,
-                         struct syn_stats *stats, struct fld_err *err)
+int syn_sync_attachments(const struct syn_client *c, bool upload, bool download,
+                         const char *record, struct syn_stats *stats,
+                         struct fld_err *err)
 {
     struct syn_stats keep = *stats;
     struct run r;

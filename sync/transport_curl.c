@@ -48,7 +48,7 @@ struct curl_transport {
     struct syn_curl_options opt;
     char *cacert;
     char *pinned;
-    bool has_no_ca; /* neither --cacert nor a system CA store */
+    bool has_no_ca;    /* neither --cacert nor a system CA store */
     bool is_connected; /* a connection was made: later ones are reconnects */
     char errbuf[CURL_ERROR_SIZE];
 };

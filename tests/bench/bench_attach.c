@@ -44,7 +44,8 @@
 #include "harness.h"
 
 #define DEFAULT_MB 100
-#define COMMUNE "18133" /* Hương Sơn, a commune of the units the harness imports */
+#define COMMUNE                                                                \
+    "18133" /* Hương Sơn, a commune of the units the harness imports */
 
 /* ---- the photo ----------------------------------------------------------- */
 
@@ -198,7 +199,8 @@ static double curl_upload(const char *photo, int port)
     return best;
 }
 
-/* ---- phases 2 and 3: field sync -------------------------------------------- */
+/* ---- phases 2 and 3: field sync --------------------------------------------
+ */
 
 /* A record on home's device with a photo of mb megabytes; the photo's
  * path (new). */
@@ -208,8 +210,8 @@ static char *record_with_photo(const char *home, const char *name, size_t bytes)
     char *field = bench_program("field");
     char limit[32];
     struct fld_buf rec = FLD_BUF_INIT;
-    const char *new_argv[] = {field, "new", "ntm-xa-2021", "--subject",
-                              COMMUNE, NULL};
+    const char *new_argv[] = {field,       "new",   "ntm-xa-2021",
+                              "--subject", COMMUNE, NULL};
 
     make_jpeg(photo, bytes);
     bench_must(home, new_argv, &rec);
@@ -217,9 +219,9 @@ static char *record_with_photo(const char *home, const char *name, size_t bytes)
         rec.data[--rec.len] = '\0';
     snprintf(limit, sizeof limit, "%zu", bytes / 1000000 + 1);
     {
-        const char *attach_argv[] = {field,    "attach",     "--limit",
-                                     limit,    fld_buf_str(&rec), "plan_photo",
-                                     photo,    NULL};
+        const char *attach_argv[] = {
+            field,        "attach", "--limit", limit, fld_buf_str(&rec),
+            "plan_photo", photo,    NULL};
 
         bench_must(home, attach_argv, NULL);
     }
@@ -244,9 +246,8 @@ static int field_sync(const char *home, double *secs, double *rss_mb)
 static void sync_url(const char *home, const char *url)
 {
     char *db = fld_xasprintf("%s/field.db", home);
-    char *sql =
-        fld_xasprintf("UPDATE meta SET value = '%s' WHERE key = 'sync.url';",
-                      url);
+    char *sql = fld_xasprintf(
+        "UPDATE meta SET value = '%s' WHERE key = 'sync.url';", url);
     const char *argv[] = {"/usr/bin/sqlite3", db, sql, NULL};
 
     bench_must(NULL, argv, NULL);
@@ -351,20 +352,18 @@ int main(int argc, char **argv)
     printf("server peak RSS over the run: %.1f MB\n", server_rss_mb);
 
     bench_figure("attach", "curl_upload_mb_per_s", curl_rate, "MB/s", NULL);
-    bench_figure("attach", "curl_durable_mb_per_s", durable_rate, "MB/s",
-                 NULL);
+    bench_figure("attach", "curl_durable_mb_per_s", durable_rate, "MB/s", NULL);
     bench_figure("attach", "upload_mb_per_s", up_rate, "MB/s", NULL);
-    bench_figure("attach", "upload_share_of_curl", up_rate / curl_rate,
-                 "ratio", ">= 0.80");
+    bench_figure("attach", "upload_share_of_curl", up_rate / curl_rate, "ratio",
+                 ">= 0.80");
     bench_figure("attach", "upload_share_of_curl_durable",
                  up_rate / durable_rate, "ratio", NULL);
     bench_figure("attach", "resume_overhead_bytes",
                  (double)sent / (double)bytes - 1, "ratio", NULL);
-    bench_figure("attach", "resume_overhead_time", resume_s / up_s - 1,
-                 "ratio", NULL);
+    bench_figure("attach", "resume_overhead_time", resume_s / up_s - 1, "ratio",
+                 NULL);
     bench_figure("attach", "client_peak_rss_mb",
-                 rss_mb > resume_rss_mb ? rss_mb : resume_rss_mb, "MB",
-                 "< 32");
+                 rss_mb > resume_rss_mb ? rss_mb : resume_rss_mb, "MB", "< 32");
     bench_figure("attach", "server_peak_rss_mb", server_rss_mb, "MB", "< 32");
     free((char *)kd.file);
     free(url);

@@ -61,7 +61,7 @@ struct inproc {
     int forge_at;    /* F_FORGE_SIG: which pulled version (from 0) */
     /* Faults apply only to requests of this method when set ("PUT") */
     const char *fault_method;
-    int n_puts; /* chunks the server handled */
+    int n_puts;      /* chunks the server handled */
     long forged_seq; /* F_FORGE_SIG: the seq of the version forged */
 };
 
@@ -139,8 +139,8 @@ static int inproc_perform(struct syn_transport *base,
     enum fault f = F_NONE;
 
     t->n_performed++;
-    if (t->n_faults != 0 &&
-        (t->fault_method == NULL || strcmp(t->fault_method, req->method) == 0)) {
+    if (t->n_faults != 0 && (t->fault_method == NULL ||
+                             strcmp(t->fault_method, req->method) == 0)) {
         f = t->fault;
         if (t->n_faults > 0)
             t->n_faults--;
@@ -1238,7 +1238,6 @@ static void test_large_push_gzipped(void **state)
     assert_int_equal(s.stored, 60);
     assert_int_equal(s.requests, 1);
 }
-
 
 /* ---- photos ------------------------------------------------------------ */
 
