@@ -128,7 +128,7 @@ struct fld_buf *srv_api_ok_body(struct srv_response *resp)
     return &resp->body;
 }
 
-static void json_ok(struct srv_response *resp, cJSON *root)
+void srv_api_json_ok(struct srv_response *resp, cJSON *root)
 {
     char *text = cJSON_PrintUnformatted(root);
 
@@ -781,7 +781,7 @@ list_ok(struct srv_storage *st, struct srv_response *resp, const char *key,
         internal_error(resp, rc, &err);
         return;
     }
-    json_ok(resp, root);
+    srv_api_json_ok(resp, root);
 }
 
 static int add_template(void *ctx, const struct srv_template_row *t)
@@ -1040,7 +1040,7 @@ static void handle_health(struct srv *s, struct srv_storage *st,
         !cJSON_AddStringToObject(root, "epoch", s->epoch) ||
         !cJSON_AddNumberToObject(root, "server_time", (double)fld_now_ms()))
         abort();
-    json_ok(resp, root);
+    srv_api_json_ok(resp, root);
 }
 
 static void handle_metrics(struct srv *s, struct srv_storage *st,

@@ -152,6 +152,9 @@ void srv_api_attach_get(struct srv *s, struct srv_storage *st,
 /* A 200 JSON answer: resp's body, emptied, for the caller to write into. */
 struct fld_buf *srv_api_ok_body(struct srv_response *resp);
 
+/* A 200 JSON answer of root, which is freed. */
+void srv_api_json_ok(struct srv_response *resp, cJSON *root);
+
 /* Fill resp with a body decoder's refusal (sync/protocol.h): 400 bad_json,
  * 413 too_large or 400 bad_request, by rc. */
 void srv_api_decode_error(struct srv_response *resp, int rc,

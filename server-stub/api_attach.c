@@ -58,17 +58,6 @@ static bool is_admin(const struct srv_device *d)
     return strcmp(d->role, "admin") == 0;
 }
 
-static void answer(struct srv_response *resp, cJSON *root)
-{
-    char *text = cJSON_PrintUnformatted(root);
-
-    if (text == NULL)
-        abort(); /* out of memory */
-    fld_buf_puts(srv_api_ok_body(resp), text);
-    cJSON_free(text);
-    cJSON_Delete(root);
-}
-
 static void need(const void *p)
 {
     if (p == NULL)
@@ -192,7 +181,7 @@ void srv_api_attach_state(struct srv *s, struct srv_storage *st,
         root = srv_api_list_new("attachments", &arr);
         for (i = 0; i < n; i++)
             cJSON_AddItemToArray(arr, state_json(hashes[i], &all[i]));
-        answer(resp, root);
+        srv_api_json_ok(resp, root);
     }
     free(all);
     free((void *)hashes);
@@ -301,7 +290,7 @@ static void chunk_ok(struct srv_response *resp, const char *hash,
     need(cJSON_AddNumberToObject(root, "offset", (double)offset));
     need(cJSON_AddNumberToObject(root, "bytes", (double)bytes));
     need(cJSON_AddBoolToObject(root, "stored", stored));
-    answer(resp, root);
+    srv_api_json_ok(resp, root);
 }
 
 /* One transaction under the writer lock: ack from..to (to < 0: no ack),

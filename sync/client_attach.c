@@ -331,9 +331,9 @@ static int read_at(int fd, uint8_t *p, size_t len, int64_t offset,
 }
 
 /* Upload a's file from offset until the server holds it whole, chunks
- * sized by pace. FLD_OK when stored; FLD_ENET
- * after max_attempts failures in a row; FLD_EINVAL (and the like) when the
- * server refuses this file. */
+ * sized by pace. FLD_OK when stored; FLD_ENET after max_attempts
+ * failures in a row; FLD_EINVAL (and the like) when the server refuses
+ * this file. */
 static int upload_file(struct run *r, const struct fld_attachment *a,
                        int64_t offset, uint8_t *buf, struct pace *pace,
                        struct fld_err *err)
@@ -341,7 +341,7 @@ static int upload_file(struct run *r, const struct fld_attachment *a,
     char *path = fld_attachment_path(r->cfg.home, a->hash);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct chunk_answer ans;
-    int failures = 0, rc = FLD_OK;
+    int failures = 0, stalls = 0, rc = FLD_OK;
     struct stat sb;
 
     if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_size != a->bytes) {
@@ -394,6 +394,15 @@ static int upload_file(struct run *r, const struct fld_attachment *a,
         }
         if (ans.is_stored)
             break;
+        /* A server that keeps sending us back (a 409 at or before where
+         * we were) is not our server keeping its word: stop there. */
+        if (ans.offset <= offset && ++stalls >= r->cfg.max_attempts) {
+            rc = fld_err_set(err, FLD_EPROTO,
+                             "the server at %s keeps asking for attachment "
+                             "%.16s from offset %" PRId64,
+                             r->url, a->hash, ans.offset);
+            break;
+        }
         offset = ans.offset;
         if (r->cfg.progress)
             r->cfg.progress(r->cfg.progress_ctx, r->stats);
@@ -594,7 +603,11 @@ static int download_file(struct run *r, const struct fld_attachment *a,
     if ((rc = open_partial(r, a, partial, &k, err)) != FLD_OK)
         goto done;
     while (k.have < a->bytes) {
+        int64_t had = k.have;
+
         rc = get_rest(r, a, &k, err);
+        if (k.have > had)
+            failures = 0; /* a cut after progress is not a dead link */
         if (rc == FLD_ENET && !syn_client_stopped(r) &&
             ++failures < r->cfg.max_attempts) {
             r->stats->retries++;
