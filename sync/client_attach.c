@@ -155,6 +155,19 @@ static int ask_states(struct run *r, const struct fld_attachment *list,
 
 /* ---- one chunk --------------------------------------------------------- */
 
+/* One request, sent once: a failure comes back at once (the caller, not
+ * client.c's retries, decides what the next try sends). */
+static int exchange_once(struct run *r, const struct outgoing *o,
+                         struct syn_http_response *resp, struct fld_err *err)
+{
+    int max_attempts = r->cfg.max_attempts, rc;
+
+    r->cfg.max_attempts = 1;
+    rc = syn_client_exchange_ready(r, o, resp, err);
+    r->cfg.max_attempts = max_attempts;
+    return rc;
+}
+
 /* What the server said of one chunk. */
 struct chunk_answer {
     int64_t offset;      /* where the next chunk starts */
@@ -191,14 +204,12 @@ static int put_chunk(struct run *r, const char *hash, int64_t offset,
     char path[sizeof ATTACH_PATH + FLD_HASH_HEX_LEN + 32];
     struct outgoing o = {"PUT", path, p, len, false, OCTETS, NULL, NULL};
     struct syn_http_response resp;
-    int max_attempts = r->cfg.max_attempts, rc;
     cJSON *root;
+    int rc;
 
     snprintf(path, sizeof path, ATTACH_PATH "%s?offset=%" PRId64, hash, offset);
     memset(&resp, 0, sizeof resp);
-    r->cfg.max_attempts = 1;
-    rc = syn_client_exchange_ready(r, &o, &resp, err);
-    r->cfg.max_attempts = max_attempts;
+    rc = exchange_once(r, &o, &resp, err);
     ans->is_stored = false;
     ans->is_reconnected = resp.is_reconnected;
     if (rc == FLD_OK) {
@@ -538,14 +549,12 @@ static int get_rest(struct run *r, const struct fld_attachment *a,
     char path[sizeof ATTACH_PATH + FLD_HASH_HEX_LEN + 32];
     struct outgoing o = {"GET", path, NULL, 0, false, NULL, to_partial, k};
     struct syn_http_response resp;
-    int max_attempts = r->cfg.max_attempts, rc;
+    int rc;
 
     snprintf(path, sizeof path, ATTACH_PATH "%s?offset=%" PRId64, a->hash,
              k->have);
     memset(&resp, 0, sizeof resp);
-    r->cfg.max_attempts = 1;
-    rc = syn_client_exchange_ready(r, &o, &resp, err);
-    r->cfg.max_attempts = max_attempts;
+    rc = exchange_once(r, &o, &resp, err);
     fld_buf_free(&resp.body);
     if (k->err_no == EFBIG)
         return fld_err_set(err, FLD_EPROTO,
