@@ -11,14 +11,12 @@
  * the attachments of a version released from quarantine, and the backup
  * copy of the whole files.
  */
-#define _XOPEN_SOURCE 700
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,6 +29,7 @@
 #include "push.h"
 #include "server.h"
 #include "storage.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 #define SIZE (300 * 1024) /* the photo: three chunks of 100 KiB */
@@ -85,9 +84,6 @@ static int setup(void **state)
     struct fx *f = fld_xcalloc(1, sizeof *f);
     struct srv_storage *st;
     struct fld_template *t = tu_demo_template();
-    struct srv_template_row row;
-    const uint8_t *canon;
-    size_t len, i;
     struct srv_unit units[] = {
         {"42", "Hà Tĩnh", "tinh", NULL, "0000-01-01", NULL, true, NULL},
         {"4201", "Một", "xa", "42", "0000-01-01", NULL, true, NULL},
@@ -97,20 +93,8 @@ static int setup(void **state)
         return -1;
     f->dir = tu_mkdtemp();
     f->path = fld_xasprintf("%s/field.db", f->dir);
-    assert_int_equal(srv_storage_open(f->path, true, &st, NULL), FLD_OK);
-    assert_int_equal(srv_storage_begin(st, NULL), FLD_OK);
-    assert_int_equal(
-        srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL), FLD_OK);
-    canon = fld_template_canonical(t, &len);
-    row.hash = fld_template_hash(t);
-    row.id = fld_template_id(t);
-    row.version = "1";
-    row.added_ms = 1;
-    snprintf(f->tpl, sizeof f->tpl, "%s", row.hash);
-    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL),
-                     FLD_OK);
-    for (i = 0; i < sizeof units / sizeof units[0]; i++)
-        assert_int_equal(srv_storage_unit_put(st, &units[i], NULL), FLD_OK);
+    st =
+        tu_server_db(f->path, t, units, sizeof units / sizeof units[0], f->tpl);
     f->admin = tu_key(7);
     f->here = tu_key(10);
     f->there = tu_key(11);
@@ -137,15 +121,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     struct fx *f = *state;
@@ -157,8 +132,7 @@ static int teardown(void **state)
     fld_key_free(f->there);
     free(f->photo);
     free(f->other);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(f->dir);
+    tu_rmdir(f->dir);
     free(f->path);
     free(f);
     return 0;

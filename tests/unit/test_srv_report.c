@@ -41,6 +41,7 @@
 #include "date.h"
 #include "report.h"
 #include "storage.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 #define DAY_MS INT64_C(86400000)
@@ -222,9 +223,6 @@ static int setup(void **state)
 {
     struct fx *f = fld_xcalloc(1, sizeof *f);
     struct fld_template *t = NULL;
-    struct srv_template_row row;
-    const uint8_t *canon;
-    size_t len;
     int64_t june = day_ms("2025-06-10");
 
     f->dir = tu_mkdtemp();
@@ -234,18 +232,7 @@ static int setup(void **state)
     assert_int_equal(fld_template_parse((const uint8_t *)template_json,
                                         strlen(template_json), &t, NULL),
                      FLD_OK);
-    assert_int_equal(srv_storage_open(f->path, true, &f->st, NULL), FLD_OK);
-    assert_int_equal(srv_storage_begin(f->st, NULL), FLD_OK);
-    assert_int_equal(
-        srv_storage_meta_set(f->st, "epoch", "0123456789abcdef", NULL), FLD_OK);
-    canon = fld_template_canonical(t, &len);
-    row.hash = fld_template_hash(t);
-    row.id = fld_template_id(t);
-    row.version = "1";
-    row.added_ms = 1;
-    snprintf(f->tpl, sizeof f->tpl, "%s", row.hash);
-    assert_int_equal(srv_storage_template_put(f->st, &row, canon, len, NULL),
-                     FLD_OK);
+    f->st = tu_server_db(f->path, t, NULL, 0, f->tpl);
     fld_template_free(t);
     put_units(f->st);
     add_device(f->st, f->inspector.key, "inspector");

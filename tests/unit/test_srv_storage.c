@@ -25,6 +25,7 @@
 #include "storage.h"
 #include "store.h"
 #include "targets.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 struct fx {
@@ -58,34 +59,18 @@ static int setup(void **state)
     struct fx *f = fld_xcalloc(1, sizeof *f);
     struct srv_storage *st;
     struct fld_template *t = tu_demo_template();
-    struct srv_template_row row;
-    const uint8_t *canon;
-    size_t len;
     struct srv_unit units[] = {
         {"42", "Hà Tĩnh", "tinh", NULL, "0000-01-01", NULL, true, NULL},
         {"4201", "Một", "xa", "42", "0000-01-01", NULL, true, NULL},
         {"420101", "Thôn", "thon", "4201", "0000-01-01", NULL, true, NULL},
         {"4202", "Hai", "xa", "42", "0000-01-01", NULL, true, NULL}};
-    size_t i;
 
     if (sodium_init() < 0)
         return -1;
     f->dir = tu_mkdtemp();
     f->path = fld_xasprintf("%s/field.db", f->dir);
-    assert_int_equal(srv_storage_open(f->path, true, &st, NULL), FLD_OK);
-    assert_int_equal(srv_storage_begin(st, NULL), FLD_OK);
-    assert_int_equal(
-        srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL), FLD_OK);
-    canon = fld_template_canonical(t, &len);
-    row.hash = fld_template_hash(t);
-    row.id = fld_template_id(t);
-    row.version = "1";
-    row.added_ms = 1;
-    snprintf(f->tpl, sizeof f->tpl, "%s", row.hash);
-    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL),
-                     FLD_OK);
-    for (i = 0; i < sizeof units / sizeof units[0]; i++)
-        assert_int_equal(srv_storage_unit_put(st, &units[i], NULL), FLD_OK);
+    st =
+        tu_server_db(f->path, t, units, sizeof units / sizeof units[0], f->tpl);
     f->k = tu_key(7);
     add_device(st, f->k, "admin", NULL);
     assert_int_equal(srv_storage_commit(st, NULL), FLD_OK);

@@ -20,6 +20,7 @@
 #include "protocol.h"
 #include "server.h"
 #include "storage.h"
+#include "srvtest.h"
 #include "testutil.h"
 /* the server's header; "thresholds.h" alone is libfield's from here */
 #include "../../server-stub/thresholds.h"
@@ -71,9 +72,6 @@ static int setup(void **state)
 {
     struct fx *f = fld_xcalloc(1, sizeof *f);
     struct srv_storage *st;
-    struct srv_template_row row;
-    const uint8_t *canon;
-    size_t len;
 
     if (sodium_init() < 0)
         return -1;
@@ -86,17 +84,7 @@ static int setup(void **state)
     f->inspector = tu_key(2);
     f->revoked = tu_key(3);
     f->stranger = tu_key(4);
-    assert_int_equal(srv_storage_open(f->path, true, &st, NULL), FLD_OK);
-    assert_int_equal(srv_storage_begin(st, NULL), FLD_OK);
-    assert_int_equal(
-        srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL), FLD_OK);
-    canon = fld_template_canonical(f->t, &len);
-    row.hash = fld_template_hash(f->t);
-    row.id = fld_template_id(f->t);
-    row.version = "1";
-    row.added_ms = 1;
-    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL),
-                     FLD_OK);
+    st = tu_server_db(f->path, f->t, NULL, 0, NULL);
     add_device(st, f->admin, "admin", 0);
     add_device(st, f->inspector, "inspector", 0);
     add_device(st, f->revoked, "admin", 5);

@@ -32,6 +32,7 @@
 #include "server.h"
 #include "storage.h"
 #include "phototest.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 #define URL "https://field.example"
@@ -270,9 +271,6 @@ static int setup(void **state)
     struct fx *f = fld_xcalloc(1, sizeof *f);
     struct srv_storage *st;
     struct fld_template *t = tu_demo_template();
-    struct srv_template_row row;
-    const uint8_t *canon;
-    size_t len, i;
     struct srv_unit units[] = {
         {"42", "Hà Tĩnh", "tinh", NULL, "0000-01-01", NULL, true, NULL},
         {"4201", "Một", "xa", "42", "0000-01-01", NULL, true, NULL},
@@ -282,19 +280,7 @@ static int setup(void **state)
         return -1;
     f->dir = tu_mkdtemp();
     f->path = fld_xasprintf("%s/field.db", f->dir);
-    assert_int_equal(srv_storage_open(f->path, true, &st, NULL), FLD_OK);
-    assert_int_equal(srv_storage_begin(st, NULL), FLD_OK);
-    assert_int_equal(
-        srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL), FLD_OK);
-    canon = fld_template_canonical(t, &len);
-    row.hash = fld_template_hash(t);
-    row.id = fld_template_id(t);
-    row.version = "1";
-    row.added_ms = 1;
-    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL),
-                     FLD_OK);
-    for (i = 0; i < sizeof units / sizeof units[0]; i++)
-        assert_int_equal(srv_storage_unit_put(st, &units[i], NULL), FLD_OK);
+    st = tu_server_db(f->path, t, units, sizeof units / sizeof units[0], NULL);
     assert_int_equal(srv_storage_commit(st, NULL), FLD_OK);
     srv_storage_close(st);
     fld_template_free(t);

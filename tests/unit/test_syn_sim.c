@@ -81,6 +81,7 @@
 #include "server.h"
 #include "storage.h"
 #include "verify.h"
+#include "srvtest.h"
 #include "testutil.h"
 
 #define URL "https://field.example"
@@ -573,9 +574,6 @@ static void make_server(struct sim *s)
 {
     struct srv_storage *st;
     struct fld_template *t = tu_demo_template();
-    struct srv_template_row row;
-    const uint8_t *canon;
-    size_t len, i;
     struct srv_unit units[] = {
         {"42", "Hà Tĩnh", "tinh", NULL, "0000-01-01", NULL, true, NULL},
         {"4201", "Xã Một", "xa", "42", "0000-01-01", NULL, true, NULL},
@@ -583,19 +581,7 @@ static void make_server(struct sim *s)
 
     s->dir = tu_mkdtemp();
     s->db = fld_xasprintf("%s/field.db", s->dir);
-    assert_int_equal(srv_storage_open(s->db, true, &st, NULL), FLD_OK);
-    assert_int_equal(srv_storage_begin(st, NULL), FLD_OK);
-    assert_int_equal(
-        srv_storage_meta_set(st, "epoch", "0123456789abcdef", NULL), FLD_OK);
-    canon = fld_template_canonical(t, &len);
-    row.hash = fld_template_hash(t);
-    row.id = fld_template_id(t);
-    row.version = "1";
-    row.added_ms = 1;
-    assert_int_equal(srv_storage_template_put(st, &row, canon, len, NULL),
-                     FLD_OK);
-    for (i = 0; i < sizeof units / sizeof units[0]; i++)
-        assert_int_equal(srv_storage_unit_put(st, &units[i], NULL), FLD_OK);
+    st = tu_server_db(s->db, t, units, sizeof units / sizeof units[0], NULL);
     assert_int_equal(srv_storage_commit(st, NULL), FLD_OK);
     srv_storage_close(st);
     fld_template_free(t);

@@ -6,9 +6,11 @@
 #ifndef FLD_TESTUTIL_H
 #define FLD_TESTUTIL_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -31,28 +33,39 @@ static inline char *tu_mkdtemp(void)
     return dir;
 }
 
+/* Remove path and, when it is a directory, everything under it; symbolic
+ * links are removed, never followed. */
+static inline void tu_remove_tree(const char *path)
+{
+    struct stat sb;
+    struct dirent *e;
+    DIR *d;
+
+    if (lstat(path, &sb) != 0)
+        return;
+    if (!S_ISDIR(sb.st_mode)) {
+        unlink(path);
+        return;
+    }
+    if ((d = opendir(path)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            char *p;
+
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            p = fld_xasprintf("%s/%s", path, e->d_name);
+            tu_remove_tree(p);
+            free(p);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
+/* A tu_mkdtemp() directory and all it holds (stores, keys, photos). */
 static inline void tu_rmdir(char *dir)
 {
-    static const char *const names[] = {
-        "field.db", "field.db-wal", "field.db-shm", "key",
-        "other.db", "other.db-wal", "other.db-shm"};
-    size_t i;
-
-    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char *p = fld_xasprintf("%s/%s", dir, names[i]);
-        unlink(p);
-        free(p);
-    }
-    /* the server's attachments directory, when a test left it empty */
-    {
-        char *p = fld_xasprintf("%s/attachments/partial", dir);
-        rmdir(p);
-        free(p);
-        p = fld_xasprintf("%s/attachments", dir);
-        rmdir(p);
-        free(p);
-    }
-    rmdir(dir);
+    tu_remove_tree(dir);
     free(dir);
 }
 
