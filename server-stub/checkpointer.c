@@ -38,16 +38,6 @@ struct srv_checkpointer {
     struct timespec due;
 };
 
-static void init_wake(pthread_cond_t *cv)
-{
-    pthread_condattr_t a;
-
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-}
-
 static void set_due(struct srv_checkpointer *c)
 {
     clock_gettime(CLOCK_MONOTONIC, &c->due);
@@ -76,7 +66,7 @@ struct srv_checkpointer *srv_checkpointer_new(struct srv *s)
 
     c->s = s;
     pthread_mutex_init(&c->lock, NULL);
-    init_wake(&c->wake);
+    srv_cond_init_monotonic(&c->wake);
     return c;
 }
 

@@ -701,18 +701,6 @@ static void wipe_free(char *p)
     }
 }
 
-/* The watchdog's condition runs on the monotonic clock, as its deadlines
- * do: setting the wall clock must not stall or hurry it. */
-static void init_wake(pthread_cond_t *cv)
-{
-    pthread_condattr_t a;
-
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-}
-
 static void stop_watchdog(struct srv_http *h)
 {
     pthread_mutex_lock(&h->lock);
@@ -804,7 +792,7 @@ int srv_http_start(struct srv *s, struct srv_http **out, struct fld_err *err)
     h->s = s;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->idle, NULL);
-    init_wake(&h->wake);
+    srv_cond_init_monotonic(&h->wake);
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if ((rc = load_tls(h, err)) != FLD_OK)

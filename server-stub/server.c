@@ -330,3 +330,13 @@ out:
     pthread_mutex_unlock(&r->lock);
     return rc;
 }
+
+void srv_cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}

@@ -121,6 +121,11 @@ int srv_expire_partials(struct srv *s, size_t *n, struct fld_err *err);
 /* A new random epoch: 16 lowercase hex digits. */
 void srv_epoch_new(char out[17]);
 
+/* A condition variable whose timed waits run on the monotonic clock, as
+ * the server's deadlines do: setting the wall clock must not stall or
+ * hurry the threads that wait on it (the watchdog, the checkpointer). */
+void srv_cond_init_monotonic(pthread_cond_t *cv);
+
 /* ---- replay cache ----------------------------------------------------------
  */
 

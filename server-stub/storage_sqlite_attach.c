@@ -170,59 +170,60 @@ int srv_sq_attachment_reset(struct srv_storage *st, const char *hash,
     return update_one(st, S_ATT_RESET, hash, 0, "reset an upload", err);
 }
 
+/* A listing walked in order, its rows counted from 0. */
 struct counted {
     const struct srv_sq_walk *w;
     size_t i;
 };
 
-static int stale_row(void *data, sqlite3_stmt *s)
+/* A row of a listing: attachment_of()'s columns, then taken and position
+ * when the statement has them (S_ATT_RECORD). */
+static int listed_row(void *data, sqlite3_stmt *s)
 {
     struct counted *c = data;
     struct srv_attachment a;
 
     attachment_of(s, 0, &a);
+    if (sqlite3_column_count(s) > 7) {
+        a.taken = fld_db_text(s, 6);
+        a.position = fld_db_text(s, 7);
+    }
     return c->w->fn.attachment(c->w->ctx, c->i++, &a);
+}
+
+/* Walk the rows of s, its parameters bound, through fn. */
+static int walk_listed(struct srv_storage *st, sqlite3_stmt *s,
+                       srv_attachment_fn fn, void *ctx, const char *what,
+                       struct fld_err *err)
+{
+    struct srv_sq_walk w = {.fn.attachment = fn, .ctx = ctx, .err = err};
+    struct counted c = {&w, 0};
+
+    return fld_db_walk(srv_sq_db(st), s, listed_row, &c, what, err);
 }
 
 int srv_sq_attachments_stale(struct srv_storage *st, int64_t before_ms,
                              srv_attachment_fn fn, void *ctx,
                              struct fld_err *err)
 {
-    struct srv_sq_walk w = {.fn.attachment = fn, .ctx = ctx, .err = err};
-    struct counted c = {&w, 0};
-    struct fld_db *d = srv_sq_db(st);
     sqlite3_stmt *s;
     int rc;
 
-    if ((rc = fld_db_stmt(d, S_ATT_STALE, &s, err)) != FLD_OK)
+    if ((rc = fld_db_stmt(srv_sq_db(st), S_ATT_STALE, &s, err)) != FLD_OK)
         return rc;
     sqlite3_bind_int64(s, 1, before_ms);
-    return fld_db_walk(d, s, stale_row, &c, "read partial uploads", err);
-}
-
-static int record_row(void *data, sqlite3_stmt *s)
-{
-    struct counted *c = data;
-    struct srv_attachment a;
-
-    attachment_of(s, 0, &a);
-    a.taken = fld_db_text(s, 6);
-    a.position = fld_db_text(s, 7);
-    return c->w->fn.attachment(c->w->ctx, c->i++, &a);
+    return walk_listed(st, s, fn, ctx, "read partial uploads", err);
 }
 
 int srv_sq_record_attachments(struct srv_storage *st, const char *record,
                               srv_attachment_fn fn, void *ctx,
                               struct fld_err *err)
 {
-    struct srv_sq_walk w = {.fn.attachment = fn, .ctx = ctx, .err = err};
-    struct counted c = {&w, 0};
-    struct fld_db *d = srv_sq_db(st);
     sqlite3_stmt *s;
     int rc;
 
-    if ((rc = fld_db_stmt(d, S_ATT_RECORD, &s, err)) != FLD_OK)
+    if ((rc = fld_db_stmt(srv_sq_db(st), S_ATT_RECORD, &s, err)) != FLD_OK)
         return rc;
     fld_db_bind_text(s, 1, record);
-    return fld_db_walk(d, s, record_row, &c, "read attachments", err);
+    return walk_listed(st, s, fn, ctx, "read attachments", err);
 }
