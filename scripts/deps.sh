@@ -12,7 +12,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config sqlite3 libsqlite3-dev libcurl4-openssl-dev
 libcjson-dev libsodium-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev
-libxlsxwriter-dev libexif-dev libjpeg-turbo-progs
+libxlsxwriter-dev libexif-dev
 libutf8proc-dev python3 python3-cryptography faketime ${FIELD_DEPS_EXTRA:-}"
 
 missing=""

@@ -97,10 +97,11 @@ $(O)/bench/bench_load: $(O)/tests/bench/bench_load.o \
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYNC_LIBS) $(CURL_LIBS) $(FIELD_LIBS)
 
-# The photo benchmark runs the real programs, curl and the fault proxy
-# (tests/bench/bench_attach.c, with harness.c).
+# The photo benchmark runs the real programs, curl, the fault proxy and
+# the photo maker (tests/bench/bench_attach.c, with harness.c).
 $(O)/bench/bench_attach: $(O)/tests/bench/bench_attach.o \
-		$(O)/tests/bench/harness.o $(LIBSYNC) $(LIBFIELD) | $(FAULTPROXY)
+		$(O)/tests/bench/harness.o $(LIBSYNC) $(LIBFIELD) | $(FAULTPROXY) \
+		$(O)/tests/tools/mkphoto
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -pthread $(SYNC_LIBS) $(FIELD_LIBS)
 

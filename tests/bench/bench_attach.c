@@ -7,9 +7,9 @@
  * curl's rate, the file never held whole in memory, peak RSS under 32 MB
  * each).
  *
- * The photo is a valid JPEG of the size asked (an 8x8 image made by
- * cjpeg, padded with comment segments of random bytes: incompressible, as
- * photos are), attached with `field attach --limit`. Phases:
+ * The photo is a valid JPEG of the size asked (tests/tools/mkphoto
+ * --noise: padded with random bytes, incompressible, as photos are),
+ * attached with `field attach --limit`. Phases:
  *   1. curl: `curl -T photo` to a sink on 127.0.0.1 that reads the body
  *      and throws it away (a thread of this program): the rate of moving
  *      the bytes over loopback, nothing more.
@@ -29,7 +29,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,47 +48,16 @@
 
 /* ---- the photo ----------------------------------------------------------- */
 
-/* A JPEG of exactly size bytes at path: cjpeg's 8x8 image after comment
- * segments of random bytes. */
+/* A JPEG of size bytes at path, its padding random (tests/tools/mkphoto). */
 static void make_jpeg(const char *path, size_t size)
 {
-    char *pgm = bench_tpath("tiny.pgm");
-    const char *argv[] = {"/usr/bin/cjpeg", pgm, NULL};
-    struct fld_buf tiny = FLD_BUF_INIT;
-    uint8_t pixels[64 + 16];
-    int len = snprintf((char *)pixels, 16, "P5 8 8 255\n");
-    FILE *f;
-    size_t room;
+    char *mkphoto = bench_program("../tests/tools/mkphoto");
+    char bytes[32];
+    const char *argv[] = {mkphoto, "--size", bytes, "--noise", path, NULL};
 
-    for (int i = 0; i < 64; i++)
-        pixels[len + i] = (uint8_t)(i * 4);
-    bench_write_file(pgm, pixels, (size_t)len + 64);
-    if (bench_run(NULL, argv, &tiny, NULL) != 0 || tiny.len < 4 ||
-        tiny.len + 8 > size)
-        bench_die("cjpeg (libjpeg-turbo-progs) cannot make a JPEG");
-    if ((f = fopen(path, "wb")) == NULL)
-        bench_die("cannot write %s", path);
-    fwrite("\xff\xd8", 1, 2, f);
-    room = size - tiny.len;
-    while (room > 0) {
-        uint8_t seg[65537];
-        size_t n = room < sizeof seg ? room : sizeof seg;
-
-        if (room - n > 0 && room - n < 4)
-            n -= 4;
-        seg[0] = 0xff;
-        seg[1] = 0xfe;
-        seg[2] = (uint8_t)((n - 2) >> 8);
-        seg[3] = (uint8_t)(n - 2);
-        randombytes_buf(seg + 4, n - 4);
-        fwrite(seg, 1, n, f);
-        room -= n;
-    }
-    fwrite(tiny.data + 2, 1, tiny.len - 2, f);
-    if (fclose(f) != 0)
-        bench_die("cannot write %s", path);
-    fld_buf_free(&tiny);
-    free(pgm);
+    snprintf(bytes, sizeof bytes, "%zu", size);
+    bench_must(NULL, argv, NULL);
+    free(mkphoto);
 }
 
 /* ---- phase 1: a plain curl upload to a sink ------------------------------ */
@@ -299,8 +267,6 @@ int main(int argc, char **argv)
         return measured;
     if (mb < 1 || mb > 1000)
         bench_die("usage: bench_attach [MB, 1-1000]");
-    if (sodium_init() < 0)
-        bench_die("libsodium does not initialise");
     bench_harness_start("attach", argv[0]);
     bench_start_server(NULL);
     home = bench_new_device("a", "Nguyễn Văn An", "42");

@@ -210,29 +210,10 @@ enroll_device() {
 
 # --- photos ---------------------------------------------------------------------
 
-# jpeg FILE BYTES - a valid JPEG of exactly BYTES bytes: an 8x8 image
-# made by cjpeg, padded with comment segments of random bytes, so that
-# every file differs.
+# jpeg FILE BYTES - a valid JPEG of BYTES bytes whose padding is random,
+# as a camera's picture data is: every file differs (tests/tools/mkphoto).
 jpeg() {
-    [ -s "$T/.tiny.jpg" ] ||
-        python3 -c 'import sys; sys.stdout.buffer.write(b"P5 8 8 255\n" + bytes(range(64)))' |
-        cjpeg >"$T/.tiny.jpg"
-    python3 - "$1" "$2" "$T/.tiny.jpg" <<'PY'
-import os, sys
-path, size, tiny = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "rb").read()
-assert tiny[:2] == b"\xff\xd8"
-out = bytearray(b"\xff\xd8")
-room = size - len(tiny)
-while room > 0:
-    n = min(room, 65537)      # a segment: marker, length, body
-    if 0 < room - n < 4:      # leave enough for one more segment
-        n -= 4
-    out += b"\xff\xfe" + (n - 2).to_bytes(2, "big") + os.urandom(n - 4)
-    room -= n
-out += tiny[2:]
-assert len(out) == size, (len(out), size)
-open(path, "wb").write(out)
-PY
+    "$FIELD_BUILD/tests/tools/mkphoto" --size "$2" --noise "$1"
 }
 
 # b2 FILE - the file's BLAKE2b-256 in hex: its attachment hash.

@@ -36,6 +36,7 @@ while [ $_r -lt $N_RECORDS ]; do
         size=$(( (1 + $(od -An -N4 -tu4 /dev/urandom) % 4000) * 1000 + 1000000 ))
         f="$T/$REC-$q.jpg"
         jpeg "$f" "$size"
+        size=$(stat -c %s "$f")
         "$F" attach "$REC" "$q" "$f" >/dev/null 2>"$T/.attach" ||
             { fail "attach $f" "$(cat "$T/.attach")"; finish; }
         echo "$(b2 "$f") $f" >>"$T/photos"
