@@ -407,7 +407,7 @@ int syn_client_exchange_ready(struct run *r, const struct outgoing *o,
             break;
         if (what == O_AGAIN)
             continue;
-        if (at.n >= r->cfg.max_attempts) {
+        if (o->is_sent_once || at.n >= r->cfg.max_attempts) {
             if (at.is_last_not_ours)
                 rc = fld_err_set(err, FLD_EPROTO, "%s", at.why);
             else
@@ -437,7 +437,8 @@ int syn_client_exchange(struct run *r, const char *method, const char *path,
                          false,
                          NULL,
                          NULL,
-                         NULL};
+                         NULL,
+                         false};
     int rc;
 
     if (o.len >= SYN_GZIP_MIN) {
@@ -657,7 +658,8 @@ static int apply_here(struct pipe *p, struct fld_err *err)
 static int send_batch(struct pipe *p, struct answer *a, struct fld_err *err)
 {
     struct run *r = p->r;
-    struct outgoing o = {"POST", SYNC_PATH, NULL, 0, false, NULL, NULL, NULL};
+    struct outgoing o = {"POST", SYNC_PATH, NULL, 0,    false,
+                         NULL,   NULL,      NULL, false};
     struct syn_http_response resp;
     int rc;
 

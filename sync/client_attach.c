@@ -155,19 +155,6 @@ static int ask_states(struct run *r, const struct fld_attachment *list,
 
 /* ---- one chunk --------------------------------------------------------- */
 
-/* One request, sent once: a failure comes back at once (the caller, not
- * client.c's retries, decides what the next try sends). */
-static int exchange_once(struct run *r, const struct outgoing *o,
-                         struct syn_http_response *resp, struct fld_err *err)
-{
-    int max_attempts = r->cfg.max_attempts, rc;
-
-    r->cfg.max_attempts = 1;
-    rc = syn_client_exchange_ready(r, o, resp, err);
-    r->cfg.max_attempts = max_attempts;
-    return rc;
-}
-
 /* What the server said of one chunk. */
 struct chunk_answer {
     int64_t offset;      /* where the next chunk starts */
@@ -202,14 +189,14 @@ static int put_chunk(struct run *r, const char *hash, int64_t offset,
                      struct fld_err *err)
 {
     char path[sizeof ATTACH_PATH + FLD_HASH_HEX_LEN + 32];
-    struct outgoing o = {"PUT", path, p, len, false, OCTETS, NULL, NULL};
+    struct outgoing o = {"PUT", path, p, len, false, OCTETS, NULL, NULL, true};
     struct syn_http_response resp;
     cJSON *root;
     int rc;
 
     snprintf(path, sizeof path, ATTACH_PATH "%s?offset=%" PRId64, hash, offset);
     memset(&resp, 0, sizeof resp);
-    rc = exchange_once(r, &o, &resp, err);
+    rc = syn_client_exchange_ready(r, &o, &resp, err);
     ans->is_stored = false;
     ans->is_reconnected = resp.is_reconnected;
     if (rc == FLD_OK) {
@@ -547,14 +534,15 @@ static int get_rest(struct run *r, const struct fld_attachment *a,
                     struct sink *k, struct fld_err *err)
 {
     char path[sizeof ATTACH_PATH + FLD_HASH_HEX_LEN + 32];
-    struct outgoing o = {"GET", path, NULL, 0, false, NULL, to_partial, k};
+    struct outgoing o = {"GET", path,       NULL, 0,   false,
+                         NULL,  to_partial, k,    true};
     struct syn_http_response resp;
     int rc;
 
     snprintf(path, sizeof path, ATTACH_PATH "%s?offset=%" PRId64, a->hash,
              k->have);
     memset(&resp, 0, sizeof resp);
-    rc = exchange_once(r, &o, &resp, err);
+    rc = syn_client_exchange_ready(r, &o, &resp, err);
     fld_buf_free(&resp.body);
     if (k->err_no == EFBIG)
         return fld_err_set(err, FLD_EPROTO,

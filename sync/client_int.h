@@ -65,6 +65,9 @@ struct outgoing {
      * then the answer sought, its body already in the sink. */
     syn_sink_fn sink;
     void *sink_ctx;
+    /* Sent once: a failure comes back at once, for the caller to decide
+     * what the next try sends (a photo's chunk shrinks after a cut). */
+    bool is_sent_once;
 };
 
 /* ---- client.c --------------------------------------------------------- */
