@@ -29,6 +29,7 @@
 #include "file.h"
 #include "merge.h"
 #include "merged_export.h"
+#include "parallel.h"
 
 enum { OPT_FORMAT = 100, OPT_OUTPUT };
 
@@ -97,25 +98,254 @@ static char *unit_name(struct cmd_ctx *ctx, const struct fld_version *v)
     return name;
 }
 
-/* Merge one record and add it to the export. */
-static int export_record(struct cmd_ctx *ctx, const char *id,
-                         struct fld_export *x)
+/*
+ * The walk is a pipeline of batches, so that both cores work (issue 11):
+ * the store is read on this thread (one SQLite connection), every
+ * version's signature is verified and every record merged on all cores
+ * (syn_parallel_start), and records are handed to the export module on
+ * this thread, in the order they were listed. While batch k is verified
+ * and merged, this thread adds batch k - 1 to the export and reads batch
+ * k + 1, then joins in on what is left of batch k. At most two batches
+ * are held at once, whatever the number of records.
+ *
+ * Every version is verified before any answer of its record is written,
+ * and a failure is reported when its record's turn comes, exactly as a
+ * record-by-record walk reports it: the records before it are added (and
+ * may fail first), the ones after it are not.
+ */
+#define BATCH 128
+
+/* A version as read from the store: its signed bytes. */
+struct raw_version {
+    uint8_t *body;
+    size_t len;
+    uint8_t sig[FLD_SIG_LEN];
+};
+
+/* One record on its way through the pipeline. */
+struct item {
+    char id[FLD_RECORD_HEX_LEN + 1];
+    struct raw_version *raw; /* read: the record's versions, in arrival order */
+    size_t n_raw;
+    struct cmd_record r; /* verified and merged */
+    int rc;              /* the first failure, for its turn */
+    struct fld_err err;
+    /* JSON: the record laid out by the thread that merged it (its
+     * versions and merge freed at once), and the template to check */
+    struct fld_buf json;
+    char *template_hash;
+    int json_rc;
+    struct fld_err json_err;
+};
+
+struct batch {
+    struct item items[BATCH];
+    size_t n;
+    int64_t bound; /* cmd_trusted_bound, one for the walk */
+    bool json;     /* lay records out as JSON on the merging threads */
+};
+
+static int read_version(void *data, const struct fld_store_row *row)
+{
+    struct item *it = data;
+    struct raw_version *rv;
+
+    if (row->sig_len != FLD_SIG_LEN)
+        return FLD_ECORRUPT; /* named at its turn: run field verify */
+    it->raw = fld_xreallocarray(it->raw, it->n_raw + 1, sizeof *it->raw);
+    rv = &it->raw[it->n_raw++];
+    rv->body = fld_xmalloc(row->body_len ? row->body_len : 1);
+    memcpy(rv->body, row->body, row->body_len);
+    rv->len = row->body_len;
+    memcpy(rv->sig, row->sig, FLD_SIG_LEN);
+    return FLD_OK;
+}
+
+static int corrupt(struct item *it)
+{
+    return fld_err_set(&it->err, FLD_ECORRUPT,
+                       "a version of record %.12s does not verify; run "
+                       "'field verify'",
+                       it->id);
+}
+
+static void free_raw(struct item *it)
+{
+    size_t i;
+
+    for (i = 0; i < it->n_raw; i++)
+        free(it->raw[i].body);
+    free(it->raw);
+    it->raw = NULL;
+    it->n_raw = 0;
+}
+
+/* Read the signed versions of records ids[0..n) (this thread only). */
+static void read_batch(struct cmd_ctx *ctx, struct batch *b, char **ids,
+                       size_t n)
+{
+    size_t i;
+
+    memset(b->items, 0, n * sizeof *b->items);
+    b->n = n;
+    for (i = 0; i < n; i++) {
+        struct item *it = &b->items[i];
+
+        snprintf(it->id, sizeof it->id, "%s", ids[i]);
+        snprintf(it->r.id, sizeof it->r.id, "%s", ids[i]);
+        it->rc = fld_store_each_version(ctx->st, it->id, FLD_ORDER_ARRIVAL,
+                                        read_version, it, &it->err);
+        if (it->rc == FLD_ECORRUPT)
+            it->rc = corrupt(it);
+        if (it->rc != FLD_OK)
+            free_raw(it);
+    }
+}
+
+/* Verify and merge record i of the batch (any thread): touches only its
+ * own item. */
+static void open_item(void *data, size_t i)
+{
+    struct batch *b = data;
+    struct item *it = &b->items[i];
+    struct cmd_record *r = &it->r;
+    struct fld_err err;
+    size_t k;
+
+    if (it->rc != FLD_OK)
+        return;
+    r->versions = fld_xcalloc(it->n_raw ? it->n_raw : 1, sizeof *r->versions);
+    for (k = 0; k < it->n_raw && it->rc == FLD_OK; k++) {
+        if (fld_version_open(it->raw[k].body, it->raw[k].len, it->raw[k].sig,
+                             &r->versions[k], &err) != FLD_OK)
+            it->rc = corrupt(it);
+        else
+            r->n_versions++;
+    }
+    free_raw(it);
+    if (it->rc == FLD_OK)
+        it->rc = syn_merge_at(r->versions, r->n_versions, b->bound, &r->merged,
+                              &it->err);
+    if (it->rc == FLD_OK && b->json) {
+        struct fld_export_record e;
+
+        /* JSON names neither the template nor the unit's name */
+        syn_merged_export(r->merged, r->versions, r->n_versions, NULL, NULL,
+                          &e);
+        it->json_rc = fld_export_json_render(&e, &it->json, &it->json_err);
+        it->template_hash = fld_xstrdup(r->merged->newest->template_hash);
+        cmd_record_free(r);
+    }
+}
+
+/* Add one verified, merged record to the export (this thread only). */
+static int export_item(struct cmd_ctx *ctx, struct item *it,
+                       struct fld_export *x)
 {
     const struct fld_template *t = NULL;
     struct fld_export_record e;
-    struct cmd_record r;
+    struct cmd_record *r = &it->r;
     char *name = NULL;
     int rc;
 
-    if ((rc = cmd_record_read(ctx, id, &r)) == FLD_OK)
-        rc = cmd_load_template(ctx, r.merged->newest->template_hash, &t);
+    if (it->rc != FLD_OK) {
+        ctx->err = it->err;
+        return it->rc;
+    }
+    if (it->template_hash != NULL) { /* laid out already (JSON) */
+        if ((rc = cmd_load_template(ctx, it->template_hash, &t)) != FLD_OK)
+            return rc;
+        if (it->json_rc != FLD_OK) {
+            ctx->err = it->json_err;
+            return it->json_rc;
+        }
+        fld_export_add_rendered(x, it->json.data, it->json.len);
+        return FLD_OK;
+    }
+    rc = cmd_load_template(ctx, r->merged->newest->template_hash, &t);
     if (rc == FLD_OK) {
-        name = unit_name(ctx, r.merged->newest);
-        syn_merged_export(r.merged, r.versions, r.n_versions, t, name, &e);
+        name = unit_name(ctx, r->merged->newest);
+        syn_merged_export(r->merged, r->versions, r->n_versions, t, name, &e);
         rc = fld_export_add(x, &e, &ctx->err);
     }
     free(name);
-    cmd_record_free(&r);
+    return rc;
+}
+
+static void free_batch(struct batch *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        free_raw(&b->items[i]);
+        cmd_record_free(&b->items[i].r);
+        fld_buf_free(&b->items[i].json);
+        free(b->items[i].template_hash);
+        b->items[i].template_hash = NULL;
+    }
+    b->n = 0;
+}
+
+/* Add batch b's records in order; FLD_OK or the first failure. */
+static int export_batch(struct cmd_ctx *ctx, struct batch *b,
+                        struct fld_export *x)
+{
+    size_t i;
+    int rc = FLD_OK;
+
+    for (i = 0; i < b->n && rc == FLD_OK; i++)
+        rc = export_item(ctx, &b->items[i], x);
+    free_batch(b);
+    return rc;
+}
+
+static int walk_records(struct cmd_ctx *ctx, const struct collected *c,
+                        enum fld_export_format format, struct fld_export *x)
+{
+    struct batch *b[2];
+    size_t threads = syn_cpus(), at, k;
+    int64_t bound = cmd_trusted_bound(ctx);
+    struct batch *ready = NULL; /* verified and merged, to be added */
+    struct batch *next;         /* read, to be verified */
+    int rc = FLD_OK;
+
+    for (k = 0; k < 2; k++) {
+        b[k] = fld_xcalloc(1, sizeof *b[k]);
+        b[k]->bound = bound;
+        b[k]->json = format == FLD_EXPORT_JSON;
+    }
+    next = b[0];
+    read_batch(ctx, next, c->records, c->n < BATCH ? c->n : BATCH);
+    at = next->n;
+    while (next != NULL) {
+        struct syn_loop *loop =
+            syn_parallel_start(next->n, threads, open_item, next);
+        struct batch *after = NULL;
+
+        if (ready != NULL && rc == FLD_OK)
+            rc = export_batch(ctx, ready, x);
+        /* the batch just added (or the one not in use) takes the next
+         * records */
+        after = next == b[0] ? b[1] : b[0];
+        free_batch(after);
+        if (at < c->n && rc == FLD_OK) {
+            size_t n = c->n - at < BATCH ? c->n - at : BATCH;
+
+            read_batch(ctx, after, c->records + at, n);
+            at += n;
+        } else {
+            after = NULL;
+        }
+        syn_parallel_finish(loop);
+        ready = next;
+        next = after;
+    }
+    if (ready != NULL && rc == FLD_OK)
+        rc = export_batch(ctx, ready, x);
+    for (k = 0; k < 2; k++) {
+        free_batch(b[k]);
+        free(b[k]);
+    }
     return rc;
 }
 
@@ -125,7 +355,6 @@ static int export_all(struct cmd_ctx *ctx, const struct export_opts *o,
     struct fld_export_opts xo;
     struct fld_export *x = NULL;
     char today[11];
-    size_t i;
     int rc;
 
     cmd_today(today);
@@ -134,8 +363,8 @@ static int export_all(struct cmd_ctx *ctx, const struct export_opts *o,
     xo.today = today;
     xo.template_id = o->filter.template_id;
     rc = fld_export_new(o->format, &xo, &x, &ctx->err);
-    for (i = 0; i < c->n && rc == FLD_OK; i++)
-        rc = export_record(ctx, c->records[i], x);
+    if (rc == FLD_OK)
+        rc = walk_records(ctx, c, o->format, x);
     if (rc == FLD_OK)
         rc = fld_export_finish(x, out, &ctx->err);
     if (rc == FLD_OK && fld_export_n_without_position(x) > 0)

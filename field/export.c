@@ -43,6 +43,7 @@
 #include "export_int.h"
 #include "form.h"
 #include "norm.h"
+#include "utf8.h"
 
 struct fld_export {
     enum fld_export_format format;
@@ -120,48 +121,136 @@ bool fld_export_on_record_row(const struct fld_template *t,
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static struct fld_json *version_json(const struct fld_version *v)
+/* A string, checked as fld_json_write() checks it: FLD_EINVAL when it is
+ * not valid UTF-8 (what says so names the member). */
+static int put_checked(struct fld_buf *out, const char *key, const char *value,
+                       size_t len, struct fld_err *err)
 {
-    struct fld_json *o = fld_json_object();
+    if (value == NULL || !fld_utf8_valid((const uint8_t *)value, len))
+        return fld_err_set(err, FLD_EINVAL,
+                           "key \"%s\": string is not valid UTF-8 or "
+                           "contains NUL",
+                           key);
+    fld_json_write_string(out, value, len);
+    return FLD_OK;
+}
+
+/* A string member, "key":"value", after a separator when sep. */
+static int put_text(struct fld_buf *out, char sep, const char *key,
+                    const char *value, size_t len, struct fld_err *err)
+{
+    if (sep)
+        fld_buf_putc(out, sep);
+    fld_buf_printf(out, "\"%s\":", key);
+    return put_checked(out, key, value, len, err);
+}
+
+static int put_cstr(struct fld_buf *out, char sep, const char *key,
+                    const char *value, struct fld_err *err)
+{
+    return put_text(out, sep, key, value, value ? strlen(value) : 0, err);
+}
+
+/* {"body":"...","hash":"...","sig":"..."}: keys in canonical order */
+static int put_version(struct fld_buf *out, const struct fld_version *v,
+                       struct fld_err *err)
+{
     char sig[2 * FLD_SIG_LEN + 1];
+    int rc;
 
     fld_hex_encode(v->sig, FLD_SIG_LEN, sig);
-    fld_json_set(o, "hash", fld_json_string(v->hash));
-    fld_json_set(o, "sig", fld_json_string(sig));
-    fld_json_set(o, "body",
-                 fld_json_stringn((const char *)v->body, v->body_len));
-    return o;
+    fld_buf_putc(out, '{');
+    rc = put_text(out, 0, "body", (const char *)v->body, v->body_len, err);
+    if (rc == FLD_OK)
+        rc = put_cstr(out, ',', "hash", v->hash, err);
+    if (rc == FLD_OK)
+        rc = put_cstr(out, ',', "sig", sig, err);
+    fld_buf_putc(out, '}');
+    return rc;
+}
+
+/*
+ * The record written straight into out, member by member in the canonical
+ * order (sorted keys) fld_json_write() gives the same object built as a
+ * tree: the same bytes, without a copy of every version's body and
+ * answers to build and free.
+ */
+int fld_export_json_render(const struct fld_export_record *r,
+                           struct fld_buf *out, struct fld_err *err)
+{
+    const struct fld_version *v = r->newest;
+    size_t start = out->len, i;
+    int rc;
+
+    fld_buf_puts(out, "{\"answers\":");
+    rc = fld_json_write(r->answers, out, err);
+    if (rc == FLD_OK)
+        fld_buf_printf(out, ",\"conflicts\":%zu,\"heads\":[", r->n_conflicts);
+    for (i = 0; i < r->n_heads && rc == FLD_OK; i++) {
+        if (i > 0)
+            fld_buf_putc(out, ',');
+        rc = put_checked(out, "heads", r->heads[i], strlen(r->heads[i]), err);
+    }
+    if (rc == FLD_OK)
+        fld_buf_putc(out, ']');
+    if (rc == FLD_OK)
+        rc = put_cstr(out, ',', "record", v->record, err);
+    if (rc == FLD_OK)
+        rc = put_cstr(out, ',', "status", r->status, err);
+    if (rc == FLD_OK)
+        rc = put_cstr(out, ',', "subject", v->subject, err);
+    if (rc == FLD_OK) {
+        fld_buf_puts(out, ",\"template\":{");
+        rc = put_cstr(out, 0, "hash", v->template_hash, err);
+    }
+    if (rc == FLD_OK)
+        rc = put_cstr(out, ',', "id", v->template_id, err);
+    if (rc == FLD_OK && (v->hlc.ms < -FLD_JSON_MAX_INT ||
+                         v->hlc.ms > FLD_JSON_MAX_INT))
+        rc = fld_err_set(err, FLD_EINVAL,
+                         "key \"updated_ms\": integer %lld out of range",
+                         (long long)v->hlc.ms);
+    if (rc == FLD_OK)
+        fld_buf_printf(out, "},\"updated_ms\":%lld,\"versions\":[",
+                       (long long)v->hlc.ms);
+    for (i = 0; i < r->n_versions && rc == FLD_OK; i++) {
+        if (i > 0)
+            fld_buf_putc(out, ',');
+        rc = put_version(out, r->versions[i], err);
+    }
+    if (rc == FLD_OK)
+        fld_buf_puts(out, "]}");
+    if (rc != FLD_OK && out->data != NULL) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return rc;
 }
 
 static int add_json(struct fld_export *x, const struct fld_export_record *r,
                     struct fld_err *err)
 {
-    const struct fld_version *v = r->newest;
-    struct fld_json *o = fld_json_object(), *heads = fld_json_array();
-    struct fld_json *versions = fld_json_array(), *tmpl = fld_json_object();
-    size_t i;
+    size_t start = x->out.len;
     int rc;
 
-    for (i = 0; i < r->n_heads; i++)
-        fld_json_append(heads, fld_json_string(r->heads[i]));
-    for (i = 0; i < r->n_versions; i++)
-        fld_json_append(versions, version_json(r->versions[i]));
-    fld_json_set(tmpl, "id", fld_json_string(v->template_id));
-    fld_json_set(tmpl, "hash", fld_json_string(v->template_hash));
-    fld_json_set(o, "record", fld_json_string(v->record));
-    fld_json_set(o, "subject", fld_json_string(v->subject));
-    fld_json_set(o, "status", fld_json_string(r->status));
-    fld_json_set(o, "updated_ms", fld_json_int(v->hlc.ms));
-    fld_json_set(o, "answers", fld_json_clone(r->answers));
-    fld_json_set(o, "conflicts", fld_json_int((int64_t)r->n_conflicts));
-    fld_json_set(o, "heads", heads);
-    fld_json_set(o, "versions", versions);
-    fld_json_set(o, "template", tmpl);
     if (x->n_records > 0)
         fld_buf_putc(&x->out, ',');
-    rc = fld_json_write(o, &x->out, err);
-    fld_json_free(o);
+    rc = fld_export_json_render(r, &x->out, err);
+    if (rc != FLD_OK && x->out.data != NULL) {
+        x->out.len = start;
+        x->out.data[start] = '\0';
+    }
     return rc;
+}
+
+void fld_export_add_rendered(struct fld_export *x, const void *bytes,
+                             size_t len)
+{
+    assert(!x->finished && x->format == FLD_EXPORT_JSON);
+    if (x->n_records > 0)
+        fld_buf_putc(&x->out, ',');
+    fld_buf_append(&x->out, bytes, len);
+    x->n_records++;
 }
 
 /* ---- CSV ----------------------------------------------------------------- */

@@ -102,6 +102,19 @@ int fld_export_add(struct fld_export *x, const struct fld_export_record *r,
                    struct fld_err *err);
 
 /*
+ * JSON only, for a caller that lays records out on several threads: the
+ * bytes fld_export_add() adds for r (without the separator before it),
+ * appended to out. It reads nothing of an export, so any thread may call
+ * it; out is left as it was on failure (FLD_EINVAL: a string that is not
+ * valid UTF-8, possible only for records built by hand).
+ * fld_export_add_rendered() then adds those bytes as the next record.
+ */
+int fld_export_json_render(const struct fld_export_record *r,
+                           struct fld_buf *out, struct fld_err *err);
+void fld_export_add_rendered(struct fld_export *x, const void *bytes,
+                             size_t len);
+
+/*
  * Append the whole file to out. XLSX: FLD_EIO when the workbook cannot be
  * written or read back, FLD_ELIMIT beyond FLD_EXPORT_MAX_XLSX. Adding
  * after finishing is a programmer's error.

@@ -30,16 +30,19 @@ size_t syn_cpus(void)
     return n < 1 ? 1 : (size_t)n;
 }
 
-struct loop {
+struct syn_loop {
     atomic_size_t next;
     size_t n;
     void (*fn)(void *ctx, size_t i);
     void *ctx;
+    pthread_t th[MAX_THREADS];
+    bool started[MAX_THREADS];
+    size_t n_threads;
 };
 
 static void *run_loop(void *data)
 {
-    struct loop *l = data;
+    struct syn_loop *l = data;
     size_t i;
 
     while ((i = atomic_fetch_add(&l->next, 1)) < l->n)
@@ -47,29 +50,59 @@ static void *run_loop(void *data)
     return NULL;
 }
 
-void syn_parallel_for(size_t n, size_t n_threads,
-                      void (*fn)(void *ctx, size_t i), void *ctx)
+/* Fill l and start its threads but the caller's own (thread 0). */
+static void loop_start(struct syn_loop *l, size_t n, size_t n_threads,
+                       void (*fn)(void *ctx, size_t i), void *ctx)
 {
-    pthread_t th[MAX_THREADS];
-    bool started[MAX_THREADS];
-    struct loop l;
     size_t k;
 
     if (n_threads > MAX_THREADS)
         n_threads = MAX_THREADS;
     if (n_threads > n)
         n_threads = n;
-    atomic_init(&l.next, 0);
-    l.n = n;
-    l.fn = fn;
-    l.ctx = ctx;
-    /* thread 0 is the caller's own */
+    atomic_init(&l->next, 0);
+    l->n = n;
+    l->fn = fn;
+    l->ctx = ctx;
+    l->n_threads = n_threads;
     for (k = 1; k < n_threads; k++)
-        started[k] = pthread_create(&th[k], NULL, run_loop, &l) == 0;
-    run_loop(&l);
-    for (k = 1; k < n_threads; k++)
-        if (started[k])
-            pthread_join(th[k], NULL);
+        l->started[k] = pthread_create(&l->th[k], NULL, run_loop, l) == 0;
+}
+
+/* Take part on the caller's thread, then wait for the others. */
+static void loop_finish(struct syn_loop *l)
+{
+    size_t k;
+
+    run_loop(l);
+    for (k = 1; k < l->n_threads; k++)
+        if (l->started[k])
+            pthread_join(l->th[k], NULL);
+}
+
+void syn_parallel_for(size_t n, size_t n_threads,
+                      void (*fn)(void *ctx, size_t i), void *ctx)
+{
+    struct syn_loop l;
+
+    loop_start(&l, n, n_threads, fn, ctx);
+    loop_finish(&l);
+}
+
+struct syn_loop *syn_parallel_start(size_t n, size_t n_threads,
+                                    void (*fn)(void *ctx, size_t i),
+                                    void *ctx)
+{
+    struct syn_loop *l = fld_xcalloc(1, sizeof *l);
+
+    loop_start(l, n, n_threads, fn, ctx);
+    return l;
+}
+
+void syn_parallel_finish(struct syn_loop *l)
+{
+    loop_finish(l);
+    free(l);
 }
 
 struct syn_job {

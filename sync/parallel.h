@@ -7,7 +7,10 @@
  * with syn_parallel_for() (each fld_version_open() is independent, and
  * libsodium's verification is thread-safe), and client.c runs the store's
  * side of a round trip (applying the last answer, preparing the next
- * batch) as a syn_job while the request in between is on the network.
+ * batch) as a syn_job while the request in between is on the network;
+ * `field export` verifies and merges one batch of records with
+ * syn_parallel_start() while it writes the batch before and reads the
+ * one after.
  *
  * Nothing here shares state behind the caller's back: a function given to
  * syn_parallel_for() may only write what belongs to its own index, and a
@@ -32,6 +35,21 @@ size_t syn_cpus(void);
  */
 void syn_parallel_for(size_t n, size_t n_threads,
                       void (*fn)(void *ctx, size_t i), void *ctx);
+
+/*
+ * The same loop, started in the background: n_threads - 1 threads begin
+ * taking indices at once while the caller goes on with other work (the
+ * next batch to read, the last one to write); syn_parallel_finish() then
+ * takes part in what is left on the caller's own thread, and returns when
+ * every call has returned. Everything fn wrote is visible to the caller
+ * from then on. Never NULL; syn_parallel_finish() frees it. ctx must stay
+ * valid until then.
+ */
+struct syn_loop;
+struct syn_loop *syn_parallel_start(size_t n, size_t n_threads,
+                                    void (*fn)(void *ctx, size_t i),
+                                    void *ctx);
+void syn_parallel_finish(struct syn_loop *l);
 
 /* A job running in the background. */
 struct syn_job;

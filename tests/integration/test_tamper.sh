@@ -213,6 +213,31 @@ sql "DELETE FROM parents WHERE child='$H3';"
 tampered "(f) a parents row deleted"
 names "(f) deleted parents row: names the version" "$(h16 "$H3")"
 
+# --- export reads every version through its signature ----------------------------------------
+#
+# `field export` verifies each version it shows (on several threads): a
+# tampered one fails the whole export, naming its record, with nothing on
+# standard output and no file left behind, whatever the format.
+
+R12=$(printf '%.12s' "$R")
+for case in body sigswap; do
+    for f in json csv geojson; do
+        home "$case"
+        expect_error "($case) export --format $f" 5 export "$F" export --format $f
+        expect_stderr_contains "($case) export --format $f: names the record" \
+            "a version of record $R12 does not verify; run 'field verify'"
+    done
+    run "$F" export --format xlsx --output "$T/$case.xlsx"
+    expect_rc "($case) export --format xlsx --output: exit 5" 5
+    expect_eq "($case) ... leaves no file" "$(ls "$T/$case.xlsx" 2>/dev/null)" ""
+    run "$F" export --format json --output "$T/$case.json"
+    expect_rc "($case) export --format json --output: exit 5" 5
+    expect_eq "($case) ... leaves no file" "$(ls "$T/$case.json" 2>/dev/null)" ""
+done
+home orig
+run "$F" export --format json
+expect_rc "the untouched original exports" 0
+
 # --- the original is still fine ---------------------------------------------------------------
 
 home orig

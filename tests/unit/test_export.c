@@ -1,7 +1,9 @@
 /*
  * test_export.c - the export module (field/export.h) on a small template
  * with a geopoint, a tier, a note and a repeat group: the GeoJSON byte for
- * byte, the CSV row and its quoting, the JSON document, the workbook's
+ * byte, the CSV row and its quoting, the JSON document (and each record
+ * laid out on its own, as `field export` does on several threads, the same
+ * bytes as the tree the module once built), the workbook's
  * temporary file (made and removed), and the formats' names. The workbook's
  * sheets and cells are read back by tests/integration/test_export_office.sh
  * with python3's zipfile.
@@ -252,6 +254,100 @@ static void test_json(void **state)
     free(got);
 }
 
+/* The record as a tree, written by fld_json_write(): how the JSON export
+ * laid records out before it wrote them member by member. */
+static char *json_as_tree(const struct fld_export_record *r)
+{
+    const struct fld_version *v = r->newest;
+    struct fld_json *o = fld_json_object(), *heads = fld_json_array();
+    struct fld_json *versions = fld_json_array(), *tobj = fld_json_object();
+    struct fld_buf out = FLD_BUF_INIT;
+    size_t i;
+
+    for (i = 0; i < r->n_heads; i++)
+        fld_json_append(heads, fld_json_string(r->heads[i]));
+    for (i = 0; i < r->n_versions; i++) {
+        struct fld_json *vo = fld_json_object();
+        char sig[2 * FLD_SIG_LEN + 1];
+
+        fld_hex_encode(r->versions[i]->sig, FLD_SIG_LEN, sig);
+        fld_json_set(vo, "hash", fld_json_string(r->versions[i]->hash));
+        fld_json_set(vo, "sig", fld_json_string(sig));
+        fld_json_set(vo, "body",
+                     fld_json_stringn((const char *)r->versions[i]->body,
+                                      r->versions[i]->body_len));
+        fld_json_append(versions, vo);
+    }
+    fld_json_set(tobj, "id", fld_json_string(v->template_id));
+    fld_json_set(tobj, "hash", fld_json_string(v->template_hash));
+    fld_json_set(o, "record", fld_json_string(v->record));
+    fld_json_set(o, "subject", fld_json_string(v->subject));
+    fld_json_set(o, "status", fld_json_string(r->status));
+    fld_json_set(o, "updated_ms", fld_json_int(v->hlc.ms));
+    fld_json_set(o, "answers", fld_json_clone(r->answers));
+    fld_json_set(o, "conflicts", fld_json_int((int64_t)r->n_conflicts));
+    fld_json_set(o, "heads", heads);
+    fld_json_set(o, "versions", versions);
+    fld_json_set(o, "template", tobj);
+    assert_int_equal(fld_json_write(o, &out, NULL), FLD_OK);
+    fld_json_free(o);
+    return fld_buf_detach(&out, NULL);
+}
+
+/* Records laid out member by member (and on other threads, by
+ * fld_export_json_render) are the bytes the tree gives: one head or
+ * several, one version or several, conflicts, escapes in the bodies. */
+static void test_json_render(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_export_record many = f->r[0];
+    struct fld_version *vs[3] = {f->v[0], f->v[1], f->v[2]};
+    char *heads[2] = {f->v[1]->hash, f->v[2]->hash};
+    struct fld_export_opts o = {FLD_LANG_VI, NULL, NULL, NULL};
+    struct fld_export *x = NULL;
+    struct fld_buf a = FLD_BUF_INIT, b = FLD_BUF_INIT;
+    size_t i;
+
+    many.versions = vs;
+    many.n_versions = 3;
+    many.heads = heads;
+    many.n_heads = 2;
+    many.n_conflicts = 2;
+    for (i = 0; i < 4; i++) {
+        const struct fld_export_record *r = i < 3 ? &f->r[i] : &many;
+        struct fld_buf got = FLD_BUF_INIT;
+        char *want = json_as_tree(r);
+
+        assert_int_equal(fld_export_json_render(r, &got, NULL), FLD_OK);
+        assert_string_equal(fld_buf_str(&got), want);
+        fld_buf_free(&got);
+        free(want);
+    }
+    /* added rendered, the document is the one fld_export_add() makes */
+    assert_int_equal(fld_export_new(FLD_EXPORT_JSON, &o, &x, NULL), FLD_OK);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(fld_export_add(x, &f->r[i], NULL), FLD_OK);
+    assert_int_equal(fld_export_add(x, &many, NULL), FLD_OK);
+    assert_int_equal(fld_export_finish(x, &a, NULL), FLD_OK);
+    fld_export_free(x);
+    assert_int_equal(fld_export_new(FLD_EXPORT_JSON, &o, &x, NULL), FLD_OK);
+    for (i = 0; i < 4; i++) {
+        struct fld_buf one = FLD_BUF_INIT;
+
+        assert_int_equal(
+            fld_export_json_render(i < 3 ? &f->r[i] : &many, &one, NULL),
+            FLD_OK);
+        fld_export_add_rendered(x, one.data, one.len);
+        fld_buf_free(&one);
+    }
+    assert_int_equal(fld_export_n_records(x), 4);
+    assert_int_equal(fld_export_finish(x, &b, NULL), FLD_OK);
+    fld_export_free(x);
+    assert_string_equal(fld_buf_str(&a), fld_buf_str(&b));
+    fld_buf_free(&a);
+    fld_buf_free(&b);
+}
+
 static size_t n_files(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -345,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_one_template, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_render, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xlsx_temporary_file, setup,
                                         teardown),
         cmocka_unit_test(test_xlsx_no_tmpdir),
