@@ -36,7 +36,9 @@
 #include "buf.h"
 #include "capture.h"
 #include "cmd.h"
+#include "edit.h"
 #include "file.h"
+#include "parallel.h"
 
 /* Largest import file: about 200,000 commune records. */
 #define IMPORT_MAX_BYTES (512u * 1024 * 1024)
@@ -48,7 +50,7 @@ struct import {
 };
 
 /* The answers object as NAME=VALUE assignments (new strings in *out). */
-static int assignments(struct cmd_ctx *ctx, const struct fld_json *answers,
+static int assignments(struct fld_err *err, const struct fld_json *answers,
                        char ***out, size_t *n)
 {
     size_t i;
@@ -58,7 +60,7 @@ static int assignments(struct cmd_ctx *ctx, const struct fld_json *answers,
     if (answers == NULL)
         return FLD_OK;
     if (answers->type != FLD_JSON_OBJECT || answers->n > MAX_LINE_ANSWERS)
-        return fld_err_set(&ctx->err, FLD_EINVAL,
+        return fld_err_set(err, FLD_EINVAL,
                            "\"answers\" must be an object of at most %d "
                            "answers",
                            MAX_LINE_ANSWERS);
@@ -72,7 +74,7 @@ static int assignments(struct cmd_ctx *ctx, const struct fld_json *answers,
         else if (v->type == FLD_JSON_INT)
             (*out)[i] = fld_xasprintf("%s=%lld", key, (long long)v->i);
         else
-            return fld_err_set(&ctx->err, FLD_EINVAL,
+            return fld_err_set(err, FLD_EINVAL,
                                "answer \"%s\" must be text or a number", key);
         (*n)++;
     }
@@ -88,18 +90,86 @@ static void assignments_free(char **a, size_t n)
     free(a);
 }
 
-/* One line: check everything a person's `field new` would, then sign. */
-static int import_record(struct import *im, const struct fld_json *o)
+/*
+ * Lines go through in batches, on every core where the work allows it
+ * (issue 11): the JSON of each line is parsed, and its answers typed,
+ * normalised and checked (cmd_apply's work: the bulk of an import), on
+ * all cores (syn_parallel_for); what touches the store or the device's
+ * chain stays on this thread, in the file's order: the template and unit
+ * lookups, a final record's completeness (it lists problems on standard
+ * error), the signing of each version on the one before it, and the
+ * writes. Each line gets exactly the checks, in the order, that a line at
+ * a time gave it, and the first bad line is the one named, with the same
+ * message: the parallel work only computes ahead what this thread then
+ * consumes in order.
+ */
+#define BATCH 64
+
+/* One line of the file on its way through. */
+struct line {
+    const char *text;
+    size_t len;
+    size_t no; /* 1-based */
+    struct fld_json *o;
+    const struct fld_template *t; /* looked up on this thread */
+    const char *status;
+    struct fld_json *answers; /* typed and checked on any thread */
+    int rc;                   /* parse, then answers */
+    struct fld_err err;
+};
+
+struct batch {
+    struct line lines[BATCH];
+    size_t n;
+    size_t upto;  /* lines to type and save: up to the first refused */
+    bool stopped; /* one was refused before its answers */
+    enum fld_lang lang;
+    char today[11];
+};
+
+static void parse_line(void *data, size_t i)
+{
+    struct line *l = &((struct batch *)data)->lines[i];
+
+    l->rc = fld_json_parse((const uint8_t *)l->text, l->len, &l->o, &l->err);
+}
+
+/* cmd_apply() of the line's answers, with its own error (any thread). */
+static void type_line(void *data, size_t i)
+{
+    struct batch *b = data;
+    struct line *l = &b->lines[i];
+    struct fld_edit *e;
+    char **args = NULL;
+    size_t n_args = 0, k;
+
+    if (l->t == NULL) /* refused before its answers, or not reached */
+        return;
+    l->rc = assignments(&l->err, fld_json_get(l->o, "answers"), &args,
+                        &n_args);
+    if (l->rc == FLD_OK) {
+        e = fld_edit_new(l->t, NULL);
+        for (k = 0; k < n_args && l->rc == FLD_OK; k++)
+            l->rc = fld_edit_assign(e, args[k], &l->err);
+        if (l->rc == FLD_OK)
+            l->rc = fld_edit_check(e, b->today, b->lang, &l->err);
+        if (l->rc == FLD_OK)
+            l->answers = fld_json_clone(fld_edit_answers(e));
+        fld_edit_free(e);
+    }
+    assignments_free(args, n_args);
+}
+
+/* What a line is checked for before its answers (this thread, in order):
+ * its fields, its subject, its template and unit. */
+static int check_line(struct import *im, struct line *l)
 {
     struct cmd_ctx *ctx = im->ctx;
+    const struct fld_json *o = l->o;
     const char *tid = fld_json_get_string(o, "template");
     const char *subject = fld_json_get_string(o, "subject");
     const char *status = fld_json_get_string(o, "status");
     const struct fld_template *t;
-    struct fld_json *answers = NULL;
-    struct fld_version *v = NULL;
-    char **args = NULL;
-    size_t n_args = 0;
     int rc;
 
     if (o->type != FLD_JSON_OBJECT || tid == NULL || subject == NULL)
@@ -116,48 +186,180 @@ static int import_record(struct import *im, const struct fld_json *o)
         return rc;
     if ((rc = cmd_check_unit(ctx, t, subject)) != FLD_OK)
         return rc;
-    rc = assignments(ctx, fld_json_get(o, "answers"), &args, &n_args);
+    l->t = t;
+    l->status = status;
+    return FLD_OK;
+}
+
+/* The rest of a line whose answers are checked: completeness, then sign
+ * and store (this thread, in order). */
+static int save_line(struct import *im, struct line *l)
+{
+    struct cmd_ctx *ctx = im->ctx;
+    const char *subject = fld_json_get_string(l->o, "subject");
+    struct fld_version *v = NULL;
+    int rc = FLD_OK;
+
+    if (strcmp(l->status, "final") == 0)
+        rc = cmd_check_complete(ctx, l->t, l->answers);
     if (rc == FLD_OK)
-        rc = cmd_apply(ctx, t, NULL, (int)n_args, args, &answers);
-    if (rc == FLD_OK && strcmp(status, "final") == 0)
-        rc = cmd_check_complete(ctx, t, answers);
-    if (rc == FLD_OK)
-        rc = fld_capture_first(ctx->st, ctx->key, t, subject, answers, status,
-                               &v, &ctx->err);
+        rc = fld_capture_first(ctx->st, ctx->key, l->t, subject, l->answers,
+                               l->status, &v, &ctx->err);
     if (rc == FLD_OK)
         im->n_records++;
     fld_version_free(v);
-    fld_json_free(answers);
-    assignments_free(args, n_args);
     return rc;
 }
 
-/* Every line of text, in one transaction; "line N: " on the first bad one. */
+/* Read the next lines of text from *at into b (blank lines are counted,
+ * not kept). */
+static void next_lines(struct batch *b, const char *text, size_t len,
+                       size_t *at, size_t *line)
+{
+    b->n = 0;
+    while (b->n < BATCH && *at < len) {
+        const char *end = memchr(text + *at, '\n', len - *at);
+        size_t n = end ? (size_t)(end - (text + *at)) : len - *at;
+        struct line *l = &b->lines[b->n];
+
+        ++*line;
+        if (n > 0 && text[*at + n - 1] == '\r')
+            n--;
+        if (n > 0) {
+            memset(l, 0, sizeof *l);
+            l->text = text + *at;
+            l->len = n;
+            l->no = *line;
+            b->n++;
+        }
+        *at += end ? (size_t)(end - (text + *at)) + 1 : len - *at;
+    }
+}
+
+static void free_lines(struct batch *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        fld_json_free(b->lines[i].o);
+        fld_json_free(b->lines[i].answers);
+    }
+    b->n = 0;
+}
+
+/* Check b's lines up to the first refused before its answers (later ones
+ * are never reached): b->upto lines go on, b->stopped when one was
+ * refused. */
+static void check_batch(struct import *im, struct batch *b)
+{
+    int rc = FLD_OK;
+
+    for (b->upto = 0; b->upto < b->n && rc == FLD_OK; b->upto++) {
+        struct line *l = &b->lines[b->upto];
+
+        rc = l->rc == FLD_OK ? check_line(im, l) : l->rc;
+    }
+    b->stopped = rc != FLD_OK;
+}
+
+/* Report or save b's lines, in order; the first failure, named by line. */
+static int save_batch(struct import *im, struct batch *b)
+{
+    struct cmd_ctx *ctx = im->ctx;
+    size_t i;
+    int rc = FLD_OK;
+
+    for (i = 0; i < b->upto && rc == FLD_OK; i++) {
+        struct line *l = &b->lines[i];
+
+        if (l->t == NULL) {
+            /* refused before its answers: say it again, in its turn */
+            if ((rc = l->rc) != FLD_OK)
+                ctx->err = l->err;
+            else
+                rc = check_line(im, l);
+        } else if ((rc = l->rc) != FLD_OK) {
+            ctx->err = l->err;
+        } else {
+            rc = save_line(im, l);
+        }
+        if (rc != FLD_OK)
+            fld_err_prefix(&ctx->err, "line %zu", l->no);
+    }
+    return rc;
+}
+
+/* One loop over two batches: typing the checked lines of one and parsing
+ * the lines of the next. */
+struct both {
+    struct batch *typed, *parsed;
+};
+
+static void type_or_parse(void *data, size_t i)
+{
+    struct both *w = data;
+
+    if (i < w->typed->upto)
+        type_line(w->typed, i);
+    else
+        parse_line(w->parsed, i - w->typed->upto);
+}
+
+/*
+ * Every line of text, in one transaction; "line N: " on the first bad one.
+ * Three batches turn: while this thread signs and stores batch k - 1,
+ * every core types batch k's answers and parses batch k + 1's lines; then
+ * this thread checks batch k + 1's templates and units.
+ */
 static int import_lines(struct import *im, char *text, size_t len)
 {
     struct cmd_ctx *ctx = im->ctx;
-    size_t line = 0, at = 0;
+    struct batch *b[3], *saved = NULL, *cur, *next;
+    size_t line = 0, at = 0, threads = syn_cpus(), k, turn = 0;
     int rc;
 
     if ((rc = fld_store_begin(ctx->st, &ctx->err)) != FLD_OK)
         return rc;
-    while (rc == FLD_OK && at < len) {
-        char *end = memchr(text + at, '\n', len - at);
-        size_t n = end ? (size_t)(end - (text + at)) : len - at;
-        struct fld_json *o = NULL;
+    for (k = 0; k < 3; k++) {
+        b[k] = fld_xcalloc(1, sizeof *b[k]);
+        b[k]->lang = ctx->lang;
+    }
+    cur = b[0];
+    cmd_today(cur->today);
+    next_lines(cur, text, len, &at, &line);
+    syn_parallel_for(cur->n, threads, parse_line, cur);
+    check_batch(im, cur);
+    while (cur != NULL) {
+        struct both w;
+        struct syn_loop *loop;
 
-        line++;
-        if (n > 0 && text[at + n - 1] == '\r')
-            n--;
-        if (n > 0) {
-            rc = fld_json_parse((const uint8_t *)text + at, n, &o, &ctx->err);
-            if (rc == FLD_OK)
-                rc = import_record(im, o);
-            if (rc != FLD_OK)
-                fld_err_prefix(&ctx->err, "line %zu", line);
+        next = NULL;
+        if (at < len && !cur->stopped && rc == FLD_OK) {
+            next = b[++turn % 3];
+            cmd_today(next->today);
+            next_lines(next, text, len, &at, &line);
         }
-        fld_json_free(o);
-        at += (end ? (size_t)(end - (text + at)) + 1 : len - at);
+        w.typed = cur;
+        w.parsed = next;
+        loop = syn_parallel_start(cur->upto + (next ? next->n : 0), threads,
+                                  type_or_parse, &w);
+        if (saved != NULL && rc == FLD_OK)
+            rc = save_batch(im, saved);
+        if (saved != NULL)
+            free_lines(saved);
+        syn_parallel_finish(loop);
+        if (next != NULL && rc == FLD_OK)
+            check_batch(im, next);
+        saved = cur;
+        cur = rc == FLD_OK ? next : NULL;
+        if (rc != FLD_OK && next != NULL)
+            free_lines(next);
+    }
+    if (saved != NULL && rc == FLD_OK)
+        rc = save_batch(im, saved);
+    for (k = 0; k < 3; k++) {
+        free_lines(b[k]);
+        free(b[k]);
     }
     if (rc != FLD_OK) {
         fld_store_rollback(ctx->st);

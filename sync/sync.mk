@@ -120,11 +120,24 @@ soak: $(O)/tests/test_syn_sim
 # test and the convergence simulation drive it). `tsan` only gains
 # prerequisites here, so other parts of the tree may add theirs.
 TSAN_SYNC_TESTS := test_syn_parallel test_syn_client test_syn_sim
-.PHONY: tsan tsan-sync
-tsan: tsan-sync
+.PHONY: tsan tsan-sync tsan-walk
+tsan: tsan-sync tsan-walk
 tsan-sync:
 	$(MAKE) O=build/tsan OPT='-O1 -g -fno-omit-frame-pointer' \
 		SANFLAGS=-fsanitize=thread \
 		$(TSAN_SYNC_TESTS:%=build/tsan/tests/%)
 	set -e; for t in $(TSAN_SYNC_TESTS); do \
 		TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
+
+# ... and the commands that walk records on several threads with it:
+# `field export` (verifying and merging batches) and `field import`
+# (parsing and typing lines), built under ThreadSanitizer and driven by
+# their integration tests; a report stops the program (exit 66), which
+# the tests see.
+TSAN_WALK_TESTS := test_import test_tamper
+tsan-walk:
+	$(MAKE) O=build/tsan OPT='-O1 -g -fno-omit-frame-pointer' \
+		SANFLAGS=-fsanitize=thread build/tsan/bin/field
+	set -e; for t in $(TSAN_WALK_TESTS); do \
+		TSAN_OPTIONS='halt_on_error=1 exitcode=66' FIELD_BUILD=build/tsan \
+		sh tests/integration/$$t.sh; done

@@ -55,6 +55,51 @@ refused "a subject that is no unit code" 4 "line 1: --subject 'a b'" '{"template
 refused "an answer that is neither text nor a number" 4 'line 1: answer "remarks" must be text or a number' \
     '{"template":"field-demo","subject":"4201","answers":{"remarks":["x"]}}'
 
+# Lines are parsed and typed on several threads, in batches, ahead of the
+# ones signed and stored: the first bad line in the file is still the one
+# named, whichever stage refuses it, and nothing of the file is kept.
+BAD_ANSWER='{"template":"field-demo","subject":"4201","answers":{"households_total":"-3"}}'
+NOPE='{"template":"nope","subject":"4201"}'
+refused "a bad answer before an unknown template: the answer is named" 4 \
+    "line 2: households_total" "$G" "$BAD_ANSWER" "$NOPE"
+refused "an unknown template before a bad answer: the template is named" 3 \
+    "line 2: no template 'nope'" "$G" "$NOPE" "$BAD_ANSWER"
+many() { # N - N good lines
+    _i=0
+    while [ "$_i" -lt "$1" ]; do
+        printf '%s\n' "$G"
+        _i=$((_i + 1))
+    done
+}
+{ many 200; echo; echo "$BAD_ANSWER"; echo "$NOPE"; } >"$T/late.jsonl"
+run "$F" import "$T/late.jsonl"
+expect_rc "a bad line after 200 good ones and a blank line: exit 4" 4
+expect_stderr_line "... one line, naming line 202" "field: import: line 202: households_total"
+expect_eq "... importing nothing" "$(nversions)" "$n"
+{ many 300; echo '{"template":"field-demo","subject":"4201","status":"final"}'; } >"$T/late.jsonl"
+run "$F" import "$T/late.jsonl"
+expect_rc "an incomplete final record after 300 good ones: exit 4" 4
+expect_stderr_contains "... naming line 301" "line 301: cannot finalize"
+expect_eq "... importing nothing" "$(nversions)" "$n"
+many 300 >"$T/many.jsonl"
+run "$F" import --json "$T/many.jsonl"
+expect_rc "300 records at once" 0
+expect_eq "... all of them" "$(json_get "$OUT" records) $(nversions)" "300 $((n + 300))"
+expect_eq "... each the next of the device's chain" \
+    "$(sql "SELECT count(*) FROM versions v JOIN versions p ON p.dseq = v.dseq - 1 AND v.prev = p.hash;")" \
+    "$((n + 299))"
+run "$F" verify
+expect_rc "... and they verify" 0
+n=$(nversions)
+# more records than a batch of the export's walk: all of them, in order
+run "$F" export --format json
+expect_rc "... and export" 0
+expect_eq "... every record, in the store's order" \
+    "$("$PY" -c 'import json, sys
+print(" ".join(r["record"] for r in json.load(open(sys.argv[1]))["records"]))' "$OUT")" \
+    "$("$F" list --json | "$PY" -c 'import json, sys
+print(" ".join(r["record"] for r in json.load(sys.stdin)))')"
+
 printf '%s\n' "$G" | "$F" import - >"$OUT" 2>"$ERR"
 expect_eq "standard input is read with -" "$(cat "$OUT")" "Imported 1 record"
 run "$F" import

@@ -2,7 +2,10 @@
  * test_syn_parallel.c - libsync's loop over several threads and its
  * background job (sync/parallel.c): every index is visited exactly once
  * whatever the number of threads (none, one, more than the indices, more
- * than the cap), and a job's writes are visible once it is joined. `make
+ * than the cap), a loop started in the background visits them all too
+ * while the caller works on something else (as `field export` and
+ * `field import` use it), and a job's writes are visible once it is
+ * joined. `make
  * tsan` runs it under ThreadSanitizer.
  */
 #include <setjmp.h>
@@ -45,6 +48,35 @@ static void test_every_index_once(void **state)
     syn_parallel_for(2, 8, visit, seen);
     assert_int_equal(seen[0] + seen[1] + seen[2], 2);
     free(seen);
+}
+
+/* Started in the background: the caller writes its own data meanwhile,
+ * then takes part and reads every slot once finished. */
+static void test_started_loop(void **state)
+{
+    static const size_t threads[] = {0, 1, 2, 5, 64};
+    int *seen = calloc(N, sizeof *seen), *mine = calloc(N, sizeof *mine);
+    size_t t, i;
+
+    (void)state;
+    assert_non_null(seen);
+    assert_non_null(mine);
+    for (t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+        struct syn_loop *l;
+
+        memset(seen, 0, N * sizeof *seen);
+        l = syn_parallel_start(N, threads[t], visit, seen);
+        assert_non_null(l);
+        for (i = 0; i < N; i++)
+            mine[i] = (int)(t + i);
+        syn_parallel_finish(l);
+        for (i = 0; i < N; i++)
+            assert_int_equal(seen[i], 1);
+        assert_int_equal(mine[N - 1], (int)(t + N - 1));
+    }
+    syn_parallel_finish(syn_parallel_start(0, 2, visit, seen));
+    free(seen);
+    free(mine);
 }
 
 struct work {
@@ -92,6 +124,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_index_once),
+        cmocka_unit_test(test_started_loop),
         cmocka_unit_test(test_job),
     };
 
