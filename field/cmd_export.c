@@ -17,11 +17,13 @@
  * workbook is binary, so --format xlsx needs --output; the other formats
  * may go to standard output.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "cmd.h"
@@ -96,6 +98,151 @@ static char *unit_name(struct cmd_ctx *ctx, const struct fld_version *v)
         return NULL;
     }
     return name;
+}
+
+/*
+ * Where the export goes while it is made. A small export is held in
+ * memory and written once complete, as it always was; beyond SPILL bytes
+ * it is written as it comes, so that memory stays bounded whatever the
+ * number of records: into the --output file's temporary file
+ * (fld_file_stream, named only once complete), or for standard output
+ * into an unlinked temporary file in $TMPDIR that is copied out once the
+ * export is complete. Either way a failed export writes nothing. A
+ * failure to write is told after the walk's own (the walk's failure
+ * comes first, as when the file was written at the end).
+ */
+#define SPILL (4u << 20)
+
+struct sink {
+    const char *output;           /* --output, or NULL */
+    struct fld_file_stream *file; /* --output, once spilled */
+    int fd;                       /* standard output's temporary, or -1 */
+    bool spilled;
+    int rc; /* the first failure to write */
+    struct fld_err err;
+};
+
+static int spill_temp(struct sink *k)
+{
+    const char *dir = getenv("TMPDIR");
+    char *path;
+    int e;
+
+    if (dir == NULL || *dir == '\0')
+        dir = "/tmp";
+    path = fld_xasprintf("%s/field-export-XXXXXX", dir);
+    k->fd = mkstemp(path);
+    e = errno;
+    if (k->fd >= 0)
+        unlink(path); /* the descriptor is all that is needed */
+    free(path);
+    if (k->fd < 0)
+        return fld_err_set(&k->err, FLD_EIO,
+                           "cannot make a temporary file in %s: %s", dir,
+                           strerror(e));
+    return FLD_OK;
+}
+
+/* Write bytes where the sink goes, remembering the first failure. */
+static void sink_write(struct sink *k, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+
+    if (k->rc != FLD_OK)
+        return;
+    if (!k->spilled) {
+        k->spilled = true;
+        k->rc = k->output ? fld_file_stream_new(k->output, 0600, FLD_FILE_NEW,
+                                                &k->file, &k->err)
+                          : spill_temp(k);
+        if (k->rc != FLD_OK)
+            return;
+    }
+    if (k->output) {
+        k->rc = fld_file_stream_write(k->file, data, len, &k->err);
+        return;
+    }
+    while (len > 0) {
+        ssize_t n = write(k->fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            k->rc = fld_err_set(&k->err, FLD_EIO,
+                                "cannot write a temporary file: %s",
+                                n < 0 ? strerror(errno) : "nothing written");
+            return;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Past SPILL bytes, write what the export laid out so far. */
+static void sink_spill(struct sink *k, struct fld_export *x)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+
+    if (fld_export_buffered(x) < SPILL)
+        return;
+    fld_export_take(x, &b);
+    sink_write(k, b.data, b.len);
+    fld_buf_free(&b);
+}
+
+/* Standard output gets the temporary file, now complete. */
+static int copy_out(struct sink *k, struct cmd_ctx *ctx)
+{
+    static char chunk[1u << 16];
+    ssize_t n;
+
+    if (lseek(k->fd, 0, SEEK_SET) != 0)
+        return fld_err_set(&ctx->err, FLD_EIO,
+                           "cannot read a temporary file back: %s",
+                           strerror(errno));
+    while ((n = read(k->fd, chunk, sizeof chunk)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return fld_err_set(&ctx->err, FLD_EIO,
+                               "cannot read a temporary file back: %s",
+                               strerror(errno));
+        fwrite(chunk, 1, (size_t)n, stdout);
+    }
+    return FLD_OK;
+}
+
+/* The walk is over and out holds the rest: write it all (rc FLD_OK), or
+ * leave nothing (rc a failure); frees what the sink holds. */
+static int sink_close(struct sink *k, struct cmd_ctx *ctx, int rc,
+                      const struct fld_buf *out)
+{
+    if (rc == FLD_OK && !k->spilled) {
+        /* a new file, never over an existing one, nothing half-written
+         * left; mode 0600, as exports have always been written */
+        if (k->output)
+            rc = fld_file_write(k->output, out->data, out->len, 0600,
+                                FLD_FILE_NEW, &ctx->err);
+        else
+            fwrite(fld_buf_str(out), 1, out->len, stdout);
+    } else if (rc == FLD_OK) {
+        sink_write(k, out->data, out->len);
+        if (k->rc != FLD_OK) {
+            ctx->err = k->err;
+            rc = k->rc;
+        } else if (k->output) {
+            rc = fld_file_stream_commit(k->file, &ctx->err);
+            k->file = NULL;
+        } else {
+            rc = copy_out(k, ctx);
+        }
+    }
+    fld_file_stream_discard(k->file);
+    k->file = NULL;
+    if (k->fd >= 0)
+        close(k->fd);
+    k->fd = -1;
+    return rc;
 }
 
 /*
@@ -300,7 +447,8 @@ static int export_batch(struct cmd_ctx *ctx, struct batch *b,
 }
 
 static int walk_records(struct cmd_ctx *ctx, const struct collected *c,
-                        enum fld_export_format format, struct fld_export *x)
+                        enum fld_export_format format, struct fld_export *x,
+                        struct sink *sink)
 {
     struct batch *b[2];
     size_t threads = syn_cpus(), at, k;
@@ -324,6 +472,8 @@ static int walk_records(struct cmd_ctx *ctx, const struct collected *c,
 
         if (ready != NULL && rc == FLD_OK)
             rc = export_batch(ctx, ready, x);
+        if (rc == FLD_OK)
+            sink_spill(sink, x);
         /* the batch just added (or the one not in use) takes the next
          * records */
         after = next == b[0] ? b[1] : b[0];
@@ -350,7 +500,8 @@ static int walk_records(struct cmd_ctx *ctx, const struct collected *c,
 }
 
 static int export_all(struct cmd_ctx *ctx, const struct export_opts *o,
-                      const struct collected *c, struct fld_buf *out)
+                      const struct collected *c, struct fld_buf *out,
+                      struct sink *k)
 {
     struct fld_export_opts xo;
     struct fld_export *x = NULL;
@@ -364,7 +515,7 @@ static int export_all(struct cmd_ctx *ctx, const struct export_opts *o,
     xo.template_id = o->filter.template_id;
     rc = fld_export_new(o->format, &xo, &x, &ctx->err);
     if (rc == FLD_OK)
-        rc = walk_records(ctx, c, o->format, x);
+        rc = walk_records(ctx, c, o->format, x, k);
     if (rc == FLD_OK)
         rc = fld_export_finish(x, out, &ctx->err);
     if (rc == FLD_OK && fld_export_n_without_position(x) > 0)
@@ -388,9 +539,12 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
     struct export_opts o;
     struct collected c = {NULL, 0};
     struct fld_buf out = FLD_BUF_INIT;
+    struct sink k;
     int rc;
 
     memset(&o, 0, sizeof o);
+    memset(&k, 0, sizeof k);
+    k.fd = -1;
     if ((rc = cmd_parse_and_open(ctx, argc, argv, extra, on_option, &o)))
         return rc;
     if (o.format_name == NULL)
@@ -404,17 +558,12 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
      * one per record (a tenth of an export's time, bench_walk) */
     if ((rc = fld_store_begin_read(ctx->st, &ctx->err)) != FLD_OK)
         goto out;
+    k.output = o.output;
     rc = fld_store_each_record(ctx->st, &o.filter, collect, &c, &ctx->err);
     if (rc == FLD_OK)
-        rc = export_all(ctx, &o, &c, &out);
+        rc = export_all(ctx, &o, &c, &out, &k);
     fld_store_rollback(ctx->st);
-    /* a new file, never over an existing one, nothing half-written left;
-     * mode 0600, as exports have always been written */
-    if (rc == FLD_OK && o.output)
-        rc = fld_file_write(o.output, out.data, out.len, 0600, FLD_FILE_NEW,
-                            &ctx->err);
-    else if (rc == FLD_OK)
-        fwrite(fld_buf_str(&out), 1, out.len, stdout);
+    rc = sink_close(&k, ctx, rc, &out);
 out:
     fld_strv_free(c.records, c.n);
     fld_buf_free(&out);

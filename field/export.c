@@ -576,6 +576,19 @@ int fld_export_finish(struct fld_export *x, struct fld_buf *out,
     return FLD_OK;
 }
 
+size_t fld_export_buffered(const struct fld_export *x)
+{
+    return x->format == FLD_EXPORT_XLSX ? 0 : x->out.len;
+}
+
+void fld_export_take(struct fld_export *x, struct fld_buf *out)
+{
+    if (x->format == FLD_EXPORT_XLSX || x->out.len == 0)
+        return;
+    fld_buf_append(out, x->out.data, x->out.len);
+    fld_buf_reset(&x->out);
+}
+
 size_t fld_export_n_records(const struct fld_export *x)
 {
     return x->n_records;

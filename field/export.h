@@ -16,8 +16,8 @@
  * at a time and only the output grows. An XLSX workbook is built by
  * libxlsxwriter in a temporary file (it writes only to a named file) that
  * fld_export_finish() reads back and removes; the other formats are built
- * in memory. Either way the caller gets bytes, and writes them where it
- * wants: field through fld_file_write() (a new file, never over another),
+ * in memory (a caller may take them as they come: fld_export_take).
+ * Either way the caller gets bytes, and writes them where it wants: field through fld_file_write() (a new file, never over another),
  * the server into an HTTP answer.
  */
 #ifndef FLD_EXPORT_H
@@ -113,6 +113,15 @@ int fld_export_json_render(const struct fld_export_record *r,
                            struct fld_buf *out, struct fld_err *err);
 void fld_export_add_rendered(struct fld_export *x, const void *bytes,
                              size_t len);
+
+/*
+ * JSON, CSV, GeoJSON: the bytes laid out so far (fld_export_buffered())
+ * appended to out and dropped from x, for a caller that writes a large
+ * export as it goes instead of holding it whole; what fld_export_finish()
+ * gives is then the rest. XLSX: nothing (libxlsxwriter holds its own).
+ */
+size_t fld_export_buffered(const struct fld_export *x);
+void fld_export_take(struct fld_export *x, struct fld_buf *out);
 
 /*
  * Append the whole file to out. XLSX: FLD_EIO when the workbook cannot be

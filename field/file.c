@@ -379,3 +379,93 @@ done:
     free(folder);
     return rc;
 }
+
+/* ---- writing piece by piece --------------------------------------------- */
+
+struct fld_file_stream {
+    char *path, *tmp;
+    mode_t mode;
+    int flags;
+    int fd;
+    struct stat ours;
+};
+
+int fld_file_stream_new(const char *path, mode_t mode, int flags,
+                        struct fld_file_stream **out, struct fld_err *err)
+{
+    struct fld_file_stream *s = fld_xcalloc(1, sizeof *s);
+    int rc = FLD_OK;
+
+    *out = NULL;
+    s->path = fld_xstrdup(path);
+    s->mode = mode;
+    s->flags = flags;
+    s->fd = create_temp(path, mode, &s->tmp);
+    if (s->fd < 0) {
+        rc = write_error(path, "cannot create", errno, err);
+        free(s->tmp);
+        s->tmp = NULL; /* nothing of ours to remove */
+    } else if (fstat(s->fd, &s->ours) != 0) {
+        rc = write_error(path, "cannot create", errno, err);
+    } else if ((flags & FLD_FILE_EXACT_MODE) && fchmod(s->fd, mode) != 0) {
+        rc = write_error(path, "cannot set its mode", errno, err);
+    }
+    if (rc != FLD_OK) {
+        fld_file_stream_discard(s);
+        return rc;
+    }
+    *out = s;
+    return FLD_OK;
+}
+
+int fld_file_stream_write(struct fld_file_stream *s, const void *data,
+                          size_t len, struct fld_err *err)
+{
+    if (write_fd(s->fd, data, len) != 0)
+        return write_error(s->path, "cannot write", errno, err);
+    return FLD_OK;
+}
+
+int fld_file_stream_commit(struct fld_file_stream *s, struct fld_err *err)
+{
+    char *folder = folder_of(s->path);
+    struct stat st;
+    int rc = FLD_OK;
+
+    if (fsync(s->fd) != 0)
+        rc = write_error(s->path, "cannot write", errno, err);
+    if (close(s->fd) != 0 && rc == FLD_OK)
+        rc = write_error(s->path, "cannot write", errno, err);
+    s->fd = -1;
+    if (rc == FLD_OK && (s->flags & FLD_FILE_NEW) && lstat(s->path, &st) == 0)
+        rc = exists(s->path, err);
+    if (rc == FLD_OK && (s->flags & FLD_FILE_NEW))
+        rc = publish_new(s->tmp, s->path, err);
+    else if (rc == FLD_OK && rename(s->tmp, s->path) != 0)
+        rc = write_error(s->path, "cannot replace", errno, err);
+    if (rc == FLD_OK) {
+        free(s->tmp); /* published: the name is gone */
+        s->tmp = NULL;
+        if (sync_folder(folder) != 0) {
+            rc = write_error(s->path, "cannot sync its folder", errno, err);
+            if (s->flags & FLD_FILE_NEW)
+                remove_ours(s->path, &s->ours);
+        }
+    }
+    free(folder);
+    fld_file_stream_discard(s);
+    return rc;
+}
+
+void fld_file_stream_discard(struct fld_file_stream *s)
+{
+    if (s == NULL)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    if (s->tmp != NULL)
+        unlink(s->tmp);
+    free(s->tmp);
+    free(s->path);
+    free(s);
+}

@@ -77,4 +77,21 @@ enum {
 int fld_file_write(const char *path, const void *data, size_t len, mode_t mode,
                    int flags, struct fld_err *err);
 
+/*
+ * The same, written piece by piece, for a file too large to hold in
+ * memory (an export of many records): fld_file_stream_new() makes the
+ * temporary file beside path, fld_file_stream_write() appends to it, and
+ * fld_file_stream_commit() syncs it and gives it its name exactly as
+ * fld_file_write() does (the same flags, checks and messages; an existing
+ * name is refused then, after the writing), or fld_file_stream_discard()
+ * removes it. Commit and discard free the stream; discard takes NULL.
+ */
+struct fld_file_stream;
+int fld_file_stream_new(const char *path, mode_t mode, int flags,
+                        struct fld_file_stream **out, struct fld_err *err);
+int fld_file_stream_write(struct fld_file_stream *s, const void *data,
+                          size_t len, struct fld_err *err);
+int fld_file_stream_commit(struct fld_file_stream *s, struct fld_err *err);
+void fld_file_stream_discard(struct fld_file_stream *s);
+
 #endif

@@ -134,7 +134,7 @@ tsan-sync:
 # (parsing and typing lines), built under ThreadSanitizer and driven by
 # their integration tests; a report stops the program (exit 66), which
 # the tests see.
-TSAN_WALK_TESTS := test_import test_tamper
+TSAN_WALK_TESTS := test_import test_tamper test_export_walk
 tsan-walk:
 	$(MAKE) O=build/tsan OPT='-O1 -g -fno-omit-frame-pointer' \
 		SANFLAGS=-fsanitize=thread build/tsan/bin/field

@@ -239,6 +239,48 @@ static void test_write_new_refuses_existing(void **state)
     free(target);
 }
 
+/* Written piece by piece: named only on commit, with fld_file_write()'s
+ * checks then (an existing name is refused, the temporary file removed),
+ * and nothing left when discarded. */
+static void test_stream(void **state)
+{
+    struct fx *f = *state;
+    char *path = in(f, "out.json"), *names;
+    struct fld_file_stream *s = NULL;
+    struct fld_err err;
+    uint8_t *data;
+    size_t len;
+
+    assert_int_equal(fld_file_stream_new(path, 0600, FLD_FILE_NEW, &s, NULL),
+                     FLD_OK);
+    assert_int_equal(fld_file_stream_write(s, "{\"a\":", 5, NULL), FLD_OK);
+    assert_int_equal(fld_file_stream_write(s, "1}", 2, NULL), FLD_OK);
+    assert_int_equal(access(path, F_OK), -1); /* not named yet */
+    assert_int_equal(fld_file_stream_commit(s, NULL), FLD_OK);
+    assert_int_equal(fld_file_read(path, 100, &data, &len, NULL), FLD_OK);
+    assert_string_equal((char *)data, "{\"a\":1}");
+    free(data);
+
+    assert_int_equal(fld_file_stream_new(path, 0600, FLD_FILE_NEW, &s, NULL),
+                     FLD_OK);
+    assert_int_equal(fld_file_stream_write(s, "new", 3, NULL), FLD_OK);
+    assert_int_equal(fld_file_stream_commit(s, &err), FLD_EXISTS);
+    assert_non_null(strstr(err.msg, "already exists; not overwritten"));
+
+    assert_int_equal(fld_file_stream_new(path, 0600, FLD_FILE_NEW, &s, NULL),
+                     FLD_OK);
+    assert_int_equal(fld_file_stream_write(s, "new", 3, NULL), FLD_OK);
+    fld_file_stream_discard(s);
+    fld_file_stream_discard(NULL);
+    names = listing(f->dir);
+    assert_string_equal(names, "out.json"); /* no temporary file left */
+    free(names);
+    assert_int_equal(fld_file_read(path, 100, &data, &len, NULL), FLD_OK);
+    assert_string_equal((char *)data, "{\"a\":1}");
+    free(data);
+    free(path);
+}
+
 static void test_write_exact_mode(void **state)
 {
     struct fx *f = *state;
@@ -336,6 +378,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_new_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_new_refuses_existing, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_exact_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_nothing, setup,
