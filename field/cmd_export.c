@@ -250,10 +250,10 @@ static int sink_close(struct sink *k, struct cmd_ctx *ctx, int rc,
  * the store is read on this thread (one SQLite connection), every
  * version's signature is verified and every record merged on all cores
  * (syn_parallel_start), and records are handed to the export module on
- * this thread, in the order they were listed. While batch k is verified
- * and merged, this thread adds batch k - 1 to the export and reads batch
- * k + 1, then joins in on what is left of batch k. At most two batches
- * are held at once, whatever the number of records.
+ * this thread, in the order they were listed (walk_records: at most three
+ * batches are held at once, whatever the number of records). JSON is
+ * laid out by the thread that merged the record; XLSX and GeoJSON have
+ * their template's rules evaluated on all cores too.
  *
  * Every version is verified before any answer of its record is written,
  * and a failure is reported when its record's turn comes, exactly as a
@@ -283,13 +283,25 @@ struct item {
     char *template_hash;
     int json_rc;
     struct fld_err json_err;
+    /* the other formats: the template and the unit's name looked up on
+     * this thread once merged, then (XLSX, GeoJSON) the template's rules
+     * evaluated on any thread */
+    bool resolved;
+    const struct fld_template *t;
+    int t_rc;
+    struct fld_err t_err;
+    char *name;
+    struct fld_export_eval *ev;
 };
 
 struct batch {
     struct item items[BATCH];
     size_t n;
     int64_t bound; /* cmd_trusted_bound, one for the walk */
-    bool json;     /* lay records out as JSON on the merging threads */
+    enum fld_export_format format;
+    bool json;       /* lay records out as JSON on the merging threads */
+    bool evaluated;  /* XLSX, GeoJSON: evaluate rules ahead */
+    const char *today; /* the export's day, for the rules */
 };
 
 static int read_version(void *data, const struct fld_store_row *row)
@@ -409,6 +421,17 @@ static int export_item(struct cmd_ctx *ctx, struct item *it,
         fld_export_add_rendered(x, it->json.data, it->json.len);
         return FLD_OK;
     }
+    if (it->resolved) { /* template and name looked up, rules evaluated */
+        if (it->t_rc != FLD_OK) {
+            ctx->err = it->t_err;
+            return it->t_rc;
+        }
+        syn_merged_export(r->merged, r->versions, r->n_versions, it->t,
+                          it->name, &e);
+        if (it->ev != NULL)
+            return fld_export_add_evaluated(x, &e, it->ev, &ctx->err);
+        return fld_export_add(x, &e, &ctx->err);
+    }
     rc = cmd_load_template(ctx, r->merged->newest->template_hash, &t);
     if (rc == FLD_OK) {
         name = unit_name(ctx, r->merged->newest);
@@ -417,6 +440,43 @@ static int export_item(struct cmd_ctx *ctx, struct item *it,
     }
     free(name);
     return rc;
+}
+
+/* The other formats, once a batch is merged (this thread): each record's
+ * template, and for XLSX and GeoJSON the unit's name (a failure to load
+ * the template is kept for the record's turn). */
+static void resolve_batch(struct cmd_ctx *ctx, struct batch *b)
+{
+    size_t i;
+
+    if (b->json)
+        return;
+    for (i = 0; i < b->n; i++) {
+        struct item *it = &b->items[i];
+
+        if (it->rc != FLD_OK)
+            continue;
+        it->resolved = true;
+        it->t_rc = cmd_load_template(ctx, it->r.merged->newest->template_hash,
+                                     &it->t);
+        if (it->t_rc != FLD_OK)
+            it->t_err = ctx->err;
+        else if (b->evaluated)
+            it->name = unit_name(ctx, it->r.merged->newest);
+    }
+}
+
+/* XLSX, GeoJSON: evaluate record i's rules (any thread). */
+static void evaluate_item(struct batch *b, size_t i)
+{
+    struct item *it = &b->items[i];
+    struct fld_export_record e;
+
+    if (!b->evaluated || !it->resolved || it->t_rc != FLD_OK)
+        return;
+    syn_merged_export(it->r.merged, it->r.versions, it->r.n_versions, it->t,
+                      it->name, &e);
+    it->ev = fld_export_evaluate(&e, b->today);
 }
 
 static void free_batch(struct batch *b)
@@ -429,6 +489,10 @@ static void free_batch(struct batch *b)
         fld_buf_free(&b->items[i].json);
         free(b->items[i].template_hash);
         b->items[i].template_hash = NULL;
+        free(b->items[i].name);
+        b->items[i].name = NULL;
+        fld_export_eval_free(b->items[i].ev);
+        b->items[i].ev = NULL;
     }
     b->n = 0;
 }
@@ -446,53 +510,86 @@ static int export_batch(struct cmd_ctx *ctx, struct batch *b,
     return rc;
 }
 
-static int walk_records(struct cmd_ctx *ctx, const struct collected *c,
-                        enum fld_export_format format, struct fld_export *x,
-                        struct sink *sink)
+/* One loop over two batches: verifying and merging the records of one,
+ * evaluating the rules of the one merged before. */
+struct both {
+    struct batch *merged, *evaluated;
+};
+
+static void merge_or_evaluate(void *data, size_t i)
 {
-    struct batch *b[2];
+    struct both *w = data;
+    size_t n = w->merged ? w->merged->n : 0;
+
+    if (i < n)
+        open_item(w->merged, i);
+    else
+        evaluate_item(w->evaluated, i - n);
+}
+
+/*
+ * Three batches turn: while every core verifies and merges batch k + 1
+ * and evaluates the rules of batch k, this thread adds batch k - 1 to the
+ * export and reads batch k + 2 in its place; then it looks up batch
+ * k + 1's templates.
+ */
+static int walk_records(struct cmd_ctx *ctx, const struct collected *c,
+                        enum fld_export_format format, const char *today,
+                        struct fld_export *x, struct sink *sink)
+{
+    struct batch *b[3];
     size_t threads = syn_cpus(), at, k;
     int64_t bound = cmd_trusted_bound(ctx);
-    struct batch *ready = NULL; /* verified and merged, to be added */
-    struct batch *next;         /* read, to be verified */
+    struct batch *read, *merged = NULL, *ready = NULL;
     int rc = FLD_OK;
 
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
         b[k] = fld_xcalloc(1, sizeof *b[k]);
         b[k]->bound = bound;
+        b[k]->format = format;
         b[k]->json = format == FLD_EXPORT_JSON;
+        b[k]->evaluated =
+            format == FLD_EXPORT_XLSX || format == FLD_EXPORT_GEOJSON;
+        b[k]->today = today;
     }
-    next = b[0];
-    read_batch(ctx, next, c->records, c->n < BATCH ? c->n : BATCH);
-    at = next->n;
-    while (next != NULL) {
-        struct syn_loop *loop =
-            syn_parallel_start(next->n, threads, open_item, next);
-        struct batch *after = NULL;
+    read = b[0];
+    read_batch(ctx, read, c->records, c->n < BATCH ? c->n : BATCH);
+    at = read->n;
+    while (read != NULL || merged != NULL) {
+        struct both w = {read, merged};
+        struct syn_loop *loop;
+        struct batch *next = NULL;
 
+        loop = syn_parallel_start((read ? read->n : 0) +
+                                      (merged ? merged->n : 0),
+                                  threads, merge_or_evaluate, &w);
         if (ready != NULL && rc == FLD_OK)
             rc = export_batch(ctx, ready, x);
         if (rc == FLD_OK)
             sink_spill(sink, x);
-        /* the batch just added (or the one not in use) takes the next
-         * records */
-        after = next == b[0] ? b[1] : b[0];
-        free_batch(after);
+        /* the batch in neither stage takes the next records */
+        for (k = 0; k < 3; k++)
+            if (b[k] != read && b[k] != merged)
+                next = b[k];
+        free_batch(next);
         if (at < c->n && rc == FLD_OK) {
             size_t n = c->n - at < BATCH ? c->n - at : BATCH;
 
-            read_batch(ctx, after, c->records + at, n);
+            read_batch(ctx, next, c->records + at, n);
             at += n;
         } else {
-            after = NULL;
+            next = NULL;
         }
         syn_parallel_finish(loop);
-        ready = next;
-        next = after;
+        if (read != NULL && rc == FLD_OK)
+            resolve_batch(ctx, read);
+        ready = merged;
+        merged = read;
+        read = next;
     }
     if (ready != NULL && rc == FLD_OK)
         rc = export_batch(ctx, ready, x);
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
         free_batch(b[k]);
         free(b[k]);
     }
@@ -515,7 +612,7 @@ static int export_all(struct cmd_ctx *ctx, const struct export_opts *o,
     xo.template_id = o->filter.template_id;
     rc = fld_export_new(o->format, &xo, &x, &ctx->err);
     if (rc == FLD_OK)
-        rc = walk_records(ctx, c, o->format, x, k);
+        rc = walk_records(ctx, c, o->format, today, x, k);
     if (rc == FLD_OK)
         rc = fld_export_finish(x, out, &ctx->err);
     if (rc == FLD_OK && fld_export_n_without_position(x) > 0)

@@ -463,26 +463,61 @@ static void add_feature(struct fld_export *x, const struct fld_export_record *r,
 
 /* Evaluate r's form for the formats that show its tier and calculations,
  * then hand it to the format. */
+struct fld_export_eval *fld_export_evaluate(const struct fld_export_record *r,
+                                            const char *today)
+{
+    struct fld_export_eval *ev = fld_xcalloc(1, sizeof *ev);
+    const struct fld_text *label;
+    size_t requires;
+
+    ev->has_tier = fld_template_tier(r->tmpl, &label, &requires);
+    ev->tier = FLD_STATUS_UNKNOWN;
+    if (fld_form_eval(r->tmpl, r->answers, today, &ev->form, NULL) != FLD_OK)
+        ev->form = NULL;
+    else if (ev->has_tier)
+        ev->tier = fld_form_tier(ev->form);
+    return ev;
+}
+
+void fld_export_eval_free(struct fld_export_eval *ev)
+{
+    if (ev == NULL)
+        return;
+    fld_form_free(ev->form);
+    free(ev);
+}
+
+int fld_export_add_evaluated(struct fld_export *x,
+                             const struct fld_export_record *r,
+                             const struct fld_export_eval *ev,
+                             struct fld_err *err)
+{
+    int rc = FLD_OK;
+
+    assert(!x->finished && (x->format == FLD_EXPORT_XLSX ||
+                            x->format == FLD_EXPORT_GEOJSON));
+    if (x->format == FLD_EXPORT_XLSX)
+        rc = fld_xlsx_add(x->xlsx, r, ev, err);
+    else
+        add_feature(x, r, ev);
+    if (rc == FLD_OK)
+        x->n_records++;
+    return rc;
+}
+
 static int add_evaluated(struct fld_export *x,
                          const struct fld_export_record *r, struct fld_err *err)
 {
-    struct fld_export_eval ev;
-    const struct fld_text *label;
-    size_t requires;
-    int rc = FLD_OK;
+    struct fld_export_eval *ev = fld_export_evaluate(r, x->today);
+    int rc;
 
-    memset(&ev, 0, sizeof ev);
-    ev.has_tier = fld_template_tier(r->tmpl, &label, &requires);
-    ev.tier = FLD_STATUS_UNKNOWN;
-    if (fld_form_eval(r->tmpl, r->answers, x->today, &ev.form, NULL) != FLD_OK)
-        ev.form = NULL;
-    else if (ev.has_tier)
-        ev.tier = fld_form_tier(ev.form);
     if (x->format == FLD_EXPORT_XLSX)
-        rc = fld_xlsx_add(x->xlsx, r, &ev, err);
-    else
-        add_feature(x, r, &ev);
-    fld_form_free(ev.form);
+        rc = fld_xlsx_add(x->xlsx, r, ev, err);
+    else {
+        add_feature(x, r, ev);
+        rc = FLD_OK;
+    }
+    fld_export_eval_free(ev);
     return rc;
 }
 

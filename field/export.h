@@ -115,6 +115,24 @@ void fld_export_add_rendered(struct fld_export *x, const void *bytes,
                              size_t len);
 
 /*
+ * XLSX and GeoJSON show what the template's rules say of each record
+ * (its calculations, its tier), the most of their cost. A caller on
+ * several threads may work that out ahead: fld_export_evaluate() reads
+ * nothing of an export, so any thread may call it (r->tmpl set, today the
+ * export's "YYYY-MM-DD"); fld_export_add_evaluated() then adds r as
+ * fld_export_add() does, with it. Free with fld_export_eval_free() (NULL
+ * is fine).
+ */
+struct fld_export_eval;
+struct fld_export_eval *fld_export_evaluate(const struct fld_export_record *r,
+                                            const char *today);
+int fld_export_add_evaluated(struct fld_export *x,
+                             const struct fld_export_record *r,
+                             const struct fld_export_eval *ev,
+                             struct fld_err *err);
+void fld_export_eval_free(struct fld_export_eval *ev);
+
+/*
  * JSON, CSV, GeoJSON: the bytes laid out so far (fld_export_buffered())
  * appended to out and dropped from x, for a caller that writes a large
  * export as it goes instead of holding it whole; what fld_export_finish()

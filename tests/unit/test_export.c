@@ -180,6 +180,35 @@ static void test_geojson(void **state)
     free(got);
 }
 
+/* Rules evaluated ahead (fld_export_evaluate, as `field export` does on
+ * several threads) give the file fld_export_add() gives. */
+static void test_geojson_evaluated_ahead(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_export_opts o = {FLD_LANG_VI, "2026-01-01", NULL, NULL};
+    char *want = export(f, FLD_EXPORT_GEOJSON, &o, 0, 3, NULL);
+    struct fld_export *x = NULL;
+    struct fld_buf got = FLD_BUF_INIT;
+    size_t i;
+
+    assert_int_equal(fld_export_new(FLD_EXPORT_GEOJSON, &o, &x, NULL), FLD_OK);
+    for (i = 0; i < 3; i++) {
+        struct fld_export_eval *ev = fld_export_evaluate(&f->r[i], o.today);
+
+        assert_int_equal(fld_export_add_evaluated(x, &f->r[i], ev, NULL),
+                         FLD_OK);
+        fld_export_eval_free(ev);
+    }
+    fld_export_eval_free(NULL);
+    assert_int_equal(fld_export_n_records(x), 3);
+    assert_int_equal(fld_export_n_without_position(x), 2);
+    assert_int_equal(fld_export_finish(x, &got, NULL), FLD_OK);
+    fld_export_free(x);
+    assert_string_equal(fld_buf_str(&got), want);
+    fld_buf_free(&got);
+    free(want);
+}
+
 static void test_geojson_empty_english(void **state)
 {
     struct fixture *f = *state;
@@ -436,6 +465,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_geojson, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_geojson_evaluated_ahead, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_geojson_empty_english, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
