@@ -656,7 +656,8 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
     if ((rc = fld_store_begin_read(ctx->st, &ctx->err)) != FLD_OK)
         goto out;
     k.output = o.output;
-    rc = fld_store_each_record(ctx->st, &o.filter, collect, &c, &ctx->err);
+    rc = fld_store_each_record_brief(ctx->st, &o.filter, collect, &c,
+                                     &ctx->err);
     if (rc == FLD_OK)
         rc = export_all(ctx, &o, &c, &out, &k);
     fld_store_rollback(ctx->st);

