@@ -120,6 +120,7 @@ struct sink {
     bool spilled;
     int rc; /* the first failure to write */
     struct fld_err err;
+    struct fld_buf spill; /* turns with the export's own (fld_export_take) */
 };
 
 static int spill_temp(struct sink *k)
@@ -181,13 +182,12 @@ static void sink_write(struct sink *k, const void *data, size_t len)
 /* Past SPILL bytes, write what the export laid out so far. */
 static void sink_spill(struct sink *k, struct fld_export *x)
 {
-    struct fld_buf b = FLD_BUF_INIT;
-
     if (fld_export_buffered(x) < SPILL)
         return;
-    fld_export_take(x, &b);
-    sink_write(k, b.data, b.len);
-    fld_buf_free(&b);
+    fld_buf_reset(&k->spill);
+    fld_export_take(x, &k->spill);
+    sink_write(k, k->spill.data, k->spill.len);
+    fld_buf_reset(&k->spill);
 }
 
 /* Standard output gets the temporary file, now complete. */
@@ -239,6 +239,7 @@ static int sink_close(struct sink *k, struct cmd_ctx *ctx, int rc,
     }
     fld_file_stream_discard(k->file);
     k->file = NULL;
+    fld_buf_free(&k->spill);
     if (k->fd >= 0)
         close(k->fd);
     k->fd = -1;

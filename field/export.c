@@ -618,10 +618,21 @@ size_t fld_export_buffered(const struct fld_export *x)
 
 void fld_export_take(struct fld_export *x, struct fld_buf *out)
 {
+    struct fld_buf spare;
+
     if (x->format == FLD_EXPORT_XLSX || x->out.len == 0)
         return;
-    fld_buf_append(out, x->out.data, x->out.len);
-    fld_buf_reset(&x->out);
+    if (out->len > 0) {
+        fld_buf_append(out, x->out.data, x->out.len);
+        fld_buf_reset(&x->out);
+        return;
+    }
+    /* hand the bytes over rather than copy them, and go on in out's
+     * (empty) buffer: a caller that writes and empties its buffer each
+     * time turns two buffers, and nothing is copied or grown again */
+    spare = *out;
+    *out = x->out;
+    x->out = spare;
 }
 
 size_t fld_export_n_records(const struct fld_export *x)

@@ -136,7 +136,10 @@ void fld_export_eval_free(struct fld_export_eval *ev);
  * JSON, CSV, GeoJSON: the bytes laid out so far (fld_export_buffered())
  * appended to out and dropped from x, for a caller that writes a large
  * export as it goes instead of holding it whole; what fld_export_finish()
- * gives is then the rest. XLSX: nothing (libxlsxwriter holds its own).
+ * gives is then the rest. When out is empty the bytes are handed over,
+ * not copied, and x goes on in out's buffer: a caller that empties out
+ * (fld_buf_reset) after writing it copies nothing. XLSX: nothing
+ * (libxlsxwriter holds its own).
  */
 size_t fld_export_buffered(const struct fld_export *x);
 void fld_export_take(struct fld_export *x, struct fld_buf *out);

@@ -209,6 +209,46 @@ static void test_geojson_evaluated_ahead(void **state)
     free(want);
 }
 
+/* Taken as it is made (fld_export_take, into an empty buffer or not),
+ * then finished: the pieces make the file made whole. */
+static void test_take(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_export_opts o = {FLD_LANG_VI, "2026-01-01", NULL, NULL};
+    static const enum fld_export_format formats[] = {
+        FLD_EXPORT_JSON, FLD_EXPORT_CSV, FLD_EXPORT_GEOJSON};
+    size_t k, i;
+
+    for (k = 0; k < 3; k++) {
+        char *want = export(f, formats[k], &o, 0, k == 1 ? 2 : 3, NULL);
+        struct fld_buf got = FLD_BUF_INIT, piece = FLD_BUF_INIT;
+        struct fld_export *x = NULL;
+
+        assert_int_equal(fld_export_new(formats[k], &o, &x, NULL), FLD_OK);
+        for (i = 0; i < (k == 1 ? 2u : 3u); i++) {
+            assert_int_equal(fld_export_add(x, &f->r[i], NULL), FLD_OK);
+            size_t skip = i == 1; /* into a buffer that holds something */
+
+            if (skip)
+                fld_buf_putc(&piece, 'P');
+            fld_export_take(x, &piece);
+            assert_int_equal(fld_export_buffered(x), 0);
+            if (skip)
+                assert_int_equal(piece.data[0], 'P');
+            if (piece.len > skip)
+                fld_buf_append(&got, piece.data + skip, piece.len - skip);
+            fld_buf_reset(&piece);
+        }
+        assert_int_equal(fld_export_finish(x, &piece, NULL), FLD_OK);
+        fld_buf_append(&got, piece.data, piece.len);
+        fld_export_free(x);
+        assert_string_equal(fld_buf_str(&got), want);
+        fld_buf_free(&got);
+        fld_buf_free(&piece);
+        free(want);
+    }
+}
+
 static void test_geojson_empty_english(void **state)
 {
     struct fixture *f = *state;
@@ -472,6 +512,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_one_template, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_render, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xlsx_temporary_file, setup,
                                         teardown),
