@@ -300,8 +300,8 @@ struct batch {
     size_t n;
     int64_t bound; /* cmd_trusted_bound, one for the walk */
     enum fld_export_format format;
-    bool json;       /* lay records out as JSON on the merging threads */
-    bool evaluated;  /* XLSX, GeoJSON: evaluate rules ahead */
+    bool json;         /* lay records out as JSON on the merging threads */
+    bool evaluated;    /* XLSX, GeoJSON: evaluate rules ahead */
     const char *today; /* the export's day, for the rules */
 };
 
@@ -458,8 +458,8 @@ static void resolve_batch(struct cmd_ctx *ctx, struct batch *b)
         if (it->rc != FLD_OK)
             continue;
         it->resolved = true;
-        it->t_rc = cmd_load_template(ctx, it->r.merged->newest->template_hash,
-                                     &it->t);
+        it->t_rc =
+            cmd_load_template(ctx, it->r.merged->newest->template_hash, &it->t);
         if (it->t_rc != FLD_OK)
             it->t_err = ctx->err;
         else if (b->evaluated)
@@ -561,9 +561,9 @@ static int walk_records(struct cmd_ctx *ctx, const struct collected *c,
         struct syn_loop *loop;
         struct batch *next = NULL;
 
-        loop = syn_parallel_start((read ? read->n : 0) +
-                                      (merged ? merged->n : 0),
-                                  threads, merge_or_evaluate, &w);
+        loop =
+            syn_parallel_start((read ? read->n : 0) + (merged ? merged->n : 0),
+                               threads, merge_or_evaluate, &w);
         if (ready != NULL && rc == FLD_OK)
             rc = export_batch(ctx, ready, x);
         if (rc == FLD_OK)
@@ -657,8 +657,8 @@ int cmd_export(struct cmd_ctx *ctx, int argc, char **argv)
     if ((rc = fld_store_begin_read(ctx->st, &ctx->err)) != FLD_OK)
         goto out;
     k.output = o.output;
-    rc = fld_store_each_record_brief(ctx->st, &o.filter, collect, &c,
-                                     &ctx->err);
+    rc =
+        fld_store_each_record_brief(ctx->st, &o.filter, collect, &c, &ctx->err);
     if (rc == FLD_OK)
         rc = export_all(ctx, &o, &c, &out, &k);
     fld_store_rollback(ctx->st);

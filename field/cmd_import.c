@@ -145,8 +145,7 @@ static void type_line(void *data, size_t i)
 
     if (l->t == NULL) /* refused before its answers, or not reached */
         return;
-    l->rc = assignments(&l->err, fld_json_get(l->o, "answers"), &args,
-                        &n_args);
+    l->rc = assignments(&l->err, fld_json_get(l->o, "answers"), &args, &n_args);
     if (l->rc == FLD_OK) {
         e = fld_edit_new(l->t, NULL);
         for (k = 0; k < n_args && l->rc == FLD_OK; k++)

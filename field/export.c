@@ -205,8 +205,8 @@ int fld_export_json_render(const struct fld_export_record *r,
     }
     if (rc == FLD_OK)
         rc = put_cstr(out, ',', "id", v->template_id, err);
-    if (rc == FLD_OK && (v->hlc.ms < -FLD_JSON_MAX_INT ||
-                         v->hlc.ms > FLD_JSON_MAX_INT))
+    if (rc == FLD_OK &&
+        (v->hlc.ms < -FLD_JSON_MAX_INT || v->hlc.ms > FLD_JSON_MAX_INT))
         rc = fld_err_set(err, FLD_EINVAL,
                          "key \"updated_ms\": integer %lld out of range",
                          (long long)v->hlc.ms);
@@ -494,8 +494,8 @@ int fld_export_add_evaluated(struct fld_export *x,
 {
     int rc = FLD_OK;
 
-    assert(!x->finished && (x->format == FLD_EXPORT_XLSX ||
-                            x->format == FLD_EXPORT_GEOJSON));
+    assert(!x->finished &&
+           (x->format == FLD_EXPORT_XLSX || x->format == FLD_EXPORT_GEOJSON));
     if (x->format == FLD_EXPORT_XLSX)
         rc = fld_xlsx_add(x->xlsx, r, ev, err);
     else

@@ -17,8 +17,9 @@
  * libxlsxwriter in a temporary file (it writes only to a named file) that
  * fld_export_finish() reads back and removes; the other formats are built
  * in memory (a caller may take them as they come: fld_export_take).
- * Either way the caller gets bytes, and writes them where it wants: field through fld_file_write() (a new file, never over another),
- * the server into an HTTP answer.
+ * Either way the caller gets bytes, and writes them where it wants: field
+ * through fld_file_write() (a new file, never over another), the server into an
+ * HTTP answer.
  */
 #ifndef FLD_EXPORT_H
 #define FLD_EXPORT_H

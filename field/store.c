@@ -87,18 +87,18 @@ enum stmt_id {
 /* One row per record: its newest head, by (hlc, hash), the same order
  * the merge uses to pick a winner among concurrent values; filtered by
  * status, subject and template (NULL: any), most recently changed first. */
-#define RECORDS_HEADS \
-    "WITH h AS (SELECT v.record, v.hash, v.template_id, v.subject, " \
-    "  v.status, v.hlc_ms, v.hlc_count, row_number() OVER (PARTITION BY " \
-    "  v.record ORDER BY v.hlc_ms DESC, v.hlc_count DESC, v.hash DESC) " \
-    "  AS rank, count(*) OVER (PARTITION BY v.record) AS n_heads " \
+#define RECORDS_HEADS                                                          \
+    "WITH h AS (SELECT v.record, v.hash, v.template_id, v.subject, "           \
+    "  v.status, v.hlc_ms, v.hlc_count, row_number() OVER (PARTITION BY "      \
+    "  v.record ORDER BY v.hlc_ms DESC, v.hlc_count DESC, v.hash DESC) "       \
+    "  AS rank, count(*) OVER (PARTITION BY v.record) AS n_heads "             \
     "  FROM heads JOIN versions v ON v.hash = heads.hash) "
 
-#define RECORDS_SHOWN \
-    "FROM h WHERE h.rank = 1 " \
-    "  AND (?1 IS NULL OR h.status = ?1) " \
-    "  AND (?2 IS NULL OR h.subject = ?2) " \
-    "  AND (?3 IS NULL OR h.template_id = ?3) " \
+#define RECORDS_SHOWN                                                          \
+    "FROM h WHERE h.rank = 1 "                                                 \
+    "  AND (?1 IS NULL OR h.status = ?1) "                                     \
+    "  AND (?2 IS NULL OR h.subject = ?2) "                                    \
+    "  AND (?3 IS NULL OR h.template_id = ?3) "                                \
     "ORDER BY h.hlc_ms DESC, h.hlc_count DESC, h.record"
 
 static const char *const sql_text[N_STMTS] = {
@@ -691,8 +691,8 @@ static int record_row(void *data, sqlite3_stmt *s)
 }
 
 static int each_record(struct fld_store *st, enum stmt_id id,
-                       const struct fld_record_filter *filter,
-                       fld_record_fn fn, void *ctx, struct fld_err *err)
+                       const struct fld_record_filter *filter, fld_record_fn fn,
+                       void *ctx, struct fld_err *err)
 {
     struct walk w = {.fn.record = fn, .ctx = ctx, .err = err};
     sqlite3_stmt *s;

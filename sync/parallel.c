@@ -90,8 +90,7 @@ void syn_parallel_for(size_t n, size_t n_threads,
 }
 
 struct syn_loop *syn_parallel_start(size_t n, size_t n_threads,
-                                    void (*fn)(void *ctx, size_t i),
-                                    void *ctx)
+                                    void (*fn)(void *ctx, size_t i), void *ctx)
 {
     struct syn_loop *l = fld_xcalloc(1, sizeof *l);
 
