@@ -299,7 +299,6 @@ struct batch {
     struct item items[BATCH];
     size_t n;
     int64_t bound; /* cmd_trusted_bound, one for the walk */
-    enum fld_export_format format;
     bool json;         /* lay records out as JSON on the merging threads */
     bool evaluated;    /* XLSX, GeoJSON: evaluate rules ahead */
     const char *today; /* the export's day, for the rules */
@@ -547,7 +546,6 @@ static int walk_records(struct cmd_ctx *ctx, const struct collected *c,
     for (k = 0; k < 3; k++) {
         b[k] = fld_xcalloc(1, sizeof *b[k]);
         b[k]->bound = bound;
-        b[k]->format = format;
         b[k]->json = format == FLD_EXPORT_JSON;
         b[k]->evaluated =
             format == FLD_EXPORT_XLSX || format == FLD_EXPORT_GEOJSON;
