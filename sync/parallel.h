@@ -10,7 +10,8 @@
  * batch) as a syn_job while the request in between is on the network;
  * `field export` verifies and merges one batch of records with
  * syn_parallel_start() while it writes the batch before and reads the
- * one after.
+ * one after, and `field import` parses and types one batch of lines
+ * while it signs and stores the batch before.
  *
  * Nothing here shares state behind the caller's back: a function given to
  * syn_parallel_for() may only write what belongs to its own index, and a
