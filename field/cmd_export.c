@@ -298,7 +298,7 @@ struct item {
 struct batch {
     struct item items[BATCH];
     size_t n;
-    int64_t bound; /* cmd_trusted_bound, one for the walk */
+    int64_t bound;     /* cmd_trusted_bound, one for the walk */
     bool json;         /* lay records out as JSON on the merging threads */
     bool evaluated;    /* XLSX, GeoJSON: evaluate rules ahead */
     const char *today; /* the export's day, for the rules */
