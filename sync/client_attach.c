@@ -447,6 +447,8 @@ static int upload_batch(struct run *r, const struct fld_attachment *list,
                 rc = FLD_OK;
                 continue;
             }
+            if (rc == FLD_EFULL) /* the server's disk: none can go now */
+                r->stats->att_waiting += n - i;
             if (rc != FLD_OK)
                 break;
             r->stats->att_uploaded++;
@@ -549,10 +551,15 @@ static int get_rest(struct run *r, const struct fld_attachment *a,
                            "the server at %s sent more than the %" PRId64
                            " bytes signed for attachment %.16s",
                            r->url, a->bytes, a->hash);
+    if (k->err_no == ENOSPC || k->err_no == EDQUOT)
+        return fld_err_set(err, FLD_EFULL,
+                           "attachment %.16s: the disk is full on this "
+                           "device (%" PRId64 " of %" PRId64 " bytes kept, "
+                           "not yet a photo); make room and sync again",
+                           a->hash, k->have, a->bytes);
     if (k->err_no != 0)
-        return fld_err_set(err, k->err_no == ENOSPC ? FLD_EFULL : FLD_EIO,
-                           "attachment %.16s: cannot write: %s", a->hash,
-                           strerror(k->err_no));
+        return fld_err_set(err, FLD_EIO, "attachment %.16s: cannot write: %s",
+                           a->hash, strerror(k->err_no));
     return rc;
 }
 
