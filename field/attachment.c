@@ -210,8 +210,10 @@ int fld_attachment_put_bytes(struct fld_store *st, const char *home,
     char *tmp = fld_xasprintf("%s/put-XXXXXX", partial);
     int fd = -1, rc;
 
-    if ((rc = make_dir(dir, err)) != FLD_OK ||
-        (rc = make_dir(partial, err)) != FLD_OK)
+    rc = make_dir(dir, err);
+    if (rc == FLD_OK)
+        rc = make_dir(partial, err);
+    if (rc != FLD_OK)
         goto out;
     if ((fd = mkstemp(tmp)) < 0) {
         rc = sys_err(err, "cannot create a file in", partial);

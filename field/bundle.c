@@ -255,8 +255,10 @@ int fld_bundle_read(const uint8_t *p, size_t len, size_t max_versions,
             goto out;
     }
     /* absent from bundles without photos, and from older ones */
-    if ((photos = fld_json_get(doc, "attachments")) != NULL &&
-        (rc = open_photos(photos, b, err)) != FLD_OK)
+    photos = fld_json_get(doc, "attachments");
+    if (photos != NULL)
+        rc = open_photos(photos, b, err);
+    if (rc != FLD_OK)
         goto out;
     *out = b;
     b = NULL;

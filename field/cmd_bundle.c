@@ -215,9 +215,11 @@ static int bundle_export(struct cmd_ctx *ctx, const struct export_opts *o,
         printf("Wrote %zu version%s to %s\n", n_versions,
                n_versions == 1 ? "" : "s", path);
     else if (rc == FLD_OK)
-        printf("Wrote %zu version%s and %zu photo%s (%.1f MB) to %s\n",
-               n_versions, n_versions == 1 ? "" : "s", c.added,
-               c.added == 1 ? "" : "s", (double)c.bytes / 1e6, path);
+        printf(
+            "Wrote %zu version%s and %zu photo%s (%.1f %s) to %s\n", n_versions,
+            n_versions == 1 ? "" : "s", c.added, c.added == 1 ? "" : "s",
+            c.bytes < 1000000 ? (double)c.bytes / 1e3 : (double)c.bytes / 1e6,
+            c.bytes < 1000000 ? "kB" : "MB", path);
     /* Not errors: the versions went; say what did not. */
     if (rc == FLD_OK && c.missing > 0)
         fprintf(stderr,
@@ -321,7 +323,9 @@ static int store_all(struct cmd_ctx *ctx, const struct fld_bundle *b,
         if (rc != FLD_OK)
             goto fail;
     }
-    if (with_photos && (rc = keep_photos(ctx, b, placed, done)) != FLD_OK)
+    if (with_photos)
+        rc = keep_photos(ctx, b, placed, done);
+    if (rc != FLD_OK)
         goto fail;
     if ((rc = fld_store_commit(ctx->st, &ctx->err)) != FLD_OK)
         goto fail_files;

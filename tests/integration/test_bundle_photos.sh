@@ -47,7 +47,7 @@ expect_rc "attach the road's photo" 0
 run "$F" bundle export "$T/stick.json"
 expect_rc "export with photos exits 0" 0
 expect_stdout "... says how many versions and photos" \
-    "Wrote 3 versions and 2 photos (0.5 MB) to $T/stick.json"
+    "Wrote 3 versions and 2 photos (500.0 kB) to $T/stick.json"
 expect_eq "... the photos are in the file" \
     "$(json_get "$T/stick.json" attachments | "$PY" -c 'import json,sys; print(sorted(a["hash"] for a in json.load(sys.stdin)))')" \
     "$("$PY" -c 'import sys; print(sorted(sys.argv[1:]))' "$PLAN" "$ROAD")"
