@@ -83,6 +83,16 @@ expect_stderr_contains "... saying the disk is full" "disk is full"
 expect_eq "... no version is signed" "$(nversions)" "$n0"
 expect_eq "... no partial file is left" "$(files "$T/a/attachments")" 0
 
+# A file system that reports the full disk only when the data is flushed.
+run env LD_PRELOAD="$LIB" FIELD_ENOSPC_DIR="$T/a/attachments" \
+    FIELD_ENOSPC_AT=sync ASAN_OPTIONS="$ASAN_FULL" \
+    "$F" attach "$REC" plan_photo "$T/plan.jpg"
+expect_rc "attach whose fsync finds the disk full exits 1" 1
+expect_stderr_line "... in one line" "field: attach: "
+expect_stderr_contains "... saying the disk is full" "disk is full"
+expect_eq "... no version is signed" "$(nversions)" "$n0"
+expect_eq "... no file is left" "$(files "$T/a/attachments")" 0
+
 run "$F" attach "$REC" plan_photo "$T/plan.jpg"
 expect_rc "with room again the photo is attached" 0
 expect_eq "... one version" "$(nversions)" $((n0 + 1))
@@ -126,6 +136,75 @@ expect_eq "... the photo is uploaded" "$(jv attachments.uploaded)" 1
 check "... the server holds it byte for byte" \
     cmp -s "$T/plan.jpg" "$(server_file "$PLAN")"
 
+# The server's disk fills in the middle of a chunk: the bytes of that
+# chunk that did reach the disk are not acknowledged, and the upload goes
+# on from the last whole chunk once there is room.
+jpeg "$T/road.jpg" 600000
+ROAD=$(b2 "$T/road.jpg")
+run "$F" attach "$REC" road_photo "$T/road.jpg"
+expect_rc "attach a second photo" 0
+stop_server
+touch "$T/server-full"
+export LD_PRELOAD="$LIB" FIELD_ENOSPC_DIR="$T/attachments" \
+    FIELD_ENOSPC_WHILE="$T/server-full" FIELD_ENOSPC_AFTER=400000 \
+    ASAN_OPTIONS="$ASAN_FULL"
+restart_server
+unset LD_PRELOAD FIELD_ENOSPC_DIR FIELD_ENOSPC_WHILE FIELD_ENOSPC_AFTER
+if [ -n "${ASAN_FULL%verify_asan_link_order=0}" ]; then
+    ASAN_OPTIONS=${ASAN_FULL%:verify_asan_link_order=0}
+else
+    unset ASAN_OPTIONS
+fi
+run "$F" sync --json
+expect_rc "a sync whose photo fills the server's disk half-way exits 1" 1
+expect_stderr_contains "... saying the server's disk is full" \
+    "the server's disk is full"
+ACKED=$(sqls "SELECT coalesce(max(acked), 0) FROM attachments WHERE stored_ms IS NULL;")
+check "... whole chunks only are acknowledged ($ACKED bytes)" \
+    test "$ACKED" -gt 0 -a "$ACKED" -lt 400000
+_partial=$(find "$T/attachments" -name "$ROAD*" -type f 2>/dev/null | head -n 1)
+expect_eq "... the server's partial file holds exactly those bytes" \
+    "$(wc -c <"${_partial:-/dev/null}" | tr -d ' ')" "$ACKED"
+check "... nothing visible as the photo" test ! -e "$(server_file "$ROAD")"
+rm -f "$T/server-full"
+run "$F" sync --json
+expect_rc "with room again the upload completes" 0
+expect_eq "... the photo is uploaded" "$(jv attachments.uploaded)" 1
+check "... from where the server stood: fewer bytes than the photo" \
+    test "$(jv attachments.bytes_up)" -lt 600000
+check "... the server holds it byte for byte" \
+    cmp -s "$T/road.jpg" "$(server_file "$ROAD")"
+
+# The server's file system reports the full disk only when a chunk is
+# flushed (fdatasync): the chunk is not acknowledged.
+jpeg "$T/env.jpg" 200000
+ENV=$(b2 "$T/env.jpg")
+run "$F" attach "$REC" env_photo "$T/env.jpg"
+expect_rc "attach a third photo" 0
+stop_server
+touch "$T/server-full"
+export LD_PRELOAD="$LIB" FIELD_ENOSPC_DIR="$T/attachments" \
+    FIELD_ENOSPC_WHILE="$T/server-full" FIELD_ENOSPC_AT=sync \
+    ASAN_OPTIONS="$ASAN_FULL"
+restart_server
+unset LD_PRELOAD FIELD_ENOSPC_DIR FIELD_ENOSPC_WHILE FIELD_ENOSPC_AT
+if [ -n "${ASAN_FULL%verify_asan_link_order=0}" ]; then
+    ASAN_OPTIONS=${ASAN_FULL%:verify_asan_link_order=0}
+else
+    unset ASAN_OPTIONS
+fi
+run "$F" sync --json
+expect_rc "a sync whose chunk cannot be flushed on the server exits 1" 1
+expect_stderr_contains "... saying the server's disk is full" \
+    "the server's disk is full"
+expect_eq "... no byte of it is acknowledged" \
+    "$(sqls "SELECT coalesce(max(acked), 0) FROM attachments WHERE hash = '$ENV';")" 0
+check "... nothing visible as the photo" test ! -e "$(server_file "$ENV")"
+rm -f "$T/server-full"
+run "$F" sync --json
+expect_rc "with room again it is uploaded" 0
+check "... byte for byte" cmp -s "$T/env.jpg" "$(server_file "$ENV")"
+
 # --- (b) field sync --attachments into a full device ------------------------------
 
 home b
@@ -144,11 +223,21 @@ expect_rc "a download that fills the disk half-way exits 1" 1
 expect_eq "... no photo is visible" \
     "$(find "$T/b/attachments" -name "$PLAN" -path "*/$(echo "$PLAN" | cut -c1-2)/*" -type f | wc -l | tr -d ' ')" 0
 
+run env LD_PRELOAD="$LIB" FIELD_ENOSPC_DIR="$T/b/attachments" \
+    FIELD_ENOSPC_AT=sync ASAN_OPTIONS="$ASAN_FULL" \
+    "$F" sync --json --attachments
+expect_rc "a download whose fsync finds the disk full exits 1" 1
+expect_stderr_line "... in one line" "field: sync: "
+expect_stderr_contains "... saying the disk is full" "disk is full"
+expect_eq "... no photo is visible" \
+    "$(find "$T/b/attachments" -path "*/$(echo "$PLAN" | cut -c1-2)/*" -type f | wc -l | tr -d ' ')" 0
+expect_eq "... none held" "$(sql "SELECT count(*) FROM attachments WHERE held = 1;")" 0
+
 run "$F" sync --json --attachments
 expect_rc "with room again the download completes" 0
-expect_eq "... one photo received" "$(jv attachments.downloaded)" 1
-check "... resumed: fewer bytes than the photo came down" \
-    test "$(jv attachments.bytes_down)" -lt 300000
+expect_eq "... the three photos received" "$(jv attachments.downloaded)" 3
+check "... resumed: fewer bytes than the photos came down" \
+    test "$(jv attachments.bytes_down)" -lt 1100000
 check "... byte for byte" \
     cmp -s "$T/plan.jpg" "$T/b/attachments/$(echo "$PLAN" | cut -c1-2)/$PLAN"
 run "$F" verify

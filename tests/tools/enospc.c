@@ -13,9 +13,16 @@
  *   FIELD_ENOSPC_WHILE=/file    full only while this file exists, so that
  *                               a test can give space back to a running
  *                               server by removing it
+ *   FIELD_ENOSPC_AT=sync        writes go through and fsync/fdatasync
+ *                               fail instead: a file system that
+ *                               allocates late (ext4's delayed
+ *                               allocation, NFS) reports a full disk only
+ *                               when the data is flushed
  *
  * What fails with ENOSPC: write, pwrite, pwrite64, writev, pwritev,
- * fallocate, posix_fallocate and an ftruncate that grows a file. Whether a
+ * fallocate, posix_fallocate and an ftruncate that grows a file (or, with
+ * FIELD_ENOSPC_AT=sync, fsync and fdatasync only). close() never fails
+ * here, though on NFS it may. Whether a
  * descriptor's file is under the directory is read from /proc/self/fd at
  * each call (so every way of opening a file is covered: open, openat,
  * mkstemp). SQLite's own files are written with pwrite too: keep them out
@@ -55,6 +62,14 @@ static const char *full_dir(void)
     return d;
 }
 
+/* Whether the disk fills when data is flushed rather than written. */
+static int at_sync(void)
+{
+    const char *m = getenv("FIELD_ENOSPC_AT");
+
+    return m != NULL && strcmp(m, "sync") == 0;
+}
+
 /* Whether fd is a file under the full directory. */
 static int on_full_disk(int fd)
 {
@@ -84,7 +99,7 @@ static size_t allowance(int fd, size_t len)
     const char *a;
     unsigned long long after, cur, left;
 
-    if (len == 0 || !on_full_disk(fd))
+    if (len == 0 || at_sync() || !on_full_disk(fd))
         return len;
     a = getenv("FIELD_ENOSPC_AFTER");
     after = a ? strtoull(a, NULL, 10) : 0;
@@ -161,7 +176,7 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
     REAL(write);
     size_t len = iov_len(iov, n), ok;
 
-    if (!on_full_disk(fd))
+    if (at_sync() || !on_full_disk(fd))
         return real_writev(fd, iov, n);
     ok = allowance(fd, len);
     if (ok == 0 && len > 0) {
@@ -183,7 +198,7 @@ ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t at)
     REAL(pwrite);
     size_t len = iov_len(iov, n), ok;
 
-    if (!on_full_disk(fd))
+    if (at_sync() || !on_full_disk(fd))
         return real_pwritev(fd, iov, n, at);
     ok = allowance(fd, len);
     if (ok == 0 && len > 0) {
@@ -203,7 +218,7 @@ ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t at)
 /* Reserving space: all or nothing. */
 static int reserve(int fd, off_t len)
 {
-    if (len <= 0 || !on_full_disk(fd))
+    if (len <= 0 || at_sync() || !on_full_disk(fd))
         return 1;
     return allowance(fd, (size_t)len) == (size_t)len;
 }
@@ -239,4 +254,26 @@ int ftruncate(int fd, off_t len)
         return -1;
     }
     return real_ftruncate(fd, len);
+}
+
+int fsync(int fd)
+{
+    REAL(fsync);
+
+    if (at_sync() && on_full_disk(fd)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return real_fsync(fd);
+}
+
+int fdatasync(int fd)
+{
+    REAL(fdatasync);
+
+    if (at_sync() && on_full_disk(fd)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return real_fdatasync(fd);
 }
