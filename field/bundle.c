@@ -189,8 +189,12 @@ static int open_photo(const struct fld_json *entry, size_t i,
     return FLD_OK;
 }
 
-/* The photos of list into b (its versions read already). */
-static int open_photos(const struct fld_json *list, struct fld_bundle *b,
+/* The photos of list into b (its versions read already). The tree is
+ * fld_bundle_read()'s own: each photo's base64 text is dropped once it is
+ * decoded, so that the text and the bytes of all the photos are never
+ * held at once (an import then peaks near twice the bundle's size, the
+ * file's text and its parsed form, rather than near three times). */
+static int open_photos(struct fld_json *list, struct fld_bundle *b,
                        struct fld_err *err)
 {
     struct named *names;
@@ -207,10 +211,17 @@ static int open_photos(const struct fld_json *list, struct fld_bundle *b,
     names = names_of(b, &n_names);
     b->photos = fld_xcalloc(list->n + 1, sizeof *b->photos);
     for (; b->n_photos < list->n; b->n_photos++) {
-        rc = open_photo(list->items[b->n_photos], b->n_photos, names, n_names,
+        struct fld_json *entry = list->items[b->n_photos];
+        struct fld_json *data;
+
+        rc = open_photo(entry, b->n_photos, names, n_names,
                         &b->photos[b->n_photos], err);
         if (rc != FLD_OK)
             break;
+        data = (struct fld_json *)fld_json_get(entry, "data");
+        free(data->s);
+        data->s = fld_xstrdup("");
+        data->len = 0;
     }
     free(names);
     return rc;
@@ -219,7 +230,7 @@ static int open_photos(const struct fld_json *list, struct fld_bundle *b,
 int fld_bundle_read(const uint8_t *p, size_t len, size_t max_versions,
                     struct fld_bundle **out, struct fld_err *err)
 {
-    const struct fld_json *photos;
+    struct fld_json *photos;
     struct fld_json *doc = NULL;
     const struct fld_json *list;
     const char *format;
@@ -255,7 +266,8 @@ int fld_bundle_read(const uint8_t *p, size_t len, size_t max_versions,
             goto out;
     }
     /* absent from bundles without photos, and from older ones */
-    photos = fld_json_get(doc, "attachments");
+    /* ours to change: the tree is freed below */
+    photos = (struct fld_json *)fld_json_get(doc, "attachments");
     if (photos != NULL)
         rc = open_photos(photos, b, err);
     if (rc != FLD_OK)
