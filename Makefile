@@ -201,6 +201,16 @@ $(MKPHOTO): $(O)/tests/tools/mkphoto.o $(LIBFIELD)
 $(O)/tests/tools/mkphoto.o: ALL_CFLAGS += $(call pkg_cflags,$(EXIF_PKGS))
 all: $(MKPHOTO)
 
+# The test seam that makes a directory look full (tests/tools/enospc.c), an
+# LD_PRELOAD library: built without the sanitizers, so that it preloads
+# the same way into a plain and an ASan program.
+ENOSPC := $(O)/tests/tools/libenospc.so
+$(ENOSPC): tests/tools/enospc.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g $(WARN) $(WERROR) -fPIC -shared -o $@ $< -ldl \
+		$(CFLAGS) $(LDFLAGS)
+all: $(ENOSPC)
+
 # The front of both programs' main() is compiled into the programs only.
 $(O)/tests/test_program: $(O)/tests/unit/test_program.o $(O)/field/program.o \
 		$(LIBFIELD)

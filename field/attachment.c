@@ -201,6 +201,59 @@ int fld_attachment_receive(struct fld_store *st, const char *home,
     return fld_store_attach_hold(st, a, err);
 }
 
+int fld_attachment_put_bytes(struct fld_store *st, const char *home,
+                             const struct fld_attachment *a, const uint8_t *p,
+                             size_t len, struct fld_err *err)
+{
+    char *dir = fld_attachment_dir(home);
+    char *partial = fld_xasprintf("%s/partial", dir);
+    char *tmp = fld_xasprintf("%s/put-XXXXXX", partial);
+    int fd = -1, rc;
+
+    rc = make_dir(dir, err);
+    if (rc == FLD_OK)
+        rc = make_dir(partial, err);
+    if (rc != FLD_OK)
+        goto out;
+    if ((fd = mkstemp(tmp)) < 0) {
+        rc = sys_err(err, "cannot create a file in", partial);
+        goto out;
+    }
+    while (len > 0) {
+        ssize_t put = write(fd, p, len);
+
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put < 0) {
+            rc = sys_err(err, "cannot write", tmp);
+            break;
+        }
+        p += put;
+        len -= (size_t)put;
+    }
+    if (close(fd) != 0 && rc == FLD_OK)
+        rc = sys_err(err, "cannot write", tmp);
+    if (rc != FLD_OK) {
+        unlink(tmp);
+        goto out;
+    }
+    /* checked again against the name and signed size, then put in place */
+    rc = fld_attachment_receive(st, home, a, tmp, err);
+    if (rc != FLD_OK)
+        unlink(tmp);
+out:
+    /* Name the photo and the folder, not the temporary file (gone). */
+    if (rc == FLD_EFULL)
+        rc = fld_err_set(err, FLD_EFULL,
+                         "photo %.16s: the disk is full: no room for it in "
+                         "%s",
+                         a->hash, dir);
+    free(tmp);
+    free(partial);
+    free(dir);
+    return rc;
+}
+
 int fld_attachment_check_files(struct fld_store *st, const char *home,
                                fld_attachment_fault_fn fn, void *ctx,
                                size_t *n_checked, size_t *n_bad,

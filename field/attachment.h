@@ -88,6 +88,16 @@ int fld_attachment_receive(struct fld_store *st, const char *home,
                            const struct fld_attachment *a, const char *tmp_path,
                            struct fld_err *err);
 
+/* Keep a photo whose bytes are in memory (carried by a bundle): p[0..len)
+ * is written to a temporary file in home's attachment folder and kept
+ * with fld_attachment_receive(), so checked against a->hash and a->bytes
+ * exactly as a download is. FLD_ECORRUPT (nothing kept), FLD_EFULL
+ * ("photo <hash>: the disk is full ..."), FLD_EIO; no temporary file is
+ * left on failure. Inside a store transaction (the row). */
+int fld_attachment_put_bytes(struct fld_store *st, const char *home,
+                             const struct fld_attachment *a, const uint8_t *p,
+                             size_t len, struct fld_err *err);
+
 /* Where a download of hash in progress is kept (resumed from its length);
  * free(). */
 char *fld_attachment_partial_path(const char *home, const char *hash);

@@ -162,6 +162,13 @@ int fld_attachment_add(struct fld_store *st, const char *home, const char *path,
         rc = fld_attachment_place(home, out->hash, tmp, err);
     else
         unlink(tmp);
+    /* Name what the person gave and where it would go, not the temporary
+     * file, which is gone. */
+    if (rc == FLD_EFULL)
+        rc = fld_err_set(err, FLD_EFULL,
+                         "%s: the disk is full: no room for the photo in %s; "
+                         "nothing was attached",
+                         path, dir);
     if (rc != FLD_OK)
         goto out;
     out->bytes = size;

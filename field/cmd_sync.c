@@ -738,7 +738,8 @@ static int watch(struct cmd_ctx *ctx, struct syn_client *c, const char *url,
                           ? WATCH_OFFLINE_FIRST_S * 1000
                           : interval;
             wait = jittered(interval);
-        } else if (rc == FLD_ENET || rc == FLD_EPROTO || rc == FLD_EBUSY) {
+        } else if (rc == FLD_ENET || rc == FLD_EPROTO || rc == FLD_EBUSY ||
+                   rc == FLD_EFULL) {
             /* Say it once, not every time: a day offline is one line. */
             if (strcmp(last_error, ctx->err.msg) != 0) {
                 fprintf(stderr, "field: sync: %s; will keep trying\n",

@@ -31,13 +31,17 @@ const struct cmd cmd_table[] = {
      "photos and warns of one taken far away or on another day.\n\n"
      "  --limit MB   the most one file may be (default 20)"},
     {"bundle", cmd_bundle,
-     "export [--subject CODE] [--record RECORD] FILE | import FILE",
-     "Carry signed versions without a network (a USB stick from a village\n"
-     "to the district office). 'export' writes this device's versions (all,\n"
-     "or of one unit or record) to a new FILE; 'import' verifies every\n"
-     "version of FILE (hash and signature of its author) and stores them all\n"
-     "in one go, or refuses the whole file naming the bad version. Imported\n"
-     "versions are relayed to the server by the next 'field sync'."},
+     "export [--subject CODE] [--record RECORD] [--no-photos] FILE | "
+     "import [--no-photos] FILE",
+     "Carry signed versions and their photos without a network (a USB stick\n"
+     "from a village to the district office). 'export' writes this device's\n"
+     "versions (all, or of one unit or record) and the photos they name that\n"
+     "this device holds to a new FILE; 'import' verifies every version of\n"
+     "FILE (hash and signature of its author) and every photo (its hash and\n"
+     "signed size) and stores them all in one go, or refuses the whole file\n"
+     "naming the bad version or photo. Imported versions and photos are\n"
+     "relayed to the server by the next 'field sync'.\n\n"
+     "  --no-photos   the versions only (a smaller file; photos go by sync)"},
     {"conflicts", cmd_conflicts, "[--json] [--lang vi|en] [RECORD]",
      "List the unresolved conflicts of one record or of every record: for\n"
      "each answer that two people changed concurrently, every value with its\n"

@@ -299,6 +299,17 @@ static enum outcome judge_error(struct run *r, struct attempts *at,
         snprintf(code, sizeof code, "?");
         snprintf(msg, sizeof msg, "an answer that is not a field error");
     }
+    /* A full disk on the server does not pass in the seconds a retry
+     * waits: sending the bytes again would only cost the link. Final, and
+     * the next sync tries again. */
+    if (resp->status == 507 && strcmp(code, "disk_full") == 0) {
+        snprintf(r->code, sizeof r->code, "%s", code);
+        *rc = fld_err_set(err, FLD_EFULL,
+                          "the server's disk is full (%s): %s; the next "
+                          "sync tries again",
+                          r->url, msg);
+        return O_DONE;
+    }
     if (resp->status >= 500 || resp->status == 429 || resp->status == 408) {
         if (resp->status >= 500)
             r->maybe_delivered = true;

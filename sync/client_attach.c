@@ -447,6 +447,8 @@ static int upload_batch(struct run *r, const struct fld_attachment *list,
                 rc = FLD_OK;
                 continue;
             }
+            if (rc == FLD_EFULL) /* the server's disk: none can go now */
+                r->stats->att_waiting += n - i;
             if (rc != FLD_OK)
                 break;
             r->stats->att_uploaded++;
@@ -529,6 +531,18 @@ static int to_partial(void *ctx, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* This device's disk is full: have bytes of a are kept in its partial
+ * file, not as the photo, and the next sync resumes from there. */
+static int disk_full(const struct fld_attachment *a, int64_t have,
+                     struct fld_err *err)
+{
+    return fld_err_set(err, FLD_EFULL,
+                       "attachment %.16s: the disk is full on this device "
+                       "(%" PRId64 " of %" PRId64 " bytes kept, not yet a "
+                       "photo); make room and sync again",
+                       a->hash, have, a->bytes);
+}
+
 /* GET the rest of a's file into the partial file k describes, once. */
 static int get_rest(struct run *r, const struct fld_attachment *a,
                     struct sink *k, struct fld_err *err)
@@ -549,10 +563,11 @@ static int get_rest(struct run *r, const struct fld_attachment *a,
                            "the server at %s sent more than the %" PRId64
                            " bytes signed for attachment %.16s",
                            r->url, a->bytes, a->hash);
+    if (k->err_no == ENOSPC || k->err_no == EDQUOT)
+        return disk_full(a, k->have, err);
     if (k->err_no != 0)
-        return fld_err_set(err, k->err_no == ENOSPC ? FLD_EFULL : FLD_EIO,
-                           "attachment %.16s: cannot write: %s", a->hash,
-                           strerror(k->err_no));
+        return fld_err_set(err, FLD_EIO, "attachment %.16s: cannot write: %s",
+                           a->hash, strerror(k->err_no));
     return rc;
 }
 
@@ -622,7 +637,10 @@ static int download_file(struct run *r, const struct fld_attachment *a,
         }
     }
     if (fdatasync(k.fd) != 0) {
-        rc = fld_err_set(err, FLD_EIO, "%s: %s", partial, strerror(errno));
+        if (errno == ENOSPC || errno == EDQUOT)
+            rc = disk_full(a, k.have, err);
+        else
+            rc = fld_err_set(err, FLD_EIO, "%s: %s", partial, strerror(errno));
         goto done;
     }
     if ((rc = fld_store_begin(r->cfg.st, err)) != FLD_OK)
@@ -632,6 +650,10 @@ static int download_file(struct run *r, const struct fld_attachment *a,
         rc = fld_store_commit(r->cfg.st, err);
     else
         fld_store_rollback(r->cfg.st);
+    /* Placing it failed: fld_attachment_place() removed the partial file
+     * unless the failure came before it was opened. */
+    if (rc == FLD_EFULL)
+        rc = disk_full(a, access(partial, F_OK) == 0 ? k.have : 0, err);
     if (rc == FLD_OK)
         r->stats->att_downloaded++;
 done:

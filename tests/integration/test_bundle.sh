@@ -18,6 +18,13 @@ expect_rc "capture offline" 0
 run "$F" bundle export "$T/stick.json"
 expect_rc "bundle export exits 0" 0
 expect_stdout "export says how many" "Wrote 2 versions to $T/stick.json"
+# No photo: the first release's format exactly, which every release reads
+# (photos in bundles: test_bundle_photos.sh).
+expect_eq "without photos the bundle has no photo member" \
+    "$(json_get "$T/stick.json" attachments)" "<missing>"
+expect_eq "... only the first release's two" \
+    "$(json_get "$T/stick.json" "" | "$PY" -c 'import json,sys; print(sorted(json.load(sys.stdin)))')" \
+    "['format', 'versions']"
 run "$F" bundle export "$T/stick.json"
 expect_rc "export never overwrites a file" 4
 run "$F" bundle export --record "$R" "$T/one.json"
