@@ -29,6 +29,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,8 @@ struct sink {
     int fd;
     int port;
     const char *file; /* durable: where the bytes go; NULL: nowhere */
+    bool is_hashing;  /* and BLAKE2b the bytes as they come, as the
+                         server must to verify a photo against its name */
 };
 
 static size_t content_length(const char *headers)
@@ -83,13 +87,27 @@ static size_t content_length(const char *headers)
     return 0;
 }
 
-static void serve_one(int c, const char *file)
+/* Keep n bytes at p as the sink k does. */
+static void sink_take(const struct sink *k, int out,
+                      crypto_generichash_state *h, const char *p, size_t n)
+{
+    if (out >= 0 && write(out, p, n) != (ssize_t)n)
+        bench_die("the sink cannot write %s", k->file);
+    if (k->is_hashing)
+        crypto_generichash_update(h, (const unsigned char *)p, n);
+}
+
+static void serve_one(int c, const struct sink *k)
 {
     static char buf[1 << 16];
+    static crypto_generichash_state h;
+    uint8_t digest[32];
     size_t have = 0, body, got;
     char *end = NULL;
     ssize_t n;
-    int out = file ? open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+    int out = k->file ? open(k->file, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+
+    crypto_generichash_init(&h, NULL, 0, sizeof digest);
 
     while (have < sizeof buf - 1 && end == NULL) {
         if ((n = read(c, buf + have, sizeof buf - 1 - have)) <= 0)
@@ -102,15 +120,14 @@ static void serve_one(int c, const char *file)
         return;
     body = content_length(buf);
     got = have - (size_t)(end + 4 - buf);
-    if (out >= 0 && write(out, end + 4, got) != (ssize_t)got)
-        bench_die("the sink cannot write %s", file);
+    sink_take(k, out, &h, end + 4, got);
     while (got < body && (n = read(c, buf, sizeof buf)) > 0) {
-        if (out >= 0 && write(out, buf, (size_t)n) != n)
-            bench_die("the sink cannot write %s", file);
+        sink_take(k, out, &h, buf, (size_t)n);
         got += (size_t)n;
     }
     if (out >= 0 && (fdatasync(out) != 0 || close(out) != 0))
-        bench_die("the sink cannot sync %s", file);
+        bench_die("the sink cannot sync %s", k->file);
+    crypto_generichash_final(&h, digest, sizeof digest);
     dprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
                "Connection: close\r\n\r\n");
 }
@@ -124,7 +141,7 @@ static void *sink_loop(void *arg)
 
         if (c < 0)
             return NULL;
-        serve_one(c, k->file);
+        serve_one(c, k);
         close(c);
     }
 }
@@ -255,11 +272,13 @@ int main(int argc, char **argv)
     int measured = bench_harness_measure(argc, argv);
     size_t mb = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : DEFAULT_MB;
     size_t bytes = mb * 1000 * 1000;
-    double curl_s, durable_s, up_s, resume_s = 0, rss_mb, resume_rss_mb;
-    double curl_rate, durable_rate, up_rate, server_rss_mb;
+    double curl_s, durable_s, hashed_s, up_s, resume_s = 0, rss_mb;
+    double curl_rate, durable_rate, hashed_rate, up_rate, server_rss_mb;
+    double resume_rss_mb;
     long long sent;
     char *home, *photo, *photo2, *count, *url;
-    struct sink k = {-1, 0, NULL}, kd = {-1, 0, NULL};
+    struct sink k = {-1, 0, NULL, false}, kd = {-1, 0, NULL, false};
+    struct sink kh = {-1, 0, NULL, true};
     int proxy_port, rounds = 0;
     pid_t proxy;
 
@@ -283,14 +302,21 @@ int main(int argc, char **argv)
     durable_rate = (double)bytes / durable_s / 1e6;
     printf("curl -T, written+synced: %zu MB in %.3f s, %.0f MB/s\n", mb,
            durable_s, durable_rate);
+    kh.file = kd.file;
+    sink_start(&kh);
+    hashed_s = curl_upload(photo, kh.port);
+    hashed_rate = (double)bytes / hashed_s / 1e6;
+    printf("curl -T, written+synced+hashed: %zu MB in %.3f s, %.0f MB/s\n", mb,
+           hashed_s, hashed_rate);
 
     if (field_sync(home, &up_s, &rss_mb) != 0)
         bench_die("field sync of the photo failed");
     up_rate = (double)bytes / up_s / 1e6;
     printf("field sync (upload):   %zu MB in %.3f s, %.0f MB/s (%.0f%% of "
-           "curl, %.0f%% of curl written+synced), client peak RSS %.1f MB\n",
+           "curl, %.0f%% written+synced, %.0f%% written+synced+hashed), "
+           "client peak RSS %.1f MB\n",
            mb, up_s, up_rate, 100 * up_rate / curl_rate,
-           100 * up_rate / durable_rate, rss_mb);
+           100 * up_rate / durable_rate, 100 * up_rate / hashed_rate, rss_mb);
 
     photo2 = record_with_photo(home, "photo2.jpg", bytes);
     proxy_port = start_cutting_proxy((long long)bytes / 3, &count, &proxy);
@@ -322,8 +348,11 @@ int main(int argc, char **argv)
     bench_figure("attach", "upload_mb_per_s", up_rate, "MB/s", NULL);
     bench_figure("attach", "upload_share_of_curl", up_rate / curl_rate, "ratio",
                  ">= 0.80");
+    bench_figure("attach", "curl_hashed_mb_per_s", hashed_rate, "MB/s", NULL);
     bench_figure("attach", "upload_share_of_curl_durable",
                  up_rate / durable_rate, "ratio", NULL);
+    bench_figure("attach", "upload_share_of_curl_hashed", up_rate / hashed_rate,
+                 "ratio", NULL);
     bench_figure("attach", "resume_overhead_bytes",
                  (double)sent / (double)bytes - 1, "ratio", NULL);
     bench_figure("attach", "resume_overhead_time", resume_s / up_s - 1, "ratio",
