@@ -63,6 +63,7 @@
  */
 #include "api.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <inttypes.h>
@@ -308,15 +309,17 @@ static int check_media(const struct srv_request *req, bool *gz,
 static int verify_target(const struct authed *a, const struct srv_request *req,
                          struct fld_err *err)
 {
-    char *target;
+    char *target = req->query == NULL
+                       ? fld_xstrdup(req->path)
+                       : fld_xasprintf("%s?%s", req->path, req->query);
     int rc;
 
-    if (req->query == NULL)
-        return syn_request_verify(&a->auth, req->method, req->path, req->body,
-                                  req->body_len, err);
-    target = fld_xasprintf("%s?%s", req->path, req->query);
-    rc = syn_request_verify(&a->auth, req->method, target, req->body,
-                            req->body_len, err);
+    /* a chunk of a photo: the attachment's name vouches for its bytes */
+    if (srv_api_is_upload(req->method, req->path))
+        rc = syn_request_verify_unsigned(&a->auth, req->method, target, err);
+    else
+        rc = syn_request_verify(&a->auth, req->method, target, req->body,
+                                req->body_len, err);
     free(target);
     return rc;
 }
@@ -443,6 +446,15 @@ static int check_replay(struct srv *s, const struct srv_request *req,
     return 0;
 }
 
+int srv_api_check_replay(struct srv *s, const struct syn_auth *auth,
+                         struct srv_response *resp)
+{
+    struct srv_request req;
+
+    memset(&req, 0, sizeof req);
+    return check_replay(s, &req, false, resp, auth);
+}
+
 /*
  * Who signed req, and whether they may: the X-Field headers, the clock,
  * the device (unless enrolling), the signature over the body as received,
@@ -463,7 +475,9 @@ static int check_signer(struct srv *s, struct srv_storage *st,
         srv_api_error(resp, 401, "bad_signature", err.msg, -1);
         return -1;
     }
-    if (check_replay(s, req, enrolling, resp, &a->auth) != 0)
+    /* A streamed chunk is checked for a replay at its end (api.h). */
+    if (!req->is_streamed &&
+        check_replay(s, req, enrolling, resp, &a->auth) != 0)
         return -1;
     return check_revoked(a->device, resp);
 }
@@ -1204,6 +1218,59 @@ int srv_api_admit(struct srv *s, const struct srv_request *req,
     if (strcmp(r->method, "PUT") == 0)
         *max_body = SRV_ATTACH_MAX_CHUNK;
     return 0;
+}
+
+bool srv_api_is_upload(const char *method, const char *path)
+{
+    return strcmp(method, "PUT") == 0 &&
+           srv_api_route(path) == SRV_ROUTE_ATTACHMENT;
+}
+
+struct srv_upload *srv_api_upload_begin(struct srv *s,
+                                        const struct srv_request *req,
+                                        uint64_t len, struct srv_response *resp)
+{
+    const struct route *r = route_of(req, resp);
+    struct srv_upload *u = NULL;
+    struct srv_storage *st = NULL;
+    struct authed a;
+    struct fld_err err;
+    int rc;
+
+    assert(r != NULL && srv_api_is_upload(req->method, req->path));
+    fld_err_clear(&err);
+    if ((rc = srv_acquire(s, &st, &err)) != FLD_OK) {
+        internal_error(resp, rc, &err);
+        return NULL;
+    }
+    if (gate(s, st, req, false, resp, &a) == 0) {
+        u = srv_api_attach_begin(s, st, a.device, &a.auth, req, len, resp);
+        authed_free(&a);
+    }
+    srv_release(s, st);
+    if (resp->error[0])
+        srv_metrics_refusal(s->metrics, "request", resp->error);
+    return u;
+}
+
+void srv_api_upload_end(struct srv *s, struct srv_upload *u,
+                        struct srv_response *resp)
+{
+    struct srv_storage *st = NULL;
+    struct fld_err err;
+    int rc;
+
+    resp->route = SRV_ROUTE_ATTACHMENT;
+    fld_err_clear(&err);
+    if ((rc = srv_acquire(s, &st, &err)) != FLD_OK) {
+        srv_api_upload_abort(u);
+        internal_error(resp, rc, &err);
+        return;
+    }
+    srv_api_attach_end(u, st, resp);
+    srv_release(s, st);
+    if (resp->error[0])
+        srv_metrics_refusal(s->metrics, "request", resp->error);
 }
 
 void srv_api_handle(struct srv *s, const struct srv_request *req,

@@ -49,6 +49,11 @@ struct srv_request {
     /* The client's numeric address (enrollment attempts are bounded per
      * address); NULL when unknown (unit tests). */
     const char *client;
+    /* A chunk streamed from its headers (srv_api_upload_begin): its
+     * replay check waits for its end, so that a request libcurl sends
+     * again after the link dropped it under its body is not refused as
+     * its own replay. */
+    bool is_streamed;
 };
 
 struct srv_response {
@@ -66,6 +71,8 @@ struct srv_response {
      * srv_response_free() closes it. attachment_bytes > 0 is sent as
      * X-Field-Attachment-Bytes; content_type may point at file_type.
      */
+    /* Retry-After of a 503, seconds (0: the server's default). */
+    int retry_after_s;
     bool has_file;
     int fd;
     uint64_t file_offset, file_len;
@@ -96,6 +103,36 @@ void srv_response_free(struct srv_response *resp);
 #define SRV_ENROLL_MAX_BODY (16 * 1024) /* a code, a key, a name */
 int srv_api_admit(struct srv *s, const struct srv_request *req,
                   size_t *max_body, struct srv_response *resp);
+
+/*
+ * A chunk of a photo (PUT /v1/attachments/{hash}), streamed: its bytes go
+ * to the disk as they arrive, never held in memory. The signature of such
+ * a request leaves the body out (SYN_UNSIGNED_PAYLOAD), so the whole gate
+ * and every check of the chunk against its upload run from the headers:
+ *   - srv_api_upload_begin(), once srv_api_admit() let the body come, with
+ *     req->query set and len its Content-Length: the upload, or NULL with
+ *     the answer in resp (to send once the body is read and dropped);
+ *   - srv_api_upload_piece() for each piece of the body, in order;
+ *   - srv_api_upload_end() when the body is all in: the answer in resp;
+ *   - srv_api_upload_abort() instead when the connection went away.
+ * end and abort free the upload.
+ */
+struct srv_upload;
+bool srv_api_is_upload(const char *method, const char *path);
+struct srv_upload *srv_api_upload_begin(struct srv *s,
+                                        const struct srv_request *req,
+                                        uint64_t len,
+                                        struct srv_response *resp);
+void srv_api_upload_piece(struct srv_upload *u, const uint8_t *p, size_t len);
+void srv_api_upload_end(struct srv *s, struct srv_upload *u,
+                        struct srv_response *resp);
+void srv_api_upload_abort(struct srv_upload *u);
+
+struct syn_auth;
+/* 0 when the signature of auth was not seen before (and is now noted),
+ * else -1 with the refusal (401 replayed) in resp. */
+int srv_api_check_replay(struct srv *s, const struct syn_auth *auth,
+                         struct srv_response *resp);
 
 struct srv_device;
 /*
@@ -143,6 +180,17 @@ void srv_api_attach_state(struct srv *s, struct srv_storage *st,
 void srv_api_attach_put(struct srv *s, struct srv_storage *st,
                         const struct srv_device *dev,
                         const struct srv_request *req,
+                        struct srv_response *resp);
+/* The parts of srv_api_attach_put() for a streamed chunk (see
+ * srv_api_upload_begin above): begin after the gate, from the headers;
+ * end with the storage st to acknowledge in. */
+struct srv_upload *srv_api_attach_begin(struct srv *s, struct srv_storage *st,
+                                        const struct srv_device *dev,
+                                        const struct syn_auth *auth,
+                                        const struct srv_request *req,
+                                        uint64_t len,
+                                        struct srv_response *resp);
+void srv_api_attach_end(struct srv_upload *u, struct srv_storage *st,
                         struct srv_response *resp);
 void srv_api_attach_get(struct srv *s, struct srv_storage *st,
                         const struct srv_device *dev,

@@ -318,7 +318,8 @@ static int record(struct srv *s, struct srv_storage *st, const char *hash,
     return rc;
 }
 
-/* The disk's failures: full is the server's state, told as such. */
+/* The disk's failures: full is the server's state, told as such; a
+ * writer taken over (its link looked dead) is told to ask again. */
 static void disk_failure(struct srv_response *resp, int rc,
                          const struct fld_err *err)
 {
@@ -327,17 +328,44 @@ static void disk_failure(struct srv_response *resp, int rc,
                       "the server's disk is full; nothing of this chunk was "
                       "kept",
                       -1);
+    else if (rc == FLD_EBUSY)
+        srv_api_error(resp, 503, "busy", err->msg, -1);
     else
         srv_api_failure(resp, rc, err);
 }
 
-/* The chunk of req at offset of the upload w of hash, claimed. */
-static void put_claimed(struct srv *s, struct srv_storage *st,
-                        const struct srv_request *req, const char *hash,
-                        int64_t offset, const struct seen *w,
-                        struct srv_response *resp)
+/* A chunk on its way in (api.h). */
+struct srv_upload {
+    struct srv *s;
+    char hash[FLD_HASH_HEX_LEN + 1];
+    uint64_t token; /* its claim */
+    /* A streamed chunk's signature, checked for a replay at its end. */
+    struct syn_auth auth;
+    bool is_replay_pending;
+    int64_t offset, len; /* where the chunk starts, its Content-Length */
+    int64_t bytes;       /* the signed size of the file */
+    struct srv_attach_chunk *chunk;
+    int rc; /* the first failure writing it, kept for the answer */
+    struct fld_err err;
+};
+
+static void upload_free(struct srv_upload *u, bool is_acknowledged)
 {
-    int64_t end = offset + (int64_t)req->body_len;
+    srv_attach_end(u->s->attach, u->chunk, is_acknowledged);
+    srv_attach_unclaim(u->s->attach, u->hash, u->token);
+    free(u);
+}
+
+/* Begin writing the chunk of len bytes at offset of the upload w of hash,
+ * claimed: the upload, or NULL with the answer in resp. */
+static struct srv_upload *begin_claimed(struct srv *s, struct srv_storage *st,
+                                        const char *hash, uint64_t token,
+                                        int64_t offset, uint64_t len,
+                                        const struct seen *w,
+                                        struct srv_response *resp)
+{
+    int64_t end = offset + (int64_t)len;
+    struct srv_upload *u;
     struct fld_err err;
     char msg[128];
     int rc;
@@ -349,11 +377,11 @@ static void put_claimed(struct srv *s, struct srv_storage *st,
             srv_api_failure(resp, rc, &err);
         else
             chunk_ok(resp, hash, w->bytes, w->bytes, true);
-        return;
+        return NULL;
     }
     if (offset != w->acked) {
         wrong_offset(resp, offset, w->acked);
-        return;
+        return NULL;
     }
     if (end > w->bytes) {
         snprintf(msg, sizeof msg,
@@ -361,73 +389,60 @@ static void put_claimed(struct srv *s, struct srv_storage *st,
                  " bytes signed",
                  end, w->bytes);
         srv_api_error(resp, 413, "beyond_size", msg, -1);
-        return;
+        return NULL;
     }
-    rc = srv_attach_write(s->attach, hash, offset, req->body, req->body_len,
-                          &err);
-    if (rc == FLD_NOTFOUND) {
-        /* the acknowledged bytes are gone (deleted behind our back): the
-         * upload starts again from 0 */
-        if ((rc = record(s, st, hash, 0, -1, false, true, &err)) != FLD_OK)
-            srv_api_failure(resp, rc, &err);
-        else
-            wrong_offset(resp, offset, 0);
-        return;
+    u = fld_xcalloc(1, sizeof *u);
+    rc = srv_attach_begin(s->attach, hash, token, offset, &u->chunk, &err);
+    if (rc == FLD_OK) {
+        u->s = s;
+        snprintf(u->hash, sizeof u->hash, "%s", hash);
+        u->token = token;
+        u->offset = offset;
+        u->len = (int64_t)len;
+        u->bytes = w->bytes;
+        return u;
     }
-    if (rc != FLD_OK) {
+    free(u);
+    if (rc != FLD_NOTFOUND) {
         disk_failure(resp, rc, &err);
-        return;
+        return NULL;
     }
-    if (end == w->bytes) {
-        rc = srv_attach_finish(s->attach, hash, w->bytes, &err);
-        if (rc == FLD_EBADSIG) {
-            if ((rc = record(s, st, hash, 0, -1, false, true, &err)) != FLD_OK)
-                srv_api_failure(resp, rc, &err);
-            else
-                srv_api_error(resp, 422, "hash_mismatch", err.msg, -1);
-            return;
-        }
-        if (rc != FLD_OK) {
-            disk_failure(resp, rc, &err);
-            return;
-        }
-    }
-    rc = record(s, st, hash, offset, end, end == w->bytes, false, &err);
-    if (rc == FLD_CONFLICT) {
-        wrong_offset(resp, offset, w->acked);
-        return;
-    }
-    if (rc != FLD_OK) {
+    /* the acknowledged bytes are gone (deleted behind our back): the
+     * upload starts again from 0 */
+    if ((rc = record(s, st, hash, 0, -1, false, true, &err)) != FLD_OK)
         srv_api_failure(resp, rc, &err);
-        return;
-    }
-    srv_metrics_attachment_bytes(s->metrics, (int64_t)req->body_len, 0);
-    chunk_ok(resp, hash, end, w->bytes, end == w->bytes);
+    else
+        wrong_offset(resp, offset, 0);
+    return NULL;
 }
 
-void srv_api_attach_put(struct srv *s, struct srv_storage *st,
-                        const struct srv_device *dev,
-                        const struct srv_request *req,
-                        struct srv_response *resp)
+struct srv_upload *srv_api_attach_begin(struct srv *s, struct srv_storage *st,
+                                        const struct srv_device *dev,
+                                        const struct syn_auth *auth,
+                                        const struct srv_request *req,
+                                        uint64_t len, struct srv_response *resp)
 {
+    struct srv_upload *u = NULL;
     const char *hash;
     struct seen w;
     int64_t offset;
+    uint64_t token;
 
     if (target(req, true, &hash, &offset, resp) != 0)
-        return;
-    if (req->body_len == 0) {
+        return NULL;
+    if (len == 0) {
         srv_api_error(resp, 400, "bad_request", "an empty chunk", -1);
-        return;
+        return NULL;
     }
-    if (req->body_len > SRV_ATTACH_MAX_CHUNK) {
+    if (len > SRV_ATTACH_MAX_CHUNK) {
         srv_api_error(resp, 413, "too_large", "a chunk is at most 8 MiB", -1);
-        return;
+        return NULL;
     }
-    if (!srv_attach_claim(s->attach, hash)) {
+    if ((token = srv_attach_claim(s->attach, hash, dev->pubkey)) == 0) {
         srv_api_error(resp, 503, "busy",
                       "another request is writing this attachment; retry", -1);
-        return;
+        resp->retry_after_s = 1; /* it ends, or is taken over, in seconds */
+        return NULL;
     }
     /* read after the claim: no other request moves it meanwhile */
     if (look_up(st, dev, hash, &w, resp) == 0) {
@@ -436,9 +451,110 @@ void srv_api_attach_put(struct srv *s, struct srv_storage *st,
         else if (w.stored_ms > 0)
             chunk_ok(resp, hash, w.bytes, w.bytes, true); /* nothing written */
         else
-            put_claimed(s, st, req, hash, offset, &w, resp);
+            u = begin_claimed(s, st, hash, token, offset, len, &w, resp);
     }
-    srv_attach_unclaim(s->attach, hash);
+    if (u == NULL) {
+        srv_attach_unclaim(s->attach, hash, token);
+    } else if (req->is_streamed) {
+        u->auth = *auth;
+        u->is_replay_pending = true;
+    }
+    return u;
+}
+
+void srv_api_upload_piece(struct srv_upload *u, const uint8_t *p, size_t len)
+{
+    /* After a failure the rest of the body is read and dropped: the
+     * answer comes when it is all in, on a connection still usable. */
+    if (u->rc != FLD_OK)
+        return;
+    if ((int64_t)len > u->offset + u->len - srv_attach_chunk_end(u->chunk))
+        u->rc = fld_err_set(&u->err, FLD_ELIMIT,
+                            "the chunk is longer than its Content-Length");
+    else
+        u->rc = srv_attach_put(u->s->attach, u->chunk, p, len, &u->err);
+}
+
+/* The chunk is all in and durable: finish the file if it is whole, and
+ * acknowledge. Whether the database now holds its bytes. */
+static bool acknowledge(struct srv_upload *u, struct srv_storage *st,
+                        struct srv_response *resp)
+{
+    struct srv *s = u->s;
+    int64_t end = srv_attach_chunk_end(u->chunk);
+    bool is_whole = end == u->bytes;
+    struct fld_err err;
+    int rc = FLD_OK;
+
+    fld_err_clear(&err);
+    if (is_whole)
+        rc = srv_attach_finish(s->attach, u->chunk, u->bytes, &err);
+    if (rc == FLD_EBADSIG) {
+        if ((rc = record(s, st, u->hash, 0, -1, false, true, &err)) != FLD_OK)
+            srv_api_failure(resp, rc, &err);
+        else
+            srv_api_error(resp, 422, "hash_mismatch", err.msg, -1);
+        return false;
+    }
+    if (rc != FLD_OK) {
+        disk_failure(resp, rc, &err);
+        return false;
+    }
+    rc = record(s, st, u->hash, u->offset, end, is_whole, false, &err);
+    if (rc == FLD_CONFLICT) {
+        wrong_offset(resp, u->offset, u->offset);
+        return false;
+    }
+    if (rc != FLD_OK) {
+        srv_api_failure(resp, rc, &err);
+        return false;
+    }
+    srv_metrics_attachment_bytes(s->metrics, end - u->offset, 0);
+    chunk_ok(resp, u->hash, end, u->bytes, is_whole);
+    return true;
+}
+
+void srv_api_attach_end(struct srv_upload *u, struct srv_storage *st,
+                        struct srv_response *resp)
+{
+    bool is_acknowledged = false;
+
+    if (u->is_replay_pending && srv_api_check_replay(u->s, &u->auth, resp)) {
+        upload_free(u, false);
+        return;
+    }
+    if (u->rc == FLD_OK && srv_attach_chunk_end(u->chunk) != u->offset + u->len)
+        u->rc = fld_err_set(&u->err, FLD_ELIMIT,
+                            "the chunk is shorter than its Content-Length");
+    if (u->rc == FLD_OK)
+        u->rc = srv_attach_sync(u->s->attach, u->chunk, &u->err);
+    if (u->rc == FLD_ELIMIT)
+        srv_api_error(resp, 400, "bad_request", u->err.msg, -1);
+    else if (u->rc != FLD_OK)
+        disk_failure(resp, u->rc, &u->err);
+    else
+        is_acknowledged = acknowledge(u, st, resp);
+    upload_free(u, is_acknowledged);
+}
+
+void srv_api_upload_abort(struct srv_upload *u)
+{
+    if (u != NULL)
+        upload_free(u, false);
+}
+
+void srv_api_attach_put(struct srv *s, struct srv_storage *st,
+                        const struct srv_device *dev,
+                        const struct srv_request *req,
+                        struct srv_response *resp)
+{
+    struct srv_upload *u =
+        srv_api_attach_begin(s, st, dev, NULL, req, req->body_len, resp);
+
+    if (u == NULL)
+        return;
+    srv_api_upload_piece(u, req->body, req->body_len);
+    srv_api_attach_end(u, st, resp);
 }
 
 void srv_api_attach_get(struct srv *s, struct srv_storage *st,

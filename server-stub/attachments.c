@@ -3,24 +3,33 @@
  * attachments.h for the layout and the contract).
  *
  * Durability, in the order a file lives:
- *   - a chunk is written with pwrite at its offset and synced with
- *     fdatasync before api_attach.c acknowledges it in the database; a
- *     partial file made anew also has its directory synced, so the name
- *     survives a power cut with the bytes;
- *   - bytes past the acknowledged length (a server killed between the
- *     sync and the commit) are cut off by the next write, which starts
+ *   - a chunk's bytes are written with pwrite as they arrive from the
+ *     network (srv_attach_put), and synced with fdatasync before
+ *     api_attach.c acknowledges them in the database; a partial file made
+ *     anew also has its directory synced, so the name survives a power
+ *     cut with the bytes;
+ *   - bytes past the acknowledged length (a chunk cut off, refused, or a
+ *     server killed between the sync and the commit) are cut off when the
+ *     chunk ends unacknowledged, and again by the next chunk, which starts
  *     from the acknowledged length whatever the file holds;
- *   - the completed file is read back whole through a 64 KiB buffer and
- *     hashed, renamed into place only when it matches its name, and both
- *     directories are synced; only then does the database call it stored.
- *     A crash between the rename and that commit leaves a whole, verified
- *     file that the database calls partial: the next chunk or state
- *     request finds it in place (srv_attach_is_whole) and marks it stored.
+ *   - the completed file is hashed whole, renamed into place only when it
+ *     matches its name, and both directories are synced; only then does
+ *     the database call it stored. A crash between the rename and that
+ *     commit leaves a whole, verified file that the database calls
+ *     partial: the next chunk or state request finds it in place
+ *     (srv_attach_is_whole) and marks it stored.
  *
- * Memory: nothing here holds more than one chunk (given by the caller)
- * and one 64 KiB buffer; a 100 MB file is hashed, copied and served
- * without being read into memory.
+ * Speed: every byte is hashed once, as it arrives (struct running keeps
+ * the hash from chunk to chunk), and the disk is set writing while the
+ * rest of a chunk arrives, so an upload costs about what writing the file
+ * costs. The hash verifies the bytes received; the file is read back only
+ * when that running hash was lost (a restart).
+ *
+ * Memory: nothing here holds a chunk: a piece of the body goes to the
+ * file as it comes, and a 100 MB file is hashed, copied and served
+ * through a 64 KiB buffer at most.
  */
+#define _GNU_SOURCE /* sync_file_range */
 #include "attachments.h"
 
 #include <dirent.h>
@@ -31,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -39,11 +49,51 @@
 
 #define IO_BUF (64 * 1024)
 
+/* Uploads whose running hash is kept between chunks. */
+#define RUNNING_MAX 16
+/* Writeback is started every this many bytes of a chunk. */
+#define FLUSH_EVERY (1024 * 1024)
+
+/*
+ * The running hash of an upload: BLAKE2b over its acknowledged bytes,
+ * carried from chunk to chunk in memory so that the chunk completing the
+ * file needs no second pass over what was already received. It is only
+ * an optimisation: a server restarted, or an upload left idle while
+ * RUNNING_MAX others moved, finishes by hashing its file from the disk.
+ * The state lives in 64-byte aligned memory (libsodium declares it so).
+ */
+struct running {
+    char hash[FLD_HASH_HEX_LEN + 1];
+    int64_t at;   /* the bytes hashed: the acknowledged ones */
+    uint64_t use; /* for evicting the least recently used */
+    crypto_generichash_state *state;
+};
+
+/*
+ * One writer of an upload at a time. A claim names its writer by a token.
+ * A new request takes the upload over from a writer of the same device
+ * at once (a device sends one chunk of a file at a time, so its older
+ * request is one whose link dropped), and from another device's writer
+ * silent for SRV_ATTACH_STALE_MS (its connection cut without a word, as
+ * mobile links do). From then on the old writer's token no longer holds:
+ * every write, cut and rename checks it under the lock, so a taken-over
+ * writer never touches the file again.
+ */
+struct claim {
+    char hash[FLD_HASH_HEX_LEN + 1];
+    char owner[FLD_HASH_HEX_LEN + 1]; /* the device writing; "" for none */
+    uint64_t token;
+    int64_t active_ms; /* monotonic: when the writer last wrote */
+};
+
 struct srv_attach {
     char *dir;
-    pthread_mutex_t lock; /* the claims */
-    char (*claims)[FLD_HASH_HEX_LEN + 1];
+    pthread_mutex_t lock; /* the claims, the writes and the running hashes */
+    struct claim *claims;
     size_t n_claims, cap_claims;
+    uint64_t tokens;
+    struct running *running; /* RUNNING_MAX */
+    uint64_t uses;
 };
 
 char *srv_attach_dir_of(const char *location)
@@ -111,6 +161,7 @@ int srv_attach_open(const char *dir, struct srv_attach **out,
         return rc;
     a = fld_xcalloc(1, sizeof *a);
     a->dir = fld_xstrdup(dir);
+    a->running = fld_xcalloc(RUNNING_MAX, sizeof *a->running);
     pthread_mutex_init(&a->lock, NULL);
     *out = a;
     return FLD_OK;
@@ -121,6 +172,9 @@ void srv_attach_close(struct srv_attach *a)
     if (a == NULL)
         return;
     pthread_mutex_destroy(&a->lock);
+    for (size_t i = 0; i < RUNNING_MAX; i++)
+        free(a->running[i].state);
+    free(a->running);
     free(a->claims);
     free(a->dir);
     free(a);
@@ -134,42 +188,71 @@ const char *srv_attach_path(const struct srv_attach *a)
 /* ---- claims ----------------------------------------------------------------
  */
 
-static size_t find_claim(const struct srv_attach *a, const char *hash)
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Under a->lock: the claim of hash, or NULL. */
+static struct claim *find_claim(struct srv_attach *a, const char *hash)
 {
     size_t i;
 
     for (i = 0; i < a->n_claims; i++)
-        if (strcmp(a->claims[i], hash) == 0)
-            return i;
-    return a->n_claims;
+        if (strcmp(a->claims[i].hash, hash) == 0)
+            return &a->claims[i];
+    return NULL;
 }
 
-bool srv_attach_claim(struct srv_attach *a, const char *hash)
+/* Under a->lock: whether token still holds hash's claim. */
+static bool holds(struct srv_attach *a, const char *hash, uint64_t token)
 {
-    bool ok;
+    const struct claim *k = find_claim(a, hash);
+
+    return k != NULL && k->token == token;
+}
+
+uint64_t srv_attach_claim(struct srv_attach *a, const char *hash,
+                          const char *owner)
+{
+    struct claim *k;
+    uint64_t token = 0;
+    int64_t now = mono_ms();
 
     pthread_mutex_lock(&a->lock);
-    ok = find_claim(a, hash) == a->n_claims;
-    if (ok) {
+    k = find_claim(a, hash);
+    if (k == NULL) {
         if (a->n_claims == a->cap_claims) {
             a->cap_claims = a->cap_claims ? 2 * a->cap_claims : 16;
             a->claims =
                 fld_xreallocarray(a->claims, a->cap_claims, sizeof *a->claims);
         }
-        snprintf(a->claims[a->n_claims++], FLD_HASH_HEX_LEN + 1, "%s", hash);
+        k = &a->claims[a->n_claims++];
+        snprintf(k->hash, sizeof k->hash, "%s", hash);
+    } else if (owner == NULL || (strcmp(k->owner, owner) != 0 &&
+                                 now - k->active_ms < SRV_ATTACH_STALE_MS)) {
+        k = NULL;
+    }
+    if (k != NULL) {
+        token = k->token = ++a->tokens;
+        k->active_ms = now;
+        snprintf(k->owner, sizeof k->owner, "%s", owner ? owner : "");
     }
     pthread_mutex_unlock(&a->lock);
-    return ok;
+    return token;
 }
 
-void srv_attach_unclaim(struct srv_attach *a, const char *hash)
+void srv_attach_unclaim(struct srv_attach *a, const char *hash, uint64_t token)
 {
-    size_t i;
+    struct claim *k;
 
     pthread_mutex_lock(&a->lock);
-    i = find_claim(a, hash);
-    if (i < a->n_claims)
-        memcpy(a->claims[i], a->claims[--a->n_claims], sizeof a->claims[i]);
+    k = find_claim(a, hash);
+    if (k != NULL && k->token == token)
+        *k = a->claims[--a->n_claims];
     pthread_mutex_unlock(&a->lock);
 }
 
@@ -208,130 +291,315 @@ static int write_all(int fd, const uint8_t *p, size_t len, off_t at)
     return 0;
 }
 
-int srv_attach_write(struct srv_attach *a, const char *hash, int64_t at,
-                     const uint8_t *p, size_t len, struct fld_err *err)
-{
-    char *path = partial_path(a, hash);
-    struct stat sb;
-    bool made = false;
-    int fd, e, rc = FLD_OK;
+/* ---- chunks ----------------------------------------------------------------
+ */
 
-    fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 && errno == ENOENT && at == 0) {
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                  0600);
-        made = fd >= 0;
+struct srv_attach_chunk {
+    char hash[FLD_HASH_HEX_LEN + 1];
+    uint64_t token; /* the claim it writes under */
+    char *path;
+    int fd;
+    bool is_new;     /* the partial file was made by this chunk */
+    int64_t at, end; /* where the chunk began, where it is now */
+    int64_t flushed; /* writeback started up to here */
+    crypto_generichash_state *state; /* NULL: finish reads the file */
+};
+
+static crypto_generichash_state *state_new(void)
+{
+    void *p = NULL;
+
+    if (posix_memalign(&p, 64, sizeof(crypto_generichash_state)) != 0)
+        abort(); /* out of memory */
+    return p;
+}
+
+/* The running hash of hash at exactly `at` bytes, taken out of the
+ * cache; a fresh one at 0; NULL when none is known. */
+static crypto_generichash_state *take_running(struct srv_attach *a,
+                                              const char *hash, int64_t at)
+{
+    crypto_generichash_state *st = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&a->lock);
+    for (i = 0; i < RUNNING_MAX; i++) {
+        struct running *r = &a->running[i];
+
+        if (r->state == NULL || strcmp(r->hash, hash) != 0)
+            continue;
+        if (r->at == at)
+            st = r->state;
+        else
+            free(r->state); /* stale: the upload moved on without it */
+        r->state = NULL;
     }
-    if (fd < 0) {
+    pthread_mutex_unlock(&a->lock);
+    if (st == NULL && at == 0) {
+        st = state_new();
+        crypto_generichash_init(st, NULL, 0, 32);
+    }
+    return st;
+}
+
+/* Keep c's running hash for the upload's next chunk. */
+static void keep_running(struct srv_attach *a, struct srv_attach_chunk *c)
+{
+    struct running *slot = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&a->lock);
+    for (i = 0; i < RUNNING_MAX; i++) {
+        struct running *r = &a->running[i];
+
+        if (r->state == NULL) {
+            slot = r;
+            break;
+        }
+        if (slot == NULL || r->use < slot->use)
+            slot = r;
+    }
+    free(slot->state);
+    snprintf(slot->hash, sizeof slot->hash, "%s", c->hash);
+    slot->at = c->end;
+    slot->use = ++a->uses;
+    slot->state = c->state;
+    c->state = NULL;
+    pthread_mutex_unlock(&a->lock);
+}
+
+int srv_attach_begin(struct srv_attach *a, const char *hash, uint64_t token,
+                     int64_t at, struct srv_attach_chunk **out,
+                     struct fld_err *err)
+{
+    struct srv_attach_chunk *c = fld_xcalloc(1, sizeof *c);
+    struct stat sb;
+    int rc = FLD_OK;
+
+    *out = NULL;
+    snprintf(c->hash, sizeof c->hash, "%s", hash);
+    c->token = token;
+    c->path = partial_path(a, hash);
+    c->at = c->end = c->flushed = at;
+    c->fd = open(c->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (c->fd < 0 && errno == ENOENT && at == 0) {
+        c->fd = open(c->path,
+                     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        c->is_new = c->fd >= 0;
+    }
+    if (c->fd < 0)
         rc = errno == ENOENT
                  ? fld_err_set(err, FLD_NOTFOUND,
                                "attachment %.16s: the partial upload is gone",
                                hash)
-                 : io_error(err, errno, "cannot open", path);
-        free(path);
-        return rc;
-    }
-    if (fstat(fd, &sb) != 0) {
-        rc = io_error(err, errno, "cannot read", path);
-    } else if (sb.st_size < at) {
+                 : io_error(err, errno, "cannot open", c->path);
+    else if (fstat(c->fd, &sb) != 0)
+        rc = io_error(err, errno, "cannot read", c->path);
+    else if (sb.st_size < at)
         rc = fld_err_set(err, FLD_NOTFOUND,
                          "attachment %.16s: the partial upload holds %lld of "
                          "%lld acknowledged bytes",
                          hash, (long long)sb.st_size, (long long)at);
-    } else if (sb.st_size > at && ftruncate(fd, (off_t)at) != 0) {
+    else if (sb.st_size > at && ftruncate(c->fd, (off_t)at) != 0)
         /* bytes written but never acknowledged (a server killed before
          * its commit): the client sends them again from `at` */
-        rc = io_error(err, errno, "cannot truncate", path);
-    } else {
-        e = write_all(fd, p, len, (off_t)at);
-        if (e == 0 && fdatasync(fd) != 0)
-            e = errno;
-        if (e != 0) {
-            /* Nothing of this chunk is acknowledged: leave no half of it. */
-            if (ftruncate(fd, (off_t)at) == 0)
-                (void)fdatasync(fd);
-            rc = io_error(err, e, "cannot write", path);
-        }
+        rc = io_error(err, errno, "cannot truncate", c->path);
+    if (rc != FLD_OK) {
+        if (c->fd >= 0)
+            close(c->fd);
+        free(c->path);
+        free(c);
+        return rc;
     }
-    close(fd);
-    if (rc == FLD_OK && made) {
-        char *dir = fld_xasprintf("%s/partial", a->dir);
+    c->state = take_running(a, hash, at);
+    *out = c;
+    return FLD_OK;
+}
 
-        rc = sync_dir(dir, err);
-        free(dir);
+/* Under a->lock: whether c's writer still holds the upload (noting that
+ * it is active), else FLD_EBUSY in err. */
+static int still_holds(struct srv_attach *a, const struct srv_attach_chunk *c,
+                       struct fld_err *err)
+{
+    struct claim *k = find_claim(a, c->hash);
+
+    if (k == NULL || k->token != c->token)
+        return fld_err_set(err, FLD_EBUSY,
+                           "attachment %.16s: a newer request took this "
+                           "upload over",
+                           c->hash);
+    k->active_ms = mono_ms();
+    return FLD_OK;
+}
+
+int srv_attach_put(struct srv_attach *a, struct srv_attach_chunk *c,
+                   const uint8_t *p, size_t len, struct fld_err *err)
+{
+    int e, rc;
+
+    pthread_mutex_lock(&a->lock);
+    rc = still_holds(a, c, err);
+    e = rc == FLD_OK ? write_all(c->fd, p, len, (off_t)c->end) : 0;
+    pthread_mutex_unlock(&a->lock);
+    if (rc != FLD_OK)
+        return rc;
+    if (e != 0)
+        return io_error(err, e, "cannot write", c->path);
+    if (c->state != NULL)
+        crypto_generichash_update(c->state, p, len);
+    c->end += (int64_t)len;
+    /* Start the disk on what is written while more arrives, so the sync
+     * at the end of the chunk waits for little more than the last MiB. */
+    if (c->end - c->flushed >= FLUSH_EVERY) {
+        (void)sync_file_range(c->fd, (off_t)c->flushed,
+                              (off_t)(c->end - c->flushed),
+                              SYNC_FILE_RANGE_WRITE);
+        c->flushed = c->end;
     }
-    free(path);
+    return FLD_OK;
+}
+
+int64_t srv_attach_chunk_end(const struct srv_attach_chunk *c)
+{
+    return c->end;
+}
+
+int srv_attach_sync(struct srv_attach *a, struct srv_attach_chunk *c,
+                    struct fld_err *err)
+{
+    char *dir;
+    int rc;
+
+    pthread_mutex_lock(&a->lock);
+    rc = still_holds(a, c, err);
+    pthread_mutex_unlock(&a->lock);
+    if (rc != FLD_OK)
+        return rc;
+    if (fdatasync(c->fd) != 0)
+        return io_error(err, errno, "cannot sync", c->path);
+    if (!c->is_new)
+        return FLD_OK;
+    dir = fld_xasprintf("%s/partial", a->dir);
+    rc = sync_dir(dir, err);
+    free(dir);
     return rc;
 }
 
-/* BLAKE2b-256 of fd's bytes from its start, streamed; *len its length. */
-static int hash_fd(int fd, const char *path, char hex[FLD_HASH_HEX_LEN + 1],
-                   int64_t *len, struct fld_err *err)
+void srv_attach_end(struct srv_attach *a, struct srv_attach_chunk *c,
+                    bool is_acknowledged)
 {
-    crypto_generichash_state h;
-    uint8_t *buf = fld_xmalloc(IO_BUF), digest[32];
+    bool is_cut = false;
+
+    if (c == NULL)
+        return;
+    /* Leave no half of a chunk behind (and no empty file it made), unless
+     * a newer writer owns the file now. */
+    pthread_mutex_lock(&a->lock);
+    if (!is_acknowledged && holds(a, c->hash, c->token)) {
+        if (c->is_new)
+            (void)unlink(c->path);
+        else
+            is_cut = ftruncate(c->fd, (off_t)c->at) == 0;
+    }
+    pthread_mutex_unlock(&a->lock);
+    if (is_cut)
+        (void)fdatasync(c->fd);
+    close(c->fd);
+    if (is_acknowledged && c->state != NULL)
+        keep_running(a, c);
+    free(c->state);
+    free(c->path);
+    free(c);
+}
+
+/* BLAKE2b-256 of fd's bytes from its start, streamed; *len its length. */
+static int hash_fd(int fd, const char *path, uint8_t digest[32], int64_t *len,
+                   struct fld_err *err)
+{
+    crypto_generichash_state *h = state_new();
+    uint8_t *buf = fld_xmalloc(IO_BUF);
     ssize_t n;
     off_t at = 0;
+    int rc = FLD_OK;
 
-    crypto_generichash_init(&h, NULL, 0, sizeof digest);
+    crypto_generichash_init(h, NULL, 0, 32);
     for (;;) {
         n = pread(fd, buf, IO_BUF, at);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            free(buf);
-            return io_error(err, errno, "cannot read", path);
-        }
-        if (n == 0)
+        if (n < 0)
+            rc = io_error(err, errno, "cannot read", path);
+        if (n <= 0)
             break;
-        crypto_generichash_update(&h, buf, (size_t)n);
+        crypto_generichash_update(h, buf, (size_t)n);
         at += n;
     }
+    if (rc == FLD_OK)
+        crypto_generichash_final(h, digest, 32);
     free(buf);
-    crypto_generichash_final(&h, digest, sizeof digest);
-    fld_hex_encode(digest, sizeof digest, hex);
+    free(h);
     *len = (int64_t)at;
-    return FLD_OK;
+    return rc;
 }
 
-int srv_attach_finish(struct srv_attach *a, const char *hash, int64_t bytes,
+/*
+ * The hash of the whole partial file that chunk c completes: from its
+ * running hash when that covers every byte, else read from the disk.
+ */
+static int whole_hash(struct srv_attach_chunk *c,
+                      char hex[FLD_HASH_HEX_LEN + 1], int64_t *len,
                       struct fld_err *err)
 {
-    char *path = partial_path(a, hash), *dir = NULL, *dest = NULL;
-    char hex[FLD_HASH_HEX_LEN + 1], *pdir = NULL;
+    uint8_t digest[32];
+    int rc = FLD_OK;
+
+    if (c->state != NULL) {
+        crypto_generichash_final(c->state, digest, sizeof digest);
+        free(c->state);
+        c->state = NULL;
+        *len = c->end;
+    } else {
+        rc = hash_fd(c->fd, c->path, digest, len, err);
+    }
+    if (rc == FLD_OK)
+        fld_hex_encode(digest, sizeof digest, hex);
+    return rc;
+}
+
+int srv_attach_finish(struct srv_attach *a, struct srv_attach_chunk *c,
+                      int64_t bytes, struct fld_err *err)
+{
+    char hex[FLD_HASH_HEX_LEN + 1], *dir = NULL, *dest = NULL, *pdir = NULL;
     int64_t len = 0;
     bool made;
-    int fd, rc;
+    int rc;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        rc = errno == ENOENT ? fld_err_set(err, FLD_NOTFOUND,
-                                           "attachment %.16s: no partial "
-                                           "upload",
-                                           hash)
-                             : io_error(err, errno, "cannot open", path);
-        free(path);
-        return rc;
-    }
-    rc = hash_fd(fd, path, hex, &len, err);
-    close(fd);
-    if (rc == FLD_OK && (len != bytes || strcmp(hex, hash) != 0)) {
+    rc = whole_hash(c, hex, &len, err);
+    if (rc == FLD_OK && (len != bytes || strcmp(hex, c->hash) != 0)) {
         /* Nothing of a wrong file is kept: the upload starts again. */
-        unlink(path);
+        pthread_mutex_lock(&a->lock);
+        if (holds(a, c->hash, c->token))
+            (void)unlink(c->path);
+        pthread_mutex_unlock(&a->lock);
         rc = fld_err_set(err, FLD_EBADSIG,
                          "the %lld bytes received hash to %.16s..., not to "
                          "the attachment's name %.16s...",
-                         (long long)len, hex, hash);
+                         (long long)len, hex, c->hash);
     }
     if (rc == FLD_OK) {
-        dir = whole_dir(a, hash);
-        dest = whole_path(a, hash);
+        dir = whole_dir(a, c->hash);
+        dest = whole_path(a, c->hash);
         rc = make_dir(dir, &made, err);
         if (rc == FLD_OK && made)
             rc = sync_dir(a->dir, err);
     }
-    if (rc == FLD_OK && rename(path, dest) != 0)
-        rc = io_error(err, errno, "cannot rename", path);
+    if (rc == FLD_OK) {
+        pthread_mutex_lock(&a->lock);
+        rc = still_holds(a, c, err);
+        if (rc == FLD_OK && rename(c->path, dest) != 0)
+            rc = io_error(err, errno, "cannot rename", c->path);
+        pthread_mutex_unlock(&a->lock);
+    }
     if (rc == FLD_OK)
         rc = sync_dir(dir, err);
     if (rc == FLD_OK) {
@@ -341,7 +609,6 @@ int srv_attach_finish(struct srv_attach *a, const char *hash, int64_t bytes,
     free(pdir);
     free(dest);
     free(dir);
-    free(path);
     return rc;
 }
 
@@ -453,6 +720,7 @@ static int sweep_files(struct srv_attach *a, int64_t before_ms, size_t *n,
     struct stat sb;
     DIR *d = opendir(dir);
     int64_t mtime_ms;
+    uint64_t token;
 
     if (d == NULL) {
         int rc = io_error(err, errno, "cannot open", dir);
@@ -469,11 +737,13 @@ static int sweep_files(struct srv_attach *a, int64_t before_ms, size_t *n,
         if (lstat(path, &sb) == 0)
             mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 +
                        sb.st_mtim.tv_nsec / 1000000;
-        if (mtime_ms > 0 && mtime_ms < before_ms &&
-            srv_attach_claim(a, e->d_name)) {
+        token = mtime_ms > 0 && mtime_ms < before_ms
+                    ? srv_attach_claim(a, e->d_name, NULL)
+                    : 0;
+        if (token != 0) {
             if (unlink(path) == 0)
                 (*n)++;
-            srv_attach_unclaim(a, e->d_name);
+            srv_attach_unclaim(a, e->d_name, token);
         }
         free(path);
     }
@@ -492,7 +762,9 @@ int srv_attach_expire(struct srv_attach *a, struct srv_storage *st,
 
     rc = srv_storage_attachments_stale(st, before_ms, keep_stale, &l, err);
     for (i = 0; i < l.n && rc == FLD_OK; i++) {
-        if (!srv_attach_claim(a, l.hashes[i]))
+        uint64_t token = srv_attach_claim(a, l.hashes[i], NULL);
+
+        if (token == 0)
             continue; /* a chunk is arriving: not stale any more */
         /* The row first: a partial file without a row is swept later,
          * a row without its file is found out by the next chunk. */
@@ -501,7 +773,7 @@ int srv_attach_expire(struct srv_attach *a, struct srv_storage *st,
             rc = srv_attach_drop_partial(a, l.hashes[i], err);
             dropped++;
         }
-        srv_attach_unclaim(a, l.hashes[i]);
+        srv_attach_unclaim(a, l.hashes[i], token);
     }
     free(l.hashes);
     if (rc == FLD_OK)

@@ -14,13 +14,14 @@
  * (storage.h, srv_storage_attachment_ack): a chunk is written and synced
  * here first, and acknowledged there after, so the file may hold bytes
  * beyond the acknowledged ones (a server killed in between), never fewer;
- * srv_attach_write() cuts the file back to the acknowledged length before
- * it writes. api_attach.c decides what to write; this module only keeps
- * files, and never prints.
+ * srv_attach_begin() cuts the file back to the acknowledged length before
+ * a chunk is written. api_attach.c decides what to write; this module only
+ * keeps files, and never prints.
  *
  * One upload of a hash at a time: a request claims the hash for the time
  * it writes (srv_attach_claim), so that two connections resuming the same
- * upload never interleave their bytes.
+ * upload never interleave their bytes; one whose link went silent is
+ * taken over after a few seconds, and fenced off from then on.
  */
 #ifndef SRV_ATTACHMENTS_H
 #define SRV_ATTACHMENTS_H
@@ -52,30 +53,68 @@ int srv_attach_open(const char *dir, struct srv_attach **out,
 void srv_attach_close(struct srv_attach *a);
 const char *srv_attach_path(const struct srv_attach *a);
 
-/* Claim hash for one request's write: false when another holds it. */
-bool srv_attach_claim(struct srv_attach *a, const char *hash);
-void srv_attach_unclaim(struct srv_attach *a, const char *hash);
+/* A writer silent this long may be taken over (its link was cut without
+ * a word, and its connection has not timed out yet). */
+#define SRV_ATTACH_STALE_MS 3000
 
 /*
- * Write len bytes at offset `at` of hash's partial file (made when
- * missing), after cutting the file to `at` bytes, and fdatasync it.
- * FLD_NOTFOUND when the file holds fewer than `at` bytes (the
- * acknowledged bytes are gone: the upload must start again), FLD_EFULL
- * when the disk is full or the quota reached (the file is cut back to
- * `at`), FLD_EIO otherwise.
+ * Claim hash for one writer, the device owner (public key hex; NULL for
+ * the server's own housekeeping): its token (never 0), or 0 when another
+ * writer holds it. A writer of the same device is taken over at once,
+ * another device's one when it has not written for SRV_ATTACH_STALE_MS;
+ * with owner NULL nothing is taken over. A writer taken over finds every
+ * later write, sync and finish refused (FLD_EBUSY) and leaves the file
+ * alone. Unclaiming with a token that no longer holds does nothing.
  */
-int srv_attach_write(struct srv_attach *a, const char *hash, int64_t at,
-                     const uint8_t *p, size_t len, struct fld_err *err);
+uint64_t srv_attach_claim(struct srv_attach *a, const char *hash,
+                          const char *owner);
+void srv_attach_unclaim(struct srv_attach *a, const char *hash, uint64_t token);
+
+/* One chunk being written, from srv_attach_begin() to srv_attach_end(). */
+struct srv_attach_chunk;
 
 /*
- * The partial file of hash is complete (bytes long): hash it whole
- * (streamed through a small buffer), and when it matches its name rename
- * it into place and sync the directories. FLD_EBADSIG when its length or
- * hash is not right: the partial is deleted. FLD_NOTFOUND without a
- * partial; FLD_EFULL, FLD_EIO.
+ * Begin a chunk at offset `at` of hash's partial file (made when `at` is
+ * 0 and there is none), cut back to `at` bytes first. FLD_NOTFOUND when
+ * the file holds fewer than `at` bytes (the acknowledged bytes are gone:
+ * the upload must start again); FLD_EFULL, FLD_EIO. *out is ended with
+ * srv_attach_end() whatever happens next.
  */
-int srv_attach_finish(struct srv_attach *a, const char *hash, int64_t bytes,
-                      struct fld_err *err);
+int srv_attach_begin(struct srv_attach *a, const char *hash, uint64_t token,
+                     int64_t at, struct srv_attach_chunk **out,
+                     struct fld_err *err);
+
+/* Write the next len bytes of the chunk (and hash them). FLD_EFULL when
+ * the disk is full or the quota reached, FLD_EBUSY when the chunk's
+ * writer was taken over, FLD_EIO otherwise. */
+int srv_attach_put(struct srv_attach *a, struct srv_attach_chunk *c,
+                   const uint8_t *p, size_t len, struct fld_err *err);
+
+/* Where the chunk's bytes end in the file. */
+int64_t srv_attach_chunk_end(const struct srv_attach_chunk *c);
+
+/* Make the chunk's bytes durable (fdatasync; the directory too when the
+ * file is new). FLD_EFULL, FLD_EIO. */
+int srv_attach_sync(struct srv_attach *a, struct srv_attach_chunk *c,
+                    struct fld_err *err);
+
+/*
+ * The chunk c completed the file (bytes long): hash it whole (the running
+ * hash, or the file read back when that was lost), and when it matches
+ * its name rename it into place and sync the directories. FLD_EBADSIG
+ * when its length or hash is not right: the partial is deleted. FLD_EFULL,
+ * FLD_EIO.
+ */
+int srv_attach_finish(struct srv_attach *a, struct srv_attach_chunk *c,
+                      int64_t bytes, struct fld_err *err);
+
+/*
+ * End chunk c (NULL is fine). is_acknowledged: the database holds its
+ * bytes as acknowledged, and its running hash is kept for the next chunk
+ * of the upload; otherwise its bytes are cut off the file.
+ */
+void srv_attach_end(struct srv_attach *a, struct srv_attach_chunk *c,
+                    bool is_acknowledged);
 
 /* Whether hash is whole in place. */
 bool srv_attach_is_whole(const struct srv_attach *a, const char *hash);

@@ -33,6 +33,7 @@
  * error written straight to its socket before it is closed; a TLS one is
  * closed without an answer, which is the best the library allows.
  */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -45,6 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -76,6 +79,7 @@ struct conn {
     int fd;
     bool waiting; /* for a request's headers, until deadline */
     struct timespec deadline;
+    bool is_streaming; /* a chunk of a photo is arriving (see watchdog) */
 };
 
 struct srv_http {
@@ -105,6 +109,12 @@ struct req {
     size_t max_body; /* what srv_api_admit() allowed */
     size_t charged;  /* bytes of h->buffered this request holds */
     bool answered;   /* a response was queued or written */
+    /* A chunk of a photo goes to the disk as it arrives (api.h); when it
+     * was refused from its headers, the answer is held until its body
+     * has been read, so the connection stays usable. */
+    struct srv_upload *upload;
+    bool is_held;
+    struct srv_response held;
 };
 
 static double seconds_since(const struct timespec *t0)
@@ -230,8 +240,14 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
     MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
     if (zipped)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    if (resp->status == 503)
+    if (resp->status == 503 && resp->retry_after_s > 0) {
+        char after[16];
+
+        snprintf(after, sizeof after, "%d", resp->retry_after_s);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
+    } else if (resp->status == 503) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER);
+    }
     ok = MHD_queue_response(c, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -343,12 +359,18 @@ static void now_plus(struct timespec *t, unsigned seconds)
 
 /* The connection's headers are in (waiting false) or it waits for the
  * next request's (true, from now on for header-timeout). */
-static void conn_waiting(struct srv_http *h, struct MHD_Connection *c,
-                         bool waiting)
+static struct conn *conn_of(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct conn *k = ci ? ci->socket_context : NULL;
+
+    return ci ? ci->socket_context : NULL;
+}
+
+static void conn_waiting(struct srv_http *h, struct MHD_Connection *c,
+                         bool waiting)
+{
+    struct conn *k = conn_of(c);
 
     if (k == NULL)
         return;
@@ -356,6 +378,18 @@ static void conn_waiting(struct srv_http *h, struct MHD_Connection *c,
     k->waiting = waiting;
     if (waiting)
         now_plus(&k->deadline, h->s->cfg.header_timeout_s);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void conn_streaming(struct srv_http *h, struct MHD_Connection *c,
+                           bool is_streaming)
+{
+    struct conn *k = conn_of(c);
+
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&h->lock);
+    k->is_streaming = is_streaming;
     pthread_mutex_unlock(&h->lock);
 }
 
@@ -426,6 +460,60 @@ static void request_of(struct MHD_Connection *c, const char *method,
     req->client = client;
 }
 
+/* Answer resp (then freed) before the body. */
+static enum MHD_Result answer_now(struct srv_http *h, struct MHD_Connection *c,
+                                  const char *method, const char *url,
+                                  struct req *rq, struct srv_response *resp)
+{
+    enum MHD_Result ok;
+
+    rq->answered = true;
+    finish_metrics(h, method, url, rq, resp);
+    ok = send_response(c, resp, false);
+    srv_response_free(resp);
+    return ok;
+}
+
+/* Whether the client waits for "100 Continue" before it sends the body. */
+static bool expects_continue(struct MHD_Connection *c)
+{
+    const char *v = header(c, MHD_HTTP_HEADER_EXPECT);
+
+    return v != NULL && strcasecmp(v, "100-continue") == 0;
+}
+
+/* The first call of a chunk of a photo: the whole gate and every check
+ * run now (api.h, srv_api_upload_begin); nothing is buffered, so nothing
+ * is charged against the ceiling. */
+static enum MHD_Result begin_upload(struct srv_http *h,
+                                    struct MHD_Connection *c,
+                                    const char *method, const char *url,
+                                    struct req *rq, struct srv_request *req,
+                                    uint64_t len, bool chunked)
+{
+    struct fld_buf query = FLD_BUF_INIT;
+
+    if (chunked)
+        return refuse_early(h, c, method, url, rq, 411, "length_required",
+                            "a chunk must say its Content-Length");
+    signed_query(c, &query);
+    req->query = query.len > 0 ? fld_buf_str(&query) : NULL;
+    req->is_streamed = true;
+    rq->upload = srv_api_upload_begin(h->s, req, len, &rq->held);
+    fld_buf_free(&query);
+    conn_streaming(h, c, rq->upload != NULL);
+    if (rq->upload != NULL)
+        return MHD_YES;
+    /* Refused: a client waiting for "100 Continue" has not sent the body
+     * and hears it now; another is answered once its body is read, which
+     * keeps the connection usable (an answer before the body would be a
+     * race with the bytes still coming). */
+    if (expects_continue(c))
+        return answer_now(h, c, method, url, rq, &rq->held);
+    rq->is_held = true;
+    return MHD_YES;
+}
+
 /*
  * The first call, when the headers are in and no byte of the body has
  * been read: frame the body, admit it from the headers, and charge its
@@ -442,7 +530,6 @@ static enum MHD_Result on_headers(struct srv_http *h, struct MHD_Connection *c,
     const char *why;
     uint64_t len;
     bool chunked;
-    enum MHD_Result ok;
 
     conn_waiting(h, c, false);
     if (h->stopping)
@@ -458,18 +545,16 @@ static enum MHD_Result on_headers(struct srv_http *h, struct MHD_Connection *c,
     request_of(c, method, url, client, &req);
     memset(&resp, 0, sizeof resp);
     if (srv_api_admit(h->s, &req, &rq->max_body, &resp) != 0) {
-        rq->answered = true;
         if (resp.error[0])
             srv_metrics_refusal(h->s->metrics, "request", resp.error);
-        finish_metrics(h, method, url, rq, &resp);
-        ok = send_response(c, &resp, false);
-        srv_response_free(&resp);
-        return ok;
+        return answer_now(h, c, method, url, rq, &resp);
     }
     srv_response_free(&resp);
     if (len > rq->max_body)
         return refuse_early(h, c, method, url, rq, 413, "too_large",
                             "the body is larger than this request may carry");
+    if (srv_api_is_upload(method, url))
+        return begin_upload(h, c, method, url, rq, &req, len, chunked);
     if (chunked)
         return MHD_YES; /* charged as it comes */
     if (!charge(h, rq, (size_t)len + 1))
@@ -495,6 +580,13 @@ static enum MHD_Result on_piece(struct srv_http *h, struct MHD_Connection *c,
     if (seconds_since(&rq->start) > (double)h->s->cfg.request_timeout_s)
         return refuse_midway(h, c, method, url, rq, 408, "timeout",
                              "the request took too long to arrive");
+    if (rq->upload != NULL || rq->is_held) {
+        if (rq->upload != NULL)
+            srv_api_upload_piece(rq->upload, (const uint8_t *)upload,
+                                 *upload_len);
+        *upload_len = 0;
+        return MHD_YES;
+    }
     if (*upload_len > rq->max_body - rq->body.len)
         return refuse_midway(h, c, method, url, rq, 413, "too_large",
                              "the body is larger than this request may carry");
@@ -544,7 +636,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     /* The whole request is here. */
     memset(&resp, 0, sizeof resp);
     rq->answered = true;
-    if (seconds_since(&rq->start) > (double)h->s->cfg.request_timeout_s) {
+    if (rq->is_held) {
+        resp = rq->held;
+        rq->is_held = false;
+    } else if (rq->upload != NULL) {
+        conn_streaming(h, c, false);
+        srv_api_upload_end(h->s, rq->upload, &resp);
+        rq->upload = NULL;
+    } else if (seconds_since(&rq->start) >
+               (double)h->s->cfg.request_timeout_s) {
         resp.route = srv_api_route(url);
         srv_api_error(&resp, 408, "timeout",
                       "the request took too long to arrive", -1);
@@ -576,6 +676,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     fld_buf_free(&rq->body);
     uncharge(h, rq);
+    if (rq->upload != NULL) { /* the connection went away */
+        conn_streaming(h, c, false);
+        srv_api_upload_abort(rq->upload);
+    }
+    if (rq->is_held)
+        srv_response_free(&rq->held);
     free(rq);
     conn_waiting(h, c, true); /* the next request's headers */
     *con_cls = NULL;
@@ -634,9 +740,28 @@ static bool passed(const struct timespec *now, const struct timespec *t)
 }
 
 /*
+ * Whether the client of fd hung up, with nothing left unread. A chunk of
+ * a photo holds its upload's claim until libmicrohttpd sees the end of its
+ * connection, and its edge-triggered epoll can miss an end that arrives
+ * with the last bytes read (the socket then sits in CLOSE-WAIT until the
+ * idle timeout, and the client's next try is told "busy"). Asking the
+ * socket directly costs one poll per streaming connection per tick.
+ */
+static bool hung_up(int fd)
+{
+    struct pollfd p = {fd, POLLRDHUP, 0};
+    int unread = 0;
+
+    return poll(&p, 1, 0) == 1 &&
+           (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0 &&
+           ioctl(fd, FIONREAD, &unread) == 0 && unread == 0;
+}
+
+/*
  * Shut down the sockets of connections that did not send a request's
- * headers in time. libmicrohttpd then reads end-of-file and closes the
- * connection in its own thread; the descriptor stays open until then.
+ * headers in time, or whose client hung up under a streamed chunk.
+ * libmicrohttpd then reads end-of-file and closes the connection in its
+ * own thread; the descriptor stays open until then.
  */
 static void *watchdog(void *arg)
 {
@@ -654,6 +779,9 @@ static void *watchdog(void *arg)
                 shutdown(k->fd, SHUT_RDWR);
                 k->waiting = false;
                 cut++;
+            } else if (k->is_streaming && k->fd >= 0 && hung_up(k->fd)) {
+                shutdown(k->fd, SHUT_RDWR);
+                k->is_streaming = false;
             }
         pthread_mutex_unlock(&h->lock);
         while (cut-- > 0)

@@ -245,7 +245,7 @@ static int send_once(struct run *r, const struct outgoing *o,
                      struct syn_http_response *resp, struct fld_err *err)
 {
     struct syn_auth a;
-    struct syn_header h[5];
+    struct syn_header h[6];
     struct syn_http_request req;
     char sig[2 * FLD_SIG_LEN + 1], time_text[24];
     int64_t t0 = fld_now_ms(), t = t0 + r->offset_ms;
@@ -256,7 +256,11 @@ static int send_once(struct run *r, const struct outgoing *o,
     if (t <= r->last_time)
         t = r->last_time + 1;
     r->last_time = t;
-    syn_request_sign(r->cfg.key, o->method, o->path, t, o->body, o->len, &a);
+    if (o->is_payload_unsigned)
+        syn_request_sign_unsigned(r->cfg.key, o->method, o->path, t, &a);
+    else
+        syn_request_sign(r->cfg.key, o->method, o->path, t, o->body, o->len,
+                         &a);
     syn_auth_sig_hex(&a, sig);
     snprintf(time_text, sizeof time_text, "%" PRId64, t);
     h[nh++] = (struct syn_header){SYN_HDR_DEVICE, a.device};
@@ -268,6 +272,8 @@ static int send_once(struct run *r, const struct outgoing *o,
         h[nh++] = (struct syn_header){"Content-Type", SYN_CONTENT_TYPE};
     if (o->is_gzipped)
         h[nh++] = (struct syn_header){"Content-Encoding", "gzip"};
+    if (o->is_expecting)
+        h[nh++] = (struct syn_header){"Expect", "100-continue"};
     req = (struct syn_http_request){r->url,  o->method, o->path, h,          nh,
                                     o->body, o->len,    o->sink, o->sink_ctx};
 
@@ -441,15 +447,10 @@ int syn_client_exchange(struct run *r, const char *method, const char *path,
                         struct syn_http_response *resp, struct fld_err *err)
 {
     struct fld_buf gz = FLD_BUF_INIT;
-    struct outgoing o = {method,
-                         path,
-                         plain ? plain->data : NULL,
-                         plain ? plain->len : 0,
-                         false,
-                         NULL,
-                         NULL,
-                         NULL,
-                         false};
+    struct outgoing o = {.method = method,
+                         .path = path,
+                         .body = plain ? plain->data : NULL,
+                         .len = plain ? plain->len : 0};
     int rc;
 
     if (o.len >= SYN_GZIP_MIN) {
@@ -669,8 +670,7 @@ static int apply_here(struct pipe *p, struct fld_err *err)
 static int send_batch(struct pipe *p, struct answer *a, struct fld_err *err)
 {
     struct run *r = p->r;
-    struct outgoing o = {"POST", SYNC_PATH, NULL, 0,    false,
-                         NULL,   NULL,      NULL, false};
+    struct outgoing o = {.method = "POST", .path = SYNC_PATH};
     struct syn_http_response resp;
     int rc;
 

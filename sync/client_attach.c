@@ -157,9 +157,10 @@ static int ask_states(struct run *r, const struct fld_attachment *list,
 
 /* What the server said of one chunk. */
 struct chunk_answer {
-    int64_t offset;      /* where the next chunk starts */
-    bool is_stored;      /* the file is whole and checked on the server */
-    bool is_reconnected; /* the link was cut on the way (transport.h) */
+    int64_t offset;        /* where the next chunk starts */
+    bool is_stored;        /* the file is whole and checked on the server */
+    bool is_reconnected;   /* the link was cut on the way (transport.h) */
+    int64_t retry_after_s; /* FLD_EBUSY: the server's Retry-After, or -1 */
 };
 
 /* A number member of the answer, or of its "error" object (409). */
@@ -179,17 +180,37 @@ static bool answer_int(const struct fld_buf *body, const char *key,
     return ok;
 }
 
+/* A 503 that says another request is writing the file. */
+static bool is_busy(const struct syn_http_response *resp)
+{
+    char code[SYN_REASON_MAX];
+    int64_t server_time;
+
+    return syn_error_decode(resp->body.data, resp->body.len, code, NULL, 0,
+                            &server_time) == FLD_OK &&
+           strcmp(code, "busy") == 0;
+}
+
 /*
- * PUT one chunk, once (no retries: the caller shrinks the chunk first).
- * FLD_OK with *ans from a 200 or a 409 (the server's offset); FLD_ENET when
- * no answer came; FLD_EINVAL with r->code for the other refusals.
+ * PUT one chunk, once (no retries: the caller shrinks the chunk first),
+ * with "Expect: 100-continue" when is_expecting. FLD_OK with *ans from a
+ * 200 or a 409 (the server's offset); FLD_EBUSY when another request is
+ * writing the file (503 busy); FLD_ENET when no answer came; FLD_EINVAL
+ * with r->code for the other refusals.
  */
 static int put_chunk(struct run *r, const char *hash, int64_t offset,
-                     const uint8_t *p, size_t len, struct chunk_answer *ans,
-                     struct fld_err *err)
+                     const uint8_t *p, size_t len, bool is_expecting,
+                     struct chunk_answer *ans, struct fld_err *err)
 {
     char path[sizeof ATTACH_PATH + FLD_HASH_HEX_LEN + 32];
-    struct outgoing o = {"PUT", path, p, len, false, OCTETS, NULL, NULL, true};
+    struct outgoing o = {.method = "PUT",
+                         .path = path,
+                         .body = p,
+                         .len = len,
+                         .content_type = OCTETS,
+                         .is_sent_once = true,
+                         .is_payload_unsigned = true,
+                         .is_expecting = is_expecting};
     struct syn_http_response resp;
     cJSON *root;
     int rc;
@@ -199,7 +220,10 @@ static int put_chunk(struct run *r, const char *hash, int64_t offset,
     rc = syn_client_exchange_ready(r, &o, &resp, err);
     ans->is_stored = false;
     ans->is_reconnected = resp.is_reconnected;
-    if (rc == FLD_OK) {
+    ans->retry_after_s = resp.retry_after_s;
+    if (rc == FLD_ENET && resp.status == 503 && is_busy(&resp)) {
+        rc = FLD_EBUSY;
+    } else if (rc == FLD_OK) {
         root =
             cJSON_ParseWithLength((const char *)resp.body.data, resp.body.len);
         ans->is_stored =
@@ -340,6 +364,10 @@ static int upload_file(struct run *r, const struct fld_attachment *a,
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct chunk_answer ans;
     int failures = 0, stalls = 0, rc = FLD_OK;
+    /* The first chunk of a resumed upload, or one after a failure, waits
+     * for the server's go-ahead before its bytes go: a refusal (409, 503)
+     * is then likely, and costs no chunk. */
+    bool is_resuming = offset > 0;
     struct stat sb;
 
     if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_size != a->bytes) {
@@ -366,13 +394,21 @@ static int upload_file(struct run *r, const struct fld_attachment *a,
         if ((rc = read_at(fd, buf, len, offset, a->hash, err)) != FLD_OK)
             break;
         t0 = now_ms();
-        rc = put_chunk(r, a->hash, offset, buf, len, &ans, err);
-        r->stats->att_bytes_up += (int64_t)len; /* sent, if not all taken */
-        if (rc == FLD_ENET && !syn_client_stopped(r) &&
+        rc = put_chunk(r, a->hash, offset, buf, len, is_resuming, &ans, err);
+        if (rc != FLD_EBUSY) /* a busy answer came before the body */
+            r->stats->att_bytes_up += (int64_t)len; /* sent, if not taken */
+        if ((rc == FLD_ENET || rc == FLD_EBUSY) && !syn_client_stopped(r) &&
             ++failures < r->cfg.max_attempts) {
+            r->stats->retries++;
+            is_resuming = true;
+            if (rc == FLD_EBUSY) {
+                /* Our own earlier try, cut, is still being written
+                 * on the server: it ends or is taken over in seconds. */
+                syn_client_retry_wait(r, failures, ans.retry_after_s);
+                continue;
+            }
             pace_cut(pace);
             keep_pace(r, pace);
-            r->stats->retries++;
             /* A cut is retried at once with a smaller chunk; a link that
              * keeps failing is waited for, with backoff. */
             if (failures > 1)
@@ -381,6 +417,7 @@ static int upload_file(struct run *r, const struct fld_attachment *a,
         }
         if (rc != FLD_OK)
             break;
+        is_resuming = false;
         if (ans.is_reconnected) {
             /* Cut, and sent again on a new connection: count it so. */
             r->stats->att_bytes_up += (int64_t)len;
@@ -548,8 +585,11 @@ static int get_rest(struct run *r, const struct fld_attachment *a,
                     struct sink *k, struct fld_err *err)
 {
     char path[sizeof ATTACH_PATH + FLD_HASH_HEX_LEN + 32];
-    struct outgoing o = {"GET", path,       NULL, 0,   false,
-                         NULL,  to_partial, k,    true};
+    struct outgoing o = {.method = "GET",
+                         .path = path,
+                         .sink = to_partial,
+                         .sink_ctx = k,
+                         .is_sent_once = true};
     struct syn_http_response resp;
     int rc;
 

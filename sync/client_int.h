@@ -68,6 +68,13 @@ struct outgoing {
     /* Sent once: a failure comes back at once, for the caller to decide
      * what the next try sends (a photo's chunk shrinks after a cut). */
     bool is_sent_once;
+    /* The signature leaves the body out (SYN_UNSIGNED_PAYLOAD): a photo's
+     * chunk, whose bytes the attachment's name vouches for. */
+    bool is_payload_unsigned;
+    /* Send "Expect: 100-continue": the body goes only once the server
+     * has accepted the headers, so a refusal costs no body bytes (a
+     * photo's chunk after a failure, when a refusal is likely). */
+    bool is_expecting;
 };
 
 /* ---- client.c --------------------------------------------------------- */

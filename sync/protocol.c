@@ -32,14 +32,33 @@
 
 /* ---- request authentication ------------------------------------------- */
 
+/* The signed text, its BODYHASH given. */
+static void message_of(const char *method, const char *path, int64_t time_ms,
+                       const char *body_hash, struct fld_buf *out)
+{
+    fld_buf_printf(out, "%s\n%s\n%s\n%" PRId64 "\n%s", SYN_REQUEST_PREFIX,
+                   method, path, time_ms, body_hash);
+}
+
 void syn_request_message(const char *method, const char *path, int64_t time_ms,
                          const uint8_t *body, size_t len, struct fld_buf *out)
 {
     char hash[FLD_HASH_HEX_LEN + 1];
 
     fld_version_hash(body, len, hash);
-    fld_buf_printf(out, "%s\n%s\n%s\n%" PRId64 "\n%s", SYN_REQUEST_PREFIX,
-                   method, path, time_ms, hash);
+    message_of(method, path, time_ms, hash, out);
+}
+
+/* Sign msg (then freed) into *out. */
+static void sign_message(const struct fld_key *key, int64_t time_ms,
+                         struct fld_buf *msg, struct syn_auth *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->pub, fld_key_public(key), FLD_KEY_PUBLIC_LEN);
+    fld_key_public_hex(key, out->device);
+    out->time_ms = time_ms;
+    fld_key_sign(key, msg->data, msg->len, out->sig);
+    fld_buf_free(msg);
 }
 
 void syn_request_sign(const struct fld_key *key, const char *method,
@@ -48,13 +67,18 @@ void syn_request_sign(const struct fld_key *key, const char *method,
 {
     struct fld_buf msg = FLD_BUF_INIT;
 
-    memset(out, 0, sizeof *out);
-    memcpy(out->pub, fld_key_public(key), FLD_KEY_PUBLIC_LEN);
-    fld_key_public_hex(key, out->device);
-    out->time_ms = time_ms;
     syn_request_message(method, path, time_ms, body, len, &msg);
-    fld_key_sign(key, msg.data, msg.len, out->sig);
-    fld_buf_free(&msg);
+    sign_message(key, time_ms, &msg, out);
+}
+
+void syn_request_sign_unsigned(const struct fld_key *key, const char *method,
+                               const char *path, int64_t time_ms,
+                               struct syn_auth *out)
+{
+    struct fld_buf msg = FLD_BUF_INIT;
+
+    message_of(method, path, time_ms, SYN_UNSIGNED_PAYLOAD, &msg);
+    sign_message(key, time_ms, &msg, out);
 }
 
 void syn_auth_sig_hex(const struct syn_auth *a, char out[2 * FLD_SIG_LEN + 1])
@@ -106,20 +130,36 @@ int syn_auth_parse(const char *device, const char *time, const char *sig,
     return FLD_OK;
 }
 
+/* FLD_OK when a signed msg (freed here). */
+static int verify_message(const struct syn_auth *a, struct fld_buf *msg,
+                          struct fld_err *err)
+{
+    int rc = fld_sig_verify(a->pub, msg->data, msg->len, a->sig);
+
+    fld_buf_free(msg);
+    if (rc != FLD_OK)
+        return fld_err_set(err, FLD_EBADSIG,
+                           "the request signature does not verify");
+    return FLD_OK;
+}
+
 int syn_request_verify(const struct syn_auth *a, const char *method,
                        const char *path, const uint8_t *body, size_t len,
                        struct fld_err *err)
 {
     struct fld_buf msg = FLD_BUF_INIT;
-    int rc;
 
     syn_request_message(method, path, a->time_ms, body, len, &msg);
-    rc = fld_sig_verify(a->pub, msg.data, msg.len, a->sig);
-    fld_buf_free(&msg);
-    if (rc != FLD_OK)
-        return fld_err_set(err, FLD_EBADSIG,
-                           "the request signature does not verify");
-    return FLD_OK;
+    return verify_message(a, &msg, err);
+}
+
+int syn_request_verify_unsigned(const struct syn_auth *a, const char *method,
+                                const char *path, struct fld_err *err)
+{
+    struct fld_buf msg = FLD_BUF_INIT;
+
+    message_of(method, path, a->time_ms, SYN_UNSIGNED_PAYLOAD, &msg);
+    return verify_message(a, &msg, err);
 }
 
 /* ---- message text ------------------------------------------------------- */

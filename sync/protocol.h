@@ -39,6 +39,12 @@
 #define SYN_HDR_SIGNATURE "X-Field-Signature"
 #define SYN_REQUEST_PREFIX "field-request-v1"
 #define SYN_CONTENT_TYPE "application/json"
+/* BODYHASH for a request whose signature leaves its body out: a chunk of
+ * an attachment (PUT /v1/attachments/{hash}), whose bytes are checked
+ * against the attachment's name once the file is whole. Signing them
+ * too would cost a second pass of hashing over every byte on both sides
+ * for nothing the name does not already guarantee (docs/PROTOCOL.md). */
+#define SYN_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 
 /* Nesting allowed in a message (a sync request needs 3). */
 #define SYN_MAX_DEPTH 16
@@ -71,6 +77,12 @@ void syn_request_sign(const struct fld_key *key, const char *method,
                       const char *path, int64_t time_ms, const uint8_t *body,
                       size_t len, struct syn_auth *out);
 
+/* The same for a request whose body the signature leaves out
+ * (SYN_UNSIGNED_PAYLOAD): method, path and time only. */
+void syn_request_sign_unsigned(const struct fld_key *key, const char *method,
+                               const char *path, int64_t time_ms,
+                               struct syn_auth *out);
+
 /* The signature as 128 hex digits plus NUL. */
 void syn_auth_sig_hex(const struct syn_auth *a, char out[2 * FLD_SIG_LEN + 1]);
 
@@ -86,6 +98,10 @@ int syn_auth_parse(const char *device, const char *time, const char *sig,
 int syn_request_verify(const struct syn_auth *a, const char *method,
                        const char *path, const uint8_t *body, size_t len,
                        struct fld_err *err);
+
+/* The same for a request whose body the signature leaves out. */
+int syn_request_verify_unsigned(const struct syn_auth *a, const char *method,
+                                const char *path, struct fld_err *err);
 
 /* ---- message text ------------------------------------------------------- */
 

@@ -169,6 +169,7 @@ static bool is_tls_refusal(CURLcode cc)
 static struct curl_slist *request_headers(const struct syn_http_request *req)
 {
     struct curl_slist *hdrs = NULL;
+    bool is_expecting = false;
     size_t i;
 
     for (i = 0; i < req->n_headers; i++) {
@@ -177,9 +178,12 @@ static struct curl_slist *request_headers(const struct syn_http_request *req)
 
         hdrs = curl_slist_append(hdrs, line);
         free(line);
+        if (strcasecmp(req->headers[i].name, "Expect") == 0)
+            is_expecting = true;
     }
     hdrs = curl_slist_append(hdrs, "Accept-Encoding: gzip");
-    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (!is_expecting)
+        hdrs = curl_slist_append(hdrs, "Expect:");
     if (hdrs == NULL)
         abort(); /* out of memory */
     return hdrs;

@@ -86,6 +86,12 @@ expect_eq "... acknowledged" "$(json_get "$BODY" offset)/$(json_get "$BODY" stor
 put ann "$H" 0 "$T/c0"
 expect_status "the same chunk again" 409 wrong_offset
 expect_eq "... says where to resume" "$(json_get "$BODY" error.offset)" "$MB"
+put ann "$H" 0 "$T/c0" --expect
+expect_status "the same chunk, waiting for 100 Continue" 409 wrong_offset
+grep -q "body not sent" "$T/.reqerr" && pass "... refused before its bytes were sent" || fail "... refused before its bytes were sent" "$(cat "$T/.reqerr")"
+put bob "$H" $MB "$T/c1" --expect
+expect_status "... and out of scope" 404 unknown_attachment
+grep -q "body not sent" "$T/.reqerr" && pass "... also before its bytes" || fail "... also before its bytes"
 put ann "$H" $((2 * MB)) "$T/c2"
 expect_status "a chunk out of order" 409 wrong_offset
 put ann "$H" $MB "$T/c1" --content-type application/json
@@ -99,8 +105,10 @@ expect_status "a name that is not a hash" 400 bad_request
 put bob "$H" $MB "$T/c1"
 expect_status "a device out of scope" 404 unknown_attachment
 expect_eq "partial, as acknowledged" "$(state ann "$H")" "partial/$MB"
-put ann "$H" $MB "$T/c1"
-expect_status "the second chunk" 200
+put ann "$H" $MB "$T/c1" --expect
+expect_status "the second chunk, after 100 Continue" 200
+grep -q "body not sent" "$T/.reqerr" && fail "... its bytes were sent" || pass "... its bytes were sent"
+expect_eq "... acknowledged" "$(json_get "$BODY" offset)" "$((2 * MB))"
 put ann "$H" $((2 * MB)) "$T/c2plus"
 expect_status "a chunk beyond the signed size" 413 beyond_size
 ls "$T"/attachments/??/"$H" >/dev/null 2>&1 && fail "nothing whole before the last chunk" || pass "nothing whole before the last chunk"
@@ -133,10 +141,17 @@ expect_status "GET a photo not received" 404 unknown_attachment
 # --- bytes that are not the photo ----------------------------------------------
 
 head -c 200000 /dev/urandom >"$T/wrong.png"
-put ann "$H2" 0 "$T/wrong.png"
+put ann "$H2" 0 "$T/wrong.png" --save "$T/wrong.req"
 expect_status "a completed file that is not its hash" 422 hash_mismatch
 expect_eq "... nothing kept" "$(state ann "$H2")" "missing/0"
 ls "$T"/attachments/??/"$H2" "$T/attachments/partial/$H2" >/dev/null 2>&1 && fail "... no file left" || pass "... no file left"
+# A chunk's signature leaves its bytes out, so it is checked for a replay
+# once its bytes are in: the very same request again is refused then.
+"$C" send "$URL" "$T/wrong.req" >"$T/.resp" 2>/dev/null
+expect_eq "the same signed chunk again: a replay" "$(head -n 1 "$T/.resp")" 401
+grep -q '"replayed"' "$T/.resp" && pass "... named so" || fail "... named so" "$(cat "$T/.resp")"
+expect_eq "... nothing of it kept" "$(state ann "$H2")" "missing/0"
+ls "$T/attachments/partial/$H2" >/dev/null 2>&1 && fail "... no partial file left" || pass "... no partial file left"
 
 # --- a server killed in the middle of an upload ---------------------------------
 

@@ -33,6 +33,9 @@
  *       --output FILE        write the response body to FILE, exactly
  *                            (a photo), instead of after the status
  *       --dump-headers FILE  write the response headers to FILE
+ *       --expect             send "Expect: 100-continue" and the body only
+ *                            after "100 Continue"; when a final answer
+ *                            comes first, say "body not sent" on stderr
  *   fieldctl send URL FILE                  send raw request bytes
  *
  * request and send print the status code on the first line of stdout and
@@ -46,6 +49,7 @@
 #include <poll.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +416,24 @@ static int send_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* After headers that asked "Expect: 100-continue": true when the server
+ * said "100 Continue" (consumed), false when its final answer came. */
+static bool continued(int fd)
+{
+    char peek[13], c;
+    unsigned crlf = 0;
+    ssize_t n;
+
+    if (!readable(fd, 5000))
+        die("%s", "no answer to Expect: 100-continue");
+    n = recv(fd, peek, sizeof peek - 1, MSG_PEEK);
+    if (n < 12 || memcmp(peek + 9, "100", 3) != 0)
+        return false;
+    while (crlf < 4 && recv(fd, &c, 1, 0) == 1) /* through the blank line */
+        crlf = (c == '\r' || c == '\n') ? crlf + 1 : 0;
+    return true;
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -519,10 +541,12 @@ static int cmd_request(int argc, char **argv)
         {"started", required_argument, NULL, 'S'},
         {"output", required_argument, NULL, 'O'},
         {"dump-headers", required_argument, NULL, 'D'},
+        {"expect", no_argument, NULL, 'E'},
         {NULL, 0, NULL, 0}};
     const char *body_file = NULL, *encoding = NULL, *ctype = NULL, *save = NULL;
     const char *started = NULL;
     int gzip = 0, corrupt = 0, accept_gz = 0, chunked = 0, trickle = -1, c, fd;
+    int expect = 0;
     long long offset = 0;
     size_t pause_after = 0, len = 0, i;
     int pause_ms = 0;
@@ -580,6 +604,9 @@ static int cmd_request(int argc, char **argv)
         case 'D':
             headers_file = optarg;
             break;
+        case 'E':
+            expect = 1;
+            break;
         default:
             die("%s", "bad option to request");
         }
@@ -603,8 +630,14 @@ static int cmd_request(int argc, char **argv)
     if (strcmp(argv[1], "-") != 0) {
         struct fld_key *k = load_key(argv[1]);
 
-        syn_request_sign(k, argv[2], u.path, fld_now_ms() + offset, body, len,
-                         &a);
+        /* a photo's chunk is signed without its bytes (docs/PROTOCOL.md) */
+        if (strcmp(argv[2], "PUT") == 0 &&
+            strncmp(u.path, "/v1/attachments/", 16) == 0)
+            syn_request_sign_unsigned(k, argv[2], u.path, fld_now_ms() + offset,
+                                      &a);
+        else
+            syn_request_sign(k, argv[2], u.path, fld_now_ms() + offset, body,
+                             len, &a);
         if (corrupt)
             a.sig[10] ^= 1;
         syn_auth_sig_hex(&a, sig);
@@ -623,6 +656,8 @@ static int cmd_request(int argc, char **argv)
         fld_buf_printf(&req, "Content-Encoding: %s\r\n", encoding);
     if (accept_gz)
         fld_buf_puts(&req, "Accept-Encoding: gzip\r\n");
+    if (expect)
+        fld_buf_puts(&req, "Expect: 100-continue\r\n");
     if (chunked)
         fld_buf_puts(&req, "Transfer-Encoding: chunked\r\n\r\n");
     else if (body_file)
@@ -643,6 +678,12 @@ static int cmd_request(int argc, char **argv)
     fd = connect_to(&u);
     if (send_all(fd, req.data, req.len) != 0)
         return read_answer(fd);
+    if (expect && !continued(fd)) {
+        fprintf(stderr, "fieldctl: body not sent\n");
+        free(body);
+        fld_buf_free(&req);
+        return read_answer(fd);
+    }
     if (chunked) {
         /* 64 KiB chunks, stopping as soon as the server answers. */
         for (i = 0; i < len; i += 65536) {

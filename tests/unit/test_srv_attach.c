@@ -240,7 +240,10 @@ static void call(struct fx *f, const struct fld_key *k, const char *method,
                        : strcmp(method, "PUT") == 0 ? "application/octet-stream"
                        : strcmp(method, "POST") == 0 ? "application/json"
                                                      : NULL;
-    syn_request_sign(k, method, target, f->clock++, body, len, &a);
+    if (strcmp(method, "PUT") == 0) /* a chunk's bytes are not signed */
+        syn_request_sign_unsigned(k, method, target, f->clock++, &a);
+    else
+        syn_request_sign(k, method, target, f->clock++, body, len, &a);
     syn_auth_sig_hex(&a, sig);
     snprintf(t, sizeof t, "%lld", (long long)a.time_ms);
     req.device = a.device;
@@ -650,6 +653,114 @@ static int list_att(void *ctx, size_t i, const struct srv_attachment *a)
     return FLD_OK;
 }
 
+/* The bytes of the partial file of hash under dir, into buf (NUL-ended). */
+static size_t partial_bytes(const char *dir, const char *hash, char *buf,
+                            size_t cap)
+{
+    char path[512];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "%s/partial/%s", dir, hash);
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    n = read(fd, buf, cap - 1);
+    close(fd);
+    assert_true(n >= 0);
+    buf[n] = '\0';
+    return (size_t)n;
+}
+
+/*
+ * One writer per upload: a second device is told no while the first is
+ * active, the same device takes its own upload over at once (its older
+ * request lost its link), and the writer taken over can neither write
+ * nor cut the file any more. The server's housekeeping never takes over.
+ */
+static void test_claims_and_takeover(void **state)
+{
+    static const char hash[] = "0123456789abcdef0123456789abcdef"
+                               "0123456789abcdef0123456789abcdef";
+    static const char dev_a[] = "aa", dev_b[] = "bb";
+    char *dir = tu_mkdtemp(), buf[64];
+    struct srv_attach *a;
+    struct srv_attach_chunk *old, *now;
+    struct fld_err err;
+    uint64_t t1, t2;
+
+    (void)state;
+    fld_err_clear(&err);
+    assert_int_equal(srv_attach_open(dir, &a, &err), FLD_OK);
+    t1 = srv_attach_claim(a, hash, dev_a);
+    assert_true(t1 != 0);
+    assert_int_equal(srv_attach_begin(a, hash, t1, 0, &old, &err), FLD_OK);
+    assert_int_equal(srv_attach_put(a, old, (const uint8_t *)"abc", 3, &err),
+                     FLD_OK);
+    assert_int_equal(srv_attach_claim(a, hash, dev_b), 0); /* active */
+    assert_int_equal(srv_attach_claim(a, hash, NULL), 0);  /* housekeeping */
+
+    t2 = srv_attach_claim(a, hash, dev_a); /* the same device: at once */
+    assert_true(t2 != 0 && t2 != t1);
+    assert_int_equal(srv_attach_begin(a, hash, t2, 0, &now, &err), FLD_OK);
+    assert_int_equal(srv_attach_put(a, now, (const uint8_t *)"ABCDEF", 6, &err),
+                     FLD_OK);
+    /* the old writer is fenced off: no write, no cut, no unclaim */
+    assert_int_equal(srv_attach_put(a, old, (const uint8_t *)"xyz", 3, &err),
+                     FLD_EBUSY);
+    assert_int_equal(srv_attach_sync(a, old, &err), FLD_EBUSY);
+    srv_attach_end(a, old, false);
+    srv_attach_unclaim(a, hash, t1);
+    assert_int_equal(partial_bytes(dir, hash, buf, sizeof buf), 6);
+    assert_string_equal(buf, "ABCDEF");
+    assert_int_equal(srv_attach_claim(a, hash, dev_b), 0); /* still held */
+
+    assert_int_equal(srv_attach_sync(a, now, &err), FLD_OK);
+    srv_attach_end(a, now, true);
+    srv_attach_unclaim(a, hash, t2);
+    assert_true(srv_attach_claim(a, hash, dev_b) != 0); /* free again */
+    srv_attach_close(a);
+    tu_rmdir(dir);
+}
+
+/* A chunk that ends unacknowledged leaves nothing of itself: the file is
+ * cut back to where the chunk began, or removed when the chunk made it. */
+static void test_unacknowledged_chunk_is_cut(void **state)
+{
+    static const char hash[] = "fedcba9876543210fedcba9876543210"
+                               "fedcba9876543210fedcba9876543210";
+    char *dir = tu_mkdtemp(), buf[64], path[512];
+    struct srv_attach *a;
+    struct srv_attach_chunk *c;
+    struct fld_err err;
+    uint64_t t;
+
+    (void)state;
+    fld_err_clear(&err);
+    assert_int_equal(srv_attach_open(dir, &a, &err), FLD_OK);
+    t = srv_attach_claim(a, hash, "aa");
+    assert_int_equal(srv_attach_begin(a, hash, t, 0, &c, &err), FLD_OK);
+    assert_int_equal(srv_attach_put(a, c, (const uint8_t *)"half", 4, &err),
+                     FLD_OK);
+    srv_attach_end(a, c, false);
+    snprintf(path, sizeof path, "%s/partial/%s", dir, hash);
+    assert_int_equal(access(path, F_OK), -1); /* made by it: removed */
+
+    assert_int_equal(srv_attach_begin(a, hash, t, 0, &c, &err), FLD_OK);
+    assert_int_equal(srv_attach_put(a, c, (const uint8_t *)"kept", 4, &err),
+                     FLD_OK);
+    assert_int_equal(srv_attach_sync(a, c, &err), FLD_OK);
+    srv_attach_end(a, c, true);
+    assert_int_equal(srv_attach_begin(a, hash, t, 4, &c, &err), FLD_OK);
+    assert_int_equal(srv_attach_put(a, c, (const uint8_t *)"lost", 4, &err),
+                     FLD_OK);
+    srv_attach_end(a, c, false);
+    assert_int_equal(partial_bytes(dir, hash, buf, sizeof buf), 4);
+    assert_string_equal(buf, "kept");
+    srv_attach_unclaim(a, hash, t);
+    srv_attach_close(a);
+    tu_rmdir(dir);
+}
+
 static void test_record_listing_and_backup_copy(void **state)
 {
     struct fx *f = *state;
@@ -690,6 +801,8 @@ static void test_record_listing_and_backup_copy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_claims_and_takeover),
+        cmocka_unit_test(test_unacknowledged_chunk_is_cut),
         cmocka_unit_test_setup_teardown(test_states_and_upload_in_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_offsets_and_sizes_refused, setup,

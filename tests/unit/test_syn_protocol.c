@@ -77,6 +77,38 @@ static void test_request_signature(void **state)
     fld_key_free(other);
 }
 
+/* A photo's chunk is signed without its bytes (SYN_UNSIGNED_PAYLOAD):
+ * method, path with the query, and time are covered, and the two kinds
+ * of signature never stand for each other. */
+static void test_request_signature_unsigned_payload(void **state)
+{
+    static const char path[] = "/v1/attachments/ab?offset=0";
+    struct fld_key *k = tu_key(1);
+    struct syn_auth a, b;
+
+    (void)state;
+    syn_request_sign_unsigned(k, "PUT", path, 1764288000000, &a);
+    assert_int_equal(syn_request_verify_unsigned(&a, "PUT", path, NULL),
+                     FLD_OK);
+    assert_int_equal(syn_request_verify_unsigned(
+                         &a, "PUT", "/v1/attachments/ab?offset=1", NULL),
+                     FLD_EBADSIG);
+    assert_int_equal(syn_request_verify_unsigned(&a, "GET", path, NULL),
+                     FLD_EBADSIG);
+    b = a;
+    b.time_ms++;
+    assert_int_equal(syn_request_verify_unsigned(&b, "PUT", path, NULL),
+                     FLD_EBADSIG);
+    /* not a signature over an empty body, nor the other way round */
+    assert_int_equal(
+        syn_request_verify(&a, "PUT", path, (const uint8_t *)"", 0, NULL),
+        FLD_EBADSIG);
+    syn_request_sign(k, "PUT", path, 1764288000000, body, sizeof body - 1, &b);
+    assert_int_equal(syn_request_verify_unsigned(&b, "PUT", path, NULL),
+                     FLD_EBADSIG);
+    fld_key_free(k);
+}
+
 static void test_auth_parse_refusals(void **state)
 {
     struct syn_auth a;
@@ -514,6 +546,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_signature),
+        cmocka_unit_test(test_request_signature_unsigned_payload),
         cmocka_unit_test(test_auth_parse_refusals),
         cmocka_unit_test(test_precheck),
         cmocka_unit_test(test_pushed_body_with_escaped_nul_refused),
