@@ -349,9 +349,9 @@ struct srv_upload {
     struct fld_err err;
 };
 
-static void upload_free(struct srv_upload *u, bool is_acknowledged)
+static void upload_free(struct srv_upload *u, bool is_kept)
 {
-    srv_attach_end(u->s->attach, u->chunk, is_acknowledged);
+    srv_attach_end(u->s->attach, u->chunk, is_kept);
     srv_attach_unclaim(u->s->attach, u->hash, u->token);
     free(u);
 }
@@ -476,7 +476,9 @@ void srv_api_upload_piece(struct srv_upload *u, const uint8_t *p, size_t len)
 }
 
 /* The chunk is all in and durable: finish the file if it is whole, and
- * acknowledge. Whether the database now holds its bytes. */
+ * acknowledge. Whether its bytes stay: the database holds them, or they
+ * are the whole file, verified and in place (which a failure to record
+ * it must not cut; the next chunk or state request finds it whole). */
 static bool acknowledge(struct srv_upload *u, struct srv_storage *st,
                         struct srv_response *resp)
 {
@@ -503,11 +505,11 @@ static bool acknowledge(struct srv_upload *u, struct srv_storage *st,
     rc = record(s, st, u->hash, u->offset, end, is_whole, false, &err);
     if (rc == FLD_CONFLICT) {
         wrong_offset(resp, u->offset, u->offset);
-        return false;
+        return is_whole;
     }
     if (rc != FLD_OK) {
         srv_api_failure(resp, rc, &err);
-        return false;
+        return is_whole;
     }
     srv_metrics_attachment_bytes(s->metrics, end - u->offset, 0);
     chunk_ok(resp, u->hash, end, u->bytes, is_whole);
@@ -517,9 +519,10 @@ static bool acknowledge(struct srv_upload *u, struct srv_storage *st,
 void srv_api_attach_end(struct srv_upload *u, struct srv_storage *st,
                         struct srv_response *resp)
 {
-    bool is_acknowledged = false;
+    bool is_kept = false;
 
-    if (u->is_replay_pending && srv_api_check_replay(u->s, &u->auth, resp)) {
+    if (u->is_replay_pending &&
+        srv_api_check_replay(u->s, &u->auth, resp) != 0) {
         upload_free(u, false);
         return;
     }
@@ -533,8 +536,8 @@ void srv_api_attach_end(struct srv_upload *u, struct srv_storage *st,
     else if (u->rc != FLD_OK)
         disk_failure(resp, u->rc, &u->err);
     else
-        is_acknowledged = acknowledge(u, st, resp);
-    upload_free(u, is_acknowledged);
+        is_kept = acknowledge(u, st, resp);
+    upload_free(u, is_kept);
 }
 
 void srv_api_upload_abort(struct srv_upload *u)

@@ -486,7 +486,7 @@ int srv_attach_sync(struct srv_attach *a, struct srv_attach_chunk *c,
 }
 
 void srv_attach_end(struct srv_attach *a, struct srv_attach_chunk *c,
-                    bool is_acknowledged)
+                    bool is_kept)
 {
     bool is_cut = false;
 
@@ -495,7 +495,7 @@ void srv_attach_end(struct srv_attach *a, struct srv_attach_chunk *c,
     /* Leave no half of a chunk behind (and no empty file it made), unless
      * a newer writer owns the file now. */
     pthread_mutex_lock(&a->lock);
-    if (!is_acknowledged && holds(a, c->hash, c->token)) {
+    if (!is_kept && holds(a, c->hash, c->token)) {
         if (c->is_new)
             (void)unlink(c->path);
         else
@@ -505,7 +505,7 @@ void srv_attach_end(struct srv_attach *a, struct srv_attach_chunk *c,
     if (is_cut)
         (void)fdatasync(c->fd);
     close(c->fd);
-    if (is_acknowledged && c->state != NULL)
+    if (is_kept && c->state != NULL)
         keep_running(a, c);
     free(c->state);
     free(c->path);

@@ -109,12 +109,13 @@ int srv_attach_finish(struct srv_attach *a, struct srv_attach_chunk *c,
                       int64_t bytes, struct fld_err *err);
 
 /*
- * End chunk c (NULL is fine). is_acknowledged: the database holds its
- * bytes as acknowledged, and its running hash is kept for the next chunk
- * of the upload; otherwise its bytes are cut off the file.
+ * End chunk c (NULL is fine). is_kept: its bytes stay (the database holds
+ * them as acknowledged, or they completed the file now in place), and its
+ * running hash is kept for the upload's next chunk; otherwise its bytes
+ * are cut off the file.
  */
 void srv_attach_end(struct srv_attach *a, struct srv_attach_chunk *c,
-                    bool is_acknowledged);
+                    bool is_kept);
 
 /* Whether hash is whole in place. */
 bool srv_attach_is_whole(const struct srv_attach *a, const char *hash);

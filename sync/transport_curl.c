@@ -19,7 +19,9 @@
  *   - No redirects: a 30x is reported as what it is (captive portals
  *     redirect to their login page). Only http and https are allowed.
  *   - "Expect: 100-continue" is switched off: it costs a round trip (or a
- *     one-second wait) on every large push.
+ *     one-second wait) on every large push. A request that asks for it
+ *     (a photo's chunk after a failure, when a refusal is likely) keeps
+ *     it.
  *   - TLS verification of peer and host name is never turned off; a
  *     private CA is given with --cacert, and --pinned-pubkey additionally
  *     requires the server's public key to match.
