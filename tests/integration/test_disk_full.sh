@@ -48,17 +48,32 @@ jv() {
     json_get "$OUT" "$1"
 }
 
-# The server's attachment folder is full while $T/server-full exists.
-touch "$T/server-full"
-export LD_PRELOAD="$LIB" FIELD_ENOSPC_DIR="$T/attachments" \
-    FIELD_ENOSPC_WHILE="$T/server-full" ASAN_OPTIONS="$ASAN_FULL"
-start_server main --quiet
-unset LD_PRELOAD FIELD_ENOSPC_DIR FIELD_ENOSPC_WHILE
-if [ -n "${ASAN_FULL%verify_asan_link_order=0}" ]; then
-    ASAN_OPTIONS=${ASAN_FULL%:verify_asan_link_order=0}
-else
-    unset ASAN_OPTIONS
-fi
+# full_server [FIELD_ENOSPC_X=V...] -- COMMAND... - run COMMAND (one that
+# starts the server) with the seam on the server's attachments folder,
+# full while $T/server-full exists (made here); the settings given are
+# passed on to the seam, and nothing of it is left set afterwards.
+full_server() {
+    _asan_was=${ASAN_OPTIONS-}
+    _asan_set=${ASAN_OPTIONS+x}
+    touch "$T/server-full"
+    export LD_PRELOAD="$LIB" FIELD_ENOSPC_DIR="$T/attachments" \
+        FIELD_ENOSPC_WHILE="$T/server-full" ASAN_OPTIONS="$ASAN_FULL"
+    while [ "$1" != "--" ]; do
+        export "$1"
+        shift
+    done
+    shift
+    "$@"
+    unset LD_PRELOAD FIELD_ENOSPC_DIR FIELD_ENOSPC_WHILE FIELD_ENOSPC_AFTER \
+        FIELD_ENOSPC_AT
+    if [ -n "$_asan_set" ]; then
+        ASAN_OPTIONS=$_asan_was
+    else
+        unset ASAN_OPTIONS
+    fi
+}
+
+full_server -- start_server main --quiet
 province 18133
 
 enroll_device a "Inspector A" 18133
@@ -150,17 +165,7 @@ ROAD=$(b2 "$T/road.jpg")
 run "$F" attach "$REC" road_photo "$T/road.jpg"
 expect_rc "attach a second photo" 0
 stop_server
-touch "$T/server-full"
-export LD_PRELOAD="$LIB" FIELD_ENOSPC_DIR="$T/attachments" \
-    FIELD_ENOSPC_WHILE="$T/server-full" FIELD_ENOSPC_AFTER=400000 \
-    ASAN_OPTIONS="$ASAN_FULL"
-restart_server
-unset LD_PRELOAD FIELD_ENOSPC_DIR FIELD_ENOSPC_WHILE FIELD_ENOSPC_AFTER
-if [ -n "${ASAN_FULL%verify_asan_link_order=0}" ]; then
-    ASAN_OPTIONS=${ASAN_FULL%:verify_asan_link_order=0}
-else
-    unset ASAN_OPTIONS
-fi
+full_server FIELD_ENOSPC_AFTER=400000 -- restart_server
 run "$F" sync --json
 expect_rc "a sync whose photo fills the server's disk half-way exits 1" 1
 expect_stderr_contains "... saying the server's disk is full" \
@@ -188,17 +193,7 @@ ENV=$(b2 "$T/env.jpg")
 run "$F" attach "$REC" env_photo "$T/env.jpg"
 expect_rc "attach a third photo" 0
 stop_server
-touch "$T/server-full"
-export LD_PRELOAD="$LIB" FIELD_ENOSPC_DIR="$T/attachments" \
-    FIELD_ENOSPC_WHILE="$T/server-full" FIELD_ENOSPC_AT=sync \
-    ASAN_OPTIONS="$ASAN_FULL"
-restart_server
-unset LD_PRELOAD FIELD_ENOSPC_DIR FIELD_ENOSPC_WHILE FIELD_ENOSPC_AT
-if [ -n "${ASAN_FULL%verify_asan_link_order=0}" ]; then
-    ASAN_OPTIONS=${ASAN_FULL%:verify_asan_link_order=0}
-else
-    unset ASAN_OPTIONS
-fi
+full_server FIELD_ENOSPC_AT=sync -- restart_server
 run "$F" sync --json
 expect_rc "a sync whose chunk cannot be flushed on the server exits 1" 1
 expect_stderr_contains "... saying the server's disk is full" \
