@@ -10,12 +10,15 @@
  * The photo is a valid JPEG of the size asked (tests/tools/mkphoto
  * --noise: padded with random bytes, incompressible, as photos are),
  * attached with `field attach --limit`. Phases:
- *   1. curl: `curl -T photo` to a sink on 127.0.0.1 that reads the body
- *      and throws it away (a thread of this program): the rate of moving
- *      the bytes over loopback, nothing more.
+ *   1. curl: `curl -T photo` to a sink on 127.0.0.1 (a thread of this
+ *      program) that reads the body and throws it away (the rate of
+ *      moving the bytes over loopback, nothing more), then to one that
+ *      writes and syncs it, then to one that also hashes it with BLAKE2b
+ *      as it comes: the least the server must do, since it keeps a photo
+ *      only once its bytes hash to its name.
  *   2. upload: `field sync` of the record with the photo (its version
  *      first, a few kB), timed as a whole; the server writes every chunk
- *      to disk, syncs it, and hashes the whole file at the end.
+ *      to disk as it arrives, hashing it on the way, and syncs it.
  *   3. resume: the same size again through tests/tools/faultproxy, which
  *      cuts each connection after a third of the photo; `field sync` runs
  *      until done. Overhead: bytes that crossed the link over the photo's
