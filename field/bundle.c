@@ -127,7 +127,6 @@ static int open_photo(const struct fld_json *entry, size_t i,
 {
     const char *hash = fld_json_get_string(entry, "hash");
     const struct fld_json *data = fld_json_get(entry, "data");
-    uint8_t raw[32];
     char hex[FLD_HASH_HEX_LEN + 1];
     const char *end = NULL;
     struct named *name;
@@ -173,8 +172,7 @@ static int open_photo(const struct fld_json *entry, size_t i,
                            "base64 of the %lld bytes signed",
                            i, hash, (long long)bytes);
     }
-    crypto_generichash(raw, sizeof raw, ph->data, got, NULL, 0);
-    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    fld_version_hash(ph->data, got, hex);
     if (sodium_memcmp(hex, hash, FLD_HASH_HEX_LEN) != 0) {
         free(ph->data);
         ph->data = NULL;

@@ -122,7 +122,7 @@ static int add_photo(struct cmd_ctx *ctx, struct fld_bundle_writer *w,
                      const char *hash, struct photo_counts *c)
 {
     struct fld_attachment a;
-    uint8_t raw[32], *data = NULL;
+    uint8_t *data = NULL;
     char hex[FLD_HASH_HEX_LEN + 1], *path;
     size_t len = 0;
     bool held = false;
@@ -137,10 +137,8 @@ static int add_photo(struct cmd_ctx *ctx, struct fld_bundle_writer *w,
     path = fld_attachment_path(ctx->home, hash);
     rc = fld_file_read(path, (size_t)a.bytes, &data, &len, NULL);
     free(path);
-    if (rc == FLD_OK) {
-        crypto_generichash(raw, sizeof raw, data, len, NULL, 0);
-        sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-    }
+    if (rc == FLD_OK)
+        fld_version_hash(data, len, hex);
     if (rc != FLD_OK || (int64_t)len != a.bytes ||
         sodium_memcmp(hex, hash, FLD_HASH_HEX_LEN) != 0) {
         c->damaged++;

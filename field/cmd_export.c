@@ -272,7 +272,6 @@ struct raw_version {
 
 /* One record on its way through the pipeline. */
 struct item {
-    char id[FLD_RECORD_HEX_LEN + 1];
     struct raw_version *raw; /* read: the record's versions, in arrival order */
     size_t n_raw;
     struct cmd_record r; /* verified and merged */
@@ -325,7 +324,7 @@ static int corrupt(struct item *it)
     return fld_err_set(&it->err, FLD_ECORRUPT,
                        "a version of record %.12s does not verify; run "
                        "'field verify'",
-                       it->id);
+                       it->r.id);
 }
 
 static void free_raw(struct item *it)
@@ -350,9 +349,8 @@ static void read_batch(struct cmd_ctx *ctx, struct batch *b, char **ids,
     for (i = 0; i < n; i++) {
         struct item *it = &b->items[i];
 
-        snprintf(it->id, sizeof it->id, "%s", ids[i]);
         snprintf(it->r.id, sizeof it->r.id, "%s", ids[i]);
-        it->rc = fld_store_each_version(ctx->st, it->id, FLD_ORDER_ARRIVAL,
+        it->rc = fld_store_each_version(ctx->st, it->r.id, FLD_ORDER_ARRIVAL,
                                         read_version, it, &it->err);
         if (it->rc == FLD_ECORRUPT)
             it->rc = corrupt(it);

@@ -93,7 +93,7 @@ static void assignments_free(char **a, size_t n)
 /*
  * Lines go through in batches, on every core where the work allows it
  * (issue 11): the JSON of each line is parsed, and its answers typed,
- * normalised and checked (cmd_apply's work: the bulk of an import), on
+ * normalised and checked (fld_edit_apply: the bulk of an import), on
  * all cores (syn_parallel_for); what touches the store or the device's
  * chain stays on this thread, in the file's order: the template and unit
  * lookups, a final record's completeness (it lists problems on standard
@@ -134,28 +134,21 @@ static void parse_line(void *data, size_t i)
     l->rc = fld_json_parse((const uint8_t *)l->text, l->len, &l->o, &l->err);
 }
 
-/* cmd_apply() of the line's answers, with its own error (any thread). */
+/* The line's answers applied and checked (fld_edit_apply, as cmd_apply
+ * does), with its own error (any thread). */
 static void type_line(void *data, size_t i)
 {
     struct batch *b = data;
     struct line *l = &b->lines[i];
-    struct fld_edit *e;
     char **args = NULL;
-    size_t n_args = 0, k;
+    size_t n_args = 0;
 
     if (l->t == NULL) /* refused before its answers, or not reached */
         return;
     l->rc = assignments(&l->err, fld_json_get(l->o, "answers"), &args, &n_args);
-    if (l->rc == FLD_OK) {
-        e = fld_edit_new(l->t, NULL);
-        for (k = 0; k < n_args && l->rc == FLD_OK; k++)
-            l->rc = fld_edit_assign(e, args[k], &l->err);
-        if (l->rc == FLD_OK)
-            l->rc = fld_edit_check(e, b->today, b->lang, &l->err);
-        if (l->rc == FLD_OK)
-            l->answers = fld_json_clone(fld_edit_answers(e));
-        fld_edit_free(e);
-    }
+    if (l->rc == FLD_OK)
+        l->rc = fld_edit_apply(l->t, NULL, n_args, args, b->today, b->lang,
+                               &l->answers, &l->err);
     assignments_free(args, n_args);
 }
 

@@ -26,20 +26,11 @@ int cmd_apply(struct cmd_ctx *ctx, const struct fld_template *t,
               const struct fld_json *answers, int argc, char **argv,
               struct fld_json **out)
 {
-    struct fld_edit *e = fld_edit_new(t, answers);
     char today[11];
-    int i, rc = FLD_OK;
 
-    *out = NULL;
     cmd_today(today);
-    for (i = 0; i < argc && rc == FLD_OK; i++)
-        rc = fld_edit_assign(e, argv[i], &ctx->err);
-    if (rc == FLD_OK)
-        rc = fld_edit_check(e, today, ctx->lang, &ctx->err);
-    if (rc == FLD_OK)
-        *out = fld_json_clone(fld_edit_answers(e));
-    fld_edit_free(e);
-    return rc;
+    return fld_edit_apply(t, answers, argc > 0 ? (size_t)argc : 0, argv, today,
+                          ctx->lang, out, &ctx->err);
 }
 
 static void report_version(struct cmd_ctx *ctx, const struct fld_version *v,

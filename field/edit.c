@@ -65,6 +65,26 @@ const struct fld_json *fld_edit_answers(const struct fld_edit *e)
     return e->answers;
 }
 
+int fld_edit_apply(const struct fld_template *t, const struct fld_json *answers,
+                   size_t n, char *const *assignments, const char *today,
+                   enum fld_lang lang, struct fld_json **out,
+                   struct fld_err *err)
+{
+    struct fld_edit *e = fld_edit_new(t, answers);
+    size_t i;
+    int rc = FLD_OK;
+
+    *out = NULL;
+    for (i = 0; i < n && rc == FLD_OK; i++)
+        rc = fld_edit_assign(e, assignments[i], err);
+    if (rc == FLD_OK)
+        rc = fld_edit_check(e, today, lang, err);
+    if (rc == FLD_OK)
+        *out = fld_json_clone(fld_edit_answers(e));
+    fld_edit_free(e);
+    return rc;
+}
+
 void fld_item_id_new(char out[17])
 {
     uint8_t raw[8];

@@ -44,6 +44,17 @@ int fld_edit_check(struct fld_edit *e, const char *today, enum fld_lang lang,
 /* The edited answers, borrowed from e. */
 const struct fld_json *fld_edit_answers(const struct fld_edit *e);
 
+/*
+ * The whole edit at once: the n assignments applied to a copy of answers
+ * (NULL: none yet), then checked as of today in lang. On success *out is
+ * the new answers (caller frees); NULL and nothing else on failure.
+ * Touches nothing shared: any thread may call it.
+ */
+int fld_edit_apply(const struct fld_template *t, const struct fld_json *answers,
+                   size_t n, char *const *assignments, const char *today,
+                   enum fld_lang lang, struct fld_json **out,
+                   struct fld_err *err);
+
 /* A new repeat item id: 16 random lowercase hex digits. */
 void fld_item_id_new(char out[17]);
 

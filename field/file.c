@@ -329,62 +329,27 @@ static void remove_ours(const char *path, const struct stat *ours)
 int fld_file_write(const char *path, const void *data, size_t len, mode_t mode,
                    int flags, struct fld_err *err)
 {
-    struct stat st, ours;
-    char *tmp = NULL, *folder = folder_of(path);
-    bool is_made = false; /* tmp is a file we created */
-    int fd, rc = FLD_OK;
+    struct fld_file_stream *s;
+    struct stat st;
+    int rc;
 
     /* Refuse early: nothing is written for a name that is taken (the
      * publishing step checks again, for a name taken meanwhile). */
-    if ((flags & FLD_FILE_NEW) && lstat(path, &st) == 0) {
-        rc = exists(path, err);
-        goto done;
+    if ((flags & FLD_FILE_NEW) && lstat(path, &st) == 0)
+        return exists(path, err);
+    if ((rc = fld_file_stream_new(path, mode, flags, &s, err)) != FLD_OK)
+        return rc;
+    if ((rc = fld_file_stream_write(s, data, len, err)) != FLD_OK) {
+        fld_file_stream_discard(s);
+        return rc;
     }
-    fd = create_temp(path, mode, &tmp);
-    if (fd < 0) {
-        rc = write_error(path, "cannot create", errno, err);
-        goto done;
-    }
-    is_made = true;
-    if (fstat(fd, &ours) != 0)
-        rc = write_error(path, "cannot create", errno, err);
-    /* the umask may have taken bits away that the caller needs */
-    if (rc == FLD_OK && (flags & FLD_FILE_EXACT_MODE) && fchmod(fd, mode) != 0)
-        rc = write_error(path, "cannot set its mode", errno, err);
-    if (rc == FLD_OK && write_fd(fd, data, len) != 0)
-        rc = write_error(path, "cannot write", errno, err);
-    if (rc == FLD_OK && fsync(fd) != 0)
-        rc = write_error(path, "cannot write", errno, err);
-    if (close(fd) != 0 && rc == FLD_OK)
-        rc = write_error(path, "cannot write", errno, err);
-    if (rc != FLD_OK)
-        goto done;
-    if (flags & FLD_FILE_NEW)
-        rc = publish_new(tmp, path, err);
-    else if (rename(tmp, path) != 0)
-        rc = write_error(path, "cannot replace", errno, err);
-    if (rc != FLD_OK)
-        goto done;
-    if (sync_folder(folder) != 0) {
-        rc = write_error(path, "cannot sync its folder", errno, err);
-        /* a new file the folder may lose is taken back; a replaced one
-         * cannot be, the old one is gone */
-        if (flags & FLD_FILE_NEW)
-            remove_ours(path, &ours);
-    }
-done:
-    if (is_made && rc != FLD_OK)
-        unlink(tmp); /* gone already when published */
-    free(tmp);
-    free(folder);
-    return rc;
+    return fld_file_stream_commit(s, err);
 }
 
-/* ---- writing piece by piece --------------------------------------------- */
+/* ---- writing piece by piece (fld_file_write is one piece) --------------- */
 
 struct fld_file_stream {
     char *path, *tmp;
-    mode_t mode;
     int flags;
     int fd;
     struct stat ours;
@@ -398,7 +363,6 @@ int fld_file_stream_new(const char *path, mode_t mode, int flags,
 
     *out = NULL;
     s->path = fld_xstrdup(path);
-    s->mode = mode;
     s->flags = flags;
     s->fd = create_temp(path, mode, &s->tmp);
     if (s->fd < 0) {
@@ -408,6 +372,7 @@ int fld_file_stream_new(const char *path, mode_t mode, int flags,
     } else if (fstat(s->fd, &s->ours) != 0) {
         rc = write_error(path, "cannot create", errno, err);
     } else if ((flags & FLD_FILE_EXACT_MODE) && fchmod(s->fd, mode) != 0) {
+        /* the umask may have taken bits away that the caller needs */
         rc = write_error(path, "cannot set its mode", errno, err);
     }
     if (rc != FLD_OK) {
@@ -448,6 +413,8 @@ int fld_file_stream_commit(struct fld_file_stream *s, struct fld_err *err)
         s->tmp = NULL;
         if (sync_folder(folder) != 0) {
             rc = write_error(s->path, "cannot sync its folder", errno, err);
+            /* a new file the folder may lose is taken back; a replaced
+             * one cannot be, the old one is gone */
             if (s->flags & FLD_FILE_NEW)
                 remove_ours(s->path, &s->ours);
         }

@@ -1214,7 +1214,7 @@ int srv_api_admit(struct srv *s, const struct srv_request *req,
     if (rc != 0)
         return -1;
     *max_body = s->cfg.max_body;
-    /* a chunk of a photo: at most 8 MiB held (docs/PROTOCOL.md) */
+    /* a chunk of a photo: at most 8 MiB, streamed to disk (docs/PROTOCOL.md) */
     if (strcmp(r->method, "PUT") == 0)
         *max_body = SRV_ATTACH_MAX_CHUNK;
     return 0;

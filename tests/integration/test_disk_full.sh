@@ -74,6 +74,17 @@ full_server() {
 }
 
 full_server -- start_server main --quiet
+
+# room_again FILE HASH - the server's disk has room again: the next sync
+# uploads the photo FILE, and the server holds it byte for byte.
+room_again() {
+    rm -f "$T/server-full"
+    run "$F" sync --json
+    expect_rc "with room again the upload completes" 0
+    expect_eq "... the photo is uploaded" "$(jv attachments.uploaded)" 1
+    check "... the server holds it byte for byte" \
+        cmp -s "$1" "$(server_file "$2")"
+}
 province 18133
 
 enroll_device a "Inspector A" 18133
@@ -150,12 +161,7 @@ req "$T/a/device.key" PUT "/v1/attachments/$PLAN?offset=0" \
     --body "$T/plan.jpg" --content-type application/octet-stream
 expect_status "a chunk the server cannot write" 507 disk_full
 
-rm -f "$T/server-full"
-run "$F" sync --json
-expect_rc "with room again the upload completes" 0
-expect_eq "... the photo is uploaded" "$(jv attachments.uploaded)" 1
-check "... the server holds it byte for byte" \
-    cmp -s "$T/plan.jpg" "$(server_file "$PLAN")"
+room_again "$T/plan.jpg" "$PLAN"
 
 # The server's disk fills in the middle of a chunk: the bytes of that
 # chunk that did reach the disk are not acknowledged, and the upload goes
@@ -177,14 +183,9 @@ _partial=$(find "$T/attachments" -name "$ROAD*" -type f 2>/dev/null | head -n 1)
 expect_eq "... the server's partial file holds exactly those bytes" \
     "$(wc -c <"${_partial:-/dev/null}" | tr -d ' ')" "$ACKED"
 check "... nothing visible as the photo" test ! -e "$(server_file "$ROAD")"
-rm -f "$T/server-full"
-run "$F" sync --json
-expect_rc "with room again the upload completes" 0
-expect_eq "... the photo is uploaded" "$(jv attachments.uploaded)" 1
+room_again "$T/road.jpg" "$ROAD"
 check "... from where the server stood: fewer bytes than the photo" \
     test "$(jv attachments.bytes_up)" -lt 600000
-check "... the server holds it byte for byte" \
-    cmp -s "$T/road.jpg" "$(server_file "$ROAD")"
 
 # The server's file system reports the full disk only when a chunk is
 # flushed (fdatasync): the chunk is not acknowledged.
@@ -201,10 +202,7 @@ expect_stderr_contains "... saying the server's disk is full" \
 expect_eq "... no byte of it is acknowledged" \
     "$(sqls "SELECT coalesce(max(acked), 0) FROM attachments WHERE hash = '$ENV';")" 0
 check "... nothing visible as the photo" test ! -e "$(server_file "$ENV")"
-rm -f "$T/server-full"
-run "$F" sync --json
-expect_rc "with room again it is uploaded" 0
-check "... byte for byte" cmp -s "$T/env.jpg" "$(server_file "$ENV")"
+room_again "$T/env.jpg" "$ENV"
 
 # --- (b) field sync --attachments into a full device ------------------------------
 
