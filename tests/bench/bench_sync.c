@@ -169,11 +169,21 @@ struct phase {
 static int64_t member(const char *s, const char *key)
 {
     char pat[64];
-    const char *p;
+    size_t len;
+    int depth = 0;
 
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    p = strstr(s, pat);
-    return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+    /* Only the summary's own members: "attachments" is an object of its
+     * own with members of the same names, and sorts first. */
+    len = (size_t)snprintf(pat, sizeof pat, "\"%s\":", key);
+    for (; *s != '\0'; s++) {
+        if (*s == '{' || *s == '[')
+            depth++;
+        else if (*s == '}' || *s == ']')
+            depth--;
+        else if (depth == 1 && strncmp(s, pat, len) == 0)
+            return strtoll(s + len, NULL, 10);
+    }
+    return -1;
 }
 
 /* `field sync --json` on the device at home; pushing says which way the
