@@ -77,6 +77,7 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_template(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_templates(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_thresholds(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_ui(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_units(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
 
