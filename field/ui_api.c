@@ -408,6 +408,13 @@ static struct fld_json *review_json(const struct fld_version *v)
     return o;
 }
 
+/* The name of a unit (fld_store_unit_at), new in *data. */
+static int unit_name(void *data, const struct fld_unit *u)
+{
+    *(char **)data = fld_xstrdup(u->name);
+    return FLD_OK;
+}
+
 /*
  * The state of record r with answers (r's merged answers, or an edit of
  * them): everything the page draws. errors, when given, is the object of
@@ -420,6 +427,7 @@ static int build_state(struct cmd_ctx *ctx, const struct cmd_record *r,
     const struct syn_merged *m = r->merged;
     struct state_in in = {r->t, answers, NULL, NULL};
     struct fld_json *o, *tmpl, *arr;
+    char *name = NULL;
     char today[11];
     size_t i, n;
     int rc;
@@ -438,6 +446,10 @@ static int build_state(struct cmd_ctx *ctx, const struct cmd_record *r,
     fld_json_set(tmpl, "title", text_json(fld_template_title(r->t)));
     fld_json_set(o, "template", tmpl);
     fld_json_set(o, "unit", fld_json_string(m->newest->subject));
+    if (fld_store_unit_at(ctx->st, m->newest->subject, today, unit_name, &name,
+                          &ctx->err) == FLD_OK)
+        fld_json_set(o, "unit_name", string_take(name));
+    fld_err_clear(&ctx->err);
     fld_json_set(o, "status", fld_json_string(m->status));
     fld_json_set(o, "base", fld_json_string(m->newest->hash));
     fld_json_set(o, "heads", fld_json_int((int64_t)m->n_heads));
@@ -1001,12 +1013,6 @@ struct record_list {
     struct cmd_ctx *ctx;
     struct fld_json *returned, *others;
 };
-
-static int unit_name(void *data, const struct fld_unit *u)
-{
-    *(char **)data = fld_xstrdup(u->name);
-    return FLD_OK;
-}
 
 static int add_record(void *data, const struct fld_record_summary *s)
 {

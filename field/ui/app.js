@@ -374,7 +374,7 @@
     var s = form.state;
     var focused = document.activeElement && document.activeElement.id;
     var disabled = !s.editable;
-    var head = [el('h2', { text: s.unit + ' — ' + tx(s.template.title) }),
+    var head = [el('h2', { text: (s.unit_name ? s.unit_name + ' (' + s.unit + ')' : s.unit) + ' — ' + tx(s.template.title) }),
       el('p', { class: 'meta' }, [el('span', { class: 'status', text: st(s.status) }), ' ' + s.id.slice(0, 12) + ' · ',
         el('a', { href: '#/r/' + s.id + '/history', text: t('history') })])];
     if (s.review && s.review.reason) head.push(el('p', { class: 'err', text: t('returned_reason') + ': ' + s.review.reason }));
