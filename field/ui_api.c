@@ -218,6 +218,17 @@ static char *key_of(const struct fld_template *t, const struct fld_question *q,
                          item, q->name);
 }
 
+/* msg without the "NAME: " the engine starts it with: the page shows it
+ * under the question already. */
+static const char *unnamed(const char *msg, const struct fld_question *q)
+{
+    size_t len = strlen(q->name);
+
+    if (strncmp(msg, q->name, len) == 0 && strncmp(msg + len, ": ", 2) == 0)
+        return msg + len + 2;
+    return msg;
+}
+
 /* The problem of q's answer in both languages, or NULL when none. */
 static struct fld_json *answer_error(const struct state_in *in,
                                      const struct fld_question *q,
@@ -228,7 +239,7 @@ static struct fld_json *answer_error(const struct state_in *in,
     if (fld_form_answer_error(in->f, q, item, FLD_LANG_VI, &vi) == FLD_OK)
         return NULL;
     fld_form_answer_error(in->f, q, item, FLD_LANG_EN, &en);
-    return vi_en(vi.msg, en.msg);
+    return vi_en(unnamed(vi.msg, q), unnamed(en.msg, q));
 }
 
 static struct fld_json *missing_json(const struct state_in *in)

@@ -305,7 +305,7 @@
     if (input) box.appendChild(input);
     var err = el('p', { class: 'err', id: id + '-err' });
     var typed = form.state.errors && form.state.errors[q.key];
-    if (typed) err.textContent = typed;
+    if (typed) err.textContent = typed.indexOf(q.name + ': ') === 0 ? typed.slice(q.name.length + 2) : typed;
     else if (q.error) err.textContent = tx(q.error);
     err.hidden = !err.textContent;
     box.appendChild(err);

@@ -300,10 +300,8 @@ static void test_state_from_engine(void **state)
     assert_int_equal(call(f, "POST", path, body), 200);
     assert_true(relevant(question(f->reply, "more")));
     q = question(f->reply, "total");
-    assert_string_equal(str(fld_json_get(q, "error"), "en"),
-                        "total: Must be above 0");
-    assert_string_equal(str(fld_json_get(q, "error"), "vi"),
-                        "total: Phải lớn hơn 0");
+    assert_string_equal(str(fld_json_get(q, "error"), "en"), "Must be above 0");
+    assert_string_equal(str(fld_json_get(q, "error"), "vi"), "Phải lớn hơn 0");
     ch = fld_json_get(question(f->reply, "kind"), "choices");
     assert_int_equal(ch->n, 1);
     assert_string_equal(str(ch->items[0], "name"), "a");
