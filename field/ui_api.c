@@ -863,6 +863,32 @@ out:
     cmd_record_free(&r);
 }
 
+/*
+ * The template installed now under id (or hash). cmd_load_template() holds
+ * a name for the life of the command, which for `field ui` is hours: a
+ * template added meanwhile ('field template add', a sync) would not be
+ * seen. The name is looked up in the store on every request and the
+ * template asked for by its hash, which never changes meaning.
+ */
+static int current_template(struct cmd_ctx *ctx, const char *id,
+                            const struct fld_template **out)
+{
+    char hash[FLD_HASH_HEX_LEN + 1];
+    uint8_t *body = NULL;
+    size_t len;
+    int rc;
+
+    rc = fld_store_template_get(ctx->st, id, &body, &len, hash, &ctx->err);
+    free(body);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(
+            &ctx->err, FLD_NOTFOUND,
+            "no template '%s' is installed; see 'field templates'", id);
+    if (rc != FLD_OK)
+        return rc;
+    return cmd_load_template(ctx, hash, out);
+}
+
 static void new_record(struct cmd_ctx *ctx, const struct fld_json *body,
                        struct fld_ui_reply *reply)
 {
@@ -879,7 +905,7 @@ static void new_record(struct cmd_ctx *ctx, const struct fld_json *body,
     /* The same steps as `field new`, in its order. */
     rc = cmd_check_subject(ctx, unit);
     if (rc == FLD_OK)
-        rc = cmd_load_template(ctx, tid, &t);
+        rc = current_template(ctx, tid, &t);
     if (rc == FLD_OK)
         rc = cmd_check_unit(ctx, t, unit);
     if (rc == FLD_OK)
@@ -921,7 +947,7 @@ static int add_template(void *data, const char *hash, const char *id,
     for (i = 0; i < l->arr->n; i++)
         if (strcmp(fld_json_get_string(l->arr->items[i], "id"), id) == 0)
             return FLD_OK; /* the newest of this id is the one new uses */
-    if (cmd_load_template(l->ctx, id, &t) != FLD_OK)
+    if (current_template(l->ctx, id, &t) != FLD_OK)
         return FLD_OK; /* `field verify` names a broken template */
     o = fld_json_object();
     fld_json_set(o, "id", fld_json_string(id));

@@ -253,6 +253,38 @@ static void test_templates_and_units(void **state)
     assert_non_null(fld_json_get_string(f->reply, "message_en"));
 }
 
+/* A template added while `field ui` runs is the one a new record gets. */
+static void test_template_added_meanwhile(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_template *t;
+    struct fld_err err;
+    const uint8_t *body;
+    char *v2 = fld_xstrdup(tmpl), *at = strstr(v2, "\"version\": \"1\"");
+    char id[33], path[96], hash[65];
+    size_t i, len;
+
+    new_t(f, id); /* the process now holds version 1 */
+    assert_int_equal(call(f, "GET", "/api/templates", NULL), 200);
+    at[strlen("\"version\": \"")] = '2';
+    assert_int_equal(
+        fld_template_parse((const uint8_t *)v2, strlen(v2), &t, &err), FLD_OK);
+    body = fld_template_canonical(t, &len);
+    snprintf(hash, sizeof hash, "%s", fld_template_hash(t));
+    assert_int_equal(
+        fld_store_template_put(f->ctx.st, hash, "t", body, len, &err), FLD_OK);
+    fld_template_free(t);
+    free(v2);
+    assert_int_equal(call(f, "GET", "/api/templates", NULL), 200);
+    for (i = 0; i < f->reply->n; i++)
+        if (strcmp(str(f->reply->items[i], "id"), "t") == 0)
+            assert_string_equal(str(f->reply->items[i], "version"), "2");
+    new_t(f, id);
+    snprintf(path, sizeof path, "/api/records/%s", id);
+    assert_int_equal(call(f, "GET", path, NULL), 200);
+    assert_string_equal(str(fld_json_get(f->reply, "template"), "hash"), hash);
+}
+
 static void test_new_record_bad_input(void **state)
 {
     struct fixture *f = *state;
@@ -415,10 +447,10 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fold),    T(test_templates_and_units),
-        T(test_new_record_bad_input),   T(test_state_from_engine),
-        T(test_save_base_and_finalize), T(test_finalize_missing),
-        T(test_unknown_records),
+        cmocka_unit_test(test_fold),      T(test_templates_and_units),
+        T(test_template_added_meanwhile), T(test_new_record_bad_input),
+        T(test_state_from_engine),        T(test_save_base_and_finalize),
+        T(test_finalize_missing),         T(test_unknown_records),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
