@@ -301,6 +301,52 @@ expect_code "history" 200
 expect_eq "history has every version" "$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$BODY")" "4"
 expect_stdout_contains_body "history says what changed" '{"after":"Đường đẹp","name":"remarks"}'
 
+# --- a record edited on another device meanwhile --------------------------------------
+
+req POST /api/records "$NEW"
+R2=$(jget id <"$BODY")
+req GET "/api/records/$R2"
+BASE2=$(jget base <"$BODY")
+# another device gets the record by a bundle (the UI's store stays open),
+# edits it, and its version comes back the same way
+run "$F" bundle export --record "$R2" "$T/r2.fb"
+expect_rc "a bundle of the record while field ui runs" 0
+home other
+run "$F" init --inspector "Trần Thị Bình"
+run "$F" bundle import "$T/r2.fb"
+run "$F" set "$R2" households_total=30
+expect_rc "the other device edits" 0
+run "$F" bundle export --record "$R2" "$T/r2b.fb"
+home ui
+run "$F" bundle import "$T/r2b.fb"
+expect_rc "its version comes back" 0
+N=$(versions)
+req POST "/api/records/$R2/save" "{\"base\": \"$BASE2\", \"answers\": {\"households_total\": \"40\"}}"
+expect_error "a save over the other device's edit" 409 moved
+expect_eq "the 409 shows the other device's answer" \
+    "$("$PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))["state"]
+print([q["value"] for s in d["sections"] for q in s.get("questions", []) if q["name"] == "households_total"][0])' "$BODY")" "30"
+expect_eq "nothing overwritten" "$(versions)" "$N"
+
+# both edit the same answer concurrently: a conflict, shown and not edited here
+req GET "/api/records/$R2"
+BASE2=$(jget base <"$BODY")
+req POST "/api/records/$R2/save" "{\"base\": \"$BASE2\", \"answers\": {\"households_total\": \"40\"}}"
+expect_code "a save on the current base" 200
+home other
+run "$F" set "$R2" households_total=50
+run "$F" bundle export --record "$R2" "$T/r2c.fb"
+home ui
+run "$F" bundle import "$T/r2c.fb"
+req GET "/api/records/$R2"
+expect_eq "the state counts the conflict" "$(jget conflicts <"$BODY")" "1"
+expect_eq "a record with a conflict is not editable here" "$(jget editable <"$BODY")" "False"
+N=$(versions)
+req POST "/api/records/$R2/save" "{\"base\": \"$(jget base <"$BODY")\", \"answers\": {\"remarks\": \"x\"}}"
+expect_error "a save of a record with a conflict" 409 moved
+expect_eq "nothing written over a conflict" "$(versions)" "$N"
+
 run "$F" verify
 expect_rc "field verify passes at the end" 0
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "testutil.h"
 #include "ui_api.h"
 
@@ -408,6 +409,54 @@ static void test_save_base_and_finalize(void **state)
     assert_string_equal(str(f->reply->items[0], "inspector"), "An");
 }
 
+/* A returned record comes first in the list, with the supervisor's reason;
+ * the next save makes it a draft again, as `field set` does. */
+static void test_returned_first(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_version *v = NULL, *out = NULL;
+    struct fld_json *review = fld_json_object();
+    struct fld_err err;
+    char a[33], b[33], path[96], body[256];
+    const char *heads[1];
+
+    new_t(f, a);
+    new_t(f, b);
+    assert_int_equal(fld_capture_head(f->ctx.st, a, &v, &err), FLD_OK);
+    heads[0] = v->hash;
+    fld_json_set(review, "note", fld_json_string("Thiếu ảnh nhà văn hoá"));
+    assert_int_equal(fld_capture_decide(f->ctx.st, f->ctx.key, v, heads, 1,
+                                        v->answers, "returned", review, &out,
+                                        &err),
+                     FLD_OK);
+    fld_version_free(v);
+    fld_version_free(out);
+    fld_json_free(review);
+
+    assert_int_equal(call(f, "GET", "/api/records", NULL), 200);
+    assert_int_equal(f->reply->n, 2);
+    assert_string_equal(str(f->reply->items[0], "id"), a);
+    assert_string_equal(str(f->reply->items[0], "status"), "returned");
+    assert_string_equal(
+        str(fld_json_get(f->reply->items[0], "review"), "reason"),
+        "Thiếu ảnh nhà văn hoá");
+    assert_string_equal(str(f->reply->items[1], "id"), b);
+    assert_int_equal(call(f, "GET", "/api/records?status=returned", NULL), 200);
+    assert_int_equal(f->reply->n, 1);
+
+    snprintf(path, sizeof path, "/api/records/%s", a);
+    assert_int_equal(call(f, "GET", path, NULL), 200);
+    assert_string_equal(str(fld_json_get(f->reply, "review"), "reason"),
+                        "Thiếu ảnh nhà văn hoá");
+    snprintf(body, sizeof body,
+             "{\"base\": \"%s\", \"answers\": {\"total\": \"3\"}}",
+             str(f->reply, "base"));
+    snprintf(path, sizeof path, "/api/records/%s/save", a);
+    assert_int_equal(call(f, "POST", path, body), 200);
+    assert_string_equal(str(fld_json_get(f->reply, "state"), "status"),
+                        "draft");
+}
+
 static void test_finalize_missing(void **state)
 {
     struct fixture *f = *state;
@@ -450,7 +499,8 @@ int main(void)
         cmocka_unit_test(test_fold),      T(test_templates_and_units),
         T(test_template_added_meanwhile), T(test_new_record_bad_input),
         T(test_state_from_engine),        T(test_save_base_and_finalize),
-        T(test_finalize_missing),         T(test_unknown_records),
+        T(test_returned_first),           T(test_finalize_missing),
+        T(test_unknown_records),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
