@@ -126,7 +126,8 @@ int64_t cmd_trusted_bound(struct cmd_ctx *ctx);
 /* Locate the data directory and check that its store exists (FLD_NOTFOUND:
  * "... is not set up; run 'field init' first"), without opening it. */
 int cmd_locate_store(struct cmd_ctx *ctx);
-/* Open the store of an initialised data directory. */
+/* Open the store of an initialised data directory (once: when ctx has it
+ * open already, FLD_OK and nothing else). */
 int cmd_open_store(struct cmd_ctx *ctx);
 /* Load the device key, asking for its passphrase when protected. */
 int cmd_load_key(struct cmd_ctx *ctx);
