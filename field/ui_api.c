@@ -42,8 +42,10 @@
 /* Units a search returns at most, and records a list. */
 #define UNITS_MAX 50
 #define RECORDS_MAX 500
-/* Answers one request may change. */
+/* Answers one request may change, and the longest name of one
+ * (GROUP[16 hex digits].NAME). */
 #define ANSWERS_MAX 2000
+#define KEY_MAX 256
 
 void fld_ui_reply_error(struct fld_ui_reply *out, int status, const char *code,
                         const char *vi, const char *en, const char *field)
@@ -572,6 +574,15 @@ static int assignments(const struct fld_json *body, char ***argv, size_t *argc,
     for (i = 0; i < a->n; i++) {
         const struct fld_json *v = a->members[i].value;
 
+        /* a key is a `field set` name: '=' would move the split */
+        if (a->members[i].key[0] == '\0' ||
+            strchr(a->members[i].key, '=') != NULL ||
+            strlen(a->members[i].key) > KEY_MAX) {
+            fld_ui_reply_error(reply, 400, "bad_request",
+                               "Tên câu hỏi không hợp lệ", "a bad answer name",
+                               "answers");
+            return FLD_EINVAL;
+        }
         if (v->type != FLD_JSON_STRING && v->type != FLD_JSON_NULL) {
             snprintf(field, sizeof field, "answers.%.140s", a->members[i].key);
             fld_ui_reply_error(reply, 400, "bad_type",

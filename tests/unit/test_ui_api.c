@@ -373,6 +373,10 @@ static void test_save_base_and_finalize(void **state)
              "{\"base\": \"%s\", \"answers\": {\"total\": 5}}", base);
     assert_int_equal(call(f, "POST", path, body), 400);
     assert_string_equal(str(f->reply, "field"), "answers.total");
+    snprintf(body, sizeof body,
+             "{\"base\": \"%s\", \"answers\": {\"total=7\": \"5\"}}", base);
+    assert_int_equal(call(f, "POST", path, body), 400);
+    assert_string_equal(str(f->reply, "field"), "answers");
 
     /* a save: one version, the new state */
     snprintf(body, sizeof body,
