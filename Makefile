@@ -258,6 +258,12 @@ $(O)/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SERVER_LIBS) \
 		$(FIELD_LIBS)
 
+# What `field ui` reads from a browser: the program's files (not main).
+$(O)/fuzz_ui: $(O)/tests/fuzz/fuzz_ui.o \
+		$(filter-out $(O)/field/main.o,$(FIELD_PROG_OBJ)) $(LIBSYNC) $(LIBFIELD)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SYNC_LIBS) \
+		$(FIELD_PROG_LIBS) $(FIELD_LIBS)
+
 $(O)/fuzz_photo: $(O)/tests/fuzz/fuzz_photo.o $(LIBFIELD)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(EXIF_LIBS) $(FIELD_LIBS)
 
