@@ -358,6 +358,22 @@ else
     pass "the port is closed after field ui exits"
 fi
 
+# --open asks xdg-open for the page (a stand-in here, first in PATH)
+mkdir -p "$T/bin"
+printf '#!/bin/sh\nprintf %%s "$1" >"%s/opened"\n' "$T" >"$T/bin/xdg-open"
+chmod +x "$T/bin/xdg-open"
+OLDPATH=$PATH
+PATH="$T/bin:$PATH"
+start_ui --open
+PATH=$OLDPATH
+_i=0
+while [ ! -s "$T/opened" ] && [ "$_i" -lt 100 ]; do
+    _i=$((_i + 1))
+    sleep 0.05
+done
+expect_eq "--open runs xdg-open with the URL" "$(cat "$T/opened" 2>/dev/null)" "$URL"
+stop_ui
+
 # --- pairing ----------------------------------------------------------------------------
 
 rm -f "$JAR"
