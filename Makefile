@@ -252,6 +252,13 @@ $(O)/bench/%: $(O)/tests/bench/%.o $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FIELD_LIBS)
 
+# The web UI's benchmark runs the real `field ui` and is its browser
+# (tests/bench/bench_ui.c, with the benchmarks' harness.c).
+$(O)/bench/bench_ui: $(O)/tests/bench/bench_ui.o $(O)/tests/bench/harness.o \
+		$(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FIELD_LIBS)
+
 # A fuzz harness (SAN=fuzz builds only): libFuzzer's main, the harness,
 # and whichever members of the three libraries it calls.
 $(O)/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
