@@ -12,6 +12,7 @@
 #define FLD_CMD_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -140,6 +141,22 @@ int cmd_passphrase(struct cmd_ctx *ctx, const char *prompt, bool confirm,
                    char **out);
 void cmd_passphrase_free(char *p);
 void cmd_ctx_close(struct cmd_ctx *ctx);
+
+/*
+ * One sync as `field sync` without options runs it: the versions, then
+ * the photos this device holds, under the data directory's sync lock
+ * (FLD_EBUSY while another sync runs there). Opens ctx's store when it
+ * is not open; uses ctx->key when set, else loads it. stop (may be NULL)
+ * ends it between requests, and a transfer under way, once set non-zero
+ * (FLD_ENET "interrupted"; what was acknowledged stays). progress (may be
+ * NULL) sees the counts before the first request and after every answer;
+ * *s holds what the sync did, also when it fails part way.
+ */
+struct syn_stats;
+int cmd_sync_run(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
+                 void (*progress)(void *progress_ctx,
+                                  const struct syn_stats *s),
+                 void *progress_ctx, struct syn_stats *s);
 
 /*
  * A record as commands see it: every stored version, and their merge

@@ -29,6 +29,7 @@
 
 #include "buf.h"
 #include "ui_api.h"
+#include "ui_sync.h"
 
 #define IDLE_TIMEOUT_S 30
 #define MAX_CONNECTIONS 64
@@ -49,6 +50,7 @@ struct fld_ui_server {
     bool needs_pairing; /* off loopback, or asked for (--pair) */
     struct fld_ui_sessions sessions;
     struct fld_ui_pairing pairing;
+    struct fld_ui_sync *sync; /* the sync button's thread (ui_sync.h) */
 };
 
 /* One request, from its headers to its end. */
@@ -509,8 +511,11 @@ static enum MHD_Result api(struct fld_ui_server *h, struct MHD_Connection *c,
     q.status = argument(c, "status");
     q.unit = argument(c, "unit");
     q.template_id = argument(c, "template");
-    fld_ui_api_handle(h->ctx, method, url, &q, (const uint8_t *)rq->body.data,
-                      rq->body.len, &reply);
+    if (strcmp(url, "/api/sync") == 0)
+        fld_ui_sync_handle(h->sync, h->ctx, is_post, &reply);
+    else
+        fld_ui_api_handle(h->ctx, method, url, &q,
+                          (const uint8_t *)rq->body.data, rq->body.len, &reply);
     ok = send_reply(c, &reply, NULL);
     fld_buf_free(&reply.body);
     return ok;
@@ -619,6 +624,7 @@ int fld_ui_server_start(struct cmd_ctx *ctx, const char *listen, int port,
                            listen);
     h = fld_xcalloc(1, sizeof *h);
     h->ctx = ctx;
+    h->sync = fld_ui_sync_new(ctx);
     snprintf(h->listen, sizeof h->listen, "%s", listen);
     h->needs_pairing = pair || !fld_ui_is_loopback(listen);
     if (h->needs_pairing)
@@ -634,6 +640,7 @@ int fld_ui_server_start(struct cmd_ctx *ctx, const char *listen, int port,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (h->d == NULL) {
+        fld_ui_sync_free(h->sync);
         free(h);
         return fld_err_set(err, FLD_EIO,
                            "cannot listen on %s port %d (in use?)", listen,
@@ -660,6 +667,7 @@ void fld_ui_server_stop(struct fld_ui_server *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->d);
+    fld_ui_sync_free(s->sync); /* a sync under way ends its round trip */
     sodium_memzero(&s->sessions, sizeof s->sessions);
     sodium_memzero(&s->pairing, sizeof s->pairing);
     free(s);

@@ -51,6 +51,13 @@
     by: ['bởi', 'by'],
     cleared: ['(đã xoá)', '(cleared)'],
     moved: ['Phiếu đã thay đổi ở nơi khác. Thay đổi của bạn vẫn còn trên trang: xem lại rồi Lưu.', 'The record changed elsewhere. Your changes are still on the page: check them, then Save.'],
+    sync: ['Đồng bộ', 'Sync'],
+    syncing: ['Đang đồng bộ…', 'Syncing…'],
+    synced: ['Đồng bộ xong lúc', 'Synced at'],
+    sync_failed: ['Đồng bộ không thành công', 'The sync failed'],
+    to_send: ['chờ gửi', 'waiting to be sent'],
+    sent: ['đã gửi', 'sent'],
+    received: ['đã nhận', 'received'],
     photo_later: ['Ảnh: thêm bằng field attach (giao diện ảnh ở giai đoạn sau).', 'Photo: add with field attach (photos in the UI come later).']
   };
   var STATUS = {
@@ -119,13 +126,61 @@
     nodes.forEach(function (n) { if (n) m.appendChild(n); });
   }
 
+  /* ---- the sync button: the sync runs in field ui, the page polls ---- */
+  var syncWasRunning = false;
+
+  function syncText(x) {
+    var parts = [];
+    if (x.running) {
+      parts.push(t('syncing') + ' ' + t('sent') + ' ' + x.pushed + '/' + x.to_push +
+        ', ' + t('received') + ' ' + x['new']);
+    } else if (x.ok === true) {
+      parts.push(t('synced') + ' ' + new Date(x.finished_ms).toLocaleTimeString() + ': ' +
+        t('sent') + ' ' + x.pushed + ', ' + t('received') + ' ' + x['new']);
+    } else if (x.ok === false) {
+      parts.push(t('sync_failed') + ': ' + (x.message || ''));
+    }
+    if (x.pending != null && !x.running) parts.push(x.pending + ' ' + t('to_send'));
+    return parts.join(' · ');
+  }
+
+  function showSync(x) {
+    var line = $('sync-status');
+    line.textContent = syncText(x);
+    line.hidden = !line.textContent;
+    line.className = x.ok === false ? 'meta err' : 'meta';
+    $('sync').disabled = !!x.running;
+  }
+
+  function pollSync() {
+    api('GET', '/api/sync').then(function (r) {
+      if (r.status !== 200) return;
+      showSync(r.body);
+      if (r.body.running) {
+        syncWasRunning = true;
+        setTimeout(pollSync, 1000);
+      } else if (syncWasRunning) {
+        /* What arrived shows at once, unless a form is being edited. */
+        syncWasRunning = false;
+        if (!form || Object.keys(form.changes).length === 0) route();
+      }
+    });
+  }
+
+  function startSync() {
+    api('POST', '/api/sync').then(function (r) {
+      if (r.status === 202) { showSync(r.body); syncWasRunning = true; setTimeout(pollSync, 1000); }
+      else notice(errText(r.body));
+    });
+  }
+
   /* ---- pairing ---- */
   function pairView() {
     var input = el('input', { id: 'pair-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '8' });
     var f = el('form', { on: { submit: function (ev) {
       ev.preventDefault();
       api('POST', '/api/pair', { code: input.value.trim() }).then(function (r) {
-        if (r.status === 200) { S.csrf = r.body.csrf; S.session = r.body; notice(''); route(); }
+        if (r.status === 200) { S.csrf = r.body.csrf; S.session = r.body; notice(''); route(); pollSync(); }
         else notice(errText(r.body));
       });
     } } }, [
@@ -472,6 +527,7 @@
         if (!localStorage.getItem('field-lang')) S.lang = r.body.language || 'vi';
         applyLang();
         route();
+        pollSync();
       } else if (r.status === 401 && r.body && r.body.error === 'pairing_required') {
         pairView();
       } else {
@@ -488,7 +544,9 @@
       localStorage.setItem('field-lang', S.lang);
       applyLang();
       if (form) render(); else route();
+      if (S.csrf) pollSync();
     });
+    $('sync').addEventListener('click', startSync);
     window.addEventListener('hashchange', route);
     start();
   });

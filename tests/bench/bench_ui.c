@@ -57,7 +57,8 @@
 #define ntm_die bench_die
 #include "ntm_answers.h"
 
-/* ---- `field ui` ------------------------------------------------------------ */
+/* ---- `field ui` ------------------------------------------------------------
+ */
 
 static pid_t ui_pid = -1;
 static int ui_port;
@@ -92,8 +93,7 @@ static void start_ui(const char *home)
         got += (size_t)n;
     line[got] = '\0';
     close(fds[0]);
-    if ((p = strstr(line, "\"port\":")) == NULL ||
-        (ui_port = atoi(p + 7)) <= 0)
+    if ((p = strstr(line, "\"port\":")) == NULL || (ui_port = atoi(p + 7)) <= 0)
         bench_die("field ui did not say its port: %s", line);
     free(field);
 }
@@ -108,7 +108,8 @@ static void stop_ui(void)
         bench_die("field ui did not stop cleanly (status %d)", status);
 }
 
-/* ---- a browser over plain sockets ----------------------------------------- */
+/* ---- a browser over plain sockets -----------------------------------------
+ */
 
 struct browser {
     char cookie[128]; /* "field_ui=..." once the server gave one */
@@ -197,7 +198,8 @@ static void must(struct browser *b, const char *method, const char *path,
                   fld_buf_str(out));
 }
 
-/* ---- timing ----------------------------------------------------------------- */
+/* ---- timing -----------------------------------------------------------------
+ */
 
 static int by_value(const void *a, const void *b)
 {
@@ -281,12 +283,11 @@ int main(int argc, char **argv)
         load_page(&b, id, &out);
         s[i] = now_s() - t0;
     }
-    page_ms = summary("page load (5 requests, a connection each)", s,
-                      rounds);
+    page_ms = summary("page load (5 requests, a connection each)", s, rounds);
     snprintf(path, sizeof path, "/api/records/%s/evaluate", id);
     for (i = 0; i < rounds; i++) {
-        snprintf(body, sizeof body, "{\"answers\":{\"households_poor\":\"%d\"}}",
-                 10 + i);
+        snprintf(body, sizeof body,
+                 "{\"answers\":{\"households_poor\":\"%d\"}}", 10 + i);
         t0 = now_s();
         must(&b, "POST", path, body, &out);
         s[i] = now_s() - t0;

@@ -13,7 +13,7 @@ it), then a question that appears and disappears with an answer
 (ntm-xa-kieu-mau-2021) and a repeat item with its calculations
 (ha-tinh-kdc-kieu-mau); on every screen, every input has a label and
 Tab reaches every control; at 360 pixels wide nothing scrolls sideways;
-the language switch. The ids of the records it made go to IDS_FILE as
+the language switch; the sync button. The ids of the records it made go to IDS_FILE as
 "NAME ID" lines; with SHOTS_DIR, screenshots of the main screens at
 phone and laptop widths are saved there.
 
@@ -63,10 +63,10 @@ def browser():
 
 
 def wait(d, what, fn):
-    """fn(d) true within WAIT seconds; else a FAIL naming what."""
+    """fn(d) true within WAIT seconds: a PASS naming what, else a FAIL."""
     try:
         WebDriverWait(d, WAIT).until(lambda x: fn(x))
-        return True
+        return report(what, True)
     except TimeoutException:
         return report(what, False, "not within %d s" % WAIT)
 
@@ -362,6 +362,18 @@ def language(d, url, shots_dir):
          lambda x: by_id(x, "nav-new").text == "Phiếu mới")
 
 
+def sync(d, url):
+    """The sync button: the versions saved here go to the server."""
+    d.get(url)
+    if not wait(d, "the sync line says what waits to be sent",
+                lambda x: "chờ gửi" in by_id(x, "sync-status").text):
+        return
+    click(d, by_id(d, "sync"))
+    wait(d, "the sync button syncs, and says so",
+         lambda x: "Đồng bộ xong" in by_id(x, "sync-status").text
+         and "0 chờ gửi" in by_id(x, "sync-status").text)
+
+
 def capture(url, ids_path, shots_dir):
     d = browser()
     try:
@@ -370,6 +382,7 @@ def capture(url, ids_path, shots_dir):
             relevant(d, url, ids)
             repeat(d, url, ids, shots_dir)
             language(d, url, shots_dir)
+            sync(d, url)
     except WebDriverException as e:
         report("the browser session", False, str(e).splitlines()[0])
     finally:
