@@ -10,6 +10,8 @@
  *   POST /api/records/ID/evaluate        {answers}: the state, nothing saved
  *   POST /api/records/ID/save            {answers, base}: one signed version
  *   POST /api/records/ID/finalize        {base?}: status final, or 422
+ *   POST /api/records/ID/resolve         {answers, base}: settles every
+ *                                        conflict, as `field resolve`
  *   GET  /api/records/ID/history         every version, what it changed
  *
  * "answers" is an object whose keys are exactly the left side of `field set`
@@ -36,6 +38,7 @@
 #include "edit.h"
 #include "form.h"
 #include "merge.h"
+#include "ui_conflicts.h"
 
 /* A search or filter value longer than this is refused. */
 #define QUERY_MAX 128
@@ -433,6 +436,22 @@ static int unit_name(void *data, const struct fld_unit *u)
  * them): everything the page draws. errors, when given, is the object of
  * typed values refused (key -> message), and is consumed.
  */
+/*
+ * The heads a page started from, as one token: the head's hash, or the
+ * sorted hashes of several joined by '+' (a record merged without
+ * conflicts may be edited; its next version names every head). A save
+ * or resolve whose token is no longer the record's finds it moved.
+ */
+static char *heads_token(const struct syn_merged *m)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    size_t i;
+
+    for (i = 0; i < m->n_heads; i++)
+        fld_buf_printf(&b, "%s%s", i ? "+" : "", m->heads[i]);
+    return fld_buf_detach(&b, NULL);
+}
+
 static int build_state(struct cmd_ctx *ctx, const struct cmd_record *r,
                        const struct fld_json *answers, struct fld_json *errors,
                        struct fld_json **out)
@@ -464,9 +483,10 @@ static int build_state(struct cmd_ctx *ctx, const struct cmd_record *r,
         fld_json_set(o, "unit_name", string_take(name));
     fld_err_clear(&ctx->err);
     fld_json_set(o, "status", fld_json_string(m->status));
-    fld_json_set(o, "base", fld_json_string(m->newest->hash));
+    fld_json_set(o, "base", string_take(heads_token(m)));
     fld_json_set(o, "heads", fld_json_int((int64_t)m->n_heads));
     fld_json_set(o, "conflicts", fld_json_int((int64_t)m->n_conflicts));
+    fld_json_set(o, "conflict_list", fld_ui_conflicts_json(r));
     fld_json_set(o, "editable",
                  fld_json_bool(m->n_conflicts == 0 &&
                                strcmp(m->status, "approved") != 0 &&
@@ -700,6 +720,25 @@ static void reply_moved(struct cmd_ctx *ctx, const char *id,
     cmd_record_free(&r);
 }
 
+/* FLD_OK when r's heads are still those of base (NULL: any), else a 409
+ * with the record's state. */
+static int same_heads(struct cmd_ctx *ctx, const char *id, const char *base,
+                      const struct cmd_record *r, struct fld_ui_reply *reply)
+{
+    char *now;
+    bool same;
+
+    if (base == NULL)
+        return FLD_OK;
+    now = heads_token(r->merged);
+    same = strcmp(now, base) == 0;
+    free(now);
+    if (same)
+        return FLD_OK;
+    reply_moved(ctx, id, reply);
+    return FLD_CONFLICT;
+}
+
 /* Open r for an edit that started from base (NULL: any). */
 static int open_for_edit(struct cmd_ctx *ctx, const char *id, const char *base,
                          struct cmd_record *r, struct fld_ui_reply *reply)
@@ -716,12 +755,7 @@ static int open_for_edit(struct cmd_ctx *ctx, const char *id, const char *base,
         reply_failure(reply, ctx, rc);
         return rc;
     }
-    if (base != NULL &&
-        (r->merged->n_heads != 1 || strcmp(r->merged->heads[0], base) != 0)) {
-        reply_moved(ctx, id, reply);
-        return FLD_CONFLICT;
-    }
-    return FLD_OK;
+    return same_heads(ctx, id, base, r, reply);
 }
 
 /* Sign answers with status on r; the reply is the new state. */
@@ -871,6 +905,64 @@ static void finalize(struct cmd_ctx *ctx, const char *id,
         goto out;
     sign(ctx, &r, r.merged->answers, "final", 200, reply);
 out:
+    cmd_record_free(&r);
+}
+
+/*
+ * POST /api/records/ID/resolve {answers, base}: what `field resolve RECORD
+ * NAME=VALUE...` does. One signed version on all the heads: the merged
+ * answers with the chosen values (the page sends each conflict's chosen
+ * candidate's assignments, ui_conflicts.h), its status the merged one, so
+ * every conflict is settled at once and nothing else changes.
+ */
+static void resolve(struct cmd_ctx *ctx, const char *id,
+                    const struct fld_json *body, struct fld_ui_reply *reply)
+{
+    struct cmd_record r;
+    struct fld_json *answers = NULL;
+    const char *base;
+    char **argv = NULL;
+    size_t argc = 0;
+    int rc;
+
+    memset(&r, 0, sizeof r);
+    if (get_string(body, "base", true, &base, reply) != FLD_OK)
+        goto out;
+    if (assignments(body, &argv, &argc, reply) != FLD_OK)
+        goto out;
+    if (read_record(ctx, id, &r, reply) != FLD_OK)
+        goto out;
+    if (r.merged->n_heads < 2) {
+        fld_ui_reply_error(reply, 409, "nothing_to_resolve",
+                           "Phiếu không có phiên bản đồng thời để giải quyết",
+                           "the record has no concurrent versions to resolve",
+                           NULL);
+        goto out;
+    }
+    if (fld_status_is_decision(r.merged->status)) {
+        fld_ui_reply_error(reply, 409, "decision_conflict",
+                           "Các quyết định duyệt khác nhau: người giám sát "
+                           "quyết định lại (duyệt, từ chối hoặc trả lại)",
+                           "crossed review decisions: a supervisor decides "
+                           "again (approve, reject or return)",
+                           NULL);
+        goto out;
+    }
+    if (same_heads(ctx, id, base, &r, reply) != FLD_OK)
+        goto out;
+    rc = cmd_apply(ctx, r.t, r.merged->answers, (int)argc, argv, &answers);
+    if (rc == FLD_EUSAGE || rc == FLD_NOTFOUND || rc == FLD_EINVAL) {
+        refuse_edit(ctx, &r, argv, argc, reply);
+        goto out;
+    }
+    if (rc != FLD_OK) {
+        reply_failure(reply, ctx, rc);
+        goto out;
+    }
+    sign(ctx, &r, answers, r.merged->status, 200, reply);
+out:
+    fld_json_free(answers);
+    free_assignments(argv, argc);
     cmd_record_free(&r);
 }
 
@@ -1326,9 +1418,11 @@ static void record_route(struct cmd_ctx *ctx, bool is_post, const char *rest,
         save(ctx, id, body, reply);
     else if (is_post && strcmp(action, "finalize") == 0)
         finalize(ctx, id, body, reply);
+    else if (is_post && strcmp(action, "resolve") == 0)
+        resolve(ctx, id, body, reply);
     else if (strcmp(action, "") == 0 || strcmp(action, "history") == 0 ||
              strcmp(action, "evaluate") == 0 || strcmp(action, "save") == 0 ||
-             strcmp(action, "finalize") == 0)
+             strcmp(action, "finalize") == 0 || strcmp(action, "resolve") == 0)
         fld_ui_reply_error(reply, 405, "method",
                            "Phương thức không được hỗ trợ ở địa chỉ này",
                            "method not allowed here", NULL);

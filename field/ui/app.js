@@ -42,7 +42,13 @@
     item: ['Mục', 'Item'],
     here: ['Lấy vị trí hiện tại', 'Use my position'],
     unsaved: ['Có thay đổi chưa lưu', 'Unsaved changes'],
-    conflicts: ['Có xung đột cần giải quyết (field resolve)', 'Conflicts to resolve (field resolve)'],
+    conflicts: ['Có xung đột cần giải quyết: chọn giá trị đúng ở phần Xung đột', 'Conflicts to resolve: choose the right values under Conflicts'],
+    conflicts_title: ['Xung đột', 'Conflicts'],
+    conflicts_hint: ['Hai người đã sửa cùng một câu khi không có mạng. Chọn giá trị đúng cho từng câu rồi bấm Giải quyết: một phiên bản có chữ ký sẽ được tạo.',
+      'Two people changed the same answer offline. Choose the right value for each, then Resolve: one signed version is made.'],
+    resolve: ['Giải quyết', 'Resolve'],
+    resolved: ['Đã giải quyết xung đột (một phiên bản có chữ ký).', 'Conflicts resolved (one signed version).'],
+    removed: ['(đã xoá)', '(removed)'],
     closed: ['Phiếu đã đóng; không sửa được.', 'The record is closed; it cannot be edited.'],
     pair_title: ['Ghép nối thiết bị', 'Pair this device'],
     pair_code: ['Mã ghép nối (8 chữ số, hiện trên máy chạy field ui)', 'Pairing code (8 digits, shown where field ui runs)'],
@@ -425,6 +431,44 @@
       }))]);
   }
 
+  /* Each conflict's candidates as radio buttons, the merge's choice
+   * checked; Resolve sends the chosen candidates' assignments in one
+   * signed resolution (POST /api/records/ID/resolve). */
+  function conflictsNode(s) {
+    if (!s.conflict_list || !s.conflict_list.length) return null;
+    var fs = el('fieldset', { id: 'conflicts' }, [el('legend', { text: t('conflicts_title') }),
+      el('p', { class: 'hint', text: t('conflicts_hint') })]);
+    s.conflict_list.forEach(function (c, ci) {
+      var g = el('fieldset', { class: 'item', id: 'c-' + ci }, [el('legend', { text: (tx(c.label) || c.path) + ' (' + c.path + ')' })]);
+      c.candidates.forEach(function (k, ki) {
+        var rid = 'c-' + ci + '-' + ki;
+        var r = el('input', { type: 'radio', name: 'c-' + ci, id: rid, value: String(ki) });
+        r.checked = k.shown;
+        g.appendChild(el('div', { class: 'check' }, [r, el('label', { for: rid,
+          text: (k.present ? k.text : t('removed')) + ' — ' + (k.inspector || k.author.slice(0, 8)) + ', ' +
+            new Date(k.time_ms).toLocaleString() })]));
+      });
+      fs.appendChild(g);
+    });
+    fs.appendChild(el('div', { class: 'row' }, [el('button', { type: 'button', id: 'resolve', class: 'primary', text: t('resolve'),
+      on: { click: function () { resolveConflicts(s, fs); } } })]));
+    return fs;
+  }
+
+  function resolveConflicts(s, fs) {
+    var answers = {};
+    s.conflict_list.forEach(function (c, ci) {
+      var sel = fs.querySelector('input[name="c-' + ci + '"]:checked');
+      var k = c.candidates[sel ? +sel.value : 0];
+      Object.keys(k.assign).forEach(function (key) { answers[key] = k.assign[key]; });
+    });
+    api('POST', '/api/records/' + form.id + '/resolve', { answers: answers, base: s.base }).then(function (r) {
+      if (r.status === 200) { form.state = r.body.state; form.changes = {}; notice(t('resolved'), true); render(); }
+      else if (r.status === 409 && r.body.state) { form.state = r.body.state; notice(t('moved')); render(); }
+      else notice(errText(r.body));
+    });
+  }
+
   function render(missing) {
     var s = form.state;
     var focused = document.activeElement && document.activeElement.id;
@@ -440,7 +484,7 @@
       el('button', { type: 'button', id: 'finalize', disabled: disabled || s.status === 'final', text: t('finalize'), on: { click: finalize } }),
       el('span', { id: 'unsaved', class: 'meta', hidden: Object.keys(form.changes).length === 0, text: t('unsaved') })
     ]);
-    show(head.concat([missingNode(missing)], sectionNodes(s, disabled), [actions]));
+    show(head.concat([missingNode(missing), conflictsNode(s)], sectionNodes(s, disabled), [actions]));
     if (focused && $(focused)) $(focused).focus();
   }
 

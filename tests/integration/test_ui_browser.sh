@@ -8,7 +8,8 @@
 # screen, and syncs with the page's button; then this script holds the
 # store to what the browser did: every save one signed version that
 # `field verify` accepts, answers as `field show` reads them, and a second
-# device that syncs with the real field-server sees the same record. Pairing: the page of a `field ui
+# device that syncs with the real field-server sees the same record. A
+# conflict made by two devices is resolved in the page with one tap. Pairing: the page of a `field ui
 # --pair` refuses a wrong code and opens with the right one.
 #
 # Skipped, with the packages to install, where chromium, chromedriver or
@@ -127,6 +128,32 @@ expect_eq "device b sees the answers saved in the browser" \
     "$(answer_of "$ntm" households_poor)" 30
 run "$F" verify
 expect_rc "... and they verify there" 0
+
+# --- a conflict, resolved in the page ----------------------------------------------
+
+home a
+run "$F" set "$ntm" households_total=1300
+expect_rc "device a changes the households offline" 0
+home b
+run "$F" set "$ntm" households_total=1250
+expect_rc "device b changes them too" 0
+run "$F" sync
+home a
+run "$F" sync
+run "$F" conflicts --json
+expect_stdout_contains "device a now holds a conflict" '"households_total"'
+n=$(sql "SELECT count(*) FROM versions WHERE record = '$ntm'")
+start_ui
+browse resolve "$UI_URL" "$ntm" 1250
+stop_ui
+run "$F" conflicts --json
+expect_stdout "no conflict is left" "[]"
+expect_eq "the value chosen in the page is the answer" \
+    "$(answer_of "$ntm" households_total)" 1250
+expect_eq "resolving made one version" \
+    "$(sql "SELECT count(*) FROM versions WHERE record = '$ntm'")" $((n + 1))
+run "$F" verify
+expect_rc "the resolution verifies" 0
 
 # --- pairing -------------------------------------------------------------------
 

@@ -6,7 +6,10 @@
 # second press while it runs is refused; its outcome and counts come back,
 # and a second device gets what the first pushed; a device that is not
 # enrolled is told so; SIGTERM during a sync ends `field ui` at once,
-# with exit 0 and nothing half-stored (the next sync completes).
+# with exit 0 and nothing half-stored (the next sync completes). Then what
+# a sync can bring, a conflict: POST /api/records/ID/resolve refuses a
+# record with nothing to resolve, a stale base, a value the checklist
+# refuses, and writes one signed resolution that settles it.
 . "$(dirname "$0")/server_lib.sh"
 
 P="$FIELD_BUILD/tests/tools/faultproxy"
@@ -45,6 +48,13 @@ api() {
     else
         CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" "$UI${2#/}")
     fi
+}
+
+# post PATH JSON - a POST with a body; the status in CODE.
+post() {
+    CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" -X POST \
+        -H 'Content-Type: application/json' -H "X-CSRF-Token: $CSRF" \
+        --data-binary "$2" "$UI${1#/}")
 }
 
 # member KEY - a member of the last answer.
@@ -145,5 +155,46 @@ run "$F" sync status --json
 expect_stdout_contains "nothing is left to send" '"pending":0'
 run "$F" verify
 expect_rc "the store verifies" 0
+
+# --- a conflict, resolved through the API ---------------------------------------
+
+home b
+run "$F" sync
+run "$F" set "$rec" households_total=150
+home a
+run "$F" set "$rec" households_total=140
+run "$F" sync
+home b
+run "$F" sync
+home a
+run "$F" sync
+start_ui
+api GET "/api/records/$rec"
+state() { # EXPR - a Python expression over the record's state d
+    "$PY" -c 'import json,sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$BODY" "$1"
+}
+expect_eq "the state lists the conflict with both values" \
+    "$(state 'sorted(k["text"] for c in d["conflict_list"] for k in c["candidates"])')" \
+    "['140', '150']"
+expect_eq "... and cannot be saved meanwhile" "$(state 'd["editable"]')" False
+base=$(state 'd["base"]')
+expect_match "its base names both heads" "$base" "*+*"
+post "/api/records/$rec/resolve" '{"base": "0000", "answers": {"households_total": "150"}}'
+expect_eq "a stale base is refused with the current state" \
+    "$CODE $(member error)" "409 moved"
+post "/api/records/$rec/resolve" "{\"base\": \"$base\", \"answers\": {\"households_total\": \"many\"}}"
+expect_eq "a value the checklist refuses is refused" "$CODE" 422
+n=$(sql "SELECT count(*) FROM versions WHERE record = '$rec'")
+post "/api/records/$rec/resolve" "{\"base\": \"$base\", \"answers\": {\"households_total\": \"150\"}}"
+expect_eq "the chosen value resolves it" "$CODE $(state 'd["state"]["conflicts"]')" "200 0"
+expect_eq "one signed version" "$(sql "SELECT count(*) FROM versions WHERE record = '$rec'")" $((n + 1))
+post "/api/records/$rec/resolve" "{\"base\": \"$base\", \"answers\": {}}"
+expect_eq "nothing is left to resolve" "$CODE $(member error)" "409 nothing_to_resolve"
+kill -TERM "$UPID"
+wait "$UPID"
+run "$F" conflicts --json
+expect_stdout "field conflicts agrees" "[]"
+run "$F" verify
+expect_rc "the resolution verifies" 0
 
 finish

@@ -4,6 +4,7 @@ headless chromium through chromedriver and python3-selenium), driven by
 test_ui_browser.sh, which starts `field ui` and checks the store after.
 
     ui_browser.py capture URL IDS_FILE [SHOTS_DIR]
+    ui_browser.py resolve URL RECORD VALUE
     ui_browser.py pair URL CODE
 
 capture: fills an ntm-xa-2021 inspection as an inspector would (the unit
@@ -16,6 +17,9 @@ Tab reaches every control; at 360 pixels wide nothing scrolls sideways;
 the language switch; the sync button. The ids of the records it made go to IDS_FILE as
 "NAME ID" lines; with SHOTS_DIR, screenshots of the main screens at
 phone and laptop widths are saved there.
+
+resolve: the record's conflict on households_total is shown with its
+candidates; VALUE is chosen with one tap and resolved.
 
 pair: a browser without a session gets the pairing page; a wrong code is
 refused with a message; the right one opens the app.
@@ -389,6 +393,45 @@ def capture(url, ids_path, shots_dir):
         d.quit()
 
 
+# ---- a conflict ---------------------------------------------------------------
+
+def resolve(url, rid, value):
+    """A record two devices changed offline: its conflict shown with both
+    values, who and when; the one that is right chosen with one tap, and
+    one signed resolution made."""
+    d = browser()
+    try:
+        d.get(url + "#/r/" + rid)
+        if not wait(d, "the conflict is shown with its candidates",
+                    lambda x: len(x.find_elements(
+                        By.CSS_SELECTOR, "#conflicts input[type=radio]")) >= 2):
+            return
+        labelled(d, "conflicts")
+        report("the record cannot be saved while it has a conflict",
+               not by_id(d, "save").is_enabled())
+        xpath = ("//fieldset[@id='conflicts']//label[starts-with(., '%s')]"
+                 % value)
+        labels = d.find_elements(By.XPATH, xpath)
+        if not report("each candidate is offered, %s among them" % value,
+                      len(labels) == 1, "%d labels" % len(labels)):
+            return
+        click(d, labels[0])
+        click(d, by_id(d, "resolve"))
+        wait(d, "resolving says one signed version was made",
+             lambda x: "Đã giải quyết" in notice(x))
+        wait(d, "... and the conflict is gone, the record editable",
+             lambda x: by_id(x, "conflicts") is None
+             and by_id(x, "save").is_enabled())
+        report("the chosen value is the answer shown",
+               by_id(d, "q-households_total").get_attribute("value") == value,
+               by_id(d, "q-households_total").get_attribute("value"))
+        shots(d, os.environ.get("FIELD_UI_SHOTS"), "resolved")
+    except WebDriverException as e:
+        report("the browser session", False, str(e).splitlines()[0])
+    finally:
+        d.quit()
+
+
 # ---- pairing ------------------------------------------------------------------
 
 def pair(url, code):
@@ -419,6 +462,8 @@ def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "capture":
         capture(sys.argv[2], sys.argv[3],
                 sys.argv[4] if len(sys.argv) > 4 else None)
+    elif len(sys.argv) == 5 and sys.argv[1] == "resolve":
+        resolve(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 4 and sys.argv[1] == "pair":
         pair(sys.argv[2], sys.argv[3])
     else:
