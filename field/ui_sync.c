@@ -118,8 +118,7 @@ static struct fld_json *count(int64_t n)
     return fld_json_int(n);
 }
 
-struct fld_json *fld_ui_sync_state(struct fld_ui_sync *s,
-                                   struct fld_store *st)
+struct fld_json *fld_ui_sync_state(struct fld_ui_sync *s, struct fld_store *st)
 {
     struct fld_json *o = fld_json_object();
     int64_t pending = 0, bytes = 0;
@@ -140,11 +139,13 @@ struct fld_json *fld_ui_sync_state(struct fld_ui_sync *s,
     pthread_mutex_unlock(&s->lock);
 
     fld_json_set(o, "running", fld_json_bool(running));
-    fld_json_set(o, "started_ms", ran ? fld_json_int(started) : fld_json_null());
+    fld_json_set(o, "started_ms",
+                 ran ? fld_json_int(started) : fld_json_null());
     fld_json_set(o, "finished_ms",
                  ran && !running ? fld_json_int(finished) : fld_json_null());
-    fld_json_set(o, "ok", ran && !running ? fld_json_bool(rc == FLD_OK)
-                                          : fld_json_null());
+    fld_json_set(o, "ok",
+                 ran && !running ? fld_json_bool(rc == FLD_OK)
+                                 : fld_json_null());
     fld_json_set(o, "message",
                  message[0] ? fld_json_string(message) : fld_json_null());
     fld_json_set(o, "pushed", count(c.pushed));
@@ -166,9 +167,9 @@ struct fld_json *fld_ui_sync_state(struct fld_ui_sync *s,
 static bool is_enrolled(struct cmd_ctx *ctx)
 {
     char *url = NULL;
-    bool yes = fld_store_meta_get(ctx->st, SYN_META_URL, &url, NULL) ==
-                   FLD_OK &&
-               url[0] != '\0';
+    bool yes =
+        fld_store_meta_get(ctx->st, SYN_META_URL, &url, NULL) == FLD_OK &&
+        url[0] != '\0';
 
     free(url);
     return yes;

@@ -32,8 +32,7 @@ int fld_ui_sync_start(struct fld_ui_sync *s);
  * "stored", "pulled", "new", "refused", "photos_up", "photos_down"),
  * "pending": versions waiting to be sent, read from st}. New object.
  */
-struct fld_json *fld_ui_sync_state(struct fld_ui_sync *s,
-                                   struct fld_store *st);
+struct fld_json *fld_ui_sync_state(struct fld_ui_sync *s, struct fld_store *st);
 
 /*
  * The endpoint: GET /api/sync answers the state (200); POST /api/sync

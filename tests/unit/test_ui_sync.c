@@ -144,9 +144,9 @@ static void test_busy_then_stopped(void **state)
     int64_t t0;
 
     /* Nobody listens on port 1: the sync retries, with waits between. */
-    assert_int_equal(fld_store_meta_set(f->ctx.st, SYN_META_URL,
-                                        "http://127.0.0.1:1", NULL),
-                     FLD_OK);
+    assert_int_equal(
+        fld_store_meta_set(f->ctx.st, SYN_META_URL, "http://127.0.0.1:1", NULL),
+        FLD_OK);
     s = fld_ui_sync_new(&f->ctx);
     assert_int_equal(fld_ui_sync_start(s), FLD_OK);
     assert_int_equal(fld_ui_sync_start(s), FLD_EBUSY);
