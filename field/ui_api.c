@@ -306,13 +306,30 @@ static const struct fld_json *stored_answer(const struct state_in *in,
     return fld_json_get(fld_json_get(group, item), q->name);
 }
 
+/* q's choices the form offers for item (f NULL: all of them). */
+static struct fld_json *choices_json(const struct fld_question *q,
+                                     struct fld_form *f, size_t qi, size_t item)
+{
+    struct fld_json *arr = fld_json_array(), *ch;
+    size_t c;
+
+    for (c = 0; c < q->n_choices; c++) {
+        if (f != NULL && !fld_form_choice_allowed(f, qi, item, &q->choices[c]))
+            continue;
+        ch = fld_json_object();
+        fld_json_set(ch, "name", fld_json_string(q->choices[c].name));
+        fld_json_set(ch, "label", text_json(&q->choices[c].label));
+        fld_json_append(arr, ch);
+    }
+    return arr;
+}
+
 static struct fld_json *question_json(struct state_in *in, size_t qi,
                                       size_t item, const char *item_id)
 {
     const struct fld_question *q = fld_template_question_at(in->t, qi);
     const struct fld_json *answer = stored_answer(in, q, item_id);
-    struct fld_json *o = fld_json_object(), *choices, *e;
-    size_t c;
+    struct fld_json *o = fld_json_object(), *e;
 
     fld_json_set(o, "key", string_take(key_of(in->t, q, item_id)));
     fld_json_set(o, "name", fld_json_string(q->name));
@@ -339,20 +356,8 @@ static struct fld_json *question_json(struct state_in *in, size_t qi,
         fld_json_set(o, "value",
                      answer ? fld_json_clone(answer) : fld_json_null());
     }
-    if (q->n_choices > 0) {
-        choices = fld_json_array();
-        for (c = 0; c < q->n_choices; c++) {
-            struct fld_json *ch;
-
-            if (!fld_form_choice_allowed(in->f, qi, item, &q->choices[c]))
-                continue;
-            ch = fld_json_object();
-            fld_json_set(ch, "name", fld_json_string(q->choices[c].name));
-            fld_json_set(ch, "label", text_json(&q->choices[c].label));
-            fld_json_append(choices, ch);
-        }
-        fld_json_set(o, "choices", choices);
-    }
+    if (q->n_choices > 0)
+        fld_json_set(o, "choices", choices_json(q, in->f, qi, item));
     if ((e = answer_error(in, q, item_id)) != NULL)
         fld_json_set(o, "error", e);
     return o;
@@ -402,6 +407,9 @@ static struct fld_json *section_json(struct state_in *in, size_t si)
         fld_json_set(f, "name", fld_json_string(q->name));
         fld_json_set(f, "type", fld_json_string(fld_qtype_name(q->type)));
         fld_json_set(f, "label", text_json(&q->label));
+        fld_json_set(f, "calculated", fld_json_bool(q->calculation != NULL));
+        if (q->n_choices > 0) /* all of them: no answer filters them yet */
+            fld_json_set(f, "choices", choices_json(q, NULL, 0, 0));
         fld_json_append(arr, f);
     }
     fld_json_set(o, "items", items);

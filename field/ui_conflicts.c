@@ -157,8 +157,9 @@ static struct fld_json *candidate_json(const struct syn_candidate *k,
     }
     fld_json_set(e, "text", text);
     fld_json_set(e, "author", fld_json_string(k->author));
-    fld_json_set(e, "inspector", k->inspector ? fld_json_string(k->inspector)
-                                              : fld_json_null());
+    fld_json_set(e, "inspector",
+                 k->inspector ? fld_json_string(k->inspector)
+                              : fld_json_null());
     fld_json_set(e, "time_ms", fld_json_int(k->hlc.ms));
     fld_json_set(e, "version", fld_json_string(k->version));
     fld_json_set(e, "shown", fld_json_bool(shown));

@@ -17,9 +17,9 @@
  * [{"path", "label": {"vi","en"} or null, "candidates": [{"text",
  * "present" (false: the version removed it), "author", "inspector",
  * "time_ms", "version", "shown" (the merge's winner), "assign": {NAME:
- * VALUE or null}}]}] for r's merged conflicts (sync/merge.h paths); the status's
- * own conflict (crossed decisions) is left out: a supervisor settles it.
- * New array.
+ * VALUE or null}}]}] for r's merged conflicts (sync/merge.h paths); the
+ * status's own conflict (crossed decisions) is left out: a supervisor settles
+ * it. New array.
  */
 struct fld_json *fld_ui_conflicts_json(const struct cmd_record *r);
 

@@ -389,7 +389,8 @@
         (form.pending[s.name] || []).forEach(function (pid) {
           if (ids.indexOf(pid) < 0) {
             items.push({ id: pid, questions: s.fields.map(function (f) {
-              return { key: s.name + '[' + pid + '].' + f.name, name: f.name, type: f.type, label: f.label, relevant: true, value: null };
+              return { key: s.name + '[' + pid + '].' + f.name, name: f.name, type: f.type, label: f.label, relevant: true, value: null,
+                calculated: f.calculated, choices: f.choices };
             }) });
           }
         });
@@ -471,7 +472,12 @@
 
   function render(missing) {
     var s = form.state;
-    var focused = document.activeElement && document.activeElement.id;
+    var active = document.activeElement;
+    var focused = active && active.id;
+    /* What is being typed in the focused field is not a change yet (that
+     * comes when it loses focus): drawing the form again keeps it. */
+    var typing = active && (active.tagName === 'INPUT' || active.tagName === 'TEXTAREA') &&
+      active.type !== 'checkbox' && active.type !== 'radio' ? active.value : null;
     var disabled = !s.editable;
     var head = [el('h2', { text: (s.unit_name ? s.unit_name + ' (' + s.unit + ')' : s.unit) + ' — ' + tx(s.template.title) }),
       el('p', { class: 'meta' }, [el('span', { class: 'status', text: st(s.status) }), ' ' + s.id.slice(0, 12) + ' · ',
@@ -485,7 +491,10 @@
       el('span', { id: 'unsaved', class: 'meta', hidden: Object.keys(form.changes).length === 0, text: t('unsaved') })
     ]);
     show(head.concat([missingNode(missing), conflictsNode(s)], sectionNodes(s, disabled), [actions]));
-    if (focused && $(focused)) $(focused).focus();
+    if (focused && $(focused)) {
+      $(focused).focus();
+      if (typing !== null && $(focused).value !== typing) $(focused).value = typing;
+    }
   }
 
   function evaluate() {

@@ -261,6 +261,18 @@ def ntm_xa(d, url, ids, shots_dir):
     wait(d, "the constraint message goes once the answer is right",
          lambda x: not visible(x, "q-year-err"))
 
+    # Typing in the next field while the form is drawn again after the
+    # last change: what is being typed stays.
+    again(lambda: by_id(d, "q-households_total").send_keys("1200", Keys.TAB))
+    d.switch_to.active_element.send_keys("77")
+    time.sleep(0.8)
+    active = d.switch_to.active_element
+    report("typing survives the form being drawn again",
+           active.get_attribute("id") == "q-population_total"
+           and active.get_attribute("value") == "77",
+           "%s = %s" % (active.get_attribute("id"),
+                        active.get_attribute("value")))
+
     # A constraint between two answers: poor households <= households.
     answer(d, "households_total", "1200")
     answer(d, "households_poor", "5000")
@@ -336,8 +348,10 @@ def repeat(d, url, ids, shots_dir):
     # Ids as the page makes them: q-ho_kiem_tra_<item>__hh_head.
     name = item.find_element(By.CSS_SELECTOR, "input[id$='__hh_head']")
     prefix = name.get_attribute("id")[:-len("hh_head")]
+    # A new item's choices are there before anything is typed in it.
+    choose(d, prefix + "hh_house", "yes")
     answer(d, prefix + "hh_head", "Nguyễn Văn An")
-    for f in ("hh_house", "hh_garden", "hh_hedge", "hh_latrine"):
+    for f in ("hh_garden", "hh_hedge", "hh_latrine"):
         choose(d, prefix + f, "yes")
     wait(d, "an item's calculation follows its answers",
          lambda x: by_id(x, prefix + "hh_all_ok") is not None

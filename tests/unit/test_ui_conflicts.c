@@ -93,8 +93,7 @@ static char *assign_of(const char *path, const char *value, bool shown)
     return text;
 }
 
-static void expect_assign(const char *path, const char *value,
-                          const char *want)
+static void expect_assign(const char *path, const char *value, const char *want)
 {
     char *got = assign_of(path, value, true);
 
