@@ -13,6 +13,7 @@
   var S = { csrf: null, lang: 'vi', session: null };
   var form = null; /* the record on screen: {id, state, changes, pending} */
   var evalTimer = null;
+  var inFlight = 0; /* evaluate and save requests not yet answered */
 
   var TEXT = {
     records: ['Phiếu', 'Records'],
@@ -296,11 +297,19 @@
     return String(q.value);
   }
 
+  /* aria-busy on the form while the engine's answer to a change is
+   * awaited: assistive technology (and the browser tests) know when what
+   * is shown is current. */
+  function busy() {
+    $('main').setAttribute('aria-busy', evalTimer !== null || inFlight > 0 ? 'true' : 'false');
+  }
+
   function change(key, value) {
     form.changes[key] = value === '' ? null : value;
     $('unsaved').hidden = false;
     clearTimeout(evalTimer);
     evalTimer = setTimeout(evaluate, 250);
+    busy();
   }
 
   function inputFor(q, disabled) {
@@ -464,7 +473,7 @@
       Object.keys(k.assign).forEach(function (key) { answers[key] = k.assign[key]; });
     });
     api('POST', '/api/records/' + form.id + '/resolve', { answers: answers, base: s.base }).then(function (r) {
-      if (r.status === 200) { form.state = r.body.state; form.changes = {}; notice(t('resolved'), true); render(); }
+      if (r.status === 200) { form.state = r.body.state; form.changes = {}; notice(t('resolved'), true); render(); pollSync(); }
       else if (r.status === 409 && r.body.state) { form.state = r.body.state; notice(t('moved')); render(); }
       else notice(errText(r.body));
     });
@@ -499,7 +508,12 @@
 
   function evaluate() {
     var id = form.id;
+    evalTimer = null;
+    inFlight++;
+    busy();
     api('POST', '/api/records/' + id + '/evaluate', { answers: form.changes }).then(function (r) {
+      inFlight--;
+      busy();
       if (!form || form.id !== id) return;
       if (r.status !== 200) { notice(errText(r.body)); return; }
       form.state = r.body;
@@ -509,11 +523,17 @@
 
   function save() {
     clearTimeout(evalTimer);
+    evalTimer = null;
+    inFlight++;
+    busy();
     api('POST', '/api/records/' + form.id + '/save', { answers: form.changes, base: form.state.base }).then(function (r) {
+      inFlight--;
+      busy();
       if (r.status === 200) {
         form.state = r.body.state; form.changes = {}; form.pending = {};
         notice(r.body.saved ? t('saved') : t('nothing'), true);
         render();
+        pollSync();
       } else if (r.status === 409 && r.body.state) {
         form.state = r.body.state;
         notice(t('moved'));
@@ -526,7 +546,7 @@
   function finalize() {
     if (Object.keys(form.changes).length) { save(); return; }
     api('POST', '/api/records/' + form.id + '/finalize', { base: form.state.base }).then(function (r) {
-      if (r.status === 200) { form.state = r.body.state; notice(t('finalized'), true); render(); }
+      if (r.status === 200) { form.state = r.body.state; notice(t('finalized'), true); render(); pollSync(); }
       else if (r.status === 422 && r.body.missing) { notice(errText(r.body)); render(r.body.missing); $('missing').querySelector('a').focus(); }
       else if (r.status === 409 && r.body.state) { form.state = r.body.state; notice(t('moved')); render(); }
       else notice(errText(r.body));

@@ -33,7 +33,8 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import (StaleElementReferenceException,
+from selenium.common.exceptions import (ElementNotInteractableException,
+                                        StaleElementReferenceException,
                                         TimeoutException, WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -99,17 +100,26 @@ def click(d, e):
 
 def settled(d):
     """No evaluation pending: the page asks the engine 250 ms after a
-    change, and draws the form again from its answer."""
-    time.sleep(0.6)
+    change, marks the form aria-busy until the answer is drawn."""
+    try:
+        WebDriverWait(d, WAIT).until(
+            lambda x: x.find_element(By.ID, "main")
+            .get_attribute("aria-busy") != "true")
+    except TimeoutException:
+        report("the form settles after a change", False,
+               "still busy after %d s" % WAIT)
 
 
 def again(fn):
-    """fn() once more when the form was drawn again under it."""
-    try:
-        fn()
-    except StaleElementReferenceException:
-        time.sleep(0.3)
-        fn()
+    """fn(), again while the form is being drawn anew under it (a busy
+    machine can take a while)."""
+    for _ in range(20):
+        try:
+            return fn()
+        except (StaleElementReferenceException,
+                ElementNotInteractableException):
+            time.sleep(0.25)
+    return fn()
 
 
 def answer(d, key, value):
@@ -265,7 +275,7 @@ def ntm_xa(d, url, ids, shots_dir):
     # last change: what is being typed stays.
     again(lambda: by_id(d, "q-households_total").send_keys("1200", Keys.TAB))
     d.switch_to.active_element.send_keys("77")
-    time.sleep(0.8)
+    settled(d)
     active = d.switch_to.active_element
     report("typing survives the form being drawn again",
            active.get_attribute("id") == "q-population_total"
@@ -430,6 +440,7 @@ def resolve(url, rid, value):
                       len(labels) == 1, "%d labels" % len(labels)):
             return
         click(d, labels[0])
+        shots(d, os.environ.get("FIELD_UI_SHOTS"), "conflict")
         click(d, by_id(d, "resolve"))
         wait(d, "resolving says one signed version was made",
              lambda x: "Đã giải quyết" in notice(x))
@@ -439,7 +450,6 @@ def resolve(url, rid, value):
         report("the chosen value is the answer shown",
                by_id(d, "q-households_total").get_attribute("value") == value,
                by_id(d, "q-households_total").get_attribute("value"))
-        shots(d, os.environ.get("FIELD_UI_SHOTS"), "resolved")
     except WebDriverException as e:
         report("the browser session", False, str(e).splitlines()[0])
     finally:
