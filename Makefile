@@ -107,14 +107,21 @@ EXIF_LIBS    := $(call pkg_libs,$(EXIF_PKGS))
 # ---- sources -------------------------------------------------------------
 
 # libfield: every field/*.c but the program's own files.
-FIELD_PROG_SRC := field/main.c field/program.c $(wildcard field/cmd_*.c)
+# field/ui_*.c serve `field ui`: they use the command plumbing (cmd.h) and
+# libmicrohttpd, so they belong to the program, not to libfield.
+FIELD_PROG_SRC := field/main.c field/program.c $(wildcard field/cmd_*.c) \
+                  $(wildcard field/ui_*.c)
 LIBFIELD_SRC   := $(filter-out $(FIELD_PROG_SRC),$(wildcard field/*.c))
 EMBED_INPUTS   := $(sort $(wildcard schema/field*.sql)) \
                   $(sort $(wildcard schema/templates/*.json)) \
                   $(sort $(wildcard schema/units/*.csv))
 
+# The web app of `field ui`, compiled into the program only.
+UI_INPUTS      := $(sort $(wildcard field/ui/*.html field/ui/*.js \
+                                    field/ui/*.css))
+
 LIBFIELD_OBJ   := $(LIBFIELD_SRC:%.c=$(O)/%.o) $(O)/gen/embedded_data.o
-FIELD_PROG_OBJ := $(FIELD_PROG_SRC:%.c=$(O)/%.o)
+FIELD_PROG_OBJ := $(FIELD_PROG_SRC:%.c=$(O)/%.o) $(O)/gen/ui_files.o
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
@@ -156,6 +163,14 @@ $(O)/gen/embedded_data.c: $(O)/embed $(EMBED_INPUTS)
 	@mkdir -p $(@D)
 	$(O)/embed $(EMBED_INPUTS) > $@
 
+# The same tool writes the web app's files, its table renamed (ui_server.h).
+$(O)/gen/ui_files.c: $(O)/embed $(UI_INPUTS)
+	@mkdir -p $(@D)
+	$(O)/embed $(UI_INPUTS) | sed 's/fld_embedded_files/fld_ui_files/' > $@
+
+$(O)/gen/ui_files.o: $(O)/gen/ui_files.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
 $(O)/embed: scripts/embed.c
 	@mkdir -p $(@D)
 	$(HOSTCC) -std=c11 -O1 $(WARN) $(WERROR) -o $@ $<
@@ -167,7 +182,8 @@ $(LIBFIELD): $(LIBFIELD_OBJ)
 # The field program: its command files, then libsync (merge, protocol,
 # client), then libfield; FIELD_PROG_LIBS is for libraries only the program
 # links (libcurl, added by sync/sync.mk; libxlsxwriter, for field export).
-FIELD_PROG_LIBS += $(XLSX_LIBS) $(EXIF_LIBS)
+# libmicrohttpd serves `field ui` (field/ui_server.c).
+FIELD_PROG_LIBS += $(XLSX_LIBS) $(EXIF_LIBS) $(call pkg_libs,libmicrohttpd)
 $(O)/field/export_xlsx.o: ALL_CFLAGS += $(call pkg_cflags,$(XLSX_PKGS))
 $(O)/field/photo.o: ALL_CFLAGS += $(call pkg_cflags,$(EXIF_PKGS))
 
@@ -224,7 +240,23 @@ $(O)/tests/test_commands: $(O)/tests/unit/test_commands.o \
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SYNC_LIBS) $(FIELD_PROG_LIBS) \
 		$(FIELD_LIBS)
 
+# The tests of `field ui` link the program's files too (not main).
+UI_TEST_BIN := $(O)/tests/test_ui_server $(O)/tests/test_ui_api \
+               $(O)/tests/test_ui_sync $(O)/tests/test_ui_conflicts
+$(UI_TEST_BIN): $(O)/tests/%: $(O)/tests/unit/%.o \
+		$(filter-out $(O)/field/main.o,$(FIELD_PROG_OBJ)) $(LIBSYNC) $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SYNC_LIBS) $(FIELD_PROG_LIBS) \
+		$(FIELD_LIBS)
+
 $(O)/bench/%: $(O)/tests/bench/%.o $(LIBFIELD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FIELD_LIBS)
+
+# The web UI's benchmark runs the real `field ui` and is its browser
+# (tests/bench/bench_ui.c, with the benchmarks' harness.c).
+$(O)/bench/bench_ui: $(O)/tests/bench/bench_ui.o $(O)/tests/bench/harness.o \
+		$(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FIELD_LIBS)
 
@@ -233,6 +265,12 @@ $(O)/bench/%: $(O)/tests/bench/%.o $(LIBFIELD)
 $(O)/fuzz_%: $(O)/tests/fuzz/fuzz_%.o $(LIBSERVER) $(LIBSYNC) $(LIBFIELD)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SERVER_LIBS) \
 		$(FIELD_LIBS)
+
+# What `field ui` reads from a browser: the program's files (not main).
+$(O)/fuzz_ui: $(O)/tests/fuzz/fuzz_ui.o \
+		$(filter-out $(O)/field/main.o,$(FIELD_PROG_OBJ)) $(LIBSYNC) $(LIBFIELD)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(SYNC_LIBS) \
+		$(FIELD_PROG_LIBS) $(FIELD_LIBS)
 
 $(O)/fuzz_photo: $(O)/tests/fuzz/fuzz_photo.o $(LIBFIELD)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(EXIF_LIBS) $(FIELD_LIBS)

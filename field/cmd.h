@@ -12,6 +12,7 @@
 #define FLD_CMD_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -77,6 +78,7 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_template(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_templates(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_thresholds(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_ui(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_units(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv);
 
@@ -125,7 +127,8 @@ int64_t cmd_trusted_bound(struct cmd_ctx *ctx);
 /* Locate the data directory and check that its store exists (FLD_NOTFOUND:
  * "... is not set up; run 'field init' first"), without opening it. */
 int cmd_locate_store(struct cmd_ctx *ctx);
-/* Open the store of an initialised data directory. */
+/* Open the store of an initialised data directory (once: when ctx has it
+ * open already, FLD_OK and nothing else). */
 int cmd_open_store(struct cmd_ctx *ctx);
 /* Load the device key, asking for its passphrase when protected. */
 int cmd_load_key(struct cmd_ctx *ctx);
@@ -138,6 +141,22 @@ int cmd_passphrase(struct cmd_ctx *ctx, const char *prompt, bool confirm,
                    char **out);
 void cmd_passphrase_free(char *p);
 void cmd_ctx_close(struct cmd_ctx *ctx);
+
+/*
+ * One sync as `field sync` without options runs it: the versions, then
+ * the photos this device holds, under the data directory's sync lock
+ * (FLD_EBUSY while another sync runs there). Opens ctx's store when it
+ * is not open; uses ctx->key when set, else loads it. stop (may be NULL)
+ * ends it between requests, and a transfer under way, once set non-zero
+ * (FLD_ENET "interrupted"; what was acknowledged stays). progress (may be
+ * NULL) sees the counts before the first request and after every answer;
+ * *s holds what the sync did, also when it fails part way.
+ */
+struct syn_stats;
+int cmd_sync_run(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
+                 void (*progress)(void *progress_ctx,
+                                  const struct syn_stats *s),
+                 void *progress_ctx, struct syn_stats *s);
 
 /*
  * A record as commands see it: every stored version, and their merge

@@ -146,6 +146,10 @@ int cmd_open_store(struct cmd_ctx *ctx)
 {
     int rc;
 
+    /* Once per context: `field ui` edits many records with one store, and
+     * cmd_record_edit() opens it for the commands that did not yet. */
+    if (ctx->st != NULL)
+        return FLD_OK;
     if ((rc = cmd_locate_store(ctx)) != FLD_OK)
         return rc;
     /* A data directory that cannot be written (a read-only mount, a copy

@@ -400,16 +400,17 @@ static void print_summary(struct cmd_ctx *ctx, const char *url,
     fflush(stdout);
 }
 
+/* stop (may be NULL) ends a transfer under way once set. */
 static int open_transport(struct cmd_ctx *ctx, const char *cacert,
-                          const char *pinned, bool watch, struct progress *p,
-                          struct syn_transport **out)
+                          const char *pinned, const volatile sig_atomic_t *stop,
+                          struct progress *p, struct syn_transport **out)
 {
     struct syn_curl_options co;
 
     memset(&co, 0, sizeof co);
     co.cacert = cacert;
     co.pinned_pubkey = pinned;
-    co.stop = watch ? &stop_requested : NULL;
+    co.stop = stop;
     if (p != NULL && p->on) {
         co.on_transfer = on_transfer;
         co.transfer_ctx = p;
@@ -443,7 +444,7 @@ int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv)
         goto done;
     if ((rc = tls_settings(ctx, &o, false, &cacert, &pinned)) != FLD_OK)
         goto done;
-    rc = open_transport(ctx, cacert, pinned, false, NULL, &t);
+    rc = open_transport(ctx, cacert, pinned, NULL, NULL, &t);
     if (rc != FLD_OK)
         goto done;
     memset(&c, 0, sizeof c);
@@ -758,16 +759,104 @@ static int watch(struct cmd_ctx *ctx, struct syn_client *c, const char *url,
     return FLD_OK;
 }
 
+/* The server this device is enrolled with, in *url (free()). */
+static int enrolled_url(struct cmd_ctx *ctx, char **url)
+{
+    if (fld_store_meta_get(ctx->st, SYN_META_URL, url, NULL) != FLD_OK ||
+        (*url)[0] == '\0') {
+        free(*url);
+        *url = NULL;
+        return fld_err_set(&ctx->err, FLD_NOTFOUND,
+                           "this device is not enrolled with a server; run "
+                           "'field enroll URL CODE' first");
+    }
+    return FLD_OK;
+}
+
+/*
+ * Everything around the sync itself: the data directory's sync lock, the
+ * key, the TLS settings, the transport and the client; then the watch
+ * (o->watch) or one sync, whose counts go to *s. p (may be NULL: nobody
+ * draws) is the terminal's progress line, fn (may be NULL) the callback
+ * that sees the counts after every answer; stop (may be NULL; the watch
+ * has its own) ends the sync between requests once set.
+ */
+static int with_client(struct cmd_ctx *ctx, const struct sync_opts *o,
+                       const char *url, const volatile sig_atomic_t *stop,
+                       struct progress *p, syn_progress_fn fn, void *fn_ctx,
+                       struct syn_stats *s, bool *versions_done)
+{
+    struct syn_transport *t = NULL;
+    struct syn_client c;
+    char *cacert = NULL, *pinned = NULL;
+    int rc, lock = -1;
+
+    *versions_done = false;
+    if ((rc = take_lock(ctx, &lock)) != FLD_OK)
+        goto done;
+    if (ctx->key == NULL) /* `field ui` lends its own */
+        rc = cmd_load_key(ctx);
+    if (rc != FLD_OK)
+        goto done;
+    if ((rc = tls_settings(ctx, o, true, &cacert, &pinned)) != FLD_OK)
+        goto done;
+    if (o->watch)
+        stop = &stop_requested;
+    rc = open_transport(ctx, cacert, pinned, stop, p, &t);
+    if (rc != FLD_OK)
+        goto done;
+    memset(&c, 0, sizeof c);
+    c.st = ctx->st;
+    c.key = ctx->key;
+    c.transport = t;
+    c.progress = fn;
+    c.progress_ctx = fn_ctx;
+    c.stop = stop;
+    if (o->retries >= 0)
+        c.max_attempts = (int)o->retries + 1;
+    if (o->watch)
+        rc = watch(ctx, &c, url, o, p);
+    else
+        rc = sync_once(ctx, &c, o, o->full, s, versions_done);
+done:
+    syn_transport_free(t);
+    if (lock >= 0)
+        close(lock);
+    free(cacert);
+    free(pinned);
+    return rc;
+}
+
+int cmd_sync_run(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
+                 syn_progress_fn progress, void *progress_ctx,
+                 struct syn_stats *s)
+{
+    struct sync_opts o;
+    char *url = NULL;
+    bool versions_done;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    o.retries = -1;
+    memset(s, 0, sizeof *s);
+    if ((rc = cmd_open_store(ctx)) != FLD_OK)
+        return rc;
+    if ((rc = enrolled_url(ctx, &url)) != FLD_OK)
+        return rc;
+    rc = with_client(ctx, &o, url, stop, NULL, progress, progress_ctx, s,
+                     &versions_done);
+    free(url);
+    return rc;
+}
+
 int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct sync_opts o;
-    struct syn_client c;
-    struct syn_transport *t = NULL;
     struct syn_stats s;
     struct progress p;
-    char *cacert = NULL, *pinned = NULL, *url = NULL;
+    char *url = NULL;
     bool versions_done;
-    int rc, first, lock = -1;
+    int rc, first;
 
     memset(&o, 0, sizeof o);
     o.retries = -1;
@@ -794,46 +883,14 @@ int cmd_sync(struct cmd_ctx *ctx, int argc, char **argv)
                            "other");
     if ((rc = cmd_open_store(ctx)) != FLD_OK)
         return rc;
-    if (fld_store_meta_get(ctx->st, SYN_META_URL, &url, NULL) != FLD_OK ||
-        url[0] == '\0') {
-        free(url);
-        return fld_err_set(&ctx->err, FLD_NOTFOUND,
-                           "this device is not enrolled with a server; run "
-                           "'field enroll URL CODE' first");
-    }
+    if ((rc = enrolled_url(ctx, &url)) != FLD_OK)
+        return rc;
     memset(&p, 0, sizeof p);
     p.on = isatty(STDERR_FILENO) == 1;
-    if ((rc = take_lock(ctx, &lock)) != FLD_OK)
-        goto done;
-    if ((rc = cmd_load_key(ctx)) != FLD_OK)
-        goto done;
-    if ((rc = tls_settings(ctx, &o, true, &cacert, &pinned)) != FLD_OK)
-        goto done;
-    rc = open_transport(ctx, cacert, pinned, o.watch, &p, &t);
-    if (rc != FLD_OK)
-        goto done;
-    memset(&c, 0, sizeof c);
-    c.st = ctx->st;
-    c.key = ctx->key;
-    c.transport = t;
-    c.progress = on_answer;
-    c.progress_ctx = &p;
-    if (o.retries >= 0)
-        c.max_attempts = (int)o.retries + 1;
-    if (o.watch) {
-        rc = watch(ctx, &c, url, &o, &p);
-        goto done;
-    }
-    rc = sync_once(ctx, &c, &o, o.full, &s, &versions_done);
+    rc = with_client(ctx, &o, url, NULL, &p, on_answer, &p, &s, &versions_done);
     clear_progress(&p);
-    if (versions_done)
+    if (versions_done && !o.watch)
         print_summary(ctx, url, &s);
-done:
-    syn_transport_free(t);
-    if (lock >= 0)
-        close(lock);
-    free(cacert);
-    free(pinned);
     free(url);
     return rc;
 }

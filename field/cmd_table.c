@@ -221,6 +221,24 @@ const struct cmd cmd_table[] = {
      "                  device must be enrolled as admin) and print the\n"
      "                  signed revision, for 'field-server thresholds add'\n"
      "  --output FILE   write to FILE (created; refused if it exists)"},
+    {"ui", cmd_ui, "[--listen ADDR] [--port N] [--pair] [--open] [--json]",
+     "Giao diện web: serve the web app from this device (a browser on this\n"
+     "machine, or a phone on the same network) until Ctrl-C (SIGINT) or\n"
+     "SIGTERM, then exit 0. Prints the address it serves (--json: an object\n"
+     "with url, listen, port and, off loopback, pairing_code). The device\n"
+     "key's passphrase, when it has one, is asked once here; the browser\n"
+     "never sees the key. Every save is one signed version, as 'field set'\n"
+     "makes. See docs/UI.md.\n\n"
+     "  --listen ADDR  the numeric address to listen on (default 127.0.0.1).\n"
+     "                 Any other address needs pairing: the browser enters\n"
+     "                 the one-time code printed here; wrong codes are\n"
+     "                 refused and slowed down\n"
+     "  --port N       the port (default 0: a free one)\n"
+     "  --pair         ask for the pairing code on loopback too (a computer\n"
+     "                 shared with other users, who can reach 127.0.0.1)\n"
+     "  --open         open the page with xdg-open when it is installed\n\n"
+     "Exit 1 when it cannot listen, 2 for a bad option, 3 when the data\n"
+     "directory is not set up, 6 without the key's passphrase."},
     {"units", cmd_units, "[--json] [--on DATE | --all] | import FILE.csv",
      "List the administrative units valid today (or on DATE, or all with\n"
      "their validity), or import units from CSV with the header\n"

@@ -1,0 +1,626 @@
+/*
+ * app.js - the web page of `field ui` (docs/UI.md). Plain JavaScript, no
+ * framework, nothing from the network but this server. The form logic is
+ * not here: every change is sent to POST /api/records/ID/evaluate and the
+ * C engine answers what is relevant, calculated, offered and wrong. The
+ * page keeps only what the person changed since the record was loaded
+ * ("changes", keyed exactly as `field set` names answers) and the head it
+ * started from ("base"), which a save names.
+ */
+'use strict';
+
+(function () {
+  var S = { csrf: null, lang: 'vi', session: null };
+  var form = null; /* the record on screen: {id, state, changes, pending} */
+  var evalTimer = null;
+  var inFlight = 0; /* evaluate and save requests not yet answered */
+
+  var TEXT = {
+    records: ['Phiếu', 'Records'],
+    new_record: ['Phiếu mới', 'New record'],
+    loading: ['Đang tải…', 'Loading…'],
+    status: ['Trạng thái', 'Status'],
+    unit: ['Đơn vị', 'Unit'],
+    template: ['Mẫu phiếu', 'Template'],
+    any: ['(tất cả)', '(any)'],
+    filter: ['Lọc', 'Filter'],
+    none: ['Chưa có phiếu nào.', 'No records yet.'],
+    returned_reason: ['Trả lại để sửa', 'Returned for correction'],
+    search_unit: ['Tìm đơn vị (gõ một phần tên, không cần dấu)', 'Find the unit (type part of its name, accents optional)'],
+    create: ['Tạo phiếu', 'Create'],
+    choose_unit: ['Hãy chọn một đơn vị trong danh sách.', 'Choose a unit from the list.'],
+    chosen: ['Đã chọn', 'Chosen'],
+    save: ['Lưu', 'Save'],
+    finalize: ['Hoàn tất', 'Finalize'],
+    history: ['Lịch sử', 'History'],
+    back: ['Quay lại phiếu', 'Back to the record'],
+    saved: ['Đã lưu (một phiên bản có chữ ký).', 'Saved (one signed version).'],
+    nothing: ['Không có gì thay đổi.', 'Nothing changed.'],
+    finalized: ['Đã hoàn tất phiếu.', 'The record is final.'],
+    missing: ['Còn thiếu hoặc sai:', 'Missing or wrong:'],
+    add_item: ['Thêm mục', 'Add an item'],
+    remove_item: ['Xoá mục này', 'Remove this item'],
+    item: ['Mục', 'Item'],
+    here: ['Lấy vị trí hiện tại', 'Use my position'],
+    unsaved: ['Có thay đổi chưa lưu', 'Unsaved changes'],
+    conflicts: ['Có xung đột cần giải quyết: chọn giá trị đúng ở phần Xung đột', 'Conflicts to resolve: choose the right values under Conflicts'],
+    conflicts_title: ['Xung đột', 'Conflicts'],
+    conflicts_hint: ['Hai người đã sửa cùng một câu khi không có mạng. Chọn giá trị đúng cho từng câu rồi bấm Giải quyết: một phiên bản có chữ ký sẽ được tạo.',
+      'Two people changed the same answer offline. Choose the right value for each, then Resolve: one signed version is made.'],
+    resolve: ['Giải quyết', 'Resolve'],
+    resolved: ['Đã giải quyết xung đột (một phiên bản có chữ ký).', 'Conflicts resolved (one signed version).'],
+    removed: ['(đã xoá)', '(removed)'],
+    closed: ['Phiếu đã đóng; không sửa được.', 'The record is closed; it cannot be edited.'],
+    pair_title: ['Ghép nối thiết bị', 'Pair this device'],
+    pair_code: ['Mã ghép nối (8 chữ số, hiện trên máy chạy field ui)', 'Pairing code (8 digits, shown where field ui runs)'],
+    pair: ['Ghép nối', 'Pair'],
+    parameters: ['Tham số', 'Parameters'],
+    by: ['bởi', 'by'],
+    cleared: ['(đã xoá)', '(cleared)'],
+    moved: ['Phiếu đã thay đổi ở nơi khác. Thay đổi của bạn vẫn còn trên trang: xem lại rồi Lưu.', 'The record changed elsewhere. Your changes are still on the page: check them, then Save.'],
+    sync: ['Đồng bộ', 'Sync'],
+    syncing: ['Đang đồng bộ…', 'Syncing…'],
+    synced: ['Đồng bộ xong lúc', 'Synced at'],
+    sync_failed: ['Đồng bộ không thành công', 'The sync failed'],
+    to_send: ['chờ gửi', 'waiting to be sent'],
+    sent: ['đã gửi', 'sent'],
+    received: ['đã nhận', 'received'],
+    photo_later: ['Ảnh: thêm bằng field attach (giao diện ảnh ở giai đoạn sau).', 'Photo: add with field attach (photos in the UI come later).']
+  };
+  var STATUS = {
+    draft: ['nháp', 'draft'], final: ['hoàn tất', 'final'],
+    returned: ['bị trả lại', 'returned'], approved: ['đã duyệt', 'approved'],
+    rejected: ['bị từ chối', 'rejected']
+  };
+
+  function t(key) { var p = TEXT[key]; return p ? p[S.lang === 'en' ? 1 : 0] : key; }
+  function tx(obj) { if (!obj) return ''; return (S.lang === 'en' && obj.en) ? obj.en : (obj.vi || obj.en || ''); }
+  function st(s) { var p = STATUS[s]; return p ? p[S.lang === 'en' ? 1 : 0] : s; }
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, attrs, kids) {
+    var e = document.createElement(tag);
+    var k;
+    for (k in (attrs || {})) {
+      if (k === 'text') e.textContent = attrs[k];
+      else if (k === 'on') { Object.keys(attrs.on).forEach(function (ev) { e.addEventListener(ev, attrs.on[ev]); }); }
+      else if (attrs[k] === true) e.setAttribute(k, '');
+      else if (attrs[k] !== false && attrs[k] != null) e.setAttribute(k, attrs[k]);
+    }
+    (kids || []).forEach(function (c) { if (c) e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
+    return e;
+  }
+
+  function notice(msg, ok) {
+    var n = $('notice');
+    n.textContent = msg || '';
+    n.hidden = !msg;
+    n.className = ok ? 'ok' : '';
+  }
+
+  function errText(body) {
+    if (!body || !body.error) return 'Error';
+    return S.lang === 'en' ? (body.message_en || body.error) : (body.message_vi || body.error) +
+      (body.message_en ? ' (' + body.message_en + ')' : '');
+  }
+
+  /* One API call: resolves to {status, body}; never throws on an HTTP error. */
+  function api(method, path, body) {
+    var opt = { method: method, credentials: 'same-origin', headers: {} };
+    if (method === 'POST') {
+      opt.headers['Content-Type'] = 'application/json';
+      if (S.csrf) opt.headers['X-CSRF-Token'] = S.csrf;
+      opt.body = JSON.stringify(body || {});
+    }
+    return fetch(path, opt).then(function (r) {
+      return r.json().then(function (b) { return { status: r.status, body: b }; },
+        function () { return { status: r.status, body: null }; });
+    });
+  }
+
+  function applyLang() {
+    document.documentElement.lang = S.lang;
+    $('lang').textContent = S.lang === 'en' ? 'VI' : 'EN';
+    $('lang').setAttribute('aria-label', S.lang === 'en' ? 'Tiếng Việt' : 'English');
+    Array.prototype.forEach.call(document.querySelectorAll('[data-t]'), function (e) {
+      e.textContent = t(e.getAttribute('data-t'));
+    });
+  }
+
+  function show(nodes) {
+    var m = $('main');
+    m.textContent = '';
+    nodes.forEach(function (n) { if (n) m.appendChild(n); });
+  }
+
+  /* ---- the sync button: the sync runs in field ui, the page polls ---- */
+  var syncWasRunning = false;
+
+  function syncText(x) {
+    var parts = [];
+    if (x.running) {
+      parts.push(t('syncing') + ' ' + t('sent') + ' ' + x.pushed + '/' + x.to_push +
+        ', ' + t('received') + ' ' + x['new']);
+    } else if (x.ok === true) {
+      parts.push(t('synced') + ' ' + new Date(x.finished_ms).toLocaleTimeString() + ': ' +
+        t('sent') + ' ' + x.pushed + ', ' + t('received') + ' ' + x['new']);
+    } else if (x.ok === false) {
+      parts.push(t('sync_failed') + ': ' + (x.message || ''));
+    }
+    if (x.pending != null && !x.running) parts.push(x.pending + ' ' + t('to_send'));
+    return parts.join(' · ');
+  }
+
+  function showSync(x) {
+    var line = $('sync-status');
+    line.textContent = syncText(x);
+    line.hidden = !line.textContent;
+    line.className = x.ok === false ? 'meta err' : 'meta';
+    $('sync').disabled = !!x.running;
+  }
+
+  function pollSync() {
+    api('GET', '/api/sync').then(function (r) {
+      if (r.status !== 200) return;
+      showSync(r.body);
+      if (r.body.running) {
+        syncWasRunning = true;
+        setTimeout(pollSync, 1000);
+      } else if (syncWasRunning) {
+        /* What arrived shows at once, unless a form is being edited. */
+        syncWasRunning = false;
+        if (!form || Object.keys(form.changes).length === 0) route();
+      }
+    });
+  }
+
+  function startSync() {
+    api('POST', '/api/sync').then(function (r) {
+      if (r.status === 202) { showSync(r.body); syncWasRunning = true; setTimeout(pollSync, 1000); }
+      else notice(errText(r.body));
+    });
+  }
+
+  /* ---- pairing ---- */
+  function pairView() {
+    var input = el('input', { id: 'pair-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: '8' });
+    var f = el('form', { on: { submit: function (ev) {
+      ev.preventDefault();
+      api('POST', '/api/pair', { code: input.value.trim() }).then(function (r) {
+        if (r.status === 200) { S.csrf = r.body.csrf; S.session = r.body; notice(''); route(); pollSync(); }
+        else notice(errText(r.body));
+      });
+    } } }, [
+      el('h2', { text: t('pair_title') }),
+      el('label', { for: 'pair-code', text: t('pair_code') }), input,
+      el('div', { class: 'row' }, [el('button', { type: 'submit', class: 'primary', text: t('pair') })])
+    ]);
+    show([f]);
+    input.focus();
+  }
+
+  /* ---- the list ---- */
+  function listView() {
+    var params = new URLSearchParams(location.hash.split('?')[1] || '');
+    var status = el('select', { id: 'f-status' }, [''].concat(Object.keys(STATUS)).map(function (s) {
+      return el('option', { value: s, text: s ? st(s) : t('any') });
+    }));
+    var unit = el('input', { id: 'f-unit', value: params.get('unit') || '' });
+    var tmpl = el('select', { id: 'f-template' }, [el('option', { value: '', text: t('any') })]);
+    status.value = params.get('status') || '';
+    var filters = el('form', { class: 'filters', on: { submit: function (ev) {
+      ev.preventDefault();
+      location.hash = '#/?' + new URLSearchParams({ status: status.value, unit: unit.value.trim(), template: tmpl.value }).toString();
+    } } }, [
+      el('div', {}, [el('label', { for: 'f-status', text: t('status') }), status]),
+      el('div', {}, [el('label', { for: 'f-unit', text: t('unit') }), unit]),
+      el('div', {}, [el('label', { for: 'f-template', text: t('template') }), tmpl]),
+      el('div', { class: 'row' }, [el('button', { type: 'submit', text: t('filter') })])
+    ]);
+    var list = el('ul', { class: 'list', id: 'records' });
+    show([el('h2', { text: t('records') }), filters, list]);
+    api('GET', '/api/templates').then(function (r) {
+      (r.body || []).forEach(function (x) { tmpl.appendChild(el('option', { value: x.id, text: tx(x.title) + ' (' + x.id + ')' })); });
+      tmpl.value = params.get('template') || '';
+    });
+    var q = new URLSearchParams({ status: params.get('status') || '', unit: params.get('unit') || '', template: params.get('template') || '' });
+    api('GET', '/api/records?' + q.toString()).then(function (r) {
+      if (r.status !== 200) { notice(errText(r.body)); return; }
+      if (r.body.length === 0) list.appendChild(el('li', { text: t('none') }));
+      r.body.forEach(function (x) {
+        var li = el('li', { class: x.status === 'returned' ? 'returned' : '' }, [
+          el('a', { href: '#/r/' + x.id, text: (x.unit_name || x.unit) + ' — ' + x.template }),
+          ' ', el('span', { class: 'status', text: st(x.status) }),
+          el('p', { class: 'meta', text: new Date(x.updated_ms).toLocaleString() + ' · ' + x.id.slice(0, 12) })
+        ]);
+        if (x.review && x.review.reason) li.appendChild(el('p', { class: 'err', text: t('returned_reason') + ': ' + x.review.reason }));
+        list.appendChild(li);
+      });
+    });
+  }
+
+  /* ---- a new record ---- */
+  function newView() {
+    var chosen = null;
+    var tmpl = el('select', { id: 'n-template' });
+    var search = el('input', { id: 'n-unit', autocomplete: 'off', 'aria-controls': 'n-results' });
+    var results = el('ul', { class: 'list', id: 'n-results', 'aria-live': 'polite' });
+    var pick = el('p', { class: 'meta', id: 'n-chosen' });
+    var timer = null;
+    search.addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        api('GET', '/api/units?q=' + encodeURIComponent(search.value.trim())).then(function (r) {
+          results.textContent = '';
+          (r.body || []).forEach(function (u) {
+            results.appendChild(el('li', {}, [el('button', { type: 'button', text: u.name + ' (' + u.code + ')', on: { click: function () {
+              chosen = u.code; pick.textContent = t('chosen') + ': ' + u.name + ' (' + u.code + ')'; results.textContent = '';
+            } } })]));
+          });
+        });
+      }, 200);
+    });
+    var f = el('form', { on: { submit: function (ev) {
+      ev.preventDefault();
+      var unit = chosen || search.value.trim();
+      if (!unit) { notice(t('choose_unit')); return; }
+      api('POST', '/api/records', { template: tmpl.value, unit: unit }).then(function (r) {
+        if (r.status === 201) { notice(''); location.hash = '#/r/' + r.body.id; }
+        else notice(errText(r.body));
+      });
+    } } }, [
+      el('h2', { text: t('new_record') }),
+      el('div', { class: 'q' }, [el('label', { for: 'n-template', text: t('template') }), tmpl]),
+      el('div', { class: 'q' }, [el('label', { for: 'n-unit', text: t('search_unit') }), search, pick, results]),
+      el('div', { class: 'row' }, [el('button', { type: 'submit', class: 'primary', text: t('create') })])
+    ]);
+    show([f]);
+    api('GET', '/api/templates').then(function (r) {
+      (r.body || []).forEach(function (x) { tmpl.appendChild(el('option', { value: x.id, text: tx(x.title) + ' (' + x.id + ')' })); });
+    });
+  }
+
+  /* ---- the form ---- */
+  function newItemId() {
+    var b = new Uint8Array(8);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ('0' + x.toString(16)).slice(-2); }).join('');
+  }
+
+  function idOf(key) { return 'q-' + key.replace(/[^A-Za-z0-9_-]/g, '_'); }
+
+  /* The text an input shows for a value from the engine. */
+  function valueText(q) {
+    if (Object.prototype.hasOwnProperty.call(form.changes, q.key)) return form.changes[q.key] == null ? '' : form.changes[q.key];
+    if (q.value == null) return '';
+    if (Array.isArray(q.value)) return q.value.join(' ');
+    return String(q.value);
+  }
+
+  /* aria-busy on the form while the engine's answer to a change is
+   * awaited: assistive technology (and the browser tests) know when what
+   * is shown is current. */
+  function busy() {
+    $('main').setAttribute('aria-busy', evalTimer !== null || inFlight > 0 ? 'true' : 'false');
+  }
+
+  function change(key, value) {
+    form.changes[key] = value === '' ? null : value;
+    $('unsaved').hidden = false;
+    clearTimeout(evalTimer);
+    evalTimer = setTimeout(evaluate, 250);
+    busy();
+  }
+
+  function inputFor(q, disabled) {
+    var id = idOf(q.key);
+    var described = id + '-err';
+    var v = valueText(q);
+    var input;
+    if (q.calculated) return el('output', { id: id, class: 'calc', for: '' , text: q.value == null ? '—' : String(q.value) });
+    if (q.type === 'note') return null;
+    if (q.type === 'select_one') {
+      input = el('select', { id: id, disabled: disabled, 'aria-describedby': described }, [el('option', { value: '', text: '—' })].concat(
+        (q.choices || []).map(function (c) { return el('option', { value: c.name, text: tx(c.label) }); })));
+      input.value = v;
+      input.addEventListener('change', function () { change(q.key, input.value); });
+      return input;
+    }
+    if (q.type === 'select_multiple') {
+      var set = v ? v.split(' ') : [];
+      var box = el('div', { id: id, role: 'group', 'aria-describedby': described });
+      (q.choices || []).forEach(function (c) {
+        var cid = id + '--' + c.name;
+        var cb = el('input', { type: 'checkbox', id: cid, value: c.name, disabled: disabled });
+        cb.checked = set.indexOf(c.name) >= 0;
+        cb.addEventListener('change', function () {
+          var all = Array.prototype.filter.call(box.querySelectorAll('input'), function (x) { return x.checked; })
+            .map(function (x) { return x.value; });
+          change(q.key, all.join(' '));
+        });
+        box.appendChild(el('div', { class: 'check' }, [cb, el('label', { for: cid, text: tx(c.label) })]));
+      });
+      return box;
+    }
+    if (q.type === 'photo') return el('p', { class: 'meta', id: id, text: (v ? v.slice(0, 16) + '… ' : '') + t('photo_later') });
+    var attrs = { id: id, value: v, disabled: disabled, 'aria-describedby': described };
+    if (q.type === 'integer') { attrs.inputmode = 'numeric'; attrs.type = 'text'; }
+    else if (q.type === 'decimal') { attrs.inputmode = 'decimal'; attrs.type = 'text'; }
+    else if (q.type === 'date') attrs.type = 'date';
+    else attrs.type = 'text';
+    input = el('input', attrs);
+    input.addEventListener('change', function () { change(q.key, input.value); });
+    if (q.type === 'geopoint' && navigator.geolocation && !disabled) {
+      return el('div', {}, [input, el('button', { type: 'button', text: t('here'), on: { click: function () {
+        navigator.geolocation.getCurrentPosition(function (p) {
+          input.value = p.coords.latitude.toFixed(6) + ' ' + p.coords.longitude.toFixed(6);
+          change(q.key, input.value);
+        }, function (e) { notice(e.message); });
+      } } })]);
+    }
+    return input;
+  }
+
+  function questionNode(q, disabled) {
+    var id = idOf(q.key);
+    var box = el('div', { class: 'q', id: id + '-box', hidden: !q.relevant });
+    var input = inputFor(q, disabled);
+    var label = q.type === 'select_multiple' || q.type === 'note' || q.type === 'photo'
+      ? el('p', { class: 'qlabel', id: id + '-label' }, [el('strong', { text: tx(q.label) })])
+      : el('label', { for: id, text: tx(q.label) });
+    if (q.required && !q.calculated) label.appendChild(el('span', { class: 'req', 'aria-hidden': 'true', text: ' *' }));
+    if (q.unit) label.appendChild(document.createTextNode(' (' + q.unit + ')'));
+    box.appendChild(label);
+    if (q.hint) box.appendChild(el('p', { class: 'hint', text: tx(q.hint) }));
+    if (input) box.appendChild(input);
+    var err = el('p', { class: 'err', id: id + '-err' });
+    var typed = form.state.errors && form.state.errors[q.key];
+    if (typed) err.textContent = typed.indexOf(q.name + ': ') === 0 ? typed.slice(q.name.length + 2) : typed;
+    else if (q.error) err.textContent = tx(q.error);
+    err.hidden = !err.textContent;
+    box.appendChild(err);
+    return box;
+  }
+
+  function sectionNodes(state, disabled) {
+    var out = [];
+    if (state.parameters.length) {
+      out.push(el('fieldset', {}, [el('legend', { text: t('parameters') })].concat(
+        state.parameters.map(function (q) { return questionNode(q, disabled); }))));
+    }
+    state.sections.forEach(function (s) {
+      var fs = el('fieldset', { id: 'sec-' + s.name, hidden: !s.relevant }, [el('legend', { text: tx(s.label) })]);
+      if (!s.repeat) {
+        s.questions.forEach(function (q) { fs.appendChild(questionNode(q, disabled)); });
+      } else {
+        var ids = s.items.map(function (it) { return it.id; });
+        var items = s.items.slice();
+        (form.pending[s.name] || []).forEach(function (pid) {
+          if (ids.indexOf(pid) < 0) {
+            items.push({ id: pid, questions: s.fields.map(function (f) {
+              return { key: s.name + '[' + pid + '].' + f.name, name: f.name, type: f.type, label: f.label, relevant: true, value: null,
+                calculated: f.calculated, choices: f.choices };
+            }) });
+          }
+        });
+        items.forEach(function (it, i) {
+          var ifs = el('fieldset', { class: 'item' }, [el('legend', { text: t('item') + ' ' + (i + 1) })]);
+          it.questions.forEach(function (q) { ifs.appendChild(questionNode(q, disabled)); });
+          if (!disabled) {
+            ifs.appendChild(el('button', { type: 'button', text: t('remove_item'), on: { click: function () {
+              Object.keys(form.changes).forEach(function (k) { if (k.indexOf(s.name + '[' + it.id + ']') === 0) delete form.changes[k]; });
+              form.pending[s.name] = (form.pending[s.name] || []).filter(function (x) { return x !== it.id; });
+              if (ids.indexOf(it.id) >= 0) change(s.name + '[' + it.id + ']', null); else render();
+            } } }));
+          }
+          fs.appendChild(ifs);
+        });
+        if (!disabled) {
+          fs.appendChild(el('button', { type: 'button', text: t('add_item'), on: { click: function () {
+            (form.pending[s.name] = form.pending[s.name] || []).push(newItemId());
+            render();
+          } } }));
+        }
+      }
+      out.push(fs);
+    });
+    return out;
+  }
+
+  function missingNode(missing) {
+    if (!missing || !missing.length) return null;
+    return el('div', { id: 'missing' }, [el('p', { class: 'err', text: t('missing') }),
+      el('ul', { class: 'missing' }, missing.map(function (m) {
+        return el('li', {}, [el('a', { href: '#' + location.hash.slice(1), text: tx(m.label) + ': ' + tx(m.message), on: { click: function (ev) {
+          ev.preventDefault();
+          var box = $(idOf(m.key) + '-box');
+          var target = $(idOf(m.key)) || box;
+          if (box) box.scrollIntoView();
+          if (target && target.focus) target.focus();
+        } } })]);
+      }))]);
+  }
+
+  /* Each conflict's candidates as radio buttons, the merge's choice
+   * checked; Resolve sends the chosen candidates' assignments in one
+   * signed resolution (POST /api/records/ID/resolve). */
+  function conflictsNode(s) {
+    if (!s.conflict_list || !s.conflict_list.length) return null;
+    var fs = el('fieldset', { id: 'conflicts' }, [el('legend', { text: t('conflicts_title') }),
+      el('p', { class: 'hint', text: t('conflicts_hint') })]);
+    s.conflict_list.forEach(function (c, ci) {
+      var g = el('fieldset', { class: 'item', id: 'c-' + ci }, [el('legend', { text: (tx(c.label) || c.path) + ' (' + c.path + ')' })]);
+      c.candidates.forEach(function (k, ki) {
+        var rid = 'c-' + ci + '-' + ki;
+        var r = el('input', { type: 'radio', name: 'c-' + ci, id: rid, value: String(ki) });
+        r.checked = k.shown;
+        g.appendChild(el('div', { class: 'check' }, [r, el('label', { for: rid,
+          text: (k.present ? k.text : t('removed')) + ' — ' + (k.inspector || k.author.slice(0, 8)) + ', ' +
+            new Date(k.time_ms).toLocaleString() })]));
+      });
+      fs.appendChild(g);
+    });
+    fs.appendChild(el('div', { class: 'row' }, [el('button', { type: 'button', id: 'resolve', class: 'primary', text: t('resolve'),
+      on: { click: function () { resolveConflicts(s, fs); } } })]));
+    return fs;
+  }
+
+  function resolveConflicts(s, fs) {
+    var answers = {};
+    s.conflict_list.forEach(function (c, ci) {
+      var sel = fs.querySelector('input[name="c-' + ci + '"]:checked');
+      var k = c.candidates[sel ? +sel.value : 0];
+      Object.keys(k.assign).forEach(function (key) { answers[key] = k.assign[key]; });
+    });
+    api('POST', '/api/records/' + form.id + '/resolve', { answers: answers, base: s.base }).then(function (r) {
+      if (r.status === 200) { form.state = r.body.state; form.changes = {}; notice(t('resolved'), true); render(); pollSync(); }
+      else if (r.status === 409 && r.body.state) { form.state = r.body.state; notice(t('moved')); render(); }
+      else notice(errText(r.body));
+    });
+  }
+
+  function render(missing) {
+    var s = form.state;
+    var active = document.activeElement;
+    var focused = active && active.id;
+    /* What is being typed in the focused field is not a change yet (that
+     * comes when it loses focus): drawing the form again keeps it. */
+    var typing = active && (active.tagName === 'INPUT' || active.tagName === 'TEXTAREA') &&
+      active.type !== 'checkbox' && active.type !== 'radio' ? active.value : null;
+    var disabled = !s.editable;
+    var head = [el('h2', { text: (s.unit_name ? s.unit_name + ' (' + s.unit + ')' : s.unit) + ' — ' + tx(s.template.title) }),
+      el('p', { class: 'meta' }, [el('span', { class: 'status', text: st(s.status) }), ' ' + s.id.slice(0, 12) + ' · ',
+        el('a', { href: '#/r/' + s.id + '/history', text: t('history') })])];
+    if (s.review && s.review.reason) head.push(el('p', { class: 'err', text: t('returned_reason') + ': ' + s.review.reason }));
+    if (s.conflicts > 0) head.push(el('p', { class: 'err', text: t('conflicts') }));
+    else if (disabled) head.push(el('p', { class: 'err', text: t('closed') }));
+    var actions = el('div', { class: 'actions row' }, [
+      el('button', { type: 'button', id: 'save', class: 'primary', disabled: disabled, text: t('save'), on: { click: save } }),
+      el('button', { type: 'button', id: 'finalize', disabled: disabled || s.status === 'final', text: t('finalize'), on: { click: finalize } }),
+      el('span', { id: 'unsaved', class: 'meta', hidden: Object.keys(form.changes).length === 0, text: t('unsaved') })
+    ]);
+    show(head.concat([missingNode(missing), conflictsNode(s)], sectionNodes(s, disabled), [actions]));
+    if (focused && $(focused)) {
+      $(focused).focus();
+      if (typing !== null && $(focused).value !== typing) $(focused).value = typing;
+    }
+  }
+
+  function evaluate() {
+    var id = form.id;
+    evalTimer = null;
+    inFlight++;
+    busy();
+    api('POST', '/api/records/' + id + '/evaluate', { answers: form.changes }).then(function (r) {
+      inFlight--;
+      busy();
+      if (!form || form.id !== id) return;
+      if (r.status !== 200) { notice(errText(r.body)); return; }
+      form.state = r.body;
+      render();
+    });
+  }
+
+  function save() {
+    clearTimeout(evalTimer);
+    evalTimer = null;
+    inFlight++;
+    busy();
+    api('POST', '/api/records/' + form.id + '/save', { answers: form.changes, base: form.state.base }).then(function (r) {
+      inFlight--;
+      busy();
+      if (r.status === 200) {
+        form.state = r.body.state; form.changes = {}; form.pending = {};
+        notice(r.body.saved ? t('saved') : t('nothing'), true);
+        render();
+        pollSync();
+      } else if (r.status === 409 && r.body.state) {
+        form.state = r.body.state;
+        notice(t('moved'));
+        render();
+        evaluate();
+      } else notice(errText(r.body));
+    });
+  }
+
+  function finalize() {
+    if (Object.keys(form.changes).length) { save(); return; }
+    api('POST', '/api/records/' + form.id + '/finalize', { base: form.state.base }).then(function (r) {
+      if (r.status === 200) { form.state = r.body.state; notice(t('finalized'), true); render(); pollSync(); }
+      else if (r.status === 422 && r.body.missing) { notice(errText(r.body)); render(r.body.missing); $('missing').querySelector('a').focus(); }
+      else if (r.status === 409 && r.body.state) { form.state = r.body.state; notice(t('moved')); render(); }
+      else notice(errText(r.body));
+    });
+  }
+
+  function recordView(id) {
+    api('GET', '/api/records/' + id).then(function (r) {
+      if (r.status !== 200) { notice(errText(r.body)); show([]); return; }
+      form = { id: r.body.id, state: r.body, changes: {}, pending: {} };
+      render();
+    });
+  }
+
+  function fmt(v) { return v == null ? t('cleared') : (typeof v === 'object' ? JSON.stringify(v) : String(v)); }
+
+  function historyView(id) {
+    api('GET', '/api/records/' + id + '/history').then(function (r) {
+      if (r.status !== 200) { notice(errText(r.body)); return; }
+      var list = el('ol', { class: 'list' }, r.body.map(function (v) {
+        return el('li', {}, [
+          el('p', {}, [el('strong', { text: new Date(v.time_ms).toLocaleString() }), ' ',
+            el('span', { class: 'status', text: st(v.status) }), ' ' + t('by') + ' ' + (v.inspector || v.author.slice(0, 8))]),
+          el('ul', {}, v.changes.map(function (c) {
+            return el('li', { text: c.name + ': ' + (c.before !== undefined ? fmt(c.before) + ' → ' : '') + fmt(c.after) });
+          })),
+          v.review && v.review.note ? el('p', { class: 'err', text: v.review.note }) : null
+        ]);
+      }));
+      show([el('h2', { text: t('history') }), el('p', {}, [el('a', { href: '#/r/' + id, text: t('back') })]), list]);
+    });
+  }
+
+  function route() {
+    var h = location.hash || '#/';
+    var m;
+    notice('');
+    if (!S.csrf) { start(); return; }
+    if (form && h.indexOf('#/r/' + form.id) !== 0) form = null;
+    if ((m = /^#\/r\/([0-9a-f]+)\/history$/.exec(h))) historyView(m[1]);
+    else if ((m = /^#\/r\/([0-9a-f]+)$/.exec(h))) recordView(m[1]);
+    else if (h === '#/new') newView();
+    else listView();
+    $('main').focus();
+  }
+
+  function start() {
+    api('GET', '/api/session').then(function (r) {
+      if (r.status === 200) {
+        S.csrf = r.body.csrf; S.session = r.body;
+        if (!localStorage.getItem('field-lang')) S.lang = r.body.language || 'vi';
+        applyLang();
+        route();
+        pollSync();
+      } else if (r.status === 401 && r.body && r.body.error === 'pairing_required') {
+        pairView();
+      } else {
+        notice(errText(r.body));
+      }
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    S.lang = localStorage.getItem('field-lang') || 'vi';
+    applyLang();
+    $('lang').addEventListener('click', function () {
+      S.lang = S.lang === 'en' ? 'vi' : 'en';
+      localStorage.setItem('field-lang', S.lang);
+      applyLang();
+      if (form) render(); else route();
+      if (S.csrf) pollSync();
+    });
+    $('sync').addEventListener('click', startSync);
+    window.addEventListener('hashchange', route);
+    start();
+  });
+}());

@@ -1,0 +1,450 @@
+#!/bin/sh
+# test_ui_api.sh - `field ui` as a browser sees it, driven with curl on
+# 127.0.0.1 (a free port): the page and its security headers, the session
+# cookie and the CSRF token, the Host and Origin checks, every endpoint of
+# the JSON API and its bad input (unknown record, wrong types, bad JSON,
+# oversized bodies, no session, no or wrong token), a saved answer that
+# `field show` reads and `field verify` verifies, a stale save refused,
+# finalize, history; pairing (--pair on loopback: the same code path as a
+# LAN address) with a wrong code, the rate limit and the right code; the
+# passphrase asked once; SIGTERM ends it with exit 0. Every `field ui`
+# started is killed by the EXIT trap.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v curl >/dev/null 2>&1; then
+    skip "curl is not installed"
+    finish
+fi
+
+UPIDS=""
+at_exit 'for _p in $UPIDS; do kill -9 "$_p" 2>/dev/null; done'
+JAR="$T/jar"
+BODY="$T/body"
+HDR="$T/hdr"
+
+# start_ui [OPTIONS] - field ui --json in the background; sets UPID, URL.
+start_ui() {
+    rm -f "$T/ui.out"
+    "$F" ui --json "$@" >"$T/ui.out" 2>"$T/ui.err" </dev/null &
+    UPID=$!
+    UPIDS="$UPIDS $UPID"
+    _i=0
+    while ! grep -q '}' "$T/ui.out" 2>/dev/null; do
+        _i=$((_i + 1))
+        if [ "$_i" -gt 100 ] || ! kill -0 "$UPID" 2>/dev/null; then
+            fail "field ui starts" "$(cat "$T/ui.err")"
+            finish
+        fi
+        sleep 0.05
+    done
+    URL=$(jget url <"$T/ui.out")
+    PORT=$(jget port <"$T/ui.out")
+}
+
+stop_ui() {
+    kill -TERM "$UPID"
+    wait "$UPID"
+    RC=$?
+}
+
+# jget KEY - a top-level member of the JSON on standard input ("" if none).
+jget() {
+    "$PY" -c 'import json,sys
+d = json.load(sys.stdin)
+v = d.get(sys.argv[1], "") if isinstance(d, dict) else ""
+print(v if not isinstance(v, (dict, list)) else json.dumps(v, sort_keys=True, ensure_ascii=False))' "$1"
+}
+
+# req METHOD PATH [BODY [CURL OPTIONS...]] - one request with the cookie
+# jar; the status in $CODE, the body in $BODY, the headers in $HDR.
+req() {
+    _m=$1
+    _p=$2
+    shift 2
+    if [ $# -gt 0 ]; then
+        _b=$1
+        shift
+        CODE=$(curl -s -o "$BODY" -D "$HDR" -w '%{http_code}' -b "$JAR" \
+            -c "$JAR" -X "$_m" -H 'Content-Type: application/json' \
+            -H "X-CSRF-Token: $CSRF" --data-binary "$_b" "$@" "$URL${_p#/}")
+    else
+        CODE=$(curl -s -o "$BODY" -D "$HDR" -w '%{http_code}' -b "$JAR" \
+            -c "$JAR" -X "$_m" "$URL${_p#/}")
+    fi
+}
+
+expect_code() { # NAME WANT
+    if [ "$CODE" = "$2" ]; then
+        pass "$1"
+    else
+        fail "$1" "status $CODE, want $2" "$(head -c 400 "$BODY")"
+    fi
+}
+
+expect_error() { # NAME STATUS ERROR-CODE: the stable error shape, one line
+    expect_code "$1: $2" "$2"
+    _e=$(jget error <"$BODY")
+    _vi=$(jget message_vi <"$BODY")
+    _en=$(jget message_en <"$BODY")
+    if [ "$_e" = "$3" ] && [ -n "$_vi" ] && [ -n "$_en" ] &&
+        [ "$(wc -l <"$BODY")" -le 1 ]; then
+        pass "$1: error $3 with Vietnamese and English messages"
+    else
+        fail "$1: error $3 with Vietnamese and English messages" \
+            "$(head -c 400 "$BODY")"
+    fi
+}
+
+header_has() { # NAME TEXT
+    if tr -d '\r' <"$HDR" | grep -qiF -- "$2"; then
+        pass "$1"
+    else
+        fail "$1" "no header line with: $2" "$(cat "$HDR")"
+    fi
+}
+
+versions() { sql "SELECT count(*) FROM versions;"; }
+
+# --- the command ---------------------------------------------------------------
+
+run "$F" ui --help
+expect_rc "ui --help exits 0" 0
+expect_match "ui --help prints its usage" "$(head -n 1 "$OUT")" "usage: field ui*"
+home nothing
+run "$F" ui
+expect_rc "ui without a data directory exits 3" 3
+expect_stderr_line "ui without a data directory: one line" "field: ui: "
+
+init_home ui --inspector "Nguyễn Văn An"
+run "$F" ui --port 70000
+expect_rc "ui --port 70000 exits 2" 2
+run "$F" ui --listen nowhere.example
+expect_rc "ui --listen NAME exits 2" 2
+expect_stderr_contains "ui --listen NAME says why" "not a numeric IP address"
+run "$F" ui extra
+expect_rc "ui with an argument exits 2" 2
+
+# --- the page and its headers --------------------------------------------------
+
+start_ui
+expect_match "the URL is on 127.0.0.1" "$URL" "http://127.0.0.1:*/"
+expect_eq "no pairing code on loopback" "$(jget pairing_code <"$T/ui.out")" ""
+CSRF=""
+req POST /api/records '{}'
+expect_error "a POST without a session" 401 no_session
+req GET /api/session
+expect_error "GET /api/session without a session" 401 no_session
+
+req GET /
+expect_code "GET / serves the page" 200
+header_has "the page sets the session cookie" "Set-Cookie: field_ui="
+header_has "the cookie is HttpOnly" "HttpOnly"
+header_has "the cookie is SameSite=Strict" "SameSite=Strict"
+header_has "a Content-Security-Policy" "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'"
+header_has "the CSP forbids frames" "frame-ancestors 'none'"
+header_has "nosniff" "X-Content-Type-Options: nosniff"
+header_has "no referrer" "Referrer-Policy: no-referrer"
+if grep -q '<script src="/app.js"' "$BODY" && ! grep -qi '<script>' "$BODY" &&
+    ! grep -qi 'https\?://' "$BODY"; then
+    pass "the page loads its script from this server only, nothing inline"
+else
+    fail "the page loads its script from this server only, nothing inline"
+fi
+req GET /app.js
+expect_code "GET /app.js" 200
+header_has "app.js is JavaScript" "Content-Type: text/javascript"
+req GET /app.css
+expect_code "GET /app.css" 200
+header_has "app.css is CSS" "Content-Type: text/css"
+req GET /nothing
+expect_error "an unknown page" 404 not_found
+header_has "a 404 has the CSP too" "Content-Security-Policy:"
+
+# DNS rebinding: a name that resolves here is still refused
+CODE=$(curl -s -o "$BODY" -w '%{http_code}' -H "Host: evil.example:$PORT" "$URL")
+expect_error "a Host that is a name" 403 bad_host
+CODE=$(curl -s -o "$BODY" -w '%{http_code}' -H "Host: 127.0.0.1:1" "$URL")
+expect_error "a Host with another port" 403 bad_host
+
+req GET /api/session
+expect_code "GET /api/session with the cookie" 200
+CSRF=$(jget csrf <"$BODY")
+expect_eq "the CSRF token is 64 hex digits" "$(printf %s "$CSRF" | tr -d '0-9a-f' | wc -c)$(printf %s "$CSRF" | wc -c)" "064"
+expect_eq "the session names the inspector" "$(jget inspector <"$BODY")" "Nguyễn Văn An"
+if grep -qi 'seed\|secret\|passphrase\|private' "$BODY"; then
+    fail "the session says nothing of the key" "$(cat "$BODY")"
+else
+    pass "the session says nothing of the key"
+fi
+
+# --- CSRF and Origin --------------------------------------------------------------
+
+NEW='{"template": "field-demo", "unit": "18766"}'
+GOOD=$CSRF
+CSRF=""
+req POST /api/records "$NEW"
+expect_error "a POST without X-CSRF-Token" 403 csrf
+CSRF=$(printf %s "$GOOD" | tr '0-9a-f' '1-9a-f0')
+req POST /api/records "$NEW"
+expect_error "a POST with a wrong X-CSRF-Token" 403 csrf
+CSRF=$GOOD
+req POST /api/records "$NEW" -H "Origin: http://evil.example"
+expect_error "a POST from another Origin" 403 bad_origin
+expect_eq "nothing was written by the refused requests" "$(versions)" "0"
+
+# --- templates, units, new records ------------------------------------------------
+
+req GET /api/templates
+expect_code "GET /api/templates" 200
+expect_stdout_contains_body() { grep -qF -- "$2" "$BODY" && pass "$1" || fail "$1" "$(head -c 300 "$BODY")"; }
+expect_stdout_contains_body "the templates list field-demo with its title" '"id":"field-demo"'
+req GET "/api/units?q=ky%20xuan"
+expect_code "GET /api/units?q=ky xuan" 200
+expect_stdout_contains_body "a unit found without its diacritics" '"name":"Kỳ Xuân"'
+req GET "/api/units?q=$(printf 'x%.0s' $(seq 1 200))"
+expect_error "a search text too long" 400 bad_request
+
+req POST /api/records '{"template": 7, "unit": "18766"}'
+expect_error "a template of the wrong type" 400 bad_type
+expect_eq "the error names the member" "$(jget field <"$BODY")" "template"
+req POST /api/records '{"template": "field-demo"'
+expect_error "a body that is not JSON" 400 bad_json
+req POST /api/records '{"template": "nope", "unit": "18766"}'
+expect_error "an unknown template" 404 not_found
+req POST /api/records "$NEW"
+expect_code "POST /api/records makes a record" 201
+ID=$(jget id <"$BODY")
+expect_eq "one signed version" "$(versions)" "1"
+run "$F" show --json "$ID"
+expect_rc "field show reads the new record" 0
+
+req GET /api/records
+expect_stdout_contains_body "the list has the record" "\"id\":\"$ID\""
+req GET "/api/records?status=final"
+expect_eq "a status filter" "$(cat "$BODY")" "[]"
+
+# --- the form state, evaluate, save ------------------------------------------------
+
+req GET "/api/records/$ID"
+expect_code "GET /api/records/ID" 200
+BASE=$(jget base <"$BODY")
+expect_stdout_contains_body "the state lists what is missing" '"key":"inspection_date","kind":"required"'
+expect_stdout_contains_body "the state has the Vietnamese labels" '"vi":"Ngày kiểm tra"'
+
+req POST "/api/records/$ID/evaluate" '{"answers": {"households_total": "10", "households_latrine": "12", "road_total_km": "abc"}}'
+expect_code "evaluate" 200
+expect_stdout_contains_body "evaluate gives the constraint message" 'Cannot exceed the households in all'
+expect_stdout_contains_body "evaluate names a value of the wrong type" '"road_total_km":"road_total_km: \"abc\" is not a decimal number'
+expect_eq "evaluate saves nothing" "$(versions)" "1"
+
+req POST "/api/records/$ID/save" "{\"base\": \"$BASE\", \"answers\": {\"households_total\": \"10\", \"households_latrine\": \"12\"}}"
+expect_error "a save breaking a constraint" 422 refused
+expect_eq "a refused save writes nothing" "$(versions)" "1"
+req POST "/api/records/$ID/save" "{\"base\": \"$BASE\", \"answers\": {\"households_total\": 10}}"
+expect_error "an answer of the wrong JSON type" 400 bad_type
+expect_eq "the error names the answer" "$(jget field <"$BODY")" "answers.households_total"
+req POST "/api/records/$ID/save" '{"answers": {}}'
+expect_error "a save without its base" 400 bad_type
+
+req POST "/api/records/$ID/save" "{\"base\": \"$BASE\", \"answers\": {\"households_total\": \"10\", \"households_latrine\": \"8\", \"remarks\": \"Đường đẹp\"}}"
+expect_code "a save" 200
+expect_eq "a save is one signed version" "$(versions)" "2"
+run "$F" show --json "$ID"
+expect_eq "field show has the saved answer" "$(jget answers <"$OUT")" '{"households_latrine": 8, "households_total": 10, "remarks": "Đường đẹp"}'
+run "$F" verify
+expect_rc "field verify passes after a save" 0
+
+req POST "/api/records/$ID/save" "{\"base\": \"$BASE\", \"answers\": {\"remarks\": \"khác\"}}"
+expect_error "a save from a stale base" 409 moved
+expect_stdout_contains_body "the 409 carries the current state" '"state":{'
+expect_eq "a stale save writes nothing" "$(versions)" "2"
+
+# --- bodies too large ----------------------------------------------------------------
+
+head -c 2000000 /dev/zero | tr '\0' 'a' >"$T/big"
+CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" -H 'Content-Type: application/json' \
+    -H "X-CSRF-Token: $CSRF" --data-binary @"$T/big" "${URL}api/records/$ID/evaluate")
+expect_error "a 2 MB body" 413 too_large
+CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" -H 'Content-Type: application/json' \
+    -H 'Transfer-Encoding: chunked' -H "X-CSRF-Token: $CSRF" \
+    --data-binary @"$T/big" "${URL}api/records/$ID/evaluate")
+expect_error "a 2 MB chunked body" 413 too_large
+expect_eq "nothing written by large bodies" "$(versions)" "2"
+
+# --- unknown records, finalize, history -------------------------------------------------
+
+req GET /api/records/0123456789abcdef0123456789abcdef
+expect_error "an unknown record" 404 not_found
+req POST /api/records/0123456789abcdef0123456789abcdef/finalize '{}'
+expect_error "finalize of an unknown record" 404 not_found
+req GET /api/records/not-hex
+expect_error "a record id that is not hex" 404 not_found
+
+req POST "/api/records/$ID/finalize" '{}'
+expect_error "finalize with answers missing" 422 incomplete
+expect_stdout_contains_body "finalize lists each missing question" '"key":"planning_approved"'
+expect_eq "a refused finalize writes nothing" "$(versions)" "2"
+
+req GET "/api/records/$ID"
+BASE=$(jget base <"$BODY")
+req POST "/api/records/$ID/save" "{\"base\": \"$BASE\", \"answers\": {\"inspection_date\": \"2026-11-28\", \"planning_approved\": \"yes\", \"road_total_km\": \"12,5\", \"road_hardened_km\": \"10\"}}"
+expect_code "the missing answers saved" 200
+req POST "/api/records/$ID/finalize" '{}'
+expect_code "finalize" 200
+run "$F" show --json "$ID"
+expect_eq "field show: final" "$(jget status <"$OUT")" "final"
+expect_eq "field show: the decimal as typed with a comma, normalised" \
+    "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["answers"]["road_total_km"])' "$OUT")" "12.5"
+
+req GET "/api/records/$ID/history"
+expect_code "history" 200
+expect_eq "history has every version" "$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$BODY")" "4"
+expect_stdout_contains_body "history says what changed" '{"after":"Đường đẹp","name":"remarks"}'
+
+# --- a record edited on another device meanwhile --------------------------------------
+
+req POST /api/records "$NEW"
+R2=$(jget id <"$BODY")
+req GET "/api/records/$R2"
+BASE2=$(jget base <"$BODY")
+# another device gets the record by a bundle (the UI's store stays open),
+# edits it, and its version comes back the same way
+run "$F" bundle export --record "$R2" "$T/r2.fb"
+expect_rc "a bundle of the record while field ui runs" 0
+home other
+run "$F" init --inspector "Trần Thị Bình"
+run "$F" bundle import "$T/r2.fb"
+run "$F" set "$R2" households_total=30
+expect_rc "the other device edits" 0
+run "$F" bundle export --record "$R2" "$T/r2b.fb"
+home ui
+run "$F" bundle import "$T/r2b.fb"
+expect_rc "its version comes back" 0
+N=$(versions)
+req POST "/api/records/$R2/save" "{\"base\": \"$BASE2\", \"answers\": {\"households_total\": \"40\"}}"
+expect_error "a save over the other device's edit" 409 moved
+expect_eq "the 409 shows the other device's answer" \
+    "$("$PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))["state"]
+print([q["value"] for s in d["sections"] for q in s.get("questions", []) if q["name"] == "households_total"][0])' "$BODY")" "30"
+expect_eq "nothing overwritten" "$(versions)" "$N"
+
+# both edit the same answer concurrently: a conflict, shown and not edited here
+req GET "/api/records/$R2"
+BASE2=$(jget base <"$BODY")
+req POST "/api/records/$R2/save" "{\"base\": \"$BASE2\", \"answers\": {\"households_total\": \"40\"}}"
+expect_code "a save on the current base" 200
+home other
+run "$F" set "$R2" households_total=50
+run "$F" bundle export --record "$R2" "$T/r2c.fb"
+home ui
+run "$F" bundle import "$T/r2c.fb"
+req GET "/api/records/$R2"
+expect_eq "the state counts the conflict" "$(jget conflicts <"$BODY")" "1"
+expect_eq "a record with a conflict is not editable here" "$(jget editable <"$BODY")" "False"
+N=$(versions)
+req POST "/api/records/$R2/save" "{\"base\": \"$(jget base <"$BODY")\", \"answers\": {\"remarks\": \"x\"}}"
+expect_error "a save of a record with a conflict" 409 moved
+expect_eq "nothing written over a conflict" "$(versions)" "$N"
+
+run "$F" verify
+expect_rc "field verify passes at the end" 0
+
+stop_ui
+expect_eq "SIGTERM: field ui exits 0" "$RC" "0"
+if curl -s -o /dev/null "$URL" 2>/dev/null; then
+    fail "the port is closed after field ui exits"
+else
+    pass "the port is closed after field ui exits"
+fi
+
+# --open asks xdg-open for the page (a stand-in here, first in PATH)
+mkdir -p "$T/bin"
+printf '#!/bin/sh\nprintf %%s "$1" >"%s/opened"\n' "$T" >"$T/bin/xdg-open"
+chmod +x "$T/bin/xdg-open"
+OLDPATH=$PATH
+PATH="$T/bin:$PATH"
+start_ui --open
+PATH=$OLDPATH
+_i=0
+while [ ! -s "$T/opened" ] && [ "$_i" -lt 100 ]; do
+    _i=$((_i + 1))
+    sleep 0.05
+done
+expect_eq "--open runs xdg-open with the URL" "$(cat "$T/opened" 2>/dev/null)" "$URL"
+stop_ui
+
+# --- pairing ----------------------------------------------------------------------------
+
+rm -f "$JAR"
+CSRF=""
+start_ui --pair
+CODE8=$(jget pairing_code <"$T/ui.out")
+expect_match "--pair prints an 8-digit code" "$CODE8" "[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]"
+req GET /
+expect_code "the page is served before pairing" 200
+if grep -qi "Set-Cookie" "$HDR"; then
+    fail "no session for the page before pairing"
+else
+    pass "no session for the page before pairing"
+fi
+req GET /api/session
+expect_error "the API before pairing" 401 pairing_required
+req GET /api/records
+expect_error "records before pairing" 401 pairing_required
+WRONG=$(printf %s "$CODE8" | tr '0-9' '1-90')
+req POST /api/pair "{\"code\": \"$WRONG\"}"
+expect_error "a wrong pairing code" 403 wrong_code
+req POST /api/pair "{\"code\": \"$CODE8\"}"
+expect_code "the right pairing code" 200
+header_has "pairing sets the session cookie" "Set-Cookie: field_ui="
+CSRF=$(jget csrf <"$BODY")
+req GET /api/records
+expect_code "the API after pairing" 200
+req POST /api/records "$NEW"
+expect_code "a POST after pairing" 201
+rm -f "$JAR"
+req POST /api/pair "{\"code\": \"$CODE8\"}"
+expect_error "the code works once" 403 pairing_spent
+stop_ui
+
+start_ui --pair
+CODE8=$(jget pairing_code <"$T/ui.out")
+WRONG=$(printf %s "$CODE8" | tr '0-9' '1-90')
+for _i in 1 2 3 4; do
+    req POST /api/pair "{\"code\": \"$WRONG\"}"
+done
+expect_error "four wrong codes" 403 wrong_code
+req POST /api/pair "{\"code\": \"$WRONG\"}"
+expect_error "the fifth wrong code" 403 wrong_code
+expect_stdout_contains_body "the fifth says how long to wait" 'wait 1 s'
+req POST /api/pair "{\"code\": \"$CODE8\"}"
+expect_error "even the right code, during the wait" 429 rate_limited
+expect_stdout_contains_body "the 429 says how long to wait" 'wait 1 s'
+sleep 1.1
+req POST /api/pair "{\"code\": \"$CODE8\"}"
+expect_code "the right code after the wait" 200
+stop_ui
+
+# --- the passphrase ------------------------------------------------------------------------
+
+home locked
+run env FIELD_PASSPHRASE=geheim "$F" init
+run "$F" ui
+expect_rc "ui without the key's passphrase exits 6" 6
+start_ui_env() {
+    FIELD_PASSPHRASE=geheim
+    export FIELD_PASSPHRASE
+    start_ui
+    unset FIELD_PASSPHRASE
+}
+start_ui_env
+rm -f "$JAR"
+req GET /
+req GET /api/session
+CSRF=$(jget csrf <"$BODY")
+req POST /api/records "$NEW"
+expect_code "a protected key signs once its passphrase was given" 201
+stop_ui
+
+finish

@@ -1,0 +1,165 @@
+#!/bin/sh
+# test_ui_browser.sh - `field ui` in a real browser (issue 15): Debian's
+# headless chromium, driven through chromedriver by ui_browser.py with
+# Debian's own python3 and its python3-selenium. The browser fills an
+# ntm-xa-2021 inspection and two other checklists (a relevant question,
+# a repeat item, calculations, constraint messages, finalize with what is
+# missing), checks labels, keyboard reach and the phone width on every
+# screen, and syncs with the page's button; then this script holds the
+# store to what the browser did: every save one signed version that
+# `field verify` accepts, answers as `field show` reads them, and a second
+# device that syncs with the real field-server sees the same record. A
+# conflict made by two devices is resolved in the page with one tap. Pairing: the page of a `field ui
+# --pair` refuses a wrong code and opens with the right one.
+#
+# Skipped, with the packages to install, where chromium, chromedriver or
+# python3-selenium is missing (CI installs them: scripts/deps.sh).
+# FIELD_UI_SHOTS=DIR keeps screenshots of the main screens in DIR
+# (docs/screenshots/ holds the ones the README shows).
+. "$(dirname "$0")/server_lib.sh"
+
+DEBIAN_PY=/usr/bin/python3
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] ||
+    ! "$DEBIAN_PY" -c 'import selenium' 2>/dev/null; then
+    skip "no browser to test with: install chromium chromium-driver python3-selenium"
+    finish
+fi
+
+UPIDS=""
+at_exit 'for _p in $UPIDS; do kill -9 "$_p" 2>/dev/null; done'
+
+# start_ui [OPTIONS] - field ui --json on a free port, in the background,
+# for the current data directory; sets UPID, UI_URL and UI_OUT.
+start_ui() {
+    UI_OUT="$T/ui.$$.$(date +%s%N).out"
+    "$F" ui --json "$@" >"$UI_OUT" 2>"$UI_OUT.err" </dev/null &
+    UPID=$!
+    UPIDS="$UPIDS $UPID"
+    _i=0
+    while ! grep -q '}' "$UI_OUT" 2>/dev/null; do
+        _i=$((_i + 1))
+        if [ "$_i" -gt 100 ] || ! kill -0 "$UPID" 2>/dev/null; then
+            fail "field ui starts" "$(cat "$UI_OUT.err")"
+            finish
+        fi
+        sleep 0.05
+    done
+    UI_URL=$(json_member url <"$UI_OUT")
+}
+
+stop_ui() {
+    kill -TERM "$UPID"
+    wait "$UPID"
+    expect_eq "field ui stops on SIGTERM with exit 0" "$?" 0
+}
+
+# json_member KEY - a top-level member of the JSON on standard input.
+json_member() {
+    "$PY" -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"
+}
+
+# browse ARGS... - ui_browser.py; its PASS and FAIL lines are our checks.
+browse() {
+    "$DEBIAN_PY" "$(dirname "$0")/ui_browser.py" "$@" >"$T/browser.out" 2>&1
+    _rc=$?
+    while IFS= read -r _line; do
+        case "$_line" in
+        "PASS "*) pass "${_line#PASS }" ;;
+        "FAIL "*) fail "${_line#FAIL }" ;;
+        *) fail "ui_browser.py: $_line" ;;
+        esac
+    done <"$T/browser.out"
+    expect_eq "ui_browser.py $1 ran to its end" "$_rc" 0
+}
+
+# answer ID NAME - the answer NAME of record ID, as `field show --json`.
+answer_of() {
+    "$F" show --json "$1" | "$PY" -c 'import json,sys
+print(json.load(sys.stdin)["answers"].get(sys.argv[1], ""))' "$2"
+}
+
+# --- a server with Hà Tĩnh's units and a village; two enrolled devices ------
+
+start_server main --quiet
+{
+    cat schema/units/ha-tinh.csv
+    echo "1876601,Thôn Xuân Hải,thon,18766,2025-07-01,"
+} >"$T/units.csv"
+srv units import "$T/units.csv"
+expect_rc "the server imports the units" 0
+
+enroll_device b "Bình" 42
+enroll_device a "Ann" 42
+run "$F" units import "$T/units.csv"
+expect_rc "device a imports the village" 0
+
+# --- capture in the browser ----------------------------------------------------
+
+start_ui
+browse capture "$UI_URL" "$T/ids" ${FIELD_UI_SHOTS:+"$FIELD_UI_SHOTS"}
+stop_ui
+
+ntm=$(sed -n 's/^ntm //p' "$T/ids")
+kdc=$(sed -n 's/^kdc //p' "$T/ids")
+expect_eq "the browser made an ntm-xa-2021 record" \
+    "${#ntm} $(printf %s "$ntm" | tr -d 0-9a-f)" "32 "
+expect_eq "its year is the corrected one" "$(answer_of "$ntm" year)" 2025
+expect_eq "its poor households are the corrected number" \
+    "$(answer_of "$ntm" households_poor)" 30
+expect_eq "the village record's item is stored with its answers" \
+    "$("$F" show --json "$kdc" | "$PY" -c 'import json,sys
+items = json.load(sys.stdin)["answers"]["ho_kiem_tra"]
+one = list(items.values())[0]
+print(len(items), one["hh_head"], one["hh_house"], one["hh_latrine"])')" \
+    "1 Nguyễn Văn An yes yes"
+run "$F" verify
+expect_rc "every version the browser saved verifies" 0
+n=$(sql "SELECT count(*) FROM versions WHERE record = '$ntm'")
+expect_eq "the ntm-xa-2021 record: new, then one save (finalize refused)" "$n" 2
+
+# --- synced, from the page, to a second device -------------------------------------------------
+
+run "$F" sync status --json
+expect_stdout_contains "the sync button sent everything" '"pending":0'
+home b
+run "$F" sync
+expect_rc "device b syncs" 0
+expect_eq "device b sees the answers saved in the browser" \
+    "$(answer_of "$ntm" households_poor)" 30
+run "$F" verify
+expect_rc "... and they verify there" 0
+
+# --- a conflict, resolved in the page ----------------------------------------------
+
+home a
+run "$F" set "$ntm" households_total=1300
+expect_rc "device a changes the households offline" 0
+home b
+run "$F" set "$ntm" households_total=1250
+expect_rc "device b changes them too" 0
+run "$F" sync
+home a
+run "$F" sync
+run "$F" conflicts --json
+expect_stdout_contains "device a now holds a conflict" '"households_total"'
+n=$(sql "SELECT count(*) FROM versions WHERE record = '$ntm'")
+start_ui
+browse resolve "$UI_URL" "$ntm" 1250
+stop_ui
+run "$F" conflicts --json
+expect_stdout "no conflict is left" "[]"
+expect_eq "the value chosen in the page is the answer" \
+    "$(answer_of "$ntm" households_total)" 1250
+expect_eq "resolving made one version" \
+    "$(sql "SELECT count(*) FROM versions WHERE record = '$ntm'")" $((n + 1))
+run "$F" verify
+expect_rc "the resolution verifies" 0
+
+# --- pairing -------------------------------------------------------------------
+
+home a
+start_ui --pair
+browse pair "$UI_URL" "$(json_member pairing_code <"$UI_OUT")"
+stop_ui
+
+finish
