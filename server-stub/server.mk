@@ -7,10 +7,10 @@
 # Only field-server (and what tests it) links libmicrohttpd; nothing here
 # links libcurl.
 
-SERVER_PKGS := libmicrohttpd libcjson zlib sqlite3 xlsxwriter
+SERVER_PKGS := libmicrohttpd libcjson zlib sqlite3 xlsxwriter libpq
 
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
-  $(foreach p,libmicrohttpd xlsxwriter,\
+  $(foreach p,libmicrohttpd xlsxwriter libpq,\
     $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
@@ -30,8 +30,10 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/thresholds.c \
                  server-stub/report.c server-stub/api_report.c \
                  server-stub/api_enroll.c server-stub/api_attach.c \
-                 server-stub/storage_sqlite_attach.c server-stub/attachments.c
-LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
+                 server-stub/storage_sqlite_attach.c server-stub/attachments.c \
+                 server-stub/storage_pg.c
+LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o \
+                 $(O)/gen/server_pg_schema.o
 # The program: main.c and one file per group of commands.
 SERVER_PROG_SRC := server-stub/main.c field/program.c \
                    $(wildcard server-stub/cmd_*.c)
@@ -40,6 +42,9 @@ LIBSERVER     := $(O)/libserver.a
 SERVER_LIBS   := $(call pkg_libs,$(SERVER_PKGS)) -lpthread
 
 ALL_CFLAGS += $(call pkg_cflags,libmicrohttpd xlsxwriter)
+# libpq's headers only where they are used: nothing else of the server
+# (and nothing of field) sees PostgreSQL.
+$(O)/server-stub/storage_pg.o: ALL_CFLAGS += $(call pkg_cflags,libpq)
 
 PROGRAMS += $(O)/bin/field-server
 
@@ -53,6 +58,17 @@ $(O)/gen/server_schema.c: $(O)/embed $(SERVER_SCHEMA)
 	$(O)/embed $(SERVER_SCHEMA) | sed 's/fld_embedded_files/srv_schema_files/' > $@
 
 $(O)/gen/server_schema.o: $(O)/gen/server_schema.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+
+# The PostgreSQL schema (schema/pg/), in a table of its own that only
+# storage_pg.c reads: its file names are those of the SQLite schema.
+SERVER_PG_SCHEMA := $(sort $(wildcard schema/pg/server*.sql))
+
+$(O)/gen/server_pg_schema.c: $(O)/embed $(SERVER_PG_SCHEMA)
+	@mkdir -p $(@D)
+	$(O)/embed $(SERVER_PG_SCHEMA) | sed 's/fld_embedded_files/srv_pg_schema_files/' > $@
+
+$(O)/gen/server_pg_schema.o: $(O)/gen/server_pg_schema.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(LIBSERVER): $(LIBSERVER_OBJ)

@@ -9,8 +9,18 @@
 #include <string.h>
 
 #include "date.h"
+#include "storage_pg.h"
 
-static const struct srv_storage_ops *const backends[] = {&srv_storage_sqlite};
+/* The back ends by scheme; "postgres" is libpq's other name for its URIs
+ * and the one of a key=value location ("postgres:dbname=f host=..."). */
+static const struct {
+    const char *scheme;
+    const struct srv_storage_ops *ops;
+} backends[] = {
+    {"sqlite", &srv_storage_sqlite},
+    {"postgresql", &srv_storage_pg},
+    {"postgres", &srv_storage_pg},
+};
 
 int srv_storage_open(const char *location, bool create,
                      struct srv_storage **out, struct fld_err *err)
@@ -25,11 +35,11 @@ int srv_storage_open(const char *location, bool create,
     if (colon == NULL || (slash != NULL && slash < colon))
         return srv_storage_sqlite.open(location, create, out, err);
     for (i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        size_t n = strlen(backends[i]->scheme);
+        size_t n = strlen(backends[i].scheme);
 
         if ((size_t)(colon - location) == n &&
-            strncmp(location, backends[i]->scheme, n) == 0)
-            return backends[i]->open(colon + 1, create, out, err);
+            strncmp(location, backends[i].scheme, n) == 0)
+            return backends[i].ops->open(colon + 1, create, out, err);
     }
     return fld_err_set(err, FLD_EUSAGE, "%.*s: unknown storage scheme",
                        (int)(colon - location), location);
