@@ -44,7 +44,8 @@ SERVER_LIBS   := $(call pkg_libs,$(SERVER_PKGS)) -lpthread
 ALL_CFLAGS += $(call pkg_cflags,libmicrohttpd xlsxwriter)
 # libpq's headers only where they are used: nothing else of the server
 # (and nothing of field) sees PostgreSQL.
-$(O)/server-stub/storage_pg.o: ALL_CFLAGS += $(call pkg_cflags,libpq)
+$(O)/server-stub/storage_pg.o $(O)/tests/unit/test_srv_storage_pg.o: \
+	ALL_CFLAGS += $(call pkg_cflags,libpq)
 
 PROGRAMS += $(O)/bin/field-server
 

@@ -122,6 +122,22 @@ expect_rc "audit finds the gap the refused version left: exit 5" 5
 expect_stdout_contains "... names it" "names prev"
 expect_stdout_contains "... and shows the refusal" "out_of_scope"
 
+# --- the back end's unit test, on a database of its own ---------------------------
+
+UNIT_URL=$(pg_createdb unit)
+UNIT_TEST="$FIELD_BUILD/tests/test_srv_storage_pg"
+if [ -x "$UNIT_TEST" ]; then
+    run env FIELD_TEST_PG_URL="$UNIT_URL" "$UNIT_TEST"
+    expect_rc "test_srv_storage_pg passes on this PostgreSQL" 0
+    if grep -q SKIPPED "$OUT" "$ERR"; then
+        fail "... without skipping" "$(_last)"
+    else
+        pass "... without skipping"
+    fi
+else
+    fail "$UNIT_TEST is built"
+fi
+
 # --- a schema from the future ------------------------------------------------------
 
 sqls "UPDATE meta SET value = '99' WHERE key = 'schema_version'" >/dev/null
