@@ -45,6 +45,15 @@ int srv_storage_open(const char *location, bool create,
                        (int)(colon - location), location);
 }
 
+char *srv_storage_display(const char *location)
+{
+    if (strncmp(location, "postgresql:", 11) == 0)
+        return srv_pg_display(location + 11);
+    if (strncmp(location, "postgres:", 9) == 0)
+        return srv_pg_display(location + 9);
+    return fld_xstrdup(location);
+}
+
 void srv_storage_close(struct srv_storage *st)
 {
     if (st != NULL)

@@ -371,6 +371,12 @@ extern const struct srv_storage_ops srv_storage_sqlite;
 int srv_storage_open(const char *location, bool create,
                      struct srv_storage **out, struct fld_err *err);
 void srv_storage_close(struct srv_storage *st);
+/*
+ * The location as messages and logs may show it: a PostgreSQL one by its
+ * user, host, port and database, never its password; any other as given.
+ * New string, free().
+ */
+char *srv_storage_display(const char *location);
 
 int srv_storage_begin(struct srv_storage *st, struct fld_err *err);
 int srv_storage_commit(struct srv_storage *st, struct fld_err *err);

@@ -763,10 +763,28 @@ static int check_schema(struct srv_pg *g, bool create, struct fld_err *err)
     return rc;
 }
 
-/*
- * location: what follows "postgresql:" or "postgres:" in --db: "//..."
- * is a URI, anything else a key=value connection string.
- */
+/* location: what follows "postgresql:" or "postgres:" in --db: "//..."
+ * is a URI, anything else a key=value connection string. */
+static char *conninfo_of(const char *location)
+{
+    return strncmp(location, "//", 2) == 0
+               ? fld_xasprintf("postgresql:%s", location)
+               : fld_xstrdup(location);
+}
+
+char *srv_pg_display(const char *location)
+{
+    char *conninfo = conninfo_of(location), where[256];
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+
+    free(conninfo);
+    if (opts == NULL)
+        return fld_xstrdup("postgresql:(malformed)");
+    describe(opts, where, sizeof where);
+    PQconninfoFree(opts);
+    return fld_xstrdup(where);
+}
+
 static int pg_open(const char *location, bool create, struct srv_storage **out,
                    struct fld_err *err)
 {
@@ -776,9 +794,7 @@ static int pg_open(const char *location, bool create, struct srv_storage **out,
     int rc;
 
     *out = NULL;
-    conninfo = strncmp(location, "//", 2) == 0
-                   ? fld_xasprintf("postgresql:%s", location)
-                   : fld_xstrdup(location);
+    conninfo = conninfo_of(location);
     opts = PQconninfoParse(conninfo, &msg);
     if (opts == NULL) {
         first_line(msg ? msg : "out of memory", line, sizeof line);

@@ -19,4 +19,8 @@
 
 extern const struct srv_storage_ops srv_storage_pg;
 
+/* location (after its scheme) as srv_storage_display() shows it: new
+ * string, free(). */
+char *srv_pg_display(const char *location);
+
 #endif

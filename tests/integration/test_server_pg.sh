@@ -48,9 +48,10 @@ expect_match "... and an epoch" "$(sqls "SELECT value FROM meta WHERE key = 'epo
     "????????????????"
 expect_match "... with the built-in templates" "$(sqls "SELECT count(*) FROM templates")" \
     "[1-9]*"
-run "$S" init --db "$DBS"
+run "$S" init --db "postgresql://field:s3cret@/main?host=$PG_DIR"
 expect_rc "init twice: exit 4" 4
-expect_stderr_line "... one line" "field-server: init: "
+expect_stderr_line "... one line, without the password" \
+    "field-server: init: postgresql://field@$PG_DIR/main is initialised already"
 run "$S" backup --db "$DBS" "$T/copy.db"
 expect_rc "backup is refused: exit 2" 2
 expect_stderr_contains "... naming pg_dump" "pg_dump"
@@ -91,8 +92,11 @@ expect_eq "... its versions are chained by parents" \
 
 MAIN_URL=$URL
 MAIN_PID=$SPID
-(cd "$T/main.d" && exec "$S" serve --db "$DBS" --listen 127.0.0.1 --port 0 \
-    --port-file "$T/second.port" --quiet) 2>"$T/second.log" &
+# (With a password in its location, which trust authentication ignores
+# and which no message may show.)
+SECRET_DB="postgresql://field:s3cret@/main?host=$PG_DIR"
+(cd "$T/main.d" && exec "$S" serve --db "$SECRET_DB" --listen 127.0.0.1 \
+    --port 0 --port-file "$T/second.port") 2>"$T/second.log" &
 _spids="$_spids $!"
 _i=0
 while [ ! -s "$T/second.port" ] && [ "$_i" -lt 100 ]; do
@@ -100,6 +104,9 @@ while [ ! -s "$T/second.port" ] && [ "$_i" -lt 100 ]; do
     sleep 0.05
 done
 URL2="http://127.0.0.1:$(cat "$T/second.port")"
+expect_eq "the second server says what it serves, without the password" \
+    "$(head -n 1 "$T/second.log" | cut -d' ' -f1-3)" \
+    "field-server: serving postgresql://field@$PG_DIR/main"
 home a
 R5=$(new_record 4201 households_total=9)
 sed -i "s|$MAIN_URL|$URL2|" "$FIELD_HOME/field.db" 2>/dev/null
