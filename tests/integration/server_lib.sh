@@ -207,11 +207,10 @@ print(len(json.load(open(sys.argv[1]))["pull"]))
 # sqls SQL - a query on the running server's database (psql's unaligned
 # rows on PostgreSQL, which look like sqlite3's).
 sqls() {
-    if [ "${FIELD_TEST_DB:-sqlite}" = pg ]; then
-        pg_psql "$_name" "$@"
-    else
-        sqlite3 -batch "$DBS" "$@"
-    fi
+    case $DBS in
+    postgres*) pg_psql "$(echo "$DBS" | sed 's|^postgresql:///\([^?]*\).*|\1|')" "$@" ;;
+    *) sqlite3 -batch "$DBS" "$@" ;;
+    esac
 }
 
 # --- a province on the server, devices enrolled in it --------------------------
