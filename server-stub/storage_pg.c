@@ -489,59 +489,78 @@ static int pg_fail(struct srv_pg *g, const PGresult *r, const char *what,
     int code = FLD_EDB;
 
     first_line(primary ? primary : PQerrorMessage(g->conn), line, sizeof line);
+    /* The database went away (restarted, failed over, the network): busy,
+     * which a device is answered 503 and Retry-After for; the next
+     * statement outside a transaction connects again (run()). */
     if (PQstatus(g->conn) == CONNECTION_BAD)
-        return fld_err_set(err, FLD_EDB, "%s: %s: connection lost: %s",
+        return fld_err_set(err, FLD_EBUSY, "%s: %s: connection lost: %s",
                            g->where, what, line);
-    if (state != NULL && strcmp(state, "23505") == 0)
+    if (state == NULL)
+        code = FLD_EDB;
+    else if (strcmp(state, "23505") == 0)
         code = FLD_EXISTS;
-    else if (state != NULL &&
-             (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-              strcmp(state, "55P03") == 0))
+    else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+             strcmp(state, "55P03") == 0 || strncmp(state, "08", 2) == 0 ||
+             strncmp(state, "57P0", 4) == 0)
         code = FLD_EBUSY;
     return fld_err_set(err, code, "%s: %s: %s", g->where, what, line);
 }
 
+/* Prepare statement id on the connection if it is not yet, and run it:
+ * the result, whatever its status (PQclear() it). */
+static PGresult *attempt(struct srv_pg *g, enum pg_stmt id,
+                         const struct params *p)
+{
+    char name[16];
+    PGresult *r;
+
+    snprintf(name, sizeof name, "f%d", (int)id);
+    if (!g->prepared[id]) {
+        r = PQprepare(g->conn, name, sql_text[id], 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            return r;
+        PQclear(r);
+        g->prepared[id] = true;
+    }
+    return PQexecPrepared(g->conn, name, p->n, p->v, p->len, p->fmt, 1);
+}
+
 /*
  * Run statement id with p's parameters, results in binary format. *out
- * (when out is not NULL) gets the result, which the caller PQclear()s;
- * rows is then its number of rows. A connection that broke while no
- * transaction was open is made again first (its statements prepared
- * anew): a database restarted between two requests costs one request
- * nothing. Inside a transaction nothing is retried: the caller rolls back.
+ * (when out is not NULL) gets the result, which the caller PQclear()s.
+ *
+ * A connection found broken outside a transaction (the database was
+ * restarted or failed over since this handle's last request) is made
+ * again and the statement run once more, its statements prepared anew:
+ * what runs outside a transaction only reads, or is BEGIN, so running it
+ * twice changes nothing, and a restart costs the devices nothing. Inside
+ * a transaction nothing is retried: the caller rolls back, and the device
+ * is answered busy (pg_fail) and tries again.
  */
 static int run(struct srv_pg *g, enum pg_stmt id, const struct params *p,
                PGresult **out, const char *what, struct fld_err *err)
 {
     static const struct params none = {.n = 0};
-    char name[16];
     PGresult *r;
     ExecStatusType s;
+    int rc;
 
     if (out)
         *out = NULL;
     if (p == NULL)
         p = &none;
-    if (PQstatus(g->conn) == CONNECTION_BAD && !g->in_tx) {
+    r = attempt(g, id, p);
+    s = PQresultStatus(r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
+        PQstatus(g->conn) == CONNECTION_BAD && !g->in_tx) {
+        PQclear(r);
         PQreset(g->conn);
         memset(g->prepared, 0, sizeof g->prepared);
+        r = attempt(g, id, p);
+        s = PQresultStatus(r);
     }
-    snprintf(name, sizeof name, "f%d", (int)id);
-    if (!g->prepared[id]) {
-        r = PQprepare(g->conn, name, sql_text[id], 0, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            int rc = pg_fail(g, r, what, err);
-
-            PQclear(r);
-            return rc;
-        }
-        PQclear(r);
-        g->prepared[id] = true;
-    }
-    r = PQexecPrepared(g->conn, name, p->n, p->v, p->len, p->fmt, 1);
-    s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        int rc = pg_fail(g, r, what, err);
-
+        rc = pg_fail(g, r, what, err);
         PQclear(r);
         return rc;
     }

@@ -46,6 +46,25 @@ pg_skip_unless_available() {
     fi
 }
 
+# pg_run_server - start the cluster of PG_DIR (again).
+pg_run_server() {
+    # fsync off: the cluster is thrown away at the end; nothing listens on
+    # the network, the socket is in PG_DIR.
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+        -t 30 -o "-c listen_addresses='' -k $PG_DIR -c fsync=off \
+-c synchronous_commit=off -c full_page_writes=off" start \
+        >"$PG_DIR/pg_ctl.log" 2>&1
+}
+
+# pg_restart - stop the cluster if it runs, and start it again.
+pg_restart() {
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+    pg_run_server || {
+        fail "restart PostgreSQL" "$(tail -n 20 "$PG_DIR/server.log")"
+        finish
+    }
+}
+
 pg_start() {
     pg_skip_unless_available
     # Not under $T: $T is private to this user, and the cluster's owner
@@ -61,12 +80,7 @@ pg_start() {
         fail "initdb a throwaway PostgreSQL" "$(tail -n 20 "$PG_DIR/initdb.log")"
         finish
     fi
-    # fsync off: the cluster is thrown away at the end; nothing listens on
-    # the network, the socket is in PG_DIR.
-    if ! pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
-        -t 30 -o "-c listen_addresses='' -k $PG_DIR -c fsync=off \
--c synchronous_commit=off -c full_page_writes=off" start \
-        >"$PG_DIR/pg_ctl.log" 2>&1; then
+    if ! pg_run_server; then
         fail "start a throwaway PostgreSQL" "$(tail -n 20 "$PG_DIR/server.log")"
         finish
     fi

@@ -129,6 +129,22 @@ expect_rc "audit finds the gap the refused version left: exit 5" 5
 expect_stdout_contains "... names it" "names prev"
 expect_stdout_contains "... and shows the refusal" "out_of_scope"
 
+# --- the database goes away and comes back ---------------------------------------
+
+R6=$(new_record 4201 households_total=5)
+pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+req - GET /v1/health
+expect_status "with the database down, health answers 503" 503 unhealthy
+run "$F" sync --json --retries 0
+expect_rc "a sync then fails" 1
+expect_stderr_contains "... because the database is busy" "503"
+pg_restart
+req - GET /v1/health
+expect_status "once it is back, the same server answers at once" 200
+run "$F" sync --json
+expect_rc "... and the device syncs" 0
+expect_eq "... storing what waited on it" "$(json_get "$OUT" stored)" 1
+
 # --- the back end's unit test, on a database of its own ---------------------------
 
 UNIT_URL=$(pg_createdb unit)
