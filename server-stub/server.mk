@@ -6,11 +6,18 @@
 #
 # Only field-server (and what tests it) links libmicrohttpd; nothing here
 # links libcurl.
+#
+# PG=1 (the default) builds the PostgreSQL storage back end
+# (storage_pg.c) and links libpq; `make PG=` leaves it out, as the static
+# build does (scripts/static.sh: no static libpq to link), and such a
+# field-server refuses a postgresql: location in one line.
 
-SERVER_PKGS := libmicrohttpd libcjson zlib sqlite3 xlsxwriter libpq
+PG ?= 1
+SERVER_PKGS := libmicrohttpd libcjson zlib sqlite3 xlsxwriter \
+               $(if $(filter 1,$(PG)),libpq)
 
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
-  $(foreach p,libmicrohttpd xlsxwriter libpq,\
+  $(foreach p,libmicrohttpd xlsxwriter $(if $(filter 1,$(PG)),libpq),\
     $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
@@ -30,10 +37,14 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/thresholds.c \
                  server-stub/report.c server-stub/api_report.c \
                  server-stub/api_enroll.c server-stub/api_attach.c \
-                 server-stub/storage_sqlite_attach.c server-stub/attachments.c \
-                 server-stub/storage_pg.c
-LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o \
-                 $(O)/gen/server_pg_schema.o
+                 server-stub/storage_sqlite_attach.c server-stub/attachments.c
+LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
+ifeq ($(PG),1)
+LIBSERVER_OBJ += $(O)/server-stub/storage_pg.o $(O)/gen/server_pg_schema.o
+# storage.c registers the back end, the unit test runs it.
+$(O)/server-stub/storage.o $(O)/tests/unit/test_srv_storage_pg.o: \
+	ALL_CPPFLAGS += -DSRV_WITH_PG
+endif
 # The program: main.c and one file per group of commands.
 SERVER_PROG_SRC := server-stub/main.c field/program.c \
                    $(wildcard server-stub/cmd_*.c)

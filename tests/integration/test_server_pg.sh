@@ -10,6 +10,11 @@
 . "$(dirname "$0")/server_lib.sh"
 
 FIELD_TEST_DB=pg
+run "$S" devices --db "postgresql:///none?host=/nonexistent"
+if grep -q "built without PostgreSQL" "$ERR"; then
+    skip "PostgreSQL: this field-server was built without it (make PG=)"
+    finish
+fi
 pg_start
 
 # --- bad locations --------------------------------------------------------------
