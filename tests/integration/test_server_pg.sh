@@ -134,6 +134,42 @@ expect_rc "audit finds the gap the refused version left: exit 5" 5
 expect_stdout_contains "... names it" "names prev"
 expect_stdout_contains "... and shows the refusal" "out_of_scope"
 
+# --- writers on both servers at once, a reader pulling meanwhile ----------------
+#
+# a pushes through the second server, b through the first, five records
+# each, at the same time; c pulls from the first over and over while they
+# do, each time from its cursor. Versions commit in seq order (the writer
+# lock), so no version can commit behind c's cursor: c ends holding every
+# version the database holds, without a full pull.
+
+enroll_device c "Chi"
+writer() { # NAME - five records, each synced at once
+    home "$1"
+    for _k in 1 2 3 4 5; do
+        "$F" new field-demo --subject 4201 households_total=$_k \
+            >/dev/null 2>&1 </dev/null
+        "$F" sync --retries 5 >/dev/null 2>>"$T/$1.writer" </dev/null ||
+            echo "sync failed" >>"$T/$1.writer"
+    done
+}
+writer a &
+WA=$!
+writer b &
+WB=$!
+home c
+_pulls=0
+while kill -0 "$WA" 2>/dev/null || kill -0 "$WB" 2>/dev/null; do
+    "$F" sync --retries 5 >/dev/null 2>>"$T/c.reader" </dev/null
+    _pulls=$((_pulls + 1))
+done
+wait "$WA" "$WB"
+expect_eq "both writers synced every time" "$(cat "$T/a.writer" "$T/b.writer" 2>/dev/null)" ""
+run "$F" sync --json
+expect_rc "the reader syncs once more" 0
+expect_eq "... the server holds 15 versions" "$(sqls "SELECT count(*) FROM versions")" 15
+expect_eq "... and the reader every one of them, from its cursors alone ($_pulls pulls)" \
+    "$(sql "SELECT count(*) FROM versions")" 15
+
 # --- the database goes away and comes back ---------------------------------------
 
 R6=$(new_record 4201 households_total=5)
