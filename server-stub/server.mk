@@ -143,3 +143,18 @@ tsan-server:
 		$(TSAN_SERVER_TESTS:%=build/tsan/tests/%)
 	set -e; for t in $(TSAN_SERVER_TESTS); do \
 		TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
+
+# `make check-pg`: the server tests that pass whole with their servers on
+# PostgreSQL (FIELD_TEST_DB=pg: tests/integration/server_lib.sh starts a
+# throwaway one, pg_lib.sh). The others read the database with SQLite's
+# SQL or file layout, or back it up (docs/SERVER.md, "PostgreSQL"). Not
+# part of `make check`, which runs test_server_pg on PostgreSQL already;
+# CI runs both (.ci/run).
+PG_TESTS := test_sync test_conflicts test_relay_scope test_report \
+            test_review test_export_office test_units_targets test_repair \
+            test_same_bytes test_sync_faults test_attach_faults \
+            test_bundle_photos test_server_cli test_server_bad \
+            test_server_shutdown
+.PHONY: check-pg
+check-pg: all
+	FIELD_TEST_DB=pg scripts/run-tests.sh $(O) $(PG_TESTS)
