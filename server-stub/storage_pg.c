@@ -54,6 +54,7 @@
  */
 #include "storage_pg.h"
 
+#include <assert.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +387,7 @@ struct params {
 
 static void p_text(struct params *p, const char *s)
 {
+    assert(p->n < PARAMS_MAX);
     p->v[p->n] = s; /* NULL: SQL NULL */
     p->len[p->n] = 0;
     p->fmt[p->n] = 0;
@@ -405,6 +407,7 @@ static void p_bool(struct params *p, bool b)
 
 static void p_blob(struct params *p, const uint8_t *b, size_t len)
 {
+    assert(p->n < PARAMS_MAX);
     p->v[p->n] = (const char *)b;
     p->len[p->n] = (int)len;
     p->fmt[p->n] = 1;
@@ -826,7 +829,16 @@ static int pg_open(const char *location, bool create, struct srv_storage **out,
     g->base.ops = &srv_storage_pg;
     describe(opts, g->where, sizeof g->where);
     PQconninfoFree(opts);
-    g->conn = PQconnectdb(conninfo);
+    {
+        /* Defaults first: what the location says comes later and wins. A
+         * database that does not answer is given up after 10 s (libpq
+         * would wait for TCP's own timeout); the cluster's views name us. */
+        const char *const keys[] = {
+            "connect_timeout", "fallback_application_name", "dbname", NULL};
+        const char *const values[] = {"10", "field-server", conninfo, NULL};
+
+        g->conn = PQconnectdbParams(keys, values, 1);
+    }
     free(conninfo);
     if (g->conn == NULL)
         abort(); /* libpq could not allocate its handle: out of memory */
