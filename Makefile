@@ -66,6 +66,7 @@ deb_libcjson      := libcjson-dev
 deb_libmicrohttpd := libmicrohttpd-dev
 deb_xlsxwriter    := libxlsxwriter-dev
 deb_libexif       := libexif-dev
+deb_libpq         := libpq-dev
 
 FIELD_PKGS := sqlite3 libsodium libutf8proc zlib
 TEST_PKGS  := cmocka

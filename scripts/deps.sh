@@ -1,8 +1,10 @@
 #!/bin/sh
 # deps.sh - install the Debian packages that building and testing field
-# need. python3-cryptography and faketime are for tests only: an
-# independent Ed25519 implementation that re-signs versions in the
-# tampering test, and the clock the province report's test runs under.
+# need. python3-cryptography, faketime and postgresql are for tests only:
+# an independent Ed25519 implementation that re-signs versions in the
+# tampering test, the clock the province report's test runs under, and the
+# throwaway PostgreSQL the server's PostgreSQL back end is tested on
+# (tests/integration/pg_lib.sh; libpq-dev builds that back end).
 # Idempotent: installs only what is missing, and does nothing (not even
 # apt-get update) when everything is there.
 #
@@ -12,7 +14,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config sqlite3 libsqlite3-dev libcurl4-openssl-dev
 libcjson-dev libsodium-dev libcmocka-dev libmicrohttpd-dev zlib1g-dev
-libxlsxwriter-dev libexif-dev
+libxlsxwriter-dev libexif-dev libpq-dev postgresql
 libutf8proc-dev python3 python3-cryptography faketime ${FIELD_DEPS_EXTRA:-}"
 
 missing=""

@@ -303,15 +303,17 @@ build() {
     once libmicrohttpd build_microhttpd
     once curl build_curl
     # The project itself, by its own Makefile, into its own directory.
+    # PG=: no PostgreSQL back end (libpq has no static build here); the
+    # static server keeps its data in SQLite, as most provinces do.
     make -s -C "$ROOT" -j"$JOBS" O="$DIR/obj" CC="$CC" HOSTCC=cc AR="$AR" \
-        PKG_CONFIG="$DIR/pkg-config" OPT="$LIB_CFLAGS -g" \
+        PKG_CONFIG="$DIR/pkg-config" OPT="$LIB_CFLAGS -g" PG= \
         LDFLAGS="-static -Wl,--gc-sections" \
         "$DIR/obj/bin/field" "$DIR/obj/bin/field-server"
     if [ -n "$CROSS" ]; then
         # The golden vectors' unit tests, for make check-arm64 to run under
         # qemu (linked dynamically: Debian has no static cmocka).
         make -s -C "$ROOT" -j"$JOBS" O="$DIR/obj" CC="$CC" HOSTCC=cc \
-            AR="$AR" PKG_CONFIG="$DIR/pkg-config" OPT="$LIB_CFLAGS -g" \
+            AR="$AR" PKG_CONFIG="$DIR/pkg-config" OPT="$LIB_CFLAGS -g" PG= \
             "$DIR/obj/tests/test_version" "$DIR/obj/tests/test_thresholds"
     fi
     mkdir -p "$DIR/bin"

@@ -100,6 +100,9 @@ char *srv_attach_dir_of(const char *location)
 {
     const char *path = location, *slash;
 
+    if (strncmp(location, "postgresql:", 11) == 0 ||
+        strncmp(location, "postgres:", 9) == 0)
+        return fld_xstrdup("attachments");
     if (strncmp(location, "sqlite:", 7) == 0)
         path = location + 7;
     slash = strrchr(path, '/');

@@ -41,8 +41,11 @@ struct srv_attach;
 
 /*
  * The attachments directory of the storage at location ("sqlite:PATH" or a
- * plain path): "attachments" in the directory of the database file. New
- * string, free().
+ * plain path): "attachments" in the directory of the database file. A
+ * PostgreSQL database ("postgresql:..." or "postgres:...") has no such
+ * directory: "attachments" in the server's working directory (the
+ * service's WorkingDirectory; several servers on one database must share
+ * it, docs/SERVER.md). New string, free().
  */
 char *srv_attach_dir_of(const char *location);
 

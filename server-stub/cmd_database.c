@@ -80,7 +80,7 @@ int srv_cmd_init(struct srv_cmd_ctx *ctx, int argc, char **argv)
 {
     struct fld_err *err = &ctx->err;
     struct srv_storage *st = NULL;
-    char epoch[17], *have = NULL;
+    char epoch[17], *have = NULL, *where = NULL;
     int rc, n = 0;
 
     if ((rc = srv_cmd_parse_options(ctx, argc, argv, NULL, NULL, NULL)) !=
@@ -88,10 +88,10 @@ int srv_cmd_init(struct srv_cmd_ctx *ctx, int argc, char **argv)
         goto out;
     if ((rc = srv_storage_open(ctx->cfg.db, true, &st, err)) != FLD_OK)
         goto out;
+    where = srv_storage_display(ctx->cfg.db);
     rc = srv_storage_meta_get(st, "epoch", &have, err);
     if (rc == FLD_OK) {
-        rc = fld_err_set(err, FLD_EXISTS, "%s is initialised already",
-                         ctx->cfg.db);
+        rc = fld_err_set(err, FLD_EXISTS, "%s is initialised already", where);
         goto out;
     }
     if (rc != FLD_NOTFOUND)
@@ -105,9 +105,10 @@ int srv_cmd_init(struct srv_cmd_ctx *ctx, int argc, char **argv)
     if (rc == FLD_OK)
         rc = srv_storage_audit_add(st, "init", NULL, NULL, epoch, err);
     if ((rc = srv_cmd_end(st, rc, err)) == FLD_OK)
-        printf("initialised %s: epoch %s, %d built-in template%s\n",
-               ctx->cfg.db, epoch, n, n == 1 ? "" : "s");
+        printf("initialised %s: epoch %s, %d built-in template%s\n", where,
+               epoch, n, n == 1 ? "" : "s");
 out:
+    free(where);
     free(have);
     srv_storage_close(st);
     return rc;

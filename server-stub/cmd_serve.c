@@ -101,6 +101,7 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
     struct fld_err *err = &ctx->err;
     struct srv_http *h = NULL;
     sigset_t set;
+    char *where;
     int rc, sig = 0, left;
 
     rc = srv_cmd_parse_options(ctx, argc, argv, serve_options, NULL, NULL);
@@ -120,9 +121,11 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
                            ctx->s);
     if ((rc = srv_http_start(ctx->s, &h, err)) != FLD_OK)
         goto out;
-    fprintf(stderr, "field-server: serving %s on %s%s:%d (epoch %s)\n",
-            ctx->cfg.db, h && ctx->cfg.tls_cert ? "https://" : "http://",
-            ctx->cfg.listen, srv_http_port(h), ctx->s->epoch);
+    where = srv_storage_display(ctx->cfg.db);
+    fprintf(stderr, "field-server: serving %s on %s%s:%d (epoch %s)\n", where,
+            h && ctx->cfg.tls_cert ? "https://" : "http://", ctx->cfg.listen,
+            srv_http_port(h), ctx->s->epoch);
+    free(where);
     sigwait(&set, &sig);
     fprintf(stderr, "field-server: %s: finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");

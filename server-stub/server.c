@@ -40,19 +40,20 @@ int srv_open(const struct srv_config *cfg, struct srv **out,
     struct srv *s;
     struct srv_storage *st;
     struct srv_attach *attach = NULL;
-    char *epoch = NULL, *dir;
+    char *epoch = NULL, *dir, *where;
     int rc;
 
     *out = NULL;
     if ((rc = srv_storage_open(cfg->db, false, &st, err)) != FLD_OK)
         return rc;
+    where = srv_storage_display(cfg->db);
     rc = srv_storage_meta_get(st, "epoch", &epoch, err);
     if (rc == FLD_NOTFOUND)
-        rc =
-            fld_err_set(err, FLD_ECORRUPT,
-                        "%s: not initialised (run field-server init)", cfg->db);
+        rc = fld_err_set(err, FLD_ECORRUPT,
+                         "%s: not initialised (run field-server init)", where);
     if (rc == FLD_OK && (strlen(epoch) != 16 || !fld_is_hex(epoch, 16)))
-        rc = fld_err_set(err, FLD_ECORRUPT, "%s: damaged epoch", cfg->db);
+        rc = fld_err_set(err, FLD_ECORRUPT, "%s: damaged epoch", where);
+    free(where);
     if (rc == FLD_OK) {
         dir = srv_attach_dir_of(cfg->db);
         rc = srv_attach_open(dir, &attach, err);

@@ -6,11 +6,18 @@
 #
 # Only field-server (and what tests it) links libmicrohttpd; nothing here
 # links libcurl.
+#
+# PG=1 (the default) builds the PostgreSQL storage back end
+# (storage_pg.c) and links libpq; `make PG=` leaves it out, as the static
+# build does (scripts/static.sh: no static libpq to link), and such a
+# field-server refuses a postgresql: location in one line.
 
-SERVER_PKGS := libmicrohttpd libcjson zlib sqlite3 xlsxwriter
+PG ?= 1
+SERVER_PKGS := libmicrohttpd libcjson zlib sqlite3 xlsxwriter \
+               $(if $(filter 1,$(PG)),libpq)
 
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
-  $(foreach p,libmicrohttpd xlsxwriter,\
+  $(foreach p,libmicrohttpd xlsxwriter $(if $(filter 1,$(PG)),libpq),\
     $(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,\
       $(error $(p) not found: install the Debian package $(deb_$(p)) (or run: make deps))))
 endif
@@ -32,6 +39,12 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/api_enroll.c server-stub/api_attach.c \
                  server-stub/storage_sqlite_attach.c server-stub/attachments.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
+ifeq ($(PG),1)
+LIBSERVER_OBJ += $(O)/server-stub/storage_pg.o $(O)/gen/server_pg_schema.o
+# storage.c registers the back end, the unit test runs it.
+$(O)/server-stub/storage.o $(O)/tests/unit/test_srv_storage_pg.o: \
+	ALL_CPPFLAGS += -DSRV_WITH_PG
+endif
 # The program: main.c and one file per group of commands.
 SERVER_PROG_SRC := server-stub/main.c field/program.c \
                    $(wildcard server-stub/cmd_*.c)
@@ -40,6 +53,10 @@ LIBSERVER     := $(O)/libserver.a
 SERVER_LIBS   := $(call pkg_libs,$(SERVER_PKGS)) -lpthread
 
 ALL_CFLAGS += $(call pkg_cflags,libmicrohttpd xlsxwriter)
+# libpq's headers only where they are used: nothing else of the server
+# (and nothing of field) sees PostgreSQL.
+$(O)/server-stub/storage_pg.o $(O)/tests/unit/test_srv_storage_pg.o: \
+	ALL_CFLAGS += $(call pkg_cflags,libpq)
 
 PROGRAMS += $(O)/bin/field-server
 
@@ -53,6 +70,17 @@ $(O)/gen/server_schema.c: $(O)/embed $(SERVER_SCHEMA)
 	$(O)/embed $(SERVER_SCHEMA) | sed 's/fld_embedded_files/srv_schema_files/' > $@
 
 $(O)/gen/server_schema.o: $(O)/gen/server_schema.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+
+# The PostgreSQL schema (schema/pg/), in a table of its own that only
+# storage_pg.c reads: its file names are those of the SQLite schema.
+SERVER_PG_SCHEMA := $(sort $(wildcard schema/pg/server*.sql))
+
+$(O)/gen/server_pg_schema.c: $(O)/embed $(SERVER_PG_SCHEMA)
+	@mkdir -p $(@D)
+	$(O)/embed $(SERVER_PG_SCHEMA) | sed 's/fld_embedded_files/srv_pg_schema_files/' > $@
+
+$(O)/gen/server_pg_schema.o: $(O)/gen/server_pg_schema.c
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(LIBSERVER): $(LIBSERVER_OBJ)
@@ -115,3 +143,18 @@ tsan-server:
 		$(TSAN_SERVER_TESTS:%=build/tsan/tests/%)
 	set -e; for t in $(TSAN_SERVER_TESTS); do \
 		TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
+
+# `make check-pg`: the server tests that pass whole with their servers on
+# PostgreSQL (FIELD_TEST_DB=pg: tests/integration/server_lib.sh starts a
+# throwaway one, pg_lib.sh). The others read the database with SQLite's
+# SQL or file layout, or back it up (docs/SERVER.md, "PostgreSQL"). Not
+# part of `make check`, which runs test_server_pg on PostgreSQL already;
+# CI runs both (.ci/run).
+PG_TESTS := test_sync test_conflicts test_relay_scope test_report \
+            test_review test_export_office test_units_targets test_repair \
+            test_same_bytes test_sync_faults test_attach_faults \
+            test_bundle_photos test_server_cli test_server_bad \
+            test_server_shutdown
+.PHONY: check-pg
+check-pg: all
+	FIELD_TEST_DB=pg scripts/run-tests.sh $(O) $(PG_TESTS)

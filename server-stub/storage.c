@@ -9,8 +9,30 @@
 #include <string.h>
 
 #include "date.h"
+#ifdef SRV_WITH_PG
+#include "storage_pg.h"
+#endif
 
-static const struct srv_storage_ops *const backends[] = {&srv_storage_sqlite};
+/* The back ends by scheme; "postgres" is libpq's other name for its URIs
+ * and the one of a key=value location ("postgres:dbname=f host=..."). */
+static const struct {
+    const char *scheme;
+    const struct srv_storage_ops *ops;
+} backends[] = {
+    {"sqlite", &srv_storage_sqlite},
+#ifdef SRV_WITH_PG
+    {"postgresql", &srv_storage_pg},
+    {"postgres", &srv_storage_pg},
+#endif
+};
+
+/* Whether location names a PostgreSQL database (whether or not this
+ * program was built with that back end). */
+static bool is_pg(const char *location)
+{
+    return strncmp(location, "postgresql:", 11) == 0 ||
+           strncmp(location, "postgres:", 9) == 0;
+}
 
 int srv_storage_open(const char *location, bool create,
                      struct srv_storage **out, struct fld_err *err)
@@ -25,14 +47,29 @@ int srv_storage_open(const char *location, bool create,
     if (colon == NULL || (slash != NULL && slash < colon))
         return srv_storage_sqlite.open(location, create, out, err);
     for (i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        size_t n = strlen(backends[i]->scheme);
+        size_t n = strlen(backends[i].scheme);
 
         if ((size_t)(colon - location) == n &&
-            strncmp(location, backends[i]->scheme, n) == 0)
-            return backends[i]->open(colon + 1, create, out, err);
+            strncmp(location, backends[i].scheme, n) == 0)
+            return backends[i].ops->open(colon + 1, create, out, err);
     }
+    if (is_pg(location))
+        return fld_err_set(err, FLD_EUSAGE,
+                           "this field-server was built without PostgreSQL "
+                           "(make PG=1)");
     return fld_err_set(err, FLD_EUSAGE, "%.*s: unknown storage scheme",
                        (int)(colon - location), location);
+}
+
+char *srv_storage_display(const char *location)
+{
+    if (!is_pg(location))
+        return fld_xstrdup(location);
+#ifdef SRV_WITH_PG
+    return srv_pg_display(strchr(location, ':') + 1);
+#else
+    return fld_xstrdup("postgresql:(not built in)");
+#endif
 }
 
 void srv_storage_close(struct srv_storage *st)

@@ -3,10 +3,10 @@
  *
  * The API and the administration commands talk only to the functions
  * below; a backend is a table of operations (struct srv_storage_ops)
- * chosen by srv_storage_open() from the location's scheme. SQLite
- * (storage_sqlite.c, schema/server.sql) is the one backend today; a
- * PostgreSQL one for national scale adds its own table of operations and
- * touches nothing else (DESIGN.md section 6).
+ * chosen by srv_storage_open() from the location's scheme: SQLite
+ * (storage_sqlite.c, schema/server.sql), the default, or PostgreSQL for
+ * several servers on one database (storage_pg.c, schema/pg/server.sql;
+ * DESIGN.md section 6).
  *
  * A handle is used by one thread at a time. The server keeps a small pool
  * of handles and serialises writers itself; every writing operation must
@@ -361,7 +361,9 @@ extern const struct srv_storage_ops srv_storage_sqlite;
  */
 
 /*
- * Open the storage at location: "sqlite:PATH" or a plain path (SQLite).
+ * Open the storage at location: "sqlite:PATH" or a plain path (SQLite),
+ * "postgresql://...", "postgres://..." or "postgres:KEY=VALUE ..."
+ * (PostgreSQL, storage_pg.h).
  * create: make it (and its schema) when missing; otherwise FLD_NOTFOUND
  * when missing. FLD_EDB when made by a newer program, FLD_ECORRUPT when
  * it is not a field-server database (a device store, an unrelated SQLite
@@ -371,6 +373,12 @@ extern const struct srv_storage_ops srv_storage_sqlite;
 int srv_storage_open(const char *location, bool create,
                      struct srv_storage **out, struct fld_err *err);
 void srv_storage_close(struct srv_storage *st);
+/*
+ * The location as messages and logs may show it: a PostgreSQL one by its
+ * user, host, port and database, never its password; any other as given.
+ * New string, free().
+ */
+char *srv_storage_display(const char *location);
 
 int srv_storage_begin(struct srv_storage *st, struct fld_err *err);
 int srv_storage_commit(struct srv_storage *st, struct fld_err *err);

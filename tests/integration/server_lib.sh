@@ -13,6 +13,9 @@
 # the HTTP status and $BODY the file holding the answer's body.
 
 . "$(dirname "$0")/lib.sh"
+# FIELD_TEST_DB=pg: every server of the script keeps its data on a
+# throwaway PostgreSQL (pg_lib.sh) instead of a SQLite file.
+. "$(dirname "$0")/pg_lib.sh"
 
 S="$FIELD_BUILD/bin/field-server"
 C="$FIELD_BUILD/tests/tools/fieldctl"
@@ -39,16 +42,39 @@ srv() {
 start_server() {
     _name=$1
     shift
-    DBS="$T/$_name.db"
-    if [ ! -e "$DBS" ]; then
+    _fresh=false
+    if [ "${FIELD_TEST_DB:-sqlite}" = pg ]; then
+        # A database of its own on the script's throwaway PostgreSQL
+        # (pg_lib.sh), and a working directory for its attachments.
+        [ -n "$PG_DIR" ] || pg_start
+        DBS="postgresql:///$_name?host=$PG_DIR&user=field"
+        _sdir="$T/$_name.d"
+        SATT="$_sdir/attachments"
+        if [ ! -d "$_sdir" ]; then
+            mkdir -p "$_sdir"
+            pg_createdb "$_name" >/dev/null || {
+                fail "create database $_name"
+                finish
+            }
+            _fresh=true
+        fi
+    else
+        DBS="$T/$_name.db"
+        _sdir=$PWD
+        SATT="$T/attachments"
+        [ -e "$DBS" ] || _fresh=true
+    fi
+    if $_fresh; then
         "$S" init --db "$DBS" >/dev/null 2>"$T/.init" || {
             fail "init $DBS" "$(cat "$T/.init")"
             finish
         }
     fi
     rm -f "$T/$_name.port"
-    "$S" serve --db "$DBS" --listen 127.0.0.1 --port 0 \
-        --port-file "$T/$_name.port" "$@" 2>"$T/$_name.log" &
+    # From its own directory: a PostgreSQL server keeps its attachments in
+    # its working directory (a SQLite one beside its database file).
+    (cd "$_sdir" && exec "$S" serve --db "$DBS" --listen 127.0.0.1 \
+        --port 0 --port-file "$T/$_name.port" "$@") 2>"$T/$_name.log" &
     SPID=$!
     _spids="$_spids $SPID"
     _i=0
@@ -68,8 +94,8 @@ start_server() {
 # service manager would, once the last server has exited (or been killed).
 restart_server() {
     wait "$SPID" 2>/dev/null
-    "$S" serve --db "$DBS" --listen 127.0.0.1 --port "$PORT" --quiet \
-        2>>"$T/restart.log" &
+    (cd "$_sdir" && exec "$S" serve --db "$DBS" \
+        --listen 127.0.0.1 --port "$PORT" --quiet) 2>>"$T/restart.log" &
     SPID=$!
     _spids="$_spids $SPID"
     _i=0
@@ -178,8 +204,13 @@ print(len(json.load(open(sys.argv[1]))["pull"]))
 ' "$BODY"
 }
 
+# sqls SQL - a query on the running server's database (psql's unaligned
+# rows on PostgreSQL, which look like sqlite3's).
 sqls() {
-    sqlite3 -batch "$DBS" "$@"
+    case $DBS in
+    postgres*) pg_psql "$(echo "$DBS" | sed 's|^postgresql:///\([^?]*\).*|\1|')" "$@" ;;
+    *) sqlite3 -batch "$DBS" "$@" ;;
+    esac
 }
 
 # --- a province on the server, devices enrolled in it --------------------------
@@ -223,5 +254,5 @@ b2() {
 
 # server_file HASH - where the server keeps a whole attachment.
 server_file() {
-    echo "$T/attachments/$(echo "$1" | cut -c1-2)/$1"
+    echo "$SATT/$(echo "$1" | cut -c1-2)/$1"
 }
