@@ -114,6 +114,9 @@ int cmd_locate_home(struct cmd_ctx *ctx)
     const char *xdg = getenv("XDG_DATA_HOME");
     const char *user = getenv("HOME");
 
+    /* Once per context: `field ui`'s sync thread is given its directory. */
+    if (ctx->home != NULL)
+        return FLD_OK;
     if (home != NULL && home[0] != '\0')
         ctx->home = fld_xstrdup(home);
     else if (xdg != NULL && xdg[0] == '/')
