@@ -850,6 +850,21 @@ static void refuse_edit(struct cmd_ctx *ctx, const struct cmd_record *r,
     fld_ui_reply_error(reply, 422, "refused", vi, en, NULL);
 }
 
+/* r's merged answers with the page's changes applied, as `field set`
+ * types and checks them; on a refusal the reply says why. */
+static int apply_changes(struct cmd_ctx *ctx, const struct cmd_record *r,
+                         char **argv, size_t argc, struct fld_json **answers,
+                         struct fld_ui_reply *reply)
+{
+    int rc = cmd_apply(ctx, r->t, r->merged->answers, (int)argc, argv, answers);
+
+    if (rc == FLD_EUSAGE || rc == FLD_NOTFOUND || rc == FLD_EINVAL)
+        refuse_edit(ctx, r, argv, argc, reply);
+    else if (rc != FLD_OK)
+        reply_failure(reply, ctx, rc);
+    return rc;
+}
+
 static void save(struct cmd_ctx *ctx, const char *id,
                  const struct fld_json *body, struct fld_ui_reply *reply)
 {
@@ -858,7 +873,6 @@ static void save(struct cmd_ctx *ctx, const char *id,
     const char *base;
     char **argv = NULL;
     size_t argc = 0;
-    int rc;
 
     memset(&r, 0, sizeof r);
     if (get_string(body, "base", true, &base, reply) != FLD_OK)
@@ -867,15 +881,8 @@ static void save(struct cmd_ctx *ctx, const char *id,
         goto out;
     if (open_for_edit(ctx, id, base, &r, reply) != FLD_OK)
         goto out;
-    rc = cmd_apply(ctx, r.t, r.merged->answers, (int)argc, argv, &answers);
-    if (rc == FLD_EUSAGE || rc == FLD_NOTFOUND || rc == FLD_EINVAL) {
-        refuse_edit(ctx, &r, argv, argc, reply);
+    if (apply_changes(ctx, &r, argv, argc, &answers, reply) != FLD_OK)
         goto out;
-    }
-    if (rc != FLD_OK) {
-        reply_failure(reply, ctx, rc);
-        goto out;
-    }
     /* As `field set`: a final record may be corrected, but stays complete. */
     if (strcmp(r.merged->status, "final") == 0 &&
         check_complete(ctx, &r, answers,
@@ -931,7 +938,6 @@ static void resolve(struct cmd_ctx *ctx, const char *id,
     const char *base;
     char **argv = NULL;
     size_t argc = 0;
-    int rc;
 
     memset(&r, 0, sizeof r);
     if (get_string(body, "base", true, &base, reply) != FLD_OK)
@@ -958,15 +964,8 @@ static void resolve(struct cmd_ctx *ctx, const char *id,
     }
     if (same_heads(ctx, id, base, &r, reply) != FLD_OK)
         goto out;
-    rc = cmd_apply(ctx, r.t, r.merged->answers, (int)argc, argv, &answers);
-    if (rc == FLD_EUSAGE || rc == FLD_NOTFOUND || rc == FLD_EINVAL) {
-        refuse_edit(ctx, &r, argv, argc, reply);
+    if (apply_changes(ctx, &r, argv, argc, &answers, reply) != FLD_OK)
         goto out;
-    }
-    if (rc != FLD_OK) {
-        reply_failure(reply, ctx, rc);
-        goto out;
-    }
     sign(ctx, &r, answers, r.merged->status, 200, reply);
 out:
     fld_json_free(answers);
