@@ -22,8 +22,10 @@
  *   stall        forward the request; hold the answer forever (until the
  *                client gives up or is killed)
  *   delay        hold the answer for two seconds, then forward it
- *   dup          deliver the request twice (a second connection to the
- *                server carries a copy; its answer is thrown away)
+ *   dup          deliver the request twice: a second connection to the
+ *                server carries a copy once the first answer begins (a
+ *                replay; were both sent at once, which the server sees
+ *                first would be a race); its answer is thrown away
  *
  * With --mark, each time a fault is applied its name is appended to FILE
  * as a line ("drop-answer"), so a test knows that the server has acted.
@@ -176,6 +178,10 @@ static void serve(int c, int port, const char *action, const char *mark_path)
     char buf[65536];
     int u, dup_fd = -1, answered = 0;
     long long up = 0, cut_at = cut_point();
+    struct {
+        char *p;
+        size_t len, cap;
+    } copy = {NULL, 0, 0}; /* dup: the request, until the answer begins */
 
     alarm(CHILD_LIFE_S);
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* the test killed the proxy: go too */
@@ -217,9 +223,14 @@ static void serve(int c, int port, const char *action, const char *mark_path)
             up += n;
             if (write_all(u, buf, (size_t)n) != 0)
                 break;
-            if (dup_fd >= 0) {
-                if (write_all(dup_fd, buf, (size_t)n) == 0 && !answered)
-                    mark(mark_path, action);
+            if (dup_fd >= 0 && !answered) {
+                if (copy.len + (size_t)n > copy.cap) {
+                    copy.cap = 2 * (copy.len + (size_t)n);
+                    if ((copy.p = realloc(copy.p, copy.cap)) == NULL)
+                        _exit(1);
+                }
+                memcpy(copy.p + copy.len, buf, (size_t)n);
+                copy.len += (size_t)n;
             }
         }
         if (n_fds == 3 && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -265,6 +276,9 @@ static void serve(int c, int port, const char *action, const char *mark_path)
                 mark(mark_path, action);
                 nap_ms(2000);
             }
+            if (!answered && dup_fd >= 0 && copy.len > 0 &&
+                write_all(dup_fd, copy.p, copy.len) == 0)
+                mark(mark_path, action);
             answered = 1;
             if (write_all(c, buf, (size_t)n) != 0)
                 break;
@@ -273,6 +287,7 @@ static void serve(int c, int port, const char *action, const char *mark_path)
     count(up);
     close(c);
     close(u);
+    free(copy.p);
     _exit(0);
 }
 
