@@ -143,6 +143,19 @@ void cmd_passphrase_free(char *p);
 void cmd_ctx_close(struct cmd_ctx *ctx);
 
 /*
+ * Every version of record id (a full id), in the order they arrived, each
+ * verified: fn(data, v, before), before being the answers of v's first
+ * parent (NULL for the first version, or a parent not stored), both
+ * borrowed for the call; a non-zero return ends the walk with it. A
+ * version that does not verify ends it with FLD_ECORRUPT. What `field
+ * history` and the history of `field ui` show (cmd_show.c).
+ */
+typedef int (*cmd_history_fn)(void *data, const struct fld_version *v,
+                              const struct fld_json *before);
+int cmd_history_walk(struct cmd_ctx *ctx, const char *id, cmd_history_fn fn,
+                     void *data);
+
+/*
  * One sync as `field sync` without options runs it: the versions, then
  * the photos this device holds, under the data directory's sync lock
  * (FLD_EBUSY while another sync runs there). Opens ctx's store when it

@@ -621,49 +621,74 @@ static void print_changes(const struct fld_json *before,
     fld_buf_free(&b);
 }
 
-struct history {
+/* The state of cmd_history_walk(): the versions seen so far, whose
+ * answers the next ones are compared with. */
+struct walk {
     struct cmd_ctx *ctx;
     struct fld_version **seen;
     size_t n;
-    struct fld_json *arr; /* --json */
+    cmd_history_fn fn;
+    void *data;
 };
 
-static const struct fld_json *answers_of(const struct history *h,
-                                         const char *hash)
+static const struct fld_json *answers_of(const struct walk *w, const char *hash)
 {
     size_t i;
 
-    for (i = 0; i < h->n; i++)
-        if (strcmp(h->seen[i]->hash, hash) == 0)
-            return h->seen[i]->answers;
+    for (i = 0; i < w->n; i++)
+        if (strcmp(w->seen[i]->hash, hash) == 0)
+            return w->seen[i]->answers;
     return NULL;
 }
 
-static int history_row(void *data, const struct fld_store_row *r)
+static int walk_row(void *data, const struct fld_store_row *r)
 {
-    struct history *h = data;
+    struct walk *w = data;
     struct fld_version *v;
     const struct fld_json *before = NULL;
-    char when[32];
     int rc;
 
-    rc = fld_version_open(r->body, r->body_len, r->sig, &v, &h->ctx->err);
+    rc = fld_version_open(r->body, r->body_len, r->sig, &v, &w->ctx->err);
     if (rc != FLD_OK)
-        return fld_err_set(&h->ctx->err, FLD_ECORRUPT,
+        return fld_err_set(&w->ctx->err, FLD_ECORRUPT,
                            "version %.16s does not verify (run 'field verify')",
                            r->hash);
     if (v->parents->n > 0)
-        before = answers_of(h, v->parents->items[0]->s);
-    h->seen = fld_xreallocarray(h->seen, h->n + 1, sizeof *h->seen);
-    h->seen[h->n++] = v;
-    if (h->arr != NULL) {
+        before = answers_of(w, v->parents->items[0]->s);
+    w->seen = fld_xreallocarray(w->seen, w->n + 1, sizeof *w->seen);
+    w->seen[w->n++] = v;
+    return w->fn(w->data, v, before);
+}
+
+int cmd_history_walk(struct cmd_ctx *ctx, const char *id, cmd_history_fn fn,
+                     void *data)
+{
+    struct walk w = {ctx, NULL, 0, fn, data};
+    size_t i;
+    int rc;
+
+    rc = fld_store_each_version(ctx->st, id, FLD_ORDER_ARRIVAL, walk_row, &w,
+                                &ctx->err);
+    for (i = 0; i < w.n; i++)
+        fld_version_free(w.seen[i]);
+    free(w.seen);
+    return rc;
+}
+
+/* One version of `field history`: into arr (--json), else printed. */
+static int history_row(void *arr, const struct fld_version *v,
+                       const struct fld_json *before)
+{
+    char when[32];
+
+    if (arr != NULL) {
         struct fld_json *o = version_json(v);
 
         fld_json_set(o, "parents", fld_json_clone(v->parents));
         fld_json_set(o, "answers", fld_json_clone(v->answers));
         if (v->review != NULL)
             fld_json_set(o, "review", fld_json_clone(v->review));
-        fld_json_append(h->arr, o);
+        fld_json_append(arr, o);
         return FLD_OK;
     }
     cmd_format_time(v->hlc.ms, when);
@@ -678,8 +703,7 @@ static int history_row(void *data, const struct fld_store_row *r)
 int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
 {
     char record[FLD_RECORD_HEX_LEN + 1];
-    struct history h = {ctx, NULL, 0, NULL};
-    size_t i;
+    struct fld_json *arr = NULL;
     int rc, first;
 
     if ((rc = cmd_parse(ctx, argc, argv, NULL, NULL, NULL, &first)))
@@ -691,14 +715,10 @@ int cmd_history(struct cmd_ctx *ctx, int argc, char **argv)
     if ((rc = cmd_find_record(ctx, argv[first], record)) != FLD_OK)
         return rc;
     if (ctx->json)
-        h.arr = fld_json_array();
-    rc = fld_store_each_version(ctx->st, record, FLD_ORDER_ARRIVAL, history_row,
-                                &h, &ctx->err);
-    if (rc == FLD_OK && h.arr)
-        rc = cmd_print_json(ctx, h.arr);
-    for (i = 0; i < h.n; i++)
-        fld_version_free(h.seen[i]);
-    free(h.seen);
-    fld_json_free(h.arr);
+        arr = fld_json_array();
+    rc = cmd_history_walk(ctx, record, history_row, arr);
+    if (rc == FLD_OK && arr)
+        rc = cmd_print_json(ctx, arr);
+    fld_json_free(arr);
     return rc;
 }

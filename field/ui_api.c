@@ -69,7 +69,7 @@ void fld_ui_reply_error(struct fld_ui_reply *out, int status, const char *code,
 /* Send v (consumed) with status. A tree we built always writes; should a
  * string from the store not be UTF-8, the answer is a 500, not half a
  * document. */
-static void reply_json(struct fld_ui_reply *out, int status, struct fld_json *v)
+void fld_ui_reply_json(struct fld_ui_reply *out, int status, struct fld_json *v)
 {
     struct fld_err err;
 
@@ -92,7 +92,7 @@ static void reply_error_with(struct fld_ui_reply *out, int status,
     fld_json_set(o, "message_vi", fld_json_string(vi));
     fld_json_set(o, "message_en", fld_json_string(en));
     fld_json_set(o, key, extra);
-    reply_json(out, status, o);
+    fld_ui_reply_json(out, status, o);
 }
 
 /*
@@ -663,7 +663,7 @@ static void get_record(struct cmd_ctx *ctx, const char *id,
         if ((rc = build_state(ctx, &r, r.merged->answers, NULL, &state)))
             reply_failure(reply, ctx, rc);
         else
-            reply_json(reply, 200, state);
+            fld_ui_reply_json(reply, 200, state);
     }
     cmd_record_free(&r);
 }
@@ -702,7 +702,7 @@ static void evaluate(struct cmd_ctx *ctx, const char *id,
     if ((rc = build_state(ctx, &r, fld_edit_answers(e), errors, &state)))
         reply_failure(reply, ctx, rc);
     else
-        reply_json(reply, 200, state);
+        fld_ui_reply_json(reply, 200, state);
 out:
     fld_edit_free(e);
     free_assignments(argv, argc);
@@ -798,7 +798,7 @@ static void sign(struct cmd_ctx *ctx, struct cmd_record *r,
         return;
     }
     fld_json_set(o, "state", state);
-    reply_json(reply, code, o);
+    fld_ui_reply_json(reply, code, o);
 }
 
 /* 422 with the list of what stops answers from being final, when any. */
@@ -1029,7 +1029,7 @@ static void new_record(struct cmd_ctx *ctx, const struct fld_json *body,
         o = fld_json_object();
         fld_json_set(o, "id", fld_json_string(v->record));
         fld_json_set(o, "version", fld_json_string(v->hash));
-        reply_json(reply, 201, o);
+        fld_ui_reply_json(reply, 201, o);
     }
     fld_version_free(v);
     fld_json_free(answers);
@@ -1080,7 +1080,7 @@ static void list_templates(struct cmd_ctx *ctx, struct fld_ui_reply *reply)
         reply_failure(reply, ctx, rc);
         return;
     }
-    reply_json(reply, 200, l.arr);
+    fld_ui_reply_json(reply, 200, l.arr);
 }
 
 struct unit_search {
@@ -1153,7 +1153,7 @@ static void search_units(struct cmd_ctx *ctx, const char *q,
         reply_failure(reply, ctx, rc);
         return;
     }
-    reply_json(reply, 200, s.arr);
+    fld_ui_reply_json(reply, 200, s.arr);
 }
 
 struct record_list {
@@ -1240,28 +1240,10 @@ static void list_records(struct cmd_ctx *ctx, const struct fld_ui_query *q,
     for (i = 0; i < l.others->n; i++)
         fld_json_append(l.returned, fld_json_clone(l.others->items[i]));
     fld_json_free(l.others);
-    reply_json(reply, 200, l.returned);
+    fld_ui_reply_json(reply, 200, l.returned);
 }
 
 /* ---- history ------------------------------------------------------------- */
-
-struct history {
-    struct cmd_ctx *ctx;
-    struct fld_version **seen;
-    size_t n;
-    struct fld_json *arr;
-};
-
-static const struct fld_json *answers_of(const struct history *h,
-                                         const char *hash)
-{
-    size_t i;
-
-    for (i = 0; i < h->n; i++)
-        if (strcmp(h->seen[i]->hash, hash) == 0)
-            return h->seen[i]->answers;
-    return NULL;
-}
 
 /* What after changed of before, top-level answers as `field history`
  * shows them: [{name, before?, after?}]. */
@@ -1295,23 +1277,12 @@ static struct fld_json *changes_json(const struct fld_json *before,
     return arr;
 }
 
-static int history_row(void *data, const struct fld_store_row *row)
+/* One version of the history, into the array arr. */
+static int history_row(void *arr, const struct fld_version *v,
+                       const struct fld_json *before)
 {
-    struct history *h = data;
-    const struct fld_json *before = NULL;
-    struct fld_version *v;
-    struct fld_json *o;
+    struct fld_json *o = fld_json_object();
 
-    if (fld_version_open(row->body, row->body_len, row->sig, &v,
-                         &h->ctx->err) != FLD_OK)
-        return fld_err_set(&h->ctx->err, FLD_ECORRUPT,
-                           "version %.16s does not verify (run 'field verify')",
-                           row->hash);
-    if (v->parents->n > 0)
-        before = answers_of(h, v->parents->items[0]->s);
-    h->seen = fld_xreallocarray(h->seen, h->n + 1, sizeof *h->seen);
-    h->seen[h->n++] = v;
-    o = fld_json_object();
     fld_json_set(o, "version", fld_json_string(v->hash));
     fld_json_set(o, "author", fld_json_string(v->author));
     fld_json_set(o, "dseq", fld_json_int(v->dseq));
@@ -1323,16 +1294,15 @@ static int history_row(void *data, const struct fld_store_row *row)
     fld_json_set(o, "changes", changes_json(before, v->answers));
     if (v->review != NULL)
         fld_json_set(o, "review", fld_json_clone(v->review));
-    fld_json_append(h->arr, o);
+    fld_json_append(arr, o);
     return FLD_OK;
 }
 
 static void history(struct cmd_ctx *ctx, const char *prefix,
                     struct fld_ui_reply *reply)
 {
-    struct history h = {ctx, NULL, 0, NULL};
+    struct fld_json *arr;
     char id[FLD_RECORD_HEX_LEN + 1];
-    size_t i;
     int rc;
 
     fld_err_clear(&ctx->err);
@@ -1340,19 +1310,13 @@ static void history(struct cmd_ctx *ctx, const char *prefix,
         reply_failure(reply, ctx, rc);
         return;
     }
-    h.arr = fld_json_array();
-    rc = fld_store_each_version(ctx->st, id, FLD_ORDER_ARRIVAL, history_row, &h,
-                                &ctx->err);
-    if (rc == FLD_OK) {
-        reply_json(reply, 200, h.arr);
-        h.arr = NULL;
+    arr = fld_json_array();
+    if ((rc = cmd_history_walk(ctx, id, history_row, arr)) == FLD_OK) {
+        fld_ui_reply_json(reply, 200, arr);
     } else {
         reply_failure(reply, ctx, rc);
+        fld_json_free(arr);
     }
-    for (i = 0; i < h.n; i++)
-        fld_version_free(h.seen[i]);
-    free(h.seen);
-    fld_json_free(h.arr);
 }
 
 /* ---- routing ------------------------------------------------------------- */

@@ -55,6 +55,10 @@ void fld_ui_api_handle(struct cmd_ctx *ctx, const char *method,
  * inspector, the language. A new object (fld_json_free()). */
 struct fld_json *fld_ui_api_session(struct cmd_ctx *ctx);
 
+/* Set out to status and v (consumed); a 500 should v not write. */
+void fld_ui_reply_json(struct fld_ui_reply *out, int status,
+                       struct fld_json *v);
+
 /*
  * Set out to the error shape above: status, a stable code
  * ("not_found", "bad_request", ...), the Vietnamese and English messages,

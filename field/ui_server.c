@@ -69,18 +69,6 @@ static int64_t now_ms(void)
 
 /* ---- the pure parts ------------------------------------------------------ */
 
-void fld_ui_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hex[p[i] >> 4];
-        out[2 * i + 1] = hex[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* The token of exactly 2 * FLD_UI_TOKEN_LEN hex digits at s; false if not. */
 static bool unhex_token(const char *s, size_t len,
                         uint8_t out[FLD_UI_TOKEN_LEN])
@@ -300,7 +288,7 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status,
     MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (s != NULL) {
-        fld_ui_hex(s->id, sizeof s->id, id);
+        fld_hex_encode(s->id, sizeof s->id, id);
         snprintf(cookie, sizeof cookie,
                  FLD_UI_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", id);
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
@@ -384,7 +372,7 @@ static enum MHD_Result session_info(struct fld_ui_server *h,
     char csrf[2 * FLD_UI_TOKEN_LEN + 1];
     enum MHD_Result ok;
 
-    fld_ui_hex(s->csrf, sizeof s->csrf, csrf);
+    fld_hex_encode(s->csrf, sizeof s->csrf, csrf);
     fld_json_set(o, "csrf", fld_json_string(csrf));
     fld_json_set(o, "paired", fld_json_bool(h->needs_pairing));
     fld_json_write(o, &reply.body, NULL);
@@ -411,6 +399,7 @@ static enum MHD_Result pair(struct fld_ui_server *h, struct MHD_Connection *c,
     const char *code = NULL;
     char en[128], vi[160];
     int64_t wait;
+    long long secs;
     int rc;
 
     if (!h->needs_pairing)
@@ -434,24 +423,20 @@ static enum MHD_Result pair(struct fld_ui_server *h, struct MHD_Connection *c,
                           "để có mã mới",
                           "the pairing code was used already; run 'field ui' "
                           "again for a new one");
+    secs = (long long)(wait + 999) / 1000;
     if (rc == FLD_EBUSY) {
         snprintf(en, sizeof en,
-                 "too many wrong codes: wait %lld s before trying again",
-                 (long long)(wait + 999) / 1000);
+                 "too many wrong codes: wait %lld s before trying again", secs);
         snprintf(vi, sizeof vi,
-                 "Sai mã quá nhiều lần: hãy đợi %lld giây rồi "
-                 "thử lại",
-                 (long long)(wait + 999) / 1000);
+                 "Sai mã quá nhiều lần: hãy đợi %lld giây rồi thử lại", secs);
         return send_error(c, 429, "rate_limited", vi, en);
     }
     if (wait > 0) {
         snprintf(en, sizeof en,
-                 "wrong pairing code; wait %lld s before the next try",
-                 (long long)(wait + 999) / 1000);
+                 "wrong pairing code; wait %lld s before the next try", secs);
         snprintf(vi, sizeof vi,
-                 "Sai mã ghép nối; hãy đợi %lld giây trước lần "
-                 "thử tiếp theo",
-                 (long long)(wait + 999) / 1000);
+                 "Sai mã ghép nối; hãy đợi %lld giây trước lần thử tiếp theo",
+                 secs);
         return send_error(c, 403, "wrong_code", vi, en);
     }
     return send_error(c, 403, "wrong_code", "Sai mã ghép nối",

@@ -67,8 +67,6 @@ struct fld_ui_session *fld_ui_session_find(struct fld_ui_sessions *ss,
                                            const char *cookie_header);
 /* Whether the X-CSRF-Token header (may be NULL) is s's token. */
 bool fld_ui_csrf_ok(const struct fld_ui_session *s, const char *header);
-/* hex of n bytes into out (2n + 1 chars). */
-void fld_ui_hex(const uint8_t *p, size_t n, char *out);
 
 struct fld_ui_pairing {
     char code[FLD_UI_PAIR_DIGITS + 1];

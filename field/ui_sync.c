@@ -113,11 +113,6 @@ int fld_ui_sync_start(struct fld_ui_sync *s)
     return s->has_thread ? FLD_OK : FLD_EIO;
 }
 
-static struct fld_json *count(int64_t n)
-{
-    return fld_json_int(n);
-}
-
 struct fld_json *fld_ui_sync_state(struct fld_ui_sync *s, struct fld_store *st)
 {
     struct fld_json *o = fld_json_object();
@@ -148,14 +143,14 @@ struct fld_json *fld_ui_sync_state(struct fld_ui_sync *s, struct fld_store *st)
                                  : fld_json_null());
     fld_json_set(o, "message",
                  message[0] ? fld_json_string(message) : fld_json_null());
-    fld_json_set(o, "pushed", count(c.pushed));
-    fld_json_set(o, "stored", count(c.stored));
-    fld_json_set(o, "refused", count(c.refused));
-    fld_json_set(o, "pulled", count(c.pulled));
-    fld_json_set(o, "new", count(c.pulled_new));
-    fld_json_set(o, "to_push", count(c.to_push));
-    fld_json_set(o, "photos_up", count(c.att_uploaded));
-    fld_json_set(o, "photos_down", count(c.att_downloaded));
+    fld_json_set(o, "pushed", fld_json_int(c.pushed));
+    fld_json_set(o, "stored", fld_json_int(c.stored));
+    fld_json_set(o, "refused", fld_json_int(c.refused));
+    fld_json_set(o, "pulled", fld_json_int(c.pulled));
+    fld_json_set(o, "new", fld_json_int(c.pulled_new));
+    fld_json_set(o, "to_push", fld_json_int(c.to_push));
+    fld_json_set(o, "photos_up", fld_json_int(c.att_uploaded));
+    fld_json_set(o, "photos_down", fld_json_int(c.att_downloaded));
     if (fld_store_sync_pending_count(st, &pending, &bytes, NULL) == FLD_OK)
         fld_json_set(o, "pending", fld_json_int(pending));
     else
@@ -197,17 +192,7 @@ void fld_ui_sync_handle(struct fld_ui_sync *s, struct cmd_ctx *ctx,
     }
     if (is_post)
         status = 202;
-    {
-        struct fld_json *o = fld_ui_sync_state(s, ctx->st);
-
-        fld_buf_reset(&out->body);
-        if (fld_json_write(o, &out->body, NULL) == FLD_OK)
-            out->status = status;
-        else
-            fld_ui_reply_error(out, 500, "internal", "Lỗi nội bộ",
-                               "the sync state does not write", NULL);
-        fld_json_free(o);
-    }
+    fld_ui_reply_json(out, status, fld_ui_sync_state(s, ctx->st));
 }
 
 void fld_ui_sync_free(struct fld_ui_sync *s)

@@ -16,36 +16,10 @@ if ! command -v curl >/dev/null 2>&1; then
     finish
 fi
 
-UPIDS=""
-at_exit 'for _p in $UPIDS; do kill -9 "$_p" 2>/dev/null; done'
+. "$(dirname "$0")/ui_lib.sh"
 JAR="$T/jar"
 BODY="$T/body"
 HDR="$T/hdr"
-
-# start_ui [OPTIONS] - field ui --json in the background; sets UPID, URL.
-start_ui() {
-    rm -f "$T/ui.out"
-    "$F" ui --json "$@" >"$T/ui.out" 2>"$T/ui.err" </dev/null &
-    UPID=$!
-    UPIDS="$UPIDS $UPID"
-    _i=0
-    while ! grep -q '}' "$T/ui.out" 2>/dev/null; do
-        _i=$((_i + 1))
-        if [ "$_i" -gt 100 ] || ! kill -0 "$UPID" 2>/dev/null; then
-            fail "field ui starts" "$(cat "$T/ui.err")"
-            finish
-        fi
-        sleep 0.05
-    done
-    URL=$(jget url <"$T/ui.out")
-    PORT=$(jget port <"$T/ui.out")
-}
-
-stop_ui() {
-    kill -TERM "$UPID"
-    wait "$UPID"
-    RC=$?
-}
 
 # jget KEY - a top-level member of the JSON on standard input ("" if none).
 jget() {
@@ -66,10 +40,10 @@ req() {
         shift
         CODE=$(curl -s -o "$BODY" -D "$HDR" -w '%{http_code}' -b "$JAR" \
             -c "$JAR" -X "$_m" -H 'Content-Type: application/json' \
-            -H "X-CSRF-Token: $CSRF" --data-binary "$_b" "$@" "$URL${_p#/}")
+            -H "X-CSRF-Token: $CSRF" --data-binary "$_b" "$@" "$UI_URL${_p#/}")
     else
         CODE=$(curl -s -o "$BODY" -D "$HDR" -w '%{http_code}' -b "$JAR" \
-            -c "$JAR" -X "$_m" "$URL${_p#/}")
+            -c "$JAR" -X "$_m" "$UI_URL${_p#/}")
     fi
 }
 
@@ -127,8 +101,8 @@ expect_rc "ui with an argument exits 2" 2
 # --- the page and its headers --------------------------------------------------
 
 start_ui
-expect_match "the URL is on 127.0.0.1" "$URL" "http://127.0.0.1:*/"
-expect_eq "no pairing code on loopback" "$(jget pairing_code <"$T/ui.out")" ""
+expect_match "the URL is on 127.0.0.1" "$UI_URL" "http://127.0.0.1:*/"
+expect_eq "no pairing code on loopback" "$(ui_json pairing_code)" ""
 CSRF=""
 req POST /api/records '{}'
 expect_error "a POST without a session" 401 no_session
@@ -161,9 +135,9 @@ expect_error "an unknown page" 404 not_found
 header_has "a 404 has the CSP too" "Content-Security-Policy:"
 
 # DNS rebinding: a name that resolves here is still refused
-CODE=$(curl -s -o "$BODY" -w '%{http_code}' -H "Host: evil.example:$PORT" "$URL")
+CODE=$(curl -s -o "$BODY" -w '%{http_code}' -H "Host: evil.example:$UI_PORT" "$UI_URL")
 expect_error "a Host that is a name" 403 bad_host
-CODE=$(curl -s -o "$BODY" -w '%{http_code}' -H "Host: 127.0.0.1:1" "$URL")
+CODE=$(curl -s -o "$BODY" -w '%{http_code}' -H "Host: 127.0.0.1:1" "$UI_URL")
 expect_error "a Host with another port" 403 bad_host
 
 req GET /api/session
@@ -263,11 +237,11 @@ expect_eq "a stale save writes nothing" "$(versions)" "2"
 
 head -c 2000000 /dev/zero | tr '\0' 'a' >"$T/big"
 CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" -H 'Content-Type: application/json' \
-    -H "X-CSRF-Token: $CSRF" --data-binary @"$T/big" "${URL}api/records/$ID/evaluate")
+    -H "X-CSRF-Token: $CSRF" --data-binary @"$T/big" "${UI_URL}api/records/$ID/evaluate")
 expect_error "a 2 MB body" 413 too_large
 CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" -H 'Content-Type: application/json' \
     -H 'Transfer-Encoding: chunked' -H "X-CSRF-Token: $CSRF" \
-    --data-binary @"$T/big" "${URL}api/records/$ID/evaluate")
+    --data-binary @"$T/big" "${UI_URL}api/records/$ID/evaluate")
 expect_error "a 2 MB chunked body" 413 too_large
 expect_eq "nothing written by large bodies" "$(versions)" "2"
 
@@ -352,7 +326,7 @@ expect_rc "field verify passes at the end" 0
 
 stop_ui
 expect_eq "SIGTERM: field ui exits 0" "$RC" "0"
-if curl -s -o /dev/null "$URL" 2>/dev/null; then
+if curl -s -o /dev/null "$UI_URL" 2>/dev/null; then
     fail "the port is closed after field ui exits"
 else
     pass "the port is closed after field ui exits"
@@ -371,7 +345,7 @@ while [ ! -s "$T/opened" ] && [ "$_i" -lt 100 ]; do
     _i=$((_i + 1))
     sleep 0.05
 done
-expect_eq "--open runs xdg-open with the URL" "$(cat "$T/opened" 2>/dev/null)" "$URL"
+expect_eq "--open runs xdg-open with the URL" "$(cat "$T/opened" 2>/dev/null)" "$UI_URL"
 stop_ui
 
 # --- pairing ----------------------------------------------------------------------------
@@ -379,7 +353,7 @@ stop_ui
 rm -f "$JAR"
 CSRF=""
 start_ui --pair
-CODE8=$(jget pairing_code <"$T/ui.out")
+CODE8=$(ui_json pairing_code)
 expect_match "--pair prints an 8-digit code" "$CODE8" "[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]"
 req GET /
 expect_code "the page is served before pairing" 200
@@ -409,7 +383,7 @@ expect_error "the code works once" 403 pairing_spent
 stop_ui
 
 start_ui --pair
-CODE8=$(jget pairing_code <"$T/ui.out")
+CODE8=$(ui_json pairing_code)
 WRONG=$(printf %s "$CODE8" | tr '0-9' '1-90')
 for _i in 1 2 3 4; do
     req POST /api/pair "{\"code\": \"$WRONG\"}"

@@ -25,38 +25,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] ||
     finish
 fi
 
-UPIDS=""
-at_exit 'for _p in $UPIDS; do kill -9 "$_p" 2>/dev/null; done'
-
-# start_ui [OPTIONS] - field ui --json on a free port, in the background,
-# for the current data directory; sets UPID, UI_URL and UI_OUT.
-start_ui() {
-    UI_OUT="$T/ui.$$.$(date +%s%N).out"
-    "$F" ui --json "$@" >"$UI_OUT" 2>"$UI_OUT.err" </dev/null &
-    UPID=$!
-    UPIDS="$UPIDS $UPID"
-    _i=0
-    while ! grep -q '}' "$UI_OUT" 2>/dev/null; do
-        _i=$((_i + 1))
-        if [ "$_i" -gt 100 ] || ! kill -0 "$UPID" 2>/dev/null; then
-            fail "field ui starts" "$(cat "$UI_OUT.err")"
-            finish
-        fi
-        sleep 0.05
-    done
-    UI_URL=$(json_member url <"$UI_OUT")
-}
-
-stop_ui() {
-    kill -TERM "$UPID"
-    wait "$UPID"
-    expect_eq "field ui stops on SIGTERM with exit 0" "$?" 0
-}
-
-# json_member KEY - a top-level member of the JSON on standard input.
-json_member() {
-    "$PY" -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"
-}
+. "$(dirname "$0")/ui_lib.sh"
 
 # browse ARGS... - ui_browser.py; its PASS and FAIL lines are our checks.
 browse() {
@@ -98,6 +67,7 @@ expect_rc "device a imports the village" 0
 start_ui
 browse capture "$UI_URL" "$T/ids" ${FIELD_UI_SHOTS:+"$FIELD_UI_SHOTS"}
 stop_ui
+expect_eq "field ui stops on SIGTERM with exit 0" "$RC" 0
 
 ntm=$(sed -n 's/^ntm //p' "$T/ids")
 kdc=$(sed -n 's/^kdc //p' "$T/ids")
@@ -146,6 +116,7 @@ n=$(sql "SELECT count(*) FROM versions WHERE record = '$ntm'")
 start_ui
 browse resolve "$UI_URL" "$ntm" 1250
 stop_ui
+expect_eq "field ui stops on SIGTERM with exit 0" "$RC" 0
 run "$F" conflicts --json
 expect_stdout "no conflict is left" "[]"
 expect_eq "the value chosen in the page is the answer" \
@@ -159,7 +130,8 @@ expect_rc "the resolution verifies" 0
 
 home a
 start_ui --pair
-browse pair "$UI_URL" "$(json_member pairing_code <"$UI_OUT")"
+browse pair "$UI_URL" "$(ui_json pairing_code)"
 stop_ui
+expect_eq "field ui stops on SIGTERM with exit 0" "$RC" 0
 
 finish

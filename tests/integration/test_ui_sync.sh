@@ -13,30 +13,17 @@
 . "$(dirname "$0")/server_lib.sh"
 
 P="$FIELD_BUILD/tests/tools/faultproxy"
-UPIDS=""
-at_exit 'for _p in $UPIDS; do kill -9 "$_p" 2>/dev/null; done'
+. "$(dirname "$0")/ui_lib.sh"
 JAR="$T/jar"
 BODY="$T/body"
 CSRF=""
 
-start_ui() {
-    rm -f "$T/ui.out"
-    "$F" ui --json >"$T/ui.out" 2>"$T/ui.err" </dev/null &
-    UPID=$!
-    UPIDS="$UPIDS $UPID"
-    _i=0
-    while ! grep -q '}' "$T/ui.out" 2>/dev/null; do
-        _i=$((_i + 1))
-        if [ "$_i" -gt 100 ] || ! kill -0 "$UPID" 2>/dev/null; then
-            fail "field ui starts" "$(cat "$T/ui.err")"
-            finish
-        fi
-        sleep 0.05
-    done
-    UI=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["url"])' <"$T/ui.out")
+# a_session - the page's session with the running `field ui`: its cookie
+# in JAR, its token in CSRF.
+a_session() {
     rm -f "$JAR"
-    curl -s -o /dev/null -c "$JAR" "$UI"
-    CSRF=$(curl -s -b "$JAR" "${UI}api/session" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["csrf"])')
+    curl -s -o /dev/null -c "$JAR" "$UI_URL"
+    CSRF=$(curl -s -b "$JAR" "${UI_URL}api/session" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["csrf"])')
 }
 
 # api METHOD PATH - the status in CODE, the body in $BODY.
@@ -44,9 +31,9 @@ api() {
     if [ "$1" = POST ]; then
         CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" -X POST \
             -H 'Content-Type: application/json' -H "X-CSRF-Token: $CSRF" \
-            --data-binary '{}' "$UI${2#/}")
+            --data-binary '{}' "$UI_URL${2#/}")
     else
-        CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" "$UI${2#/}")
+        CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" "$UI_URL${2#/}")
     fi
 }
 
@@ -54,7 +41,7 @@ api() {
 post() {
     CODE=$(curl -s -o "$BODY" -w '%{http_code}' -b "$JAR" -X POST \
         -H 'Content-Type: application/json' -H "X-CSRF-Token: $CSRF" \
-        --data-binary "$2" "$UI${1#/}")
+        --data-binary "$2" "$UI_URL${1#/}")
 }
 
 # member KEY - a member of the last answer.
@@ -85,17 +72,18 @@ rec=$(new_record 4201 households_total=120)
 
 init_home lone --inspector "Lan"
 start_ui
+a_session
 api GET /api/sync
 expect_eq "GET /api/sync before any sync" "$CODE $(member running) $(member ok)" "200 false null"
 api POST /api/sync
 expect_eq "a device with no server is told to enroll" "$CODE $(member error)" "409 not_enrolled"
-kill -TERM "$UPID"
-wait "$UPID"
+stop_ui
 
 # --- one sync, from the button --------------------------------------------------
 
 home a
 start_ui
+a_session
 api GET /api/sync
 expect_eq "one version waits to be sent" "$(member pending)" 1
 api POST /api/sync
@@ -104,9 +92,8 @@ if until_done; then pass "the sync ends"; else fail "the sync ends" "$(cat "$BOD
 expect_eq "it went well, and says what it did" \
     "$(member ok) $(member pushed) $(member stored) $(member pending) $(member message)" \
     "true 1 1 0 null"
-kill -TERM "$UPID"
-wait "$UPID"
-expect_eq "field ui stops with exit 0" "$?" 0
+stop_ui
+expect_eq "field ui stops with exit 0" "$RC" 0
 home b
 run "$F" sync
 expect_rc "device b syncs" 0
@@ -130,6 +117,7 @@ while [ ! -s "$T/proxy.port" ] && [ "$_i" -lt 100 ]; do
 done
 sql "UPDATE meta SET value = 'http://127.0.0.1:$(cat "$T/proxy.port")' WHERE key = 'sync.url';"
 start_ui
+a_session
 api POST /api/sync
 expect_eq "a slow sync starts" "$CODE" 202
 api GET /api/records
@@ -138,11 +126,9 @@ api POST /api/sync
 expect_eq "a second press while it runs is refused" "$CODE $(member error)" "409 sync_running"
 sleep 0.5
 t0=$(date +%s%N)
-kill -TERM "$UPID"
-wait "$UPID"
-rc=$?
+stop_ui
 t1=$(date +%s%N)
-expect_eq "SIGTERM during a sync: exit 0" "$rc" 0
+expect_eq "SIGTERM during a sync: exit 0" "$RC" 0
 if [ $(((t1 - t0) / 1000000)) -lt 5000 ]; then
     pass "... at once, without waiting for the sync"
 else
@@ -169,6 +155,7 @@ run "$F" sync
 home a
 run "$F" sync
 start_ui
+a_session
 api GET "/api/records/$rec"
 state() { # EXPR - a Python expression over the record's state d
     "$PY" -c 'import json,sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$BODY" "$1"
@@ -190,8 +177,7 @@ expect_eq "the chosen value resolves it" "$CODE $(state 'd["state"]["conflicts"]
 expect_eq "one signed version" "$(sql "SELECT count(*) FROM versions WHERE record = '$rec'")" $((n + 1))
 post "/api/records/$rec/resolve" "{\"base\": \"$base\", \"answers\": {}}"
 expect_eq "nothing is left to resolve" "$CODE $(member error)" "409 nothing_to_resolve"
-kill -TERM "$UPID"
-wait "$UPID"
+stop_ui
 run "$F" conflicts --json
 expect_stdout "field conflicts agrees" "[]"
 run "$F" verify

@@ -19,7 +19,7 @@ static void cookie_of(const struct fld_ui_session *s, char *out, size_t cap,
 {
     char hex[2 * FLD_UI_TOKEN_LEN + 1];
 
-    fld_ui_hex(s->id, sizeof s->id, hex);
+    fld_hex_encode(s->id, sizeof s->id, hex);
     snprintf(out, cap, "%s" FLD_UI_COOKIE "=%s; theme=dark", before, hex);
 }
 
@@ -72,7 +72,7 @@ static void test_csrf(void **state)
     char hex[2 * FLD_UI_TOKEN_LEN + 1];
 
     (void)state;
-    fld_ui_hex(s->csrf, sizeof s->csrf, hex);
+    fld_hex_encode(s->csrf, sizeof s->csrf, hex);
     assert_true(fld_ui_csrf_ok(s, hex));
     assert_false(fld_ui_csrf_ok(s, NULL));
     assert_false(fld_ui_csrf_ok(NULL, hex));
@@ -80,7 +80,7 @@ static void test_csrf(void **state)
     hex[10] = hex[10] == '0' ? '1' : '0';
     assert_false(fld_ui_csrf_ok(s, hex));
     /* the session id is not the token */
-    fld_ui_hex(s->id, sizeof s->id, hex);
+    fld_hex_encode(s->id, sizeof s->id, hex);
     assert_false(fld_ui_csrf_ok(s, hex));
 }
 
