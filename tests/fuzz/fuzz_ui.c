@@ -46,10 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (len < 5 || strcmp(text + len - 5, ":8080") != 0))
             abort();
 
-    fld_ui_hex(s->id, sizeof s->id, hex);
+    fld_hex_encode(s->id, sizeof s->id, hex);
     if (fld_ui_session_find(&ss, text) != NULL && strstr(text, hex) == NULL)
         abort();
-    fld_ui_hex(s->csrf, sizeof s->csrf, hex);
+    fld_hex_encode(s->csrf, sizeof s->csrf, hex);
     if (fld_ui_csrf_ok(s, text) && strcmp(text, hex) != 0)
         abort();
 
