@@ -8,17 +8,42 @@
 # programs and print their own "N passed, N failed" line (tests/integration/
 # lib.sh). The counts of every program are summed; a program that crashes or
 # prints no count counts as one failure.
+#
+# Tests run FIELD_TEST_JOBS at a time (default: one per core). Every test
+# is safe to run beside another (its own temporary folder, free ports), and
+# most of an integration test's time is spent waiting on a server or a
+# link, so two at a time on two cores nearly halves the wall clock.
+# The longest tests start first: each run records how long every test took
+# in BUILD_DIR/test-times, and the next run orders by it (integration
+# tests first when there is no record yet). Results are printed in a fixed
+# order once all have ended; "done NAME" lines show progress meanwhile.
 set -u
+
+if [ "${1:-}" = "--one" ]; then # --one ROOT BUILD_DIR RESULTS PATH: one test
+    ROOT=$2 O=$3 dir=$4 t=$5
+    name=$(basename "$t") # test_x and test_x.sh may both exist
+    start=$(date +%s)
+    case $t in
+    *.sh) (cd "$ROOT" && FIELD_BUILD="$O" sh "$t") >"$dir/$name.log" 2>&1 ;;
+    *) (cd "$ROOT" && "$t") >"$dir/$name.log" 2>&1 ;;
+    esac
+    echo $? >"$dir/$name.rc"
+    echo "$(($(date +%s) - start))" >"$dir/$name.time"
+    echo "done $name ($(cat "$dir/$name.time") s)" >&2
+    exit 0
+fi
+
 O=${1:-build}
 O=$(cd "$O" && pwd)
 [ $# -gt 0 ] && shift
 ONLY=" $* "
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JOBS=${FIELD_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 passed=0
 failed=0
 failures=""
 
-count() { # $1 = name, $2 = log file, $3 = exit status
+count() { # $1 = name, $2 = log file, $3 = exit status, $4 = seconds
     p=$(sed -n 's/.*\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p; s/^\([0-9][0-9]*\) passed, [0-9][0-9]* failed$/\1/p' "$2" | awk '{s+=$1} END {print s+0}')
     f=$(sed -n 's/.*\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p; s/^[0-9][0-9]* passed, \([0-9][0-9]*\) failed$/\1/p' "$2" | awk '{s+=$1} END {print s+0}')
     if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -31,7 +56,7 @@ count() { # $1 = name, $2 = log file, $3 = exit status
         echo "FAIL $1 (exit $3)"
         sed 's/^/    /' "$2" | tail -n 40
     else
-        echo "ok   $1 ($p)"
+        echo "ok   $1 ($p, $4 s)"
     fi
 }
 
@@ -42,22 +67,41 @@ wanted() { # NAME: no test named on the command line, or NAME among them
     esac
 }
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT INT TERM
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT INT TERM
 
-for t in "$O"/tests/test_*; do
-    [ -x "$t" ] || continue
-    wanted "$(basename "$t")" || continue
-    (cd "$ROOT" && "$t") >"$log" 2>&1
-    count "$(basename "$t")" "$log" $?
-done
+# Every wanted test, one path per line, in the order results are printed.
+for t in "$O"/tests/test_* "$ROOT"/tests/integration/test_*.sh; do
+    case $t in *.sh) [ -f "$t" ] || continue ;; *) [ -x "$t" ] || continue ;; esac
+    wanted "$(basename "$t" .sh)" && echo "$t"
+done >"$dir/list"
 
-for t in "$ROOT"/tests/integration/test_*.sh; do
-    [ -f "$t" ] || continue
-    wanted "$(basename "$t" .sh)" || continue
-    (cd "$ROOT" && FIELD_BUILD="$O" sh "$t") >"$log" 2>&1
-    count "$(basename "$t")" "$log" $?
-done
+# The order they start in: longest first by the last run's times; a test
+# with no time yet counts as an integration test's long or a unit test's
+# short.
+times=$O/test-times
+while read -r t; do
+    name=$(basename "$t")
+    s=$(awk -v n="$name" '$1 == n { print $2 }' "$times" 2>/dev/null)
+    case $t in *.sh) : "${s:=60}" ;; *) : "${s:=1}" ;; esac
+    echo "$s $t"
+done <"$dir/list" | sort -rn | cut -d' ' -f2- >"$dir/order"
+
+xargs -P "$JOBS" -I{} sh "$0" --one "$ROOT" "$O" "$dir" {} <"$dir/order"
+
+: >"$dir/times"
+while read -r t; do
+    name=$(basename "$t")
+    rc=$(cat "$dir/$name.rc" 2>/dev/null || echo 1)
+    s=$(cat "$dir/$name.time" 2>/dev/null || echo 0)
+    echo "$name $s" >>"$dir/times"
+    count "$name" "$dir/$name.log" "$rc" "$s"
+done <"$dir/list"
+# Keep the times of tests not run this time, so a partial run does not
+# forget them.
+awk 'NR == FNR { seen[$1] = 1; print; next } !($1 in seen)' \
+    "$dir/times" "$times" 2>/dev/null >"$dir/times.all" || cp "$dir/times" "$dir/times.all"
+cp "$dir/times.all" "$times"
 
 [ -n "$failures" ] && echo "failed:$failures"
 echo "$passed passed, $failed failed"
