@@ -174,7 +174,7 @@ $(O)/gen/ui_files.o: $(O)/gen/ui_files.c
 
 $(O)/embed: scripts/embed.c
 	@mkdir -p $(@D)
-	$(HOSTCC) -std=c11 -O1 $(WARN) $(WERROR) -o $@ $<
+	$(HOSTCC) -std=c11 -O1 $(WARN) $(WERROR) -o $@ $< -lz
 
 $(LIBFIELD): $(LIBFIELD_OBJ)
 	@rm -f $@

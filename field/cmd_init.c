@@ -70,6 +70,7 @@ static int make_home(struct cmd_ctx *ctx)
 int cmd_install_units(struct cmd_ctx *ctx, int *n_installed)
 {
     const struct fld_embedded *e;
+    unsigned char *csv;
     size_t len, n;
     int rc = FLD_OK;
 
@@ -78,7 +79,9 @@ int cmd_install_units(struct cmd_ctx *ctx, int *n_installed)
         len = strlen(e->name);
         if (len < 4 || strcmp(e->name + len - 4, ".csv") != 0)
             continue;
-        rc = fld_units_import(ctx->st, e->data, e->len, &n, &ctx->err);
+        csv = fld_embedded_inflate(e);
+        rc = fld_units_import(ctx->st, csv, e->len, &n, &ctx->err);
+        free(csv);
         if (rc != FLD_OK)
             return fld_err_prefix(&ctx->err, "built-in units %s", e->name);
         *n_installed += (int)n;
@@ -99,7 +102,7 @@ int cmd_install_templates(struct cmd_ctx *ctx, int *n_installed)
         n = strlen(e->name);
         if (n < 5 || strcmp(e->name + n - 5, ".json") != 0)
             continue;
-        if ((rc = fld_template_parse(e->data, e->len, &t, &ctx->err)) != FLD_OK)
+        if ((rc = fld_template_parse_embedded(e, &t, &ctx->err)) != FLD_OK)
             return fld_err_prefix(&ctx->err, "built-in template %s", e->name);
         canon = fld_template_canonical(t, &len);
         rc = fld_store_template_put(ctx->st, fld_template_hash(t),

@@ -151,6 +151,17 @@ static const struct fld_embedded *find(const struct fld_embedded *files,
     return NULL;
 }
 
+/* Run a built-in schema file's statements. */
+static int exec_embedded(sqlite3 *db, const struct fld_embedded *e,
+                         struct fld_err *err)
+{
+    char *sql = (char *)fld_embedded_inflate(e);
+    int rc = fld_db_exec(db, sql, e->name, err);
+
+    free(sql);
+    return rc;
+}
+
 /* The tables our migrations make up to schema version n, as table_names()
  * words them: made in a database in memory, so that the answer is the
  * schema files' own. */
@@ -173,7 +184,7 @@ static int tables_at(const struct fld_db_kind *k, size_t n, struct fld_buf *out,
             rc = fld_err_set(err, FLD_EDB, "schema %s not built in",
                              k->migrations[i]);
         else
-            rc = fld_db_exec(mem, (const char *)e->data, k->migrations[i], err);
+            rc = exec_embedded(mem, e, err);
     }
     if (rc == FLD_OK)
         rc = table_names(mem, out, &n_objects, err);
@@ -334,7 +345,7 @@ static int migrate(struct fld_db *d, struct fld_err *err)
             FLD_OK)
             return rc;
         snprintf(set, sizeof set, "PRAGMA user_version = %zu", i + 1);
-        rc = fld_db_exec(d->db, (const char *)e->data, k->migrations[i], err);
+        rc = exec_embedded(d->db, e, err);
         if (rc == FLD_OK)
             rc = fld_db_exec(d->db, set, "migrate", err);
         if (rc == FLD_OK)

@@ -73,6 +73,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "embedded.h"
 #include "template_int.h"
 
 /* Bounds on what a template may declare. Templates come from outside (a
@@ -957,6 +958,16 @@ int fld_template_parse(const uint8_t *p, size_t len, struct fld_template **out,
     }
     *out = t;
     return FLD_OK;
+}
+
+int fld_template_parse_embedded(const struct fld_embedded *e,
+                                struct fld_template **out, struct fld_err *err)
+{
+    unsigned char *text = fld_embedded_inflate(e);
+    int rc = fld_template_parse(text, e->len, out, err);
+
+    free(text);
+    return rc;
 }
 
 size_t fld_template_check(const uint8_t *p, size_t len, fld_problem_fn fn,

@@ -138,6 +138,11 @@ struct fld_template;
 int fld_template_parse(const uint8_t *p, size_t len, struct fld_template **out,
                        struct fld_err *err);
 
+/* fld_template_parse() of a template built into the program (embedded.h). */
+struct fld_embedded;
+int fld_template_parse_embedded(const struct fld_embedded *e,
+                                struct fld_template **out, struct fld_err *err);
+
 /*
  * Check a template and report every problem (not only the first) through
  * fn, each as "place: message". Returns the number of problems; 0 means the

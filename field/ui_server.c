@@ -264,19 +264,24 @@ static const char *content_type(const char *name)
     return "application/octet-stream";
 }
 
-/* Queue data (copied unless is_static) with every security header, and
- * a Set-Cookie for session s when given. */
-static enum MHD_Result respond(struct MHD_Connection *c, int status,
-                               const char *type, const void *data, size_t len,
-                               bool is_static, const struct fld_ui_session *s)
+/* A response for data (copied unless is_static). */
+static struct MHD_Response *response(const void *data, size_t len,
+                                     bool is_static)
 {
-    struct MHD_Response *r;
+    return MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+                                           is_static ? MHD_RESPMEM_PERSISTENT
+                                                     : MHD_RESPMEM_MUST_COPY);
+}
+
+/* Queue r with every security header, and a Set-Cookie for session s
+ * when given; r is released. */
+static enum MHD_Result queue(struct MHD_Connection *c, int status,
+                             struct MHD_Response *r, const char *type,
+                             const struct fld_ui_session *s)
+{
     enum MHD_Result ok;
     char cookie[160], id[2 * FLD_UI_TOKEN_LEN + 1];
 
-    r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
-                                        is_static ? MHD_RESPMEM_PERSISTENT
-                                                  : MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
@@ -297,6 +302,13 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status,
     ok = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, int status,
+                               const char *type, const void *data, size_t len,
+                               bool is_static, const struct fld_ui_session *s)
+{
+    return queue(c, status, response(data, len, is_static), type, s);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c,
@@ -347,6 +359,39 @@ static const struct fld_embedded *asset(const char *path)
     return NULL;
 }
 
+/* Whether the client takes gzip: every browser says so; a client that
+ * does not (curl without --compressed) gets the file inflated. */
+static bool takes_gzip(struct MHD_Connection *c)
+{
+    const char *accept = header(c, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+
+    return accept != NULL && strstr(accept, "gzip") != NULL;
+}
+
+/* The embedded file e, sent as it is kept (gzip-compressed) where the
+ * client takes that. */
+static enum MHD_Result send_asset(struct MHD_Connection *c,
+                                  const struct fld_embedded *e,
+                                  const struct fld_ui_session *s)
+{
+    struct MHD_Response *r;
+    unsigned char *data;
+
+    if (takes_gzip(c)) {
+        r = response(e->gz, e->gz_len, true);
+        if (r != NULL)
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
+                                    "gzip");
+    } else {
+        data = fld_embedded_inflate(e);
+        r = response(data, e->len, false);
+        free(data);
+    }
+    if (r != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    return queue(c, 200, r, content_type(e->name), s);
+}
+
 static enum MHD_Result serve_asset(struct fld_ui_server *h,
                                    struct MHD_Connection *c,
                                    const struct fld_embedded *e)
@@ -358,7 +403,7 @@ static enum MHD_Result serve_asset(struct fld_ui_server *h,
     if (!h->needs_pairing && strcmp(e->name, "index.html") == 0 &&
         fld_ui_session_find(&h->sessions, header(c, "Cookie")) == NULL)
         s = fld_ui_session_new(&h->sessions, now_ms());
-    return respond(c, 200, content_type(e->name), e->data, e->len, true, s);
+    return send_asset(c, e, s);
 }
 
 /* GET /api/session: the CSRF token and who this device is. */

@@ -52,7 +52,7 @@ static int install_builtin_templates(struct srv_storage *st, int *n,
 
         if (len < 5 || strcmp(e->name + len - 5, ".json") != 0)
             continue;
-        if ((rc = fld_template_parse(e->data, e->len, &t, err)) != FLD_OK)
+        if ((rc = fld_template_parse_embedded(e, &t, err)) != FLD_OK)
             return fld_err_prefix(err, "built-in template %s", e->name);
         canon = fld_template_canonical(t, &clen);
         row.hash = fld_template_hash(t);

@@ -724,7 +724,10 @@ static int create_schema(struct srv_pg *g, struct fld_err *err)
     if (rc == FLD_OK && !has) {
         /* The embedded schema, several statements, no values: the one
          * text run outside the statement table. */
-        r = PQexec(g->conn, (const char *)e->data);
+        char *sql = (char *)fld_embedded_inflate(e);
+
+        r = PQexec(g->conn, sql);
+        free(sql);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             rc = pg_fail(g, r, "create schema", err);
         PQclear(r);

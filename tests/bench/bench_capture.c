@@ -69,7 +69,7 @@ int main(int argc, char **argv)
     if (sodium_init() < 0 || n < 10 || mkdtemp(dir) == NULL)
         return 1;
     snprintf(path, sizeof path, "%s/field.db", dir);
-    if (fld_template_parse(e->data, e->len, &t, NULL) ||
+    if (fld_template_parse_embedded(e, &t, NULL) ||
         fld_key_generate(&key, NULL) ||
         fld_store_open(path, FLD_STORE_CREATE, &st, NULL) ||
         fld_capture_setup(st, key, "Bench", NULL) ||

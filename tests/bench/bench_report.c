@@ -274,7 +274,7 @@ static void build_db(const char *path)
     memset(&admin, 0, sizeof admin);
     memset(&supervisor, 0, sizeof supervisor);
     memset(inspectors, 0, sizeof inspectors);
-    if (e == NULL || fld_template_parse(e->data, e->len, &t, NULL) != FLD_OK)
+    if (e == NULL || fld_template_parse_embedded(e, &t, NULL) != FLD_OK)
         die("no template %s", TEMPLATE);
     if (srv_storage_open(path, true, &st, NULL) != FLD_OK ||
         srv_storage_begin(st, NULL) != FLD_OK)

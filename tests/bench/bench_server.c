@@ -430,7 +430,7 @@ int main(void)
 
     if (sodium_init() < 0 || e == NULL || mkdtemp(dir) == NULL)
         die("cannot set up (libsodium, the template, a temporary directory)");
-    if (fld_template_parse(e->data, e->len, &t, NULL) != FLD_OK)
+    if (fld_template_parse_embedded(e, &t, NULL) != FLD_OK)
         die("template %s does not parse", TEMPLATE);
     snprintf(path, sizeof path, "%s/server.db", dir);
     printf("signing %d versions of %s (one device, then %d devices) ...\n",

@@ -213,16 +213,19 @@ static void load_communes(struct communes *cs)
 {
     const struct fld_embedded *csv = fld_embedded_find(UNITS_CSV);
     struct fld_units_dest dest;
+    unsigned char *text;
     size_t n;
 
     memset(&dest, 0, sizeof dest);
     dest.put = add_commune;
     dest.ctx = cs;
     cs->n = 0;
-    if (csv == NULL ||
-        fld_units_read(csv->data, csv->len, &dest, &n, NULL) != FLD_OK ||
-        cs->n == 0)
+    if (csv == NULL)
         die("no communes in %s", UNITS_CSV);
+    text = fld_embedded_inflate(csv);
+    if (fld_units_read(text, csv->len, &dest, &n, NULL) != FLD_OK || cs->n == 0)
+        die("no communes in %s", UNITS_CSV);
+    free(text);
 }
 
 /*
@@ -255,7 +258,7 @@ static char *write_records(size_t n, size_t *bytes)
     struct communes cs;
     size_t i;
 
-    if (e == NULL || fld_template_parse(e->data, e->len, &t, NULL) != FLD_OK)
+    if (e == NULL || fld_template_parse_embedded(e, &t, NULL) != FLD_OK)
         die("cannot load %s", TEMPLATE);
     load_communes(&cs);
     for (i = 0; i < n; i++) {

@@ -363,9 +363,13 @@ void bench_start_server(const char *const *extra)
     pid_t parent = getpid();
     int i;
 
+    unsigned char *text;
+
     if (csv == NULL)
         bench_die("no embedded %s", BENCH_UNITS_CSV);
-    bench_write_file(units, csv->data, csv->len);
+    text = fld_embedded_inflate(csv);
+    bench_write_file(units, text, csv->len);
+    free(text);
     {
         const char *init[] = {srv, "init", "--db", db, NULL};
         const char *imp[] = {srv, "units", "--db", db, "import", units, NULL};
@@ -608,14 +612,18 @@ size_t bench_communes(struct commune *out, size_t max)
     const struct fld_embedded *csv = fld_embedded_find(BENCH_UNITS_CSV);
     struct commune_list l = {out, 0, max};
     struct fld_units_dest dest = {NULL, NULL, NULL, NULL};
+    unsigned char *text;
     size_t lines;
 
     dest.put = add_commune;
     dest.ctx = &l;
-    if (csv == NULL ||
-        fld_units_read(csv->data, csv->len, &dest, &lines, NULL) != FLD_OK ||
+    if (csv == NULL)
+        bench_die("no communes in %s", BENCH_UNITS_CSV);
+    text = fld_embedded_inflate(csv);
+    if (fld_units_read(text, csv->len, &dest, &lines, NULL) != FLD_OK ||
         l.n == 0)
         bench_die("no communes in %s", BENCH_UNITS_CSV);
+    free(text);
     return l.n;
 }
 

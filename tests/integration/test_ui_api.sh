@@ -127,6 +127,16 @@ fi
 req GET /app.js
 expect_code "GET /app.js" 200
 header_has "app.js is JavaScript" "Content-Type: text/javascript"
+# The files are kept gzip-compressed: a browser gets them so, a client
+# that does not take gzip gets them inflated, and both are the same file.
+cp "$BODY" "$T/app.js.plain"
+CODE=$(curl -s -o "$T/app.js.gz" -D "$HDR" -w '%{http_code}' \
+    -H 'Accept-Encoding: gzip, deflate' "${UI_URL}app.js")
+expect_eq "GET /app.js taking gzip" "$CODE" 200
+header_has "app.js comes gzip-compressed to a browser" "Content-Encoding: gzip"
+check "the compressed app.js inflates to the plain one" \
+    sh -c 'gzip -dc "$1" | cmp - "$2"' sh "$T/app.js.gz" "$T/app.js.plain"
+check "the plain app.js is the source file" cmp "$T/app.js.plain" field/ui/app.js
 req GET /app.css
 expect_code "GET /app.css" 200
 header_has "app.css is CSS" "Content-Type: text/css"

@@ -623,16 +623,20 @@ static void test_version_1_database_migrates(void **state)
     sqlite3 *db;
     bool in;
 
+    char *schema;
+
     for (e = srv_schema_files; e->name && strcmp(e->name, "server.sql"); e++)
         ;
     assert_non_null(e->name);
+    schema = (char *)fld_embedded_inflate(e);
     sql = fld_xasprintf(
         "%s PRAGMA application_id = %d; PRAGMA user_version = 1; "
         "INSERT INTO units VALUES ('42', 'Hà Tĩnh', NULL, 'tinh'), "
         "('4201', 'Xã Một', '42', 'xa'), ('420101', 'Thôn', '4201', ''); "
         "INSERT INTO devices VALUES ('ab', 'An', 'inspector', 1, NULL); "
         "INSERT INTO device_scope VALUES ('ab', '4201');",
-        (const char *)e->data, FLD_DB_APP_SERVER);
+        schema, FLD_DB_APP_SERVER);
+    free(schema);
     assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);

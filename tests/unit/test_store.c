@@ -580,7 +580,7 @@ static void test_threshold_revisions(void **state)
     int64_t n = 0;
     struct fld_err err;
 
-    assert_int_equal(fld_template_parse(e->data, e->len, &t, NULL), FLD_OK);
+    assert_int_equal(fld_template_parse_embedded(e, &t, NULL), FLD_OK);
     r1 = kdc_revision(f, t, 1, "2025-01-01");
     r2 = kdc_revision(f, t, 2, "2026-01-01");
     expect_in_force(f, t, NULL, "");

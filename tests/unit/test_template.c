@@ -275,7 +275,7 @@ static void test_every_shipped_template_loads(void **state)
 
         if (len < 5 || strcmp(e->name + len - 5, ".json") != 0)
             continue;
-        if (fld_template_parse(e->data, e->len, &t, &err) != FLD_OK)
+        if (fld_template_parse_embedded(e, &t, &err) != FLD_OK)
             fail_msg("%s: %s", e->name, err.msg);
         fld_template_free(t);
         n++;
@@ -299,11 +299,16 @@ static struct fld_template *builtin(const char *file, const char *th,
 
     assert_non_null(e);
     if (key == NULL) {
-        if (fld_template_parse(e->data, e->len, &t, &err) != FLD_OK)
+        if (fld_template_parse_embedded(e, &t, &err) != FLD_OK)
             fail_msg("%s: %s", file, err.msg);
         return t;
     }
-    assert_int_equal(fld_json_parse(e->data, e->len, &doc, &err), FLD_OK);
+    {
+        unsigned char *text = fld_embedded_inflate(e);
+
+        assert_int_equal(fld_json_parse(text, e->len, &doc, &err), FLD_OK);
+        free(text);
+    }
     {
         struct fld_json *ths = fld_json_get_mut(doc, "thresholds");
         struct fld_json *values =

@@ -179,12 +179,15 @@ static void test_assets_embedded(void **state)
         css = css || strcmp(e->name, "app.css") == 0;
         /* no inline script or style: the CSP would refuse it */
         if (strcmp(e->name, "index.html") == 0) {
-            assert_null(strstr((const char *)e->data, "<script>"));
-            assert_null(strstr((const char *)e->data, "<style"));
-            assert_null(strstr((const char *)e->data, "style="));
-            assert_null(strstr((const char *)e->data, "onclick"));
-            assert_null(strstr((const char *)e->data, "http://"));
-            assert_null(strstr((const char *)e->data, "https://"));
+            char *html_text = (char *)fld_embedded_inflate(e);
+
+            assert_null(strstr(html_text, "<script>"));
+            assert_null(strstr(html_text, "<style"));
+            assert_null(strstr(html_text, "style="));
+            assert_null(strstr(html_text, "onclick"));
+            assert_null(strstr(html_text, "http://"));
+            assert_null(strstr(html_text, "https://"));
+            free(html_text);
         }
     }
     assert_true(html && js && css);

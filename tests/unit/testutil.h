@@ -87,7 +87,7 @@ static inline struct fld_template *tu_demo_template(void)
     const struct fld_embedded *e = fld_embedded_find("field-demo.json");
     struct fld_template *t = NULL;
 
-    if (e == NULL || fld_template_parse(e->data, e->len, &t, NULL) != FLD_OK)
+    if (e == NULL || fld_template_parse_embedded(e, &t, NULL) != FLD_OK)
         abort();
     return t;
 }
