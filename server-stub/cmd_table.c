@@ -59,6 +59,19 @@ const struct srv_cmd srv_cmd_table[] = {
     {"init", srv_cmd_init, "",
      "Create the database (schema/server.sql, WAL), give it an epoch and\n"
      "install the built-in checklist templates."},
+    {"migrate", srv_cmd_migrate,
+     "--from sqlite:FILE --to postgresql://... [--attachments DIR] [--json]",
+     "Move a SQLite server database to an empty PostgreSQL database losing\n"
+     "nothing: every row of every table as it is (versions keep their seq,\n"
+     "the database its epoch, so devices' cursors stay valid), in one\n"
+     "transaction that is committed only after every version's signature\n"
+     "and hash verify on the target and both sides read the same. Stop the\n"
+     "SQLite server first. Exit 4: the target is not empty; 5: the source is\n"
+     "not a field-server database or a check failed.\n\n"
+     "  --from LOCATION        sqlite:FILE or a path\n"
+     "  --to LOCATION          postgresql://... (an empty database)\n"
+     "  --attachments DIR      where the photo files go (new; default\n"
+     "                         attachments/ in the working directory)"},
     {"record", srv_cmd_record, "[--json] RECORD",
      "Show one record as the province sees it: the deterministic merge of\n"
      "every version stored here (the same state every device holding these\n"

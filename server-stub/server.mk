@@ -37,12 +37,17 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/thresholds.c \
                  server-stub/report.c server-stub/api_report.c \
                  server-stub/api_enroll.c server-stub/api_attach.c \
-                 server-stub/storage_sqlite_attach.c server-stub/attachments.c
+                 server-stub/storage_sqlite_attach.c server-stub/attachments.c \
+                 server-stub/storage_sqlite_raw.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
 ifeq ($(PG),1)
-LIBSERVER_OBJ += $(O)/server-stub/storage_pg.o $(O)/gen/server_pg_schema.o
-# storage.c registers the back end, the unit test runs it.
-$(O)/server-stub/storage.o $(O)/tests/unit/test_srv_storage_pg.o: \
+LIBSERVER_OBJ += $(O)/server-stub/storage_pg.o $(O)/gen/server_pg_schema.o \
+                 $(O)/server-stub/migrate.o
+# storage.c registers the back end, the unit test runs it, migrate.c and
+# `field-server migrate` (cmd_migrate.c) move a SQLite database to it.
+$(O)/server-stub/storage.o $(O)/tests/unit/test_srv_storage_pg.o \
+$(O)/server-stub/storage_pg.o $(O)/server-stub/migrate.o \
+$(O)/server-stub/cmd_migrate.o: \
 	ALL_CPPFLAGS += -DSRV_WITH_PG
 endif
 # The program: main.c and one file per group of commands.
