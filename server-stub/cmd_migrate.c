@@ -51,8 +51,7 @@ static int on_migrate_option(struct srv_cmd_ctx *ctx, int opt, const char *arg,
 }
 
 static void print_report(const struct srv_cmd_ctx *ctx, const char *to,
-                         const char *attach,
-                         const struct srv_migrate_report *r)
+                         const char *attach, const struct srv_migrate_report *r)
 {
     char *where = srv_storage_display(to);
 

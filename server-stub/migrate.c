@@ -79,8 +79,8 @@ static const struct table {
      "code, name, kind, parent, valid_from, valid_to, in_programme, "
      "merged_into",
      8, NULL},
-    {"targets",
-     "id, unit, tier, count, applies_from, due, source, loaded_ms", 8, "id"},
+    {"targets", "id, unit, tier, count, applies_from, due, source, loaded_ms",
+     8, "id"},
     {"templates", "hash, id, version, body, added_ms", 5, NULL},
     {"versions",
      "seq, hash, record, author, pusher, dseq, prev, hlc_ms, hlc_count, "
@@ -103,7 +103,8 @@ static const struct table {
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 
-/* ---- copying -------------------------------------------------------------- */
+/* ---- copying --------------------------------------------------------------
+ */
 
 struct copy {
     struct srv_storage *dst;
@@ -136,8 +137,8 @@ static int copy_tables(struct srv_storage *src, struct srv_storage *dst,
         struct copy c = {.dst = dst, .t = &tables[i], .err = err};
         int64_t there = -1;
 
-        rc = srv_sqlite_each_row(src, c.t->name, c.t->columns, c.t->n,
-                                 copy_row, &c, err);
+        rc = srv_sqlite_each_row(src, c.t->name, c.t->columns, c.t->n, copy_row,
+                                 &c, err);
         if (rc == FLD_OK && c.t->identity != NULL)
             rc = srv_pg_load_end(dst, c.t->name, c.t->identity, err);
         if (rc == FLD_OK)
@@ -153,14 +154,15 @@ static int copy_tables(struct srv_storage *src, struct srv_storage *dst,
     return FLD_OK;
 }
 
-/* ---- checking ------------------------------------------------------------- */
+/* ---- checking -------------------------------------------------------------
+ */
 
 /* A digest of one side's walks, and whether to verify what is read. */
 struct side {
     struct srv_storage *st;
     bool verify;
     crypto_generichash_state h;
-    int64_t n; /* rows in the current walk */
+    int64_t n;    /* rows in the current walk */
     int64_t last; /* the last seq pulled */
     struct fld_err *err;
 };
@@ -191,8 +193,7 @@ static void dig_int(struct side *s, int64_t x)
 /* Open body with its signature verified, and check the hash it was kept
  * under: the target holds nothing it could not have accepted. */
 static int verify_version(struct side *s, const uint8_t *body, size_t len,
-                          const uint8_t *sig, const char *kept_as,
-                          int64_t seq)
+                          const uint8_t *sig, const char *kept_as, int64_t seq)
 {
     struct fld_version *v, *kept = NULL;
     int rc = fld_version_open(body, len, sig, &v, s->err);
@@ -205,12 +206,14 @@ static int verify_version(struct side *s, const uint8_t *body, size_t len,
             rc = fld_err_set(s->err, FLD_ECORRUPT,
                              "quarantined %s: its body hashes to %s", kept_as,
                              v->hash);
-    } else if ((rc = srv_storage_version_get(s->st, v->hash, &kept,
-                                             s->err)) != FLD_OK ||
-               kept->body_len != len || memcmp(kept->body, body, len) != 0) {
-        rc = fld_err_set(s->err, FLD_ECORRUPT,
-                         "version %lld: not found by its hash %s on the target",
-                         (long long)seq, v->hash);
+    } else {
+        rc = srv_storage_version_get(s->st, v->hash, &kept, s->err);
+        if (rc != FLD_OK || kept->body_len != len ||
+            memcmp(kept->body, body, len) != 0)
+            rc = fld_err_set(s->err, FLD_ECORRUPT,
+                             "version %lld: not found by its hash %s on the "
+                             "target",
+                             (long long)seq, v->hash);
     }
     fld_version_free(kept);
     fld_version_free(v);
@@ -379,15 +382,14 @@ enum {
     N_WALKS
 };
 static const char *const walk_name[N_WALKS] = {
-    "versions", "quarantine", "threshold revisions", "templates",
-    "devices",  "units",      "targets",             "audit log"};
+    "versions",  "quarantine", "threshold revisions",
+    "templates", "devices",    "units",
+    "targets",   "audit log"};
 
 static int walk(struct side *s, int w, struct fld_err *err)
 {
-    struct srv_pull_query q = {.device = "",
-                               .all_units = true,
-                               .birth = INT64_MAX,
-                               .limit = 1000};
+    struct srv_pull_query q = {
+        .device = "", .all_units = true, .birth = INT64_MAX, .limit = 1000};
     int64_t before;
     int rc = FLD_OK;
 
@@ -400,8 +402,7 @@ static int walk(struct side *s, int w, struct fld_err *err)
         } while (rc == FLD_OK && s->n - before == q.limit);
         return rc;
     case W_QUARANTINE:
-        return srv_storage_quarantine_each(s->st, NULL, on_quarantined, s,
-                                           err);
+        return srv_storage_quarantine_each(s->st, NULL, on_quarantined, s, err);
     case W_THRESHOLDS:
         return srv_storage_thresholds_each(s->st, 0, NULL, 0, on_thresholds, s,
                                            err);
@@ -431,8 +432,10 @@ static int compare(struct srv_storage *src, struct srv_storage *dst,
 
         crypto_generichash_init(&from.h, NULL, 0, sizeof a);
         crypto_generichash_init(&to.h, NULL, 0, sizeof b);
-        if ((rc = walk(&from, w, err)) != FLD_OK ||
-            (rc = walk(&to, w, err)) != FLD_OK)
+        rc = walk(&from, w, err);
+        if (rc == FLD_OK)
+            rc = walk(&to, w, err);
+        if (rc != FLD_OK)
             return fld_err_prefix(err, "check %s", walk_name[w]);
         crypto_generichash_final(&from.h, a, sizeof a);
         crypto_generichash_final(&to.h, b, sizeof b);
@@ -447,7 +450,8 @@ static int compare(struct srv_storage *src, struct srv_storage *dst,
     return FLD_OK;
 }
 
-/* ---- the migration -------------------------------------------------------- */
+/* ---- the migration --------------------------------------------------------
+ */
 
 static int remove_one(const char *path, const struct stat *st, int flag,
                       struct FTW *ftw)
@@ -466,8 +470,7 @@ static bool is_pg_location(const char *s)
 }
 
 /* The SQLite file a --from names, checked before SQLite may create it. */
-static int source_path(const char *from, const char **path,
-                       struct fld_err *err)
+static int source_path(const char *from, const char **path, struct fld_err *err)
 {
     struct stat sb;
 
@@ -480,8 +483,8 @@ static int source_path(const char *from, const char **path,
         return fld_err_set(err, errno == ENOENT ? FLD_NOTFOUND : FLD_EIO,
                            "%s: %s", *path, strerror(errno));
     if (!S_ISREG(sb.st_mode) || sb.st_size == 0)
-        return fld_err_set(err, FLD_ECORRUPT,
-                           "%s: not a field-server database", *path);
+        return fld_err_set(err, FLD_ECORRUPT, "%s: not a field-server database",
+                           *path);
     return FLD_OK;
 }
 
@@ -536,8 +539,8 @@ int srv_migrate(const char *from, const char *to, const char *attach_to,
         rc = compare(src, dst, n, err);
     from_dir = srv_attach_dir_of(path);
     if (rc == FLD_OK && stat(from_dir, &sb) == 0) {
-        rc = srv_attach_copy(from_dir, attach_to, &out->files,
-                             &out->file_bytes, err);
+        rc = srv_attach_copy(from_dir, attach_to, &out->files, &out->file_bytes,
+                             err);
         made_dir = rc != FLD_EXISTS; /* made, whole or in part */
     }
     srv_storage_rollback(src); /* it only read */

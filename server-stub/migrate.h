@@ -27,8 +27,8 @@ struct srv_migrate_report {
     int64_t attachments; /* rows: what stored versions name */
     size_t files;        /* whole attachment files copied */
     int64_t file_bytes;
-    char epoch[17];      /* kept: devices' cursors stay valid */
-    int64_t ms;          /* how long it took */
+    char epoch[17]; /* kept: devices' cursors stay valid */
+    int64_t ms;     /* how long it took */
 };
 
 /*

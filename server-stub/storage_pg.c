@@ -864,6 +864,41 @@ static int connect_to(const char *location, struct srv_pg **out,
     return FLD_OK;
 }
 
+char *srv_pg_conninfo_split(const char *location, char **password)
+{
+    char *conninfo = conninfo_of(location);
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    const PQconninfoOption *o;
+    struct fld_buf out = FLD_BUF_INIT;
+    const char *c;
+
+    free(conninfo);
+    *password = NULL;
+    if (opts == NULL)
+        return NULL;
+    for (o = opts; o->keyword; o++) {
+        if (o->val == NULL)
+            continue;
+        if (strcmp(o->keyword, "password") == 0) {
+            *password = fld_xstrdup(o->val);
+            continue;
+        }
+        /* key='value', with \ and ' escaped as libpq reads them */
+        if (out.len > 0)
+            fld_buf_putc(&out, ' ');
+        fld_buf_printf(&out, "%s='", o->keyword);
+        for (c = o->val; *c; c++) {
+            if (*c == '\\' || *c == '\'')
+                fld_buf_putc(&out, '\\');
+            fld_buf_putc(&out, *c);
+        }
+        fld_buf_putc(&out, '\'');
+    }
+    PQconninfoFree(opts);
+    conninfo = fld_buf_detach(&out, NULL);
+    return conninfo ? conninfo : fld_xstrdup("");
+}
+
 static int pg_open(const char *location, bool create, struct srv_storage **out,
                    struct fld_err *err)
 {

@@ -20,11 +20,16 @@
 #include "storage.h"
 
 /* One value of a row, as SQLite holds it: borrowed for a callback. */
-enum srv_cell_type { SRV_CELL_NULL, SRV_CELL_INT, SRV_CELL_TEXT, SRV_CELL_BLOB };
+enum srv_cell_type {
+    SRV_CELL_NULL,
+    SRV_CELL_INT,
+    SRV_CELL_TEXT,
+    SRV_CELL_BLOB
+};
 struct srv_cell {
     enum srv_cell_type type;
-    int64_t i;         /* SRV_CELL_INT */
-    const char *text;  /* SRV_CELL_TEXT, NUL-terminated */
+    int64_t i;           /* SRV_CELL_INT */
+    const char *text;    /* SRV_CELL_TEXT, NUL-terminated */
     const uint8_t *blob; /* SRV_CELL_BLOB, len bytes */
     size_t len;
 };
@@ -36,8 +41,8 @@ typedef int (*srv_row_fn)(void *ctx, const struct srv_cell *cells, size_t n);
  * FLD_EUSAGE when st is not SQLite.
  */
 int srv_sqlite_each_row(struct srv_storage *st, const char *table,
-                        const char *columns, size_t n, srv_row_fn fn,
-                        void *ctx, struct fld_err *err);
+                        const char *columns, size_t n, srv_row_fn fn, void *ctx,
+                        struct fld_err *err);
 
 #ifdef SRV_WITH_PG
 /*

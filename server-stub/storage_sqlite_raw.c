@@ -43,14 +43,14 @@ static void cell_of(sqlite3_stmt *s, int col, struct srv_cell *c)
 }
 
 int srv_sqlite_each_row(struct srv_storage *st, const char *table,
-                        const char *columns, size_t n, srv_row_fn fn,
-                        void *ctx, struct fld_err *err)
+                        const char *columns, size_t n, srv_row_fn fn, void *ctx,
+                        struct fld_err *err)
 {
     struct srv_cell cells[MAX_COLUMNS];
     sqlite3 *db;
     sqlite3_stmt *s = NULL;
     char *sql;
-    int step, rc = FLD_OK;
+    int step = SQLITE_DONE, rc = FLD_OK;
     size_t i;
 
     if (st->ops != &srv_storage_sqlite)
@@ -60,22 +60,26 @@ int srv_sqlite_each_row(struct srv_storage *st, const char *table,
     db = srv_sq_db(st)->db;
     sql = fld_xasprintf("SELECT %s FROM %s ORDER BY 1", columns, table);
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-        rc = fld_err_set(err, FLD_EDB, "read %s: %s", table,
-                         sqlite3_errmsg(db));
+        rc =
+            fld_err_set(err, FLD_EDB, "read %s: %s", table, sqlite3_errmsg(db));
         goto out;
     }
     if ((size_t)sqlite3_column_count(s) != n) {
         rc = fld_err_set(err, FLD_EDB, "read %s: not %zu columns", table, n);
         goto out;
     }
-    while (rc == FLD_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+    step = SQLITE_ROW;
+    while (rc == FLD_OK && step == SQLITE_ROW) {
+        step = sqlite3_step(s);
+        if (step != SQLITE_ROW)
+            break;
         for (i = 0; i < n; i++)
             cell_of(s, (int)i, &cells[i]);
         rc = fn(ctx, cells, n);
     }
     if (rc == FLD_OK && step != SQLITE_DONE)
-        rc = fld_err_set(err, FLD_EDB, "read %s: %s", table,
-                         sqlite3_errmsg(db));
+        rc =
+            fld_err_set(err, FLD_EDB, "read %s: %s", table, sqlite3_errmsg(db));
 out:
     sqlite3_finalize(s);
     free(sql);

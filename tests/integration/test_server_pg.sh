@@ -57,9 +57,6 @@ run "$S" init --db "postgresql://field:s3cret@/main?host=$PG_DIR"
 expect_rc "init twice: exit 4" 4
 expect_stderr_line "... one line, without the password" \
     "field-server: init: postgresql://field@$PG_DIR/main is initialised already"
-run "$S" backup --db "$DBS" "$T/copy.db"
-expect_rc "backup is refused: exit 2" 2
-expect_stderr_contains "... naming pg_dump" "pg_dump"
 
 province 4201 4202
 expect_eq "the units are stored" "$(sqls "SELECT count(*) FROM units")" 3
