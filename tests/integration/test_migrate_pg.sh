@@ -35,10 +35,17 @@ expect_rc "the targets are imported" 0
 enroll_device admin "Quản trị" 42 admin
 run "$F" thresholds draft ntm-xa-2021 --output "$T/draft.json"
 if [ "$RC" -eq 0 ]; then
+    "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+d["source"] = "Quyết định thử nghiệm"
+json.dump(d, open(sys.argv[1], "w", encoding="utf-8"), ensure_ascii=False)
+' "$T/draft.json"
     run "$F" thresholds sign "$T/draft.json" --output "$T/thr.json"
     [ "$RC" -ne 0 ] || srv thresholds add "$T/thr.json"
 fi
 HAVE_THR=$RC
+expect_rc "an admin's threshold revision is stored" 0
 
 enroll_device a "Nguyễn Văn An" 42
 R1=$(new_record 4201 households_total=120)
