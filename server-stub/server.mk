@@ -152,9 +152,9 @@ tsan-server:
 # `make check-pg`: the server tests that pass whole with their servers on
 # PostgreSQL (FIELD_TEST_DB=pg: tests/integration/server_lib.sh starts a
 # throwaway one, pg_lib.sh). The others read the database with SQLite's
-# SQL or file layout, or back it up (docs/SERVER.md, "PostgreSQL"). Not
-# part of `make check`, which runs test_server_pg on PostgreSQL already;
-# CI runs both (.ci/run).
+# SQL or file layout (docs/SERVER.md, "PostgreSQL"). Not part of `make
+# check`, which runs test_server_pg, test_migrate_pg, test_backup_pg and
+# test_pg_converge on PostgreSQL already.
 PG_TESTS := test_sync test_conflicts test_relay_scope test_report \
             test_review test_export_office test_units_targets test_repair \
             test_same_bytes test_sync_faults test_attach_faults \
