@@ -138,6 +138,7 @@ out:
     return rc;
 }
 
+#ifdef SRV_WITH_PG
 /* Whether prog is an executable file in a directory of PATH. */
 static bool on_path(const char *prog)
 {
@@ -157,7 +158,6 @@ static bool on_path(const char *prog)
     return found;
 }
 
-#ifdef SRV_WITH_PG
 /* Run pg_dump with argv, password (may be NULL) in its environment; its
  * standard error into err's one line when it fails. */
 static int run_pg_dump(char *const argv[], const char *password,
