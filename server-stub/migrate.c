@@ -29,7 +29,11 @@
  *     recomputed. Row counts of every table must match too.
  *   - The photo files are copied (whole ones only, as `backup` does)
  *     before the commit, and removed again when the commit does not
- *     happen: a failed migration leaves nothing behind.
+ *     happen: a failed migration leaves nothing behind. An unfinished
+ *     upload keeps its row (bytes acknowledged) but not its partial
+ *     file: its next chunk finds the partial gone and the server has the
+ *     device start that photo again from 0 (api_attach.c), as after a
+ *     restored backup.
  */
 #define _XOPEN_SOURCE 700 /* nftw, before any header */
 #include "migrate.h"

