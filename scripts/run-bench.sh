@@ -8,9 +8,10 @@
 # initdb into a temporary directory, listening only on a Unix socket
 # there, run by the postgres user when this runs as root; fsync and
 # synchronous commit left on, so that its figures are durable ones like
-# SQLite's (synchronous=FULL). bench_server reads the two databases it
-# gets from FIELD_BENCH_PG_1 and FIELD_BENCH_PG_2 and prints its
-# PostgreSQL figures beside SQLite's; without them it says so in one line.
+# SQLite's (synchronous=FULL). bench_server reads the databases it gets
+# from FIELD_BENCH_PG_1 and FIELD_BENCH_PG_2 and prints its PostgreSQL
+# figures beside SQLite's, and times `migrate` into FIELD_BENCH_PG_3;
+# without them it says so in one line.
 # The cluster is stopped and removed at the end, whatever happens.
 set -eu
 O=${1:-build}
@@ -47,13 +48,14 @@ start_pg() {
     pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 \
         -o "-c listen_addresses='' -k $pg_dir" start >/dev/null 2>&1 ||
         { echo "PostgreSQL did not start"; return 1; }
-    for n in 1 2; do
+    for n in 1 2 3; do
         pg "$PG_BIN/createdb" -h "$pg_dir" -U field "bench$n" >/dev/null 2>&1 ||
             { echo "createdb failed"; return 1; }
     done
     FIELD_BENCH_PG_1="postgresql:///bench1?host=$pg_dir&user=field"
     FIELD_BENCH_PG_2="postgresql:///bench2?host=$pg_dir&user=field"
-    export FIELD_BENCH_PG_1 FIELD_BENCH_PG_2
+    FIELD_BENCH_PG_3="postgresql:///bench3?host=$pg_dir&user=field"
+    export FIELD_BENCH_PG_1 FIELD_BENCH_PG_2 FIELD_BENCH_PG_3
 }
 
 echo "== machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"

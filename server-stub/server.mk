@@ -47,7 +47,8 @@ LIBSERVER_OBJ += $(O)/server-stub/storage_pg.o $(O)/gen/server_pg_schema.o \
 # `field-server migrate` (cmd_migrate.c) move a SQLite database to it.
 $(O)/server-stub/storage.o $(O)/tests/unit/test_srv_storage_pg.o \
 $(O)/server-stub/storage_pg.o $(O)/server-stub/migrate.o \
-$(O)/server-stub/cmd_migrate.o $(O)/server-stub/cmd_database.o: \
+$(O)/server-stub/cmd_migrate.o $(O)/server-stub/cmd_database.o \
+$(O)/tests/bench/bench_server.o: \
 	ALL_CPPFLAGS += -DSRV_WITH_PG
 endif
 # The program: main.c and one file per group of commands.

@@ -31,7 +31,9 @@
  * readers split between them). The PostgreSQL databases are given by
  * FIELD_BENCH_PG_1 and FIELD_BENCH_PG_2 (scripts/run-bench.sh starts a
  * throwaway cluster for them); without them those figures are skipped
- * with one line. All servers run in this process, as above.
+ * with one line. With FIELD_BENCH_PG_3 too, the SQLite database is then
+ * moved there by `field-server migrate`, timed. All servers run in this
+ * process, as above.
  */
 #include <netinet/in.h>
 #include <pthread.h>
@@ -51,6 +53,7 @@
 #include "hlc.h"
 #include "http.h"
 #include "json.h"
+#include "migrate.h"
 #include "parallel.h"
 #include "protocol.h"
 #include "server.h"
@@ -618,6 +621,36 @@ static void backend_figures(const char *name, struct pair p)
     bench_figure("server_backends", figure, p.pull, "versions/s", NULL);
 }
 
+/* The SQLite database at path, 10,000 versions and more, moved to the
+ * empty PostgreSQL database FIELD_BENCH_PG_3 by `field-server migrate`
+ * (copy, re-verification of every signature, commit), when given. */
+static void migrate_figure(const char *path, const char *dir)
+{
+#ifdef SRV_WITH_PG
+    const char *pg3 = getenv("FIELD_BENCH_PG_3");
+    struct srv_migrate_report r;
+    char att[96];
+    double t0;
+
+    if (pg3 == NULL || !*pg3)
+        return;
+    snprintf(att, sizeof att, "%s/migrated-attachments", dir);
+    t0 = now_s();
+    if (srv_migrate(path, pg3, att, &r, NULL) != FLD_OK)
+        die("cannot migrate %s to PostgreSQL", path);
+    t0 = now_s() - t0;
+    (void)rmdir(att);
+    printf("migrate SQLite to PostgreSQL: %lld versions (%lld rows) in "
+           "%.2f s\n",
+           (long long)r.versions, (long long)r.rows, t0);
+    bench_figure("server_backends", "migrate_versions_per_s",
+                 (double)r.versions / t0, "versions/s", NULL);
+#else
+    (void)path;
+    (void)dir;
+#endif
+}
+
 /* SQLite, then PostgreSQL with one and two servers when given. */
 static void backends(const char *dir, const struct fld_template *t,
                      struct device *devs)
@@ -634,8 +667,9 @@ static void backends(const char *dir, const struct fld_template *t,
             die("cannot make a key");
     snprintf(path, sizeof path, "%s/backends.db", dir);
     p = backend_run(path, 1, t, devs, MAX_DEVICES, readers);
-    remove_db(path);
     backend_figures("sqlite", p);
+    migrate_figure(path, dir);
+    remove_db(path);
     if (pg1 == NULL || pg2 == NULL || !*pg1 || !*pg2) {
         printf("server_backends: PostgreSQL skipped: FIELD_BENCH_PG_1 and "
                "FIELD_BENCH_PG_2 are not set (scripts/run-bench.sh sets them "
