@@ -23,7 +23,10 @@ const struct srv_cmd srv_cmd_table[] = {
     {"backup", srv_cmd_backup, "FILE",
      "Copy the database to FILE (which must not exist) with SQLite's online\n"
      "backup, while the server keeps serving. The copy gets a new epoch, so\n"
-     "that devices reconcile if it is ever restored."},
+     "that devices reconcile if it is ever restored. On PostgreSQL: checks\n"
+     "the schema version and runs pg_dump --format=custom into FILE (or, when\n"
+     "pg_dump is not on PATH, says the command to run); after pg_restore,\n"
+     "run new-epoch. The whole photo files go to FILE.attachments/."},
     {"devices", srv_cmd_devices, "[list] [--json] | revoke DEVICE",
      "List enrolled devices (key, role, state, inspector, scope), or revoke\n"
      "one by its key or a unique prefix of at least 4 hex digits. A revoked\n"
@@ -59,6 +62,24 @@ const struct srv_cmd srv_cmd_table[] = {
     {"init", srv_cmd_init, "",
      "Create the database (schema/server.sql, WAL), give it an epoch and\n"
      "install the built-in checklist templates."},
+    {"migrate", srv_cmd_migrate,
+     "--from sqlite:FILE --to postgresql://... [--attachments DIR] [--json]",
+     "Move a SQLite server database to an empty PostgreSQL database losing\n"
+     "nothing: every row of every table as it is (versions keep their seq,\n"
+     "the database its epoch, so devices' cursors stay valid), in one\n"
+     "transaction that is committed only after every version's signature\n"
+     "and hash verify on the target and both sides read the same. Stop the\n"
+     "SQLite server first. Exit 4: the target is not empty; 5: the source is\n"
+     "not a field-server database or a check failed.\n\n"
+     "  --from LOCATION        sqlite:FILE or a path\n"
+     "  --to LOCATION          postgresql://... (an empty database)\n"
+     "  --attachments DIR      where the photo files go (new; default\n"
+     "                         attachments/ in the working directory)"},
+    {"new-epoch", srv_cmd_new_epoch, "",
+     "Give the database a new epoch (noted in the audit log) after a\n"
+     "restore that did not (pg_restore of a PostgreSQL dump, a file copied\n"
+     "back): every device's cursor is then answered \"reset\" and devices\n"
+     "reconcile, pushing again what the restored copy lacks."},
     {"record", srv_cmd_record, "[--json] RECORD",
      "Show one record as the province sees it: the deterministic merge of\n"
      "every version stored here (the same state every device holding these\n"

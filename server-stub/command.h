@@ -58,6 +58,8 @@ int srv_cmd_thresholds(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_units(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_targets(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_audit(struct srv_cmd_ctx *ctx, int argc, char **argv);
+int srv_cmd_migrate(struct srv_cmd_ctx *ctx, int argc, char **argv);
+int srv_cmd_new_epoch(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_record(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_report(struct srv_cmd_ctx *ctx, int argc, char **argv);
 int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv);

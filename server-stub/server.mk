@@ -37,12 +37,18 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/thresholds.c \
                  server-stub/report.c server-stub/api_report.c \
                  server-stub/api_enroll.c server-stub/api_attach.c \
-                 server-stub/storage_sqlite_attach.c server-stub/attachments.c
+                 server-stub/storage_sqlite_attach.c server-stub/attachments.c \
+                 server-stub/storage_sqlite_raw.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
 ifeq ($(PG),1)
-LIBSERVER_OBJ += $(O)/server-stub/storage_pg.o $(O)/gen/server_pg_schema.o
-# storage.c registers the back end, the unit test runs it.
-$(O)/server-stub/storage.o $(O)/tests/unit/test_srv_storage_pg.o: \
+LIBSERVER_OBJ += $(O)/server-stub/storage_pg.o $(O)/gen/server_pg_schema.o \
+                 $(O)/server-stub/migrate.o
+# storage.c registers the back end, the unit test runs it, migrate.c and
+# `field-server migrate` (cmd_migrate.c) move a SQLite database to it.
+$(O)/server-stub/storage.o $(O)/tests/unit/test_srv_storage_pg.o \
+$(O)/server-stub/storage_pg.o $(O)/server-stub/migrate.o \
+$(O)/server-stub/cmd_migrate.o $(O)/server-stub/cmd_database.o \
+$(O)/tests/bench/bench_server.o: \
 	ALL_CPPFLAGS += -DSRV_WITH_PG
 endif
 # The program: main.c and one file per group of commands.
@@ -147,9 +153,9 @@ tsan-server:
 # `make check-pg`: the server tests that pass whole with their servers on
 # PostgreSQL (FIELD_TEST_DB=pg: tests/integration/server_lib.sh starts a
 # throwaway one, pg_lib.sh). The others read the database with SQLite's
-# SQL or file layout, or back it up (docs/SERVER.md, "PostgreSQL"). Not
-# part of `make check`, which runs test_server_pg on PostgreSQL already;
-# CI runs both (.ci/run).
+# SQL or file layout (docs/SERVER.md, "PostgreSQL"). Not part of `make
+# check`, which runs test_server_pg, test_migrate_pg, test_backup_pg and
+# test_pg_converge on PostgreSQL already.
 PG_TESTS := test_sync test_conflicts test_relay_scope test_report \
             test_review test_export_office test_units_targets test_repair \
             test_same_bytes test_sync_faults test_attach_faults \

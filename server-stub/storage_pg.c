@@ -64,6 +64,7 @@
 #include "embedded.h"
 #include "hlc.h"
 #include "json.h"
+#include "storage_raw.h"
 #include "thresholds.h"
 
 /* The advisory lock every writing transaction holds (see above): the
@@ -141,6 +142,7 @@ enum pg_stmt {
     P_ATT_RESET,
     P_ATT_STALE,
     P_ATT_RECORD,
+    P_ANY_TABLE,
     N_PG_STMTS
 };
 
@@ -354,6 +356,11 @@ static const char *const sql_text[N_PG_STMTS] = {
         "r.taken, r.position, r.seq FROM versions v JOIN attachment_refs r "
         "ON r.seq = v.seq LEFT JOIN attachments a ON a.hash = r.hash "
         "WHERE v.record = $1 ORDER BY r.hash, r.seq) f ORDER BY seq, hash",
+    /* What a database to migrate into must not hold (storage_raw.h). */
+    [P_ANY_TABLE] =
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+        "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') ORDER BY 1 LIMIT 1",
 };
 
 /* The schema, compiled in by server.mk (scripts/embed.c). */
@@ -364,7 +371,8 @@ struct srv_pg {
     PGconn *conn;
     bool prepared[N_PG_STMTS];
     bool in_tx;
-    char where[256]; /* the database as messages name it: no password */
+    char loading[32]; /* the table whose load statement is prepared */
+    char where[256];  /* the database as messages name it: no password */
 };
 
 static struct srv_pg *PG(struct srv_storage *st)
@@ -810,8 +818,10 @@ char *srv_pg_display(const char *location)
     return fld_xstrdup(where);
 }
 
-static int pg_open(const char *location, bool create, struct srv_storage **out,
-                   struct fld_err *err)
+/* Connect to location (after its scheme): *out is a handle with no
+ * schema checked yet. */
+static int connect_to(const char *location, struct srv_pg **out,
+                      struct fld_err *err)
 {
     PQconninfoOption *opts;
     char *conninfo, *msg = NULL, line[300];
@@ -853,6 +863,54 @@ static int pg_open(const char *location, bool create, struct srv_storage **out,
         pg_close(&g->base);
         return rc;
     }
+    *out = g;
+    return FLD_OK;
+}
+
+char *srv_pg_conninfo_split(const char *location, char **password)
+{
+    char *conninfo = conninfo_of(location);
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    const PQconninfoOption *o;
+    struct fld_buf out = FLD_BUF_INIT;
+    const char *c;
+
+    free(conninfo);
+    *password = NULL;
+    if (opts == NULL)
+        return NULL;
+    for (o = opts; o->keyword; o++) {
+        if (o->val == NULL)
+            continue;
+        if (strcmp(o->keyword, "password") == 0) {
+            *password = fld_xstrdup(o->val);
+            continue;
+        }
+        /* key='value', with \ and ' escaped as libpq reads them */
+        if (out.len > 0)
+            fld_buf_putc(&out, ' ');
+        fld_buf_printf(&out, "%s='", o->keyword);
+        for (c = o->val; *c; c++) {
+            if (*c == '\\' || *c == '\'')
+                fld_buf_putc(&out, '\\');
+            fld_buf_putc(&out, *c);
+        }
+        fld_buf_putc(&out, '\'');
+    }
+    PQconninfoFree(opts);
+    conninfo = fld_buf_detach(&out, NULL);
+    return conninfo ? conninfo : fld_xstrdup("");
+}
+
+static int pg_open(const char *location, bool create, struct srv_storage **out,
+                   struct fld_err *err)
+{
+    struct srv_pg *g;
+    int rc;
+
+    *out = NULL;
+    if ((rc = connect_to(location, &g, err)) != FLD_OK)
+        return rc;
     if ((rc = check_schema(g, create, err)) != FLD_OK) {
         pg_close(&g->base);
         return rc;
@@ -2166,3 +2224,171 @@ const struct srv_storage_ops srv_storage_pg = {
     .attachments_stale = pg_attachments_stale,
     .record_attachments = pg_record_attachments,
 };
+
+/* ---- loading, for field-server migrate (storage_raw.h) ----------------------
+ */
+
+/* Run sql (no parameters; built from migrate.c's constant names, or the
+ * embedded schema): *out (when not NULL) gets the result, which the
+ * caller PQclear()s. */
+static int exec_sql(struct srv_pg *g, const char *sql, const char *what,
+                    PGresult **out, struct fld_err *err)
+{
+    PGresult *r = PQexecParams(g->conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+    ExecStatusType s = PQresultStatus(r);
+    int rc = FLD_OK;
+
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+        rc = pg_fail(g, r, what, err);
+    if (rc == FLD_OK && out != NULL)
+        *out = r;
+    else
+        PQclear(r);
+    return rc;
+}
+
+int srv_pg_open_empty(const char *location, struct srv_storage **out,
+                      struct fld_err *err)
+{
+    const struct fld_embedded *e;
+    struct srv_pg *g;
+    PGresult *r;
+    int rc;
+
+    *out = NULL;
+    if (strncmp(location, "postgresql:", 11) == 0)
+        location += 11;
+    else if (strncmp(location, "postgres:", 9) == 0)
+        location += 9;
+    else
+        return fld_err_set(err, FLD_EUSAGE, "%s: not a PostgreSQL location",
+                           location);
+    for (e = srv_pg_schema_files; e->name != NULL; e++)
+        if (strcmp(e->name, "server.sql") == 0)
+            break;
+    if (e->name == NULL)
+        return fld_err_set(err, FLD_EDB, "the PostgreSQL schema is missing");
+    if ((rc = connect_to(location, &g, err)) != FLD_OK)
+        return rc;
+    rc = run(g, P_BEGIN, NULL, NULL, "begin", err);
+    if (rc == FLD_OK) {
+        g->in_tx = true;
+        rc = run(g, P_LOCK, NULL, NULL, "wait for the writer lock", err);
+    }
+    /* Under the lock: two migrations at once cannot both find it empty. */
+    if (rc == FLD_OK)
+        rc = run(g, P_ANY_TABLE, NULL, &r, "read", err);
+    if (rc == FLD_OK) {
+        if (PQntuples(r) > 0)
+            rc = fld_err_set(err, FLD_EXISTS,
+                             "%s is not empty (it has %s); migrate into a new, "
+                             "empty database",
+                             g->where, PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    if (rc == FLD_OK) {
+        /* Several statements: PQexec, as create_schema does. */
+        r = PQexec(g->conn, (const char *)e->data);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_fail(g, r, "create schema", err);
+        PQclear(r);
+    }
+    if (rc != FLD_OK) {
+        pg_rollback(&g->base);
+        pg_close(&g->base);
+        return rc;
+    }
+    *out = &g->base;
+    return FLD_OK;
+}
+
+int srv_pg_load_row(struct srv_storage *st, const char *table,
+                    const char *columns, bool identity,
+                    const struct srv_cell *cells, size_t n, struct fld_err *err)
+{
+    struct srv_pg *g = PG(st);
+    const char *v[PARAMS_MAX + 8];
+    int len[PARAMS_MAX + 8], fmt[PARAMS_MAX + 8];
+    char num[PARAMS_MAX + 8][24], name[48];
+    PGresult *r;
+    size_t i;
+    int rc = FLD_OK;
+
+    if (st->ops != &srv_storage_pg || n > PARAMS_MAX + 8)
+        return fld_err_set(err, FLD_EUSAGE, "load %s: not possible", table);
+    snprintf(name, sizeof name, "load_%s", table);
+    if (strcmp(g->loading, table) != 0) {
+        struct fld_buf sql = FLD_BUF_INIT;
+
+        fld_buf_printf(&sql, "INSERT INTO %s (%s)%s VALUES (", table, columns,
+                       identity ? " OVERRIDING SYSTEM VALUE" : "");
+        for (i = 0; i < n; i++)
+            fld_buf_printf(&sql, "%s$%zu", i ? ", " : "", i + 1);
+        fld_buf_printf(&sql, ")");
+        r = PQprepare(g->conn, name, fld_buf_str(&sql), (int)n, NULL);
+        fld_buf_free(&sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_fail(g, r, "load", err);
+        PQclear(r);
+        if (rc != FLD_OK)
+            return rc;
+        snprintf(g->loading, sizeof g->loading, "%s", table);
+    }
+    for (i = 0; i < n; i++) {
+        len[i] = 0;
+        fmt[i] = 0;
+        switch (cells[i].type) {
+        case SRV_CELL_NULL:
+            v[i] = NULL;
+            break;
+        case SRV_CELL_INT:
+            snprintf(num[i], sizeof num[i], "%lld", (long long)cells[i].i);
+            v[i] = num[i];
+            break;
+        case SRV_CELL_TEXT:
+            v[i] = cells[i].text;
+            break;
+        case SRV_CELL_BLOB:
+            v[i] = (const char *)cells[i].blob;
+            len[i] = (int)cells[i].len;
+            fmt[i] = 1;
+            break;
+        }
+    }
+    r = PQexecPrepared(g->conn, name, (int)n, v, len, fmt, 1);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = pg_fail(g, r, table, err);
+    PQclear(r);
+    return rc;
+}
+
+int srv_pg_load_end(struct srv_storage *st, const char *table,
+                    const char *column, struct fld_err *err)
+{
+    struct srv_pg *g = PG(st);
+    char *sql =
+        fld_xasprintf("SELECT setval(pg_get_serial_sequence('%s', '%s'), "
+                      "coalesce((SELECT max(%s) FROM %s), 0) + 1, false)",
+                      table, column, column, table);
+    int rc = exec_sql(g, sql, table, NULL, err);
+
+    free(sql);
+    return rc;
+}
+
+int srv_pg_count(struct srv_storage *st, const char *table, int64_t *n,
+                 struct fld_err *err)
+{
+    struct srv_pg *g = PG(st);
+    char *sql = fld_xasprintf("SELECT count(*) FROM %s", table);
+    PGresult *r;
+    int rc = exec_sql(g, sql, table, &r, err);
+
+    free(sql);
+    *n = 0;
+    if (rc != FLD_OK)
+        return rc;
+    *n = PQntuples(r) == 1 ? col_int(r, 0, 0) : -1;
+    PQclear(r);
+    return FLD_OK;
+}

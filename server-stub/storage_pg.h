@@ -23,4 +23,13 @@ extern const struct srv_storage_ops srv_storage_pg;
  * string, free(). */
 char *srv_pg_display(const char *location);
 
+/*
+ * location (after its scheme) as a libpq key=value connection string for
+ * another program (pg_dump), without its password, which *password gets
+ * (new, free(); NULL when none) to be handed over in the environment
+ * (PGPASSWORD), never on a command line that `ps` shows. New string,
+ * free(); NULL when location is malformed.
+ */
+char *srv_pg_conninfo_split(const char *location, char **password);
+
 #endif

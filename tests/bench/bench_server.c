@@ -22,6 +22,18 @@
  * cryptography no server can skip; and fld_version_open(), the whole
  * check of a version without storing it. Each figure goes out as one
  * JSON line (bench_figure.h). Figures only: nothing here fails on time.
+ *
+ * Then the back ends side by side (issue 16), each on a fresh database:
+ * four devices pushing 2,500 versions each at once, then two readers
+ * pulling all 10,000 from the start at once (pages of 1,000, as a new
+ * device does), on SQLite with one server, on PostgreSQL with one server,
+ * and on PostgreSQL with two servers sharing the database (devices and
+ * readers split between them). The PostgreSQL databases are given by
+ * FIELD_BENCH_PG_1 and FIELD_BENCH_PG_2 (scripts/run-bench.sh starts a
+ * throwaway cluster for them); without them those figures are skipped
+ * with one line. With FIELD_BENCH_PG_3 too, the SQLite database is then
+ * moved there by `field-server migrate`, timed. All servers run in this
+ * process, as above.
  */
 #include <netinet/in.h>
 #include <pthread.h>
@@ -41,6 +53,7 @@
 #include "hlc.h"
 #include "http.h"
 #include "json.h"
+#include "migrate.h"
 #include "parallel.h"
 #include "protocol.h"
 #include "server.h"
@@ -54,6 +67,8 @@
 #define MAX_DEVICES 4
 #define PER_RECORD 4
 #define SUBJECT "42"
+#define READERS 2
+#define PULL_LIMIT 1000
 
 static _Noreturn void die(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -418,6 +433,264 @@ static double yardstick(const struct signed_set *ss, bool whole,
     return (double)n / secs;
 }
 
+/* ---- the back ends side by side ------------------------------------------ */
+
+/* One signed POST /v1/sync whose answer is read whole: its body into
+ * resp; 0 when answered 200. */
+static int post_read(const struct fld_key *key, int port,
+                     const struct fld_buf *body, struct fld_buf *resp)
+{
+    struct device d = {.key = (struct fld_key *)key, .port = port};
+    struct sockaddr_in a;
+    struct syn_auth auth;
+    struct fld_buf req = FLD_BUF_INIT, all = FLD_BUF_INIT;
+    char sig[129], buf[65536];
+    const char *head_end;
+    ssize_t n;
+    size_t off = 0;
+    int fd, ok = -1;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)d.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    syn_request_sign(d.key, "POST", "/v1/sync", fld_now_ms(), body->data,
+                     body->len, &auth);
+    syn_auth_sig_hex(&auth, sig);
+    fld_buf_printf(
+        &req,
+        "POST /v1/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+        "%s: %s\r\n%s: %lld\r\n%s: %s\r\n\r\n",
+        body->len, SYN_HDR_DEVICE, auth.device, SYN_HDR_TIME,
+        (long long)auth.time_ms, SYN_HDR_SIGNATURE, sig);
+    fld_buf_append(&req, body->data, body->len);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+        while (off < req.len) {
+            n = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+            if (n <= 0)
+                break;
+            off += (size_t)n;
+        }
+        while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+            fld_buf_append(&all, buf, (size_t)n);
+    }
+    if (fd >= 0)
+        close(fd);
+    head_end = all.len ? strstr(fld_buf_str(&all), "\r\n\r\n") : NULL;
+    if (head_end != NULL && all.len > 12 &&
+        memcmp(all.data, "HTTP/1.1 200", 12) == 0) {
+        fld_buf_append(resp, head_end + 4,
+                       all.len - (size_t)(head_end + 4 - (char *)all.data));
+        ok = 0;
+    }
+    fld_buf_free(&all);
+    fld_buf_free(&req);
+    return ok;
+}
+
+struct reader {
+    struct fld_key *key;
+    int port;
+    size_t pulled;
+    int failures;
+};
+
+/* Pull everything from the start, page by page, as a new device does. */
+static void *run_reader(void *arg)
+{
+    struct reader *r = arg;
+    char *cursor = NULL;
+    bool more = true;
+
+    while (more) {
+        struct syn_sync_request q;
+        struct syn_sync_response *a = NULL;
+        struct fld_buf body = FLD_BUF_INIT, resp = FLD_BUF_INIT;
+
+        memset(&q, 0, sizeof q);
+        q.cursor = cursor;
+        q.limit = PULL_LIMIT;
+        syn_sync_request_encode(&q, &body);
+        more = false;
+        if (post_read(r->key, r->port, &body, &resp) == 0 &&
+            syn_sync_response_decode(resp.data, resp.len, &a, NULL) == FLD_OK) {
+            r->pulled += a->n_pull;
+            free(cursor);
+            cursor = fld_xstrdup(a->cursor);
+            more = a->more;
+        } else {
+            r->failures++;
+        }
+        syn_sync_response_free(a);
+        fld_buf_free(&body);
+        fld_buf_free(&resp);
+    }
+    free(cursor);
+    return NULL;
+}
+
+/* What one scenario measured. */
+struct pair {
+    double ingest; /* versions/s stored, four devices at once */
+    double pull;   /* versions/s pulled, two readers at once */
+};
+
+/*
+ * One scenario on a fresh database at location: n_servers servers on it,
+ * devs split between them, then READERS readers split likewise.
+ */
+static struct pair backend_run(const char *location, size_t n_servers,
+                               const struct fld_template *t,
+                               struct device *devs, size_t n_devs,
+                               struct fld_key *const *reader_keys)
+{
+    struct device all[MAX_DEVICES + READERS];
+    pthread_t th[MAX_DEVICES + READERS];
+    struct reader rd[READERS];
+    struct srv_config cfg;
+    struct srv *s[2];
+    struct srv_http *h[2];
+    struct pair out;
+    size_t i, pulled = 0, n_versions;
+    double t0;
+    int failures = 0;
+
+    for (i = 0; i < n_devs; i++)
+        all[i] = devs[i];
+    n_versions = N_VERSIONS; /* devs hold N_VERSIONS between them */
+    for (i = 0; i < READERS; i++) {
+        memset(&all[n_devs + i], 0, sizeof all[0]);
+        all[n_devs + i].key = reader_keys[i];
+    }
+    server_db(location, t, all, n_devs + READERS);
+    srv_config_defaults(&cfg);
+    free(cfg.db);
+    cfg.db = fld_xstrdup(location);
+    cfg.port = 0;
+    cfg.quiet = true;
+    for (i = 0; i < n_servers; i++)
+        if (srv_open(&cfg, &s[i], NULL) != FLD_OK ||
+            srv_http_start(s[i], &h[i], NULL) != FLD_OK)
+            die("cannot start server %zu on %s", i + 1, location);
+    t0 = now_s();
+    for (i = 0; i < n_devs; i++) {
+        devs[i].port = srv_http_port(h[i % n_servers]);
+        devs[i].failures = 0;
+        pthread_create(&th[i], NULL, run_device, &devs[i]);
+    }
+    for (i = 0; i < n_devs; i++) {
+        pthread_join(th[i], NULL);
+        failures += devs[i].failures;
+    }
+    out.ingest = (double)n_versions / (now_s() - t0);
+    t0 = now_s();
+    for (i = 0; i < READERS; i++) {
+        rd[i] = (struct reader){reader_keys[i], srv_http_port(h[i % n_servers]),
+                                0, 0};
+        pthread_create(&th[i], NULL, run_reader, &rd[i]);
+    }
+    for (i = 0; i < READERS; i++) {
+        pthread_join(th[i], NULL);
+        failures += rd[i].failures;
+        pulled += rd[i].pulled;
+    }
+    out.pull = (double)pulled / (now_s() - t0);
+    for (i = 0; i < n_servers; i++) {
+        srv_http_stop(h[i], 5);
+        srv_close(s[i]);
+    }
+    srv_config_free(&cfg);
+    if (failures || pulled != READERS * n_versions)
+        die("%s: %d failed requests; %zu of %zu versions pulled", location,
+            failures, pulled, READERS * n_versions);
+    printf("%s, %zu server%s: ingest %.0f versions/s, pull %.0f versions/s\n",
+           strncmp(location, "postgres", 8) == 0 ? "PostgreSQL" : "SQLite",
+           n_servers, n_servers > 1 ? "s" : "", out.ingest, out.pull);
+    return out;
+}
+
+static void backend_figures(const char *name, struct pair p)
+{
+    char figure[96];
+
+    snprintf(figure, sizeof figure, "ingest_four_devices_per_s_%s", name);
+    bench_figure("server_backends", figure, p.ingest, "versions/s", NULL);
+    snprintf(figure, sizeof figure, "pull_two_readers_per_s_%s", name);
+    bench_figure("server_backends", figure, p.pull, "versions/s", NULL);
+}
+
+/* The SQLite database at path, 10,000 versions and more, moved to the
+ * empty PostgreSQL database FIELD_BENCH_PG_3 by `field-server migrate`
+ * (copy, re-verification of every signature, commit), when given. */
+static void migrate_figure(const char *path, const char *dir)
+{
+#ifdef SRV_WITH_PG
+    const char *pg3 = getenv("FIELD_BENCH_PG_3");
+    struct srv_migrate_report r;
+    char att[96];
+    double t0;
+
+    if (pg3 == NULL || !*pg3)
+        return;
+    snprintf(att, sizeof att, "%s/migrated-attachments", dir);
+    t0 = now_s();
+    if (srv_migrate(path, pg3, att, &r, NULL) != FLD_OK)
+        die("cannot migrate %s to PostgreSQL", path);
+    t0 = now_s() - t0;
+    (void)rmdir(att);
+    printf("migrate SQLite to PostgreSQL: %lld versions (%lld rows) in "
+           "%.2f s\n",
+           (long long)r.versions, (long long)r.rows, t0);
+    bench_figure("server_backends", "migrate_versions_per_s",
+                 (double)r.versions / t0, "versions/s", NULL);
+#else
+    (void)path;
+    (void)dir;
+#endif
+}
+
+/* SQLite, then PostgreSQL with one and two servers when given. */
+static void backends(const char *dir, const struct fld_template *t,
+                     struct device *devs)
+{
+    const char *pg1 = getenv("FIELD_BENCH_PG_1");
+    const char *pg2 = getenv("FIELD_BENCH_PG_2");
+    struct fld_key *readers[READERS];
+    char path[96];
+    struct pair p;
+    size_t i;
+
+    for (i = 0; i < READERS; i++)
+        if (fld_key_generate(&readers[i], NULL) != FLD_OK)
+            die("cannot make a key");
+    snprintf(path, sizeof path, "%s/backends.db", dir);
+    p = backend_run(path, 1, t, devs, MAX_DEVICES, readers);
+    backend_figures("sqlite", p);
+    migrate_figure(path, dir);
+    remove_db(path);
+    if (pg1 == NULL || pg2 == NULL || !*pg1 || !*pg2) {
+        printf("server_backends: PostgreSQL skipped: FIELD_BENCH_PG_1 and "
+               "FIELD_BENCH_PG_2 are not set (scripts/run-bench.sh sets them "
+               "where PostgreSQL 15 is installed)\n");
+    } else if (chdir(dir) != 0) { /* a PostgreSQL server's photos go here */
+        die("cannot enter %s", dir);
+    } else {
+        backend_figures("pg",
+                        backend_run(pg1, 1, t, devs, MAX_DEVICES, readers));
+        backend_figures("pg_two_servers",
+                        backend_run(pg2, 2, t, devs, MAX_DEVICES, readers));
+    }
+    /* The servers' (empty) photo directory, SQLite's and PostgreSQL's. */
+    snprintf(path, sizeof path, "%s/attachments/partial", dir);
+    (void)rmdir(path);
+    snprintf(path, sizeof path, "%s/attachments", dir);
+    (void)rmdir(path);
+    for (i = 0; i < READERS; i++)
+        fld_key_free(readers[i]);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/field-bench-XXXXXX", path[64];
@@ -472,6 +745,8 @@ int main(void)
                  ingest_one / crypto, "ratio", ">= 0.80");
     bench_figure("server", "ingest_four_devices_share_of_verify",
                  ingest_many / crypto, "ratio", ">= 0.80");
+    fflush(stdout);
+    backends(dir, t, many);
 
     fld_template_free(t);
     for (size_t b = 0; b < one.n_bodies; b++)

@@ -7,7 +7,7 @@
 # checked in test_server_api.sh.)
 . "$(dirname "$0")/server_lib.sh"
 
-COMMANDS="audit backup devices enroll-code export init record serve targets templates units"
+COMMANDS="audit backup devices enroll-code export init migrate new-epoch record serve targets templates units"
 DBS="$T/cli.db"
 
 # --- the program and its help -------------------------------------------------

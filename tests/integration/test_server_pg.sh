@@ -57,9 +57,6 @@ run "$S" init --db "postgresql://field:s3cret@/main?host=$PG_DIR"
 expect_rc "init twice: exit 4" 4
 expect_stderr_line "... one line, without the password" \
     "field-server: init: postgresql://field@$PG_DIR/main is initialised already"
-run "$S" backup --db "$DBS" "$T/copy.db"
-expect_rc "backup is refused: exit 2" 2
-expect_stderr_contains "... naming pg_dump" "pg_dump"
 
 province 4201 4202
 expect_eq "the units are stored" "$(sqls "SELECT count(*) FROM units")" 3
@@ -201,6 +198,22 @@ if [ -x "$UNIT_TEST" ]; then
 else
     fail "$UNIT_TEST is built"
 fi
+
+# --- roles and privileges ------------------------------------------------------------
+
+pg_psql main "CREATE ROLE reader LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;
+CREATE ROLE writer LOGIN; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO writer" >/dev/null
+run "$S" enroll-code --db "postgresql:///main?host=$PG_DIR&user=reader" \
+    --inspector "Chỉ đọc" --role inspector --scope 4201
+expect_rc "a role that may only read cannot write: exit 1" 1
+expect_stderr_line "... one line naming the table" \
+    "field-server: enroll-code: postgresql://reader@$PG_DIR/main: "
+expect_stderr_contains "... permission denied" "permission denied for table"
+N_CODES=$(sqls "SELECT count(*) FROM enroll_codes")
+run "$S" enroll-code --db "postgresql:///main?host=$PG_DIR&user=writer" \
+    --inspector "Ghi" --role inspector --scope 4201
+expect_rc "a role with SELECT, INSERT, UPDATE, DELETE on the tables is enough" 0
+expect_eq "... the code stored" "$(sqls "SELECT count(*) FROM enroll_codes")" $((N_CODES + 1))
 
 # --- a schema from the future ------------------------------------------------------
 
