@@ -269,6 +269,37 @@ struct fld_json *cmd_photos_json(struct cmd_ctx *ctx,
 /* The same for a person, under `field show`'s answers. */
 void cmd_photos_print(struct cmd_ctx *ctx, const struct fld_json *photos);
 
+/*
+ * A supervisor's decisions (cmd_review.c), shared by `field review`,
+ * `field approve|reject|return` and the review screen of `field ui`.
+ */
+/* FLD_OK when this device is enrolled as a supervisor or an admin, else
+ * FLD_EINVAL saying what it is. */
+int cmd_review_role(struct cmd_ctx *ctx);
+/* The inbox: records final and in this device's scope, oldest first, as
+ * `field review --json` prints them. *out a new JSON array. Checks the
+ * role first (cmd_review_role). */
+int cmd_review_inbox(struct cmd_ctx *ctx, struct fld_json **out);
+
+struct cmd_decision {
+    const char *status; /* approved | rejected | returned */
+    char *note;         /* note or reason, NFC; NULL for none */
+    char *number;       /* the recognition decision's number, or NULL */
+    char *date;         /* its date, YYYY-MM-DD, or NULL */
+};
+/* Typed text made NFC, 1..max bytes; what names it in the message.
+ * *out is replaced (freed first). FLD_EUSAGE when empty or too long. */
+int cmd_decision_text(struct cmd_ctx *ctx, const char *what, const char *arg,
+                      size_t max, char **out);
+/* A reason for a rejection or return; a number and a date together. */
+int cmd_decision_check(struct cmd_ctx *ctx, const struct cmd_decision *d);
+/* Sign d on record r (loaded with cmd_record_load) when r waits for a
+ * decision: one version on all its heads, answers unchanged. FLD_EINVAL
+ * naming why not (a draft, returned, closed, conflicts). *out new. */
+int cmd_decision_sign(struct cmd_ctx *ctx, const struct cmd_record *r,
+                      const struct cmd_decision *d, struct fld_version **out);
+void cmd_decision_free(struct cmd_decision *d);
+
 /* Print v as compact JSON and a newline on stdout. */
 int cmd_print_json(struct cmd_ctx *ctx, const struct fld_json *v);
 /* Today's local date, "YYYY-MM-DD" (FIELD_TODAY overrides it, for tests

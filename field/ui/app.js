@@ -65,6 +65,22 @@
     to_send: ['chờ gửi', 'waiting to be sent'],
     sent: ['đã gửi', 'sent'],
     received: ['đã nhận', 'received'],
+    review: ['Xét duyệt', 'Review'],
+    inbox_none: ['Không có phiếu nào chờ xét duyệt.', 'Nothing waits for a decision.'],
+    inbox_hint: ['Phiếu đã hoàn tất trong phạm vi của bạn, chờ lâu nhất ở trên. Mỗi quyết định là một phiên bản có chữ ký, gửi đi khi đồng bộ.',
+      'Final records in your scope, the longest waiting first. Each decision is one signed version, sent at the next sync.'],
+    note_or_reason: ['Ghi chú khi duyệt, hoặc lý do (bắt buộc khi trả lại hay từ chối)', 'Note for an approval, or the reason (required to return or reject)'],
+    recognition: ['Quyết định công nhận (không bắt buộc)', 'Recognition decision (optional)'],
+    decision_number: ['Số quyết định', 'Decision number'],
+    decision_date: ['Ngày quyết định', 'Decision date'],
+    approve: ['Duyệt', 'Approve'],
+    return_: ['Trả lại để sửa', 'Return for correction'],
+    reject: ['Từ chối', 'Reject'],
+    decided: ['Đã ghi quyết định (một phiên bản có chữ ký):', 'Decision recorded (one signed version):'],
+    met: ['đạt', 'met'], not_met: ['không đạt', 'not met'], unknown: ['chưa xác định', 'unknown'],
+    tier: ['mức đạt chuẩn', 'tier'],
+    outdated: ['Đã sửa sau lần xét trước', 'Changed since it was last reviewed'],
+    moved_review: ['Phiếu vừa thay đổi ở nơi khác; danh sách đã được tải lại, hãy xem lại rồi quyết định.', 'The record changed elsewhere; the list is reloaded: check it again, then decide.'],
     photo_later: ['Ảnh: thêm bằng field attach (giao diện ảnh ở giai đoạn sau).', 'Photo: add with field attach (photos in the UI come later).']
   };
   var STATUS = {
@@ -120,6 +136,7 @@
 
   function applyLang() {
     document.documentElement.lang = S.lang;
+    $('nav-review').hidden = !isSupervisor();
     $('lang').textContent = S.lang === 'en' ? 'VI' : 'EN';
     $('lang').setAttribute('aria-label', S.lang === 'en' ? 'Tiếng Việt' : 'English');
     Array.prototype.forEach.call(document.querySelectorAll('[data-t]'), function (e) {
@@ -187,7 +204,7 @@
     var f = el('form', { on: { submit: function (ev) {
       ev.preventDefault();
       api('POST', '/api/pair', { code: input.value.trim() }).then(function (r) {
-        if (r.status === 200) { S.csrf = r.body.csrf; S.session = r.body; notice(''); route(); pollSync(); }
+        if (r.status === 200) { S.csrf = r.body.csrf; S.session = r.body; applyLang(); notice(''); route(); pollSync(); }
         else notice(errText(r.body));
       });
     } } }, [
@@ -580,6 +597,69 @@
     });
   }
 
+  /* ---- the review inbox (a supervisor's or an admin's device) ---- */
+  function isSupervisor() {
+    return !!(S.session && (S.session.role === 'supervisor' || S.session.role === 'admin'));
+  }
+
+  function reviewItem(x, i) {
+    var note = el('textarea', { id: 'rv-note-' + i, rows: '2' });
+    var number = el('input', { id: 'rv-number-' + i, type: 'text' });
+    var date = el('input', { id: 'rv-date-' + i, type: 'date' });
+    var c = x.criteria;
+    var summary = t('met') + ' ' + c.met + ', ' + t('not_met') + ' ' + c.not_met + ', ' + t('unknown') + ' ' + c.unknown +
+      (x.tier ? '; ' + t('tier') + ': ' + st(x.tier) : '');
+    function send(action) {
+      var body = { base: x.base };
+      if (action === 'approve') {
+        if (note.value.trim()) body.note = note.value;
+        if (number.value.trim()) body.decision_number = number.value;
+        if (date.value) body.decision_date = date.value;
+      } else {
+        body.reason = note.value;
+      }
+      api('POST', '/api/records/' + x.record + '/' + action, body).then(function (r) {
+        if (r.status === 200) {
+          reviewView();
+          notice(t('decided') + ' ' + (x.unit_name || x.subject) + ' — ' + st(r.body.status), true);
+          pollSync();
+        } else if (r.status === 409) {
+          reviewView();
+          notice(t('moved_review'));
+        } else {
+          notice(errText(r.body));
+          if (r.body && r.body.field === 'reason') note.focus();
+        }
+      });
+    }
+    return el('li', { id: 'rv-' + x.record }, [
+      el('a', { href: '#/r/' + x.record, text: (x.unit_name ? x.unit_name + ' (' + x.subject + ')' : x.subject) + ' — ' + x.template }),
+      el('p', { class: 'meta', text: new Date(x.since_ms).toLocaleString() + ' · ' + x.inspector + ' · ' + x.record.slice(0, 12) }),
+      el('p', { class: 'meta', text: summary }),
+      x.review_outdated ? el('p', { class: 'err', text: t('outdated') }) : null,
+      el('div', { class: 'q' }, [el('label', { for: note.id, text: t('note_or_reason') }), note]),
+      el('p', { class: 'hint', text: t('recognition') }),
+      el('div', { class: 'filters' }, [
+        el('div', {}, [el('label', { for: number.id, text: t('decision_number') }), number]),
+        el('div', {}, [el('label', { for: date.id, text: t('decision_date') }), date])]),
+      el('div', { class: 'row' }, [
+        el('button', { type: 'button', class: 'primary', id: 'rv-approve-' + i, text: t('approve'), on: { click: function () { send('approve'); } } }),
+        el('button', { type: 'button', id: 'rv-return-' + i, text: t('return_'), on: { click: function () { send('return'); } } }),
+        el('button', { type: 'button', id: 'rv-reject-' + i, text: t('reject'), on: { click: function () { send('reject'); } } })])
+    ]);
+  }
+
+  function reviewView() {
+    var list = el('ul', { class: 'list', id: 'inbox' });
+    show([el('h2', { text: t('review') }), el('p', { class: 'hint', text: t('inbox_hint') }), list]);
+    api('GET', '/api/review').then(function (r) {
+      if (r.status !== 200) { notice(errText(r.body)); return; }
+      if (r.body.length === 0) list.appendChild(el('li', { text: t('inbox_none') }));
+      r.body.forEach(function (x, i) { list.appendChild(reviewItem(x, i)); });
+      list.setAttribute('data-loaded', 'true');
+    });
+  }
+
   function route() {
     var h = location.hash || '#/';
     var m;
@@ -589,6 +669,7 @@
     if ((m = /^#\/r\/([0-9a-f]+)\/history$/.exec(h))) historyView(m[1]);
     else if ((m = /^#\/r\/([0-9a-f]+)$/.exec(h))) recordView(m[1]);
     else if (h === '#/new') newView();
+    else if (h === '#/review') reviewView();
     else listView();
     $('main').focus();
   }

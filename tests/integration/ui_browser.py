@@ -6,6 +6,8 @@ test_ui_browser.sh, which starts `field ui` and checks the store after.
     ui_browser.py capture URL IDS_FILE [SHOTS_DIR]
     ui_browser.py resolve URL RECORD VALUE
     ui_browser.py pair URL CODE
+    ui_browser.py review URL RECORD REASON
+    ui_browser.py returned URL RECORD REASON
 
 capture: fills an ntm-xa-2021 inspection as an inspector would (the unit
 found by typing its name without diacritics, a constraint message shown
@@ -23,6 +25,13 @@ candidates; VALUE is chosen with one tap and resolved.
 
 pair: a browser without a session gets the pairing page; a wrong code is
 refused with a message; the right one opens the app.
+
+review: on a supervisor's device, the inbox lists RECORD; a return
+without a reason is refused with a message; with REASON typed, the
+record is returned and leaves the inbox.
+
+returned: on the inspector's device, after the sync, RECORD comes first
+in the list of records, marked returned, with REASON.
 
 Each check prints "PASS name" or "FAIL name: detail"; the shell counts
 them. The script exits 0 unless the browser itself cannot start.
@@ -482,12 +491,78 @@ def pair(url, code):
         d.quit()
 
 
+# ---- review ---------------------------------------------------------------------
+
+def review(url, rid, reason):
+    """A supervisor returns a record with a reason, from the inbox."""
+    d = browser()
+    try:
+        d.get(url)
+        if not wait(d, "a supervisor's device shows the review link",
+                    lambda x: visible(x, "nav-review")):
+            return
+        click(d, by_id(d, "nav-review"))
+        if not wait(d, "the inbox lists the final record",
+                    lambda x: by_id(x, "rv-" + rid) is not None):
+            return
+        every_screen(d, "review inbox", os.environ.get("FIELD_UI_SHOTS"),
+                     "review")
+        item = by_id(d, "rv-" + rid)
+        idx = item.find_element(By.TAG_NAME, "textarea").get_attribute(
+            "id").split("-")[-1]
+        click(d, by_id(d, "rv-return-" + idx))
+        wait(d, "a return without a reason is refused with a message",
+             lambda x: "lý do" in notice(x))
+        report("... and the reason's box has the focus",
+               d.switch_to.active_element.get_attribute("id")
+               == "rv-note-" + idx)
+        by_id(d, "rv-note-" + idx).send_keys(reason)
+        click(d, by_id(d, "rv-return-" + idx))
+        wait(d, "the return is recorded, one signed version",
+             lambda x: "Đã ghi quyết định" in notice(x))
+        wait(d, "... and the record leaves the inbox",
+             lambda x: by_id(x, "inbox") is not None
+             and by_id(x, "inbox").get_attribute("data-loaded") == "true"
+             and by_id(x, "rv-" + rid) is None)
+    except WebDriverException as e:
+        report("the browser session", False, str(e).splitlines()[0])
+    finally:
+        d.quit()
+
+
+def returned(url, rid, reason):
+    """The inspector's list: the returned record first, with the reason."""
+    d = browser()
+    try:
+        d.get(url)
+        if not wait(d, "the record list", lambda x: x.find_elements(
+                By.CSS_SELECTOR, "#records li a")):
+            return
+        report("an inspector's device has no review link",
+               not visible(d, "nav-review"))
+        first = d.find_elements(By.CSS_SELECTOR, "#records li")[0]
+        link = first.find_element(By.TAG_NAME, "a").get_attribute("href")
+        report("the returned record comes first in the list",
+               link.endswith("#/r/" + rid)
+               and "returned" in first.get_attribute("class"), link)
+        report("... with the supervisor's reason", reason in first.text,
+               first.text)
+    except WebDriverException as e:
+        report("the browser session", False, str(e).splitlines()[0])
+    finally:
+        d.quit()
+
+
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "capture":
         capture(sys.argv[2], sys.argv[3],
                 sys.argv[4] if len(sys.argv) > 4 else None)
     elif len(sys.argv) == 5 and sys.argv[1] == "resolve":
         resolve(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 5 and sys.argv[1] == "review":
+        review(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 5 and sys.argv[1] == "returned":
+        returned(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 4 and sys.argv[1] == "pair":
         pair(sys.argv[2], sys.argv[3])
     else:
