@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "attachment.h"
+#include "buf.h"
 #include "cmdline.h"
 #include "err.h"
 #include "json.h"
@@ -68,6 +69,7 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_reject(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_report(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_repair(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_return(struct cmd_ctx *ctx, int argc, char **argv);
@@ -170,6 +172,28 @@ int cmd_sync_run(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
                  void (*progress)(void *progress_ctx,
                                   const struct syn_stats *s),
                  void *progress_ctx, struct syn_stats *s);
+
+/* The transport `field sync` would use (cmd_sync.c), with the TLS
+ * settings enroll remembered; for the other requests a device makes to
+ * its server (`field report`). stop as for cmd_sync_run(). *out new,
+ * syn_transport_free(). */
+struct syn_transport;
+int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
+                       struct syn_transport **out);
+
+/*
+ * The progress report from the server (cmd_report.c), for `field report`
+ * and the report screen of `field ui`: q as GET /v1/report takes it, the
+ * body appended to out. One try when is_quick (a page waits for it),
+ * else retried as a sync is. A JSON report is also kept on the device,
+ * with the time it was fetched (CMD_META_REPORT*), replacing the last:
+ * what the report screen shows when the server cannot be reached.
+ */
+#define CMD_META_REPORT "report.last"
+#define CMD_META_REPORT_MS "report.fetched_ms"
+struct syn_report_query;
+int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
+                     bool is_quick, struct fld_buf *out);
 
 /*
  * A record as commands see it: every stored version, and their merge

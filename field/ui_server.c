@@ -264,21 +264,14 @@ static const char *content_type(const char *name)
     return "application/octet-stream";
 }
 
-/* Queue data (copied unless is_static) with every security header, and
- * a Set-Cookie for session s when given. */
-static enum MHD_Result respond(struct MHD_Connection *c, int status,
-                               const char *type, const void *data, size_t len,
-                               bool is_static, const struct fld_ui_session *s)
+/* Queue r with status, type and every security header, and a Set-Cookie
+ * for session s when given. r stays the caller's to destroy. */
+static enum MHD_Result queue(struct MHD_Connection *c, int status,
+                             const char *type, struct MHD_Response *r,
+                             const struct fld_ui_session *s)
 {
-    struct MHD_Response *r;
-    enum MHD_Result ok;
     char cookie[160], id[2 * FLD_UI_TOKEN_LEN + 1];
 
-    r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
-                                        is_static ? MHD_RESPMEM_PERSISTENT
-                                                  : MHD_RESPMEM_MUST_COPY);
-    if (r == NULL)
-        return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, "Content-Security-Policy", CSP);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -294,7 +287,23 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status,
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
         sodium_memzero(cookie, sizeof cookie);
     }
-    ok = MHD_queue_response(c, (unsigned)status, r);
+    return MHD_queue_response(c, (unsigned)status, r);
+}
+
+/* Queue data (copied unless is_static) as queue() does. */
+static enum MHD_Result respond(struct MHD_Connection *c, int status,
+                               const char *type, const void *data, size_t len,
+                               bool is_static, const struct fld_ui_session *s)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+
+    r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+                                        is_static ? MHD_RESPMEM_PERSISTENT
+                                                  : MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    ok = queue(c, status, type, r, s);
     MHD_destroy_response(r);
     return ok;
 }
@@ -303,15 +312,32 @@ static enum MHD_Result send_reply(struct MHD_Connection *c,
                                   const struct fld_ui_reply *reply,
                                   const struct fld_ui_session *s)
 {
-    return respond(c, reply->status, "application/json", reply->body.data,
-                   reply->body.len, false, s);
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+    char disposition[128];
+
+    if (reply->type == NULL)
+        return respond(c, reply->status, "application/json", reply->body.data,
+                       reply->body.len, false, s);
+    /* A file to download (the report's workbook): the same headers, and
+     * Content-Disposition so that the browser saves it. */
+    r = MHD_create_response_from_buffer(reply->body.len, reply->body.data,
+                                        MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"",
+             reply->filename ? reply->filename : "field");
+    MHD_add_response_header(r, "Content-Disposition", disposition);
+    ok = queue(c, reply->status, reply->type, r, s);
+    MHD_destroy_response(r);
+    return ok;
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int status,
                                   const char *code, const char *vi,
                                   const char *en)
 {
-    struct fld_ui_reply reply = {0, FLD_BUF_INIT};
+    struct fld_ui_reply reply = {0, FLD_BUF_INIT, NULL, NULL};
     enum MHD_Result ok;
 
     fld_ui_reply_error(&reply, status, code, vi, en, NULL);
@@ -367,7 +393,7 @@ static enum MHD_Result session_info(struct fld_ui_server *h,
                                     const struct fld_ui_session *s, int status,
                                     bool set_cookie)
 {
-    struct fld_ui_reply reply = {status, FLD_BUF_INIT};
+    struct fld_ui_reply reply = {status, FLD_BUF_INIT, NULL, NULL};
     struct fld_json *o = fld_ui_api_session(h->ctx);
     char csrf[2 * FLD_UI_TOKEN_LEN + 1];
     enum MHD_Result ok;
@@ -460,7 +486,7 @@ static enum MHD_Result api(struct fld_ui_server *h, struct MHD_Connection *c,
                            const char *method, const char *url,
                            const struct req *rq)
 {
-    struct fld_ui_reply reply = {500, FLD_BUF_INIT};
+    struct fld_ui_reply reply = {500, FLD_BUF_INIT, NULL, NULL};
     struct fld_ui_query q;
     struct fld_ui_session *s;
     bool is_post = strcmp(method, "POST") == 0;

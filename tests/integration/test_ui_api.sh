@@ -390,6 +390,31 @@ expect_eq "the returned record comes first in the list, with the reason" \
 req GET /api/review
 expect_eq "the inbox is empty again" "$(cat "$BODY")" "[]"
 
+# --- the province report ------------------------------------------------------------
+
+req GET /api/report
+expect_code "GET /api/report with none kept" 200
+expect_eq "... says there is none" "$(jget report <"$BODY") $(jget fetched_ms <"$BODY")" "None None"
+req POST /api/report '{}'
+expect_error "fetching the report on a device not enrolled" 404 not_found
+req POST "/api/report?unit=a%20b" '{}'
+expect_error "a unit that is not a code" 400 bad_request
+req GET /api/report.xlsx
+expect_error "the workbook on a device not enrolled" 404 not_found
+req POST /api/report.xlsx '{}'
+expect_error "POST /api/report.xlsx" 404 not_found
+# A report kept from an earlier fetch, and a server that cannot be reached
+sql "INSERT INTO meta(key, value) VALUES ('report.last', '{\"as_of\":\"2025-06-30\",\"unit\":{\"code\":\"42\",\"name\":\"Hà Tĩnh\"},\"tiers\":[]}'), ('report.fetched_ms', '1751270400000'), ('sync.url', 'http://127.0.0.1:9');"
+req GET /api/report
+expect_eq "GET /api/report gives the report kept, with its time" \
+    "$CODE $(jget fetched_ms <"$BODY")" "200 1751270400000"
+req POST /api/report '{}'
+expect_error "fetching with the server unreachable" 503 offline
+expect_stdout_contains_body "... answers the report kept, for the page to show" '"as_of":"2025-06-30"'
+req GET /api/report.xlsx
+expect_error "the workbook with the server unreachable" 503 offline
+sql "DELETE FROM meta WHERE key = 'sync.url';"
+
 run "$F" verify
 expect_rc "field verify passes at the end" 0
 

@@ -11,7 +11,10 @@
 # device that syncs with the real field-server sees the same record. A
 # conflict made by two devices is resolved in the page with one tap. A
 # supervisor's device returns a final record with a reason from the review
-# inbox; the inspector's list then shows it first, with the reason. Pairing: the page of a `field ui
+# inbox; the inspector's list then shows it first, with the reason. The
+# report screen draws what `field report --json` gives as tables and SVG
+# charts, passes the server's workbook through, and shows the report kept
+# when the server is stopped. Pairing: the page of a `field ui
 # --pair` refuses a wrong code and opens with the right one.
 #
 # Skipped, with the packages to install, where chromium, chromedriver or
@@ -159,6 +162,30 @@ run "$F" sync
 expect_rc "the inspector's device receives it" 0
 start_ui
 browse returned "$UI_URL" "$rv" "Đo lại chiều dài đường"
+stop_ui
+
+# --- the province report, in the page --------------------------------------------
+
+home sup
+run "$F" report --json
+expect_rc "field report --json on the supervisor's device" 0
+cp "$OUT" "$T/report.json"
+start_ui
+browse report "$UI_URL" "$T/report.json" online
+stop_ui
+start_ui
+curl -s -o "$T/r.xlsx" -D "$T/r.hdr" -b "$T/jar" -c "$T/jar" "$UI_URL" >/dev/null
+curl -s -o "$T/r.xlsx" -D "$T/r.hdr" -b "$T/jar" "${UI_URL}api/report.xlsx"
+expect_eq "the workbook comes through the device" "$(head -c 2 "$T/r.xlsx")" "PK"
+if tr -d '\r' <"$T/r.hdr" | grep -qi '^Content-Disposition: attachment; filename="bao-cao.xlsx"'; then
+    pass "... with Content-Disposition, to be saved"
+else
+    fail "... with Content-Disposition, to be saved" "$(cat "$T/r.hdr")"
+fi
+stop_ui
+stop_server
+start_ui
+browse report "$UI_URL" "$T/report.json" offline
 stop_ui
 
 # --- pairing -------------------------------------------------------------------
