@@ -71,7 +71,9 @@ int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
 
     if ((rc = cmd_open_store(ctx)) != FLD_OK)
         return rc;
-    if (ctx->key == NULL && (rc = cmd_load_key(ctx)) != FLD_OK)
+    if (ctx->key == NULL) /* `field ui` lends its own */
+        rc = cmd_load_key(ctx);
+    if (rc != FLD_OK)
         return rc;
     if ((rc = cmd_sync_transport(ctx, NULL, &t)) != FLD_OK)
         return rc;
@@ -96,8 +98,7 @@ int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
     return start == 0 ? keep(ctx, out) : FLD_OK;
 }
 
-static int on_option(struct cmd_ctx *ctx, int opt, const char *arg,
-                     void *data)
+static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
 {
     struct report_opts *o = data;
 
@@ -130,11 +131,34 @@ static int on_option(struct cmd_ctx *ctx, int opt, const char *arg,
     return FLD_EUSAGE;
 }
 
+/* n with thousands grouped as the language writes them: 1.205 in
+ * Vietnamese, 1,205 in English (the server's report does the same). */
+static const char *count_text(const struct cmd_ctx *ctx, long long n,
+                              char out[32])
+{
+    char digits[24];
+    size_t len, i, j = 0;
+
+    snprintf(digits, sizeof digits, "%lld", n < 0 ? -n : n);
+    len = strlen(digits);
+    if (n < 0)
+        out[j++] = '-';
+    for (i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[j++] = ctx->lang == FLD_LANG_EN ? ',' : '.';
+        out[j++] = digits[i];
+    }
+    out[j] = '\0';
+    return out;
+}
+
 /* A count out of a total, with the share in tenths of a percent, in the
  * language's number style (40,5% in Vietnamese, 40.5% in English). */
 static void print_share(const struct cmd_ctx *ctx, int64_t tenths)
 {
-    printf("%lld%c%lld%%", (long long)(tenths / 10),
+    char n[32];
+
+    printf("%s%c%lld%%", count_text(ctx, (long long)(tenths / 10), n),
            ctx->lang == FLD_LANG_EN ? '.' : ',', (long long)(tenths % 10));
 }
 
@@ -147,8 +171,7 @@ static long long int_of(const struct fld_json *o, const char *key)
     return (long long)v;
 }
 
-static const char *label_of(const struct cmd_ctx *ctx,
-                            const struct fld_json *t)
+static const char *label_of(const struct cmd_ctx *ctx, const struct fld_json *t)
 {
     const struct fld_json *label = fld_json_get(t, "label");
     const char *en = fld_json_get_string(label, "en");
@@ -165,11 +188,12 @@ static int print_report(struct cmd_ctx *ctx, const struct fld_buf *body)
     const struct fld_json *tiers, *unit, *t, *target;
     struct fld_json *doc;
     bool en = ctx->lang == FLD_LANG_EN;
+    char a[32], b[32];
     size_t i;
     int rc;
 
-    rc = fld_json_parse((const uint8_t *)body->data, body->len, &doc,
-                        &ctx->err);
+    rc =
+        fld_json_parse((const uint8_t *)body->data, body->len, &doc, &ctx->err);
     if (rc != FLD_OK)
         return rc;
     unit = fld_json_get(doc, "unit");
@@ -179,16 +203,16 @@ static int print_report(struct cmd_ctx *ctx, const struct fld_buf *body)
     tiers = fld_json_get(doc, "tiers");
     for (i = 0; tiers != NULL && i < tiers->n; i++) {
         t = tiers->items[i];
-        printf("  %s: %lld/%lld (", label_of(ctx, t),
-               int_of(t, "met"),
-               int_of(t, "total"));
+        printf("  %s: %s/%s (", label_of(ctx, t),
+               count_text(ctx, int_of(t, "met"), a),
+               count_text(ctx, int_of(t, "total"), b));
         print_share(ctx, int_of(t, "share_tenths"));
         putchar(')');
         if ((target = fld_json_get(t, "target")) != NULL)
-            printf("; %s %lld, %s %lld", en ? "target" : "mục tiêu",
-                   int_of(target, "count"),
+            printf("; %s %s, %s %s", en ? "target" : "mục tiêu",
+                   count_text(ctx, int_of(target, "count"), a),
                    en ? "remaining" : "còn thiếu",
-                   int_of(target, "remaining"));
+                   count_text(ctx, int_of(target, "remaining"), b));
         putchar('\n');
     }
     fld_json_free(doc);
