@@ -389,6 +389,20 @@ expect_eq "the returned record comes first in the list, with the reason" \
     "$ID Thiếu ảnh; đo lại đường"
 req GET /api/review
 expect_eq "the inbox is empty again" "$(cat "$BODY")" "[]"
+run "$F" set "$ID" remarks="Đã đo lại"
+run "$F" finalize "$ID"
+expect_rc "corrected and finalized again (field set, field finalize)" 0
+req GET /api/review
+BASE=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["base"])' "$BODY")
+req POST "/api/records/$ID/approve" "{\"note\": \"Đạt\", \"decision_number\": \"12/QĐ-UBND\", \"decision_date\": \"30/06/2025\", \"base\": \"$BASE\"}"
+expect_code "an approval with its recognition decision" 200
+run "$F" show --json "$ID"
+expect_eq "field show: approved, the decision's date normalised" \
+    "$(json_get "$OUT" status) $(json_get "$OUT" review.review.recognition)" \
+    '"approved" {"date":"2025-06-30","number":"12/QĐ-UBND"}'
+req POST "/api/records/$ID/reject" '{"reason": "sai"}'
+expect_error "a rejection of an approved record" 422 not_waiting
+expect_stdout_contains_body "... saying it is closed" "đã đóng"
 
 # --- the province report ------------------------------------------------------------
 
