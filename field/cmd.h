@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "attachment.h"
+#include "buf.h"
 #include "cmdline.h"
 #include "err.h"
 #include "json.h"
@@ -68,6 +69,7 @@ int cmd_init(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_list(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_reject(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_report(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_repair(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_resolve(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_return(struct cmd_ctx *ctx, int argc, char **argv);
@@ -171,6 +173,28 @@ int cmd_sync_run(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
                                   const struct syn_stats *s),
                  void *progress_ctx, struct syn_stats *s);
 
+/* The transport `field sync` would use (cmd_sync.c), with the TLS
+ * settings enroll remembered; for the other requests a device makes to
+ * its server (`field report`). stop as for cmd_sync_run(). *out new,
+ * syn_transport_free(). */
+struct syn_transport;
+int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
+                       struct syn_transport **out);
+
+/*
+ * The progress report from the server (cmd_report.c), for `field report`
+ * and the report screen of `field ui`: q as GET /v1/report takes it, the
+ * body appended to out. One try when is_quick (a page waits for it),
+ * else retried as a sync is. A JSON report is also kept on the device,
+ * with the time it was fetched (CMD_META_REPORT*), replacing the last:
+ * what the report screen shows when the server cannot be reached.
+ */
+#define CMD_META_REPORT "report.last"
+#define CMD_META_REPORT_MS "report.fetched_ms"
+struct syn_report_query;
+int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
+                     bool is_quick, struct fld_buf *out);
+
 /*
  * A record as commands see it: every stored version, and their merge
  * (sync/merge.h) — the answers and status a person works on, the heads a
@@ -268,6 +292,37 @@ struct fld_json *cmd_photos_json(struct cmd_ctx *ctx,
                                  struct fld_form *f);
 /* The same for a person, under `field show`'s answers. */
 void cmd_photos_print(struct cmd_ctx *ctx, const struct fld_json *photos);
+
+/*
+ * A supervisor's decisions (cmd_review.c), shared by `field review`,
+ * `field approve|reject|return` and the review screen of `field ui`.
+ */
+/* FLD_OK when this device is enrolled as a supervisor or an admin, else
+ * FLD_EINVAL saying what it is. */
+int cmd_review_role(struct cmd_ctx *ctx);
+/* The inbox: records final and in this device's scope, oldest first, as
+ * `field review --json` prints them. *out a new JSON array. Checks the
+ * role first (cmd_review_role). */
+int cmd_review_inbox(struct cmd_ctx *ctx, struct fld_json **out);
+
+struct cmd_decision {
+    const char *status; /* approved | rejected | returned */
+    char *note;         /* note or reason, NFC; NULL for none */
+    char *number;       /* the recognition decision's number, or NULL */
+    char *date;         /* its date, YYYY-MM-DD, or NULL */
+};
+/* Typed text made NFC, 1..max bytes; what names it in the message.
+ * *out is replaced (freed first). FLD_EUSAGE when empty or too long. */
+int cmd_decision_text(struct cmd_ctx *ctx, const char *what, const char *arg,
+                      size_t max, char **out);
+/* A reason for a rejection or return; a number and a date together. */
+int cmd_decision_check(struct cmd_ctx *ctx, const struct cmd_decision *d);
+/* Sign d on record r (loaded with cmd_record_load) when r waits for a
+ * decision: one version on all its heads, answers unchanged. FLD_EINVAL
+ * naming why not (a draft, returned, closed, conflicts). *out new. */
+int cmd_decision_sign(struct cmd_ctx *ctx, const struct cmd_record *r,
+                      const struct cmd_decision *d, struct fld_version **out);
+void cmd_decision_free(struct cmd_decision *d);
 
 /* Print v as compact JSON and a newline on stdout. */
 int cmd_print_json(struct cmd_ctx *ctx, const struct fld_json *v);

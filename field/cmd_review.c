@@ -28,6 +28,11 @@
  * A "returned" record goes back to its inspector: their next edit is a
  * draft again (cmd_record.c), finalizing it puts it back in the inbox, and
  * `field show` keeps showing why it was returned until the next decision.
+ *
+ * The review screen of `field ui` (ui_api.c) is the same inbox and the
+ * same decisions: cmd_review_inbox() and cmd_decision_sign() (cmd.h) are
+ * what both call, so a decision taken in the browser is the version the
+ * command line would sign, refused for the same reasons.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -53,7 +58,7 @@
  * The role this device was enrolled with. Decisions are a supervisor's or
  * an administrator's; the server enforces it, this only says so early.
  */
-static int check_role(struct cmd_ctx *ctx)
+int cmd_review_role(struct cmd_ctx *ctx)
 {
     char *role = NULL;
     int rc = fld_store_meta_get(ctx->st, SYN_META_ROLE, &role, &ctx->err);
@@ -289,46 +294,68 @@ static void print_waiting(struct cmd_ctx *ctx, const struct waiting *w)
     putchar('\n');
 }
 
-int cmd_review(struct cmd_ctx *ctx, int argc, char **argv)
+/* Fill in with the records that wait for this device's decision, oldest
+ * first. */
+static int inbox_fill(struct cmd_ctx *ctx, struct inbox *in)
 {
-    struct inbox in;
     char *scope = NULL;
     size_t i;
     int rc;
 
-    memset(&in, 0, sizeof in);
-    in.ctx = ctx;
-    if ((rc = cmd_parse_and_open(ctx, argc, argv, NULL, NULL, NULL)) != FLD_OK)
-        return rc;
-    if ((rc = check_role(ctx)) != FLD_OK)
+    memset(in, 0, sizeof *in);
+    in->ctx = ctx;
+    if ((rc = cmd_review_role(ctx)) != FLD_OK)
         return rc;
     rc = fld_store_meta_get(ctx->st, SYN_META_SCOPE, &scope, &ctx->err);
     if (rc != FLD_OK)
         return rc;
-    rc = fld_store_each_record(ctx->st, NULL, collect_id, &in, &ctx->err);
-    for (i = 0; rc == FLD_OK && i < in.n_ids; i++)
-        rc = consider(&in, scope, in.ids[i]);
-    if (rc != FLD_OK)
-        goto out;
-    if (in.n > 1) /* qsort wants a non-null base even for none */
-        qsort(in.w, in.n, sizeof *in.w, cmp_waiting);
-    if (ctx->json) {
-        struct fld_json *arr = fld_json_array();
+    rc = fld_store_each_record(ctx->st, NULL, collect_id, in, &ctx->err);
+    for (i = 0; rc == FLD_OK && i < in->n_ids; i++)
+        rc = consider(in, scope, in->ids[i]);
+    if (rc == FLD_OK && in->n > 1) /* qsort wants a non-null base */
+        qsort(in->w, in->n, sizeof *in->w, cmp_waiting);
+    free(scope);
+    return rc;
+}
 
+int cmd_review_inbox(struct cmd_ctx *ctx, struct fld_json **out)
+{
+    struct inbox in;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    if ((rc = inbox_fill(ctx, &in)) == FLD_OK) {
+        *out = fld_json_array();
         for (i = 0; i < in.n; i++)
-            fld_json_append(arr, waiting_json(&in.w[i]));
-        rc = cmd_print_json(ctx, arr);
+            fld_json_append(*out, waiting_json(&in.w[i]));
+    }
+    inbox_free(&in);
+    return rc;
+}
+
+int cmd_review(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    struct inbox in;
+    struct fld_json *arr;
+    size_t i;
+    int rc;
+
+    if ((rc = cmd_parse_and_open(ctx, argc, argv, NULL, NULL, NULL)) != FLD_OK)
+        return rc;
+    if (ctx->json) {
+        if ((rc = cmd_review_inbox(ctx, &arr)) == FLD_OK)
+            rc = cmd_print_json(ctx, arr);
         fld_json_free(arr);
-    } else if (in.n == 0) {
+        return rc;
+    }
+    rc = inbox_fill(ctx, &in);
+    if (rc == FLD_OK && in.n == 0)
         printf(ctx->lang == FLD_LANG_EN
                    ? "Nothing waits for a decision.\n"
                    : "Không có hồ sơ nào chờ xét duyệt.\n");
-    } else {
-        for (i = 0; i < in.n; i++)
-            print_waiting(ctx, &in.w[i]);
-    }
-out:
-    free(scope);
+    for (i = 0; rc == FLD_OK && i < in.n; i++)
+        print_waiting(ctx, &in.w[i]);
     inbox_free(&in);
     return rc;
 }
@@ -337,16 +364,9 @@ out:
 
 enum { OPT_NOTE = 1, OPT_REASON, OPT_NUMBER, OPT_DATE };
 
-struct decision {
-    const char *status; /* approved | rejected | returned */
-    char *note;         /* NFC, or NULL */
-    char *number;       /* the recognition decision's number, or NULL */
-    char *date;         /* YYYY-MM-DD, or NULL */
-};
-
 /* Typed text becomes NFC like every answer, within the review's limits. */
-static int take_text(struct cmd_ctx *ctx, const char *what, const char *arg,
-                     size_t max, char **out)
+int cmd_decision_text(struct cmd_ctx *ctx, const char *what, const char *arg,
+                      size_t max, char **out)
 {
     int rc;
 
@@ -363,16 +383,17 @@ static int take_text(struct cmd_ctx *ctx, const char *what, const char *arg,
 static int on_decision_option(struct cmd_ctx *ctx, int opt, const char *arg,
                               void *data)
 {
-    struct decision *d = data;
+    struct cmd_decision *d = data;
     int rc;
 
     switch (opt) {
     case OPT_NOTE:
     case OPT_REASON:
-        return take_text(ctx, opt == OPT_NOTE ? "--note" : "--reason", arg,
-                         FLD_REVIEW_MAX_NOTE, &d->note);
+        return cmd_decision_text(ctx, opt == OPT_NOTE ? "--note" : "--reason",
+                                 arg, FLD_REVIEW_MAX_NOTE, &d->note);
     case OPT_NUMBER:
-        return take_text(ctx, "--decision-number", arg, 100, &d->number);
+        return cmd_decision_text(ctx, "--decision-number", arg, 100,
+                                 &d->number);
     case OPT_DATE:
         free(d->date);
         d->date = NULL;
@@ -384,7 +405,7 @@ static int on_decision_option(struct cmd_ctx *ctx, int opt, const char *arg,
 }
 
 /* The "review" member of the decision's version, or NULL for none. */
-static struct fld_json *review_json(const struct decision *d)
+static struct fld_json *review_json(const struct cmd_decision *d)
 {
     struct fld_json *r;
 
@@ -452,24 +473,34 @@ static int check_decidable(struct cmd_ctx *ctx, const struct cmd_record *r)
                        m->status);
 }
 
-static int decide_one(struct cmd_ctx *ctx, const struct decision *d,
+int cmd_decision_sign(struct cmd_ctx *ctx, const struct cmd_record *r,
+                      const struct cmd_decision *d, struct fld_version **out)
+{
+    struct fld_json *review;
+    const struct syn_merged *m = r->merged;
+    int rc;
+
+    *out = NULL;
+    if ((rc = check_decidable(ctx, r)) != FLD_OK)
+        return rc;
+    review = review_json(d);
+    rc = fld_capture_decide(ctx->st, ctx->key, m->newest,
+                            (const char *const *)m->heads, m->n_heads,
+                            m->answers, d->status, review, out, &ctx->err);
+    fld_json_free(review);
+    return rc;
+}
+
+static int decide_one(struct cmd_ctx *ctx, const struct cmd_decision *d,
                       const char *prefix)
 {
     struct cmd_record r;
     struct fld_version *v = NULL;
-    struct fld_json *review = review_json(d);
-    const struct syn_merged *m;
     int rc;
 
     if ((rc = cmd_record_load(ctx, prefix, &r)) != FLD_OK)
         goto out;
-    if ((rc = check_decidable(ctx, &r)) != FLD_OK)
-        goto out;
-    m = r.merged;
-    rc = fld_capture_decide(ctx->st, ctx->key, m->newest,
-                            (const char *const *)m->heads, m->n_heads,
-                            m->answers, d->status, review, &v, &ctx->err);
-    if (rc != FLD_OK)
+    if ((rc = cmd_decision_sign(ctx, &r, d, &v)) != FLD_OK)
         goto out;
     if (ctx->json) {
         struct fld_json *o = fld_json_object();
@@ -488,12 +519,11 @@ static int decide_one(struct cmd_ctx *ctx, const struct decision *d,
     }
 out:
     fld_version_free(v);
-    fld_json_free(review);
     cmd_record_free(&r);
     return rc;
 }
 
-static int check_decision(struct cmd_ctx *ctx, const struct decision *d)
+int cmd_decision_check(struct cmd_ctx *ctx, const struct cmd_decision *d)
 {
     bool is_approval = strcmp(d->status, "approved") == 0;
 
@@ -523,7 +553,7 @@ static int decide(struct cmd_ctx *ctx, int argc, char **argv,
         {NULL, 0, NULL, 0}};
     static const struct option other_options[] = {
         {"reason", required_argument, NULL, OPT_REASON}, {NULL, 0, NULL, 0}};
-    struct decision d = {status, NULL, NULL, NULL};
+    struct cmd_decision d = {status, NULL, NULL, NULL};
     bool is_approval = strcmp(status, "approved") == 0;
     int rc, first, i;
 
@@ -537,21 +567,27 @@ static int decide(struct cmd_ctx *ctx, int argc, char **argv,
                          "which record? see 'field %s --help'", ctx->cmd->name);
         goto out;
     }
-    if ((rc = check_decision(ctx, &d)) != FLD_OK)
+    if ((rc = cmd_decision_check(ctx, &d)) != FLD_OK)
         goto out;
     if ((rc = cmd_open_store(ctx)) != FLD_OK)
         goto out;
-    if ((rc = check_role(ctx)) != FLD_OK)
+    if ((rc = cmd_review_role(ctx)) != FLD_OK)
         goto out;
     if ((rc = cmd_load_key(ctx)) != FLD_OK)
         goto out;
     for (i = first; rc == FLD_OK && i < argc; i++)
         rc = decide_one(ctx, &d, argv[i]);
 out:
-    free(d.note);
-    free(d.number);
-    free(d.date);
+    cmd_decision_free(&d);
     return rc;
+}
+
+void cmd_decision_free(struct cmd_decision *d)
+{
+    free(d->note);
+    free(d->number);
+    free(d->date);
+    d->note = d->number = d->date = NULL;
 }
 
 int cmd_approve(struct cmd_ctx *ctx, int argc, char **argv)

@@ -827,6 +827,23 @@ done:
     return rc;
 }
 
+int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
+                       struct syn_transport **out)
+{
+    struct sync_opts o;
+    char *cacert = NULL, *pinned = NULL;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    *out = NULL;
+    rc = tls_settings(ctx, &o, true, &cacert, &pinned);
+    if (rc == FLD_OK)
+        rc = open_transport(ctx, cacert, pinned, stop, NULL, out);
+    free(cacert);
+    free(pinned);
+    return rc;
+}
+
 int cmd_sync_run(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
                  syn_progress_fn progress, void *progress_ctx,
                  struct syn_stats *s)

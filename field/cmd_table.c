@@ -129,6 +129,24 @@ const struct cmd cmd_table[] = {
      "fresh store; the damaged file is kept as field.db.damaged-TIMESTAMP.\n"
      "The next 'field sync' fetches again everything the server holds, so\n"
      "nothing that was synced is lost. (Sửa kho dữ liệu bị hỏng.)"},
+    {"report", cmd_report,
+     "[--unit CODE] [--as-of DATE] [--format json|csv|xlsx] [--output FILE] "
+     "[--json]",
+     "Báo cáo tiến độ: the progress report of the server (tiers by\n"
+     "locality, criteria met / not met / unknown, progress against targets),\n"
+     "for a device enrolled as supervisor or admin, as 'field-server report'\n"
+     "computes it (docs/REPORTS.md). Without --format it is printed for\n"
+     "people; --json or --format json prints the JSON, csv and xlsx are the\n"
+     "server's files. The JSON is kept on the device: 'field ui' shows it\n"
+     "offline, with its date.\n\n"
+     "  --unit CODE     the unit reported on (default: the scope's unit)\n"
+     "  --as-of DATE    the day the figures are for (default: today)\n"
+     "  --format F      json, csv or xlsx (xlsx needs --output)\n"
+     "  --output FILE   write to FILE, a new file (never over another)\n\n"
+     "Exit 1 when the server cannot be reached, 2 for a bad option, 3 when\n"
+     "the device is not enrolled or the unit is unknown, 4 when the server\n"
+     "refuses (an inspector's device, a unit outside the scope) or FILE\n"
+     "exists."},
     {"resolve", cmd_resolve, "RECORD [NAME=VALUE...]",
      "Settle a record's concurrent versions: one signed version whose parents\n"
      "are all of them, keeping each conflict's shown value unless NAME=VALUE\n"

@@ -13,6 +13,20 @@
  *   POST /api/records/ID/resolve         {answers, base}: settles every
  *                                        conflict, as `field resolve`
  *   GET  /api/records/ID/history         every version, what it changed
+ *   GET  /api/review                     the supervisor's inbox, as
+ *                                        `field review --json`
+ *   POST /api/records/ID/approve         {note?, decision_number?,
+ *                                        decision_date?, base?}
+ *   POST /api/records/ID/reject          {reason, base?}
+ *   POST /api/records/ID/return          {reason, base?}: each one signed
+ *                                        decision, as `field approve|
+ *                                        reject|return` (cmd_review.c)
+ *   GET  /api/report                     the last report fetched, kept on
+ *                                        the device: {report, fetched_ms}
+ *   POST /api/report?unit=               fetch it now (`field report`),
+ *                                        keep it, answer it; 503 offline
+ *                                        with the last one kept
+ *   GET  /api/report.xlsx?unit=          the server's workbook, to save
  *
  * "answers" is an object whose keys are exactly the left side of `field set`
  * (edit.h: NAME, GROUP[ITEM].NAME, GROUP[ITEM] to delete an item; a new
@@ -35,9 +49,11 @@
 #include <utf8proc.h>
 
 #include "capture.h"
+#include "client.h"
 #include "edit.h"
 #include "form.h"
 #include "merge.h"
+#include "norm.h"
 #include "ui_conflicts.h"
 
 /* A search or filter value longer than this is refused. */
@@ -1319,13 +1335,294 @@ static void history(struct cmd_ctx *ctx, const char *prefix,
     }
 }
 
+/* ---- review ------------------------------------------------------------- */
+
+/* 403 when this device may not decide (cmd_review_role said why). */
+static int check_supervisor(struct cmd_ctx *ctx, struct fld_ui_reply *reply)
+{
+    fld_err_clear(&ctx->err);
+    if (cmd_review_role(ctx) == FLD_OK)
+        return FLD_OK;
+    fld_ui_reply_error(reply, 403, "not_supervisor",
+                       "Chỉ thiết bị đăng ký với vai trò giám sát (supervisor) "
+                       "hoặc quản trị (admin) mới xét duyệt phiếu",
+                       ctx->err.msg, NULL);
+    return FLD_EINVAL;
+}
+
+static void review_inbox(struct cmd_ctx *ctx, struct fld_ui_reply *reply)
+{
+    struct fld_json *arr = NULL;
+    char today[11];
+    size_t i;
+    int rc;
+
+    if (check_supervisor(ctx, reply) != FLD_OK)
+        return;
+    if ((rc = cmd_review_inbox(ctx, &arr)) != FLD_OK) {
+        reply_failure(reply, ctx, rc);
+        return;
+    }
+    cmd_today(today);
+    for (i = 0; i < arr->n; i++) {
+        struct fld_json *o = arr->items[i];
+        char *name = NULL;
+
+        struct cmd_record r;
+
+        if (fld_store_unit_at(ctx->st, fld_json_get_string(o, "subject"), today,
+                              unit_name, &name, NULL) == FLD_OK)
+            fld_json_set(o, "unit_name", string_take(name));
+        /* The heads the supervisor decides on: a decision names them, so
+         * that one on a record that moved meanwhile is a 409. */
+        if (cmd_record_read(ctx, fld_json_get_string(o, "record"), &r) ==
+            FLD_OK)
+            fld_json_set(o, "base", string_take(heads_token(r.merged)));
+        cmd_record_free(&r);
+    }
+    fld_ui_reply_json(reply, 200, arr);
+}
+
+/* Whether text holds something besides white space. */
+static bool is_blank(const char *text)
+{
+    return text[strspn(text, " \t\r\n")] == '\0';
+}
+
+/*
+ * The decision the body asks for, checked as the command line checks its
+ * options, each fault a 400 naming the member.
+ */
+static int read_decision(struct cmd_ctx *ctx, const struct fld_json *body,
+                         struct cmd_decision *d, struct fld_ui_reply *reply)
+{
+    bool is_approval = strcmp(d->status, "approved") == 0;
+    const char *note, *number = NULL, *date = NULL;
+    const char *key = is_approval ? "note" : "reason";
+
+    if (get_string(body, key, false, &note, reply) != FLD_OK)
+        return FLD_EINVAL;
+    if (is_approval &&
+        (get_string(body, "decision_number", false, &number, reply) ||
+         get_string(body, "decision_date", false, &date, reply)))
+        return FLD_EINVAL;
+    if (!is_approval && (note == NULL || is_blank(note))) {
+        fld_ui_reply_error(reply, 400, "reason_required",
+                           "Cần ghi lý do để người kiểm tra biết phải làm gì",
+                           "a reason is needed: it tells the inspector what "
+                           "to do",
+                           key);
+        return FLD_EINVAL;
+    }
+    if (note != NULL && !is_blank(note) &&
+        cmd_decision_text(ctx, key, note, FLD_REVIEW_MAX_NOTE, &d->note)) {
+        fld_ui_reply_error(reply, 400, "bad_request",
+                           "Ghi chú hoặc lý do quá dài", ctx->err.msg, key);
+        return FLD_EINVAL;
+    }
+    if (number != NULL && !is_blank(number) &&
+        cmd_decision_text(ctx, "decision_number", number, 100, &d->number)) {
+        fld_ui_reply_error(reply, 400, "bad_request", "Số quyết định quá dài",
+                           ctx->err.msg, "decision_number");
+        return FLD_EINVAL;
+    }
+    if (date != NULL && !is_blank(date) &&
+        fld_norm_date(date, &d->date, &ctx->err) != FLD_OK) {
+        fld_ui_reply_error(reply, 400, "bad_request",
+                           "Ngày quyết định không hợp lệ (ngày/tháng/năm)",
+                           ctx->err.msg, "decision_date");
+        return FLD_EINVAL;
+    }
+    if ((d->number == NULL) != (d->date == NULL)) {
+        fld_ui_reply_error(reply, 400, "bad_request",
+                           "Số quyết định và ngày quyết định phải đi cùng nhau",
+                           "the decision number and its date go together",
+                           d->number ? "decision_date" : "decision_number");
+        return FLD_EINVAL;
+    }
+    return FLD_OK;
+}
+
+/* 422: record r does not wait for a decision, in words for its status. */
+static void reply_not_waiting(struct cmd_ctx *ctx, const struct cmd_record *r,
+                              struct fld_ui_reply *reply)
+{
+    const char *status = r->merged->status;
+    const char *vi = "Phiếu còn xung đột chưa giải quyết; hãy giải quyết trước";
+
+    if (strcmp(status, "draft") == 0)
+        vi = "Phiếu còn là bản nháp; chỉ phiếu đã hoàn tất mới chờ xét duyệt";
+    else if (strcmp(status, "returned") == 0)
+        vi = "Phiếu đã được trả lại và đang chờ người kiểm tra sửa";
+    else if (strcmp(status, "approved") == 0 || strcmp(status, "rejected") == 0)
+        vi = "Phiếu đã được quyết định xong (đã đóng)";
+    fld_ui_reply_error(reply, 422, "not_waiting", vi, ctx->err.msg, NULL);
+}
+
+static void decide(struct cmd_ctx *ctx, const char *id, const char *status,
+                   const struct fld_json *body, struct fld_ui_reply *reply)
+{
+    struct cmd_decision d = {status, NULL, NULL, NULL};
+    struct cmd_record r;
+    struct fld_version *v = NULL;
+    struct fld_json *o;
+    const char *base;
+    int rc;
+
+    memset(&r, 0, sizeof r);
+    if (check_supervisor(ctx, reply) != FLD_OK ||
+        get_string(body, "base", false, &base, reply) != FLD_OK ||
+        read_decision(ctx, body, &d, reply) != FLD_OK)
+        goto out;
+    if (read_record(ctx, id, &r, reply) != FLD_OK ||
+        same_heads(ctx, id, base, &r, reply) != FLD_OK)
+        goto out;
+    fld_err_clear(&ctx->err);
+    rc = cmd_decision_sign(ctx, &r, &d, &v);
+    if (rc == FLD_EINVAL) {
+        reply_not_waiting(ctx, &r, reply);
+    } else if (rc != FLD_OK) {
+        reply_failure(reply, ctx, rc);
+    } else {
+        o = fld_json_object();
+        fld_json_set(o, "record", fld_json_string(v->record));
+        fld_json_set(o, "version", fld_json_string(v->hash));
+        fld_json_set(o, "status", fld_json_string(v->status));
+        fld_ui_reply_json(reply, 200, o);
+    }
+out:
+    fld_version_free(v);
+    cmd_record_free(&r);
+    cmd_decision_free(&d);
+}
+
+/* ---- the province report ------------------------------------------------ */
+
+/* {report, fetched_ms}: the last report kept (both null when none). */
+static struct fld_json *kept_report(struct cmd_ctx *ctx)
+{
+    struct fld_json *o = fld_json_object(), *doc = NULL;
+    char *text = NULL;
+    int64_t ms = 0;
+
+    if (fld_store_meta_get(ctx->st, CMD_META_REPORT, &text, NULL) == FLD_OK &&
+        fld_json_parse((const uint8_t *)text, strlen(text), &doc, NULL) ==
+            FLD_OK &&
+        fld_store_meta_get_int(ctx->st, CMD_META_REPORT_MS, &ms, NULL) ==
+            FLD_OK) {
+        fld_json_set(o, "report", doc);
+        fld_json_set(o, "fetched_ms", fld_json_int(ms));
+    } else {
+        fld_json_free(doc);
+        fld_json_set(o, "report", fld_json_null());
+        fld_json_set(o, "fetched_ms", fld_json_null());
+    }
+    free(text);
+    return o;
+}
+
+/* The unit asked for: a unit code, or absent. */
+static bool bad_unit(const char *unit, struct fld_ui_reply *reply)
+{
+    if (unit == NULL || unit[0] == '\0' ||
+        (strlen(unit) <= 64 && strspn(unit, "0123456789ABCDEFGHIJKLMNOPQRSTU"
+                                            "VWXYZabcdefghijklmnopqrstuvwxyz"
+                                            "-_.") == strlen(unit)))
+        return false;
+    fld_ui_reply_error(reply, 400, "bad_request", "Mã đơn vị không hợp lệ",
+                       "unit is not a unit code", "unit");
+    return true;
+}
+
+/* A failure to fetch the report: the server's refusal as it said it, or
+ * no network (503, with the report kept, which the page shows). */
+static void reply_fetch_failure(struct cmd_ctx *ctx, int rc,
+                                struct fld_ui_reply *reply)
+{
+    struct fld_json *o;
+
+    if (rc == FLD_ENET || rc == FLD_EPROTO) {
+        o = kept_report(ctx);
+        fld_json_set(o, "error", fld_json_string("offline"));
+        fld_json_set(o, "message_vi",
+                     fld_json_string("Không kết nối được máy chủ; đang hiện "
+                                     "báo cáo đã tải lần trước"));
+        fld_json_set(o, "message_en", fld_json_string(ctx->err.msg));
+        fld_ui_reply_json(reply, 503, o);
+    } else if (rc == FLD_EINVAL) {
+        fld_ui_reply_error(reply, 403, "refused",
+                           "Máy chủ từ chối: chỉ thiết bị giám sát hoặc quản "
+                           "trị, trong phạm vi của mình, xem được báo cáo",
+                           ctx->err.msg, NULL);
+    } else if (rc == FLD_NOTFOUND) {
+        fld_ui_reply_error(reply, 404, "not_found",
+                           "Chưa đăng ký với máy chủ, hoặc không có đơn vị này",
+                           ctx->err.msg, NULL);
+    } else {
+        reply_failure(reply, ctx, rc);
+    }
+}
+
+static void report(struct cmd_ctx *ctx, bool is_post, const char *unit,
+                   struct fld_ui_reply *reply)
+{
+    struct syn_report_query q = {NULL, NULL, "json", NULL};
+    struct fld_buf body = FLD_BUF_INIT;
+    struct fld_json *o;
+    int rc;
+
+    if (!is_post) {
+        fld_ui_reply_json(reply, 200, kept_report(ctx));
+        return;
+    }
+    if (bad_unit(unit, reply))
+        return;
+    q.unit = unit && unit[0] ? unit : NULL;
+    q.lang = ctx->lang == FLD_LANG_EN ? "en" : "vi";
+    fld_err_clear(&ctx->err);
+    rc = cmd_report_fetch(ctx, &q, true, &body);
+    fld_buf_free(&body);
+    if (rc != FLD_OK) {
+        reply_fetch_failure(ctx, rc, reply);
+        return;
+    }
+    o = kept_report(ctx);
+    fld_json_set(o, "fresh", fld_json_bool(true));
+    fld_ui_reply_json(reply, 200, o);
+}
+
+/* The server's workbook, passed through for the browser to save. */
+static void report_xlsx(struct cmd_ctx *ctx, const char *unit,
+                        struct fld_ui_reply *reply)
+{
+    struct syn_report_query q = {NULL, NULL, "xlsx", NULL};
+    int rc;
+
+    if (bad_unit(unit, reply))
+        return;
+    q.unit = unit && unit[0] ? unit : NULL;
+    q.lang = ctx->lang == FLD_LANG_EN ? "en" : "vi";
+    fld_err_clear(&ctx->err);
+    fld_buf_reset(&reply->body);
+    rc = cmd_report_fetch(ctx, &q, true, &reply->body);
+    if (rc != FLD_OK) {
+        fld_buf_reset(&reply->body);
+        reply_fetch_failure(ctx, rc, reply);
+        return;
+    }
+    reply->status = 200;
+    reply->type = "application/vnd.openxmlformats-officedocument."
+                  "spreadsheetml.sheet";
+    reply->filename = "bao-cao.xlsx";
+}
+
 /* ---- routing ------------------------------------------------------------- */
 
 struct fld_json *fld_ui_api_session(struct cmd_ctx *ctx)
 {
     struct fld_json *o = fld_json_object();
     struct fld_err err;
-    char *inspector = NULL;
+    char *inspector = NULL, *role = NULL;
     char pub[65];
 
     if (ctx->key != NULL) {
@@ -1336,6 +1633,10 @@ struct fld_json *fld_ui_api_session(struct cmd_ctx *ctx)
         FLD_OK)
         fld_json_set(o, "inspector", fld_json_string(inspector));
     free(inspector);
+    if (fld_store_meta_get(ctx->st, SYN_META_ROLE, &role, &err) == FLD_OK &&
+        role[0] != '\0')
+        fld_json_set(o, "role", fld_json_string(role));
+    free(role);
     fld_json_set(o, "language",
                  fld_json_string(ctx->lang == FLD_LANG_EN ? "en" : "vi"));
     return o;
@@ -1367,6 +1668,20 @@ static void not_found(struct fld_ui_reply *reply, const char *path)
                        NULL);
 }
 
+/* Whether action is one a record has (with another method). */
+static bool is_action(const char *action)
+{
+    static const char *const known[] = {
+        "",        "history", "evaluate", "save",   "finalize",
+        "resolve", "approve", "reject",   "return", NULL};
+    size_t i;
+
+    for (i = 0; known[i] != NULL; i++)
+        if (strcmp(action, known[i]) == 0)
+            return true;
+    return false;
+}
+
 static void record_route(struct cmd_ctx *ctx, bool is_post, const char *rest,
                          const struct fld_json *body,
                          struct fld_ui_reply *reply)
@@ -1391,9 +1706,13 @@ static void record_route(struct cmd_ctx *ctx, bool is_post, const char *rest,
         finalize(ctx, id, body, reply);
     else if (is_post && strcmp(action, "resolve") == 0)
         resolve(ctx, id, body, reply);
-    else if (strcmp(action, "") == 0 || strcmp(action, "history") == 0 ||
-             strcmp(action, "evaluate") == 0 || strcmp(action, "save") == 0 ||
-             strcmp(action, "finalize") == 0 || strcmp(action, "resolve") == 0)
+    else if (is_post && strcmp(action, "approve") == 0)
+        decide(ctx, id, "approved", body, reply);
+    else if (is_post && strcmp(action, "reject") == 0)
+        decide(ctx, id, "rejected", body, reply);
+    else if (is_post && strcmp(action, "return") == 0)
+        decide(ctx, id, "returned", body, reply);
+    else if (is_action(action))
         fld_ui_reply_error(reply, 405, "method",
                            "Phương thức không được hỗ trợ ở địa chỉ này",
                            "method not allowed here", NULL);
@@ -1425,6 +1744,12 @@ void fld_ui_api_handle(struct cmd_ctx *ctx, const char *method,
         list_records(ctx, query, out);
     else if (strcmp(path, "/api/records") == 0)
         new_record(ctx, json, out);
+    else if (strcmp(path, "/api/review") == 0 && !is_post)
+        review_inbox(ctx, out);
+    else if (strcmp(path, "/api/report") == 0)
+        report(ctx, is_post, query->unit, out);
+    else if (strcmp(path, "/api/report.xlsx") == 0 && !is_post)
+        report_xlsx(ctx, query->unit, out);
     else if (strncmp(path, records, sizeof records - 1) == 0)
         record_route(ctx, is_post, path + sizeof records - 1, json, out);
     else

@@ -29,7 +29,11 @@
 
 struct fld_ui_reply {
     int status;          /* HTTP status */
-    struct fld_buf body; /* JSON text */
+    struct fld_buf body; /* JSON text, unless type says otherwise */
+    /* NULL: JSON. Else the media type of a file to download, and its
+     * name (a static string: Content-Disposition: attachment). */
+    const char *type;
+    const char *filename;
 };
 
 /* The query values the endpoints read; NULL when absent. */

@@ -264,26 +264,14 @@ static const char *content_type(const char *name)
     return "application/octet-stream";
 }
 
-/* A response for data (copied unless is_static). */
-static struct MHD_Response *response(const void *data, size_t len,
-                                     bool is_static)
-{
-    return MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
-                                           is_static ? MHD_RESPMEM_PERSISTENT
-                                                     : MHD_RESPMEM_MUST_COPY);
-}
-
-/* Queue r with every security header, and a Set-Cookie for session s
- * when given; r is released. */
+/* Queue r with status, type and every security header, and a Set-Cookie
+ * for session s when given. r stays the caller's to destroy. */
 static enum MHD_Result queue(struct MHD_Connection *c, int status,
-                             struct MHD_Response *r, const char *type,
+                             const char *type, struct MHD_Response *r,
                              const struct fld_ui_session *s)
 {
-    enum MHD_Result ok;
     char cookie[160], id[2 * FLD_UI_TOKEN_LEN + 1];
 
-    if (r == NULL)
-        return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, "Content-Security-Policy", CSP);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -299,31 +287,57 @@ static enum MHD_Result queue(struct MHD_Connection *c, int status,
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
         sodium_memzero(cookie, sizeof cookie);
     }
-    ok = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return MHD_queue_response(c, (unsigned)status, r);
 }
 
+/* Queue data (copied unless is_static) as queue() does. */
 static enum MHD_Result respond(struct MHD_Connection *c, int status,
                                const char *type, const void *data, size_t len,
                                bool is_static, const struct fld_ui_session *s)
 {
-    return queue(c, status, response(data, len, is_static), type, s);
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+
+    r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+                                        is_static ? MHD_RESPMEM_PERSISTENT
+                                                  : MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    ok = queue(c, status, type, r, s);
+    MHD_destroy_response(r);
+    return ok;
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c,
                                   const struct fld_ui_reply *reply,
                                   const struct fld_ui_session *s)
 {
-    return respond(c, reply->status, "application/json", reply->body.data,
-                   reply->body.len, false, s);
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+    char disposition[128];
+
+    if (reply->type == NULL)
+        return respond(c, reply->status, "application/json", reply->body.data,
+                       reply->body.len, false, s);
+    /* A file to download (the report's workbook): the same headers, and
+     * Content-Disposition so that the browser saves it. */
+    r = MHD_create_response_from_buffer(reply->body.len, reply->body.data,
+                                        MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"",
+             reply->filename ? reply->filename : "field");
+    MHD_add_response_header(r, "Content-Disposition", disposition);
+    ok = queue(c, reply->status, reply->type, r, s);
+    MHD_destroy_response(r);
+    return ok;
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int status,
                                   const char *code, const char *vi,
                                   const char *en)
 {
-    struct fld_ui_reply reply = {0, FLD_BUF_INIT};
+    struct fld_ui_reply reply = {0, FLD_BUF_INIT, NULL, NULL};
     enum MHD_Result ok;
 
     fld_ui_reply_error(&reply, status, code, vi, en, NULL);
@@ -376,20 +390,26 @@ static enum MHD_Result send_asset(struct MHD_Connection *c,
 {
     struct MHD_Response *r;
     unsigned char *data;
+    bool gz = takes_gzip(c);
+    enum MHD_Result ok;
 
-    if (takes_gzip(c)) {
-        r = response(e->gz, e->gz_len, true);
-        if (r != NULL)
-            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
-                                    "gzip");
+    if (gz) {
+        r = MHD_create_response_from_buffer(e->gz_len, (void *)(uintptr_t)e->gz,
+                                            MHD_RESPMEM_PERSISTENT);
     } else {
         data = fld_embedded_inflate(e);
-        r = response(data, e->len, false);
+        r = MHD_create_response_from_buffer(e->len, data,
+                                            MHD_RESPMEM_MUST_COPY);
         free(data);
     }
-    if (r != NULL)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-    return queue(c, 200, r, content_type(e->name), s);
+    if (r == NULL)
+        return MHD_NO;
+    if (gz)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    ok = queue(c, 200, content_type(e->name), r, s);
+    MHD_destroy_response(r);
+    return ok;
 }
 
 static enum MHD_Result serve_asset(struct fld_ui_server *h,
@@ -412,7 +432,7 @@ static enum MHD_Result session_info(struct fld_ui_server *h,
                                     const struct fld_ui_session *s, int status,
                                     bool set_cookie)
 {
-    struct fld_ui_reply reply = {status, FLD_BUF_INIT};
+    struct fld_ui_reply reply = {status, FLD_BUF_INIT, NULL, NULL};
     struct fld_json *o = fld_ui_api_session(h->ctx);
     char csrf[2 * FLD_UI_TOKEN_LEN + 1];
     enum MHD_Result ok;
@@ -505,7 +525,7 @@ static enum MHD_Result api(struct fld_ui_server *h, struct MHD_Connection *c,
                            const char *method, const char *url,
                            const struct req *rq)
 {
-    struct fld_ui_reply reply = {500, FLD_BUF_INIT};
+    struct fld_ui_reply reply = {500, FLD_BUF_INIT, NULL, NULL};
     struct fld_ui_query q;
     struct fld_ui_session *s;
     bool is_post = strcmp(method, "POST") == 0;

@@ -709,13 +709,28 @@ static int has_meta(struct srv_pg *g, bool *out, struct fld_err *err)
     return FLD_OK;
 }
 
+/* Run the embedded schema: several statements, no values, the one text
+ * run outside the statement table. */
+static int exec_schema(struct srv_pg *g, const struct fld_embedded *e,
+                       struct fld_err *err)
+{
+    char *sql = (char *)fld_embedded_inflate(e);
+    PGresult *r = PQexec(g->conn, sql);
+    int rc = FLD_OK;
+
+    free(sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = pg_fail(g, r, "create schema", err);
+    PQclear(r);
+    return rc;
+}
+
 /* Make the schema in an empty database: one transaction, under the
  * writer lock, so two `init`s at once make it once. */
 static int create_schema(struct srv_pg *g, struct fld_err *err)
 {
     const struct fld_embedded *e;
     bool has = false;
-    PGresult *r;
     int rc;
 
     for (e = srv_pg_schema_files; e->name != NULL; e++)
@@ -730,15 +745,7 @@ static int create_schema(struct srv_pg *g, struct fld_err *err)
     if (rc == FLD_OK)
         rc = has_meta(g, &has, err);
     if (rc == FLD_OK && !has) {
-        /* The embedded schema, several statements, no values: the one
-         * text run outside the statement table. */
-        char *sql = (char *)fld_embedded_inflate(e);
-
-        r = PQexec(g->conn, sql);
-        free(sql);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = pg_fail(g, r, "create schema", err);
-        PQclear(r);
+        rc = exec_schema(g, e, err);
     }
     if (rc == FLD_OK)
         rc = run(g, P_COMMIT, NULL, NULL, "create schema", err);
@@ -2287,11 +2294,7 @@ int srv_pg_open_empty(const char *location, struct srv_storage **out,
         PQclear(r);
     }
     if (rc == FLD_OK) {
-        /* Several statements: PQexec, as create_schema does. */
-        r = PQexec(g->conn, (const char *)e->data);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = pg_fail(g, r, "create schema", err);
-        PQclear(r);
+        rc = exec_schema(g, e, err);
     }
     if (rc != FLD_OK) {
         pg_rollback(&g->base);

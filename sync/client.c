@@ -382,6 +382,8 @@ static enum outcome judge(struct run *r, struct attempts *at,
     }
     if (o->sink != NULL && (resp->status == 200 || resp->status == 206))
         return O_DONE; /* the body is in the sink */
+    if (o->is_any_type && resp->status == 200)
+        return O_DONE;
     if (!is_json_type(resp->content_type)) {
         if (resp->status < 500 && resp->status != 429) {
             *rc = not_ours(r, resp, err);
@@ -931,6 +933,109 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
                                     get_signed, &r, &stats->thresholds, err);
     stats->elapsed_ms = fld_now_ms() - stats->started_ms;
     note_outcome(c->st, rc, err);
+    free(url);
+    return rc;
+}
+
+/* ---- GET /v1/report ------------------------------------------------------ */
+
+/* Append "?name=value" or "&name=value" to the path in b, the value in
+ * the one form the server checks signatures over (server-stub/query.h):
+ * RFC 3986's unreserved bytes as they are, every other as %XX in capital
+ * hex. value NULL: nothing. */
+static void query_add(struct fld_buf *b, const char *name, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p;
+
+    if (value == NULL)
+        return;
+    fld_buf_printf(b, "%c%s=", strchr(fld_buf_str(b), '?') ? '&' : '?', name);
+    for (p = (const unsigned char *)value; *p != '\0'; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+            (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+            *p == '~') {
+            fld_buf_putc(b, *p);
+        } else {
+            fld_buf_putc(b, '%');
+            fld_buf_putc(b, hex[*p >> 4]);
+            fld_buf_putc(b, hex[*p & 15]);
+        }
+    }
+}
+
+/* The media type a report of format comes as (the start of it). */
+static const char *report_type(const char *format)
+{
+    if (format != NULL && strcmp(format, "csv") == 0)
+        return "text/csv";
+    if (format != NULL && strcmp(format, "xlsx") == 0)
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml."
+               "sheet";
+    return SYN_CONTENT_TYPE;
+}
+
+void syn_report_path(const struct syn_report_query *q, struct fld_buf *out)
+{
+    fld_buf_puts(out, "/v1/report");
+    query_add(out, "unit", q->unit);
+    query_add(out, "as_of", q->as_of);
+    query_add(out, "format", q->format);
+    query_add(out, "lang", q->lang);
+}
+
+int syn_report(const struct syn_client *c, const struct syn_report_query *q,
+               struct fld_buf *out, struct fld_err *err)
+{
+    struct run r;
+    struct syn_stats stats;
+    struct syn_http_response resp;
+    struct fld_buf path = FLD_BUF_INIT;
+    struct outgoing o;
+    const char *want = report_type(q->format);
+    char *url = NULL;
+    int rc;
+
+    syn_client_run_init(&r, c, &stats);
+    memset(&resp, 0, sizeof resp);
+    rc = fld_store_meta_get(c->st, SYN_META_URL, &url, err);
+    if (rc == FLD_NOTFOUND || (rc == FLD_OK && url[0] == '\0')) {
+        free(url);
+        return fld_err_set(err, FLD_NOTFOUND,
+                           "this device is not enrolled with a server; run "
+                           "'field enroll URL CODE' first");
+    }
+    if (rc != FLD_OK)
+        return rc;
+    r.url = url;
+    rc = syn_client_meta_int(c->st, FLD_META_OFFSET, &r.offset_ms, err);
+    if (rc != FLD_OK)
+        goto out;
+    syn_report_path(q, &path);
+    memset(&o, 0, sizeof o);
+    o.method = "GET";
+    o.path = fld_buf_str(&path);
+    o.is_any_type = true;
+    rc = syn_client_exchange_ready(&r, &o, &resp, err);
+    if (rc == FLD_EINVAL && strcmp(r.code, "unknown_unit") == 0)
+        rc = FLD_NOTFOUND; /* the server's message names the unit */
+    if (rc != FLD_OK)
+        goto out;
+    /* Any 200 passed (a CSV is not JSON): it must be what was asked for,
+     * not a captive portal's page. */
+    if (strncasecmp(resp.content_type, want, strlen(want)) != 0) {
+        rc = fld_err_set(
+            err, FLD_EPROTO,
+            "the server at %s answered with %.60s, not a report "
+            "— a captive portal or proxy? (sign in to the "
+            "network, or check the URL)",
+            url, resp.content_type[0] ? resp.content_type : "no content type");
+        goto out;
+    }
+    fld_buf_append(out, resp.body.data, resp.body.len);
+out:
+    syn_http_response_reset(&resp);
+    fld_buf_free(&path);
     free(url);
     return rc;
 }

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 #include "key.h"
 #include "store.h"
@@ -222,5 +223,33 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
 int syn_sync_attachments(const struct syn_client *c, bool upload, bool download,
                          const char *record, struct syn_stats *stats,
                          struct fld_err *err);
+
+/* What a report is asked for (GET /v1/report, docs/PROTOCOL.md); NULL
+ * members are left out, for the server's defaults. */
+struct syn_report_query {
+    const char *unit;   /* a unit code */
+    const char *as_of;  /* YYYY-MM-DD */
+    const char *format; /* "json", "csv" or "xlsx" */
+    const char *lang;   /* "vi" or "en" */
+};
+
+/* Append the request's path to out: "/v1/report" and the query in the
+ * one spelling the server checks the signature over. */
+void syn_report_path(const struct syn_report_query *q, struct fld_buf *out);
+
+/*
+ * The progress report for this device (a supervisor's or an admin's),
+ * as the server computes it: one signed GET, retried as a sync's
+ * requests are. On FLD_OK the body (JSON, CSV or the XLSX workbook, as
+ * asked) is appended to out.
+ *
+ * FLD_NOTFOUND when the device is not enrolled, or the server knows no
+ * such unit; FLD_EINVAL when the server refuses (an inspector's device,
+ * a unit outside the scope, a bad parameter: its message in err);
+ * FLD_ENET when it cannot be reached; FLD_EPROTO when what answered is
+ * not our server or not a report of the format asked.
+ */
+int syn_report(const struct syn_client *c, const struct syn_report_query *q,
+               struct fld_buf *out, struct fld_err *err);
 
 #endif

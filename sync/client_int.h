@@ -71,6 +71,10 @@ struct outgoing {
     /* The signature leaves the body out (SYN_UNSIGNED_PAYLOAD): a photo's
      * chunk, whose bytes the attachment's name vouches for. */
     bool is_payload_unsigned;
+    /* A 200 of any media type is the answer sought, kept in resp->body
+     * (a report as CSV or XLSX; the caller checks the type); a refusal
+     * is still our server's JSON. */
+    bool is_any_type;
     /* Send "Expect: 100-continue": the body goes only once the server
      * has accepted the headers, so a refusal costs no body bytes (a
      * photo's chunk after a failure, when a refusal is likely). */

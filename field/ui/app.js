@@ -65,6 +65,41 @@
     to_send: ['chờ gửi', 'waiting to be sent'],
     sent: ['đã gửi', 'sent'],
     received: ['đã nhận', 'received'],
+    review: ['Xét duyệt', 'Review'],
+    inbox_none: ['Không có phiếu nào chờ xét duyệt.', 'Nothing waits for a decision.'],
+    inbox_hint: ['Phiếu đã hoàn tất trong phạm vi của bạn, chờ lâu nhất ở trên. Mỗi quyết định là một phiên bản có chữ ký, gửi đi khi đồng bộ.',
+      'Final records in your scope, the longest waiting first. Each decision is one signed version, sent at the next sync.'],
+    note_or_reason: ['Ghi chú khi duyệt, hoặc lý do (bắt buộc khi trả lại hay từ chối)', 'Note for an approval, or the reason (required to return or reject)'],
+    recognition: ['Quyết định công nhận (không bắt buộc)', 'Recognition decision (optional)'],
+    decision_number: ['Số quyết định', 'Decision number'],
+    decision_date: ['Ngày quyết định', 'Decision date'],
+    approve: ['Duyệt', 'Approve'],
+    return_: ['Trả lại để sửa', 'Return for correction'],
+    reject: ['Từ chối', 'Reject'],
+    decided: ['Đã ghi quyết định (một phiên bản có chữ ký):', 'Decision recorded (one signed version):'],
+    met: ['đạt', 'met'], not_met: ['không đạt', 'not met'], unknown: ['chưa xác định', 'unknown'],
+    tier: ['mức đạt chuẩn', 'tier'],
+    outdated: ['Đã sửa sau lần xét trước', 'Changed since it was last reviewed'],
+    moved_review: ['Phiếu vừa thay đổi ở nơi khác; danh sách đã được tải lại, hãy xem lại rồi quyết định.', 'The record changed elsewhere; the list is reloaded: check it again, then decide.'],
+    report: ['Báo cáo', 'Report'],
+    report_of: ['Báo cáo tiến độ', 'Progress report'],
+    as_of: ['Số liệu tính đến ngày', 'Figures as of'],
+    fetched: ['tải về lúc', 'fetched at'],
+    no_report: ['Chưa có báo cáo nào trên máy này; cần kết nối máy chủ để tải.', 'No report on this device yet; it needs the server to fetch one.'],
+    refresh: ['Tải lại từ máy chủ', 'Fetch again'],
+    xlsx: ['Tải tệp Excel (XLSX)', 'Download the workbook (XLSX)'],
+    print: ['In', 'Print'],
+    tiers: ['Mức đạt chuẩn', 'Tiers'],
+    tiers_by_locality: ['Đạt chuẩn theo địa phương', 'Tiers by locality'],
+    criteria_chart: ['Tiêu chí: đạt / không đạt / chưa xác định', 'Criteria: met / not met / unknown'],
+    targets: ['Tiến độ so với mục tiêu', 'Progress against targets'],
+    locality: ['Địa phương', 'Locality'],
+    total: ['Tổng', 'Total'],
+    share: ['Tỷ lệ', 'Share'],
+    target: ['Mục tiêu', 'Target'],
+    remaining: ['Còn thiếu', 'Remaining'],
+    records_n: ['Phiếu', 'Records'],
+    approved_n: ['đã duyệt', 'approved'],
     photo_later: ['Ảnh: thêm bằng field attach (giao diện ảnh ở giai đoạn sau).', 'Photo: add with field attach (photos in the UI come later).']
   };
   var STATUS = {
@@ -120,6 +155,8 @@
 
   function applyLang() {
     document.documentElement.lang = S.lang;
+    $('nav-review').hidden = !isSupervisor();
+    $('nav-report').hidden = !isSupervisor();
     $('lang').textContent = S.lang === 'en' ? 'VI' : 'EN';
     $('lang').setAttribute('aria-label', S.lang === 'en' ? 'Tiếng Việt' : 'English');
     Array.prototype.forEach.call(document.querySelectorAll('[data-t]'), function (e) {
@@ -187,7 +224,7 @@
     var f = el('form', { on: { submit: function (ev) {
       ev.preventDefault();
       api('POST', '/api/pair', { code: input.value.trim() }).then(function (r) {
-        if (r.status === 200) { S.csrf = r.body.csrf; S.session = r.body; notice(''); route(); pollSync(); }
+        if (r.status === 200) { S.csrf = r.body.csrf; S.session = r.body; applyLang(); notice(''); route(); pollSync(); }
         else notice(errText(r.body));
       });
     } } }, [
@@ -580,6 +617,219 @@
     });
   }
 
+  /* ---- the review inbox (a supervisor's or an admin's device) ---- */
+  function isSupervisor() {
+    return !!(S.session && (S.session.role === 'supervisor' || S.session.role === 'admin'));
+  }
+
+  function reviewItem(x, i) {
+    var note = el('textarea', { id: 'rv-note-' + i, rows: '2' });
+    var number = el('input', { id: 'rv-number-' + i, type: 'text' });
+    var date = el('input', { id: 'rv-date-' + i, type: 'date' });
+    var c = x.criteria;
+    var summary = t('met') + ' ' + c.met + ', ' + t('not_met') + ' ' + c.not_met + ', ' + t('unknown') + ' ' + c.unknown +
+      (x.tier ? '; ' + t('tier') + ': ' + st(x.tier) : '');
+    function send(action) {
+      var body = { base: x.base };
+      if (action === 'approve') {
+        if (note.value.trim()) body.note = note.value;
+        if (number.value.trim()) body.decision_number = number.value;
+        if (date.value) body.decision_date = date.value;
+      } else {
+        body.reason = note.value;
+      }
+      api('POST', '/api/records/' + x.record + '/' + action, body).then(function (r) {
+        if (r.status === 200) {
+          reviewView();
+          notice(t('decided') + ' ' + (x.unit_name || x.subject) + ' — ' + st(r.body.status), true);
+          pollSync();
+        } else if (r.status === 409) {
+          reviewView();
+          notice(t('moved_review'));
+        } else {
+          notice(errText(r.body));
+          if (r.body && r.body.field === 'reason') note.focus();
+        }
+      });
+    }
+    return el('li', { id: 'rv-' + x.record }, [
+      el('a', { href: '#/r/' + x.record, text: (x.unit_name ? x.unit_name + ' (' + x.subject + ')' : x.subject) + ' — ' + x.template }),
+      el('p', { class: 'meta', text: new Date(x.since_ms).toLocaleString() + ' · ' + x.inspector + ' · ' + x.record.slice(0, 12) }),
+      el('p', { class: 'meta', text: summary }),
+      x.review_outdated ? el('p', { class: 'err', text: t('outdated') }) : null,
+      el('div', { class: 'q' }, [el('label', { for: note.id, text: t('note_or_reason') }), note]),
+      el('p', { class: 'hint', text: t('recognition') }),
+      el('div', { class: 'filters' }, [
+        el('div', {}, [el('label', { for: number.id, text: t('decision_number') }), number]),
+        el('div', {}, [el('label', { for: date.id, text: t('decision_date') }), date])]),
+      el('div', { class: 'row' }, [
+        el('button', { type: 'button', class: 'primary', id: 'rv-approve-' + i, text: t('approve'), on: { click: function () { send('approve'); } } }),
+        el('button', { type: 'button', id: 'rv-return-' + i, text: t('return_'), on: { click: function () { send('return'); } } }),
+        el('button', { type: 'button', id: 'rv-reject-' + i, text: t('reject'), on: { click: function () { send('reject'); } } })])
+    ]);
+  }
+
+  function reviewView() {
+    var list = el('ul', { class: 'list', id: 'inbox' });
+    show([el('h2', { text: t('review') }), el('p', { class: 'hint', text: t('inbox_hint') }), list]);
+    api('GET', '/api/review').then(function (r) {
+      if (r.status !== 200) { notice(errText(r.body)); return; }
+      if (r.body.length === 0) list.appendChild(el('li', { text: t('inbox_none') }));
+      r.body.forEach(function (x, i) { list.appendChild(reviewItem(x, i)); });
+      list.setAttribute('data-loaded', 'true');
+    });
+  }
+
+  /* ---- the province report: tables and charts drawn here as SVG ---- */
+  var SVG = 'http://www.w3.org/2000/svg';
+
+  /* Numbers as people write them: 1.205 and 40,6% in Vietnamese. */
+  function num(n) {
+    var s = String(Math.abs(n)).replace(/\B(?=(\d{3})+(?!\d))/g, S.lang === 'en' ? ',' : '.');
+    return (n < 0 ? '-' : '') + s;
+  }
+  function pct(tenths) {
+    return num(Math.floor(tenths / 10)) + (S.lang === 'en' ? '.' : ',') + (tenths % 10) + '%';
+  }
+
+  function svgEl(tag, attrs, text) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  /* Horizontal bars, one row per item: parts [{n, cls}] stacked along a
+   * scale of max; the label on the left, the figure on the right. */
+  function barChart(id, title, rows, max, marks) {
+    var rowH = 22, labelW = 170, barW = 300, figW = 110;
+    var svg = svgEl('svg', { id: id, class: 'chart', role: 'img', 'aria-label': title,
+      viewBox: '0 0 ' + (labelW + barW + figW) + ' ' + (rows.length * rowH + 4), preserveAspectRatio: 'xMinYMin meet' });
+    svg.appendChild(svgEl('title', {}, title));
+    rows.forEach(function (r, i) {
+      var y = i * rowH + 2, x = labelW;
+      var g = svgEl('g', { class: 'row', 'data-code': r.code || '' });
+      g.appendChild(svgEl('text', { x: labelW - 6, y: y + 15, 'text-anchor': 'end', class: 'label' },
+        r.label.length > 26 ? r.label.slice(0, 25) + '…' : r.label));
+      g.appendChild(svgEl('rect', { x: labelW, y: y + 3, width: barW, height: rowH - 6, class: 'bar-bg' }));
+      r.parts.forEach(function (p) {
+        var w = max > 0 ? barW * p.n / max : 0;
+        if (w > 0) g.appendChild(svgEl('rect', { x: x, y: y + 3, width: w, height: rowH - 6, class: 'seg ' + p.cls }));
+        x += w;
+      });
+      if (marks && r.mark != null && max > 0) {
+        var mx = labelW + barW * Math.min(r.mark, max) / max;
+        g.appendChild(svgEl('line', { x1: mx, x2: mx, y1: y + 1, y2: y + rowH - 1, class: 'mark' }));
+      }
+      g.appendChild(svgEl('text', { x: labelW + barW + 6, y: y + 15, class: 'fig' }, r.fig));
+      svg.appendChild(g);
+    });
+    return svg;
+  }
+
+  function legend(items) {
+    return el('p', { class: 'legend' }, items.map(function (it) {
+      return el('span', {}, [el('span', { class: 'key ' + it[0], 'aria-hidden': 'true' }), ' ' + it[1] + ' ']);
+    }));
+  }
+
+  function tierLabel(tr) { return tx(tr.label) || tr.code; }
+
+  function reportNodes(x) {
+    var r = x.report;
+    var out = [
+      el('p', { class: 'meta', id: 'report-date', text: t('as_of') + ' ' + r.as_of.split('-').reverse().join('/') +
+        ' · ' + t('fetched') + ' ' + new Date(x.fetched_ms).toLocaleString(S.lang === 'en' ? 'en-GB' : 'vi-VN') }),
+      el('p', { text: t('records_n') + ': ' + num(r.records) + ', ' + t('approved_n') + ' ' + num(r.approved) })
+    ];
+    /* the tiers: a table, and progress against the targets */
+    var head = el('tr', {}, [t('tiers'), 'Đạt', t('total'), t('share'), t('target'), t('remaining')].map(function (h, i) {
+      return el('th', { scope: 'col', text: i === 1 ? (S.lang === 'en' ? 'Met' : 'Đạt') : h });
+    }));
+    out.push(el('h3', { text: t('tiers') }));
+    out.push(el('div', { class: 'scroll' }, [el('table', { id: 'tiers' }, [el('thead', {}, [head]), el('tbody', {}, r.tiers.map(function (tr) {
+      return el('tr', {}, [el('th', { scope: 'row', text: tierLabel(tr) }), el('td', { text: num(tr.met) }), el('td', { text: num(tr.total) }),
+        el('td', { text: pct(tr.share_tenths) }), el('td', { text: tr.target ? num(tr.target.count) : '—' }),
+        el('td', { text: tr.target ? num(tr.target.remaining) : '—' })]);
+    }))])]));
+    var withTarget = r.tiers.filter(function (tr) { return tr.target; });
+    if (withTarget.length) {
+      var tmax = Math.max.apply(null, withTarget.map(function (tr) { return Math.max(tr.target.count, tr.met); }));
+      out.push(el('h3', { text: t('targets') }));
+      out.push(barChart('chart-targets', t('targets'), withTarget.map(function (tr) {
+        return { code: tr.code, label: tierLabel(tr), parts: [{ n: tr.met, cls: 'met' }], mark: tr.target.count,
+          fig: num(tr.met) + '/' + num(tr.target.count) };
+      }), tmax, true));
+      out.push(legend([['met', S.lang === 'en' ? 'met' : 'đạt'], ['mark', t('target')]]));
+    }
+    /* tiers by locality: one chart per tier */
+    if (r.localities.length) {
+      out.push(el('h3', { text: t('tiers_by_locality') }));
+      r.tiers.forEach(function (tr, ti) {
+        var rows = r.localities.filter(function (l) { return l.tiers[tr.code] && l.tiers[tr.code].total > 0; }).map(function (l) {
+          var c = l.tiers[tr.code];
+          return { code: l.code, label: l.name, parts: [{ n: c.met, cls: 'met' }, { n: c.total - c.met, cls: 'rest' }],
+            fig: num(c.met) + '/' + num(c.total) };
+        });
+        if (!rows.length) return;
+        var max = Math.max.apply(null, rows.map(function (x2) { return x2.parts[0].n + x2.parts[1].n; }));
+        out.push(el('h4', { text: tierLabel(tr) }));
+        out.push(barChart('chart-loc-' + ti, t('tiers_by_locality') + ': ' + tierLabel(tr), rows, max));
+      });
+      out.push(legend([['met', S.lang === 'en' ? 'met' : 'đạt'], ['rest', S.lang === 'en' ? 'not (yet)' : 'chưa đạt']]));
+    }
+    /* criteria: met / not met / unknown, stacked */
+    if (r.criteria.length) {
+      out.push(el('h3', { text: t('criteria_chart') }));
+      r.criteria.forEach(function (g, gi) {
+        var tierOf = r.tiers.filter(function (tr) { return tr.code === g.tier; })[0];
+        var rows = g.criteria.map(function (c) {
+          return { code: c.code, label: c.code + ' ' + tx(c.name), parts: [{ n: c.met, cls: 'met' }, { n: c.not_met, cls: 'notmet' }, { n: c.unknown, cls: 'unknown' }],
+            fig: num(c.met) + ' / ' + num(c.not_met) + ' / ' + num(c.unknown) };
+        });
+        if (!rows.length) return;
+        out.push(el('h4', { text: (tierOf ? tierLabel(tierOf) : g.tier) + ' (' + num(g.units) + ')' }));
+        out.push(barChart('chart-crit-' + gi, t('criteria_chart') + ': ' + g.tier, rows, g.units || 1));
+      });
+      out.push(legend([['met', t('met')], ['notmet', t('not_met')], ['unknown', t('unknown')]]));
+    }
+    return out;
+  }
+
+  function reportView() {
+    var box = el('div', { id: 'report' });
+    var params = new URLSearchParams(location.hash.split('?')[1] || '');
+    var unit = params.get('unit') || '';
+    var q = unit ? '?unit=' + encodeURIComponent(unit) : '';
+    var actions = el('div', { class: 'row noprint' }, [
+      el('button', { type: 'button', id: 'report-refresh', text: t('refresh'), on: { click: fetchReport } }),
+      el('a', { href: '/api/report.xlsx' + q, id: 'report-xlsx', download: 'bao-cao.xlsx', text: t('xlsx') }),
+      el('button', { type: 'button', id: 'report-print', text: t('print'), on: { click: function () { window.print(); } } })
+    ]);
+    function draw(x) {
+      box.textContent = '';
+      if (!x.report) { box.appendChild(el('p', { text: t('no_report') })); return; }
+      var r = x.report;
+      $('report-title').textContent = t('report_of') + ': ' + r.unit.name + ' (' + r.unit.code + ')';
+      reportNodes(x).forEach(function (n) { box.appendChild(n); });
+      box.setAttribute('data-fetched', String(x.fetched_ms));
+    }
+    function fetchReport() {
+      $('main').setAttribute('aria-busy', 'true');
+      api('POST', '/api/report' + q).then(function (r) {
+        $('main').setAttribute('aria-busy', 'false');
+        if (r.status === 200) { draw(r.body); notice(''); }
+        else if (r.status === 503 && r.body) { draw(r.body); notice(errText(r.body)); }
+        else notice(errText(r.body));
+      });
+    }
+    show([el('h2', { id: 'report-title', text: t('report_of') }), actions, box]);
+    api('GET', '/api/report').then(function (r) {
+      if (r.status === 200) draw(r.body);
+      if (navigator.onLine !== false) fetchReport();
+    });
+  }
+
   function route() {
     var h = location.hash || '#/';
     var m;
@@ -589,6 +839,8 @@
     if ((m = /^#\/r\/([0-9a-f]+)\/history$/.exec(h))) historyView(m[1]);
     else if ((m = /^#\/r\/([0-9a-f]+)$/.exec(h))) recordView(m[1]);
     else if (h === '#/new') newView();
+    else if (h === '#/review') reviewView();
+    else if (h.indexOf('#/report') === 0) reportView();
     else listView();
     $('main').focus();
   }

@@ -286,6 +286,47 @@ expect_status "an unknown parameter is a bad request" 400 bad_request
 http_report sup "unit=4242"
 expect_status "an unknown unit is 404" 404 unknown_unit
 
+# --- field report: the same report on the supervisor's device ---------------------
+
+home sup
+run "$F" report --unit 90 --as-of 2025-06-30 --json
+expect_rc "field report --json exits 0" 0
+check_report "... with the server's figures" "$OUT"
+expect_eq "... and is kept on the device for when it is offline" \
+    "$(sql "SELECT count(*) FROM meta WHERE key IN ('report.last', 'report.fetched_ms')")" 2
+run "$F" report --unit 90 --as-of 30/06/2025
+expect_rc "field report for people" 0
+expect_stdout_contains "... names the unit and the date" "2025-06-30"
+expect_stdout_contains "... with Vietnamese number style" "1.205/1.512 (79,7%)"
+run "$F" report --unit 90 --as-of 2025-06-30 --format csv
+expect_eq "field report --format csv is the server's CSV" "$RC $(head -c 4 "$OUT")" "0 part"
+run "$F" report --unit 90 --as-of 2025-06-30 --format xlsx --output "$T/dev.xlsx"
+expect_eq "field report --format xlsx --output writes the workbook" \
+    "$RC $(head -c 2 "$T/dev.xlsx")" "0 PK"
+run "$F" report --unit 90 --format xlsx --output "$T/dev.xlsx"
+expect_rc "... never over an existing file" 4
+run "$F" report --unit 90 --format xlsx
+expect_rc "a workbook without --output is a usage error" 2
+run "$F" report --format pdf
+expect_rc "an unknown --format is a usage error" 2
+run "$F" report --json --format csv
+expect_rc "--json with --format csv is a usage error" 2
+run "$F" report --as-of 31/02/2025
+expect_rc "a date that does not exist is a usage error" 2
+run "$F" report extra
+expect_rc "an argument is a usage error" 2
+run "$F" report --unit 4242
+expect_rc "an unknown unit exits 3" 3
+expect_stderr_line "... in one line" "field: report: "
+home a
+run "$F" report --unit 90
+expect_rc "an inspector's device is refused: exit 4" 4
+expect_stderr_contains "... saying why" "supervisors"
+init_home lone
+run "$F" report
+expect_rc "a device not enrolled exits 3" 3
+expect_stderr_contains "... saying how to enroll" "field enroll"
+
 # --- bad input on the command line ------------------------------------------------
 
 srv report --unit 90 --as-of 31/02/2025

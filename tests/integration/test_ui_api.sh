@@ -331,6 +331,114 @@ req POST "/api/records/$R2/save" "{\"base\": \"$(jget base <"$BODY")\", \"answer
 expect_error "a save of a record with a conflict" 409 moved
 expect_eq "nothing written over a conflict" "$(versions)" "$N"
 
+# --- the review inbox and the decisions ------------------------------------------------
+
+N=$(versions)
+req GET /api/review
+expect_error "the inbox on an inspector's device" 403 not_supervisor
+req POST "/api/records/$ID/approve" '{}'
+expect_error "an approval from a device not enrolled as supervisor" 403 not_supervisor
+expect_eq "... writing nothing" "$(versions)" "$N"
+# What `field enroll` records for a supervisor, written directly: the
+# decisions are signed here whatever the server; test_review.sh and
+# ui_browser.py enroll a supervisor with a real field-server.
+sql "INSERT INTO meta(key, value) VALUES ('sync.role', 'supervisor'), ('sync.scope', '18766');"
+req GET /api/session
+expect_eq "the session says the role" "$(jget role <"$BODY")" "supervisor"
+req GET /api/review
+expect_code "GET /api/review" 200
+expect_eq "the inbox holds the final record only, with its unit's name" \
+    "$("$PY" -c 'import json,sys; print([(r["record"], r["unit_name"]) for r in json.load(open(sys.argv[1]))])' "$BODY")" \
+    "[('$ID', 'Kỳ Xuân')]"
+run "$F" review --json
+expect_eq "... the same records as field review --json" \
+    "$("$PY" -c 'import json,sys; print([r["record"] for r in json.load(open(sys.argv[1]))])' "$OUT")" "['$ID']"
+req POST /api/review '{}'
+expect_error "POST /api/review" 404 not_found
+req GET "/api/records/$ID/approve"
+expect_error "GET of a decision" 405 method
+req POST /api/records/0123456789abcdef0123456789abcdef/approve '{}'
+expect_error "an approval of an unknown record" 404 not_found
+req POST "/api/records/$ID/return" '{}'
+expect_error "a return without a reason" 400 reason_required
+expect_eq "... naming the member" "$(jget field <"$BODY")" "reason"
+req POST "/api/records/$ID/reject" '{"reason": "  "}'
+expect_error "a rejection with a blank reason" 400 reason_required
+req POST "/api/records/$ID/return" '{"reason": 42}'
+expect_error "a reason that is not a string" 400 bad_type
+req POST "/api/records/$ID/return" "{\"reason\": \"$(head -c 2001 /dev/zero | tr '\0' 'x')\"}"
+expect_error "a reason over 2000 bytes" 400 bad_request
+req POST "/api/records/$ID/approve" '{"decision_number": "12/QĐ-UBND"}'
+expect_error "a decision number without its date" 400 bad_request
+expect_eq "... naming the missing member" "$(jget field <"$BODY")" "decision_date"
+req POST "/api/records/$ID/approve" '{"decision_number": "12/QĐ-UBND", "decision_date": "31/02/2025"}'
+expect_error "a decision date that does not exist" 400 bad_request
+expect_eq "... naming it" "$(jget field <"$BODY")" "decision_date"
+req POST "/api/records/$ID/approve" '{"note": ["x"]}'
+expect_error "a note that is not a string" 400 bad_type
+req POST "/api/records/$ID/return" '{"reason": "x", "base": "00"}'
+expect_error "a decision on a record that moved meanwhile" 409 moved
+req POST "/api/records/$R2/approve" '{}'
+expect_error "an approval of a draft" 422 not_waiting
+expect_stdout_contains_body "... saying it is a draft" "bản nháp"
+expect_eq "the refused decisions wrote nothing" "$(versions)" "$N"
+req GET "/api/records/$ID"
+BASE=$(jget base <"$BODY")
+req POST "/api/records/$ID/return" "{\"reason\": \"Thiếu ảnh; đo lại đường\", \"base\": \"$BASE\"}"
+expect_code "a return with its reason" 200
+expect_eq "... is one signed version" "$(versions)" "$((N + 1))"
+expect_eq "... answered with the new status" "$(jget status <"$BODY")" "returned"
+run "$F" show --json "$ID"
+expect_eq "field show: returned, with the reason" \
+    "$(json_get "$OUT" status) $(json_get "$OUT" review.review.note)" '"returned" "Thiếu ảnh; đo lại đường"'
+req POST "/api/records/$ID/approve" '{}'
+expect_error "an approval of a returned record" 422 not_waiting
+req GET /api/records
+expect_eq "the returned record comes first in the list, with the reason" \
+    "$("$PY" -c 'import json,sys; d = json.load(open(sys.argv[1]))[0]; print(d["id"], d["review"]["reason"])' "$BODY")" \
+    "$ID Thiếu ảnh; đo lại đường"
+req GET /api/review
+expect_eq "the inbox is empty again" "$(cat "$BODY")" "[]"
+run "$F" set "$ID" remarks="Đã đo lại"
+run "$F" finalize "$ID"
+expect_rc "corrected and finalized again (field set, field finalize)" 0
+req GET /api/review
+BASE=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["base"])' "$BODY")
+req POST "/api/records/$ID/approve" "{\"note\": \"Đạt\", \"decision_number\": \"12/QĐ-UBND\", \"decision_date\": \"30/06/2025\", \"base\": \"$BASE\"}"
+expect_code "an approval with its recognition decision" 200
+run "$F" show --json "$ID"
+expect_eq "field show: approved, the decision's date normalised" \
+    "$(json_get "$OUT" status) $(json_get "$OUT" review.review.recognition)" \
+    '"approved" {"date":"2025-06-30","number":"12/QĐ-UBND"}'
+req POST "/api/records/$ID/reject" '{"reason": "sai"}'
+expect_error "a rejection of an approved record" 422 not_waiting
+expect_stdout_contains_body "... saying it is closed" "đã đóng"
+
+# --- the province report ------------------------------------------------------------
+
+req GET /api/report
+expect_code "GET /api/report with none kept" 200
+expect_eq "... says there is none" "$(jget report <"$BODY") $(jget fetched_ms <"$BODY")" "None None"
+req POST /api/report '{}'
+expect_error "fetching the report on a device not enrolled" 404 not_found
+req POST "/api/report?unit=a%20b" '{}'
+expect_error "a unit that is not a code" 400 bad_request
+req GET /api/report.xlsx
+expect_error "the workbook on a device not enrolled" 404 not_found
+req POST /api/report.xlsx '{}'
+expect_error "POST /api/report.xlsx" 404 not_found
+# A report kept from an earlier fetch, and a server that cannot be reached
+sql "INSERT INTO meta(key, value) VALUES ('report.last', '{\"as_of\":\"2025-06-30\",\"unit\":{\"code\":\"42\",\"name\":\"Hà Tĩnh\"},\"tiers\":[]}'), ('report.fetched_ms', '1751270400000'), ('sync.url', 'http://127.0.0.1:9');"
+req GET /api/report
+expect_eq "GET /api/report gives the report kept, with its time" \
+    "$CODE $(jget fetched_ms <"$BODY")" "200 1751270400000"
+req POST /api/report '{}'
+expect_error "fetching with the server unreachable" 503 offline
+expect_stdout_contains_body "... answers the report kept, for the page to show" '"as_of":"2025-06-30"'
+req GET /api/report.xlsx
+expect_error "the workbook with the server unreachable" 503 offline
+sql "DELETE FROM meta WHERE key = 'sync.url';"
+
 run "$F" verify
 expect_rc "field verify passes at the end" 0
 

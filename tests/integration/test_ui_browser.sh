@@ -9,7 +9,12 @@
 # store to what the browser did: every save one signed version that
 # `field verify` accepts, answers as `field show` reads them, and a second
 # device that syncs with the real field-server sees the same record. A
-# conflict made by two devices is resolved in the page with one tap. Pairing: the page of a `field ui
+# conflict made by two devices is resolved in the page with one tap. A
+# supervisor's device returns a final record with a reason from the review
+# inbox; the inspector's list then shows it first, with the reason. The
+# report screen draws what `field report --json` gives as tables and SVG
+# charts, passes the server's workbook through, and shows the report kept
+# when the server is stopped. Pairing: the page of a `field ui
 # --pair` refuses a wrong code and opens with the right one.
 #
 # Skipped, with the packages to install, where chromium, chromedriver or
@@ -125,6 +130,63 @@ expect_eq "resolving made one version" \
     "$(sql "SELECT count(*) FROM versions WHERE record = '$ntm'")" $((n + 1))
 run "$F" verify
 expect_rc "the resolution verifies" 0
+
+# --- a supervisor's review, in the page ---------------------------------------------
+
+enroll_device sup "Trần Thị Bình" 42 supervisor
+home a
+rv=$(new_record 18766 inspection_date=2026-11-28 planning_approved=yes \
+    road_total_km=12 road_hardened_km=9 households_total=100 households_latrine=80)
+run "$F" finalize "$rv"
+expect_rc "device a finalizes a field-demo record" 0
+run "$F" sync
+expect_rc "... and syncs it" 0
+home sup
+run "$F" sync
+expect_rc "the supervisor's device syncs" 0
+n=$(nversions)
+start_ui
+browse review "$UI_URL" "$rv" "Đo lại chiều dài đường"
+stop_ui
+expect_eq "the return in the page made one version" "$(nversions)" $((n + 1))
+run "$F" show --json "$rv"
+expect_eq "... which field show reads as returned, with the reason" \
+    "$(json_get "$OUT" status) $(json_get "$OUT" review.review.note)" \
+    '"returned" "Đo lại chiều dài đường"'
+run "$F" verify
+expect_rc "... and which verifies" 0
+run "$F" sync
+expect_rc "the supervisor's device sends it" 0
+home a
+run "$F" sync
+expect_rc "the inspector's device receives it" 0
+start_ui
+browse returned "$UI_URL" "$rv" "Đo lại chiều dài đường"
+stop_ui
+
+# --- the province report, in the page --------------------------------------------
+
+home sup
+run "$F" report --json
+expect_rc "field report --json on the supervisor's device" 0
+cp "$OUT" "$T/report.json"
+start_ui
+browse report "$UI_URL" "$T/report.json" online
+stop_ui
+start_ui
+curl -s -o "$T/r.xlsx" -D "$T/r.hdr" -b "$T/jar" -c "$T/jar" "$UI_URL" >/dev/null
+curl -s -o "$T/r.xlsx" -D "$T/r.hdr" -b "$T/jar" "${UI_URL}api/report.xlsx"
+expect_eq "the workbook comes through the device" "$(head -c 2 "$T/r.xlsx")" "PK"
+if tr -d '\r' <"$T/r.hdr" | grep -qi '^Content-Disposition: attachment; filename="bao-cao.xlsx"'; then
+    pass "... with Content-Disposition, to be saved"
+else
+    fail "... with Content-Disposition, to be saved" "$(cat "$T/r.hdr")"
+fi
+stop_ui
+stop_server
+start_ui
+browse report "$UI_URL" "$T/report.json" offline
+stop_ui
 
 # --- pairing -------------------------------------------------------------------
 

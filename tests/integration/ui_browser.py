@@ -6,6 +6,9 @@ test_ui_browser.sh, which starts `field ui` and checks the store after.
     ui_browser.py capture URL IDS_FILE [SHOTS_DIR]
     ui_browser.py resolve URL RECORD VALUE
     ui_browser.py pair URL CODE
+    ui_browser.py review URL RECORD REASON
+    ui_browser.py returned URL RECORD REASON
+    ui_browser.py report URL REPORT_JSON online|offline
 
 capture: fills an ntm-xa-2021 inspection as an inspector would (the unit
 found by typing its name without diacritics, a constraint message shown
@@ -23,6 +26,20 @@ candidates; VALUE is chosen with one tap and resolved.
 
 pair: a browser without a session gets the pairing page; a wrong code is
 refused with a message; the right one opens the app.
+
+review: on a supervisor's device, the inbox lists RECORD; a return
+without a reason is refused with a message; with REASON typed, the
+record is returned and leaves the inbox.
+
+returned: on the inspector's device, after the sync, RECORD comes first
+in the list of records, marked returned, with REASON.
+
+report: the report screen of a supervisor's device draws the report in
+REPORT_JSON (what `field report --json` printed): a table of tiers with
+shares in Vietnamese number style, a chart of each tier by locality with
+one bar per locality, a stacked chart of each criteria group, all as
+inline SVG drawn by app.js; the workbook link and the print button;
+offline, the report kept is shown with its date and a message.
 
 Each check prints "PASS name" or "FAIL name: detail"; the shell counts
 them. The script exits 0 unless the browser itself cannot start.
@@ -482,12 +499,161 @@ def pair(url, code):
         d.quit()
 
 
+# ---- review ---------------------------------------------------------------------
+
+def review(url, rid, reason):
+    """A supervisor returns a record with a reason, from the inbox."""
+    d = browser()
+    try:
+        d.get(url)
+        if not wait(d, "a supervisor's device shows the review link",
+                    lambda x: visible(x, "nav-review")):
+            return
+        click(d, by_id(d, "nav-review"))
+        if not wait(d, "the inbox lists the final record",
+                    lambda x: by_id(x, "rv-" + rid) is not None):
+            return
+        every_screen(d, "review inbox", os.environ.get("FIELD_UI_SHOTS"),
+                     "review")
+        item = by_id(d, "rv-" + rid)
+        idx = item.find_element(By.TAG_NAME, "textarea").get_attribute(
+            "id").split("-")[-1]
+        click(d, by_id(d, "rv-return-" + idx))
+        wait(d, "a return without a reason is refused with a message",
+             lambda x: "lý do" in notice(x))
+        report("... and the reason's box has the focus",
+               d.switch_to.active_element.get_attribute("id")
+               == "rv-note-" + idx)
+        by_id(d, "rv-note-" + idx).send_keys(reason)
+        click(d, by_id(d, "rv-return-" + idx))
+        wait(d, "the return is recorded, one signed version",
+             lambda x: "Đã ghi quyết định" in notice(x))
+        wait(d, "... and the record leaves the inbox",
+             lambda x: by_id(x, "inbox") is not None
+             and by_id(x, "inbox").get_attribute("data-loaded") == "true"
+             and by_id(x, "rv-" + rid) is None)
+    except WebDriverException as e:
+        report("the browser session", False, str(e).splitlines()[0])
+    finally:
+        d.quit()
+
+
+def returned(url, rid, reason):
+    """The inspector's list: the returned record first, with the reason."""
+    d = browser()
+    try:
+        d.get(url)
+        if not wait(d, "the record list", lambda x: x.find_elements(
+                By.CSS_SELECTOR, "#records li a")):
+            return
+        report("an inspector's device has no review link",
+               not visible(d, "nav-review"))
+        first = d.find_elements(By.CSS_SELECTOR, "#records li")[0]
+        link = first.find_element(By.TAG_NAME, "a").get_attribute("href")
+        report("the returned record comes first in the list",
+               link.endswith("#/r/" + rid)
+               and "returned" in first.get_attribute("class"), link)
+        report("... with the supervisor's reason", reason in first.text,
+               first.text)
+    except WebDriverException as e:
+        report("the browser session", False, str(e).splitlines()[0])
+    finally:
+        d.quit()
+
+
+# ---- the province report -----------------------------------------------------------
+
+def vi_pct(tenths):
+    return "%d,%d%%" % (tenths // 10, tenths % 10)
+
+
+def report_screen(url, path, mode):
+    import json
+    with open(path) as f:
+        r = json.load(f)
+    d = browser()
+    try:
+        d.get(url)
+        if not wait(d, "a supervisor's device shows the report link",
+                    lambda x: visible(x, "nav-report")):
+            return
+        click(d, by_id(d, "nav-report"))
+        if not wait(d, "the report is drawn",
+                    lambda x: by_id(x, "tiers") is not None):
+            return
+        settled(d)
+        if mode == "offline":
+            wait(d, "offline, a message says the report is the one kept",
+                 lambda x: "Không kết nối được máy chủ" in notice(x))
+        date = "/".join(reversed(r["as_of"].split("-")))
+        report("the report shows its date (%s)" % date,
+               date in by_id(d, "report-date").text,
+               by_id(d, "report-date").text)
+        cells = d.find_elements(By.CSS_SELECTOR, "#tiers tbody tr")
+        report("the table has a row per tier (%d)" % len(r["tiers"]),
+               len(cells) == len(r["tiers"]), "%d rows" % len(cells))
+        if r["tiers"]:
+            share = cells[0].find_elements(By.TAG_NAME, "td")[2].text
+            report("shares in Vietnamese number style (%s)"
+                   % vi_pct(r["tiers"][0]["share_tenths"]),
+                   share == vi_pct(r["tiers"][0]["share_tenths"]), share)
+        charts = 0
+        for ti, t in enumerate(r["tiers"]):
+            locs = [l for l in r["localities"]
+                    if l["tiers"].get(t["code"], {}).get("total", 0) > 0]
+            if not locs:
+                continue
+            charts += 1
+            svg = by_id(d, "chart-loc-%d" % ti)
+            rows = svg.find_elements(By.CSS_SELECTOR, "g.row") if svg else []
+            report("%s by locality: one bar per locality (%d)"
+                   % (t["code"], len(locs)), len(rows) == len(locs),
+                   "%d rows" % len(rows))
+            met = [l for l in locs if l["tiers"][t["code"]]["met"] > 0]
+            bars = svg.find_elements(By.CSS_SELECTOR, "rect.seg.met") \
+                if svg else []
+            report("... a met bar for each locality with any met (%d)"
+                   % len(met), len(bars) == len(met), "%d bars" % len(bars))
+            label = rows[0].find_element(By.CSS_SELECTOR, "text.label") \
+                .get_attribute("textContent") if rows else ""
+            report("... labelled with the locality's name",
+                   locs[0]["name"][:25] in label, label)
+        report("the report has charts of tiers by locality", charts > 0,
+               "no tier with localities in the report")
+        for gi, g in enumerate(r["criteria"]):
+            if not g["criteria"]:
+                continue
+            svg = by_id(d, "chart-crit-%d" % gi)
+            rows = svg.find_elements(By.CSS_SELECTOR, "g.row") if svg else []
+            report("criteria of %s: a stacked bar per criterion (%d)"
+                   % (g["tier"], len(g["criteria"])),
+                   len(rows) == len(g["criteria"]), "%d rows" % len(rows))
+            break
+        link = by_id(d, "report-xlsx")
+        report("a link downloads the workbook",
+               link is not None
+               and link.get_attribute("href").endswith("/api/report.xlsx"))
+        report("a print button", visible(d, "report-print"))
+        every_screen(d, "report " + mode, os.environ.get("FIELD_UI_SHOTS")
+                     if mode == "online" else None, "report")
+    except WebDriverException as e:
+        report("the browser session", False, str(e).splitlines()[0])
+    finally:
+        d.quit()
+
+
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "capture":
         capture(sys.argv[2], sys.argv[3],
                 sys.argv[4] if len(sys.argv) > 4 else None)
     elif len(sys.argv) == 5 and sys.argv[1] == "resolve":
         resolve(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 5 and sys.argv[1] == "review":
+        review(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 5 and sys.argv[1] == "returned":
+        returned(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 5 and sys.argv[1] == "report":
+        report_screen(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 4 and sys.argv[1] == "pair":
         pair(sys.argv[2], sys.argv[3])
     else:

@@ -1352,6 +1352,71 @@ static void test_photo_waits_for_its_version(void **state)
     fld_buf_free(&photo);
 }
 
+/* ---- the progress report (syn_report) -------------------------------------
+ */
+
+static void test_report_path_encoding(void **state)
+{
+    struct syn_report_query q = {"a b/\xc3\xa9", "2025-06-30", "csv", NULL};
+    struct fld_buf b = FLD_BUF_INIT;
+
+    (void)state;
+    syn_report_path(&q, &b);
+    /* exactly the spelling the server signs over (server-stub/query.h) */
+    assert_string_equal(fld_buf_str(&b), "/v1/report?unit=a%20b%2F%C3%A9"
+                                         "&as_of=2025-06-30&format=csv");
+    fld_buf_free(&b);
+}
+
+static void test_report(void **state)
+{
+    struct fx *f = *state;
+    struct syn_client ca = client(f, f->a), cb = client(f, f->b);
+    struct syn_report_query q = {"4201", NULL, "json", "en"};
+    struct fld_buf body = FLD_BUF_INIT;
+    struct fld_json *doc;
+    struct fld_err err;
+
+    /* not enrolled: nothing sent */
+    f->t.n_performed = 0;
+    assert_int_equal(syn_report(&ca, &q, &body, &err), FLD_NOTFOUND);
+    assert_int_equal(f->t.n_performed, 0);
+    enroll(f, f->a, "REPO-RTAA-AAAA-AAAA", "supervisor", "42");
+    enroll(f, f->b, "REPO-RTBB-BBBB-BBBB", "inspector", "4201");
+
+    /* a supervisor's JSON report of a unit in its scope: the signed
+     * query was accepted */
+    assert_int_equal(syn_report(&ca, &q, &body, &err), FLD_OK);
+    assert_int_equal(
+        fld_json_parse((const uint8_t *)body.data, body.len, &doc, &err),
+        FLD_OK);
+    assert_string_equal(fld_json_get_string(fld_json_get(doc, "unit"), "code"),
+                        "4201");
+    fld_json_free(doc);
+
+    /* the workbook: any 200 of the type asked for */
+    fld_buf_reset(&body);
+    q.format = "xlsx";
+    assert_int_equal(syn_report(&ca, &q, &body, &err), FLD_OK);
+    assert_true(body.len > 2 && memcmp(body.data, "PK", 2) == 0);
+
+    /* an unknown unit, an inspector's device: the server's refusals */
+    fld_buf_reset(&body);
+    q.format = "json";
+    q.unit = "4299";
+    assert_int_equal(syn_report(&ca, &q, &body, &err), FLD_NOTFOUND);
+    q.unit = "4201";
+    assert_int_equal(syn_report(&cb, &q, &body, &err), FLD_EINVAL);
+    assert_non_null(strstr(err.msg, "supervisors"));
+    assert_int_equal(body.len, 0);
+
+    /* a captive portal's page is not a report */
+    fail_next(&f->t, F_PORTAL, 1);
+    assert_int_equal(syn_report(&ca, &q, &body, &err), FLD_EPROTO);
+    assert_int_equal(body.len, 0);
+    fld_buf_free(&body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1395,6 +1460,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_push_gzipped, setup,
                                         teardown),
+        cmocka_unit_test(test_report_path_encoding),
+        cmocka_unit_test_setup_teardown(test_report, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
