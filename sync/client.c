@@ -902,6 +902,21 @@ done:
     return rc;
 }
 
+/* The server this device is enrolled with, for the caller to free. */
+static int server_url(struct fld_store *st, char **url, struct fld_err *err)
+{
+    int rc = fld_store_meta_get(st, SYN_META_URL, url, err);
+
+    if (rc == FLD_NOTFOUND || (rc == FLD_OK && (*url)[0] == '\0')) {
+        free(*url);
+        *url = NULL;
+        return fld_err_set(err, FLD_NOTFOUND,
+                           "this device is not enrolled with a server; run "
+                           "'field enroll URL CODE' first");
+    }
+    return rc;
+}
+
 /* A signed GET through syn_client_exchange(), for catalog.c. */
 static int get_signed(void *ctx, const char *path,
                       struct syn_http_response *resp, struct fld_err *err)
@@ -917,14 +932,7 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
     int rc;
 
     syn_client_run_init(&r, c, stats);
-    rc = fld_store_meta_get(c->st, SYN_META_URL, &url, err);
-    if (rc == FLD_NOTFOUND || (rc == FLD_OK && url[0] == '\0')) {
-        free(url);
-        return fld_err_set(err, FLD_NOTFOUND,
-                           "this device is not enrolled with a server; run "
-                           "'field enroll URL CODE' first");
-    }
-    if (rc != FLD_OK)
+    if ((rc = server_url(c->st, &url, err)) != FLD_OK)
         return rc;
     r.url = url;
     rc = sync_loop(&r, full, err);
@@ -998,14 +1006,7 @@ int syn_report(const struct syn_client *c, const struct syn_report_query *q,
 
     syn_client_run_init(&r, c, &stats);
     memset(&resp, 0, sizeof resp);
-    rc = fld_store_meta_get(c->st, SYN_META_URL, &url, err);
-    if (rc == FLD_NOTFOUND || (rc == FLD_OK && url[0] == '\0')) {
-        free(url);
-        return fld_err_set(err, FLD_NOTFOUND,
-                           "this device is not enrolled with a server; run "
-                           "'field enroll URL CODE' first");
-    }
-    if (rc != FLD_OK)
+    if ((rc = server_url(c->st, &url, err)) != FLD_OK)
         return rc;
     r.url = url;
     rc = syn_client_meta_int(c->st, FLD_META_OFFSET, &r.offset_ms, err);

@@ -106,22 +106,25 @@ struct signed_set {
     size_t n;
 };
 
-/* One signed POST /v1/sync; 0 when answered 200. */
-static int post(const struct device *c, const struct fld_buf *body)
+/* One signed POST /v1/sync whose answer is read whole: its body into
+ * resp; 0 when answered 200. */
+static int post_read(const struct fld_key *key, int port,
+                     const struct fld_buf *body, struct fld_buf *resp)
 {
     struct sockaddr_in a;
     struct syn_auth auth;
-    struct fld_buf req = FLD_BUF_INIT;
-    char sig[129], buf[4096];
+    struct fld_buf req = FLD_BUF_INIT, all = FLD_BUF_INIT;
+    char sig[129], buf[65536];
+    const char *head_end;
     ssize_t n;
     size_t off = 0;
     int fd, ok = -1;
 
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)c->port);
+    a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    syn_request_sign(c->key, "POST", "/v1/sync", fld_now_ms(), body->data,
+    syn_request_sign(key, "POST", "/v1/sync", fld_now_ms(), body->data,
                      body->len, &auth);
     syn_auth_sig_hex(&auth, sig);
     fld_buf_printf(
@@ -134,18 +137,36 @@ static int post(const struct device *c, const struct fld_buf *body)
     fld_buf_append(&req, body->data, body->len);
     fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-        while (off < req.len &&
-               (n = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL)) > 0)
+        while (off < req.len) {
+            n = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+            if (n <= 0)
+                break;
             off += (size_t)n;
-        n = recv(fd, buf, sizeof buf - 1, 0);
-        if (n > 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0)
-            ok = 0;
-        while (n > 0)
-            n = recv(fd, buf, sizeof buf, 0);
+        }
+        while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
+            fld_buf_append(&all, buf, (size_t)n);
     }
     if (fd >= 0)
         close(fd);
+    head_end = all.len ? strstr(fld_buf_str(&all), "\r\n\r\n") : NULL;
+    if (head_end != NULL && all.len > 12 &&
+        memcmp(all.data, "HTTP/1.1 200", 12) == 0) {
+        fld_buf_append(resp, head_end + 4,
+                       all.len - (size_t)(head_end + 4 - (char *)all.data));
+        ok = 0;
+    }
+    fld_buf_free(&all);
     fld_buf_free(&req);
+    return ok;
+}
+
+/* One signed POST /v1/sync; 0 when answered 200. */
+static int post(const struct device *c, const struct fld_buf *body)
+{
+    struct fld_buf resp = FLD_BUF_INIT;
+    int ok = post_read(c->key, c->port, body, &resp);
+
+    fld_buf_free(&resp);
     return ok;
 }
 
@@ -434,61 +455,6 @@ static double yardstick(const struct signed_set *ss, bool whole,
 }
 
 /* ---- the back ends side by side ------------------------------------------ */
-
-/* One signed POST /v1/sync whose answer is read whole: its body into
- * resp; 0 when answered 200. */
-static int post_read(const struct fld_key *key, int port,
-                     const struct fld_buf *body, struct fld_buf *resp)
-{
-    struct device d = {.key = (struct fld_key *)key, .port = port};
-    struct sockaddr_in a;
-    struct syn_auth auth;
-    struct fld_buf req = FLD_BUF_INIT, all = FLD_BUF_INIT;
-    char sig[129], buf[65536];
-    const char *head_end;
-    ssize_t n;
-    size_t off = 0;
-    int fd, ok = -1;
-
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)d.port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    syn_request_sign(d.key, "POST", "/v1/sync", fld_now_ms(), body->data,
-                     body->len, &auth);
-    syn_auth_sig_hex(&auth, sig);
-    fld_buf_printf(
-        &req,
-        "POST /v1/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-        "%s: %s\r\n%s: %lld\r\n%s: %s\r\n\r\n",
-        body->len, SYN_HDR_DEVICE, auth.device, SYN_HDR_TIME,
-        (long long)auth.time_ms, SYN_HDR_SIGNATURE, sig);
-    fld_buf_append(&req, body->data, body->len);
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
-        while (off < req.len) {
-            n = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
-            if (n <= 0)
-                break;
-            off += (size_t)n;
-        }
-        while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
-            fld_buf_append(&all, buf, (size_t)n);
-    }
-    if (fd >= 0)
-        close(fd);
-    head_end = all.len ? strstr(fld_buf_str(&all), "\r\n\r\n") : NULL;
-    if (head_end != NULL && all.len > 12 &&
-        memcmp(all.data, "HTTP/1.1 200", 12) == 0) {
-        fld_buf_append(resp, head_end + 4,
-                       all.len - (size_t)(head_end + 4 - (char *)all.data));
-        ok = 0;
-    }
-    fld_buf_free(&all);
-    fld_buf_free(&req);
-    return ok;
-}
 
 struct reader {
     struct fld_key *key;
