@@ -39,6 +39,19 @@ srv() {
     run "$S" "$_c" --db "$DBS" "$@"
 }
 
+# pg_servers - every server of the script on a throwaway PostgreSQL,
+# started now; the script is skipped (finish) where field-server was built
+# without PostgreSQL (make PG=) or PostgreSQL is not installed.
+pg_servers() {
+    FIELD_TEST_DB=pg
+    run "$S" devices --db "postgresql:///none?host=/nonexistent"
+    if grep -q "built without PostgreSQL" "$ERR"; then
+        skip "PostgreSQL: this field-server was built without it (make PG=)"
+        finish
+    fi
+    pg_start
+}
+
 start_server() {
     _name=$1
     shift

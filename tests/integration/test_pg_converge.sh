@@ -11,12 +11,7 @@
 # Skipped where PostgreSQL is not installed. About 15 s.
 . "$(dirname "$0")/server_lib.sh"
 
-FIELD_TEST_DB=pg
-run "$S" devices --db "postgresql:///none?host=/nonexistent"
-if grep -q "built without PostgreSQL" "$ERR"; then
-    skip "PostgreSQL: this field-server was built without it (make PG=)"
-    finish
-fi
+pg_servers
 DEVICES="d1 d2 d3 d4"
 ROUNDS=${FIELD_CONVERGE_ROUNDS:-12}
 

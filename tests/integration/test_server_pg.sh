@@ -9,13 +9,7 @@
 # where PostgreSQL is not installed.
 . "$(dirname "$0")/server_lib.sh"
 
-FIELD_TEST_DB=pg
-run "$S" devices --db "postgresql:///none?host=/nonexistent"
-if grep -q "built without PostgreSQL" "$ERR"; then
-    skip "PostgreSQL: this field-server was built without it (make PG=)"
-    finish
-fi
-pg_start
+pg_servers
 
 # --- bad locations --------------------------------------------------------------
 
