@@ -183,11 +183,12 @@ int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
 
 /*
  * The progress report from the server (cmd_report.c), for `field report`
- * and the report screen of `field ui`: q as GET /v1/report takes it, the
- * body appended to out. One try when is_quick (a page waits for it),
- * else retried as a sync is. A JSON report is also kept on the device,
- * with the time it was fetched (CMD_META_REPORT*), replacing the last:
- * what the report screen shows when the server cannot be reached.
+ * and the report screen of `field ui`: q as GET /v1/report takes it, in
+ * ctx's language whatever q->lang says, the body appended to out. One try when
+ * is_quick (a page waits for it), else retried as a sync is. A JSON report is
+ * also kept on the device, with the time it was fetched (CMD_META_REPORT*),
+ * replacing the last: what the report screen shows when the server cannot be
+ * reached.
  */
 #define CMD_META_REPORT "report.last"
 #define CMD_META_REPORT_MS "report.fetched_ms"

@@ -65,10 +65,12 @@ int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
     struct syn_transport *t = NULL;
     struct syn_client c;
     struct fld_json *doc = NULL;
+    struct syn_report_query asked = *q;
     bool is_json = q->format == NULL || strcmp(q->format, "json") == 0;
     size_t start = out->len;
     int rc;
 
+    asked.lang = ctx->lang == FLD_LANG_EN ? "en" : "vi";
     if ((rc = cmd_open_store(ctx)) != FLD_OK)
         return rc;
     if (ctx->key == NULL) /* `field ui` lends its own */
@@ -83,7 +85,7 @@ int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
     c.transport = t;
     if (is_quick)
         c.max_attempts = 1;
-    rc = syn_report(&c, q, out, &ctx->err);
+    rc = syn_report(&c, &asked, out, &ctx->err);
     syn_transport_free(t);
     if (rc == FLD_OK && out->len - start > REPORT_MAX)
         rc = fld_err_set(&ctx->err, FLD_ELIMIT,
@@ -261,7 +263,6 @@ int cmd_report(struct cmd_ctx *ctx, int argc, char **argv)
     q.unit = o.unit;
     q.as_of = o.as_of;
     q.format = o.format ? o.format : "json";
-    q.lang = ctx->lang == FLD_LANG_EN ? "en" : "vi";
     if ((rc = cmd_report_fetch(ctx, &q, false, &body)) != FLD_OK)
         goto out;
     if (o.output != NULL)

@@ -1563,10 +1563,21 @@ static void reply_fetch_failure(struct cmd_ctx *ctx, int rc,
     }
 }
 
+/* Fetch the report of unit (NULL or "": the device's scope, else a
+ * code bad_unit() let through) in format, appended to out; one try. */
+static int fetch_report(struct cmd_ctx *ctx, const char *unit,
+                        const char *format, struct fld_buf *out)
+{
+    struct syn_report_query q = {NULL, NULL, format, NULL};
+
+    q.unit = unit && unit[0] ? unit : NULL;
+    fld_err_clear(&ctx->err);
+    return cmd_report_fetch(ctx, &q, true, out);
+}
+
 static void report(struct cmd_ctx *ctx, bool is_post, const char *unit,
                    struct fld_ui_reply *reply)
 {
-    struct syn_report_query q = {NULL, NULL, "json", NULL};
     struct fld_buf body = FLD_BUF_INIT;
     struct fld_json *o;
     int rc;
@@ -1577,10 +1588,7 @@ static void report(struct cmd_ctx *ctx, bool is_post, const char *unit,
     }
     if (bad_unit(unit, reply))
         return;
-    q.unit = unit && unit[0] ? unit : NULL;
-    q.lang = ctx->lang == FLD_LANG_EN ? "en" : "vi";
-    fld_err_clear(&ctx->err);
-    rc = cmd_report_fetch(ctx, &q, true, &body);
+    rc = fetch_report(ctx, unit, "json", &body);
     fld_buf_free(&body);
     if (rc != FLD_OK) {
         reply_fetch_failure(ctx, rc, reply);
@@ -1595,16 +1603,12 @@ static void report(struct cmd_ctx *ctx, bool is_post, const char *unit,
 static void report_xlsx(struct cmd_ctx *ctx, const char *unit,
                         struct fld_ui_reply *reply)
 {
-    struct syn_report_query q = {NULL, NULL, "xlsx", NULL};
     int rc;
 
     if (bad_unit(unit, reply))
         return;
-    q.unit = unit && unit[0] ? unit : NULL;
-    q.lang = ctx->lang == FLD_LANG_EN ? "en" : "vi";
-    fld_err_clear(&ctx->err);
     fld_buf_reset(&reply->body);
-    rc = cmd_report_fetch(ctx, &q, true, &reply->body);
+    rc = fetch_report(ctx, unit, "xlsx", &reply->body);
     if (rc != FLD_OK) {
         fld_buf_reset(&reply->body);
         reply_fetch_failure(ctx, rc, reply);
