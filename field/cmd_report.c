@@ -28,6 +28,7 @@
 #include "file.h"
 #include "hlc.h"
 #include "norm.h"
+#include "numbers.h"
 
 /* What the server may send: a province's workbook is far below this. */
 #define REPORT_MAX (16 * 1024 * 1024)
@@ -133,44 +134,13 @@ static int on_option(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
     return FLD_EUSAGE;
 }
 
-/* n with thousands grouped as the language writes them: 1.205 in
- * Vietnamese, 1,205 in English (the server's report does the same). */
-static const char *count_text(const struct cmd_ctx *ctx, long long n,
-                              char out[32])
-{
-    char digits[24];
-    size_t len, i, j = 0;
-
-    snprintf(digits, sizeof digits, "%lld", n < 0 ? -n : n);
-    len = strlen(digits);
-    if (n < 0)
-        out[j++] = '-';
-    for (i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            out[j++] = ctx->lang == FLD_LANG_EN ? ',' : '.';
-        out[j++] = digits[i];
-    }
-    out[j] = '\0';
-    return out;
-}
-
-/* A count out of a total, with the share in tenths of a percent, in the
- * language's number style (40,5% in Vietnamese, 40.5% in English). */
-static void print_share(const struct cmd_ctx *ctx, int64_t tenths)
-{
-    char n[32];
-
-    printf("%s%c%lld%%", count_text(ctx, (long long)(tenths / 10), n),
-           ctx->lang == FLD_LANG_EN ? '.' : ',', (long long)(tenths % 10));
-}
-
 /* An integer member, 0 when absent. */
-static long long int_of(const struct fld_json *o, const char *key)
+static int64_t int_of(const struct fld_json *o, const char *key)
 {
     int64_t v = 0;
 
     fld_json_get_int(o, key, &v);
-    return (long long)v;
+    return v;
 }
 
 static const char *label_of(const struct cmd_ctx *ctx, const struct fld_json *t)
@@ -184,13 +154,36 @@ static const char *label_of(const struct cmd_ctx *ctx, const struct fld_json *t)
     return vi ? vi : fld_json_get_string(t, "code");
 }
 
+/* "met/total (share)" of tier t in the language's number style
+ * (field/numbers.h), then its target when it has one. */
+static void tier_line(const struct cmd_ctx *ctx, const struct fld_json *t,
+                      struct fld_buf *out)
+{
+    const struct fld_json *target = fld_json_get(t, "target");
+    bool en = ctx->lang == FLD_LANG_EN;
+
+    fld_buf_printf(out, "  %s: ", label_of(ctx, t));
+    fld_format_count(int_of(t, "met"), ctx->lang, out);
+    fld_buf_putc(out, '/');
+    fld_format_count(int_of(t, "total"), ctx->lang, out);
+    fld_buf_puts(out, " (");
+    fld_format_tenths(int_of(t, "share_tenths"), ctx->lang, out);
+    fld_buf_putc(out, ')');
+    if (target != NULL) {
+        fld_buf_printf(out, "; %s ", en ? "target" : "mục tiêu");
+        fld_format_count(int_of(target, "count"), ctx->lang, out);
+        fld_buf_printf(out, ", %s ", en ? "remaining" : "còn thiếu");
+        fld_format_count(int_of(target, "remaining"), ctx->lang, out);
+    }
+    fld_buf_putc(out, '\n');
+}
+
 /* The report for people: the unit, the date, each tier's count. */
 static int print_report(struct cmd_ctx *ctx, const struct fld_buf *body)
 {
-    const struct fld_json *tiers, *unit, *t, *target;
+    const struct fld_json *tiers, *unit;
     struct fld_json *doc;
-    bool en = ctx->lang == FLD_LANG_EN;
-    char a[32], b[32];
+    struct fld_buf out = FLD_BUF_INIT;
     size_t i;
     int rc;
 
@@ -199,24 +192,17 @@ static int print_report(struct cmd_ctx *ctx, const struct fld_buf *body)
     if (rc != FLD_OK)
         return rc;
     unit = fld_json_get(doc, "unit");
-    printf("%s: %s (%s), %s %s\n", en ? "Report" : "Báo cáo",
-           fld_json_get_string(unit, "name"), fld_json_get_string(unit, "code"),
-           en ? "as of" : "tính đến ngày", fld_json_get_string(doc, "as_of"));
+    fld_buf_printf(&out, "%s: %s (%s), %s %s\n",
+                   ctx->lang == FLD_LANG_EN ? "Report" : "Báo cáo",
+                   fld_json_get_string(unit, "name"),
+                   fld_json_get_string(unit, "code"),
+                   ctx->lang == FLD_LANG_EN ? "as of" : "tính đến ngày",
+                   fld_json_get_string(doc, "as_of"));
     tiers = fld_json_get(doc, "tiers");
-    for (i = 0; tiers != NULL && i < tiers->n; i++) {
-        t = tiers->items[i];
-        printf("  %s: %s/%s (", label_of(ctx, t),
-               count_text(ctx, int_of(t, "met"), a),
-               count_text(ctx, int_of(t, "total"), b));
-        print_share(ctx, int_of(t, "share_tenths"));
-        putchar(')');
-        if ((target = fld_json_get(t, "target")) != NULL)
-            printf("; %s %s, %s %s", en ? "target" : "mục tiêu",
-                   count_text(ctx, int_of(target, "count"), a),
-                   en ? "remaining" : "còn thiếu",
-                   count_text(ctx, int_of(target, "remaining"), b));
-        putchar('\n');
-    }
+    for (i = 0; tiers != NULL && i < tiers->n; i++)
+        tier_line(ctx, tiers->items[i], &out);
+    fwrite(out.data, 1, out.len, stdout);
+    fld_buf_free(&out);
     fld_json_free(doc);
     return FLD_OK;
 }

@@ -120,13 +120,11 @@ void srv_report_today(char out[11]);
 const char *srv_tier_state_name(enum srv_tier_state s, enum fld_lang lang);
 
 /*
- * Numbers as people in the province write them: lang VI groups thousands
- * with a dot and writes one decimal with a comma ("1.205/1.512",
- * "79,7%"); EN uses "1,205/1,512", "79.7%". Shares are rounded half up to
- * one decimal from integers, never through floating point, so that every
- * format agrees to the digit. A total of 0 gives "–".
+ * A share as people in the province write it (field/numbers.h: "79,7%" in
+ * Vietnamese, "79.7%" in English), rounded half up to one decimal from
+ * integers, never through floating point, so that every format agrees to
+ * the digit. A total of 0 gives "–".
  */
-void srv_format_count(int64_t n, enum fld_lang lang, struct fld_buf *out);
 void srv_format_share(struct srv_ratio r, enum fld_lang lang,
                       struct fld_buf *out);
 /* The share in tenths of a percent (797 for 1205/1512); -1 when total 0. */

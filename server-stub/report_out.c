@@ -25,26 +25,9 @@
 #include <xlsxwriter.h>
 
 #include "csv.h"
+#include "numbers.h"
 
 /* ---- numbers ------------------------------------------------------------ */
-
-void srv_format_count(int64_t n, enum fld_lang lang, struct fld_buf *out)
-{
-    char digits[24];
-    size_t len, i;
-
-    if (n < 0) {
-        fld_buf_putc(out, '-');
-        n = -n;
-    }
-    snprintf(digits, sizeof digits, "%" PRId64, n);
-    len = strlen(digits);
-    for (i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            fld_buf_putc(out, lang == FLD_LANG_VI ? '.' : ',');
-        fld_buf_putc(out, digits[i]);
-    }
-}
 
 int64_t srv_share_tenths(struct srv_ratio r)
 {
@@ -56,24 +39,16 @@ int64_t srv_share_tenths(struct srv_ratio r)
 void srv_format_share(struct srv_ratio r, enum fld_lang lang,
                       struct fld_buf *out)
 {
-    int64_t t = srv_share_tenths(r);
-
-    if (t < 0) {
-        fld_buf_puts(out, "–");
-        return;
-    }
-    srv_format_count(t / 10, lang, out);
-    fld_buf_printf(out, "%c%" PRId64 "%%", lang == FLD_LANG_VI ? ',' : '.',
-                   t % 10);
+    fld_format_tenths(srv_share_tenths(r), lang, out);
 }
 
 /* "69/169" with the province's grouping. */
 static void format_ratio(struct srv_ratio r, enum fld_lang lang,
                          struct fld_buf *out)
 {
-    srv_format_count(r.n, lang, out);
+    fld_format_count(r.n, lang, out);
     fld_buf_putc(out, '/');
-    srv_format_count(r.total, lang, out);
+    fld_format_count(r.total, lang, out);
 }
 
 const char *srv_tier_state_name(enum srv_tier_state s, enum fld_lang lang)
@@ -308,9 +283,9 @@ static void text_head(const struct srv_report *r, enum fld_lang lang, FILE *out)
                "(by the time the server received each version)"),
             tr(lang, "lập lúc", "made"), when);
     fld_buf_reset(&b);
-    srv_format_count(r->n_approved, lang, &b);
+    fld_format_count(r->n_approved, lang, &b);
     fld_buf_puts(&b, lang == FLD_LANG_EN ? " approved of " : " đã duyệt / ");
-    srv_format_count(r->n_records, lang, &b);
+    fld_format_count(r->n_records, lang, &b);
     fprintf(out, "%s: %s\n\n", tr(lang, "Hồ sơ", "Records"), fld_buf_str(&b));
     fld_buf_free(&b);
 }
@@ -343,7 +318,7 @@ static void text_tiers(const struct srv_report *r, enum fld_lang lang,
             int64_t left = t->target - t->count[SRV_TIER_MET];
 
             fld_buf_reset(&b);
-            srv_format_count(t->target, lang, &b);
+            fld_format_count(t->target, lang, &b);
             fprintf(out, "  ≥ %s", fld_buf_str(&b));
             if (left > 0 && lang == FLD_LANG_EN)
                 fprintf(out, " (%" PRId64 " to go)", left);

@@ -2,7 +2,7 @@
  * test_srv_report.c - the province's progress report engine
  * (server-stub/report.c, srv_report_build) over a small server database
  * built through the real storage interface, and the number formats every
- * layout uses (srv_format_count, srv_format_share, srv_share_tenths).
+ * layout uses (srv_format_share, srv_share_tenths; counts in test_numbers).
  *
  * The province: unit 90, districts 9001 and 9002, eight communes of kind
  * "xa" and one tier template (tier "xa-ntm", two criteria). Each commune
@@ -518,15 +518,6 @@ static void test_targets(void **state)
     srv_report_free(r);
 }
 
-static void expect_count(int64_t n, enum fld_lang lang, const char *want)
-{
-    struct fld_buf b = FLD_BUF_INIT;
-
-    srv_format_count(n, lang, &b);
-    assert_string_equal(fld_buf_str(&b), want);
-    fld_buf_free(&b);
-}
-
 static void expect_share(int64_t n, int64_t total, enum fld_lang lang,
                          const char *want)
 {
@@ -536,20 +527,6 @@ static void expect_share(int64_t n, int64_t total, enum fld_lang lang,
     srv_format_share(r, lang, &b);
     assert_string_equal(fld_buf_str(&b), want);
     fld_buf_free(&b);
-}
-
-/* Thousands grouped with a dot in Vietnamese, a comma in English. */
-static void test_format_count(void **state)
-{
-    (void)state;
-    expect_count(0, FLD_LANG_VI, "0");
-    expect_count(999, FLD_LANG_VI, "999");
-    expect_count(1000, FLD_LANG_VI, "1.000");
-    expect_count(1205, FLD_LANG_VI, "1.205");
-    expect_count(1205, FLD_LANG_EN, "1,205");
-    expect_count(123456, FLD_LANG_VI, "123.456");
-    expect_count(1234567, FLD_LANG_EN, "1,234,567");
-    expect_count(-1512, FLD_LANG_VI, "-1.512");
 }
 
 static int64_t tenths(int64_t n, int64_t total)
@@ -602,7 +579,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
-        cmocka_unit_test(test_format_count),
         cmocka_unit_test(test_share_tenths),
         cmocka_unit_test(test_format_share),
     };
