@@ -162,7 +162,8 @@ struct phase {
     int64_t versions; /* moved: pushed or pulled */
     int64_t requests, bytes_up, bytes_down, sync_ms;
     double wall, server;
-    double rss_mb; /* the `field sync` process's peak resident set */
+    double rss_mb;     /* the `field sync` process's peak resident set */
+    long long written; /* bytes it wrote: database, journals, output */
 };
 
 /* The integer member key of the flat JSON summary in s (-1 if missing). */
@@ -200,6 +201,7 @@ static void sync_phase(const char *home, struct phase *ph, const char *name,
 
     rc = bench_run(home, argv, &out, &ph->wall);
     ph->rss_mb = (double)bench_last_maxrss_kb / 1024.0;
+    ph->written = bench_last_written;
     s = fld_buf_str(&out);
     if (rc != 0 || member(s, "pending") != 0 || member(s, "refused") != 0)
         bench_die("%s: field sync exited %d: %s", name, rc, s);
@@ -322,6 +324,10 @@ static void figures(const struct phase *ph, double server_rss_mb)
     figure("noop_sync_pull_side_wall_ms", ph[3].wall * 1e3, "ms", "<= 15");
     figure("changed_100_push_wall_ms", ph[4].wall * 1e3, "ms", "<= 40");
     figure("changed_100_pull_wall_ms", ph[5].wall * 1e3, "ms", "<= 40");
+    figure("initial_pull_device_written_mb", (double)ph[1].written / 1e6, "MB",
+           NULL);
+    figure("changed_100_pull_device_written_mb", (double)ph[5].written / 1e6,
+           "MB", NULL);
     figure("client_peak_rss_push_mb", ph[0].rss_mb, "MB", "<= 32");
     figure("client_peak_rss_pull_mb", ph[1].rss_mb, "MB", "<= 32");
     figure("server_peak_rss_mb", server_rss_mb, "MB", "<= 32");
@@ -329,8 +335,9 @@ static void figures(const struct phase *ph, double server_rss_mb)
 
 static void print_phase(const struct phase *p)
 {
-    char up[32], down[32], rate[32];
+    char up[32], down[32], rate[32], wrote[32];
 
+    kb((double)p->written, wrote);
     kb((double)p->bytes_up, up);
     kb((double)p->bytes_down, down);
     if (p->versions > 0)
@@ -338,9 +345,10 @@ static void print_phase(const struct phase *p)
     else
         snprintf(rate, sizeof rate, "-");
     printf("| %-32s | %8lld | %8lld | %9s | %10s | %6.3f | %6.3f | %8.3f | "
-           "%10s | %6.1f |\n",
+           "%10s | %6.1f | %9s |\n",
            p->name, (long long)p->versions, (long long)p->requests, up, down,
-           p->wall, (double)p->sync_ms / 1e3, p->server, rate, p->rss_mb);
+           p->wall, (double)p->sync_ms / 1e3, p->server, rate, p->rss_mb,
+           wrote);
 }
 
 int main(int argc, char **argv)
@@ -445,21 +453,22 @@ int main(int argc, char **argv)
            n, TEMPLATE, m.n_records, cs.n, answers, m.ends[n - 1] / n, fill_s,
            (double)n / fill_s);
     printf("| %-32s | %8s | %8s | %9s | %10s | %6s | %6s | %8s | %10s | %6s "
-           "|\n",
+           "| %9s |\n",
            "phase (`field sync --json`)", "versions", "requests", "bytes up",
-           "bytes down", "wall s", "sync s", "server s", "versions/s",
-           "RSS MB");
+           "bytes down", "wall s", "sync s", "server s", "versions/s", "RSS MB",
+           "written");
     printf("| %-32s | %8s | %8s | %9s | %10s | %6s | %6s | %8s | %10s | %6s "
-           "|\n",
+           "| %9s |\n",
            "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:",
-           "---:", "---:");
+           "---:", "---:", "---:");
     for (i = 0; i < 6; i++)
         print_phase(&ph[i]);
     printf("\nwall s: the whole `field sync` process; sync s: its own summary "
            "(milliseconds);\nserver s: the server's time answering /v1/sync "
            "(its /metrics); versions/s: versions / wall s;\nRSS MB: the "
            "`field sync` process's peak resident set; field-server's over the "
-           "whole run: %.1f MB.\n\n",
+           "whole run: %.1f MB;\nwritten: what the `field sync` process "
+           "wrote (its database, write-ahead log, journals, output).\n\n",
            server_rss_mb);
 
     kb((double)m.ends[n - 1], raw);

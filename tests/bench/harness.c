@@ -45,6 +45,7 @@ static int janitor_fd = -1;
 static pid_t server_pid = -1;
 /* The peak resident set of the last program bench_run() waited for (kB). */
 long bench_last_maxrss_kb;
+long long bench_last_written;
 int bench_server_port;
 
 /* A path under the temporary directory, new (free()). */
@@ -177,9 +178,30 @@ char *bench_program(const char *name)
  * sync` would weigh at least that much. Here PROGRAM is forked from a
  * freshly exec'd, small process.
  */
+/* What the process pid wrote with write() and pwrite(), from /proc/PID/io
+ * while it is a zombie: its files, its database and journals, its pipes;
+ * -1 where the kernel does not say. */
+static long long written(pid_t pid)
+{
+    char path[64], line[128];
+    long long n = -1;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/io", (long)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "wchar: %lld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
 static int measure(const char *file, char *const *argv)
 {
     struct rusage ru;
+    siginfo_t si;
+    long long wrote;
     int status;
     double t0 = now_s();
     pid_t pid = fork();
@@ -192,11 +214,16 @@ static int measure(const char *file, char *const *argv)
         _exit(127);
     }
     memset(&ru, 0, sizeof ru);
+    /* Ended but not reaped: its /proc/PID/io is still there to read. */
+    while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
+        if (errno != EINTR)
+            return 127;
+    wrote = written(pid);
     while (wait4(pid, &status, 0, &ru) < 0)
         if (errno != EINTR)
             return 127;
     if ((f = fopen(file, "w")) != NULL) {
-        fprintf(f, "%ld %.6f\n", ru.ru_maxrss, now_s() - t0);
+        fprintf(f, "%ld %.6f %lld\n", ru.ru_maxrss, now_s() - t0, wrote);
         fclose(f);
     }
     if (WIFEXITED(status))
@@ -216,7 +243,8 @@ static char *last_file(const char *what)
  * Run argv (argv[0] a path) with FIELD_HOME=home when home is not NULL,
  * standard input from /dev/null, standard output into out when not NULL
  * (else discarded), standard error into $tmpdir/last-PID.err, through
- * measure() (bench_last_maxrss_kb: its peak resident set). Returns the exit
+ * measure() (bench_last_maxrss_kb: its peak resident set; bench_last_written:
+ * the bytes it wrote). Returns the exit
  * status; *secs (when not NULL) is its wall time from fork to exit.
  */
 int bench_run(const char *home, const char *const *argv, struct fld_buf *out,
@@ -278,11 +306,13 @@ int bench_run(const char *home, const char *const *argv, struct fld_buf *out,
     if (secs != NULL)
         *secs = now_s() - t0;
     bench_last_maxrss_kb = 0;
+    bench_last_written = -1;
     if ((f = fopen(rsspath, "r")) != NULL) {
         double wall;
 
         /* the program's own wall time, without measure()'s start */
-        if (fscanf(f, "%ld %lf", &bench_last_maxrss_kb, &wall) == 2 &&
+        if (fscanf(f, "%ld %lf %lld", &bench_last_maxrss_kb, &wall,
+                   &bench_last_written) >= 2 &&
             secs != NULL)
             *secs = wall;
         fclose(f);

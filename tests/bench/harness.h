@@ -26,10 +26,12 @@
 #define BENCH_UNITS_CSV "ha-tinh.csv"
 
 /* The temporary directory, the server's port once started, and the peak
- * resident set (kB) of the last program bench_run() waited for. */
+ * resident set (kB) of the last program bench_run() waited for, and the
+ * bytes it wrote with write() and pwrite() (-1: not known). */
 extern char bench_tmpdir[64];
 extern int bench_server_port;
 extern long bench_last_maxrss_kb;
+extern long long bench_last_written;
 
 /*
  * `BENCH --measure FILE PROGRAM ARGS...`: bench_run() runs each program
