@@ -12,7 +12,6 @@
  * photo. A photo without a time or a position is not warned about: many
  * cameras write neither, and the inspector cannot help it.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "buf.h"
 #include "cmd.h"
 #include "form.h"
+#include "geo.h"
 
 /* A photo taken farther than this from the record's position is flagged:
  * a commune's villages lie a few km apart, a household's garden within a
@@ -50,18 +50,6 @@ static char *record_answer(const struct fld_template *t, struct fld_form *f,
 static bool parse_point(const char *s, double *lat, double *lon)
 {
     return s != NULL && sscanf(s, "%lf %lf", lat, lon) == 2;
-}
-
-/* Great-circle distance in metres (haversine, mean Earth radius). */
-static double distance_m(double lat1, double lon1, double lat2, double lon2)
-{
-    const double rad = M_PI / 180, r = 6371008.8;
-    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-    double a =
-        sin(dlat / 2) * sin(dlat / 2) +
-        cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
-
-    return 2 * r * asin(sqrt(a < 1 ? a : 1));
 }
 
 /* The local day of the record's first version naming hash, "" if none. */
@@ -125,7 +113,7 @@ static struct fld_json *photo_json(struct cmd_ctx *ctx,
     fld_json_set(o, "held", fld_json_bool(held));
     if (parse_point(p->position, &lat1, &lon1) &&
         parse_point(a.position, &lat2, &lon2)) {
-        double d = distance_m(lat1, lon1, lat2, lon2);
+        double d = fld_geo_distance_m(lat1, lon1, lat2, lon2);
 
         fld_json_set(o, "distance_m", fld_json_int((int64_t)(d + 0.5)));
         if (d > CMD_PHOTO_FAR_METRES)
