@@ -162,8 +162,10 @@ struct phase {
     int64_t versions; /* moved: pushed or pulled */
     int64_t requests, bytes_up, bytes_down, sync_ms;
     double wall, server;
-    double rss_mb;     /* the `field sync` process's peak resident set */
-    long long written; /* bytes it wrote: database, journals, output */
+    double rss_mb;            /* the `field sync` process's peak resident set */
+    long long written;        /* bytes it wrote: database, journals, output */
+    double server_cpu;        /* the server's processor time in the phase, s */
+    long long server_written; /* ... and the bytes it wrote */
 };
 
 /* The integer member key of the flat JSON summary in s (-1 if missing). */
@@ -195,11 +197,14 @@ static void sync_phase(const char *home, struct phase *ph, const char *name,
     char *field = bench_program("field");
     const char *argv[] = {field, "sync", "--json", NULL};
     struct fld_buf out = FLD_BUF_INIT;
-    double busy = bench_metric(SYNC_SECONDS);
+    double busy = bench_metric(SYNC_SECONDS), cpu = bench_server_cpu_s();
+    long long wrote = bench_server_written();
     const char *s;
     int rc;
 
     rc = bench_run(home, argv, &out, &ph->wall);
+    ph->server_cpu = bench_server_cpu_s() - cpu;
+    ph->server_written = bench_server_written() - wrote;
     ph->rss_mb = (double)bench_last_maxrss_kb / 1024.0;
     ph->written = bench_last_written;
     s = fld_buf_str(&out);
@@ -328,6 +333,13 @@ static void figures(const struct phase *ph, double server_rss_mb)
            NULL);
     figure("changed_100_pull_device_written_mb", (double)ph[5].written / 1e6,
            "MB", NULL);
+    figure("initial_push_server_cpu_s", ph[0].server_cpu, "s", NULL);
+    figure("initial_push_server_written_mb", (double)ph[0].server_written / 1e6,
+           "MB", NULL);
+    figure("changed_100_push_server_cpu_ms", ph[4].server_cpu * 1e3, "ms",
+           NULL);
+    figure("changed_100_push_server_written_mb",
+           (double)ph[4].server_written / 1e6, "MB", NULL);
     figure("client_peak_rss_push_mb", ph[0].rss_mb, "MB", "<= 32");
     figure("client_peak_rss_pull_mb", ph[1].rss_mb, "MB", "<= 32");
     figure("server_peak_rss_mb", server_rss_mb, "MB", "<= 32");
@@ -335,9 +347,10 @@ static void figures(const struct phase *ph, double server_rss_mb)
 
 static void print_phase(const struct phase *p)
 {
-    char up[32], down[32], rate[32], wrote[32];
+    char up[32], down[32], rate[32], wrote[32], srv_wrote[32];
 
     kb((double)p->written, wrote);
+    kb((double)p->server_written, srv_wrote);
     kb((double)p->bytes_up, up);
     kb((double)p->bytes_down, down);
     if (p->versions > 0)
@@ -345,10 +358,10 @@ static void print_phase(const struct phase *p)
     else
         snprintf(rate, sizeof rate, "-");
     printf("| %-32s | %8lld | %8lld | %9s | %10s | %6.3f | %6.3f | %8.3f | "
-           "%10s | %6.1f | %9s |\n",
+           "%10s | %6.1f | %9s | %7.3f | %9s |\n",
            p->name, (long long)p->versions, (long long)p->requests, up, down,
-           p->wall, (double)p->sync_ms / 1e3, p->server, rate, p->rss_mb,
-           wrote);
+           p->wall, (double)p->sync_ms / 1e3, p->server, rate, p->rss_mb, wrote,
+           p->server_cpu, srv_wrote);
 }
 
 int main(int argc, char **argv)
@@ -453,14 +466,14 @@ int main(int argc, char **argv)
            n, TEMPLATE, m.n_records, cs.n, answers, m.ends[n - 1] / n, fill_s,
            (double)n / fill_s);
     printf("| %-32s | %8s | %8s | %9s | %10s | %6s | %6s | %8s | %10s | %6s "
-           "| %9s |\n",
+           "| %9s | %7s | %9s |\n",
            "phase (`field sync --json`)", "versions", "requests", "bytes up",
            "bytes down", "wall s", "sync s", "server s", "versions/s", "RSS MB",
-           "written");
+           "written", "srv cpu", "srv wrote");
     printf("| %-32s | %8s | %8s | %9s | %10s | %6s | %6s | %8s | %10s | %6s "
-           "| %9s |\n",
+           "| %9s | %7s | %9s |\n",
            "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:",
-           "---:", "---:", "---:");
+           "---:", "---:", "---:", "---:", "---:");
     for (i = 0; i < 6; i++)
         print_phase(&ph[i]);
     printf("\nwall s: the whole `field sync` process; sync s: its own summary "
@@ -468,7 +481,9 @@ int main(int argc, char **argv)
            "(its /metrics); versions/s: versions / wall s;\nRSS MB: the "
            "`field sync` process's peak resident set; field-server's over the "
            "whole run: %.1f MB;\nwritten: what the `field sync` process "
-           "wrote (its database, write-ahead log, journals, output).\n\n",
+           "wrote (its database, write-ahead log, journals, output); srv "
+           "cpu, srv wrote:\nthe server's processor seconds and bytes "
+           "written during the phase.\n\n",
            server_rss_mb);
 
     kb((double)m.ends[n - 1], raw);

@@ -479,6 +479,11 @@ long bench_server_hwm_kb(void)
     return kb;
 }
 
+long long bench_server_written(void)
+{
+    return written(server_pid);
+}
+
 double bench_server_cpu_s(void)
 {
     char path[64], line[1024], *p;

@@ -73,6 +73,9 @@ void bench_must(const char *home, const char *const *argv, struct fld_buf *out);
 void bench_start_server(const char *const *extra);
 /* The server's peak resident set so far (kB). */
 long bench_server_hwm_kb(void);
+/* The bytes the server has written so far (write() and pwrite(): its
+ * database, write-ahead log and answers; -1: not known). */
+long long bench_server_written(void);
 /* The processor time the server has used so far (user + system, s). */
 double bench_server_cpu_s(void);
 /* SIGTERM, as an administrator stops it; *secs how long it took to go;
