@@ -56,10 +56,10 @@ static void test_agrees_with_libm(void **state)
 static void test_known_distances(void **state)
 {
     (void)state;
-    assert_int_equal((int)lround(fld_geo_distance_m(18.3559, 105.8877, 18.5,
-                                                    105.8878) /
-                                 100),
-                     160);
+    assert_int_equal(
+        (int)lround(fld_geo_distance_m(18.3559, 105.8877, 18.5, 105.8878) /
+                    100),
+        160);
     assert_int_equal(
         (int)lround(fld_geo_distance_m(21.0285, 105.8542, 10.8231, 106.6297) /
                     1000),
@@ -72,8 +72,8 @@ static void test_known_distances(void **state)
      * rounding of a itself allows. */
     assert_true(fabs(fld_geo_distance_m(90, 0, -90, 0) - M_PI * 6371008.8) <
                 0.01);
-    assert_true(fabs(fld_geo_distance_m(18, 105, -18, -75) -
-                     M_PI * 6371008.8) < 0.2);
+    assert_true(fabs(fld_geo_distance_m(18, 105, -18, -75) - M_PI * 6371008.8) <
+                0.2);
 }
 
 int main(void)
