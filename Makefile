@@ -243,7 +243,8 @@ $(O)/tests/test_commands: $(O)/tests/unit/test_commands.o \
 
 # The tests of `field ui` link the program's files too (not main).
 UI_TEST_BIN := $(O)/tests/test_ui_server $(O)/tests/test_ui_api \
-               $(O)/tests/test_ui_sync $(O)/tests/test_ui_conflicts
+               $(O)/tests/test_ui_sync $(O)/tests/test_ui_conflicts \
+               $(O)/tests/test_ui_report
 $(UI_TEST_BIN): $(O)/tests/%: $(O)/tests/unit/%.o \
 		$(filter-out $(O)/field/main.o,$(FIELD_PROG_OBJ)) $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)

@@ -175,17 +175,21 @@ int cmd_sync_run(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
 
 /* The transport `field sync` would use (cmd_sync.c), with the TLS
  * settings enroll remembered; for the other requests a device makes to
- * its server (`field report`). stop as for cmd_sync_run(). *out new,
+ * its server (`field report`). stop as for cmd_sync_run(). bound_s > 0
+ * bounds both the connect and a stall (nothing arriving) to that many
+ * seconds; 0 keeps the sync's (15 s, then 30 s below 64 B/s). *out new,
  * syn_transport_free(). */
 struct syn_transport;
 int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
-                       struct syn_transport **out);
+                       long bound_s, struct syn_transport **out);
 
 /*
  * The progress report from the server (cmd_report.c), for `field report`
  * and the report screen of `field ui`: q as GET /v1/report takes it, in
- * ctx's language whatever q->lang says, the body appended to out. One try when
- * is_quick (a page waits for it), else retried as a sync is. A JSON report is
+ * ctx's language whatever q->lang says, the body appended to out. With
+ * bound_s > 0 (a page waits for it): one try, its connect and any stall
+ * bounded as cmd_sync_transport() bounds them; 0: retried as a sync is.
+ * stop (may be NULL) abandons the request once set. A JSON report is
  * also kept on the device, with the time it was fetched (CMD_META_REPORT*),
  * replacing the last: what the report screen shows when the server cannot be
  * reached.
@@ -194,7 +198,8 @@ int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
 #define CMD_META_REPORT_MS "report.fetched_ms"
 struct syn_report_query;
 int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
-                     bool is_quick, struct fld_buf *out);
+                     long bound_s, const volatile sig_atomic_t *stop,
+                     struct fld_buf *out);
 
 /*
  * A record as commands see it: every stored version, and their merge

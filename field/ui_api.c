@@ -21,12 +21,9 @@
  *   POST /api/records/ID/return          {reason, base?}: each one signed
  *                                        decision, as `field approve|
  *                                        reject|return` (cmd_review.c)
- *   GET  /api/report                     the last report fetched, kept on
- *                                        the device: {report, fetched_ms}
- *   POST /api/report?unit=               fetch it now (`field report`),
- *                                        keep it, answer it; 503 offline
- *                                        with the last one kept
- *   GET  /api/report.xlsx?unit=          the server's workbook, to save
+ *
+ * GET|POST /api/sync is ui_sync.c's, /api/report and /api/report.xlsx
+ * ui_report.c's: each runs on a thread of its own.
  *
  * "answers" is an object whose keys are exactly the left side of `field set`
  * (edit.h: NAME, GROUP[ITEM].NAME, GROUP[ITEM] to delete an item; a new
@@ -1496,130 +1493,6 @@ out:
     cmd_decision_free(&d);
 }
 
-/* ---- the province report ------------------------------------------------ */
-
-/* {report, fetched_ms}: the last report kept (both null when none). */
-static struct fld_json *kept_report(struct cmd_ctx *ctx)
-{
-    struct fld_json *o = fld_json_object(), *doc = NULL;
-    char *text = NULL;
-    int64_t ms = 0;
-
-    if (fld_store_meta_get(ctx->st, CMD_META_REPORT, &text, NULL) == FLD_OK &&
-        fld_json_parse((const uint8_t *)text, strlen(text), &doc, NULL) ==
-            FLD_OK &&
-        fld_store_meta_get_int(ctx->st, CMD_META_REPORT_MS, &ms, NULL) ==
-            FLD_OK) {
-        fld_json_set(o, "report", doc);
-        fld_json_set(o, "fetched_ms", fld_json_int(ms));
-    } else {
-        fld_json_free(doc);
-        fld_json_set(o, "report", fld_json_null());
-        fld_json_set(o, "fetched_ms", fld_json_null());
-    }
-    free(text);
-    return o;
-}
-
-/* The unit asked for: a unit code, or absent. */
-static bool bad_unit(const char *unit, struct fld_ui_reply *reply)
-{
-    if (unit == NULL || unit[0] == '\0' ||
-        (strlen(unit) <= 64 && strspn(unit, "0123456789ABCDEFGHIJKLMNOPQRSTU"
-                                            "VWXYZabcdefghijklmnopqrstuvwxyz"
-                                            "-_.") == strlen(unit)))
-        return false;
-    fld_ui_reply_error(reply, 400, "bad_request", "Mã đơn vị không hợp lệ",
-                       "unit is not a unit code", "unit");
-    return true;
-}
-
-/* A failure to fetch the report: the server's refusal as it said it, or
- * no network (503, with the report kept, which the page shows). */
-static void reply_fetch_failure(struct cmd_ctx *ctx, int rc,
-                                struct fld_ui_reply *reply)
-{
-    struct fld_json *o;
-
-    if (rc == FLD_ENET || rc == FLD_EPROTO) {
-        o = kept_report(ctx);
-        fld_json_set(o, "error", fld_json_string("offline"));
-        fld_json_set(o, "message_vi",
-                     fld_json_string("Không kết nối được máy chủ; đang hiện "
-                                     "báo cáo đã tải lần trước"));
-        fld_json_set(o, "message_en", fld_json_string(ctx->err.msg));
-        fld_ui_reply_json(reply, 503, o);
-    } else if (rc == FLD_EINVAL) {
-        fld_ui_reply_error(reply, 403, "refused",
-                           "Máy chủ từ chối: chỉ thiết bị giám sát hoặc quản "
-                           "trị, trong phạm vi của mình, xem được báo cáo",
-                           ctx->err.msg, NULL);
-    } else if (rc == FLD_NOTFOUND) {
-        fld_ui_reply_error(reply, 404, "not_found",
-                           "Chưa đăng ký với máy chủ, hoặc không có đơn vị này",
-                           ctx->err.msg, NULL);
-    } else {
-        reply_failure(reply, ctx, rc);
-    }
-}
-
-/* Fetch the report of unit (NULL or "": the device's scope, else a
- * code bad_unit() let through) in format, appended to out; one try. */
-static int fetch_report(struct cmd_ctx *ctx, const char *unit,
-                        const char *format, struct fld_buf *out)
-{
-    struct syn_report_query q = {NULL, NULL, format, NULL};
-
-    q.unit = unit && unit[0] ? unit : NULL;
-    fld_err_clear(&ctx->err);
-    return cmd_report_fetch(ctx, &q, true, out);
-}
-
-static void report(struct cmd_ctx *ctx, bool is_post, const char *unit,
-                   struct fld_ui_reply *reply)
-{
-    struct fld_buf body = FLD_BUF_INIT;
-    struct fld_json *o;
-    int rc;
-
-    if (!is_post) {
-        fld_ui_reply_json(reply, 200, kept_report(ctx));
-        return;
-    }
-    if (bad_unit(unit, reply))
-        return;
-    rc = fetch_report(ctx, unit, "json", &body);
-    fld_buf_free(&body);
-    if (rc != FLD_OK) {
-        reply_fetch_failure(ctx, rc, reply);
-        return;
-    }
-    o = kept_report(ctx);
-    fld_json_set(o, "fresh", fld_json_bool(true));
-    fld_ui_reply_json(reply, 200, o);
-}
-
-/* The server's workbook, passed through for the browser to save. */
-static void report_xlsx(struct cmd_ctx *ctx, const char *unit,
-                        struct fld_ui_reply *reply)
-{
-    int rc;
-
-    if (bad_unit(unit, reply))
-        return;
-    fld_buf_reset(&reply->body);
-    rc = fetch_report(ctx, unit, "xlsx", &reply->body);
-    if (rc != FLD_OK) {
-        fld_buf_reset(&reply->body);
-        reply_fetch_failure(ctx, rc, reply);
-        return;
-    }
-    reply->status = 200;
-    reply->type = "application/vnd.openxmlformats-officedocument."
-                  "spreadsheetml.sheet";
-    reply->filename = "bao-cao.xlsx";
-}
-
 /* ---- routing ------------------------------------------------------------- */
 
 struct fld_json *fld_ui_api_session(struct cmd_ctx *ctx)
@@ -1750,10 +1623,6 @@ void fld_ui_api_handle(struct cmd_ctx *ctx, const char *method,
         new_record(ctx, json, out);
     else if (strcmp(path, "/api/review") == 0 && !is_post)
         review_inbox(ctx, out);
-    else if (strcmp(path, "/api/report") == 0)
-        report(ctx, is_post, query->unit, out);
-    else if (strcmp(path, "/api/report.xlsx") == 0 && !is_post)
-        report_xlsx(ctx, query->unit, out);
     else if (strncmp(path, records, sizeof records - 1) == 0)
         record_route(ctx, is_post, path + sizeof records - 1, json, out);
     else

@@ -29,6 +29,7 @@
 
 #include "buf.h"
 #include "ui_api.h"
+#include "ui_report.h"
 #include "ui_sync.h"
 
 #define IDLE_TIMEOUT_S 30
@@ -50,7 +51,8 @@ struct fld_ui_server {
     bool needs_pairing; /* off loopback, or asked for (--pair) */
     struct fld_ui_sessions sessions;
     struct fld_ui_pairing pairing;
-    struct fld_ui_sync *sync; /* the sync button's thread (ui_sync.h) */
+    struct fld_ui_sync *sync;     /* the sync button's thread (ui_sync.h) */
+    struct fld_ui_report *report; /* the report's fetch (ui_report.h) */
 };
 
 /* One request, from its headers to its end. */
@@ -563,6 +565,9 @@ static enum MHD_Result api(struct fld_ui_server *h, struct MHD_Connection *c,
     q.template_id = argument(c, "template");
     if (strcmp(url, "/api/sync") == 0)
         fld_ui_sync_handle(h->sync, h->ctx, is_post, &reply);
+    else if (strcmp(url, "/api/report") == 0 ||
+             strcmp(url, "/api/report.xlsx") == 0)
+        fld_ui_report_handle(h->report, h->ctx, is_post, url, q.unit, &reply);
     else
         fld_ui_api_handle(h->ctx, method, url, &q,
                           (const uint8_t *)rq->body.data, rq->body.len, &reply);
@@ -675,6 +680,7 @@ int fld_ui_server_start(struct cmd_ctx *ctx, const char *listen, int port,
     h = fld_xcalloc(1, sizeof *h);
     h->ctx = ctx;
     h->sync = fld_ui_sync_new(ctx);
+    h->report = fld_ui_report_new(ctx);
     snprintf(h->listen, sizeof h->listen, "%s", listen);
     h->needs_pairing = pair || !fld_ui_is_loopback(listen);
     if (h->needs_pairing)
@@ -691,6 +697,7 @@ int fld_ui_server_start(struct cmd_ctx *ctx, const char *listen, int port,
     freeaddrinfo(ai);
     if (h->d == NULL) {
         fld_ui_sync_free(h->sync);
+        fld_ui_report_free(h->report);
         free(h);
         return fld_err_set(err, FLD_EIO,
                            "cannot listen on %s port %d (in use?)", listen,
@@ -717,7 +724,8 @@ void fld_ui_server_stop(struct fld_ui_server *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->d);
-    fld_ui_sync_free(s->sync); /* a sync under way ends its round trip */
+    fld_ui_sync_free(s->sync);     /* a sync under way ends its round trip */
+    fld_ui_report_free(s->report); /* a fetch under way is abandoned */
     sodium_memzero(&s->sessions, sizeof s->sessions);
     sodium_memzero(&s->pairing, sizeof s->pairing);
     free(s);

@@ -87,6 +87,7 @@
     fetched: ['tải về lúc', 'fetched at'],
     no_report: ['Chưa có báo cáo nào trên máy này; cần kết nối máy chủ để tải.', 'No report on this device yet; it needs the server to fetch one.'],
     refresh: ['Tải lại từ máy chủ', 'Fetch again'],
+    report_fetching: ['Đang tải báo cáo từ máy chủ…', 'Fetching the report from the server…'],
     xlsx: ['Tải tệp Excel (XLSX)', 'Download the workbook (XLSX)'],
     print: ['In', 'Print'],
     tiers: ['Mức đạt chuẩn', 'Tiers'],
@@ -796,16 +797,22 @@
     return out;
   }
 
+  /* The report is fetched by field ui on a thread of its own (a server
+   * that does not answer holds nothing here): POST starts it, the page
+   * polls GET /api/report, showing the report kept meanwhile. */
   function reportView() {
     var box = el('div', { id: 'report' });
+    var line = el('p', { id: 'report-status', class: 'meta', role: 'status', 'aria-live': 'polite' });
     var params = new URLSearchParams(location.hash.split('?')[1] || '');
     var unit = params.get('unit') || '';
     var q = unit ? '?unit=' + encodeURIComponent(unit) : '';
+    var refresh = el('button', { type: 'button', id: 'report-refresh', text: t('refresh'), on: { click: fetchReport } });
     var actions = el('div', { class: 'row noprint' }, [
-      el('button', { type: 'button', id: 'report-refresh', text: t('refresh'), on: { click: fetchReport } }),
+      refresh,
       el('a', { href: '/api/report.xlsx' + q, id: 'report-xlsx', download: 'bao-cao.xlsx', text: t('xlsx') }),
       el('button', { type: 'button', id: 'report-print', text: t('print'), on: { click: function () { window.print(); } } })
     ]);
+    var drawn;
     function draw(x) {
       box.textContent = '';
       if (!x.report) { box.appendChild(el('p', { text: t('no_report') })); return; }
@@ -814,19 +821,35 @@
       reportNodes(x).forEach(function (n) { box.appendChild(n); });
       box.setAttribute('data-fetched', String(x.fetched_ms));
     }
+    function showState(x) {
+      if (drawn !== x.fetched_ms) { draw(x); drawn = x.fetched_ms; }
+      refresh.disabled = !!x.running;
+      $('main').setAttribute('aria-busy', x.running ? 'true' : 'false');
+      line.textContent = x.running ? t('report_fetching') : '';
+      if (!x.running && x.ok === false) notice(errText(x));
+    }
+    function poll() {
+      if (!document.body.contains(box)) return; /* the screen was left */
+      api('GET', '/api/report').then(function (r) {
+        if (r.status !== 200) { notice(errText(r.body)); return; }
+        showState(r.body);
+        if (r.body.running) setTimeout(poll, 700);
+      });
+    }
     function fetchReport() {
-      $('main').setAttribute('aria-busy', 'true');
+      notice('');
       api('POST', '/api/report' + q).then(function (r) {
-        $('main').setAttribute('aria-busy', 'false');
-        if (r.status === 200) { draw(r.body); notice(''); }
-        else if (r.status === 503 && r.body) { draw(r.body); notice(errText(r.body)); }
+        if (r.status === 202) { showState(r.body); setTimeout(poll, 300); }
+        else if (r.status === 409 && r.body && r.body.error === 'report_running') poll();
         else notice(errText(r.body));
       });
     }
-    show([el('h2', { id: 'report-title', text: t('report_of') }), actions, box]);
+    show([el('h2', { id: 'report-title', text: t('report_of') }), actions, line, box]);
     api('GET', '/api/report').then(function (r) {
-      if (r.status === 200) draw(r.body);
-      if (navigator.onLine !== false) fetchReport();
+      if (r.status !== 200) { notice(errText(r.body)); return; }
+      showState(r.body);
+      if (r.body.running) setTimeout(poll, 700);
+      else if (navigator.onLine !== false) fetchReport();
     });
   }
 

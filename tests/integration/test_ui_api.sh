@@ -418,32 +418,100 @@ expect_stdout_contains_body "... saying it is closed" "đã đóng"
 
 req GET /api/report
 expect_code "GET /api/report with none kept" 200
-expect_eq "... says there is none" "$(jget report <"$BODY") $(jget fetched_ms <"$BODY")" "None None"
+expect_eq "... says there is none, and no fetch yet" \
+    "$(jget report <"$BODY") $(jget fetched_ms <"$BODY") $(jget running <"$BODY") $(jget ok <"$BODY")" \
+    "None None False None"
 req POST /api/report '{}'
-expect_error "fetching the report on a device not enrolled" 404 not_found
+expect_error "fetching the report on a device not enrolled" 409 not_enrolled
 req POST "/api/report?unit=a%20b" '{}'
 expect_error "a unit that is not a code" 400 bad_request
 req GET /api/report.xlsx
-expect_error "the workbook on a device not enrolled" 404 not_found
+expect_error "the workbook on a device not enrolled" 409 not_enrolled
 req POST /api/report.xlsx '{}'
 expect_error "POST /api/report.xlsx" 404 not_found
+CSRF_SAVED=$CSRF
+CSRF=""
+req POST /api/report '{}'
+expect_error "fetching the report without the CSRF token" 403 csrf
+CSRF=$CSRF_SAVED
+
+# report_wait: poll GET /api/report until no fetch runs (at most 10 s).
+report_wait() {
+    _i=0
+    while :; do
+        req GET /api/report
+        [ "$(jget running <"$BODY")" = "False" ] && break
+        _i=$((_i + 1))
+        [ "$_i" -ge 100 ] && break
+        sleep 0.1
+    done
+}
+
 # A report kept from an earlier fetch, and a server that cannot be reached
 sql "INSERT INTO meta(key, value) VALUES ('report.last', '{\"as_of\":\"2025-06-30\",\"unit\":{\"code\":\"42\",\"name\":\"Hà Tĩnh\"},\"tiers\":[]}'), ('report.fetched_ms', '1751270400000'), ('sync.url', 'http://127.0.0.1:9');"
 req GET /api/report
 expect_eq "GET /api/report gives the report kept, with its time" \
     "$CODE $(jget fetched_ms <"$BODY")" "200 1751270400000"
 req POST /api/report '{}'
-expect_error "fetching with the server unreachable" 503 offline
-expect_stdout_contains_body "... answers the report kept, for the page to show" '"as_of":"2025-06-30"'
+expect_code "POST /api/report starts the fetch: 202" 202
+report_wait
+expect_eq "... which ends failed, offline, the report kept still shown" \
+    "$(jget running <"$BODY") $(jget ok <"$BODY") $(jget error <"$BODY") $(jget fetched_ms <"$BODY")" \
+    "False False offline 1751270400000"
+if [ -n "$(jget message_vi <"$BODY")" ] && [ -n "$(jget message_en <"$BODY")" ] &&
+    [ -n "$(jget finished_ms <"$BODY")" ]; then
+    pass "... saying why in Vietnamese and English, and when"
+else
+    fail "... saying why in Vietnamese and English, and when" "$(head -c 400 "$BODY")"
+fi
 req GET /api/report.xlsx
 expect_error "the workbook with the server unreachable" 503 offline
-sql "DELETE FROM meta WHERE key = 'sync.url';"
 
+# A server that accepts the connection and never answers: the fetch waits
+# on its own thread, and the page is answered meanwhile.
+"$PY" -c 'import socket,sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)' "$T/hang.port" &
+HANG_PID=$!
+at_exit "kill $HANG_PID 2>/dev/null"
+_i=0
+while [ ! -s "$T/hang.port" ] && [ "$_i" -lt 100 ]; do
+    _i=$((_i + 1))
+    sleep 0.05
+done
+HANG_PORT=$(cat "$T/hang.port")
+sql "UPDATE meta SET value = 'http://127.0.0.1:$HANG_PORT' WHERE key = 'sync.url';"
+T0=$(date +%s%N)
+req POST /api/report '{}'
+T1=$(date +%s%N)
+expect_code "POST /api/report to a server that never answers: 202" 202
+expect_eq "... answered at once (under 1 s)" "$(( (T1 - T0) / 1000000000 ))" "0"
+CODE=$(curl -s --max-time 2 -o "$BODY" -w '%{http_code}' -b "$JAR" "${UI_URL}api/records")
+expect_eq "GET /api/records answers meanwhile, within 2 s" "$CODE" "200"
+req GET /api/report
+expect_eq "GET /api/report says the fetch runs, the report kept shown" \
+    "$CODE $(jget running <"$BODY") $(jget fetched_ms <"$BODY")" "200 True 1751270400000"
+req POST /api/report '{}'
+expect_error "a second fetch while one runs" 409 report_running
+sql "DELETE FROM meta WHERE key = 'sync.url';"
 run "$F" verify
 expect_rc "field verify passes at the end" 0
 
+T0=$(date +%s)
 stop_ui
+T1=$(date +%s)
 expect_eq "SIGTERM: field ui exits 0" "$RC" "0"
+if [ $((T1 - T0)) -le 3 ]; then
+    pass "SIGTERM ends the hanging fetch within 3 s ($((T1 - T0)) s)"
+else
+    fail "SIGTERM ends the hanging fetch within 3 s" "$((T1 - T0)) s"
+fi
+kill "$HANG_PID" 2>/dev/null
 if curl -s -o /dev/null "$UI_URL" 2>/dev/null; then
     fail "the port is closed after field ui exits"
 else
