@@ -231,6 +231,37 @@ int cmd_record_edit(struct cmd_ctx *ctx, const char *prefix,
  * (cmd_attach.c; `field fill`): *a is what was added. limit in bytes. */
 int cmd_add_photo(struct cmd_ctx *ctx, const char *path, int64_t limit,
                   struct fld_attachment *a);
+
+/*
+ * `field attach` without its printing (cmd_attach.c; also `field ui`'s
+ * photo upload): the n_files photo files (each within limit bytes) added
+ * to the device and ONE signed version of record answering question
+ * (NAME, GROUP[ID].NAME or GROUP[+].NAME, as `field attach` takes it)
+ * with them; all or nothing. out->v is the version, NULL when the answer
+ * was already that (nothing signed); out->stage says where a failure
+ * came, for a caller that maps it (a missing record and a missing
+ * question are both FLD_NOTFOUND). cmd_attached_free() after, also on
+ * failure.
+ */
+enum cmd_attach_stage {
+    CMD_ATTACH_RECORD,   /* loading the record for an edit */
+    CMD_ATTACH_QUESTION, /* the question: unknown, not a photo, misaddressed */
+    CMD_ATTACH_FILE,     /* a file: not JPEG or PNG, over the limit, I/O */
+    CMD_ATTACH_ANSWER,   /* the answers refused them (a final record's
+                            completeness) */
+    CMD_ATTACH_SIGN      /* the key, the store, the signing */
+};
+struct cmd_attached {
+    enum cmd_attach_stage stage;
+    struct cmd_record r;
+    struct fld_attachment *a;
+    size_t n;
+    struct fld_version *v;
+};
+int cmd_attach_photos(struct cmd_ctx *ctx, const char *record,
+                      const char *question, const char *const *files,
+                      size_t n_files, int64_t limit, struct cmd_attached *out);
+void cmd_attached_free(struct cmd_attached *x);
 /* Sign answers and status as a new version on all of r's heads. When r
  * has one head and nothing changes, nothing is written (FLD_EXISTS). */
 int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,

@@ -108,12 +108,7 @@ static void reply_error_with(struct fld_ui_reply *out, int status,
     fld_ui_reply_json(out, status, o);
 }
 
-/*
- * A failure of the command plumbing, with the message it left in ctx->err
- * (English, one line), mapped to a status: unknown things 404, refused
- * values 422, a busy database 503, the rest 500.
- */
-static void reply_failure(struct fld_ui_reply *out, struct cmd_ctx *ctx, int rc)
+void fld_ui_reply_failure(struct fld_ui_reply *out, struct cmd_ctx *ctx, int rc)
 {
     const char *en = ctx->err.msg[0] ? ctx->err.msg : fld_strerror(rc);
 
@@ -660,7 +655,25 @@ static int read_record(struct cmd_ctx *ctx, const char *id,
 
     fld_err_clear(&ctx->err);
     if ((rc = cmd_record_load(ctx, id, r)) != FLD_OK)
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
+    return rc;
+}
+
+int fld_ui_record_state(struct cmd_ctx *ctx, const char *id,
+                        struct fld_json **out, struct fld_ui_reply *reply)
+{
+    struct cmd_record r;
+    int rc;
+
+    *out = NULL;
+    memset(&r, 0, sizeof r);
+    rc = read_record(ctx, id, &r, reply); /* which replies on failure */
+    if (rc == FLD_OK) {
+        rc = build_state(ctx, &r, r.merged->answers, NULL, out);
+        if (rc != FLD_OK)
+            fld_ui_reply_failure(reply, ctx, rc);
+    }
+    cmd_record_free(&r);
     return rc;
 }
 
@@ -674,7 +687,7 @@ static void get_record(struct cmd_ctx *ctx, const char *id,
     memset(&r, 0, sizeof r);
     if (read_record(ctx, id, &r, reply) == FLD_OK) {
         if ((rc = build_state(ctx, &r, r.merged->answers, NULL, &state)))
-            reply_failure(reply, ctx, rc);
+            fld_ui_reply_failure(reply, ctx, rc);
         else
             fld_ui_reply_json(reply, 200, state);
     }
@@ -713,7 +726,7 @@ static void evaluate(struct cmd_ctx *ctx, const char *id,
         fld_json_set(errors, argv[i], fld_json_string(err.msg));
     }
     if ((rc = build_state(ctx, &r, fld_edit_answers(e), errors, &state)))
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
     else
         fld_ui_reply_json(reply, 200, state);
 out:
@@ -773,7 +786,7 @@ static int open_for_edit(struct cmd_ctx *ctx, const char *id, const char *base,
         return rc;
     }
     if (rc != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return rc;
     }
     return same_heads(ctx, id, base, r, reply);
@@ -791,7 +804,7 @@ static void sign(struct cmd_ctx *ctx, struct cmd_record *r,
 
     rc = cmd_record_save(ctx, r, answers, status, &v);
     if (rc != FLD_OK && rc != FLD_EXISTS) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     memcpy(id, r->id, sizeof id);
@@ -807,7 +820,7 @@ static void sign(struct cmd_ctx *ctx, struct cmd_record *r,
     }
     if ((rc = build_state(ctx, r, r->merged->answers, NULL, &state))) {
         fld_json_free(o);
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     fld_json_set(o, "state", state);
@@ -825,7 +838,7 @@ static int check_complete(struct cmd_ctx *ctx, const struct cmd_record *r,
 
     cmd_today(today);
     if ((rc = fld_form_check(r->t, answers, today, &in.f, &ctx->err))) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return rc;
     }
     if (fld_form_n_problems(in.f) > 0) {
@@ -874,7 +887,7 @@ static int apply_changes(struct cmd_ctx *ctx, const struct cmd_record *r,
     if (rc == FLD_EUSAGE || rc == FLD_NOTFOUND || rc == FLD_EINVAL)
         refuse_edit(ctx, r, argv, argc, reply);
     else if (rc != FLD_OK)
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
     return rc;
 }
 
@@ -1037,7 +1050,7 @@ static void new_record(struct cmd_ctx *ctx, const struct fld_json *body,
         rc =
             fld_capture_new(ctx->st, ctx->key, t, unit, answers, &v, &ctx->err);
     if (rc != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
     } else {
         o = fld_json_object();
         fld_json_set(o, "id", fld_json_string(v->record));
@@ -1090,7 +1103,7 @@ static void list_templates(struct cmd_ctx *ctx, struct fld_ui_reply *reply)
     rc = fld_store_each_template(ctx->st, add_template, &l, &ctx->err);
     if (rc != FLD_OK) {
         fld_json_free(l.arr);
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     fld_ui_reply_json(reply, 200, l.arr);
@@ -1163,7 +1176,7 @@ static void search_units(struct cmd_ctx *ctx, const char *q,
     free(folded);
     if (rc != FLD_OK) {
         fld_json_free(s.arr);
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     fld_ui_reply_json(reply, 200, s.arr);
@@ -1247,7 +1260,7 @@ static void list_records(struct cmd_ctx *ctx, const struct fld_ui_query *q,
     if (rc != FLD_OK) {
         fld_json_free(l.returned);
         fld_json_free(l.others);
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     for (i = 0; i < l.others->n; i++)
@@ -1320,14 +1333,14 @@ static void history(struct cmd_ctx *ctx, const char *prefix,
 
     fld_err_clear(&ctx->err);
     if ((rc = cmd_find_record(ctx, prefix, id)) != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     arr = fld_json_array();
     if ((rc = cmd_history_walk(ctx, id, history_row, arr)) == FLD_OK) {
         fld_ui_reply_json(reply, 200, arr);
     } else {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         fld_json_free(arr);
     }
 }
@@ -1357,7 +1370,7 @@ static void review_inbox(struct cmd_ctx *ctx, struct fld_ui_reply *reply)
     if (check_supervisor(ctx, reply) != FLD_OK)
         return;
     if ((rc = cmd_review_inbox(ctx, &arr)) != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     cmd_today(today);
@@ -1479,7 +1492,7 @@ static void decide(struct cmd_ctx *ctx, const char *id, const char *status,
     if (rc == FLD_EINVAL) {
         reply_not_waiting(ctx, &r, reply);
     } else if (rc != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
     } else {
         o = fld_json_object();
         fld_json_set(o, "record", fld_json_string(v->record));

@@ -78,7 +78,7 @@ static void *run(void *data)
     pthread_mutex_lock(&r->lock);
     r->rc = rc;
     snprintf(r->message, sizeof r->message, "%s",
-             rc == FLD_OK ? ""
+             rc == FLD_OK     ? ""
              : ctx.err.msg[0] ? ctx.err.msg
                               : fld_strerror(rc));
     r->finished_ms = fld_now_ms();
@@ -279,8 +279,7 @@ void fld_ui_report_handle(struct fld_ui_report *r, struct cmd_ctx *ctx,
 
     if (is_xlsx && is_post) {
         fld_ui_reply_error(out, 404, "not_found", "Không có địa chỉ này",
-                           "no such API endpoint: POST /api/report.xlsx",
-                           NULL);
+                           "no such API endpoint: POST /api/report.xlsx", NULL);
         return;
     }
     if (!is_post && !is_xlsx) {

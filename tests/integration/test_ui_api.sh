@@ -5,7 +5,9 @@
 # the JSON API and its bad input (unknown record, wrong types, bad JSON,
 # oversized bodies, no session, no or wrong token), a saved answer that
 # `field show` reads and `field verify` verifies, a stale save refused,
-# finalize, history; pairing (--pair on loopback: the same code path as a
+# finalize, history; photos uploaded as `field attach` adds them, with
+# every refusal, and served back; the report fetched on its own thread
+# (a server that never answers holds no other request); pairing (--pair on loopback: the same code path as a
 # LAN address) with a wrong code, the rate limit and the right code; the
 # passphrase asked once; SIGTERM ends it with exit 0. Every `field ui`
 # started is killed by the EXIT trap.
@@ -413,6 +415,93 @@ expect_eq "field show: approved, the decision's date normalised" \
 req POST "/api/records/$ID/reject" '{"reason": "sai"}'
 expect_error "a rejection of an approved record" 422 not_waiting
 expect_stdout_contains_body "... saying it is closed" "đã đóng"
+
+# --- photos in the form ------------------------------------------------------------
+
+MK="$FIELD_BUILD/tests/tools/mkphoto"
+"$MK" --taken "2026:11:28 08:15:02" --gps 18.3560,105.8878 "$T/here.jpg"
+"$MK" --size 1500000 "$T/big.jpg"
+printf 'not a photo\n' >"$T/text.jpg"
+head -c $(($(wc -c <"$T/here.jpg") / 2)) "$T/here.jpg" >"$T/cut.jpg"
+# up PATH FILE [CONTENT-TYPE] - upload FILE as a photo; status in $CODE
+up() {
+    CODE=$(curl -s -o "$BODY" -D "$HDR" -w '%{http_code}' --max-time 10 \
+        -b "$JAR" -H "X-CSRF-Token: $CSRF" -H "Content-Type: ${3:-image/jpeg}" \
+        --data-binary @"$2" "$UI_URL${1#/}")
+}
+req POST /api/records '{"template": "ntm-xa-2021", "unit": "18766"}'
+expect_code "a record of a template with photo questions" 201
+PR=$(jget id <"$BODY")
+n=$(versions)
+up "/api/records/0123456789abcdef0123456789abcdef/photos?question=plan_photo" "$T/here.jpg"
+expect_error "a photo for an unknown record" 404 not_found
+up "/api/records/$PR/photos" "$T/here.jpg"
+expect_error "a photo without its question" 400 bad_question
+up "/api/records/$PR/photos?question=nope" "$T/here.jpg"
+expect_error "a photo for an unknown question" 400 bad_question
+up "/api/records/$PR/photos?question=households_total" "$T/here.jpg"
+expect_error "a photo for a question that is not a photo question" 400 bad_question
+expect_stdout_contains_body "... which says so" "not a photo question"
+up "/api/records/$PR/photos?question=plan_photo" "$T/text.jpg"
+expect_error "a text file sent as a JPEG" 415 not_a_photo
+expect_stdout_contains_body "... named as the photo, not a temporary file" '"message_en":"the photo: '
+up "/api/records/$PR/photos?question=plan_photo" "$T/cut.jpg"
+expect_error "a truncated JPEG" 415 not_a_photo
+up "/api/records/$PR/photos?question=plan_photo" "$T/here.jpg" application/octet-stream
+expect_error "a photo sent without Content-Type: image/jpeg" 415 not_a_photo
+up "/api/records/$PR/photos?question=plan_photo" /dev/null
+expect_error "an empty upload" 400 bad_request
+CSRF_SAVED=$CSRF
+CSRF=""
+up "/api/records/$PR/photos?question=plan_photo" "$T/here.jpg"
+expect_error "a photo without the CSRF token" 403 csrf
+CSRF=$CSRF_SAVED
+up "/api/records/$ID/photos?question=plan_photo" "$T/here.jpg"
+expect_error "a photo for an approved (closed) record" 422 closed
+# Over `field attach`'s 20 MB: refused from the headers, before the body
+truncate -s 21000000 "$T/huge.jpg"
+T0=$(date +%s)
+up "/api/records/$PR/photos?question=plan_photo" "$T/huge.jpg"
+T1=$(date +%s)
+expect_error "a 21 MB photo" 413 too_large
+expect_eq "... refused before it is read (under 2 s)" "$((T1 - T0 < 2))" 1
+expect_eq "nothing written by the refused photos" "$(versions)" "$n"
+expect_eq "... and no file left behind" \
+    "$(find "$FIELD_HOME/attachments" -type f 2>/dev/null | wc -l | tr -d ' ')" 0
+
+up "/api/records/$PR/photos?question=plan_photo" "$T/here.jpg"
+expect_code "a JPEG for plan_photo: 201" 201
+PH=$(jget photo <"$BODY" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["hash"])')
+expect_eq "... one signed version" "$(jget saved <"$BODY") $(versions)" "True $((n + 1))"
+expect_stdout_contains_body "... the form state shows the answer" "\"value\":\"$PH\""
+expect_stdout_contains_body "... with the camera's time" '"taken":"2026-11-28T08:15:02"'
+run "$F" show --json "$PR"
+expect_eq "field show: the answer is the photo's hash" \
+    "$(json_get "$OUT" answers.plan_photo)" "\"$PH\""
+expect_eq "field show: the photo, its size, type and place, held here" \
+    "$(json_get "$OUT" photos.0.hash) $(json_get "$OUT" photos.0.bytes) $(json_get "$OUT" photos.0.type) $(json_get "$OUT" photos.0.position) $(json_get "$OUT" photos.0.held)" \
+    "\"$PH\" $(wc -c <"$T/here.jpg" | tr -d ' ') \"image/jpeg\" \"18.356000 105.887800\" true"
+up "/api/records/$PR/photos?question=plan_photo" "$T/here.jpg"
+expect_eq "the same photo again: nothing new signed" \
+    "$CODE $(jget saved <"$BODY") $(versions)" "201 False $((n + 1))"
+up "/api/records/$PR/photos?question=road_photo" "$T/big.jpg"
+expect_code "a 1.5 MB photo (over the 1 MiB of other bodies): 201" 201
+
+req GET "/api/photos/$PH"
+expect_code "GET /api/photos/HASH" 200
+check "... gives the photo's bytes" cmp "$BODY" "$T/here.jpg"
+header_has "... as image/jpeg" "Content-Type: image/jpeg"
+header_has "... cached as immutable, privately" "Cache-Control: private, max-age=31536000, immutable"
+header_has "... with the CSP" "Content-Security-Policy:"
+req GET /api/photos/xyz
+expect_error "a photo named by something not a hash" 400 bad_request
+req GET "/api/photos/$(printf '0%.0s' $(seq 1 64))"
+expect_error "a photo this device does not hold" 404 not_found
+rm -f "$JAR.nosession"
+CODE=$(curl -s -o "$BODY" -w '%{http_code}' "${UI_URL}api/photos/$PH")
+expect_error "a photo without a session" 401 no_session
+run "$F" verify
+expect_rc "the photos' versions verify" 0
 
 # --- the province report ------------------------------------------------------------
 

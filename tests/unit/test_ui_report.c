@@ -109,7 +109,7 @@ static void handle(struct fld_ui_report *r, struct cmd_ctx *ctx, bool is_post,
                    const char *path, const char *unit, int want_status,
                    const char *want_text)
 {
-    struct fld_ui_reply out = {0, FLD_BUF_INIT, NULL, NULL};
+    struct fld_ui_reply out = {0, FLD_BUF_INIT, NULL, NULL, NULL};
 
     fld_ui_report_handle(r, ctx, is_post, path, unit, &out);
     assert_int_equal(out.status, want_status);
@@ -206,8 +206,7 @@ static void test_busy_then_stopped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_before_any_fetch, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_before_any_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_then_stopped, setup,
                                         teardown),
