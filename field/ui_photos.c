@@ -62,8 +62,10 @@ static int write_upload(struct cmd_ctx *ctx, const uint8_t *body, size_t len,
 
     *tmp = fld_xasprintf("%s/ui-XXXXXX", partial);
     if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
-        (mkdir(partial, 0700) != 0 && errno != EEXIST) ||
-        (fd = mkstemp(*tmp)) < 0)
+        (mkdir(partial, 0700) != 0 && errno != EEXIST))
+        rc = fld_err_set(&ctx->err, FLD_EIO, "cannot create %s: %s", partial,
+                         strerror(errno));
+    else if ((fd = mkstemp(*tmp)) < 0)
         rc = fld_err_set(&ctx->err, FLD_EIO, "cannot create a file in %s: %s",
                          partial, strerror(errno));
     while (rc == FLD_OK && done < len) {
@@ -150,9 +152,8 @@ static struct fld_json *photo_json(const struct fld_attachment *a)
 
 /* What the page checks before anything is written: the record's address,
  * the question named, a JPEG declared and something sent. */
-static bool bad_upload(const char *path, const char *question,
-                       const char *type, size_t len,
-                       char id[FLD_RECORD_HEX_LEN + 1],
+static bool bad_upload(const char *path, const char *question, const char *type,
+                       size_t len, char id[FLD_RECORD_HEX_LEN + 1],
                        struct fld_ui_reply *out)
 {
     if (!upload_record(path, id))
@@ -160,10 +161,9 @@ static bool bad_upload(const char *path, const char *question,
                            "no such record", NULL);
     else if (question == NULL || question[0] == '\0' ||
              strlen(question) > QUESTION_MAX)
-        fld_ui_reply_error(out, 400, "bad_question",
-                           "Thiếu tên câu hỏi ảnh (?question=TÊN)",
-                           "give the photo question: ?question=NAME",
-                           "question");
+        fld_ui_reply_error(
+            out, 400, "bad_question", "Thiếu tên câu hỏi ảnh (?question=TÊN)",
+            "give the photo question: ?question=NAME", "question");
     else if (type == NULL ||
              strncmp(type, "image/jpeg", strlen("image/jpeg")) != 0)
         fld_ui_reply_error(out, 415, "not_a_photo",
@@ -234,17 +234,16 @@ void fld_ui_photo_get(struct cmd_ctx *ctx, const char *path,
     bool held = false;
     int rc;
 
-    if (strlen(hash) != FLD_HASH_HEX_LEN || !fld_is_hex(hash, FLD_HASH_HEX_LEN)) {
+    if (strlen(hash) != FLD_HASH_HEX_LEN ||
+        !fld_is_hex(hash, FLD_HASH_HEX_LEN)) {
         fld_ui_reply_error(out, 400, "bad_request",
                            "Mã ảnh không hợp lệ (64 chữ số hex)",
-                           "a photo is named by its hash: 64 hex digits",
-                           NULL);
+                           "a photo is named by its hash: 64 hex digits", NULL);
         return;
     }
     rc = fld_attachment_get(ctx->st, hash, &a, &held, &err);
     if (rc == FLD_NOTFOUND || (rc == FLD_OK && !held)) {
-        fld_ui_reply_error(out, 404, "not_found",
-                           "Máy này không giữ ảnh này",
+        fld_ui_reply_error(out, 404, "not_found", "Máy này không giữ ảnh này",
                            "this device holds no such photo", NULL);
         return;
     }

@@ -459,12 +459,24 @@ CSRF=$CSRF_SAVED
 up "/api/records/$ID/photos?question=plan_photo" "$T/here.jpg"
 expect_error "a photo for an approved (closed) record" 422 closed
 # Over `field attach`'s 20 MB: refused from the headers, before the body
+# (here the body never comes: the answer must not wait for it)
 truncate -s 21000000 "$T/huge.jpg"
-T0=$(date +%s)
 up "/api/records/$PR/photos?question=plan_photo" "$T/huge.jpg"
-T1=$(date +%s)
 expect_error "a 21 MB photo" 413 too_large
-expect_eq "... refused before it is read (under 2 s)" "$((T1 - T0 < 2))" 1
+expect_eq "... refused from its headers, before any of its body" "$("$PY" - "$UI_PORT" "$PR" "$CSRF" "$(grep -o 'field_ui[[:space:]]*[0-9a-f]*' "$JAR" | awk '{print $2}')" <<'EOF'
+import socket, sys
+port, rec, csrf, cookie = sys.argv[1:5]
+s = socket.create_connection(("127.0.0.1", int(port)), timeout=2)
+s.sendall(("POST /api/records/%s/photos?question=plan_photo HTTP/1.1\r\n"
+           "Host: 127.0.0.1:%s\r\nCookie: field_ui=%s\r\nX-CSRF-Token: %s\r\n"
+           "Content-Type: image/jpeg\r\nContent-Length: 21000000\r\n\r\n"
+           % (rec, port, cookie, csrf)).encode())
+try:
+    print(s.recv(64).decode("latin-1")[:12])
+except socket.timeout:
+    print("no answer within 2 s")
+EOF
+)" "HTTP/1.1 413"
 expect_eq "nothing written by the refused photos" "$(versions)" "$n"
 expect_eq "... and no file left behind" \
     "$(find "$FIELD_HOME/attachments" -type f 2>/dev/null | wc -l | tr -d ' ')" 0
@@ -579,7 +591,7 @@ T0=$(date +%s%N)
 req POST /api/report '{}'
 T1=$(date +%s%N)
 expect_code "POST /api/report to a server that never answers: 202" 202
-expect_eq "... answered at once (under 1 s)" "$(( (T1 - T0) / 1000000000 ))" "0"
+expect_eq "... answered at once (under 2 s, not the server's 30)" "$(( (T1 - T0) / 2000000000 ))" "0"
 CODE=$(curl -s --max-time 2 -o "$BODY" -w '%{http_code}' -b "$JAR" "${UI_URL}api/records")
 expect_eq "GET /api/records answers meanwhile, within 2 s" "$CODE" "200"
 req GET /api/report
@@ -595,10 +607,10 @@ T0=$(date +%s)
 stop_ui
 T1=$(date +%s)
 expect_eq "SIGTERM: field ui exits 0" "$RC" "0"
-if [ $((T1 - T0)) -le 3 ]; then
-    pass "SIGTERM ends the hanging fetch within 3 s ($((T1 - T0)) s)"
+if [ $((T1 - T0)) -le 5 ]; then
+    pass "SIGTERM ends the hanging fetch within 5 s, not 30 ($((T1 - T0)) s)"
 else
-    fail "SIGTERM ends the hanging fetch within 3 s" "$((T1 - T0)) s"
+    fail "SIGTERM ends the hanging fetch within 5 s, not 30" "$((T1 - T0)) s"
 fi
 kill "$HANG_PID" 2>/dev/null
 if curl -s -o /dev/null "$UI_URL" 2>/dev/null; then
