@@ -20,6 +20,9 @@
 #include "client.h"
 #include "hlc.h"
 
+/* A report with more localities than this has each one's district added,
+ * for the page to group them (docs/UI.md). */
+#define GROUP_MIN 15
 /* The longest unit code asked for (bad_unit() checks it). */
 #define UNIT_MAX 64
 /* A fetch on the thread may wait this long to connect, and this long
@@ -119,6 +122,122 @@ int fld_ui_report_start(struct fld_ui_report *r, const char *unit)
     return r->has_thread ? FLD_OK : FLD_EIO;
 }
 
+/* ---- districts ------------------------------------------------------------
+ *
+ * Since 1 July 2025 a province's communes stand directly under it, and a
+ * province's report lists them all (69 in Hà Tĩnh). People still think of
+ * them by the district (huyện) they were in: where the device's units say
+ * which one that was (a version of the commune whose parent was a district,
+ * kept from before the change), each locality gets it, and the page groups
+ * a long chart by it. The report itself is the server's and is not changed.
+ */
+
+struct unit_row {
+    char *code, *name, *kind, *parent, *from;
+};
+
+struct unit_rows {
+    struct unit_row *r;
+    size_t n, cap;
+};
+
+static int keep_row(void *data, const struct fld_unit *u)
+{
+    struct unit_rows *rs = data;
+    struct unit_row *r;
+
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? 2 * rs->cap : 256;
+        rs->r = fld_xreallocarray(rs->r, rs->cap, sizeof *rs->r);
+    }
+    r = &rs->r[rs->n++];
+    r->code = fld_xstrdup(u->code);
+    r->name = fld_xstrdup(u->name);
+    r->kind = fld_xstrdup(u->kind);
+    r->parent = u->parent_code ? fld_xstrdup(u->parent_code) : NULL;
+    r->from = fld_xstrdup(u->valid_from);
+    return 0;
+}
+
+static void free_rows(struct unit_rows *rs)
+{
+    size_t i;
+
+    for (i = 0; i < rs->n; i++) {
+        free(rs->r[i].code);
+        free(rs->r[i].name);
+        free(rs->r[i].kind);
+        free(rs->r[i].parent);
+        free(rs->r[i].from);
+    }
+    free(rs->r);
+}
+
+static bool is_district_kind(const char *kind)
+{
+    return strcmp(kind, "huyen") == 0 || strcmp(kind, "thi_xa") == 0 ||
+           strcmp(kind, "thanh_pho") == 0 || strcmp(kind, "quan") == 0;
+}
+
+/* The newest version of the unit code (rows come by code, then date). */
+static const struct unit_row *newest(const struct unit_rows *rs,
+                                     const char *code)
+{
+    const struct unit_row *found = NULL;
+    size_t i;
+
+    for (i = 0; i < rs->n; i++)
+        if (strcmp(rs->r[i].code, code) == 0)
+            found = &rs->r[i];
+    return found;
+}
+
+/* The district code was last in: the parent of its newest version that
+ * had a district for parent; NULL when none did. */
+static const struct unit_row *district_of(const struct unit_rows *rs,
+                                          const char *code)
+{
+    const struct unit_row *best = NULL, *p;
+    size_t i;
+
+    for (i = 0; i < rs->n; i++) {
+        if (strcmp(rs->r[i].code, code) != 0 || rs->r[i].parent == NULL)
+            continue;
+        p = newest(rs, rs->r[i].parent);
+        if (p != NULL && is_district_kind(p->kind))
+            best = p; /* a later version wins */
+    }
+    return best;
+}
+
+/* Add "district": {code, name} to each locality of report whose district
+ * the device's units know, when the report has more than GROUP_MIN. */
+static void add_districts(struct cmd_ctx *ctx, struct fld_json *report)
+{
+    struct fld_json *locs = fld_json_get_mut(report, "localities");
+    struct unit_rows rs = {NULL, 0, 0};
+    const struct unit_row *d;
+    struct fld_json *g;
+    const char *code;
+    size_t i;
+
+    if (locs == NULL || locs->type != FLD_JSON_ARRAY || locs->n <= GROUP_MIN)
+        return;
+    if (fld_store_each_unit(ctx->st, keep_row, &rs, NULL) == FLD_OK) {
+        for (i = 0; i < locs->n; i++) {
+            code = fld_json_get_string(locs->items[i], "code");
+            d = code ? district_of(&rs, code) : NULL;
+            if (d == NULL)
+                continue;
+            g = fld_json_object();
+            fld_json_set(g, "code", fld_json_string(d->code));
+            fld_json_set(g, "name", fld_json_string(d->name));
+            fld_json_set(locs->items[i], "district", g);
+        }
+    }
+    free_rows(&rs);
+}
+
 /* {report, fetched_ms}: the last report kept (both null when none). */
 static struct fld_json *kept_report(struct cmd_ctx *ctx)
 {
@@ -131,6 +250,7 @@ static struct fld_json *kept_report(struct cmd_ctx *ctx)
             FLD_OK &&
         fld_store_meta_get_int(ctx->st, CMD_META_REPORT_MS, &ms, NULL) ==
             FLD_OK) {
+        add_districts(ctx, doc);
         fld_json_set(o, "report", doc);
         fld_json_set(o, "fetched_ms", fld_json_int(ms));
     } else {

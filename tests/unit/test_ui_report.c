@@ -203,11 +203,63 @@ static void test_busy_then_stopped(void **state)
     close(fd);
 }
 
+/* A kept report of 16 communes (more than the page groups), of which the
+ * device's units say two were in a district before July 2025. */
+static void test_districts(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_ui_report *r = fld_ui_report_new(&f->ctx);
+    struct fld_buf doc = FLD_BUF_INIT;
+    struct fld_unit u = {NULL,         NULL,         "xa", "439",
+                         "1900-01-01", "2025-06-30", true, NULL};
+    struct fld_json *o;
+    const struct fld_json *locs, *d;
+    int i;
+
+    fld_buf_puts(&doc, "{\"localities\":[");
+    for (i = 0; i < 16; i++)
+        fld_buf_printf(&doc, "%s{\"code\":\"%d\",\"name\":\"X%d\"}",
+                       i ? "," : "", 90000 + i, i);
+    fld_buf_puts(&doc, "]}");
+    assert_int_equal(
+        fld_store_meta_set(f->ctx.st, CMD_META_REPORT, fld_buf_str(&doc), NULL),
+        FLD_OK);
+    assert_int_equal(
+        fld_store_meta_set_int(f->ctx.st, CMD_META_REPORT_MS, 1, NULL), FLD_OK);
+    /* 90000 was in district 439 (Huyện Hương Sơn, in the embedded units)
+     * until 2025-06-30, then under the province; 90001 only ever under the
+     * province */
+    u.code = "90000";
+    u.name = "Xã cũ";
+    assert_int_equal(fld_store_unit_put(f->ctx.st, &u, NULL), FLD_OK);
+    u.parent_code = "42";
+    u.valid_from = "2025-07-01";
+    u.valid_to = NULL;
+    assert_int_equal(fld_store_unit_put(f->ctx.st, &u, NULL), FLD_OK);
+    u.code = "90001";
+    assert_int_equal(fld_store_unit_put(f->ctx.st, &u, NULL), FLD_OK);
+
+    o = fld_ui_report_state(r, &f->ctx);
+    locs = fld_json_get(fld_json_get(o, "report"), "localities");
+    assert_non_null(locs);
+    assert_int_equal(locs->n, 16);
+    d = fld_json_get(locs->items[0], "district");
+    assert_non_null(d);
+    assert_string_equal(fld_json_get_string(d, "code"), "439");
+    assert_string_equal(fld_json_get_string(d, "name"), "Huyện Hương Sơn");
+    assert_null(fld_json_get(locs->items[1], "district"));
+    assert_null(fld_json_get(locs->items[2], "district"));
+    fld_json_free(o);
+    fld_buf_free(&doc);
+    fld_ui_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_before_any_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_districts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_then_stopped, setup,
                                         teardown),
     };
