@@ -629,6 +629,19 @@ static enum MHD_Result dispatch(struct fld_ui_server *h,
                       "no such page");
 }
 
+/* Whether a photo's upload comes from this server's page, in a session,
+ * with its CSRF token (api() checks each again, and says which failed). */
+static bool may_upload(struct fld_ui_server *h, struct MHD_Connection *c)
+{
+    const struct fld_ui_session *s;
+
+    if (!fld_ui_host_ok(header(c, MHD_HTTP_HEADER_HOST), h->listen, h->port) ||
+        !origin_ok(c))
+        return false;
+    s = fld_ui_session_find(&h->sessions, header(c, "Cookie"));
+    return fld_ui_csrf_ok(s, header(c, "X-CSRF-Token"));
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -645,6 +658,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         /* Only a photo's upload may be large: `field attach`'s limit. */
         rq->cap = fld_ui_photo_is_upload(method, url) ? FLD_UI_MAX_PHOTO
                                                       : FLD_UI_MAX_BODY;
+        /* A photo's body is taken only from a session with its token:
+         * anyone else is answered (401, 403) before 20 MB are held. */
+        if (rq->cap == FLD_UI_MAX_PHOTO && !may_upload(h, c))
+            return dispatch(h, c, method, url, rq);
         /* A declared length over the cap is refused before any byte. */
         length = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length != NULL && strtoull(length, NULL, 10) > rq->cap) {

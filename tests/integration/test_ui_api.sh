@@ -463,20 +463,30 @@ expect_error "a photo for an approved (closed) record" 422 closed
 truncate -s 21000000 "$T/huge.jpg"
 up "/api/records/$PR/photos?question=plan_photo" "$T/huge.jpg"
 expect_error "a 21 MB photo" 413 too_large
-expect_eq "... refused from its headers, before any of its body" "$("$PY" - "$UI_PORT" "$PR" "$CSRF" "$(grep -o 'field_ui[[:space:]]*[0-9a-f]*' "$JAR" | awk '{print $2}')" <<'EOF'
+# raw_upload LENGTH COOKIE CSRF - the status line of the answer to a photo
+# upload declaring LENGTH bytes and sending none of them (within 2 s)
+raw_upload() {
+    "$PY" - "$UI_PORT" "$PR" "$1" "$2" "$3" <<'EOF'
 import socket, sys
-port, rec, csrf, cookie = sys.argv[1:5]
+port, rec, length, cookie, csrf = sys.argv[1:6]
 s = socket.create_connection(("127.0.0.1", int(port)), timeout=2)
 s.sendall(("POST /api/records/%s/photos?question=plan_photo HTTP/1.1\r\n"
            "Host: 127.0.0.1:%s\r\nCookie: field_ui=%s\r\nX-CSRF-Token: %s\r\n"
-           "Content-Type: image/jpeg\r\nContent-Length: 21000000\r\n\r\n"
-           % (rec, port, cookie, csrf)).encode())
+           "Content-Type: image/jpeg\r\nContent-Length: %s\r\n\r\n"
+           % (rec, port, cookie, csrf, length)).encode())
 try:
     print(s.recv(64).decode("latin-1")[:12])
 except socket.timeout:
     print("no answer within 2 s")
 EOF
-)" "HTTP/1.1 413"
+}
+COOKIE=$(grep -o 'field_ui[[:space:]]*[0-9a-f]*' "$JAR" | awk '{print $2}')
+expect_eq "... refused from its headers, before any of its body" \
+    "$(raw_upload 21000000 "$COOKIE" "$CSRF")" "HTTP/1.1 413"
+expect_eq "an upload without a session is refused before its body is taken" \
+    "$(raw_upload 10000000 0 "$CSRF")" "HTTP/1.1 401"
+expect_eq "... and without the CSRF token" \
+    "$(raw_upload 10000000 "$COOKIE" 0)" "HTTP/1.1 403"
 expect_eq "nothing written by the refused photos" "$(versions)" "$n"
 expect_eq "... and no file left behind" \
     "$(find "$FIELD_HOME/attachments" -type f 2>/dev/null | wc -l | tr -d ' ')" 0
