@@ -429,7 +429,8 @@ void fld_ui_report_free(struct fld_ui_report *r)
 {
     if (r == NULL)
         return;
-    r->stop = 1;
+    /* read by the fetch's thread (the transport's progress): atomically */
+    __atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
     if (r->has_thread)
         pthread_join(r->thread, NULL);
     pthread_mutex_destroy(&r->lock);
