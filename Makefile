@@ -243,12 +243,26 @@ $(O)/tests/test_commands: $(O)/tests/unit/test_commands.o \
 
 # The tests of `field ui` link the program's files too (not main).
 UI_TEST_BIN := $(O)/tests/test_ui_server $(O)/tests/test_ui_api \
-               $(O)/tests/test_ui_sync $(O)/tests/test_ui_conflicts
+               $(O)/tests/test_ui_sync $(O)/tests/test_ui_conflicts \
+               $(O)/tests/test_ui_report
 $(UI_TEST_BIN): $(O)/tests/%: $(O)/tests/unit/%.o \
 		$(filter-out $(O)/field/main.o,$(FIELD_PROG_OBJ)) $(LIBSYNC) $(LIBFIELD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SYNC_LIBS) $(FIELD_PROG_LIBS) \
 		$(FIELD_LIBS)
+
+# `make tsan` (see sync/sync.mk) also runs the threads of `field ui`: the
+# sync button's and the report's fetch, each with its own connection to the
+# store, against the HTTP thread's reads of their state.
+TSAN_UI_TESTS := test_ui_sync test_ui_report
+.PHONY: tsan-ui
+tsan: tsan-ui
+tsan-ui:
+	$(MAKE) O=build/tsan OPT='-O1 -g -fno-omit-frame-pointer' \
+		SANFLAGS=-fsanitize=thread \
+		$(TSAN_UI_TESTS:%=build/tsan/tests/%)
+	set -e; for t in $(TSAN_UI_TESTS); do \
+		TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
 
 $(O)/bench/%: $(O)/tests/bench/%.o $(LIBFIELD)
 	@mkdir -p $(@D)

@@ -175,17 +175,21 @@ int cmd_sync_run(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
 
 /* The transport `field sync` would use (cmd_sync.c), with the TLS
  * settings enroll remembered; for the other requests a device makes to
- * its server (`field report`). stop as for cmd_sync_run(). *out new,
+ * its server (`field report`). stop as for cmd_sync_run(). bound_s > 0
+ * bounds both the connect and a stall (nothing arriving) to that many
+ * seconds; 0 keeps the sync's (15 s, then 30 s below 64 B/s). *out new,
  * syn_transport_free(). */
 struct syn_transport;
 int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
-                       struct syn_transport **out);
+                       long bound_s, struct syn_transport **out);
 
 /*
  * The progress report from the server (cmd_report.c), for `field report`
  * and the report screen of `field ui`: q as GET /v1/report takes it, in
- * ctx's language whatever q->lang says, the body appended to out. One try when
- * is_quick (a page waits for it), else retried as a sync is. A JSON report is
+ * ctx's language whatever q->lang says, the body appended to out. With
+ * bound_s > 0 (a page waits for it): one try, its connect and any stall
+ * bounded as cmd_sync_transport() bounds them; 0: retried as a sync is.
+ * stop (may be NULL) abandons the request once set. A JSON report is
  * also kept on the device, with the time it was fetched (CMD_META_REPORT*),
  * replacing the last: what the report screen shows when the server cannot be
  * reached.
@@ -194,7 +198,8 @@ int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
 #define CMD_META_REPORT_MS "report.fetched_ms"
 struct syn_report_query;
 int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
-                     bool is_quick, struct fld_buf *out);
+                     long bound_s, const volatile sig_atomic_t *stop,
+                     struct fld_buf *out);
 
 /*
  * A record as commands see it: every stored version, and their merge
@@ -226,6 +231,37 @@ int cmd_record_edit(struct cmd_ctx *ctx, const char *prefix,
  * (cmd_attach.c; `field fill`): *a is what was added. limit in bytes. */
 int cmd_add_photo(struct cmd_ctx *ctx, const char *path, int64_t limit,
                   struct fld_attachment *a);
+
+/*
+ * `field attach` without its printing (cmd_attach.c; also `field ui`'s
+ * photo upload): the n_files photo files (each within limit bytes) added
+ * to the device and ONE signed version of record answering question
+ * (NAME, GROUP[ID].NAME or GROUP[+].NAME, as `field attach` takes it)
+ * with them; all or nothing. out->v is the version, NULL when the answer
+ * was already that (nothing signed); out->stage says where a failure
+ * came, for a caller that maps it (a missing record and a missing
+ * question are both FLD_NOTFOUND). cmd_attached_free() after, also on
+ * failure.
+ */
+enum cmd_attach_stage {
+    CMD_ATTACH_RECORD,   /* loading the record for an edit */
+    CMD_ATTACH_QUESTION, /* the question: unknown, not a photo, misaddressed */
+    CMD_ATTACH_FILE,     /* a file: not JPEG or PNG, over the limit, I/O */
+    CMD_ATTACH_ANSWER,   /* the answers refused them (a final record's
+                            completeness) */
+    CMD_ATTACH_SIGN      /* the key, the store, the signing */
+};
+struct cmd_attached {
+    enum cmd_attach_stage stage;
+    struct cmd_record r;
+    struct fld_attachment *a;
+    size_t n;
+    struct fld_version *v;
+};
+int cmd_attach_photos(struct cmd_ctx *ctx, const char *record,
+                      const char *question, const char *const *files,
+                      size_t n_files, int64_t limit, struct cmd_attached *out);
+void cmd_attached_free(struct cmd_attached *x);
 /* Sign answers and status as a new version on all of r's heads. When r
  * has one head and nothing changes, nothing is written (FLD_EXISTS). */
 int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,

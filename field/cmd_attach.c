@@ -167,90 +167,108 @@ static void report(struct cmd_ctx *ctx, const struct fld_version *v,
                a[i].position[0] ? a[i].position : "-");
 }
 
-int cmd_attach(struct cmd_ctx *ctx, int argc, char **argv)
+void cmd_attached_free(struct cmd_attached *x)
 {
-    static const struct option extra[] = {
-        {"limit", required_argument, NULL, OPT_LIMIT}, {NULL, 0, NULL, 0}};
-    int64_t limit = FLD_ATTACH_DEFAULT_LIMIT;
-    struct cmd_record r;
-    struct fld_attachment *a = NULL;
+    free(x->a);
+    fld_version_free(x->v);
+    cmd_record_free(&x->r);
+    memset(x, 0, sizeof *x);
+}
+
+int cmd_attach_photos(struct cmd_ctx *ctx, const char *record,
+                      const char *question, const char *const *files,
+                      size_t n_files, int64_t limit, struct cmd_attached *out)
+{
     struct fld_json *answers = NULL;
-    struct fld_version *v = NULL;
     const struct syn_merged *m;
     char **assigns = NULL;
-    size_t n_files = 0, i;
+    size_t i;
     bool new_items, in_tx = false;
-    int rc, first;
+    int rc;
 
-    memset(&r, 0, sizeof r);
-    if ((rc = cmd_parse(ctx, argc, argv, extra, on_limit, &limit, &first)))
+    memset(out, 0, sizeof *out);
+    out->stage = CMD_ATTACH_RECORD;
+    if ((rc = cmd_record_edit(ctx, record, &out->r)) != FLD_OK)
         goto out;
-    if (argc - first < 3) {
-        rc = fld_err_set(&ctx->err, FLD_EUSAGE,
-                         "need RECORD QUESTION FILE...; see 'field attach "
-                         "--help'");
-        goto out;
-    }
-    n_files = (size_t)(argc - first - 2);
-    if (n_files > ATTACH_MAX_FILES) {
-        rc = fld_err_set(&ctx->err, FLD_EUSAGE,
-                         "%zu files: attach at most %d in one call", n_files,
-                         ATTACH_MAX_FILES);
-        goto out;
-    }
-    if ((rc = cmd_record_edit(ctx, argv[first], &r)) != FLD_OK)
-        goto out;
-    m = r.merged;
-    rc = check_question(ctx, r.t, argv[first + 1], n_files, &new_items);
+    m = out->r.merged;
+    out->stage = CMD_ATTACH_QUESTION;
+    rc = check_question(ctx, out->r.t, question, n_files, &new_items);
     if (rc != FLD_OK)
         goto out;
-    if ((rc = cmd_load_key(ctx)) != FLD_OK)
+    out->stage = CMD_ATTACH_SIGN;
+    if (ctx->key == NULL) /* `field ui` lends its own */
+        rc = cmd_load_key(ctx);
+    if (rc != FLD_OK)
         goto out;
     /* the files, then the version that answers with them: all or nothing */
     if ((rc = fld_store_begin(ctx->st, &ctx->err)) != FLD_OK)
         goto out;
     in_tx = true;
-    a = fld_xcalloc(n_files, sizeof *a);
+    out->stage = CMD_ATTACH_FILE;
+    out->a = fld_xcalloc(n_files, sizeof *out->a);
     for (i = 0; i < n_files && rc == FLD_OK; i++)
-        rc = fld_attachment_add(ctx->st, ctx->home, argv[first + 2 + i], limit,
-                                &a[i], &ctx->err);
+        rc = fld_attachment_add(ctx->st, ctx->home, files[i], limit, &out->a[i],
+                                &ctx->err);
     if (rc != FLD_OK)
         goto out;
-    assigns = assignments(argv[first + 1], new_items, a, n_files);
-    rc = cmd_apply(ctx, r.t, m->answers, (int)n_files, assigns, &answers);
+    out->n = n_files;
+    out->stage = CMD_ATTACH_ANSWER;
+    assigns = assignments(question, new_items, out->a, n_files);
+    rc = cmd_apply(ctx, out->r.t, m->answers, (int)n_files, assigns, &answers);
     if (rc == FLD_OK && strcmp(m->status, "final") == 0)
-        rc = cmd_check_complete(ctx, r.t, answers);
+        rc = cmd_check_complete(ctx, out->r.t, answers);
     if (rc != FLD_OK)
         goto out;
-    if (m->n_heads == 1 && fld_json_equal(answers, m->answers)) {
-        /* as `field set`: nothing to sign is not a failure */
-        rc = fld_store_commit(ctx->st, &ctx->err);
-        in_tx = false;
-        if (rc == FLD_OK && !ctx->json)
-            printf("Nothing changed: %s already has that photo; no version "
-                   "written.\n",
-                   argv[first + 1]);
-        else if (rc == FLD_OK)
-            report(ctx, m->newest, a, n_files);
-        goto out;
-    }
-    rc = fld_capture_append_heads(
-        ctx->st, ctx->key, m->newest, (const char *const *)m->heads, m->n_heads,
-        answers, cmd_edit_status(m->status), &v, &ctx->err);
+    out->stage = CMD_ATTACH_SIGN;
+    /* as `field set`: nothing to sign is not a failure (out->v stays NULL) */
+    if (!(m->n_heads == 1 && fld_json_equal(answers, m->answers)))
+        rc = fld_capture_append_heads(ctx->st, ctx->key, m->newest,
+                                      (const char *const *)m->heads, m->n_heads,
+                                      answers, cmd_edit_status(m->status),
+                                      &out->v, &ctx->err);
     if (rc == FLD_OK)
         rc = fld_store_commit(ctx->st, &ctx->err);
     in_tx = false;
-    if (rc == FLD_OK)
-        report(ctx, v, a, n_files);
 out:
     if (in_tx)
         fld_store_rollback(ctx->st);
     for (i = 0; assigns && i < n_files; i++)
         free(assigns[i]);
     free(assigns);
-    free(a);
-    fld_version_free(v);
     fld_json_free(answers);
-    cmd_record_free(&r);
+    return rc;
+}
+
+int cmd_attach(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    static const struct option extra[] = {
+        {"limit", required_argument, NULL, OPT_LIMIT}, {NULL, 0, NULL, 0}};
+    int64_t limit = FLD_ATTACH_DEFAULT_LIMIT;
+    struct cmd_attached x;
+    size_t n_files;
+    int rc, first;
+
+    memset(&x, 0, sizeof x);
+    if ((rc = cmd_parse(ctx, argc, argv, extra, on_limit, &limit, &first)))
+        return rc;
+    if (argc - first < 3)
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "need RECORD QUESTION FILE...; see 'field attach "
+                           "--help'");
+    n_files = (size_t)(argc - first - 2);
+    if (n_files > ATTACH_MAX_FILES)
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "%zu files: attach at most %d in one call", n_files,
+                           ATTACH_MAX_FILES);
+    rc = cmd_attach_photos(ctx, argv[first], argv[first + 1],
+                           (const char *const *)argv + first + 2, n_files,
+                           limit, &x);
+    if (rc == FLD_OK && x.v == NULL && !ctx->json)
+        printf("Nothing changed: %s already has that photo; no version "
+               "written.\n",
+               argv[first + 1]);
+    else if (rc == FLD_OK)
+        report(ctx, x.v ? x.v : x.r.merged->newest, x.a, x.n);
+    cmd_attached_free(&x);
     return rc;
 }

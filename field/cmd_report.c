@@ -61,7 +61,8 @@ static int keep(struct cmd_ctx *ctx, const struct fld_buf *body)
 }
 
 int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
-                     bool is_quick, struct fld_buf *out)
+                     long bound_s, const volatile sig_atomic_t *stop,
+                     struct fld_buf *out)
 {
     struct syn_transport *t = NULL;
     struct syn_client c;
@@ -78,13 +79,13 @@ int cmd_report_fetch(struct cmd_ctx *ctx, const struct syn_report_query *q,
         rc = cmd_load_key(ctx);
     if (rc != FLD_OK)
         return rc;
-    if ((rc = cmd_sync_transport(ctx, NULL, &t)) != FLD_OK)
+    if ((rc = cmd_sync_transport(ctx, stop, bound_s, &t)) != FLD_OK)
         return rc;
     memset(&c, 0, sizeof c);
     c.st = ctx->st;
     c.key = ctx->key;
     c.transport = t;
-    if (is_quick)
+    if (bound_s > 0)
         c.max_attempts = 1;
     rc = syn_report(&c, &asked, out, &ctx->err);
     syn_transport_free(t);
@@ -249,7 +250,7 @@ int cmd_report(struct cmd_ctx *ctx, int argc, char **argv)
     q.unit = o.unit;
     q.as_of = o.as_of;
     q.format = o.format ? o.format : "json";
-    if ((rc = cmd_report_fetch(ctx, &q, false, &body)) != FLD_OK)
+    if ((rc = cmd_report_fetch(ctx, &q, 0, NULL, &body)) != FLD_OK)
         goto out;
     if (o.output != NULL)
         rc = fld_file_write(o.output, body.data, body.len, 0600, FLD_FILE_NEW,

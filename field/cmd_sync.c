@@ -403,11 +403,16 @@ static void print_summary(struct cmd_ctx *ctx, const char *url,
 /* stop (may be NULL) ends a transfer under way once set. */
 static int open_transport(struct cmd_ctx *ctx, const char *cacert,
                           const char *pinned, const volatile sig_atomic_t *stop,
-                          struct progress *p, struct syn_transport **out)
+                          long bound_s, struct progress *p,
+                          struct syn_transport **out)
 {
     struct syn_curl_options co;
 
     memset(&co, 0, sizeof co);
+    if (bound_s > 0) {
+        co.connect_timeout_ms = bound_s * 1000;
+        co.low_speed_time_s = bound_s;
+    }
     co.cacert = cacert;
     co.pinned_pubkey = pinned;
     co.stop = stop;
@@ -444,7 +449,7 @@ int cmd_enroll(struct cmd_ctx *ctx, int argc, char **argv)
         goto done;
     if ((rc = tls_settings(ctx, &o, false, &cacert, &pinned)) != FLD_OK)
         goto done;
-    rc = open_transport(ctx, cacert, pinned, NULL, NULL, &t);
+    rc = open_transport(ctx, cacert, pinned, NULL, 0, NULL, &t);
     if (rc != FLD_OK)
         goto done;
     memset(&c, 0, sizeof c);
@@ -802,7 +807,7 @@ static int with_client(struct cmd_ctx *ctx, const struct sync_opts *o,
         goto done;
     if (o->watch)
         stop = &stop_requested;
-    rc = open_transport(ctx, cacert, pinned, stop, p, &t);
+    rc = open_transport(ctx, cacert, pinned, stop, 0, p, &t);
     if (rc != FLD_OK)
         goto done;
     memset(&c, 0, sizeof c);
@@ -828,7 +833,7 @@ done:
 }
 
 int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
-                       struct syn_transport **out)
+                       long bound_s, struct syn_transport **out)
 {
     struct sync_opts o;
     char *cacert = NULL, *pinned = NULL;
@@ -838,7 +843,7 @@ int cmd_sync_transport(struct cmd_ctx *ctx, const volatile sig_atomic_t *stop,
     *out = NULL;
     rc = tls_settings(ctx, &o, true, &cacert, &pinned);
     if (rc == FLD_OK)
-        rc = open_transport(ctx, cacert, pinned, stop, NULL, out);
+        rc = open_transport(ctx, cacert, pinned, stop, bound_s, NULL, out);
     free(cacert);
     free(pinned);
     return rc;

@@ -21,12 +21,9 @@
  *   POST /api/records/ID/return          {reason, base?}: each one signed
  *                                        decision, as `field approve|
  *                                        reject|return` (cmd_review.c)
- *   GET  /api/report                     the last report fetched, kept on
- *                                        the device: {report, fetched_ms}
- *   POST /api/report?unit=               fetch it now (`field report`),
- *                                        keep it, answer it; 503 offline
- *                                        with the last one kept
- *   GET  /api/report.xlsx?unit=          the server's workbook, to save
+ *
+ * GET|POST /api/sync is ui_sync.c's, /api/report and /api/report.xlsx
+ * ui_report.c's: each runs on a thread of its own.
  *
  * "answers" is an object whose keys are exactly the left side of `field set`
  * (edit.h: NAME, GROUP[ITEM].NAME, GROUP[ITEM] to delete an item; a new
@@ -111,12 +108,7 @@ static void reply_error_with(struct fld_ui_reply *out, int status,
     fld_ui_reply_json(out, status, o);
 }
 
-/*
- * A failure of the command plumbing, with the message it left in ctx->err
- * (English, one line), mapped to a status: unknown things 404, refused
- * values 422, a busy database 503, the rest 500.
- */
-static void reply_failure(struct fld_ui_reply *out, struct cmd_ctx *ctx, int rc)
+void fld_ui_reply_failure(struct fld_ui_reply *out, struct cmd_ctx *ctx, int rc)
 {
     const char *en = ctx->err.msg[0] ? ctx->err.msg : fld_strerror(rc);
 
@@ -663,7 +655,25 @@ static int read_record(struct cmd_ctx *ctx, const char *id,
 
     fld_err_clear(&ctx->err);
     if ((rc = cmd_record_load(ctx, id, r)) != FLD_OK)
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
+    return rc;
+}
+
+int fld_ui_record_state(struct cmd_ctx *ctx, const char *id,
+                        struct fld_json **out, struct fld_ui_reply *reply)
+{
+    struct cmd_record r;
+    int rc;
+
+    *out = NULL;
+    memset(&r, 0, sizeof r);
+    rc = read_record(ctx, id, &r, reply); /* which replies on failure */
+    if (rc == FLD_OK) {
+        rc = build_state(ctx, &r, r.merged->answers, NULL, out);
+        if (rc != FLD_OK)
+            fld_ui_reply_failure(reply, ctx, rc);
+    }
+    cmd_record_free(&r);
     return rc;
 }
 
@@ -677,7 +687,7 @@ static void get_record(struct cmd_ctx *ctx, const char *id,
     memset(&r, 0, sizeof r);
     if (read_record(ctx, id, &r, reply) == FLD_OK) {
         if ((rc = build_state(ctx, &r, r.merged->answers, NULL, &state)))
-            reply_failure(reply, ctx, rc);
+            fld_ui_reply_failure(reply, ctx, rc);
         else
             fld_ui_reply_json(reply, 200, state);
     }
@@ -716,7 +726,7 @@ static void evaluate(struct cmd_ctx *ctx, const char *id,
         fld_json_set(errors, argv[i], fld_json_string(err.msg));
     }
     if ((rc = build_state(ctx, &r, fld_edit_answers(e), errors, &state)))
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
     else
         fld_ui_reply_json(reply, 200, state);
 out:
@@ -776,7 +786,7 @@ static int open_for_edit(struct cmd_ctx *ctx, const char *id, const char *base,
         return rc;
     }
     if (rc != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return rc;
     }
     return same_heads(ctx, id, base, r, reply);
@@ -794,7 +804,7 @@ static void sign(struct cmd_ctx *ctx, struct cmd_record *r,
 
     rc = cmd_record_save(ctx, r, answers, status, &v);
     if (rc != FLD_OK && rc != FLD_EXISTS) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     memcpy(id, r->id, sizeof id);
@@ -810,7 +820,7 @@ static void sign(struct cmd_ctx *ctx, struct cmd_record *r,
     }
     if ((rc = build_state(ctx, r, r->merged->answers, NULL, &state))) {
         fld_json_free(o);
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     fld_json_set(o, "state", state);
@@ -828,7 +838,7 @@ static int check_complete(struct cmd_ctx *ctx, const struct cmd_record *r,
 
     cmd_today(today);
     if ((rc = fld_form_check(r->t, answers, today, &in.f, &ctx->err))) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return rc;
     }
     if (fld_form_n_problems(in.f) > 0) {
@@ -877,7 +887,7 @@ static int apply_changes(struct cmd_ctx *ctx, const struct cmd_record *r,
     if (rc == FLD_EUSAGE || rc == FLD_NOTFOUND || rc == FLD_EINVAL)
         refuse_edit(ctx, r, argv, argc, reply);
     else if (rc != FLD_OK)
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
     return rc;
 }
 
@@ -1040,7 +1050,7 @@ static void new_record(struct cmd_ctx *ctx, const struct fld_json *body,
         rc =
             fld_capture_new(ctx->st, ctx->key, t, unit, answers, &v, &ctx->err);
     if (rc != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
     } else {
         o = fld_json_object();
         fld_json_set(o, "id", fld_json_string(v->record));
@@ -1093,7 +1103,7 @@ static void list_templates(struct cmd_ctx *ctx, struct fld_ui_reply *reply)
     rc = fld_store_each_template(ctx->st, add_template, &l, &ctx->err);
     if (rc != FLD_OK) {
         fld_json_free(l.arr);
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     fld_ui_reply_json(reply, 200, l.arr);
@@ -1166,7 +1176,7 @@ static void search_units(struct cmd_ctx *ctx, const char *q,
     free(folded);
     if (rc != FLD_OK) {
         fld_json_free(s.arr);
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     fld_ui_reply_json(reply, 200, s.arr);
@@ -1250,7 +1260,7 @@ static void list_records(struct cmd_ctx *ctx, const struct fld_ui_query *q,
     if (rc != FLD_OK) {
         fld_json_free(l.returned);
         fld_json_free(l.others);
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     for (i = 0; i < l.others->n; i++)
@@ -1323,14 +1333,14 @@ static void history(struct cmd_ctx *ctx, const char *prefix,
 
     fld_err_clear(&ctx->err);
     if ((rc = cmd_find_record(ctx, prefix, id)) != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     arr = fld_json_array();
     if ((rc = cmd_history_walk(ctx, id, history_row, arr)) == FLD_OK) {
         fld_ui_reply_json(reply, 200, arr);
     } else {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         fld_json_free(arr);
     }
 }
@@ -1360,7 +1370,7 @@ static void review_inbox(struct cmd_ctx *ctx, struct fld_ui_reply *reply)
     if (check_supervisor(ctx, reply) != FLD_OK)
         return;
     if ((rc = cmd_review_inbox(ctx, &arr)) != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
         return;
     }
     cmd_today(today);
@@ -1482,7 +1492,7 @@ static void decide(struct cmd_ctx *ctx, const char *id, const char *status,
     if (rc == FLD_EINVAL) {
         reply_not_waiting(ctx, &r, reply);
     } else if (rc != FLD_OK) {
-        reply_failure(reply, ctx, rc);
+        fld_ui_reply_failure(reply, ctx, rc);
     } else {
         o = fld_json_object();
         fld_json_set(o, "record", fld_json_string(v->record));
@@ -1494,130 +1504,6 @@ out:
     fld_version_free(v);
     cmd_record_free(&r);
     cmd_decision_free(&d);
-}
-
-/* ---- the province report ------------------------------------------------ */
-
-/* {report, fetched_ms}: the last report kept (both null when none). */
-static struct fld_json *kept_report(struct cmd_ctx *ctx)
-{
-    struct fld_json *o = fld_json_object(), *doc = NULL;
-    char *text = NULL;
-    int64_t ms = 0;
-
-    if (fld_store_meta_get(ctx->st, CMD_META_REPORT, &text, NULL) == FLD_OK &&
-        fld_json_parse((const uint8_t *)text, strlen(text), &doc, NULL) ==
-            FLD_OK &&
-        fld_store_meta_get_int(ctx->st, CMD_META_REPORT_MS, &ms, NULL) ==
-            FLD_OK) {
-        fld_json_set(o, "report", doc);
-        fld_json_set(o, "fetched_ms", fld_json_int(ms));
-    } else {
-        fld_json_free(doc);
-        fld_json_set(o, "report", fld_json_null());
-        fld_json_set(o, "fetched_ms", fld_json_null());
-    }
-    free(text);
-    return o;
-}
-
-/* The unit asked for: a unit code, or absent. */
-static bool bad_unit(const char *unit, struct fld_ui_reply *reply)
-{
-    if (unit == NULL || unit[0] == '\0' ||
-        (strlen(unit) <= 64 && strspn(unit, "0123456789ABCDEFGHIJKLMNOPQRSTU"
-                                            "VWXYZabcdefghijklmnopqrstuvwxyz"
-                                            "-_.") == strlen(unit)))
-        return false;
-    fld_ui_reply_error(reply, 400, "bad_request", "Mã đơn vị không hợp lệ",
-                       "unit is not a unit code", "unit");
-    return true;
-}
-
-/* A failure to fetch the report: the server's refusal as it said it, or
- * no network (503, with the report kept, which the page shows). */
-static void reply_fetch_failure(struct cmd_ctx *ctx, int rc,
-                                struct fld_ui_reply *reply)
-{
-    struct fld_json *o;
-
-    if (rc == FLD_ENET || rc == FLD_EPROTO) {
-        o = kept_report(ctx);
-        fld_json_set(o, "error", fld_json_string("offline"));
-        fld_json_set(o, "message_vi",
-                     fld_json_string("Không kết nối được máy chủ; đang hiện "
-                                     "báo cáo đã tải lần trước"));
-        fld_json_set(o, "message_en", fld_json_string(ctx->err.msg));
-        fld_ui_reply_json(reply, 503, o);
-    } else if (rc == FLD_EINVAL) {
-        fld_ui_reply_error(reply, 403, "refused",
-                           "Máy chủ từ chối: chỉ thiết bị giám sát hoặc quản "
-                           "trị, trong phạm vi của mình, xem được báo cáo",
-                           ctx->err.msg, NULL);
-    } else if (rc == FLD_NOTFOUND) {
-        fld_ui_reply_error(reply, 404, "not_found",
-                           "Chưa đăng ký với máy chủ, hoặc không có đơn vị này",
-                           ctx->err.msg, NULL);
-    } else {
-        reply_failure(reply, ctx, rc);
-    }
-}
-
-/* Fetch the report of unit (NULL or "": the device's scope, else a
- * code bad_unit() let through) in format, appended to out; one try. */
-static int fetch_report(struct cmd_ctx *ctx, const char *unit,
-                        const char *format, struct fld_buf *out)
-{
-    struct syn_report_query q = {NULL, NULL, format, NULL};
-
-    q.unit = unit && unit[0] ? unit : NULL;
-    fld_err_clear(&ctx->err);
-    return cmd_report_fetch(ctx, &q, true, out);
-}
-
-static void report(struct cmd_ctx *ctx, bool is_post, const char *unit,
-                   struct fld_ui_reply *reply)
-{
-    struct fld_buf body = FLD_BUF_INIT;
-    struct fld_json *o;
-    int rc;
-
-    if (!is_post) {
-        fld_ui_reply_json(reply, 200, kept_report(ctx));
-        return;
-    }
-    if (bad_unit(unit, reply))
-        return;
-    rc = fetch_report(ctx, unit, "json", &body);
-    fld_buf_free(&body);
-    if (rc != FLD_OK) {
-        reply_fetch_failure(ctx, rc, reply);
-        return;
-    }
-    o = kept_report(ctx);
-    fld_json_set(o, "fresh", fld_json_bool(true));
-    fld_ui_reply_json(reply, 200, o);
-}
-
-/* The server's workbook, passed through for the browser to save. */
-static void report_xlsx(struct cmd_ctx *ctx, const char *unit,
-                        struct fld_ui_reply *reply)
-{
-    int rc;
-
-    if (bad_unit(unit, reply))
-        return;
-    fld_buf_reset(&reply->body);
-    rc = fetch_report(ctx, unit, "xlsx", &reply->body);
-    if (rc != FLD_OK) {
-        fld_buf_reset(&reply->body);
-        reply_fetch_failure(ctx, rc, reply);
-        return;
-    }
-    reply->status = 200;
-    reply->type = "application/vnd.openxmlformats-officedocument."
-                  "spreadsheetml.sheet";
-    reply->filename = "bao-cao.xlsx";
 }
 
 /* ---- routing ------------------------------------------------------------- */
@@ -1750,10 +1636,6 @@ void fld_ui_api_handle(struct cmd_ctx *ctx, const char *method,
         new_record(ctx, json, out);
     else if (strcmp(path, "/api/review") == 0 && !is_post)
         review_inbox(ctx, out);
-    else if (strcmp(path, "/api/report") == 0)
-        report(ctx, is_post, query->unit, out);
-    else if (strcmp(path, "/api/report.xlsx") == 0 && !is_post)
-        report_xlsx(ctx, query->unit, out);
     else if (strncmp(path, records, sizeof records - 1) == 0)
         record_route(ctx, is_post, path + sizeof records - 1, json, out);
     else

@@ -33,7 +33,8 @@ struct fld_ui_reply {
     /* NULL: JSON. Else the media type of a file to download, and its
      * name (a static string: Content-Disposition: attachment). */
     const char *type;
-    const char *filename;
+    const char *filename; /* NULL: shown, not downloaded (a photo) */
+    const char *cache;    /* Cache-Control; NULL: no-store */
 };
 
 /* The query values the endpoints read; NULL when absent. */
@@ -70,6 +71,20 @@ void fld_ui_reply_json(struct fld_ui_reply *out, int status,
  */
 void fld_ui_reply_error(struct fld_ui_reply *out, int status, const char *code,
                         const char *vi, const char *en, const char *field);
+
+/*
+ * A failure of the command plumbing, with the message it left in ctx->err
+ * (English, one line), mapped to a status: unknown things 404, refused
+ * values 422, a busy database 503, the rest 500.
+ */
+void fld_ui_reply_failure(struct fld_ui_reply *out, struct cmd_ctx *ctx,
+                          int rc);
+
+/* The form state of record id (a full id or prefix), as GET
+ * /api/records/ID answers it, in *out (new); on failure the reply says
+ * why and the code is returned. */
+int fld_ui_record_state(struct cmd_ctx *ctx, const char *id,
+                        struct fld_json **out, struct fld_ui_reply *reply);
 
 /*
  * s folded for a search: lowercase, without diacritics (đ as d), so that

@@ -4,12 +4,12 @@
  * every response carries. The API's meaning is ui_api.c's.
  *
  * Care copied from the server (server-stub/http.c), scaled to one person's
- * browser: a Content-Length over FLD_UI_MAX_BODY is refused from the
- * headers (413) and a chunked body that grows past it is read to its end
- * and dropped, then refused; an idle connection is closed after
- * IDLE_TIMEOUT_S; connections and the memory for each one's headers are
- * capped. Nothing is logged: a request's body may hold answers, and the
- * terminal is `field ui`'s own.
+ * browser: a Content-Length over FLD_UI_MAX_BODY (for a photo's upload,
+ * FLD_UI_MAX_PHOTO) is refused from the headers (413) and a chunked body that
+ * grows past it is read to its end and dropped, then refused; an idle
+ * connection is closed after IDLE_TIMEOUT_S; connections and the memory for
+ * each one's headers are capped. Nothing is logged: a request's body may hold
+ * answers, and the terminal is `field ui`'s own.
  *
  * One thread (MHD_USE_INTERNAL_POLLING_THREAD, no pool) serves every
  * request in turn, so the store, the session table and the pairing state
@@ -29,6 +29,8 @@
 
 #include "buf.h"
 #include "ui_api.h"
+#include "ui_photos.h"
+#include "ui_report.h"
 #include "ui_sync.h"
 
 #define IDLE_TIMEOUT_S 30
@@ -50,12 +52,14 @@ struct fld_ui_server {
     bool needs_pairing; /* off loopback, or asked for (--pair) */
     struct fld_ui_sessions sessions;
     struct fld_ui_pairing pairing;
-    struct fld_ui_sync *sync; /* the sync button's thread (ui_sync.h) */
+    struct fld_ui_sync *sync;     /* the sync button's thread (ui_sync.h) */
+    struct fld_ui_report *report; /* the report's fetch (ui_report.h) */
 };
 
 /* One request, from its headers to its end. */
 struct req {
     struct fld_buf body;
+    size_t cap; /* the largest body taken: FLD_UI_MAX_BODY, or a photo's */
     bool is_too_large;
 };
 
@@ -266,9 +270,10 @@ static const char *content_type(const char *name)
 
 /* Queue r with status, type and every security header, and a Set-Cookie
  * for session s when given. r stays the caller's to destroy. */
-static enum MHD_Result queue(struct MHD_Connection *c, int status,
-                             const char *type, struct MHD_Response *r,
-                             const struct fld_ui_session *s)
+static enum MHD_Result queue_cached(struct MHD_Connection *c, int status,
+                                    const char *type, struct MHD_Response *r,
+                                    const struct fld_ui_session *s,
+                                    const char *cache)
 {
     char cookie[160], id[2 * FLD_UI_TOKEN_LEN + 1];
 
@@ -279,7 +284,8 @@ static enum MHD_Result queue(struct MHD_Connection *c, int status,
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
     MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            cache ? cache : "no-store");
     if (s != NULL) {
         fld_hex_encode(s->id, sizeof s->id, id);
         snprintf(cookie, sizeof cookie,
@@ -288,6 +294,13 @@ static enum MHD_Result queue(struct MHD_Connection *c, int status,
         sodium_memzero(cookie, sizeof cookie);
     }
     return MHD_queue_response(c, (unsigned)status, r);
+}
+
+static enum MHD_Result queue(struct MHD_Connection *c, int status,
+                             const char *type, struct MHD_Response *r,
+                             const struct fld_ui_session *s)
+{
+    return queue_cached(c, status, type, r, s, NULL);
 }
 
 /* Queue data (copied unless is_static) as queue() does. */
@@ -319,16 +332,19 @@ static enum MHD_Result send_reply(struct MHD_Connection *c,
     if (reply->type == NULL)
         return respond(c, reply->status, "application/json", reply->body.data,
                        reply->body.len, false, s);
-    /* A file to download (the report's workbook): the same headers, and
-     * Content-Disposition so that the browser saves it. */
+    /* A file: the report's workbook to download (the same headers, and
+     * Content-Disposition so that the browser saves it), or a photo to
+     * show (with its own caching). */
     r = MHD_create_response_from_buffer(reply->body.len, reply->body.data,
                                         MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
-    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"",
-             reply->filename ? reply->filename : "field");
-    MHD_add_response_header(r, "Content-Disposition", disposition);
-    ok = queue(c, reply->status, reply->type, r, s);
+    if (reply->filename != NULL) {
+        snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"",
+                 reply->filename);
+        MHD_add_response_header(r, "Content-Disposition", disposition);
+    }
+    ok = queue_cached(c, reply->status, reply->type, r, s, reply->cache);
     MHD_destroy_response(r);
     return ok;
 }
@@ -337,7 +353,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status,
                                   const char *code, const char *vi,
                                   const char *en)
 {
-    struct fld_ui_reply reply = {0, FLD_BUF_INIT, NULL, NULL};
+    struct fld_ui_reply reply = {0, FLD_BUF_INIT, NULL, NULL, NULL};
     enum MHD_Result ok;
 
     fld_ui_reply_error(&reply, status, code, vi, en, NULL);
@@ -432,7 +448,7 @@ static enum MHD_Result session_info(struct fld_ui_server *h,
                                     const struct fld_ui_session *s, int status,
                                     bool set_cookie)
 {
-    struct fld_ui_reply reply = {status, FLD_BUF_INIT, NULL, NULL};
+    struct fld_ui_reply reply = {status, FLD_BUF_INIT, NULL, NULL, NULL};
     struct fld_json *o = fld_ui_api_session(h->ctx);
     char csrf[2 * FLD_UI_TOKEN_LEN + 1];
     enum MHD_Result ok;
@@ -525,7 +541,7 @@ static enum MHD_Result api(struct fld_ui_server *h, struct MHD_Connection *c,
                            const char *method, const char *url,
                            const struct req *rq)
 {
-    struct fld_ui_reply reply = {500, FLD_BUF_INIT, NULL, NULL};
+    struct fld_ui_reply reply = {500, FLD_BUF_INIT, NULL, NULL, NULL};
     struct fld_ui_query q;
     struct fld_ui_session *s;
     bool is_post = strcmp(method, "POST") == 0;
@@ -553,6 +569,13 @@ static enum MHD_Result api(struct fld_ui_server *h, struct MHD_Connection *c,
                           "Thiếu hoặc sai mã chống giả mạo (CSRF); hãy tải lại "
                           "trang",
                           "missing or wrong X-CSRF-Token; reload the page");
+    if (fld_ui_photo_is_upload(method, url)) {
+        fld_ui_photo_upload(h->ctx, url, argument(c, "question"),
+                            header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+                            (const uint8_t *)rq->body.data, rq->body.len,
+                            &reply);
+        goto send;
+    }
     if (is_post && rq->body.len > 0 && !is_json(c))
         return send_error(c, 415, "bad_request",
                           "Cần Content-Type: application/json",
@@ -563,9 +586,16 @@ static enum MHD_Result api(struct fld_ui_server *h, struct MHD_Connection *c,
     q.template_id = argument(c, "template");
     if (strcmp(url, "/api/sync") == 0)
         fld_ui_sync_handle(h->sync, h->ctx, is_post, &reply);
+    else if (strcmp(url, "/api/report") == 0 ||
+             strcmp(url, "/api/report.xlsx") == 0)
+        fld_ui_report_handle(h->report, h->ctx, is_post, url, q.unit, &reply);
+    else if (strncmp(url, "/api/photos/", strlen("/api/photos/")) == 0 &&
+             !is_post)
+        fld_ui_photo_get(h->ctx, url, &reply);
     else
         fld_ui_api_handle(h->ctx, method, url, &q,
                           (const uint8_t *)rq->body.data, rq->body.len, &reply);
+send:
     ok = send_reply(c, &reply, NULL);
     fld_buf_free(&reply.body);
     return ok;
@@ -584,7 +614,9 @@ static enum MHD_Result dispatch(struct fld_ui_server *h,
                           "the Host header does not name this server");
     if (rq->is_too_large)
         return send_error(c, 413, "too_large", "Dữ liệu gửi lên quá lớn",
-                          "the request body is larger than 1 MiB");
+                          rq->cap > FLD_UI_MAX_BODY
+                              ? "the photo is larger than 20 MiB"
+                              : "the request body is larger than 1 MiB");
     if (strncmp(url, "/api/", 5) == 0)
         return api(h, c, method, url, rq);
     e = is_get ? asset(url) : NULL;
@@ -595,6 +627,19 @@ static enum MHD_Result dispatch(struct fld_ui_server *h,
                           "method not allowed");
     return send_error(c, 404, "not_found", "Không có trang này",
                       "no such page");
+}
+
+/* Whether a photo's upload comes from this server's page, in a session,
+ * with its CSRF token (api() checks each again, and says which failed). */
+static bool may_upload(struct fld_ui_server *h, struct MHD_Connection *c)
+{
+    const struct fld_ui_session *s;
+
+    if (!fld_ui_host_ok(header(c, MHD_HTTP_HEADER_HOST), h->listen, h->port) ||
+        !origin_ok(c))
+        return false;
+    s = fld_ui_session_find(&h->sessions, header(c, "Cookie"));
+    return fld_ui_csrf_ok(s, header(c, "X-CSRF-Token"));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -610,16 +655,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (rq == NULL) {
         rq = fld_xcalloc(1, sizeof *rq);
         *con_cls = rq;
+        /* Only a photo's upload may be large: `field attach`'s limit. */
+        rq->cap = fld_ui_photo_is_upload(method, url) ? FLD_UI_MAX_PHOTO
+                                                      : FLD_UI_MAX_BODY;
+        /* A photo's body is taken only from a session with its token:
+         * anyone else is answered (401, 403) before 20 MB are held. */
+        if (rq->cap == FLD_UI_MAX_PHOTO && !may_upload(h, c))
+            return dispatch(h, c, method, url, rq);
         /* A declared length over the cap is refused before any byte. */
         length = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (length != NULL && strtoull(length, NULL, 10) > FLD_UI_MAX_BODY) {
+        if (length != NULL && strtoull(length, NULL, 10) > rq->cap) {
             rq->is_too_large = true;
             return dispatch(h, c, method, url, rq);
         }
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        if (!rq->is_too_large && rq->body.len + *upload_size > FLD_UI_MAX_BODY)
+        if (!rq->is_too_large && rq->body.len + *upload_size > rq->cap)
             rq->is_too_large = true;
         if (!rq->is_too_large)
             fld_buf_append(&rq->body, upload, *upload_size);
@@ -675,6 +727,7 @@ int fld_ui_server_start(struct cmd_ctx *ctx, const char *listen, int port,
     h = fld_xcalloc(1, sizeof *h);
     h->ctx = ctx;
     h->sync = fld_ui_sync_new(ctx);
+    h->report = fld_ui_report_new(ctx);
     snprintf(h->listen, sizeof h->listen, "%s", listen);
     h->needs_pairing = pair || !fld_ui_is_loopback(listen);
     if (h->needs_pairing)
@@ -691,6 +744,7 @@ int fld_ui_server_start(struct cmd_ctx *ctx, const char *listen, int port,
     freeaddrinfo(ai);
     if (h->d == NULL) {
         fld_ui_sync_free(h->sync);
+        fld_ui_report_free(h->report);
         free(h);
         return fld_err_set(err, FLD_EIO,
                            "cannot listen on %s port %d (in use?)", listen,
@@ -717,7 +771,8 @@ void fld_ui_server_stop(struct fld_ui_server *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->d);
-    fld_ui_sync_free(s->sync); /* a sync under way ends its round trip */
+    fld_ui_sync_free(s->sync);     /* a sync under way ends its round trip */
+    fld_ui_report_free(s->report); /* a fetch under way is abandoned */
     sodium_memzero(&s->sessions, sizeof s->sessions);
     sodium_memzero(&s->pairing, sizeof s->pairing);
     free(s);

@@ -199,7 +199,8 @@ void fld_ui_sync_free(struct fld_ui_sync *s)
 {
     if (s == NULL)
         return;
-    s->stop = 1;
+    /* read by the sync's thread (syn_client_stopped()): atomically */
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
     if (s->has_thread)
         pthread_join(s->thread, NULL);
     pthread_mutex_destroy(&s->lock);

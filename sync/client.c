@@ -112,7 +112,10 @@ void syn_client_run_init(struct run *r, const struct syn_client *c,
 
 bool syn_client_stopped(const struct run *r)
 {
-    return r->cfg.stop != NULL && *r->cfg.stop != 0;
+    /* Set by a signal handler, or by another thread (the sync button of
+     * `field ui`), which writes it atomically: read it so. */
+    return r->cfg.stop != NULL &&
+           __atomic_load_n(r->cfg.stop, __ATOMIC_RELAXED) != 0;
 }
 
 /* Sleep ms in short slices, so that a stop request is noticed quickly. */

@@ -147,7 +147,9 @@ static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow,
     if (x->opt->on_transfer != NULL)
         x->opt->on_transfer(x->opt->transfer_ctx, (int64_t)ulnow,
                             (int64_t)dlnow);
-    return x->opt->stop != NULL && *x->opt->stop != 0;
+    /* a signal handler's flag, or another thread's (atomic there too) */
+    return x->opt->stop != NULL &&
+           __atomic_load_n(x->opt->stop, __ATOMIC_RELAXED) != 0;
 }
 
 /* The peer is not who it must be: retrying cannot help, and saying "the

@@ -87,6 +87,13 @@
     fetched: ['tải về lúc', 'fetched at'],
     no_report: ['Chưa có báo cáo nào trên máy này; cần kết nối máy chủ để tải.', 'No report on this device yet; it needs the server to fetch one.'],
     refresh: ['Tải lại từ máy chủ', 'Fetch again'],
+    sort_by: ['Sắp xếp địa phương', 'Sort the localities'],
+    sort_code: ['theo mã đơn vị', 'by unit code'],
+    sort_name: ['theo tên', 'by name'],
+    sort_progress: ['theo tiến độ (tỷ lệ đạt)', 'by progress (share met)'],
+    sort_tier: ['theo mức đạt chuẩn cao nhất', 'by the highest tier met'],
+    no_district: ['Chưa rõ huyện', 'District unknown'],
+    report_fetching: ['Đang tải báo cáo từ máy chủ…', 'Fetching the report from the server…'],
     xlsx: ['Tải tệp Excel (XLSX)', 'Download the workbook (XLSX)'],
     print: ['In', 'Print'],
     tiers: ['Mức đạt chuẩn', 'Tiers'],
@@ -100,7 +107,16 @@
     remaining: ['Còn thiếu', 'Remaining'],
     records_n: ['Phiếu', 'Records'],
     approved_n: ['đã duyệt', 'approved'],
-    photo_later: ['Ảnh: thêm bằng field attach (giao diện ảnh ở giai đoạn sau).', 'Photo: add with field attach (photos in the UI come later).']
+    photo_take: ['Chụp ảnh hoặc chọn ảnh có sẵn (JPEG)', 'Take a photo or choose one (JPEG)'],
+    photo_replace: ['Chụp hoặc chọn ảnh khác để thay', 'Take or choose another photo to replace it'],
+    photo_none: ['Chưa có ảnh.', 'No photo yet.'],
+    photo_of: ['Ảnh:', 'Photo:'],
+    photo_sending: ['Đang gửi ảnh…', 'Sending the photo…'],
+    photo_saved: ['Đã lưu ảnh: một phiên bản có chữ ký.', 'Photo saved: one signed version.'],
+    photo_same: ['Câu hỏi đã có đúng ảnh này; không có gì thay đổi.', 'The question has this very photo already; nothing changed.'],
+    photo_jpeg: ['Chỉ nhận ảnh JPEG.', 'Only JPEG photos are taken.'],
+    photo_elsewhere: ['Ảnh này chưa có trên máy (sẽ tải về khi đồng bộ).', 'This photo is not on this device yet (a sync fetches it).'],
+    photo_failed: ['Không gửi được ảnh', 'The photo could not be sent']
   };
   var STATUS = {
     draft: ['nháp', 'draft'], final: ['hoàn tất', 'final'],
@@ -379,7 +395,7 @@
       });
       return box;
     }
-    if (q.type === 'photo') return el('p', { class: 'meta', id: id, text: (v ? v.slice(0, 16) + '… ' : '') + t('photo_later') });
+    if (q.type === 'photo') return photoInput(q, id, v, disabled, described);
     var attrs = { id: id, value: v, disabled: disabled, 'aria-describedby': described };
     if (q.type === 'integer') { attrs.inputmode = 'numeric'; attrs.type = 'text'; }
     else if (q.type === 'decimal') { attrs.inputmode = 'decimal'; attrs.type = 'text'; }
@@ -398,11 +414,66 @@
     return input;
   }
 
+  /* A photo question: the photo's thumbnail when it has one, and a file
+   * input that opens the camera on a phone (capture) and the file chooser
+   * elsewhere; the photo is sent as it is, and field ui attaches it as
+   * `field attach` would: one signed version. */
+  function photoInput(q, id, v, disabled, described) {
+    var hash = /^[0-9a-f]{64}$/.test(v) ? v : null;
+    var box = el('div', { class: 'photo' });
+    var line = el('p', { class: 'meta', id: id + '-status', role: 'status', text: hash ? hash.slice(0, 12) : t('photo_none') });
+    if (hash) {
+      var img = el('img', { class: 'thumb', id: id + '-img', src: '/api/photos/' + hash, alt: t('photo_of') + ' ' + tx(q.label) });
+      img.addEventListener('error', function () { img.hidden = true; line.textContent = hash.slice(0, 12) + ' · ' + t('photo_elsewhere'); });
+      box.appendChild(img);
+    }
+    box.appendChild(line);
+    if (disabled) return box;
+    var input = el('input', { type: 'file', id: id, accept: 'image/jpeg', capture: 'environment', 'aria-describedby': described + ' ' + id + '-status' });
+    input.addEventListener('change', function () { if (input.files && input.files[0]) upload(q, input, line); });
+    box.appendChild(el('p', { class: 'hint', text: hash ? t('photo_replace') : t('photo_take') }));
+    box.appendChild(input);
+    return box;
+  }
+
+  function upload(q, input, line) {
+    var file = input.files[0];
+    var id = form.id;
+    if (file.type && file.type !== 'image/jpeg') { notice(t('photo_jpeg')); input.value = ''; return; }
+    line.textContent = t('photo_sending') + ' (' + num(Math.ceil(file.size / 1024)) + ' KB)';
+    input.disabled = true;
+    inFlight++;
+    busy();
+    fetch('/api/records/' + id + '/photos?question=' + encodeURIComponent(q.key), {
+      method: 'POST', credentials: 'same-origin', body: file,
+      headers: { 'Content-Type': 'image/jpeg', 'X-CSRF-Token': S.csrf }
+    }).then(function (r) {
+      return r.json().then(function (b) { return { status: r.status, body: b }; },
+        function () { return { status: r.status, body: null }; });
+    }, function () { return { status: 0, body: null }; }).then(function (r) {
+      inFlight--;
+      busy();
+      if (!form || form.id !== id) return;
+      if (r.status === 201) {
+        form.state = r.body.state;
+        notice(r.body.saved ? t('photo_saved') : t('photo_same'), true);
+        render();
+        if (Object.keys(form.changes).length) evaluate();
+        pollSync();
+        return;
+      }
+      input.disabled = false;
+      input.value = '';
+      line.textContent = '';
+      notice(r.body ? errText(r.body) : t('photo_failed'));
+    });
+  }
+
   function questionNode(q, disabled) {
     var id = idOf(q.key);
     var box = el('div', { class: 'q', id: id + '-box', hidden: !q.relevant });
     var input = inputFor(q, disabled);
-    var label = q.type === 'select_multiple' || q.type === 'note' || q.type === 'photo'
+    var label = q.type === 'select_multiple' || q.type === 'note'
       ? el('p', { class: 'qlabel', id: id + '-label' }, [el('strong', { text: tx(q.label) })])
       : el('label', { for: id, text: tx(q.label) });
     if (q.required && !q.calculated) label.appendChild(el('span', { class: 'req', 'aria-hidden': 'true', text: ' *' }));
@@ -705,15 +776,17 @@
     var rowH = 22, labelW = 170, barW = 300, figW = 110;
     var svg = svgEl('svg', { id: id, class: 'chart', role: 'img', 'aria-label': title,
       viewBox: '0 0 ' + (labelW + barW + figW) + ' ' + (rows.length * rowH + 4), preserveAspectRatio: 'xMinYMin meet' });
+    if (rows.length > GROUP_MIN) svg.setAttribute('class', 'chart long');
     svg.appendChild(svgEl('title', {}, title));
     rows.forEach(function (r, i) {
       var y = i * rowH + 2, x = labelW;
-      var g = svgEl('g', { class: 'row', 'data-code': r.code || '' });
+      var g = svgEl('g', { class: r.cls || 'row', 'data-code': r.code || '' });
       g.appendChild(svgEl('text', { x: labelW - 6, y: y + 15, 'text-anchor': 'end', class: 'label' },
         r.label.length > 26 ? r.label.slice(0, 25) + '…' : r.label));
       g.appendChild(svgEl('rect', { x: labelW, y: y + 3, width: barW, height: rowH - 6, class: 'bar-bg' }));
+      var scale = r.max || max; /* a district's row: its own total */
       r.parts.forEach(function (p) {
-        var w = max > 0 ? barW * p.n / max : 0;
+        var w = scale > 0 ? barW * p.n / scale : 0;
         if (w > 0) g.appendChild(svgEl('rect', { x: x, y: y + 3, width: w, height: rowH - 6, class: 'seg ' + p.cls }));
         x += w;
       });
@@ -724,7 +797,8 @@
       g.appendChild(svgEl('text', { x: labelW + barW + 6, y: y + 15, class: 'fig' }, r.fig));
       svg.appendChild(g);
     });
-    return svg;
+    /* at 360 px the chart keeps a readable width and scrolls in its box */
+    return el('div', { class: 'scroll chart-box' }, [svg]);
   }
 
   function legend(items) {
@@ -735,7 +809,69 @@
 
   function tierLabel(tr) { return tx(tr.label) || tr.code; }
 
-  function reportNodes(x) {
+  /* A report longer than this is grouped by district (where known). */
+  var GROUP_MIN = 15;
+
+  /* How far a locality is in tier tr: met / total (0 when none counts). */
+  function progressOf(c) { return c && c.total ? c.met / c.total : 0; }
+
+  /* The highest tier (by the report's order) a locality has any unit
+   * meeting: what "by tier" sorts on. */
+  function topTier(r, l) {
+    var top = -1;
+    r.tiers.forEach(function (tr, i) { if (l.tiers[tr.code] && l.tiers[tr.code].met > 0) top = i; });
+    return top;
+  }
+
+  /* Compare two rows under the chosen order; the report's (code) order
+   * breaks ties. */
+  function compareBy(how, a, b) {
+    var d = 0;
+    if (how === 'name') d = a.name.localeCompare(b.name, S.lang === 'en' ? 'en' : 'vi');
+    else if (how === 'progress') d = b.progress - a.progress;
+    else if (how === 'tier') d = (b.top - a.top) || (b.progress - a.progress);
+    return d || (a.order - b.order);
+  }
+
+  function barRow(code, label, c, cls) {
+    return { code: code, label: label, cls: cls, parts: [{ n: c.met, cls: 'met' }, { n: c.total - c.met, cls: 'rest' }],
+      fig: num(c.met) + '/' + num(c.total) };
+  }
+
+  /* The bars of tier tr, one per locality, in the chosen order; grouped:
+   * each district's row (its communes' totals) before its communes, the
+   * districts in the same order, communes of no known district last. */
+  function localityRows(r, tr, locs, grouped) {
+    var how = S.reportSort || 'code';
+    var items = locs.map(function (l, i) {
+      var c = l.tiers[tr.code];
+      return { l: l, name: l.name, order: i, progress: progressOf(c), top: topTier(r, l) };
+    });
+    items.sort(function (a, b) { return compareBy(how, a, b); });
+    if (!grouped) return items.map(function (it) { return barRow(it.l.code, it.l.name, it.l.tiers[tr.code], 'row'); });
+    var groups = {}, list = [];
+    items.forEach(function (it) {
+      var d = it.l.district || { code: '', name: t('no_district') };
+      if (!groups[d.code]) {
+        groups[d.code] = { code: d.code, name: d.name, order: d.code === '' ? 1e9 : list.length, items: [], met: 0, total: 0, top: -1 };
+        list.push(groups[d.code]);
+      }
+      var g = groups[d.code], c = it.l.tiers[tr.code];
+      g.items.push(it); g.met += c.met; g.total += c.total; g.top = Math.max(g.top, it.top);
+    });
+    list.forEach(function (g) { g.progress = g.total ? g.met / g.total : 0; if (g.code === '') g.order = 1e9; });
+    list.sort(function (a, b) { return (a.code === '') - (b.code === '') || compareBy(how, a, b); });
+    var rows = [];
+    list.forEach(function (g) {
+      var head = barRow(g.code, g.name, { met: g.met, total: g.total }, 'group');
+      head.max = g.total; /* as a share: its sum would dwarf its communes */
+      rows.push(head);
+      g.items.forEach(function (it) { rows.push(barRow(it.l.code, '\u2003' + it.l.name, it.l.tiers[tr.code], 'row')); });
+    });
+    return rows;
+  }
+
+  function reportNodes(x, redraw) {
     var r = x.report;
     var out = [
       el('p', { class: 'meta', id: 'report-date', text: t('as_of') + ' ' + r.as_of.split('-').reverse().join('/') +
@@ -762,17 +898,22 @@
       }), tmax, true));
       out.push(legend([['met', S.lang === 'en' ? 'met' : 'đạt'], ['mark', t('target')]]));
     }
-    /* tiers by locality: one chart per tier */
+    /* tiers by locality: one chart per tier, sorted as chosen, and
+     * grouped by district when the list is long and the device's units
+     * say which district each commune was in */
     if (r.localities.length) {
       out.push(el('h3', { text: t('tiers_by_locality') }));
+      var sorter = el('select', { id: 'report-sort', on: { change: function () { S.reportSort = sorter.value; redraw(); $('report-sort').focus(); } } },
+        ['code', 'name', 'progress', 'tier'].map(function (k) { return el('option', { value: k, text: t('sort_' + k) }); }));
+      sorter.value = S.reportSort || 'code';
+      out.push(el('div', { class: 'row noprint' }, [el('label', { for: 'report-sort', text: t('sort_by') }), sorter]));
+      var grouped = r.localities.length > GROUP_MIN && r.localities.some(function (l) { return l.district; });
       r.tiers.forEach(function (tr, ti) {
-        var rows = r.localities.filter(function (l) { return l.tiers[tr.code] && l.tiers[tr.code].total > 0; }).map(function (l) {
-          var c = l.tiers[tr.code];
-          return { code: l.code, label: l.name, parts: [{ n: c.met, cls: 'met' }, { n: c.total - c.met, cls: 'rest' }],
-            fig: num(c.met) + '/' + num(c.total) };
-        });
-        if (!rows.length) return;
-        var max = Math.max.apply(null, rows.map(function (x2) { return x2.parts[0].n + x2.parts[1].n; }));
+        var locs = r.localities.filter(function (l) { return l.tiers[tr.code] && l.tiers[tr.code].total > 0; });
+        if (!locs.length) return;
+        var rows = localityRows(r, tr, locs, grouped);
+        var max = Math.max.apply(null, rows.filter(function (x2) { return x2.cls === 'row'; })
+          .map(function (x2) { return x2.parts[0].n + x2.parts[1].n; }));
         out.push(el('h4', { text: tierLabel(tr) }));
         out.push(barChart('chart-loc-' + ti, t('tiers_by_locality') + ': ' + tierLabel(tr), rows, max));
       });
@@ -796,37 +937,59 @@
     return out;
   }
 
+  /* The report is fetched by field ui on a thread of its own (a server
+   * that does not answer holds nothing here): POST starts it, the page
+   * polls GET /api/report, showing the report kept meanwhile. */
   function reportView() {
     var box = el('div', { id: 'report' });
+    var line = el('p', { id: 'report-status', class: 'meta', role: 'status', 'aria-live': 'polite' });
     var params = new URLSearchParams(location.hash.split('?')[1] || '');
     var unit = params.get('unit') || '';
     var q = unit ? '?unit=' + encodeURIComponent(unit) : '';
+    var refresh = el('button', { type: 'button', id: 'report-refresh', text: t('refresh'), on: { click: fetchReport } });
     var actions = el('div', { class: 'row noprint' }, [
-      el('button', { type: 'button', id: 'report-refresh', text: t('refresh'), on: { click: fetchReport } }),
+      refresh,
       el('a', { href: '/api/report.xlsx' + q, id: 'report-xlsx', download: 'bao-cao.xlsx', text: t('xlsx') }),
       el('button', { type: 'button', id: 'report-print', text: t('print'), on: { click: function () { window.print(); } } })
     ]);
+    var drawn;
     function draw(x) {
       box.textContent = '';
       if (!x.report) { box.appendChild(el('p', { text: t('no_report') })); return; }
       var r = x.report;
       $('report-title').textContent = t('report_of') + ': ' + r.unit.name + ' (' + r.unit.code + ')';
-      reportNodes(x).forEach(function (n) { box.appendChild(n); });
+      reportNodes(x, function () { draw(x); }).forEach(function (n) { box.appendChild(n); });
       box.setAttribute('data-fetched', String(x.fetched_ms));
     }
+    function showState(x) {
+      if (drawn !== x.fetched_ms) { draw(x); drawn = x.fetched_ms; }
+      refresh.disabled = !!x.running;
+      $('main').setAttribute('aria-busy', x.running ? 'true' : 'false');
+      line.textContent = x.running ? t('report_fetching') : '';
+      if (!x.running && x.ok === false) notice(errText(x));
+    }
+    function poll() {
+      if (!document.body.contains(box)) return; /* the screen was left */
+      api('GET', '/api/report').then(function (r) {
+        if (r.status !== 200) { notice(errText(r.body)); return; }
+        showState(r.body);
+        if (r.body.running) setTimeout(poll, 700);
+      });
+    }
     function fetchReport() {
-      $('main').setAttribute('aria-busy', 'true');
+      notice('');
       api('POST', '/api/report' + q).then(function (r) {
-        $('main').setAttribute('aria-busy', 'false');
-        if (r.status === 200) { draw(r.body); notice(''); }
-        else if (r.status === 503 && r.body) { draw(r.body); notice(errText(r.body)); }
+        if (r.status === 202) { showState(r.body); setTimeout(poll, 300); }
+        else if (r.status === 409 && r.body && r.body.error === 'report_running') poll();
         else notice(errText(r.body));
       });
     }
-    show([el('h2', { id: 'report-title', text: t('report_of') }), actions, box]);
+    show([el('h2', { id: 'report-title', text: t('report_of') }), actions, line, box]);
     api('GET', '/api/report').then(function (r) {
-      if (r.status === 200) draw(r.body);
-      if (navigator.onLine !== false) fetchReport();
+      if (r.status !== 200) { notice(errText(r.body)); return; }
+      showState(r.body);
+      if (r.body.running) setTimeout(poll, 700);
+      else if (navigator.onLine !== false) fetchReport();
     });
   }
 

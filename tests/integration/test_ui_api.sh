@@ -5,7 +5,9 @@
 # the JSON API and its bad input (unknown record, wrong types, bad JSON,
 # oversized bodies, no session, no or wrong token), a saved answer that
 # `field show` reads and `field verify` verifies, a stale save refused,
-# finalize, history; pairing (--pair on loopback: the same code path as a
+# finalize, history; photos uploaded as `field attach` adds them, with
+# every refusal, and served back; the report fetched on its own thread
+# (a server that never answers holds no other request); pairing (--pair on loopback: the same code path as a
 # LAN address) with a wrong code, the rate limit and the right code; the
 # passphrase asked once; SIGTERM ends it with exit 0. Every `field ui`
 # started is killed by the EXIT trap.
@@ -414,36 +416,213 @@ req POST "/api/records/$ID/reject" '{"reason": "sai"}'
 expect_error "a rejection of an approved record" 422 not_waiting
 expect_stdout_contains_body "... saying it is closed" "đã đóng"
 
+# --- photos in the form ------------------------------------------------------------
+
+MK="$FIELD_BUILD/tests/tools/mkphoto"
+"$MK" --taken "2026:11:28 08:15:02" --gps 18.3560,105.8878 "$T/here.jpg"
+"$MK" --size 1500000 "$T/big.jpg"
+printf 'not a photo\n' >"$T/text.jpg"
+head -c $(($(wc -c <"$T/here.jpg") / 2)) "$T/here.jpg" >"$T/cut.jpg"
+# up PATH FILE [CONTENT-TYPE] - upload FILE as a photo; status in $CODE
+up() {
+    CODE=$(curl -s -o "$BODY" -D "$HDR" -w '%{http_code}' --max-time 10 \
+        -b "$JAR" -H "X-CSRF-Token: $CSRF" -H "Content-Type: ${3:-image/jpeg}" \
+        --data-binary @"$2" "$UI_URL${1#/}")
+}
+req POST /api/records '{"template": "ntm-xa-2021", "unit": "18766"}'
+expect_code "a record of a template with photo questions" 201
+PR=$(jget id <"$BODY")
+n=$(versions)
+up "/api/records/0123456789abcdef0123456789abcdef/photos?question=plan_photo" "$T/here.jpg"
+expect_error "a photo for an unknown record" 404 not_found
+up "/api/records/$PR/photos" "$T/here.jpg"
+expect_error "a photo without its question" 400 bad_question
+up "/api/records/$PR/photos?question=nope" "$T/here.jpg"
+expect_error "a photo for an unknown question" 400 bad_question
+up "/api/records/$PR/photos?question=households_total" "$T/here.jpg"
+expect_error "a photo for a question that is not a photo question" 400 bad_question
+expect_stdout_contains_body "... which says so" "not a photo question"
+up "/api/records/$PR/photos?question=plan_photo" "$T/text.jpg"
+expect_error "a text file sent as a JPEG" 415 not_a_photo
+expect_stdout_contains_body "... named as the photo, not a temporary file" '"message_en":"the photo: '
+up "/api/records/$PR/photos?question=plan_photo" "$T/cut.jpg"
+expect_error "a truncated JPEG" 415 not_a_photo
+up "/api/records/$PR/photos?question=plan_photo" "$T/here.jpg" application/octet-stream
+expect_error "a photo sent without Content-Type: image/jpeg" 415 not_a_photo
+up "/api/records/$PR/photos?question=plan_photo" /dev/null
+expect_error "an empty upload" 400 bad_request
+CSRF_SAVED=$CSRF
+CSRF=""
+up "/api/records/$PR/photos?question=plan_photo" "$T/here.jpg"
+expect_error "a photo without the CSRF token" 403 csrf
+CSRF=$CSRF_SAVED
+up "/api/records/$ID/photos?question=plan_photo" "$T/here.jpg"
+expect_error "a photo for an approved (closed) record" 422 closed
+# Over `field attach`'s 20 MB: refused from the headers, before the body
+# (here the body never comes: the answer must not wait for it)
+truncate -s 21000000 "$T/huge.jpg"
+up "/api/records/$PR/photos?question=plan_photo" "$T/huge.jpg"
+expect_error "a 21 MB photo" 413 too_large
+# raw_upload LENGTH COOKIE CSRF - the status line of the answer to a photo
+# upload declaring LENGTH bytes and sending none of them (within 2 s)
+raw_upload() {
+    "$PY" - "$UI_PORT" "$PR" "$1" "$2" "$3" <<'EOF'
+import socket, sys
+port, rec, length, cookie, csrf = sys.argv[1:6]
+s = socket.create_connection(("127.0.0.1", int(port)), timeout=2)
+s.sendall(("POST /api/records/%s/photos?question=plan_photo HTTP/1.1\r\n"
+           "Host: 127.0.0.1:%s\r\nCookie: field_ui=%s\r\nX-CSRF-Token: %s\r\n"
+           "Content-Type: image/jpeg\r\nContent-Length: %s\r\n\r\n"
+           % (rec, port, cookie, csrf, length)).encode())
+try:
+    print(s.recv(64).decode("latin-1")[:12])
+except socket.timeout:
+    print("no answer within 2 s")
+EOF
+}
+COOKIE=$(grep -o 'field_ui[[:space:]]*[0-9a-f]*' "$JAR" | awk '{print $2}')
+expect_eq "... refused from its headers, before any of its body" \
+    "$(raw_upload 21000000 "$COOKIE" "$CSRF")" "HTTP/1.1 413"
+expect_eq "an upload without a session is refused before its body is taken" \
+    "$(raw_upload 10000000 0 "$CSRF")" "HTTP/1.1 401"
+expect_eq "... and without the CSRF token" \
+    "$(raw_upload 10000000 "$COOKIE" 0)" "HTTP/1.1 403"
+expect_eq "nothing written by the refused photos" "$(versions)" "$n"
+expect_eq "... and no file left behind" \
+    "$(find "$FIELD_HOME/attachments" -type f 2>/dev/null | wc -l | tr -d ' ')" 0
+
+up "/api/records/$PR/photos?question=plan_photo" "$T/here.jpg"
+expect_code "a JPEG for plan_photo: 201" 201
+PH=$(jget photo <"$BODY" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["hash"])')
+expect_eq "... one signed version" "$(jget saved <"$BODY") $(versions)" "True $((n + 1))"
+expect_stdout_contains_body "... the form state shows the answer" "\"value\":\"$PH\""
+expect_stdout_contains_body "... with the camera's time" '"taken":"2026-11-28T08:15:02"'
+run "$F" show --json "$PR"
+expect_eq "field show: the answer is the photo's hash" \
+    "$(json_get "$OUT" answers.plan_photo)" "\"$PH\""
+expect_eq "field show: the photo, its size, type and place, held here" \
+    "$(json_get "$OUT" photos.0.hash) $(json_get "$OUT" photos.0.bytes) $(json_get "$OUT" photos.0.type) $(json_get "$OUT" photos.0.position) $(json_get "$OUT" photos.0.held)" \
+    "\"$PH\" $(wc -c <"$T/here.jpg" | tr -d ' ') \"image/jpeg\" \"18.356000 105.887800\" true"
+up "/api/records/$PR/photos?question=plan_photo" "$T/here.jpg"
+expect_eq "the same photo again: nothing new signed" \
+    "$CODE $(jget saved <"$BODY") $(versions)" "201 False $((n + 1))"
+up "/api/records/$PR/photos?question=road_photo" "$T/big.jpg"
+expect_code "a 1.5 MB photo (over the 1 MiB of other bodies): 201" 201
+
+req GET "/api/photos/$PH"
+expect_code "GET /api/photos/HASH" 200
+check "... gives the photo's bytes" cmp "$BODY" "$T/here.jpg"
+header_has "... as image/jpeg" "Content-Type: image/jpeg"
+header_has "... cached as immutable, privately" "Cache-Control: private, max-age=31536000, immutable"
+header_has "... with the CSP" "Content-Security-Policy:"
+req GET /api/photos/xyz
+expect_error "a photo named by something not a hash" 400 bad_request
+req GET "/api/photos/$(printf '0%.0s' $(seq 1 64))"
+expect_error "a photo this device does not hold" 404 not_found
+rm -f "$JAR.nosession"
+CODE=$(curl -s -o "$BODY" -w '%{http_code}' "${UI_URL}api/photos/$PH")
+expect_error "a photo without a session" 401 no_session
+run "$F" verify
+expect_rc "the photos' versions verify" 0
+
 # --- the province report ------------------------------------------------------------
 
 req GET /api/report
 expect_code "GET /api/report with none kept" 200
-expect_eq "... says there is none" "$(jget report <"$BODY") $(jget fetched_ms <"$BODY")" "None None"
+expect_eq "... says there is none, and no fetch yet" \
+    "$(jget report <"$BODY") $(jget fetched_ms <"$BODY") $(jget running <"$BODY") $(jget ok <"$BODY")" \
+    "None None False None"
 req POST /api/report '{}'
-expect_error "fetching the report on a device not enrolled" 404 not_found
+expect_error "fetching the report on a device not enrolled" 409 not_enrolled
 req POST "/api/report?unit=a%20b" '{}'
 expect_error "a unit that is not a code" 400 bad_request
 req GET /api/report.xlsx
-expect_error "the workbook on a device not enrolled" 404 not_found
+expect_error "the workbook on a device not enrolled" 409 not_enrolled
 req POST /api/report.xlsx '{}'
 expect_error "POST /api/report.xlsx" 404 not_found
+CSRF_SAVED=$CSRF
+CSRF=""
+req POST /api/report '{}'
+expect_error "fetching the report without the CSRF token" 403 csrf
+CSRF=$CSRF_SAVED
+
+# report_wait: poll GET /api/report until no fetch runs (at most 10 s).
+report_wait() {
+    _i=0
+    while :; do
+        req GET /api/report
+        [ "$(jget running <"$BODY")" = "False" ] && break
+        _i=$((_i + 1))
+        [ "$_i" -ge 100 ] && break
+        sleep 0.1
+    done
+}
+
 # A report kept from an earlier fetch, and a server that cannot be reached
 sql "INSERT INTO meta(key, value) VALUES ('report.last', '{\"as_of\":\"2025-06-30\",\"unit\":{\"code\":\"42\",\"name\":\"Hà Tĩnh\"},\"tiers\":[]}'), ('report.fetched_ms', '1751270400000'), ('sync.url', 'http://127.0.0.1:9');"
 req GET /api/report
 expect_eq "GET /api/report gives the report kept, with its time" \
     "$CODE $(jget fetched_ms <"$BODY")" "200 1751270400000"
 req POST /api/report '{}'
-expect_error "fetching with the server unreachable" 503 offline
-expect_stdout_contains_body "... answers the report kept, for the page to show" '"as_of":"2025-06-30"'
+expect_code "POST /api/report starts the fetch: 202" 202
+report_wait
+expect_eq "... which ends failed, offline, the report kept still shown" \
+    "$(jget running <"$BODY") $(jget ok <"$BODY") $(jget error <"$BODY") $(jget fetched_ms <"$BODY")" \
+    "False False offline 1751270400000"
+if [ -n "$(jget message_vi <"$BODY")" ] && [ -n "$(jget message_en <"$BODY")" ] &&
+    [ -n "$(jget finished_ms <"$BODY")" ]; then
+    pass "... saying why in Vietnamese and English, and when"
+else
+    fail "... saying why in Vietnamese and English, and when" "$(head -c 400 "$BODY")"
+fi
 req GET /api/report.xlsx
 expect_error "the workbook with the server unreachable" 503 offline
-sql "DELETE FROM meta WHERE key = 'sync.url';"
 
+# A server that accepts the connection and never answers: the fetch waits
+# on its own thread, and the page is answered meanwhile.
+"$PY" -c 'import socket,sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)' "$T/hang.port" &
+HANG_PID=$!
+at_exit "kill $HANG_PID 2>/dev/null"
+_i=0
+while [ ! -s "$T/hang.port" ] && [ "$_i" -lt 100 ]; do
+    _i=$((_i + 1))
+    sleep 0.05
+done
+HANG_PORT=$(cat "$T/hang.port")
+sql "UPDATE meta SET value = 'http://127.0.0.1:$HANG_PORT' WHERE key = 'sync.url';"
+T0=$(date +%s%N)
+req POST /api/report '{}'
+T1=$(date +%s%N)
+expect_code "POST /api/report to a server that never answers: 202" 202
+expect_eq "... answered at once (under 2 s, not the server's 30)" "$(( (T1 - T0) / 2000000000 ))" "0"
+CODE=$(curl -s --max-time 2 -o "$BODY" -w '%{http_code}' -b "$JAR" "${UI_URL}api/records")
+expect_eq "GET /api/records answers meanwhile, within 2 s" "$CODE" "200"
+req GET /api/report
+expect_eq "GET /api/report says the fetch runs, the report kept shown" \
+    "$CODE $(jget running <"$BODY") $(jget fetched_ms <"$BODY")" "200 True 1751270400000"
+req POST /api/report '{}'
+expect_error "a second fetch while one runs" 409 report_running
+sql "DELETE FROM meta WHERE key = 'sync.url';"
 run "$F" verify
 expect_rc "field verify passes at the end" 0
 
+T0=$(date +%s)
 stop_ui
+T1=$(date +%s)
 expect_eq "SIGTERM: field ui exits 0" "$RC" "0"
+if [ $((T1 - T0)) -le 5 ]; then
+    pass "SIGTERM ends the hanging fetch within 5 s, not 30 ($((T1 - T0)) s)"
+else
+    fail "SIGTERM ends the hanging fetch within 5 s, not 30" "$((T1 - T0)) s"
+fi
+kill "$HANG_PID" 2>/dev/null
 if curl -s -o /dev/null "$UI_URL" 2>/dev/null; then
     fail "the port is closed after field ui exits"
 else

@@ -4,7 +4,7 @@
 # Debian's own python3 and its python3-selenium. The browser fills an
 # ntm-xa-2021 inspection and two other checklists (a relevant question,
 # a repeat item, calculations, constraint messages, finalize with what is
-# missing), checks labels, keyboard reach and the phone width on every
+# missing, a photo through the file input, seen as a thumbnail), checks labels, keyboard reach and the phone width on every
 # screen, and syncs with the page's button; then this script holds the
 # store to what the browser did: every save one signed version that
 # `field verify` accepts, answers as `field show` reads them, and a second
@@ -69,6 +69,13 @@ expect_rc "device a imports the village" 0
 
 # --- capture in the browser ----------------------------------------------------
 
+"$FIELD_BUILD/tests/tools/mkphoto" --taken "2026:11:28 08:15:02" \
+    --gps 18.3560,105.8878 "$T/plan.jpg"
+if [ -n "${FIELD_UI_SHOTS:-}" ]; then # a photo that looks like one
+    "$DEBIAN_PY" "$(dirname "$0")/ui_browser.py" picture "$T/plan.jpg"
+fi
+FIELD_UI_PHOTO="$T/plan.jpg"
+export FIELD_UI_PHOTO
 start_ui
 browse capture "$UI_URL" "$T/ids" ${FIELD_UI_SHOTS:+"$FIELD_UI_SHOTS"}
 stop_ui
@@ -90,7 +97,10 @@ print(len(items), one["hh_head"], one["hh_house"], one["hh_latrine"])')" \
 run "$F" verify
 expect_rc "every version the browser saved verifies" 0
 n=$(sql "SELECT count(*) FROM versions WHERE record = '$ntm'")
-expect_eq "the ntm-xa-2021 record: new, then one save (finalize refused)" "$n" 2
+expect_eq "the ntm-xa-2021 record: new, one save, the photo (finalize refused)" "$n" 3
+PLAN=$(answer_of "$ntm" plan_photo)
+expect_eq "the photo sent from the page is plan_photo's answer" \
+    "$PLAN" "$(b2sum -l 256 "$T/plan.jpg" | cut -d' ' -f1)"
 
 # --- synced, from the page, to a second device -------------------------------------------------
 
@@ -101,6 +111,10 @@ run "$F" sync
 expect_rc "device b syncs" 0
 expect_eq "device b sees the answers saved in the browser" \
     "$(answer_of "$ntm" households_poor)" 30
+run "$F" sync --attachments-of "$ntm"
+expect_rc "device b fetches the record's photos" 0
+check "device b holds the photo taken in the page, byte for byte" \
+    cmp -s "$FIELD_HOME/attachments/$(echo "$PLAN" | cut -c1-2)/$PLAN" "$T/plan.jpg"
 run "$F" verify
 expect_rc "... and they verify there" 0
 
@@ -184,9 +198,41 @@ else
 fi
 stop_ui
 stop_server
+# A province's long report, kept on the supervisor's device as a fetch
+# would keep it: every commune of Hà Tĩnh with figures of its own. The
+# device learns which district six of them were in before July 2025 (a
+# dated version each, as a units file with the history gives): the chart
+# is then grouped by district, and sorted within.
+"$PY" - "$T/report.json" schema/units/ha-tinh.csv "$T/long.json" \
+    "$T/districts.json" >"$T/history.sql" <<'EOF'
+import csv, json, sys
+r = json.load(open(sys.argv[1]))
+communes = [u for u in csv.DictReader(open(sys.argv[2]))
+            if u["kind"] in ("xa", "phuong") and not u["valid_to"]]
+r["localities"] = [{"code": u["code"], "name": u["name"], "tiers": {
+    t["code"]: {"met": (i * 7 + k) % 5, "total": 5 + (i + k) % 3}
+    for k, t in enumerate(r["tiers"])}} for i, u in enumerate(communes)]
+json.dump(r, open(sys.argv[3], "w"), ensure_ascii=False)
+d = {}
+for i, l in enumerate(r["localities"][:6]):
+    d[l["code"]] = ["439", "Huyện Hương Sơn"] if i < 3 else ["440", "Huyện Đức Thọ"]
+    print("INSERT INTO units (code, name, kind, parent_code, valid_from, valid_to)"
+          " VALUES ('%s', 'Xã cũ %d', 'xa', '%s', '1900-01-01', '2025-06-30');"
+          % (l["code"], i, d[l["code"]][0]))
+print("UPDATE meta SET value = CAST(readfile('%s') AS TEXT) WHERE key = 'report.last';"
+      % sys.argv[3])
+json.dump(d, open(sys.argv[4], "w"))
+EOF
+sql "$(cat "$T/history.sql")"
+expect_eq "the long report kept has every commune" \
+    "$(sql "SELECT json_array_length(value, '\$.localities') FROM meta WHERE key = 'report.last'")" \
+    "$(grep -c ',\(xa\|phuong\),42,2025-07-01,$' schema/units/ha-tinh.csv)"
+FIELD_UI_DISTRICTS="$T/districts.json"
+export FIELD_UI_DISTRICTS
 start_ui
-browse report "$UI_URL" "$T/report.json" offline
+browse report "$UI_URL" "$T/long.json" offline
 stop_ui
+unset FIELD_UI_DISTRICTS
 
 # --- pairing -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ test_ui_browser.sh, which starts `field ui` and checks the store after.
     ui_browser.py review URL RECORD REASON
     ui_browser.py returned URL RECORD REASON
     ui_browser.py report URL REPORT_JSON online|offline
+    ui_browser.py picture FILE
 
 capture: fills an ntm-xa-2021 inspection as an inspector would (the unit
 found by typing its name without diacritics, a constraint message shown
@@ -17,7 +18,8 @@ it), then a question that appears and disappears with an answer
 (ntm-xa-kieu-mau-2021) and a repeat item with its calculations
 (ha-tinh-kdc-kieu-mau); on every screen, every input has a label and
 Tab reaches every control; at 360 pixels wide nothing scrolls sideways;
-the language switch; the sync button. The ids of the records it made go to IDS_FILE as
+a photo attached through the file input (FIELD_UI_PHOTO, a JPEG) and its
+thumbnail; the language switch; the sync button. The ids of the records it made go to IDS_FILE as
 "NAME ID" lines; with SHOTS_DIR, screenshots of the main screens at
 phone and laptop widths are saved there.
 
@@ -39,7 +41,14 @@ REPORT_JSON (what `field report --json` printed): a table of tiers with
 shares in Vietnamese number style, a chart of each tier by locality with
 one bar per locality, a stacked chart of each criteria group, all as
 inline SVG drawn by app.js; the workbook link and the print button;
-offline, the report kept is shown with its date and a message.
+offline, the report kept is shown with its date and a message. With
+FIELD_UI_DISTRICTS (a JSON file {commune code: [district code, district
+name]}; REPORT_JSON then a long report, kept on the device) the sort
+control is checked to reorder the bars, and the bars to be grouped by
+those districts, each district's row its communes' totals.
+
+picture: writes FILE, a JPEG drawn by the browser that looks like a photo
+(for the screenshots; the tests' photos are tests/tools/mkphoto's).
 
 Each check prints "PASS name" or "FAIL name: detail"; the shell counts
 them. The script exits 0 unless the browser itself cannot start.
@@ -54,6 +63,7 @@ from selenium.common.exceptions import (ElementNotInteractableException,
                                         StaleElementReferenceException,
                                         TimeoutException, WebDriverException)
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -198,7 +208,9 @@ def keyboard(d, screen):
         if seen and key == seen[0]:
             break
         seen.append(key)
-        a.send_keys(Keys.TAB)
+        # Tab as the keyboard sends it, not typed into the element: typed
+        # into a file input, keys are taken for a file's name.
+        ActionChains(d).send_keys(Keys.TAB).perform()
     missed = [w for w in want if w not in seen]
     report("%s: Tab reaches every control (%d)" % (screen, len(want)),
            not missed, "never focused: %s" % missed[:5])
@@ -314,6 +326,8 @@ def ntm_xa(d, url, ids, shots_dir):
     wait(d, "save says one signed version was made",
          lambda x: "Đã lưu" in notice(x))
     every_screen(d, "form", shots_dir, "form")
+    if os.environ.get("FIELD_UI_PHOTO"):
+        attach_photo(d, "plan_photo", os.environ["FIELD_UI_PHOTO"], shots_dir)
 
     # Finalize with questions missing: listed, each a link to its question.
     by_id(d, "finalize").click()
@@ -332,6 +346,39 @@ def ntm_xa(d, url, ids, shots_dir):
     d.get(url + "#/r/%s/history" % rid)
     wait(d, "the history lists the save",
          lambda x: "households_poor" in x.find_element(By.ID, "main").text)
+
+
+def attach_photo(d, key, path, shots_dir):
+    """A photo question: a file input that opens the camera on a phone
+    (the file chooser here, given the path as a person would pick it);
+    the photo is sent, saved as one signed version, and its thumbnail
+    shown with alt text."""
+    inp = by_id(d, "q-" + key)
+    if not report("a photo question has a file input for camera or gallery",
+                  inp is not None and inp.get_attribute("type") == "file"
+                  and inp.get_attribute("accept") == "image/jpeg"
+                  and inp.get_attribute("capture") == "environment",
+                  inp.get_attribute("outerHTML") if inp else "absent"):
+        return
+    inp.send_keys(path)
+    wait(d, "the photo is sent and saved, and the page says so",
+         lambda x: "Đã lưu ảnh" in notice(x))
+    img_id = "q-%s-img" % key
+    if not wait(d, "... and its thumbnail is shown",
+                lambda x: by_id(x, img_id) is not None and x.execute_script(
+                    "return arguments[0].complete && "
+                    "arguments[0].naturalWidth > 0;", by_id(x, img_id))):
+        return
+    alt = by_id(d, img_id).get_attribute("alt")
+    report("... with alt text naming the question", "Ảnh:" in alt
+           and len(alt) > len("Ảnh: "), alt)
+    if shots_dir:
+        d.set_window_size(*PHONE)
+        time.sleep(0.3)
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'});",
+                         by_id(d, "q-%s-box" % key))
+        d.save_screenshot(os.path.join(shots_dir, "photo-phone.png"))
+        d.set_window_size(*LAPTOP)
 
 
 def relevant(d, url, ids):
@@ -567,6 +614,124 @@ def vi_pct(tenths):
     return "%d,%d%%" % (tenths // 10, tenths % 10)
 
 
+def chart_rows(d, chart):
+    """(class, label, met, total) of each bar of the chart, in order."""
+    svg = by_id(d, chart)
+    out = []
+    for g in svg.find_elements(By.CSS_SELECTOR, "g") if svg else []:
+        label = g.find_element(By.CSS_SELECTOR, "text.label") \
+            .get_attribute("textContent").strip("\u2003")
+        fig = g.find_element(By.CSS_SELECTOR, "text.fig") \
+            .get_attribute("textContent")
+        met, total = (int(x.replace(".", "")) for x in fig.split("/"))
+        out.append((g.get_attribute("class"), label, met, total))
+    return out
+
+
+def first_chart(r):
+    """The id of the first tier-by-locality chart and its localities."""
+    for ti, t in enumerate(r["tiers"]):
+        locs = [l for l in r["localities"]
+                if l["tiers"].get(t["code"], {}).get("total", 0) > 0]
+        if locs:
+            return "chart-loc-%d" % ti, locs
+    return None, []
+
+
+def short(name):
+    return name[:25] if len(name) <= 26 else name[:25] + "…"
+
+
+def segments(rows):
+    """The runs of locality rows between group rows (one run when the
+    chart is not grouped)."""
+    out, cur = [], []
+    for x in rows:
+        if x[0] == "group":
+            if cur:
+                out.append(cur)
+            cur = []
+        else:
+            cur.append(x)
+    if cur:
+        out.append(cur)
+    return out
+
+
+def sort_control(d, r):
+    """The sort control reorders the bars (within each district when they
+    are grouped): the report's order first; by name, the same localities
+    in another order; by progress, the share met never rises down a run."""
+    chart, locs = first_chart(r)
+    if chart is None or len(locs) < 3:
+        report("the report has a long chart to sort", False,
+               "%d localities" % len(locs))
+        return
+    order = {short(l["name"]): i for i, l in enumerate(locs)}
+    before = segments(chart_rows(d, chart))
+    report("bars in the report's order at first (%d)" % len(locs),
+           all([order.get(x[1]) for x in seg]
+               == sorted(order.get(x[1]) for x in seg) for seg in before),
+           [x[1] for x in before[0][:4]])
+    Select(by_id(d, "report-sort")).select_by_value("name")
+    after = segments(chart_rows(d, chart))
+    report("sorted by name: the same localities, in another order",
+           sorted(sorted(x[1] for x in seg) for seg in after)
+           == sorted(sorted(x[1] for x in seg) for seg in before)
+           and after != before, [x[1] for x in after[-1][:4]])
+    report("... the sort control keeps the focus",
+           d.switch_to.active_element.get_attribute("id") == "report-sort")
+    Select(by_id(d, "report-sort")).select_by_value("progress")
+    ok = True
+    for seg in segments(chart_rows(d, chart)):
+        shares = [m / t if t else 0 for _, _, m, t in seg]
+        ok = ok and all(a >= b for a, b in zip(shares, shares[1:]))
+    report("sorted by progress: the share met never rises down the chart",
+           ok)
+    Select(by_id(d, "report-sort")).select_by_value("code")
+
+
+def grouping(d, r, districts):
+    """A long report whose communes' districts the device knows: each
+    district's row, with its communes' totals, before its communes; the
+    communes of no known district last."""
+    chart, locs = first_chart(r)
+    rows = chart_rows(d, chart)
+    groups = [x for x in rows if x[0] == "group"]
+    names = []
+    for l in locs:
+        dn = districts.get(l["code"], [None, "Chưa rõ huyện"])[1]
+        if dn not in names:
+            names.append(dn)
+    names = [n for n in names if n != "Chưa rõ huyện"] + ["Chưa rõ huyện"]
+    report("grouped by district: a row per district, in order (%d)"
+           % len(names), [g[1] for g in groups] == names,
+           [g[1] for g in groups])
+    ok, i = True, 0
+    while i < len(rows):
+        g = rows[i]
+        i += 1
+        met = total = 0
+        while i < len(rows) and rows[i][0] != "group":
+            met += rows[i][2]
+            total += rows[i][3]
+            i += 1
+        ok = ok and g[0] == "group" and (g[2], g[3]) == (met, total)
+    report("... each district's row the totals of its communes",
+           ok and len(rows) == len(locs) + len(names),
+           "%d rows for %d localities" % (len(rows), len(locs)))
+    shots_dir = os.environ.get("FIELD_UI_SHOTS")
+    for label, size in (("phone", PHONE), ("laptop", LAPTOP)) if shots_dir \
+            else ():
+        d.set_window_size(*size)
+        time.sleep(0.3)
+        d.execute_script("arguments[0].scrollIntoView({block: 'start'});",
+                         by_id(d, "report-sort"))
+        d.save_screenshot(os.path.join(shots_dir,
+                                       "report-long-%s.png" % label))
+    d.set_window_size(*LAPTOP)
+
+
 def report_screen(url, path, mode):
     import json
     with open(path) as f:
@@ -610,7 +775,7 @@ def report_screen(url, path, mode):
                    % (t["code"], len(locs)), len(rows) == len(locs),
                    "%d rows" % len(rows))
             met = [l for l in locs if l["tiers"][t["code"]]["met"] > 0]
-            bars = svg.find_elements(By.CSS_SELECTOR, "rect.seg.met") \
+            bars = svg.find_elements(By.CSS_SELECTOR, "g.row rect.seg.met") \
                 if svg else []
             report("... a met bar for each locality with any met (%d)"
                    % len(met), len(bars) == len(met), "%d bars" % len(bars))
@@ -629,6 +794,10 @@ def report_screen(url, path, mode):
                    % (g["tier"], len(g["criteria"])),
                    len(rows) == len(g["criteria"]), "%d rows" % len(rows))
             break
+        if os.environ.get("FIELD_UI_DISTRICTS"):
+            sort_control(d, r)
+            with open(os.environ["FIELD_UI_DISTRICTS"]) as f:
+                grouping(d, r, json.load(f))
         link = by_id(d, "report-xlsx")
         report("a link downloads the workbook",
                link is not None
@@ -638,6 +807,39 @@ def report_screen(url, path, mode):
                      if mode == "online" else None, "report")
     except WebDriverException as e:
         report("the browser session", False, str(e).splitlines()[0])
+    finally:
+        d.quit()
+
+
+PICTURE_JS = """
+var c = document.createElement('canvas'); c.width = 640; c.height = 480;
+var g = c.getContext('2d');
+var sky = g.createLinearGradient(0, 0, 0, 260);
+sky.addColorStop(0, '#7fb2e5'); sky.addColorStop(1, '#d9ecf7');
+g.fillStyle = sky; g.fillRect(0, 0, 640, 260);
+g.fillStyle = '#6a9f4b'; g.fillRect(0, 260, 640, 220);
+g.fillStyle = '#b9b4a8';
+g.beginPath(); g.moveTo(250, 480); g.lineTo(390, 480); g.lineTo(330, 260);
+g.lineTo(310, 260); g.closePath(); g.fill();
+for (var i = 0; i < 9; i++) {
+  var k = 1 - i / 10, y = 440 - i * 20, r = 34 * k;
+  g.fillStyle = i % 2 ? '#2f6b2a' : '#3d7f33';
+  g.beginPath(); g.arc(215 - i * 10 * k, y, r, 0, 7); g.fill();
+  g.beginPath(); g.arc(425 + i * 10 * k - 100 * (1 - k), y, r, 0, 7); g.fill();
+}
+return c.toDataURL('image/jpeg', 0.85).split(',')[1];
+"""
+
+
+def picture(path):
+    """A JPEG that looks like a photo (a lane between green hedges), drawn
+    by the browser itself: for the screenshots of the photo question."""
+    import base64
+    d = browser()
+    try:
+        d.get("about:blank")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(d.execute_script(PICTURE_JS)))
     finally:
         d.quit()
 
@@ -654,6 +856,8 @@ def main():
         returned(sys.argv[2], sys.argv[3], sys.argv[4])
     elif len(sys.argv) == 5 and sys.argv[1] == "report":
         report_screen(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) == 3 and sys.argv[1] == "picture":
+        picture(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "pair":
         pair(sys.argv[2], sys.argv[3])
     else:

@@ -123,7 +123,7 @@ static int teardown(void **state)
 static int call(struct fixture *f, const char *method, const char *path,
                 const char *body)
 {
-    struct fld_ui_reply reply = {0, FLD_BUF_INIT, NULL, NULL};
+    struct fld_ui_reply reply = {0, FLD_BUF_INIT, NULL, NULL, NULL};
     struct fld_ui_query q = {NULL, NULL, NULL, NULL};
     struct fld_err err;
     const char *qs = strchr(path, '?');

@@ -115,7 +115,7 @@ static void test_not_enrolled(void **state)
 {
     struct fixture *f = *state;
     struct fld_ui_sync *s = fld_ui_sync_new(&f->ctx);
-    struct fld_ui_reply r = {0, FLD_BUF_INIT, NULL, NULL};
+    struct fld_ui_reply r = {0, FLD_BUF_INIT, NULL, NULL, NULL};
 
     fld_ui_sync_handle(s, &f->ctx, true, &r);
     assert_int_equal(r.status, 409);
