@@ -76,7 +76,8 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    if (i != argc - 1)
+    /* the last argument is the file: never an option (mkphoto --help) */
+    if (i != argc - 1 || argv[i][0] == '-')
         return usage();
     if (png)
         pt_png(&b);
