@@ -291,7 +291,7 @@ $(O)/fuzz_photo: $(O)/tests/fuzz/fuzz_photo.o $(LIBFIELD)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(EXIF_LIBS) $(FIELD_LIBS)
 
 check: all
-	scripts/run-tests.sh $(O)
+	FIELD_PG_TESTS='$(CHECK_PG_TESTS)' scripts/run-tests.sh $(O)
 
 asan:
 	$(MAKE) O=build/asan SAN=1 check
