@@ -38,7 +38,7 @@ LIBSERVER_SRC := server-stub/storage.c server-stub/storage_sqlite.c \
                  server-stub/report.c server-stub/api_report.c \
                  server-stub/api_enroll.c server-stub/api_attach.c \
                  server-stub/storage_sqlite_attach.c server-stub/attachments.c \
-                 server-stub/storage_sqlite_raw.c
+                 server-stub/storage_sqlite_raw.c server-stub/serve_lock.c
 LIBSERVER_OBJ := $(LIBSERVER_SRC:%.c=$(O)/%.o) $(O)/gen/server_schema.o
 ifeq ($(PG),1)
 LIBSERVER_OBJ += $(O)/server-stub/storage_pg.o $(O)/gen/server_pg_schema.o \
