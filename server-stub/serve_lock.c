@@ -31,8 +31,8 @@ static bool is_pg(const char *location)
            strncmp(location, "postgres:", 9) == 0;
 }
 
-int srv_serve_lock(const char *location, enum srv_serve_lock_mode mode,
-                   int *fd, struct fld_err *err)
+int srv_serve_lock(const char *location, enum srv_serve_lock_mode mode, int *fd,
+                   struct fld_err *err)
 {
     const char *path = location;
     char *lock;

@@ -23,8 +23,8 @@
 #include "err.h"
 
 enum srv_serve_lock_mode {
-    SRV_LOCK_SERVE,  /* shared: a server serving the database */
-    SRV_LOCK_ALONE,  /* exclusive: no server may serve meanwhile */
+    SRV_LOCK_SERVE, /* shared: a server serving the database */
+    SRV_LOCK_ALONE, /* exclusive: no server may serve meanwhile */
 };
 
 /*
@@ -34,8 +34,8 @@ enum srv_serve_lock_mode {
  * in err saying who holds it, when the other mode is held; FLD_EIO when
  * the lock file cannot be opened.
  */
-int srv_serve_lock(const char *location, enum srv_serve_lock_mode mode,
-                   int *fd, struct fld_err *err);
+int srv_serve_lock(const char *location, enum srv_serve_lock_mode mode, int *fd,
+                   struct fld_err *err);
 /* Release it (fd -1: nothing). */
 void srv_serve_unlock(int fd);
 
