@@ -170,7 +170,8 @@ PG_TESTS := test_sync test_conflicts test_relay_scope test_report \
             test_server_data test_hostile test_clock_ahead test_thresholds \
             test_sync_crash test_attach_sync test_bundle
 # What `make check` runs on PostgreSQL (the Makefile's check rule hands it
-# to run-tests.sh as FIELD_PG_TESTS); `make asan` narrows it, see below.
+# to run-tests.sh as FIELD_PG_TESTS); `make asan` narrows it to
+# ASAN_PG_TESTS (the Makefile says why).
 CHECK_PG_TESTS ?= $(PG_TESTS)
 
 # `make check-pg`: the PostgreSQL half of `make check` alone.
