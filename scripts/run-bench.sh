@@ -11,7 +11,9 @@
 # SQLite's (synchronous=FULL). bench_server reads the databases it gets
 # from FIELD_BENCH_PG_1 and FIELD_BENCH_PG_2 and prints its PostgreSQL
 # figures beside SQLite's, and times `migrate` into FIELD_BENCH_PG_3;
-# without them it says so in one line.
+# bench_load runs its devices against one server on FIELD_BENCH_PG_4 and
+# two servers sharing FIELD_BENCH_PG_5; without them each says so in one
+# line.
 # The cluster is stopped and removed at the end, whatever happens.
 set -eu
 O=${1:-build}
@@ -48,21 +50,24 @@ start_pg() {
     pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 \
         -o "-c listen_addresses='' -k $pg_dir" start >/dev/null 2>&1 ||
         { echo "PostgreSQL did not start"; return 1; }
-    for n in 1 2 3; do
+    for n in 1 2 3 4 5; do
         pg "$PG_BIN/createdb" -h "$pg_dir" -U field "bench$n" >/dev/null 2>&1 ||
             { echo "createdb failed"; return 1; }
     done
     FIELD_BENCH_PG_1="postgresql:///bench1?host=$pg_dir&user=field"
     FIELD_BENCH_PG_2="postgresql:///bench2?host=$pg_dir&user=field"
     FIELD_BENCH_PG_3="postgresql:///bench3?host=$pg_dir&user=field"
-    export FIELD_BENCH_PG_1 FIELD_BENCH_PG_2 FIELD_BENCH_PG_3
+    FIELD_BENCH_PG_4="postgresql:///bench4?host=$pg_dir&user=field"
+    FIELD_BENCH_PG_5="postgresql:///bench5?host=$pg_dir&user=field"
+    export FIELD_BENCH_PG_1 FIELD_BENCH_PG_2 FIELD_BENCH_PG_3 \
+        FIELD_BENCH_PG_4 FIELD_BENCH_PG_5
 }
 
 echo "== machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
 if start_pg >"$tmp" 2>&1; then
-    echo "== PostgreSQL: a throwaway $("$PG_BIN/postgres" --version | cut -d' ' -f3) cluster for bench_server"
+    echo "== PostgreSQL: a throwaway $("$PG_BIN/postgres" --version | cut -d' ' -f3) cluster for bench_server and bench_load"
 else
-    echo "== PostgreSQL: skipped ($(cat "$tmp")); bench_server prints SQLite's figures only"
+    echo "== PostgreSQL: skipped ($(cat "$tmp")); bench_server and bench_load print SQLite's figures only"
 fi
 for b in "$O"/bench/bench_*; do
     [ -x "$b" ] || continue

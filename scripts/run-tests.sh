@@ -17,13 +17,31 @@
 # in BUILD_DIR/test-times, and the next run orders by it (integration
 # tests first when there is no record yet). Results are printed in a fixed
 # order once all have ended; "done NAME" lines show progress meanwhile.
+#
+# The PostgreSQL half: an integration test named pg:test_x (or listed in
+# FIELD_PG_TESTS, as `make check` does with server.mk's PG_TESTS) runs a
+# second time with FIELD_TEST_DB=pg, its servers on a throwaway PostgreSQL
+# (tests/integration/pg_lib.sh), scheduled with the rest, timed in
+# test-times as pg:test_x.sh and reported as "test_x.sh [pg]". Where
+# PostgreSQL is not installed, or field-server was built without it (make
+# PG=), that half is skipped in one line.
 set -u
+
+# name PATH - the test's name in logs and test-times: test_x and test_x.sh
+# may both exist; pg:test_x.sh is the PostgreSQL run of test_x.sh.
+name() {
+    case $1 in
+    pg:*) echo "pg:$(basename "${1#pg:}")" ;;
+    *) basename "$1" ;;
+    esac
+}
 
 if [ "${1:-}" = "--one" ]; then # --one ROOT BUILD_DIR RESULTS PATH: one test
     ROOT=$2 O=$3 dir=$4 t=$5
-    name=$(basename "$t") # test_x and test_x.sh may both exist
+    name=$(name "$t")
     start=$(date +%s)
     case $t in
+    pg:*) (cd "$ROOT" && FIELD_BUILD="$O" FIELD_TEST_DB=pg sh "${t#pg:}") >"$dir/$name.log" 2>&1 ;;
     *.sh) (cd "$ROOT" && FIELD_BUILD="$O" sh "$t") >"$dir/$name.log" 2>&1 ;;
     *) (cd "$ROOT" && "$t") >"$dir/$name.log" 2>&1 ;;
     esac
@@ -37,6 +55,10 @@ O=${1:-build}
 O=$(cd "$O" && pwd)
 [ $# -gt 0 ] && shift
 ONLY=" $* "
+ONLY_PG=" ${FIELD_PG_TESTS:-} "
+for a in "$@"; do
+    case $a in pg:*) ONLY_PG="$ONLY_PG${a#pg:} " ;; esac
+done
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 JOBS=${FIELD_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 passed=0
@@ -67,6 +89,26 @@ wanted() { # NAME: no test named on the command line, or NAME among them
     esac
 }
 
+wanted_pg() { # NAME: named as pg:NAME, or in FIELD_PG_TESTS
+    case $ONLY_PG in
+    *" $1 "*) return 0 ;;
+    *) return 1 ;;
+    esac
+}
+
+# no_pg - why the PostgreSQL half cannot run here, or nothing.
+no_pg() {
+    pg_bin=${FIELD_PG_BIN:-/usr/lib/postgresql/15/bin}
+    if [ ! -x "$pg_bin/initdb" ]; then
+        echo "$pg_bin/initdb is not installed (apt-get install postgresql)"
+    elif [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+        echo "running as root without a postgres user to run it"
+    elif "$O/bin/field-server" devices --db "postgresql:///none?host=/nonexistent" 2>&1 |
+        grep -q "built without PostgreSQL"; then
+        echo "field-server was built without it (make PG=)"
+    fi
+}
+
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT INT TERM
 
@@ -75,13 +117,24 @@ for t in "$O"/tests/test_* "$ROOT"/tests/integration/test_*.sh; do
     case $t in *.sh) [ -f "$t" ] || continue ;; *) [ -x "$t" ] || continue ;; esac
     wanted "$(basename "$t" .sh)" && echo "$t"
 done >"$dir/list"
+if [ "$ONLY_PG" != "  " ]; then
+    why=$(no_pg)
+    for t in "$ROOT"/tests/integration/test_*.sh; do
+        wanted_pg "$(basename "$t" .sh)" && echo "pg:$t"
+    done >"$dir/list.pg"
+    if [ -n "$why" ]; then
+        echo "skip: the PostgreSQL half ($(wc -l <"$dir/list.pg") tests): $why"
+    else
+        cat "$dir/list.pg" >>"$dir/list"
+    fi
+fi
 
 # The order they start in: longest first by the last run's times; a test
 # with no time yet counts as an integration test's long or a unit test's
 # short.
 times=$O/test-times
 while read -r t; do
-    name=$(basename "$t")
+    name=$(name "$t")
     s=$(awk -v n="$name" '$1 == n { print $2 }' "$times" 2>/dev/null)
     case $t in *.sh) : "${s:=60}" ;; *) : "${s:=1}" ;; esac
     echo "$s $t"
@@ -91,11 +144,14 @@ xargs -P "$JOBS" -I{} sh "$0" --one "$ROOT" "$O" "$dir" {} <"$dir/order"
 
 : >"$dir/times"
 while read -r t; do
-    name=$(basename "$t")
+    name=$(name "$t")
     rc=$(cat "$dir/$name.rc" 2>/dev/null || echo 1)
     s=$(cat "$dir/$name.time" 2>/dev/null || echo 0)
     echo "$name $s" >>"$dir/times"
-    count "$name" "$dir/$name.log" "$rc" "$s"
+    case $name in
+    pg:*) count "${name#pg:} [pg]" "$dir/$name.log" "$rc" "$s" ;;
+    *) count "$name" "$dir/$name.log" "$rc" "$s" ;;
+    esac
 done <"$dir/list"
 # Keep the times of tests not run this time, so a partial run does not
 # forget them.

@@ -18,8 +18,8 @@
  *     error otherwise, the exit status that of its code (docs/SERVER.md
  *     "Exit statuses"): 2 usage, 3 no such file or not initialised, 4 a
  *     target that is not empty, 5 a source that is not a field-server
- *     database or a check that failed, 1 a database error or a newer
- *     schema.
+ *     database or a check that failed, 7 a source a `serve` still runs
+ *     on (serve_lock.h), 1 a database error or a newer schema.
  */
 #include "command.h"
 

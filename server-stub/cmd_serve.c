@@ -22,6 +22,9 @@
  *     systemd unit field-server.service allows 60 to stop), then checkpoints
  * the write-ahead log so that what is left on disk is one self-contained
  * database file, and exits 0.
+ *   - On SQLite, serve holds the lock beside the database for its life
+ *     (serve_lock.h), so that `migrate` refuses while it runs, and it
+ *     refuses to start while a migrate moves the file.
  */
 #include "command.h"
 
@@ -33,6 +36,7 @@
 #include "checkpointer.h"
 #include "http.h"
 #include "parallel.h"
+#include "serve_lock.h"
 
 static const struct option serve_options[] = {
     {"listen", required_argument, NULL, SRV_CMD_OPT_SETTING},
@@ -102,7 +106,7 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
     struct srv_http *h = NULL;
     sigset_t set;
     char *where;
-    int rc, sig = 0, left;
+    int rc, sig = 0, left, lock = -1;
 
     rc = srv_cmd_parse_options(ctx, argc, argv, serve_options, NULL, NULL);
     if (rc != FLD_OK)
@@ -114,6 +118,9 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     limit_heaps();
     if ((rc = srv_open(&ctx->cfg, &ctx->s, err)) != FLD_OK)
+        goto out;
+    if ((rc = srv_serve_lock(ctx->cfg.db, SRV_LOCK_SERVE, &lock, err)) !=
+        FLD_OK)
         goto out;
     /* Once now (a server that was down for a week), then every hour. */
     expire_partials(ctx->s);
@@ -142,5 +149,6 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
 out:
     if (h)
         srv_http_stop(h, 0);
+    srv_serve_unlock(lock);
     return rc;
 }

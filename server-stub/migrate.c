@@ -15,10 +15,13 @@
  *     refuses, a check that fails) rolls it all back, and the database is
  *     left as empty as it was found. The target must be empty to begin
  *     with (no table in its schema): a migration never merges.
- *   - One transaction on the source, holding its writer lock: the copy
- *     is of one moment even if a server still runs on the file (its
- *     pushes wait, then are answered busy and retried by the devices; it
- *     should be stopped anyway, docs/SERVER.md says why).
+ *   - No server may serve the source meanwhile: what it acknowledged
+ *     after the copy would be lost. `serve` holds a lock beside the file
+ *     for its life (serve_lock.h); migrate takes it exclusive for the
+ *     whole move, so it refuses (busy) while a server runs and a server
+ *     started during the move refuses too. The copy itself is one read
+ *     transaction on the source, so it is of one moment whatever else
+ *     (an administration command) writes to the file.
  *   - The checks go through the storage interface on both sides, the way
  *     the server will read the target: each walk (versions by pull, the
  *     quarantine, threshold revisions, templates, devices, units, targets,
@@ -48,6 +51,7 @@
 
 #include "attachments.h"
 #include "hlc.h"
+#include "serve_lock.h"
 #include "storage.h"
 #include "storage_raw.h"
 #include "template.h"
@@ -512,7 +516,7 @@ int srv_migrate(const char *from, const char *to, const char *attach_to,
     bool made_dir = false;
     struct stat sb;
     size_t i;
-    int rc;
+    int rc, lock = -1;
 
     memset(out, 0, sizeof *out);
     if (!is_pg_location(to))
@@ -521,11 +525,15 @@ int srv_migrate(const char *from, const char *to, const char *attach_to,
                            "(postgresql://...)");
     if ((rc = source_path(from, &path, err)) != FLD_OK)
         return rc;
-    if (lstat(attach_to, &sb) == 0)
-        return fld_err_set(err, FLD_EXISTS,
-                           "%s already exists (the target's attachments "
-                           "directory must be new)",
-                           attach_to);
+    if ((rc = srv_serve_lock(path, SRV_LOCK_ALONE, &lock, err)) != FLD_OK)
+        return rc;
+    if (lstat(attach_to, &sb) == 0) {
+        rc = fld_err_set(err, FLD_EXISTS,
+                         "%s already exists (the target's attachments "
+                         "directory must be new)",
+                         attach_to);
+        goto out;
+    }
     if ((rc = srv_storage_open(path, false, &src, err)) != FLD_OK)
         goto out;
     rc = srv_storage_meta_get(src, "epoch", &epoch, err);
@@ -574,5 +582,6 @@ out:
     free(epoch);
     srv_storage_close(dst); /* uncommitted: rolled back */
     srv_storage_close(src);
+    srv_serve_unlock(lock);
     return rc;
 }

@@ -27,6 +27,13 @@
  * Figures only: nothing here fails on time; it fails when a sync fails or
  * a device ends without its commune's versions.
  *
+ * All of it runs on SQLite, then again on PostgreSQL when
+ * scripts/run-bench.sh hands over empty databases: FIELD_BENCH_PG_4 for
+ * one server, FIELD_BENCH_PG_5 for two servers sharing it (every other
+ * device syncs with the second; the slow link is in front of the first).
+ * The figures of PostgreSQL are those of SQLite with the suffix _pg or
+ * _pg_two_servers.
+ *
  * Usage: bench_load [DEVICES]   (default 200, a multiple of 10)
  */
 #include <pthread.h>
@@ -123,28 +130,29 @@ static void capture(struct dev *d, size_t n)
  * work of one setup process. Most of a device's set-up is waiting for
  * the disk (every step is a synced transaction), so four at a time.
  */
-static void set_up_share(struct dev *devs, size_t n, size_t k)
+static void set_up_share(struct dev *devs, size_t n, size_t k, const char *run)
 {
     for (size_t i = k; i < n; i += SETUP_WORKERS) {
-        char name[32], inspector[64];
+        char name[64], inspector[64];
 
-        snprintf(name, sizeof name, "d%04zu", i);
+        snprintf(name, sizeof name, "%s-d%04zu", run, i);
         snprintf(inspector, sizeof inspector, "Cán bộ %zu", i + 1);
         free(bench_new_device(name, inspector, devs[i].c->code));
         capture(&devs[i], PER_DEVICE);
     }
 }
 
-static void set_up(struct dev *devs, size_t n, const struct commune *communes)
+static void set_up(struct dev *devs, size_t n, const struct commune *communes,
+                   const char *run)
 {
     pid_t pid[SETUP_WORKERS];
     int status, failed = 0;
     size_t i, k;
 
     for (i = 0; i < n; i++) {
-        char name[32];
+        char name[64];
 
-        snprintf(name, sizeof name, "d%04zu", i);
+        snprintf(name, sizeof name, "%s-d%04zu", run, i);
         devs[i].home = bench_tpath(name);
         devs[i].c = &communes[i / PER_COMMUNE];
     }
@@ -153,7 +161,7 @@ static void set_up(struct dev *devs, size_t n, const struct commune *communes)
         if ((pid[k] = fork()) < 0)
             bench_die("fork failed");
         if (pid[k] == 0) {
-            set_up_share(devs, n, k);
+            set_up_share(devs, n, k, run);
             _exit(0);
         }
     }
@@ -326,24 +334,33 @@ static size_t parse_devices(int argc, char **argv)
     return (size_t)v;
 }
 
-static void figures(size_t n, const struct round *r, const struct round *s,
-                    double server_mb)
+/* One figure, its name followed by the run's suffix ("" for SQLite). */
+static void figure(const char *name, const char *suffix, double value,
+                   const char *unit, const char *target)
 {
-    bench_figure("load", "devices", (double)n, "devices", NULL);
-    bench_figure("load", "versions_moved_per_s", (double)r->moved / r->wall,
-                 "versions/s", NULL);
-    bench_figure("load", "server_cpu_ms_per_version_moved",
-                 1e3 * r->server_cpu / (double)r->moved, "ms", NULL);
-    bench_figure("load", "sync_p50_ms", 1e3 * r->p50, "ms", NULL);
-    bench_figure("load", "sync_p99_ms", 1e3 * r->p99, "ms", NULL);
-    bench_figure("load", "failed_syncs",
-                 r[0].failed + r[1].failed + s[0].failed + s[1].failed, "syncs",
-                 "= 0");
-    bench_figure("load", "with_slow_fast_p50_ms", 1e3 * s->p50, "ms", NULL);
-    bench_figure("load", "with_slow_fast_p99_ms", 1e3 * s->p99, "ms", NULL);
-    bench_figure("load", "with_slow_slow_p50_ms", 1e3 * s->slow_p50, "ms",
-                 NULL);
-    bench_figure("load", "server_peak_rss_mb", server_mb, "MB", NULL);
+    char full[96];
+
+    snprintf(full, sizeof full, "%s%s", name, suffix);
+    bench_figure("load", full, value, unit, target);
+}
+
+static void figures(const char *sfx, size_t n, const struct round *r,
+                    const struct round *s, double server_mb)
+{
+    figure("devices", sfx, (double)n, "devices", NULL);
+    figure("versions_moved_per_s", sfx, (double)r->moved / r->wall,
+           "versions/s", NULL);
+    figure("server_cpu_ms_per_version_moved", sfx,
+           1e3 * r->server_cpu / (double)r->moved, "ms", NULL);
+    figure("sync_p50_ms", sfx, 1e3 * r->p50, "ms", NULL);
+    figure("sync_p99_ms", sfx, 1e3 * r->p99, "ms", NULL);
+    figure("failed_syncs", sfx,
+           r[0].failed + r[1].failed + s[0].failed + s[1].failed, "syncs",
+           "= 0");
+    figure("with_slow_fast_p50_ms", sfx, 1e3 * s->p50, "ms", NULL);
+    figure("with_slow_fast_p99_ms", sfx, 1e3 * s->p99, "ms", NULL);
+    figure("with_slow_slow_p50_ms", sfx, 1e3 * s->slow_p50, "ms", NULL);
+    figure("server_peak_rss_mb", sfx, server_mb, "MB", NULL);
 }
 
 /*
@@ -354,38 +371,41 @@ static void figures(size_t n, const struct round *r, const struct round *s,
 static const char *const serve_settings[] = {"--per-ip-connections", "1000",
                                              "--enroll-per-ip", "100000", NULL};
 
-int main(int argc, char **argv)
+/* What one run is: its name (device directories), the suffix of its
+ * figures, its database (NULL: SQLite) and how many servers share it. */
+struct run {
+    const char *name, *suffix, *db;
+    int servers;
+};
+
+/* The four rounds on one back end, with fresh devices; its figures. */
+static void load_run(const struct run *run, size_t n,
+                     const struct commune *communes)
 {
-    static struct commune communes[MAX_COMMUNES];
-    struct syn_transport *t;
     struct round r[2], s[2];
     struct dev *devs;
-    size_t n, n_communes, i;
+    size_t i;
     pid_t proxy;
-    char *url;
+    char *url, *url2 = NULL;
     double stop_s, t0;
-    int rc;
 
-    if ((rc = bench_harness_measure(argc, argv)) >= 0)
-        return rc;
-    n = parse_devices(argc, argv);
-    bench_harness_start("bench_load", argv[0]);
-    n_communes = bench_communes(communes, MAX_COMMUNES);
-    if (n / PER_COMMUNE > n_communes)
-        bench_die("%zu devices need %zu communes; Hà Tĩnh has %zu", n,
-                  n / PER_COMMUNE, n_communes);
-    /* libcurl's global set-up, once, before any thread */
-    if (syn_transport_curl_new(NULL, &t, NULL) != FLD_OK)
-        bench_die("cannot set up libcurl");
-    syn_transport_free(t);
+    printf("\n== %s, %d server%s\n", run->db == NULL ? "SQLite" : "PostgreSQL",
+           run->servers, run->servers > 1 ? "s sharing the database" : "");
+    bench_set_server_db(run->db);
     bench_start_server(serve_settings);
+    if (run->servers > 1)
+        url2 = fld_xasprintf("http://127.0.0.1:%d",
+                             bench_start_second_server(serve_settings));
     devs = fld_xcalloc(n, sizeof *devs);
     printf("setting up %zu devices (field init, enroll-code, field enroll), "
            "%d to a commune, and capturing %d versions on each ...\n",
            n, PER_COMMUNE, PER_DEVICE);
     t0 = now_s();
-    set_up(devs, n, communes);
+    set_up(devs, n, communes, run->name);
     printf("set up in %.1f s\n\n", now_s() - t0);
+    /* with two servers, every other device syncs with the second */
+    for (i = 1; url2 != NULL && i < n; i += 2)
+        set_url(&devs[i], url2);
     printf("| %-34s | %5s | %5s | %7s | %8s | %6s | %6s | %6s | %6s | %6s "
            "|\n",
            "round (all devices at once)", "wall s", "srv s", "moved", "moved/s",
@@ -417,17 +437,57 @@ int main(int argc, char **argv)
                       2 * n * PER_DEVICE);
     }
     bench_stop_server(&stop_s);
-    printf("\nsrv s: the server's processor time in the round; moved: "
-           "versions pushed plus versions\npulled that were new to the device; "
-           "p50/p99: each device's whole sync, fast devices;\nslow50/slow99: "
-           "those on the slow link.\n"
+    printf("\nsrv s: the server's processor time in the round%s; moved: "
+           "versions pushed plus versions\npulled that were new to the "
+           "device; p50/p99: each device's whole sync, fast devices;\n"
+           "slow50/slow99: those on the slow link.\n"
            "field-server's peak resident set: %.1f MB\n",
+           run->servers > 1 ? " (both servers)" : "",
            (double)bench_last_maxrss_kb / 1024.0);
-    figures(n, r, s, (double)bench_last_maxrss_kb / 1024.0);
-    bench_remove_tree(bench_tmpdir);
-    for (i = 0; i < n; i++)
+    figures(run->suffix, n, r, s, (double)bench_last_maxrss_kb / 1024.0);
+    for (i = 0; i < n; i++) {
+        bench_remove_tree(devs[i].home);
         free(devs[i].home);
+    }
     free(devs);
     free(url);
+    free(url2);
+}
+
+int main(int argc, char **argv)
+{
+    static struct commune communes[MAX_COMMUNES];
+    const char *pg1 = getenv("FIELD_BENCH_PG_4");
+    const char *pg2 = getenv("FIELD_BENCH_PG_5");
+    const struct run sqlite = {"sqlite", "", NULL, 1};
+    const struct run pg = {"pg", "_pg", pg1, 1};
+    const struct run pg_two = {"pg2", "_pg_two_servers", pg2, 2};
+    struct syn_transport *t;
+    size_t n, n_communes;
+    int rc;
+
+    if ((rc = bench_harness_measure(argc, argv)) >= 0)
+        return rc;
+    n = parse_devices(argc, argv);
+    bench_harness_start("bench_load", argv[0]);
+    n_communes = bench_communes(communes, MAX_COMMUNES);
+    if (n / PER_COMMUNE > n_communes)
+        bench_die("%zu devices need %zu communes; Hà Tĩnh has %zu", n,
+                  n / PER_COMMUNE, n_communes);
+    /* libcurl's global set-up, once, before any thread */
+    if (syn_transport_curl_new(NULL, &t, NULL) != FLD_OK)
+        bench_die("cannot set up libcurl");
+    syn_transport_free(t);
+    load_run(&sqlite, n, communes);
+    if (pg1 == NULL || !*pg1) {
+        printf("\nbench_load: PostgreSQL skipped: FIELD_BENCH_PG_4 is not "
+               "set (scripts/run-bench.sh sets it where PostgreSQL 15 is "
+               "installed)\n");
+    } else {
+        load_run(&pg, n, communes);
+        if (pg2 != NULL && *pg2)
+            load_run(&pg_two, n, communes);
+    }
+    bench_remove_tree(bench_tmpdir);
     return 0;
 }

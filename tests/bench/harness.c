@@ -378,21 +378,100 @@ void bench_write_file(const char *path, const void *p, size_t len)
         bench_die("cannot write %s", path);
 }
 
+/* The server's database: a PostgreSQL location, or NULL for the SQLite
+ * file $tmpdir/server.db. */
+static const char *server_location;
+/* A second server on the same database, or -1. */
+static pid_t second_pid = -1;
+
+void bench_set_server_db(const char *location)
+{
+    server_location = location;
+}
+
+/* The database location, new (free()). */
+static char *server_db(void)
+{
+    return server_location != NULL ? fld_xasprintf("%s", server_location)
+                                   : bench_tpath("server.db");
+}
+
 /*
- * A fresh server database with the built-in templates and the units of
- * Hà Tĩnh, then `field-server serve` on a free loopback port. The server
- * is our child; the janitor knows its pid.
+ * `field-server serve` on the database, on a free loopback port written
+ * to portfile, from the temporary directory (a PostgreSQL server keeps
+ * its photos under its working directory). Our child, told to die with
+ * us; its pid, and its port in *port.
+ */
+static pid_t serve(const char *const *extra, const char *portfile,
+                   const char *log, int *port)
+{
+    char *srv = bench_program("field-server"), *db = server_db();
+    pid_t parent = getpid(), pid;
+    int i;
+
+    unlink(portfile); /* a server served here before */
+    *port = 0;
+    pid = fork();
+    if (pid < 0)
+        bench_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        const char *args[32] = {srv,           "serve",     "--db",   db,
+                                "--listen",    "127.0.0.1", "--port", "0",
+                                "--port-file", portfile,    "--quiet"};
+        size_t k = 11;
+        int in = open("/dev/null", O_RDONLY);
+        int err = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        for (; extra != NULL && *extra != NULL && k + 1 < 32; extra++)
+            args[k++] = *extra;
+        args[k] = NULL;
+
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+        if (getppid() != parent || in < 0 || err < 0 ||
+            chdir(bench_tmpdir) != 0)
+            _exit(127);
+        dup2(in, 0);
+        dup2(err, 1);
+        dup2(err, 2);
+        execv(srv, (char *const *)args);
+        _exit(127);
+    }
+    for (i = 0; i < 200 && *port == 0; i++) {
+        FILE *f = fopen(portfile, "r");
+
+        if (f != NULL) {
+            if (fscanf(f, "%d", port) != 1)
+                *port = 0;
+            fclose(f);
+        }
+        if (*port > 0)
+            break;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            bench_die("the server did not start");
+        usleep(50000);
+    }
+    if (*port == 0)
+        bench_die("the server wrote no port file in 10 s");
+    free(srv);
+    free(db);
+    return pid;
+}
+
+/*
+ * A fresh server database (the SQLite file, or the empty PostgreSQL
+ * database bench_set_server_db() named) with the built-in templates and
+ * the units of Hà Tĩnh, then `field-server serve` on a free loopback
+ * port. The server is our child; the janitor knows its pid.
  */
 void bench_start_server(const char *const *extra)
 {
     const struct fld_embedded *csv = fld_embedded_find(BENCH_UNITS_CSV);
-    char *srv = bench_program("field-server"), *db = bench_tpath("server.db");
+    char *srv = bench_program("field-server"), *db = server_db();
     char *units = bench_tpath("units.csv"),
          *portfile = bench_tpath("server.port");
     char *log = bench_tpath("server.log");
-    pid_t parent = getpid();
-    int i;
-
     unsigned char *text;
 
     if (csv == NULL)
@@ -407,57 +486,26 @@ void bench_start_server(const char *const *extra)
         bench_must(NULL, init, NULL);
         bench_must(NULL, imp, NULL);
     }
-    server_pid = fork();
-    if (server_pid < 0)
-        bench_die("fork: %s", strerror(errno));
-    if (server_pid == 0) {
-        const char *serve[32] = {srv,           "serve",     "--db",   db,
-                                 "--listen",    "127.0.0.1", "--port", "0",
-                                 "--port-file", portfile,    "--quiet"};
-        size_t k = 11;
-        int in = open("/dev/null", O_RDONLY);
-        int err = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        for (; extra != NULL && *extra != NULL && k + 1 < 32; extra++)
-            serve[k++] = *extra;
-        serve[k] = NULL;
-
-#ifdef __linux__
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-        if (getppid() != parent || in < 0 || err < 0)
-            _exit(127);
-        dup2(in, 0);
-        dup2(err, 1);
-        dup2(err, 2);
-        execv(srv, (char *const *)serve);
-        _exit(127);
-    }
+    server_pid = serve(extra, portfile, log, &bench_server_port);
     tell_janitor(server_pid);
-    for (i = 0; i < 200; i++) {
-        FILE *f = fopen(portfile, "r");
-        int port = 0;
-
-        if (f != NULL) {
-            if (fscanf(f, "%d", &port) != 1)
-                port = 0;
-            fclose(f);
-        }
-        if (port > 0) {
-            bench_server_port = port;
-            break;
-        }
-        if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
-            bench_die("the server did not start");
-        usleep(50000);
-    }
-    if (bench_server_port == 0)
-        bench_die("the server wrote no port file in 10 s");
     free(srv);
     free(db);
     free(units);
     free(portfile);
     free(log);
+}
+
+int bench_start_second_server(const char *const *extra)
+{
+    char *portfile = bench_tpath("server2.port"),
+         *log = bench_tpath("server2.log");
+    int port;
+
+    /* PR_SET_PDEATHSIG ends it with us; the janitor knows the first only */
+    second_pid = serve(extra, portfile, log, &port);
+    free(portfile);
+    free(log);
+    return port;
 }
 
 /* SIGTERM, as an administrator stops it; *secs how long it took to go. */
@@ -484,14 +532,15 @@ long long bench_server_written(void)
     return written(server_pid);
 }
 
-double bench_server_cpu_s(void)
+/* The processor time of the process pid so far (user + system, s). */
+static double cpu_s(pid_t pid)
 {
     char path[64], line[1024], *p;
     unsigned long long utime = 0, stime = 0;
     FILE *f;
     int field;
 
-    snprintf(path, sizeof path, "/proc/%ld/stat", (long)server_pid);
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
     if ((f = fopen(path, "r")) == NULL)
         return 0;
     p = fgets(line, sizeof line, f);
@@ -508,6 +557,11 @@ double bench_server_cpu_s(void)
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
+double bench_server_cpu_s(void)
+{
+    return cpu_s(server_pid) + (second_pid > 0 ? cpu_s(second_pid) : 0);
+}
+
 int bench_stop_server(double *secs)
 {
     int status = 0;
@@ -521,6 +575,12 @@ int bench_stop_server(double *secs)
     *secs = now_s() - t0;
     tell_janitor(0);
     server_pid = -1;
+    if (second_pid > 0) {
+        kill(second_pid, SIGTERM);
+        while (waitpid(second_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        second_pid = -1;
+    }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
@@ -576,7 +636,7 @@ char *bench_new_device(const char *name, const char *inspector,
 {
     char *home = bench_tpath(name), *field = bench_program("field"),
          *srv = bench_program("field-server");
-    char *db = bench_tpath("server.db"), *url;
+    char *db = server_db(), *url;
     struct fld_buf code = FLD_BUF_INIT;
     const char *init[] = {field, "init", "--inspector", inspector, NULL};
     const char *mk[] = {srv,           "enroll-code", "--db",   db,

@@ -68,18 +68,27 @@ int bench_run(const char *home, const char *const *argv, struct fld_buf *out,
 /* bench_run(), and die with the program's stderr when it fails. */
 void bench_must(const char *home, const char *const *argv, struct fld_buf *out);
 
+/* The database of the servers started from now on: an empty PostgreSQL
+ * database's location, or NULL (the default) for a SQLite file in the
+ * temporary directory. Kept, not copied. */
+void bench_set_server_db(const char *location);
 /* init, import the units, serve on a free loopback port (quiet), with
  * the extra settings of serve (NULL-terminated; NULL for none). */
 void bench_start_server(const char *const *extra);
+/* A second `field-server serve` on the same (PostgreSQL) database, once
+ * the first has started; its port. bench_stop_server() stops it too. */
+int bench_start_second_server(const char *const *extra);
 /* The server's peak resident set so far (kB). */
 long bench_server_hwm_kb(void);
 /* The bytes the server has written so far (write() and pwrite(): its
  * database, write-ahead log and answers; -1: not known). */
 long long bench_server_written(void);
-/* The processor time the server has used so far (user + system, s). */
+/* The processor time the server (both, with a second) has used so far
+ * (user + system, s). */
 double bench_server_cpu_s(void);
-/* SIGTERM, as an administrator stops it; *secs how long it took to go;
- * bench_last_maxrss_kb its peak resident set. Returns its exit status. */
+/* SIGTERM, as an administrator stops it (and the second server); *secs
+ * how long the first took to go; bench_last_maxrss_kb its peak resident
+ * set. Returns its exit status. */
 int bench_stop_server(double *secs);
 /* The value of the server's /metrics line that starts with name (0: none). */
 double bench_metric(const char *name);

@@ -90,7 +90,9 @@ pg_start() {
         finish
     fi
     PG_URL="postgresql:///field?host=$PG_DIR&user=field"
-    export PG_URL
+    # `field-server backup` runs pg_dump from PATH: the cluster's own.
+    PATH="$PG_BIN:$PATH"
+    export PG_URL PATH
 }
 
 # pg_createdb NAME - another empty database on the same cluster; prints

@@ -23,6 +23,7 @@ BODY="$T/.body"
 STATUS=0
 SPID=""
 _spids=""
+_sdir=""
 at_exit 'for _p in $_spids; do kill -9 "$_p" 2>/dev/null; done'
 
 for _b in "$S" "$C"; do
@@ -32,11 +33,21 @@ for _b in "$S" "$C"; do
     fi
 done
 
-# srv CMD... - run a field-server administration command on $DBS.
+# srv CMD... - run a field-server administration command on $DBS; on
+# PostgreSQL from the last server's working directory, where its
+# attachments are (backup copies them from there).
 srv() {
     _c=$1
     shift
-    run "$S" "$_c" --db "$DBS" "$@"
+    if [ "${FIELD_TEST_DB:-sqlite}" = pg ] && [ -n "$_sdir" ]; then
+        _here=$PWD
+        case $S in /*) _sabs=$S ;; *) _sabs=$PWD/$S ;; esac
+        cd "$_sdir" || finish
+        run "$_sabs" "$_c" --db "$DBS" "$@"
+        cd "$_here" || finish
+    else
+        run "$S" "$_c" --db "$DBS" "$@"
+    fi
 }
 
 # pg_servers - every server of the script on a throwaway PostgreSQL,
@@ -217,13 +228,64 @@ print(len(json.load(open(sys.argv[1]))["pull"]))
 ' "$BODY"
 }
 
-# sqls SQL - a query on the running server's database (psql's unaligned
-# rows on PostgreSQL, which look like sqlite3's).
+# sqls SQL - a query on the running server's database, through sqlite3 or
+# psql as FIELD_TEST_DB says (psql's unaligned rows look like sqlite3's).
+# SQL meant for both back ends: CAST(cond AS integer) for a truth value
+# (PostgreSQL prints a boolean t or f), sql_hex for a blob's hex.
 sqls() {
-    case $DBS in
-    postgres*) pg_psql "$(echo "$DBS" | sed 's|^postgresql:///\([^?]*\).*|\1|')" "$@" ;;
-    *) sqlite3 -batch "$DBS" "$@" ;;
+    sqls_on "$DBS" "$@"
+}
+
+# sqls_on DBS SQL - the same on another server's database.
+sqls_on() {
+    case $1 in
+    postgres*) pg_psql "$(echo "$1" | sed 's|^postgresql:///\([^?]*\).*|\1|')" "$2" ;;
+    *) sqlite3 -batch "$1" "$2" ;;
     esac
+}
+
+# sql_hex COLUMN - SQL for the column's bytes in upper-case hex.
+sql_hex() {
+    case $DBS in
+    postgres*) echo "upper(encode($1, 'hex'))" ;;
+    *) echo "hex($1)" ;;
+    esac
+}
+
+# on_pg - the script's servers keep their data on PostgreSQL.
+on_pg() {
+    [ "${FIELD_TEST_DB:-sqlite}" = pg ]
+}
+
+# sqlite_only WHY - true on SQLite; on PostgreSQL one skip line, "(SQLite
+# only: WHY)", for a check that is about SQLite's file itself.
+sqlite_only() {
+    if on_pg; then
+        skip "(SQLite only: $1)"
+        return 1
+    fi
+}
+
+# restore_backup NAME FILE - the database of server NAME made from FILE,
+# a `field-server backup` of the running server, as docs/SERVER.md says to
+# restore one: the SQLite copy as it is (backup gave it a new epoch), a
+# PostgreSQL dump through pg_restore and new-epoch; start_server NAME then
+# serves it.
+restore_backup() {
+    if on_pg; then
+        _sdir="$T/$1.d"
+        mkdir -p "$_sdir"
+        _r=$(pg_createdb "$1") &&
+            "$PG_BIN/pg_restore" --no-owner -h "$PG_DIR" -U field -d "$1" \
+                "$2" >"$T/.restore" 2>&1 &&
+            "$S" new-epoch --db "$_r" >>"$T/.restore" 2>&1 || {
+            fail "restore $2 into $1" "$(cat "$T/.restore")"
+            finish
+        }
+        [ ! -d "$2.attachments" ] || cp -R "$2.attachments" "$_sdir/attachments"
+    elif [ "$2" != "$T/$1.db" ]; then
+        cp "$2" "$T/$1.db"
+    fi
 }
 
 # --- a province on the server, devices enrolled in it --------------------------

@@ -44,7 +44,7 @@ check "the server holds the planning board's photo byte for byte" \
 check "the server holds the road's photo byte for byte" \
     cmp -s "$T/road.jpg" "$(server_file "$ROAD")"
 expect_eq "no partial upload is left" \
-    "$(find "$T/attachments/partial" -type f 2>/dev/null | wc -l)" 0
+    "$(find "$SATT/partial" -type f 2>/dev/null | wc -l)" 0
 
 run "$F" sync --json
 expect_eq "a second sync sends no photo again" "$(jv attachments.to_upload)" 0
@@ -57,7 +57,7 @@ run "$F" sync --json
 expect_eq "a photo the server holds costs no upload" \
     "$(jv attachments.bytes_up)" 0
 expect_eq "the server keeps one file for the two records" \
-    "$(find "$T/attachments" -name "$PLAN" -type f | wc -l)" 1
+    "$(find "$SATT" -name "$PLAN" -type f | wc -l)" 1
 
 # --no-attachments: the version goes, the photo waits.
 jpeg "$T/culture.jpg" 120000

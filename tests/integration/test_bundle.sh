@@ -58,5 +58,5 @@ run "$F" sync --retries 0 --json
 expect_rc "the office relays the village's versions" 0
 expect_eq "both stored on the server" "$(json_get "$OUT" stored)" 2
 expect_eq "the server holds them, signed by the village device" \
-    "$(sqlite3 -batch "$DBS" "SELECT count(*) FROM versions WHERE record = '$R';")" 2
+    "$(sqls "SELECT count(*) FROM versions WHERE record = '$R';")" 2
 finish

@@ -9,8 +9,8 @@
 # cursor, and a new device pulls everything, photos too, and `field
 # verify` passes. Then bad input: a missing file, a file that is not a
 # server database, a schema from a newer release, a wrong connection
-# string, a target that is not empty, each one line and its exit status,
-# the target left as it was. Skipped where PostgreSQL is not installed.
+# string, a target that is not empty, a source a server still serves,
+# each one line and its exit status, the target left as it was. Skipped where PostgreSQL is not installed.
 . "$(dirname "$0")/server_lib.sh"
 
 run "$S" migrate --from "$T/none.db" --to "postgresql:///none?host=/nonexistent"
@@ -83,6 +83,17 @@ run "$F" sync --json
 expect_eq "... and pushes it" "$(json_get "$OUT" stored)" 1
 "$S" enroll-code --db "$DBS" --inspector "Chưa dùng" --role inspector \
     --scope 4201 >/dev/null
+
+# While the server runs, migrate refuses: what the server acknowledged
+# after the copy would be lost (serve holds server-stub/serve_lock.h's lock).
+BUSY=$(pg_createdb busy)
+run "$S" migrate --from "sqlite:$SQLITE_DB" --to "$BUSY" --attachments "$T/att-busy"
+expect_rc "migrate while the SQLite server runs: exit 7 (busy)" 7
+expect_stderr_line "... one line saying why" \
+    "field-server: migrate: $SQLITE_DB is in use by a running field-server serve ($SQLITE_DB.lock is locked): stop the server first"
+expect_eq "... nothing written to the target" \
+    "$(pg_psql busy "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 0
+check "... no attachments directory" test ! -e "$T/att-busy"
 stop_server
 
 q() { sqlite3 -batch "$SQLITE_DB" "$1"; }

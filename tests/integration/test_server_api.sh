@@ -82,7 +82,7 @@ expect_eq "the pusher does not get its own versions back" "$(pulled_count)" 0
 CUR_ANN=$(json_get "$BODY" cursor | tr -d '"')
 A1HEX=$(head -n 1 "$T/a1" | tr -d '\n' | od -An -v -tx1 | tr -d ' \n')
 expect_eq "stored once, exactly as signed" \
-    "$(sqls "SELECT count(*), sum(hex(body) = upper('$A1HEX')) FROM versions")" "2|1"
+    "$(sqls "SELECT count(*), sum(CAST($(sql_hex body) = upper('$A1HEX') AS integer)) FROM versions")" "2|1"
 
 sync_as ann "$T/a1"
 expect_eq "the same version again: duplicate" "$(result 0)" "duplicate"
@@ -144,7 +144,7 @@ version sup "$T/s1" --record "$R1" --dseq 1 --parent "$H2" --subject 4201 \
 sync_as carl "$T/s1"
 expect_eq "any enrolled device may relay another's version" "$(result 0)" "stored"
 expect_eq "... and the pusher is recorded" \
-    "$(sqls "SELECT pusher = '$(cat "$T/carl.pub")' AND author = '$(cat "$T/sup.pub")' FROM versions WHERE hash = '$("$C" hash "$T/s1")'")" 1
+    "$(sqls "SELECT CAST(pusher = '$(cat "$T/carl.pub")' AND author = '$(cat "$T/sup.pub")' AS integer) FROM versions WHERE hash = '$("$C" hash "$T/s1")'")" 1
 device eve >/dev/null
 version eve "$T/e1" --record 01930000000000000000000000000e01 --dseq 1 \
     --subject 4201 --template-id field-demo --template-hash "$TPL"
@@ -294,10 +294,11 @@ expect_rc "backup while serving" 0
 MAIN_DBS=$DBS
 MAIN_SPID=$SPID
 MAIN_URL=$URL
+restore_backup copy "$T/copy.db"
 start_server copy --quiet
 sync_as sup --cursor "$CUR_SUP"
 expect_eq "a cursor from before the restore is answered reset" "$(json_get "$BODY" reset)" true
-expect_eq "... the restored server holds the versions" "$(sqls 'SELECT count(*) FROM versions') " "$(sqlite3 "$MAIN_DBS" 'SELECT count(*) FROM versions') "
+expect_eq "... the restored server holds the versions" "$(sqls 'SELECT count(*) FROM versions') " "$(sqls_on "$MAIN_DBS" 'SELECT count(*) FROM versions') "
 stop_server
 expect_eq "the restored server stops cleanly" "$RC" 0
 SPID=$MAIN_SPID

@@ -144,14 +144,14 @@ head -c 200000 /dev/urandom >"$T/wrong.png"
 put ann "$H2" 0 "$T/wrong.png" --save "$T/wrong.req"
 expect_status "a completed file that is not its hash" 422 hash_mismatch
 expect_eq "... nothing kept" "$(state ann "$H2")" "missing/0"
-ls "$T"/attachments/??/"$H2" "$T/attachments/partial/$H2" >/dev/null 2>&1 && fail "... no file left" || pass "... no file left"
+ls "$SATT"/??/"$H2" "$SATT/partial/$H2" >/dev/null 2>&1 && fail "... no file left" || pass "... no file left"
 # A chunk's signature leaves its bytes out, so it is checked for a replay
 # once its bytes are in: the very same request again is refused then.
 "$C" send "$URL" "$T/wrong.req" >"$T/.resp" 2>/dev/null
 expect_eq "the same signed chunk again: a replay" "$(head -n 1 "$T/.resp")" 401
 grep -q '"replayed"' "$T/.resp" && pass "... named so" || fail "... named so" "$(cat "$T/.resp")"
 expect_eq "... nothing of it kept" "$(state ann "$H2")" "missing/0"
-ls "$T/attachments/partial/$H2" >/dev/null 2>&1 && fail "... no partial file left" || pass "... no partial file left"
+ls "$SATT/partial/$H2" >/dev/null 2>&1 && fail "... no partial file left" || pass "... no partial file left"
 
 # --- a server killed in the middle of an upload ---------------------------------
 
@@ -160,7 +160,7 @@ chunk "$T/second.png" 100000 100000 "$T/s1"
 put ann "$H2" 0 "$T/s0"
 expect_status "half of the second photo" 200
 # written, never acknowledged, and longer than the rest of the photo
-head -c 150000 /dev/urandom >>"$T/attachments/partial/$H2"
+head -c 150000 /dev/urandom >>"$SATT/partial/$H2"
 kill -9 "$SPID"
 restart_server
 expect_eq "after kill -9, the acknowledged offset" "$(state ann "$H2")" "partial/100000"

@@ -30,10 +30,10 @@ sync_as ann "$T/big" "$T/nfd" "$T/mis"
 expect_status "the push is answered" 200
 expect_eq "a 200 KB text answer is stored" "$(result 0)" "stored"
 expect_eq "... and flagged" \
-    "$(sqls "SELECT flag LIKE 'remarks: answer of the wrong type or not in normal form%' FROM versions WHERE hash = '$H1';")" 1
+    "$(sqls "SELECT CAST(flag LIKE 'remarks: answer of the wrong type or not in normal form%' AS integer) FROM versions WHERE hash = '$H1';")" 1
 expect_eq "non-NFC text is stored" "$(result 1)" "stored"
 expect_eq "... and flagged" \
-    "$(sqls "SELECT flag LIKE 'remarks: %normal form%' FROM versions WHERE hash = '$H2';")" 1
+    "$(sqls "SELECT CAST(flag LIKE 'remarks: %normal form%' AS integer) FROM versions WHERE hash = '$H2';")" 1
 expect_eq "both flags are audited" \
     "$(sqls "SELECT count(*) FROM audit WHERE kind = 'flagged' AND subject IN ('$H1', '$H2');")" 2
 expect_eq "a template id that disagrees with its hash is quarantined" \

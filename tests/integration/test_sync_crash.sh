@@ -20,7 +20,7 @@ capture() { # N - N new records of one version each
 }
 
 server_count() {
-    sqlite3 -batch "$DBS" "SELECT count(*) || ' ' || count(DISTINCT hash) FROM versions;"
+    sqls "SELECT count(*) || ' ' || count(DISTINCT hash) FROM versions;"
 }
 
 # 1. The server is stopped holding the request, then killed before acting.
@@ -52,8 +52,10 @@ expect_rc "after the server died mid-push, the next sync completes" 0
 run "$F" sync status --json
 expect_eq "nothing pending on the device" "$(json_get "$OUT" pending)" 0
 expect_eq "all 230 on the server, each once" "$(server_count)" "230 230"
-expect_eq "the server's database is intact" \
-    "$(sqlite3 -batch "$DBS" "PRAGMA integrity_check;")" "ok"
+if sqlite_only "PRAGMA integrity_check reads the database file's pages"; then
+    expect_eq "the server's database is intact" \
+        "$(sqls "PRAGMA integrity_check;")" "ok"
+fi
 run "$F" verify
 expect_rc "the device verifies" 0
 finish

@@ -118,7 +118,7 @@ expect_rc "the server adds the revision" 0
 expect_stdout_contains "... and says which" "$TPL bản/revision 1"
 expect_eq "... storing it once" "$(nrevisions)" 1
 expect_eq "... with the time it received it" \
-    "$(sqls "SELECT received_ms > 1700000000000 FROM threshold_revisions;")" 1
+    "$(sqls "SELECT CAST(received_ms > 1700000000000 AS integer) FROM threshold_revisions;")" 1
 srv thresholds --json
 expect_rc "field-server thresholds --json" 0
 expect_eq "... lists the revision with its source and date" \
