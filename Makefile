@@ -304,8 +304,10 @@ check: all
 # for everything and already took 1112 s (docs/SERVER.md, "Tests and
 # figures").
 ASAN_PG_TESTS := test_server_api test_server_attach
+# No benchmark is built there: none is a test (BENCH_BIN=).
 asan:
-	$(MAKE) O=build/asan SAN=1 CHECK_PG_TESTS='$(ASAN_PG_TESTS)' check
+	$(MAKE) O=build/asan SAN=1 BENCH_BIN= CHECK_PG_TESTS='$(ASAN_PG_TESTS)' \
+		check
 
 bench: all
 	scripts/run-bench.sh $(O)

@@ -686,14 +686,25 @@ for _i in 1 2 3 4; do
     req POST /api/pair "{\"code\": \"$WRONG\"}"
 done
 expect_error "four wrong codes" 403 wrong_code
+fifth_ms=$(date +%s%3N)
 req POST /api/pair "{\"code\": \"$WRONG\"}"
 expect_error "the fifth wrong code" 403 wrong_code
 expect_stdout_contains_body "the fifth says how long to wait" 'wait 1 s'
 req POST /api/pair "{\"code\": \"$CODE8\"}"
-expect_error "even the right code, during the wait" 429 rate_limited
-expect_stdout_contains_body "the 429 says how long to wait" 'wait 1 s'
-sleep 1.1
-req POST /api/pair "{\"code\": \"$CODE8\"}"
+# The wait is 1 s from the fifth answer. Answered within 0.9 s of it, the
+# right code must be refused; on a machine so loaded that it took longer,
+# it may fall on either side of the wait, and what is left to check is
+# that the right code works once the wait is over.
+if [ $(($(date +%s%3N) - fifth_ms)) -lt 900 ]; then
+    expect_error "even the right code, during the wait" 429 rate_limited
+    expect_stdout_contains_body "the 429 says how long to wait" 'wait 1 s'
+else
+    skip "the right code during the wait: over 0.9 s between two requests here"
+fi
+if [ "$CODE" = 429 ]; then
+    sleep 1.1
+    req POST /api/pair "{\"code\": \"$CODE8\"}"
+fi
 expect_code "the right code after the wait" 200
 stop_ui
 
