@@ -9,6 +9,8 @@
 # lib.sh). The counts of every program are summed; a program that crashes or
 # prints no count counts as one failure.
 #
+# FIELD_TEST_UNIT_ONLY=1 runs the unit tests alone (make asan-unit).
+#
 # Tests run FIELD_TEST_JOBS at a time (default: one per core). Every test
 # is safe to run beside another (its own temporary folder, free ports), and
 # most of an integration test's time is spent waiting on a server or a
@@ -114,7 +116,10 @@ trap 'rm -rf "$dir"' EXIT INT TERM
 
 # Every wanted test, one path per line, in the order results are printed.
 for t in "$O"/tests/test_* "$ROOT"/tests/integration/test_*.sh; do
-    case $t in *.sh) [ -f "$t" ] || continue ;; *) [ -x "$t" ] || continue ;; esac
+    case $t in
+    *.sh) [ -z "${FIELD_TEST_UNIT_ONLY:-}" ] && [ -f "$t" ] || continue ;;
+    *) [ -x "$t" ] || continue ;;
+    esac
     wanted "$(basename "$t" .sh)" && echo "$t"
 done >"$dir/list"
 if [ "$ONLY_PG" != "  " ]; then
