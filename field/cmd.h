@@ -262,6 +262,9 @@ int cmd_attach_photos(struct cmd_ctx *ctx, const char *record,
                       const char *question, const char *const *files,
                       size_t n_files, int64_t limit, struct cmd_attached *out);
 void cmd_attached_free(struct cmd_attached *x);
+/* One attached photo as `field attach --json` and `field ui` report it:
+ * {hash, bytes, type, taken, position} (null where the photo said nothing). */
+struct fld_json *cmd_attachment_json(const struct fld_attachment *a);
 /* Sign answers and status as a new version on all of r's heads. When r
  * has one head and nothing changes, nothing is written (FLD_EXISTS). */
 int cmd_record_save(struct cmd_ctx *ctx, const struct cmd_record *r,

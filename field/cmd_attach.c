@@ -124,7 +124,7 @@ static char **assignments(const char *question, bool new_items,
     return v;
 }
 
-static struct fld_json *attachment_json(const struct fld_attachment *a)
+struct fld_json *cmd_attachment_json(const struct fld_attachment *a)
 {
     struct fld_json *o = fld_json_object();
 
@@ -152,7 +152,7 @@ static void report(struct cmd_ctx *ctx, const struct fld_version *v,
         fld_json_set(o, "dseq", fld_json_int(v->dseq));
         fld_json_set(o, "status", fld_json_string(v->status));
         for (i = 0; i < n; i++)
-            fld_json_append(l, attachment_json(&a[i]));
+            fld_json_append(l, cmd_attachment_json(&a[i]));
         fld_json_set(o, "attachments", l);
         cmd_print_json(ctx, o);
         fld_json_free(o);

@@ -135,21 +135,6 @@ static void reply_attach_failure(struct cmd_ctx *ctx,
         fld_ui_reply_failure(out, ctx, rc);
 }
 
-static struct fld_json *photo_json(const struct fld_attachment *a)
-{
-    struct fld_json *o = fld_json_object();
-
-    fld_json_set(o, "hash", fld_json_string(a->hash));
-    fld_json_set(o, "bytes", fld_json_int(a->bytes));
-    fld_json_set(o, "type", fld_json_string(a->type));
-    fld_json_set(o, "taken",
-                 a->taken[0] ? fld_json_string(a->taken) : fld_json_null());
-    fld_json_set(o, "position",
-                 a->position[0] ? fld_json_string(a->position)
-                                : fld_json_null());
-    return o;
-}
-
 /* What the page checks before anything is written: the record's address,
  * the question named, a JPEG declared and something sent. */
 static bool bad_upload(const char *path, const char *question, const char *type,
@@ -211,7 +196,7 @@ void fld_ui_photo_upload(struct cmd_ctx *ctx, const char *path,
     fld_json_set(o, "saved", fld_json_bool(x.v != NULL));
     if (x.v != NULL)
         fld_json_set(o, "version", fld_json_string(x.v->hash));
-    fld_json_set(o, "photo", photo_json(&x.a[0]));
+    fld_json_set(o, "photo", cmd_attachment_json(&x.a[0]));
     memcpy(id, x.r.id, sizeof id);
     cmd_attached_free(&x);
     if (fld_ui_record_state(ctx, id, &state, out) != FLD_OK) {

@@ -1,24 +1,17 @@
 /*
- * ui_report.c - the report screen of `field ui` (see ui_report.h).
- *
- * The UI's HTTP thread answers one request at a time, and a server that
- * accepts the connection but never answers would hold every page until
- * the transport gave up (a stall of 30 s): so the report is fetched on a
- * thread of its own, as the sync is (ui_sync.c), with a cmd_ctx of its
- * own (its own SQLite connection, through which cmd_report_fetch() keeps
- * the report) and the key the UI lent it. Only the outcome below is
- * shared, and only under the mutex; the report itself is read from the
- * store by whoever asks.
+ * ui_report.c - the report screen of `field ui` (see ui_report.h): the
+ * fetch is a background job (ui_job.h), as the sync is, so that a server
+ * that accepts the connection but never answers holds that thread and
+ * never the page; the report itself is kept in the store by
+ * cmd_report_fetch() and read from there by whoever asks.
  */
 #include "ui_report.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
-#include "hlc.h"
+#include "ui_job.h"
 
 /* A report with more localities than this has each one's district added,
  * for the page to group them (docs/UI.md). */
@@ -31,95 +24,42 @@
 #define FETCH_BOUND_S 30
 
 struct fld_ui_report {
-    pthread_mutex_t lock;
-    pthread_t thread;
-    bool is_running;
-    bool has_thread; /* a thread to join, running or ended */
-    bool has_run;    /* a fetch ran at least once */
-    int64_t started_ms, finished_ms;
-    int rc;
-    char message[FLD_ERR_MSG_MAX];
-    char unit[UNIT_MAX + 1];
-    /* Set when `field ui` stops: the request in flight is abandoned. */
-    volatile sig_atomic_t stop;
-    /* The device: borrowed from the UI's context. */
-    const char *home, *db_path, *key_path;
-    struct fld_key *key;
-    enum fld_lang lang;
+    struct fld_ui_job job;   /* first: work() is given the job */
+    char unit[UNIT_MAX + 1]; /* written before the run starts */
 };
+
+static int work(struct fld_ui_job *j, struct cmd_ctx *ctx)
+{
+    struct fld_ui_report *r = (struct fld_ui_report *)j;
+    struct syn_report_query q = {NULL, NULL, "json", NULL};
+    struct fld_buf body = FLD_BUF_INIT;
+    int rc;
+
+    q.unit = r->unit[0] ? r->unit : NULL;
+    rc = cmd_report_fetch(ctx, &q, FETCH_BOUND_S, &j->stop, &body);
+    fld_buf_free(&body);
+    return rc;
+}
 
 struct fld_ui_report *fld_ui_report_new(const struct cmd_ctx *parent)
 {
     struct fld_ui_report *r = fld_xcalloc(1, sizeof *r);
 
-    pthread_mutex_init(&r->lock, NULL);
-    r->home = parent->home;
-    r->db_path = parent->db_path;
-    r->key_path = parent->key_path;
-    r->key = parent->key;
-    r->lang = parent->lang;
+    fld_ui_job_init(&r->job, parent, work);
     return r;
 }
 
-static void *run(void *data)
+static void set_unit(struct fld_ui_job *j, void *arg)
 {
-    struct fld_ui_report *r = data;
-    struct syn_report_query q = {NULL, NULL, "json", NULL};
-    struct fld_buf body = FLD_BUF_INIT;
-    struct cmd_ctx ctx;
-    int rc;
+    const char *unit = arg;
 
-    memset(&ctx, 0, sizeof ctx);
-    ctx.home = fld_xstrdup(r->home);
-    ctx.db_path = fld_xstrdup(r->db_path);
-    ctx.key_path = fld_xstrdup(r->key_path);
-    ctx.key = r->key; /* lent: taken back before cmd_ctx_close() */
-    ctx.lang = r->lang;
-    q.unit = r->unit[0] ? r->unit : NULL; /* written before the thread */
-    rc = cmd_report_fetch(&ctx, &q, FETCH_BOUND_S, &r->stop, &body);
-    fld_buf_free(&body);
-    pthread_mutex_lock(&r->lock);
-    r->rc = rc;
-    snprintf(r->message, sizeof r->message, "%s",
-             rc == FLD_OK     ? ""
-             : ctx.err.msg[0] ? ctx.err.msg
-                              : fld_strerror(rc));
-    r->finished_ms = fld_now_ms();
-    r->is_running = false;
-    pthread_mutex_unlock(&r->lock);
-    ctx.key = NULL;
-    cmd_ctx_close(&ctx);
-    return NULL;
+    snprintf(((struct fld_ui_report *)j)->unit, UNIT_MAX + 1, "%s",
+             unit ? unit : "");
 }
 
 int fld_ui_report_start(struct fld_ui_report *r, const char *unit)
 {
-    bool join;
-
-    pthread_mutex_lock(&r->lock);
-    if (r->is_running) {
-        pthread_mutex_unlock(&r->lock);
-        return FLD_EBUSY;
-    }
-    join = r->has_thread;
-    pthread_mutex_unlock(&r->lock);
-    if (join) /* the last fetch's thread has ended: collect it */
-        pthread_join(r->thread, NULL);
-    pthread_mutex_lock(&r->lock);
-    snprintf(r->unit, sizeof r->unit, "%s", unit ? unit : "");
-    r->is_running = r->has_run = true;
-    r->started_ms = fld_now_ms();
-    r->finished_ms = 0;
-    r->rc = FLD_OK;
-    r->message[0] = '\0';
-    r->has_thread = pthread_create(&r->thread, NULL, run, r) == 0;
-    if (!r->has_thread) {
-        r->is_running = false;
-        r->rc = FLD_EIO;
-        snprintf(r->message, sizeof r->message, "cannot start a thread");
-    }
-    pthread_mutex_unlock(&r->lock);
-    return r->has_thread ? FLD_OK : FLD_EIO;
+    return fld_ui_job_start(&r->job, set_unit, (void *)unit);
 }
 
 /* ---- districts ------------------------------------------------------------
@@ -298,43 +238,15 @@ struct fld_json *fld_ui_report_state(struct fld_ui_report *r,
                                      struct cmd_ctx *ctx)
 {
     struct fld_json *o = kept_report(ctx);
-    bool running, ran;
-    int64_t started, finished;
-    char message[FLD_ERR_MSG_MAX];
-    int rc;
+    struct fld_ui_job_state js;
 
-    pthread_mutex_lock(&r->lock);
-    running = r->is_running;
-    ran = r->has_run;
-    started = r->started_ms;
-    finished = r->finished_ms;
-    rc = r->rc;
-    memcpy(message, r->message, sizeof message);
-    pthread_mutex_unlock(&r->lock);
-
-    fld_json_set(o, "running", fld_json_bool(running));
-    fld_json_set(o, "started_ms",
-                 ran ? fld_json_int(started) : fld_json_null());
-    fld_json_set(o, "finished_ms",
-                 ran && !running ? fld_json_int(finished) : fld_json_null());
-    fld_json_set(o, "ok",
-                 ran && !running ? fld_json_bool(rc == FLD_OK)
-                                 : fld_json_null());
-    if (ran && !running && rc != FLD_OK)
-        set_failure(o, rc, message);
+    fld_ui_job_lock(&r->job);
+    fld_ui_job_copy(&r->job, &js);
+    fld_ui_job_unlock(&r->job);
+    fld_ui_job_state_json(&js, o);
+    if (js.ran && !js.running && js.rc != FLD_OK)
+        set_failure(o, js.rc, js.message);
     return o;
-}
-
-/* Whether this device is enrolled with a server: the report needs one. */
-static bool is_enrolled(struct cmd_ctx *ctx)
-{
-    char *url = NULL;
-    bool yes =
-        fld_store_meta_get(ctx->st, SYN_META_URL, &url, NULL) == FLD_OK &&
-        url[0] != '\0';
-
-    free(url);
-    return yes;
 }
 
 /* The unit asked for: a unit code, or absent. */
@@ -349,16 +261,6 @@ static bool bad_unit(const char *unit, struct fld_ui_reply *reply)
     fld_ui_reply_error(reply, 400, "bad_request", "Mã đơn vị không hợp lệ",
                        "unit is not a unit code", "unit");
     return true;
-}
-
-static void reply_not_enrolled(struct fld_ui_reply *out)
-{
-    fld_ui_reply_error(out, 409, "not_enrolled",
-                       "Thiết bị chưa đăng ký với máy chủ: chạy 'field "
-                       "enroll URL MÃ' trước",
-                       "this device is not enrolled with a server: run "
-                       "'field enroll URL CODE' first",
-                       NULL);
 }
 
 /* The server's workbook, passed through for the browser to save. The HTTP
@@ -408,10 +310,8 @@ void fld_ui_report_handle(struct fld_ui_report *r, struct cmd_ctx *ctx,
     }
     if (bad_unit(unit, out))
         return;
-    if (!is_enrolled(ctx)) {
-        reply_not_enrolled(out);
+    if (fld_ui_job_refuse_unenrolled(ctx, out))
         return;
-    }
     if (is_xlsx) {
         report_xlsx(ctx, unit, out);
         return;
@@ -429,10 +329,6 @@ void fld_ui_report_free(struct fld_ui_report *r)
 {
     if (r == NULL)
         return;
-    /* read by the fetch's thread (the transport's progress): atomically */
-    __atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
-    if (r->has_thread)
-        pthread_join(r->thread, NULL);
-    pthread_mutex_destroy(&r->lock);
+    fld_ui_job_end(&r->job);
     free(r);
 }

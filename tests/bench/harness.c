@@ -169,15 +169,6 @@ char *bench_program(const char *name)
     return fld_xasprintf("%s/%s", bindir, name);
 }
 
-/*
- * `bench_sync --measure FILE PROGRAM ARGS...`: run PROGRAM and write its
- * peak resident set (kB) and wall time (s) to FILE; exit as it did.
- * bench_run() goes through this because Linux counts in a program's peak
- * resident set the image of the process it was exec'd from: forked
- * straight from this one (which holds 23 MB of bodies), every `field
- * sync` would weigh at least that much. Here PROGRAM is forked from a
- * freshly exec'd, small process.
- */
 /* What the process pid wrote with write() and pwrite(), from /proc/PID/io
  * while it is a zombie: its files, its database and journals, its pipes;
  * -1 where the kernel does not say. */
@@ -197,6 +188,16 @@ static long long written(pid_t pid)
     return n;
 }
 
+/*
+ * `bench_sync --measure FILE PROGRAM ARGS...`: run PROGRAM and write its
+ * peak resident set (kB), wall time (s) and bytes written (written()) to
+ * FILE; exit as it did.
+ * bench_run() goes through this because Linux counts in a program's peak
+ * resident set the image of the process it was exec'd from: forked
+ * straight from this one (which holds 23 MB of bodies), every `field
+ * sync` would weigh at least that much. Here PROGRAM is forked from a
+ * freshly exec'd, small process.
+ */
 static int measure(const char *file, char *const *argv)
 {
     struct rusage ru;
@@ -508,7 +509,6 @@ int bench_start_second_server(const char *const *extra)
     return port;
 }
 
-/* SIGTERM, as an administrator stops it; *secs how long it took to go. */
 /* The server's peak resident set (kB) so far: VmHWM counts its own
  * memory since exec, unlike wait4's figure (see measure()). */
 long bench_server_hwm_kb(void)
@@ -529,7 +529,12 @@ long bench_server_hwm_kb(void)
 
 long long bench_server_written(void)
 {
-    return written(server_pid);
+    long long first = written(server_pid), second;
+
+    if (second_pid <= 0 || first < 0)
+        return first;
+    second = written(second_pid);
+    return second < 0 ? -1 : first + second;
 }
 
 /* The processor time of the process pid so far (user + system, s). */

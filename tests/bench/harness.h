@@ -80,8 +80,9 @@ void bench_start_server(const char *const *extra);
 int bench_start_second_server(const char *const *extra);
 /* The server's peak resident set so far (kB). */
 long bench_server_hwm_kb(void);
-/* The bytes the server has written so far (write() and pwrite(): its
- * database, write-ahead log and answers; -1: not known). */
+/* The bytes the server (both, when a second runs) has written so far
+ * (write() and pwrite(): its database, write-ahead log and answers; -1:
+ * not known). */
 long long bench_server_written(void);
 /* The processor time the server (both, with a second) has used so far
  * (user + system, s). */

@@ -17,6 +17,7 @@
 
 #include "capture.h"
 #include "testutil.h"
+#include "ui_testutil.h"
 #include "ui_api.h"
 
 /* A template with everything the page draws (as tests/unit/test_form.c). */
@@ -81,21 +82,8 @@ static int setup(void **state)
     struct fld_err err;
     const uint8_t *body;
     size_t len;
-    char *argv[] = {(char *)"init", (char *)"--inspector", (char *)"An", NULL};
-    char *home;
 
-    f->dir = tu_mkdtemp();
-    home = fld_xasprintf("%s/home", f->dir);
-    setenv("FIELD_HOME", home, 1);
-    free(home);
-    unsetenv("FIELD_PASSPHRASE");
-    f->ctx.cmd = cmd_find("init", &err);
-    assert_int_equal(cmd_init(&f->ctx, 3, argv), FLD_OK);
-    cmd_ctx_close(&f->ctx);
-    memset(&f->ctx, 0, sizeof f->ctx);
-    f->ctx.cmd = cmd_find("ui", &err);
-    assert_int_equal(cmd_open_store(&f->ctx), FLD_OK);
-    assert_int_equal(cmd_load_key(&f->ctx), FLD_OK);
+    tu_ui_device(&f->dir, &f->ctx);
     assert_int_equal(
         fld_template_parse((const uint8_t *)tmpl, strlen(tmpl), &t, &err),
         FLD_OK);

@@ -24,6 +24,7 @@
 #include "client.h"
 #include "hlc.h"
 #include "testutil.h"
+#include "ui_testutil.h"
 #include "ui_report.h"
 
 struct fixture {
@@ -34,22 +35,8 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    struct fld_err err;
-    char *argv[] = {(char *)"init", (char *)"--inspector", (char *)"An", NULL};
-    char *home;
 
-    f->dir = tu_mkdtemp();
-    home = fld_xasprintf("%s/home", f->dir);
-    setenv("FIELD_HOME", home, 1);
-    free(home);
-    unsetenv("FIELD_PASSPHRASE");
-    f->ctx.cmd = cmd_find("init", &err);
-    assert_int_equal(cmd_init(&f->ctx, 3, argv), FLD_OK);
-    cmd_ctx_close(&f->ctx);
-    memset(&f->ctx, 0, sizeof f->ctx);
-    f->ctx.cmd = cmd_find("ui", &err);
-    assert_int_equal(cmd_open_store(&f->ctx), FLD_OK);
-    assert_int_equal(cmd_load_key(&f->ctx), FLD_OK);
+    tu_ui_device(&f->dir, &f->ctx);
     *state = f;
     return 0;
 }
