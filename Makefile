@@ -251,18 +251,10 @@ $(UI_TEST_BIN): $(O)/tests/%: $(O)/tests/unit/%.o \
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SYNC_LIBS) $(FIELD_PROG_LIBS) \
 		$(FIELD_LIBS)
 
-# `make tsan` (see sync/sync.mk) also runs the threads of `field ui`: the
-# sync button's and the report's fetch, each with its own connection to the
-# store, against the HTTP thread's reads of their state.
-TSAN_UI_TESTS := test_ui_sync test_ui_report
-.PHONY: tsan-ui
-tsan: tsan-ui
-tsan-ui:
-	$(MAKE) O=build/tsan OPT='-O1 -g -fno-omit-frame-pointer' \
-		SANFLAGS=-fsanitize=thread \
-		$(TSAN_UI_TESTS:%=build/tsan/tests/%)
-	set -e; for t in $(TSAN_UI_TESTS); do \
-		TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
+# `make tsan` (sync/sync.mk) also runs the threads of `field ui`: the
+# sync button's and the report's fetch (ui_job.c), each with its own
+# connection to the store, against the HTTP thread's reads of their state.
+TSAN_UNIT_TESTS += test_ui_sync test_ui_report
 
 $(O)/bench/%: $(O)/tests/bench/%.o $(LIBFIELD)
 	@mkdir -p $(@D)

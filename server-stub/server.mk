@@ -136,19 +136,11 @@ all: $(FIELDCTL)
 
 lint: $(LIBSERVER)
 
-# `make tsan` (see sync/sync.mk) also runs the server's storage and push
+# `make tsan` (sync/sync.mk) also runs the server's storage and push
 # tests under ThreadSanitizer: a push verifies and checks its versions on
 # several threads, and the checkpointer folds the log on a thread of its
 # own while requests go on.
-TSAN_SERVER_TESTS := test_srv_storage
-.PHONY: tsan-server
-tsan: tsan-server
-tsan-server:
-	$(MAKE) O=build/tsan OPT='-O1 -g -fno-omit-frame-pointer' \
-		SANFLAGS=-fsanitize=thread \
-		$(TSAN_SERVER_TESTS:%=build/tsan/tests/%)
-	set -e; for t in $(TSAN_SERVER_TESTS); do \
-		TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
+TSAN_UNIT_TESTS += test_srv_storage
 
 # The PostgreSQL half of `make check`: every integration test that starts
 # a field-server of its own runs a second time with its servers on a

@@ -114,19 +114,19 @@ soak: $(O)/tests/test_syn_sim
 	SYN_SIM_SEEDS=$(SOAK_SEEDS) $(O)/tests/test_syn_sim
 
 # `make tsan`: a ThreadSanitizer build (build/tsan) of the unit tests of
-# libsync's concurrent code: the loop and job of sync/parallel.c, and the
-# client, whose sync verifies pulled pages on several threads and runs
-# the store's side of each round trip in a background job (the client's
-# test and the convergence simulation drive it). `tsan` only gains
-# prerequisites here, so other parts of the tree may add theirs.
-TSAN_SYNC_TESTS := test_syn_parallel test_syn_client test_syn_sim
-.PHONY: tsan tsan-sync tsan-walk
-tsan: tsan-sync tsan-walk
-tsan-sync:
+# the concurrent code, TSAN_UNIT_TESTS, to which each part of the tree adds
+# its own. libsync's: the loop and job of sync/parallel.c, and the client,
+# whose sync verifies pulled pages on several threads and runs the store's
+# side of each round trip in a background job (the client's test and the
+# convergence simulation drive it).
+TSAN_UNIT_TESTS += test_syn_parallel test_syn_client test_syn_sim
+.PHONY: tsan tsan-unit tsan-walk
+tsan: tsan-unit tsan-walk
+tsan-unit:
 	$(MAKE) O=build/tsan OPT='-O1 -g -fno-omit-frame-pointer' \
 		SANFLAGS=-fsanitize=thread \
-		$(TSAN_SYNC_TESTS:%=build/tsan/tests/%)
-	set -e; for t in $(TSAN_SYNC_TESTS); do \
+		$(TSAN_UNIT_TESTS:%=build/tsan/tests/%)
+	set -e; for t in $(TSAN_UNIT_TESTS); do \
 		TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/$$t; done
 
 # ... and the commands that walk records on several threads with it:

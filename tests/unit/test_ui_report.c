@@ -55,15 +55,7 @@ static int teardown(void **state)
 static char *member(struct fld_ui_report *r, struct cmd_ctx *ctx,
                     const char *key)
 {
-    struct fld_json *o = fld_ui_report_state(r, ctx);
-    struct fld_buf b = FLD_BUF_INIT;
-    char *out;
-
-    assert_int_equal(fld_json_write(fld_json_get(o, key), &b, NULL), FLD_OK);
-    out = fld_xstrdup(fld_buf_str(&b));
-    fld_buf_free(&b);
-    fld_json_free(o);
-    return out;
+    return tu_state_member(fld_ui_report_state(r, ctx), key);
 }
 
 static void expect_member(struct fld_ui_report *r, struct cmd_ctx *ctx,

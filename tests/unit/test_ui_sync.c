@@ -49,15 +49,7 @@ static int teardown(void **state)
 static char *member(struct fld_ui_sync *s, struct fld_store *st,
                     const char *key)
 {
-    struct fld_json *o = fld_ui_sync_state(s, st);
-    struct fld_buf b = FLD_BUF_INIT;
-    char *out;
-
-    assert_int_equal(fld_json_write(fld_json_get(o, key), &b, NULL), FLD_OK);
-    out = fld_xstrdup(fld_buf_str(&b));
-    fld_buf_free(&b);
-    fld_json_free(o);
-    return out;
+    return tu_state_member(fld_ui_sync_state(s, st), key);
 }
 
 static void expect_member(struct fld_ui_sync *s, struct fld_store *st,

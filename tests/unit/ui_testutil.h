@@ -8,6 +8,7 @@
 #define FLD_UI_TESTUTIL_H
 
 #include "cmd.h"
+#include "json.h"
 
 /* A new device under a new directory (*dir: tu_rmdir() it), and ctx as
  * `field ui` holds it (cmd_ctx_close() it). */
@@ -30,6 +31,20 @@ static inline void tu_ui_device(char **dir, struct cmd_ctx *ctx)
     ctx->cmd = cmd_find("ui", &err);
     assert_int_equal(cmd_open_store(ctx), FLD_OK);
     assert_int_equal(cmd_load_key(ctx), FLD_OK);
+}
+
+/* Member key of state o written as JSON ("null", "true", "3"), new
+ * (free()); o is freed. */
+static inline char *tu_state_member(struct fld_json *o, const char *key)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    char *out;
+
+    assert_int_equal(fld_json_write(fld_json_get(o, key), &b, NULL), FLD_OK);
+    out = fld_xstrdup(fld_buf_str(&b));
+    fld_buf_free(&b);
+    fld_json_free(o);
+    return out;
 }
 
 #endif
