@@ -116,8 +116,7 @@ void fld_ui_job_state_json(const struct fld_ui_job_state *st,
                  ended ? fld_json_bool(st->rc == FLD_OK) : fld_json_null());
 }
 
-bool fld_ui_job_refuse_unenrolled(struct cmd_ctx *ctx,
-                                  struct fld_ui_reply *out)
+bool fld_ui_job_refuse_unenrolled(struct cmd_ctx *ctx, struct fld_ui_reply *out)
 {
     char *url = NULL;
     bool enrolled =

@@ -612,11 +612,14 @@ static enum MHD_Result dispatch(struct fld_ui_server *h,
         return send_error(c, 403, "bad_host",
                           "Địa chỉ máy chủ (Host) không đúng",
                           "the Host header does not name this server");
-    if (rq->is_too_large)
-        return send_error(c, 413, "too_large", "Dữ liệu gửi lên quá lớn",
-                          rq->cap > FLD_UI_MAX_BODY
-                              ? "the photo is larger than 20 MiB"
-                              : "the request body is larger than 1 MiB");
+    if (rq->is_too_large) {
+        char en[64];
+
+        snprintf(en, sizeof en, "the %s is larger than %zu MiB",
+                 rq->cap > FLD_UI_MAX_BODY ? "photo" : "request body",
+                 rq->cap / (1024 * 1024));
+        return send_error(c, 413, "too_large", "Dữ liệu gửi lên quá lớn", en);
+    }
     if (strncmp(url, "/api/", 5) == 0)
         return api(h, c, method, url, rq);
     e = is_get ? asset(url) : NULL;
