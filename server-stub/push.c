@@ -389,23 +389,41 @@ static void worklist_free(struct worklist *w)
     free(w->items);
 }
 
+/* One subject judged for the author of struct seen. */
+struct judged {
+    char *subject;
+    bool pusher_holds, author_holds;
+};
+
 /*
- * The author of the last version admitted in this push, and whether the
- * pusher's and the author's scopes hold its subject: versions come in
- * runs of one record, so most of them ask again what the one before
- * asked. Good for one transaction: devices and scopes change only under
- * the writer lock, which the push holds throughout.
+ * The author of the last version admitted in this push, and every subject
+ * judged for it so far: whether the pusher's and the author's scopes hold
+ * it. Each judgement walks the unit tree in SQL, and a push of a few
+ * hundred versions names a few dozen communes, so each is asked once.
+ * Good for one transaction: devices and scopes change only under the
+ * writer lock, which the push holds throughout.
  */
 struct seen {
     struct srv_device *author; /* NULL: none yet, or not enrolled */
-    char *subject;             /* NULL: not judged for this author */
-    bool pusher_holds, author_holds;
+    struct judged *subjects;
+    size_t n, cap;
+    bool pusher_holds, author_holds; /* for the subject judged last */
 };
+
+static void forget_subjects(struct seen *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->n; i++)
+        free(m->subjects[i].subject);
+    m->n = 0;
+}
 
 static void seen_free(struct seen *m)
 {
     srv_device_free(m->author);
-    free(m->subject);
+    forget_subjects(m);
+    free(m->subjects);
 }
 
 /* m->author = the device enrolled as pubkey (FLD_NOTFOUND: none). */
@@ -416,9 +434,9 @@ static int author_of(struct srv_storage *st, struct seen *m, const char *pubkey,
 
     if (m->author != NULL && strcmp(m->author->pubkey, pubkey) == 0)
         return FLD_OK;
-    seen_free(m);
+    srv_device_free(m->author);
     m->author = NULL;
-    m->subject = NULL;
+    forget_subjects(m);
     rc = srv_storage_device_get(st, pubkey, &m->author, err);
     if (rc != FLD_OK)
         m->author = NULL;
@@ -430,17 +448,30 @@ static int judge_scope(struct srv_storage *st, struct seen *m,
                        const struct srv_device *pusher, const char *subject,
                        struct fld_err *err)
 {
+    struct judged *j;
+    size_t i;
     int rc;
 
-    if (m->subject != NULL && strcmp(m->subject, subject) == 0)
-        return FLD_OK;
-    free(m->subject);
-    m->subject = NULL;
-    if ((rc = holds(st, pusher, subject, &m->pusher_holds, err)) != FLD_OK)
-        return rc;
-    if ((rc = holds(st, m->author, subject, &m->author_holds, err)) != FLD_OK)
-        return rc;
-    m->subject = fld_xstrdup(subject);
+    for (i = 0; i < m->n; i++)
+        if (strcmp(m->subjects[i].subject, subject) == 0)
+            break;
+    if (i == m->n) {
+        if (m->n == m->cap) {
+            m->cap = m->cap ? 2 * m->cap : 16;
+            m->subjects =
+                fld_xreallocarray(m->subjects, m->cap, sizeof *m->subjects);
+        }
+        j = &m->subjects[m->n];
+        if ((rc = holds(st, pusher, subject, &j->pusher_holds, err)) != FLD_OK)
+            return rc;
+        if ((rc = holds(st, m->author, subject, &j->author_holds, err)) !=
+            FLD_OK)
+            return rc;
+        j->subject = fld_xstrdup(subject);
+        m->n++;
+    }
+    m->pusher_holds = m->subjects[i].pusher_holds;
+    m->author_holds = m->subjects[i].author_holds;
     return FLD_OK;
 }
 
@@ -579,7 +610,7 @@ int srv_push(struct srv *s, struct srv_storage *st,
 {
     struct phase1 p = {items, results, NULL, ""};
     struct worklist w = {NULL, 0, 0};
-    struct seen m = {NULL, NULL, false, false};
+    struct seen m = {NULL, NULL, 0, 0, false, false};
     int64_t now = fld_now_ms();
     size_t i;
     int rc;
