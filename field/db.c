@@ -843,9 +843,9 @@ int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,
                      const struct fld_version *v, struct fld_err *err)
 {
     const char *what = "store version";
-    bool found;
+    bool found = false;
     size_t i;
-    int rc;
+    int rc = FLD_OK;
 
     for (i = 0; i < v->parents->n; i++) {
         const char *p = v->parents->items[i]->s;
@@ -857,7 +857,9 @@ int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,
         if (rc != FLD_OK)
             return rc;
     }
-    rc = fld_db_exists(d, ids->has_child, v->hash, NULL, &found, "read", err);
+    if (ids->has_child != FLD_DB_NO_CHILD)
+        rc = fld_db_exists(d, ids->has_child, v->hash, NULL, &found, "read",
+                           err);
     if (rc == FLD_OK && !found)
         rc = fld_db_run(d, ids->head_insert, v->record, v->hash, what, err);
     return rc;

@@ -213,8 +213,11 @@ void fld_db_bind_version(sqlite3_stmt *s, const struct fld_version *v);
 #define FLD_DB_SQL_HEAD_INSERT                                                 \
     "INSERT OR IGNORE INTO heads (record, hash) VALUES (?1, ?2)"
 struct fld_db_heads {
+    /* has_child FLD_DB_NO_CHILD: the store never holds a child before
+     * its parents, so no look-up is needed */
     int parent_insert, head_delete, has_child, head_insert;
 };
+#define FLD_DB_NO_CHILD (-1)
 /*
  * The version v was just inserted: record its parent edges, take its
  * parents off the record's heads, and make it a head unless a stored

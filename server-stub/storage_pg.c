@@ -108,7 +108,6 @@ enum pg_stmt {
     P_VERSION_INSERT,
     P_PARENT_INSERT,
     P_HEAD_DELETE,
-    P_HAS_CHILD,
     P_HEAD_INSERT,
     P_FORK,
     P_HAS_VERSION,
@@ -244,7 +243,6 @@ static const char *const sql_text[N_PG_STMTS] = {
     [P_PARENT_INSERT] = "INSERT INTO parents (child, parent) VALUES ($1, $2) "
                         "ON CONFLICT DO NOTHING",
     [P_HEAD_DELETE] = "DELETE FROM heads WHERE record = $1 AND hash = $2",
-    [P_HAS_CHILD] = "SELECT 1 FROM parents WHERE parent = $1 LIMIT 1",
     [P_HEAD_INSERT] = "INSERT INTO heads (record, hash) VALUES ($1, $2) "
                       "ON CONFLICT DO NOTHING",
     [P_FORK] = "(SELECT hash FROM versions WHERE author = $1::text AND "
@@ -1467,13 +1465,13 @@ static int name_attachments(struct srv_pg *g, int64_t seq,
 }
 
 /* v was just inserted: its parent edges, its parents off the record's
- * heads, and v a head unless a stored version names it already (as
- * field/db.c's fld_db_heads_add does for SQLite). */
+ * heads, and v a head (as field/db.c's fld_db_heads_add does for SQLite:
+ * push.c stores a version only once all its parents are stored, so none
+ * that names it can be here yet). */
 static int add_heads(struct srv_pg *g, const struct fld_version *v,
                      struct fld_err *err)
 {
     const char *what = "store version";
-    bool found = false;
     size_t i;
     int rc;
 
@@ -1487,10 +1485,7 @@ static int add_heads(struct srv_pg *g, const struct fld_version *v,
         if (rc != FLD_OK)
             return rc;
     }
-    rc = exists(g, P_HAS_CHILD, v->hash, NULL, &found, "read", err);
-    if (rc == FLD_OK && !found)
-        rc = run2(g, P_HEAD_INSERT, v->record, v->hash, NULL, what, err);
-    return rc;
+    return run2(g, P_HEAD_INSERT, v->record, v->hash, NULL, what, err);
 }
 
 static int pg_version_put(struct srv_storage *st,

@@ -243,7 +243,6 @@ static const char *const sql_text[N_STMTS] = {
         ", ?14, ?15, ?16, ?17)",
     [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
     [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
-    [S_HAS_CHILD] = FLD_DB_SQL_HAS_CHILD,
     [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
     /* Two indexed lookups, not one OR that SQLite would answer by walking
      * all of the author's versions. */
@@ -826,8 +825,10 @@ static int sq_version_put(struct srv_storage *st,
                           const struct srv_version_in *in, int64_t *seq,
                           struct fld_err *err)
 {
+    /* push.c stores a version only once all its parents are stored, so
+     * none that names it can be here yet: no look-up for children. */
     static const struct fld_db_heads heads = {S_PARENT_INSERT, S_HEAD_DELETE,
-                                              S_HAS_CHILD, S_HEAD_INSERT};
+                                              FLD_DB_NO_CHILD, S_HEAD_INSERT};
     sqlite3_stmt *s;
     int rc;
 
@@ -851,8 +852,6 @@ static int sq_version_put(struct srv_storage *st,
      * that may pull it may upload and fetch them. */
     if ((rc = srv_sq_attachments_name(st, *seq, in->v, err)) != FLD_OK)
         return rc;
-    /* A child may have arrived first (relayed out of order is possible
-     * only through quarantine, but keep heads exact regardless). */
     return fld_db_heads_add(DB(st), &heads, in->v, err);
 }
 

@@ -45,7 +45,6 @@ enum srv_sq_stmt {
     S_VERSION_INSERT,
     S_PARENT_INSERT,
     S_HEAD_DELETE,
-    S_HAS_CHILD,
     S_HEAD_INSERT,
     S_FORK,
     S_HAS_VERSION,
