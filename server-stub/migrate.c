@@ -59,15 +59,15 @@
 #include "version.h"
 
 /*
- * Every table of the SQLite server schema at version 5 (schema/server.sql
- * and server-002.sql .. server-005.sql), devices before device_scope (its
+ * Every table of the SQLite server schema at version 6 (schema/server.sql
+ * and server-002.sql .. server-006.sql), devices before device_scope (its
  * foreign key). All of them are copied, every column: nothing the server
  * keeps is derived from somewhere else that the migration could rebuild
  * instead (parents, heads, attachment_refs are derived from the bodies,
  * but copying them as they are is both simpler and what the source
  * says). meta's row schema_version, should a source ever have one, is
  * the target schema's own and is not copied; SQLite keeps its schema
- * version in PRAGMA user_version, which schema/pg/server.sql writes as
+ * version in PRAGMA user_version, which the PostgreSQL schema keeps as
  * that row. identity: the first column is generated on PostgreSQL.
  */
 static const struct table {

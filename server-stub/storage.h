@@ -110,8 +110,9 @@ struct srv_audit_row {
     const char *detail;
 };
 
-/* A chain alarm: a fork (two versions of one device with the same dseq or
- * the same prev) or a gap (a prev that is not stored). */
+/* A chain alarm: a fork (two versions of one device with the same dseq,
+ * or a version whose prev is not its device's version at dseq - 1) or a
+ * gap (a prev that is not stored). */
 struct srv_chain_alarm {
     const char *kind; /* "fork" or "gap" */
     const char *author;
@@ -493,8 +494,10 @@ int srv_storage_version_state(struct srv_storage *st, const char *hash,
 int srv_storage_version_put(struct srv_storage *st,
                             const struct srv_version_in *in, int64_t *seq,
                             struct fld_err *err);
-/* Before storing v: another stored version of v's author with the same
- * dseq or the same prev (fork_with gets its hash, "" when none), and
+/* Before storing v: a stored version that forks v's author's chain with
+ * it (fork_with gets its hash, "" when none): another with v's dseq, at
+ * dseq - 1 another than v's prev, at dseq + 1 one naming another prev,
+ * or v's prev itself when it is not the author's at dseq - 1. And
  * whether v's prev is missing (a gap). */
 int srv_storage_chain_check(struct srv_storage *st, const struct fld_version *v,
                             char fork_with[FLD_HASH_HEX_LEN + 1],

@@ -245,10 +245,17 @@ static const char *const sql_text[N_PG_STMTS] = {
     [P_HEAD_DELETE] = "DELETE FROM heads WHERE record = $1 AND hash = $2",
     [P_HEAD_INSERT] = "INSERT INTO heads (record, hash) VALUES ($1, $2) "
                       "ON CONFLICT DO NOTHING",
-    [P_FORK] = "(SELECT hash FROM versions WHERE author = $1::text AND "
-               "dseq = $2 AND hash <> $4::text) UNION ALL (SELECT hash FROM "
-               "versions WHERE prev = $3::text AND author = $1::text AND "
-               "hash <> $4::text) LIMIT 1",
+    /* storage_sqlite.c's S_FORK */
+    [P_FORK] =
+        "(SELECT hash FROM versions WHERE author = $1::text "
+        "  AND dseq = $2::bigint AND hash <> $4::text) "
+        "UNION ALL (SELECT hash FROM versions WHERE author = $1::text "
+        "  AND dseq = $2::bigint - 1 AND hash IS DISTINCT FROM $3::text) "
+        "UNION ALL (SELECT hash FROM versions WHERE author = $1::text "
+        "  AND dseq = $2::bigint + 1 AND prev IS DISTINCT FROM $4::text) "
+        "UNION ALL (SELECT hash FROM versions WHERE hash = $3::text "
+        "  AND (author <> $1::text OR dseq <> $2::bigint - 1)) "
+        "LIMIT 1",
     [P_HAS_VERSION] = "SELECT 1 FROM versions WHERE hash = $1",
     [P_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM versions",
     /* The page a device pulls (storage_sqlite.c's S_PULL). */
@@ -296,9 +303,13 @@ static const char *const sql_text[N_PG_STMTS] = {
         "  JOIN versions b ON b.author = a.author AND b.dseq = a.dseq "
         "  AND b.hash > a.hash "
         "UNION ALL "
-        "SELECT 'fork', a.author, a.dseq, a.hash, b.hash FROM versions a "
-        "  JOIN versions b ON b.prev = a.prev AND b.author = a.author "
-        "  AND b.dseq <> a.dseq AND b.hash > a.hash WHERE a.prev IS NOT NULL "
+        "SELECT 'fork', v.author, v.dseq, v.hash, p.hash FROM versions v "
+        "  JOIN versions p ON p.hash = v.prev "
+        "  WHERE p.author <> v.author OR p.dseq <> v.dseq - 1 "
+        "UNION ALL "
+        "SELECT 'fork', v.author, v.dseq, v.hash, b.hash FROM versions v "
+        "  JOIN versions b ON b.author = v.author AND b.dseq = v.dseq - 1 "
+        "  WHERE v.prev IS NOT NULL AND b.hash <> v.prev "
         "UNION ALL "
         "SELECT 'gap', v.author, v.dseq, v.hash, v.prev FROM versions v "
         "  WHERE v.prev IS NOT NULL AND NOT EXISTS "
@@ -718,8 +729,58 @@ static int exec_schema(struct srv_pg *g, const struct fld_embedded *e,
 
     free(sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        rc = pg_fail(g, r, "create schema", err);
+        rc = pg_fail(g, r, e->name, err);
     PQclear(r);
+    return rc;
+}
+
+/* The version pg/server.sql makes: PostgreSQL was first supported at
+ * the SQLite schema's version 5, with no history to replay before it. */
+#define PG_FIRST_VERSION 5
+
+/* The embedded PostgreSQL schema file of this name, or NULL. */
+static const struct fld_embedded *schema_file(const char *name)
+{
+    const struct fld_embedded *e;
+
+    for (e = srv_pg_schema_files; e->name != NULL; e++)
+        if (strcmp(e->name, name) == 0)
+            return e;
+    return NULL;
+}
+
+/*
+ * Bring the schema from version `from` (0: an empty database) to this
+ * program's, in the caller's transaction under the writer lock:
+ * pg/server.sql makes version PG_FIRST_VERSION, then each
+ * pg/server-NNN.sql brings one more, and meta's schema_version says so.
+ */
+static int apply_schema(struct srv_pg *g, long from, struct fld_err *err)
+{
+    const struct fld_embedded *e;
+    char name[32], version[24];
+    int rc = FLD_OK;
+
+    if (from == 0) {
+        if ((e = schema_file("server.sql")) == NULL)
+            return fld_err_set(err, FLD_EDB,
+                               "the PostgreSQL schema is missing");
+        rc = exec_schema(g, e, err);
+        from = PG_FIRST_VERSION;
+    }
+    for (from++; rc == FLD_OK && from <= SRV_PG_SCHEMA_VERSION; from++) {
+        snprintf(name, sizeof name, "server-%03ld.sql", from);
+        if ((e = schema_file(name)) == NULL)
+            return fld_err_set(err, FLD_EDB,
+                               "the PostgreSQL schema has no %s to reach "
+                               "version %ld",
+                               name, from);
+        snprintf(version, sizeof version, "%ld", from);
+        rc = exec_schema(g, e, err);
+        if (rc == FLD_OK)
+            rc = run2(g, P_META_SET, "schema_version", version, NULL,
+                      "upgrade schema", err);
+    }
     return rc;
 }
 
@@ -727,24 +788,17 @@ static int exec_schema(struct srv_pg *g, const struct fld_embedded *e,
  * writer lock, so two `init`s at once make it once. */
 static int create_schema(struct srv_pg *g, struct fld_err *err)
 {
-    const struct fld_embedded *e;
     bool has = false;
     int rc;
 
-    for (e = srv_pg_schema_files; e->name != NULL; e++)
-        if (strcmp(e->name, "server.sql") == 0)
-            break;
-    if (e->name == NULL)
-        return fld_err_set(err, FLD_EDB, "the PostgreSQL schema is missing");
     if ((rc = run(g, P_BEGIN, NULL, NULL, "create schema", err)) != FLD_OK)
         return rc;
     g->in_tx = true;
     rc = run(g, P_LOCK, NULL, NULL, "create schema", err);
     if (rc == FLD_OK)
         rc = has_meta(g, &has, err);
-    if (rc == FLD_OK && !has) {
-        rc = exec_schema(g, e, err);
-    }
+    if (rc == FLD_OK && !has)
+        rc = apply_schema(g, 0, err);
     if (rc == FLD_OK)
         rc = run(g, P_COMMIT, NULL, NULL, "create schema", err);
     else
@@ -753,13 +807,68 @@ static int create_schema(struct srv_pg *g, struct fld_err *err)
     return rc;
 }
 
-static int check_schema(struct srv_pg *g, bool create, struct fld_err *err)
+/* meta's schema_version. */
+static int read_version(struct srv_pg *g, long *out, struct fld_err *err)
 {
     struct params p = {.n = 0};
-    bool has = false;
     PGresult *r;
-    long version;
     char *end;
+    int rc;
+
+    p_text(&p, "schema_version");
+    if ((rc = run(g, P_META_GET, &p, &r, "read schema", err)) != FLD_OK)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return fld_err_set(err, FLD_ECORRUPT,
+                           "%s: not a field-server database (no schema "
+                           "version)",
+                           g->where);
+    }
+    *out = strtol(PQgetvalue(r, 0, 0), &end, 10);
+    rc = *end != '\0' || *out < 1
+             ? fld_err_set(err, FLD_ECORRUPT, "%s: damaged schema version",
+                           g->where)
+             : FLD_OK;
+    PQclear(r);
+    return rc;
+}
+
+/* Bring a database of an earlier schema to this program's: one
+ * transaction under the writer lock, which reads the version again
+ * (another server may have brought it up meanwhile). */
+static int upgrade_schema(struct srv_pg *g, struct fld_err *err)
+{
+    long version;
+    int rc;
+
+    if ((rc = run(g, P_BEGIN, NULL, NULL, "upgrade schema", err)) != FLD_OK)
+        return rc;
+    g->in_tx = true;
+    rc = run(g, P_LOCK, NULL, NULL, "upgrade schema", err);
+    if (rc == FLD_OK)
+        rc = read_version(g, &version, err);
+    if (rc == FLD_OK && version < SRV_PG_SCHEMA_VERSION) {
+        rc = apply_schema(g, version, err);
+        if (rc != FLD_OK)
+            fld_err_prefix(err,
+                           "%s: bringing the schema from version %ld to %d "
+                           "needs the role that owns its tables (the one "
+                           "that ran init)",
+                           g->where, version, SRV_PG_SCHEMA_VERSION);
+    }
+    if (rc == FLD_OK)
+        rc = run(g, P_COMMIT, NULL, NULL, "upgrade schema", err);
+    else
+        (void)run(g, P_ROLLBACK, NULL, NULL, "roll back", NULL);
+    g->in_tx = false;
+    return rc;
+}
+
+static int check_schema(struct srv_pg *g, bool create, struct fld_err *err)
+{
+    bool has = false;
+    long version;
     int rc;
 
     if ((rc = has_meta(g, &has, err)) != FLD_OK)
@@ -773,31 +882,15 @@ static int check_schema(struct srv_pg *g, bool create, struct fld_err *err)
         if ((rc = create_schema(g, err)) != FLD_OK)
             return rc;
     }
-    p_text(&p, "schema_version");
-    if ((rc = run(g, P_META_GET, &p, &r, "read schema", err)) != FLD_OK)
+    if ((rc = read_version(g, &version, err)) != FLD_OK)
         return rc;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return fld_err_set(err, FLD_ECORRUPT,
-                           "%s: not a field-server database (no schema "
-                           "version)",
-                           g->where);
-    }
-    version = strtol(PQgetvalue(r, 0, 0), &end, 10);
-    rc = *end != '\0' || version < 1
-             ? fld_err_set(err, FLD_ECORRUPT, "%s: damaged schema version",
-                           g->where)
-             : FLD_OK;
-    PQclear(r);
-    if (rc == FLD_OK && version > SRV_PG_SCHEMA_VERSION)
-        rc = fld_err_set(err, FLD_EDB,
-                         "%s: database schema version %ld is newer than this "
-                         "program's (%d); upgrade field-server",
-                         g->where, version, SRV_PG_SCHEMA_VERSION);
-    else if (rc == FLD_OK && version < SRV_PG_SCHEMA_VERSION)
-        rc = fld_err_set(err, FLD_ECORRUPT,
-                         "%s: schema version %ld has no migration", g->where,
-                         version);
+    if (version > SRV_PG_SCHEMA_VERSION)
+        return fld_err_set(err, FLD_EDB,
+                           "%s: database schema version %ld is newer than "
+                           "this program's (%d); upgrade field-server",
+                           g->where, version, SRV_PG_SCHEMA_VERSION);
+    if (version < SRV_PG_SCHEMA_VERSION)
+        rc = upgrade_schema(g, err);
     return rc;
 }
 
@@ -2252,7 +2345,6 @@ static int exec_sql(struct srv_pg *g, const char *sql, const char *what,
 int srv_pg_open_empty(const char *location, struct srv_storage **out,
                       struct fld_err *err)
 {
-    const struct fld_embedded *e;
     struct srv_pg *g;
     PGresult *r;
     int rc;
@@ -2265,11 +2357,6 @@ int srv_pg_open_empty(const char *location, struct srv_storage **out,
     else
         return fld_err_set(err, FLD_EUSAGE, "%s: not a PostgreSQL location",
                            location);
-    for (e = srv_pg_schema_files; e->name != NULL; e++)
-        if (strcmp(e->name, "server.sql") == 0)
-            break;
-    if (e->name == NULL)
-        return fld_err_set(err, FLD_EDB, "the PostgreSQL schema is missing");
     if ((rc = connect_to(location, &g, err)) != FLD_OK)
         return rc;
     rc = run(g, P_BEGIN, NULL, NULL, "begin", err);
@@ -2288,9 +2375,8 @@ int srv_pg_open_empty(const char *location, struct srv_storage **out,
                              g->where, PQgetvalue(r, 0, 0));
         PQclear(r);
     }
-    if (rc == FLD_OK) {
-        rc = exec_schema(g, e, err);
-    }
+    if (rc == FLD_OK)
+        rc = apply_schema(g, 0, err);
     if (rc != FLD_OK) {
         pg_rollback(&g->base);
         pg_close(&g->base);

@@ -14,8 +14,10 @@
 
 #include "storage.h"
 
-/* The schema version schema/pg/server.sql writes (meta.schema_version). */
-#define SRV_PG_SCHEMA_VERSION 5
+/* The schema version of this program (meta.schema_version):
+ * schema/pg/server.sql makes version 5, and schema/pg/server-006.sql ..
+ * bring it one version further each, as the SQLite schema's files do. */
+#define SRV_PG_SCHEMA_VERSION 6
 
 extern const struct srv_storage_ops srv_storage_pg;
 

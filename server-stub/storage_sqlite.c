@@ -48,8 +48,8 @@
  *     ones waiting for it by primary key; one whose last wait is gone is
  *     handed back to push.c, which places it again (and may release more).
  *   - Forks and gaps of a device's chain are found, never refused: at push
- *     time by two index look-ups (S_FORK), for the administrator by one
- *     query over all versions (S_ALARMS).
+ *     time by index look-ups on (author, dseq) and the hash (S_FORK), for
+ *     the administrator by one query over all versions (S_ALARMS).
  *   - Scope is a tree walk done by SQLite: a device holds scope units, a
  *     unit covers itself and everything below it through units.parent and
  *     units.merged_into, every version together (storage_sqlite_units.c
@@ -244,11 +244,20 @@ static const char *const sql_text[N_STMTS] = {
     [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
     [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
     [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
-    /* Two indexed lookups, not one OR that SQLite would answer by walking
-     * all of the author's versions. */
-    [S_FORK] = "SELECT hash FROM versions WHERE author = ?1 AND dseq = ?2 AND "
-               "hash <> ?4 UNION ALL SELECT hash FROM versions WHERE prev = ?3 "
-               "AND author = ?1 AND hash <> ?4 LIMIT 1",
+    /* The chain around a version (?1 author, ?2 dseq, ?3 prev, ?4 hash):
+     * another version at its dseq, at dseq - 1 one that is not its prev,
+     * at dseq + 1 one that names another prev, or a prev stored that is
+     * not its author's at dseq - 1. Index look-ups on (author, dseq) and
+     * on the hash only (schema/server-006.sql). */
+    [S_FORK] = "SELECT hash FROM versions WHERE author = ?1 AND dseq = ?2 "
+               "  AND hash <> ?4 "
+               "UNION ALL SELECT hash FROM versions WHERE author = ?1 "
+               "  AND dseq = ?2 - 1 AND hash IS NOT ?3 "
+               "UNION ALL SELECT hash FROM versions WHERE author = ?1 "
+               "  AND dseq = ?2 + 1 AND prev IS NOT ?4 "
+               "UNION ALL SELECT hash FROM versions WHERE hash = ?3 "
+               "  AND (author <> ?1 OR dseq <> ?2 - 1) "
+               "LIMIT 1",
     [S_HAS_VERSION] = "SELECT 1 FROM versions WHERE hash = ?1",
     [S_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM versions",
     /* The page a device pulls: server order, inside its scope (the units
@@ -287,16 +296,22 @@ static const char *const sql_text[N_STMTS] = {
     [S_AUDIT_EACH] =
         "SELECT id, at_ms, kind, device, subject, detail FROM audit "
         "WHERE ?1 IS NULL OR kind = ?1 ORDER BY id",
-    /* Forks: two versions of one device with the same dseq, or (with
-     * different dseq) naming the same prev. Gaps: a prev not stored. */
+    /* Forks: two versions of one device with the same dseq; a version
+     * whose prev is stored but is not its author's version at dseq - 1;
+     * a version whose author's version at dseq - 1 is another than its
+     * prev. Gaps: a prev not stored. */
     [S_ALARMS] =
         "SELECT 'fork', a.author, a.dseq, a.hash, b.hash FROM versions a "
         "  JOIN versions b ON b.author = a.author AND b.dseq = a.dseq "
         "  AND b.hash > a.hash "
         "UNION ALL "
-        "SELECT 'fork', a.author, a.dseq, a.hash, b.hash FROM versions a "
-        "  JOIN versions b ON b.prev = a.prev AND b.author = a.author "
-        "  AND b.dseq <> a.dseq AND b.hash > a.hash WHERE a.prev IS NOT NULL "
+        "SELECT 'fork', v.author, v.dseq, v.hash, p.hash FROM versions v "
+        "  JOIN versions p ON p.hash = v.prev "
+        "  WHERE p.author <> v.author OR p.dseq <> v.dseq - 1 "
+        "UNION ALL "
+        "SELECT 'fork', v.author, v.dseq, v.hash, b.hash FROM versions v "
+        "  JOIN versions b ON b.author = v.author AND b.dseq = v.dseq - 1 "
+        "  WHERE v.prev IS NOT NULL AND b.hash <> v.prev "
         "UNION ALL "
         "SELECT 'gap', v.author, v.dseq, v.hash, v.prev FROM versions v "
         "  WHERE v.prev IS NOT NULL AND NOT EXISTS "
@@ -317,9 +332,9 @@ static const char *const sql_text[N_STMTS] = {
 extern const struct fld_embedded srv_schema_files[];
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"server.sql", "server-002.sql",
+static const char *const migration[] = {"server.sql",     "server-002.sql",
                                         "server-003.sql", "server-004.sql",
-                                        "server-005.sql"};
+                                        "server-005.sql", "server-006.sql"};
 
 static const struct fld_db_kind server_database = {
     .name = "field-server database",
@@ -855,9 +870,9 @@ static int sq_version_put(struct srv_storage *st,
     return fld_db_heads_add(DB(st), &heads, in->v, err);
 }
 
-/* A fork: another version of this author with the same dseq, or naming the
- * same previous version. A gap: the previous version is not stored here.
- * Both are reported by push.c as alarms; neither refuses the version. */
+/* A fork: a stored version that breaks v's author's chain with v (S_FORK
+ * says which). A gap: the previous version is not stored here. Both are
+ * reported by push.c as alarms; neither refuses the version. */
 static int sq_chain_check(struct srv_storage *st, const struct fld_version *v,
                           char fork_with[FLD_HASH_HEX_LEN + 1],
                           bool *prev_missing, struct fld_err *err)

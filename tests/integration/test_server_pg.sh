@@ -41,8 +41,10 @@ expect_eq "... and nothing was written to it" \
 # --- init, codes, units, serve ---------------------------------------------------
 
 start_server main --quiet
-expect_eq "init makes schema version 5" \
-    "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 5
+expect_eq "init makes schema version 6" \
+    "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 6
+expect_eq "... without the indexes version 6 drops" \
+    "$(sqls "SELECT count(*) FROM pg_indexes WHERE indexname IN ('versions_prev', 'parents_parent')")" 0
 expect_match "... and an epoch" "$(sqls "SELECT value FROM meta WHERE key = 'epoch'")" \
     "????????????????"
 expect_match "... with the built-in templates" "$(sqls "SELECT count(*) FROM templates")" \
@@ -209,11 +211,30 @@ run "$S" enroll-code --db "postgresql:///main?host=$PG_DIR&user=writer" \
 expect_rc "a role with SELECT, INSERT, UPDATE, DELETE on the tables is enough" 0
 expect_eq "... the code stored" "$(sqls "SELECT count(*) FROM enroll_codes")" $((N_CODES + 1))
 
+# --- a schema from the past -------------------------------------------------------
+
+# Version 5 as pg/server.sql made it: the two indexes server-006.sql drops.
+pg_psql main "CREATE INDEX versions_prev ON versions (prev);
+CREATE INDEX parents_parent ON parents (parent);
+UPDATE meta SET value = '5' WHERE key = 'schema_version'" >/dev/null
+run "$S" devices --db "postgresql:///main?host=$PG_DIR&user=writer"
+expect_rc "a role that does not own the tables cannot bring version 5 up: exit 1" 1
+expect_stderr_line "... one line saying what it needs" \
+    "field-server: devices: postgresql://writer@$PG_DIR/main: bringing the schema from version 5 to 6 needs the role that owns its tables (the one that ran init): "
+expect_eq "... and leaves it at version 5" \
+    "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 5
+run "$S" devices --db "$DBS"
+expect_rc "the owner brings it up" 0
+expect_eq "... to version 6" \
+    "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 6
+expect_eq "... without the two indexes" \
+    "$(sqls "SELECT count(*) FROM pg_indexes WHERE indexname IN ('versions_prev', 'parents_parent')")" 0
+
 # --- a schema from the future ------------------------------------------------------
 
 sqls "UPDATE meta SET value = '99' WHERE key = 'schema_version'" >/dev/null
 run "$S" devices --db "$DBS"
 expect_rc "a newer schema is refused: exit 1" 1
-expect_stderr_line "... one line" "field-server: devices: postgresql://field@$PG_DIR/main: database schema version 99 is newer than this program's (5); upgrade field-server"
+expect_stderr_line "... one line" "field-server: devices: postgresql://field@$PG_DIR/main: database schema version 99 is newer than this program's (6); upgrade field-server"
 
 finish

@@ -660,10 +660,14 @@ static void test_version_1_database_migrates(void **state)
                 "WHERE code = '4201'",
                 "xa|0000-01-01|-|1");
     /* every migration ran: units with dates (2), threshold revisions (3),
-     * clocks ahead (4), attachments (5) */
-    expect_text(db, "PRAGMA user_version", "5");
+     * clocks ahead (4), attachments (5), two indexes fewer (6) */
+    expect_text(db, "PRAGMA user_version", "6");
     expect_text(db, "SELECT count(ahead_ms) FROM versions", "0");
     expect_text(db, "SELECT count(*) FROM threshold_revisions", "0");
+    expect_text(db,
+                "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                "('versions_prev', 'parents_parent')",
+                "0");
     sqlite3_close(db);
     fld_buf_free(&b);
     free(old);
@@ -855,6 +859,76 @@ static void test_forks_gaps_and_refusals(void **state)
     fld_version_free(unknown);
     fld_key_free(k2);
     fld_key_free(stranger);
+}
+
+static int count_audit(void *ctx, const struct srv_audit_row *a)
+{
+    (void)a;
+    (*(int *)ctx)++;
+    return FLD_OK;
+}
+
+/* Forks audited at push time so far, and alarms listed now. */
+static void expect_chain(struct fx *f, int forks, int alarms)
+{
+    int n = 0;
+
+    assert_int_equal(
+        srv_storage_each_audit(f->st, "fork", count_audit, &n, NULL), FLD_OK);
+    assert_int_equal(n, forks);
+    n = 0;
+    assert_int_equal(srv_storage_each_alarm(f->st, count_alarm, &n, NULL),
+                     FLD_OK);
+    assert_int_equal(n, alarms);
+}
+
+/*
+ * The chain is checked on (author, dseq) and the hash alone
+ * (schema/server-006.sql): an honest chain raises nothing; a version at
+ * dseq 4 under one at dseq 5 that names another prev forks; so does one
+ * at dseq 6 naming the version at dseq 1 as its prev. Each is audited
+ * when it arrives, whatever came first, and listed by the alarms.
+ */
+static void test_chain_on_author_and_dseq(void **state)
+{
+    struct fx *f = *state;
+    struct fld_key *k = tu_key(12);
+    struct fld_version *v[6];
+    char insp[65], reason[SYN_REASON_MAX];
+    const char *missing =
+        "4444444444444444444444444444444444444444444444444444444444444444";
+    size_t i;
+
+    add_device(f->st, k, "inspector", "4201");
+    fld_key_public_hex(k, insp);
+    v[0] =
+        sign(f, k, "0193a0000000000000000000000000a1", 1, NULL, NULL, "4201");
+    v[1] = sign(f, k, "0193a0000000000000000000000000a2", 2, v[0]->hash, NULL,
+                "4201");
+    v[2] = sign(f, k, "0193a0000000000000000000000000a3", 3, v[1]->hash, NULL,
+                "4201");
+    for (i = 0; i < 3; i++)
+        assert_int_equal(push1(f, insp, v[i], reason), SYN_STORED);
+    expect_chain(f, 0, 0);
+    /* at dseq 5, a prev never received: a gap, not yet a fork */
+    v[3] = sign(f, k, "0193a0000000000000000000000000a5", 5, missing, NULL,
+                "4201");
+    assert_int_equal(push1(f, insp, v[3], reason), SYN_STORED);
+    expect_chain(f, 0, 1);
+    /* dseq 4 arrives, and is not the prev that dseq 5 names */
+    v[4] = sign(f, k, "0193a0000000000000000000000000a4", 4, v[2]->hash, NULL,
+                "4201");
+    assert_int_equal(push1(f, insp, v[4], reason), SYN_STORED);
+    expect_chain(f, 1, 2);
+    /* dseq 6 names dseq 1 as its prev */
+    v[5] = sign(f, k, "0193a0000000000000000000000000a6", 6, v[0]->hash, NULL,
+                "4201");
+    assert_int_equal(push1(f, insp, v[5], reason), SYN_STORED);
+    /* listed: the gap before 5, 5 against 4, 6 against 5, 6 against 1 */
+    expect_chain(f, 2, 4);
+    for (i = 0; i < 6; i++)
+        fld_version_free(v[i]);
+    fld_key_free(k);
 }
 
 static void test_cursor_and_replay(void **state)
@@ -1118,6 +1192,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_1_database_migrates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_chain_on_author_and_dseq, setup,
                                         teardown),
         cmocka_unit_test(test_cursor_and_replay),
         cmocka_unit_test_setup_teardown(test_api_without_http, setup, teardown),

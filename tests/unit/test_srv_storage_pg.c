@@ -316,7 +316,7 @@ static void script(struct fx *f, struct side *sd, struct fld_buf *out)
 {
     const char *r1 = "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const char *r2 = "0193bbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-    struct fld_version *v1, *v2, *v3, *fork, *far;
+    struct fld_version *v1, *v2, *v3, *fork, *far, *skip;
     struct srv_storage *st = sd->st;
     struct srv_enroll_code c = {
         "", (char *)"Chi", (char *)"inspector", (char *)"4201 4202", 10, 1000};
@@ -401,7 +401,8 @@ static void script(struct fx *f, struct side *sd, struct fld_buf *out)
     fld_buf_printf(out, "4203 exists: %d\n", (int)b);
 
     /* versions through push.c: a child before its parent, a duplicate, a
-     * fork, a gap, a revoked pusher */
+     * fork, a gap, a prev that is not the author's version at dseq - 1, a
+     * revoked pusher */
     v1 = sign(f, f->admin, r1, 1, NULL, NULL, "4201");
     v2 = sign(f, f->admin, r1, 2, v1->hash, v1->hash, "420101");
     v3 = sign(f, f->admin, r2, 3, v2->hash, NULL, "420201");
@@ -410,6 +411,7 @@ static void script(struct fx *f, struct side *sd, struct fld_buf *out)
                "77777777777777777777777777777777"
                "77777777777777777777777777777777",
                NULL, "4202");
+    skip = sign(f, f->admin, r2, 4, v1->hash, NULL, "4202");
     push(sd, out, f->admin_hex, v2);
     fld_buf_printf(
         out, "quarantine: %d\n",
@@ -421,6 +423,7 @@ static void script(struct fx *f, struct side *sd, struct fld_buf *out)
     push(sd, out, f->admin_hex, v3);
     push(sd, out, f->admin_hex, fork);
     push(sd, out, f->admin_hex, far);
+    push(sd, out, f->admin_hex, skip);
     push(sd, out, f->inspector_hex, v1);
     srv_storage_version_state(st, v2->hash, &vs, NULL);
     fld_buf_printf(out, "state of v2: %d\n", (int)vs);
@@ -428,6 +431,8 @@ static void script(struct fx *f, struct side *sd, struct fld_buf *out)
     fld_buf_printf(out, "chain of fork: %.8s %d\n", fork_with, (int)b);
     srv_storage_chain_check(st, far, fork_with, &b, NULL);
     fld_buf_printf(out, "chain of far: %.8s %d\n", fork_with, (int)b);
+    srv_storage_chain_check(st, skip, fork_with, &b, NULL);
+    fld_buf_printf(out, "chain of skip: %.8s %d\n", fork_with, (int)b);
     srv_storage_max_seq(st, &seq, NULL);
     fld_buf_printf(out, "max seq: %lld\n", (long long)seq);
 
@@ -496,6 +501,7 @@ static void script(struct fx *f, struct side *sd, struct fld_buf *out)
     fld_version_free(v3);
     fld_version_free(fork);
     fld_version_free(far);
+    fld_version_free(skip);
 }
 
 static void test_same_answers_as_sqlite(void **state)
@@ -619,6 +625,59 @@ static void test_rollback_leaves_nothing(void **state)
     fld_version_free(v);
 }
 
+/* One value of a query on a connection of its own. */
+static char *pg_value(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *r;
+    char *v;
+
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    r = PQexec(c, sql);
+    assert_true(PQresultStatus(r) == PGRES_TUPLES_OK ||
+                PQresultStatus(r) == PGRES_COMMAND_OK);
+    v = fld_xstrdup(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0
+                        ? PQgetvalue(r, 0, 0)
+                        : "");
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+static void expect_pg(const char *url, const char *sql, const char *want)
+{
+    char *v = pg_value(url, sql);
+
+    assert_string_equal(v, want);
+    free(v);
+}
+
+/* A database of schema version 5 (pg/server.sql alone) is brought to
+ * version 6 when it is opened: the two indexes of server-006.sql go. */
+static void test_schema_5_upgrades(void **state)
+{
+    struct fx *f = *state;
+    const char *indexes = "SELECT count(*) FROM pg_indexes WHERE indexname "
+                          "IN ('versions_prev', 'parents_parent')";
+    struct srv_storage *st;
+
+    NEED_PG(state);
+    expect_pg(f->pg.location,
+              "SELECT value FROM meta WHERE key = 'schema_version'", "6");
+    expect_pg(f->pg.location, indexes, "0");
+    free(pg_value(f->pg.location,
+                  "CREATE INDEX versions_prev ON versions (prev); "
+                  "CREATE INDEX parents_parent ON parents (parent); "
+                  "UPDATE meta SET value = '5' WHERE key = 'schema_version'"));
+    expect_pg(f->pg.location, indexes, "2");
+    assert_int_equal(srv_storage_open(f->pg.location, false, &st, NULL),
+                     FLD_OK);
+    srv_storage_close(st);
+    expect_pg(f->pg.location,
+              "SELECT value FROM meta WHERE key = 'schema_version'", "6");
+    expect_pg(f->pg.location, indexes, "0");
+}
+
 /* The back ends that need nothing from the server: checkpoints do
  * nothing, backup says to use pg_dump. */
 static void test_checkpoint_and_backup(void **state)
@@ -644,6 +703,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_and_backup, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_schema_5_upgrades, setup,
                                         teardown),
     };
 
