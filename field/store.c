@@ -187,8 +187,10 @@ static const char *const sql_text[N_STMTS] = {
     [S_SYNC_PENDING_COUNT] =
         "SELECT count(*), coalesce(sum(length(v.body)), 0) "
         "FROM sync_pending p JOIN versions v ON v.seq = p.seq",
-    [S_SYNC_KNOWN] = "INSERT INTO sync_known (hash, how, at_ms) "
-                     "VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
+    /* keyed by the version's row (schema/field-008.sql) */
+    [S_SYNC_KNOWN] = "INSERT INTO sync_known (seq, how, at_ms) "
+                     "SELECT seq, ?2, ?3 FROM versions WHERE hash = ?1 "
+                     "ON CONFLICT (seq) DO NOTHING",
     [S_SYNC_UNREFUSE] = "DELETE FROM sync_refused WHERE hash = ?1",
     [S_SYNC_REFUSE] =
         "INSERT INTO sync_refused (hash, reason, message, at_ms) "
@@ -251,7 +253,7 @@ static const char *const sql_text[N_STMTS] = {
         "FROM attachments a WHERE a.held = 1 AND a.uploaded = 0 "
         "AND EXISTS (SELECT 1 FROM version_attachments va "
         "  JOIN versions v ON v.seq = va.seq "
-        "  JOIN sync_known k ON k.hash = v.hash WHERE va.hash = a.hash) "
+        "  JOIN sync_known k ON k.seq = v.seq WHERE va.hash = a.hash) "
         "ORDER BY a.id LIMIT ?1",
     [S_ATT_TO_DOWNLOAD] =
         "SELECT a.hash, a.bytes, a.type, a.taken, a.position, a.held "
@@ -271,7 +273,7 @@ struct fld_store {
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {
     "field.sql",     "field-002.sql", "field-003.sql", "field-004.sql",
-    "field-005.sql", "field-006.sql", "field-007.sql"};
+    "field-005.sql", "field-006.sql", "field-007.sql", "field-008.sql"};
 
 static const struct fld_db_kind device_store = {
     .name = "field device store",

@@ -77,7 +77,7 @@ scenario() {
     expect_rc "$2: the sync completes" 0
     expect_eq "$2: all three acknowledged" "$(( $(jv stored) + $(jv duplicates) ))" 3
     expect_eq "$2: the fault happened" "$(head -n 1 "$T/mark")" "$1"
-    expect_eq "$2: nothing pending" "$(sql "SELECT count(*) FROM versions v WHERE NOT EXISTS (SELECT 1 FROM sync_known k WHERE k.hash = v.hash);")" 0
+    expect_eq "$2: nothing pending" "$(sql "SELECT count(*) FROM versions v WHERE NOT EXISTS (SELECT 1 FROM sync_known k WHERE k.seq = v.seq);")" 0
 }
 
 scenario drop "connection dropped before the request"

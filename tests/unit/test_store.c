@@ -622,7 +622,7 @@ static void expect_queue(struct tu_device *f, const char *want)
                      FLD_OK);
     by_definition = count_rows(
         f->path, "SELECT count(*) FROM versions v WHERE NOT EXISTS (SELECT 1 "
-                 "FROM sync_known k WHERE k.hash = v.hash) AND NOT EXISTS "
+                 "FROM sync_known k WHERE k.seq = v.seq) AND NOT EXISTS "
                  "(SELECT 1 FROM sync_refused r WHERE r.hash = v.hash)");
     assert_int_equal(n, by_definition);
     fld_buf_free(&got);
@@ -673,7 +673,8 @@ static void test_pending_queue(void **state)
              v[2]->hash);
     expect_queue(f, want);
 
-    /* a store from before the queue: the migration fills it */
+    /* a store from before the queue (and with sync_known by hash): the
+     * migrations fill the queue and key sync_known by row */
     assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
     assert_int_equal(fld_store_sync_known(f->st, v[1]->hash, "stored", NULL),
                      FLD_OK);
@@ -687,7 +688,16 @@ static void test_pending_queue(void **state)
                      "DROP TRIGGER sync_pending_unknown; DROP TRIGGER "
                      "sync_pending_unrefused; DROP TABLE sync_pending; "
                      "DROP TABLE version_attachments; "
-                     "DROP TABLE attachments; PRAGMA user_version = 5",
+                     "DROP TABLE attachments; "
+                     /* sync_known by hash, as field-003.sql made it */
+                     "CREATE TABLE old_known (hash TEXT PRIMARY KEY "
+                     "REFERENCES versions (hash), how TEXT NOT NULL, "
+                     "at_ms INTEGER NOT NULL) WITHOUT ROWID; "
+                     "INSERT INTO old_known SELECT v.hash, k.how, k.at_ms "
+                     "FROM sync_known k JOIN versions v ON v.seq = k.seq; "
+                     "DROP TABLE sync_known; "
+                     "ALTER TABLE old_known RENAME TO sync_known; "
+                     "PRAGMA user_version = 5",
                      NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close(db);
