@@ -203,10 +203,9 @@ int fld_db_prefix(struct fld_db *d, int id, const char *prefix, char *out,
 /* Bind v (which must outlive the statement's use) to ?1 .. ?13. */
 void fld_db_bind_version(sqlite3_stmt *s, const struct fld_version *v);
 
-/* The statements, the same text in both tables, that keep parents and
- * heads; the ids of struct fld_db_heads name them in a store's table. */
-#define FLD_DB_SQL_PARENT_INSERT                                               \
-    "INSERT OR IGNORE INTO parents (child, parent) VALUES (?1, ?2)"
+/* The statements, the same text in both tables, that keep heads; the ids
+ * of struct fld_db_heads name them, and each store's own statement for a
+ * parent edge (?1 the child's hash, ?2 the parent's), in a store's table. */
 #define FLD_DB_SQL_HEAD_DELETE                                                 \
     "DELETE FROM heads WHERE record = ?1 AND hash = ?2"
 #define FLD_DB_SQL_HAS_CHILD "SELECT 1 FROM parents WHERE parent = ?1 LIMIT 1"

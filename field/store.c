@@ -109,7 +109,9 @@ static const char *const sql_text[N_STMTS] = {
     [S_VERSION_INSERT] = "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
                          ", stored_ms) VALUES (" FLD_DB_VERSION_PARAMS ", ?14)",
     [S_VERSION_GET] = "SELECT body, sig FROM versions WHERE hash = ?1",
-    [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
+    /* edges keyed by the child's row (schema/field-009.sql) */
+    [S_PARENT_INSERT] = "INSERT OR IGNORE INTO parents (child_seq, parent) "
+                        "SELECT seq, ?2 FROM versions WHERE hash = ?1",
     [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
     [S_HAS_CHILD] = FLD_DB_SQL_HAS_CHILD,
     [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
@@ -124,7 +126,10 @@ static const char *const sql_text[N_STMTS] = {
         "SELECT " VERSION_COLUMNS " FROM versions ORDER BY author, dseq, hash",
     [S_EACH_RECORD] = "SELECT " VERSION_COLUMNS
                       " FROM versions WHERE record = ?1 ORDER BY seq",
-    [S_EDGES] = "SELECT child, parent FROM parents ORDER BY child, parent",
+    /* an edge whose child is gone names its row, for verify to report */
+    [S_EDGES] = "SELECT coalesce(v.hash, 'row ' || e.child_seq), e.parent "
+                "FROM parents e LEFT JOIN versions v ON v.seq = e.child_seq "
+                "ORDER BY 1, 2",
     [S_RECORDS] = RECORDS_HEADS
     "SELECT h.record, h.template_id, h.subject, h.status, h.hlc_ms, "
     "  h.hlc_count, h.n_heads, "
@@ -177,13 +182,13 @@ static const char *const sql_text[N_STMTS] = {
      * CROSS JOIN fixes the order, from the few pending rows out: left to
      * itself (no ANALYZE), SQLite walked every row of parents, whose key
      * order spares it the sort: 113 ms at 100,000 versions, now under 16. */
-    [S_SYNC_PENDING_EDGES] = "SELECT e.child, e.parent FROM sync_pending c "
+    [S_SYNC_PENDING_EDGES] = "SELECT vc.hash, e.parent FROM sync_pending c "
                              "CROSS JOIN versions vc ON vc.seq = c.seq "
-                             "CROSS JOIN parents e ON e.child = vc.hash "
+                             "CROSS JOIN parents e ON e.child_seq = vc.seq "
                              "CROSS JOIN versions vp ON vp.hash = e.parent "
                              "CROSS JOIN sync_pending p ON p.seq = vp.seq "
                              "WHERE c.seq <= ?1 AND p.seq <= ?1 "
-                             "ORDER BY e.child, e.parent",
+                             "ORDER BY vc.hash, e.parent",
     [S_SYNC_PENDING_COUNT] =
         "SELECT count(*), coalesce(sum(length(v.body)), 0) "
         "FROM sync_pending p JOIN versions v ON v.seq = p.seq",
@@ -272,8 +277,9 @@ struct fld_store {
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {
-    "field.sql",     "field-002.sql", "field-003.sql", "field-004.sql",
-    "field-005.sql", "field-006.sql", "field-007.sql", "field-008.sql"};
+    "field.sql",     "field-002.sql", "field-003.sql",
+    "field-004.sql", "field-005.sql", "field-006.sql",
+    "field-007.sql", "field-008.sql", "field-009.sql"};
 
 static const struct fld_db_kind device_store = {
     .name = "field device store",

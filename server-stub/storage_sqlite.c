@@ -241,7 +241,8 @@ static const char *const sql_text[N_STMTS] = {
         "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
         ", pusher, received_ms, flag, ahead_ms) VALUES (" FLD_DB_VERSION_PARAMS
         ", ?14, ?15, ?16, ?17)",
-    [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
+    [S_PARENT_INSERT] =
+        "INSERT OR IGNORE INTO parents (child, parent) VALUES (?1, ?2)",
     [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
     [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
     /* The chain around a version (?1 author, ?2 dseq, ?3 prev, ?4 hash):

@@ -150,7 +150,7 @@ expect_eq "one set of three answers makes exactly one version" "$(nversions)" 3
 expect_eq "set: decimal 12,50 -> 12.5, date 28/11/2026 -> 2026-11-28" "$(answers "$R")" \
     '{"households_total":120,"inspection_date":"2026-11-28","road_total_km":"12.5"}'
 expect_eq "set: the new version's parent is the previous one" \
-    "$(sql "SELECT parent FROM parents WHERE child='$V2';")" "$V1"
+    "$(sql "SELECT parent FROM parents WHERE child_seq=(SELECT seq FROM versions WHERE hash='$V2');")" "$V1"
 expect_eq "set: heads moves to the new version" \
     "$(sql "SELECT hash FROM heads WHERE record='$R';")" "$V2"
 expect_eq "set: device chain: dseq and prev" \

@@ -116,7 +116,7 @@ names "(b) names the missing parent" "$(h16 "$H3")" "$(h16 "$H2")"
 copy_home orig newest
 sql "DELETE FROM heads WHERE hash='$H5';
      INSERT INTO heads (record, hash) VALUES ('$R', '$H3');
-     DELETE FROM parents WHERE child='$H5';
+     DELETE FROM parents WHERE child_seq=(SELECT seq FROM versions WHERE hash='$H5');
      DELETE FROM versions WHERE hash='$H5';"
 tampered "(c) deleted newest version"
 names "(c) names the device whose chain is short of its counter" "$(h16 "$PUB")" "dseq"
@@ -209,7 +209,7 @@ tampered "(f) an old version listed as a head"
 names "(f) extra head: names the record" "$R" "head"
 
 copy_home orig parents
-sql "DELETE FROM parents WHERE child='$H3';"
+sql "DELETE FROM parents WHERE child_seq=(SELECT seq FROM versions WHERE hash='$H3');"
 tampered "(f) a parents row deleted"
 names "(f) deleted parents row: names the version" "$(h16 "$H3")"
 

@@ -39,7 +39,7 @@ run "$F" list
 expect_rc "field list opens the old store" 0
 expect_stdout_contains "... the approved record" "approved"
 expect_stdout_contains "... the draft" "draft"
-expect_eq "... migrated to version 8" "$(sql 'PRAGMA user_version;')" 8
+expect_eq "... migrated to version 9" "$(sql 'PRAGMA user_version;')" 9
 run "$F" verify
 expect_rc "field verify passes" 0
 expect_stdout "... every version" "OK: 6 versions of 2 records by 2 devices verified"
@@ -108,7 +108,7 @@ sql "PRAGMA user_version = 99;"
 sum=$(file_sum "$DB")
 expect_error "a newer device store is refused" 1 list "$F" list
 expect_stderr_contains "... saying so" \
-    "database schema version 99 is newer than this program's (8); upgrade field"
+    "database schema version 99 is newer than this program's (9); upgrade field"
 expect_eq "... the file untouched" "$(file_sum "$DB")" "$sum"
 expect_error "field verify refuses it too" 1 verify "$F" verify
 

@@ -673,8 +673,8 @@ static void test_pending_queue(void **state)
              v[2]->hash);
     expect_queue(f, want);
 
-    /* a store from before the queue (and with sync_known by hash): the
-     * migrations fill the queue and key sync_known by row */
+    /* a store from before the queue (and with sync_known and parents by
+     * hash): the migrations fill the queue and key both by row */
     assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
     assert_int_equal(fld_store_sync_known(f->st, v[1]->hash, "stored", NULL),
                      FLD_OK);
@@ -697,6 +697,14 @@ static void test_pending_queue(void **state)
                      "FROM sync_known k JOIN versions v ON v.seq = k.seq; "
                      "DROP TABLE sync_known; "
                      "ALTER TABLE old_known RENAME TO sync_known; "
+                     /* parents by the child's hash, as field.sql made it */
+                     "CREATE TABLE old_parents (child TEXT NOT NULL, "
+                     "parent TEXT NOT NULL, PRIMARY KEY (child, parent)) "
+                     "WITHOUT ROWID; INSERT INTO old_parents SELECT v.hash, "
+                     "e.parent FROM parents e JOIN versions v "
+                     "ON v.seq = e.child_seq; DROP TABLE parents; "
+                     "ALTER TABLE old_parents RENAME TO parents; "
+                     "CREATE INDEX parents_parent ON parents (parent); "
                      "PRAGMA user_version = 5",
                      NULL, NULL, NULL),
         SQLITE_OK);

@@ -155,8 +155,9 @@ static void test_removed_newest_version(void **state)
 
     /* remove the newest version and make the heads look right again */
     snprintf(sql, sizeof sql,
-             "DELETE FROM versions WHERE dseq = 4; DELETE FROM parents WHERE "
-             "child = '%s'; UPDATE heads SET hash = '%s' WHERE hash = '%s'",
+             "DELETE FROM parents WHERE child_seq = (SELECT seq FROM "
+             "versions WHERE hash = '%s'); DELETE FROM versions WHERE "
+             "dseq = 4; UPDATE heads SET hash = '%s' WHERE hash = '%s'",
              f->v[3]->hash, f->v[1]->hash, f->v[3]->hash);
     tamper(f, sql);
     assert_int_equal(run_verify(f, &fs), FLD_ECORRUPT);
@@ -279,12 +280,14 @@ static void test_edited_parents_table(void **state)
 {
     struct fixture *f = *state;
     struct faults fs;
-    char sql[400];
+    char sql[600];
 
+    /* v1's edge taken out; an edge from v2 to v0 put in */
     snprintf(sql, sizeof sql,
-             "DELETE FROM parents WHERE child = '%s'; INSERT INTO parents "
-             "VALUES ('%s', '%s')",
-             f->v[1]->hash, f->v[2]->hash, f->v[0]->hash);
+             "DELETE FROM parents WHERE child_seq = (SELECT seq FROM "
+             "versions WHERE hash = '%s'); INSERT INTO parents SELECT seq, "
+             "'%s' FROM versions WHERE hash = '%s'",
+             f->v[1]->hash, f->v[0]->hash, f->v[2]->hash);
     tamper(f, sql);
     assert_int_equal(run_verify(f, &fs), FLD_ECORRUPT);
     expect_fault(&fs, f->v[1]->hash, "parents table lacks its parent");
