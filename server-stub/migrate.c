@@ -59,8 +59,8 @@
 #include "version.h"
 
 /*
- * Every table of the SQLite server schema at version 6 (schema/server.sql
- * and server-002.sql .. server-006.sql), devices before device_scope (its
+ * Every table of the SQLite server schema at version 7 (schema/server.sql
+ * and server-002.sql .. server-007.sql), devices before device_scope (its
  * foreign key). All of them are copied, every column: nothing the server
  * keeps is derived from somewhere else that the migration could rebuild
  * instead (parents, heads, attachment_refs are derived from the bodies,
@@ -95,7 +95,7 @@ static const struct table {
      "template_id, template_hash, subject, status, body, sig, received_ms, "
      "flag, ahead_ms",
      18, "seq"},
-    {"parents", "child, parent", 2, NULL},
+    {"parents", "child_seq, parent", 2, NULL},
     {"heads", "record, hash", 2, NULL},
     {"quarantine", "hash, author, pusher, reason, body, sig, received_ms", 7,
      NULL},

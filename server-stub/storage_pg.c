@@ -240,7 +240,9 @@ static const char *const sql_text[N_PG_STMTS] = {
         "pusher, received_ms, flag, ahead_ms) VALUES ($1, $2, $3, $4, $5, "
         "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
         "ON CONFLICT (hash) DO NOTHING RETURNING seq",
-    [P_PARENT_INSERT] = "INSERT INTO parents (child, parent) VALUES ($1, $2) "
+    /* edges keyed by the child's row (schema/pg/server-007.sql) */
+    [P_PARENT_INSERT] = "INSERT INTO parents (child_seq, parent) "
+                        "SELECT seq, $2 FROM versions WHERE hash = $1 "
                         "ON CONFLICT DO NOTHING",
     [P_HEAD_DELETE] = "DELETE FROM heads WHERE record = $1 AND hash = $2",
     [P_HEAD_INSERT] = "INSERT INTO heads (record, hash) VALUES ($1, $2) "
@@ -268,7 +270,7 @@ static const char *const sql_text[N_PG_STMTS] = {
     [P_VERSIONS_UNTIL] =
         "SELECT v.record, v.hash, v.subject, v.status, v.template_hash, "
         "v.received_ms, (SELECT string_agg(p.parent, ' ' ORDER BY p.parent) "
-        "FROM parents p WHERE p.child = v.hash) FROM versions v "
+        "FROM parents p WHERE p.child_seq = v.seq) FROM versions v "
         "WHERE v.received_ms <= $1 ORDER BY v.record, v.seq",
     [P_VERSION_BODY] = "SELECT body, sig FROM versions WHERE hash = $1",
     [P_RECORDS] =

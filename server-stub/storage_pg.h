@@ -17,7 +17,7 @@
 /* The schema version of this program (meta.schema_version):
  * schema/pg/server.sql makes version 5, and schema/pg/server-006.sql ..
  * bring it one version further each, as the SQLite schema's files do. */
-#define SRV_PG_SCHEMA_VERSION 6
+#define SRV_PG_SCHEMA_VERSION 7
 
 extern const struct srv_storage_ops srv_storage_pg;
 

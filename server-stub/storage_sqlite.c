@@ -97,7 +97,7 @@ static const char *const sql_text[N_STMTS] = {
     [S_VERSIONS_UNTIL] =
         "SELECT v.record, v.hash, v.subject, v.status, v.template_hash, "
         "v.received_ms, (SELECT group_concat(p.parent, ' ') FROM parents p "
-        "WHERE p.child = v.hash) FROM versions v INDEXED BY versions_record "
+        "WHERE p.child_seq = v.seq) FROM versions v INDEXED BY versions_record "
         "WHERE v.received_ms <= ?1 ORDER BY v.record, v.seq",
     [S_VERSION_BODY] = "SELECT body, sig FROM versions WHERE hash = ?1",
     /* threshold revisions (storage_sqlite_thresholds.c) */
@@ -241,8 +241,9 @@ static const char *const sql_text[N_STMTS] = {
         "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
         ", pusher, received_ms, flag, ahead_ms) VALUES (" FLD_DB_VERSION_PARAMS
         ", ?14, ?15, ?16, ?17)",
-    [S_PARENT_INSERT] =
-        "INSERT OR IGNORE INTO parents (child, parent) VALUES (?1, ?2)",
+    /* edges keyed by the child's row (schema/server-007.sql) */
+    [S_PARENT_INSERT] = "INSERT OR IGNORE INTO parents (child_seq, parent) "
+                        "SELECT seq, ?2 FROM versions WHERE hash = ?1",
     [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
     [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
     /* The chain around a version (?1 author, ?2 dseq, ?3 prev, ?4 hash):
@@ -333,9 +334,9 @@ static const char *const sql_text[N_STMTS] = {
 extern const struct fld_embedded srv_schema_files[];
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
-static const char *const migration[] = {"server.sql",     "server-002.sql",
-                                        "server-003.sql", "server-004.sql",
-                                        "server-005.sql", "server-006.sql"};
+static const char *const migration[] = {
+    "server.sql",     "server-002.sql", "server-003.sql", "server-004.sql",
+    "server-005.sql", "server-006.sql", "server-007.sql"};
 
 static const struct fld_db_kind server_database = {
     .name = "field-server database",

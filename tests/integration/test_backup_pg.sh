@@ -36,7 +36,7 @@ cd "$T/main.d" || exit 1
 PATH="$PG_BIN:$PATH" srv backup "$T/dump.pgc"
 expect_rc "backup runs pg_dump: exit 0" 0
 expect_stdout_contains "... says so, with the schema version and epoch" \
-    "with pg_dump (schema version 6, epoch $EPOCH)"
+    "with pg_dump (schema version 7, epoch $EPOCH)"
 expect_stdout_contains "... and how to restore" "pg_restore, then field-server new-epoch"
 expect_eq "... the dump is its owner's only" "$(stat -c %a "$T/dump.pgc")" 600
 expect_eq "... a custom-format dump" "$(head -c 5 "$T/dump.pgc")" PGDMP

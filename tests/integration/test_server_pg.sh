@@ -41,8 +41,8 @@ expect_eq "... and nothing was written to it" \
 # --- init, codes, units, serve ---------------------------------------------------
 
 start_server main --quiet
-expect_eq "init makes schema version 6" \
-    "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 6
+expect_eq "init makes schema version 7" \
+    "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 7
 expect_eq "... without the indexes version 6 drops" \
     "$(sqls "SELECT count(*) FROM pg_indexes WHERE indexname IN ('versions_prev', 'parents_parent')")" 0
 expect_match "... and an epoch" "$(sqls "SELECT value FROM meta WHERE key = 'epoch'")" \
@@ -84,7 +84,7 @@ expect_eq "an edit goes back" "$(json_get "$OUT" stored)" 1
 expect_eq "the record has one head on the server" \
     "$(sqls "SELECT count(*) FROM heads WHERE record = '$R1'")" 1
 expect_eq "... its versions are chained by parents" \
-    "$(sqls "SELECT count(*) FROM parents p JOIN versions v ON v.hash = p.child WHERE v.record = '$R1'")" 2
+    "$(sqls "SELECT count(*) FROM parents p JOIN versions v ON v.seq = p.child_seq WHERE v.record = '$R1'")" 2
 
 # --- a second server on the same database -----------------------------------------
 
@@ -213,28 +213,47 @@ expect_eq "... the code stored" "$(sqls "SELECT count(*) FROM enroll_codes")" $(
 
 # --- a schema from the past -------------------------------------------------------
 
-# Version 5 as pg/server.sql made it: the two indexes server-006.sql drops.
+# Version 5 as pg/server.sql made it: the two indexes server-006.sql
+# drops, and parent edges by the child's hash, which server-007.sql keys
+# by row.
+EDGES=$(sqls "SELECT count(*) FROM parents")
 pg_psql main "CREATE INDEX versions_prev ON versions (prev);
+CREATE TABLE old_parents (child text COLLATE \"C\" NOT NULL,
+    parent text COLLATE \"C\" NOT NULL, PRIMARY KEY (child, parent));
+INSERT INTO old_parents SELECT v.hash, e.parent FROM parents e
+    JOIN versions v ON v.seq = e.child_seq;
+DROP TABLE parents;
+ALTER TABLE old_parents RENAME TO parents;
+ALTER TABLE parents RENAME CONSTRAINT old_parents_pkey TO parents_pkey;
 CREATE INDEX parents_parent ON parents (parent);
+GRANT SELECT, INSERT, UPDATE, DELETE ON parents TO writer;
+REVOKE ALL ON parents FROM PUBLIC;
 UPDATE meta SET value = '5' WHERE key = 'schema_version'" >/dev/null
 run "$S" devices --db "postgresql:///main?host=$PG_DIR&user=writer"
 expect_rc "a role that does not own the tables cannot bring version 5 up: exit 1" 1
 expect_stderr_line "... one line saying what it needs" \
-    "field-server: devices: postgresql://writer@$PG_DIR/main: bringing the schema from version 5 to 6 needs the role that owns its tables (the one that ran init): "
+    "field-server: devices: postgresql://writer@$PG_DIR/main: bringing the schema from version 5 to 7 needs the role that owns its tables (the one that ran init): "
 expect_eq "... and leaves it at version 5" \
     "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 5
 run "$S" devices --db "$DBS"
 expect_rc "the owner brings it up" 0
-expect_eq "... to version 6" \
-    "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 6
+expect_eq "... to version 7" \
+    "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 7
 expect_eq "... without the two indexes" \
     "$(sqls "SELECT count(*) FROM pg_indexes WHERE indexname IN ('versions_prev', 'parents_parent')")" 0
+expect_eq "... every parent edge kept, by row" \
+    "$(sqls "SELECT count(*) FROM parents p JOIN versions v ON v.seq = p.child_seq")" "$EDGES"
+run "$S" enroll-code --db "postgresql:///main?host=$PG_DIR&user=writer" \
+    --inspector "Ghi lại" --role inspector --scope 4201
+expect_rc "... and the role with SELECT, INSERT, UPDATE, DELETE still serves" 0
+expect_eq "... keeping its privileges on the table changed in place" \
+    "$(sqls "SELECT has_table_privilege('writer', 'parents', 'INSERT')")" t
 
 # --- a schema from the future ------------------------------------------------------
 
 sqls "UPDATE meta SET value = '99' WHERE key = 'schema_version'" >/dev/null
 run "$S" devices --db "$DBS"
 expect_rc "a newer schema is refused: exit 1" 1
-expect_stderr_line "... one line" "field-server: devices: postgresql://field@$PG_DIR/main: database schema version 99 is newer than this program's (6); upgrade field-server"
+expect_stderr_line "... one line" "field-server: devices: postgresql://field@$PG_DIR/main: database schema version 99 is newer than this program's (7); upgrade field-server"
 
 finish

@@ -207,7 +207,7 @@ expect_rc "a version 1 database opens" 0
 expect_eq "... its units valid since ever, the level their kind" \
     "$(json_get "$OUT" units.1.code)/$(json_get "$OUT" units.1.kind)/$(json_get "$OUT" units.1.valid_from)/$(json_get "$OUT" units.1.valid_to)/$(json_get "$OUT" units.1.in_programme)" \
     '"4201"/"xa"/"0000-01-01"/null/true'
-expect_eq "... migrated to the current schema version (6: units, threshold revisions, clocks ahead, attachments, two indexes fewer)" "$(sqlite3 -batch "$OLD" 'PRAGMA user_version')" 6
+expect_eq "... migrated to the current schema version (7: units, threshold revisions, clocks ahead, attachments, two indexes fewer, parent edges by row)" "$(sqlite3 -batch "$OLD" 'PRAGMA user_version')" 7
 run "$S" targets --db "$OLD"
 expect_rc "... with a targets table" 0
 printf 'code,name,kind,parent_code,valid_from,valid_to\n42,Tỉnh Hà Tĩnh,tinh,,1991-10-01,\n4201,Xã Một,xa,42,2025-07-01,\n' >"$T/dated.csv"

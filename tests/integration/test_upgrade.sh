@@ -56,7 +56,7 @@ expect_eq "the fixture is server schema version 2" "$(sqls 'PRAGMA user_version;
 srv audit
 expect_rc "field-server audit opens the old database: no chain alarm" 0
 expect_stdout_contains "... five versions" "versions stored: 5"
-expect_eq "... migrated to version 6" "$(sqls 'PRAGMA user_version;')" 6
+expect_eq "... migrated to version 7" "$(sqls 'PRAGMA user_version;')" 7
 expect_eq "... without the indexes version 6 drops" \
     "$(sqls "SELECT count(*) FROM sqlite_schema WHERE name IN ('versions_prev', 'parents_parent');")" 0
 srv record --json "$REC"
@@ -119,7 +119,7 @@ srv audit
 expect_rc "a newer server database is refused" 1
 expect_stderr_line "... in one line" "field-server: audit: "
 expect_stderr_contains "... saying so" \
-    "database schema version 99 is newer than this program's (6); upgrade field-server"
+    "database schema version 99 is newer than this program's (7); upgrade field-server"
 "$S" serve --db "$DBS" --port 0 --quiet >"$OUT" 2>"$ERR" </dev/null
 RC=$?
 expect_rc "field-server serve refuses it" 1

@@ -660,8 +660,9 @@ static void test_version_1_database_migrates(void **state)
                 "WHERE code = '4201'",
                 "xa|0000-01-01|-|1");
     /* every migration ran: units with dates (2), threshold revisions (3),
-     * clocks ahead (4), attachments (5), two indexes fewer (6) */
-    expect_text(db, "PRAGMA user_version", "6");
+     * clocks ahead (4), attachments (5), two indexes fewer (6), parent
+     * edges by row (7) */
+    expect_text(db, "PRAGMA user_version", "7");
     expect_text(db, "SELECT count(ahead_ms) FROM versions", "0");
     expect_text(db, "SELECT count(*) FROM threshold_revisions", "0");
     expect_text(db,

@@ -653,7 +653,8 @@ static void expect_pg(const char *url, const char *sql, const char *want)
 }
 
 /* A database of schema version 5 (pg/server.sql alone) is brought to
- * version 6 when it is opened: the two indexes of server-006.sql go. */
+ * this program's version when it is opened: the two indexes of
+ * server-006.sql go, and server-007.sql keys parent edges by row. */
 static void test_schema_5_upgrades(void **state)
 {
     struct fx *f = *state;
@@ -663,10 +664,17 @@ static void test_schema_5_upgrades(void **state)
 
     NEED_PG(state);
     expect_pg(f->pg.location,
-              "SELECT value FROM meta WHERE key = 'schema_version'", "6");
+              "SELECT value FROM meta WHERE key = 'schema_version'", "7");
     expect_pg(f->pg.location, indexes, "0");
     free(pg_value(f->pg.location,
                   "CREATE INDEX versions_prev ON versions (prev); "
+                  "CREATE TABLE old_parents (child text COLLATE \"C\" NOT "
+                  "NULL, parent text COLLATE \"C\" NOT NULL, PRIMARY KEY "
+                  "(child, parent)); INSERT INTO old_parents SELECT v.hash, "
+                  "e.parent FROM parents e JOIN versions v ON v.seq = "
+                  "e.child_seq; DROP TABLE parents; ALTER TABLE old_parents "
+                  "RENAME TO parents; ALTER TABLE parents RENAME CONSTRAINT "
+                  "old_parents_pkey TO parents_pkey; "
                   "CREATE INDEX parents_parent ON parents (parent); "
                   "UPDATE meta SET value = '5' WHERE key = 'schema_version'"));
     expect_pg(f->pg.location, indexes, "2");
@@ -674,8 +682,12 @@ static void test_schema_5_upgrades(void **state)
                      FLD_OK);
     srv_storage_close(st);
     expect_pg(f->pg.location,
-              "SELECT value FROM meta WHERE key = 'schema_version'", "6");
+              "SELECT value FROM meta WHERE key = 'schema_version'", "7");
     expect_pg(f->pg.location, indexes, "0");
+    expect_pg(f->pg.location,
+              "SELECT count(*) FROM information_schema.columns WHERE "
+              "table_name = 'parents' AND column_name = 'child_seq'",
+              "1");
 }
 
 /* The back ends that need nothing from the server: checkpoints do
