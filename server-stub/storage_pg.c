@@ -786,29 +786,6 @@ static int apply_schema(struct srv_pg *g, long from, struct fld_err *err)
     return rc;
 }
 
-/* Make the schema in an empty database: one transaction, under the
- * writer lock, so two `init`s at once make it once. */
-static int create_schema(struct srv_pg *g, struct fld_err *err)
-{
-    bool has = false;
-    int rc;
-
-    if ((rc = run(g, P_BEGIN, NULL, NULL, "create schema", err)) != FLD_OK)
-        return rc;
-    g->in_tx = true;
-    rc = run(g, P_LOCK, NULL, NULL, "create schema", err);
-    if (rc == FLD_OK)
-        rc = has_meta(g, &has, err);
-    if (rc == FLD_OK && !has)
-        rc = apply_schema(g, 0, err);
-    if (rc == FLD_OK)
-        rc = run(g, P_COMMIT, NULL, NULL, "create schema", err);
-    else
-        (void)run(g, P_ROLLBACK, NULL, NULL, "roll back", NULL);
-    g->in_tx = false;
-    return rc;
-}
-
 /* meta's schema_version. */
 static int read_version(struct srv_pg *g, long *out, struct fld_err *err)
 {
@@ -836,31 +813,36 @@ static int read_version(struct srv_pg *g, long *out, struct fld_err *err)
     return rc;
 }
 
-/* Bring a database of an earlier schema to this program's: one
- * transaction under the writer lock, which reads the version again
- * (another server may have brought it up meanwhile). */
-static int upgrade_schema(struct srv_pg *g, struct fld_err *err)
+/*
+ * Make the schema in an empty database, or bring an older one up to this
+ * program's: one transaction under the writer lock, which reads the
+ * database again (another server or `init` may have done it meanwhile).
+ */
+static int settle_schema(struct srv_pg *g, struct fld_err *err)
 {
-    long version;
+    bool has = false;
+    long version = 0;
     int rc;
 
-    if ((rc = run(g, P_BEGIN, NULL, NULL, "upgrade schema", err)) != FLD_OK)
+    if ((rc = run(g, P_BEGIN, NULL, NULL, "settle schema", err)) != FLD_OK)
         return rc;
     g->in_tx = true;
-    rc = run(g, P_LOCK, NULL, NULL, "upgrade schema", err);
+    rc = run(g, P_LOCK, NULL, NULL, "settle schema", err);
     if (rc == FLD_OK)
+        rc = has_meta(g, &has, err);
+    if (rc == FLD_OK && has)
         rc = read_version(g, &version, err);
     if (rc == FLD_OK && version < SRV_PG_SCHEMA_VERSION) {
         rc = apply_schema(g, version, err);
-        if (rc != FLD_OK)
+        if (rc != FLD_OK && has)
             fld_err_prefix(err,
-                           "%s: bringing the schema from version %ld to %d "
-                           "needs the role that owns its tables (the one "
-                           "that ran init)",
+                           "%s: could not bring the schema from version %ld "
+                           "to %d (only the role that owns the tables, the "
+                           "one that ran init, may)",
                            g->where, version, SRV_PG_SCHEMA_VERSION);
     }
     if (rc == FLD_OK)
-        rc = run(g, P_COMMIT, NULL, NULL, "upgrade schema", err);
+        rc = run(g, P_COMMIT, NULL, NULL, "settle schema", err);
     else
         (void)run(g, P_ROLLBACK, NULL, NULL, "roll back", NULL);
     g->in_tx = false;
@@ -870,7 +852,7 @@ static int upgrade_schema(struct srv_pg *g, struct fld_err *err)
 static int check_schema(struct srv_pg *g, bool create, struct fld_err *err)
 {
     bool has = false;
-    long version;
+    long version = 0;
     int rc;
 
     if ((rc = has_meta(g, &has, err)) != FLD_OK)
@@ -880,20 +862,15 @@ static int check_schema(struct srv_pg *g, bool create, struct fld_err *err)
                            "%s: not a field-server database (run field-server "
                            "init)",
                            g->where);
-    if (!has) {
-        if ((rc = create_schema(g, err)) != FLD_OK)
-            return rc;
-    }
-    if ((rc = read_version(g, &version, err)) != FLD_OK)
+    rc = has ? read_version(g, &version, err) : FLD_OK;
+    if (rc != FLD_OK)
         return rc;
     if (version > SRV_PG_SCHEMA_VERSION)
         return fld_err_set(err, FLD_EDB,
                            "%s: database schema version %ld is newer than "
                            "this program's (%d); upgrade field-server",
                            g->where, version, SRV_PG_SCHEMA_VERSION);
-    if (version < SRV_PG_SCHEMA_VERSION)
-        rc = upgrade_schema(g, err);
-    return rc;
+    return version < SRV_PG_SCHEMA_VERSION ? settle_schema(g, err) : FLD_OK;
 }
 
 /* location: what follows "postgresql:" or "postgres:" in --db: "//..."

@@ -219,8 +219,8 @@ static const char *const sql_text[N_STMTS] = {
         "  WHERE u.parent IS NOT NULL "
         "  UNION SELECT u.merged_into FROM units u JOIN up ON u.code = up.code "
         "  WHERE u.merged_into IS NOT NULL) "
-        "SELECT 1 FROM device_scope s WHERE s.device = ?1 AND "
-        "s.unit IN (SELECT code FROM up) LIMIT 1",
+        "SELECT 1 FROM up CROSS JOIN device_scope s "
+        "ON s.device = ?1 AND s.unit = up.code LIMIT 1",
     /* A replaced target goes to the end of the load order: REPLACE deletes
      * the old row and inserts a new one, with a new id. */
     [S_TARGET_PUT] =

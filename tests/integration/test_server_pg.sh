@@ -232,7 +232,7 @@ UPDATE meta SET value = '5' WHERE key = 'schema_version'" >/dev/null
 run "$S" devices --db "postgresql:///main?host=$PG_DIR&user=writer"
 expect_rc "a role that does not own the tables cannot bring version 5 up: exit 1" 1
 expect_stderr_line "... one line saying what it needs" \
-    "field-server: devices: postgresql://writer@$PG_DIR/main: bringing the schema from version 5 to 7 needs the role that owns its tables (the one that ran init): "
+    "field-server: devices: postgresql://writer@$PG_DIR/main: could not bring the schema from version 5 to 7 (only the role that owns the tables, the one that ran init, may): "
 expect_eq "... and leaves it at version 5" \
     "$(sqls "SELECT value FROM meta WHERE key = 'schema_version'")" 5
 run "$S" devices --db "$DBS"
