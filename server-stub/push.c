@@ -34,6 +34,7 @@
 #include "buf.h"
 #include "form.h"
 #include "hlc.h"
+#include "json.h"
 #include "metrics.h"
 #include "parallel.h"
 
@@ -56,6 +57,7 @@ struct checked {
     struct fld_version *v;        /* NULL: refused, its result says why */
     const struct fld_template *t; /* its template, if installed and agreeing */
     char *flag;                   /* checklist_flag() against t, when t */
+    bool is_judged;               /* flag set, answers dropped */
 };
 
 /* Today's date in UTC, as the checklist rules compare dates. */
@@ -535,36 +537,65 @@ static int admit(struct srv *s, struct srv_storage *st,
 
 /* Phase 1's shared state: item i's thread writes only c[i], results[i]. */
 struct phase1 {
+    struct srv *s;
     const struct syn_item *items;
     struct syn_result *results;
     struct checked *c;
     char today[11];
 };
 
-/* Verify item i: everything fld_version_open() checks. */
+/* c->t = v's template, when it is installed and its id agrees. */
+static void agree(struct checked *c, const struct fld_template *t)
+{
+    if (t != NULL && strcmp(fld_template_id(t), c->v->template_id) == 0)
+        c->t = t;
+}
+
+/*
+ * Evaluate item i against its checklist, when its template is known, and
+ * drop its parsed answers and review then: nothing after the flag reads
+ * them (store() evaluates again only a version whose template was not
+ * known here, which keeps them).
+ */
+static void judge_item(void *ctx, size_t i)
+{
+    struct phase1 *p = ctx;
+    struct checked *c = &p->c[i];
+
+    if (c->t == NULL || c->is_judged)
+        return;
+    c->flag = checklist_flag(c->t, c->v, p->today);
+    fld_json_remove(c->v->json, "answers");
+    fld_json_remove(c->v->json, "review");
+    c->v->answers = NULL;
+    c->v->review = NULL;
+    c->is_judged = true;
+}
+
+/*
+ * Verify item i (everything fld_version_open() checks), and judge it at
+ * once when its template is in the server's cache: a batch of 500 then
+ * never holds 500 parsed answers at a time.
+ */
 static void open_item(void *ctx, size_t i)
 {
     struct phase1 *p = ctx;
     const struct syn_item *it = &p->items[i];
+    struct checked *c = &p->c[i];
     struct fld_err e;
     int rc;
 
     fld_version_hash(it->body, it->body_len, p->results[i].hash);
     fld_err_clear(&e);
-    rc = fld_version_open(it->body, it->body_len, it->sig, &p->c[i].v, &e);
+    rc = fld_version_open(it->body, it->body_len, it->sig, &c->v, &e);
     if (rc == FLD_EBADSIG)
         set_result(&p->results[i], SYN_REFUSED, "bad_signature", "%s", e.msg);
     else if (rc != FLD_OK)
         set_result(&p->results[i], SYN_REFUSED, "malformed", "%s", e.msg);
-}
-
-/* Evaluate item i against its checklist, when its template is known. */
-static void judge_item(void *ctx, size_t i)
-{
-    struct phase1 *p = ctx;
-
-    if (p->c[i].t != NULL)
-        p->c[i].flag = checklist_flag(p->c[i].t, p->c[i].v, p->today);
+    if (rc != FLD_OK)
+        return;
+    agree(c, srv_template_cached(p->s, c->v->template_hash));
+    judge_item(p, i);
 }
 
 /*
@@ -581,15 +612,14 @@ static void find_templates(struct srv *s, struct srv_storage *st,
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (c[i].v == NULL)
+        if (c[i].v == NULL || c[i].t != NULL)
             continue;
         if (hash == NULL || strcmp(hash, c[i].v->template_hash) != 0) {
             hash = c[i].v->template_hash;
             if (srv_template(s, st, hash, &t, NULL) != FLD_OK)
                 t = NULL;
         }
-        if (t != NULL && strcmp(fld_template_id(t), c[i].v->template_id) == 0)
-            c[i].t = t;
+        agree(&c[i], t);
     }
 }
 
@@ -608,7 +638,7 @@ int srv_push(struct srv *s, struct srv_storage *st,
              const struct srv_device *pusher, const struct syn_item *items,
              size_t n, struct syn_result *results, struct fld_err *err)
 {
-    struct phase1 p = {items, results, NULL, ""};
+    struct phase1 p = {s, items, results, NULL, ""};
     struct worklist w = {NULL, 0, 0};
     struct seen m = {NULL, NULL, 0, 0, false, false};
     int64_t now = fld_now_ms();

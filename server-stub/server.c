@@ -155,6 +155,19 @@ int srv_expire_partials(struct srv *s, size_t *n, struct fld_err *err)
     return rc;
 }
 
+const struct fld_template *srv_template_cached(struct srv *s, const char *hash)
+{
+    const struct fld_template *t = NULL;
+    size_t i;
+
+    pthread_mutex_lock(&s->tpl_lock);
+    for (i = 0; i < s->n_templates && t == NULL; i++)
+        if (strcmp(s->templates[i].hash, hash) == 0)
+            t = s->templates[i].t;
+    pthread_mutex_unlock(&s->tpl_lock);
+    return t;
+}
+
 int srv_template(struct srv *s, struct srv_storage *st, const char *hash,
                  const struct fld_template **out, struct fld_err *err)
 {
@@ -163,15 +176,8 @@ int srv_template(struct srv *s, struct srv_storage *st, const char *hash,
     size_t len, i;
     int rc;
 
-    *out = NULL;
-    pthread_mutex_lock(&s->tpl_lock);
-    for (i = 0; i < s->n_templates; i++)
-        if (strcmp(s->templates[i].hash, hash) == 0) {
-            *out = s->templates[i].t;
-            pthread_mutex_unlock(&s->tpl_lock);
-            return FLD_OK;
-        }
-    pthread_mutex_unlock(&s->tpl_lock);
+    if ((*out = srv_template_cached(s, hash)) != NULL)
+        return FLD_OK;
     if ((rc = srv_storage_template_get(st, hash, &body, &len, err)) != FLD_OK)
         return rc;
     rc = fld_template_parse(body, len, &t, err);

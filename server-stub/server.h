@@ -113,6 +113,10 @@ void srv_release(struct srv *s, struct srv_storage *st);
 int srv_template(struct srv *s, struct srv_storage *st, const char *hash,
                  const struct fld_template **out, struct fld_err *err);
 
+/* The parsed template of this hash if it is in the cache already, else
+ * NULL; needs no storage handle, so any thread may ask. */
+const struct fld_template *srv_template_cached(struct srv *s, const char *hash);
+
 /* Delete the attachment uploads left unfinished for cfg.partial_days
  * (attachments.h); *n (may be NULL) counts them. The server runs it when
  * it starts and then every hour (checkpointer.h). */
