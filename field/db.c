@@ -840,18 +840,23 @@ void fld_db_bind_thresholds(sqlite3_stmt *s, const struct fld_thresholds *r)
 }
 
 int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,
-                     const struct fld_version *v, struct fld_err *err)
+                     const struct fld_version *v, int64_t seq,
+                     struct fld_err *err)
 {
     const char *what = "store version";
     bool found = false;
+    sqlite3_stmt *s;
     size_t i;
     int rc = FLD_OK;
 
     for (i = 0; i < v->parents->n; i++) {
         const char *p = v->parents->items[i]->s;
 
-        rc = fld_db_run(d, ids->parent_insert, v->hash, p, what, err);
-        if (rc != FLD_OK)
+        if ((rc = fld_db_stmt(d, ids->parent_insert, &s, err)) != FLD_OK)
+            return rc;
+        sqlite3_bind_int64(s, 1, seq);
+        fld_db_bind_text(s, 2, p);
+        if ((rc = fld_db_done(d, s, what, err)) != FLD_OK)
             return rc;
         rc = fld_db_run(d, ids->head_delete, v->record, p, what, err);
         if (rc != FLD_OK)

@@ -203,12 +203,13 @@ int fld_db_prefix(struct fld_db *d, int id, const char *prefix, char *out,
 /* Bind v (which must outlive the statement's use) to ?1 .. ?13. */
 void fld_db_bind_version(sqlite3_stmt *s, const struct fld_version *v);
 
-/* The statements, the same text in both tables, that keep heads; the ids
- * of struct fld_db_heads name them, and each store's own statement for a
- * parent edge (?1 the child's hash, ?2 the parent's), in a store's table. */
+/* The statements, the same text in both tables, that keep parent edges
+ * (keyed by the child's row: schema/field-009.sql, server-007.sql) and
+ * heads; the ids of struct fld_db_heads name them in a store's table. */
+#define FLD_DB_SQL_PARENT_INSERT                                               \
+    "INSERT OR IGNORE INTO parents (child_seq, parent) VALUES (?1, ?2)"
 #define FLD_DB_SQL_HEAD_DELETE                                                 \
     "DELETE FROM heads WHERE record = ?1 AND hash = ?2"
-#define FLD_DB_SQL_HAS_CHILD "SELECT 1 FROM parents WHERE parent = ?1 LIMIT 1"
 #define FLD_DB_SQL_HEAD_INSERT                                                 \
     "INSERT OR IGNORE INTO heads (record, hash) VALUES (?1, ?2)"
 struct fld_db_heads {
@@ -218,12 +219,14 @@ struct fld_db_heads {
 };
 #define FLD_DB_NO_CHILD (-1)
 /*
- * The version v was just inserted: record its parent edges, take its
- * parents off the record's heads, and make it a head unless a stored
- * version already names it as a parent (a child relayed before its parent).
+ * The version v was just inserted as row seq: record its parent edges,
+ * take its parents off the record's heads, and make it a head unless a
+ * stored version already names it as a parent (a child relayed before its
+ * parent).
  */
 int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,
-                     const struct fld_version *v, struct fld_err *err);
+                     const struct fld_version *v, int64_t seq,
+                     struct fld_err *err);
 
 /* ---- threshold revisions ---------------------------------------------------
  *

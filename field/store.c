@@ -109,11 +109,9 @@ static const char *const sql_text[N_STMTS] = {
     [S_VERSION_INSERT] = "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
                          ", stored_ms) VALUES (" FLD_DB_VERSION_PARAMS ", ?14)",
     [S_VERSION_GET] = "SELECT body, sig FROM versions WHERE hash = ?1",
-    /* edges keyed by the child's row (schema/field-009.sql) */
-    [S_PARENT_INSERT] = "INSERT OR IGNORE INTO parents (child_seq, parent) "
-                        "SELECT seq, ?2 FROM versions WHERE hash = ?1",
+    [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
     [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
-    [S_HAS_CHILD] = FLD_DB_SQL_HAS_CHILD,
+    [S_HAS_CHILD] = "SELECT 1 FROM parents WHERE parent = ?1 LIMIT 1",
     [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
     [S_HEADS_OF] = "SELECT hash FROM heads WHERE record = ?1 ORDER BY hash",
     /* Hex digits sort below 'g', so [prefix, prefix||'g') is the range of
@@ -439,6 +437,7 @@ int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
     static const struct fld_db_heads heads = {S_PARENT_INSERT, S_HEAD_DELETE,
                                               S_HAS_CHILD, S_HEAD_INSERT};
     sqlite3_stmt *s;
+    int64_t seq;
     bool found;
     int rc;
 
@@ -455,9 +454,10 @@ int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
     sqlite3_bind_int64(s, 14, fld_now_ms());
     if ((rc = fld_db_done(st->d, s, "store version", err)) != FLD_OK)
         return rc;
+    seq = sqlite3_last_insert_rowid(st->d->db); /* before anything else */
     if ((rc = put_attachments(st, v, err)) != FLD_OK)
         return rc;
-    return fld_db_heads_add(st->d, &heads, v, err);
+    return fld_db_heads_add(st->d, &heads, v, seq, err);
 }
 
 /* Columns 0 and 1 of the row s was stepped to, a signed body and its

@@ -409,7 +409,6 @@ struct seen {
     struct srv_device *author; /* NULL: none yet, or not enrolled */
     struct judged *subjects;
     size_t n, cap;
-    bool pusher_holds, author_holds; /* for the subject judged last */
 };
 
 static void forget_subjects(struct seen *m)
@@ -445,35 +444,33 @@ static int author_of(struct srv_storage *st, struct seen *m, const char *pubkey,
     return rc;
 }
 
-/* Judge subject against the pusher's and m->author's scopes. */
+/* *out = subject judged against the pusher's and m->author's scopes. */
 static int judge_scope(struct srv_storage *st, struct seen *m,
                        const struct srv_device *pusher, const char *subject,
-                       struct fld_err *err)
+                       const struct judged **out, struct fld_err *err)
 {
     struct judged *j;
     size_t i;
     int rc;
 
     for (i = 0; i < m->n; i++)
-        if (strcmp(m->subjects[i].subject, subject) == 0)
-            break;
-    if (i == m->n) {
-        if (m->n == m->cap) {
-            m->cap = m->cap ? 2 * m->cap : 16;
-            m->subjects =
-                fld_xreallocarray(m->subjects, m->cap, sizeof *m->subjects);
+        if (strcmp(m->subjects[i].subject, subject) == 0) {
+            *out = &m->subjects[i];
+            return FLD_OK;
         }
-        j = &m->subjects[m->n];
-        if ((rc = holds(st, pusher, subject, &j->pusher_holds, err)) != FLD_OK)
-            return rc;
-        if ((rc = holds(st, m->author, subject, &j->author_holds, err)) !=
-            FLD_OK)
-            return rc;
-        j->subject = fld_xstrdup(subject);
-        m->n++;
+    if (m->n == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 16;
+        m->subjects =
+            fld_xreallocarray(m->subjects, m->cap, sizeof *m->subjects);
     }
-    m->pusher_holds = m->subjects[i].pusher_holds;
-    m->author_holds = m->subjects[i].author_holds;
+    j = &m->subjects[m->n];
+    if ((rc = holds(st, pusher, subject, &j->pusher_holds, err)) != FLD_OK)
+        return rc;
+    if ((rc = holds(st, m->author, subject, &j->author_holds, err)) != FLD_OK)
+        return rc;
+    j->subject = fld_xstrdup(subject);
+    m->n++;
+    *out = j;
     return FLD_OK;
 }
 
@@ -484,6 +481,7 @@ static int admit(struct srv *s, struct srv_storage *st,
                  struct worklist *w, struct fld_err *err)
 {
     const struct fld_version *v = c->v;
+    const struct judged *scope;
     enum srv_version_state state;
     int rc;
 
@@ -506,16 +504,16 @@ static int admit(struct srv *s, struct srv_storage *st,
     }
     if (rc != FLD_OK)
         return rc;
-    if ((rc = judge_scope(st, m, pusher, v->subject, err)) != FLD_OK)
+    if ((rc = judge_scope(st, m, pusher, v->subject, &scope, err)) != FLD_OK)
         return rc;
-    if (!m->pusher_holds) {
+    if (!scope->pusher_holds) {
         set_result(res, SYN_REFUSED, "out_of_scope",
                    "unit %s is outside this device's scope", v->subject);
         return FLD_OK;
     }
     /* A relay carries what its author may write, and nothing more: a
      * version is judged by its signer's scope as well as by the pusher's. */
-    if (!m->author_holds) {
+    if (!scope->author_holds) {
         set_result(res, SYN_REFUSED, "out_of_scope",
                    "unit %s is outside the scope of the device that signed "
                    "it (%.16s)",
@@ -640,7 +638,7 @@ int srv_push(struct srv *s, struct srv_storage *st,
 {
     struct phase1 p = {s, items, results, NULL, ""};
     struct worklist w = {NULL, 0, 0};
-    struct seen m = {NULL, NULL, 0, 0, false, false};
+    struct seen m = {NULL, NULL, 0, 0};
     int64_t now = fld_now_ms();
     size_t i;
     int rc;

@@ -553,6 +553,31 @@ int srv_storage_each_audit(struct srv_storage *st, const char *kind,
                            srv_audit_fn fn, void *ctx, struct fld_err *err);
 int srv_storage_each_alarm(struct srv_storage *st, srv_alarm_fn fn, void *ctx,
                            struct fld_err *err);
+/*
+ * The chain alarms, the same statement on both back ends (no values;
+ * CAST, which both read, types the kind). Forks: two versions of one
+ * device with the same dseq; a version whose prev is stored but is not
+ * its author's version at dseq - 1; a version whose author's version at
+ * dseq - 1 is another than its prev. Gaps: a prev not stored. Ordered by
+ * author, dseq, kind, version.
+ */
+#define SRV_SQL_CHAIN_ALARMS                                                   \
+    "SELECT CAST('fork' AS TEXT), a.author, a.dseq, a.hash, b.hash "           \
+    "  FROM versions a JOIN versions b ON b.author = a.author "                \
+    "  AND b.dseq = a.dseq AND b.hash > a.hash "                               \
+    "UNION ALL "                                                               \
+    "SELECT 'fork', v.author, v.dseq, v.hash, p.hash FROM versions v "         \
+    "  JOIN versions p ON p.hash = v.prev "                                    \
+    "  WHERE p.author <> v.author OR p.dseq <> v.dseq - 1 "                    \
+    "UNION ALL "                                                               \
+    "SELECT 'fork', v.author, v.dseq, v.hash, b.hash FROM versions v "         \
+    "  JOIN versions b ON b.author = v.author AND b.dseq = v.dseq - 1 "        \
+    "  WHERE v.prev IS NOT NULL AND b.hash <> v.prev "                         \
+    "UNION ALL "                                                               \
+    "SELECT 'gap', v.author, v.dseq, v.hash, v.prev FROM versions v "          \
+    "  WHERE v.prev IS NOT NULL AND NOT EXISTS "                               \
+    "  (SELECT 1 FROM versions p WHERE p.hash = v.prev) "                      \
+    "ORDER BY 2, 3, 1, 4"
 int srv_storage_counts(struct srv_storage *st, struct srv_counts *out,
                        struct fld_err *err);
 

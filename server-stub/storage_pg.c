@@ -242,8 +242,7 @@ static const char *const sql_text[N_PG_STMTS] = {
         "ON CONFLICT (hash) DO NOTHING RETURNING seq",
     /* edges keyed by the child's row (schema/pg/server-007.sql) */
     [P_PARENT_INSERT] = "INSERT INTO parents (child_seq, parent) "
-                        "SELECT seq, $2 FROM versions WHERE hash = $1 "
-                        "ON CONFLICT DO NOTHING",
+                        "VALUES ($1, $2) ON CONFLICT DO NOTHING",
     [P_HEAD_DELETE] = "DELETE FROM heads WHERE record = $1 AND hash = $2",
     [P_HEAD_INSERT] = "INSERT INTO heads (record, hash) VALUES ($1, $2) "
                       "ON CONFLICT DO NOTHING",
@@ -300,23 +299,7 @@ static const char *const sql_text[N_PG_STMTS] = {
     [P_AUDIT_EACH] = "SELECT id, at_ms, kind, device, subject, detail "
                      "FROM audit WHERE $1::text IS NULL OR kind = $1::text "
                      "ORDER BY id",
-    [P_ALARMS] =
-        "SELECT 'fork'::text, a.author, a.dseq, a.hash, b.hash FROM versions a "
-        "  JOIN versions b ON b.author = a.author AND b.dseq = a.dseq "
-        "  AND b.hash > a.hash "
-        "UNION ALL "
-        "SELECT 'fork', v.author, v.dseq, v.hash, p.hash FROM versions v "
-        "  JOIN versions p ON p.hash = v.prev "
-        "  WHERE p.author <> v.author OR p.dseq <> v.dseq - 1 "
-        "UNION ALL "
-        "SELECT 'fork', v.author, v.dseq, v.hash, b.hash FROM versions v "
-        "  JOIN versions b ON b.author = v.author AND b.dseq = v.dseq - 1 "
-        "  WHERE v.prev IS NOT NULL AND b.hash <> v.prev "
-        "UNION ALL "
-        "SELECT 'gap', v.author, v.dseq, v.hash, v.prev FROM versions v "
-        "  WHERE v.prev IS NOT NULL AND NOT EXISTS "
-        "  (SELECT 1 FROM versions p WHERE p.hash = v.prev) "
-        "ORDER BY 2, 3, 1, 4",
+    [P_ALARMS] = SRV_SQL_CHAIN_ALARMS,
     [P_COUNTS] = "SELECT (SELECT coalesce(max(seq), 0) FROM versions), "
                  "(SELECT count(*) FROM quarantine), "
                  "(SELECT count(*) FROM devices), "
@@ -1536,11 +1519,11 @@ static int name_attachments(struct srv_pg *g, int64_t seq,
     return rc;
 }
 
-/* v was just inserted: its parent edges, its parents off the record's
- * heads, and v a head (as field/db.c's fld_db_heads_add does for SQLite:
- * push.c stores a version only once all its parents are stored, so none
+/* v was just inserted as row seq: its parent edges, its parents off the
+ * record's heads, and v a head (as field/db.c's fld_db_heads_add does for
+ * SQLite: push.c stores a version only once all its parents are stored, so none
  * that names it can be here yet). */
-static int add_heads(struct srv_pg *g, const struct fld_version *v,
+static int add_heads(struct srv_pg *g, const struct fld_version *v, int64_t seq,
                      struct fld_err *err)
 {
     const char *what = "store version";
@@ -1548,9 +1531,12 @@ static int add_heads(struct srv_pg *g, const struct fld_version *v,
     int rc;
 
     for (i = 0; i < v->parents->n; i++) {
+        struct params e = {.n = 0};
         const char *p = v->parents->items[i]->s;
 
-        rc = run2(g, P_PARENT_INSERT, v->hash, p, NULL, what, err);
+        p_int(&e, seq);
+        p_text(&e, p);
+        rc = change(g, P_PARENT_INSERT, &e, NULL, what, err);
         if (rc != FLD_OK)
             return rc;
         rc = run2(g, P_HEAD_DELETE, v->record, p, NULL, what, err);
@@ -1606,7 +1592,7 @@ static int pg_version_put(struct srv_storage *st,
     PQclear(r);
     if ((rc = name_attachments(g, *seq, v, err)) != FLD_OK)
         return rc;
-    return add_heads(g, v, err);
+    return add_heads(g, v, *seq, err);
 }
 
 static int pg_chain_check(struct srv_storage *st, const struct fld_version *v,

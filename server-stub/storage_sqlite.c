@@ -241,9 +241,7 @@ static const char *const sql_text[N_STMTS] = {
         "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
         ", pusher, received_ms, flag, ahead_ms) VALUES (" FLD_DB_VERSION_PARAMS
         ", ?14, ?15, ?16, ?17)",
-    /* edges keyed by the child's row (schema/server-007.sql) */
-    [S_PARENT_INSERT] = "INSERT OR IGNORE INTO parents (child_seq, parent) "
-                        "SELECT seq, ?2 FROM versions WHERE hash = ?1",
+    [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
     [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
     [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
     /* The chain around a version (?1 author, ?2 dseq, ?3 prev, ?4 hash):
@@ -298,27 +296,7 @@ static const char *const sql_text[N_STMTS] = {
     [S_AUDIT_EACH] =
         "SELECT id, at_ms, kind, device, subject, detail FROM audit "
         "WHERE ?1 IS NULL OR kind = ?1 ORDER BY id",
-    /* Forks: two versions of one device with the same dseq; a version
-     * whose prev is stored but is not its author's version at dseq - 1;
-     * a version whose author's version at dseq - 1 is another than its
-     * prev. Gaps: a prev not stored. */
-    [S_ALARMS] =
-        "SELECT 'fork', a.author, a.dseq, a.hash, b.hash FROM versions a "
-        "  JOIN versions b ON b.author = a.author AND b.dseq = a.dseq "
-        "  AND b.hash > a.hash "
-        "UNION ALL "
-        "SELECT 'fork', v.author, v.dseq, v.hash, p.hash FROM versions v "
-        "  JOIN versions p ON p.hash = v.prev "
-        "  WHERE p.author <> v.author OR p.dseq <> v.dseq - 1 "
-        "UNION ALL "
-        "SELECT 'fork', v.author, v.dseq, v.hash, b.hash FROM versions v "
-        "  JOIN versions b ON b.author = v.author AND b.dseq = v.dseq - 1 "
-        "  WHERE v.prev IS NOT NULL AND b.hash <> v.prev "
-        "UNION ALL "
-        "SELECT 'gap', v.author, v.dseq, v.hash, v.prev FROM versions v "
-        "  WHERE v.prev IS NOT NULL AND NOT EXISTS "
-        "  (SELECT 1 FROM versions p WHERE p.hash = v.prev) "
-        "ORDER BY 2, 3, 1, 4",
+    [S_ALARMS] = SRV_SQL_CHAIN_ALARMS,
     /* For /metrics and the administration commands: the flagged count
      * reads every version, which is fine at that pace, not per sync. */
     [S_COUNTS] = "SELECT (SELECT coalesce(max(seq), 0) FROM versions), "
@@ -869,7 +847,7 @@ static int sq_version_put(struct srv_storage *st,
      * that may pull it may upload and fetch them. */
     if ((rc = srv_sq_attachments_name(st, *seq, in->v, err)) != FLD_OK)
         return rc;
-    return fld_db_heads_add(DB(st), &heads, in->v, err);
+    return fld_db_heads_add(DB(st), &heads, in->v, *seq, err);
 }
 
 /* A fork: a stored version that breaks v's author's chain with v (S_FORK
