@@ -80,6 +80,16 @@ static void reserve(struct fld_buf *b, size_t more)
     b->data = fld_xrealloc(b->data, b->cap);
 }
 
+void fld_buf_reserve(struct fld_buf *b, size_t more)
+{
+    if (more > SIZE_MAX - b->len - 1)
+        oom(SIZE_MAX);
+    if (b->len + more + 1 <= b->cap)
+        return;
+    b->cap = b->len + more + 1;
+    b->data = fld_xrealloc(b->data, b->cap);
+}
+
 void fld_buf_append(struct fld_buf *b, const void *p, size_t len)
 {
     reserve(b, len);

@@ -34,6 +34,9 @@ struct fld_buf {
         NULL, 0, 0                                                             \
     }
 
+/* Room for `more` bytes after what b holds, exactly: for a size known in
+ * advance, where growing by doubling would leave up to half unused. */
+void fld_buf_reserve(struct fld_buf *b, size_t more);
 void fld_buf_append(struct fld_buf *b, const void *p, size_t len);
 void fld_buf_puts(struct fld_buf *b, const char *s);
 void fld_buf_putc(struct fld_buf *b, int c);

@@ -77,6 +77,26 @@ void syn_gzip(const uint8_t *p, size_t len, struct fld_buf *out)
     syn_gzip_end(syn_gzip_begin(), p, len, out);
 }
 
+/*
+ * What a gzip member says it inflates to (its trailer's ISIZE, RFC 1952),
+ * so that the output is allocated once at its size. Only a hint: it comes
+ * from the peer, so it is held under cap and under what deflate can reach
+ * at all from len bytes (1032 to 1), and inflating checks the truth.
+ */
+static size_t inflated_size(const uint8_t *p, size_t len, size_t cap)
+{
+    size_t isize;
+
+    if (len < 18) /* a header and a trailer */
+        return 0;
+    p += len - 4;
+    isize = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 |
+            (size_t)p[3] << 24;
+    if (isize > cap)
+        isize = cap;
+    return isize / 1032 > len ? len * 1032 : isize;
+}
+
 int syn_gunzip(const uint8_t *p, size_t len, size_t cap, struct fld_buf *out,
                struct fld_err *err)
 {
@@ -87,6 +107,7 @@ int syn_gunzip(const uint8_t *p, size_t len, size_t cap, struct fld_buf *out,
 
     if (len > 0xffffffffu)
         return fld_err_set(err, FLD_ELIMIT, "gzip body too large");
+    fld_buf_reserve(out, inflated_size(p, len, cap));
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, GZIP_WBITS) != Z_OK)
         abort();

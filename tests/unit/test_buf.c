@@ -32,6 +32,29 @@ static void test_buf_grows_and_stays_terminated(void **state)
     assert_null(b.data);
 }
 
+/* Reserving makes room for exactly that much more, once: appending it
+ * moves nothing. */
+static void test_reserve_makes_room_once(void **state)
+{
+    struct fld_buf b = FLD_BUF_INIT;
+    uint8_t *at;
+    int i;
+
+    (void)state;
+    fld_buf_puts(&b, "abc");
+    fld_buf_reserve(&b, 1000);
+    assert_int_equal(b.cap, 3 + 1000 + 1);
+    at = b.data;
+    for (i = 0; i < 100; i++)
+        fld_buf_puts(&b, "0123456789");
+    assert_ptr_equal(b.data, at);
+    assert_int_equal(b.len, 1003);
+    assert_memory_equal(b.data, "abc0123", 7);
+    fld_buf_reserve(&b, 0); /* there is room: nothing changes */
+    assert_int_equal(b.cap, 1004);
+    fld_buf_free(&b);
+}
+
 static void test_detach_empty_gives_empty_string(void **state)
 {
     struct fld_buf b = FLD_BUF_INIT;
@@ -84,6 +107,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_grows_and_stays_terminated),
+        cmocka_unit_test(test_reserve_makes_room_once),
         cmocka_unit_test(test_detach_empty_gives_empty_string),
         cmocka_unit_test(test_hex_round_trip_and_refusals),
         cmocka_unit_test(test_err_set_prefix_and_names),

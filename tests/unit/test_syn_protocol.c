@@ -522,6 +522,29 @@ static void test_gzip_round_trip_and_limits(void **state)
     fld_buf_free(&back);
 }
 
+/* The trailer's size (ISIZE) only sizes the output: a lie is caught by
+ * inflating, and what it makes us allocate is bounded by the cap and by
+ * what deflate can reach from that many bytes. */
+static void test_gzip_size_hint_is_bounded(void **state)
+{
+    struct fld_buf z = FLD_BUF_INIT, back = FLD_BUF_INIT;
+
+    (void)state;
+    syn_gzip(body, sizeof body - 1, &z);
+    memset(z.data + z.len - 4, 0xff, 4); /* claims 4 GiB */
+    assert_int_equal(syn_gunzip(z.data, z.len, 64 << 20, &back, NULL),
+                     FLD_EINVAL);
+    assert_true(back.cap <= z.len * 1032 + 1);
+    fld_buf_free(&back);
+    assert_int_equal(syn_gunzip(z.data, z.len, 10, &back, NULL), FLD_ELIMIT);
+    assert_true(back.cap <= 11);
+    fld_buf_free(&back);
+    memset(z.data + z.len - 4, 0, 4); /* claims nothing */
+    assert_int_equal(syn_gunzip(z.data, z.len, 1024, &back, NULL), FLD_EINVAL);
+    fld_buf_free(&back);
+    fld_buf_free(&z);
+}
+
 /* A member written in pieces inflates to the pieces joined. */
 static void test_gzip_in_pieces(void **state)
 {
@@ -557,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_thresholds_page_round_trip),
         cmocka_unit_test(test_enroll_and_error_messages),
         cmocka_unit_test(test_gzip_round_trip_and_limits),
+        cmocka_unit_test(test_gzip_size_hint_is_bounded),
         cmocka_unit_test(test_gzip_in_pieces),
     };
 
