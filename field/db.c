@@ -455,13 +455,16 @@ static int open_readonly(struct fld_db *d, struct fld_err *err)
  * undo only itself. SQLite keeps that journal in memory up to 64 KiB and
  * then in a temporary file for the rest of the transaction: a device's
  * pull of 4,000 versions wrote 30 MB there, two fifths of all it wrote,
- * for nothing that must survive. 4 MiB keeps one statement's journal in
- * memory (ours change a few dozen pages) with a bound on what a large
- * statement may hold. It must be set before SQLite is first used, hence
+ * for nothing that must survive. 512 KiB keeps one statement's journal
+ * in memory (ours change a few dozen pages) and bounds what a large
+ * statement may hold; no more, because SQLite allocates it as one chunk
+ * of this size for every statement that journals (at 4 MiB, a pull held
+ * two such chunks at once, a quarter of its peak memory, for a few pages
+ * each). It must be set before SQLite is first used, hence
  * once, before the first database is opened; where SQLite was already in
  * use (a test's own connection), the default stays.
  */
-#define STMT_JOURNAL_IN_MEMORY (4 << 20)
+#define STMT_JOURNAL_IN_MEMORY (512 << 10)
 
 /*
  * And no bulk allocation for a page cache when it is created. SQLite
