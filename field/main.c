@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "parallel.h"
 #include "program.h"
 
 #define FIELD_VERSION "0.1.0"
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
      * SIGXFSZ, silently; ignored, the write fails with EFBIG instead and
      * the command reports it in one line like any other write error. */
     signal(SIGXFSZ, SIG_IGN);
+    syn_heaps_per_core();
     memset(&ctx, 0, sizeof ctx);
     ctx.cmd = fld_program_start(&field, argc, argv, &status);
     if (ctx.cmd == NULL)

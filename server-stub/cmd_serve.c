@@ -29,9 +29,7 @@
 #include "command.h"
 
 #include <signal.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
+#include <stdlib.h>
 
 #include "checkpointer.h"
 #include "http.h"
@@ -60,20 +58,6 @@ static const struct option serve_options[] = {
     {"quiet", no_argument, NULL, SRV_CMD_OPT_SETTING},
     {NULL, 0, NULL, 0},
 };
-
-/*
- * glibc gives each thread that allocates while another holds the heap a
- * heap of its own, up to eight per core, and keeps what each has held:
- * with a push parsing its versions on every core, a dozen such heaps made
- * the server's peak resident set 37 MB where one per core keeps it under
- * the 32 MB aimed at (docs/BENCHMARKS.md). Other C libraries have one.
- */
-static void limit_heaps(void)
-{
-#ifdef M_ARENA_MAX
-    mallopt(M_ARENA_MAX, (int)syn_cpus());
-#endif
-}
 
 /* The hourly chore: unfinished uploads past --partial-days go. */
 static void expire_partials(void *ctx)
@@ -116,7 +100,7 @@ int srv_cmd_serve(struct srv_cmd_ctx *ctx, int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    limit_heaps();
+    syn_heaps_per_core();
     if ((rc = srv_open(&ctx->cfg, &ctx->s, err)) != FLD_OK)
         goto out;
     if ((rc = srv_serve_lock(ctx->cfg.db, SRV_LOCK_SERVE, &lock, err)) !=

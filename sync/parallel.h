@@ -28,6 +28,12 @@
 /* The processors this process may run on (at least 1). */
 size_t syn_cpus(void);
 
+/* Hold the C library to one heap per processor rather than one per
+ * thread that ever allocated at the same time as another (glibc's
+ * default, up to eight per processor): a program calls it once, at
+ * start, before it starts any thread. */
+void syn_heaps_per_core(void);
+
 /*
  * fn(ctx, i) for every i in [0, n), on up to n_threads threads counting
  * the caller's own, each taking the next index not yet taken; returns
