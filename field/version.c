@@ -554,10 +554,13 @@ static int check_canonical(const struct fld_json *json, const uint8_t *body,
     return rc;
 }
 
-/* Everything fld_version_open checks but the signature (verify_sig false). */
+/* Everything fld_version_open checks but the signature (verify_sig false).
+ * owned: body itself when the version is to keep it (see
+ * fld_version_open_owned()), NULL to keep a copy. */
 static int open_body(const uint8_t *body, size_t len,
                      const uint8_t sig[FLD_SIG_LEN], bool verify_sig,
-                     struct fld_version **out, struct fld_err *err)
+                     uint8_t *owned, struct fld_version **out,
+                     struct fld_err *err)
 {
     struct fld_version *v;
     uint8_t pub[FLD_KEY_PUBLIC_LEN];
@@ -579,9 +582,13 @@ static int open_body(const uint8_t *body, size_t len,
         rc = check_body(v, err);
     if (rc != FLD_OK)
         goto fail;
-    v->body = fld_xmalloc(len + 1);
-    memcpy(v->body, body, len);
-    v->body[len] = '\0';
+    if (owned != NULL) {
+        v->body = owned;
+    } else {
+        v->body = fld_xmalloc(len + 1);
+        memcpy(v->body, body, len);
+        v->body[len] = '\0';
+    }
     v->body_len = len;
     memcpy(v->sig, sig, FLD_SIG_LEN);
     fld_version_hash(body, len, v->hash);
@@ -600,6 +607,8 @@ static int open_body(const uint8_t *body, size_t len,
     *out = v;
     return FLD_OK;
 fail:
+    if (v->body == owned)
+        v->body = NULL; /* still the caller's */
     fld_version_free(v);
     return rc;
 }
@@ -608,14 +617,21 @@ int fld_version_open(const uint8_t *body, size_t len,
                      const uint8_t sig[FLD_SIG_LEN], struct fld_version **out,
                      struct fld_err *err)
 {
-    return open_body(body, len, sig, true, out, err);
+    return open_body(body, len, sig, true, NULL, out, err);
+}
+
+int fld_version_open_owned(uint8_t *body, size_t len,
+                           const uint8_t sig[FLD_SIG_LEN],
+                           struct fld_version **out, struct fld_err *err)
+{
+    return open_body(body, len, sig, true, body, out, err);
 }
 
 int fld_version_open_stored(const uint8_t *body, size_t len,
                             const uint8_t sig[FLD_SIG_LEN],
                             struct fld_version **out, struct fld_err *err)
 {
-    return open_body(body, len, sig, false, out, err);
+    return open_body(body, len, sig, false, NULL, out, err);
 }
 
 void fld_version_free(struct fld_version *v)

@@ -142,6 +142,17 @@ int fld_version_open(const uint8_t *body, size_t len,
                      struct fld_err *err);
 
 /*
+ * The same, and the version keeps body itself instead of a copy: body is
+ * malloc()ed, len + 1 bytes with a NUL at body[len]. On FLD_OK it belongs
+ * to *out (fld_version_free() frees it); on failure it is still the
+ * caller's. For a page of pulled versions, whose bodies were just
+ * decoded: copying each would hold the page twice.
+ */
+int fld_version_open_owned(uint8_t *body, size_t len,
+                           const uint8_t sig[FLD_SIG_LEN],
+                           struct fld_version **out, struct fld_err *err);
+
+/*
  * The same for bytes this program verified when it stored them, read back
  * from its own database to be computed with (the server's reports): every
  * check but the signature's, which is most of the cost. Never for bytes

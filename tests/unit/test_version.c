@@ -178,6 +178,32 @@ static void test_open_round_trip(void **state)
     fld_version_free(v);
 }
 
+/* The owned variant keeps the caller's body on success and gives it back
+ * untouched on failure (the sanitizer build sees a leak or a double free). */
+static void test_open_owned_takes_the_body(void **state)
+{
+    struct fld_version *v = fixed_version(), *w = NULL;
+    struct fld_err err;
+    uint8_t *body = fld_xmalloc(v->body_len + 1);
+    uint8_t sig[64];
+
+    (void)state;
+    memcpy(body, v->body, v->body_len);
+    body[v->body_len] = '\0';
+    memcpy(sig, v->sig, 64);
+    sig[5] ^= 1;
+    assert_int_equal(fld_version_open_owned(body, v->body_len, sig, &w, &err),
+                     FLD_EBADSIG);
+    assert_null(w);
+    assert_memory_equal(body, v->body, v->body_len);
+    assert_int_equal(
+        fld_version_open_owned(body, v->body_len, v->sig, &w, &err), FLD_OK);
+    assert_ptr_equal(w->body, body);
+    assert_string_equal(w->hash, v->hash);
+    fld_version_free(w);
+    fld_version_free(v);
+}
+
 static void test_flipped_bits_fail(void **state)
 {
     struct fld_version *v = fixed_version(), *w = NULL;
@@ -544,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_golden_vector),
         cmocka_unit_test(test_body_is_canonical_and_sorted),
         cmocka_unit_test(test_open_round_trip),
+        cmocka_unit_test(test_open_owned_takes_the_body),
         cmocka_unit_test(test_flipped_bits_fail),
         cmocka_unit_test(test_wrong_key_fails),
         cmocka_unit_test(test_non_canonical_signature_fails),
