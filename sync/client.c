@@ -24,9 +24,14 @@
  * and reads and compresses the batch after it (struct store_job); the
  * store is the job's until it is joined, and the loop touches it only
  * then. Answers that come fast share a transaction (client_apply.c says
- * when one is committed). Requests themselves are never concurrent: the
- * server stores a batch before it answers, so parents reach it before
- * their children, as the protocol asks.
+ * when one is committed). Once nothing is left to push, the
+ * request for the next page goes out as soon as an answer says more
+ * pages wait, before that answer is verified (send_batch()), so that the
+ * server reads and compresses one page while the device verifies the
+ * one before. Requests themselves are never concurrent: each goes out
+ * after the answer before it, and the server stores a batch before it
+ * answers, so parents reach it before their children, as the protocol
+ * asks.
  *
  * Why this is safe to kill at any moment: nothing is recorded before the
  * answer that proves it is applied, and everything one answer proves is
@@ -51,6 +56,7 @@
  */
 #include "client_int.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -569,6 +575,17 @@ static void run_store_job(void *data)
         j->rc = syn_client_batch_take(&j->lim, j->q, j->k, j->next, &j->err);
 }
 
+/* A pull request sent ahead of the page being verified (send_batch()),
+ * and its answer: the job running it owns it until joined. */
+struct ahead {
+    struct run *r;
+    struct batch b; /* empty: such a request only pulls */
+    char *cursor;   /* the cursor it sent */
+    struct answer a;
+    int rc;
+    struct fld_err err;
+};
+
 /* One sync in progress: the store's side, the request on the network
  * and the answers on their way to the store. */
 struct pipe {
@@ -579,6 +596,8 @@ struct pipe {
     struct batch cur;   /* the batch of the request being sent */
     struct batch next;  /* the one after it, being read meanwhile */
     struct answer done; /* checked, waiting to be applied */
+    struct ahead ahead; /* the next page's answer, when is_ahead */
+    bool is_ahead;
     char *cursor;
     /* Counts of answers applied but not yet committed: they reach
      * r->stats when their transaction commits, so that the summary of a
@@ -670,18 +689,18 @@ static int apply_here(struct pipe *p, struct fld_err *err)
     return FLD_OK;
 }
 
-/* Send the current batch, decode the answer into *a and check it, while
- * the job (started by the caller) works on the store. */
-static int send_batch(struct pipe *p, struct answer *a, struct fld_err *err)
+/* Send batch b with cursor (the one answer applied last gave) and decode
+ * the answer into *a, with the exchange's figures it needs. */
+static int fetch(struct run *r, struct batch *b, const char *cursor,
+                 struct answer *a, struct fld_err *err)
 {
-    struct run *r = p->r;
     struct outgoing o = {.method = "POST", .path = SYNC_PATH};
     struct syn_http_response resp;
     int rc;
 
     memset(&resp, 0, sizeof resp);
-    syn_client_batch_finish(&p->cur, p->cursor[0] ? p->cursor : NULL,
-                            r->cfg.page_limit, &o);
+    syn_client_batch_finish(b, cursor[0] ? cursor : NULL, r->cfg.page_limit,
+                            &o);
     rc = syn_client_exchange_ready(r, &o, &resp, err);
     if (rc == FLD_OK && syn_sync_response_decode(resp.body.data, resp.body.len,
                                                  &a->resp, err) != FLD_OK)
@@ -689,14 +708,77 @@ static int send_batch(struct pipe *p, struct answer *a, struct fld_err *err)
     a->rtt_ms = r->rtt_ms;
     a->answered_ms = r->answered_ms;
     a->offset_ms = r->offset_ms;
-    a->q_end = p->cur.q_end;
+    a->q_end = b->q_end;
     a->is_cursor_new =
         a->resp != NULL &&
-        strcmp(a->resp->cursor ? a->resp->cursor : "", p->cursor) != 0;
-    if (rc == FLD_OK)
-        rc = syn_client_check(r, &p->q, &p->cur, a, err);
+        strcmp(a->resp->cursor ? a->resp->cursor : "", cursor) != 0;
     syn_http_response_reset(&resp);
     return rc;
+}
+
+static void run_ahead(void *data)
+{
+    struct ahead *h = data;
+
+    fld_err_clear(&h->err);
+    h->rc = fetch(h->r, &h->b, h->cursor, &h->a, &h->err);
+}
+
+/*
+ * Send the current batch, decode the answer into *a, check it and verify
+ * what it pulled, while the job (started by the caller) works on the
+ * store. When the sync only pulls now (pull_only: nothing left to push)
+ * and this answer says more pages wait, the request for the next page
+ * goes out before this one is verified, on a thread of its own, so that
+ * the server reads and compresses it meanwhile; its answer waits in
+ * p->ahead for the next round trip, which sends nothing then. Requests
+ * stay one at a time: the one ahead is sent after this one's answer.
+ */
+static int send_batch(struct pipe *p, bool pull_only, struct answer *a,
+                      struct fld_err *err)
+{
+    struct run *r = p->r;
+    struct syn_job *job = NULL;
+    int rc;
+
+    if (p->is_ahead) { /* the request for this page went out already */
+        assert(p->cur.n == 0 && strcmp(p->ahead.cursor, p->cursor) == 0);
+        *a = p->ahead.a;
+        rc = p->ahead.rc;
+        if (rc != FLD_OK && err)
+            *err = p->ahead.err;
+        syn_client_batch_free(&p->ahead.b);
+        free(p->ahead.cursor);
+        memset(&p->ahead, 0, sizeof p->ahead);
+        p->is_ahead = false;
+    } else {
+        rc = fetch(r, &p->cur, p->cursor, a, err);
+    }
+    if (rc == FLD_OK)
+        rc = syn_client_check(r, &p->q, &p->cur, a, err);
+    if (rc == FLD_OK && pull_only && a->resp->more && !a->resp->reset) {
+        p->ahead.r = r;
+        p->ahead.b.q_end = p->cur.q_end; /* it takes nothing from the queue */
+        p->ahead.cursor = fld_xstrdup(a->resp->cursor);
+        p->is_ahead = true;
+        job = syn_job_start(run_ahead, &p->ahead);
+    }
+    if (rc == FLD_OK)
+        rc = syn_client_verify(r, a, err);
+    syn_job_join(job);
+    return rc;
+}
+
+/* Forget an answer fetched ahead that will not be used. */
+static void drop_ahead(struct pipe *p)
+{
+    if (!p->is_ahead)
+        return;
+    syn_client_answer_free(&p->ahead.a);
+    syn_client_batch_free(&p->ahead.b);
+    free(p->ahead.cursor);
+    memset(&p->ahead, 0, sizeof p->ahead);
+    p->is_ahead = false;
 }
 
 /*
@@ -712,6 +794,10 @@ static int round_trip(struct pipe *p, struct fld_err *err)
     struct answer fresh;
     int rc;
 
+    /* Read before the job takes the next batch: with the queue used up
+     * and no window beyond it, every batch from now on is empty. */
+    bool pull_only = p->cur.n == 0 && p->q.next >= p->q.n && p->q.beyond == 0;
+
     memset(&fresh, 0, sizeof fresh);
     memset(&job, 0, sizeof job);
     job.k = &p->k;
@@ -721,7 +807,7 @@ static int round_trip(struct pipe *p, struct fld_err *err)
     job.next = &p->next;
     p->r->is_store_busy = true;
     bg = syn_job_start(run_store_job, &job);
-    rc = send_batch(p, &fresh, err);
+    rc = send_batch(p, pull_only, &fresh, err);
     syn_job_join(bg);
     p->r->is_store_busy = false;
     if (job.apply != NULL && job.apply->is_applied)
@@ -744,6 +830,7 @@ static int round_trip(struct pipe *p, struct fld_err *err)
         rc = save_unsaved_offset(p, err);
     if (rc != FLD_OK) {
         syn_client_answer_free(&fresh);
+        drop_ahead(p);
         return rc;
     }
     p->done = fresh;
@@ -898,6 +985,7 @@ done:
         rc = rc2;
     r->stats->pending = (int64_t)(p.q.n - p.acked_q_end) + p.q.beyond;
     syn_client_answer_free(&p.done);
+    drop_ahead(&p);
     syn_client_batch_free(&p.cur);
     syn_client_batch_free(&p.next);
     free(p.cursor);

@@ -5,10 +5,10 @@
  *
  * Where it sits: client.c sends a batch (client_queue.c built it) and
  * decodes the answer; syn_client_check() then holds the answer against
- * the batch and verifies every pulled version, before a single byte of
- * it is written; syn_client_apply() writes everything the answer proves
- * (the server's result for every pushed version, the pulled versions,
- * the hybrid logical clock, the cursor, the clock offset) inside the
+ * the batch and syn_client_verify() verifies every pulled version,
+ * before a single byte of it is written; syn_client_apply() writes everything
+ * the answer proves (the server's result for every pushed version, the pulled
+ * versions, the hybrid logical clock, the cursor, the clock offset) inside the
  * keeper's transaction.
  *
  * Verification runs on several threads (syn_parallel_for): each
@@ -107,9 +107,10 @@ void syn_client_answer_free(struct answer *a)
 /*
  * One pulled version, on whichever thread takes index i. Once verified
  * it is reduced to what storing it needs: its body (which holds the
- * answers exactly as signed) and the fields of its row. The parsed
- * answers and the decoded copy of the body are dropped here, which keeps
- * the two pages a pipelined sync holds at a time within a few megabytes.
+ * answers exactly as signed, and which the version takes over from the
+ * decoded page rather than copying) and the fields of its row. The parsed
+ * answers are dropped here, which keeps the three pages a pipelined sync
+ * holds at a time within a few megabytes.
  */
 static void verify_one(void *ctx, size_t i)
 {
@@ -119,24 +120,25 @@ static void verify_one(void *ctx, size_t i)
     struct fld_err e;
 
     fld_err_clear(&e);
-    a->bad[i].rc = fld_version_open(it->body, it->body_len, it->sig, &v, &e);
+    a->bad[i].rc =
+        fld_version_open_owned(it->body, it->body_len, it->sig, &v, &e);
     if (a->bad[i].rc != FLD_OK) {
         snprintf(a->bad[i].msg, sizeof a->bad[i].msg, "%s", e.msg);
         return;
     }
+    it->body = NULL; /* the version's now */
     fld_json_remove(v->json, "answers");
     fld_json_remove(v->json, "review");
     v->answers = NULL;
     v->review = NULL;
-    free(it->body);
-    it->body = NULL;
     a->pulled[i] = v;
 }
 
-/* Every pulled version through fld_version_open(); the first failure in
- * server order is the one reported. */
-static int verify_pulled(const struct run *r, struct answer *a,
-                         struct fld_err *err)
+/* The contract is in client_int.h: every pulled version through
+ * fld_version_open(); the first failure in server order is the one
+ * reported. */
+int syn_client_verify(const struct run *r, struct answer *a,
+                      struct fld_err *err)
 {
     size_t n = a->resp->n_pull, i;
 
@@ -155,7 +157,7 @@ static int verify_pulled(const struct run *r, struct answer *a,
 }
 
 int syn_client_check(const struct run *r, const struct queue *q,
-                     const struct batch *b, struct answer *a,
+                     const struct batch *b, const struct answer *a,
                      struct fld_err *err)
 {
     const struct syn_sync_response *resp = a->resp;
@@ -188,7 +190,7 @@ int syn_client_check(const struct run *r, const struct queue *q,
         return fld_err_set(
             err, FLD_EPROTO,
             "the server at %s says more versions wait but sent none", r->url);
-    return verify_pulled(r, a, err);
+    return FLD_OK;
 }
 
 /* ---- applying an answer ----------------------------------------------- */
@@ -231,7 +233,7 @@ static int meta_int(struct fld_store *st, const char *key, int64_t *out,
     return rc;
 }
 
-/* Store the pulled versions (verified by syn_client_check()) and let them
+/* Store the pulled versions (verified by syn_client_verify()) and let them
  * advance the hybrid logical clock, never past the server's time plus
  * FLD_HLC_MAX_AHEAD_MS. */
 static int store_pulled(struct fld_store *st, struct answer *a,

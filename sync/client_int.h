@@ -249,15 +249,18 @@ struct answer {
 };
 
 /*
- * Check a decoded answer against the batch b it answers (one result per
- * version, hash by hash, a usable cursor) and verify every pulled version
- * (fld_version_open(), on r->n_threads threads). FLD_EPROTO or
- * FLD_EBADSIG naming the server and the first bad version. Reads r and q
- * only.
+ * Check a decoded answer against the batch b it answers: one result per
+ * version, hash by hash, a usable cursor, no "more" with an empty page.
+ * FLD_EPROTO naming the server. Reads r and q only.
  */
 int syn_client_check(const struct run *r, const struct queue *q,
-                     const struct batch *b, struct answer *a,
+                     const struct batch *b, const struct answer *a,
                      struct fld_err *err);
+/* Verify every version a checked answer pulled (fld_version_open(), on
+ * r->n_threads threads). FLD_EPROTO or FLD_EBADSIG naming the server and
+ * the first bad version in server order. Reads r only. */
+int syn_client_verify(const struct run *r, struct answer *a,
+                      struct fld_err *err);
 /* Write what a checked answer proves in k's transaction (begun when none
  * is open; rolled back on failure). Touches k and a only. */
 int syn_client_apply(struct keeper *k, struct answer *a, struct fld_err *err);

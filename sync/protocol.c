@@ -379,10 +379,11 @@ static cJSON *item_json(const struct syn_item *it, bool with_seq)
     return o;
 }
 
-static int item_read(const cJSON *o, const char *list, size_t i,
-                     struct syn_item *it, struct fld_err *err)
+static int item_read(cJSON *o, const char *list, size_t i, struct syn_item *it,
+                     struct fld_err *err)
 {
     const char *body, *sig;
+    cJSON *node;
     char where[48];
     int rc;
 
@@ -401,8 +402,12 @@ static int item_read(const cJSON *o, const char *list, size_t i,
     if (!fld_is_hex(sig, 2 * FLD_SIG_LEN))
         return fld_err_set(err, FLD_EINVAL,
                            "%s\"sig\" must be 128 lowercase hex digits", where);
+    /* The body is taken from the tree rather than copied: a page holds
+     * 500 of them, and the tree is deleted once it is read. */
+    node = cJSON_GetObjectItemCaseSensitive(o, "body");
     it->body_len = strlen(body);
-    it->body = (uint8_t *)fld_xstrdup(body);
+    it->body = (uint8_t *)node->valuestring;
+    node->valuestring = NULL;
     fld_hex_decode(sig, it->sig, FLD_SIG_LEN);
     if (get_int(o, "seq", where, 0, FLD_JSON_MAX_INT, &it->seq, err) ==
         FLD_EINVAL)
@@ -420,12 +425,13 @@ static void items_free(struct syn_item *items, size_t n)
 }
 
 /* Read the array `key` of items; absent is an empty list. */
-static int items_read(const cJSON *root, const char *key, size_t max,
+static int items_read(cJSON *root, const char *key, size_t max,
                       struct syn_item **out, size_t *n_out, struct fld_err *err)
 {
-    const cJSON *arr, *o;
+    const cJSON *checked;
+    cJSON *arr, *o;
     size_t n, i = 0;
-    int rc = get_array(root, key, max, &arr, &n, err);
+    int rc = get_array(root, key, max, &checked, &n, err);
 
     *out = NULL;
     *n_out = 0;
@@ -433,6 +439,7 @@ static int items_read(const cJSON *root, const char *key, size_t max,
         return FLD_OK;
     if (rc != FLD_OK)
         return rc;
+    arr = cJSON_GetObjectItemCaseSensitive(root, key); /* checked's own */
     *out = fld_xcalloc(n ? n : 1, sizeof **out);
     cJSON_ArrayForEach(o, arr)
     {

@@ -56,6 +56,7 @@ struct inproc {
     struct srv *s;
     enum fault fault;
     int n_faults;    /* requests the fault applies to; -1: all */
+    int n_spared;    /* requests let through before the fault applies */
     int n_performed; /* requests seen */
     int n_handled;   /* requests the server handled */
     int n_pushed;    /* versions pushed, summed over handled requests */
@@ -140,8 +141,10 @@ static int inproc_perform(struct syn_transport *base,
     enum fault f = F_NONE;
 
     t->n_performed++;
-    if (t->n_faults != 0 && (t->fault_method == NULL ||
-                             strcmp(t->fault_method, req->method) == 0)) {
+    if (t->n_faults != 0 && t->n_spared > 0)
+        t->n_spared--;
+    else if (t->n_faults != 0 && (t->fault_method == NULL ||
+                                  strcmp(t->fault_method, req->method) == 0)) {
         f = t->fault;
         if (t->n_faults > 0)
             t->n_faults--;
@@ -240,6 +243,7 @@ static void fail_next(struct inproc *t, enum fault f, int n)
 {
     t->fault = f;
     t->n_faults = n;
+    t->n_spared = 0;
     t->fault_method = NULL;
 }
 
@@ -1041,6 +1045,45 @@ static void test_forged_among_500(void **state)
     assert_int_equal(s.pulled_new, 500);
 }
 
+/*
+ * Once nothing is left to push, the request for the next page goes out
+ * while the page before is verified (client.c). A bad third page of five:
+ * the sync fails naming it, the fourth page, fetched meanwhile, is
+ * dropped unread, and what the first two pages brought stays, with the
+ * cursor after them, so the next sync pulls only the rest.
+ */
+static void test_bad_page_while_next_is_ahead(void **state)
+{
+    struct fx *f = *state;
+    struct syn_client c;
+    struct syn_stats s;
+    struct fld_err err;
+    int i;
+
+    enroll(f, f->a, "A", "inspector", "4201");
+    enroll(f, f->b, "B", "inspector", "4201");
+    for (i = 0; i < 5; i++)
+        capture(f->a, "4201", 5);
+    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
+    assert_int_equal(s.stored, 25);
+
+    c = client(f, f->b);
+    c.page_limit = 6;
+    f->t.n_performed = 0;
+    fail_next(&f->t, F_TAMPER_PULL, 1);
+    f->t.n_spared = 2;
+    assert_int_equal(syn_sync(&c, false, &s, &err), FLD_EBADSIG);
+    assert_non_null(strstr(err.msg, "does not verify"));
+    assert_int_equal(f->t.n_performed, 4); /* the fourth page went ahead */
+    assert_int_equal(count_versions(f->b), 12);
+
+    f->t.n_performed = 0;
+    assert_int_equal(syn_sync(&c, false, &s, &err), FLD_OK);
+    assert_int_equal(s.pulled_new, 13);
+    assert_int_equal(f->t.n_performed, 3);
+    assert_int_equal(count_versions(f->b), 25);
+}
+
 static void test_interrupted(void **state)
 {
     struct fx *f = *state;
@@ -1445,6 +1488,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_captive_portal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tampered_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_among_500, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_page_while_next_is_ahead,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_enrolled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_skew_corrected, setup,
