@@ -984,6 +984,22 @@ static void test_captive_portal(void **state)
 }
 
 /* A page whose version does not verify is refused whole. */
+/* Devices A and B enrolled for commune 4201, and A's records (of
+ * versions_each versions) on the server, for B to pull. */
+static void pushed_by_a(struct fx *f, int records, int versions_each)
+{
+    struct syn_stats s;
+    struct fld_err err;
+    int i;
+
+    enroll(f, f->a, "A", "inspector", "4201");
+    enroll(f, f->b, "B", "inspector", "4201");
+    for (i = 0; i < records; i++)
+        capture(f->a, "4201", versions_each);
+    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
+    assert_int_equal(s.stored, records * versions_each);
+}
+
 static void test_tampered_page(void **state)
 {
     struct fx *f = *state;
@@ -991,10 +1007,7 @@ static void test_tampered_page(void **state)
     struct fld_err err;
     char *v;
 
-    enroll(f, f->a, "A", "inspector", "4201");
-    enroll(f, f->b, "B", "inspector", "4201");
-    capture(f->a, "4201", 3);
-    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
+    pushed_by_a(f, 1, 3);
     fail_next(&f->t, F_TAMPER_PULL, 1);
     assert_int_equal(sync_dev(f, f->b, false, &s, &err), FLD_EBADSIG);
     assert_non_null(strstr(err.msg, "does not verify"));
@@ -1019,14 +1032,8 @@ static void test_forged_among_500(void **state)
     struct fld_err err;
     char want[64];
     char *v;
-    int i;
 
-    enroll(f, f->a, "A", "inspector", "4201");
-    enroll(f, f->b, "B", "inspector", "4201");
-    for (i = 0; i < 250; i++)
-        capture(f->a, "4201", 2);
-    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
-    assert_int_equal(s.stored, 500);
+    pushed_by_a(f, 250, 2);
     c = client(f, f->b);
     c.page_limit = 500;
     c.verify_threads = 4;
@@ -1058,15 +1065,8 @@ static void test_bad_page_while_next_is_ahead(void **state)
     struct syn_client c;
     struct syn_stats s;
     struct fld_err err;
-    int i;
 
-    enroll(f, f->a, "A", "inspector", "4201");
-    enroll(f, f->b, "B", "inspector", "4201");
-    for (i = 0; i < 5; i++)
-        capture(f->a, "4201", 5);
-    assert_int_equal(sync_dev(f, f->a, false, &s, &err), FLD_OK);
-    assert_int_equal(s.stored, 25);
-
+    pushed_by_a(f, 5, 5);
     c = client(f, f->b);
     c.page_limit = 6;
     f->t.n_performed = 0;
