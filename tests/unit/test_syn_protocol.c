@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gzip.h"
@@ -394,6 +396,107 @@ static void test_sync_response_round_trip(void **state)
     fld_buf_free(&out);
 }
 
+/* What the answer's encoder wrote when it built a cJSON tree. */
+static char *as_cjson_writes(const struct syn_sync_response *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *results = cJSON_AddArrayToObject(root, "results"), *pull, *o;
+    char sig[2 * FLD_SIG_LEN + 1];
+    char *s;
+    size_t i;
+
+    for (i = 0; i < r->n_results; i++) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "hash", r->results[i].hash);
+        cJSON_AddStringToObject(o, "status",
+                                syn_push_status_name(r->results[i].status));
+        if (r->results[i].reason[0])
+            cJSON_AddStringToObject(o, "reason", r->results[i].reason);
+        if (r->results[i].message)
+            cJSON_AddStringToObject(o, "message", r->results[i].message);
+        cJSON_AddItemToArray(results, o);
+    }
+    pull = cJSON_AddArrayToObject(root, "pull");
+    for (i = 0; i < r->n_pull; i++) {
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "body", (const char *)r->pull[i].body);
+        fld_hex_encode(r->pull[i].sig, FLD_SIG_LEN, sig);
+        cJSON_AddStringToObject(o, "sig", sig);
+        cJSON_AddNumberToObject(o, "seq", (double)r->pull[i].seq);
+        cJSON_AddItemToArray(pull, o);
+    }
+    cJSON_AddStringToObject(root, "cursor", r->cursor ? r->cursor : "");
+    cJSON_AddBoolToObject(root, "more", r->more);
+    cJSON_AddBoolToObject(root, "reset", r->reset);
+    cJSON_AddNumberToObject(root, "server_time", (double)r->server_time);
+    if (r->thresholds >= 0)
+        cJSON_AddNumberToObject(root, "thresholds", (double)r->thresholds);
+    s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return s;
+}
+
+/* Encode r and compare with what cJSON writes for it. */
+static void assert_as_cjson_writes(const struct syn_sync_response *r)
+{
+    struct fld_buf out = FLD_BUF_INIT;
+    char *want = as_cjson_writes(r);
+
+    syn_sync_response_encode(r, &out);
+    assert_string_equal(fld_buf_str(&out), want);
+    cJSON_free(want);
+    fld_buf_free(&out);
+}
+
+/* The answer is written without a tree, byte for byte as cJSON wrote it:
+ * every escape, non-ASCII text, empty lists, large numbers. */
+static void test_sync_response_as_cjson_writes(void **state)
+{
+    static const char tricky[] =
+        "{\"q\":\"say \\\"hi\\\"\",\"t\":\"Nguyễn\tVăn\nAn /\x01\x1f\"}";
+    struct syn_sync_response r;
+    struct syn_result res[3];
+    struct syn_item pulled[3];
+    uint8_t sig[64];
+    int i;
+
+    (void)state;
+    memset(&r, 0, sizeof r);
+    r.cursor = (char *)"7.\"x\\y\"";
+    r.server_time = 1796579689675LL;
+    r.thresholds = -1;
+    assert_as_cjson_writes(&r); /* nothing pushed, nothing pulled */
+
+    memset(res, 0, sizeof res);
+    memset(res[0].hash, 'a', 64);
+    res[0].status = SYN_STORED;
+    memset(res[1].hash, 'b', 64);
+    res[1].status = SYN_DUPLICATE;
+    memset(res[2].hash, 'c', 64);
+    res[2].status = SYN_REFUSED;
+    strcpy(res[2].reason, "out_of_scope");
+    res[2].message = (char *)"đơn vị \"4202\" nằm ngoài\\\r\n";
+    for (i = 0; i < 3; i++) {
+        memset(sig, 0x11 * (i + 1), sizeof sig);
+        syn_item_set(&pulled[i], (const uint8_t *)tricky, sizeof tricky - 1,
+                     sig);
+        pulled[i].seq = i == 2 ? 12345678901LL : i + 1;
+    }
+    r.results = res;
+    r.n_results = 3;
+    r.pull = pulled;
+    r.n_pull = 3;
+    r.more = true;
+    r.reset = true;
+    r.thresholds = 17;
+    assert_as_cjson_writes(&r);
+    r.cursor = NULL;
+    r.thresholds = 0;
+    assert_as_cjson_writes(&r);
+    for (i = 0; i < 3; i++)
+        free(pulled[i].body);
+}
+
 /* GET /v1/thresholds?after=SEQ: items with their seq, and "more". */
 static void test_thresholds_page_round_trip(void **state)
 {
@@ -580,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_thresholds_page_round_trip),
         cmocka_unit_test(test_enroll_and_error_messages),
         cmocka_unit_test(test_gzip_round_trip_and_limits),
+        cmocka_unit_test(test_sync_response_as_cjson_writes),
         cmocka_unit_test(test_gzip_size_hint_is_bounded),
         cmocka_unit_test(test_gzip_in_pieces),
     };
