@@ -563,9 +563,9 @@ static void write_member(struct fld_buf *out, char sep, const char *key,
 /*
  * Answers are written directly too, for the same reason: a page of 500
  * pulled versions built as a cJSON tree copied every body, and printing
- * it escaped them byte by byte; the two were 38% of the server's time
- * answering a pull. The bytes are the ones cJSON would write for the
- * same members in the same order (test_sync_response_as_cjson_writes).
+ * it escaped them byte by byte; the two were 38% of the server's
+ * processor time during a pull. The bytes are the ones cJSON would write for
+ * the same members in the same order (test_sync_response_as_cjson_writes).
  */
 void syn_sync_response_encode(const struct syn_sync_response *r,
                               struct fld_buf *out)
@@ -573,8 +573,8 @@ void syn_sync_response_encode(const struct syn_sync_response *r,
     char sig[2 * FLD_SIG_LEN + 1];
     size_t i, room = 256 + r->n_results * 256;
 
-    /* Room for it all at once: a body's quotes are escaped, about one
-     * byte in eight of a body. */
+    /* Room for it all at once. A body grows when its quotes are escaped:
+     * by about a tenth (a sixth is allowed for). */
     for (i = 0; i < r->n_pull; i++)
         room += r->pull[i].body_len + r->pull[i].body_len / 6 + 192;
     fld_buf_reserve(out, room);
