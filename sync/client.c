@@ -580,7 +580,7 @@ static void run_store_job(void *data)
 struct ahead {
     struct run *r;
     struct batch b; /* empty: such a request only pulls */
-    char *cursor;   /* the cursor it sent */
+    char *cursor;   /* the cursor it sent; NULL: no request is ahead */
     struct answer a;
     int rc;
     struct fld_err err;
@@ -596,8 +596,7 @@ struct pipe {
     struct batch cur;   /* the batch of the request being sent */
     struct batch next;  /* the one after it, being read meanwhile */
     struct answer done; /* checked, waiting to be applied */
-    struct ahead ahead; /* the next page's answer, when is_ahead */
-    bool is_ahead;
+    struct ahead ahead; /* the next page's answer, when one went ahead */
     char *cursor;
     /* Counts of answers applied but not yet committed: they reach
      * r->stats when their transaction commits, so that the summary of a
@@ -724,6 +723,16 @@ static void run_ahead(void *data)
     h->rc = fetch(h->r, &h->b, h->cursor, &h->a, &h->err);
 }
 
+/* Forget what went ahead, and its answer if it is still here (none is
+ * ahead: nothing to do). */
+static void drop_ahead(struct pipe *p)
+{
+    syn_client_answer_free(&p->ahead.a);
+    syn_client_batch_free(&p->ahead.b);
+    free(p->ahead.cursor);
+    memset(&p->ahead, 0, sizeof p->ahead);
+}
+
 /*
  * Send the current batch, decode the answer into *a, check it and verify
  * what it pulled, while the job (started by the caller) works on the
@@ -741,16 +750,14 @@ static int send_batch(struct pipe *p, bool pull_only, struct answer *a,
     struct syn_job *job = NULL;
     int rc;
 
-    if (p->is_ahead) { /* the request for this page went out already */
+    if (p->ahead.cursor != NULL) { /* this page's request went already */
         assert(p->cur.n == 0 && strcmp(p->ahead.cursor, p->cursor) == 0);
-        *a = p->ahead.a;
         rc = p->ahead.rc;
         if (rc != FLD_OK && err)
             *err = p->ahead.err;
-        syn_client_batch_free(&p->ahead.b);
-        free(p->ahead.cursor);
-        memset(&p->ahead, 0, sizeof p->ahead);
-        p->is_ahead = false;
+        *a = p->ahead.a;
+        memset(&p->ahead.a, 0, sizeof p->ahead.a); /* *a's now */
+        drop_ahead(p);
     } else {
         rc = fetch(r, &p->cur, p->cursor, a, err);
     }
@@ -760,25 +767,12 @@ static int send_batch(struct pipe *p, bool pull_only, struct answer *a,
         p->ahead.r = r;
         p->ahead.b.q_end = p->cur.q_end; /* it takes nothing from the queue */
         p->ahead.cursor = fld_xstrdup(a->resp->cursor);
-        p->is_ahead = true;
         job = syn_job_start(run_ahead, &p->ahead);
     }
     if (rc == FLD_OK)
         rc = syn_client_verify(r, a, err);
     syn_job_join(job);
     return rc;
-}
-
-/* Forget an answer fetched ahead that will not be used. */
-static void drop_ahead(struct pipe *p)
-{
-    if (!p->is_ahead)
-        return;
-    syn_client_answer_free(&p->ahead.a);
-    syn_client_batch_free(&p->ahead.b);
-    free(p->ahead.cursor);
-    memset(&p->ahead, 0, sizeof p->ahead);
-    p->is_ahead = false;
 }
 
 /*

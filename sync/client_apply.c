@@ -6,10 +6,10 @@
  * Where it sits: client.c sends a batch (client_queue.c built it) and
  * decodes the answer; syn_client_check() then holds the answer against
  * the batch and syn_client_verify() verifies every pulled version,
- * before a single byte of it is written; syn_client_apply() writes everything
- * the answer proves (the server's result for every pushed version, the pulled
- * versions, the hybrid logical clock, the cursor, the clock offset) inside the
- * keeper's transaction.
+ * before a single byte of it is written; syn_client_apply() writes
+ * everything the answer proves (the server's result for every pushed
+ * version, the pulled versions, the hybrid logical clock, the cursor,
+ * the clock offset) inside the keeper's transaction.
  *
  * Verification runs on several threads (syn_parallel_for): each
  * fld_version_open() is independent, and the Ed25519 check that
@@ -135,8 +135,7 @@ static void verify_one(void *ctx, size_t i)
 }
 
 /* The contract is in client_int.h: every pulled version through
- * fld_version_open(); the first failure in server order is the one
- * reported. */
+ * verify_one(); the first failure in server order is the one reported. */
 int syn_client_verify(const struct run *r, struct answer *a,
                       struct fld_err *err)
 {

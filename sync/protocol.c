@@ -470,6 +470,21 @@ const char *syn_push_status_name(enum syn_push_status s)
                : "unknown";
 }
 
+/* One item as item_json() would print it: pushed ones without seq. */
+static void write_item(struct fld_buf *out, const struct syn_item *it,
+                       bool with_seq)
+{
+    char sig[2 * FLD_SIG_LEN + 1];
+
+    fld_buf_puts(out, "{\"body\":");
+    fld_json_write_string(out, (const char *)it->body, it->body_len);
+    fld_hex_encode(it->sig, FLD_SIG_LEN, sig);
+    fld_buf_printf(out, ",\"sig\":\"%s\"", sig);
+    if (with_seq)
+        fld_buf_printf(out, ",\"seq\":%" PRId64, it->seq);
+    fld_buf_putc(out, '}');
+}
+
 /*
  * Requests are written directly rather than through cJSON: a push is 500
  * bodies of a few kilobytes, and building a cJSON tree of copies only to
@@ -480,12 +495,8 @@ const char *syn_push_status_name(enum syn_push_status s)
 void syn_sync_request_encode_item(const struct syn_item *it, bool first,
                                   struct fld_buf *out)
 {
-    char sig[2 * FLD_SIG_LEN + 1];
-
-    fld_buf_puts(out, first ? "{\"push\":[{\"body\":" : ",{\"body\":");
-    fld_json_write_string(out, (const char *)it->body, it->body_len);
-    fld_hex_encode(it->sig, FLD_SIG_LEN, sig);
-    fld_buf_printf(out, ",\"sig\":\"%s\"}", sig);
+    fld_buf_puts(out, first ? "{\"push\":[" : ",");
+    write_item(out, it, false);
 }
 
 void syn_sync_request_encode_end(const char *cursor, int64_t limit,
@@ -570,11 +581,11 @@ static void write_member(struct fld_buf *out, char sep, const char *key,
 void syn_sync_response_encode(const struct syn_sync_response *r,
                               struct fld_buf *out)
 {
-    char sig[2 * FLD_SIG_LEN + 1];
     size_t i, room = 256 + r->n_results * 256;
 
-    /* Room for it all at once. A body grows when its quotes are escaped:
-     * by about a tenth (a sixth is allowed for). */
+    /* Room for it all at once: each item's body, which grows by about a
+     * tenth when its quotes are escaped (a sixth is allowed for), and
+     * its signature (128 hex digits), seq and names. */
     for (i = 0; i < r->n_pull; i++)
         room += r->pull[i].body_len + r->pull[i].body_len / 6 + 192;
     fld_buf_reserve(out, room);
@@ -594,13 +605,9 @@ void syn_sync_response_encode(const struct syn_sync_response *r,
     }
     fld_buf_puts(out, "],\"pull\":[");
     for (i = 0; i < r->n_pull; i++) {
-        const struct syn_item *it = &r->pull[i];
-
-        fld_buf_puts(out, i > 0 ? ",{\"body\":" : "{\"body\":");
-        fld_json_write_string(out, (const char *)it->body, it->body_len);
-        fld_hex_encode(it->sig, FLD_SIG_LEN, sig);
-        fld_buf_printf(out, ",\"sig\":\"%s\",\"seq\":%" PRId64 "}", sig,
-                       it->seq);
+        if (i > 0)
+            fld_buf_putc(out, ',');
+        write_item(out, &r->pull[i], true);
     }
     fld_buf_putc(out, ']');
     write_member(out, ',', "cursor", r->cursor ? r->cursor : "");

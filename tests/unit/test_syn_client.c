@@ -983,7 +983,6 @@ static void test_captive_portal(void **state)
     assert_int_equal(s.stored, 2);
 }
 
-/* A page whose version does not verify is refused whole. */
 /* Devices A and B enrolled for commune 4201, and A's records (of
  * versions_each versions) on the server, for B to pull. */
 static void pushed_by_a(struct fx *f, int records, int versions_each)
@@ -1000,6 +999,7 @@ static void pushed_by_a(struct fx *f, int records, int versions_each)
     assert_int_equal(s.stored, records * versions_each);
 }
 
+/* A page whose version does not verify is refused whole. */
 static void test_tampered_page(void **state)
 {
     struct fx *f = *state;
