@@ -21,14 +21,14 @@ PG_BIN=${FIELD_PG_BIN:-/usr/lib/postgresql/15/bin}
 tmp=$(mktemp)
 pg_dir=""
 pg_as=""
-mixed=""
+static_build=""
 
 pg() {
     if [ -n "$pg_as" ]; then runuser -u "$pg_as" -- "$@"; else "$@"; fi
 }
 cleanup() {
     rm -f "$tmp"
-    [ -z "$mixed" ] || rm -rf "$mixed"
+    [ -z "$static_build" ] || rm -rf "$static_build"
     if [ -n "$pg_dir" ]; then
         pg "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m immediate -w stop \
             >/dev/null 2>&1 || true
@@ -84,12 +84,12 @@ arch=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
 static_field=$(cd "$(dirname "$0")/.." && pwd)/build/static/$arch/bin/field
 if [ -x "$static_field" ] && [ "$static_field" -nt "$O/bin/field" ]; then
     echo "== bench_sync, static field ($static_field)"
-    mixed=$(mktemp -d)
-    mkdir "$mixed/bin"
-    ln -s "$static_field" "$mixed/bin/field"
-    ln -s "$(cd "$O/bin" && pwd)/field-server" "$mixed/bin/field-server"
-    ln -s "$(cd "$O/bench" && pwd)" "$mixed/bench" # bench_merge
-    FIELD_BUILD=$mixed FIELD_BENCH_TAG=static_field "$O/bench/bench_sync"
+    static_build=$(mktemp -d)
+    mkdir "$static_build/bin"
+    ln -s "$static_field" "$static_build/bin/field"
+    ln -s "$(cd "$O/bin" && pwd)/field-server" "$static_build/bin/field-server"
+    ln -s "$(cd "$O/bench" && pwd)" "$static_build/bench" # bench_merge
+    FIELD_BUILD=$static_build FIELD_BENCH_TAG=static_field "$O/bench/bench_sync"
 else
     echo "== bench_sync, static field: skipped (make static after the build)"
 fi

@@ -275,11 +275,6 @@ static void add_int(cJSON *obj, const char *key, int64_t value)
     need(cJSON_AddNumberToObject(obj, key, (double)value));
 }
 
-static void add_bool(cJSON *obj, const char *key, bool value)
-{
-    need(cJSON_AddBoolToObject(obj, key, value));
-}
-
 /* A member that must be a string (absent: FLD_NOTFOUND, *out NULL). */
 static int get_string(const cJSON *obj, const char *key, const char *where,
                       const char **out, struct fld_err *err)
@@ -366,17 +361,21 @@ void syn_item_set(struct syn_item *it, const uint8_t *body, size_t len,
     memcpy(it->sig, sig, FLD_SIG_LEN);
 }
 
-static cJSON *item_json(const struct syn_item *it, bool with_seq)
+/* One item, {"body":...,"sig":...,"seq":N}, written directly as cJSON
+ * would print it (pushed ones go without seq): the one writer of items,
+ * for requests, answers and threshold pages alike. */
+static void write_item(struct fld_buf *out, const struct syn_item *it,
+                       bool with_seq)
 {
-    cJSON *o = need(cJSON_CreateObject());
     char sig[2 * FLD_SIG_LEN + 1];
 
-    add_string(o, "body", (const char *)it->body);
+    fld_buf_puts(out, "{\"body\":");
+    fld_json_write_string(out, (const char *)it->body, it->body_len);
     fld_hex_encode(it->sig, FLD_SIG_LEN, sig);
-    add_string(o, "sig", sig);
+    fld_buf_printf(out, ",\"sig\":\"%s\"", sig);
     if (with_seq)
-        add_int(o, "seq", it->seq);
-    return o;
+        fld_buf_printf(out, ",\"seq\":%" PRId64, it->seq);
+    fld_buf_putc(out, '}');
 }
 
 static int item_read(cJSON *o, const char *list, size_t i, struct syn_item *it,
@@ -468,21 +467,6 @@ const char *syn_push_status_name(enum syn_push_status s)
     return (unsigned)s < sizeof status_names / sizeof status_names[0]
                ? status_names[s]
                : "unknown";
-}
-
-/* One item as item_json() would print it: pushed ones without seq. */
-static void write_item(struct fld_buf *out, const struct syn_item *it,
-                       bool with_seq)
-{
-    char sig[2 * FLD_SIG_LEN + 1];
-
-    fld_buf_puts(out, "{\"body\":");
-    fld_json_write_string(out, (const char *)it->body, it->body_len);
-    fld_hex_encode(it->sig, FLD_SIG_LEN, sig);
-    fld_buf_printf(out, ",\"sig\":\"%s\"", sig);
-    if (with_seq)
-        fld_buf_printf(out, ",\"seq\":%" PRId64, it->seq);
-    fld_buf_putc(out, '}');
 }
 
 /*
@@ -718,15 +702,15 @@ int syn_sync_response_decode(const uint8_t *p, size_t len,
 void syn_thresholds_page_encode(const struct syn_thresholds_page *p,
                                 struct fld_buf *out)
 {
-    cJSON *root = need(cJSON_CreateObject());
-    cJSON *arr = need(cJSON_AddArrayToObject(root, "thresholds"));
     size_t i;
 
-    for (i = 0; i < p->n; i++)
-        cJSON_AddItemToArray(arr, item_json(&p->items[i], true));
-    add_bool(root, "more", p->more);
-    print(root, out);
-    cJSON_Delete(root);
+    fld_buf_puts(out, "{\"thresholds\":[");
+    for (i = 0; i < p->n; i++) {
+        if (i > 0)
+            fld_buf_putc(out, ',');
+        write_item(out, &p->items[i], true);
+    }
+    fld_buf_printf(out, "],\"more\":%s}", p->more ? "true" : "false");
 }
 
 int syn_thresholds_page_decode(const uint8_t *p, size_t len,

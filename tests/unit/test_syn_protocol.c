@@ -530,6 +530,14 @@ static void test_thresholds_page_round_trip(void **state)
                      FLD_EINVAL);
     assert_null(back);
     assert_non_null(strstr(err.msg, "thresholds[0]"));
+    /* An empty last page, written directly, is still the JSON cJSON
+     * would write. */
+    fld_buf_free(&out);
+    p.n = 0;
+    p.more = false;
+    syn_thresholds_page_encode(&p, &out);
+    assert_string_equal(fld_buf_str(&out),
+                        "{\"thresholds\":[],\"more\":false}");
     free(it[0].body);
     free(it[1].body);
     fld_buf_free(&out);
