@@ -152,6 +152,70 @@ static void type_line(void *data, size_t i)
     assignments_free(args, n_args);
 }
 
+/* "unknown member" naming key as JSON text, its first 40 bytes when long
+ * (keys are ASCII: the JSON reader refuses others). */
+static int unknown_member(const char *key, struct fld_err *err)
+{
+    struct fld_buf q = FLD_BUF_INIT;
+    bool cut = strlen(key) > 40;
+    int rc;
+
+    fld_json_write_string(&q, key, cut ? 40 : strlen(key));
+    if (cut) {
+        q.len--; /* the closing quote, put back after "..." */
+        fld_buf_puts(&q, "...\"");
+    }
+    rc = fld_err_set(err, FLD_EINVAL,
+                     "unknown member %s (a line has \"template\", "
+                     "\"subject\", \"status\" and \"answers\")",
+                     q.data);
+    fld_buf_free(&q);
+    return rc;
+}
+
+/*
+ * The members of a line, and the type of each. A member the importer does
+ * not know is refused, not skipped: "answer" for "answers" would
+ * otherwise import an empty record, and "Status" a draft, without a word.
+ */
+static int check_members(const struct fld_json *o, struct fld_err *err)
+{
+    static const char *const known[] = {"answers", "status", "subject",
+                                        "template"};
+    const struct fld_json *v;
+    size_t i, k;
+
+    if (o->type != FLD_JSON_OBJECT)
+        return fld_err_set(err, FLD_EINVAL,
+                           "a line must be a JSON object, {\"template\": ..., "
+                           "\"subject\": ..., ...}");
+    for (i = 0; i < o->n; i++) {
+        for (k = 0; k < sizeof known / sizeof known[0]; k++)
+            if (strcmp(o->members[i].key, known[k]) == 0)
+                break;
+        if (k == sizeof known / sizeof known[0])
+            return unknown_member(o->members[i].key, err);
+    }
+    if (fld_json_get(o, "template") == NULL ||
+        fld_json_get(o, "subject") == NULL)
+        return fld_err_set(err, FLD_EINVAL,
+                           "a record needs \"template\" and \"subject\"");
+    if (fld_json_get_string(o, "template") == NULL)
+        return fld_err_set(err, FLD_EINVAL,
+                           "\"template\" must be a template id in quotes, "
+                           "such as \"ntm-xa-2021\"");
+    if (fld_json_get_string(o, "subject") == NULL)
+        return fld_err_set(err, FLD_EINVAL,
+                           "\"subject\" must be a unit code in quotes, such "
+                           "as \"18133\"");
+    v = fld_json_get(o, "status");
+    if (v != NULL && v->type != FLD_JSON_STRING)
+        return fld_err_set(err, FLD_EINVAL,
+                           "\"status\" must be \"draft\" or \"final\", in "
+                           "quotes");
+    return FLD_OK;
+}
+
 /* What a line is checked for before its answers (this thread, in order):
  * its fields, its subject, its template and unit. */
 static int check_line(struct import *im, struct line *l)
@@ -164,9 +228,8 @@ static int check_line(struct import *im, struct line *l)
     const struct fld_template *t;
     int rc;
 
-    if (o->type != FLD_JSON_OBJECT || tid == NULL || subject == NULL)
-        return fld_err_set(&ctx->err, FLD_EINVAL,
-                           "a record needs \"template\" and \"subject\"");
+    if ((rc = check_members(o, &ctx->err)) != FLD_OK)
+        return rc;
     if (status == NULL)
         status = "draft";
     if (strcmp(status, "draft") != 0 && strcmp(status, "final") != 0)

@@ -97,7 +97,9 @@ const struct cmd cmd_table[] = {
     {"import", cmd_import, "[--json] FILE",
      "Start many records at once from FILE (or - for standard input): JSON\n"
      "lines, one record a line, {\"template\": ID, \"subject\": CODE,\n"
-     "\"status\": \"draft\" or \"final\", \"answers\": {NAME: VALUE, ...}}.\n"
+     "\"status\": \"draft\" or \"final\", \"answers\": {NAME: VALUE, ...}};\n"
+     "ID and CODE in quotes, status draft when left out, and no other\n"
+     "member (a misspelt one is an error, never skipped).\n"
      "Each record becomes one signed version, its answers typed and checked\n"
      "exactly as 'field set' checks them (NAME may use the repeat syntax,\n"
      "households[+].name) and, when final, complete as 'field finalize'\n"

@@ -51,6 +51,19 @@ refused "a status other than draft or final" 4 'line 1: "status" is draft or fin
     '{"template":"field-demo","subject":"4201","status":"approved"}'
 refused "not JSON" 4 "line 1:" 'garbage'
 refused "no subject" 4 'line 1: a record needs "template" and "subject"' '{"template":"field-demo"}'
+# A member that is not known is refused, not skipped: a misspelt
+# "answers" would otherwise import an empty record without a word.
+refused "a misspelt \"answers\"" 4 'line 2: unknown member "answer" (a line has "template", "subject", "status" and "answers")' \
+    "$G" '{"template":"field-demo","subject":"4201","answer":{"households_total":"12"}}'
+refused "a capitalised \"status\"" 4 'line 1: unknown member "Status"' \
+    '{"template":"field-demo","subject":"4201","Status":"final"}'
+refused "a template that is not a string" 4 'line 1: "template" must be a template id in quotes' \
+    '{"template":{"id":"field-demo"},"subject":"4201"}'
+refused "a unit code as a number" 4 'line 1: "subject" must be a unit code in quotes, such as "18133"' \
+    '{"template":"field-demo","subject":4201}'
+refused "a status that is not a string" 4 'line 1: "status" must be "draft" or "final", in quotes' \
+    '{"template":"field-demo","subject":"4201","status":true}'
+refused "a line that is not an object" 4 'line 1: a line must be a JSON object' '["field-demo","4201"]'
 refused "a subject that is no unit code" 4 "line 1: --subject 'a b'" '{"template":"field-demo","subject":"a b"}'
 refused "an answer that is neither text nor a number" 4 'line 1: answer "remarks" must be text or a number' \
     '{"template":"field-demo","subject":"4201","answers":{"remarks":["x"]}}'
