@@ -650,8 +650,9 @@ static int commit(struct pipe *p, struct fld_err *err)
 /*
  * The answer p->done has been applied (by the job or here): count it in
  * the staged figures, take over the clock offset it settled on, and
- * forget it. A correction made meanwhile by a clock-skew refusal is
- * newer, and wins.
+ * forget it, giving its memory back (a pull's peak then stays that of a
+ * few pages, however many it pulls). A correction made meanwhile by a
+ * clock-skew refusal is newer, and wins.
  */
 static void applied(struct pipe *p)
 {
@@ -665,6 +666,7 @@ static void applied(struct pipe *p)
         r->stats->clock_corrections++;
     }
     syn_client_answer_free(&p->done);
+    syn_heaps_trim();
 }
 
 /*

@@ -51,6 +51,13 @@ void syn_heaps_per_core(void)
 #endif
 }
 
+void syn_heaps_trim(void)
+{
+#ifdef __GLIBC__
+    (void)malloc_trim(0);
+#endif
+}
+
 struct syn_loop {
     atomic_size_t next;
     size_t n;

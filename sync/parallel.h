@@ -34,6 +34,13 @@ size_t syn_cpus(void);
  * start, before it starts any thread. */
 void syn_heaps_per_core(void);
 
+/* Give the memory freed so far back to the system. glibc keeps what is
+ * freed in each heap for later, in pieces; a long pull frees a page of
+ * versions at every round trip, from heaps several threads share, and
+ * without this the resident set grew with the versions pulled while the
+ * memory in use did not. Any thread, at any time; a no-op elsewhere. */
+void syn_heaps_trim(void);
+
 /*
  * fn(ctx, i) for every i in [0, n), on up to n_threads threads counting
  * the caller's own, each taking the next index not yet taken; returns
