@@ -157,11 +157,11 @@ static void type_line(void *data, size_t i)
 static int unknown_member(const char *key, struct fld_err *err)
 {
     struct fld_buf q = FLD_BUF_INIT;
-    bool cut = strlen(key) > 40;
+    size_t n = strlen(key);
     int rc;
 
-    fld_json_write_string(&q, key, cut ? 40 : strlen(key));
-    if (cut) {
+    fld_json_write_string(&q, key, n > 40 ? 40 : n);
+    if (n > 40) {
         q.len--; /* the closing quote, put back after "..." */
         fld_buf_puts(&q, "...\"");
     }
