@@ -152,27 +152,6 @@ static void type_line(void *data, size_t i)
     assignments_free(args, n_args);
 }
 
-/* "unknown member" naming key as JSON text, its first 40 bytes when long
- * (keys are ASCII: the JSON reader refuses others). */
-static int unknown_member(const char *key, struct fld_err *err)
-{
-    struct fld_buf q = FLD_BUF_INIT;
-    size_t n = strlen(key);
-    int rc;
-
-    fld_json_write_string(&q, key, n > 40 ? 40 : n);
-    if (n > 40) {
-        q.len--; /* the closing quote, put back after "..." */
-        fld_buf_puts(&q, "...\"");
-    }
-    rc = fld_err_set(err, FLD_EINVAL,
-                     "unknown member %s (a line has \"template\", "
-                     "\"subject\", \"status\" and \"answers\")",
-                     q.data);
-    fld_buf_free(&q);
-    return rc;
-}
-
 /*
  * The members of a line, and the type of each. A member the importer does
  * not know is refused, not skipped: "answer" for "answers" would
@@ -193,8 +172,15 @@ static int check_members(const struct fld_json *o, struct fld_err *err)
         for (k = 0; k < sizeof known / sizeof known[0]; k++)
             if (strcmp(o->members[i].key, known[k]) == 0)
                 break;
-        if (k == sizeof known / sizeof known[0])
-            return unknown_member(o->members[i].key, err);
+        if (k == sizeof known / sizeof known[0]) {
+            char quoted[FLD_JSON_QUOTED_KEY_MAX];
+
+            fld_json_quote_key(o->members[i].key, quoted);
+            return fld_err_set(err, FLD_EINVAL,
+                               "unknown member %s (a line has \"template\", "
+                               "\"subject\", \"status\" and \"answers\")",
+                               quoted);
+        }
     }
     if (fld_json_get(o, "template") == NULL ||
         fld_json_get(o, "subject") == NULL)

@@ -390,12 +390,12 @@ static void write_int(struct fld_buf *out, int64_t i)
     fld_buf_append(out, digits + k, sizeof digits - k);
 }
 
-void fld_json_quote_key(const char *key, char out[QUOTED_KEY_MAX])
+void fld_json_quote_key(const char *key, char out[FLD_JSON_QUOTED_KEY_MAX])
 {
     struct fld_buf b = FLD_BUF_INIT;
 
     fld_json_write_string(&b, key, strlen(key));
-    if (b.len < QUOTED_KEY_MAX) {
+    if (b.len < FLD_JSON_QUOTED_KEY_MAX) {
         memcpy(out, b.data, b.len + 1);
     } else {
         memcpy(out, b.data, 64);
@@ -435,7 +435,7 @@ static int write_array(const struct fld_json *v, struct fld_buf *out, int depth,
 static int write_object(const struct fld_json *v, struct fld_buf *out,
                         int depth, struct fld_err *err)
 {
-    char quoted[QUOTED_KEY_MAX], prev[QUOTED_KEY_MAX];
+    char quoted[FLD_JSON_QUOTED_KEY_MAX], prev[FLD_JSON_QUOTED_KEY_MAX];
     size_t i;
     int rc;
 

@@ -136,4 +136,14 @@ const char *fld_json_get_string(const struct fld_json *obj, const char *key);
 bool fld_json_get_int(const struct fld_json *obj, const char *key,
                       int64_t *out);
 
+/* Room for a quoted key in a message: 64 bytes of it, "...\"" and NUL. */
+#define FLD_JSON_QUOTED_KEY_MAX 72
+
+/*
+ * A key as it would appear in canonical JSON, cut to a readable length,
+ * for error messages: keys may hold quotes or control characters, and a
+ * message must stay one printable line.
+ */
+void fld_json_quote_key(const char *key, char out[FLD_JSON_QUOTED_KEY_MAX]);
+
 #endif

@@ -48,9 +48,6 @@ static inline size_t grown_capacity(size_t n)
     return n == 0 ? 4 : 2 * n;
 }
 
-/* Room for a quoted key in a message: 64 bytes of it, "...\"" and NUL. */
-#define QUOTED_KEY_MAX 72
-
 /* ---- json.c ----------------------------------------------------------- */
 
 /* A new value of type with nothing in it (fld_json_free()). */
@@ -63,12 +60,5 @@ uint8_t fld_json_escape_letter(uint32_t c);
 /* The byte that the short escape \letter stands for, or -1 when it is
  * none of the canonical seven (the reader also takes \/, which is not). */
 int fld_json_escape_byte(int letter);
-
-/*
- * A key as it would appear in canonical JSON, cut to a readable length,
- * for error messages: keys may hold quotes or control characters, and a
- * message must stay one printable line.
- */
-void fld_json_quote_key(const char *key, char out[QUOTED_KEY_MAX]);
 
 #endif

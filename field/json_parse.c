@@ -467,7 +467,7 @@ static int finish_object(struct parser *ps, struct pending *mem, size_t n,
 {
     struct fld_json *obj;
     size_t i, dup = 0;
-    char quoted[QUOTED_KEY_MAX];
+    char quoted[FLD_JSON_QUOTED_KEY_MAX];
 
     if (!is_strictly_sorted(mem, n)) {
         qsort(mem, n, sizeof *mem, compare_pending);
@@ -499,7 +499,7 @@ static int finish_object(struct parser *ps, struct pending *mem, size_t n,
 static void note_key_order(struct parser *ps, const char *prev, const char *key,
                            size_t at)
 {
-    char quoted[QUOTED_KEY_MAX], quoted_prev[QUOTED_KEY_MAX];
+    char quoted[FLD_JSON_QUOTED_KEY_MAX], quoted_prev[FLD_JSON_QUOTED_KEY_MAX];
 
     if (has_note(ps) || prev == NULL || strcmp(key, prev) >= 0)
         return;
