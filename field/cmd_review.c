@@ -64,7 +64,7 @@ int cmd_review_role(struct cmd_ctx *ctx)
     int rc = fld_store_meta_get(ctx->st, SYN_META_ROLE, &role, &ctx->err);
 
     if (rc == FLD_NOTFOUND || (rc == FLD_OK && role[0] == '\0'))
-        rc = fld_err_set(&ctx->err, FLD_EINVAL,
+        rc = fld_err_set(&ctx->err, FLD_NOTFOUND,
                          "this device is not enrolled; a supervisor decides "
                          "from a device enrolled with 'field enroll'");
     else if (rc == FLD_OK && strcmp(role, "supervisor") != 0 &&

@@ -7,8 +7,9 @@
 # reason; decisions on drafts, closed or unknown records are refused; an
 # inspector's device may not decide; two supervisors deciding differently
 # offline leave a conflict that a new decision settles; a decision outside
-# the signer's scope is refused by the server even when relayed; and a
-# decision carried in a bundle reaches the server.
+# the signer's scope is refused by the server even when relayed; a device
+# not enrolled is told so (exit 3); and a decision carried in a bundle
+# reaches the server.
 . "$(dirname "$0")/server_lib.sh"
 
 start_server main --quiet
@@ -48,6 +49,15 @@ expect_rc "an inspector's device may not approve" 4
 expect_stderr_contains "... saying why" "enrolled as inspector"
 expect_eq "... writing nothing" "$(nversions)" "$n"
 sync_ok an
+
+# A device that was never enrolled has no role to decide with: "not
+# found", as for `field sync` and `field report` on such a device.
+init_home lone --inspector "Võ Thị Giang"
+run "$F" review
+expect_rc "a device not enrolled: review exits 3" 3
+expect_stderr_contains "... saying so" "this device is not enrolled"
+run "$F" approve "$R"
+expect_rc "... and approve exits 3" 3
 
 sync_ok sup
 run "$F" review --json
