@@ -153,15 +153,18 @@ static void type_line(void *data, size_t i)
 }
 
 /*
- * The members of a line, and the type of each. A member the importer does
- * not know is refused, not skipped: "answer" for "answers" would
- * otherwise import an empty record, and "Status" a draft, without a word.
+ * The shape of a line: its members, the type of each, and its status.
+ * A member the importer does not know is refused, not skipped: "answer"
+ * for "answers" would otherwise import an empty record, and "Status" a
+ * draft, without a word. ("answers" is checked with its answers.)
  */
-static int check_members(const struct fld_json *o, struct fld_err *err)
+static int check_shape(const struct fld_json *o, struct fld_err *err)
 {
     static const char *const known[] = {"answers", "status", "subject",
                                         "template"};
-    const struct fld_json *v;
+    const struct fld_json *tid = fld_json_get(o, "template");
+    const struct fld_json *subject = fld_json_get(o, "subject");
+    const struct fld_json *status = fld_json_get(o, "status");
     size_t i, k;
 
     if (o->type != FLD_JSON_OBJECT)
@@ -169,58 +172,56 @@ static int check_members(const struct fld_json *o, struct fld_err *err)
                            "a line must be a JSON object, {\"template\": ..., "
                            "\"subject\": ..., ...}");
     for (i = 0; i < o->n; i++) {
+        char quoted[FLD_JSON_QUOTED_KEY_MAX];
+
         for (k = 0; k < sizeof known / sizeof known[0]; k++)
             if (strcmp(o->members[i].key, known[k]) == 0)
                 break;
-        if (k == sizeof known / sizeof known[0]) {
-            char quoted[FLD_JSON_QUOTED_KEY_MAX];
-
-            fld_json_quote_key(o->members[i].key, quoted);
-            return fld_err_set(err, FLD_EINVAL,
-                               "unknown member %s (a line has \"template\", "
-                               "\"subject\", \"status\" and \"answers\")",
-                               quoted);
-        }
+        if (k < sizeof known / sizeof known[0])
+            continue;
+        fld_json_quote_key(o->members[i].key, quoted);
+        return fld_err_set(err, FLD_EINVAL,
+                           "unknown member %s (a line has \"template\", "
+                           "\"subject\", \"status\" and \"answers\")",
+                           quoted);
     }
-    if (fld_json_get(o, "template") == NULL ||
-        fld_json_get(o, "subject") == NULL)
+    if (tid == NULL || subject == NULL)
         return fld_err_set(err, FLD_EINVAL,
                            "a record needs \"template\" and \"subject\"");
-    if (fld_json_get_string(o, "template") == NULL)
+    if (tid->type != FLD_JSON_STRING)
         return fld_err_set(err, FLD_EINVAL,
                            "\"template\" must be a template id in quotes, "
                            "such as \"ntm-xa-2021\"");
-    if (fld_json_get_string(o, "subject") == NULL)
+    if (subject->type != FLD_JSON_STRING)
         return fld_err_set(err, FLD_EINVAL,
                            "\"subject\" must be a unit code in quotes, such "
                            "as \"18133\"");
-    v = fld_json_get(o, "status");
-    if (v != NULL && v->type != FLD_JSON_STRING)
+    if (status != NULL && status->type != FLD_JSON_STRING)
         return fld_err_set(err, FLD_EINVAL,
                            "\"status\" must be \"draft\" or \"final\", in "
                            "quotes");
+    if (status != NULL && strcmp(status->s, "draft") != 0 &&
+        strcmp(status->s, "final") != 0)
+        return fld_err_set(err, FLD_EINVAL,
+                           "\"status\" is draft or final, not \"%s\"",
+                           status->s);
     return FLD_OK;
 }
 
 /* What a line is checked for before its answers (this thread, in order):
- * its fields, its subject, its template and unit. */
+ * its shape, then its subject, its template and unit. */
 static int check_line(struct import *im, struct line *l)
 {
     struct cmd_ctx *ctx = im->ctx;
-    const struct fld_json *o = l->o;
-    const char *tid = fld_json_get_string(o, "template");
-    const char *subject = fld_json_get_string(o, "subject");
-    const char *status = fld_json_get_string(o, "status");
+    const char *tid, *subject, *status;
     const struct fld_template *t;
     int rc;
 
-    if ((rc = check_members(o, &ctx->err)) != FLD_OK)
+    if ((rc = check_shape(l->o, &ctx->err)) != FLD_OK)
         return rc;
-    if (status == NULL)
-        status = "draft";
-    if (strcmp(status, "draft") != 0 && strcmp(status, "final") != 0)
-        return fld_err_set(&ctx->err, FLD_EINVAL,
-                           "\"status\" is draft or final, not \"%s\"", status);
+    tid = fld_json_get_string(l->o, "template");
+    subject = fld_json_get_string(l->o, "subject");
+    status = fld_json_get_string(l->o, "status");
     if ((rc = cmd_check_subject(ctx, subject)) != FLD_OK)
         return rc;
     if ((rc = cmd_load_template(ctx, tid, &t)) != FLD_OK)
@@ -228,7 +229,7 @@ static int check_line(struct import *im, struct line *l)
     if ((rc = cmd_check_unit(ctx, t, subject)) != FLD_OK)
         return rc;
     l->t = t;
-    l->status = status;
+    l->status = status != NULL ? status : "draft";
     return FLD_OK;
 }
 

@@ -1,7 +1,8 @@
 /*
  * parallel.h - the little concurrency the device's sync client uses: a
  * loop whose iterations run on several threads, and one job run in the
- * background while the caller does something else.
+ * background while the caller does something else; and what the C
+ * library's heaps, which those threads share, are allowed to keep.
  *
  * Where it sits: client_apply.c verifies the versions of a pulled page
  * with syn_parallel_for() (each fld_version_open() is independent, and
