@@ -96,9 +96,12 @@ struct fld_form {
     const struct fld_json *answers;
     struct fld_json *no_answers; /* owned: stands in for NULL answers */
     const char *today;
-    struct slot **slots;    /* per question, per item */
-    size_t *n_items;        /* per section */
-    const char ***item_ids; /* per section: borrowed from answers */
+    struct slot **slots;     /* per question, per item: into slot_block */
+    struct slot *slot_block; /* holds every slot */
+    size_t *n_items;         /* per section */
+    const char ***item_ids;  /* per section: borrowed from answers */
+    /* per question outside any repeat: its answer, or NULL */
+    const struct fld_json **top_answers;
     struct fld_problem *problems;
     size_t n_problems;
     enum fld_status *indicator; /* flattened over criteria */
@@ -144,7 +147,7 @@ answer_of(const struct fld_form *f, const struct fld_question *q, size_t item)
     const struct fld_json *items;
 
     if (!in_repeat(f, q))
-        return fld_json_get(f->answers, q->name);
+        return f->top_answers[fld_template_question_index(f->t, q)];
     s = fld_template_section(f->t, q->section);
     items = repeat_items(f, s);
     if (items == NULL || item >= items->n)
@@ -639,6 +642,22 @@ static void setup_items(struct fld_form *f)
     }
 }
 
+/* Every question's slots, all TODO, in one block: a version checked on a
+ * server costs one allocation here rather than one per question. */
+static void alloc_slots(struct fld_form *f)
+{
+    size_t i, total = 0, n = fld_template_n_questions(f->t);
+
+    for (i = 0; i < n; i++)
+        total += n_slots(f, fld_template_question_at(f->t, i));
+    f->slots = fld_xcalloc(n + 1, sizeof *f->slots);
+    f->slot_block = fld_xcalloc(total + 1, sizeof *f->slot_block);
+    for (i = 0, total = 0; i < n; i++) {
+        f->slots[i] = f->slot_block + total;
+        total += n_slots(f, fld_template_question_at(f->t, i));
+    }
+}
+
 /* fld_form_eval(), or fld_form_check() when criteria is false. */
 static int evaluate(const struct fld_template *t,
                     const struct fld_json *answers, const char *today,
@@ -654,12 +673,11 @@ static int evaluate(const struct fld_template *t,
     if (answers == NULL)
         f->answers = f->no_answers = fld_json_object();
     setup_items(f);
+    f->top_answers = fld_xcalloc(n + 1, sizeof *f->top_answers);
+    fld_template_match_answers(t, f->answers, f->top_answers);
     /* every slot starts TODO; checking each question in template order
      * computes what it needs, and the criteria read the memos after */
-    f->slots = fld_xcalloc(n + 1, sizeof *f->slots);
-    for (i = 0; i < n; i++)
-        f->slots[i] = fld_xcalloc(
-            n_slots(f, fld_template_question_at(t, i)) + 1, sizeof **f->slots);
+    alloc_slots(f);
     for (i = 0; i < n; i++)
         for (j = 0; j < n_slots(f, fld_template_question_at(t, i)); j++)
             check_question(f, i, j);
@@ -698,18 +716,16 @@ void fld_form_free(struct fld_form *f)
     if (f == NULL)
         return;
     n = fld_template_n_questions(f->t);
-    for (i = 0; i < n && f->slots; i++) {
-        for (j = 0;
-             f->slots[i] && j < n_slots(f, fld_template_question_at(f->t, i));
-             j++)
+    for (i = 0; i < n && f->slots; i++)
+        for (j = 0; j < n_slots(f, fld_template_question_at(f->t, i)); j++)
             fld_value_clear(&f->slots[i][j].value);
-        free(f->slots[i]);
-    }
     for (i = 0; f->item_ids && i < fld_template_n_sections(f->t); i++)
         free(f->item_ids[i]);
     free(f->item_ids);
     free(f->n_items);
     free(f->slots);
+    free(f->slot_block);
+    free(f->top_answers);
     free(f->problems);
     free(f->indicator);
     free(f->first_indicator);

@@ -317,6 +317,45 @@ int fld_norm_text(const char *in, char **out, struct fld_err *err)
     return rc;
 }
 
+/*
+ * Whether one pass shows s[0, len) to be its own normal form: valid UTF-8
+ * (what fld_utf8_decode() refuses, fld_utf8_valid() does too), no white
+ * space at either end, no control character but tab and LF, every code
+ * point one nfc_already() takes, and not too long. Each rule is one that
+ * fld_norm_text() applies, so such text comes back from it unchanged.
+ */
+static bool plainly_normal(const uint8_t *s, size_t len)
+{
+    uint32_t cp = 0;
+    size_t i = 0;
+
+    if (len == 0 || len > FLD_NORM_TEXT_MAX)
+        return false;
+    while (i < len) {
+        size_t used = fld_utf8_decode(s + i, len - i, &cp);
+
+        if (used == 0 || (i == 0 && is_space(cp)) ||
+            (is_control(cp) && cp != '\t' && cp != '\n') ||
+            (cp >= 0x300 && (cp < 0x1E00 || cp > 0x1EFF)))
+            return false;
+        i += used;
+    }
+    return !is_space(cp);
+}
+
+bool fld_norm_text_is_normal(const char *s, size_t len)
+{
+    char *norm = NULL;
+    bool same;
+
+    if (plainly_normal((const uint8_t *)s, len))
+        return true;
+    same = strlen(s) == len && fld_norm_text(s, &norm, NULL) == FLD_OK &&
+           strcmp(norm, s) == 0;
+    free(norm);
+    return same;
+}
+
 /* ---- integers ----------------------------------------------------------- */
 
 /*

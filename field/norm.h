@@ -15,6 +15,7 @@
 #ifndef FLD_NORM_H
 #define FLD_NORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,14 @@
  * caller decides whether blank means "clear the answer").
  */
 int fld_norm_text(const char *in, char **out, struct fld_err *err);
+
+/*
+ * Whether s (len bytes, NUL-terminated there) is already what
+ * fld_norm_text() makes of it: what a stored text answer must be. Most
+ * text is shown so in one pass without a copy; the rest is normalised
+ * and compared.
+ */
+bool fld_norm_text_is_normal(const char *s, size_t len);
 
 /*
  * Integer: optional sign and decimal digits, surrounding white space

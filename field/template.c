@@ -1106,6 +1106,33 @@ const struct fld_question *fld_template_question(const struct fld_template *t,
     return hit ? &t->questions[hit->index] : NULL;
 }
 
+void fld_template_match_answers(const struct fld_template *t,
+                                const struct fld_json *answers,
+                                const struct fld_json **out)
+{
+    size_t q = 0, a = 0;
+
+    for (q = 0; q < t->n_questions; q++)
+        out[q] = NULL;
+    if (answers->type != FLD_JSON_OBJECT)
+        return;
+    if (t->by_name == NULL) { /* still loading: a look-up each */
+        for (q = 0; q < t->n_questions; q++)
+            out[q] = fld_json_get(answers, t->questions[q].name);
+        return;
+    }
+    q = 0;
+    while (q < t->n_questions && a < answers->n) {
+        const struct fld_json_member *m = &answers->members[a];
+        int c = strcmp(t->by_name[q].name, m->key);
+
+        if (c == 0)
+            out[t->by_name[q].index] = m->value;
+        q += c <= 0;
+        a += c >= 0;
+    }
+}
+
 size_t fld_template_question_index(const struct fld_template *t,
                                    const struct fld_question *q)
 {

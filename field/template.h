@@ -179,6 +179,15 @@ const struct fld_question *fld_template_question(const struct fld_template *t,
                                                  const char *name);
 size_t fld_template_question_index(const struct fld_template *t,
                                    const struct fld_question *q);
+/*
+ * out[i] (fld_template_n_questions() of them): the member of the object
+ * answers named as question i, or NULL. One walk of the two name-sorted
+ * lists, where looking each question up would search the answers once
+ * per question: a version checked on a server asks this for every one.
+ */
+void fld_template_match_answers(const struct fld_template *t,
+                                const struct fld_json *answers,
+                                const struct fld_json **out);
 /* The repeat section of that name, or NULL. */
 const struct fld_section *fld_template_repeat(const struct fld_template *t,
                                               const char *name);

@@ -194,18 +194,11 @@ int fld_template_answer(const struct fld_question *q, const char *text,
 static int in_normal_form(const struct fld_question *q,
                           const struct fld_json *value, struct fld_err *err)
 {
-    char *norm = NULL;
-    int same;
-
     if (value->len > FLD_NORM_TEXT_MAX)
         return fld_err_set(err, FLD_EINVAL,
                            "%s: stored text of %zu bytes (at most %d)", q->name,
                            value->len, FLD_NORM_TEXT_MAX);
-    same = strlen(value->s) == value->len &&
-           fld_norm_text(value->s, &norm, NULL) == FLD_OK &&
-           strcmp(norm, value->s) == 0;
-    free(norm);
-    if (!same)
+    if (!fld_norm_text_is_normal(value->s, value->len))
         return fld_err_set(err, FLD_EINVAL,
                            "%s: stored text is not in normal form (Unicode "
                            "NFC, trimmed, no control characters)",

@@ -721,12 +721,94 @@ static void test_text_fast_set_is_its_own_nfc(void **state)
     }
 }
 
+/* fld_norm_text_is_normal(s), as its contract defines it: fld_norm_text()
+ * accepts s and gives s back unchanged. */
+static bool normal_by_definition(const char *s, size_t len)
+{
+    char *out = NULL;
+    bool same;
+
+    same = strlen(s) == len && fld_norm_text(s, &out, NULL) == FLD_OK &&
+           strcmp(out, s) == 0;
+    free(out);
+    return same;
+}
+
+static void assert_normal_is(const char *s, size_t len, bool expected)
+{
+    if (fld_norm_text_is_normal(s, len) != expected)
+        fail_msg("\"%s\" (%zu bytes): is_normal should be %d", s, len,
+                 expected);
+    if (normal_by_definition(s, len) != expected)
+        fail_msg("\"%s\": fld_norm_text disagrees with the test", s);
+}
+
+static void test_text_is_normal_cases(void **state)
+{
+    char *at_max = repeat("", "a", FLD_NORM_TEXT_MAX, "");
+    char *over_max = repeat("", "a", FLD_NORM_TEXT_MAX + 1, "");
+
+    (void)state;
+    assert_normal_is("", 0, true);
+    assert_normal_is("Xã Tân Hiệp", strlen("Xã Tân Hiệp"), true);
+    assert_normal_is("a\tb\nc", 5, true);
+    assert_normal_is("\xce\xa9 omega", 8, true); /* NFC outside the fast set */
+    assert_normal_is(AN_NFC, strlen(AN_NFC), true);
+    assert_normal_is("Nguye\xcc\x82\xcc\x83n", 9, false); /* decomposed */
+    assert_normal_is(" a", 2, false);
+    assert_normal_is("a ", 2, false);
+    assert_normal_is("a\xc2\xa0", 3, false); /* trailing no-break space */
+    assert_normal_is("a\r\nb", 4, false);
+    assert_normal_is("a\x01", 2, false);
+    assert_normal_is("a\xc2\x85", 3, false); /* C1 control */
+    assert_normal_is("ab\xff", 3, false);
+    assert_normal_is("\xc0\xaf", 2, false); /* overlong "/" */
+    assert_normal_is(at_max, FLD_NORM_TEXT_MAX, true);
+    assert_normal_is(over_max, FLD_NORM_TEXT_MAX + 1, false);
+    /* a NUL inside: the length says more than the C string holds */
+    assert_false(fld_norm_text_is_normal("a\0b", 3));
+    free(at_max);
+    free(over_max);
+}
+
+/* The one-pass shortcut against the definition, for every code point of
+ * the Basic Multilingual Plane (and a sample above it) alone, between
+ * letters, and at either end after a letter. */
+static void test_text_is_normal_agrees_everywhere(void **state)
+{
+    uint32_t cp;
+
+    (void)state;
+    for (cp = 1; cp <= 0x10FFFF; cp += cp < 0x10000 ? 1 : 97) {
+        char s[16];
+        size_t n;
+
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue;
+        n = fld_utf8_encode(cp, (uint8_t *)s);
+        s[n] = '\0';
+        if (fld_norm_text_is_normal(s, n) != normal_by_definition(s, n))
+            fail_msg("U+%04X alone", (unsigned)cp);
+        s[0] = 'a';
+        n = 1 + fld_utf8_encode(cp, (uint8_t *)s + 1);
+        s[n++] = 'b';
+        s[n] = '\0';
+        if (fld_norm_text_is_normal(s, n) != normal_by_definition(s, n))
+            fail_msg("U+%04X between letters", (unsigned)cp);
+        s[--n] = '\0';
+        if (fld_norm_text_is_normal(s, n) != normal_by_definition(s, n))
+            fail_msg("U+%04X at the end", (unsigned)cp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_vietnamese_typed_either_way_is_one_string),
         cmocka_unit_test(test_text_nfc_not_nfkc),
         cmocka_unit_test(test_text_fast_set_is_its_own_nfc),
+        cmocka_unit_test(test_text_is_normal_cases),
+        cmocka_unit_test(test_text_is_normal_agrees_everywhere),
         cmocka_unit_test(test_text_trims_and_keeps_inner_white_space),
         cmocka_unit_test(test_text_refuses_control_characters),
         cmocka_unit_test(test_text_refuses_invalid_utf8),

@@ -41,6 +41,50 @@ static void test_demo_template_loads(void **state)
     fld_template_free(t);
 }
 
+/* Matching answers to questions by one walk of the two sorted lists gives
+ * what looking each question up gives: every other question answered,
+ * with names before, between and after the template's that no question
+ * has; an answers value that is not an object matches nothing. */
+static void test_match_answers_as_lookups(void **state)
+{
+    struct fld_template *t = tu_demo_template();
+    size_t i, n = fld_template_n_questions(t), matched = 0;
+    const struct fld_json **out = calloc(n + 1, sizeof *out);
+    struct fld_json *answers = fld_json_object(), *list = fld_json_array();
+    static const char *const strangers[] = {"", "0_first", "a", "waste_",
+                                            "zzzz_last"};
+
+    (void)state;
+    assert_non_null(out);
+    for (i = 0; i < n; i += 2)
+        fld_json_set(answers, fld_template_question_at(t, i)->name,
+                     fld_json_int((int64_t)i));
+    for (i = 0; i < sizeof strangers / sizeof *strangers; i++)
+        if (fld_template_question(t, strangers[i]) == NULL)
+            fld_json_set(answers, strangers[i], fld_json_int(-1));
+    fld_template_match_answers(t, answers, out);
+    for (i = 0; i < n; i++) {
+        const char *name = fld_template_question_at(t, i)->name;
+
+        assert_ptr_equal(out[i], fld_json_get(answers, name));
+        if (i % 2 == 0) {
+            assert_non_null(out[i]);
+            assert_int_equal(out[i]->i, (int64_t)i);
+            matched++;
+        } else {
+            assert_null(out[i]);
+        }
+    }
+    assert_int_equal(matched, (n + 1) / 2);
+    fld_template_match_answers(t, list, out);
+    for (i = 0; i < n; i++)
+        assert_null(out[i]);
+    fld_json_free(answers);
+    fld_json_free(list);
+    free(out);
+    fld_template_free(t);
+}
+
 static void test_hash_ignores_layout(void **state)
 {
     const char *a = "{\"id\":\"t\",\"version\":\"1\",\"title\":{\"vi\":\"A\"},"
@@ -566,6 +610,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demo_template_loads),
+        cmocka_unit_test(test_match_answers_as_lookups),
         cmocka_unit_test(test_hash_ignores_layout),
         cmocka_unit_test(test_broken_templates_name_the_place),
         cmocka_unit_test(test_threshold_tables_are_checked),
