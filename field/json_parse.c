@@ -319,11 +319,21 @@ static int parse_string(struct parser *ps, struct fld_buf *b)
 
     ps->pos++;
     for (;;) {
-        size_t run = ps->pos, n;
+        size_t run = ps->pos, n = 1;
         int c;
 
-        while (ps->pos < ps->len && is_plain(ps->p[ps->pos]))
-            ps->pos++;
+        /* Plain ASCII and whole UTF-8 characters go into b as one run. */
+        while (ps->pos < ps->len && n > 0) {
+            uint8_t byte = ps->p[ps->pos];
+
+            if (is_plain(byte))
+                n = 1;
+            else if (byte >= 0x80)
+                n = fld_utf8_decode(ps->p + ps->pos, ps->len - ps->pos, &cp);
+            else
+                n = 0;
+            ps->pos += n;
+        }
         if (ps->pos > run)
             fld_buf_append(b, ps->p + run, ps->pos - run);
         c = peek(ps);
@@ -344,11 +354,8 @@ static int parse_string(struct parser *ps, struct fld_buf *b)
                         "control character 0x%02x "
                         "in string (must be escaped)",
                         (unsigned)c);
-        n = fld_utf8_decode(ps->p + ps->pos, ps->len - ps->pos, &cp);
-        if (n == 0)
-            return fail(ps, FLD_EINVAL, ps->pos, "invalid UTF-8");
-        fld_buf_append(b, ps->p + ps->pos, n);
-        ps->pos += n;
+        /* all that is left: a byte that starts no valid character */
+        return fail(ps, FLD_EINVAL, ps->pos, "invalid UTF-8");
     }
 }
 
@@ -686,6 +693,7 @@ int fld_json_check_canonical(const uint8_t *p, size_t len, struct fld_err *err)
         rc = fld_err_set(err, FLD_EINVAL, "%s", ps.note.msg);
         goto done;
     }
+    fld_buf_reserve(&canon, len); /* what it should come to */
     rc = fld_json_write(v, &canon, err);
     if (rc == FLD_OK && (canon.len != len || memcmp(canon.data, p, len) != 0))
         rc = fld_err_set(err, FLD_EINVAL,

@@ -544,8 +544,10 @@ static int check_canonical(const struct fld_json *json, const uint8_t *body,
                            size_t len, struct fld_err *err)
 {
     struct fld_buf canon = FLD_BUF_INIT;
-    int rc = fld_json_write(json, &canon, err);
+    int rc;
 
+    fld_buf_reserve(&canon, len); /* what it should come to: one allocation */
+    rc = fld_json_write(json, &canon, err);
     if (rc == FLD_OK &&
         (canon.len != len || memcmp(canon.data, body, len) != 0))
         rc = fld_err_set(err, FLD_EINVAL,
