@@ -148,6 +148,31 @@ static int on_subject(struct cmd_ctx *ctx, int opt, const char *arg, void *data)
     return FLD_OK;
 }
 
+/*
+ * A template and --subject are both needed. The unit given where an
+ * answer goes ("field new ntm-xa-2021 18133", as a new user types it) is
+ * told how to write it.
+ */
+static int check_new_usage(struct cmd_ctx *ctx, int argc, char **argv,
+                           int first, const char *subject)
+{
+    if (first >= argc)
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "need a template and --subject; see 'field new "
+                           "--help'");
+    if (subject != NULL)
+        return FLD_OK;
+    if (first + 1 < argc && strchr(argv[first + 1], '=') == NULL &&
+        fld_is_code(argv[first + 1]))
+        return fld_err_set(&ctx->err, FLD_EUSAGE,
+                           "the unit goes after --subject: field new %s "
+                           "--subject %s",
+                           argv[first], argv[first + 1]);
+    return fld_err_set(&ctx->err, FLD_EUSAGE,
+                       "need --subject CODE, the unit inspected; see 'field "
+                       "new --help'");
+}
+
 int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
 {
     static const struct option extra[] = {
@@ -160,12 +185,8 @@ int cmd_new(struct cmd_ctx *ctx, int argc, char **argv)
 
     if ((rc = cmd_parse(ctx, argc, argv, extra, on_subject, &subject, &first)))
         goto out;
-    if (first >= argc || subject == NULL) {
-        rc = fld_err_set(
-            &ctx->err, FLD_EUSAGE,
-            "need a template and --subject; see 'field new --help'");
+    if ((rc = check_new_usage(ctx, argc, argv, first, subject)) != FLD_OK)
         goto out;
-    }
     if ((rc = cmd_check_subject(ctx, subject)) != FLD_OK)
         goto out;
     if ((rc = cmd_open_store(ctx)) != FLD_OK)

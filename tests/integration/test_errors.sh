@@ -124,6 +124,11 @@ refused "set without NAME=VALUE" 2 set "$F" set "$R"
 refused "set with NAME but no =" 2 set "$F" set "$R" remarks
 refused "set without a record" 2 set "$F" set
 refused "new without --subject" 2 new "$F" new field-demo
+expect_stderr_line "new without --subject: says what is missing" \
+    "field: new: need --subject CODE, the unit inspected; see 'field new --help'"
+refused "new with the unit where an answer goes" 2 new "$F" new field-demo 01001
+expect_stderr_line "new with the unit where an answer goes: shows how" \
+    "field: new: the unit goes after --subject: field new field-demo --subject 01001"
 refused "new without a template" 2 new "$F" new --subject 01001
 expect_error "export without --format" 2 export "$F" export
 expect_error "export --format xml" 2 export "$F" export --format xml
