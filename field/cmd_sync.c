@@ -40,6 +40,7 @@
 #include "client.h"
 #include "cmd.h"
 #include "hlc.h"
+#include "status.h"
 #include "transport.h"
 
 /* --watch: seconds between syncs while the server answers, by default. */
@@ -533,28 +534,18 @@ static char *meta_or_empty(struct cmd_ctx *ctx, const char *key)
     return v;
 }
 
-static int64_t meta_int_or_zero(struct cmd_ctx *ctx, const char *key)
-{
-    int64_t v = 0;
-
-    if (fld_store_meta_get_int(ctx->st, key, &v, NULL) != FLD_OK)
-        return 0;
-    return v;
-}
-
 static int sync_status(struct cmd_ctx *ctx)
 {
     char *url = meta_or_empty(ctx, SYN_META_URL);
     char *role = meta_or_empty(ctx, SYN_META_ROLE);
     char *scope = meta_or_empty(ctx, SYN_META_SCOPE);
-    char *last_error = meta_or_empty(ctx, SYN_META_LAST_ERROR);
-    int64_t last_ok = meta_int_or_zero(ctx, SYN_META_LAST_OK);
-    int64_t last_try = meta_int_or_zero(ctx, SYN_META_LAST_TRY);
+    struct syn_status note;
     int64_t n_pending, bytes, known, n_refused;
     struct dead_list d = {NULL, 0};
     char when[32], size[32];
     int rc;
 
+    syn_status_read(ctx->home, ctx->st, &note);
     rc = fld_store_sync_pending_count(ctx->st, &n_pending, &bytes, &ctx->err);
     if (rc != FLD_OK)
         goto done;
@@ -572,12 +563,14 @@ static int sync_status(struct cmd_ctx *ctx)
                      role[0] ? fld_json_string(role) : fld_json_null());
         fld_json_set(o, "scope", fld_json_string(scope));
         fld_json_set(o, "last_sync_ms",
-                     last_ok ? fld_json_int(last_ok) : fld_json_null());
+                     note.last_ok_ms ? fld_json_int(note.last_ok_ms)
+                                     : fld_json_null());
         fld_json_set(o, "last_attempt_ms",
-                     last_try ? fld_json_int(last_try) : fld_json_null());
+                     note.last_try_ms ? fld_json_int(note.last_try_ms)
+                                      : fld_json_null());
         fld_json_set(o, "last_error",
-                     last_error[0] ? fld_json_string(last_error)
-                                   : fld_json_null());
+                     note.last_error[0] ? fld_json_string(note.last_error)
+                                        : fld_json_null());
         fld_json_set(o, "pending", fld_json_int(n_pending));
         fld_json_set(o, "pending_bytes", fld_json_int(bytes));
         fld_json_set(o, "known", fld_json_int(known));
@@ -594,15 +587,15 @@ static int sync_status(struct cmd_ctx *ctx)
                scope);
     else
         printf("server:     none; run 'field enroll URL CODE'\n");
-    if (last_ok) {
-        cmd_format_time(last_ok, when);
+    if (note.last_ok_ms) {
+        cmd_format_time(note.last_ok_ms, when);
         printf("last sync:  %s\n", when);
     } else {
         printf("last sync:  never\n");
     }
-    if (last_error[0] && last_try > last_ok) {
-        cmd_format_time(last_try, when);
-        printf("last error: %s: %s\n", when, last_error);
+    if (note.last_error[0] && note.last_try_ms > note.last_ok_ms) {
+        cmd_format_time(note.last_try_ms, when);
+        printf("last error: %s: %s\n", when, note.last_error);
     }
     human_bytes(bytes, size);
     printf("pending:    %" PRId64 " version%s (%s)\n", n_pending,
@@ -616,7 +609,7 @@ done:
     free(url);
     free(role);
     free(scope);
-    free(last_error);
+    syn_status_free(&note);
     return rc;
 }
 
@@ -667,7 +660,6 @@ static int sync_once(struct cmd_ctx *ctx, struct syn_client *c,
         if (rc != FLD_OK)
             return rc;
     }
-    c->home = ctx->home;
     return syn_sync_attachments(c, true, o->attachments,
                                 o->of_record ? record : NULL, s, &ctx->err);
 }
@@ -817,6 +809,7 @@ static int with_client(struct cmd_ctx *ctx, const struct sync_opts *o,
     c.progress = fn;
     c.progress_ctx = fn_ctx;
     c.stop = stop;
+    c.home = ctx->home;
     if (o->retries >= 0)
         c.max_attempts = (int)o->retries + 1;
     if (o->watch)

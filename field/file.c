@@ -397,7 +397,7 @@ int fld_file_stream_commit(struct fld_file_stream *s, struct fld_err *err)
     struct stat st;
     int rc = FLD_OK;
 
-    if (fsync(s->fd) != 0)
+    if (!(s->flags & FLD_FILE_NO_SYNC) && fsync(s->fd) != 0)
         rc = write_error(s->path, "cannot write", errno, err);
     if (close(s->fd) != 0 && rc == FLD_OK)
         rc = write_error(s->path, "cannot write", errno, err);
@@ -411,7 +411,7 @@ int fld_file_stream_commit(struct fld_file_stream *s, struct fld_err *err)
     if (rc == FLD_OK) {
         free(s->tmp); /* published: the name is gone */
         s->tmp = NULL;
-        if (sync_folder(folder) != 0) {
+        if (!(s->flags & FLD_FILE_NO_SYNC) && sync_folder(folder) != 0) {
             rc = write_error(s->path, "cannot sync its folder", errno, err);
             /* a new file the folder may lose is taken back; a replaced
              * one cannot be, the old one is gone */

@@ -65,7 +65,12 @@ enum {
      * one step (rename): a reader sees the old file or the new one. */
     FLD_FILE_NEW = 1,
     /* The file gets exactly mode, whatever the umask (key files: 0600). */
-    FLD_FILE_EXACT_MODE = 2
+    FLD_FILE_EXACT_MODE = 2,
+    /* A note that may be lost (how the last sync ended): neither the file
+     * nor its folder is fsync'd. The name still holds the old file or the
+     * new one, whole; after a power cut, possibly the old one, or on some
+     * file systems an empty one, which its reader must take as none. */
+    FLD_FILE_NO_SYNC = 4
 };
 
 /*

@@ -70,6 +70,7 @@
 #include "gzip.h"
 #include "hlc.h"
 #include "parallel.h"
+#include "status.h"
 
 /* However large the server's Retry-After, wait at most this long. */
 #define RETRY_AFTER_MAX_MS 120000
@@ -513,29 +514,6 @@ int syn_client_meta_int(struct fld_store *st, const char *key, int64_t *out,
         return FLD_OK;
     }
     return rc;
-}
-
-/* Record how a sync ended, for `field sync status`. Best effort: the sync's
- * own outcome matters more than this note about it. */
-static void note_outcome(struct fld_store *st, int rc,
-                         const struct fld_err *err)
-{
-    int64_t now = fld_now_ms();
-
-    if (fld_store_begin(st, NULL) != FLD_OK)
-        return;
-    if (fld_store_meta_set_int(st, SYN_META_LAST_TRY, now, NULL) != FLD_OK ||
-        (rc == FLD_OK &&
-         fld_store_meta_set_int(st, SYN_META_LAST_OK, now, NULL) != FLD_OK) ||
-        fld_store_meta_set(
-            st, SYN_META_LAST_ERROR,
-            rc == FLD_OK ? ""
-                         : (err && err->msg[0] ? err->msg : fld_strerror(rc)),
-            NULL) != FLD_OK) {
-        fld_store_rollback(st);
-        return;
-    }
-    fld_store_commit(st, NULL);
 }
 
 /* ---- the sync: round trips in a pipeline ------------------------------ */
@@ -1027,7 +1005,9 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
         rc = syn_catalog_thresholds(c->st, r.thresholds, full || stats->reset,
                                     get_signed, &r, &stats->thresholds, err);
     stats->elapsed_ms = fld_now_ms() - stats->started_ms;
-    note_outcome(c->st, rc, err);
+    if (c->home != NULL)
+        syn_status_note(c->home, c->st, fld_now_ms(), rc,
+                        rc == FLD_OK || err == NULL ? NULL : err->msg);
     free(url);
     return rc;
 }

@@ -50,13 +50,14 @@
 #define SYN_META_CACERT "sync.cacert" /* remembered from enroll */
 #define SYN_META_PINNED "sync.pinned_pubkey"
 #define SYN_META_CURSOR "sync.cursor" /* "" before the first pull */
+/* Where stores written before status.h kept the note of the last sync;
+ * read while there is no SYN_STATUS_FILE, never written. */
 #define SYN_META_LAST_OK "sync.last_ok_ms"
 #define SYN_META_LAST_TRY "sync.last_attempt_ms"
+#define SYN_META_LAST_ERROR "sync.last_error"
 /* Mean bytes the link carried between cuts, for sizing photo chunks
  * (client_attach.c); absent until a cut was seen */
 #define SYN_META_BETWEEN "sync.attach_between"
-/* "" when the last one worked */
-#define SYN_META_LAST_ERROR "sync.last_error"
 
 /* Defaults of the tunables of struct syn_client (0 selects them). */
 #define SYN_BATCH_VERSIONS 500
@@ -126,8 +127,9 @@ struct syn_client {
     int64_t backoff_max_ms;
     size_t verify_threads; /* verifying a pulled page; 0: one per processor */
     size_t queue_window;   /* pending versions in memory at once */
-    /* The data directory, where attachments' files live (attachment.h);
-     * needed by syn_sync_attachments() only. */
+    /* The data directory, where attachments' files live (attachment.h)
+     * and the note of how the last sync ended is kept (status.h); NULL:
+     * no note is kept, and syn_sync_attachments() cannot run. */
     const char *home;
 
     syn_progress_fn progress; /* before the first request and after every
@@ -195,8 +197,8 @@ int syn_enroll(const struct syn_client *c, const char *url, const char *code,
  * FLD_EINVAL when the server refuses the request (revoked, not enrolled
  * there); FLD_EBADSIG when the server sent a version that does not
  * verify (nothing of that page is kept); store failures as the store
- * returns them. The outcome is also recorded in the store's
- * sync.last_* settings for `field sync status`.
+ * returns them. The outcome is also noted for `field sync status` in the
+ * data directory, when c->home is set (status.h).
  */
 int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
              struct fld_err *err);

@@ -22,7 +22,8 @@ LIBSYNC_SRC := sync/protocol.c sync/gzip.c sync/client.c sync/client_queue.c \
                sync/client_enroll.c sync/client_apply.c sync/parallel.c \
                sync/merge.c \
                sync/merge_dag.c sync/merge_paths.c sync/merge_result.c \
-               sync/merged_export.c sync/catalog.c sync/ca_store.c
+               sync/merged_export.c sync/catalog.c sync/ca_store.c \
+               sync/status.c
 LIBSYNC_OBJ := $(LIBSYNC_SRC:%.c=$(O)/%.o)
 LIBSYNC     := $(O)/libsync.a
 # -pthread: the client verifies pulled versions on several threads.

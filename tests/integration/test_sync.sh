@@ -95,12 +95,19 @@ home a
 expect_exit "verify is clean on a" 0 "$F" verify
 expect_eq "the server holds them once each" "$(sqls "SELECT count(*) || ' ' || count(DISTINCT hash) FROM versions;")" "5 5"
 
+STORE_BEFORE=$(cksum <"$FIELD_HOME/field.db")
 run "$F" sync --json
 expect_rc "a sync with nothing to do" 0
 expect_eq "... is one request" "$(jv requests)" 1
 expect_eq "... moves no version" "$(jv pushed) $(jv pulled)" "0 0"
 expect_match "... under 1 KB up" "$(jv bytes_up)" "[0-9]??"
 expect_match "... under 1 KB down" "$(jv bytes_down)" "[0-9]??"
+expect_eq "... writes nothing to the store" "$(cksum <"$FIELD_HOME/field.db")" "$STORE_BEFORE"
+expect_eq "... and leaves no log beside it" "$(ls "$FIELD_HOME" | grep -c 'field.db-')" 0
+expect_match "... but notes how it ended, beside the store" \
+    "$(cat "$FIELD_HOME/sync-status.json")" '{"last_attempt_ms":*,"last_error":"","last_ok_ms":*}'
+run "$F" sync status --json
+expect_eq "... which status reads" "$(jv last_sync_ms)" "$(jv last_attempt_ms)"
 
 # --- status and the dead-letter list ------------------------------------------------------
 

@@ -30,6 +30,7 @@
 #include "gzip.h"
 #include "protocol.h"
 #include "server.h"
+#include "status.h"
 #include "storage.h"
 #include "phototest.h"
 #include "srvtest.h"
@@ -327,6 +328,7 @@ static struct syn_client client(struct fx *f, struct tu_device *d)
     c.st = d->st;
     c.key = d->key;
     c.transport = &f->t.base;
+    c.home = d->dir;
     c.sleep_ms = count_sleep;
     c.sleep_ctx = f;
     return c;
@@ -865,6 +867,7 @@ static void test_answer_lost_then_resume(void **state)
     struct fx *f = *state;
     struct syn_client c;
     struct syn_stats s;
+    struct syn_status note;
     struct fld_err err;
     char *v;
 
@@ -883,11 +886,12 @@ static void test_answer_lost_then_resume(void **state)
     assert_int_equal(server_versions(f), 9); /* the server acted */
     assert_int_equal(pending(f->a), 6);      /* we never heard */
     assert_int_equal(fld_store_meta_get(f->a->st, SYN_META_CURSOR, &v, NULL),
-                     FLD_NOTFOUND); /* nothing applied */
-    assert_int_equal(
-        fld_store_meta_get(f->a->st, SYN_META_LAST_ERROR, &v, NULL), FLD_OK);
-    assert_non_null(strstr(v, "connection reset"));
-    free(v);
+                     FLD_NOTFOUND);              /* nothing applied */
+    syn_status_read(f->a->dir, f->a->st, &note); /* noted for status */
+    assert_non_null(strstr(note.last_error, "connection reset"));
+    assert_int_equal(note.last_ok_ms, 0);
+    assert_true(note.last_try_ms > 0);
+    syn_status_free(&note);
 
     fail_next(&f->t, F_NONE, 0);
     assert_int_equal(syn_sync(&c, false, &s, &err), FLD_OK);
@@ -897,6 +901,10 @@ static void test_answer_lost_then_resume(void **state)
     assert_int_equal(pending(f->a), 0);
     assert_int_equal(server_versions(f), 9);
     assert_int_equal(count_versions(f->a), 9);
+    syn_status_read(f->a->dir, f->a->st, &note);
+    assert_string_equal(note.last_error, "");
+    assert_int_equal(note.last_ok_ms, note.last_try_ms);
+    syn_status_free(&note);
 }
 
 /* One lost answer inside a sync is retried at once (with backoff). */
