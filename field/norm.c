@@ -190,6 +190,12 @@ static int refuse_controls(const uint8_t *s, size_t start, size_t end,
     return FLD_OK;
 }
 
+/* The set of code points nfc_already() takes as they are. */
+static bool in_nfc_set(uint32_t cp)
+{
+    return cp < 0x300 || (cp >= 0x1E00 && cp <= 0x1EFF);
+}
+
 /*
  * Whether s[0, len) (valid UTF-8) is already its own NFC by a test that
  * needs no tables: every code point below U+0300 (ASCII, Latin-1, Latin
@@ -209,9 +215,7 @@ static bool nfc_already(const uint8_t *s, size_t len)
         uint32_t cp;
         size_t used = fld_utf8_decode(s + i, len - i, &cp);
 
-        if (used == 0 || cp == '\r')
-            return false;
-        if (cp >= 0x300 && (cp < 0x1E00 || cp > 0x1EFF))
+        if (used == 0 || cp == '\r' || !in_nfc_set(cp))
             return false;
         i += used;
     }
@@ -321,7 +325,7 @@ int fld_norm_text(const char *in, char **out, struct fld_err *err)
  * Whether one pass shows s[0, len) to be its own normal form: valid UTF-8
  * (what fld_utf8_decode() refuses, fld_utf8_valid() does too), no white
  * space at either end, no control character but tab and LF, every code
- * point one nfc_already() takes, and not too long. Each rule is one that
+ * point in the set nfc_already() takes, and not too long. Each rule is one that
  * fld_norm_text() applies, so such text comes back from it unchanged.
  */
 static bool plainly_normal(const uint8_t *s, size_t len)
@@ -335,8 +339,7 @@ static bool plainly_normal(const uint8_t *s, size_t len)
         size_t used = fld_utf8_decode(s + i, len - i, &cp);
 
         if (used == 0 || (i == 0 && is_space(cp)) ||
-            (is_control(cp) && cp != '\t' && cp != '\n') ||
-            (cp >= 0x300 && (cp < 0x1E00 || cp > 0x1EFF)))
+            (is_control(cp) && cp != '\t' && cp != '\n') || !in_nfc_set(cp))
             return false;
         i += used;
     }
