@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,7 +221,9 @@ static int sync_folder(const char *folder)
 /* Create a new temporary file beside path; *tmp is its name (free()). */
 static int create_temp(const char *path, mode_t mode, char **tmp)
 {
-    static unsigned counter;
+    /* atomic: threads of one process (a sync in `field ui` beside an
+     * export) may make temporary files at once */
+    static atomic_uint counter;
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     int dir_len = slash ? (int)(slash - path + 1) : 0;
@@ -231,9 +234,9 @@ static int create_temp(const char *path, mode_t mode, char **tmp)
     for (i = 0; i < 100 && fd < 0; i++) {
         clock_gettime(CLOCK_REALTIME, &now);
         free(*tmp);
-        *tmp = fld_xasprintf("%.*s.%s.%lx%lx%x", dir_len, path, base,
-                             (unsigned long)getpid(),
-                             (unsigned long)now.tv_nsec, counter++);
+        *tmp = fld_xasprintf(
+            "%.*s.%s.%lx%lx%x", dir_len, path, base, (unsigned long)getpid(),
+            (unsigned long)now.tv_nsec, atomic_fetch_add(&counter, 1));
         fd = open(*tmp,
                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
                       O_NOCTTY,
