@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "cmd.h"
+#include "parallel.h"
 #include "verify.h"
 
 struct report {
@@ -64,6 +65,12 @@ static int damaged(struct cmd_ctx *ctx)
                        was);
 }
 
+/* Each version's own checks on every core (verify.h). */
+static void on_every_core(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+    syn_parallel_for(n, syn_cpus(), fn, ctx);
+}
+
 int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct report r = {ctx, NULL};
@@ -83,7 +90,8 @@ int cmd_verify(struct cmd_ctx *ctx, int argc, char **argv)
     /* The file first: a damaged index or page can hide rows from the walk
      * below, which then finds "nothing wrong" in what it could see. */
     n_file = fld_store_check_file(ctx->st, on_problem, &r);
-    rc = fld_verify_store(ctx->st, on_fault, &r, &stats, &ctx->err);
+    rc = fld_verify_store_with(ctx->st, on_every_core, on_fault, &r, &stats,
+                               &ctx->err);
     if (rc != FLD_OK && stats.n_faults == 0 &&
         (rc == FLD_ECORRUPT || n_file > 0)) {
         /* the walk itself hit the damage: one more fault, not the end */

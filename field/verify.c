@@ -10,6 +10,7 @@
 #include "verify.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,33 +156,134 @@ static void remember(struct walk *w, const struct fld_store_row *r,
         e->parents[i] = fld_xstrdup(v->parents->items[i]->s);
 }
 
-static int check_row(void *ctx, const struct fld_store_row *r)
-{
-    struct walk *w = ctx;
-    struct fld_version *v = NULL;
+/*
+ * A version read from the store, with what its own checks found: copies
+ * of the row, since the walk's row lives only during its callback.
+ */
+struct read_row {
+    struct fld_store_row r;
+    char *strings[8]; /* the row's strings, owned (r points into them) */
+    uint8_t *body, *sig;
+    bool hash_ok;
+    int rc; /* of fld_version_open() when hash_ok and the signature's size is */
+    struct fld_version *v;
     struct fld_err err;
+};
+
+static const char *keep(struct read_row *x, size_t k, const char *s)
+{
+    x->strings[k] = s ? fld_xstrdup(s) : NULL;
+    return x->strings[k];
+}
+
+static void read_row_copy(struct read_row *x, const struct fld_store_row *r)
+{
+    memset(x, 0, sizeof *x);
+    x->r = *r;
+    x->r.hash = keep(x, 0, r->hash);
+    x->r.record = keep(x, 1, r->record);
+    x->r.author = keep(x, 2, r->author);
+    x->r.prev = keep(x, 3, r->prev);
+    x->r.template_id = keep(x, 4, r->template_id);
+    x->r.template_hash = keep(x, 5, r->template_hash);
+    x->r.subject = keep(x, 6, r->subject);
+    x->r.status = keep(x, 7, r->status);
+    x->body = fld_xmalloc(r->body_len + 1);
+    if (r->body_len > 0)
+        memcpy(x->body, r->body, r->body_len);
+    x->r.body = x->body;
+    x->sig = fld_xmalloc(r->sig_len + 1);
+    if (r->sig_len > 0)
+        memcpy(x->sig, r->sig, r->sig_len);
+    x->r.sig = x->sig;
+}
+
+static void read_row_free(struct read_row *x)
+{
+    size_t k;
+
+    for (k = 0; k < sizeof x->strings / sizeof *x->strings; k++)
+        free(x->strings[k]);
+    free(x->body);
+    free(x->sig);
+    fld_version_free(x->v);
+}
+
+/* The version's own checks, which need nothing but its row: the part of
+ * the walk that runs on every core. */
+static void open_row(struct read_row *x)
+{
     char actual[FLD_HASH_HEX_LEN + 1];
 
+    fld_version_hash(x->r.body, x->r.body_len, actual);
+    x->hash_ok = strcmp(actual, x->r.hash) == 0;
+    if (x->hash_ok && x->r.sig_len == FLD_SIG_LEN)
+        x->rc = fld_version_open(x->r.body, x->r.body_len, x->r.sig, &x->v,
+                                 &x->err);
+}
+
+/* What the checks of one version found, and the checks across versions
+ * that need the ones before it, in the walk's order. */
+static void finish_row(struct walk *w, const struct read_row *x)
+{
+    const struct fld_store_row *r = &x->r;
+
     w->stats->n_versions++;
-    fld_version_hash(r->body ? r->body : (const uint8_t *)"", r->body_len,
-                     actual);
-    if (strcmp(actual, r->hash) != 0) {
+    if (!x->hash_ok)
         fault(w, "version", r->hash,
               "body does not match its hash (changed after it was signed)");
-    } else if (r->sig_len != FLD_SIG_LEN) {
+    else if (r->sig_len != FLD_SIG_LEN)
         fault(w, "version", r->hash, "stored signature is damaged");
-    } else if (fld_version_open(r->body, r->body_len, r->sig, &v, &err) !=
-               FLD_OK) {
+    else if (x->rc != FLD_OK)
         fault(w, "version", r->hash, "%s",
-              err.code == FLD_EBADSIG
+              x->rc == FLD_EBADSIG
                   ? "signature does not verify (re-signed by another key?)"
-                  : err.msg);
-    } else {
-        check_columns(w, r, v);
-    }
+                  : x->err.msg);
+    else
+        check_columns(w, r, x->v);
     check_chain(w, r);
-    remember(w, r, v);
-    fld_version_free(v);
+    remember(w, r, x->v);
+}
+
+/* Versions are read a batch at a time; the batch's own checks run through
+ * the caller's parallel loop, then finish in order. */
+#define BATCH 256
+
+struct batch {
+    struct walk *w;
+    fld_parallel_fn parallel;
+    struct read_row rows[BATCH];
+    size_t n;
+};
+
+static void open_one(void *ctx, size_t i)
+{
+    open_row(&((struct batch *)ctx)->rows[i]);
+}
+
+static void run_batch(struct batch *b)
+{
+    size_t i;
+
+    if (b->parallel != NULL)
+        b->parallel(b->n, open_one, b);
+    else
+        for (i = 0; i < b->n; i++)
+            open_row(&b->rows[i]);
+    for (i = 0; i < b->n; i++) {
+        finish_row(b->w, &b->rows[i]);
+        read_row_free(&b->rows[i]);
+    }
+    b->n = 0;
+}
+
+static int check_row(void *ctx, const struct fld_store_row *r)
+{
+    struct batch *b = ctx;
+
+    read_row_copy(&b->rows[b->n++], r);
+    if (b->n == BATCH)
+        run_batch(b);
     return FLD_OK;
 }
 
@@ -386,6 +488,14 @@ static int check_self_end(struct walk *w, struct fld_store *st,
 int fld_verify_store(struct fld_store *st, fld_fault_fn fn, void *ctx,
                      struct fld_verify_stats *stats, struct fld_err *err)
 {
+    return fld_verify_store_with(st, NULL, fn, ctx, stats, err);
+}
+
+int fld_verify_store_with(struct fld_store *st, fld_parallel_fn parallel,
+                          fld_fault_fn fn, void *ctx,
+                          struct fld_verify_stats *stats, struct fld_err *err)
+{
+    struct batch *b = fld_xcalloc(1, sizeof *b);
     struct walk w;
     size_t i;
     int rc;
@@ -398,7 +508,14 @@ int fld_verify_store(struct fld_store *st, fld_fault_fn fn, void *ctx,
     rc = fld_store_meta_get(st, FLD_META_PUBLIC, &w.self, err);
     if (rc != FLD_OK && rc != FLD_NOTFOUND)
         return rc;
-    rc = fld_store_each_version(st, NULL, FLD_ORDER_AUTHOR, check_row, &w, err);
+    b->w = &w;
+    b->parallel = parallel;
+    rc = fld_store_each_version(st, NULL, FLD_ORDER_AUTHOR, check_row, b, err);
+    if (rc == FLD_OK)
+        run_batch(b);
+    for (i = 0; i < b->n; i++) /* a walk that failed leaves some unread */
+        read_row_free(&b->rows[i]);
+    free(b);
     if (rc == FLD_OK) {
         if (w.n > 0)
             qsort(w.entries, w.n, sizeof *w.entries, cmp_entry);

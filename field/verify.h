@@ -17,6 +17,7 @@
 #ifndef FLD_VERIFY_H
 #define FLD_VERIFY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -40,5 +41,23 @@ struct fld_verify_stats {
  */
 int fld_verify_store(struct fld_store *st, fld_fault_fn fn, void *ctx,
                      struct fld_verify_stats *stats, struct fld_err *err);
+
+/*
+ * Run fn(ctx, i) once for every i < n, on as many threads as it likes, and
+ * return when all have run: field passes syn_parallel_for (sync/
+ * parallel.h), which this library cannot call itself.
+ */
+typedef void (*fld_parallel_fn)(size_t n, void (*fn)(void *ctx, size_t i),
+                                void *ctx);
+
+/*
+ * The same, with each version's own checks (hash, canonical form,
+ * signature: most of the work) spread by parallel, a batch of versions at
+ * a time; NULL runs them one after the other. The faults, their order and
+ * the result are the same either way.
+ */
+int fld_verify_store_with(struct fld_store *st, fld_parallel_fn parallel,
+                          fld_fault_fn fn, void *ctx,
+                          struct fld_verify_stats *stats, struct fld_err *err);
 
 #endif

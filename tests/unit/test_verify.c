@@ -295,6 +295,62 @@ static void test_edited_parents_table(void **state)
     assert_int_equal(fs.n, 2);
 }
 
+/* A parallel loop that runs the indices backwards: the walk must not
+ * depend on the order its versions' own checks run in. */
+static void backwards(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+    while (n-- > 0)
+        fn(ctx, n);
+}
+
+/* 300 versions (more than one batch of the walk), three of them tampered
+ * with on either side of the batch's boundary: the faults, their order
+ * and the counts are the same whether each version's own checks run one
+ * after the other or through a parallel loop, in any order. */
+static void test_parallel_walk_finds_the_same(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_verify_stats one, many;
+    struct faults fs_one, fs_many;
+    struct fld_version *prev = f->v[3], *next = NULL;
+    struct fld_json *a = fld_json_object();
+    int i;
+
+    for (i = 0; i < 296; i++) {
+        fld_json_set(a, "households_total", fld_json_int(100 + i));
+        assert_int_equal(
+            fld_capture_save(f->st, f->key, prev, a, "draft", &next, NULL),
+            FLD_OK);
+        if (prev != f->v[3])
+            fld_version_free(prev);
+        prev = next;
+    }
+    fld_version_free(prev);
+    fld_json_free(a);
+    tamper(f, "UPDATE versions SET body = replace(body, ':110}', ':999}') "
+              "WHERE dseq = 15;"
+              "UPDATE versions SET subject = '42009' WHERE dseq = 257;"
+              "UPDATE versions SET sig = (SELECT sig FROM versions "
+              "WHERE dseq = 1) WHERE dseq = 290");
+    memset(&fs_one, 0, sizeof fs_one);
+    memset(&fs_many, 0, sizeof fs_many);
+    assert_int_equal(fld_verify_store(f->st, on_fault, &fs_one, &one, NULL),
+                     FLD_ECORRUPT);
+    assert_int_equal(fld_verify_store_with(f->st, backwards, on_fault, &fs_many,
+                                           &many, NULL),
+                     FLD_ECORRUPT);
+    assert_int_equal(fs_one.n, 3);
+    expect_fault(&fs_one, "version", "does not match its hash");
+    expect_fault(&fs_one, "version", "\"subject\" disagrees");
+    expect_fault(&fs_one, "version", "signature does not verify");
+    assert_string_equal(fs_many.all, fs_one.all);
+    assert_int_equal(many.n_versions, 300);
+    assert_int_equal(many.n_versions, one.n_versions);
+    assert_int_equal(many.n_records, one.n_records);
+    assert_int_equal(many.n_devices, one.n_devices);
+    assert_int_equal(many.n_faults, one.n_faults);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -309,6 +365,7 @@ int main(void)
         T(test_removed_head_row),
         T(test_fork_in_chain),
         T(test_edited_parents_table),
+        T(test_parallel_walk_finds_the_same),
     };
     if (sodium_init() < 0)
         return 1;
