@@ -156,9 +156,13 @@ static void type_line(void *data, size_t i)
  * The shape of a line: its members, the type of each, and its status.
  * A member the importer does not know is refused, not skipped: "answer"
  * for "answers" would otherwise import an empty record, and "Status" a
- * draft, without a word. ("answers" is checked with its answers.)
+ * draft, without a word. ("answers" is checked with its answers.) On
+ * success *tid, *subject and *status (draft when left out) are the line's,
+ * borrowed from o.
  */
-static int check_shape(const struct fld_json *o, struct fld_err *err)
+static int check_shape(const struct fld_json *o, const char **tid_out,
+                       const char **subject_out, const char **status_out,
+                       struct fld_err *err)
 {
     static const char *const known[] = {"answers", "status", "subject",
                                         "template"};
@@ -205,6 +209,9 @@ static int check_shape(const struct fld_json *o, struct fld_err *err)
         return fld_err_set(err, FLD_EINVAL,
                            "\"status\" is draft or final, not \"%s\"",
                            status->s);
+    *tid_out = tid->s;
+    *subject_out = subject->s;
+    *status_out = status != NULL ? status->s : "draft";
     return FLD_OK;
 }
 
@@ -213,15 +220,12 @@ static int check_shape(const struct fld_json *o, struct fld_err *err)
 static int check_line(struct import *im, struct line *l)
 {
     struct cmd_ctx *ctx = im->ctx;
-    const char *tid, *subject, *status;
+    const char *tid = NULL, *subject = NULL, *status = NULL;
     const struct fld_template *t;
     int rc;
 
-    if ((rc = check_shape(l->o, &ctx->err)) != FLD_OK)
+    if ((rc = check_shape(l->o, &tid, &subject, &status, &ctx->err)) != FLD_OK)
         return rc;
-    tid = fld_json_get_string(l->o, "template");
-    subject = fld_json_get_string(l->o, "subject");
-    status = fld_json_get_string(l->o, "status");
     if ((rc = cmd_check_subject(ctx, subject)) != FLD_OK)
         return rc;
     if ((rc = cmd_load_template(ctx, tid, &t)) != FLD_OK)
@@ -229,7 +233,7 @@ static int check_line(struct import *im, struct line *l)
     if ((rc = cmd_check_unit(ctx, t, subject)) != FLD_OK)
         return rc;
     l->t = t;
-    l->status = status != NULL ? status : "draft";
+    l->status = status;
     return FLD_OK;
 }
 

@@ -319,19 +319,19 @@ static int parse_string(struct parser *ps, struct fld_buf *b)
 
     ps->pos++;
     for (;;) {
-        size_t run = ps->pos, n = 1;
+        size_t run = ps->pos;
         int c;
 
         /* Plain ASCII and whole UTF-8 characters go into b as one run. */
-        while (ps->pos < ps->len && n > 0) {
+        while (ps->pos < ps->len) {
             uint8_t byte = ps->p[ps->pos];
+            size_t n = is_plain(byte) ? 1
+                       : byte >= 0x80 ? fld_utf8_decode(ps->p + ps->pos,
+                                                        ps->len - ps->pos, &cp)
+                                      : 0;
 
-            if (is_plain(byte))
-                n = 1;
-            else if (byte >= 0x80)
-                n = fld_utf8_decode(ps->p + ps->pos, ps->len - ps->pos, &cp);
-            else
-                n = 0;
+            if (n == 0)
+                break;
             ps->pos += n;
         }
         if (ps->pos > run)

@@ -1007,7 +1007,7 @@ int syn_sync(const struct syn_client *c, bool full, struct syn_stats *stats,
     stats->elapsed_ms = fld_now_ms() - stats->started_ms;
     if (c->home != NULL)
         syn_status_note(c->home, c->st, fld_now_ms(), rc,
-                        rc == FLD_OK || err == NULL ? NULL : err->msg);
+                        err != NULL ? err->msg : NULL);
     free(url);
     return rc;
 }

@@ -24,7 +24,8 @@ static char *status_path(const char *home)
     return fld_xasprintf("%s/%s", home, SYN_STATUS_FILE);
 }
 
-/* The note in the file, or false when there is none or it is damaged. */
+/* The note in the file into *out, or false, with *out untouched, when
+ * there is none or it is damaged. */
 static bool read_file(const char *home, struct syn_status *out)
 {
     char *path = status_path(home);
@@ -32,15 +33,19 @@ static bool read_file(const char *home, struct syn_status *out)
     size_t len = 0;
     struct fld_json *o = NULL;
     const char *error;
+    int64_t try_ms, ok_ms;
     bool ok;
 
     ok = fld_file_read(path, STATUS_MAX, &data, &len, NULL) == FLD_OK &&
          fld_json_parse(data, len, &o, NULL) == FLD_OK &&
-         fld_json_get_int(o, "last_attempt_ms", &out->last_try_ms) &&
-         fld_json_get_int(o, "last_ok_ms", &out->last_ok_ms) &&
+         fld_json_get_int(o, "last_attempt_ms", &try_ms) &&
+         fld_json_get_int(o, "last_ok_ms", &ok_ms) &&
          (error = fld_json_get_string(o, "last_error")) != NULL;
-    if (ok)
+    if (ok) {
+        out->last_try_ms = try_ms;
+        out->last_ok_ms = ok_ms;
         out->last_error = fld_xstrdup(error);
+    }
     fld_json_free(o);
     free(data);
     free(path);
@@ -65,10 +70,8 @@ void syn_status_read(const char *home, struct fld_store *st,
                      struct syn_status *out)
 {
     memset(out, 0, sizeof *out);
-    if (!read_file(home, out)) {
-        memset(out, 0, sizeof *out);
+    if (!read_file(home, out))
         read_meta(st, out);
-    }
     if (out->last_error == NULL)
         out->last_error = fld_xstrdup("");
 }
