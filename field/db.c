@@ -455,16 +455,21 @@ static int open_readonly(struct fld_db *d, struct fld_err *err)
  * undo only itself. SQLite keeps that journal in memory up to 64 KiB and
  * then in a temporary file for the rest of the transaction: a device's
  * pull of 4,000 versions wrote 30 MB there, two fifths of all it wrote,
- * for nothing that must survive. 512 KiB keeps one statement's journal
- * in memory (ours change a few dozen pages) and bounds what a large
- * statement may hold; no more, because SQLite allocates it as one chunk
- * of this size for every statement that journals (at 4 MiB, a pull held
- * two such chunks at once, a quarter of its peak memory, for a few pages
- * each). It must be set before SQLite is first used, hence
+ * for nothing that must survive. 124 KiB keeps one statement's journal
+ * of ours in memory (an insert of a version changes a few dozen pages; a
+ * pull writes no more with 124 KiB than it did with 512) and bounds what
+ * a large statement may hold, allocated as one chunk of this size for
+ * every statement that journals. It must stay below 128 KiB: when a
+ * journal outgrows it, SQLite writes the chunk to a temporary file in one
+ * call, and the unix VFS of SQLite 3.40 writes at most 128 KiB a call,
+ * so a larger chunk failed as "the disk is full": with 512 KiB, the
+ * migrations that drop an index or a table (field-009.sql, server-006.sql)
+ * could not upgrade a store of 12,000 versions (test_db has the case).
+ * It must be set before SQLite is first used, hence
  * once, before the first database is opened; where SQLite was already in
  * use (a test's own connection), the default stays.
  */
-#define STMT_JOURNAL_IN_MEMORY (512 << 10)
+#define STMT_JOURNAL_IN_MEMORY (124 << 10)
 
 /*
  * And no bulk allocation for a page cache when it is created. SQLite

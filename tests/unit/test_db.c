@@ -403,6 +403,47 @@ static void test_statements_and_helpers(void **state)
     fld_db_close(d);
 }
 
+/*
+ * One statement inside a transaction that changes far more pages than
+ * SQLite keeps of its statement journal in memory, so the journal goes to
+ * a temporary file mid-statement. The unix VFS of SQLite 3.40 writes at
+ * most 128 KiB in one call, and the in-memory journal is written out as
+ * one piece of the configured size: at 512 KiB, as field configured it
+ * before, this failed as "the disk is full", and with it every migration
+ * of a store of some thousands of versions (field-009.sql, server-006.sql).
+ */
+static void test_large_statement_in_a_transaction(void **state)
+{
+    struct fx *f = *state;
+    struct fld_db *d;
+    struct fld_err err;
+    int64_t v[2];
+
+    assert_int_equal(fld_db_open(f->path, &toy, FLD_DB_CREATE, &d, NULL),
+                     FLD_OK);
+    /* about 600 pages of rows, 2.4 MB: each row on a page of its own */
+    assert_int_equal(fld_db_exec(d->db,
+                                 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+                                 "SELECT i + 1 FROM c WHERE i < 600) "
+                                 "INSERT INTO things (name, n) SELECT "
+                                 "printf('%04d', i) || hex(zeroblob(1500)), i "
+                                 "FROM c",
+                                 "fill", NULL),
+                     FLD_OK);
+    fld_err_clear(&err);
+    assert_int_equal(fld_db_begin(d, NULL), FLD_OK);
+    /* n is NOT NULL, so the update may fail half-way: it journals */
+    if (fld_db_exec(d->db, "UPDATE things SET n = n + 1", "update", &err) !=
+        FLD_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(fld_db_commit(d, NULL), FLD_OK);
+    assert_int_equal(fld_db_int64s(d, T_COUNT, NULL, v, 2, "count", NULL),
+                     FLD_OK);
+    assert_int_equal(v[0], 600);
+    assert_int_equal(v[1], 600 * 601 / 2 + 600);
+    fld_db_close(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +462,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_statements_and_helpers, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_large_statement_in_a_transaction,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, gzip_toys, NULL);
