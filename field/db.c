@@ -871,8 +871,8 @@ int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,
             return rc;
     }
     if (ids->has_child != FLD_DB_NO_CHILD)
-        rc = fld_db_exists(d, ids->has_child, v->hash, NULL, &found, "read",
-                           err);
+        rc = fld_db_exists(d, ids->has_child, v->hash, v->record, &found,
+                           "read", err);
     if (rc == FLD_OK && !found)
         rc = fld_db_run(d, ids->head_insert, v->record, v->hash, what, err);
     return rc;

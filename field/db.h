@@ -213,16 +213,18 @@ void fld_db_bind_version(sqlite3_stmt *s, const struct fld_version *v);
 #define FLD_DB_SQL_HEAD_INSERT                                                 \
     "INSERT OR IGNORE INTO heads (record, hash) VALUES (?1, ?2)"
 struct fld_db_heads {
-    /* has_child FLD_DB_NO_CHILD: the store never holds a child before
-     * its parents, so no look-up is needed */
+    /* has_child: whether a stored version of the record (?2) names the
+     * version (?1) as a parent; FLD_DB_NO_CHILD when the store never
+     * holds a child before its parents, so no look-up is needed */
     int parent_insert, head_delete, has_child, head_insert;
 };
 #define FLD_DB_NO_CHILD (-1)
 /*
  * The version v was just inserted as row seq: record its parent edges,
  * take its parents off the record's heads, and make it a head unless a
- * stored version already names it as a parent (a child relayed before its
- * parent).
+ * stored version of its record already names it as a parent (a child
+ * relayed before its parent). A parent of another record is an edge like
+ * any other but never touches that record's heads.
  */
 int fld_db_heads_add(struct fld_db *d, const struct fld_db_heads *ids,
                      const struct fld_version *v, int64_t seq,

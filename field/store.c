@@ -111,7 +111,10 @@ static const char *const sql_text[N_STMTS] = {
     [S_VERSION_GET] = "SELECT body, sig FROM versions WHERE hash = ?1",
     [S_PARENT_INSERT] = FLD_DB_SQL_PARENT_INSERT,
     [S_HEAD_DELETE] = FLD_DB_SQL_HEAD_DELETE,
-    [S_HAS_CHILD] = "SELECT 1 FROM parents WHERE parent = ?1 LIMIT 1",
+    /* among the versions of its record (?2): schema/field-010.sql */
+    [S_HAS_CHILD] = "SELECT 1 FROM versions c CROSS JOIN parents e "
+                    "ON e.child_seq = c.seq WHERE c.record = ?2 "
+                    "AND e.parent = ?1 LIMIT 1",
     [S_HEAD_INSERT] = FLD_DB_SQL_HEAD_INSERT,
     [S_HEADS_OF] = "SELECT hash FROM heads WHERE record = ?1 ORDER BY hash",
     /* Hex digits sort below 'g', so [prefix, prefix||'g') is the range of
@@ -275,9 +278,9 @@ struct fld_store {
 
 /* Migrations in order: migration[i] brings user_version from i to i+1. */
 static const char *const migration[] = {
-    "field.sql",     "field-002.sql", "field-003.sql",
-    "field-004.sql", "field-005.sql", "field-006.sql",
-    "field-007.sql", "field-008.sql", "field-009.sql"};
+    "field.sql",     "field-002.sql", "field-003.sql", "field-004.sql",
+    "field-005.sql", "field-006.sql", "field-007.sql", "field-008.sql",
+    "field-009.sql", "field-010.sql"};
 
 static const struct fld_db_kind device_store = {
     .name = "field device store",
@@ -428,8 +431,8 @@ static int put_attachments(struct fld_store *st, const struct fld_version *v,
 
 /*
  * A new version replaces its parents as heads of the record. It becomes a
- * head itself unless a stored version already names it as a parent (a
- * child relayed before its parent).
+ * head itself unless a stored version of its record already names it as
+ * a parent (a child relayed before its parent).
  */
 int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
                           struct fld_err *err)

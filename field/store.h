@@ -32,7 +32,7 @@
 struct fld_store;
 
 /* The schema version this program writes. */
-#define FLD_STORE_SCHEMA_VERSION 9
+#define FLD_STORE_SCHEMA_VERSION 10
 
 enum fld_store_mode {
     FLD_STORE_OPEN,    /* the file must exist */

@@ -8,7 +8,8 @@
  * (this device's chain must run 1..n without a gap and end at the version
  * the device last signed; any device's chain must not fork, and each prev
  * must name the version before), that every parent is present, and that
- * the stored heads are exactly the versions nothing else names as parent.
+ * the stored heads are exactly the versions no version of their record
+ * names as parent.
  *
  * Each fault is reported through a callback as it is found, naming the
  * version (or device) and what is wrong, so the caller decides how to show

@@ -39,7 +39,7 @@ run "$F" list
 expect_rc "field list opens the old store" 0
 expect_stdout_contains "... the approved record" "approved"
 expect_stdout_contains "... the draft" "draft"
-expect_eq "... migrated to version 9" "$(sql 'PRAGMA user_version;')" 9
+expect_eq "... migrated to version 10" "$(sql 'PRAGMA user_version;')" 10
 run "$F" verify
 expect_rc "field verify passes" 0
 expect_stdout "... every version" "OK: 6 versions of 2 records by 2 devices verified"
@@ -105,10 +105,10 @@ stop_server
 #
 # The fixtures padded with 12,000 made-up versions (one real body each,
 # random hashes, an edge each): the migrations that drop or rebuild a
-# table or an index (field-009.sql, server-006.sql and -007.sql) change
-# megabytes in one statement, more than SQLite keeps of its statement
-# journal in memory. Only the migrations are checked here: made-up
-# versions do not verify.
+# table or an index (field-009.sql and -010.sql, server-006.sql and
+# -007.sql) change megabytes in one statement, more than SQLite keeps of
+# its statement journal in memory. Only the migrations are checked here:
+# made-up versions do not verify.
 
 unpack big
 sql "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 12000)
@@ -123,7 +123,9 @@ sql "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 12
          SELECT hash, 'pulled', 0 FROM versions WHERE seq > 6;"
 run "$F" list
 expect_rc "a device store of 12,006 versions at version 4 opens" 0
-expect_eq "... migrated to version 9" "$(sql 'PRAGMA user_version;')" 9
+expect_eq "... migrated to version 10" "$(sql 'PRAGMA user_version;')" 10
+expect_eq "... without the index version 10 drops" \
+    "$(sql "SELECT count(*) FROM sqlite_schema WHERE name = 'parents_parent';")" 0
 expect_eq "... every parent edge kept" "$(sql 'SELECT count(*) FROM parents;')" 12004
 expect_eq "... every version known to the server still known" \
     "$(sql 'SELECT count(*) FROM sync_known;')" 12005
@@ -153,7 +155,7 @@ sql "PRAGMA user_version = 99;"
 sum=$(file_sum "$DB")
 expect_error "a newer device store is refused" 1 list "$F" list
 expect_stderr_contains "... saying so" \
-    "database schema version 99 is newer than this program's (9); upgrade field"
+    "database schema version 99 is newer than this program's (10); upgrade field"
 expect_eq "... the file untouched" "$(file_sum "$DB")" "$sum"
 expect_error "field verify refuses it too" 1 verify "$F" verify
 

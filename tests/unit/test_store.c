@@ -122,6 +122,89 @@ static void test_heads_follow_versions(void **state)
     fld_json_free(answers);
 }
 
+/* A version of record, signed by k, naming parents (NULL-ended). */
+static struct fld_version *signed_version(const struct tu_device *f,
+                                          const struct fld_key *k,
+                                          const char *record, int64_t dseq,
+                                          const char *const *parents)
+{
+    struct fld_version_draft d;
+    struct fld_json *answers = fld_json_object();
+    struct fld_version *v;
+
+    memset(&d, 0, sizeof d);
+    d.record = record;
+    d.parents = parents;
+    while (parents != NULL && parents[d.n_parents] != NULL)
+        d.n_parents++;
+    d.dseq = dseq;
+    d.prev = d.n_parents > 0 ? parents[0] : NULL;
+    d.hlc.ms = 1764288000000 + dseq;
+    d.template_id = fld_template_id(f->t);
+    d.template_hash = fld_template_hash(f->t);
+    d.subject = "42001";
+    d.status = "draft";
+    d.answers = answers;
+    assert_int_equal(fld_version_sign(&d, k, &v, NULL), FLD_OK);
+    fld_json_free(answers);
+    return v;
+}
+
+static void put(struct tu_device *f, const struct fld_version *v)
+{
+    assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
+    assert_int_equal(fld_store_put_version(f->st, v, NULL), FLD_OK);
+    assert_int_equal(fld_store_commit(f->st, NULL), FLD_OK);
+}
+
+static void expect_heads(struct tu_device *f, const char *record,
+                         const char *only)
+{
+    char **heads;
+    size_t n;
+
+    assert_int_equal(fld_store_heads(f->st, record, &heads, &n, NULL), FLD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(heads[0], only);
+    fld_strv_free(heads, n);
+}
+
+/*
+ * A child stored before its parent (relayed, or carried in a bundle in
+ * another order) keeps the parent off the heads when it arrives; a child
+ * in another record names it as any edge does but never supersedes it:
+ * the heads of a record are its versions no version of the same record
+ * names as a parent (schema/field-010.sql).
+ */
+static void test_child_stored_before_its_parent(void **state)
+{
+    static const char r1[] = "01a24ea1d1a97c03b2cee35bb9e4d1fd",
+                      r2[] = "01a24ea1d1a97c03b2cee35bb9e4d2aa";
+    struct tu_device *f = *state;
+    struct fld_key *k = tu_key(9);
+    struct fld_version *v1, *v2, *other;
+    const char *p1[2] = {NULL, NULL}, *p2[3] = {NULL, NULL, NULL};
+
+    v1 = signed_version(f, k, r1, 1, NULL);
+    p1[0] = v1->hash;
+    v2 = signed_version(f, k, r1, 2, p1);
+    /* record r2's first version names v1 as a parent too */
+    p2[0] = v2->hash;
+    p2[1] = v1->hash;
+    other = signed_version(f, k, r2, 3, p2);
+    put(f, other);
+    put(f, v2);
+    expect_heads(f, r1, v2->hash);
+    put(f, v1);
+    expect_heads(f, r1, v2->hash);
+    expect_heads(f, r2, other->hash);
+    assert_int_equal(count_rows(f->path, "SELECT count(*) FROM parents"), 3);
+    fld_version_free(v1);
+    fld_version_free(v2);
+    fld_version_free(other);
+    fld_key_free(k);
+}
+
 static void test_find_record_by_prefix(void **state)
 {
     struct tu_device *f = *state;
@@ -728,6 +811,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_heads_follow_versions, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_child_stored_before_its_parent,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_record_by_prefix, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ambiguous_prefix, setup, teardown),

@@ -229,6 +229,54 @@ static void test_resigned_with_another_key(void **state)
     fld_json_free(a);
 }
 
+/* Another device's version of record B names the head of record A as a
+ * parent besides B's own head: an edge like any other, but A's head stays
+ * A's head, in the store and for verify (schema/field-010.sql). */
+static void test_parent_in_another_record(void **state)
+{
+    struct fixture *f = *state;
+    struct fld_key *other = tu_key(201);
+    struct fld_version *v;
+    struct fld_version_draft d;
+    const char *parents[2] = {f->v[2]->hash, f->v[3]->hash};
+    struct fld_json *a = fld_json_object();
+    struct fld_verify_stats stats;
+    struct faults fs;
+    char **heads;
+    size_t n;
+
+    memset(&d, 0, sizeof d);
+    d.record = f->v[2]->record;
+    d.parents = parents;
+    d.n_parents = 2;
+    d.dseq = 1;
+    d.hlc.ms = f->v[3]->hlc.ms + 1;
+    d.template_id = f->v[2]->template_id;
+    d.template_hash = f->v[2]->template_hash;
+    d.subject = f->v[2]->subject;
+    d.status = "draft";
+    d.answers = a;
+    assert_int_equal(fld_version_sign(&d, other, &v, NULL), FLD_OK);
+    assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
+    assert_int_equal(fld_store_put_version(f->st, v, NULL), FLD_OK);
+    assert_int_equal(fld_store_commit(f->st, NULL), FLD_OK);
+    assert_int_equal(fld_store_heads(f->st, f->v[3]->record, &heads, &n, NULL),
+                     FLD_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(heads[0], f->v[3]->hash);
+    fld_strv_free(heads, n);
+    memset(&fs, 0, sizeof fs);
+    assert_int_equal(fld_verify_store(f->st, on_fault, &fs, &stats, NULL),
+                     FLD_OK);
+    if (fs.n != 0)
+        fail_msg("%s", fs.all);
+    assert_int_equal(stats.n_versions, 5);
+    assert_int_equal(stats.n_devices, 2);
+    fld_version_free(v);
+    fld_key_free(other);
+    fld_json_free(a);
+}
+
 static void test_swapped_signature(void **state)
 {
     struct fixture *f = *state;
@@ -355,17 +403,12 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_sound_store_has_no_fault),
-        T(test_changed_answer),
-        T(test_removed_middle_version),
-        T(test_removed_newest_version),
-        T(test_resigned_with_another_key),
-        T(test_swapped_signature),
-        T(test_changed_column_only),
-        T(test_removed_head_row),
-        T(test_fork_in_chain),
-        T(test_edited_parents_table),
-        T(test_parallel_walk_finds_the_same),
+        T(test_sound_store_has_no_fault),  T(test_changed_answer),
+        T(test_removed_middle_version),    T(test_removed_newest_version),
+        T(test_resigned_with_another_key), T(test_parent_in_another_record),
+        T(test_swapped_signature),         T(test_changed_column_only),
+        T(test_removed_head_row),          T(test_fork_in_chain),
+        T(test_edited_parents_table),      T(test_parallel_walk_finds_the_same),
     };
     if (sodium_init() < 0)
         return 1;
