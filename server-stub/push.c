@@ -271,7 +271,42 @@ static const char *quarantine_why(const char *reason)
         return "its author is revoked";
     if (strcmp(reason, "template_mismatch") == 0)
         return "its template id does not match its template hash";
+    if (strcmp(reason, "record_mismatch") == 0)
+        return "a parent is a version of another record";
     return "its template is not installed";
+}
+
+/*
+ * The parents of v not stored yet, into waits[*n_waits]; and *other, the
+ * first stored parent that is a version of another record (NULL: none).
+ * No conforming device names one, and a record whose versions name a
+ * parent outside it cannot be merged (sync/merge_dag.c refuses it): one
+ * such version would stop every report that merges its record.
+ */
+static int check_parents(struct srv_storage *st, const struct fld_version *v,
+                         const char **waits, size_t *n_waits,
+                         const char **other, struct fld_err *err)
+{
+    size_t i;
+    int rc = FLD_OK;
+
+    *n_waits = 0;
+    *other = NULL;
+    for (i = 0; i < v->parents->n && rc == FLD_OK; i++) {
+        const char *p = v->parents->items[i]->s;
+        char *record;
+
+        rc = srv_storage_version_record(st, p, &record, err);
+        if (rc == FLD_NOTFOUND) {
+            waits[(*n_waits)++] = p;
+            rc = FLD_OK;
+        } else if (rc == FLD_OK) {
+            if (*other == NULL && strcmp(record, v->record) != 0)
+                *other = p;
+            free(record);
+        }
+    }
+    return rc;
 }
 
 /*
@@ -287,9 +322,8 @@ static int place(struct srv *s, struct srv_storage *st,
 {
     const struct fld_template *t = NULL;
     const char **waits = NULL;
-    const char *reason = NULL;
-    size_t n_waits = 0, i;
-    enum srv_version_state state;
+    const char *reason = NULL, *other = NULL;
+    size_t n_waits = 0;
     int rc = FLD_OK;
 
     if (author_revoked) {
@@ -307,20 +341,19 @@ static int place(struct srv *s, struct srv_storage *st,
         reason = "template_mismatch";
     } else {
         waits = fld_xcalloc(v->parents->n + 1, sizeof *waits);
-        for (i = 0; i < v->parents->n && rc == FLD_OK; i++) {
-            rc = srv_storage_version_state(st, v->parents->items[i]->s, &state,
-                                           err);
-            if (rc == FLD_OK && state != SRV_PRESENT)
-                waits[n_waits++] = v->parents->items[i]->s;
-        }
-        if (n_waits > 0)
+        rc = check_parents(st, v, waits, &n_waits, &other, err);
+        if (rc == FLD_OK && other != NULL)
+            reason = "record_mismatch";
+        else if (n_waits > 0)
             reason = "missing_parents";
     }
     if (rc == FLD_OK && reason != NULL) {
         struct srv_quarantined q = {v->hash, v->author,   pusher, reason,
                                     v->body, v->body_len, v->sig, received_ms};
 
-        rc = srv_storage_quarantine_put(st, &q, waits, n_waits, err);
+        /* a parent of another record stays one: nothing to wait for */
+        rc =
+            srv_storage_quarantine_put(st, &q, waits, other ? 0 : n_waits, err);
         if (rc == FLD_OK)
             rc = audit(st, "quarantined", pusher, v->hash, err, "%s: %s",
                        reason, quarantine_why(reason));
@@ -328,6 +361,10 @@ static int place(struct srv *s, struct srv_storage *st,
             set_result(res, SYN_QUARANTINED, reason,
                        "template id %s does not match its template %.16s (%s)",
                        v->template_id, v->template_hash, fld_template_id(t));
+        else if (res && other != NULL)
+            set_result(res, SYN_QUARANTINED, reason,
+                       "its parent %.16s is a version of another record",
+                       other);
         else if (res && n_waits > 0)
             set_result(res, SYN_QUARANTINED, reason,
                        "kept until its parents arrive");

@@ -13,7 +13,10 @@
  *   quarantined  kept aside, not served: its author is revoked
  *                ("revoked_author"), its template is not installed
  *                ("unknown_template") or a parent has not arrived
- *                ("missing_parents"); re-examined when that changes
+ *                ("missing_parents"), re-examined when that changes; or
+ *                kept as evidence for good: its template id disagrees
+ *                with its template ("template_mismatch"), a parent is a
+ *                version of another record ("record_mismatch")
  *   refused      malformed ("malformed"), forged ("bad_signature"),
  *                signed by a device never enrolled ("unknown_author"),
  *                outside the pusher's scope ("out_of_scope"), or a status

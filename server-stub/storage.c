@@ -251,6 +251,12 @@ int srv_storage_version_state(struct srv_storage *st, const char *hash,
     return st->ops->version_state(st, hash, out, err);
 }
 
+int srv_storage_version_record(struct srv_storage *st, const char *hash,
+                               char **record, struct fld_err *err)
+{
+    return st->ops->version_record(st, hash, record, err);
+}
+
 int srv_storage_version_put(struct srv_storage *st,
                             const struct srv_version_in *in, int64_t *seq,
                             struct fld_err *err)

@@ -281,6 +281,8 @@ struct srv_storage_ops {
                          struct fld_err *err);
     int (*version_state)(struct srv_storage *st, const char *hash,
                          enum srv_version_state *out, struct fld_err *err);
+    int (*version_record)(struct srv_storage *st, const char *hash,
+                          char **record, struct fld_err *err);
     int (*version_put)(struct srv_storage *st, const struct srv_version_in *in,
                        int64_t *seq, struct fld_err *err);
     int (*chain_check)(struct srv_storage *st, const struct fld_version *v,
@@ -489,6 +491,10 @@ int srv_storage_each_template(struct srv_storage *st, srv_template_fn fn,
 /* Versions. */
 int srv_storage_version_state(struct srv_storage *st, const char *hash,
                               enum srv_version_state *out, struct fld_err *err);
+/* The record of the stored version hash (*record new, free());
+ * FLD_NOTFOUND when it is not stored (absent or in quarantine). */
+int srv_storage_version_record(struct srv_storage *st, const char *hash,
+                               char **record, struct fld_err *err);
 /* Store a version (and its parents and heads); *seq is its server order.
  * FLD_EXISTS when the hash is stored already. */
 int srv_storage_version_put(struct srv_storage *st,

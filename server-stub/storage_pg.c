@@ -105,6 +105,7 @@ enum pg_stmt {
     P_TEMPLATE_GET,
     P_TEMPLATES,
     P_VERSION_STATE,
+    P_VERSION_RECORD,
     P_VERSION_INSERT,
     P_PARENT_INSERT,
     P_HEAD_DELETE,
@@ -234,6 +235,7 @@ static const char *const sql_text[N_PG_STMTS] = {
     [P_VERSION_STATE] = "SELECT coalesce((SELECT 1 FROM versions WHERE "
                         "hash = $1::text), (SELECT 2 FROM quarantine WHERE "
                         "hash = $1::text), 0)",
+    [P_VERSION_RECORD] = "SELECT record FROM versions WHERE hash = $1::text",
     [P_VERSION_INSERT] =
         "INSERT INTO versions (hash, record, author, dseq, prev, hlc_ms, "
         "hlc_count, template_id, template_hash, subject, status, body, sig, "
@@ -1490,6 +1492,27 @@ static int pg_version_state(struct srv_storage *st, const char *hash,
     return rc;
 }
 
+static int pg_version_record(struct srv_storage *st, const char *hash,
+                             char **record, struct fld_err *err)
+{
+    struct params p = {.n = 0};
+    PGresult *r;
+    int rc;
+
+    *record = NULL;
+    p_text(&p, hash);
+    if ((rc = run(PG(st), P_VERSION_RECORD, &p, &r, "read version", err)) !=
+        FLD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc =
+            fld_err_set(err, FLD_NOTFOUND, "version %.16s is not stored", hash);
+    else
+        *record = col_dup(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
 /* The attachments v names, recorded for the version stored as seq. */
 static int name_attachments(struct srv_pg *g, int64_t seq,
                             const struct fld_version *v, struct fld_err *err)
@@ -2258,6 +2281,7 @@ const struct srv_storage_ops srv_storage_pg = {
     .template_get = pg_template_get,
     .each_template = pg_each_template,
     .version_state = pg_version_state,
+    .version_record = pg_version_record,
     .version_put = pg_version_put,
     .chain_check = pg_chain_check,
     .max_seq = pg_max_seq,

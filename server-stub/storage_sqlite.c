@@ -237,6 +237,7 @@ static const char *const sql_text[N_STMTS] = {
     [S_VERSION_STATE] = "SELECT coalesce((SELECT 1 FROM versions WHERE "
                         "hash = ?1), (SELECT 2 FROM quarantine WHERE "
                         "hash = ?1), 0)",
+    [S_VERSION_RECORD] = "SELECT record FROM versions WHERE hash = ?1",
     [S_VERSION_INSERT] =
         "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
         ", pusher, received_ms, flag, ahead_ms) VALUES (" FLD_DB_VERSION_PARAMS
@@ -816,6 +817,18 @@ static int sq_version_state(struct srv_storage *st, const char *hash,
     return rc;
 }
 
+static int sq_version_record(struct srv_storage *st, const char *hash,
+                             char **record, struct fld_err *err)
+{
+    int rc = fld_db_get_text(DB(st), S_VERSION_RECORD, hash, record,
+                             "read version", err);
+
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "version %.16s is not stored",
+                           hash);
+    return rc;
+}
+
 static int sq_version_put(struct srv_storage *st,
                           const struct srv_version_in *in, int64_t *seq,
                           struct fld_err *err)
@@ -1223,6 +1236,7 @@ const struct srv_storage_ops srv_storage_sqlite = {
     .template_get = sq_template_get,
     .each_template = sq_each_template,
     .version_state = sq_version_state,
+    .version_record = sq_version_record,
     .version_put = sq_version_put,
     .chain_check = sq_chain_check,
     .max_seq = sq_max_seq,

@@ -42,6 +42,7 @@ enum srv_sq_stmt {
     S_TEMPLATE_GET,
     S_TEMPLATES,
     S_VERSION_STATE,
+    S_VERSION_RECORD,
     S_VERSION_INSERT,
     S_PARENT_INSERT,
     S_HEAD_DELETE,

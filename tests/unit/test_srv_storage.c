@@ -714,6 +714,69 @@ static void test_push_quarantine_pull(void **state)
     fld_version_free(again);
 }
 
+/* The reason the quarantine holds hash for, from the database itself. */
+static void expect_quarantine_reason(struct fx *f, const char *hash,
+                                     const char *want)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT reason FROM quarantine "
+                                        "WHERE hash = ?1",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+/*
+ * A version naming a parent of another record is kept in quarantine as
+ * evidence, never stored: its record could not be merged (every report
+ * that reaches it would stop). Whether the parent is stored when it
+ * arrives or arrives after it, and it is never released.
+ */
+static void test_parent_of_another_record(void **state)
+{
+    struct fx *f = *state;
+    struct fld_version *a1, *b2, *d3, *c4;
+    char admin[65], reason[SYN_REASON_MAX];
+    int64_t stored;
+
+    fld_key_public_hex(f->k, admin);
+    a1 = sign(f, f->k, "0193aaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1, NULL, NULL,
+              "4201");
+    b2 = sign(f, f->k, "0193bbbbbbbbbbbbbbbbbbbbbbbbbbbb", 2, a1->hash,
+              a1->hash, "4201");
+    d3 = sign(f, f->k, "0193dddddddddddddddddddddddddddd", 3, b2->hash, NULL,
+              "4201");
+    c4 = sign(f, f->k, "0193cccccccccccccccccccccccccccc", 4, d3->hash,
+              d3->hash, "4201");
+    assert_int_equal(push1(f, admin, a1, reason), SYN_STORED);
+    assert_int_equal(push1(f, admin, b2, reason), SYN_QUARANTINED);
+    assert_string_equal(reason, "record_mismatch");
+    expect_quarantine_reason(f, b2->hash, "record_mismatch");
+    /* its parent pushed again releases nothing */
+    assert_int_equal(push1(f, admin, a1, reason), SYN_DUPLICATE);
+    assert_int_equal(push1(f, admin, b2, reason), SYN_QUARANTINED);
+    assert_string_equal(reason, "quarantined");
+    /* the child first: it waits, then stays once its parent is stored */
+    assert_int_equal(push1(f, admin, c4, reason), SYN_QUARANTINED);
+    assert_string_equal(reason, "missing_parents");
+    assert_int_equal(push1(f, admin, d3, reason), SYN_STORED);
+    expect_quarantine_reason(f, c4->hash, "record_mismatch");
+    assert_int_equal(srv_storage_max_seq(f->st, &stored, NULL), FLD_OK);
+    assert_int_equal(stored, 2); /* a1 and d3 */
+    fld_version_free(a1);
+    fld_version_free(b2);
+    fld_version_free(d3);
+    fld_version_free(c4);
+}
+
 struct ids {
     char v[4][33];
     size_t n;
@@ -1175,6 +1238,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_codes_and_devices, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_scope_walks_the_unit_tree, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_parent_of_another_record, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_push_quarantine_pull, setup,
                                         teardown),

@@ -210,6 +210,18 @@ static struct fld_version *sign(const struct fx *f, const struct fld_key *k,
     return v;
 }
 
+/* The record of a stored version, or the code without one. */
+static void put_version_record(struct srv_storage *st, struct fld_buf *out,
+                               const char *hash)
+{
+    char *record = NULL;
+    int rc = srv_storage_version_record(st, hash, &record, NULL);
+
+    fld_buf_printf(out, "record of %.8s: %d %s\n", hash, rc,
+                   record ? record : "-");
+    free(record);
+}
+
 static void push(struct side *sd, struct fld_buf *out, const char *pusher,
                  const struct fld_version *v)
 {
@@ -427,6 +439,8 @@ static void script(struct fx *f, struct side *sd, struct fld_buf *out)
     push(sd, out, f->inspector_hex, v1);
     srv_storage_version_state(st, v2->hash, &vs, NULL);
     fld_buf_printf(out, "state of v2: %d\n", (int)vs);
+    put_version_record(st, out, v2->hash);
+    put_version_record(st, out, far->prev);
     srv_storage_chain_check(st, fork, fork_with, &b, NULL);
     fld_buf_printf(out, "chain of fork: %.8s %d\n", fork_with, (int)b);
     srv_storage_chain_check(st, far, fork_with, &b, NULL);
