@@ -4,7 +4,10 @@
 # answer that is not Unicode NFC are stored (signed field data is never
 # refused for its content) but flagged and audited; a version whose
 # template id does not match the template its hash names is kept in
-# quarantine as evidence, never stored as a version.
+# quarantine as evidence, never stored as a version; so is a version that
+# names a parent of another record, which would leave its record with a
+# version whose parent is outside it: a record that cannot be merged, and
+# an export of every record that stops at it.
 . "$(dirname "$0")/server_lib.sh"
 
 start_server main --quiet
@@ -44,4 +47,23 @@ expect_eq "... kept as evidence" \
     "$(sqls "SELECT reason FROM quarantine WHERE hash = '$H3';")" template_mismatch
 expect_eq "... and audited" \
     "$(sqls "SELECT count(*) FROM audit WHERE kind = 'quarantined' AND subject = '$H3' AND detail LIKE '%does not match%';")" 1
+
+R2=01936a1b2c3d4e5f60718293a4b5c6d9
+version ann "$T/first" --record "$R2" --dseq 4 --prev "$H3" --subject 4201 \
+    --template-id field-demo --template-hash "$TPL" --answers '{}'
+H4=$("$C" hash "$T/first")
+version ann "$T/cross" --record "$R2" --dseq 5 --prev "$H4" --parent "$H2" \
+    --subject 4201 --template-id field-demo --template-hash "$TPL" --answers '{}'
+H5=$("$C" hash "$T/cross")
+sync_as ann "$T/first" "$T/cross"
+expect_eq "a record's first version is stored" "$(result 0)" "stored"
+expect_eq "a version naming a parent of another record is quarantined" \
+    "$(result 1)" "quarantined/record_mismatch"
+expect_eq "... not stored as a version" \
+    "$(sqls "SELECT count(*) FROM versions WHERE hash = '$H5';")" 0
+expect_eq "... and audited" \
+    "$(sqls "SELECT count(*) FROM audit WHERE kind = 'quarantined' AND subject = '$H5' AND detail LIKE '%another record%';")" 1
+srv export --format json
+expect_rc "every record still exports" 0
+expect_stdout_contains "... the record it named a parent in among them" "$R"
 finish
