@@ -626,6 +626,28 @@ static int exists(struct srv_pg *g, enum pg_stmt id, const char *a,
     return FLD_OK;
 }
 
+/* Column 0 of the one row statement id with text parameter a gives, as a
+ * new string (*out, free()); FLD_NOTFOUND, with no message, when there is
+ * none (as fld_db_get_text() on SQLite). */
+static int get_text(struct srv_pg *g, enum pg_stmt id, const char *a,
+                    char **out, const char *what, struct fld_err *err)
+{
+    struct params p = {.n = 0};
+    PGresult *r;
+    int rc;
+
+    *out = NULL;
+    p_text(&p, a);
+    if ((rc = run(g, id, &p, &r, what, err)) != FLD_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = FLD_NOTFOUND;
+    else
+        *out = col_dup(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
 /* The n integer columns of the one row of statement id (parameter a
  * unless NULL). */
 static int ints(struct srv_pg *g, enum pg_stmt id, const char *a, int64_t *v,
@@ -1054,19 +1076,10 @@ static int pg_backup(struct srv_storage *st, const char *path,
 static int pg_meta_get(struct srv_storage *st, const char *key, char **value,
                        struct fld_err *err)
 {
-    struct params p = {.n = 0};
-    PGresult *r;
-    int rc;
+    int rc = get_text(PG(st), P_META_GET, key, value, "read setting", err);
 
-    *value = NULL;
-    p_text(&p, key);
-    if ((rc = run(PG(st), P_META_GET, &p, &r, "read setting", err)) != FLD_OK)
-        return rc;
-    if (PQntuples(r) == 0)
-        rc = fld_err_set(err, FLD_NOTFOUND, "setting %s is not set", key);
-    else
-        *value = col_dup(r, 0, 0);
-    PQclear(r);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "setting %s is not set", key);
     return rc;
 }
 
@@ -1495,21 +1508,12 @@ static int pg_version_state(struct srv_storage *st, const char *hash,
 static int pg_version_record(struct srv_storage *st, const char *hash,
                              char **record, struct fld_err *err)
 {
-    struct params p = {.n = 0};
-    PGresult *r;
-    int rc;
+    int rc =
+        get_text(PG(st), P_VERSION_RECORD, hash, record, "read version", err);
 
-    *record = NULL;
-    p_text(&p, hash);
-    if ((rc = run(PG(st), P_VERSION_RECORD, &p, &r, "read version", err)) !=
-        FLD_OK)
-        return rc;
-    if (PQntuples(r) == 0)
-        rc =
-            fld_err_set(err, FLD_NOTFOUND, "version %.16s is not stored", hash);
-    else
-        *record = col_dup(r, 0, 0);
-    PQclear(r);
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "version %.16s is not stored",
+                           hash);
     return rc;
 }
 
