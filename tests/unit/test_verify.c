@@ -403,12 +403,19 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_sound_store_has_no_fault),  T(test_changed_answer),
-        T(test_removed_middle_version),    T(test_removed_newest_version),
-        T(test_resigned_with_another_key), T(test_parent_in_another_record),
-        T(test_swapped_signature),         T(test_changed_column_only),
-        T(test_removed_head_row),          T(test_fork_in_chain),
-        T(test_edited_parents_table),      T(test_parallel_walk_finds_the_same),
+        T(test_sound_store_has_no_fault),
+        T(test_changed_answer),
+        T(test_removed_middle_version),
+        T(test_removed_newest_version),
+        T(test_resigned_with_another_key),
+        T(test_swapped_signature),
+        T(test_changed_column_only),
+        T(test_removed_head_row),
+        T(test_fork_in_chain),
+        T(test_edited_parents_table),
+        T(test_parallel_walk_finds_the_same),
+        /* not damage: an edge to another record */
+        T(test_parent_in_another_record),
     };
     if (sodium_init() < 0)
         return 1;
