@@ -275,6 +275,41 @@ static int keep_photos(struct cmd_ctx *ctx, const struct fld_bundle *b,
     return rc;
 }
 
+/*
+ * A version naming a parent of another record: no conforming device signs
+ * one, its record could not be merged (sync/merge_dag.c) and `field
+ * export` would stop at it, and the server keeps it out (record_mismatch).
+ * Checked once every version of the bundle is in the transaction, so that
+ * a parent carried in the bundle counts as one stored here.
+ */
+static int check_parent_records(struct cmd_ctx *ctx, const struct fld_bundle *b)
+{
+    size_t i, j;
+    int rc = FLD_OK;
+
+    for (i = 0; i < b->n && rc == FLD_OK; i++) {
+        const struct fld_version *v = b->versions[i];
+
+        for (j = 0; j < v->parents->n && rc == FLD_OK; j++) {
+            const char *p = v->parents->items[j]->s;
+            char *record = NULL;
+
+            rc = fld_store_version_record(ctx->st, p, &record, &ctx->err);
+            if (rc == FLD_NOTFOUND) {
+                rc = FLD_OK;
+                continue;
+            }
+            if (rc == FLD_OK && strcmp(record, v->record) != 0)
+                rc = fld_err_set(&ctx->err, FLD_EINVAL,
+                                 "versions[%zu]: version %.16s of record "
+                                 "%.16s names a parent of record %.16s (%.16s)",
+                                 i, v->hash, v->record, record, p);
+            free(record);
+        }
+    }
+    return rc;
+}
+
 /* Store the verified versions, moving the clock no further than a few
  * minutes past this device's own time, and keep the photos. One
  * transaction; on failure no file this import put in place is left. */
@@ -312,6 +347,8 @@ static int store_all(struct cmd_ctx *ctx, const struct fld_bundle *b,
             goto fail;
         fld_hlc_observe(&clock, &v[i]->hlc, bound);
     }
+    if ((rc = check_parent_records(ctx, b)) != FLD_OK)
+        goto fail;
     if (fld_hlc_cmp(&clock, &before) != 0) {
         rc = fld_store_meta_set_int(ctx->st, FLD_META_HLC_MS, clock.ms,
                                     &ctx->err);

@@ -27,6 +27,7 @@ enum stmt_id {
     S_META_GET,
     S_META_SET,
     S_VERSION_HAS,
+    S_VERSION_RECORD,
     S_VERSION_INSERT,
     S_VERSION_GET,
     S_PARENT_INSERT,
@@ -106,6 +107,7 @@ static const char *const sql_text[N_STMTS] = {
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [S_VERSION_HAS] = "SELECT 1 FROM versions WHERE hash = ?1",
+    [S_VERSION_RECORD] = "SELECT record FROM versions WHERE hash = ?1",
     [S_VERSION_INSERT] = "INSERT INTO versions (" FLD_DB_VERSION_COLUMNS
                          ", stored_ms) VALUES (" FLD_DB_VERSION_PARAMS ", ?14)",
     [S_VERSION_GET] = "SELECT body, sig FROM versions WHERE hash = ?1",
@@ -461,6 +463,17 @@ int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
     if ((rc = put_attachments(st, v, err)) != FLD_OK)
         return rc;
     return fld_db_heads_add(st->d, &heads, v, seq, err);
+}
+
+int fld_store_version_record(struct fld_store *st, const char *hash,
+                             char **record, struct fld_err *err)
+{
+    int rc = fld_db_get_text(st->d, S_VERSION_RECORD, hash, record,
+                             "read version", err);
+
+    if (rc == FLD_NOTFOUND)
+        return fld_err_set(err, FLD_NOTFOUND, "version %.16s not found", hash);
+    return rc;
 }
 
 /* Columns 0 and 1 of the row s was stepped to, a signed body and its

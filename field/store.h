@@ -88,6 +88,10 @@ int fld_store_meta_set_int(struct fld_store *st, const char *key, int64_t value,
  */
 int fld_store_put_version(struct fld_store *st, const struct fld_version *v,
                           struct fld_err *err);
+/* The record of the stored version hash (*record new, free());
+ * FLD_NOTFOUND when it is not stored. */
+int fld_store_version_record(struct fld_store *st, const char *hash,
+                             char **record, struct fld_err *err);
 
 /*
  * Load and fully verify the version of this hash (fld_version_open).

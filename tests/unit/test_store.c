@@ -184,6 +184,7 @@ static void test_child_stored_before_its_parent(void **state)
     struct fld_key *k = tu_key(9);
     struct fld_version *v1, *v2, *other;
     const char *p1[2] = {NULL, NULL}, *p2[3] = {NULL, NULL, NULL};
+    char *rec;
 
     v1 = signed_version(f, k, r1, 1, NULL);
     p1[0] = v1->hash;
@@ -199,6 +200,14 @@ static void test_child_stored_before_its_parent(void **state)
     expect_heads(f, r1, v2->hash);
     expect_heads(f, r2, other->hash);
     assert_int_equal(count_rows(f->path, "SELECT count(*) FROM parents"), 3);
+    /* each version's record, by its hash */
+    assert_int_equal(fld_store_version_record(f->st, other->hash, &rec, NULL),
+                     FLD_OK);
+    assert_string_equal(rec, r2);
+    free(rec);
+    assert_int_equal(fld_store_version_record(f->st, r1, &rec, NULL),
+                     FLD_NOTFOUND);
+    assert_null(rec);
     fld_version_free(v1);
     fld_version_free(v2);
     fld_version_free(other);
