@@ -496,7 +496,7 @@ int fld_verify_store_with(struct fld_store *st, fld_parallel_fn parallel,
                           fld_fault_fn fn, void *ctx,
                           struct fld_verify_stats *stats, struct fld_err *err)
 {
-    struct batch *b = fld_xcalloc(1, sizeof *b);
+    struct batch *b;
     struct walk w;
     size_t i;
     int rc;
@@ -509,6 +509,7 @@ int fld_verify_store_with(struct fld_store *st, fld_parallel_fn parallel,
     rc = fld_store_meta_get(st, FLD_META_PUBLIC, &w.self, err);
     if (rc != FLD_OK && rc != FLD_NOTFOUND)
         return rc;
+    b = fld_xcalloc(1, sizeof *b); /* 256 rows: not on the stack */
     b->w = &w;
     b->parallel = parallel;
     rc = fld_store_each_version(st, NULL, FLD_ORDER_AUTHOR, check_row, b, err);

@@ -122,34 +122,6 @@ static void test_heads_follow_versions(void **state)
     fld_json_free(answers);
 }
 
-/* A version of record, signed by k, naming parents (NULL-ended). */
-static struct fld_version *signed_version(const struct tu_device *f,
-                                          const struct fld_key *k,
-                                          const char *record, int64_t dseq,
-                                          const char *const *parents)
-{
-    struct fld_version_draft d;
-    struct fld_json *answers = fld_json_object();
-    struct fld_version *v;
-
-    memset(&d, 0, sizeof d);
-    d.record = record;
-    d.parents = parents;
-    while (parents != NULL && parents[d.n_parents] != NULL)
-        d.n_parents++;
-    d.dseq = dseq;
-    d.prev = d.n_parents > 0 ? parents[0] : NULL;
-    d.hlc.ms = 1764288000000 + dseq;
-    d.template_id = fld_template_id(f->t);
-    d.template_hash = fld_template_hash(f->t);
-    d.subject = "42001";
-    d.status = "draft";
-    d.answers = answers;
-    assert_int_equal(fld_version_sign(&d, k, &v, NULL), FLD_OK);
-    fld_json_free(answers);
-    return v;
-}
-
 static void put(struct tu_device *f, const struct fld_version *v)
 {
     assert_int_equal(fld_store_begin(f->st, NULL), FLD_OK);
@@ -186,13 +158,13 @@ static void test_child_stored_before_its_parent(void **state)
     const char *p1[2] = {NULL, NULL}, *p2[3] = {NULL, NULL, NULL};
     char *rec;
 
-    v1 = signed_version(f, k, r1, 1, NULL);
+    v1 = tu_sign_demo(k, r1, "42001", 1, NULL);
     p1[0] = v1->hash;
-    v2 = signed_version(f, k, r1, 2, p1);
+    v2 = tu_sign_demo(k, r1, "42001", 2, p1);
     /* record r2's first version names v1 as a parent too */
     p2[0] = v2->hash;
     p2[1] = v1->hash;
-    other = signed_version(f, k, r2, 3, p2);
+    other = tu_sign_demo(k, r2, "42001", 3, p2);
     put(f, other);
     put(f, v2);
     expect_heads(f, r1, v2->hash);

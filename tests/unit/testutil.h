@@ -1,6 +1,7 @@
 /*
  * testutil.h - helpers shared by the unit tests: a private temporary
- * directory per test, a seeded device key, and the demo template.
+ * directory per test, a seeded device key, the demo template and a
+ * version of it signed as a test needs.
  * Header-only so that each test program stays one file plus this.
  */
 #ifndef FLD_TESTUTIL_H
@@ -90,6 +91,41 @@ static inline struct fld_template *tu_demo_template(void)
     if (e == NULL || fld_template_parse_embedded(e, &t, NULL) != FLD_OK)
         abort();
     return t;
+}
+
+/*
+ * A version of the demo template signed by k, without answers, for the
+ * versions no capture makes (a child stored before its parent, a parent
+ * in another record): parents NULL-ended (NULL: none), prev the first of
+ * them past dseq 1.
+ */
+static inline struct fld_version *
+tu_sign_demo(const struct fld_key *k, const char *record, const char *subject,
+             int64_t dseq, const char *const *parents)
+{
+    struct fld_template *t = tu_demo_template();
+    struct fld_json *answers = fld_json_object();
+    struct fld_version_draft d;
+    struct fld_version *v;
+
+    memset(&d, 0, sizeof d);
+    d.record = record;
+    d.parents = parents;
+    while (parents != NULL && parents[d.n_parents] != NULL)
+        d.n_parents++;
+    d.dseq = dseq;
+    d.prev = dseq > 1 && d.n_parents > 0 ? parents[0] : NULL;
+    d.hlc.ms = 1764288000000 + dseq;
+    d.template_id = fld_template_id(t);
+    d.template_hash = fld_template_hash(t);
+    d.subject = subject;
+    d.status = "draft";
+    d.answers = answers;
+    if (fld_version_sign(&d, k, &v, NULL) != FLD_OK)
+        abort();
+    fld_json_free(answers);
+    fld_template_free(t);
+    return v;
 }
 
 /*
